@@ -1,0 +1,18 @@
+//! The riskops domain and its services.
+//!
+//! This crate owns the rules: who may do what, what a valid name is, how an audit event is
+//! sealed into the hash chain. It knows nothing about HTTP, SQL or the command line: the
+//! [`store::Store`] trait is the only way out, and time comes in through [`clock::Clock`].
+//! The server and the CLI are thin edges around [`service::Riskops`].
+
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod project;
+pub mod secret;
+pub mod service;
+pub mod store;
+
+pub use error::{Error, ErrorKind, Result};
+pub use service::Riskops;

@@ -1,0 +1,121 @@
+//! [`Riskops`]: the services every edge (HTTP, CLI) calls.
+//!
+//! Each operation authenticates (a [`Principal`]), authorizes (a [`Permit`]), validates,
+//! and hands the change with its audit record to the store. Nothing here knows about HTTP.
+
+use crate::audit::AuditRecord;
+use crate::auth::{
+    self, IdentityKind, Operation, Principal, Role, RoleBinding, generate_token, hash_token, validate_chosen_token,
+};
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::project::{DEFAULT_PROJECT, NewProject, Project, validate_name};
+use crate::secret::Secret;
+use crate::store::{Bootstrap, NewIdentity, Store, StoreKind};
+use std::sync::Arc;
+
+/// The name of the first administrator.
+pub const ADMIN_NAME: &str = "admin";
+
+/// Who is asking, and under which request id (for logs and the audit trail).
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub principal: Principal,
+    pub request_id: Option<String>,
+}
+
+/// What the first start did.
+#[derive(Debug)]
+pub enum BootstrapOutcome {
+    /// The store was empty; `admin` was created. `generated_token` is set when no token
+    /// was supplied and one was generated: it must be shown to the operator exactly once.
+    Created { generated_token: Option<Secret<String>> },
+    /// The store already had identities; nothing changed.
+    AlreadyInitialised,
+}
+
+#[derive(Clone)]
+pub struct Riskops {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Riskops {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Riskops { store, clock }
+    }
+
+    pub fn store_kind(&self) -> StoreKind {
+        self.store.kind()
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Creates the `admin` user and the `default` project on an empty store.
+    pub async fn bootstrap(&self, chosen_token: Option<&Secret<String>>) -> Result<BootstrapOutcome> {
+        let (token, generated) = match chosen_token {
+            Some(t) => {
+                validate_chosen_token(t.expose())?;
+                (t.clone(), false)
+            }
+            None => (generate_token()?, true),
+        };
+        let permit = auth::Permit::system();
+        let roles = vec![RoleBinding { role: Role::Admin, project: None }];
+        let default_project =
+            NewProject { name: DEFAULT_PROJECT.to_string(), description: "The project things go to unless told otherwise.".to_string() };
+        let audit = vec![
+            AuditRecord::new(&permit, "identity.create", format!("identity:{ADMIN_NAME}"))
+                .after(serde_json::json!({"name": ADMIN_NAME, "kind": "user", "roles": ["admin"]})),
+            AuditRecord::new(&permit, "project.create", format!("project:{DEFAULT_PROJECT}"))
+                .after(serde_json::json!({"name": default_project.name, "description": default_project.description})),
+        ];
+        let bootstrap = Bootstrap {
+            admin: NewIdentity {
+                name: ADMIN_NAME.to_string(),
+                kind: IdentityKind::User,
+                roles,
+                token_hash: hash_token(token.expose()),
+                token_expires_at: None,
+            },
+            default_project,
+            audit,
+        };
+        if self.store.bootstrap(bootstrap, self.clock.now()).await? {
+            Ok(BootstrapOutcome::Created { generated_token: generated.then_some(token) })
+        } else {
+            Ok(BootstrapOutcome::AlreadyInitialised)
+        }
+    }
+
+    /// Turns a bearer token into a [`Principal`], or fails with 401-class errors.
+    pub async fn authenticate(&self, bearer_token: &str) -> Result<Principal> {
+        let hash = hash_token(bearer_token);
+        match self.store.identity_by_token_hash(&hash, self.clock.now()).await? {
+            Some(identity) => Ok(Principal::authenticated(identity)),
+            None => Err(Error::unauthenticated("the API token is unknown, revoked or expired")),
+        }
+    }
+
+    pub async fn create_project(&self, ctx: &RequestContext, project: NewProject) -> Result<Project> {
+        let permit = auth::authorize(&ctx.principal, Operation::ProjectCreate)?;
+        project.validate()?;
+        let audit = AuditRecord::new(&permit, "project.create", format!("project:{}", project.name))
+            .after(serde_json::json!({"name": project.name, "description": project.description}))
+            .request_id(ctx.request_id.clone());
+        self.store.create_project(project, audit, self.clock.now()).await
+    }
+
+    pub async fn list_projects(&self, ctx: &RequestContext) -> Result<Vec<Project>> {
+        auth::authorize(&ctx.principal, Operation::ProjectRead)?;
+        self.store.list_projects().await
+    }
+
+    pub async fn project(&self, ctx: &RequestContext, name: &str) -> Result<Project> {
+        auth::authorize(&ctx.principal, Operation::ProjectRead)?;
+        validate_name("name", name)?;
+        self.store.project(name).await?.ok_or_else(|| Error::not_found(format!("no project named {name:?}")))
+    }
+}

@@ -1,0 +1,338 @@
+//! The embedded SQLite store: one file under the data directory.
+//!
+//! One connection behind a mutex, used from tokio's blocking pool: SQLite allows one
+//! writer at a time anyway, and WAL with `synchronous=FULL` means a committed transaction
+//! survives a crash of the process or the machine.
+
+use crate::audit_row::{AUDIT_COLUMNS, json_column, parse_json_column};
+use async_trait::async_trait;
+use riskops_core::audit::{AuditEvent, AuditRecord, GENESIS_HASH, seal};
+use riskops_core::auth::{IdentityKind, IdentityRecord, Role, RoleBinding};
+use riskops_core::project::{NewProject, Project};
+use riskops_core::store::{Bootstrap, Store, StoreKind};
+use riskops_core::{Error, ErrorKind, Result};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// The file name of the database inside the data directory.
+pub const FILE_NAME: &str = "riskops.sqlite";
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub async fn open(path: &Path) -> Result<Self> {
+        let path = path.to_path_buf();
+        let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    Error::unavailable(format!("cannot create the data directory {}: {e}", parent.display()))
+                })?;
+            }
+            let mut conn = Connection::open(&path)
+                .map_err(|e| Error::unavailable(format!("cannot open SQLite database {}: {e}", path.display())))?;
+            conn.execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+            )
+            .map_err(db_err)?;
+            migrate(&mut conn)?;
+            Ok(conn)
+        })
+        .await
+        .map_err(join_err)??;
+        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    async fn with_conn<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().map_err(|_| Error::internal("the SQLite connection lock is poisoned"))?;
+            f(&mut guard)
+        })
+        .await
+        .map_err(join_err)?
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )
+    .map_err(db_err)?;
+    for (version, name, sql) in MIGRATIONS {
+        let applied: bool = tx
+            .query_row("SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)", [version], |r| r.get(0))
+            .map_err(db_err)?;
+        if applied {
+            continue;
+        }
+        tracing::info!(version, name, "applying SQLite migration");
+        tx.execute_batch(sql).map_err(|e| Error::internal(format!("migration {version} ({name}) failed: {e}")))?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, datetime('now'))",
+            params![version, name],
+        )
+        .map_err(db_err)?;
+    }
+    tx.commit().map_err(db_err)
+}
+
+/// Times are stored as RFC 3339 UTC text with a fixed number of digits, so that text order
+/// is time order.
+fn time_text(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
+}
+
+fn parse_time(text: &str) -> Result<OffsetDateTime> {
+    OffsetDateTime::parse(text, &Rfc3339).map_err(|e| Error::internal(format!("bad time {text:?} in store: {e}")))
+}
+
+fn db_err(e: rusqlite::Error) -> Error {
+    if let rusqlite::Error::SqliteFailure(f, msg) = &e
+        && f.code == rusqlite::ErrorCode::ConstraintViolation
+    {
+        return Error::conflict(msg.clone().unwrap_or_else(|| "constraint violated".to_string()));
+    }
+    Error::internal(format!("SQLite: {e}"))
+}
+
+fn join_err(e: tokio::task::JoinError) -> Error {
+    Error::internal(format!("a store task failed: {e}"))
+}
+
+/// Appends `record` to the chain inside `tx`: the one place SQLite writes audit events.
+fn append_audit(tx: &Transaction<'_>, record: AuditRecord, at: OffsetDateTime) -> Result<AuditEvent> {
+    let head: Option<(i64, String)> = tx
+        .query_row("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .map_err(db_err)?;
+    let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS_HASH.to_string()));
+    let event = seal(record, prev_seq, &prev_hash, at);
+    tx.execute(
+        &format!("INSERT INTO audit_events ({AUDIT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+        params![
+            event.seq,
+            time_text(event.time),
+            event.actor,
+            event.action,
+            event.target,
+            json_column(&event.before),
+            json_column(&event.after),
+            event.request_id,
+            event.prev_hash,
+            event.hash
+        ],
+    )
+    .map_err(db_err)?;
+    Ok(event)
+}
+
+fn project_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, String, String, String)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn project(row: (i64, String, String, String, String)) -> Result<Project> {
+    let (id, name, description, created_at, created_by) = row;
+    Ok(Project { id, name, description, created_at: parse_time(&created_at)?, created_by })
+}
+
+const PROJECT_COLUMNS: &str = "id, name, description, created_at, created_by";
+
+fn insert_project(tx: &Transaction<'_>, p: &NewProject, by: &str, at: OffsetDateTime) -> Result<Project> {
+    let result = tx.execute(
+        "INSERT INTO projects (name, description, created_at, created_by) VALUES (?1, ?2, ?3, ?4)",
+        params![p.name, p.description, time_text(at), by],
+    );
+    match result.map_err(db_err) {
+        Err(e) if e.kind == ErrorKind::Conflict => Err(Error::conflict(format!("a project named {:?} already exists", p.name))),
+        Err(e) => Err(e),
+        Ok(_) => Ok(Project {
+            id: tx.last_insert_rowid(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            created_at: at,
+            created_by: by.to_string(),
+        }),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Sqlite
+    }
+
+    async fn bootstrap(&self, b: Bootstrap, at: OffsetDateTime) -> Result<bool> {
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+            let any: bool =
+                tx.query_row("SELECT EXISTS (SELECT 1 FROM identities)", [], |r| r.get(0)).map_err(db_err)?;
+            if any {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO identities (name, kind, created_at) VALUES (?1, ?2, ?3)",
+                params![b.admin.name, b.admin.kind.as_str(), time_text(at)],
+            )
+            .map_err(db_err)?;
+            let id = tx.last_insert_rowid();
+            for binding in &b.admin.roles {
+                tx.execute(
+                    "INSERT INTO role_bindings (identity_id, role, project) VALUES (?1, ?2, ?3)",
+                    params![id, binding.role.as_str(), binding.project.clone().unwrap_or_default()],
+                )
+                .map_err(db_err)?;
+            }
+            tx.execute(
+                "INSERT INTO api_tokens (identity_id, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, b.admin.token_hash, time_text(at), b.admin.token_expires_at.map(time_text)],
+            )
+            .map_err(db_err)?;
+            insert_project(&tx, &b.default_project, "system", at)?;
+            for record in b.audit {
+                append_audit(&tx, record, at)?;
+            }
+            tx.commit().map_err(db_err)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn identity_by_token_hash(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<IdentityRecord>> {
+        let token_hash = token_hash.to_string();
+        self.with_conn(move |conn| {
+            let row: Option<(i64, String, String, Option<String>, Option<String>, Option<String>)> = conn
+                .query_row(
+                    "SELECT i.id, i.name, i.kind, i.disabled_at, t.expires_at, t.revoked_at
+                     FROM api_tokens t JOIN identities i ON i.id = t.identity_id WHERE t.token_hash = ?1",
+                    [&token_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+                )
+                .optional()
+                .map_err(db_err)?;
+            let Some((id, name, kind, disabled, expires, revoked)) = row else { return Ok(None) };
+            if disabled.is_some() || revoked.is_some() {
+                return Ok(None);
+            }
+            if let Some(expires) = expires
+                && parse_time(&expires)? <= now
+            {
+                return Ok(None);
+            }
+            let mut stmt = conn
+                .prepare_cached("SELECT role, project FROM role_bindings WHERE identity_id = ?1 ORDER BY role, project")
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(db_err)?;
+            let mut roles = Vec::new();
+            for row in rows {
+                let (role, project) = row.map_err(db_err)?;
+                roles.push(RoleBinding { role: Role::parse(&role)?, project: (!project.is_empty()).then_some(project) });
+            }
+            Ok(Some(IdentityRecord { id, name, kind: IdentityKind::parse(&kind)?, roles }))
+        })
+        .await
+    }
+
+    async fn create_project(&self, p: NewProject, audit: AuditRecord, at: OffsetDateTime) -> Result<Project> {
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+            let by = audit.actor().to_string();
+            let project = insert_project(&tx, &p, &by, at)?;
+            append_audit(&tx, audit, at)?;
+            tx.commit().map_err(db_err)?;
+            Ok(project)
+        })
+        .await
+    }
+
+    async fn list_projects(&self) -> Result<Vec<Project>> {
+        self.with_conn(|conn| {
+            let mut stmt =
+                conn.prepare_cached(&format!("SELECT {PROJECT_COLUMNS} FROM projects ORDER BY name")).map_err(db_err)?;
+            let rows = stmt.query_map([], project_from_row).map_err(db_err)?;
+            rows.map(|r| project(r.map_err(db_err)?)).collect()
+        })
+        .await
+    }
+
+    async fn project(&self, name: &str) -> Result<Option<Project>> {
+        let name = name.to_string();
+        self.with_conn(move |conn| {
+            conn.query_row(&format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE name = ?1"), [&name], project_from_row)
+                .optional()
+                .map_err(db_err)?
+                .map(project)
+                .transpose()
+        })
+        .await
+    }
+
+    async fn audit_events(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEvent>> {
+        self.with_conn(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"))
+                .map_err(db_err)?;
+            type Row = (i64, String, String, String, String, Option<String>, Option<String>, Option<String>, String, String);
+            let rows = stmt
+                .query_map(params![after_seq, limit], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                        r.get(9)?,
+                    ))
+                })
+                .map_err(db_err)?;
+            let mut events = Vec::new();
+            for row in rows {
+                let (seq, time, actor, action, target, before, after, request_id, prev_hash, hash): Row = row.map_err(db_err)?;
+                events.push(AuditEvent {
+                    seq,
+                    time: parse_time(&time)?,
+                    actor,
+                    action,
+                    target,
+                    before: parse_json_column(seq, "before", before)?,
+                    after: parse_json_column(seq, "after", after)?,
+                    request_id,
+                    prev_hash,
+                    hash,
+                });
+            }
+            Ok(events)
+        })
+        .await
+    }
+}

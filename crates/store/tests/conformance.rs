@@ -1,0 +1,251 @@
+//! The store conformance suite: the same stories on SQLite always, and on PostgreSQL when
+//! `RISKOPS_TEST_POSTGRES_URL` is set (each run in a fresh schema, dropped afterwards).
+//! One binary for the crate: every test file is a separate link step.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use riskops_core::audit::verify_chain;
+use riskops_core::clock::ManualClock;
+use riskops_core::project::NewProject;
+use riskops_core::secret::Secret;
+use riskops_core::service::{BootstrapOutcome, RequestContext};
+use riskops_core::store::{Store, StoreKind};
+use riskops_core::{ErrorKind, Riskops};
+use std::sync::Arc;
+use time::macros::datetime;
+
+/// A store under test, with whatever must live as long as it.
+struct Backend {
+    store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+    pg_schema: Option<PgSchema>,
+}
+
+/// A PostgreSQL schema private to one test, dropped when the test ends.
+struct PgSchema {
+    base_url: String,
+    name: String,
+}
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        let (url, name) = (self.base_url.clone(), self.name.clone());
+        // Best effort: a leftover schema only costs disk.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok((client, conn)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
+                    tokio::spawn(conn);
+                    let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE")).await;
+                }
+            })
+        })
+        .join();
+    }
+}
+
+async fn sqlite() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let store = riskops_store::open(None, dir.path()).await.unwrap();
+    Backend { store, _dir: Some(dir), pg_schema: None }
+}
+
+/// A URL for a fresh schema on the test server, or None when PostgreSQL is not configured.
+pub async fn fresh_postgres_url() -> Option<(String, PgSchemaGuard)> {
+    let base = std::env::var("RISKOPS_TEST_POSTGRES_URL").ok()?;
+    let name = format!("t_{}", uuid_like());
+    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await.expect("connect to test PostgreSQL");
+    tokio::spawn(conn);
+    client.batch_execute(&format!("CREATE SCHEMA {name}")).await.unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-csearch_path%3D{name}");
+    Some((url, PgSchemaGuard(PgSchema { base_url: base, name })))
+}
+
+pub struct PgSchemaGuard(PgSchema);
+
+/// 64 random bits in hex, from the core's token generator (the crate's one randomness source).
+fn uuid_like() -> String {
+    let token = riskops_core::auth::generate_token().unwrap();
+    token.expose()[riskops_core::auth::TOKEN_PREFIX.len()..][..16].to_string()
+}
+
+async fn postgres() -> Option<Backend> {
+    let (url, guard) = fresh_postgres_url().await?;
+    let store = riskops_store::open(Some(&url), std::path::Path::new("/nonexistent")).await.unwrap();
+    Some(Backend { store, _dir: None, pg_schema: Some(guard.0) })
+}
+
+/// Every backend available in this run.
+async fn backends() -> Vec<Backend> {
+    let mut all = vec![sqlite().await];
+    if let Some(pg) = postgres().await {
+        all.push(pg);
+    }
+    all
+}
+
+fn service(store: Arc<dyn Store>) -> Riskops {
+    Riskops::new(store, Arc::new(ManualClock::new(datetime!(2026-03-01 12:00 UTC))))
+}
+
+async fn admin_context(riskops: &Riskops, token: &str) -> RequestContext {
+    RequestContext { principal: riskops.authenticate(token).await.unwrap(), request_id: Some("req-1".into()) }
+}
+
+#[tokio::test]
+async fn bootstrap_creates_admin_and_default_project_once() {
+    for b in backends().await {
+        let riskops = service(b.store.clone());
+        let token = Secret::new("bootstrap-token-1234".to_string());
+        let first = riskops.bootstrap(Some(&token)).await.unwrap();
+        assert!(matches!(first, BootstrapOutcome::Created { generated_token: None }), "{:?}", b.store.kind());
+        // A second start, even with another token, changes nothing.
+        let second = riskops.bootstrap(Some(&Secret::new("other-token".to_string()))).await.unwrap();
+        assert!(matches!(second, BootstrapOutcome::AlreadyInitialised));
+        assert_eq!(riskops.authenticate("other-token").await.unwrap_err().kind, ErrorKind::Unauthenticated);
+
+        let ctx = admin_context(&riskops, token.expose()).await;
+        assert_eq!(ctx.principal.name(), "admin");
+        assert!(ctx.principal.is_admin());
+        let projects = riskops.list_projects(&ctx).await.unwrap();
+        assert_eq!(projects.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["default"]);
+        assert_eq!(projects[0].created_by, "system");
+    }
+}
+
+#[tokio::test]
+async fn a_generated_bootstrap_token_is_returned_once_and_works() {
+    for b in backends().await {
+        let riskops = service(b.store.clone());
+        let BootstrapOutcome::Created { generated_token: Some(token) } = riskops.bootstrap(None).await.unwrap() else {
+            panic!("expected a generated token");
+        };
+        assert_eq!(riskops.authenticate(token.expose()).await.unwrap().name(), "admin");
+        assert_eq!(riskops.authenticate("rsk_wrong").await.unwrap_err().kind, ErrorKind::Unauthenticated);
+    }
+}
+
+#[tokio::test]
+async fn reopening_a_store_keeps_data_and_applies_no_migration_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = Secret::new("t0k3n-for-reopen".to_string());
+    {
+        let store = riskops_store::open(None, dir.path()).await.unwrap();
+        service(store).bootstrap(Some(&token)).await.unwrap();
+    }
+    let store = riskops_store::open(None, dir.path()).await.unwrap();
+    let riskops = service(store);
+    assert!(matches!(riskops.bootstrap(None).await.unwrap(), BootstrapOutcome::AlreadyInitialised));
+    assert_eq!(riskops.authenticate(token.expose()).await.unwrap().name(), "admin");
+
+    if let Some((url, _guard)) = fresh_postgres_url().await {
+        let first = riskops_store::open(Some(&url), dir.path()).await.unwrap();
+        service(first).bootstrap(Some(&token)).await.unwrap();
+        let again = riskops_store::open(Some(&url), dir.path()).await.unwrap();
+        assert_eq!(again.kind(), StoreKind::Postgres);
+        assert_eq!(service(again).authenticate(token.expose()).await.unwrap().name(), "admin");
+    }
+}
+
+#[tokio::test]
+async fn projects_are_created_listed_and_unique() {
+    for b in backends().await {
+        let riskops = service(b.store.clone());
+        riskops.bootstrap(Some(&Secret::new("tok".into()))).await.unwrap();
+        let ctx = admin_context(&riskops, "tok").await;
+        let made = riskops
+            .create_project(&ctx, NewProject { name: "fraud-detection".into(), description: "card fraud".into() })
+            .await
+            .unwrap();
+        assert_eq!(made.created_by, "admin");
+        assert_eq!(riskops.project(&ctx, "fraud-detection").await.unwrap(), made);
+
+        let dup = riskops.create_project(&ctx, NewProject { name: "fraud-detection".into(), description: String::new() });
+        assert_eq!(dup.await.unwrap_err().kind, ErrorKind::Conflict);
+        let bad = riskops.create_project(&ctx, NewProject { name: "no spaces".into(), description: String::new() });
+        assert_eq!(bad.await.unwrap_err().field.as_deref(), Some("name"));
+        assert_eq!(riskops.project(&ctx, "missing").await.unwrap_err().kind, ErrorKind::NotFound);
+
+        let names: Vec<_> = riskops.list_projects(&ctx).await.unwrap().into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["default", "fraud-detection"]);
+    }
+}
+
+#[tokio::test]
+async fn every_change_is_in_a_verifiable_audit_chain() {
+    for b in backends().await {
+        let riskops = service(b.store.clone());
+        riskops.bootstrap(Some(&Secret::new("tok".into()))).await.unwrap();
+        let ctx = admin_context(&riskops, "tok").await;
+        for i in 0..3 {
+            let p = NewProject { name: format!("p{i}"), description: format!("{{\"weird\": {i}.50}}") };
+            riskops.create_project(&ctx, p).await.unwrap();
+        }
+        // A refused change leaves no event.
+        let _ = riskops.create_project(&ctx, NewProject { name: "p0".into(), description: String::new() }).await;
+
+        let events = b.store.audit_events(0, 100).await.unwrap();
+        let actions: Vec<_> = events.iter().map(|e| (e.actor.as_str(), e.action.as_str(), e.target.as_str())).collect();
+        assert_eq!(
+            actions,
+            [
+                ("system", "identity.create", "identity:admin"),
+                ("system", "project.create", "project:default"),
+                ("admin", "project.create", "project:p0"),
+                ("admin", "project.create", "project:p1"),
+                ("admin", "project.create", "project:p2"),
+            ]
+        );
+        assert_eq!(events[2].request_id.as_deref(), Some("req-1"));
+        let report = verify_chain(&events);
+        assert!(report.ok, "{:?}: {report:?}", b.store.kind());
+        assert_eq!(report.events, 5);
+        // Paging returns the tail.
+        assert_eq!(b.store.audit_events(3, 100).await.unwrap().len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn the_audit_table_refuses_update_and_delete() {
+    let b = sqlite().await;
+    service(b.store.clone()).bootstrap(Some(&Secret::new("tok".into()))).await.unwrap();
+    let path = b._dir.as_ref().unwrap().path().join(riskops_store::sqlite::FILE_NAME);
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let update = conn.execute("UPDATE audit_events SET actor = 'mallory' WHERE seq = 1", []);
+    assert!(update.unwrap_err().to_string().contains("append-only"));
+    let delete = conn.execute("DELETE FROM audit_events WHERE seq = 1", []);
+    assert!(delete.unwrap_err().to_string().contains("append-only"));
+
+    if let Some(pg) = postgres().await {
+        service(pg.store.clone()).bootstrap(Some(&Secret::new("tok".into()))).await.unwrap();
+        let schema = pg.pg_schema.as_ref().unwrap();
+        let (client, conn) = tokio_postgres::connect(&schema.base_url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        for sql in ["UPDATE {s}.audit_events SET actor = 'mallory'", "DELETE FROM {s}.audit_events", "TRUNCATE {s}.audit_events"] {
+            let err = client.batch_execute(&sql.replace("{s}", &schema.name)).await.unwrap_err();
+            assert!(format!("{err:?}").contains("append-only"), "{sql}: {err:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn concurrent_bootstraps_create_one_admin() {
+    for b in backends().await {
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let riskops = service(b.store.clone());
+            tasks.push(tokio::spawn(async move {
+                riskops.bootstrap(Some(&Secret::new(format!("token-{i}")))).await.unwrap()
+            }));
+        }
+        let mut created = 0;
+        for t in tasks {
+            if matches!(t.await.unwrap(), BootstrapOutcome::Created { .. }) {
+                created += 1;
+            }
+        }
+        assert_eq!(created, 1, "{:?}", b.store.kind());
+        assert!(verify_chain(&b.store.audit_events(0, 100).await.unwrap()).ok);
+    }
+}
