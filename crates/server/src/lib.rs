@@ -1,1 +1,116 @@
-//! placeholder
+//! The riskops HTTP server.
+//!
+//! [`start`] opens the store (running migrations), bootstraps the first admin, binds the
+//! listener and serves [`router`] until the shutdown future resolves; in-flight requests
+//! then finish. A request passes: request id → trace span → panic guard → body limit →
+//! JSON error rewriting → route → [`extract::Caller`] (authentication) → handler → the
+//! `riskops-core` service (authorization, validation) → the store.
+
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod state;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use riskops_core::clock::Clock;
+use riskops_core::secret::Secret;
+use riskops_core::service::BootstrapOutcome;
+use riskops_core::store::StoreKind;
+use riskops_core::{Error, Riskops};
+use state::AppState;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// The default limit on a request body: enough for any JSON document riskops takes;
+/// uploads of datasets and artifacts stream through their own routes.
+pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Validated settings for one server.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `postgres://…` to keep metadata in PostgreSQL; SQLite in `data_dir` when absent.
+    pub database_url: Option<Secret<String>>,
+    pub bootstrap_token: Option<Secret<String>>,
+    pub body_limit: usize,
+}
+
+/// The OpenAPI document of every route, built once.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOC.get_or_init(|| routes::api().split_for_parts().1).clone()
+}
+
+/// The full application with its middleware stack.
+pub fn router(state: AppState, body_limit: usize) -> Router {
+    let request_id = HeaderName::from_static(extract::REQUEST_ID_HEADER);
+    let (api, _) = routes::api().split_for_parts();
+    api.fallback(error::not_found)
+        .layer(axum::middleware::from_fn(error::json_errors))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req.headers().get(extract::REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            // Only method, path and id: headers (tokens) and bodies never reach the log.
+            tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// A server that is accepting connections.
+pub struct Running {
+    pub local_addr: SocketAddr,
+    pub store_kind: StoreKind,
+    pub bootstrap: BootstrapOutcome,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Waits until the server has shut down and every in-flight request has finished.
+    pub async fn finished(self) -> Result<(), Error> {
+        match self.task.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::internal(format!("the server stopped with an error: {e}"))),
+            Err(e) => Err(Error::internal(format!("the server task failed: {e}"))),
+        }
+    }
+}
+
+/// Opens the store, bootstraps, binds `settings.listen` and serves until `shutdown`
+/// resolves.
+pub async fn start(
+    settings: Settings,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Running, Error> {
+    let artifacts = settings.data_dir.join("artifacts");
+    tokio::fs::create_dir_all(&artifacts)
+        .await
+        .map_err(|e| Error::unavailable(format!("cannot create {}: {e}", artifacts.display())))?;
+    let database_url = settings.database_url.as_ref().map(|u| u.expose().as_str());
+    let store = riskops_store::open(database_url, &settings.data_dir).await?;
+    let store_kind = store.kind();
+    let riskops = Riskops::new(store, clock);
+    let bootstrap = riskops.bootstrap(settings.bootstrap_token.as_ref()).await?;
+
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| Error::unavailable(format!("cannot listen on {}: {e}", settings.listen)))?;
+    let local_addr = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?;
+    let app = router(AppState { riskops }, settings.body_limit);
+    let task = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown).await });
+    tracing::info!(%local_addr, store = store_kind.as_str(), data_dir = %settings.data_dir.display(), "riskops is listening");
+    Ok(Running { local_addr, store_kind, bootstrap, task })
+}

@@ -1,0 +1,79 @@
+//! Request extractors: the caller's identity, and JSON bodies with riskops's errors.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use riskops_core::Error;
+use riskops_core::error::ErrorKind;
+use riskops_core::service::RequestContext;
+
+/// The request id header, set by the request-id layer when the client sent none.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The authenticated caller of an `/api/v1` route. A handler that takes it cannot run
+/// without a valid bearer token.
+pub struct Caller(pub RequestContext);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).ok_or_else(|| {
+            Error::unauthenticated("missing Authorization header; send `Authorization: Bearer <token>`")
+        })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| Error::unauthenticated("the Authorization header must be `Bearer <token>`"))?;
+        let principal = state.riskops.authenticate(token).await?;
+        Ok(Caller(RequestContext { principal, request_id: request_id(parts) }))
+    }
+}
+
+pub fn request_id(parts: &Parts) -> Option<String> {
+    parts.headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+/// `Json<T>` whose rejections use riskops's error shape: malformed JSON is a 400, a
+/// well-formed body with a wrong or missing field a 422, a body over the limit a 413.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(ApiError(json_rejection(rejection))),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> Error {
+    let message = rejection.body_text();
+    let kind = match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorKind::PayloadTooLarge,
+        StatusCode::UNPROCESSABLE_ENTITY => ErrorKind::Invalid,
+        _ => ErrorKind::BadRequest,
+    };
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            Error::bad_request("expected a JSON body with `Content-Type: application/json`")
+        }
+        JsonRejection::JsonDataError(_) => {
+            // serde names the field in its message ("missing field `name`", "name: invalid type …").
+            Error { kind, message, field: None }
+        }
+        _ => Error::new(kind, message),
+    }
+}

@@ -1,0 +1,39 @@
+//! The HTTP routes. Each module owns one resource; handlers only translate between JSON
+//! and the services of `riskops-core`.
+
+pub mod projects;
+pub mod system;
+
+use crate::state::AppState;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Every route with its OpenAPI description, collected from the handlers themselves.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(base_document())
+        .routes(routes!(system::healthz))
+        .routes(routes!(system::whoami))
+        .routes(routes!(system::openapi_json))
+        .routes(routes!(projects::create_project, projects::list_projects))
+        .routes(routes!(projects::get_project))
+}
+
+fn base_document() -> utoipa::openapi::OpenApi {
+    let mut doc = utoipa::openapi::OpenApiBuilder::new()
+        .info(
+            utoipa::openapi::InfoBuilder::new()
+                .title("riskops")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Risk management for machine-learning models. Every /api/v1 route except \
+                     /api/v1/openapi.json needs `Authorization: Bearer <token>`. Errors are \
+                     `{\"error\":{\"code\":…,\"message\":…}}`.",
+                ))
+                .build(),
+        )
+        .build();
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    doc
+}
