@@ -1,1 +1,33 @@
-fn main() {}
+//! `riskops`: the command line for every riskops workflow, and `riskops serve`.
+//!
+//! Parsing is clap's ([`cli`]); each command lives in [`commands`] and talks to a server
+//! through [`client`], except `serve`, which runs one. Output is a readable default or, with
+//! `--format json`, one JSON document on stdout ([`output`]).
+
+mod cli;
+mod client;
+mod commands;
+mod config;
+mod logging;
+mod output;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

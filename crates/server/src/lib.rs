@@ -27,7 +27,7 @@ use std::sync::{Arc, OnceLock};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 /// The default limit on a request body: enough for any JSON document riskops takes;
 /// uploads of datasets and artifacts stream through their own routes.
@@ -54,16 +54,24 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState, body_limit: usize) -> Router {
     let request_id = HeaderName::from_static(extract::REQUEST_ID_HEADER);
     let (api, _) = routes::api().split_for_parts();
+    // Layers run outside-in from the bottom: an id is set first, so every log line and
+    // every error carries it; json_errors sits outside the body limit and the panic guard
+    // so that their answers become JSON too.
     api.fallback(error::not_found)
-        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(CatchPanicLayer::new())
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            let id = req.headers().get(extract::REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-");
-            // Only method, path and id: headers (tokens) and bodies never reach the log.
-            tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
-        }))
+        .layer(axum::middleware::from_fn(error::json_errors))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    let id = req.headers().get(extract::REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    // Only method, path and id: headers (tokens) and bodies never reach the log.
+                    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)

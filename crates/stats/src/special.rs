@@ -9,6 +9,7 @@
 //! recursion, Pelz–Good series, Smirnov sums): those are approximations of different
 //! accuracy, so matching SciPy means choosing the same one for the same `(n, x)`.
 
+use crate::util::KahanSum;
 use std::f64::consts::{LN_2, PI};
 
 const EPS: f64 = f64::EPSILON;
@@ -451,16 +452,20 @@ pub fn smirnov(n: u64, x: f64) -> f64 {
     }
     let n_terms = last + 1.0;
     let vmid = (n / 2) as f64;
-    let ln_n = nf.ln();
     let mut sum = (nf * (-x).ln_1p()).exp() / x;
-    let mut ln_c = 0.0;
+    // ln C(n, v), accumulated with compensation: thousands of terms of size ~ln(n/v)
+    // would otherwise drift by ~1e-10.
+    let mut ln_c = KahanSum::default();
     let mut j = 1.0;
     while j < n_terms {
         let v = j;
-        ln_c += ((nf - v + 1.0) / v).ln();
-        let t2 = ((nf - v - nxfl) - alpha).ln() - ln_n;
-        let t1 = ((v + nxfl) + alpha).ln() - ln_n;
-        let aj = (ln_c + (nf - v) * t2 + (v - 1.0) * t1).exp();
+        ln_c.add(((nf - v + 1.0) / v).ln());
+        // x + v/n from the exact integer and fractional parts of n·x, and
+        // ln(1 - x - v/n) through ln_1p: the power n - v multiplies any error here.
+        let t1x = ((v + nxfl) + alpha) / nf;
+        let t2 = (-t1x).ln_1p();
+        let t1 = t1x.ln();
+        let aj = (ln_c.value() + (nf - v) * t2 + (v - 1.0) * t1).exp();
         sum += aj;
         if aj != 0.0 {
             if 4.0 * (n_terms - j) * aj < EPS * sum && j != n_terms - 1.0 {
@@ -662,13 +667,14 @@ fn kolmogn_pomeranz_cdf(n: u64, x: f64) -> f64 {
     let mut v1 = vec![0.0; npwrs];
     v1[0] = 1.0;
     let (mut v0s, mut v1s) = (0i64, 0i64);
-    let (mut j1, mut j2) = pomeranz_j1j2(0, ni, ll, ceilf, roundf);
+    let mut j1 = pomeranz_j1j2(0, ni, ll, ceilf, roundf).0;
     for i in 1..(2 * ni + 2) {
         let k1 = j1;
         std::mem::swap(&mut v0, &mut v1);
         std::mem::swap(&mut v0s, &mut v1s);
         v1.iter_mut().for_each(|v| *v = 0.0);
-        (j1, j2) = pomeranz_j1j2(i, ni, ll, ceilf, roundf);
+        let (row_j1, j2) = pomeranz_j1j2(i, ni, ll, ceilf, roundf);
+        j1 = row_j1;
         let pwrs = if i == 1 || i == 2 * ni + 1 {
             &gpower
         } else if i % 2 == 1 {

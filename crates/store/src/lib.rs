@@ -8,6 +8,7 @@
 mod audit_row;
 pub mod postgres;
 pub mod sqlite;
+pub mod testing;
 
 use riskops_core::store::Store;
 use riskops_core::{Error, Result};

@@ -11,6 +11,7 @@ use riskops_core::secret::Secret;
 use riskops_core::service::{BootstrapOutcome, RequestContext};
 use riskops_core::store::{Store, StoreKind};
 use riskops_core::{ErrorKind, Riskops};
+use riskops_store::testing::PostgresSchema;
 use std::sync::Arc;
 use time::macros::datetime;
 
@@ -18,30 +19,7 @@ use time::macros::datetime;
 struct Backend {
     store: Arc<dyn Store>,
     _dir: Option<tempfile::TempDir>,
-    pg_schema: Option<PgSchema>,
-}
-
-/// A PostgreSQL schema private to one test, dropped when the test ends.
-struct PgSchema {
-    base_url: String,
-    name: String,
-}
-
-impl Drop for PgSchema {
-    fn drop(&mut self) {
-        let (url, name) = (self.base_url.clone(), self.name.clone());
-        // Best effort: a leftover schema only costs disk.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                if let Ok((client, conn)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
-                    tokio::spawn(conn);
-                    let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE")).await;
-                }
-            })
-        })
-        .join();
-    }
+    pg_schema: Option<PostgresSchema>,
 }
 
 async fn sqlite() -> Backend {
@@ -50,30 +28,10 @@ async fn sqlite() -> Backend {
     Backend { store, _dir: Some(dir), pg_schema: None }
 }
 
-/// A URL for a fresh schema on the test server, or None when PostgreSQL is not configured.
-pub async fn fresh_postgres_url() -> Option<(String, PgSchemaGuard)> {
-    let base = std::env::var("RISKOPS_TEST_POSTGRES_URL").ok()?;
-    let name = format!("t_{}", uuid_like());
-    let (client, conn) = tokio_postgres::connect(&base, tokio_postgres::NoTls).await.expect("connect to test PostgreSQL");
-    tokio::spawn(conn);
-    client.batch_execute(&format!("CREATE SCHEMA {name}")).await.unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-csearch_path%3D{name}");
-    Some((url, PgSchemaGuard(PgSchema { base_url: base, name })))
-}
-
-pub struct PgSchemaGuard(PgSchema);
-
-/// 64 random bits in hex, from the core's token generator (the crate's one randomness source).
-fn uuid_like() -> String {
-    let token = riskops_core::auth::generate_token().unwrap();
-    token.expose()[riskops_core::auth::TOKEN_PREFIX.len()..][..16].to_string()
-}
-
 async fn postgres() -> Option<Backend> {
-    let (url, guard) = fresh_postgres_url().await?;
-    let store = riskops_store::open(Some(&url), std::path::Path::new("/nonexistent")).await.unwrap();
-    Some(Backend { store, _dir: None, pg_schema: Some(guard.0) })
+    let schema = PostgresSchema::create().await.unwrap()?;
+    let store = riskops_store::open(Some(schema.url()), std::path::Path::new("/nonexistent")).await.unwrap();
+    Some(Backend { store, _dir: None, pg_schema: Some(schema) })
 }
 
 /// Every backend available in this run.
@@ -139,10 +97,10 @@ async fn reopening_a_store_keeps_data_and_applies_no_migration_twice() {
     assert!(matches!(riskops.bootstrap(None).await.unwrap(), BootstrapOutcome::AlreadyInitialised));
     assert_eq!(riskops.authenticate(token.expose()).await.unwrap().name(), "admin");
 
-    if let Some((url, _guard)) = fresh_postgres_url().await {
-        let first = riskops_store::open(Some(&url), dir.path()).await.unwrap();
+    if let Some(schema) = PostgresSchema::create().await.unwrap() {
+        let first = riskops_store::open(Some(schema.url()), dir.path()).await.unwrap();
         service(first).bootstrap(Some(&token)).await.unwrap();
-        let again = riskops_store::open(Some(&url), dir.path()).await.unwrap();
+        let again = riskops_store::open(Some(schema.url()), dir.path()).await.unwrap();
         assert_eq!(again.kind(), StoreKind::Postgres);
         assert_eq!(service(again).authenticate(token.expose()).await.unwrap().name(), "admin");
     }
@@ -220,10 +178,10 @@ async fn the_audit_table_refuses_update_and_delete() {
     if let Some(pg) = postgres().await {
         service(pg.store.clone()).bootstrap(Some(&Secret::new("tok".into()))).await.unwrap();
         let schema = pg.pg_schema.as_ref().unwrap();
-        let (client, conn) = tokio_postgres::connect(&schema.base_url, tokio_postgres::NoTls).await.unwrap();
+        let (client, conn) = tokio_postgres::connect(schema.base_url(), tokio_postgres::NoTls).await.unwrap();
         tokio::spawn(conn);
         for sql in ["UPDATE {s}.audit_events SET actor = 'mallory'", "DELETE FROM {s}.audit_events", "TRUNCATE {s}.audit_events"] {
-            let err = client.batch_execute(&sql.replace("{s}", &schema.name)).await.unwrap_err();
+            let err = client.batch_execute(&sql.replace("{s}", schema.name())).await.unwrap_err();
             assert!(format!("{err:?}").contains("append-only"), "{sql}: {err:?}");
         }
     }

@@ -1,0 +1,112 @@
+//! The command-line grammar. Help texts here are the user's manual: each says what the
+//! command does and, where it helps, shows an example.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use riskops_core::secret::Secret;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "riskops",
+    version,
+    about = "Risk management for machine-learning models: versions, risk register, governance, monitoring, audit.",
+    long_about = "riskops keeps datasets, models and code versioned and linked, scores their risks in \
+                  context, gates promotion to production on evidence and approvals, watches production \
+                  for drift, and records every change in a tamper-evident audit trail.\n\n\
+                  Start a server with `riskops serve`; every other command talks to it \
+                  (--server, --token or RISKOPS_URL, RISKOPS_TOKEN).",
+    after_help = "Examples:\n  riskops serve --data-dir ./riskops-data\n  export RISKOPS_TOKEN=rsk_…\n  riskops whoami\n  riskops project create credit-scoring --description \"retail credit decisions\""
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the riskops server (HTTP API) on an embedded SQLite store or on PostgreSQL.
+    Serve(ServeArgs),
+    /// Show who the API token belongs to, and its roles.
+    Whoami,
+    /// Create, list and show projects (the use cases models serve).
+    #[command(subcommand)]
+    Project(ProjectCommand),
+}
+
+/// Options of every command that talks to a server; accepted before or after the command.
+#[derive(Args, Debug, Clone)]
+pub struct ClientArgs {
+    /// The riskops server.
+    #[arg(long, env = "RISKOPS_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    pub server: String,
+    /// API token (printed once by the server's first start, or by `riskops token create`).
+    #[arg(long, env = "RISKOPS_TOKEN", hide_env_values = true, global = true, value_parser = secret)]
+    pub token: Option<Secret<String>>,
+    /// Output: a readable text, or one JSON document on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
+    pub format: Format,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProjectCommand {
+    /// Create a project: `riskops project create fraud-detection --description "card fraud"`.
+    Create {
+        /// 1–128 characters from letters, digits, '.', '_' and '-'.
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List projects.
+    List,
+    /// Show one project.
+    Show { name: String },
+}
+
+/// `riskops serve`. Each setting comes from its flag, else its RISKOPS_* variable, else the
+/// config file (`--config`, or ./riskops.toml when present), else its default.
+#[derive(Args, Debug, Default)]
+#[command(after_help = "The first start on an empty store creates the user `admin`. Its API token is \
+                        RISKOPS_BOOTSTRAP_TOKEN when set, otherwise a random token printed once to stderr.\n\n\
+                        Logs go to stderr; RISKOPS_LOG sets the level (e.g. `debug` or `info,riskops_store=debug`).")]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "RISKOPS_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the SQLite file and the artifacts/ folder [default: ./riskops-data].
+    #[arg(long, env = "RISKOPS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Keep metadata in PostgreSQL instead of SQLite: postgres://user@host:5432/db.
+    #[arg(long, env = "RISKOPS_DATABASE_URL", hide_env_values = true, value_parser = secret)]
+    pub database_url: Option<Secret<String>>,
+    /// Largest accepted request body, e.g. 2MiB, 512KiB or a number of bytes [default: 2MiB].
+    #[arg(long, env = "RISKOPS_BODY_LIMIT")]
+    pub body_limit: Option<String>,
+    /// Log lines as text or as JSON objects [default: text].
+    #[arg(long, env = "RISKOPS_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// A TOML file with the same settings (listen, data_dir, database_url, body_limit,
+    /// log_format, bootstrap_token) [default: ./riskops.toml if it exists].
+    #[arg(long, env = "RISKOPS_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Parses a value that must never be printed (tokens, URLs with passwords).
+fn secret(value: &str) -> Result<Secret<String>, std::convert::Infallible> {
+    Ok(Secret::new(value.to_string()))
+}

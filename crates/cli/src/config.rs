@@ -1,0 +1,170 @@
+//! `riskops serve` configuration, in two stages: raw values from flags, environment and
+//! file are merged once here, then validated into [`riskops_server::Settings`]; the rest of
+//! the code sees only valid values.
+
+use crate::cli::{LogFormat, ServeArgs};
+use anyhow::{Context, Result, bail};
+use riskops_core::secret::Secret;
+use riskops_server::{DEFAULT_BODY_LIMIT, Settings};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "riskops-data";
+pub const DEFAULT_CONFIG_FILE: &str = "riskops.toml";
+
+/// The optional `riskops.toml`. Unknown keys are errors, so a typo is not silently ignored.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    body_limit: Option<toml::Value>,
+    log_format: Option<LogFormat>,
+    bootstrap_token: Option<String>,
+}
+
+/// Settings for the server plus what only the CLI needs.
+pub struct ServeConfig {
+    pub settings: Settings,
+    pub log_format: LogFormat,
+}
+
+impl std::fmt::Debug for FileConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileConfig").field("listen", &self.listen).field("data_dir", &self.data_dir).finish_non_exhaustive()
+    }
+}
+
+/// Merges flags and environment (already combined by clap) over the file over defaults.
+/// `bootstrap_env` is RISKOPS_BOOTSTRAP_TOKEN, passed in so tests need not touch the
+/// process environment.
+pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeConfig> {
+    let file = load_file(args.config.as_deref())?;
+    let listen = match args.listen.or(file.listen) {
+        Some(addr) => addr,
+        None => DEFAULT_LISTEN.parse().context("default listen address")?,
+    };
+    let data_dir = args.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let database_url = args.database_url.map(|u| u.expose().clone()).or(file.database_url).filter(|u| !u.is_empty());
+    if let Some(url) = &database_url
+        && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+    {
+        bail!("--database-url must be a postgres:// or postgresql:// URL (leave it out to use SQLite in the data directory)");
+    }
+    let body_limit = match (args.body_limit, file.body_limit) {
+        (Some(flag), _) => parse_size(&flag).context("--body-limit")?,
+        (None, Some(toml::Value::Integer(n))) if n > 0 => usize::try_from(n).context("body_limit")?,
+        (None, Some(toml::Value::String(s))) => parse_size(&s).context("body_limit in the config file")?,
+        (None, Some(other)) => bail!("body_limit in the config file must be a size such as \"2MiB\", not a {}", other.type_str()),
+        (None, None) => DEFAULT_BODY_LIMIT,
+    };
+    let bootstrap_token = bootstrap_env.filter(|t| !t.is_empty()).or(file.bootstrap_token).map(Secret::new);
+    Ok(ServeConfig {
+        settings: Settings { listen, data_dir, database_url: database_url.map(Secret::new), bootstrap_token, body_limit },
+        log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
+    })
+}
+
+fn load_file(explicit: Option<&Path>) -> Result<FileConfig> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None if Path::new(DEFAULT_CONFIG_FILE).exists() => PathBuf::from(DEFAULT_CONFIG_FILE),
+        None => return Ok(FileConfig::default()),
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+/// "2MiB", "512KiB", "1GiB", "10MB" or plain bytes.
+pub fn parse_size(text: &str) -> Result<usize> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: usize = digits.parse().with_context(|| format!("{text:?} is not a size like 2MiB or 1048576"))?;
+    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "kib" => 1 << 10,
+        "m" | "mb" => 1_000_000,
+        "mib" => 1 << 20,
+        "g" | "gb" => 1_000_000_000,
+        "gib" => 1 << 30,
+        other => bail!("unknown size unit {other:?} in {text:?}; use B, KiB, MiB or GiB"),
+    };
+    match n.checked_mul(factor) {
+        Some(0) => bail!("a size must be positive"),
+        Some(v) => Ok(v),
+        None => bail!("{text:?} is too large"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_with_units() {
+        assert_eq!(parse_size("2MiB").unwrap(), 2 * 1024 * 1024);
+        assert_eq!(parse_size("512 KiB").unwrap(), 512 * 1024);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert_eq!(parse_size("3mb").unwrap(), 3_000_000);
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn flags_beat_the_file_which_beats_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("riskops.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9999\"\ndata_dir = \"/from/file\"\nbody_limit = \"1KiB\"\nbootstrap_token = \"file-token\"\n").unwrap();
+        let args = ServeArgs { data_dir: Some("/from/flag".into()), config: Some(file.clone()), ..Default::default() };
+        let cfg = resolve(args, None).unwrap();
+        assert_eq!(cfg.settings.listen.to_string(), "127.0.0.1:9999");
+        assert_eq!(cfg.settings.data_dir, PathBuf::from("/from/flag"));
+        assert_eq!(cfg.settings.body_limit, 1024);
+        assert_eq!(cfg.settings.bootstrap_token.as_ref().unwrap().expose(), "file-token");
+
+        let env_wins = resolve(ServeArgs { config: Some(file), ..Default::default() }, Some("env-token".into())).unwrap();
+        assert_eq!(env_wins.settings.bootstrap_token.unwrap().expose(), "env-token");
+    }
+
+    #[test]
+    fn defaults_apply_without_a_file() {
+        let cfg = resolve(ServeArgs { config: None, ..Default::default() }, None);
+        // The test may run where a riskops.toml exists; only check when it does not.
+        if !Path::new(DEFAULT_CONFIG_FILE).exists() {
+            let cfg = cfg.unwrap();
+            assert_eq!(cfg.settings.listen.to_string(), DEFAULT_LISTEN);
+            assert_eq!(cfg.settings.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+            assert_eq!(cfg.settings.body_limit, DEFAULT_BODY_LIMIT);
+            assert!(cfg.settings.database_url.is_none());
+        }
+    }
+
+    #[test]
+    fn bad_files_and_urls_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bad.toml");
+        std::fs::write(&file, "listne = \"127.0.0.1:1\"\n").unwrap();
+        let err = resolve(ServeArgs { config: Some(file), ..Default::default() }, None).unwrap_err();
+        assert!(format!("{err:#}").contains("listne"), "{err:#}");
+
+        let args = ServeArgs { database_url: Some(Secret::new("mysql://x".into())), config: Some(dir.path().join("none.toml")), ..Default::default() };
+        assert!(resolve(args, None).is_err());
+        let args = ServeArgs { database_url: Some(Secret::new("mysql://x".into())), ..Default::default() };
+        let err = resolve(args, None).unwrap_err();
+        assert!(format!("{err:#}").contains("postgres://"), "{err:#}");
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let args = ServeArgs { database_url: Some(Secret::new("postgres://u:hunter2@h/db".into())), ..Default::default() };
+        let cfg = resolve(args, Some("tok-abcdef".into())).unwrap();
+        let shown = format!("{:?}", cfg.settings);
+        assert!(!shown.contains("hunter2") && !shown.contains("tok-abcdef"), "{shown}");
+    }
+}

@@ -1,0 +1,124 @@
+//! Histogram binning compatible with NumPy: Sturges bin edges
+//! (`numpy.histogram_bin_edges(values, bins="sturges")`) and counts of values in given
+//! edges (`numpy.histogram(values, bins=edges)[0]`).
+//!
+//! Edges are reproduced bit for bit, which needs NumPy's exact arithmetic: the bin count
+//! is `ceil((max - min) / width)` with `width = (max - min) / (log2(n) + 1)` — not
+//! `ceil(log2(n) + 1)`, which can differ by one when the division rounds up — and the edges
+//! come from `linspace`, i.e. `i * step + min` with the last edge set to `max`.
+
+use crate::util::check_sample;
+use crate::StatsError;
+
+/// `numpy.histogram_bin_edges(values, bins="sturges")`.
+///
+/// When all values are equal, NumPy widens the range to `[v - 0.5, v + 0.5]` and uses
+/// one bin; so does this. Errors: [`StatsError::EmptySample`], [`StatsError::NonFinite`],
+/// and [`StatsError::InvalidArgument`] when the range overflows or the bins would not be
+/// strictly increasing (NumPy raises "Too many bins for data range" there).
+pub fn histogram_bin_edges_sturges(values: &[f64]) -> Result<Vec<f64>, StatsError> {
+    check_sample(values)?;
+    let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+    for &v in values {
+        min = min.min(v);
+        max = max.max(v);
+    }
+    let ptp = max - min;
+    if !ptp.is_finite() {
+        return Err(StatsError::InvalidArgument("data range overflows a double"));
+    }
+    let (first, last) = if min == max {
+        (min - 0.5, max + 0.5)
+    } else {
+        (min, max)
+    };
+    let width = ptp / ((values.len() as f64).log2() + 1.0);
+    let n_bins = if width != 0.0 {
+        ((last - first) / width).ceil()
+    } else {
+        1.0
+    };
+    if !(n_bins >= 1.0 && n_bins <= 1e7) {
+        return Err(StatsError::InvalidArgument("unreasonable number of bins"));
+    }
+    let edges = linspace(first, last, n_bins as usize + 1);
+    if edges.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(StatsError::InvalidArgument("too many bins for data range"));
+    }
+    Ok(edges)
+}
+
+/// `numpy.linspace(start, stop, num, endpoint=True)` for `num >= 2`.
+fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
+    let div = (num - 1) as f64;
+    let delta = stop - start;
+    let step = delta / div;
+    let mut out: Vec<f64> = if step == 0.0 {
+        // NumPy's fallback when the step underflows: scale after dividing.
+        (0..num).map(|i| i as f64 / div * delta + start).collect()
+    } else {
+        (0..num).map(|i| i as f64 * step + start).collect()
+    };
+    if let Some(last) = out.last_mut() {
+        *last = stop;
+    }
+    out
+}
+
+/// Counts of `values` in the bins defined by `edges`, as `numpy.histogram(values,
+/// bins=edges)[0]`: bin `i` holds `edges[i] <= v < edges[i+1]`, the last bin is closed on
+/// the right, and values outside `[edges[0], edges[last]]` are not counted.
+///
+/// `edges` needs at least two finite, non-decreasing values. Values must be finite
+/// (NaN is rejected rather than silently dropped). O(n log k).
+pub fn histogram_counts(values: &[f64], edges: &[f64]) -> Result<Vec<u64>, StatsError> {
+    if edges.len() < 2 {
+        return Err(StatsError::InvalidArgument("need at least two bin edges"));
+    }
+    if edges.iter().any(|e| !e.is_finite()) {
+        return Err(StatsError::NonFinite);
+    }
+    if edges.windows(2).any(|w| w[0] > w[1]) {
+        return Err(StatsError::InvalidArgument("bin edges must increase monotonically"));
+    }
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(StatsError::NonFinite);
+    }
+    let n_bins = edges.len() - 1;
+    let (lo, hi) = (edges[0], edges[n_bins]);
+    let mut counts = vec![0u64; n_bins];
+    for &v in values {
+        if v < lo || v > hi {
+            continue;
+        }
+        // Index of the last edge <= v; v == last edge belongs to the last bin.
+        let idx = edges.partition_point(|&e| e <= v).saturating_sub(1).min(n_bins - 1);
+        counts[idx] += 1;
+    }
+    Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_sample_gets_one_unit_bin() {
+        assert_eq!(histogram_bin_edges_sturges(&[3.0, 3.0]).unwrap(), vec![2.5, 3.5]);
+    }
+
+    #[test]
+    fn counts_close_last_bin() {
+        let c = histogram_counts(&[0.0, 0.5, 1.0, 2.0, -1.0, 3.0], &[0.0, 1.0, 2.0]).unwrap();
+        assert_eq!(c, vec![2, 2]);
+    }
+
+    #[test]
+    fn bad_edges() {
+        assert!(histogram_counts(&[1.0], &[1.0]).is_err());
+        assert!(histogram_counts(&[1.0], &[2.0, 1.0]).is_err());
+        assert!(histogram_counts(&[f64::NAN], &[0.0, 1.0]).is_err());
+        assert!(histogram_bin_edges_sturges(&[]).is_err());
+        assert!(histogram_bin_edges_sturges(&[-1e308, 1e308]).is_err());
+    }
+}
