@@ -43,7 +43,10 @@ impl Client {
         }
         let response = request.send().await.map_err(|e| {
             if e.is_connect() {
-                anyhow!("cannot reach the riskops server at {} (is `riskops serve` running? set --server or RISKOPS_URL)", self.base)
+                anyhow!(
+                    "cannot reach the riskops server at {} (is `riskops serve` running? set --server or RISKOPS_URL)",
+                    self.base
+                )
             } else {
                 anyhow!("request to {url} failed: {e}")
             }
@@ -53,7 +56,8 @@ impl Client {
         let value: Value = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).with_context(|| format!("the server at {} answered something other than JSON", self.base))?
+            serde_json::from_slice(&bytes)
+                .with_context(|| format!("the server at {} answered something other than JSON", self.base))?
         };
         if status.is_success() {
             return Ok(value);

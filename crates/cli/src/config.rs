@@ -27,6 +27,7 @@ struct FileConfig {
 }
 
 /// Settings for the server plus what only the CLI needs.
+#[derive(Debug)]
 pub struct ServeConfig {
     pub settings: Settings,
     pub log_format: LogFormat,
@@ -34,7 +35,10 @@ pub struct ServeConfig {
 
 impl std::fmt::Debug for FileConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileConfig").field("listen", &self.listen).field("data_dir", &self.data_dir).finish_non_exhaustive()
+        f.debug_struct("FileConfig")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -52,18 +56,28 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
     if let Some(url) = &database_url
         && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
     {
-        bail!("--database-url must be a postgres:// or postgresql:// URL (leave it out to use SQLite in the data directory)");
+        bail!(
+            "--database-url must be a postgres:// or postgresql:// URL (leave it out to use SQLite in the data directory)"
+        );
     }
     let body_limit = match (args.body_limit, file.body_limit) {
         (Some(flag), _) => parse_size(&flag).context("--body-limit")?,
         (None, Some(toml::Value::Integer(n))) if n > 0 => usize::try_from(n).context("body_limit")?,
         (None, Some(toml::Value::String(s))) => parse_size(&s).context("body_limit in the config file")?,
-        (None, Some(other)) => bail!("body_limit in the config file must be a size such as \"2MiB\", not a {}", other.type_str()),
+        (None, Some(other)) => {
+            bail!("body_limit in the config file must be a size such as \"2MiB\", not a {}", other.type_str())
+        }
         (None, None) => DEFAULT_BODY_LIMIT,
     };
     let bootstrap_token = bootstrap_env.filter(|t| !t.is_empty()).or(file.bootstrap_token).map(Secret::new);
     Ok(ServeConfig {
-        settings: Settings { listen, data_dir, database_url: database_url.map(Secret::new), bootstrap_token, body_limit },
+        settings: Settings {
+            listen,
+            data_dir,
+            database_url: database_url.map(Secret::new),
+            bootstrap_token,
+            body_limit,
+        },
         log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
     })
 }
@@ -128,7 +142,8 @@ mod tests {
         assert_eq!(cfg.settings.body_limit, 1024);
         assert_eq!(cfg.settings.bootstrap_token.as_ref().unwrap().expose(), "file-token");
 
-        let env_wins = resolve(ServeArgs { config: Some(file), ..Default::default() }, Some("env-token".into())).unwrap();
+        let env_wins =
+            resolve(ServeArgs { config: Some(file), ..Default::default() }, Some("env-token".into())).unwrap();
         assert_eq!(env_wins.settings.bootstrap_token.unwrap().expose(), "env-token");
     }
 
@@ -153,7 +168,11 @@ mod tests {
         let err = resolve(ServeArgs { config: Some(file), ..Default::default() }, None).unwrap_err();
         assert!(format!("{err:#}").contains("listne"), "{err:#}");
 
-        let args = ServeArgs { database_url: Some(Secret::new("mysql://x".into())), config: Some(dir.path().join("none.toml")), ..Default::default() };
+        let args = ServeArgs {
+            database_url: Some(Secret::new("mysql://x".into())),
+            config: Some(dir.path().join("none.toml")),
+            ..Default::default()
+        };
         assert!(resolve(args, None).is_err());
         let args = ServeArgs { database_url: Some(Secret::new("mysql://x".into())), ..Default::default() };
         let err = resolve(args, None).unwrap_err();
@@ -162,7 +181,8 @@ mod tests {
 
     #[test]
     fn secrets_do_not_show_in_debug() {
-        let args = ServeArgs { database_url: Some(Secret::new("postgres://u:hunter2@h/db".into())), ..Default::default() };
+        let args =
+            ServeArgs { database_url: Some(Secret::new("postgres://u:hunter2@h/db".into())), ..Default::default() };
         let cfg = resolve(args, Some("tok-abcdef".into())).unwrap();
         let shown = format!("{:?}", cfg.settings);
         assert!(!shown.contains("hunter2") && !shown.contains("tok-abcdef"), "{shown}");

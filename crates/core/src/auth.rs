@@ -199,8 +199,7 @@ pub const TOKEN_PREFIX: &str = "rsk_";
 /// A fresh random API token: `rsk_` and 64 hex digits (256 bits from the OS).
 pub fn generate_token() -> Result<Secret<String>> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| Error::internal(format!("no randomness from the OS: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| Error::internal(format!("no randomness from the OS: {e}")))?;
     Ok(Secret::new(format!("{TOKEN_PREFIX}{}", hex(&bytes))))
 }
 
@@ -246,10 +245,7 @@ mod tests {
 
     #[test]
     fn token_hash_is_sha256_hex() {
-        assert_eq!(
-            hash_token("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(hash_token("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]

@@ -68,7 +68,9 @@ mod tests {
         for ok in ["default", "credit-risk_v2", "a", "A.b.C", &"x".repeat(MAX_NAME_LEN)] {
             assert!(validate_name("name", ok).is_ok(), "{ok}");
         }
-        for bad in ["", "has space", "semi;colon", "slash/name", ".hidden", "-flag", "ünï", &"x".repeat(MAX_NAME_LEN + 1)] {
+        for bad in
+            ["", "has space", "semi;colon", "slash/name", ".hidden", "-flag", "ünï", &"x".repeat(MAX_NAME_LEN + 1)]
+        {
             let err = validate_name("name", bad).unwrap_err();
             assert_eq!(err.field.as_deref(), Some("name"), "{bad}");
         }

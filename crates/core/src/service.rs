@@ -64,8 +64,10 @@ impl Riskops {
         };
         let permit = auth::Permit::system();
         let roles = vec![RoleBinding { role: Role::Admin, project: None }];
-        let default_project =
-            NewProject { name: DEFAULT_PROJECT.to_string(), description: "The project things go to unless told otherwise.".to_string() };
+        let default_project = NewProject {
+            name: DEFAULT_PROJECT.to_string(),
+            description: "The project things go to unless told otherwise.".to_string(),
+        };
         let audit = vec![
             AuditRecord::new(&permit, "identity.create", format!("identity:{ADMIN_NAME}"))
                 .after(serde_json::json!({"name": ADMIN_NAME, "kind": "user", "roles": ["admin"]})),

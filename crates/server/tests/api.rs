@@ -142,7 +142,8 @@ async fn every_api_route_refuses_a_request_without_a_token() {
         }
         let concrete = path.replace("{name}", "default");
         for (method, _) in [("GET", &item.get), ("POST", &item.post)].into_iter().filter(|(_, op)| op.is_some()) {
-            let req = s.http.request(method.parse().unwrap(), s.url(&concrete)).header("content-type", "application/json");
+            let req =
+                s.http.request(method.parse().unwrap(), s.url(&concrete)).header("content-type", "application/json");
             let (status, body) = read(req.body("{}").send().await.unwrap()).await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
             assert_error(&body, "unauthorized");
@@ -201,7 +202,8 @@ async fn errors_have_the_right_status_and_json_shape() {
         assert_eq!(status, StatusCode::NOT_FOUND);
         assert_error(&body, "not_found");
 
-        let (status, body) = read(s.http.delete(s.url("/api/v1/projects")).bearer_auth(TOKEN).send().await.unwrap()).await;
+        let (status, body) =
+            read(s.http.delete(s.url("/api/v1/projects")).bearer_auth(TOKEN).send().await.unwrap()).await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
         assert_error(&body, "method_not_allowed");
 
@@ -233,7 +235,10 @@ struct ReceiverStream(tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error
 
 impl futures_core::Stream for ReceiverStream {
     type Item = Result<Vec<u8>, std::io::Error>;
-    fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
         self.0.poll_recv(cx)
     }
 }
@@ -241,7 +246,8 @@ impl futures_core::Stream for ReceiverStream {
 #[tokio::test]
 async fn projects_are_created_listed_shown_and_conflicts_refused() {
     for s in servers().await {
-        let (status, made) = s.post("/api/v1/projects", json!({"name": "credit-scoring", "description": "retail"})).await;
+        let (status, made) =
+            s.post("/api/v1/projects", json!({"name": "credit-scoring", "description": "retail"})).await;
         assert_eq!(status, StatusCode::CREATED, "{made}");
         assert_eq!(made["name"], "credit-scoring");
         assert_eq!(made["created_by"], "admin");
@@ -255,7 +261,8 @@ async fn projects_are_created_listed_shown_and_conflicts_refused() {
         assert_eq!(shown, made);
 
         let (_, list) = s.get("/api/v1/projects", Some(TOKEN)).await;
-        let names: Vec<&str> = list["projects"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> =
+            list["projects"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["credit-scoring", "default"]);
     }
 }
@@ -273,7 +280,10 @@ async fn a_restart_keeps_everything_and_creates_no_second_admin() {
         let (dir, schema) = s.stop().await;
 
         let again = TestServer::start_on(dir, schema, 1024).await;
-        assert!(matches!(again.running.as_ref().unwrap().bootstrap, riskops_core::service::BootstrapOutcome::AlreadyInitialised));
+        assert!(matches!(
+            again.running.as_ref().unwrap().bootstrap,
+            riskops_core::service::BootstrapOutcome::AlreadyInitialised
+        ));
         let (status, _) = again.get("/api/v1/projects/kept", Some(TOKEN)).await;
         assert_eq!(status, StatusCode::OK);
         let (_, me) = again.get("/api/v1/whoami", Some(TOKEN)).await;

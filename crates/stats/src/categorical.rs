@@ -16,17 +16,34 @@ pub struct ContingencyResult {
     pub dof: usize,
 }
 
-fn check_counts(r: &[u64], c: &[u64]) -> Result<(), StatsError> {
+/// Counts above 2^53 cannot be represented exactly as `f64`, and larger sums could
+/// overflow; no real column comes close.
+const MAX_COUNT: u64 = 1 << 53;
+
+/// Sum of counts, rejecting totals that are not exactly representable.
+fn total(v: &[u64]) -> Result<u64, StatsError> {
+    v.iter()
+        .try_fold(0u64, |acc, &x| acc.checked_add(x))
+        .filter(|&t| t <= MAX_COUNT)
+        .ok_or(StatsError::InvalidArgument("counts too large (total above 2^53)"))
+}
+
+/// Validates two aligned count vectors and returns their totals.
+fn check_counts(r: &[u64], c: &[u64]) -> Result<(u64, u64), StatsError> {
     if r.is_empty() || c.is_empty() {
         return Err(StatsError::EmptySample);
     }
     if r.len() != c.len() {
         return Err(StatsError::InvalidArgument("count vectors differ in length"));
     }
-    if r.iter().sum::<u64>() == 0 || c.iter().sum::<u64>() == 0 {
+    let (tr, tc) = (total(r)?, total(c)?);
+    if tr == 0 || tc == 0 {
         return Err(StatsError::EmptySample);
     }
-    Ok(())
+    if tr.checked_add(tc).is_none_or(|t| t > MAX_COUNT) {
+        return Err(StatsError::InvalidArgument("counts too large (total above 2^53)"));
+    }
+    Ok((tr, tc))
 }
 
 /// Evidently's chi-squared drift test: `scipy.stats.chisquare(f_obs=cur,
@@ -38,9 +55,8 @@ fn check_counts(r: &[u64], c: &[u64]) -> Result<(), StatsError> {
 /// not count towards the degrees of freedom), and when a single category remains the result
 /// is statistic 0, p-value 1.
 pub fn chisquare_evidently(ref_counts: &[u64], cur_counts: &[u64]) -> Result<TestResult, StatsError> {
-    check_counts(ref_counts, cur_counts)?;
-    let n_ref = ref_counts.iter().sum::<u64>() as f64;
-    let n_cur = cur_counts.iter().sum::<u64>() as f64;
+    let (n_ref, n_cur) = check_counts(ref_counts, cur_counts)?;
+    let (n_ref, n_cur) = (n_ref as f64, n_cur as f64);
     let k_norm = n_cur / n_ref;
     let mut stat = 0.0;
     let mut k = 0usize;
@@ -54,15 +70,9 @@ pub fn chisquare_evidently(ref_counts: &[u64], cur_counts: &[u64]) -> Result<Tes
         stat += d * d / exp;
     }
     if k < 2 {
-        return Ok(TestResult {
-            statistic: 0.0,
-            p_value: 1.0,
-        });
+        return Ok(TestResult { statistic: 0.0, p_value: 1.0 });
     }
-    Ok(TestResult {
-        statistic: stat,
-        p_value: chi2_sf((k - 1) as f64, stat),
-    })
+    Ok(TestResult { statistic: stat, p_value: chi2_sf((k - 1) as f64, stat) })
 }
 
 /// Pearson's χ² test of independence on the 2×k table `[ref_counts, cur_counts]`, as
@@ -91,24 +101,18 @@ enum Lambda {
 }
 
 fn contingency(r: &[u64], c: &[u64], lambda: Lambda) -> Result<ContingencyResult, StatsError> {
-    check_counts(r, c)?;
+    let (tr, tc) = check_counts(r, c)?;
     let rows = [r, c];
-    let row_sums: Vec<f64> = rows.iter().map(|row| row.iter().sum::<u64>() as f64).collect();
+    let row_sums = [tr as f64, tc as f64];
     let col_sums: Vec<f64> = r.iter().zip(c).map(|(&a, &b)| a as f64 + b as f64).collect();
     let total: f64 = row_sums.iter().sum();
-    if col_sums.iter().any(|&s| s == 0.0) {
-        return Err(StatsError::InvalidArgument(
-            "a category is zero in both samples (zero expected frequency)",
-        ));
+    if col_sums.contains(&0.0) {
+        return Err(StatsError::InvalidArgument("a category is zero in both samples (zero expected frequency)"));
     }
     let k = r.len();
     let dof = k - 1;
     if dof == 0 {
-        return Ok(ContingencyResult {
-            statistic: 0.0,
-            p_value: 1.0,
-            dof,
-        });
+        return Ok(ContingencyResult { statistic: 0.0, p_value: 1.0, dof });
     }
     let mut stat = 0.0;
     for (row, &rs) in rows.iter().zip(&row_sums) {
@@ -126,11 +130,7 @@ fn contingency(r: &[u64], c: &[u64], lambda: Lambda) -> Result<ContingencyResult
             };
         }
     }
-    Ok(ContingencyResult {
-        statistic: stat,
-        p_value: chi2_sf(dof as f64, stat),
-        dof,
-    })
+    Ok(ContingencyResult { statistic: stat, p_value: chi2_sf(dof as f64, stat), dof })
 }
 
 /// `numpy.sign`: -1, 0 or 1.
@@ -164,22 +164,19 @@ pub fn ztest_proportions(ref_ones: u64, n_ref: u64, cur_ones: u64, n_cur: u64) -
     if ref_ones > n_ref || cur_ones > n_cur {
         return Err(StatsError::InvalidArgument("more successes than trials"));
     }
+    if n_ref > MAX_COUNT || n_cur > MAX_COUNT {
+        return Err(StatsError::InvalidArgument("counts too large (above 2^53)"));
+    }
     let (n1, n2) = (n_ref as f64, n_cur as f64);
     let p1 = ref_ones as f64 / n1;
     let p2 = cur_ones as f64 / n2;
     let pooled = (p1 * n1 + p2 * n2) / (n1 + n2);
     let var = pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2);
     if ref_ones + cur_ones == 0 || ref_ones + cur_ones == n_ref + n_cur || var <= 0.0 {
-        return Ok(TestResult {
-            statistic: 0.0,
-            p_value: 1.0,
-        });
+        return Ok(TestResult { statistic: 0.0, p_value: 1.0 });
     }
     let z = (p1 - p2) / var.sqrt();
-    Ok(TestResult {
-        statistic: z,
-        p_value: (2.0 * norm_sf(z.abs())).min(1.0),
-    })
+    Ok(TestResult { statistic: z, p_value: (2.0 * norm_sf(z.abs())).min(1.0) })
 }
 
 /// Fisher's exact test on a 2×2 table `[[a, b], [c, d]]`, two-sided, as
@@ -195,14 +192,14 @@ pub fn ztest_proportions(ref_ones: u64, n_ref: u64, cur_ones: u64, n_cur: u64) -
 /// decided as reliably as SciPy's; O(min(row, column total)).
 pub fn fisher_exact(table: [[u64; 2]; 2]) -> Result<TestResult, StatsError> {
     let [[a, b], [c, d]] = table;
+    if total(&[a, b, c, d]).is_err() {
+        return Err(StatsError::InvalidArgument("counts too large (total above 2^53)"));
+    }
     let n1 = a + b;
     let n2 = c + d;
     let n = a + c;
     if n1 == 0 || n2 == 0 || n == 0 || b + d == 0 {
-        return Ok(TestResult {
-            statistic: f64::NAN,
-            p_value: 1.0,
-        });
+        return Ok(TestResult { statistic: f64::NAN, p_value: 1.0 });
     }
     let odds = if c > 0 && b > 0 {
         (u128::from(a) * u128::from(d)) as f64 / (u128::from(c) * u128::from(b)) as f64
@@ -210,10 +207,7 @@ pub fn fisher_exact(table: [[u64; 2]; 2]) -> Result<TestResult, StatsError> {
         f64::INFINITY
     };
     let p = fisher_two_sided(a, n1, n2, n);
-    Ok(TestResult {
-        statistic: odds,
-        p_value: p.min(1.0),
-    })
+    Ok(TestResult { statistic: odds, p_value: p.min(1.0) })
 }
 
 /// Two-sided p-value for `X = x` where `X ~ Hypergeom(population n1+n2, n1 successes,
@@ -306,19 +300,13 @@ impl Dd {
 
     fn quick_two_sum(a: f64, b: f64) -> Dd {
         let s = a + b;
-        Dd {
-            hi: s,
-            lo: b - (s - a),
-        }
+        Dd { hi: s, lo: b - (s - a) }
     }
 
     /// Exact product of two doubles.
     fn prod(a: f64, b: f64) -> Dd {
         let p = a * b;
-        Dd {
-            hi: p,
-            lo: a.mul_add(b, -p),
-        }
+        Dd { hi: p, lo: a.mul_add(b, -p) }
     }
 
     fn add(self, o: Dd) -> Dd {
@@ -373,6 +361,14 @@ mod tests {
         assert_eq!(r.p_value, 0.0);
         let r = chisquare_evidently(&[10, 0], &[5, 0]).unwrap();
         assert_eq!((r.statistic, r.p_value), (0.0, 1.0));
+    }
+
+    #[test]
+    fn huge_counts_are_rejected_not_overflowed() {
+        assert!(fisher_exact([[u64::MAX, 1], [1, 1]]).is_err());
+        assert!(chi2_contingency(&[u64::MAX, 1], &[1, 1]).is_err());
+        assert!(chisquare_evidently(&[u64::MAX, u64::MAX], &[1, 1]).is_err());
+        assert!(ztest_proportions(1, u64::MAX, 1, u64::MAX).is_err());
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //! `scipy.stats.energy_distance` (unweighted): both integrate a power of the gap between
 //! the two empirical CDFs, which on sorted samples is a single O(n + m) merge.
 
-use crate::util::{KahanSum, accurate_sum, check_sample, check_sorted, sorted_copy};
 use crate::StatsError;
+use crate::util::{KahanSum, accurate_sum, check_sample, check_sorted, sorted_copy};
 
 /// Largest sample size accepted by the O(n·m) MMD functions. Subsample above it.
 pub const MMD_MAX_SAMPLE: usize = 20_000;
@@ -160,9 +160,7 @@ pub fn mmd_rbf_median_gamma(x: &[f64], y: &[f64]) -> Result<f64, StatsError> {
         (kth_pair_distance(&z, pairs / 2 - 1) + kth_pair_distance(&z, pairs / 2)) / 2.0
     };
     if med <= 0.0 {
-        return Err(StatsError::InvalidArgument(
-            "median pairwise distance is zero; give gamma explicitly",
-        ));
+        return Err(StatsError::InvalidArgument("median pairwise distance is zero; give gamma explicitly"));
     }
     Ok(1.0 / (2.0 * med * med))
 }
@@ -171,9 +169,7 @@ fn check_mmd_inputs(x: &[f64], y: &[f64]) -> Result<(), StatsError> {
     check_sample(x)?;
     check_sample(y)?;
     if x.len() > MMD_MAX_SAMPLE || y.len() > MMD_MAX_SAMPLE {
-        return Err(StatsError::InvalidArgument(
-            "MMD sample larger than MMD_MAX_SAMPLE; subsample first",
-        ));
+        return Err(StatsError::InvalidArgument("MMD sample larger than MMD_MAX_SAMPLE; subsample first"));
     }
     Ok(())
 }

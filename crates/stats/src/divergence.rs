@@ -31,10 +31,7 @@ fn normalised(r: &[f64], c: &[f64]) -> Result<(Vec<f64>, Vec<f64>), StatsError> 
     if sr <= 0.0 || sc <= 0.0 {
         return Err(StatsError::InvalidArgument("proportions sum to zero"));
     }
-    Ok((
-        r.iter().map(|v| v / sr).collect(),
-        c.iter().map(|v| v / sc).collect(),
-    ))
+    Ok((r.iter().map(|v| v / sr).collect(), c.iter().map(|v| v / sc).collect()))
 }
 
 /// `scipy.special.rel_entr`: `x ln(x/y)`, 0 when `x = 0`, +inf when only `y = 0`.
@@ -52,16 +49,8 @@ fn rel_entr(x: f64, y: f64) -> f64 {
 /// zero becomes `min(non-zero) / 1e6` when that minimum is at most `1e-4`, else `1e-4`.
 /// If every entry is zero (Evidently would fail) all entries become `1e-4`.
 pub fn fill_zero_proportions(p: &mut [f64]) {
-    let min_nonzero = p
-        .iter()
-        .copied()
-        .filter(|&v| v != 0.0)
-        .fold(f64::INFINITY, f64::min);
-    let fill = if min_nonzero.is_finite() && min_nonzero <= ZERO_FILL {
-        min_nonzero / 1e6
-    } else {
-        ZERO_FILL
-    };
+    let min_nonzero = p.iter().copied().filter(|&v| v != 0.0).fold(f64::INFINITY, f64::min);
+    let fill = if min_nonzero.is_finite() && min_nonzero <= ZERO_FILL { min_nonzero / 1e6 } else { ZERO_FILL };
     for v in p.iter_mut().filter(|v| **v == 0.0) {
         *v = fill;
     }
@@ -73,9 +62,7 @@ pub fn fill_zero_proportions(p: &mut [f64]) {
 pub fn psi(r: &[f64], c: &[f64]) -> Result<f64, StatsError> {
     check_pair(r, c)?;
     if r.iter().chain(c).any(|&v| v == 0.0) {
-        return Err(StatsError::InvalidArgument(
-            "PSI needs positive proportions; apply fill_zero_proportions first",
-        ));
+        return Err(StatsError::InvalidArgument("PSI needs positive proportions; apply fill_zero_proportions first"));
     }
     Ok(r.iter().zip(c).map(|(&a, &b)| (a - b) * (a / b).ln()).sum())
 }

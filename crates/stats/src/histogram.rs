@@ -7,8 +7,8 @@
 //! `ceil(log2(n) + 1)`, which can differ by one when the division rounds up — and the edges
 //! come from `linspace`, i.e. `i * step + min` with the last edge set to `max`.
 
-use crate::util::check_sample;
 use crate::StatsError;
+use crate::util::check_sample;
 
 /// `numpy.histogram_bin_edges(values, bins="sturges")`.
 ///
@@ -27,18 +27,10 @@ pub fn histogram_bin_edges_sturges(values: &[f64]) -> Result<Vec<f64>, StatsErro
     if !ptp.is_finite() {
         return Err(StatsError::InvalidArgument("data range overflows a double"));
     }
-    let (first, last) = if min == max {
-        (min - 0.5, max + 0.5)
-    } else {
-        (min, max)
-    };
+    let (first, last) = if min == max { (min - 0.5, max + 0.5) } else { (min, max) };
     let width = ptp / ((values.len() as f64).log2() + 1.0);
-    let n_bins = if width != 0.0 {
-        ((last - first) / width).ceil()
-    } else {
-        1.0
-    };
-    if !(n_bins >= 1.0 && n_bins <= 1e7) {
+    let n_bins = if width != 0.0 { ((last - first) / width).ceil() } else { 1.0 };
+    if !(1.0..=1e7).contains(&n_bins) {
         return Err(StatsError::InvalidArgument("unreasonable number of bins"));
     }
     let edges = linspace(first, last, n_bins as usize + 1);

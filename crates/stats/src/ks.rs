@@ -40,10 +40,7 @@ fn ks_2samp_presorted(a: &[f64], b: &[f64]) -> TestResult {
     if n1.max(n2) <= MAX_EXACT_N {
         let (ok, d_exact, prob) = attempt_exact(n1 as u64, n2 as u64, d);
         if ok {
-            return TestResult {
-                statistic: d_exact,
-                p_value: prob.clamp(0.0, 1.0),
-            };
+            return TestResult { statistic: d_exact, p_value: prob.clamp(0.0, 1.0) };
         }
         return asymptotic(n1, n2, d_exact);
     }
@@ -79,17 +76,10 @@ pub(crate) fn ks_statistic(a: &[f64], b: &[f64]) -> f64 {
 }
 
 fn asymptotic(n1: usize, n2: usize, d: f64) -> TestResult {
-    let (m, n) = if n1 >= n2 {
-        (n1 as f64, n2 as f64)
-    } else {
-        (n2 as f64, n1 as f64)
-    };
+    let (m, n) = if n1 >= n2 { (n1 as f64, n2 as f64) } else { (n2 as f64, n1 as f64) };
     let en = m * n / (m + n);
     let n_eff = round_half_even(en).max(1.0) as u64;
-    TestResult {
-        statistic: d,
-        p_value: kstwo_sf(n_eff, d).clamp(0.0, 1.0),
-    }
+    TestResult { statistic: d, p_value: kstwo_sf(n_eff, d).clamp(0.0, 1.0) }
 }
 
 /// SciPy `_attempt_exact_2kssamp` for the two-sided alternative: returns
@@ -102,11 +92,7 @@ fn attempt_exact(n1: u64, n2: u64, d: f64) -> (bool, f64, f64) {
     if h == 0 {
         return (true, d, 1.0);
     }
-    let prob = if n1 == n2 {
-        prob_outside_square(n1, h)
-    } else {
-        outer_prob_inside(n1, n2, g, h)
-    };
+    let prob = if n1 == n2 { prob_outside_square(n1, h) } else { outer_prob_inside(n1, n2, g, h) };
     if !(0.0..=1.0).contains(&prob) {
         return (false, d, prob);
     }
@@ -170,10 +156,7 @@ fn outer_prob_inside(m: u64, n: u64, g: u64, h: u64) -> f64 {
         let mut val = if minj == 0 { 0.0 } else { 1.0 };
         for jj in 0..(maxj - minj) {
             let j = jj + minj;
-            let prev = a
-                .get((jj + minj - lastminj) as usize)
-                .copied()
-                .unwrap_or(1.0);
+            let prev = a.get((jj + minj - lastminj) as usize).copied().unwrap_or(1.0);
             val = (prev * fi + val * j as f64) / (fi + j as f64);
             if let Some(slot) = a.get_mut(jj as usize) {
                 *slot = val;
@@ -188,9 +171,7 @@ fn outer_prob_inside(m: u64, n: u64, g: u64, h: u64) -> f64 {
             }
         }
     }
-    a.get((maxj - minj - 1).max(0) as usize)
-        .copied()
-        .unwrap_or(1.0)
+    a.get((maxj - minj - 1).max(0) as usize).copied().unwrap_or(1.0)
 }
 
 #[cfg(test)]
@@ -201,10 +182,7 @@ mod tests {
     fn rejects_bad_input() {
         assert_eq!(ks_2samp(&[], &[1.0]), Err(StatsError::EmptySample));
         assert_eq!(ks_2samp(&[f64::NAN], &[1.0]), Err(StatsError::NonFinite));
-        assert!(matches!(
-            ks_2samp_sorted(&[2.0, 1.0], &[1.0]),
-            Err(StatsError::InvalidArgument(_))
-        ));
+        assert!(matches!(ks_2samp_sorted(&[2.0, 1.0], &[1.0]), Err(StatsError::InvalidArgument(_))));
     }
 
     #[test]

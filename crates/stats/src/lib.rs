@@ -23,6 +23,8 @@
 //! Functions that sort take unsorted slices and allocate one sorted copy; each also has a
 //! `*_sorted` variant for callers that sort a column once and run several tests on it.
 
+#![warn(missing_docs)]
+
 pub mod categorical;
 pub mod distance;
 pub mod divergence;
@@ -34,24 +36,19 @@ pub mod special;
 mod util;
 
 pub use categorical::{
-    ContingencyResult, chi2_contingency, chisquare_evidently, fisher_exact, g_test,
-    ztest_proportions,
+    ContingencyResult, chi2_contingency, chisquare_evidently, fisher_exact, g_test, ztest_proportions,
 };
 pub use distance::{
-    MMD_MAX_SAMPLE, energy_distance, energy_distance_sorted, mmd_rbf, mmd_rbf_median_gamma,
-    mmd_rbf_median_heuristic, wasserstein_distance, wasserstein_distance_sorted,
-    wasserstein_normed, wasserstein_normed_sorted,
+    MMD_MAX_SAMPLE, energy_distance, energy_distance_sorted, mmd_rbf, mmd_rbf_median_gamma, mmd_rbf_median_heuristic,
+    wasserstein_distance, wasserstein_distance_sorted, wasserstein_normed, wasserstein_normed_sorted,
 };
-pub use divergence::{
-    fill_zero_proportions, hellinger, jensen_shannon_distance, kl_divergence, psi,
-    total_variation,
-};
+pub use divergence::{fill_zero_proportions, hellinger, jensen_shannon_distance, kl_divergence, psi, total_variation};
 pub use error::StatsError;
 pub use histogram::{histogram_bin_edges_sturges, histogram_counts};
 pub use ks::{ks_2samp, ks_2samp_sorted};
 pub use rank::{
-    anderson_ksamp, anderson_ksamp_sorted, cramervonmises_2samp, cramervonmises_2samp_sorted,
-    mann_whitney_u, mann_whitney_u_sorted,
+    anderson_ksamp, anderson_ksamp_sorted, cramervonmises_2samp, cramervonmises_2samp_sorted, mann_whitney_u,
+    mann_whitney_u_sorted,
 };
 
 /// Outcome of a hypothesis test: the test statistic and its p-value.

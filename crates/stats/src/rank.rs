@@ -15,7 +15,7 @@ use crate::{StatsError, TestResult};
 /// Largest `min(U1, U2) + 1` for which the exact null distribution is tabulated. SciPy has
 /// no such cap (its exact method is quadratic in `U` and would not finish); beyond it we
 /// use the normal approximation.
-const MWU_EXACT_MAX_CELLS: u64 = 5_000_000;
+const MWU_EXACT_MAX_CELLS: u64 = 2_000_000;
 
 /// Two-sided Mann–Whitney U test, as `scipy.stats.mannwhitneyu(x, y,
 /// alternative="two-sided", method="auto", use_continuity=True)`. The statistic is `U1`,
@@ -23,7 +23,7 @@ const MWU_EXACT_MAX_CELLS: u64 = 5_000_000;
 ///
 /// SciPy's "auto" rule: exact null distribution when either sample has at most 8 values
 /// and there are no ties; otherwise the normal approximation with tie correction and
-/// continuity correction. (Deviation: the exact table is capped at 5 million cells, which
+/// continuity correction. (Deviation: the exact table is capped at 2 million cells (32 MB), which
 /// SciPy could not compute in reasonable time anyway; above it the normal approximation
 /// is used.)
 pub fn mann_whitney_u(x: &[f64], y: &[f64]) -> Result<TestResult, StatsError> {
@@ -94,10 +94,7 @@ fn mwu_presorted(x: &[f64], y: &[f64]) -> TestResult {
         let z = (u - mu - 0.5) / s;
         2.0 * ndtr(-z)
     };
-    TestResult {
-        statistic: u1,
-        p_value: if p.is_nan() { 1.0 } else { p.clamp(0.0, 1.0) },
-    }
+    TestResult { statistic: u1, p_value: if p.is_nan() { 1.0 } else { p.clamp(0.0, 1.0) } }
 }
 
 /// `P(U <= k)` under the null for sample sizes `n1`, `n2` and no ties. The counts of
@@ -111,9 +108,7 @@ fn mwu_exact_cdf(n1: u64, n2: u64, k: u64) -> f64 {
     let mut total: Option<u128> = Some(1);
     for i in 1..=m {
         // C(n+i, i) = C(n+i-1, i-1) · (n+i) / i, exact at every step.
-        total = total
-            .and_then(|t| t.checked_mul(u128::from(n + i)))
-            .map(|t| t / u128::from(i));
+        total = total.and_then(|t| t.checked_mul(u128::from(n + i))).map(|t| t / u128::from(i));
     }
     match total {
         Some(total) => {
@@ -181,9 +176,7 @@ pub fn cramervonmises_2samp_sorted(x: &[f64], y: &[f64]) -> Result<TestResult, S
 fn cvm_presorted(x: &[f64], y: &[f64]) -> Result<TestResult, StatsError> {
     let (nx, ny) = (x.len(), y.len());
     if nx < 2 || ny < 2 {
-        return Err(StatsError::InvalidArgument(
-            "Cramér–von Mises needs at least two values per sample",
-        ));
+        return Err(StatsError::InvalidArgument("Cramér–von Mises needs at least two values per sample"));
     }
     // u = nx Σ (r_i - i)² + ny Σ (s_j - j)² with midranks r (of x) and s (of y).
     let mut sx = KahanSum::default();
@@ -211,21 +204,13 @@ fn cvm_presorted(x: &[f64], y: &[f64]) -> Result<TestResult, StatsError> {
     let t = u / (k * n) - (4.0 * k - 1.0) / (6.0 * n);
     let p = if nx.max(ny) > 20 {
         let et = (1.0 + 1.0 / n) / 6.0;
-        let vt = (n + 1.0) * (4.0 * k * n - 3.0 * (nxf * nxf + nyf * nyf) - 2.0 * k)
-            / (45.0 * n * n * 4.0 * k);
+        let vt = (n + 1.0) * (4.0 * k * n - 3.0 * (nxf * nxf + nyf * nyf) - 2.0 * k) / (45.0 * n * n * 4.0 * k);
         let tn = 1.0 / 6.0 + (t - et) / (45.0 * vt).sqrt();
-        if tn >= 0.003 {
-            (1.0 - cdf_cvm_inf(tn)).max(0.0)
-        } else {
-            1.0
-        }
+        if tn >= 0.003 { (1.0 - cdf_cvm_inf(tn)).max(0.0) } else { 1.0 }
     } else {
         cvm_exact_pvalue(u, nx as u64, ny as u64)
     };
-    Ok(TestResult {
-        statistic: t,
-        p_value: p.clamp(0.0, 1.0),
-    })
+    Ok(TestResult { statistic: t, p_value: p.clamp(0.0, 1.0) })
 }
 
 /// Limiting CDF of the Cramér–von Mises statistic (Csörgő & Faraway 1996, eq. 1.2/1.3):
@@ -279,15 +264,8 @@ fn cvm_exact_pvalue(s: f64, m: u64, n: u64) -> f64 {
         gs = next;
     }
     let combinations = binom_u128(m + n, m) as f64;
-    let hits: u64 = gs
-        .last()
-        .map(|t| {
-            t.iter()
-                .filter(|(val, _)| *val as f64 >= zeta)
-                .map(|(_, f)| *f)
-                .sum()
-        })
-        .unwrap_or(0);
+    let hits: u64 =
+        gs.last().map(|t| t.iter().filter(|(val, _)| *val as f64 >= zeta).map(|(_, f)| *f).sum()).unwrap_or(0);
     hits as f64 / combinations
 }
 
@@ -339,10 +317,7 @@ fn binom_u128(n: u64, k: u64) -> u128 {
 /// least 4 values in total (SciPy divides by zero below that)
 /// ([`StatsError::InvalidArgument`]).
 pub fn anderson_ksamp(samples: &[&[f64]]) -> Result<TestResult, StatsError> {
-    let sorted: Vec<Vec<f64>> = samples
-        .iter()
-        .map(|s| sorted_copy(s))
-        .collect::<Result<_, _>>()?;
+    let sorted: Vec<Vec<f64>> = samples.iter().map(|s| sorted_copy(s)).collect::<Result<_, _>>()?;
     let refs: Vec<&[f64]> = sorted.iter().map(Vec::as_slice).collect();
     ad_presorted(&refs)
 }
@@ -372,6 +347,7 @@ fn ad_presorted(samples: &[&[f64]]) -> Result<TestResult, StatsError> {
     let mut below = 0usize; // pooled values strictly below the current one
     let mut inner = vec![KahanSum::default(); k];
     let mut distinct = 0usize;
+    let mut f = vec![0usize; k]; // per-sample multiplicity of the current value
     loop {
         let mut v = f64::INFINITY;
         let mut any = false;
@@ -385,7 +361,7 @@ fn ad_presorted(samples: &[&[f64]]) -> Result<TestResult, StatsError> {
             break;
         }
         distinct += 1;
-        let mut f = vec![0usize; k];
+        f.iter_mut().for_each(|c| *c = 0);
         for (i, s) in samples.iter().enumerate() {
             while cursor[i] < s.len() && s[cursor[i]] <= v {
                 cursor[i] += 1;
@@ -404,9 +380,7 @@ fn ad_presorted(samples: &[&[f64]]) -> Result<TestResult, StatsError> {
         below += lj;
     }
     if distinct < 2 {
-        return Err(StatsError::InvalidArgument(
-            "need more than one distinct observation",
-        ));
+        return Err(StatsError::InvalidArgument("need more than one distinct observation"));
     }
     let mut a2akn = 0.0;
     for i in 0..k {
@@ -426,16 +400,10 @@ fn ad_presorted(samples: &[&[f64]]) -> Result<TestResult, StatsError> {
     let g = g.value();
     let kf = k as f64;
     let a = (4.0 * g - 6.0) * (kf - 1.0) + (10.0 - 6.0 * g) * h_small;
-    let b = (2.0 * g - 4.0) * kf * kf + 8.0 * h * kf + (2.0 * g - 14.0 * h - 4.0) * h_small
-        - 8.0 * h
-        + 4.0 * g
-        - 6.0;
-    let c = (6.0 * h + 2.0 * g - 2.0) * kf * kf + (4.0 * h - 4.0 * g + 6.0) * kf
-        + (2.0 * h - 6.0) * h_small
-        + 4.0 * h;
+    let b = (2.0 * g - 4.0) * kf * kf + 8.0 * h * kf + (2.0 * g - 14.0 * h - 4.0) * h_small - 8.0 * h + 4.0 * g - 6.0;
+    let c = (6.0 * h + 2.0 * g - 2.0) * kf * kf + (4.0 * h - 4.0 * g + 6.0) * kf + (2.0 * h - 6.0) * h_small + 4.0 * h;
     let d = (2.0 * h + 6.0) * kf * kf - 4.0 * h * kf;
-    let sigmasq = (a * nf.powi(3) + b * nf.powi(2) + c * nf + d)
-        / ((nf - 1.0) * (nf - 2.0) * (nf - 3.0));
+    let sigmasq = (a * nf.powi(3) + b * nf.powi(2) + c * nf + d) / ((nf - 1.0) * (nf - 2.0) * (nf - 3.0));
     let m = kf - 1.0;
     let a2 = (a2akn - m) / sigmasq.sqrt();
 
@@ -459,10 +427,7 @@ fn ad_presorted(samples: &[&[f64]]) -> Result<TestResult, StatsError> {
         let coef = polyfit2(&critical, &logsig);
         (coef[0] * a2 * a2 + coef[1] * a2 + coef[2]).exp()
     };
-    Ok(TestResult {
-        statistic: a2,
-        p_value: p,
-    })
+    Ok(TestResult { statistic: a2, p_value: p })
 }
 
 /// Least-squares quadratic `[c2, c1, c0]` through `(x, y)` like `numpy.polyfit(x, y, 2)`:
@@ -486,8 +451,9 @@ fn polyfit2(x: &[f64; 7], y: &[f64; 7]) -> [f64; 3] {
         for p in 0..j {
             let dot: f64 = (0..7).map(|i| cols[p][i] * cols[j][i]).sum();
             r[p][j] = dot;
-            for i in 0..7 {
-                cols[j][i] -= dot * cols[p][i];
+            let qp = cols[p];
+            for (cj, q) in cols[j].iter_mut().zip(qp) {
+                *cj -= dot * q;
             }
         }
         let norm = cols[j].iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -530,6 +496,12 @@ mod tests {
         assert!(anderson_ksamp(&[&[1.0, 1.0], &[1.0, 1.0]]).is_err());
         assert!(anderson_ksamp(&[&[1.0], &[2.0]]).is_err());
         assert!(mann_whitney_u(&[], &[1.0]).is_err());
+    }
+
+    #[test]
+    fn all_tied_samples_give_p_one() {
+        let r = mann_whitney_u(&[2.0; 10], &[2.0; 12]).unwrap();
+        assert_eq!((r.statistic, r.p_value), (60.0, 1.0));
     }
 
     #[test]

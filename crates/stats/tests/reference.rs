@@ -3,6 +3,9 @@
 //! NumPy versions are in its header). Statistics must match to 1e-9 relative, p-values to
 //! 1e-9 absolute. Python is not needed to run these tests.
 
+// Test harness: malformed reference data should fail loudly, so helpers may unwrap/panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use riskops_stats as rs;
 use std::collections::HashMap;
 
@@ -63,8 +66,7 @@ fn generate(kind: &str, seed: u64, n: usize, loc: f64, scale: f64) -> Vec<f64> {
 }
 
 fn parse_f64(tok: &str) -> f64 {
-    tok.parse::<f64>()
-        .unwrap_or_else(|_| panic!("bad float {tok:?}"))
+    tok.parse::<f64>().unwrap_or_else(|_| panic!("bad float {tok:?}"))
 }
 
 fn load() -> Vec<Case> {
@@ -149,8 +151,7 @@ impl Checker {
             self.worst_rel = self.worst_rel.max(err / want.abs());
         }
         if err > rtol * want.abs() + atol {
-            self.failures
-                .push(format!("{what}: got {got:e}, want {want:e} (rel {:e})", err / want.abs()));
+            self.failures.push(format!("{what}: got {got:e}, want {want:e} (rel {:e})", err / want.abs()));
         }
     }
 
@@ -179,12 +180,7 @@ impl Checker {
             "{label}: {} values checked, worst statistic rel err {:e}, worst p abs err {:e}",
             self.checked, self.worst_rel, self.worst_abs_p
         );
-        assert!(
-            self.failures.is_empty(),
-            "{label}: {} mismatches:\n{}",
-            self.failures.len(),
-            self.failures.join("\n")
-        );
+        assert!(self.failures.is_empty(), "{label}: {} mismatches:\n{}", self.failures.len(), self.failures.join("\n"));
     }
 }
 
@@ -260,26 +256,12 @@ fn special_kolmogorov() {
 
 #[test]
 fn special_smirnov() {
-    binary(
-        "smirnov",
-        "n",
-        "x",
-        |n, x| rs::special::smirnov(n as u64, x),
-        1e-10,
-        1e-15,
-    );
+    binary("smirnov", "n", "x", |n, x| rs::special::smirnov(n as u64, x), 1e-10, 1e-15);
 }
 
 #[test]
 fn special_kstwo_sf() {
-    binary(
-        "kstwo_sf",
-        "n",
-        "x",
-        |n, x| rs::special::kstwo_sf(n as u64, x),
-        1e-9,
-        1e-13,
-    );
+    binary("kstwo_sf", "n", "x", |n, x| rs::special::kstwo_sf(n as u64, x), 1e-9, 1e-13);
 }
 
 #[test]

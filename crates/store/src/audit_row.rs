@@ -15,11 +15,12 @@ pub(crate) fn parse_json_column(seq: i64, column: &str, text: Option<String>) ->
         Some(t) => serde_json::from_str(&t)
             .map(Some)
             // An unparsable column is tampering or corruption; say where, don't hide it.
-            .map_err(|e| Error::new(riskops_core::ErrorKind::Integrity, format!("audit event {seq}: {column} is not JSON: {e}"))),
+            .map_err(|e| {
+                Error::new(riskops_core::ErrorKind::Integrity, format!("audit event {seq}: {column} is not JSON: {e}"))
+            }),
     }
 }
 
 /// Every column of an audit event, in the order both backends select them.
 pub(crate) const AUDIT_COLUMNS: &str =
     "seq, time, actor, action, target, before_json, after_json, request_id, prev_hash, hash";
-

@@ -34,8 +34,7 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self> {
         let config: tokio_postgres::Config =
             url.parse().map_err(|e| Error::invalid("database-url", format!("not a valid PostgreSQL URL: {e}")))?;
-        let manager =
-            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -70,7 +69,9 @@ impl PostgresStore {
                 continue;
             }
             tracing::info!(version, name, "applying PostgreSQL migration");
-            tx.batch_execute(sql).await.map_err(|e| Error::internal(format!("migration {version} ({name}) failed: {e}")))?;
+            tx.batch_execute(sql)
+                .await
+                .map_err(|e| Error::internal(format!("migration {version} ({name}) failed: {e}")))?;
             tx.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", &[version, name])
                 .await
                 .map_err(db_err)?;
@@ -134,7 +135,9 @@ async fn insert_project(tx: &Transaction<'_>, p: &NewProject, by: &str, at: Offs
         .await
         .map_err(db_err);
     match row {
-        Err(e) if e.kind == ErrorKind::Conflict => Err(Error::conflict(format!("a project named {:?} already exists", p.name))),
+        Err(e) if e.kind == ErrorKind::Conflict => {
+            Err(Error::conflict(format!("a project named {:?} already exists", p.name)))
+        }
         Err(e) => Err(e),
         Ok(row) => Ok(Project {
             id: row.get(0),
@@ -228,8 +231,10 @@ impl Store for PostgresStore {
 
     async fn list_projects(&self) -> Result<Vec<Project>> {
         let client = self.client().await?;
-        let rows =
-            client.query(&format!("SELECT {PROJECT_COLUMNS} FROM projects ORDER BY name"), &[]).await.map_err(db_err)?;
+        let rows = client
+            .query(&format!("SELECT {PROJECT_COLUMNS} FROM projects ORDER BY name"), &[])
+            .await
+            .map_err(db_err)?;
         Ok(rows.iter().map(project).collect())
     }
 

@@ -168,7 +168,9 @@ fn insert_project(tx: &Transaction<'_>, p: &NewProject, by: &str, at: OffsetDate
         params![p.name, p.description, time_text(at), by],
     );
     match result.map_err(db_err) {
-        Err(e) if e.kind == ErrorKind::Conflict => Err(Error::conflict(format!("a project named {:?} already exists", p.name))),
+        Err(e) if e.kind == ErrorKind::Conflict => {
+            Err(Error::conflict(format!("a project named {:?} already exists", p.name)))
+        }
         Err(e) => Err(e),
         Ok(_) => Ok(Project {
             id: tx.last_insert_rowid(),
@@ -246,13 +248,13 @@ impl Store for SqliteStore {
             let mut stmt = conn
                 .prepare_cached("SELECT role, project FROM role_bindings WHERE identity_id = ?1 ORDER BY role, project")
                 .map_err(db_err)?;
-            let rows = stmt
-                .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-                .map_err(db_err)?;
+            let rows =
+                stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(db_err)?;
             let mut roles = Vec::new();
             for row in rows {
                 let (role, project) = row.map_err(db_err)?;
-                roles.push(RoleBinding { role: Role::parse(&role)?, project: (!project.is_empty()).then_some(project) });
+                roles
+                    .push(RoleBinding { role: Role::parse(&role)?, project: (!project.is_empty()).then_some(project) });
             }
             Ok(Some(IdentityRecord { id, name, kind: IdentityKind::parse(&kind)?, roles }))
         })
@@ -273,8 +275,9 @@ impl Store for SqliteStore {
 
     async fn list_projects(&self) -> Result<Vec<Project>> {
         self.with_conn(|conn| {
-            let mut stmt =
-                conn.prepare_cached(&format!("SELECT {PROJECT_COLUMNS} FROM projects ORDER BY name")).map_err(db_err)?;
+            let mut stmt = conn
+                .prepare_cached(&format!("SELECT {PROJECT_COLUMNS} FROM projects ORDER BY name"))
+                .map_err(db_err)?;
             let rows = stmt.query_map([], project_from_row).map_err(db_err)?;
             rows.map(|r| project(r.map_err(db_err)?)).collect()
         })
@@ -284,11 +287,15 @@ impl Store for SqliteStore {
     async fn project(&self, name: &str) -> Result<Option<Project>> {
         let name = name.to_string();
         self.with_conn(move |conn| {
-            conn.query_row(&format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE name = ?1"), [&name], project_from_row)
-                .optional()
-                .map_err(db_err)?
-                .map(project)
-                .transpose()
+            conn.query_row(
+                &format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE name = ?1"),
+                [&name],
+                project_from_row,
+            )
+            .optional()
+            .map_err(db_err)?
+            .map(project)
+            .transpose()
         })
         .await
     }
@@ -296,9 +303,12 @@ impl Store for SqliteStore {
     async fn audit_events(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEvent>> {
         self.with_conn(move |conn| {
             let mut stmt = conn
-                .prepare_cached(&format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"))
+                .prepare_cached(&format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+                ))
                 .map_err(db_err)?;
-            type Row = (i64, String, String, String, String, Option<String>, Option<String>, Option<String>, String, String);
+            type Row =
+                (i64, String, String, String, String, Option<String>, Option<String>, Option<String>, String, String);
             let rows = stmt
                 .query_map(params![after_seq, limit], |r| {
                     Ok((
@@ -317,7 +327,8 @@ impl Store for SqliteStore {
                 .map_err(db_err)?;
             let mut events = Vec::new();
             for row in rows {
-                let (seq, time, actor, action, target, before, after, request_id, prev_hash, hash): Row = row.map_err(db_err)?;
+                let (seq, time, actor, action, target, before, after, request_id, prev_hash, hash): Row =
+                    row.map_err(db_err)?;
                 events.push(AuditEvent {
                     seq,
                     time: parse_time(&time)?,

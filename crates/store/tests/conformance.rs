@@ -119,7 +119,8 @@ async fn projects_are_created_listed_and_unique() {
         assert_eq!(made.created_by, "admin");
         assert_eq!(riskops.project(&ctx, "fraud-detection").await.unwrap(), made);
 
-        let dup = riskops.create_project(&ctx, NewProject { name: "fraud-detection".into(), description: String::new() });
+        let dup =
+            riskops.create_project(&ctx, NewProject { name: "fraud-detection".into(), description: String::new() });
         assert_eq!(dup.await.unwrap_err().kind, ErrorKind::Conflict);
         let bad = riskops.create_project(&ctx, NewProject { name: "no spaces".into(), description: String::new() });
         assert_eq!(bad.await.unwrap_err().field.as_deref(), Some("name"));
@@ -180,7 +181,11 @@ async fn the_audit_table_refuses_update_and_delete() {
         let schema = pg.pg_schema.as_ref().unwrap();
         let (client, conn) = tokio_postgres::connect(schema.base_url(), tokio_postgres::NoTls).await.unwrap();
         tokio::spawn(conn);
-        for sql in ["UPDATE {s}.audit_events SET actor = 'mallory'", "DELETE FROM {s}.audit_events", "TRUNCATE {s}.audit_events"] {
+        for sql in [
+            "UPDATE {s}.audit_events SET actor = 'mallory'",
+            "DELETE FROM {s}.audit_events",
+            "TRUNCATE {s}.audit_events",
+        ] {
             let err = client.batch_execute(&sql.replace("{s}", schema.name())).await.unwrap_err();
             assert!(format!("{err:?}").contains("append-only"), "{sql}: {err:?}");
         }

@@ -59,7 +59,8 @@ pub async fn create_project(
     Caller(ctx): Caller,
     ApiJson(body): ApiJson<CreateProject>,
 ) -> Result<(StatusCode, Json<ProjectView>), ApiError> {
-    let project = state.riskops.create_project(&ctx, NewProject { name: body.name, description: body.description }).await?;
+    let project =
+        state.riskops.create_project(&ctx, NewProject { name: body.name, description: body.description }).await?;
     Ok((StatusCode::CREATED, Json(project.into())))
 }
 
