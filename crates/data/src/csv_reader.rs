@@ -1,0 +1,367 @@
+//! CSV reading: delimiter sniffing, pandas-compatible typing, one pass, streamed.
+
+use crate::column::{Column, MISSING_CODE, StrColumn, Table, Values};
+use crate::error::DataError;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// pandas' default `na_values`: fields equal to one of these are missing.
+pub const MISSING_TOKENS: [&str; 19] = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA",
+    "NULL", "NaN", "None", "n/a", "nan", "null",
+];
+
+const TRUE_TOKENS: [&str; 3] = ["True", "TRUE", "true"];
+const FALSE_TOKENS: [&str; 3] = ["False", "FALSE", "false"];
+
+#[derive(Debug, Clone, Default)]
+pub struct CsvOptions {
+    /// The field separator; sniffed from the first lines when `None`.
+    pub delimiter: Option<u8>,
+    /// Keep only these columns (in file order); all when `None`.
+    pub columns: Option<Vec<String>>,
+}
+
+/// Reads `path`. `progress` is called now and then with the number of bytes read so far.
+pub fn read_csv(path: &Path, options: &CsvOptions, progress: &dyn Fn(u64)) -> Result<Table, DataError> {
+    let io_err = |source| DataError::Io { path: path.to_path_buf(), source };
+    let mut file = File::open(path).map_err(io_err)?;
+    let delimiter = match options.delimiter {
+        Some(d) => d,
+        None => {
+            let mut head = vec![0u8; 64 * 1024];
+            let n = read_up_to(&mut file, &mut head).map_err(io_err)?;
+            head.truncate(n);
+            let file_again = File::open(path).map_err(io_err)?;
+            file = file_again;
+            sniff_delimiter(&head)
+        }
+    };
+    read_csv_from(path, BufReader::with_capacity(1 << 20, file), delimiter, options.columns.as_deref(), progress)
+}
+
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// The most plausible separator among `,` `;` tab `|` and space: the one that splits the
+/// first lines into the same number (> 1) of fields, preferring the most fields.
+pub fn sniff_delimiter(head: &[u8]) -> u8 {
+    const CANDIDATES: [u8; 5] = [b',', b';', b'\t', b'|', b' '];
+    let lines: Vec<&[u8]> = head.split(|&b| b == b'\n').take(20).filter(|l| !l.is_empty()).collect();
+    // The last line may be cut off by the 64 KiB window; leave it out when there are others.
+    let lines = if lines.len() > 2 { &lines[..lines.len() - 1] } else { &lines[..] };
+    let mut best = (b',', 0usize);
+    for &d in &CANDIDATES {
+        let counts: Vec<usize> = lines.iter().map(|l| count_outside_quotes(l, d)).collect();
+        let Some(&first) = counts.first() else { continue };
+        if first > 0 && counts.iter().all(|&c| c == first) && first > best.1 {
+            best = (d, first);
+        }
+    }
+    best.0
+}
+
+fn count_outside_quotes(line: &[u8], delimiter: u8) -> usize {
+    let mut quoted = false;
+    let mut n = 0;
+    for &b in line {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if b == delimiter && !quoted {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Reads CSV from any reader (`path` is only used in messages).
+pub fn read_csv_from<R: Read>(
+    path: &Path,
+    reader: R,
+    delimiter: u8,
+    keep: Option<&[String]>,
+    progress: &dyn Fn(u64),
+) -> Result<Table, DataError> {
+    let malformed = |message: String| DataError::Malformed { path: path.to_path_buf(), message };
+    let counting = CountingReader { inner: reader, read: 0, reported: 0, progress };
+    let mut csv =
+        csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(false).from_reader(counting);
+    let header = csv.byte_headers().map_err(|e| malformed(csv_message(&e)))?.clone();
+    let names = header_names(path, &header)?;
+    let selected = select(path, &names, keep)?;
+    let mut builders: Vec<(usize, ColumnBuilder)> = selected.iter().map(|&i| (i, ColumnBuilder::default())).collect();
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0usize;
+    loop {
+        match csv.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(malformed(csv_message(&e))),
+        }
+        for (index, builder) in builders.iter_mut() {
+            builder.push(record.get(*index).unwrap_or(b""));
+        }
+        rows += 1;
+    }
+    if rows == 0 {
+        return Err(DataError::Empty { path: path.to_path_buf() });
+    }
+    let columns = builders.into_iter().map(|(i, b)| Column { name: names[i].clone(), values: b.finish() }).collect();
+    Ok(Table { columns, rows })
+}
+
+fn csv_message(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths { pos, expected_len, len } => {
+            let line = pos.as_ref().map(|p| p.line()).unwrap_or(0);
+            format!("line {line} has {len} fields, but the header has {expected_len}")
+        }
+        _ => e.to_string(),
+    }
+}
+
+/// Header names as pandas makes them: an empty name becomes `Unnamed: <index>`.
+fn header_names(path: &Path, header: &csv::ByteRecord) -> Result<Vec<String>, DataError> {
+    let mut names: Vec<String> = Vec::with_capacity(header.len());
+    for (i, raw) in header.iter().enumerate() {
+        let name = String::from_utf8_lossy(raw).into_owned();
+        let name = if name.is_empty() { format!("Unnamed: {i}") } else { name };
+        if names.contains(&name) {
+            return Err(DataError::DuplicateColumn { path: path.to_path_buf(), name });
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
+fn select(path: &Path, names: &[String], keep: Option<&[String]>) -> Result<Vec<usize>, DataError> {
+    let Some(keep) = keep else { return Ok((0..names.len()).collect()) };
+    let mut indices = Vec::with_capacity(keep.len());
+    for wanted in keep {
+        let index = names.iter().position(|n| n == wanted).ok_or_else(|| DataError::UnknownColumn {
+            path: PathBuf::from(path),
+            name: wanted.clone(),
+            available: names.join(", "),
+        })?;
+        indices.push(index);
+    }
+    indices.sort_unstable();
+    indices.dedup();
+    Ok(indices)
+}
+
+struct CountingReader<'a, R> {
+    inner: R,
+    read: u64,
+    reported: u64,
+    progress: &'a dyn Fn(u64),
+}
+
+impl<R: Read> Read for CountingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read - self.reported >= 4 << 20 || n == 0 {
+            self.reported = self.read;
+            (self.progress)(self.read);
+        }
+        Ok(n)
+    }
+}
+
+/// One column being read: its type so far and its values. Types only widen
+/// (empty → int → float → string; empty → bool → string), as pandas' inference does.
+#[derive(Default)]
+enum ColumnBuilder {
+    /// Only missing values so far (pandas: float64 of NaN).
+    #[default]
+    Empty,
+    MissingOnly(usize),
+    Int(Vec<i64>),
+    Float(Vec<f64>),
+    Bool(Vec<bool>),
+    Str(StrBuilder),
+}
+
+#[derive(Default)]
+struct StrBuilder {
+    codes: Vec<u32>,
+    dictionary: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl StrBuilder {
+    fn push(&mut self, value: Option<&str>) {
+        let code = match value {
+            None => MISSING_CODE,
+            Some(v) => match self.index.get(v) {
+                Some(&c) => c,
+                None => {
+                    let c = self.dictionary.len() as u32;
+                    self.dictionary.push(v.to_string());
+                    self.index.insert(v.to_string(), c);
+                    c
+                }
+            },
+        };
+        self.codes.push(code);
+    }
+}
+
+enum Parsed<'a> {
+    Missing,
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Text(&'a str),
+}
+
+fn parse_field(raw: &[u8]) -> Parsed<'_> {
+    let text = match std::str::from_utf8(raw) {
+        Ok(t) => t,
+        // Not UTF-8: it can only be text; the lossy copy is made by the caller.
+        Err(_) => return Parsed::Text(""),
+    };
+    if MISSING_TOKENS.contains(&text) {
+        return Parsed::Missing;
+    }
+    let trimmed = text.trim_matches(|c: char| c == ' ' || c == '\t');
+    if let Ok(i) = trimmed.parse::<i64>() {
+        return Parsed::Int(i);
+    }
+    if looks_numeric(trimmed)
+        && let Ok(f) = trimmed.parse::<f64>()
+    {
+        return Parsed::Float(f);
+    }
+    if TRUE_TOKENS.contains(&text) {
+        return Parsed::Bool(true);
+    }
+    if FALSE_TOKENS.contains(&text) {
+        return Parsed::Bool(false);
+    }
+    Parsed::Text(text)
+}
+
+/// Rust parses "infinity" and "NaN" in any case; pandas parses only plain decimal and
+/// exponent forms and "inf"/"-inf". This keeps words as words.
+fn looks_numeric(t: &str) -> bool {
+    let body = t.strip_prefix(['-', '+']).unwrap_or(t);
+    body.eq_ignore_ascii_case("inf") || body.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'.')
+}
+
+impl ColumnBuilder {
+    fn push(&mut self, raw: &[u8]) {
+        let parsed = parse_field(raw);
+        let lossy;
+        let parsed = match parsed {
+            Parsed::Text("") if !raw.is_empty() => {
+                lossy = String::from_utf8_lossy(raw).into_owned();
+                Parsed::Text(&lossy)
+            }
+            p => p,
+        };
+        loop {
+            match (&mut *self, &parsed) {
+                // A state change falls through to the next turn, which stores the value.
+                (ColumnBuilder::Empty, Parsed::Missing) => *self = ColumnBuilder::MissingOnly(0),
+                (ColumnBuilder::MissingOnly(n), Parsed::Missing) => {
+                    *n += 1;
+                    return;
+                }
+                (ColumnBuilder::Empty, Parsed::Int(_)) => *self = ColumnBuilder::Int(Vec::new()),
+                (ColumnBuilder::Empty, Parsed::Float(_)) => *self = ColumnBuilder::Float(Vec::new()),
+                (ColumnBuilder::Empty, Parsed::Bool(_)) => *self = ColumnBuilder::Bool(Vec::new()),
+                (ColumnBuilder::Empty, Parsed::Text(_)) => *self = ColumnBuilder::Str(StrBuilder::default()),
+                (ColumnBuilder::MissingOnly(n), Parsed::Int(_) | Parsed::Float(_)) => {
+                    *self = ColumnBuilder::Float(vec![f64::NAN; *n]);
+                }
+                (ColumnBuilder::MissingOnly(n), Parsed::Bool(_) | Parsed::Text(_)) => {
+                    let mut s = StrBuilder::default();
+                    s.codes = vec![MISSING_CODE; *n];
+                    *self = ColumnBuilder::Str(s);
+                }
+                (ColumnBuilder::Int(v), Parsed::Int(i)) => {
+                    v.push(*i);
+                    return;
+                }
+                (ColumnBuilder::Int(v), Parsed::Float(_) | Parsed::Missing) => {
+                    *self = ColumnBuilder::Float(v.iter().map(|&i| i as f64).collect());
+                }
+                (ColumnBuilder::Float(v), Parsed::Float(f)) => {
+                    v.push(*f);
+                    return;
+                }
+                (ColumnBuilder::Float(v), Parsed::Int(i)) => {
+                    v.push(*i as f64);
+                    return;
+                }
+                (ColumnBuilder::Float(v), Parsed::Missing) => {
+                    v.push(f64::NAN);
+                    return;
+                }
+                (ColumnBuilder::Bool(v), Parsed::Bool(b)) => {
+                    v.push(*b);
+                    return;
+                }
+                (ColumnBuilder::Str(s), p) => {
+                    match p {
+                        Parsed::Missing => s.push(None),
+                        Parsed::Text(t) => s.push(Some(t)),
+                        // Numbers and booleans in a text column stay as written.
+                        Parsed::Int(_) | Parsed::Float(_) | Parsed::Bool(_) => s.push(Some(trim_raw(raw))),
+                    }
+                    return;
+                }
+                // Any other mix widens to text, keeping what was read so far.
+                (current, _) => *self = ColumnBuilder::Str(std::mem::take(current).into_strings()),
+            }
+        }
+    }
+
+    /// Rewrites the values read so far as strings (pandas keeps a mixed column as `object`).
+    fn into_strings(self) -> StrBuilder {
+        let mut s = StrBuilder::default();
+        match self {
+            ColumnBuilder::Empty => {}
+            ColumnBuilder::MissingOnly(n) => s.codes = vec![MISSING_CODE; n],
+            ColumnBuilder::Int(v) => v.iter().for_each(|i| s.push(Some(&i.to_string()))),
+            ColumnBuilder::Float(v) => {
+                v.iter().for_each(|f| if f.is_nan() { s.push(None) } else { s.push(Some(&float_text(*f))) })
+            }
+            ColumnBuilder::Bool(v) => v.iter().for_each(|&b| s.push(Some(if b { "True" } else { "False" }))),
+            ColumnBuilder::Str(done) => return done,
+        }
+        s
+    }
+
+    fn finish(self) -> Values {
+        match self {
+            ColumnBuilder::Empty => Values::Float(Vec::new()),
+            ColumnBuilder::MissingOnly(n) => Values::Float(vec![f64::NAN; n]),
+            ColumnBuilder::Int(v) => Values::Int(v),
+            ColumnBuilder::Float(v) => Values::Float(v),
+            ColumnBuilder::Bool(v) => Values::Bool(v),
+            ColumnBuilder::Str(s) => Values::Str(StrColumn { codes: s.codes, dictionary: s.dictionary }),
+        }
+    }
+}
+
+fn trim_raw(raw: &[u8]) -> &str {
+    std::str::from_utf8(raw).unwrap_or("")
+}
+
+/// How pandas prints a float that ended up in a text column (`1.0`, not `1`).
+fn float_text(f: f64) -> String {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e16 { format!("{f:.1}") } else { format!("{f}") }
+}
