@@ -23,12 +23,25 @@ pub fn histogram_bin_edges_sturges(values: &[f64]) -> Result<Vec<f64>, StatsErro
         min = min.min(v);
         max = max.max(v);
     }
+    sturges_bin_edges(min, max, values.len())
+}
+
+/// [`histogram_bin_edges_sturges`] from the sample's minimum, maximum and size, for callers
+/// that already know them (sorted columns) and must not concatenate two samples to get
+/// the edges of their union.
+pub fn sturges_bin_edges(min: f64, max: f64, n: usize) -> Result<Vec<f64>, StatsError> {
+    if n == 0 {
+        return Err(StatsError::EmptySample);
+    }
+    if !min.is_finite() || !max.is_finite() || min > max {
+        return Err(StatsError::NonFinite);
+    }
     let ptp = max - min;
     if !ptp.is_finite() {
         return Err(StatsError::InvalidArgument("data range overflows a double"));
     }
     let (first, last) = if min == max { (min - 0.5, max + 0.5) } else { (min, max) };
-    let width = ptp / ((values.len() as f64).log2() + 1.0);
+    let width = ptp / ((n as f64).log2() + 1.0);
     let n_bins = if width != 0.0 { ((last - first) / width).ceil() } else { 1.0 };
     if !(1.0..=1e7).contains(&n_bins) {
         return Err(StatsError::InvalidArgument("unreasonable number of bins"));
@@ -40,7 +53,37 @@ pub fn histogram_bin_edges_sturges(values: &[f64]) -> Result<Vec<f64>, StatsErro
     Ok(edges)
 }
 
-/// `numpy.linspace(start, stop, num, endpoint=True)` for `num >= 2`.
+/// [`histogram_counts`] for a sorted sample: O(bins · log n) instead of O(n · log bins).
+pub fn histogram_counts_sorted(sorted: &[f64], edges: &[f64]) -> Result<Vec<u64>, StatsError> {
+    check_edges(edges)?;
+    if sorted.first().is_some_and(|v| !v.is_finite()) || sorted.last().is_some_and(|v| !v.is_finite()) {
+        return Err(StatsError::NonFinite);
+    }
+    let n_bins = edges.len() - 1;
+    // Bins are [e_i, e_{i+1}), the last one closed: count below each edge, then take differences.
+    let below = |e: f64| sorted.partition_point(|&v| v < e) as u64;
+    let mut counts = Vec::with_capacity(n_bins);
+    for i in 0..n_bins {
+        let upper =
+            if i + 1 == n_bins { sorted.partition_point(|&v| v <= edges[n_bins]) as u64 } else { below(edges[i + 1]) };
+        counts.push(upper - below(edges[i]));
+    }
+    Ok(counts)
+}
+
+fn check_edges(edges: &[f64]) -> Result<(), StatsError> {
+    if edges.len() < 2 {
+        return Err(StatsError::InvalidArgument("need at least two bin edges"));
+    }
+    if edges.iter().any(|e| !e.is_finite()) {
+        return Err(StatsError::NonFinite);
+    }
+    if edges.windows(2).any(|w| w[0] > w[1]) {
+        return Err(StatsError::InvalidArgument("bin edges must increase monotonically"));
+    }
+    Ok(())
+}
+
 fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
     let div = (num - 1) as f64;
     let delta = stop - start;
@@ -64,15 +107,7 @@ fn linspace(start: f64, stop: f64, num: usize) -> Vec<f64> {
 /// `edges` needs at least two finite, non-decreasing values. Values must be finite
 /// (NaN is rejected rather than silently dropped). O(n log k).
 pub fn histogram_counts(values: &[f64], edges: &[f64]) -> Result<Vec<u64>, StatsError> {
-    if edges.len() < 2 {
-        return Err(StatsError::InvalidArgument("need at least two bin edges"));
-    }
-    if edges.iter().any(|e| !e.is_finite()) {
-        return Err(StatsError::NonFinite);
-    }
-    if edges.windows(2).any(|w| w[0] > w[1]) {
-        return Err(StatsError::InvalidArgument("bin edges must increase monotonically"));
-    }
+    check_edges(edges)?;
     if values.iter().any(|v| !v.is_finite()) {
         return Err(StatsError::NonFinite);
     }
@@ -103,6 +138,18 @@ mod tests {
     fn counts_close_last_bin() {
         let c = histogram_counts(&[0.0, 0.5, 1.0, 2.0, -1.0, 3.0], &[0.0, 1.0, 2.0]).unwrap();
         assert_eq!(c, vec![2, 2]);
+    }
+
+    #[test]
+    fn sorted_counts_equal_plain_counts() {
+        let mut values: Vec<f64> = (0..1000).map(|i| ((i * 37) % 101) as f64 / 7.0).collect();
+        let edges = histogram_bin_edges_sturges(&values).unwrap();
+        let plain = histogram_counts(&values, &edges).unwrap();
+        values.sort_by(f64::total_cmp);
+        assert_eq!(histogram_counts_sorted(&values, &edges).unwrap(), plain);
+        let outside = histogram_counts_sorted(&[-5.0, 0.0, 1.0, 2.0, 9.0], &[0.0, 1.0, 2.0]).unwrap();
+        assert_eq!(outside, vec![1, 2]);
+        assert_eq!(sturges_bin_edges(0.0, 100.0 / 7.0, 1000).unwrap(), edges);
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! - [`divergence`]: PSI, KL, Jensen–Shannon, Hellinger and total variation on proportions.
 //! - [`categorical`]: chi-squared, G-test, two-proportion z-test and Fisher's exact test.
 //! - [`rank`]: Mann–Whitney U, Cramér–von Mises and k-sample Anderson–Darling tests.
+//! - [`sort`]: a radix sort for float columns, in `total_cmp` order.
 //!
 //! Functions that sort take unsorted slices and allocate one sorted copy; each also has a
 //! `*_sorted` variant for callers that sort a column once and run several tests on it.
@@ -32,6 +33,7 @@ mod error;
 pub mod histogram;
 pub mod ks;
 pub mod rank;
+pub mod sort;
 pub mod special;
 mod util;
 
@@ -44,12 +46,13 @@ pub use distance::{
 };
 pub use divergence::{fill_zero_proportions, hellinger, jensen_shannon_distance, kl_divergence, psi, total_variation};
 pub use error::StatsError;
-pub use histogram::{histogram_bin_edges_sturges, histogram_counts};
+pub use histogram::{histogram_bin_edges_sturges, histogram_counts, histogram_counts_sorted, sturges_bin_edges};
 pub use ks::{ks_2samp, ks_2samp_sorted};
 pub use rank::{
     anderson_ksamp, anderson_ksamp_sorted, cramervonmises_2samp, cramervonmises_2samp_sorted, mann_whitney_u,
     mann_whitney_u_sorted,
 };
+pub use sort::sort_floats;
 
 /// Outcome of a hypothesis test: the test statistic and its p-value.
 #[derive(Debug, Clone, Copy, PartialEq)]

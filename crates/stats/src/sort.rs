@@ -1,0 +1,119 @@
+//! Sorting floats fast: an LSD radix sort on the IEEE bit pattern.
+//!
+//! Drift detection sorts every numerical column of both samples once; at 5 million rows a
+//! comparison sort (pdqsort) spends ~0.4 s a column, a radix sort ~0.05 s. The order is
+//! exactly [`f64::total_cmp`]'s: the bit transform below is the one `total_cmp` is defined
+//! by, so `-0.0` sorts before `0.0` and NaNs go to the ends by sign.
+
+/// Below this length a comparison sort is faster than setting up radix passes.
+const RADIX_THRESHOLD: usize = 2048;
+/// 11-bit digits: 6 passes cover 64 bits and a 2048-entry count table fits in L1.
+const DIGIT_BITS: u32 = 11;
+const PASSES: usize = 6;
+const BUCKETS: usize = 1 << DIGIT_BITS;
+
+/// Sorts `values` ascending in [`f64::total_cmp`] order. Uses O(n) extra memory for n
+/// above a few thousand.
+pub fn sort_floats(values: &mut [f64]) {
+    if values.len() < RADIX_THRESHOLD {
+        values.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    let mut keys: Vec<u64> = values.iter().map(|v| key(*v)).collect();
+    radix_sort_keys(&mut keys);
+    for (v, k) in values.iter_mut().zip(&keys) {
+        *v = from_key(*k);
+    }
+}
+
+/// Maps a float to an unsigned integer with the same (total) order.
+#[inline]
+fn key(v: f64) -> u64 {
+    let bits = v.to_bits();
+    if bits >> 63 == 1 { !bits } else { bits | (1 << 63) }
+}
+
+#[inline]
+fn from_key(k: u64) -> f64 {
+    let bits = if k >> 63 == 1 { k & !(1 << 63) } else { !k };
+    f64::from_bits(bits)
+}
+
+fn radix_sort_keys(keys: &mut Vec<u64>) {
+    // Count every digit position in one read of the data.
+    let mut counts = vec![[0usize; BUCKETS]; PASSES];
+    for &k in keys.iter() {
+        for (pass, table) in counts.iter_mut().enumerate() {
+            table[digit(k, pass)] += 1;
+        }
+    }
+    let n = keys.len();
+    let mut scratch = vec![0u64; n];
+    let mut source_is_keys = true;
+    for (pass, table) in counts.iter().enumerate() {
+        // A digit every key shares leaves the order as it is: skip the pass.
+        if table.iter().any(|&c| c == n) {
+            continue;
+        }
+        let mut offsets = [0usize; BUCKETS];
+        let mut running = 0;
+        for (offset, &count) in offsets.iter_mut().zip(table.iter()) {
+            *offset = running;
+            running += count;
+        }
+        let (from, to) = if source_is_keys { (&keys[..], &mut scratch[..]) } else { (&scratch[..], &mut keys[..]) };
+        for &k in from {
+            let d = digit(k, pass);
+            to[offsets[d]] = k;
+            offsets[d] += 1;
+        }
+        source_is_keys = !source_is_keys;
+    }
+    if !source_is_keys {
+        std::mem::swap(keys, &mut scratch);
+    }
+}
+
+#[inline]
+fn digit(k: u64, pass: usize) -> usize {
+    ((k >> (pass as u32 * DIGIT_BITS)) & (BUCKETS as u64 - 1)) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lcg(seed: &mut u64) -> u64 {
+        *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        *seed
+    }
+
+    #[test]
+    fn radix_order_equals_total_cmp_order() {
+        let mut seed = 7u64;
+        let specials =
+            [0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, f64::MIN_POSITIVE, -f64::MIN_POSITIVE, 1e-310, -1e-310];
+        for n in [0usize, 1, 5, 2047, 2048, 10_000, 100_003] {
+            let mut v: Vec<f64> = (0..n)
+                .map(|i| match i % 4 {
+                    0 => (lcg(&mut seed) >> 11) as f64 / (1u64 << 53) as f64 * 200.0 - 100.0,
+                    1 => f64::from_bits(lcg(&mut seed)).clamp(-1e300, 1e300),
+                    2 => ((lcg(&mut seed) % 7) as f64) - 3.0, // ties
+                    _ => specials[(lcg(&mut seed) % specials.len() as u64) as usize],
+                })
+                .filter(|x| !x.is_nan())
+                .collect();
+            let mut expected = v.clone();
+            expected.sort_by(f64::total_cmp);
+            sort_floats(&mut v);
+            assert!(v.iter().zip(&expected).all(|(a, b)| a.to_bits() == b.to_bits()), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn keys_round_trip() {
+        for v in [0.0, -0.0, 1.5, -1.5, f64::MAX, f64::MIN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(from_key(key(v)).to_bits(), f64::to_bits(v));
+        }
+    }
+}
