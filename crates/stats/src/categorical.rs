@@ -2,7 +2,7 @@
 //! Evidently's chi-squared goodness of fit, the 2×k contingency chi-squared and G-tests,
 //! the pooled two-proportion z-test and Fisher's exact test on a 2×2 table.
 
-use crate::special::{chi2_sf, norm_sf};
+use crate::special::{chi2_sf, ndtr};
 use crate::{StatsError, TestResult};
 
 /// Result of a contingency-table test: statistic, p-value and degrees of freedom.
@@ -151,7 +151,8 @@ fn xlogy(x: f64, y: f64) -> f64 {
 
 /// Pooled two-proportion z-test (Evidently's `z_stat_test`): `ones` of `n` in each sample,
 /// `z = (p_ref - p_cur) / sqrt(P(1-P)(1/n_ref + 1/n_cur))` with the pooled proportion `P`,
-/// two-sided `p = 2(1 - Φ(|z|))` (computed as `2·Φ(-|z|)` to keep tail accuracy).
+/// two-sided `p = 2(1 - Φ(|z|))`, computed literally as Evidently does (so it reaches 0
+/// for |z| above ~8.3, and tiny p-values carry Evidently's rounding rather than the exact tail).
 /// When `P` is 0 or 1 both samples are the same constant and the result is statistic 0,
 /// p-value 1.
 ///
@@ -176,7 +177,7 @@ pub fn ztest_proportions(ref_ones: u64, n_ref: u64, cur_ones: u64, n_cur: u64) -
         return Ok(TestResult { statistic: 0.0, p_value: 1.0 });
     }
     let z = (p1 - p2) / var.sqrt();
-    Ok(TestResult { statistic: z, p_value: (2.0 * norm_sf(z.abs())).min(1.0) })
+    Ok(TestResult { statistic: z, p_value: (2.0 * (1.0 - ndtr(z.abs()))).clamp(0.0, 1.0) })
 }
 
 /// Fisher's exact test on a 2×2 table `[[a, b], [c, d]]`, two-sided, as

@@ -23,13 +23,14 @@ pub fn histogram_bin_edges_sturges(values: &[f64]) -> Result<Vec<f64>, StatsErro
         min = min.min(v);
         max = max.max(v);
     }
-    sturges_bin_edges(min, max, values.len())
+    sturges_bin_edges(min, max, values.len(), false)
 }
 
 /// [`histogram_bin_edges_sturges`] from the sample's minimum, maximum and size, for callers
 /// that already know them (sorted columns) and must not concatenate two samples to get
-/// the edges of their union.
-pub fn sturges_bin_edges(min: f64, max: f64, n: usize) -> Result<Vec<f64>, StatsError> {
+/// the edges of their union. `integer_data`: the values have an integer dtype, for which
+/// numpy widens a bin narrower than 1 to width 1.
+pub fn sturges_bin_edges(min: f64, max: f64, n: usize, integer_data: bool) -> Result<Vec<f64>, StatsError> {
     if n == 0 {
         return Err(StatsError::EmptySample);
     }
@@ -41,7 +42,10 @@ pub fn sturges_bin_edges(min: f64, max: f64, n: usize) -> Result<Vec<f64>, Stats
         return Err(StatsError::InvalidArgument("data range overflows a double"));
     }
     let (first, last) = if min == max { (min - 0.5, max + 0.5) } else { (min, max) };
-    let width = ptp / ((n as f64).log2() + 1.0);
+    let mut width = ptp / ((n as f64).log2() + 1.0);
+    if integer_data && width != 0.0 && width < 1.0 {
+        width = 1.0;
+    }
     let n_bins = if width != 0.0 { ((last - first) / width).ceil() } else { 1.0 };
     if !(1.0..=1e7).contains(&n_bins) {
         return Err(StatsError::InvalidArgument("unreasonable number of bins"));
@@ -149,7 +153,10 @@ mod tests {
         assert_eq!(histogram_counts_sorted(&values, &edges).unwrap(), plain);
         let outside = histogram_counts_sorted(&[-5.0, 0.0, 1.0, 2.0, 9.0], &[0.0, 1.0, 2.0]).unwrap();
         assert_eq!(outside, vec![1, 2]);
-        assert_eq!(sturges_bin_edges(0.0, 100.0 / 7.0, 1000).unwrap(), edges);
+        assert_eq!(sturges_bin_edges(0.0, 100.0 / 7.0, 1000, false).unwrap(), edges);
+        // numpy: integer data with ptp 20 over 2^21 values would get 0.91-wide bins; it uses 1.
+        assert_eq!(sturges_bin_edges(0.0, 20.0, 1 << 21, true).unwrap().len(), 21);
+        assert_eq!(sturges_bin_edges(0.0, 20.0, 1 << 21, false).unwrap().len(), 23);
     }
 
     #[test]

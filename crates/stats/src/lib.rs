@@ -52,7 +52,7 @@ pub use rank::{
     anderson_ksamp, anderson_ksamp_sorted, cramervonmises_2samp, cramervonmises_2samp_sorted, mann_whitney_u,
     mann_whitney_u_sorted,
 };
-pub use sort::sort_floats;
+pub use sort::{sort_floats, sort_floats_vec};
 
 /// Outcome of a hypothesis test: the test statistic and its p-value.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -12,8 +12,8 @@ const DIGIT_BITS: u32 = 11;
 const PASSES: usize = 6;
 const BUCKETS: usize = 1 << DIGIT_BITS;
 
-/// Sorts `values` ascending in [`f64::total_cmp`] order. Uses O(n) extra memory for n
-/// above a few thousand.
+/// Sorts `values` ascending in [`f64::total_cmp`] order. Uses 2n extra words for n above
+/// a few thousand; [`sort_floats_vec`] needs only n.
 pub fn sort_floats(values: &mut [f64]) {
     if values.len() < RADIX_THRESHOLD {
         values.sort_unstable_by(f64::total_cmp);
@@ -24,6 +24,20 @@ pub fn sort_floats(values: &mut [f64]) {
     for (v, k) in values.iter_mut().zip(&keys) {
         *v = from_key(*k);
     }
+}
+
+/// Sorts an owned vector, reusing its allocation for the radix keys (the standard
+/// library collects a `map` over `into_iter` in place when the layouts match), so the
+/// only extra memory is one scratch buffer of the same length.
+pub fn sort_floats_vec(values: Vec<f64>) -> Vec<f64> {
+    if values.len() < RADIX_THRESHOLD {
+        let mut values = values;
+        values.sort_unstable_by(f64::total_cmp);
+        return values;
+    }
+    let mut keys: Vec<u64> = values.into_iter().map(key).collect();
+    radix_sort_keys(&mut keys);
+    keys.into_iter().map(from_key).collect()
 }
 
 /// Maps a float to an unsigned integer with the same (total) order.
@@ -105,8 +119,10 @@ mod tests {
                 .collect();
             let mut expected = v.clone();
             expected.sort_by(f64::total_cmp);
+            let owned = sort_floats_vec(v.clone());
             sort_floats(&mut v);
             assert!(v.iter().zip(&expected).all(|(a, b)| a.to_bits() == b.to_bits()), "n = {n}");
+            assert!(owned.iter().zip(&expected).all(|(a, b)| a.to_bits() == b.to_bits()), "n = {n}");
         }
     }
 
