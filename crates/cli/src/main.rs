@@ -10,6 +10,7 @@ mod commands;
 mod config;
 mod logging;
 mod output;
+mod progress;
 
 use clap::Parser;
 use std::process::ExitCode;

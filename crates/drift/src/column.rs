@@ -185,7 +185,9 @@ fn on_frequencies(method: Method, r: &[u64], c: &[u64], column: &str) -> Result<
             // The first value in sorted order counts as 0, every other value as 1.
             let (n_ref, n_cur) = (r.iter().sum::<u64>(), c.iter().sum::<u64>());
             let (r0, c0) = (r.first().copied().unwrap_or(0), c.first().copied().unwrap_or(0));
-            test(stats::ztest_proportions(n_ref - r0, n_ref, n_cur - c0, n_cur))
+            let result = test(stats::ztest_proportions(n_ref - r0, n_ref, n_cur - c0, n_cur));
+            // One value in both samples: z is 0/0; Evidently reports no statistic (p = 1).
+            if r.len() == 1 { result.map(|(_, p)| (f64::NAN, p)) } else { result }
         }
         Method::Fisher => {
             if r.len() > 2 {

@@ -1,0 +1,124 @@
+//! `riskops drift REFERENCE CURRENT`: read both files, compare, print or write the result.
+
+mod html;
+mod json;
+mod text;
+
+use crate::cli::{DriftArgs, Format};
+use crate::progress::Progress;
+use anyhow::{Context, Result, anyhow, bail};
+use riskops_data::{CsvOptions, Table, read_csv};
+use riskops_drift::{DriftOptions, DriftReport, Method, detect_drift};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub fn run(args: DriftArgs, format: Format) -> Result<ExitCode> {
+    let options = options(&args)?;
+    let csv = CsvOptions { delimiter: delimiter(args.delimiter.as_deref())?, columns: None };
+    let (reference, current) = read_both(&args.reference, &args.current, &csv)?;
+    let columns = Progress::steps(reference.columns.len() as u64, "comparing");
+    let report = detect_drift(reference, current, &options, &|done, _| columns.set(done as u64))
+        .map_err(|e| anyhow!("{e}"))?;
+    columns.finish();
+    let names = (display(&args.reference), display(&args.current));
+    let rendered = match format {
+        Format::Text => text::render(&report),
+        Format::Json => json::render(&report),
+        Format::Html => html::render(&report, &names.0, &names.1),
+    };
+    match &args.output {
+        Some(path) => write_atomically(path, rendered.as_bytes())?,
+        None => print!("{rendered}"),
+    }
+    Ok(if report.drifted && args.fail_on_drift { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// `--method`, `--numerical`, … into engine options, refusing unknown method names.
+fn options(args: &DriftArgs) -> Result<DriftOptions> {
+    let mut options = DriftOptions {
+        threshold: args.threshold,
+        drift_share: args.drift_share,
+        numerical: args.numerical.clone(),
+        categorical: args.categorical.clone(),
+        columns: args.columns.clone(),
+        ..DriftOptions::default()
+    };
+    for spec in &args.methods {
+        let (column, name) = match spec.split_once('=') {
+            Some((column, name)) => (Some(column), name),
+            None => (None, spec.as_str()),
+        };
+        let method = Method::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
+            anyhow!("unknown method {name:?}; known methods: {}", known.join(", "))
+        })?;
+        match column {
+            Some(column) => {
+                options.column_methods.insert(column.to_string(), method);
+            }
+            None => options.method = Some(method),
+        }
+    }
+    Ok(options)
+}
+
+fn delimiter(text: Option<&str>) -> Result<Option<u8>> {
+    match text {
+        None => Ok(None),
+        Some("\\t") | Some("tab") => Ok(Some(b'\t')),
+        Some(t) if t.len() == 1 && t.is_ascii() => Ok(t.bytes().next()),
+        Some(t) => bail!("--delimiter must be one ASCII character (or \\t), not {t:?}"),
+    }
+}
+
+/// Reads both files at once (one thread each) under one progress bar over their bytes.
+fn read_both(reference: &Path, current: &Path, csv: &CsvOptions) -> Result<(Table, Table)> {
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).with_context(|| format!("cannot read {}", p.display()));
+    let total = size(reference)? + size(current)?;
+    let bar = Progress::bytes(total, "reading");
+    let done = [AtomicU64::new(0), AtomicU64::new(0)];
+    let report = |side: usize, bytes: u64| {
+        done[side].store(bytes, Ordering::Relaxed);
+        bar.set(done[0].load(Ordering::Relaxed) + done[1].load(Ordering::Relaxed));
+    };
+    let (r, c) = std::thread::scope(|s| {
+        let r = s.spawn(|| read_csv(reference, csv, &|n| report(0, n)));
+        let c = read_csv(current, csv, &|n| report(1, n));
+        (r.join(), c)
+    });
+    bar.finish();
+    let r = r.map_err(|_| anyhow!("reading {} failed unexpectedly", reference.display()))??;
+    Ok((r, c?))
+}
+
+/// Writes to a temporary file beside `path`, then renames: a reader never sees half a report.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let file_name = path.file_name().ok_or_else(|| anyhow!("--output {} is not a file name", path.display()))?;
+    let tmp = dir.join(format!(".{}.tmp{}", file_name.to_string_lossy(), std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The score a verdict is based on, formatted for people.
+pub(crate) fn fmt_num(x: f64) -> String {
+    if !x.is_finite() {
+        return if x.is_nan() { "–".into() } else { "∞".into() };
+    }
+    if x != 0.0 && (x.abs() < 1e-3 || x.abs() >= 1e6) { format!("{x:.3e}") } else { format!("{x:.4}") }
+}
+
+pub(crate) fn verdict(report: &DriftReport) -> String {
+    format!(
+        "{} of {} columns drifted ({:.0}%; the dataset drifts at {:.0}%)",
+        report.n_drifted,
+        report.columns.len(),
+        report.drift_share * 100.0,
+        report.drift_share_threshold * 100.0
+    )
+}
