@@ -15,20 +15,24 @@ mod progress;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// Exit status of a command that could not do its work (1 is kept for "the check found
+/// something", e.g. `drift --fail-on-drift`; clap also uses 2 for bad usage).
+const EXIT_ERROR: u8 = 2;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(EXIT_ERROR);
         }
     };
     match runtime.block_on(commands::run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(EXIT_ERROR)
         }
     }
 }

@@ -287,9 +287,7 @@ impl ColumnBuilder {
                     *self = ColumnBuilder::Float(vec![f64::NAN; *n]);
                 }
                 (ColumnBuilder::MissingOnly(n), Parsed::Bool(_) | Parsed::Text(_)) => {
-                    let mut s = StrBuilder::default();
-                    s.codes = vec![MISSING_CODE; *n];
-                    *self = ColumnBuilder::Str(s);
+                    *self = ColumnBuilder::Str(StrBuilder { codes: vec![MISSING_CODE; *n], ..Default::default() });
                 }
                 (ColumnBuilder::Int(v), Parsed::Int(i)) => {
                     v.push(*i);

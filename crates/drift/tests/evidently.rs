@@ -70,7 +70,10 @@ fn compare(name: &str) -> Vec<String> {
         problems.push(format!("{name}: {} columns vs {}", report.columns.len(), ds["n_columns"]));
     }
     if report.n_drifted as u64 != ds["n_drifted"].as_u64().unwrap() || report.drifted != ds["drifted"] {
-        problems.push(format!("{name}: {} drifted ({}) vs {} ({})", report.n_drifted, report.drifted, ds["n_drifted"], ds["drifted"]));
+        problems.push(format!(
+            "{name}: {} drifted ({}) vs {} ({})",
+            report.n_drifted, report.drifted, ds["n_drifted"], ds["drifted"]
+        ));
     }
     problems
 }

@@ -66,7 +66,7 @@ fn radix_sort_keys(keys: &mut Vec<u64>) {
     let mut source_is_keys = true;
     for (pass, table) in counts.iter().enumerate() {
         // A digit every key shares leaves the order as it is: skip the pass.
-        if table.iter().any(|&c| c == n) {
+        if table.contains(&n) {
             continue;
         }
         let mut offsets = [0usize; BUCKETS];

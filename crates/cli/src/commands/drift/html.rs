@@ -24,15 +24,18 @@ pub fn render(report: &DriftReport, reference: &str, current: &str) -> String {
         nc = report.n_current,
         nr = report.n_reference,
     );
-    let (class, headline) = if report.drifted { ("drift", "Dataset drift detected") } else { ("ok", "No dataset drift") };
+    let (class, headline) =
+        if report.drifted { ("drift", "Dataset drift detected") } else { ("ok", "No dataset drift") };
     let _ = write!(
         out,
         "<section class=\"summary {class}\"><h2>{headline}</h2><p>{}</p>{}</section>",
         esc(&verdict(report)),
         share_bar(report)
     );
-    out.push_str("<section><h2>Columns</h2><table class=\"overview\"><thead><tr><th>Column</th><th>Type</th><th>Method</th>\
-                  <th>Statistic</th><th>p-value</th><th>Threshold</th><th>Verdict</th></tr></thead><tbody>");
+    out.push_str(
+        "<section><h2>Columns</h2><table class=\"overview\"><thead><tr><th>Column</th><th>Type</th><th>Method</th>\
+                  <th>Statistic</th><th>p-value</th><th>Threshold</th><th>Verdict</th></tr></thead><tbody>",
+    );
     for c in &columns {
         let _ = write!(
             out,
@@ -69,7 +72,12 @@ pub fn render(report: &DriftReport, reference: &str, current: &str) -> String {
 
 fn column_card(out: &mut String, c: &ColumnDrift) {
     let score = match c.p_value {
-        Some(p) => format!("statistic {} · p-value {} (drift below {})", fmt_num(c.statistic), fmt_num(p), fmt_num(c.threshold)),
+        Some(p) => format!(
+            "statistic {} · p-value {} (drift below {})",
+            fmt_num(c.statistic),
+            fmt_num(p),
+            fmt_num(c.threshold)
+        ),
         None => format!("distance {} (drift at {} and above)", fmt_num(c.statistic), fmt_num(c.threshold)),
     };
     let _ = write!(
@@ -138,7 +146,14 @@ fn histogram(out: &mut String, name: &str, edges: &[f64], reference: &[f64], cur
 }
 
 /// Side-by-side bars per category.
-fn bars(out: &mut String, name: &str, labels: &[String], reference: &[f64], current: &[f64], other: Option<(f64, f64)>) {
+fn bars(
+    out: &mut String,
+    name: &str,
+    labels: &[String],
+    reference: &[f64],
+    current: &[f64],
+    other: Option<(f64, f64)>,
+) {
     let mut labels: Vec<String> = labels.to_vec();
     let mut reference = reference.to_vec();
     let mut current = current.to_vec();
@@ -166,7 +181,8 @@ fn bars(out: &mut String, name: &str, labels: &[String], reference: &[f64], curr
                 share * 100.0
             );
         }
-        let short: String = if label.chars().count() > 14 { label.chars().take(13).chain(['…']).collect() } else { label.clone() };
+        let short: String =
+            if label.chars().count() > 14 { label.chars().take(13).chain(['…']).collect() } else { label.clone() };
         let _ = write!(
             out,
             "<text x=\"{centre:.1}\" y=\"{:.1}\" text-anchor=\"end\" transform=\"rotate(-35 {centre:.1} {:.1})\" class=\"tick\">{}</text>",

@@ -17,9 +17,12 @@ pub fn run(args: DriftArgs, format: Format) -> Result<ExitCode> {
     let options = options(&args)?;
     let csv = CsvOptions { delimiter: delimiter(args.delimiter.as_deref())?, columns: None };
     let (reference, current) = read_both(&args.reference, &args.current, &csv)?;
+    if options.columns.is_none() {
+        same_columns(&reference, &current, &args.reference, &args.current)?;
+    }
     let columns = Progress::steps(reference.columns.len() as u64, "comparing");
-    let report = detect_drift(reference, current, &options, &|done, _| columns.set(done as u64))
-        .map_err(|e| anyhow!("{e}"))?;
+    let report =
+        detect_drift(reference, current, &options, &|done, _| columns.set(done as u64)).map_err(|e| anyhow!("{e}"))?;
     columns.finish();
     let names = (display(&args.reference), display(&args.current));
     let rendered = match format {
@@ -32,6 +35,25 @@ pub fn run(args: DriftArgs, format: Format) -> Result<ExitCode> {
         None => print!("{rendered}"),
     }
     Ok(if report.drifted && args.fail_on_drift { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Every column must be in both files; says which are not, naming the files.
+fn same_columns(reference: &Table, current: &Table, ref_path: &Path, cur_path: &Path) -> Result<()> {
+    let only = |a: &Table, b: &Table| {
+        a.names().filter(|n| b.column(n).is_none()).map(|n| format!("{n:?}")).collect::<Vec<_>>()
+    };
+    let (only_ref, only_cur) = (only(reference, current), only(current, reference));
+    let mut problems = Vec::new();
+    if !only_ref.is_empty() {
+        problems.push(format!("{} in {} but not in {}", only_ref.join(", "), ref_path.display(), cur_path.display()));
+    }
+    if !only_cur.is_empty() {
+        problems.push(format!("{} in {} but not in {}", only_cur.join(", "), cur_path.display(), ref_path.display()));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    bail!("the files have different columns: {} (compare the shared ones with --columns)", problems.join("; "))
 }
 
 fn display(path: &Path) -> String {
