@@ -103,8 +103,8 @@ fn column_card(out: &mut String, c: &ColumnDrift) {
 
 const WIDTH: f64 = 720.0;
 const HEIGHT: f64 = 240.0;
-const LEFT: f64 = 48.0;
-const BOTTOM: f64 = 56.0;
+const LEFT: f64 = 84.0;
+const BOTTOM: f64 = 72.0;
 const TOP: f64 = 12.0;
 
 /// Overlaid histograms of both samples' shares over common bins.
@@ -182,7 +182,7 @@ fn bars(
             );
         }
         let short: String =
-            if label.chars().count() > 14 { label.chars().take(13).chain(['…']).collect() } else { label.clone() };
+            if label.chars().count() > 16 { label.chars().take(15).chain(['…']).collect() } else { label.clone() };
         let _ = write!(
             out,
             "<text x=\"{centre:.1}\" y=\"{:.1}\" text-anchor=\"end\" transform=\"rotate(-35 {centre:.1} {:.1})\" class=\"tick\">{}</text>",
@@ -263,5 +263,5 @@ table.overview{border-collapse:collapse;width:100%;font-size:.92em}table.overvie
 .badge.drift{background:#d1242f;color:#fff}.badge.ok{background:#dafbe1;color:#116329}\
 article.column{border:1px solid #d8dee4;border-radius:8px;padding:12px 14px;margin:12px 0}article.column.drift{border-left:4px solid #d1242f}\
 .meta{color:#57606a;font-size:.88em;margin:0 0 6px}.legend{color:#57606a}.swatch{display:inline-block;width:12px;height:12px;margin:0 4px 0 10px;vertical-align:-1px}\
-svg.chart{max-width:100%;height:auto}.axis{stroke:#8c959f}.tick{font-size:11px;fill:#57606a}.skipped{color:#57606a}\
+svg.chart{width:100%;height:auto}.axis{stroke:#8c959f}.tick{font-size:11px;fill:#57606a}.skipped{color:#57606a}\
 footer{margin-top:32px;color:#8c959f;font-size:.85em}";

@@ -132,7 +132,11 @@ pub(crate) fn fmt_num(x: f64) -> String {
     if !x.is_finite() {
         return if x.is_nan() { "–".into() } else { "∞".into() };
     }
-    if x != 0.0 && (x.abs() < 1e-3 || x.abs() >= 1e6) { format!("{x:.3e}") } else { format!("{x:.4}") }
+    if x != 0.0 && (x.abs() < 1e-3 || x.abs() >= 1e6) {
+        return format!("{x:.3e}");
+    }
+    let fixed = format!("{x:.4}");
+    fixed.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 pub(crate) fn verdict(report: &DriftReport) -> String {
