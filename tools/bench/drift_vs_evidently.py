@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""riskops drift against Evidently 0.7.23, side by side on the same files, in one run.
+
+    python3 tools/bench/drift_vs_evidently.py [--rows 100000 1000000 5000000] [--skip-evidently-above N]
+
+For each size it makes (once) the synthetic files of tools/evidently/bench_evidently.py
+(N rows per side, 15 columns), then runs, each as its own process under /usr/bin/time -v:
+  * riskops:   target/release/riskops drift REF CUR --format json  (build it first:
+               cargo build --release -p riskops-cli)
+  * Evidently: tools/evidently/reference_drift.py REF CUR (pandas read_csv + DataDriftPreset)
+and prints wall time and peak RSS of both whole processes, their ratios, and whether every
+column's method and verdict and the dataset verdict agree. Needs
+`pip install evidently==0.7.23 "pandas<3"`. Evidently is skipped above --skip-evidently-above
+rows (default 1,000,000: at 5M rows it takes minutes and ~5 GiB).
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+EVIDENTLY = os.path.join(ROOT, "tools", "evidently")
+DATA = os.path.join(EVIDENTLY, "bench_data")
+RISKOPS = os.path.join(ROOT, "target", "release", "riskops")
+
+
+def timed(cmd):
+    """Runs cmd under GNU time; returns (wall seconds, peak RSS MiB)."""
+    out = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{out.stderr[-2000:]}")
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", out.stderr)
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr)
+    h, m, s = wall.groups()
+    seconds = int(h or 0) * 3600 + int(m) * 60 + float(s)
+    return seconds, int(rss.group(1)) / 1024
+
+
+def ensure_data(rows):
+    ref = os.path.join(DATA, f"bench_{rows}x15.reference.csv")
+    cur = os.path.join(DATA, f"bench_{rows}x15.current.csv")
+    if not (os.path.exists(ref) and os.path.exists(cur)):
+        subprocess.run([sys.executable, os.path.join(EVIDENTLY, "bench_evidently.py"), "--rows", str(rows),
+                        "--generate-only", "--out-dir", DATA], check=True)
+    return ref, cur
+
+
+def agreement(ours, theirs):
+    by_name = {c["name"]: c for c in ours["columns"]}
+    diffs = []
+    for c in theirs["columns"]:
+        o = by_name.get(c["name"])
+        if o is None or o["method"] != c["method"] or o["drifted"] != c["drifted"]:
+            diffs.append(c["name"])
+    if ours["dataset"]["drifted"] != theirs["dataset"]["drifted"]:
+        diffs.append("(dataset)")
+    return "yes" if not diffs else "NO: " + ", ".join(diffs)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000, 5_000_000])
+    ap.add_argument("--skip-evidently-above", type=int, default=1_000_000)
+    args = ap.parse_args()
+    if not os.path.exists(RISKOPS):
+        sys.exit(f"{RISKOPS} is missing: cargo build --release -p riskops-cli")
+    print("| rows per side | riskops wall (s) | riskops peak (MiB) | Evidently wall (s) | Evidently peak (MiB) "
+          "| speed-up | memory ratio | same decisions |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for rows in args.rows:
+            ref, cur = ensure_data(rows)
+            ours_json = os.path.join(tmp, f"riskops_{rows}.json")
+            r_wall, r_rss = timed([RISKOPS, "drift", ref, cur, "--format", "json", "--output", ours_json])
+            ours = json.load(open(ours_json))
+            if rows > args.skip_evidently_above:
+                print(f"| {rows} | {r_wall:.2f} | {r_rss:.0f} | – | – | – | – | (Evidently skipped) |")
+                continue
+            theirs_json = os.path.join(tmp, f"evidently_{rows}.json")
+            e_wall, e_rss = timed([sys.executable, os.path.join(EVIDENTLY, "reference_drift.py"), ref, cur,
+                                   "--sep", ",", "--out", theirs_json])
+            theirs = json.load(open(theirs_json))
+            print(f"| {rows} | {r_wall:.2f} | {r_rss:.0f} | {e_wall:.2f} | {e_rss:.0f} | {e_wall / r_wall:.1f}× "
+                  f"| {r_rss / e_rss:.2f} | {agreement(ours, theirs)} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
