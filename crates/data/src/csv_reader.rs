@@ -226,23 +226,30 @@ enum Parsed<'a> {
     Text(&'a str),
 }
 
+/// The order of checks is the hot path's: numbers first (most fields), then the missing
+/// tokens (none of which parses as a number), then booleans and text.
 fn parse_field(raw: &[u8]) -> Parsed<'_> {
+    if raw.is_empty() {
+        return Parsed::Missing;
+    }
     let text = match std::str::from_utf8(raw) {
         Ok(t) => t,
         // Not UTF-8: it can only be text; the lossy copy is made by the caller.
         Err(_) => return Parsed::Text(""),
     };
+    let trimmed = text.trim_matches(|c: char| c == ' ' || c == '\t');
+    if looks_numeric(trimmed) {
+        // Integers have no '.', 'e' or 'E'; trying i64 only then spares floats a failed parse.
+        let integral = !trimmed.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'));
+        if integral && let Ok(i) = trimmed.parse::<i64>() {
+            return Parsed::Int(i);
+        }
+        if let Ok(f) = trimmed.parse::<f64>() {
+            return Parsed::Float(f);
+        }
+    }
     if MISSING_TOKENS.contains(&text) {
         return Parsed::Missing;
-    }
-    let trimmed = text.trim_matches(|c: char| c == ' ' || c == '\t');
-    if let Ok(i) = trimmed.parse::<i64>() {
-        return Parsed::Int(i);
-    }
-    if looks_numeric(trimmed)
-        && let Ok(f) = trimmed.parse::<f64>()
-    {
-        return Parsed::Float(f);
     }
     if TRUE_TOKENS.contains(&text) {
         return Parsed::Bool(true);

@@ -22,7 +22,9 @@ fn main() {
         .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![100_000, 1_000_000, 5_000_000]);
     let scratch = tempfile::tempdir().unwrap();
-    println!("| rows per side | columns | read (s) | compare (s) | total (s) | rows/s (both sides) | peak RSS (MiB) | data |");
+    println!(
+        "| rows per side | columns | read (s) | compare (s) | total (s) | rows/s (both sides) | peak RSS (MiB) | data |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|---:|---|");
     for rows in sizes {
         let (reference, current, source) = files(rows, scratch.path());
@@ -58,7 +60,8 @@ fn peak_rss_mib() -> Option<u64> {
 
 fn files(rows: usize, scratch: &Path) -> (PathBuf, PathBuf, &'static str) {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/evidently/bench_data");
-    let (r, c) = (shared.join(format!("bench_{rows}x15.reference.csv")), shared.join(format!("bench_{rows}x15.current.csv")));
+    let (r, c) =
+        (shared.join(format!("bench_{rows}x15.reference.csv")), shared.join(format!("bench_{rows}x15.current.csv")));
     if r.exists() && c.exists() {
         return (r, c, "Evidently's files");
     }

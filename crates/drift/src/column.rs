@@ -88,8 +88,7 @@ fn numerical(
             return Err(DriftError::NoValues { column: name.clone(), side });
         }
     }
-    let (values, ref_counts, cur_counts) = prepare::merged_frequencies(&r, &c);
-    let n_values = values.len();
+    let n_values = prepare::distinct_union_sorted(&r, &c);
     let method = chosen.unwrap_or_else(|| rules::default_method(ColumnType::Numerical, r.len(), n_values));
     let stats_err = |source| DriftError::Stats { column: name.clone(), source };
     let (statistic, p_value) = match method {
@@ -102,7 +101,7 @@ fn numerical(
         Method::Mmd => distance(stats::mmd_rbf_median_heuristic(&thin(&r), &thin(&c))),
         Method::Hellinger => {
             // Evidently's numerical Hellinger: Sturges bins over the distinct values of both samples.
-            let (lo, hi) = (values[0], last(&values));
+            let (lo, hi) = (r[0].min(c[0]), last(&r).max(last(&c)));
             let edges = stats::sturges_bin_edges(lo, hi, n_values, integer_data).map_err(stats_err)?;
             let rc = stats::histogram_counts_sorted(&r, &edges).map_err(stats_err)?;
             let cc = stats::histogram_counts_sorted(&c, &edges).map_err(stats_err)?;
@@ -117,6 +116,7 @@ fn numerical(
                 let cc = stats::histogram_counts_sorted(&c, &edges).map_err(stats_err)?;
                 on_frequencies(frequency_method, &rc, &cc, &name)?
             } else {
+                let (_, ref_counts, cur_counts) = prepare::merged_frequencies(&r, &c);
                 on_frequencies(frequency_method, &ref_counts, &cur_counts, &name)?
             }
         }

@@ -31,6 +31,28 @@ pub fn distinct_sorted(sorted: &[f64]) -> usize {
     1 + sorted.windows(2).filter(|w| w[0] != w[1]).count()
 }
 
+/// Distinct values over two sorted samples (`-0.0` and `0.0` are one value): a merge that
+/// allocates nothing, for columns whose method does not need the counts themselves.
+pub fn distinct_union_sorted(a: &[f64], b: &[f64]) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() || j < b.len() {
+        let next = match (a.get(i), b.get(j)) {
+            (Some(&x), Some(&y)) => x.min(y),
+            (Some(&x), None) => x,
+            (None, Some(&y)) => y,
+            (None, None) => break,
+        };
+        while i < a.len() && a[i] == next {
+            i += 1;
+        }
+        while j < b.len() && b[j] == next {
+            j += 1;
+        }
+        n += 1;
+    }
+    n
+}
+
 /// The union of two sorted samples' values with each one's count: a merge, no hashing.
 pub fn merged_frequencies(a: &[f64], b: &[f64]) -> (Vec<f64>, Vec<u64>, Vec<u64>) {
     let (mut values, mut ca, mut cb) = (Vec::new(), Vec::new(), Vec::new());
@@ -245,6 +267,13 @@ mod tests {
         assert_eq!(v, [0.0, 1.0, 2.0, 5.0, 7.0]);
         assert_eq!(a, [0, 2, 1, 1, 0]);
         assert_eq!(b, [1, 0, 2, 0, 1]);
+    }
+
+    #[test]
+    fn distinct_union_counts_without_allocating() {
+        assert_eq!(distinct_union_sorted(&[1.0, 1.0, 2.0, 5.0], &[-0.0, 2.0, 2.0, 7.0]), 5);
+        assert_eq!(distinct_union_sorted(&[], &[3.0, 3.0]), 1);
+        assert_eq!(distinct_union_sorted(&[-0.0], &[0.0]), 1);
     }
 
     #[test]
