@@ -140,11 +140,14 @@ pub struct ServeArgs {
     /// Largest accepted request body, e.g. 2MiB, 512KiB or a number of bytes [default: 2MiB].
     #[arg(long, env = "RISKOPS_BODY_LIMIT")]
     pub body_limit: Option<String>,
+    /// Largest accepted dataset or model file, e.g. 16GiB [default: 16GiB].
+    #[arg(long, env = "RISKOPS_UPLOAD_LIMIT")]
+    pub upload_limit: Option<String>,
     /// Log lines as text or as JSON objects [default: text].
     #[arg(long, env = "RISKOPS_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
     /// A TOML file with the same settings (listen, data_dir, database_url, body_limit,
-    /// log_format, bootstrap_token) [default: ./riskops.toml if it exists].
+    /// upload_limit, log_format, bootstrap_token) [default: ./riskops.toml if it exists].
     #[arg(long, env = "RISKOPS_CONFIG")]
     pub config: Option<PathBuf>,
 }

@@ -5,7 +5,7 @@
 use crate::cli::{LogFormat, ServeArgs};
 use anyhow::{Context, Result, bail};
 use riskops_core::secret::Secret;
-use riskops_server::{DEFAULT_BODY_LIMIT, Settings};
+use riskops_server::{DEFAULT_BODY_LIMIT, DEFAULT_UPLOAD_LIMIT, Settings};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -22,6 +22,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     body_limit: Option<toml::Value>,
+    upload_limit: Option<toml::Value>,
     log_format: Option<LogFormat>,
     bootstrap_token: Option<String>,
 }
@@ -60,15 +61,9 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
             "--database-url must be a postgres:// or postgresql:// URL (leave it out to use SQLite in the data directory)"
         );
     }
-    let body_limit = match (args.body_limit, file.body_limit) {
-        (Some(flag), _) => parse_size(&flag).context("--body-limit")?,
-        (None, Some(toml::Value::Integer(n))) if n > 0 => usize::try_from(n).context("body_limit")?,
-        (None, Some(toml::Value::String(s))) => parse_size(&s).context("body_limit in the config file")?,
-        (None, Some(other)) => {
-            bail!("body_limit in the config file must be a size such as \"2MiB\", not a {}", other.type_str())
-        }
-        (None, None) => DEFAULT_BODY_LIMIT,
-    };
+    let body_limit = size_setting("body_limit", args.body_limit, file.body_limit)?.unwrap_or(DEFAULT_BODY_LIMIT);
+    let upload_limit =
+        size_setting("upload_limit", args.upload_limit, file.upload_limit)?.map_or(DEFAULT_UPLOAD_LIMIT, |n| n as u64);
     let bootstrap_token = bootstrap_env.filter(|t| !t.is_empty()).or(file.bootstrap_token).map(Secret::new);
     Ok(ServeConfig {
         settings: Settings {
@@ -77,9 +72,21 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
             database_url: database_url.map(Secret::new),
             bootstrap_token,
             body_limit,
+            upload_limit,
         },
         log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
     })
+}
+
+/// A size from its flag (or variable), else the config file: "2MiB", "1GiB" or bytes.
+fn size_setting(key: &str, flag: Option<String>, file: Option<toml::Value>) -> Result<Option<usize>> {
+    Ok(Some(match (flag, file) {
+        (Some(flag), _) => parse_size(&flag).with_context(|| format!("--{}", key.replace('_', "-")))?,
+        (None, Some(toml::Value::Integer(n))) if n > 0 => usize::try_from(n).context(key.to_string())?,
+        (None, Some(toml::Value::String(s))) => parse_size(&s).with_context(|| format!("{key} in the config file"))?,
+        (None, Some(other)) => bail!("{key} in the config file must be a size such as \"2MiB\", not a {}", other.type_str()),
+        (None, None) => return Ok(None),
+    }))
 }
 
 fn load_file(explicit: Option<&Path>) -> Result<FileConfig> {

@@ -56,6 +56,21 @@ impl AuditRecord {
     pub fn actor(&self) -> &str {
         &self.actor
     }
+
+    /// Sets one field of `after` (an object); stores use it to record values they assign,
+    /// such as a new version number.
+    pub fn set_after(&mut self, key: &str, value: Value) {
+        match &mut self.after {
+            Some(Value::Object(map)) => {
+                map.insert(key.to_string(), value);
+            }
+            _ => {
+                let mut map = serde_json::Map::new();
+                map.insert(key.to_string(), value);
+                self.after = Some(Value::Object(map));
+            }
+        }
+    }
 }
 
 /// A recorded event, as stored.

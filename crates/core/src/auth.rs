@@ -150,6 +150,9 @@ pub enum Operation {
     System,
     ProjectCreate,
     ProjectRead,
+    DatasetPush,
+    ModelRegister,
+    RegistryRead,
 }
 
 impl Operation {
@@ -158,6 +161,9 @@ impl Operation {
             Operation::System => "system",
             Operation::ProjectCreate => "project.create",
             Operation::ProjectRead => "project.read",
+            Operation::DatasetPush => "dataset.push",
+            Operation::ModelRegister => "model.register",
+            Operation::RegistryRead => "registry.read",
         }
     }
 }

@@ -5,11 +5,14 @@
 //! [`store::Store`] trait is the only way out, and time comes in through [`clock::Clock`].
 //! The server and the CLI are thin edges around [`service::Riskops`].
 
+pub mod artifact;
 pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod error;
+pub mod lineage;
 pub mod project;
+pub mod registry;
 pub mod secret;
 pub mod service;
 pub mod store;

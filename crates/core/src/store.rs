@@ -9,6 +9,7 @@ use crate::audit::{AuditEvent, AuditRecord};
 use crate::auth::{IdentityKind, IdentityRecord, RoleBinding};
 use crate::error::Result;
 use crate::project::{NewProject, Project};
+use crate::registry::{Created, DatasetVersion, Entry, ModelVersion, NewDatasetVersion, NewModelVersion};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -69,4 +70,41 @@ pub trait Store: Send + Sync + 'static {
 
     /// Audit events with `seq > after_seq`, in order, at most `limit`.
     async fn audit_events(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEvent>>;
+
+    /// Records a dataset version. The first version creates the dataset in `project`; a
+    /// dataset name that belongs to another project is a conflict, an unknown project is
+    /// not found. Bytes equal to an existing version of the dataset (same digest) return
+    /// that version and write nothing. The store sets `version` in the audit record's
+    /// `after` document.
+    async fn create_dataset_version(
+        &self,
+        new: NewDatasetVersion,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Created<DatasetVersion>>;
+
+    /// A version, or the latest when `version` is `None`.
+    async fn dataset_version(&self, name: &str, version: Option<u32>) -> Result<Option<DatasetVersion>>;
+
+    /// Every version of a dataset, oldest first (empty when the dataset does not exist).
+    async fn dataset_versions(&self, name: &str) -> Result<Vec<DatasetVersion>>;
+
+    async fn list_datasets(&self, project: Option<&str>) -> Result<Vec<Entry>>;
+
+    /// Records a model version; `training_data`/`validation_data` name dataset versions
+    /// (the latest when no version is given), resolved inside the transaction; an unknown
+    /// one is an invalid field. Same project rules as datasets.
+    async fn create_model_version(&self, new: NewModelVersion, audit: AuditRecord, at: OffsetDateTime) -> Result<ModelVersion>;
+
+    async fn model_version(&self, name: &str, version: Option<u32>) -> Result<Option<ModelVersion>>;
+
+    async fn model_versions(&self, name: &str) -> Result<Vec<ModelVersion>>;
+
+    async fn list_models(&self, project: Option<&str>) -> Result<Vec<Entry>>;
+
+    /// Model versions trained or validated on this dataset version.
+    async fn models_using_dataset(&self, name: &str, version: u32) -> Result<Vec<ModelVersion>>;
+
+    /// Whether any dataset or model version refers to this digest.
+    async fn digest_referenced(&self, digest: &str) -> Result<bool>;
 }

@@ -26,20 +26,8 @@ pub struct CsvOptions {
 
 /// Reads `path`. `progress` is called now and then with the number of bytes read so far.
 pub fn read_csv(path: &Path, options: &CsvOptions, progress: &dyn Fn(u64)) -> Result<Table, DataError> {
-    let io_err = |source| DataError::Io { path: path.to_path_buf(), source };
-    let mut file = File::open(path).map_err(io_err)?;
-    let delimiter = match options.delimiter {
-        Some(d) => d,
-        None => {
-            let mut head = vec![0u8; 64 * 1024];
-            let n = read_up_to(&mut file, &mut head).map_err(io_err)?;
-            head.truncate(n);
-            let file_again = File::open(path).map_err(io_err)?;
-            file = file_again;
-            sniff_delimiter(&head)
-        }
-    };
-    read_csv_from(path, BufReader::with_capacity(1 << 20, file), delimiter, options.columns.as_deref(), progress)
+    let (reader, delimiter) = open_with_delimiter(path, options.delimiter)?;
+    read_csv_from(path, reader, delimiter, options.columns.as_deref(), progress)
 }
 
 fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -92,14 +80,48 @@ pub fn read_csv_from<R: Read>(
     keep: Option<&[String]>,
     progress: &dyn Fn(u64),
 ) -> Result<Table, DataError> {
+    let mut builders: Vec<ColumnBuilder> = Vec::new();
+    let mut names = Vec::new();
+    let rows = scan(
+        path,
+        reader,
+        delimiter,
+        keep,
+        progress,
+        |selected, record| {
+            if builders.is_empty() {
+                builders = selected.iter().map(|_| ColumnBuilder::default()).collect();
+            }
+            for ((_, index), builder) in selected.iter().zip(builders.iter_mut()) {
+                builder.push(record.get(*index).unwrap_or(b""));
+            }
+        },
+        &mut names,
+    )?;
+    let columns = names.into_iter().zip(builders).map(|(name, b)| Column { name, values: b.finish() }).collect();
+    Ok(Table { columns, rows })
+}
+
+/// Streams the records of a CSV file to `visit` with the selected `(name, field index)`
+/// pairs; returns the number of rows and fills `names` with the selected column names.
+/// A file with a header and no rows is [`DataError::Empty`].
+pub fn scan<R: Read>(
+    path: &Path,
+    reader: R,
+    delimiter: u8,
+    keep: Option<&[String]>,
+    progress: &dyn Fn(u64),
+    mut visit: impl FnMut(&[(String, usize)], &csv::ByteRecord),
+    names: &mut Vec<String>,
+) -> Result<usize, DataError> {
     let malformed = |message: String| DataError::Malformed { path: path.to_path_buf(), message };
     let counting = CountingReader { inner: reader, read: 0, reported: 0, progress };
     let mut csv =
         csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(false).from_reader(counting);
     let header = csv.byte_headers().map_err(|e| malformed(csv_message(&e)))?.clone();
-    let names = header_names(path, &header)?;
-    let selected = select(path, &names, keep)?;
-    let mut builders: Vec<(usize, ColumnBuilder)> = selected.iter().map(|&i| (i, ColumnBuilder::default())).collect();
+    let all = header_names(path, &header)?;
+    let selected: Vec<(String, usize)> = select(path, &all, keep)?.into_iter().map(|i| (all[i].clone(), i)).collect();
+    *names = selected.iter().map(|(n, _)| n.clone()).collect();
     let mut record = csv::ByteRecord::new();
     let mut rows = 0usize;
     loop {
@@ -108,16 +130,30 @@ pub fn read_csv_from<R: Read>(
             Ok(true) => {}
             Err(e) => return Err(malformed(csv_message(&e))),
         }
-        for (index, builder) in builders.iter_mut() {
-            builder.push(record.get(*index).unwrap_or(b""));
-        }
+        visit(&selected, &record);
         rows += 1;
     }
     if rows == 0 {
         return Err(DataError::Empty { path: path.to_path_buf() });
     }
-    let columns = builders.into_iter().map(|(i, b)| Column { name: names[i].clone(), values: b.finish() }).collect();
-    Ok(Table { columns, rows })
+    Ok(rows)
+}
+
+/// Opens `path` and picks its delimiter: `options.delimiter`, or sniffed from its start.
+pub fn open_with_delimiter(path: &Path, delimiter: Option<u8>) -> Result<(BufReader<File>, u8), DataError> {
+    let io_err = |source| DataError::Io { path: path.to_path_buf(), source };
+    let mut file = File::open(path).map_err(io_err)?;
+    let delimiter = match delimiter {
+        Some(d) => d,
+        None => {
+            let mut head = vec![0u8; 64 * 1024];
+            let n = read_up_to(&mut file, &mut head).map_err(io_err)?;
+            head.truncate(n);
+            file = File::open(path).map_err(io_err)?;
+            sniff_delimiter(&head)
+        }
+    };
+    Ok((BufReader::with_capacity(1 << 20, file), delimiter))
 }
 
 fn csv_message(e: &csv::Error) -> String {
@@ -218,7 +254,7 @@ impl StrBuilder {
     }
 }
 
-enum Parsed<'a> {
+pub(crate) enum Parsed<'a> {
     Missing,
     Int(i64),
     Float(f64),
@@ -228,7 +264,7 @@ enum Parsed<'a> {
 
 /// The order of checks is the hot path's: numbers first (most fields), then the missing
 /// tokens (none of which parses as a number), then booleans and text.
-fn parse_field(raw: &[u8]) -> Parsed<'_> {
+pub(crate) fn parse_field(raw: &[u8]) -> Parsed<'_> {
     if raw.is_empty() {
         return Parsed::Missing;
     }

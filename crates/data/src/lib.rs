@@ -8,6 +8,7 @@
 mod column;
 mod csv_reader;
 mod error;
+pub mod profile;
 
 pub use column::{Column, MISSING_CODE, StrColumn, Table, Values};
 pub use csv_reader::{CsvOptions, MISSING_TOKENS, read_csv, read_csv_from, sniff_delimiter};

@@ -39,15 +39,32 @@ pub enum Inferred {
 
 /// pandas dtype + distinct count → column type (Evidently's `infer_column_type`).
 pub fn infer(values: &riskops_data::Values, distinct: usize, non_missing: usize) -> Inferred {
-    use riskops_data::Values;
-    match values {
-        Values::Float(_) => Inferred::Typed(ColumnType::Numerical),
-        Values::Int(_) if distinct <= MAX_INT_CATEGORIES => Inferred::Typed(ColumnType::Categorical),
-        Values::Int(_) => Inferred::Typed(ColumnType::Numerical),
-        Values::Bool(_) => Inferred::Typed(ColumnType::Categorical),
-        Values::Str(s) if is_boolean_text(s) => Inferred::Unknown,
-        Values::Str(_) if distinct as f64 > TEXT_UNIQUE_SHARE * non_missing as f64 => Inferred::Text,
-        Values::Str(_) => Inferred::Typed(ColumnType::Categorical),
+    let boolean_text = matches!(values, riskops_data::Values::Str(s) if is_boolean_text(s));
+    infer_dtype(values.dtype(), distinct as u64, non_missing as u64, boolean_text)
+}
+
+/// The same rule from a summary (a dataset profile): the pandas dtype name, distinct and
+/// non-missing counts, and whether a text column holds only booleans.
+pub fn infer_dtype(dtype: &str, distinct: u64, non_missing: u64, boolean_text: bool) -> Inferred {
+    match dtype {
+        "float64" => Inferred::Typed(ColumnType::Numerical),
+        "int64" if distinct <= MAX_INT_CATEGORIES as u64 => Inferred::Typed(ColumnType::Categorical),
+        "int64" => Inferred::Typed(ColumnType::Numerical),
+        "bool" => Inferred::Typed(ColumnType::Categorical),
+        _ if boolean_text => Inferred::Unknown,
+        _ if distinct as f64 > TEXT_UNIQUE_SHARE * non_missing as f64 => Inferred::Text,
+        _ => Inferred::Typed(ColumnType::Categorical),
+    }
+}
+
+impl Inferred {
+    /// `numerical`, `categorical`, `text` or `unknown`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Inferred::Typed(t) => t.name(),
+            Inferred::Text => "text",
+            Inferred::Unknown => "unknown",
+        }
     }
 }
 

@@ -8,8 +8,10 @@
 
 pub mod error;
 pub mod extract;
+mod profiling;
 pub mod routes;
 pub mod state;
+mod upload;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -42,24 +44,36 @@ pub struct Settings {
     pub database_url: Option<Secret<String>>,
     pub bootstrap_token: Option<Secret<String>>,
     pub body_limit: usize,
+    /// The largest dataset or model file accepted.
+    pub upload_limit: u64,
 }
+
+/// The default upload limit: 16 GiB (files stream to disk; memory does not grow with size).
+pub const DEFAULT_UPLOAD_LIMIT: u64 = 16 << 30;
 
 /// The OpenAPI document of every route, built once.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    DOC.get_or_init(|| routes::api().split_for_parts().1).clone()
+    DOC.get_or_init(|| routes::api().merge(routes::uploads()).split_for_parts().1).clone()
 }
 
 /// The full application with its middleware stack.
 pub fn router(state: AppState, body_limit: usize) -> Router {
     let request_id = HeaderName::from_static(extract::REQUEST_ID_HEADER);
-    let (api, _) = routes::api().split_for_parts();
-    // Layers run outside-in from the bottom: an id is set first, so every log line and
-    // every error carries it; json_errors sits outside the body limit and the panic guard
-    // so that their answers become JSON too.
-    api.fallback(error::not_found)
+    let upload_limit = usize::try_from(state.upload_limit).unwrap_or(usize::MAX);
+    let (api, _) = routes::api()
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestBodyLimitLayer::new(body_limit))
+        .split_for_parts();
+    let (uploads, _) = routes::uploads()
+        .layer(DefaultBodyLimit::max(upload_limit))
+        .layer(RequestBodyLimitLayer::new(upload_limit))
+        .split_for_parts();
+    // Layers run outside-in from the bottom: an id is set first, so every log line and
+    // every error carries it; json_errors sits outside the body limits and the panic
+    // guard so that their answers become JSON too.
+    api.merge(uploads)
+        .fallback(error::not_found)
         .layer(CatchPanicLayer::new())
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(
@@ -110,14 +124,17 @@ pub async fn start(
     let database_url = settings.database_url.as_ref().map(|u| u.expose().as_str());
     let store = riskops_store::open(database_url, &settings.data_dir).await?;
     let store_kind = store.kind();
-    let riskops = Riskops::new(store, clock);
+    let artifacts = Arc::new(riskops_store::artifacts::LocalArtifacts::new(artifacts)?);
+    let riskops = Riskops::new(store, artifacts, clock);
     let bootstrap = riskops.bootstrap(settings.bootstrap_token.as_ref()).await?;
 
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| Error::unavailable(format!("cannot listen on {}: {e}", settings.listen)))?;
     let local_addr = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?;
-    let app = router(AppState { riskops }, settings.body_limit);
+    let tmp_dir = settings.data_dir.join("tmp");
+    let state = AppState { riskops, tmp_dir, upload_limit: settings.upload_limit };
+    let app = router(state, settings.body_limit);
     let task = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown).await });
     tracing::info!(%local_addr, store = store_kind.as_str(), data_dir = %settings.data_dir.display(), "riskops is listening");
     Ok(Running { local_addr, store_kind, bootstrap, task })

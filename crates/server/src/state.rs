@@ -1,8 +1,13 @@
 //! What every handler can reach.
 
 use riskops_core::Riskops;
+use std::path::PathBuf;
 
 #[derive(Clone)]
 pub struct AppState {
     pub riskops: Riskops,
+    /// Where uploads are received before they are hashed, checked and stored.
+    pub tmp_dir: PathBuf,
+    /// The largest accepted upload (dataset or model file), in bytes.
+    pub upload_limit: u64,
 }

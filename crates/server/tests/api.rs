@@ -33,6 +33,7 @@ impl TestServer {
             database_url: schema.as_ref().map(|s| Secret::new(s.url().to_string())),
             bootstrap_token: Some(Secret::new(TOKEN.to_string())),
             body_limit,
+            upload_limit: 1 << 20,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let running = riskops_server::start(settings, Arc::new(SystemClock), async {

@@ -5,8 +5,10 @@
 //! Both implement [`riskops_core::store::Store`] and pass the same conformance suite
 //! (`tests/conformance.rs`). Nothing above this crate writes SQL.
 
+pub mod artifacts;
 mod audit_row;
 pub mod postgres;
+mod registry_rows;
 pub mod sqlite;
 pub mod testing;
 

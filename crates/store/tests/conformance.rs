@@ -44,7 +44,10 @@ async fn backends() -> Vec<Backend> {
 }
 
 fn service(store: Arc<dyn Store>) -> Riskops {
-    Riskops::new(store, Arc::new(ManualClock::new(datetime!(2026-03-01 12:00 UTC))))
+    // Registry stories need artifacts; these tests keep them in a folder that outlives the test.
+    let folder = std::env::temp_dir().join(format!("riskops-conformance-{}", std::process::id()));
+    let artifacts = Arc::new(riskops_store::artifacts::LocalArtifacts::new(folder).unwrap());
+    Riskops::new(store, artifacts, Arc::new(ManualClock::new(datetime!(2026-03-01 12:00 UTC))))
 }
 
 async fn admin_context(riskops: &Riskops, token: &str) -> RequestContext {

@@ -1,7 +1,11 @@
 //! The HTTP routes. Each module owns one resource; handlers only translate between JSON
 //! and the services of `riskops-core`.
 
+pub mod datasets;
+pub mod lineage;
+pub mod models;
 pub mod projects;
+pub mod registry_views;
 pub mod system;
 
 use crate::state::AppState;
@@ -9,7 +13,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// Every route with its OpenAPI description, collected from the handlers themselves.
+/// Routes that take JSON (or nothing) and answer JSON, under the small body limit.
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(base_document())
         .routes(routes!(system::healthz))
@@ -17,6 +21,20 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(system::openapi_json))
         .routes(routes!(projects::create_project, projects::list_projects))
         .routes(routes!(projects::get_project))
+        .routes(routes!(datasets::list_datasets))
+        .routes(routes!(datasets::dataset_version))
+        .routes(routes!(datasets::dataset_file))
+        .routes(routes!(models::list_models))
+        .routes(routes!(models::model_version))
+        .routes(routes!(models::model_file))
+        .routes(routes!(lineage::lineage))
+}
+
+/// Routes that receive files, under the upload limit.
+pub fn uploads() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(datasets::push_dataset, datasets::dataset_versions))
+        .routes(routes!(models::register_model, models::model_versions))
 }
 
 fn base_document() -> utoipa::openapi::OpenApi {

@@ -11,8 +11,13 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::project::{DEFAULT_PROJECT, NewProject, Project, validate_name};
 use crate::secret::Secret;
+use crate::artifact::ArtifactStore;
 use crate::store::{Bootstrap, NewIdentity, Store, StoreKind};
 use std::sync::Arc;
+
+mod registry;
+
+pub use registry::PushPermit;
 
 /// The name of the first administrator.
 pub const ADMIN_NAME: &str = "admin";
@@ -37,12 +42,17 @@ pub enum BootstrapOutcome {
 #[derive(Clone)]
 pub struct Riskops {
     store: Arc<dyn Store>,
+    artifacts: Arc<dyn ArtifactStore>,
     clock: Arc<dyn Clock>,
 }
 
 impl Riskops {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Riskops { store, clock }
+    pub fn new(store: Arc<dyn Store>, artifacts: Arc<dyn ArtifactStore>, clock: Arc<dyn Clock>) -> Self {
+        Riskops { store, artifacts, clock }
+    }
+
+    pub fn artifact_store_kind(&self) -> &'static str {
+        self.artifacts.kind()
     }
 
     pub fn store_kind(&self) -> StoreKind {

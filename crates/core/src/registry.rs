@@ -1,0 +1,262 @@
+//! The versioned registry: datasets and models, their immutable versions, and the links
+//! between them (lineage).
+
+use crate::artifact::Digest;
+use crate::error::{Error, Result};
+use crate::project::validate_name;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+use time::OffsetDateTime;
+
+/// `NAME` (the latest version) or `NAME@V`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRef {
+    pub name: String,
+    pub version: Option<u32>,
+}
+
+impl VersionRef {
+    pub fn parse(field: &str, text: &str) -> Result<Self> {
+        let (name, version) = match text.split_once('@') {
+            None => (text, None),
+            Some((name, v)) => {
+                let v: u32 = v
+                    .parse()
+                    .ok()
+                    .filter(|v| *v > 0)
+                    .ok_or_else(|| Error::invalid(field, format!("{v:?} is not a version number (1, 2, …)")))?;
+                (name, Some(v))
+            }
+        };
+        validate_name(field, name)?;
+        Ok(VersionRef { name: name.to_string(), version })
+    }
+
+    /// `NAME@V` when the version is known.
+    pub fn exact(name: &str, version: u32) -> Self {
+        VersionRef { name: name.to_string(), version: Some(version) }
+    }
+}
+
+impl fmt::Display for VersionRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.version {
+            Some(v) => write!(f, "{}@{v}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+/// Free-form labels; keys follow the name rule, values are short text.
+pub type Tags = BTreeMap<String, String>;
+
+pub fn validate_tags(tags: &Tags) -> Result<()> {
+    for (k, v) in tags {
+        validate_name("tag", k)?;
+        if v.len() > 256 {
+            return Err(Error::invalid("tag", format!("the value of {k:?} is longer than 256 bytes")));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFormat {
+    Csv,
+    Parquet,
+}
+
+impl DataFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataFormat::Csv => "csv",
+            DataFormat::Parquet => "parquet",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "csv" => Ok(DataFormat::Csv),
+            "parquet" => Ok(DataFormat::Parquet),
+            other => Err(Error::internal(format!("unknown data format {other:?} in store"))),
+        }
+    }
+}
+
+/// A dataset version to record: the file is already in the artifact store under `digest`.
+#[derive(Debug, Clone)]
+pub struct NewDatasetVersion {
+    pub name: String,
+    /// `None`: the dataset's project, or `default` for a new dataset.
+    pub project: Option<String>,
+    pub description: String,
+    pub tags: Tags,
+    pub digest: Digest,
+    pub size: u64,
+    pub format: DataFormat,
+    pub rows: u64,
+    /// `[{"name","dtype","type"}]`, typed as the drift engine types columns.
+    pub schema: Value,
+    /// Per-column statistics and mergeable sketches (see `riskops_data::profile`).
+    pub profile: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetVersion {
+    pub name: String,
+    pub project: String,
+    pub version: u32,
+    pub digest: Digest,
+    pub size: u64,
+    pub format: DataFormat,
+    pub rows: u64,
+    pub schema: Value,
+    pub profile: Value,
+    pub description: String,
+    pub tags: Tags,
+    pub created_at: OffsetDateTime,
+    pub created_by: String,
+}
+
+/// What creating a version did: a new version, or the existing one with the same bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created<T> {
+    New(T),
+    Existing(T),
+}
+
+impl<T> Created<T> {
+    pub fn into_inner(self) -> T {
+        match self {
+            Created::New(t) | Created::Existing(t) => t,
+        }
+    }
+
+    pub fn is_new(&self) -> bool {
+        matches!(self, Created::New(_))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framework {
+    Onnx,
+    Sklearn,
+    Xgboost,
+    Lightgbm,
+    Pytorch,
+    Other,
+}
+
+impl Framework {
+    pub const ALL: [Framework; 6] =
+        [Framework::Onnx, Framework::Sklearn, Framework::Xgboost, Framework::Lightgbm, Framework::Pytorch, Framework::Other];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Framework::Onnx => "onnx",
+            Framework::Sklearn => "sklearn",
+            Framework::Xgboost => "xgboost",
+            Framework::Lightgbm => "lightgbm",
+            Framework::Pytorch => "pytorch",
+            Framework::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self> {
+        Framework::ALL.into_iter().find(|f| f.as_str() == s).ok_or_else(|| {
+            let known: Vec<_> = Framework::ALL.iter().map(|f| f.as_str()).collect();
+            Error::invalid("framework", format!("unknown framework {s:?}; one of {}", known.join(", ")))
+        })
+    }
+}
+
+/// Where a model's code is: a repository and a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRef {
+    pub repo: String,
+    pub commit: String,
+}
+
+impl CodeRef {
+    pub fn validate(&self) -> Result<()> {
+        if self.repo.is_empty() || self.repo.len() > 1024 || self.repo.chars().any(char::is_whitespace) {
+            return Err(Error::invalid("code_repo", "must be a repository URL without spaces, at most 1024 characters"));
+        }
+        let commit_ok = (7..=64).contains(&self.commit.len()) && self.commit.bytes().all(|b| b.is_ascii_hexdigit());
+        if !commit_ok {
+            return Err(Error::invalid("code_commit", "must be a commit hash: 7 to 64 hex digits"));
+        }
+        Ok(())
+    }
+}
+
+/// A model version to record; the artifact is already stored under `digest`.
+#[derive(Debug, Clone)]
+pub struct NewModelVersion {
+    pub name: String,
+    /// `None`: the model's project, or `default` for a new model.
+    pub project: Option<String>,
+    pub description: String,
+    pub framework: Framework,
+    pub digest: Digest,
+    pub size: u64,
+    /// Resolved to exact versions by the service.
+    pub training_data: Option<VersionRef>,
+    pub validation_data: Option<VersionRef>,
+    pub code: Option<CodeRef>,
+    pub params: Value,
+    pub metrics: Value,
+    pub tags: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelVersion {
+    pub name: String,
+    pub project: String,
+    pub version: u32,
+    pub digest: Digest,
+    pub size: u64,
+    pub framework: Framework,
+    pub training_data: Option<VersionRef>,
+    pub validation_data: Option<VersionRef>,
+    pub code: Option<CodeRef>,
+    pub params: Value,
+    pub metrics: Value,
+    pub description: String,
+    pub tags: Tags,
+    pub author: String,
+    pub created_at: OffsetDateTime,
+}
+
+/// One row of a listing: a dataset or model with its newest version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub name: String,
+    pub project: String,
+    pub latest_version: u32,
+    pub versions: u32,
+    pub updated_at: OffsetDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_refs_parse_and_print() {
+        assert_eq!(VersionRef::parse("d", "sales@3").unwrap(), VersionRef::exact("sales", 3));
+        assert_eq!(VersionRef::parse("d", "sales").unwrap().version, None);
+        assert_eq!(VersionRef::exact("sales", 3).to_string(), "sales@3");
+        for bad in ["sales@0", "sales@x", "sales@", "bad name@1", "@2"] {
+            assert!(VersionRef::parse("training_data", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn code_refs_need_a_commit_hash() {
+        assert!(CodeRef { repo: "https://git.example/m.git".into(), commit: "a1b2c3d".into() }.validate().is_ok());
+        assert!(CodeRef { repo: "x".into(), commit: "main".into() }.validate().is_err());
+        assert!(CodeRef { repo: "has space".into(), commit: "a1b2c3d".into() }.validate().is_err());
+    }
+}

@@ -1,0 +1,226 @@
+//! Registry services: pushing and reading dataset versions, registering and reading model
+//! versions, and lineage. Artifact bytes are stored before their metadata commits; when
+//! the metadata does not commit, an object nothing else refers to is removed again.
+
+use super::{RequestContext, Riskops};
+use crate::artifact::{Digest, VerifiedFile};
+use crate::audit::AuditRecord;
+use crate::auth::{self, Operation, Permit};
+use crate::error::{Error, Result};
+use crate::lineage::Lineage;
+use crate::project::{MAX_DESCRIPTION_LEN, validate_name};
+use crate::registry::{
+    Created, DatasetVersion, Entry, ModelVersion, NewDatasetVersion, NewModelVersion, VersionRef, validate_tags,
+};
+use std::path::Path;
+
+/// A checked request to push: obtained before the upload is read, so a refused push
+/// reads (and stores) nothing.
+pub struct PushPermit {
+    permit: Permit,
+}
+
+fn validate_description(text: &str) -> Result<()> {
+    if text.len() > MAX_DESCRIPTION_LEN {
+        return Err(Error::invalid("description", format!("must be at most {MAX_DESCRIPTION_LEN} bytes")));
+    }
+    Ok(())
+}
+
+impl Riskops {
+    /// Checks permission and the names of a dataset push, before any byte is received.
+    pub fn check_dataset_push(&self, ctx: &RequestContext, name: &str, project: Option<&str>) -> Result<PushPermit> {
+        let permit = auth::authorize(&ctx.principal, Operation::DatasetPush)?;
+        validate_name("name", name)?;
+        if let Some(p) = project {
+            validate_name("project", p)?;
+        }
+        Ok(PushPermit { permit })
+    }
+
+    /// Checks permission and names of a model registration, before any byte is received.
+    pub fn check_model_register(&self, ctx: &RequestContext, name: &str, project: Option<&str>) -> Result<PushPermit> {
+        let permit = auth::authorize(&ctx.principal, Operation::ModelRegister)?;
+        validate_name("name", name)?;
+        if let Some(p) = project {
+            validate_name("project", p)?;
+        }
+        Ok(PushPermit { permit })
+    }
+
+    /// Stores the received file (at `file`, hashed to `new.digest`) and records the version.
+    pub async fn push_dataset(
+        &self,
+        ctx: &RequestContext,
+        push: PushPermit,
+        file: &Path,
+        new: NewDatasetVersion,
+    ) -> Result<Created<DatasetVersion>> {
+        validate_description(&new.description)?;
+        validate_tags(&new.tags)?;
+        let audit = AuditRecord::new(&push.permit, "dataset.push", format!("dataset:{}", new.name))
+            .after(serde_json::json!({
+                "name": new.name,
+                "digest": new.digest.as_str(),
+                "size": new.size,
+                "rows": new.rows,
+                "format": new.format.as_str(),
+            }))
+            .request_id(ctx.request_id.clone());
+        let digest = new.digest.clone();
+        let stored_now = self.store_artifact(file, &digest).await?;
+        let result = self.store.create_dataset_version(new, audit, self.clock.now()).await;
+        self.undo_artifact_on_error(&result, stored_now, &digest).await;
+        result
+    }
+
+    /// Stores the received model artifact and records the version with its lineage.
+    pub async fn register_model(
+        &self,
+        ctx: &RequestContext,
+        push: PushPermit,
+        file: &Path,
+        new: NewModelVersion,
+    ) -> Result<ModelVersion> {
+        validate_description(&new.description)?;
+        validate_tags(&new.tags)?;
+        if let Some(code) = &new.code {
+            code.validate()?;
+        }
+        for (field, value) in [("params", &new.params), ("metrics", &new.metrics)] {
+            if !(value.is_object() || value.is_null()) {
+                return Err(Error::invalid(field, "must be a JSON object"));
+            }
+        }
+        if let Some(metrics) = new.metrics.as_object()
+            && let Some((k, _)) = metrics.iter().find(|(_, v)| !v.is_number())
+        {
+            return Err(Error::invalid("metrics", format!("{k:?} must be a number")));
+        }
+        let audit = AuditRecord::new(&push.permit, "model.register", format!("model:{}", new.name))
+            .after(serde_json::json!({
+                "name": new.name,
+                "digest": new.digest.as_str(),
+                "size": new.size,
+                "framework": new.framework.as_str(),
+                "code_repo": new.code.as_ref().map(|c| c.repo.clone()),
+                "code_commit": new.code.as_ref().map(|c| c.commit.clone()),
+            }))
+            .request_id(ctx.request_id.clone());
+        let digest = new.digest.clone();
+        let stored_now = self.store_artifact(file, &digest).await?;
+        let result = self.store.create_model_version(new, audit, self.clock.now()).await;
+        self.undo_artifact_on_error(&result, stored_now, &digest).await;
+        result
+    }
+
+    /// Puts the file into the artifact store; true when the object was not there before.
+    async fn store_artifact(&self, file: &Path, digest: &Digest) -> Result<bool> {
+        let existed = self.artifacts.exists(digest).await?;
+        self.artifacts.put_file(file, digest).await?;
+        Ok(!existed)
+    }
+
+    /// After a failed metadata write, removes an object this request added, unless another
+    /// version (committed meanwhile) refers to it: no orphan artifacts.
+    async fn undo_artifact_on_error<T>(&self, result: &Result<T>, stored_now: bool, digest: &Digest) {
+        if result.is_err() && stored_now && matches!(self.store.digest_referenced(digest.as_str()).await, Ok(false)) {
+            if let Err(e) = self.artifacts.delete(digest).await {
+                tracing::warn!(%digest, error = %e, "could not remove an unreferenced artifact");
+            }
+        }
+    }
+
+    pub async fn dataset_version(&self, ctx: &RequestContext, r: &VersionRef) -> Result<DatasetVersion> {
+        auth::authorize(&ctx.principal, Operation::RegistryRead)?;
+        self.store.dataset_version(&r.name, r.version).await?.ok_or_else(|| Error::not_found(format!("no dataset version {r}")))
+    }
+
+    pub async fn dataset_versions(&self, ctx: &RequestContext, name: &str) -> Result<Vec<DatasetVersion>> {
+        auth::authorize(&ctx.principal, Operation::RegistryRead)?;
+        validate_name("name", name)?;
+        let versions = self.store.dataset_versions(name).await?;
+        if versions.is_empty() {
+            return Err(Error::not_found(format!("no dataset named {name:?}")));
+        }
+        Ok(versions)
+    }
+
+    pub async fn list_datasets(&self, ctx: &RequestContext, project: Option<&str>) -> Result<Vec<Entry>> {
+        auth::authorize(&ctx.principal, Operation::RegistryRead)?;
+        self.store.list_datasets(project).await
+    }
+
+    /// The version and its bytes as a verified local file; a corrupt object is an error.
+    pub async fn dataset_file(&self, ctx: &RequestContext, r: &VersionRef) -> Result<(DatasetVersion, VerifiedFile)> {
+        let version = self.dataset_version(ctx, r).await?;
+        let file = self.artifacts.open_verified(&version.digest).await?;
+        Ok((version, file))
+    }
+
+    pub async fn model_version(&self, ctx: &RequestContext, r: &VersionRef) -> Result<ModelVersion> {
+        auth::authorize(&ctx.principal, Operation::RegistryRead)?;
+        self.store.model_version(&r.name, r.version).await?.ok_or_else(|| Error::not_found(format!("no model version {r}")))
+    }
+
+    pub async fn model_versions(&self, ctx: &RequestContext, name: &str) -> Result<Vec<ModelVersion>> {
+        auth::authorize(&ctx.principal, Operation::RegistryRead)?;
+        validate_name("name", name)?;
+        let versions = self.store.model_versions(name).await?;
+        if versions.is_empty() {
+            return Err(Error::not_found(format!("no model named {name:?}")));
+        }
+        Ok(versions)
+    }
+
+    pub async fn list_models(&self, ctx: &RequestContext, project: Option<&str>) -> Result<Vec<Entry>> {
+        auth::authorize(&ctx.principal, Operation::RegistryRead)?;
+        self.store.list_models(project).await
+    }
+
+    pub async fn model_file(&self, ctx: &RequestContext, r: &VersionRef) -> Result<(ModelVersion, VerifiedFile)> {
+        let version = self.model_version(ctx, r).await?;
+        let file = self.artifacts.open_verified(&version.digest).await?;
+        Ok((version, file))
+    }
+
+    /// The lineage of a model version: its data and code.
+    pub async fn model_lineage(&self, ctx: &RequestContext, r: &VersionRef) -> Result<Lineage> {
+        let model = self.model_version(ctx, r).await?;
+        let mut datasets = Vec::new();
+        for link in [&model.training_data, &model.validation_data].into_iter().flatten() {
+            if let Some(d) = self.store.dataset_version(&link.name, link.version).await? {
+                datasets.push(d);
+            }
+        }
+        let mut lineage = Lineage::default();
+        lineage.add_model(&model, &datasets);
+        Ok(lineage)
+    }
+
+    /// The lineage of a dataset version: the models trained or validated on it, with their
+    /// other inputs.
+    pub async fn dataset_lineage(&self, ctx: &RequestContext, r: &VersionRef) -> Result<Lineage> {
+        let dataset = self.dataset_version(ctx, r).await?;
+        let mut lineage = Lineage::default();
+        lineage.add_dataset(&dataset);
+        for model in self.store.models_using_dataset(&dataset.name, dataset.version).await? {
+            let mut datasets = vec![dataset.clone()];
+            for link in [&model.training_data, &model.validation_data].into_iter().flatten() {
+                if link.name != dataset.name || link.version != Some(dataset.version) {
+                    if let Some(d) = self.store.dataset_version(&link.name, link.version).await? {
+                        datasets.push(d);
+                    }
+                }
+            }
+            lineage.add_model(&model, &datasets);
+        }
+        Ok(lineage)
+    }
+
+    /// Model versions trained or validated on a dataset version (lineage downstream).
+    pub async fn models_using_dataset(&self, ctx: &RequestContext, name: &str, version: u32) -> Result<Vec<ModelVersion>> {
+        auth::authorize(&ctx.principal, Operation::RegistryRead)?;
+        self.store.models_using_dataset(name, version).await
+    }
+}

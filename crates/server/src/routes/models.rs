@@ -1,0 +1,182 @@
+//! Models: register an artifact as a new immutable version with its lineage, list, show, pull.
+
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::Caller;
+use crate::routes::registry_views::{EntryList, ModelVersionView, VersionPath, file_response, parse_version};
+use crate::state::AppState;
+use crate::upload;
+use axum::Json;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use riskops_core::Error;
+use riskops_core::registry::{CodeRef, Framework, NewModelVersion, Tags, VersionRef};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+/// The `metadata` part of a model registration.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterMetadata {
+    /// The project a new model goes to (default `default`); must match an existing model's.
+    project: Option<String>,
+    /// `onnx`, `sklearn`, `xgboost`, `lightgbm`, `pytorch` or `other` (the default).
+    framework: Option<String>,
+    /// `DATASET@V` (or `DATASET` for its latest version) the model was trained on.
+    training_data: Option<String>,
+    validation_data: Option<String>,
+    code_repo: Option<String>,
+    /// The commit hash (7–64 hex digits); with `code_repo`.
+    code_commit: Option<String>,
+    /// Hyper-parameters, any JSON object.
+    #[schema(value_type = Object)]
+    params: Option<Value>,
+    /// Metrics: an object of numbers.
+    #[schema(value_type = Object)]
+    metrics: Option<Value>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    tags: Tags,
+}
+
+struct Checked {
+    permit: riskops_core::service::PushPermit,
+    framework: Framework,
+    training_data: Option<VersionRef>,
+    validation_data: Option<VersionRef>,
+    code: Option<CodeRef>,
+}
+
+/// Registers a model artifact as the next version (multipart/form-data: `metadata` JSON,
+/// then `file`). The training and validation data must be registered dataset versions.
+#[utoipa::path(
+    post, path = "/api/v1/models/{name}/versions", tag = "models", security(("bearer" = [])),
+    params(("name" = String, Path, description = "model name")),
+    request_body(content = RegisterMetadata, content_type = "multipart/form-data",
+        description = "parts: `metadata` (this JSON), then `file` (the model artifact)"),
+    responses(
+        (status = 201, body = ModelVersionView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "unknown project", body = ErrorBody),
+        (status = 409, description = "the name belongs to another project", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, description = "invalid metadata or unknown dataset version", body = ErrorBody),
+    )
+)]
+pub async fn register_model(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(name): Path<String>,
+    multipart: Multipart,
+) -> Result<(StatusCode, Json<ModelVersionView>), ApiError> {
+    let riskops = &state.riskops;
+    let (meta, checked, received) =
+        upload::receive(multipart, &state.tmp_dir, state.upload_limit, async |m: &RegisterMetadata| {
+            let permit = riskops.check_model_register(&ctx, &name, m.project.as_deref())?;
+            let framework = Framework::parse(m.framework.as_deref().unwrap_or("other"))?;
+            let parse = |field, text: &Option<String>| text.as_deref().map(|t| VersionRef::parse(field, t)).transpose();
+            let training_data = parse("training_data", &m.training_data)?;
+            let validation_data = parse("validation_data", &m.validation_data)?;
+            // Refuse an unknown dataset before receiving the artifact.
+            for (field, r) in [("training_data", &training_data), ("validation_data", &validation_data)] {
+                if let Some(r) = r
+                    && riskops.dataset_version(&ctx, r).await.is_err()
+                {
+                    return Err(Error::invalid(field, format!("no dataset version {r}")));
+                }
+            }
+            let code = match (&m.code_repo, &m.code_commit) {
+                (Some(repo), Some(commit)) => Some(CodeRef { repo: repo.clone(), commit: commit.clone() }),
+                (None, None) => None,
+                _ => return Err(Error::invalid("code_commit", "code_repo and code_commit go together")),
+            };
+            if let Some(c) = &code {
+                c.validate()?;
+            }
+            Ok(Checked { permit, framework, training_data, validation_data, code })
+        })
+        .await?;
+    let new = NewModelVersion {
+        name,
+        project: meta.project,
+        description: meta.description,
+        framework: checked.framework,
+        digest: received.digest.clone(),
+        size: received.size,
+        training_data: checked.training_data,
+        validation_data: checked.validation_data,
+        code: checked.code,
+        params: meta.params.unwrap_or_else(|| Value::Object(Default::default())),
+        metrics: meta.metrics.unwrap_or_else(|| Value::Object(Default::default())),
+        tags: meta.tags,
+    };
+    let version = riskops.register_model(&ctx, checked.permit, &received.path, new).await?;
+    Ok((StatusCode::CREATED, Json(version.into())))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Only this project's.
+    project: Option<String>,
+}
+
+/// Models with their latest version.
+#[utoipa::path(
+    get, path = "/api/v1/models", tag = "models", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, body = EntryList), (status = 401, body = ErrorBody))
+)]
+pub async fn list_models(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<EntryList>, ApiError> {
+    Ok(Json(EntryList::new(state.riskops.list_models(&ctx, q.project.as_deref()).await?)))
+}
+
+/// Every version of a model, oldest first.
+#[utoipa::path(
+    get, path = "/api/v1/models/{name}/versions", tag = "models", security(("bearer" = [])),
+    params(("name" = String, Path, description = "model name")),
+    responses((status = 200, body = [ModelVersionView]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+pub async fn model_versions(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<ModelVersionView>>, ApiError> {
+    Ok(Json(state.riskops.model_versions(&ctx, &name).await?.into_iter().map(Into::into).collect()))
+}
+
+/// One model version; `latest` names the newest.
+#[utoipa::path(
+    get, path = "/api/v1/models/{name}/versions/{version}", tag = "models", security(("bearer" = [])),
+    params(VersionPath),
+    responses((status = 200, body = ModelVersionView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+pub async fn model_version(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(path): Path<VersionPath>,
+) -> Result<Json<ModelVersionView>, ApiError> {
+    let r = VersionRef { name: path.name.clone(), version: parse_version(&path.version)? };
+    Ok(Json(state.riskops.model_version(&ctx, &r).await?.into()))
+}
+
+/// The artifact's bytes, checked against its digest first.
+#[utoipa::path(
+    get, path = "/api/v1/models/{name}/versions/{version}/file", tag = "models", security(("bearer" = [])),
+    params(VersionPath),
+    responses(
+        (status = 200, description = "the artifact, with its digest in `x-riskops-digest`", content_type = "application/octet-stream"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 500, description = "integrity_error", body = ErrorBody)
+    )
+)]
+pub async fn model_file(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(path): Path<VersionPath>,
+) -> Result<Response, ApiError> {
+    let r = VersionRef { name: path.name.clone(), version: parse_version(&path.version)? };
+    let (version, file) = state.riskops.model_file(&ctx, &r).await?;
+    file_response(file, &version.digest, &format!("{}-v{}.bin", version.name, version.version)).await
+}
