@@ -36,6 +36,120 @@ pub enum Command {
     Project(ProjectCommand),
     /// Compare a current data file with a reference one, column by column, as Evidently does.
     Drift(DriftArgs),
+    /// Version datasets: push files as immutable versions, show their schema and profile, pull them.
+    #[command(subcommand)]
+    Dataset(DatasetCommand),
+    /// Version models: register artifacts with their data and code, show, pull, compare.
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Show where a dataset or model version came from and what was built from it.
+    Lineage(LineageArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DatasetCommand {
+    /// Push a CSV or Parquet file as the next version: `riskops dataset push sales data.csv`.
+    /// Identical bytes return the existing version.
+    Push {
+        /// Dataset name: letters, digits, '.', '_' and '-'.
+        name: String,
+        file: PathBuf,
+        /// Project of a new dataset [default: default].
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A label, `key=value`; repeatable.
+        #[arg(long = "tag", value_name = "KEY=VALUE")]
+        tags: Vec<String>,
+    },
+    /// List datasets with their latest version.
+    List {
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Show a version's schema and profile: `riskops dataset show sales@2` (latest without @V).
+    Show { version: String },
+    /// Download a version's exact bytes, checked against its digest: `riskops dataset pull sales@2 -o sales.csv`.
+    Pull {
+        version: String,
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+    /// Compare two versions: schema changes and a drift report: `riskops dataset diff sales@1 sales@2`.
+    Diff { from: String, to: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelCommand {
+    /// Register a model artifact as the next version, with its lineage.
+    Register(RegisterArgs),
+    /// List models with their latest version.
+    List {
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Show a version: `riskops model show churn@3` (latest without @V).
+    Show { version: String },
+    /// Download a version's artifact, checked against its digest.
+    Pull {
+        version: String,
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+    /// Compare two versions' parameters, metrics and training data.
+    Diff { from: String, to: String },
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Example:\n  riskops model register churn --artifact model.onnx --framework onnx \\\n    \
+    --training-data customers@3 --validation-data customers-holdout@1 \\\n    \
+    --code-repo https://git.example.com/ml/churn.git --code-commit 9f1c2ab --params params.json --metrics metrics.json")]
+pub struct RegisterArgs {
+    /// Model name: letters, digits, '.', '_' and '-'.
+    pub name: String,
+    /// The model file (ONNX, pickle, …).
+    #[arg(long)]
+    pub artifact: PathBuf,
+    /// Project of a new model [default: default].
+    #[arg(long)]
+    pub project: Option<String>,
+    /// onnx, sklearn, xgboost, lightgbm, pytorch or other.
+    #[arg(long, default_value = "other")]
+    pub framework: String,
+    /// The dataset version it was trained on, `NAME@V`.
+    #[arg(long)]
+    pub training_data: Option<String>,
+    /// The dataset version it was validated on, `NAME@V`.
+    #[arg(long)]
+    pub validation_data: Option<String>,
+    /// Repository of the training code.
+    #[arg(long, requires = "code_commit")]
+    pub code_repo: Option<String>,
+    /// Commit of the training code.
+    #[arg(long, requires = "code_repo")]
+    pub code_commit: Option<String>,
+    /// A JSON file of hyper-parameters.
+    #[arg(long)]
+    pub params: Option<PathBuf>,
+    /// A JSON file of metrics (an object of numbers).
+    #[arg(long)]
+    pub metrics: Option<PathBuf>,
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// A label, `key=value`; repeatable.
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "--format: text (default), json ({nodes, edges}), dot (Graphviz) or openlineage (run events).")]
+pub struct LineageArgs {
+    /// `NAME@V` (or `NAME` for the latest version).
+    pub version: String,
+    /// Whether NAME is a dataset or a model [default: model if a model has that name, else dataset].
+    #[arg(long, value_parser = ["dataset", "model"])]
+    pub kind: Option<String>,
 }
 
 /// `riskops drift REFERENCE CURRENT`.
@@ -104,6 +218,10 @@ pub enum Format {
     Json,
     /// A self-contained HTML report (commands that make reports).
     Html,
+    /// A Graphviz graph (lineage).
+    Dot,
+    /// OpenLineage run events (lineage).
+    Openlineage,
 }
 
 #[derive(Subcommand, Debug)]

@@ -24,7 +24,10 @@ pub(crate) enum Source {
     Bool,
     /// utf8 / large_utf8 / utf8_view: pandas `object` of `str` → `Str`.
     Text,
-    /// Dictionary-encoded strings: pandas `category` → `Str`.
+    /// Dictionary-encoded strings: pandas `category` → `Str`. Evidently types a `category`
+    /// column as categorical whatever its number of distinct values, where a `Str` column
+    /// with mostly distinct values is free text to the drift engine; `Values` has no way to
+    /// say "category", so that difference remains.
     Dictionary,
 }
 

@@ -19,11 +19,24 @@ pub struct Profiled {
 pub async fn profile(path: &Path) -> Result<Profiled, Error> {
     let path: PathBuf = path.to_path_buf();
     tokio::task::spawn_blocking(move || {
-        let profile = profile_csv(&path, None, &|_| {}).map_err(|e| {
-            // The temporary file name means nothing to the user: drop it from the message.
-            let message = e.to_string().replace(&format!("{}: ", path.display()), "").replace(&path.display().to_string(), "the file");
-            Error::invalid("file", format!("cannot read it as CSV: {message}"))
-        })?;
+        // The temporary file name means nothing to the user: keep it out of messages.
+        let unreadable = |kind: &str, e: riskops_data::DataError| {
+            let message =
+                e.to_string().replace(&format!("{}: ", path.display()), "").replace(&path.display().to_string(), "the file");
+            Error::invalid("file", format!("cannot read it as {kind}: {message}"))
+        };
+        if riskops_parquet::is_parquet(&path) {
+            let read = riskops_parquet::read_parquet(&path, None, &|_| {}).map_err(|e| unreadable("Parquet", e))?;
+            let profile = riskops_data::profile::profile_table(&read.table);
+            let mut described = described(DataFormat::Parquet, &profile);
+            if let Value::Array(schema) = &mut described.schema {
+                for (name, reason) in read.skipped {
+                    schema.push(json!({"name": name, "dtype": null, "type": "unknown", "reason": reason}));
+                }
+            }
+            return Ok(described);
+        }
+        let profile = profile_csv(&path, None, &|_| {}).map_err(|e| unreadable("CSV", e))?;
         Ok(described(DataFormat::Csv, &profile))
     })
     .await

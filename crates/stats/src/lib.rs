@@ -20,6 +20,8 @@
 //! - [`categorical`]: chi-squared, G-test, two-proportion z-test and Fisher's exact test.
 //! - [`rank`]: Mann–Whitney U, Cramér–von Mises and k-sample Anderson–Darling tests.
 //! - [`sort`]: a radix sort for float columns, in `total_cmp` order.
+//! - [`sketch`]: mergeable, bounded-memory column summaries (moments, KLL quantiles,
+//!   distinct counts, category frequencies) with a binary encoding.
 //!
 //! Functions that sort take unsorted slices and allocate one sorted copy; each also has a
 //! `*_sorted` variant for callers that sort a column once and run several tests on it.
@@ -33,6 +35,7 @@ mod error;
 pub mod histogram;
 pub mod ks;
 pub mod rank;
+pub mod sketch;
 pub mod sort;
 pub mod special;
 mod util;
@@ -52,6 +55,7 @@ pub use rank::{
     anderson_ksamp, anderson_ksamp_sorted, cramervonmises_2samp, cramervonmises_2samp_sorted, mann_whitney_u,
     mann_whitney_u_sorted,
 };
+pub use sketch::{DistinctCounter, Frequencies, Moments, QuantileSketch};
 pub use sort::{sort_floats, sort_floats_vec};
 
 /// Outcome of a hypothesis test: the test statistic and its p-value.

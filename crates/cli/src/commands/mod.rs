@@ -1,6 +1,9 @@
 //! One module per command group.
 
+mod dataset;
 mod drift;
+mod lineage;
+mod model;
 mod project;
 mod serve;
 mod whoami;
@@ -19,13 +22,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             crate::logging::init(crate::cli::LogFormat::Text, tracing_subscriber::filter::LevelFilter::WARN);
             let client = Client::new(&cli.client.server, cli.client.token.clone())?;
             let format = cli.client.format;
-            if format == crate::cli::Format::Html {
-                anyhow::bail!("--format html is for reports (riskops drift); this command prints text or json");
+            let lineage_format = matches!(format, crate::cli::Format::Dot | crate::cli::Format::Openlineage);
+            if format == crate::cli::Format::Html || (lineage_format && !matches!(command, Command::Lineage(_))) {
+                anyhow::bail!("this command prints --format text or json (html is for drift, dot and openlineage for lineage)");
             }
             match command {
                 Command::Serve(_) | Command::Drift(_) => unreachable_local(),
                 Command::Whoami => whoami::run(&client, format).await,
                 Command::Project(cmd) => project::run(&client, format, cmd).await,
+                Command::Dataset(cmd) => dataset::run(&client, format, cmd).await,
+                Command::Model(cmd) => model::run(&client, format, cmd).await,
+                Command::Lineage(args) => lineage::run(&client, format, args).await,
             }?;
             Ok(ExitCode::SUCCESS)
         }

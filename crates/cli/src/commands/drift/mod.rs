@@ -14,19 +14,28 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub fn run(args: DriftArgs, format: Format) -> Result<ExitCode> {
+    if matches!(format, Format::Dot | Format::Openlineage) {
+        bail!("riskops drift prints --format text, json or html");
+    }
     let options = options(&args)?;
     let csv = CsvOptions { delimiter: delimiter(args.delimiter.as_deref())?, columns: None };
-    let (reference, current) = read_both(&args.reference, &args.current, &csv)?;
+    let ((reference, skipped_ref), (current, skipped_cur)) = read_both(&args.reference, &args.current, &csv)?;
     if options.columns.is_none() {
         same_columns(&reference, &current, &args.reference, &args.current)?;
     }
     let columns = Progress::steps(reference.columns.len() as u64, "comparing");
-    let report =
-        detect_drift(reference, current, &options, &|done, _| columns.set(done as u64)).map_err(|e| anyhow!("{e}"))?;
+    let mut report = detect_drift(reference, current, &options, &|done, _| columns.set(done as u64))
+        .map_err(|e| anyhow!("{e}"))?;
+    // Parquet columns of types pandas cannot compare (timestamps, …) are said, not hidden.
+    for (name, reason) in skipped_ref.into_iter().chain(skipped_cur) {
+        if !report.skipped.iter().any(|s| s.name == name) {
+            report.skipped.push(riskops_drift::Skipped { name, reason });
+        }
+    }
     columns.finish();
     let names = (display(&args.reference), display(&args.current));
     let rendered = match format {
-        Format::Text => text::render(&report),
+        Format::Text | Format::Dot | Format::Openlineage => text::render(&report),
         Format::Json => json::render(&report),
         Format::Html => html::render(&report, &names.0, &names.1),
     };
@@ -98,8 +107,20 @@ fn delimiter(text: Option<&str>) -> Result<Option<u8>> {
     }
 }
 
+/// A table and the columns left out of it (Parquet types that are not compared).
+type Read = (Table, Vec<(String, String)>);
+
+/// CSV or Parquet, by the file's first bytes.
+fn read_any(path: &Path, csv: &CsvOptions, progress: &dyn Fn(u64)) -> Result<Read> {
+    if riskops_parquet::is_parquet(path) {
+        let read = riskops_parquet::read_parquet(path, csv.columns.as_deref(), progress)?;
+        return Ok((read.table, read.skipped));
+    }
+    Ok((read_csv(path, csv, progress)?, Vec::new()))
+}
+
 /// Reads both files at once (one thread each) under one progress bar over their bytes.
-fn read_both(reference: &Path, current: &Path, csv: &CsvOptions) -> Result<(Table, Table)> {
+fn read_both(reference: &Path, current: &Path, csv: &CsvOptions) -> Result<(Read, Read)> {
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).with_context(|| format!("cannot read {}", p.display()));
     let total = size(reference)? + size(current)?;
     let bar = Progress::bytes(total, "reading");
@@ -109,8 +130,8 @@ fn read_both(reference: &Path, current: &Path, csv: &CsvOptions) -> Result<(Tabl
         bar.set(done[0].load(Ordering::Relaxed) + done[1].load(Ordering::Relaxed));
     };
     let (r, c) = std::thread::scope(|s| {
-        let r = s.spawn(|| read_csv(reference, csv, &|n| report(0, n)));
-        let c = read_csv(current, csv, &|n| report(1, n));
+        let r = s.spawn(|| read_any(reference, csv, &|n| report(0, n)));
+        let c = read_any(current, csv, &|n| report(1, n));
         (r.join(), c)
     });
     bar.finish();
@@ -147,4 +168,14 @@ pub(crate) fn verdict(report: &DriftReport) -> String {
         report.drift_share * 100.0,
         report.drift_share_threshold * 100.0
     )
+}
+
+/// The documented JSON form of a report, for other commands (`dataset diff`).
+pub(crate) fn report_json(report: &DriftReport) -> serde_json::Value {
+    json::to_json(report)
+}
+
+/// The readable form of a report, for other commands.
+pub(crate) fn report_text(report: &DriftReport) -> String {
+    text::render(report)
 }

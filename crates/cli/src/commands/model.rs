@@ -1,0 +1,146 @@
+//! `riskops model register|list|show|pull|diff`.
+
+use super::dataset::{parse_tags, print_entries, split_version};
+use crate::cli::{Format, ModelCommand, RegisterArgs};
+use crate::client::Client;
+use crate::output::{emit, str_field, table};
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+pub async fn run(client: &Client, format: Format, command: ModelCommand) -> Result<()> {
+    match command {
+        ModelCommand::Register(args) => register(client, format, args).await?,
+        ModelCommand::List { project } => {
+            let query = project.map(|p| format!("?project={p}")).unwrap_or_default();
+            let list = client.get(&format!("/api/v1/models{query}")).await?;
+            emit(format, &list, print_entries);
+        }
+        ModelCommand::Show { version } => {
+            let (name, v) = split_version(&version);
+            let shown = client.get(&format!("/api/v1/models/{name}/versions/{v}")).await?;
+            emit(format, &shown, print_model);
+        }
+        ModelCommand::Pull { version, output } => {
+            let (name, v) = split_version(&version);
+            let digest = client.download(&format!("/api/v1/models/{name}/versions/{v}/file"), &output).await?;
+            let result = json!({"name": name, "version": v, "digest": digest, "output": output.display().to_string()});
+            emit(format, &result, |_| println!("wrote {} ({digest})", output.display()));
+        }
+        ModelCommand::Diff { from, to } => diff(client, format, &from, &to).await?,
+    }
+    Ok(())
+}
+
+fn read_json(path: &Option<std::path::PathBuf>, what: &str) -> Result<Value> {
+    let Some(path) = path else { return Ok(json!({})) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read --{what} {}", path.display()))?;
+    let value: Value = serde_json::from_str(&text).with_context(|| format!("--{what} {} is not JSON", path.display()))?;
+    if !value.is_object() {
+        bail!("--{what} {} must hold a JSON object", path.display());
+    }
+    Ok(value)
+}
+
+async fn register(client: &Client, format: Format, args: RegisterArgs) -> Result<()> {
+    if !args.artifact.is_file() {
+        bail!("--artifact {} is not a readable file", args.artifact.display());
+    }
+    let metadata = json!({
+        "project": args.project,
+        "framework": args.framework,
+        "training_data": args.training_data,
+        "validation_data": args.validation_data,
+        "code_repo": args.code_repo,
+        "code_commit": args.code_commit,
+        "params": read_json(&args.params, "params")?,
+        "metrics": read_json(&args.metrics, "metrics")?,
+        "description": args.description,
+        "tags": parse_tags(&args.tags)?,
+    });
+    let v = client.upload(&format!("/api/v1/models/{}/versions", args.name), &metadata, &args.artifact).await?;
+    emit(format, &v, |v| {
+        println!("{}@{} ({}): {}", str_field(v, "name"), v["version"], str_field(v, "project"), str_field(v, "digest"));
+    });
+    Ok(())
+}
+
+fn print_model(v: &Value) {
+    println!("{}@{}  project {}  {}", str_field(v, "name"), v["version"], str_field(v, "project"), str_field(v, "framework"));
+    println!("artifact {} ({} bytes)", str_field(v, "digest"), v["size"]);
+    println!("registered {} by {}", str_field(v, "created_at"), str_field(v, "author"));
+    let or_none = |k: &str| if str_field(v, k).is_empty() { "–".to_string() } else { str_field(v, k).to_string() };
+    println!("training data   {}", or_none("training_data"));
+    println!("validation data {}", or_none("validation_data"));
+    if !str_field(v, "code_repo").is_empty() {
+        println!("code            {} @ {}", str_field(v, "code_repo"), str_field(v, "code_commit"));
+    }
+    for (title, key) in [("params", "params"), ("metrics", "metrics")] {
+        if let Some(map) = v[key].as_object().filter(|m| !m.is_empty()) {
+            println!("{title}:");
+            for (k, x) in map {
+                println!("  {k} = {x}");
+            }
+        }
+    }
+}
+
+/// What changed between two versions: parameters, metrics (with the difference), data and code.
+async fn diff(client: &Client, format: Format, from: &str, to: &str) -> Result<()> {
+    let fetch = |text: &str| {
+        let (name, v) = split_version(text);
+        async move { client.get(&format!("/api/v1/models/{name}/versions/{v}")).await }
+    };
+    let (a, b) = (fetch(from).await?, fetch(to).await?);
+    let changes = |key: &str| -> Vec<Value> {
+        let (ma, mb) = (a[key].as_object().cloned().unwrap_or_default(), b[key].as_object().cloned().unwrap_or_default());
+        let keys: BTreeSet<&String> = ma.keys().chain(mb.keys()).collect();
+        keys.into_iter()
+            .filter(|k| ma.get(*k) != mb.get(*k))
+            .map(|k| {
+                let (x, y) = (ma.get(k).cloned().unwrap_or(Value::Null), mb.get(k).cloned().unwrap_or(Value::Null));
+                let delta = match (x.as_f64(), y.as_f64()) {
+                    (Some(x), Some(y)) => json!(y - x),
+                    _ => Value::Null,
+                };
+                json!({"name": k, "from": x, "to": y, "change": delta})
+            })
+            .collect()
+    };
+    let field = |k: &str| json!({"from": a[k], "to": b[k], "changed": a[k] != b[k]});
+    let result = json!({
+        "from": format!("{}@{}", str_field(&a, "name"), a["version"]),
+        "to": format!("{}@{}", str_field(&b, "name"), b["version"]),
+        "params": changes("params"),
+        "metrics": changes("metrics"),
+        "training_data": field("training_data"),
+        "validation_data": field("validation_data"),
+        "code_commit": field("code_commit"),
+        "framework": field("framework"),
+        "digest": field("digest"),
+    });
+    emit(format, &result, |r| {
+        println!("{} → {}", str_field(r, "from"), str_field(r, "to"));
+        for k in ["training_data", "validation_data", "code_commit", "framework", "digest"] {
+            if r[k]["changed"] == true {
+                println!("{k}: {} → {}", r[k]["from"], r[k]["to"]);
+            }
+        }
+        for section in ["params", "metrics"] {
+            let rows: Vec<Vec<String>> = r[section]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| {
+                    let change = c["change"].as_f64().map(|d| format!("{d:+.4}")).unwrap_or_default();
+                    vec![str_field(c, "name").to_string(), c["from"].to_string(), c["to"].to_string(), change]
+                })
+                .collect();
+            if !rows.is_empty() {
+                println!();
+                table(&[&section.to_uppercase(), "FROM", "TO", "CHANGE"], &rows);
+            }
+        }
+    });
+    Ok(())
+}
