@@ -47,7 +47,10 @@ impl Client {
 
     fn send_error(&self, url: &str, e: reqwest::Error) -> anyhow::Error {
         if e.is_connect() {
-            anyhow!("cannot reach the riskops server at {} (is `riskops serve` running? set --server or RISKOPS_URL)", self.base)
+            anyhow!(
+                "cannot reach the riskops server at {} (is `riskops serve` running? set --server or RISKOPS_URL)",
+                self.base
+            )
         } else {
             anyhow!("request to {url} failed: {e}")
         }
@@ -82,7 +85,8 @@ impl Client {
         let handle = tokio::fs::File::open(file).await.with_context(|| format!("cannot open {}", file.display()))?;
         let size = handle.metadata().await.map(|m| m.len()).unwrap_or(0);
         let bar = std::sync::Arc::new(crate::progress::Progress::bytes(size, "uploading"));
-        let counted = Counted { inner: tokio_util::io::ReaderStream::with_capacity(handle, 1 << 16), sent: 0, bar: bar.clone() };
+        let counted =
+            Counted { inner: tokio_util::io::ReaderStream::with_capacity(handle, 1 << 16), sent: 0, bar: bar.clone() };
         let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(counted), size)
             .file_name(file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into()))
             .mime_str("application/octet-stream")?;
@@ -122,7 +126,11 @@ impl Client {
         let size = response.content_length().unwrap_or(0);
         let bar = crate::progress::Progress::bytes(size, "downloading");
         let dir = dest.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-        let tmp = dir.join(format!(".{}.part{}", dest.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(), std::process::id()));
+        let tmp = dir.join(format!(
+            ".{}.part{}",
+            dest.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+            std::process::id()
+        ));
         let mut out = tokio::fs::File::create(&tmp).await.with_context(|| format!("cannot write {}", tmp.display()))?;
         let mut hasher = sha2::Sha256::new();
         let mut received = 0u64;
@@ -170,7 +178,10 @@ where
 {
     type Item = std::io::Result<bytes::Bytes>;
 
-    fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
         let polled = std::pin::Pin::new(&mut self.inner).poll_next(cx);
         if let std::task::Poll::Ready(Some(Ok(chunk))) = &polled {
             self.sent += chunk.len() as u64;

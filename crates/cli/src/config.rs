@@ -84,7 +84,9 @@ fn size_setting(key: &str, flag: Option<String>, file: Option<toml::Value>) -> R
         (Some(flag), _) => parse_size(&flag).with_context(|| format!("--{}", key.replace('_', "-")))?,
         (None, Some(toml::Value::Integer(n))) if n > 0 => usize::try_from(n).context(key.to_string())?,
         (None, Some(toml::Value::String(s))) => parse_size(&s).with_context(|| format!("{key} in the config file"))?,
-        (None, Some(other)) => bail!("{key} in the config file must be a size such as \"2MiB\", not a {}", other.type_str()),
+        (None, Some(other)) => {
+            bail!("{key} in the config file must be a size such as \"2MiB\", not a {}", other.type_str())
+        }
         (None, None) => return Ok(None),
     }))
 }

@@ -149,8 +149,14 @@ pub enum Framework {
 }
 
 impl Framework {
-    pub const ALL: [Framework; 6] =
-        [Framework::Onnx, Framework::Sklearn, Framework::Xgboost, Framework::Lightgbm, Framework::Pytorch, Framework::Other];
+    pub const ALL: [Framework; 6] = [
+        Framework::Onnx,
+        Framework::Sklearn,
+        Framework::Xgboost,
+        Framework::Lightgbm,
+        Framework::Pytorch,
+        Framework::Other,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -181,7 +187,10 @@ pub struct CodeRef {
 impl CodeRef {
     pub fn validate(&self) -> Result<()> {
         if self.repo.is_empty() || self.repo.len() > 1024 || self.repo.chars().any(char::is_whitespace) {
-            return Err(Error::invalid("code_repo", "must be a repository URL without spaces, at most 1024 characters"));
+            return Err(Error::invalid(
+                "code_repo",
+                "must be a repository URL without spaces, at most 1024 characters",
+            ));
         }
         let commit_ok = (7..=64).contains(&self.commit.len()) && self.commit.bytes().all(|b| b.is_ascii_hexdigit());
         if !commit_ok {

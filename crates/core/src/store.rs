@@ -94,7 +94,12 @@ pub trait Store: Send + Sync + 'static {
     /// Records a model version; `training_data`/`validation_data` name dataset versions
     /// (the latest when no version is given), resolved inside the transaction; an unknown
     /// one is an invalid field. Same project rules as datasets.
-    async fn create_model_version(&self, new: NewModelVersion, audit: AuditRecord, at: OffsetDateTime) -> Result<ModelVersion>;
+    async fn create_model_version(
+        &self,
+        new: NewModelVersion,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<ModelVersion>;
 
     async fn model_version(&self, name: &str, version: Option<u32>) -> Result<Option<ModelVersion>>;
 

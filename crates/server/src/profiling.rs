@@ -21,8 +21,10 @@ pub async fn profile(path: &Path) -> Result<Profiled, Error> {
     tokio::task::spawn_blocking(move || {
         // The temporary file name means nothing to the user: keep it out of messages.
         let unreadable = |kind: &str, e: riskops_data::DataError| {
-            let message =
-                e.to_string().replace(&format!("{}: ", path.display()), "").replace(&path.display().to_string(), "the file");
+            let message = e
+                .to_string()
+                .replace(&format!("{}: ", path.display()), "")
+                .replace(&path.display().to_string(), "the file");
             Error::invalid("file", format!("cannot read it as {kind}: {message}"))
         };
         if riskops_parquet::is_parquet(&path) {

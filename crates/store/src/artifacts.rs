@@ -141,7 +141,13 @@ impl Incoming {
         let token = riskops_core::auth::generate_token()?;
         let path = dir.join(format!("upload-{}", &token.expose()[riskops_core::auth::TOKEN_PREFIX.len()..][..24]));
         let file = tokio::fs::File::create(&path).await.map_err(|e| io_err("create", &path, e))?;
-        Ok(Incoming { path, file: tokio::io::BufWriter::with_capacity(1 << 20, file), hasher: Sha256::new(), size: 0, limit })
+        Ok(Incoming {
+            path,
+            file: tokio::io::BufWriter::with_capacity(1 << 20, file),
+            hasher: Sha256::new(),
+            size: 0,
+            limit,
+        })
     }
 
     pub async fn write(&mut self, chunk: &[u8]) -> Result<()> {

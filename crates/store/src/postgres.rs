@@ -4,24 +4,22 @@
 //! chain stays linear across replicas; reads need no lock.
 
 use crate::audit_row::{AUDIT_COLUMNS, json_column, parse_json_column};
-use crate::registry_rows::{
-    DATASET_SELECT, DatasetRow, MODEL_SELECT, ModelRow, other_project, tags_json, to_i64,
-};
-use riskops_core::project::DEFAULT_PROJECT;
-use riskops_core::registry::{
-    Created, DatasetVersion, Entry, ModelVersion, NewDatasetVersion, NewModelVersion, VersionRef,
-};
-use tokio_postgres::types::ToSql;
+use crate::registry_rows::{DATASET_SELECT, DatasetRow, MODEL_SELECT, ModelRow, other_project, tags_json, to_i64};
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use riskops_core::audit::{AuditEvent, AuditRecord, GENESIS_HASH, seal};
 use riskops_core::auth::{IdentityKind, IdentityRecord, Role, RoleBinding};
+use riskops_core::project::DEFAULT_PROJECT;
 use riskops_core::project::{NewProject, Project};
+use riskops_core::registry::{
+    Created, DatasetVersion, Entry, ModelVersion, NewDatasetVersion, NewModelVersion, VersionRef,
+};
 use riskops_core::store::{Bootstrap, Store, StoreKind};
 use riskops_core::{Error, ErrorKind, Result};
 use time::OffsetDateTime;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -178,7 +176,11 @@ fn dataset_row(r: &tokio_postgres::Row) -> DatasetRow {
     }
 }
 
-async fn dataset_rows(client: &impl GenericClient, filter: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<DatasetVersion>> {
+async fn dataset_rows(
+    client: &impl GenericClient,
+    filter: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<DatasetVersion>> {
     let rows = client.query(&format!("{DATASET_SELECT} {filter}"), params).await.map_err(db_err)?;
     rows.iter().map(|r| dataset_row(r).into_domain()).collect()
 }
@@ -203,7 +205,11 @@ fn model_row(r: &tokio_postgres::Row) -> ModelRow {
     }
 }
 
-async fn model_rows(client: &impl GenericClient, filter: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<ModelVersion>> {
+async fn model_rows(
+    client: &impl GenericClient,
+    filter: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<ModelVersion>> {
     let rows = client.query(&format!("{MODEL_SELECT} {filter}"), params).await.map_err(db_err)?;
     rows.iter().map(|r| model_row(r).into_domain()).collect()
 }
@@ -428,13 +434,17 @@ impl Store for PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let by = audit.actor().to_string();
-        let (dataset_id, project) = owner_id(&tx, "datasets", "dataset", &new.name, new.project.as_deref(), &by, at).await?;
+        let (dataset_id, project) =
+            owner_id(&tx, "datasets", "dataset", &new.name, new.project.as_deref(), &by, at).await?;
         let same = dataset_rows(&tx, "WHERE d.id = $1 AND v.digest = $2", &[&dataset_id, &new.digest.as_str()]).await?;
         if let Some(existing) = same.into_iter().next() {
             return Ok(Created::Existing(existing));
         }
         let version: i32 = tx
-            .query_one("SELECT COALESCE(MAX(version), 0) + 1 FROM dataset_versions WHERE dataset_id = $1", &[&dataset_id])
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) + 1 FROM dataset_versions WHERE dataset_id = $1",
+                &[&dataset_id],
+            )
             .await
             .map_err(db_err)?
             .get(0);
@@ -501,7 +511,12 @@ impl Store for PostgresStore {
         entries(&client, "dataset", project).await
     }
 
-    async fn create_model_version(&self, new: NewModelVersion, mut audit: AuditRecord, at: OffsetDateTime) -> Result<ModelVersion> {
+    async fn create_model_version(
+        &self,
+        new: NewModelVersion,
+        mut audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<ModelVersion> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let by = audit.actor().to_string();

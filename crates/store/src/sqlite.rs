@@ -5,17 +5,15 @@
 //! survives a crash of the process or the machine.
 
 use crate::audit_row::{AUDIT_COLUMNS, json_column, parse_json_column};
-use crate::registry_rows::{
-    DATASET_SELECT, DatasetRow, MODEL_SELECT, ModelRow, other_project, tags_json, to_i64,
-};
-use riskops_core::project::DEFAULT_PROJECT;
-use riskops_core::registry::{
-    Created, DatasetVersion, Entry, ModelVersion, NewDatasetVersion, NewModelVersion, VersionRef,
-};
+use crate::registry_rows::{DATASET_SELECT, DatasetRow, MODEL_SELECT, ModelRow, other_project, tags_json, to_i64};
 use async_trait::async_trait;
 use riskops_core::audit::{AuditEvent, AuditRecord, GENESIS_HASH, seal};
 use riskops_core::auth::{IdentityKind, IdentityRecord, Role, RoleBinding};
+use riskops_core::project::DEFAULT_PROJECT;
 use riskops_core::project::{NewProject, Project};
+use riskops_core::registry::{
+    Created, DatasetVersion, Entry, ModelVersion, NewDatasetVersion, NewModelVersion, VersionRef,
+};
 use riskops_core::store::{Bootstrap, Store, StoreKind};
 use riskops_core::{Error, ErrorKind, Result};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -331,7 +329,13 @@ fn entries(conn: &Connection, kind: &str, project: Option<&str>) -> Result<Vec<E
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
     let rows = stmt
         .query_map([project], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.get::<_, String>(4)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, String>(4)?,
+            ))
         })
         .map_err(db_err)?;
     let mut out = Vec::new();
@@ -593,8 +597,10 @@ impl Store for SqliteStore {
 
     async fn dataset_versions(&self, name: &str) -> Result<Vec<DatasetVersion>> {
         let name = name.to_string();
-        self.with_conn(move |conn| dataset_rows(conn, "WHERE d.name = ?1 ORDER BY v.version", &[&name as &dyn rusqlite::ToSql]))
-            .await
+        self.with_conn(move |conn| {
+            dataset_rows(conn, "WHERE d.name = ?1 ORDER BY v.version", &[&name as &dyn rusqlite::ToSql])
+        })
+        .await
     }
 
     async fn list_datasets(&self, project: Option<&str>) -> Result<Vec<Entry>> {
@@ -602,15 +608,25 @@ impl Store for SqliteStore {
         self.with_conn(move |conn| entries(conn, "dataset", project.as_deref())).await
     }
 
-    async fn create_model_version(&self, new: NewModelVersion, mut audit: AuditRecord, at: OffsetDateTime) -> Result<ModelVersion> {
+    async fn create_model_version(
+        &self,
+        new: NewModelVersion,
+        mut audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<ModelVersion> {
         self.with_conn(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
             let by = audit.actor().to_string();
             let training = new.training_data.as_ref().map(|r| resolve_dataset(&tx, "training_data", r)).transpose()?;
-            let validation = new.validation_data.as_ref().map(|r| resolve_dataset(&tx, "validation_data", r)).transpose()?;
+            let validation =
+                new.validation_data.as_ref().map(|r| resolve_dataset(&tx, "validation_data", r)).transpose()?;
             let (model_id, project) = owner_id(&tx, "models", "model", &new.name, new.project.as_deref(), &by, at)?;
             let version: i64 = tx
-                .query_row("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model_id = ?1", [model_id], |r| r.get(0))
+                .query_row(
+                    "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model_id = ?1",
+                    [model_id],
+                    |r| r.get(0),
+                )
                 .map_err(db_err)?;
             tx.execute(
                 "INSERT INTO model_versions (model_id, version, digest, size, framework, training_version_id,
@@ -678,8 +694,10 @@ impl Store for SqliteStore {
 
     async fn model_versions(&self, name: &str) -> Result<Vec<ModelVersion>> {
         let name = name.to_string();
-        self.with_conn(move |conn| model_rows(conn, "WHERE m.name = ?1 ORDER BY v.version", &[&name as &dyn rusqlite::ToSql]))
-            .await
+        self.with_conn(move |conn| {
+            model_rows(conn, "WHERE m.name = ?1 ORDER BY v.version", &[&name as &dyn rusqlite::ToSql])
+        })
+        .await
     }
 
     async fn list_models(&self, project: Option<&str>) -> Result<Vec<Entry>> {

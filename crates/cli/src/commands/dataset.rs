@@ -86,8 +86,21 @@ pub fn print_entries(v: &Value) {
 }
 
 fn print_dataset(v: &Value) {
-    println!("{}@{}  project {}  {}", str_field(v, "name"), v["version"], str_field(v, "project"), str_field(v, "digest"));
-    println!("{} rows, {} bytes, {}, pushed {} by {}", v["rows"], v["size"], str_field(v, "format"), str_field(v, "created_at"), str_field(v, "created_by"));
+    println!(
+        "{}@{}  project {}  {}",
+        str_field(v, "name"),
+        v["version"],
+        str_field(v, "project"),
+        str_field(v, "digest")
+    );
+    println!(
+        "{} rows, {} bytes, {}, pushed {} by {}",
+        v["rows"],
+        v["size"],
+        str_field(v, "format"),
+        str_field(v, "created_at"),
+        str_field(v, "created_by")
+    );
     if !str_field(v, "description").is_empty() {
         println!("{}", str_field(v, "description"));
     }
@@ -99,14 +112,25 @@ fn print_dataset(v: &Value) {
         .flatten()
         .map(|c| (c["name"].as_str().unwrap_or(""), c["type"].as_str().unwrap_or("")))
         .collect();
-    let num = |c: &Value, k: &str| c.get(k).and_then(Value::as_f64).map(|x| format!("{x:.4}").trim_end_matches('0').trim_end_matches('.').to_string()).unwrap_or_default();
+    let num = |c: &Value, k: &str| {
+        c.get(k)
+            .and_then(Value::as_f64)
+            .map(|x| format!("{x:.4}").trim_end_matches('0').trim_end_matches('.').to_string())
+            .unwrap_or_default()
+    };
     let rows: Vec<Vec<String>> = columns
         .iter()
         .map(|c| {
             let name = c["name"].as_str().unwrap_or("");
             let top = c["frequencies"]["top"]
                 .as_array()
-                .map(|t| t.iter().take(3).map(|p| format!("{}:{}", p[0].as_str().unwrap_or(""), p[1])).collect::<Vec<_>>().join(" "))
+                .map(|t| {
+                    t.iter()
+                        .take(3)
+                        .map(|p| format!("{}:{}", p[0].as_str().unwrap_or(""), p[1]))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
                 .unwrap_or_default();
             vec![
                 name.to_string(),
@@ -147,7 +171,11 @@ async fn diff(client: &Client, format: Format, from: &str, to: &str) -> Result<(
     let removed: Vec<&String> = sa.keys().filter(|k| !sb.contains_key(*k)).collect();
     let changed: Vec<Value> = sa
         .iter()
-        .filter_map(|(k, va)| sb.get(k).filter(|vb| *vb != va).map(|vb| json!({"name": k, "from": va.0.clone() + " " + &va.1, "to": vb.0.clone() + " " + &vb.1})))
+        .filter_map(|(k, va)| {
+            sb.get(k)
+                .filter(|vb| *vb != va)
+                .map(|vb| json!({"name": k, "from": va.0.clone() + " " + &va.1, "to": vb.0.clone() + " " + &vb.1}))
+        })
         .collect();
 
     let dir = tempfile_dir()?;
@@ -162,9 +190,12 @@ async fn diff(client: &Client, format: Format, from: &str, to: &str) -> Result<(
     let (fa, fb) = (pull(from, "from").await?, pull(to, "to").await?);
     let shared: Vec<String> = sa.keys().filter(|k| sb.contains_key(*k)).cloned().collect();
     let csv = riskops_data::CsvOptions { delimiter: None, columns: Some(shared) };
-    let read = |p: &std::path::Path| riskops_data::read_csv(p, &csv, &|_| {}).with_context(|| format!("reading {}", p.display()));
-    let report = riskops_drift::detect_drift(read(&fa)?, read(&fb)?, &riskops_drift::DriftOptions::default(), &|_, _| {})
-        .map_err(|e| anyhow!("{e}"))?;
+    let read = |p: &std::path::Path| {
+        riskops_data::read_csv(p, &csv, &|_| {}).with_context(|| format!("reading {}", p.display()))
+    };
+    let report =
+        riskops_drift::detect_drift(read(&fa)?, read(&fb)?, &riskops_drift::DriftOptions::default(), &|_, _| {})
+            .map_err(|e| anyhow!("{e}"))?;
     let _ = std::fs::remove_dir_all(&dir);
     let result = json!({
         "from": format!("{}@{}", str_field(&a, "name"), a["version"]),
@@ -174,7 +205,12 @@ async fn diff(client: &Client, format: Format, from: &str, to: &str) -> Result<(
     });
     emit(format, &result, |r| {
         println!("{} → {}", str_field(r, "from"), str_field(r, "to"));
-        let list = |k: &str| r["schema"][k].as_array().map(|a| a.iter().map(|x| x.as_str().unwrap_or("").to_string()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+        let list = |k: &str| {
+            r["schema"][k]
+                .as_array()
+                .map(|a| a.iter().map(|x| x.as_str().unwrap_or("").to_string()).collect::<Vec<_>>().join(", "))
+                .unwrap_or_default()
+        };
         println!("columns added: {}", if added.is_empty() { "none".into() } else { list("added") });
         println!("columns removed: {}", if removed.is_empty() { "none".into() } else { list("removed") });
         for c in r["schema"]["changed"].as_array().into_iter().flatten() {

@@ -24,7 +24,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let format = cli.client.format;
             let lineage_format = matches!(format, crate::cli::Format::Dot | crate::cli::Format::Openlineage);
             if format == crate::cli::Format::Html || (lineage_format && !matches!(command, Command::Lineage(_))) {
-                anyhow::bail!("this command prints --format text or json (html is for drift, dot and openlineage for lineage)");
+                anyhow::bail!(
+                    "this command prints --format text or json (html is for drift, dot and openlineage for lineage)"
+                );
             }
             match command {
                 Command::Serve(_) | Command::Drift(_) => unreachable_local(),

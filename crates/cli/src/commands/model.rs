@@ -35,7 +35,8 @@ pub async fn run(client: &Client, format: Format, command: ModelCommand) -> Resu
 fn read_json(path: &Option<std::path::PathBuf>, what: &str) -> Result<Value> {
     let Some(path) = path else { return Ok(json!({})) };
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read --{what} {}", path.display()))?;
-    let value: Value = serde_json::from_str(&text).with_context(|| format!("--{what} {} is not JSON", path.display()))?;
+    let value: Value =
+        serde_json::from_str(&text).with_context(|| format!("--{what} {} is not JSON", path.display()))?;
     if !value.is_object() {
         bail!("--{what} {} must hold a JSON object", path.display());
     }
@@ -66,7 +67,13 @@ async fn register(client: &Client, format: Format, args: RegisterArgs) -> Result
 }
 
 fn print_model(v: &Value) {
-    println!("{}@{}  project {}  {}", str_field(v, "name"), v["version"], str_field(v, "project"), str_field(v, "framework"));
+    println!(
+        "{}@{}  project {}  {}",
+        str_field(v, "name"),
+        v["version"],
+        str_field(v, "project"),
+        str_field(v, "framework")
+    );
     println!("artifact {} ({} bytes)", str_field(v, "digest"), v["size"]);
     println!("registered {} by {}", str_field(v, "created_at"), str_field(v, "author"));
     let or_none = |k: &str| if str_field(v, k).is_empty() { "–".to_string() } else { str_field(v, k).to_string() };
@@ -93,7 +100,8 @@ async fn diff(client: &Client, format: Format, from: &str, to: &str) -> Result<(
     };
     let (a, b) = (fetch(from).await?, fetch(to).await?);
     let changes = |key: &str| -> Vec<Value> {
-        let (ma, mb) = (a[key].as_object().cloned().unwrap_or_default(), b[key].as_object().cloned().unwrap_or_default());
+        let (ma, mb) =
+            (a[key].as_object().cloned().unwrap_or_default(), b[key].as_object().cloned().unwrap_or_default());
         let keys: BTreeSet<&String> = ma.keys().chain(mb.keys()).collect();
         keys.into_iter()
             .filter(|k| ma.get(*k) != mb.get(*k))

@@ -3,6 +3,7 @@
 //! Each operation authenticates (a [`Principal`]), authorizes (a [`Permit`]), validates,
 //! and hands the change with its audit record to the store. Nothing here knows about HTTP.
 
+use crate::artifact::ArtifactStore;
 use crate::audit::AuditRecord;
 use crate::auth::{
     self, IdentityKind, Operation, Principal, Role, RoleBinding, generate_token, hash_token, validate_chosen_token,
@@ -11,7 +12,6 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::project::{DEFAULT_PROJECT, NewProject, Project, validate_name};
 use crate::secret::Secret;
-use crate::artifact::ArtifactStore;
 use crate::store::{Bootstrap, NewIdentity, Store, StoreKind};
 use std::sync::Arc;
 

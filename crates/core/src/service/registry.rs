@@ -133,7 +133,10 @@ impl Riskops {
 
     pub async fn dataset_version(&self, ctx: &RequestContext, r: &VersionRef) -> Result<DatasetVersion> {
         auth::authorize(&ctx.principal, Operation::RegistryRead)?;
-        self.store.dataset_version(&r.name, r.version).await?.ok_or_else(|| Error::not_found(format!("no dataset version {r}")))
+        self.store
+            .dataset_version(&r.name, r.version)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("no dataset version {r}")))
     }
 
     pub async fn dataset_versions(&self, ctx: &RequestContext, name: &str) -> Result<Vec<DatasetVersion>> {
@@ -160,7 +163,10 @@ impl Riskops {
 
     pub async fn model_version(&self, ctx: &RequestContext, r: &VersionRef) -> Result<ModelVersion> {
         auth::authorize(&ctx.principal, Operation::RegistryRead)?;
-        self.store.model_version(&r.name, r.version).await?.ok_or_else(|| Error::not_found(format!("no model version {r}")))
+        self.store
+            .model_version(&r.name, r.version)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("no model version {r}")))
     }
 
     pub async fn model_versions(&self, ctx: &RequestContext, name: &str) -> Result<Vec<ModelVersion>> {
@@ -219,7 +225,12 @@ impl Riskops {
     }
 
     /// Model versions trained or validated on a dataset version (lineage downstream).
-    pub async fn models_using_dataset(&self, ctx: &RequestContext, name: &str, version: u32) -> Result<Vec<ModelVersion>> {
+    pub async fn models_using_dataset(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        version: u32,
+    ) -> Result<Vec<ModelVersion>> {
         auth::authorize(&ctx.principal, Operation::RegistryRead)?;
         self.store.models_using_dataset(name, version).await
     }

@@ -24,8 +24,8 @@ pub fn run(args: DriftArgs, format: Format) -> Result<ExitCode> {
         same_columns(&reference, &current, &args.reference, &args.current)?;
     }
     let columns = Progress::steps(reference.columns.len() as u64, "comparing");
-    let mut report = detect_drift(reference, current, &options, &|done, _| columns.set(done as u64))
-        .map_err(|e| anyhow!("{e}"))?;
+    let mut report =
+        detect_drift(reference, current, &options, &|done, _| columns.set(done as u64)).map_err(|e| anyhow!("{e}"))?;
     // Parquet columns of types pandas cannot compare (timestamps, …) are said, not hidden.
     for (name, reason) in skipped_ref.into_iter().chain(skipped_cur) {
         if !report.skipped.iter().any(|s| s.name == name) {
