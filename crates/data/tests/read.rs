@@ -136,3 +136,140 @@ fn real_data_reads_with_the_expected_shape() {
     let Values::Str(status) = &t.column("STATUS_ACCOUNT").unwrap().values else { panic!() };
     assert_eq!(status.dictionary.len(), 4);
 }
+
+// ---- profiles ---------------------------------------------------------------------------
+
+mod profiles {
+    use riskops_data::profile::{TableProfile, profile_csv};
+    use riskops_data::{CsvOptions, Values, read_csv};
+    use serde_json::Value;
+    use std::path::Path;
+
+    fn root() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    fn reference() -> Value {
+        let text = std::fs::read_to_string(root().join("crates/data/tests/data/profile_reference.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn rel_close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol * b.abs().max(1e-300) || (a - b).abs() <= 1e-12
+    }
+
+    /// count, missing, distinct, min, max, mean and std (ddof 1) as pandas computes them;
+    /// quantiles exact while the sketch is exact, else within its rank error.
+    #[test]
+    fn profiles_match_pandas_on_real_data() {
+        let expected = reference();
+        for (key, file) in expected["files"].as_object().unwrap() {
+            let path = root().join(file["path"].as_str().unwrap());
+            let profile = profile_csv(&path, None, &|_| {}).unwrap();
+            assert_eq!(profile.rows, file["rows"].as_u64().unwrap(), "{key}");
+            let table = read_csv(&path, &CsvOptions::default(), &|_| {}).unwrap();
+            for want in file["columns"].as_array().unwrap() {
+                let name = want["name"].as_str().unwrap();
+                let got = profile.columns.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("{key}/{name}"));
+                let at = format!("{key}/{name}");
+                assert_eq!(got.dtype.name(), want["dtype"].as_str().unwrap(), "{at} dtype");
+                assert_eq!(got.count(), want["count"].as_u64().unwrap(), "{at} count");
+                assert_eq!(got.missing, want["missing"].as_u64().unwrap(), "{at} missing");
+                assert_eq!(got.distinct.estimate(), want["distinct"].as_u64().unwrap(), "{at} distinct");
+                let Some(min) = want["min"].as_f64() else { continue };
+                let m = &got.moments;
+                assert_eq!(m.min().unwrap(), min, "{at} min");
+                assert_eq!(m.max().unwrap(), want["max"].as_f64().unwrap(), "{at} max");
+                assert!(
+                    rel_close(m.mean().unwrap(), want["mean"].as_f64().unwrap(), 1e-9),
+                    "{at} mean {:?} vs {}",
+                    m.mean(),
+                    want["mean"]
+                );
+                if let Some(std) = want["std"].as_f64() {
+                    assert!(rel_close(m.std(1).unwrap(), std, 1e-9), "{at} std {:?} vs {std}", m.std(1));
+                }
+                let qs = got.quantiles.quantiles(&riskops_data::profile::QUANTILES).unwrap();
+                if want["exact_quantiles"] == true {
+                    let exact: Vec<f64> =
+                        want["quantiles"].as_array().unwrap().iter().map(|q| q.as_f64().unwrap()).collect();
+                    assert_eq!(qs, exact, "{at} quantiles");
+                } else {
+                    // The rank of each reported quantile is within the sketch's error of q.
+                    let mut sorted: Vec<f64> = match &table.column(name).unwrap().values {
+                        Values::Int(v) => v.iter().map(|&i| i as f64).collect(),
+                        Values::Float(v) => v.iter().copied().filter(|x| x.is_finite()).collect(),
+                        _ => continue,
+                    };
+                    sorted.sort_by(f64::total_cmp);
+                    let eps = got.quantiles.normalized_rank_error(false);
+                    let n = sorted.len() as f64;
+                    for (q, value) in riskops_data::profile::QUANTILES.iter().zip(&qs) {
+                        let below = sorted.partition_point(|&x| x < *value) as f64 / n;
+                        let at_or_below = sorted.partition_point(|&x| x <= *value) as f64 / n;
+                        assert!(
+                            below - eps <= *q && *q <= at_or_below + eps,
+                            "{at} q{q}: {value} has rank {below}..{at_or_below}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Two halves profiled apart and merged equal the whole: exactly for counts, min, max
+    /// and distinct counts (exact mode), within 1e-9 for mean and std, within the rank error
+    /// for quantiles.
+    #[test]
+    fn profiles_of_two_halves_merge_into_the_whole() {
+        let path = root().join("tools/evidently/pairs/adult_sex.reference.csv");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let (header, body) = (lines[0], &lines[1..]);
+        let dir = tempfile::tempdir().unwrap();
+        let half = |rows: &[&str], name: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+            profile_csv(&p, None, &|_| {}).unwrap()
+        };
+        let mid = body.len() / 2;
+        let mut merged: TableProfile = half(&body[..mid], "a.csv");
+        merged.merge(&half(&body[mid..], "b.csv")).unwrap();
+        let whole = profile_csv(&path, None, &|_| {}).unwrap();
+        assert_eq!(merged.rows, whole.rows);
+        for (m, w) in merged.columns.iter().zip(&whole.columns) {
+            assert_eq!((m.dtype, m.count(), m.missing), (w.dtype, w.count(), w.missing), "{}", m.name);
+            assert_eq!(m.distinct.estimate(), w.distinct.estimate(), "{}", m.name);
+            assert_eq!(
+                m.frequencies.iter().collect::<Vec<_>>(),
+                w.frequencies.iter().collect::<Vec<_>>(),
+                "{}",
+                m.name
+            );
+            if w.moments.count() > 0 {
+                assert_eq!((m.moments.min(), m.moments.max()), (w.moments.min(), w.moments.max()));
+                assert!(rel_close(m.moments.mean().unwrap(), w.moments.mean().unwrap(), 1e-9));
+                assert!(rel_close(m.moments.std(1).unwrap(), w.moments.std(1).unwrap(), 1e-9));
+                let eps = m.quantiles.normalized_rank_error(false) + w.quantiles.normalized_rank_error(false);
+                let d = riskops_stats::sketch::ks_statistic(&m.quantiles, &w.quantiles).unwrap();
+                assert!(d <= eps, "{}: merged and whole CDFs differ by {d} > {eps}", m.name);
+            }
+        }
+        // The stored document carries the merged statistics.
+        let doc = merged.to_json();
+        assert_eq!(doc["rows"], whole.rows);
+    }
+
+    #[test]
+    fn a_column_that_turns_to_text_is_profiled_as_text_throughout() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mixed.csv");
+        std::fs::write(&path, "code,n\n1,1\n2,2\nA7,3\n1,4\n").unwrap();
+        let p = profile_csv(&path, None, &|_| {}).unwrap();
+        let code = &p.columns[0];
+        assert_eq!(code.dtype.name(), "object");
+        let freq: Vec<(&str, u64)> = code.frequencies.iter().collect();
+        assert_eq!(freq, [("1", 2), ("2", 1), ("A7", 1)]);
+        assert_eq!(p.columns[1].dtype.name(), "int64");
+    }
+}
