@@ -78,6 +78,14 @@ pub enum DatasetCommand {
     },
     /// Compare two versions: schema changes and a drift report: `riskops dataset diff sales@1 sales@2`.
     Diff { from: String, to: String },
+    /// Add labels to a version: `riskops dataset tag sales@2 reviewed=yes`.
+    Tag {
+        version: String,
+        #[arg(value_name = "KEY=VALUE", required = true)]
+        tags: Vec<String>,
+    },
+    /// Add a note to a version: `riskops dataset note sales@2 "March rows re-exported"`.
+    Note { version: String, text: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -99,6 +107,14 @@ pub enum ModelCommand {
     },
     /// Compare two versions' parameters, metrics and training data.
     Diff { from: String, to: String },
+    /// Add labels to a version: `riskops model tag churn@3 candidate=yes`.
+    Tag {
+        version: String,
+        #[arg(value_name = "KEY=VALUE", required = true)]
+        tags: Vec<String>,
+    },
+    /// Add a note to a version: `riskops model note churn@3 "retrained after the schema fix"`.
+    Note { version: String, text: String },
 }
 
 #[derive(Args, Debug)]

@@ -153,6 +153,8 @@ pub enum Operation {
     DatasetPush,
     ModelRegister,
     RegistryRead,
+    /// Tags and notes on existing versions.
+    RegistryAnnotate,
 }
 
 impl Operation {
@@ -164,6 +166,7 @@ impl Operation {
             Operation::DatasetPush => "dataset.push",
             Operation::ModelRegister => "model.register",
             Operation::RegistryRead => "registry.read",
+            Operation::RegistryAnnotate => "registry.annotate",
         }
     }
 }

@@ -238,6 +238,33 @@ pub struct ModelVersion {
     pub created_at: OffsetDateTime,
 }
 
+/// Which registry a version belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Dataset,
+    Model,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Dataset => "dataset",
+            Kind::Model => "model",
+        }
+    }
+}
+
+/// A note added to a version after it was made (versions themselves never change).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub text: String,
+    pub created_at: OffsetDateTime,
+    pub created_by: String,
+}
+
+/// Longest accepted note.
+pub const MAX_NOTE_LEN: usize = 16 * 1024;
+
 /// One row of a listing: a dataset or model with its newest version.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {

@@ -9,7 +9,9 @@ use crate::audit::{AuditEvent, AuditRecord};
 use crate::auth::{IdentityKind, IdentityRecord, RoleBinding};
 use crate::error::Result;
 use crate::project::{NewProject, Project};
-use crate::registry::{Created, DatasetVersion, Entry, ModelVersion, NewDatasetVersion, NewModelVersion};
+use crate::registry::{
+    Created, DatasetVersion, Entry, Kind, ModelVersion, NewDatasetVersion, NewModelVersion, Note, Tags,
+};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -112,4 +114,30 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether any dataset or model version refers to this digest.
     async fn digest_referenced(&self, digest: &str) -> Result<bool>;
+
+    /// Adds (or overwrites) labels of an existing version; returns all its labels. An
+    /// unknown version is not found.
+    async fn add_tags(
+        &self,
+        kind: Kind,
+        name: &str,
+        version: u32,
+        tags: Tags,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Tags>;
+
+    /// Appends a note to an existing version.
+    async fn add_note(
+        &self,
+        kind: Kind,
+        name: &str,
+        version: u32,
+        text: String,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Note>;
+
+    /// A version's notes, oldest first.
+    async fn notes(&self, kind: Kind, name: &str, version: u32) -> Result<Vec<Note>>;
 }

@@ -568,3 +568,32 @@ async fn models_record_their_data_and_code_and_lineage_follows_both_ways() {
         assert_eq!(actions.iter().filter(|a| a.as_str() == "dataset.push").count(), 2, "{actions:?}");
     }
 }
+
+#[tokio::test]
+async fn versions_take_tags_and_notes_without_changing_their_content() {
+    for s in servers().await {
+        let (_, v) = s.upload("/api/v1/datasets/tagged/versions", json!({"tags": {"a": "1"}}), csv(10, 0.0)).await;
+        let (status, tags) =
+            s.post("/api/v1/datasets/tagged/versions/1/tags", json!({"tags": {"b": "2", "a": "3"}})).await;
+        assert_eq!(status, StatusCode::OK, "{tags}");
+        assert_eq!(tags["tags"], json!({"a": "3", "b": "2"}));
+        let (status, note) =
+            s.post("/api/v1/datasets/tagged/versions/1/notes", json!({"text": "checked by risk"})).await;
+        assert_eq!((status, note["created_by"].clone()), (StatusCode::CREATED, json!("admin")));
+        let (_, notes) = s.get("/api/v1/datasets/tagged/versions/1/notes", Some(TOKEN)).await;
+        assert_eq!(notes["notes"][0]["text"], "checked by risk");
+        let (_, after) = s.get("/api/v1/datasets/tagged/versions/1", Some(TOKEN)).await;
+        assert_eq!((after["digest"].clone(), after["tags"]["b"].clone()), (v["digest"].clone(), json!("2")));
+
+        let (status, body) = s.post("/api/v1/datasets/tagged/versions/9/tags", json!({"tags": {"x": "y"}})).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_error(&body, "not_found");
+        let (status, body) = s.post("/api/v1/models/nope/versions/1/notes", json!({"text": ""})).await;
+        assert_eq!((status, body["error"]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("text")));
+        let actions = audit_actions(&s).await;
+        assert!(
+            actions.contains(&"dataset.tag".to_string()) && actions.contains(&"dataset.note".to_string()),
+            "{actions:?}"
+        );
+    }
+}

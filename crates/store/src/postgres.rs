@@ -4,7 +4,10 @@
 //! chain stays linear across replicas; reads need no lock.
 
 use crate::audit_row::{AUDIT_COLUMNS, json_column, parse_json_column};
-use crate::registry_rows::{DATASET_SELECT, DatasetRow, MODEL_SELECT, ModelRow, other_project, tags_json, to_i64};
+use crate::registry_rows::{
+    DATASET_SELECT, DatasetRow, MODEL_SELECT, ModelRow, merged_tags, not_found, other_project, tables, tags_json,
+    to_i64,
+};
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use riskops_core::audit::{AuditEvent, AuditRecord, GENESIS_HASH, seal};
@@ -12,7 +15,7 @@ use riskops_core::auth::{IdentityKind, IdentityRecord, Role, RoleBinding};
 use riskops_core::project::DEFAULT_PROJECT;
 use riskops_core::project::{NewProject, Project};
 use riskops_core::registry::{
-    Created, DatasetVersion, Entry, ModelVersion, NewDatasetVersion, NewModelVersion, VersionRef,
+    Created, DatasetVersion, Entry, Kind, ModelVersion, NewDatasetVersion, NewModelVersion, Note, Tags, VersionRef,
 };
 use riskops_core::store::{Bootstrap, Store, StoreKind};
 use riskops_core::{Error, ErrorKind, Result};
@@ -24,6 +27,7 @@ use tokio_postgres::types::ToSql;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
     (2, "registry", include_str!("../migrations/postgres/0002_registry.sql")),
+    (3, "annotations", include_str!("../migrations/postgres/0003_annotations.sql")),
 ];
 
 /// Advisory lock keys (arbitrary constants, unique to riskops).
@@ -627,5 +631,87 @@ impl Store for PostgresStore {
             .await
             .map_err(db_err)?;
         Ok(row.get(0))
+    }
+
+    async fn add_tags(
+        &self,
+        kind: Kind,
+        name: &str,
+        version: u32,
+        tags: Tags,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Tags> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let (versions, owners, fk) = tables(kind);
+        let v = version_param(Some(version))?;
+        let row = tx
+            .query_opt(
+                &format!("SELECT v.id, v.tags_json FROM {versions} v JOIN {owners} o ON o.id = v.{fk} WHERE o.name = $1 AND v.version = $2 FOR UPDATE OF v"),
+                &[&name, &v],
+            )
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| not_found(kind, name, version))?;
+        let (id, current): (i64, String) = (row.get(0), row.get(1));
+        let all = merged_tags(&current, &tags)?;
+        tx.execute(&format!("UPDATE {versions} SET tags_json = $1 WHERE id = $2"), &[&tags_json(&all), &id])
+            .await
+            .map_err(db_err)?;
+        append_audit(&tx, audit, at).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(all)
+    }
+
+    async fn add_note(
+        &self,
+        kind: Kind,
+        name: &str,
+        version: u32,
+        text: String,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Note> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db_err)?;
+        let (versions, owners, fk) = tables(kind);
+        let v = version_param(Some(version))?;
+        let exists = tx
+            .query_opt(
+                &format!(
+                    "SELECT 1 FROM {versions} v JOIN {owners} o ON o.id = v.{fk} WHERE o.name = $1 AND v.version = $2"
+                ),
+                &[&name, &v],
+            )
+            .await
+            .map_err(db_err)?
+            .is_some();
+        if !exists {
+            return Err(not_found(kind, name, version));
+        }
+        let by = audit.actor().to_string();
+        tx.execute(
+            "INSERT INTO version_notes (kind, name, version, text, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&kind.as_str(), &name, &v, &text, &at, &by],
+        )
+        .await
+        .map_err(db_err)?;
+        append_audit(&tx, audit, at).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(Note { text, created_at: at, created_by: by })
+    }
+
+    async fn notes(&self, kind: Kind, name: &str, version: u32) -> Result<Vec<Note>> {
+        let client = self.client().await?;
+        let v = version_param(Some(version))?;
+        let rows = client
+            .query(
+                "SELECT text, created_at, created_by FROM version_notes WHERE kind = $1 AND name = $2 AND version = $3 ORDER BY id",
+                &[&kind.as_str(), &name, &v],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(rows.iter().map(|r| Note { text: r.get(0), created_at: r.get(1), created_by: r.get(2) }).collect())
     }
 }

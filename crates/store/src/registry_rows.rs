@@ -134,3 +134,21 @@ pub(crate) fn other_project(kind: &str, name: &str, project: &str) -> Error {
         "{kind} {name:?} belongs to project {project:?}; names are unique across projects (push with --project {project})"
     ))
 }
+
+/// The versions table and owner table of a registry kind, and the owner's foreign key.
+pub(crate) fn tables(kind: riskops_core::registry::Kind) -> (&'static str, &'static str, &'static str) {
+    match kind {
+        riskops_core::registry::Kind::Dataset => ("dataset_versions", "datasets", "dataset_id"),
+        riskops_core::registry::Kind::Model => ("model_versions", "models", "model_id"),
+    }
+}
+
+pub(crate) fn not_found(kind: riskops_core::registry::Kind, name: &str, version: u32) -> Error {
+    Error::not_found(format!("no {} version {name}@{version}", kind.as_str()))
+}
+
+pub(crate) fn merged_tags(current: &str, added: &Tags) -> Result<Tags> {
+    let mut tags = parse_tags(current)?;
+    tags.extend(added.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Ok(tags)
+}

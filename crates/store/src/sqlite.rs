@@ -5,14 +5,17 @@
 //! survives a crash of the process or the machine.
 
 use crate::audit_row::{AUDIT_COLUMNS, json_column, parse_json_column};
-use crate::registry_rows::{DATASET_SELECT, DatasetRow, MODEL_SELECT, ModelRow, other_project, tags_json, to_i64};
+use crate::registry_rows::{
+    DATASET_SELECT, DatasetRow, MODEL_SELECT, ModelRow, merged_tags, not_found, other_project, tables, tags_json,
+    to_i64,
+};
 use async_trait::async_trait;
 use riskops_core::audit::{AuditEvent, AuditRecord, GENESIS_HASH, seal};
 use riskops_core::auth::{IdentityKind, IdentityRecord, Role, RoleBinding};
 use riskops_core::project::DEFAULT_PROJECT;
 use riskops_core::project::{NewProject, Project};
 use riskops_core::registry::{
-    Created, DatasetVersion, Entry, ModelVersion, NewDatasetVersion, NewModelVersion, VersionRef,
+    Created, DatasetVersion, Entry, Kind, ModelVersion, NewDatasetVersion, NewModelVersion, Note, Tags, VersionRef,
 };
 use riskops_core::store::{Bootstrap, Store, StoreKind};
 use riskops_core::{Error, ErrorKind, Result};
@@ -28,6 +31,7 @@ pub const FILE_NAME: &str = "riskops.sqlite";
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
     (2, "registry", include_str!("../migrations/sqlite/0002_registry.sql")),
+    (3, "annotations", include_str!("../migrations/sqlite/0003_annotations.sql")),
 ];
 
 #[derive(Clone)]
@@ -726,6 +730,94 @@ impl Store for SqliteStore {
                 |r| r.get(0),
             )
             .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn add_tags(
+        &self,
+        kind: Kind,
+        name: &str,
+        version: u32,
+        tags: Tags,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Tags> {
+        let name = name.to_string();
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+            let (versions, owners, fk) = tables(kind);
+            let row: Option<(i64, String)> = tx
+                .query_row(
+                    &format!("SELECT v.id, v.tags_json FROM {versions} v JOIN {owners} o ON o.id = v.{fk} WHERE o.name = ?1 AND v.version = ?2"),
+                    params![name, version],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(db_err)?;
+            let (id, current) = row.ok_or_else(|| not_found(kind, &name, version))?;
+            let all = merged_tags(&current, &tags)?;
+            tx.execute(&format!("UPDATE {versions} SET tags_json = ?1 WHERE id = ?2"), params![tags_json(&all), id]).map_err(db_err)?;
+            append_audit(&tx, audit, at)?;
+            tx.commit().map_err(db_err)?;
+            Ok(all)
+        })
+        .await
+    }
+
+    async fn add_note(
+        &self,
+        kind: Kind,
+        name: &str,
+        version: u32,
+        text: String,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Note> {
+        let name = name.to_string();
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+            let (versions, owners, fk) = tables(kind);
+            let exists: bool = tx
+                .query_row(
+                    &format!("SELECT EXISTS (SELECT 1 FROM {versions} v JOIN {owners} o ON o.id = v.{fk} WHERE o.name = ?1 AND v.version = ?2)"),
+                    params![name, version],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?;
+            if !exists {
+                return Err(not_found(kind, &name, version));
+            }
+            let by = audit.actor().to_string();
+            tx.execute(
+                "INSERT INTO version_notes (kind, name, version, text, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![kind.as_str(), name, version, text, time_text(at), by],
+            )
+            .map_err(db_err)?;
+            append_audit(&tx, audit, at)?;
+            tx.commit().map_err(db_err)?;
+            Ok(Note { text, created_at: at, created_by: by })
+        })
+        .await
+    }
+
+    async fn notes(&self, kind: Kind, name: &str, version: u32) -> Result<Vec<Note>> {
+        let name = name.to_string();
+        self.with_conn(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT text, created_at, created_by FROM version_notes WHERE kind = ?1 AND name = ?2 AND version = ?3 ORDER BY id")
+                .map_err(db_err)?;
+            let rows = stmt
+                .query_map(params![kind.as_str(), name, version], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                })
+                .map_err(db_err)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (text, at, by) = row.map_err(db_err)?;
+                out.push(Note { text, created_at: parse_time(&at)?, created_by: by });
+            }
+            Ok(out)
         })
         .await
     }

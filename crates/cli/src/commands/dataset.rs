@@ -53,7 +53,10 @@ pub async fn run(client: &Client, format: Format, command: DatasetCommand) -> Re
         }
         DatasetCommand::Show { version } => {
             let (name, v) = split_version(&version);
-            let shown = client.get(&format!("/api/v1/datasets/{name}/versions/{v}")).await?;
+            let mut shown = client.get(&format!("/api/v1/datasets/{name}/versions/{v}")).await?;
+            shown["notes"] =
+                client.get(&format!("/api/v1/datasets/{name}/versions/{}/notes", shown["version"])).await?["notes"]
+                    .take();
             emit(format, &shown, print_dataset);
         }
         DatasetCommand::Pull { version, output } => {
@@ -63,7 +66,43 @@ pub async fn run(client: &Client, format: Format, command: DatasetCommand) -> Re
             emit(format, &result, |_| println!("wrote {} ({digest})", output.display()));
         }
         DatasetCommand::Diff { from, to } => diff(client, format, &from, &to).await?,
+        DatasetCommand::Tag { version, tags } => annotate_tags(client, format, "datasets", &version, &tags).await?,
+        DatasetCommand::Note { version, text } => annotate_note(client, format, "datasets", &version, &text).await?,
     }
+    Ok(())
+}
+
+/// `NAME@V` with an explicit version, for changes to one version.
+fn exact(text: &str) -> Result<(String, String)> {
+    let (name, version) = split_version(text);
+    if version == "latest" {
+        bail!("name the version to change: {name}@V");
+    }
+    Ok((name, version))
+}
+
+pub async fn annotate_tags(client: &Client, format: Format, kind: &str, version: &str, tags: &[String]) -> Result<()> {
+    let (name, v) = exact(version)?;
+    let all =
+        client.post(&format!("/api/v1/{kind}/{name}/versions/{v}/tags"), &json!({"tags": parse_tags(tags)?})).await?;
+    emit(format, &all, |t| {
+        let labels: Vec<String> = t["tags"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+            .collect();
+        println!("{name}@{v}: {}", labels.join(" "));
+    });
+    Ok(())
+}
+
+pub async fn annotate_note(client: &Client, format: Format, kind: &str, version: &str, text: &str) -> Result<()> {
+    let (name, v) = exact(version)?;
+    let note = client.post(&format!("/api/v1/{kind}/{name}/versions/{v}/notes"), &json!({"text": text})).await?;
+    emit(format, &note, |n| {
+        println!("noted on {name}@{v} by {} at {}", str_field(n, "created_by"), str_field(n, "created_at"))
+    });
     Ok(())
 }
 
@@ -104,6 +143,7 @@ fn print_dataset(v: &Value) {
     if !str_field(v, "description").is_empty() {
         println!("{}", str_field(v, "description"));
     }
+    print_tags_and_notes(v);
     println!();
     let columns = v["profile"]["columns"].as_array().cloned().unwrap_or_default();
     let types: BTreeMap<&str, &str> = v["schema"]
@@ -227,4 +267,15 @@ fn tempfile_dir() -> Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("riskops-diff-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
+}
+
+/// Labels and notes of a version, for `show`.
+pub fn print_tags_and_notes(v: &Value) {
+    if let Some(tags) = v["tags"].as_object().filter(|t| !t.is_empty()) {
+        let labels: Vec<String> = tags.iter().map(|(k, x)| format!("{k}={}", x.as_str().unwrap_or(""))).collect();
+        println!("tags: {}", labels.join(" "));
+    }
+    for n in v["notes"].as_array().into_iter().flatten() {
+        println!("note ({}, {}): {}", str_field(n, "created_by"), str_field(n, "created_at"), str_field(n, "text"));
+    }
 }

@@ -1,6 +1,6 @@
 //! `riskops model register|list|show|pull|diff`.
 
-use super::dataset::{parse_tags, print_entries, split_version};
+use super::dataset::{annotate_note, annotate_tags, parse_tags, print_entries, split_version};
 use crate::cli::{Format, ModelCommand, RegisterArgs};
 use crate::client::Client;
 use crate::output::{emit, str_field, table};
@@ -18,7 +18,10 @@ pub async fn run(client: &Client, format: Format, command: ModelCommand) -> Resu
         }
         ModelCommand::Show { version } => {
             let (name, v) = split_version(&version);
-            let shown = client.get(&format!("/api/v1/models/{name}/versions/{v}")).await?;
+            let mut shown = client.get(&format!("/api/v1/models/{name}/versions/{v}")).await?;
+            shown["notes"] =
+                client.get(&format!("/api/v1/models/{name}/versions/{}/notes", shown["version"])).await?["notes"]
+                    .take();
             emit(format, &shown, print_model);
         }
         ModelCommand::Pull { version, output } => {
@@ -28,6 +31,8 @@ pub async fn run(client: &Client, format: Format, command: ModelCommand) -> Resu
             emit(format, &result, |_| println!("wrote {} ({digest})", output.display()));
         }
         ModelCommand::Diff { from, to } => diff(client, format, &from, &to).await?,
+        ModelCommand::Tag { version, tags } => annotate_tags(client, format, "models", &version, &tags).await?,
+        ModelCommand::Note { version, text } => annotate_note(client, format, "models", &version, &text).await?,
     }
     Ok(())
 }
@@ -82,6 +87,7 @@ fn print_model(v: &Value) {
     if !str_field(v, "code_repo").is_empty() {
         println!("code            {} @ {}", str_field(v, "code_repo"), str_field(v, "code_commit"));
     }
+    super::dataset::print_tags_and_notes(v);
     for (title, key) in [("params", "params"), ("metrics", "metrics")] {
         if let Some(map) = v[key].as_object().filter(|m| !m.is_empty()) {
             println!("{title}:");

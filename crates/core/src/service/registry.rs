@@ -10,7 +10,8 @@ use crate::error::{Error, Result};
 use crate::lineage::Lineage;
 use crate::project::{MAX_DESCRIPTION_LEN, validate_name};
 use crate::registry::{
-    Created, DatasetVersion, Entry, ModelVersion, NewDatasetVersion, NewModelVersion, VersionRef, validate_tags,
+    Created, DatasetVersion, Entry, Kind, MAX_NOTE_LEN, ModelVersion, NewDatasetVersion, NewModelVersion, Note, Tags,
+    VersionRef, validate_tags,
 };
 use std::path::Path;
 
@@ -222,6 +223,57 @@ impl Riskops {
             lineage.add_model(&model, &datasets);
         }
         Ok(lineage)
+    }
+
+    /// Adds labels to an existing version (its content never changes).
+    pub async fn add_tags(
+        &self,
+        ctx: &RequestContext,
+        kind: Kind,
+        name: &str,
+        version: u32,
+        tags: Tags,
+    ) -> Result<Tags> {
+        let permit = auth::authorize(&ctx.principal, Operation::RegistryAnnotate)?;
+        validate_name("name", name)?;
+        if tags.is_empty() {
+            return Err(Error::invalid("tags", "give at least one KEY=VALUE"));
+        }
+        validate_tags(&tags)?;
+        let audit =
+            AuditRecord::new(&permit, &format!("{}.tag", kind.as_str()), format!("{}:{name}@{version}", kind.as_str()))
+                .after(serde_json::to_value(&tags).unwrap_or_default())
+                .request_id(ctx.request_id.clone());
+        self.store.add_tags(kind, name, version, tags, audit, self.clock.now()).await
+    }
+
+    /// Appends a note to an existing version.
+    pub async fn add_note(
+        &self,
+        ctx: &RequestContext,
+        kind: Kind,
+        name: &str,
+        version: u32,
+        text: String,
+    ) -> Result<Note> {
+        let permit = auth::authorize(&ctx.principal, Operation::RegistryAnnotate)?;
+        validate_name("name", name)?;
+        if text.trim().is_empty() || text.len() > MAX_NOTE_LEN {
+            return Err(Error::invalid("text", format!("must be 1 to {MAX_NOTE_LEN} bytes of text")));
+        }
+        let audit = AuditRecord::new(
+            &permit,
+            &format!("{}.note", kind.as_str()),
+            format!("{}:{name}@{version}", kind.as_str()),
+        )
+        .after(serde_json::json!({"text": text}))
+        .request_id(ctx.request_id.clone());
+        self.store.add_note(kind, name, version, text, audit, self.clock.now()).await
+    }
+
+    pub async fn notes(&self, ctx: &RequestContext, kind: Kind, name: &str, version: u32) -> Result<Vec<Note>> {
+        auth::authorize(&ctx.principal, Operation::RegistryRead)?;
+        self.store.notes(kind, name, version).await
     }
 
     /// Model versions trained or validated on a dataset version (lineage downstream).

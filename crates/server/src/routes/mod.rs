@@ -1,6 +1,7 @@
 //! The HTTP routes. Each module owns one resource; handlers only translate between JSON
 //! and the services of `riskops-core`.
 
+pub mod annotations;
 pub mod datasets;
 pub mod lineage;
 pub mod models;
@@ -28,6 +29,10 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(models::model_version))
         .routes(routes!(models::model_file))
         .routes(routes!(lineage::lineage))
+        .routes(routes!(annotations::dataset_tags))
+        .routes(routes!(annotations::model_tags))
+        .routes(routes!(annotations::dataset_note, annotations::dataset_notes))
+        .routes(routes!(annotations::model_note, annotations::model_notes))
 }
 
 /// Routes that receive files, under the upload limit.
