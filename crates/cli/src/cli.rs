@@ -91,7 +91,7 @@ pub enum DatasetCommand {
 #[derive(Subcommand, Debug)]
 pub enum ModelCommand {
     /// Register a model artifact as the next version, with its lineage.
-    Register(RegisterArgs),
+    Register(Box<RegisterArgs>),
     /// List models with their latest version.
     List {
         #[arg(long)]

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 
 pub async fn run(client: &Client, format: Format, command: ModelCommand) -> Result<()> {
     match command {
-        ModelCommand::Register(args) => register(client, format, args).await?,
+        ModelCommand::Register(args) => register(client, format, *args).await?,
         ModelCommand::List { project } => {
             let query = project.map(|p| format!("?project={p}")).unwrap_or_default();
             let list = client.get(&format!("/api/v1/models{query}")).await?;

@@ -125,10 +125,12 @@ impl Riskops {
     /// After a failed metadata write, removes an object this request added, unless another
     /// version (committed meanwhile) refers to it: no orphan artifacts.
     async fn undo_artifact_on_error<T>(&self, result: &Result<T>, stored_now: bool, digest: &Digest) {
-        if result.is_err() && stored_now && matches!(self.store.digest_referenced(digest.as_str()).await, Ok(false)) {
-            if let Err(e) = self.artifacts.delete(digest).await {
-                tracing::warn!(%digest, error = %e, "could not remove an unreferenced artifact");
-            }
+        if result.is_err()
+            && stored_now
+            && matches!(self.store.digest_referenced(digest.as_str()).await, Ok(false))
+            && let Err(e) = self.artifacts.delete(digest).await
+        {
+            tracing::warn!(%digest, error = %e, "could not remove an unreferenced artifact");
         }
     }
 
@@ -214,10 +216,9 @@ impl Riskops {
         for model in self.store.models_using_dataset(&dataset.name, dataset.version).await? {
             let mut datasets = vec![dataset.clone()];
             for link in [&model.training_data, &model.validation_data].into_iter().flatten() {
-                if link.name != dataset.name || link.version != Some(dataset.version) {
-                    if let Some(d) = self.store.dataset_version(&link.name, link.version).await? {
-                        datasets.push(d);
-                    }
+                let other = link.name != dataset.name || link.version != Some(dataset.version);
+                if other && let Some(d) = self.store.dataset_version(&link.name, link.version).await? {
+                    datasets.push(d);
                 }
             }
             lineage.add_model(&model, &datasets);
