@@ -29,6 +29,14 @@ DATA = os.path.join(EVIDENTLY, "bench_data")
 RISKOPS = os.path.join(ROOT, "target", "release", "riskops")
 
 
+def warm(*paths):
+    """Reads the files once so both tools start with them in the page cache."""
+    for p in paths:
+        with open(p, "rb") as f:
+            while f.read(1 << 24):
+                pass
+
+
 def timed(cmd):
     """Runs cmd under GNU time; returns (wall seconds, peak RSS MiB)."""
     out = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True)
@@ -76,12 +84,14 @@ def main():
         for rows in args.rows:
             ref, cur = ensure_data(rows)
             ours_json = os.path.join(tmp, f"riskops_{rows}.json")
+            warm(ref, cur)
             r_wall, r_rss = timed([RISKOPS, "drift", ref, cur, "--format", "json", "--output", ours_json])
             ours = json.load(open(ours_json))
             if rows > args.skip_evidently_above:
                 print(f"| {rows} | {r_wall:.2f} | {r_rss:.0f} | – | – | – | – | (Evidently skipped) |")
                 continue
             theirs_json = os.path.join(tmp, f"evidently_{rows}.json")
+            warm(ref, cur)
             e_wall, e_rss = timed([sys.executable, os.path.join(EVIDENTLY, "reference_drift.py"), ref, cur,
                                    "--sep", ",", "--out", theirs_json])
             theirs = json.load(open(theirs_json))

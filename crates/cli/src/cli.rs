@@ -271,6 +271,11 @@ pub struct ServeArgs {
     /// Keep metadata in PostgreSQL instead of SQLite: postgres://user@host:5432/db.
     #[arg(long, env = "RISKOPS_DATABASE_URL", hide_env_values = true, value_parser = secret)]
     pub database_url: Option<Secret<String>>,
+    /// Keep artifacts in S3-compatible storage: s3://bucket/prefix (AWS_ENDPOINT_URL,
+    /// AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP configure it)
+    /// [default: the artifacts/ folder in the data directory].
+    #[arg(long, env = "RISKOPS_ARTIFACT_STORE")]
+    pub artifact_store: Option<String>,
     /// Largest accepted request body, e.g. 2MiB, 512KiB or a number of bytes [default: 2MiB].
     #[arg(long, env = "RISKOPS_BODY_LIMIT")]
     pub body_limit: Option<String>,
@@ -280,8 +285,8 @@ pub struct ServeArgs {
     /// Log lines as text or as JSON objects [default: text].
     #[arg(long, env = "RISKOPS_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
-    /// A TOML file with the same settings (listen, data_dir, database_url, body_limit,
-    /// upload_limit, log_format, bootstrap_token) [default: ./riskops.toml if it exists].
+    /// A TOML file with the same settings (listen, data_dir, database_url, artifact_store,
+    /// body_limit, upload_limit, log_format, bootstrap_token) [default: ./riskops.toml if it exists].
     #[arg(long, env = "RISKOPS_CONFIG")]
     pub config: Option<PathBuf>,
 }

@@ -21,6 +21,7 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
+    artifact_store: Option<String>,
     body_limit: Option<toml::Value>,
     upload_limit: Option<toml::Value>,
     log_format: Option<LogFormat>,
@@ -64,6 +65,16 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
     let body_limit = size_setting("body_limit", args.body_limit, file.body_limit)?.unwrap_or(DEFAULT_BODY_LIMIT);
     let upload_limit =
         size_setting("upload_limit", args.upload_limit, file.upload_limit)?.map_or(DEFAULT_UPLOAD_LIMIT, |n| n as u64);
+    let artifact_store = args.artifact_store.or(file.artifact_store).filter(|u| !u.is_empty());
+    if let Some(url) = &artifact_store
+        && !url.starts_with("s3://")
+    {
+        bail!(
+            "--artifact-store must be an s3://bucket/prefix URL (leave it out for the artifacts/ folder in the data directory)"
+        );
+    }
+    // Endpoint, region and credentials come from the usual AWS_* variables.
+    let artifact_store = artifact_store.map(|url| riskops_s3::S3Config::from_url(&url)).transpose()?;
     let bootstrap_token = bootstrap_env.filter(|t| !t.is_empty()).or(file.bootstrap_token).map(Secret::new);
     Ok(ServeConfig {
         settings: Settings {
@@ -73,6 +84,7 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
             bootstrap_token,
             body_limit,
             upload_limit,
+            artifact_store,
         },
         log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
     })

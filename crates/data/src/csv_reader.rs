@@ -2,7 +2,6 @@
 
 use crate::column::{Column, MISSING_CODE, StrColumn, Table, Values};
 use crate::error::DataError;
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -117,7 +116,8 @@ pub fn scan<R: Read>(
     let malformed = |message: String| DataError::Malformed { path: path.to_path_buf(), message };
     let counting = CountingReader { inner: reader, read: 0, reported: 0, progress };
     let mut csv =
-        csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(false).from_reader(counting);
+        // A large internal buffer: fewer refills on multi-gigabyte files.
+        csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(false).buffer_capacity(1 << 20).from_reader(counting);
     let header = csv.byte_headers().map_err(|e| malformed(csv_message(&e)))?.clone();
     let all = header_names(path, &header)?;
     let selected: Vec<(String, usize)> = select(path, &all, keep)?.into_iter().map(|i| (all[i].clone(), i)).collect();
@@ -233,7 +233,7 @@ enum ColumnBuilder {
 struct StrBuilder {
     codes: Vec<u32>,
     dictionary: Vec<String>,
-    index: HashMap<String, u32>,
+    index: crate::fxhash::FxHashMap<String, u32>,
 }
 
 impl StrBuilder {
@@ -262,28 +262,29 @@ pub(crate) enum Parsed<'a> {
     Text(&'a str),
 }
 
-/// The order of checks is the hot path's: numbers first (most fields), then the missing
-/// tokens (none of which parses as a number), then booleans and text.
+/// The order of checks is the hot path's: numbers first (most fields), parsed straight from
+/// the bytes (no UTF-8 validation: a number is ASCII), then the missing tokens (none of which
+/// parses as a number), then booleans and text.
 pub(crate) fn parse_field(raw: &[u8]) -> Parsed<'_> {
     if raw.is_empty() {
         return Parsed::Missing;
+    }
+    let trimmed = trim_ascii_blanks(raw);
+    if looks_numeric(trimmed) {
+        // Integers have no '.', 'e' or 'E'; trying i64 only then spares floats a failed parse.
+        let integral = !trimmed.iter().any(|b| matches!(b, b'.' | b'e' | b'E'));
+        if integral && let Some(i) = parse_i64(trimmed) {
+            return Parsed::Int(i);
+        }
+        if let Ok(f) = fast_float2::parse::<f64, _>(trimmed) {
+            return Parsed::Float(f);
+        }
     }
     let text = match std::str::from_utf8(raw) {
         Ok(t) => t,
         // Not UTF-8: it can only be text; the lossy copy is made by the caller.
         Err(_) => return Parsed::Text(""),
     };
-    let trimmed = text.trim_matches(|c: char| c == ' ' || c == '\t');
-    if looks_numeric(trimmed) {
-        // Integers have no '.', 'e' or 'E'; trying i64 only then spares floats a failed parse.
-        let integral = !trimmed.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'));
-        if integral && let Ok(i) = trimmed.parse::<i64>() {
-            return Parsed::Int(i);
-        }
-        if let Ok(f) = trimmed.parse::<f64>() {
-            return Parsed::Float(f);
-        }
-    }
     if MISSING_TOKENS.contains(&text) {
         return Parsed::Missing;
     }
@@ -296,11 +297,47 @@ pub(crate) fn parse_field(raw: &[u8]) -> Parsed<'_> {
     Parsed::Text(text)
 }
 
-/// Rust parses "infinity" and "NaN" in any case; pandas parses only plain decimal and
-/// exponent forms and "inf"/"-inf". This keeps words as words.
-fn looks_numeric(t: &str) -> bool {
-    let body = t.strip_prefix(['-', '+']).unwrap_or(t);
-    body.eq_ignore_ascii_case("inf") || body.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'.')
+/// pandas ignores spaces and tabs around a number.
+fn trim_ascii_blanks(mut b: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = b {
+        b = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = b {
+        b = rest;
+    }
+    b
+}
+
+/// Decimal integers with an optional sign; `None` on anything else or on overflow.
+fn parse_i64(b: &[u8]) -> Option<i64> {
+    let (negative, digits) = match b {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        let digit = i64::from(d - b'0');
+        value = value.checked_mul(10)?;
+        value = if negative { value.checked_sub(digit)? } else { value.checked_add(digit)? };
+    }
+    Some(value)
+}
+
+/// Rust and fast-float accept "infinity" and "NaN" in any case; pandas parses only plain
+/// decimal and exponent forms and "inf"/"-inf". This keeps words as words.
+fn looks_numeric(t: &[u8]) -> bool {
+    let body = match t {
+        [b'-' | b'+', rest @ ..] => rest,
+        _ => t,
+    };
+    body.eq_ignore_ascii_case(b"inf") || body.first().is_some_and(|b| b.is_ascii_digit() || *b == b'.')
 }
 
 impl ColumnBuilder {

@@ -8,6 +8,7 @@
 mod column;
 mod csv_reader;
 mod error;
+pub mod fxhash;
 pub mod profile;
 
 pub use column::{Column, MISSING_CODE, StrColumn, Table, Values};

@@ -8,19 +8,15 @@ use std::collections::HashMap;
 /// Finite values in ascending order, reusing the column's own allocation.
 /// `Err(example)` when the column holds text.
 pub fn sorted_numbers(values: Values) -> Result<Vec<f64>, String> {
-    let numbers: Vec<f64> = match values {
-        Values::Float(mut v) => {
-            v.retain(|x| x.is_finite());
-            v
-        }
-        Values::Int(v) => v.into_iter().map(|i| i as f64).collect(),
-        Values::Bool(v) => v.into_iter().map(|b| if b { 1.0 } else { 0.0 }).collect(),
+    Ok(match values {
+        Values::Float(v) => riskops_stats::sorted_finite(v),
+        Values::Int(v) => riskops_stats::sorted_from_ints(v),
+        Values::Bool(v) => riskops_stats::sorted_finite(v.into_iter().map(|b| if b { 1.0 } else { 0.0 }).collect()),
         Values::Str(s) => {
             let example = s.codes.iter().find(|&&c| c != MISSING_CODE).and_then(|&c| s.dictionary.get(c as usize));
             return Err(example.cloned().unwrap_or_default());
         }
-    };
-    Ok(riskops_stats::sort_floats_vec(numbers))
+    })
 }
 
 /// Distinct values in a sorted slice (`-0.0` and `0.0` are one value, as in numpy).
@@ -133,14 +129,17 @@ impl Categories {
     }
 }
 
+/// Integer columns spanning fewer values than this are counted in an array.
+const DENSE_INT_SPAN: i64 = 1 << 16;
+
 /// Counts per category of one sample.
 enum Counted {
-    Numbers(HashMap<u64, u64>),
+    Numbers(riskops_data::fxhash::FxHashMap<u64, u64>),
     Texts(StrColumn, Vec<u64>),
 }
 
 fn count(values: Values) -> Counted {
-    let mut numbers: HashMap<u64, u64> = HashMap::new();
+    let mut numbers: riskops_data::fxhash::FxHashMap<u64, u64> = Default::default();
     let mut add = |x: f64| {
         if x.is_finite() {
             // -0.0 and 0.0 are one category.
@@ -148,7 +147,21 @@ fn count(values: Values) -> Counted {
         }
     };
     match values {
-        Values::Int(v) => v.into_iter().for_each(|i| add(i as f64)),
+        Values::Int(v) => {
+            // Small-range integers (the usual categorical codes): count into an array.
+            let (lo, hi) = v.iter().fold((i64::MAX, i64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+            if !v.is_empty() && hi.checked_sub(lo).is_some_and(|span| span < DENSE_INT_SPAN) {
+                let mut dense = vec![0u64; (hi - lo + 1) as usize];
+                for &x in &v {
+                    dense[(x - lo) as usize] += 1;
+                }
+                for (offset, n) in dense.into_iter().enumerate().filter(|(_, n)| *n > 0) {
+                    numbers.insert(((lo + offset as i64) as f64 + 0.0).to_bits(), n);
+                }
+            } else {
+                v.into_iter().for_each(|i| add(i as f64));
+            }
+        }
         Values::Float(v) => v.into_iter().for_each(&mut add),
         Values::Bool(v) => {
             // Booleans read as text in one file (a missing value) must meet "True"/"False".

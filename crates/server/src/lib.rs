@@ -46,6 +46,8 @@ pub struct Settings {
     pub body_limit: usize,
     /// The largest dataset or model file accepted.
     pub upload_limit: u64,
+    /// S3-compatible storage for artifacts; `<data_dir>/artifacts` when absent.
+    pub artifact_store: Option<riskops_s3::S3Config>,
 }
 
 /// The default upload limit: 16 GiB (files stream to disk; memory does not grow with size).
@@ -124,7 +126,12 @@ pub async fn start(
     let database_url = settings.database_url.as_ref().map(|u| u.expose().as_str());
     let store = riskops_store::open(database_url, &settings.data_dir).await?;
     let store_kind = store.kind();
-    let artifacts = Arc::new(riskops_store::artifacts::LocalArtifacts::new(artifacts)?);
+    let tmp_dir = settings.data_dir.join("tmp");
+    let artifacts: Arc<dyn riskops_core::artifact::ArtifactStore> = match &settings.artifact_store {
+        Some(config) => Arc::new(riskops_s3::S3Artifacts::connect(config.clone(), tmp_dir.clone()).await?),
+        None => Arc::new(riskops_store::artifacts::LocalArtifacts::new(artifacts)?),
+    };
+    let artifact_kind = artifacts.kind();
     let riskops = Riskops::new(store, artifacts, clock);
     let bootstrap = riskops.bootstrap(settings.bootstrap_token.as_ref()).await?;
 
@@ -132,10 +139,9 @@ pub async fn start(
         .await
         .map_err(|e| Error::unavailable(format!("cannot listen on {}: {e}", settings.listen)))?;
     let local_addr = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?;
-    let tmp_dir = settings.data_dir.join("tmp");
     let state = AppState { riskops, tmp_dir, upload_limit: settings.upload_limit };
     let app = router(state, settings.body_limit);
     let task = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown).await });
-    tracing::info!(%local_addr, store = store_kind.as_str(), data_dir = %settings.data_dir.display(), "riskops is listening");
+    tracing::info!(%local_addr, store = store_kind.as_str(), artifacts = artifact_kind, data_dir = %settings.data_dir.display(), "riskops is listening");
     Ok(Running { local_addr, store_kind, bootstrap, task })
 }

@@ -27,6 +27,15 @@ struct TestServer {
 
 impl TestServer {
     async fn start_on(dir: tempfile::TempDir, schema: Option<PostgresSchema>, body_limit: usize) -> TestServer {
+        Self::start_with(dir, schema, body_limit, None).await
+    }
+
+    async fn start_with(
+        dir: tempfile::TempDir,
+        schema: Option<PostgresSchema>,
+        body_limit: usize,
+        artifact_store: Option<riskops_s3::S3Config>,
+    ) -> TestServer {
         let settings = Settings {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_path_buf(),
@@ -34,6 +43,7 @@ impl TestServer {
             bootstrap_token: Some(Secret::new(TOKEN.to_string())),
             body_limit,
             upload_limit: 1 << 20,
+            artifact_store,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let running = riskops_server::start(settings, Arc::new(SystemClock), async {
@@ -596,4 +606,45 @@ async fn versions_take_tags_and_notes_without_changing_their_content() {
             "{actions:?}"
         );
     }
+}
+
+/// With `RISKOPS_TEST_S3_ENDPOINT` (moto in CI), the registry stories run with artifacts in S3.
+async fn s3_bucket() -> Option<riskops_s3::S3Config> {
+    let endpoint = std::env::var("RISKOPS_TEST_S3_ENDPOINT").ok()?;
+    let token = riskops_core::auth::generate_token().unwrap();
+    let bucket = format!("riskops-{}", &token.expose()[4..16]);
+    let config = riskops_s3::S3Config::new(bucket)
+        .with_endpoint(endpoint)
+        .with_credentials("test", "test-secret")
+        .with_allow_http(true)
+        .with_prefix("artifacts");
+    riskops_s3::S3Client::new(config.clone()).unwrap().create_bucket().await.unwrap();
+    Some(config)
+}
+
+#[tokio::test]
+async fn the_registry_works_with_artifacts_in_s3() {
+    let Some(config) = s3_bucket().await else {
+        eprintln!("skipped: RISKOPS_TEST_S3_ENDPOINT is not set");
+        return;
+    };
+    let s = TestServer::start_with(tempfile::tempdir().unwrap(), None, 64 * 1024, Some(config.clone())).await;
+    let bytes = csv(200, 0.0);
+    let (status, v) = s.upload("/api/v1/datasets/s3data/versions", json!({}), bytes.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    assert_eq!(s.artifact_count(), 0, "nothing goes to the local folder");
+    let response =
+        s.http.get(s.url("/api/v1/datasets/s3data/versions/1/file")).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(response.bytes().await.unwrap().to_vec(), bytes);
+
+    // Replace the object in the bucket: the next pull is an integrity error, not the bytes.
+    let hex = v["digest"].as_str().unwrap().trim_start_matches("sha256:").to_string();
+    let key = format!("artifacts/sha256/{}/{hex}", &hex[..2]);
+    let client = riskops_s3::S3Client::new(config).unwrap();
+    client.put_object(&key, bytes::Bytes::from_static(b"tampered")).await.unwrap();
+    let (status, body) =
+        read(s.http.get(s.url("/api/v1/datasets/s3data/versions/1/file")).bearer_auth(TOKEN).send().await.unwrap())
+            .await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_error(&body, "integrity_error");
 }

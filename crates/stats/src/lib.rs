@@ -56,7 +56,7 @@ pub use rank::{
     mann_whitney_u_sorted,
 };
 pub use sketch::{DistinctCounter, Frequencies, Moments, QuantileSketch};
-pub use sort::{sort_floats, sort_floats_vec};
+pub use sort::{sort_floats, sort_floats_vec, sorted_finite, sorted_from_ints};
 
 /// Outcome of a hypothesis test: the test statistic and its p-value.
 #[derive(Debug, Clone, Copy, PartialEq)]

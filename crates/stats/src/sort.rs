@@ -54,13 +54,28 @@ fn from_key(k: u64) -> f64 {
 }
 
 fn radix_sort_keys(keys: &mut Vec<u64>) {
-    // Count every digit position in one read of the data.
+    let counts = digit_counts(keys.iter().copied());
+    radix_scatter(keys, &counts);
+}
+
+/// How often each digit value occurs at each of the 6 positions.
+fn digit_counts(keys: impl Iterator<Item = u64>) -> Vec<[usize; BUCKETS]> {
     let mut counts = vec![[0usize; BUCKETS]; PASSES];
-    for &k in keys.iter() {
-        for (pass, table) in counts.iter_mut().enumerate() {
-            table[digit(k, pass)] += 1;
-        }
+    for k in keys {
+        count_digits(&mut counts, k);
     }
+    counts
+}
+
+#[inline]
+fn count_digits(counts: &mut [[usize; BUCKETS]], k: u64) {
+    for (pass, table) in counts.iter_mut().enumerate() {
+        table[digit(k, pass)] += 1;
+    }
+}
+
+/// The LSD passes, given the digit counts of `keys`.
+fn radix_scatter(keys: &mut Vec<u64>, counts: &[[usize; BUCKETS]]) {
     let n = keys.len();
     let mut scratch = vec![0u64; n];
     let mut source_is_keys = true;
@@ -93,6 +108,34 @@ fn digit(k: u64, pass: usize) -> usize {
     ((k >> (pass as u32 * DIGIT_BITS)) & (BUCKETS as u64 - 1)) as usize
 }
 
+/// The finite values of `values` (NaN and ±inf dropped), sorted. One pass filters, maps to
+/// radix keys and counts digits, in the vector's own allocation; drift detection calls this
+/// once per numerical column and side.
+pub fn sorted_finite(values: Vec<f64>) -> Vec<f64> {
+    let mut counts = vec![[0usize; BUCKETS]; PASSES];
+    let mut keys: Vec<u64> =
+        values.into_iter().filter(|x| x.is_finite()).map(key).inspect(|&k| count_digits(&mut counts, k)).collect();
+    if keys.len() < RADIX_THRESHOLD {
+        keys.sort_unstable();
+    } else {
+        radix_scatter(&mut keys, &counts);
+    }
+    keys.into_iter().map(from_key).collect()
+}
+
+/// Integers as sorted floats (as pandas compares an int64 column with a float64 one).
+pub fn sorted_from_ints(values: Vec<i64>) -> Vec<f64> {
+    let mut counts = vec![[0usize; BUCKETS]; PASSES];
+    let mut keys: Vec<u64> =
+        values.into_iter().map(|i| key(i as f64)).inspect(|&k| count_digits(&mut counts, k)).collect();
+    if keys.len() < RADIX_THRESHOLD {
+        keys.sort_unstable();
+    } else {
+        radix_scatter(&mut keys, &counts);
+    }
+    keys.into_iter().map(from_key).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +166,21 @@ mod tests {
             sort_floats(&mut v);
             assert!(v.iter().zip(&expected).all(|(a, b)| a.to_bits() == b.to_bits()), "n = {n}");
             assert!(owned.iter().zip(&expected).all(|(a, b)| a.to_bits() == b.to_bits()), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn sorted_finite_drops_non_finite_and_sorts() {
+        for n in [10usize, 5000] {
+            let mut v: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1013) as f64 - 500.0).collect();
+            v.extend([f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0]);
+            let mut expected: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+            expected.sort_by(f64::total_cmp);
+            assert_eq!(sorted_finite(v), expected);
+            let ints: Vec<i64> = (0..n as i64).map(|i| (i * 31) % 97 - 40).collect();
+            let mut want: Vec<f64> = ints.iter().map(|&i| i as f64).collect();
+            want.sort_by(f64::total_cmp);
+            assert_eq!(sorted_from_ints(ints), want);
         }
     }
 

@@ -15,10 +15,19 @@ pub(crate) fn check_sample(x: &[f64]) -> Result<(), StatsError> {
 }
 
 /// Like [`check_sample`], and also requires non-decreasing order (for `*_sorted` APIs).
+/// One pass: in a sorted slice every value is finite when the ends are and no NaN sits in
+/// between (a NaN makes one of its neighbouring comparisons false).
 pub(crate) fn check_sorted(x: &[f64]) -> Result<(), StatsError> {
-    check_sample(x)?;
-    if x.windows(2).any(|w| w[1] < w[0]) {
-        return Err(StatsError::InvalidArgument("sample is not sorted ascending"));
+    let (Some(first), Some(last)) = (x.first(), x.last()) else { return Err(StatsError::EmptySample) };
+    if !first.is_finite() || !last.is_finite() {
+        return Err(StatsError::NonFinite);
+    }
+    if x.windows(2).any(|w| w[0].partial_cmp(&w[1]).is_none_or(|o| o == std::cmp::Ordering::Greater)) {
+        return Err(if x.iter().any(|v| v.is_nan()) {
+            StatsError::NonFinite
+        } else {
+            StatsError::InvalidArgument("sample is not sorted ascending")
+        });
     }
     Ok(())
 }
