@@ -271,9 +271,9 @@ pub(crate) fn parse_field(raw: &[u8]) -> Parsed<'_> {
     }
     let trimmed = trim_ascii_blanks(raw);
     if looks_numeric(trimmed) {
-        // Integers have no '.', 'e' or 'E'; trying i64 only then spares floats a failed parse.
-        let integral = !trimmed.iter().any(|b| matches!(b, b'.' | b'e' | b'E'));
-        if integral && let Some(i) = parse_i64(trimmed) {
+        // The integer parser stops at the first '.', 'e' or other non-digit, so a float
+        // costs it a byte or two before the float parser takes over.
+        if let Some(i) = parse_i64(trimmed) {
             return Parsed::Int(i);
         }
         if let Ok(f) = fast_float2::parse::<f64, _>(trimmed) {
