@@ -220,7 +220,7 @@ pub struct ClientArgs {
     /// The riskops server.
     #[arg(long, env = "RISKOPS_URL", default_value = "http://127.0.0.1:8080", global = true)]
     pub server: String,
-    /// API token (printed once by the server's first start, or by `riskops token create`).
+    /// API token (the first start of the server prints the admin token once).
     #[arg(long, env = "RISKOPS_TOKEN", hide_env_values = true, global = true, value_parser = secret)]
     pub token: Option<Secret<String>>,
     /// Output: a readable text, one JSON document on stdout, or (reports) an HTML file.
