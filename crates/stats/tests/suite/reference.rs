@@ -9,7 +9,7 @@
 use riskops_stats as rs;
 use std::collections::HashMap;
 
-const REFERENCE: &str = include_str!("data/reference.txt");
+const REFERENCE: &str = include_str!("../data/reference.txt");
 
 /// Relative tolerance on statistics and special-function values.
 const STAT_RTOL: f64 = 1e-9;
@@ -26,44 +26,7 @@ struct Case {
     out: Vec<f64>,
 }
 
-/// SplitMix64, identical to the generator in make_reference.py.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn uniform(&mut self) -> f64 {
-        (self.next() >> 11) as f64 * 2f64.powi(-53)
-    }
-}
-
-fn generate(kind: &str, seed: u64, n: usize, loc: f64, scale: f64) -> Vec<f64> {
-    let mut rng = SplitMix(seed);
-    (0..n)
-        .map(|_| match kind {
-            "n" => {
-                let mut s = 0.0;
-                for _ in 0..12 {
-                    s += rng.uniform();
-                }
-                loc + scale * (s - 6.0)
-            }
-            "u" => loc + scale * rng.uniform(),
-            "i" => (loc + scale * rng.uniform()).floor(),
-            "c" => {
-                let u = rng.uniform();
-                loc + scale * (u * u * u)
-            }
-            other => panic!("unknown generator kind {other}"),
-        })
-        .collect()
-}
+use super::generator::generate;
 
 fn parse_f64(tok: &str) -> f64 {
     tok.parse::<f64>().unwrap_or_else(|_| panic!("bad float {tok:?}"))
