@@ -101,24 +101,162 @@ pub fn read_csv_from<R: Read>(
     Ok(Table { columns, rows })
 }
 
+/// One record's fields, from the fast path or from the csv crate.
+pub enum Record<'a> {
+    Plain { line: &'a [u8], bounds: &'a [(usize, usize)] },
+    Quoted(&'a csv::ByteRecord),
+}
+
+impl Record<'_> {
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        match self {
+            Record::Plain { line, bounds } => bounds.get(i).map(|&(a, b)| &line[a..b]),
+            Record::Quoted(r) => r.get(i),
+        }
+    }
+}
+
+/// Bytes read from the file at a time by the fast path.
+const BLOCK: usize = 4 << 20;
+
 /// Streams the records of a CSV file to `visit` with the selected `(name, field index)`
 /// pairs; returns the number of rows and fills `names` with the selected column names.
 /// A file with a header and no rows is [`DataError::Empty`].
+///
+/// Files without quote characters (most machine-written CSV) are split by a simple loop
+/// over large blocks; from the first block with a `"` on, the csv crate reads the rest, so
+/// quoting rules are always the csv crate's.
 pub fn scan<R: Read>(
     path: &Path,
     reader: R,
     delimiter: u8,
     keep: Option<&[String]>,
     progress: &dyn Fn(u64),
-    mut visit: impl FnMut(&[(String, usize)], &csv::ByteRecord),
+    mut visit: impl FnMut(&[(String, usize)], &Record<'_>),
     names: &mut Vec<String>,
 ) -> Result<usize, DataError> {
     let malformed = |message: String| DataError::Malformed { path: path.to_path_buf(), message };
-    let counting = CountingReader { inner: reader, read: 0, reported: 0, progress };
-    let mut csv =
-        // A large internal buffer: fewer refills on multi-gigabyte files.
-        csv::ReaderBuilder::new().delimiter(delimiter).has_headers(true).flexible(false).buffer_capacity(1 << 20).from_reader(counting);
-    let header = csv.byte_headers().map_err(|e| malformed(csv_message(&e)))?.clone();
+    let io_err = |source| DataError::Io { path: path.to_path_buf(), source };
+    let mut input = CountingReader { inner: reader, read: 0, reported: 0, progress };
+    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
+    let mut eof = fill(&mut input, &mut buf).map_err(io_err)?;
+    let header_end = match buf.iter().position(|&b| b == b'\n') {
+        Some(i) => i,
+        None if eof => buf.len(),
+        None => return scan_quoted(path, std::io::Cursor::new(buf).chain(input), delimiter, keep, visit, names, 0),
+    };
+    let header_line = strip_cr(&buf[..header_end]);
+    if header_line.contains(&b'"') {
+        return scan_quoted(path, std::io::Cursor::new(buf).chain(input), delimiter, keep, visit, names, 0);
+    }
+    let mut header = csv::ByteRecord::new();
+    for field in header_line.split(|&b| b == delimiter) {
+        header.push_field(field);
+    }
+    let all = header_names(path, &header)?;
+    let selected: Vec<(String, usize)> = select(path, &all, keep)?.into_iter().map(|i| (all[i].clone(), i)).collect();
+    *names = selected.iter().map(|(n, _)| n.clone()).collect();
+    let expected = all.len();
+    let mut start = (header_end + 1).min(buf.len());
+    let mut line_no = 1usize;
+    let mut rows = 0usize;
+    let mut bounds: Vec<(usize, usize)> = Vec::with_capacity(expected);
+    loop {
+        // Complete lines in buf[start..]; the tail waits for the next block.
+        let end = if eof {
+            buf.len()
+        } else {
+            buf[start..].iter().rposition(|&b| b == b'\n').map_or(start, |i| start + i + 1)
+        };
+        if buf[start..end].contains(&b'"') {
+            let rest = std::io::Cursor::new(buf.split_off(start)).chain(input);
+            let more = scan_quoted_rows(path, rest, delimiter, expected, &selected, &mut visit, line_no)?;
+            rows += more;
+            break;
+        }
+        // One SIMD pass finds every delimiter and newline of the chunk.
+        let chunk = &buf[start..end];
+        let mut line_start = 0;
+        let mut field_start = 0;
+        bounds.clear();
+        // Ends the line [line_start, line_end): its last field starts at `last_field`
+        // (relative to the line). Blank lines are skipped, as the csv crate and pandas do.
+        let mut emit =
+            |line_start: usize, line_end: usize, last_field: usize, bounds: &mut Vec<(usize, usize)>, line_no| {
+                let line = strip_cr(&chunk[line_start..line_end]);
+                if line.is_empty() {
+                    bounds.clear();
+                    return Ok(false);
+                }
+                bounds.push((last_field, line.len()));
+                if bounds.len() != expected {
+                    return Err(malformed(format!(
+                        "line {line_no} has {} fields, but the header has {expected}",
+                        bounds.len()
+                    )));
+                }
+                visit(&selected, &Record::Plain { line, bounds });
+                bounds.clear();
+                Ok(true)
+            };
+        for pos in memchr::memchr2_iter(delimiter, b'\n', chunk) {
+            if chunk[pos] == b'\n' {
+                line_no += 1;
+                if emit(line_start, pos, field_start - line_start, &mut bounds, line_no)? {
+                    rows += 1;
+                }
+                line_start = pos + 1;
+                field_start = line_start;
+            } else {
+                bounds.push((field_start - line_start, pos - line_start));
+                field_start = pos + 1;
+            }
+        }
+        // The file's last line may have no newline.
+        if eof && line_start < chunk.len() {
+            line_no += 1;
+            if emit(line_start, chunk.len(), field_start - line_start, &mut bounds, line_no)? {
+                rows += 1;
+            }
+        }
+        if eof {
+            break;
+        }
+        buf.drain(..end);
+        start = 0;
+        eof = fill(&mut input, &mut buf).map_err(io_err)?;
+    }
+    if rows == 0 {
+        return Err(DataError::Empty { path: path.to_path_buf() });
+    }
+    Ok(rows)
+}
+
+/// Appends up to a block of input to `buf`; true at the end of the input. (`read_to_end`
+/// grows the buffer without zero-filling it first.)
+fn fill(input: &mut impl Read, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+    let n = input.by_ref().take(BLOCK as u64).read_to_end(buf)?;
+    Ok(n < BLOCK)
+}
+
+fn strip_cr(line: &[u8]) -> &[u8] {
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// The whole file through the csv crate (a quoted header).
+fn scan_quoted<R: Read>(
+    path: &Path,
+    reader: R,
+    delimiter: u8,
+    keep: Option<&[String]>,
+    mut visit: impl FnMut(&[(String, usize)], &Record<'_>),
+    names: &mut Vec<String>,
+    lines_before: usize,
+) -> Result<usize, DataError> {
+    let malformed = |message: String| DataError::Malformed { path: path.to_path_buf(), message };
+    let mut csv = csv_reader(reader, delimiter, true);
+    let header = csv.byte_headers().map_err(|e| malformed(csv_message(&e, lines_before)))?.clone();
     let all = header_names(path, &header)?;
     let selected: Vec<(String, usize)> = select(path, &all, keep)?.into_iter().map(|i| (all[i].clone(), i)).collect();
     *names = selected.iter().map(|(n, _)| n.clone()).collect();
@@ -128,15 +266,55 @@ pub fn scan<R: Read>(
         match csv.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) => return Err(malformed(csv_message(&e))),
+            Err(e) => return Err(malformed(csv_message(&e, lines_before))),
         }
-        visit(&selected, &record);
+        visit(&selected, &Record::Quoted(&record));
         rows += 1;
     }
     if rows == 0 {
         return Err(DataError::Empty { path: path.to_path_buf() });
     }
     Ok(rows)
+}
+
+/// The rest of a file (records only) through the csv crate, after `lines_before` lines.
+fn scan_quoted_rows<R: Read>(
+    path: &Path,
+    reader: R,
+    delimiter: u8,
+    expected: usize,
+    selected: &[(String, usize)],
+    visit: &mut impl FnMut(&[(String, usize)], &Record<'_>),
+    lines_before: usize,
+) -> Result<usize, DataError> {
+    let malformed = |message: String| DataError::Malformed { path: path.to_path_buf(), message };
+    let mut csv = csv_reader(reader, delimiter, false);
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0usize;
+    loop {
+        match csv.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(malformed(csv_message(&e, lines_before))),
+        }
+        if record.len() != expected {
+            let line = lines_before + record.position().map_or(0, |p| p.line() as usize);
+            return Err(malformed(format!("line {line} has {} fields, but the header has {expected}", record.len())));
+        }
+        visit(selected, &Record::Quoted(&record));
+        rows += 1;
+    }
+    Ok(rows)
+}
+
+fn csv_reader<R: Read>(reader: R, delimiter: u8, has_headers: bool) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(has_headers)
+        // Field counts are checked here, with line numbers of the whole file.
+        .flexible(!has_headers)
+        .buffer_capacity(1 << 20)
+        .from_reader(reader)
 }
 
 /// Opens `path` and picks its delimiter: `options.delimiter`, or sniffed from its start.
@@ -156,10 +334,10 @@ pub fn open_with_delimiter(path: &Path, delimiter: Option<u8>) -> Result<(BufRea
     Ok((BufReader::with_capacity(1 << 20, file), delimiter))
 }
 
-fn csv_message(e: &csv::Error) -> String {
+fn csv_message(e: &csv::Error, lines_before: usize) -> String {
     match e.kind() {
         csv::ErrorKind::UnequalLengths { pos, expected_len, len } => {
-            let line = pos.as_ref().map(|p| p.line()).unwrap_or(0);
+            let line = lines_before + pos.as_ref().map_or(0, |p| p.line() as usize);
             format!("line {line} has {len} fields, but the header has {expected_len}")
         }
         _ => e.to_string(),
@@ -170,6 +348,8 @@ fn csv_message(e: &csv::Error) -> String {
 fn header_names(path: &Path, header: &csv::ByteRecord) -> Result<Vec<String>, DataError> {
     let mut names: Vec<String> = Vec::with_capacity(header.len());
     for (i, raw) in header.iter().enumerate() {
+        // pandas drops a UTF-8 byte order mark before the first name.
+        let raw = if i == 0 { raw.strip_prefix(b"\xef\xbb\xbf").unwrap_or(raw) } else { raw };
         let name = String::from_utf8_lossy(raw).into_owned();
         let name = if name.is_empty() { format!("Unnamed: {i}") } else { name };
         if names.contains(&name) {

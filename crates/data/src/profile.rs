@@ -262,7 +262,7 @@ fn profile_pass(
         delimiter,
         None,
         progress,
-        |selected, record| {
+        |selected, record: &crate::csv_reader::Record<'_>| {
             if profilers.is_empty() {
                 profilers = selected.iter().map(|(n, _)| Profiler::new(n.clone(), as_text.contains(n))).collect();
             }

@@ -70,6 +70,39 @@ fn words_that_rust_would_parse_as_numbers_stay_words() {
     assert_eq!((s.get(0), s.codes[1]), (Some("infinity"), MISSING_CODE));
 }
 
+/// The fast path (no quotes) and the csv crate read the same bytes the same way: across
+/// block boundaries, with CRLF, blank lines, a BOM, no final newline, and a quote that
+/// appears only late in the file.
+#[test]
+fn the_fast_path_reads_exactly_what_the_csv_crate_reads() {
+    let mut text = String::from("\u{feff}id,value,label\r\n");
+    for i in 0..300_000 {
+        text.push_str(&format!("{i},{},{}\r\n", i as f64 / 7.0, ["x", "y", ""][i % 3]));
+        if i % 50_000 == 0 {
+            text.push_str("\r\n");
+        }
+    }
+    text.push_str("300000,1.5,\"quoted, with comma\"\n300001,2.5,last");
+    let fast = read_csv_from(Path::new("t.csv"), text.as_bytes(), b',', None, &|_| {}).unwrap();
+    assert_eq!(fast.names().collect::<Vec<_>>(), ["id", "value", "label"]);
+    assert_eq!(fast.rows, 300_002);
+    let mut reference = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let records: Vec<csv::StringRecord> = reference.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 300_002);
+    let Values::Str(labels) = values(&fast, "label") else { panic!() };
+    let Values::Float(v) = values(&fast, "value") else { panic!() };
+    for (row, record) in records.iter().enumerate().step_by(997).chain(records.iter().enumerate().skip(299_990)) {
+        assert_eq!(labels.get(row).unwrap_or(""), &record[2], "row {row}");
+        assert_eq!(v[row], record[1].parse::<f64>().unwrap(), "row {row}");
+    }
+    assert_eq!(labels.get(300_000), Some("quoted, with comma"));
+
+    // A ragged line after the switch to the csv crate is reported at its line in the file.
+    let ragged = format!("{}\n\"q\",1,2\n5,6\n", "a,b,c\n1,2,3\n".repeat(1));
+    let err = read_csv_from(Path::new("r.csv"), ragged.as_bytes(), b',', None, &|_| {}).unwrap_err().to_string();
+    assert!(err.contains("line 5 has 2 fields"), "{err}"); // line 3 is blank
+}
+
 #[test]
 fn delimiters_are_sniffed() {
     assert_eq!(sniff_delimiter(b"a;b;c\n1;2;3\n4;5;6\n"), b';');
