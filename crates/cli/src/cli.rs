@@ -44,6 +44,43 @@ pub enum Command {
     Model(ModelCommand),
     /// Show where a dataset or model version came from and what was built from it.
     Lineage(LineageArgs),
+    /// Read, export and verify the tamper-evident audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// List events: `riskops audit log --target dataset: --since 2026-01-01T00:00:00Z`.
+    Log {
+        #[arg(long)]
+        actor: Option<String>,
+        /// A target (`project:fraud`) or a kind of target (`dataset:`).
+        #[arg(long)]
+        target: Option<String>,
+        /// RFC 3339 time.
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Every event as JSON lines, for auditors: `riskops audit export -o trail.jsonl`.
+    Export {
+        /// Write here instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Check that no event was edited, deleted or reordered: against the server, directly on a
+    /// data directory (or a copy of one, no server needed), or on an exported file.
+    /// Exit status 1 when the trail is broken.
+    Verify {
+        /// A data directory (its riskops.sqlite is opened read-only).
+        #[arg(long, conflicts_with = "file")]
+        data_dir: Option<PathBuf>,
+        /// A JSON-lines export.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

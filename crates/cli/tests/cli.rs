@@ -393,3 +393,62 @@ fn datasets_and_models_are_versioned_pulled_compared_and_traced() {
     let events = json_stdout(&run(&["lineage", "events@1", "--kind", "dataset", "--format", "openlineage"]));
     assert_eq!(events[0]["outputs"][0]["name"], "model/ranker@1");
 }
+
+#[test]
+fn the_audit_trail_verifies_and_any_tampering_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = Server::start(&data, Some("audit-token"));
+    let run = |args: &[&str]| server.riskops("audit-token", args);
+    for p in ["alpha", "beta", "gamma"] {
+        assert!(run(&["project", "create", p]).status.success());
+    }
+    let ok = json_stdout(&run(&["audit", "verify", "--format", "json"]));
+    assert_eq!((ok["ok"].as_bool(), ok["events"].as_u64(), ok["first_bad_seq"].is_null()), (Some(true), Some(5), true));
+    let log = json_stdout(&run(&["audit", "log", "--target", "project:", "--format", "json"]));
+    assert_eq!(log["events"].as_array().unwrap().len(), 4, "{log}");
+    assert_eq!(log["events"][1]["actor"], "admin");
+
+    let export = dir.path().join("trail.jsonl");
+    assert!(run(&["audit", "export", "-o", export.to_str().unwrap()]).status.success());
+    let verify_file = |path: &Path| {
+        Command::new(BIN).args(["audit", "verify", "--format", "json", "--file"]).arg(path).output().unwrap()
+    };
+    assert_eq!(verify_file(&export).status.code(), Some(0));
+    let tampered = dir.path().join("tampered.jsonl");
+    std::fs::write(&tampered, std::fs::read_to_string(&export).unwrap().replace("\"beta\"", "\"BETA\"")).unwrap();
+    let out = verify_file(&tampered);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json_stdout_allowing_failure(&out)["first_bad_seq"], 4);
+
+    let (status, _) = server.terminate();
+    assert!(status.success());
+    // On copies of the data directory, with the append-only triggers removed as a forger would.
+    let verify_dir = |d: &Path| {
+        Command::new(BIN).args(["audit", "verify", "--format", "json", "--data-dir"]).arg(d).output().unwrap()
+    };
+    assert_eq!(verify_dir(&data).status.code(), Some(0));
+    for (case, sql, bad) in [
+        ("edit", "UPDATE audit_events SET actor = 'mallory' WHERE seq = 3", 3),
+        ("delete", "DELETE FROM audit_events WHERE seq = 2", 2),
+    ] {
+        let copy = dir.path().join(case);
+        std::fs::create_dir_all(&copy).unwrap();
+        std::fs::copy(data.join("riskops.sqlite"), copy.join("riskops.sqlite")).unwrap();
+        let conn = rusqlite::Connection::open(copy.join("riskops.sqlite")).unwrap();
+        conn.execute_batch(&format!(
+            "DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete; {sql};"
+        ))
+        .unwrap();
+        drop(conn);
+        let out = verify_dir(&copy);
+        assert_eq!(out.status.code(), Some(1), "{case}");
+        assert_eq!(json_stdout_allowing_failure(&out)["first_bad_seq"], bad, "{case}");
+    }
+}
+
+fn json_stdout_allowing_failure(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)))
+}

@@ -155,6 +155,8 @@ pub enum Operation {
     RegistryRead,
     /// Tags and notes on existing versions.
     RegistryAnnotate,
+    /// Reading and verifying the audit trail.
+    AuditRead,
 }
 
 impl Operation {
@@ -167,6 +169,7 @@ impl Operation {
             Operation::ModelRegister => "model.register",
             Operation::RegistryRead => "registry.read",
             Operation::RegistryAnnotate => "registry.annotate",
+            Operation::AuditRead => "audit.read",
         }
     }
 }

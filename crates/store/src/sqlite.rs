@@ -103,6 +103,50 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     tx.commit().map_err(db_err)
 }
 
+/// Verifies the audit chain of a SQLite file (a data directory's `riskops.sqlite`, or a copy
+/// of it) without a server and without writing to it: the file is opened read-only and no
+/// migration runs.
+pub fn verify_file(path: &Path) -> Result<riskops_core::audit::ChainReport> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| Error::unavailable(format!("cannot open {} read-only: {e}", path.display())))?;
+    let mut stmt = conn.prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit_events ORDER BY seq")).map_err(db_err)?;
+    let mut rows = stmt.query([]).map_err(db_err)?;
+    let mut verifier = riskops_core::audit::ChainVerifier::default();
+    while let Some(row) = rows.next().map_err(db_err)? {
+        let seq: i64 = row.get(0).map_err(db_err)?;
+        match audit_event(row) {
+            Ok(event) => {
+                if !verifier.push(&event) {
+                    break;
+                }
+            }
+            Err(e) => {
+                verifier.unreadable(seq, format!("unreadable: {e}"));
+                break;
+            }
+        }
+    }
+    Ok(verifier.finish())
+}
+
+/// One audit row as an event (shared by reads and verification).
+fn audit_event(r: &rusqlite::Row<'_>) -> Result<AuditEvent> {
+    let seq: i64 = r.get(0).map_err(db_err)?;
+    let time: String = r.get(1).map_err(db_err)?;
+    Ok(AuditEvent {
+        seq,
+        time: parse_time(&time)?,
+        actor: r.get(2).map_err(db_err)?,
+        action: r.get(3).map_err(db_err)?,
+        target: r.get(4).map_err(db_err)?,
+        before: parse_json_column(seq, "before", r.get(5).map_err(db_err)?)?,
+        after: parse_json_column(seq, "after", r.get(6).map_err(db_err)?)?,
+        request_id: r.get(7).map_err(db_err)?,
+        prev_hash: r.get(8).map_err(db_err)?,
+        hash: r.get(9).map_err(db_err)?,
+    })
+}
+
 /// Times are stored as RFC 3339 UTC text with a fixed number of digits, so that text order
 /// is time order.
 fn time_text(t: OffsetDateTime) -> String {

@@ -1,5 +1,6 @@
 //! One module per command group.
 
+mod audit;
 mod dataset;
 mod drift;
 mod lineage;
@@ -18,6 +19,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(args).await,
         // Local work: no server, no runtime needed.
         Command::Drift(args) => drift::run(args, cli.client.format),
+        // Verifying a data directory or an export needs no server either.
+        Command::Audit(cmd @ crate::cli::AuditCommand::Verify { data_dir: Some(_), .. })
+        | Command::Audit(cmd @ crate::cli::AuditCommand::Verify { file: Some(_), .. }) => {
+            audit::run(None, cli.client.format, cmd).await
+        }
         command => {
             crate::logging::init(crate::cli::LogFormat::Text, tracing_subscriber::filter::LevelFilter::WARN);
             let client = Client::new(&cli.client.server, cli.client.token.clone())?;
@@ -35,6 +41,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Dataset(cmd) => dataset::run(&client, format, cmd).await,
                 Command::Model(cmd) => model::run(&client, format, cmd).await,
                 Command::Lineage(args) => lineage::run(&client, format, args).await,
+                Command::Audit(cmd) => return audit::run(Some(&client), format, cmd).await,
             }?;
             Ok(ExitCode::SUCCESS)
         }

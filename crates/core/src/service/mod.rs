@@ -15,8 +15,10 @@ use crate::secret::Secret;
 use crate::store::{Bootstrap, NewIdentity, Store, StoreKind};
 use std::sync::Arc;
 
+mod audit;
 mod registry;
 
+pub use audit::AuditFilter;
 pub use registry::PushPermit;
 
 /// The name of the first administrator.

@@ -2,6 +2,7 @@
 //! and the services of `riskops-core`.
 
 pub mod annotations;
+pub mod audit;
 pub mod datasets;
 pub mod lineage;
 pub mod models;
@@ -33,6 +34,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(annotations::model_tags))
         .routes(routes!(annotations::dataset_note, annotations::dataset_notes))
         .routes(routes!(annotations::model_note, annotations::model_notes))
+        .routes(routes!(audit::events))
+        .routes(routes!(audit::verify))
 }
 
 /// Routes that receive files, under the upload limit.
