@@ -27,6 +27,14 @@ pub fn validate_name(field: &str, name: &str) -> Result<()> {
 /// Longest accepted free-text description.
 pub const MAX_DESCRIPTION_LEN: usize = 4096;
 
+/// Checks a free-text description (projects, dataset and model versions).
+pub fn validate_description(text: &str) -> Result<()> {
+    if text.len() > MAX_DESCRIPTION_LEN {
+        return Err(Error::invalid("description", format!("must be at most {MAX_DESCRIPTION_LEN} bytes")));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewProject {
     pub name: String,
@@ -36,10 +44,7 @@ pub struct NewProject {
 impl NewProject {
     pub fn validate(&self) -> Result<()> {
         validate_name("name", &self.name)?;
-        if self.description.len() > MAX_DESCRIPTION_LEN {
-            return Err(Error::invalid("description", format!("must be at most {MAX_DESCRIPTION_LEN} bytes")));
-        }
-        Ok(())
+        validate_description(&self.description)
     }
 }
 

@@ -266,6 +266,16 @@ async fn owner_id(
     Ok((id, owner))
 }
 
+/// The next version number of a dataset or model, inside the writing transaction (the
+/// owner's row is locked by `owner_id`).
+async fn next_version(tx: &Transaction<'_>, versions: &str, fk: &str, owner: i64) -> Result<i32> {
+    let row = tx
+        .query_one(&format!("SELECT COALESCE(MAX(version), 0) + 1 FROM {versions} WHERE {fk} = $1"), &[&owner])
+        .await
+        .map_err(db_err)?;
+    Ok(row.get(0))
+}
+
 async fn resolve_dataset(tx: &Transaction<'_>, field: &str, r: &VersionRef) -> Result<(i64, VersionRef)> {
     let version = version_param(r.version)?;
     let found = tx
@@ -444,14 +454,7 @@ impl Store for PostgresStore {
         if let Some(existing) = same.into_iter().next() {
             return Ok(Created::Existing(existing));
         }
-        let version: i32 = tx
-            .query_one(
-                "SELECT COALESCE(MAX(version), 0) + 1 FROM dataset_versions WHERE dataset_id = $1",
-                &[&dataset_id],
-            )
-            .await
-            .map_err(db_err)?
-            .get(0);
+        let version = next_version(&tx, "dataset_versions", "dataset_id", dataset_id).await?;
         tx.execute(
             "INSERT INTO dataset_versions (dataset_id, version, digest, size, format, rows, schema_json, profile_json,
              description, tags_json, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -533,11 +536,7 @@ impl Store for PostgresStore {
             None => None,
         };
         let (model_id, project) = owner_id(&tx, "models", "model", &new.name, new.project.as_deref(), &by, at).await?;
-        let version: i32 = tx
-            .query_one("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model_id = $1", &[&model_id])
-            .await
-            .map_err(db_err)?
-            .get(0);
+        let version = next_version(&tx, "model_versions", "model_id", model_id).await?;
         tx.execute(
             "INSERT INTO model_versions (model_id, version, digest, size, framework, training_version_id,
              validation_version_id, code_repo, code_commit, params_json, metrics_json, description, tags_json,

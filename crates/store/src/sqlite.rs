@@ -261,15 +261,38 @@ fn dataset_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(DatasetRow, String)> 
 }
 
 fn dataset_rows(conn: &Connection, filter: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<DatasetVersion>> {
-    let mut stmt = conn.prepare_cached(&format!("{DATASET_SELECT} {filter}")).map_err(db_err)?;
-    let rows = stmt.query_map(params, dataset_row).map_err(db_err)?;
+    load_rows(conn, DATASET_SELECT, filter, params, dataset_row, |mut row, at| {
+        row.created_at = at;
+        row.into_domain()
+    })
+}
+
+/// Runs `select filter`, reads each row with `read` (which returns the row and its time
+/// as text) and turns it into a domain value with `finish`.
+fn load_rows<R, T>(
+    conn: &Connection,
+    select: &str,
+    filter: &str,
+    params: &[&dyn rusqlite::ToSql],
+    read: fn(&rusqlite::Row<'_>) -> rusqlite::Result<(R, String)>,
+    finish: impl Fn(R, OffsetDateTime) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(&format!("{select} {filter}")).map_err(db_err)?;
+    let rows = stmt.query_map(params, read).map_err(db_err)?;
     let mut out = Vec::new();
     for row in rows {
-        let (mut row, created_at) = row.map_err(db_err)?;
-        row.created_at = parse_time(&created_at)?;
-        out.push(row.into_domain()?);
+        let (row, time) = row.map_err(db_err)?;
+        out.push(finish(row, parse_time(&time)?)?);
     }
     Ok(out)
+}
+
+/// The next version number of a dataset or model, inside the writing transaction.
+fn next_version(tx: &Transaction<'_>, versions: &str, fk: &str, owner: i64) -> Result<i64> {
+    tx.query_row(&format!("SELECT COALESCE(MAX(version), 0) + 1 FROM {versions} WHERE {fk} = ?1"), [owner], |r| {
+        r.get(0)
+    })
+    .map_err(db_err)
 }
 
 fn model_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ModelRow, String)> {
@@ -297,15 +320,10 @@ fn model_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ModelRow, String)> {
 }
 
 fn model_rows(conn: &Connection, filter: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<ModelVersion>> {
-    let mut stmt = conn.prepare_cached(&format!("{MODEL_SELECT} {filter}")).map_err(db_err)?;
-    let rows = stmt.query_map(params, model_row).map_err(db_err)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (mut row, created_at) = row.map_err(db_err)?;
-        row.created_at = parse_time(&created_at)?;
-        out.push(row.into_domain()?);
-    }
-    Ok(out)
+    load_rows(conn, MODEL_SELECT, filter, params, model_row, |mut row, at| {
+        row.created_at = at;
+        row.into_domain()
+    })
 }
 
 /// The id of `name` in `table` (datasets or models), creating it in the requested project
@@ -583,11 +601,7 @@ impl Store for SqliteStore {
             if let Some(existing) = same.into_iter().next() {
                 return Ok(Created::Existing(existing));
             }
-            let version: i64 = tx
-                .query_row("SELECT COALESCE(MAX(version), 0) + 1 FROM dataset_versions WHERE dataset_id = ?1", [dataset_id], |r| {
-                    r.get(0)
-                })
-                .map_err(db_err)?;
+            let version = next_version(&tx, "dataset_versions", "dataset_id", dataset_id)?;
             tx.execute(
                 "INSERT INTO dataset_versions (dataset_id, version, digest, size, format, rows, schema_json, profile_json,
                  description, tags_json, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -669,13 +683,7 @@ impl Store for SqliteStore {
             let validation =
                 new.validation_data.as_ref().map(|r| resolve_dataset(&tx, "validation_data", r)).transpose()?;
             let (model_id, project) = owner_id(&tx, "models", "model", &new.name, new.project.as_deref(), &by, at)?;
-            let version: i64 = tx
-                .query_row(
-                    "SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE model_id = ?1",
-                    [model_id],
-                    |r| r.get(0),
-                )
-                .map_err(db_err)?;
+            let version = next_version(&tx, "model_versions", "model_id", model_id)?;
             tx.execute(
                 "INSERT INTO model_versions (model_id, version, digest, size, framework, training_version_id,
                  validation_version_id, code_repo, code_commit, params_json, metrics_json, description, tags_json,

@@ -8,7 +8,7 @@ use crate::audit::AuditRecord;
 use crate::auth::{self, Operation, Permit};
 use crate::error::{Error, Result};
 use crate::lineage::Lineage;
-use crate::project::{MAX_DESCRIPTION_LEN, validate_name};
+use crate::project::{validate_description, validate_name};
 use crate::registry::{
     Created, DatasetVersion, Entry, Kind, MAX_NOTE_LEN, ModelVersion, NewDatasetVersion, NewModelVersion, Note, Tags,
     VersionRef, validate_tags,
@@ -19,13 +19,6 @@ use std::path::Path;
 /// reads (and stores) nothing.
 pub struct PushPermit {
     permit: Permit,
-}
-
-fn validate_description(text: &str) -> Result<()> {
-    if text.len() > MAX_DESCRIPTION_LEN {
-        return Err(Error::invalid("description", format!("must be at most {MAX_DESCRIPTION_LEN} bytes")));
-    }
-    Ok(())
 }
 
 impl Riskops {
