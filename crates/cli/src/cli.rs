@@ -47,6 +47,131 @@ pub enum Command {
     /// Read, export and verify the tamper-evident audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage users and service accounts and their roles (admin).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Create, list and revoke API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Record evidence (validation, fairness, …) for a model version; promotion gates ask for it.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+    /// List, show, approve and reject promotion requests.
+    #[command(subcommand)]
+    Promotion(PromotionCommand),
+    /// Show or replace the promotion policy (the gates per risk tier and environment).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+#[command(after_help = "Roles: admin, risk_officer, validator, data_scientist, committee, auditor, viewer, ingest;
+    each for every project (`validator`) or one (`validator@credit`). See docs/permissions.md.
+
+    Example:
+  riskops user create alice --role data_scientist@credit --role viewer --expires-in 90d")]
+pub enum UserCommand {
+    /// Create a user (or --service-account) with roles; prints its first API token once.
+    Create {
+        name: String,
+        /// `ROLE` or `ROLE@PROJECT`; repeatable.
+        #[arg(long = "role", value_name = "ROLE[@PROJECT]", required = true)]
+        roles: Vec<String>,
+        /// A machine identity (e.g. an ingest job) rather than a person.
+        #[arg(long)]
+        service_account: bool,
+        /// Read a password (for the dashboard sign-in) from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Lifetime of the first token, e.g. `30d`, `12h`, `90m`; default: no expiry.
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
+    },
+    /// List identities and their roles (admin, auditor).
+    List,
+    /// Grant a role: `riskops user grant alice validator@credit`.
+    Grant { name: String, role: String },
+    /// Revoke a role: `riskops user revoke alice validator@credit`.
+    Revoke { name: String, role: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token for yourself (or, as admin, for --user); printed once.
+    Create {
+        /// Whose token (admin only).
+        #[arg(long)]
+        user: Option<String>,
+        /// e.g. `30d`, `12h`; default: no expiry.
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
+        /// What the token is for.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List your tokens (or --user's, or --all, as admin or auditor). Tokens themselves are never shown again.
+    List {
+        #[arg(long, conflicts_with = "all")]
+        user: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Revoke a token by id.
+    Revoke { id: i64 },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EvidenceCommand {
+    /// Attach a file as evidence: `riskops evidence add churn@3 --kind validation --file report.pdf --passed true`.
+    Add {
+        version: String,
+        /// validation, fairness, stress_test, explainability, documentation, security, performance or data_quality.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        file: PathBuf,
+        /// Whether the check passed; failed evidence never satisfies a gate.
+        #[arg(long)]
+        passed: Option<bool>,
+        #[arg(long, default_value = "")]
+        summary: String,
+    },
+    /// List a version's evidence.
+    List { version: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PromotionCommand {
+    /// List requests, newest first.
+    List {
+        #[arg(long)]
+        model: Option<String>,
+        /// pending, completed or rejected.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Show a request and what it still needs.
+    Show { id: i64 },
+    /// Approve a request (validator, risk_officer, committee, as the gate asks).
+    Approve {
+        id: i64,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Reject a request; closes it.
+    Reject {
+        id: i64,
+        #[arg(long)]
+        comment: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// Print the policy in force (JSON).
+    Show,
+    /// Replace the policy with a JSON file (admin, risk_officer): `riskops policy show > p.json`, edit, `riskops policy set p.json`.
+    Set { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -152,6 +277,41 @@ pub enum ModelCommand {
     },
     /// Add a note to a version: `riskops model note churn@3 "retrained after the schema fix"`.
     Note { version: String, text: String },
+    /// Ask for a version to enter staging or production; answers what is still missing.
+    Promote {
+        version: String,
+        /// staging or production.
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Emergency: put an earlier version back into production at once, skipping the gates (risk_officer).
+    Rollback {
+        name: String,
+        /// The version to put back.
+        #[arg(long = "to")]
+        version: u32,
+        #[arg(long)]
+        reason: String,
+        #[arg(long, default_value = "production")]
+        environment: String,
+    },
+    /// Which version is in each environment, now or --at a past time, and the history.
+    Stage {
+        name: String,
+        /// RFC 3339 time, e.g. 2026-11-01T00:00:00Z.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Check a local file against a version's record and the server's signature. Exit status 1 on mismatch.
+    Verify {
+        version: String,
+        file: PathBuf,
+        /// The server's public key (hex), to check without trusting the server's answer for it.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -288,8 +448,20 @@ pub enum ProjectCommand {
     },
     /// List projects.
     List,
-    /// Show one project.
+    /// Show one project, with its risk tier.
     Show { name: String },
+    /// Override a project's risk tier (risk_officer): `riskops project update credit --tier critical --reason "…"`.
+    Update {
+        name: String,
+        /// low, medium, high or critical.
+        #[arg(long, required_unless_present = "clear_tier")]
+        tier: Option<String>,
+        /// Remove the override.
+        #[arg(long, conflicts_with = "tier")]
+        clear_tier: bool,
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 /// `riskops serve`. Each setting comes from its flag, else its RISKOPS_* variable, else the
@@ -313,6 +485,10 @@ pub struct ServeArgs {
     /// [default: the artifacts/ folder in the data directory].
     #[arg(long, env = "RISKOPS_ARTIFACT_STORE")]
     pub artifact_store: Option<String>,
+    /// The ed25519 key (PKCS#8) that signs production models and audit checkpoints; created
+    /// on first start [default: signing-key.pk8 in the data directory].
+    #[arg(long, env = "RISKOPS_SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<PathBuf>,
     /// Largest accepted request body, e.g. 2MiB, 512KiB or a number of bytes [default: 2MiB].
     #[arg(long, env = "RISKOPS_BODY_LIMIT")]
     pub body_limit: Option<String>,
@@ -323,7 +499,7 @@ pub struct ServeArgs {
     #[arg(long, env = "RISKOPS_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
     /// A TOML file with the same settings (listen, data_dir, database_url, artifact_store,
-    /// body_limit, upload_limit, log_format, bootstrap_token) [default: ./riskops.toml if it exists].
+    /// signing_key_file, body_limit, upload_limit, log_format, bootstrap_token) [default: ./riskops.toml if it exists].
     #[arg(long, env = "RISKOPS_CONFIG")]
     pub config: Option<PathBuf>,
 }

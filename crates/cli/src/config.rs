@@ -22,6 +22,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     artifact_store: Option<String>,
+    signing_key_file: Option<PathBuf>,
     body_limit: Option<toml::Value>,
     upload_limit: Option<toml::Value>,
     log_format: Option<LogFormat>,
@@ -85,6 +86,7 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
             body_limit,
             upload_limit,
             artifact_store,
+            signing_key_file: args.signing_key_file.or(file.signing_key_file),
         },
         log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
     })

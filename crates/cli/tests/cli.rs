@@ -452,3 +452,75 @@ fn json_stdout_allowing_failure(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stderr)))
 }
+
+#[test]
+fn a_model_is_promoted_by_separate_people_and_verified_against_its_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = Server::start(&data, Some("gov-admin"));
+    let admin = |args: &[&str]| json_stdout(&server.riskops("gov-admin", &[args, &["--format", "json"]].concat()));
+    let token_of = |name: &str, role: &str| {
+        admin(&["user", "create", name, "--role", role])["token"].as_str().unwrap().to_string()
+    };
+    let (ds, val, risk, viewer) = (
+        token_of("dana", "data_scientist"),
+        token_of("victor", "validator"),
+        token_of("rita", "risk_officer"),
+        token_of("vera", "viewer"),
+    );
+    let as_ = |token: &str, args: &[&str]| server.riskops(token, &[args, &["--format", "json"]].concat());
+
+    let artifact = dir.path().join("model.bin");
+    std::fs::write(&artifact, b"weights v1").unwrap();
+    let a = artifact.to_str().unwrap();
+    assert!(as_(&ds, &["model", "register", "scorer", "--artifact", a]).status.success());
+    let asked = json_stdout(&as_(&ds, &["model", "promote", "scorer@1", "--to", "production"]));
+    assert_eq!(asked["status"], "pending");
+    assert!(asked["missing"].as_array().unwrap().iter().any(|m| m == "approval:validator"), "{asked}");
+    let id = asked["id"].to_string();
+    for (token, who) in [(&ds, "requester"), (&viewer, "viewer")] {
+        let out = as_(token, &["promotion", "approve", &id]);
+        assert_eq!(out.status.code(), Some(2), "{who}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 403"), "{who}");
+    }
+    let evidence = dir.path().join("report.txt");
+    std::fs::write(&evidence, "all good").unwrap();
+    for kind in ["validation", "fairness", "documentation"] {
+        let out = as_(
+            &val,
+            &["evidence", "add", "scorer@1", "--kind", kind, "--file", evidence.to_str().unwrap(), "--passed", "true"],
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(json_stdout(&as_(&val, &["promotion", "approve", &id]))["status"], "pending");
+    assert_eq!(json_stdout(&as_(&risk, &["promotion", "approve", &id]))["status"], "completed");
+    let stage = json_stdout(&as_(&viewer, &["model", "stage", "scorer"]));
+    assert_eq!(stage["environments"]["production"]["version"], 1);
+
+    let ok = as_(&viewer, &["model", "verify", "scorer@1", a]);
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stdout));
+    assert_eq!(json_stdout(&ok)["signature_valid"], true);
+    let modified = dir.path().join("modified.bin");
+    std::fs::write(&modified, b"weights v1 + backdoor").unwrap();
+    let bad = as_(&viewer, &["model", "verify", "scorer@1", modified.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(json_stdout_allowing_failure(&bad)["ok"], false);
+    // Pinning a different key fails too: the signature is the server's, not anyone's.
+    let other_key = "00".repeat(32);
+    let pinned = as_(&viewer, &["model", "verify", "scorer@1", a, "--public-key", &other_key]);
+    assert_ne!(pinned.status.code(), Some(0));
+
+    let log =
+        json_stdout(&server.riskops("gov-admin", &["audit", "log", "--target", "promotion:", "--format", "json"]));
+    let actors: Vec<(&str, &str)> = log["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["actor"].as_str().unwrap()))
+        .collect();
+    assert!(
+        actors.contains(&("promotion.approve", "victor")) && actors.contains(&("promotion.completed", "rita")),
+        "{actors:?}"
+    );
+}

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::secret::Secret;
 use sha2::{Digest, Sha256};
 use std::fmt;
+use time::OffsetDateTime;
 
 /// A role, granted globally or within one project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -110,6 +111,33 @@ pub struct IdentityRecord {
     pub roles: Vec<RoleBinding>,
 }
 
+/// An identity with when it was made, for listings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentitySummary {
+    pub identity: IdentityRecord,
+    pub created_at: OffsetDateTime,
+}
+
+/// An API token as listed: never the token itself, which only its creator ever sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub identity: String,
+    pub label: String,
+    pub created_at: OffsetDateTime,
+    pub expires_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+/// A token to store (already hashed).
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub identity: String,
+    pub token_hash: String,
+    pub label: String,
+    pub expires_at: Option<OffsetDateTime>,
+}
+
 /// An authenticated caller. Only [`crate::Riskops::authenticate`] makes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
@@ -142,36 +170,126 @@ impl Principal {
     }
 }
 
-/// Everything a caller can ask riskops to do. The role × operation matrix (governance)
-/// decides which roles may do each; until it lands any authenticated identity may.
+/// Everything a caller can ask riskops to do. [`allows`] is the role × operation matrix;
+/// `docs/permissions.md` is generated from it (a test keeps the two equal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
-    /// Work riskops does on its own behalf at start-up (bootstrap, migrations).
+    /// Work riskops does on its own behalf (bootstrap, checkpoints, throttling records).
     System,
     ProjectCreate,
     ProjectRead,
+    /// Overriding a project's risk tier (and, later, its context).
+    ProjectUpdate,
     DatasetPush,
     ModelRegister,
+    /// Datasets, models, lineage, evidence, promotions and stages.
     RegistryRead,
     /// Tags and notes on existing versions.
     RegistryAnnotate,
+    /// Recording validation, fairness, … evidence for a model version.
+    EvidenceAdd,
+    /// Asking for a model version to enter staging or production.
+    PromotionRequest,
+    /// Approving or rejecting a promotion request.
+    PromotionDecide,
+    /// Putting an earlier version back into an environment without the gates.
+    EmergencyRollback,
+    /// Replacing the promotion policy.
+    PolicyEdit,
     /// Reading and verifying the audit trail.
     AuditRead,
+    /// Listing identities and their roles.
+    IdentityRead,
+    /// Creating identities, granting and revoking roles, managing others' tokens.
+    IdentityAdmin,
+    /// Creating, listing and revoking one's own tokens.
+    OwnTokens,
 }
 
 impl Operation {
+    /// Every operation a request can ask for (not [`Operation::System`]).
+    pub const REQUESTABLE: [Operation; 16] = [
+        Operation::ProjectCreate,
+        Operation::ProjectRead,
+        Operation::ProjectUpdate,
+        Operation::DatasetPush,
+        Operation::ModelRegister,
+        Operation::RegistryRead,
+        Operation::RegistryAnnotate,
+        Operation::EvidenceAdd,
+        Operation::PromotionRequest,
+        Operation::PromotionDecide,
+        Operation::EmergencyRollback,
+        Operation::PolicyEdit,
+        Operation::AuditRead,
+        Operation::IdentityRead,
+        Operation::IdentityAdmin,
+        Operation::OwnTokens,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Operation::System => "system",
             Operation::ProjectCreate => "project.create",
             Operation::ProjectRead => "project.read",
+            Operation::ProjectUpdate => "project.update",
             Operation::DatasetPush => "dataset.push",
             Operation::ModelRegister => "model.register",
             Operation::RegistryRead => "registry.read",
             Operation::RegistryAnnotate => "registry.annotate",
+            Operation::EvidenceAdd => "evidence.add",
+            Operation::PromotionRequest => "promotion.request",
+            Operation::PromotionDecide => "promotion.decide",
+            Operation::EmergencyRollback => "model.rollback",
+            Operation::PolicyEdit => "policy.edit",
             Operation::AuditRead => "audit.read",
+            Operation::IdentityRead => "identity.read",
+            Operation::IdentityAdmin => "identity.admin",
+            Operation::OwnTokens => "token.own",
         }
     }
+
+    /// Operations that only make sense everywhere at once: a role scoped to one project
+    /// never grants them.
+    pub fn is_global(self) -> bool {
+        matches!(
+            self,
+            Operation::ProjectCreate
+                | Operation::PolicyEdit
+                | Operation::AuditRead
+                | Operation::IdentityRead
+                | Operation::IdentityAdmin
+        )
+    }
+}
+
+/// The role × operation matrix: whether `role` may perform `op`. Admin may do everything;
+/// auditors and viewers change nothing; `ingest` only sends monitoring data (issue 7).
+pub fn allows(role: Role, op: Operation) -> bool {
+    use Operation as O;
+    use Role as R;
+    match op {
+        O::System => false,
+        O::OwnTokens => true,
+        _ if role == R::Admin => true,
+        O::ProjectRead | O::RegistryRead => role != R::Ingest,
+        O::ProjectCreate => matches!(role, R::RiskOfficer | R::DataScientist),
+        O::ProjectUpdate | O::EmergencyRollback | O::PolicyEdit => role == R::RiskOfficer,
+        O::DatasetPush | O::ModelRegister | O::PromotionRequest => role == R::DataScientist,
+        O::RegistryAnnotate => matches!(role, R::RiskOfficer | R::Validator | R::DataScientist),
+        O::EvidenceAdd => matches!(role, R::Validator | R::DataScientist),
+        O::PromotionDecide => matches!(role, R::RiskOfficer | R::Validator | R::Committee),
+        O::AuditRead => matches!(role, R::RiskOfficer | R::Auditor),
+        O::IdentityRead => role == R::Auditor,
+        O::IdentityAdmin => false,
+    }
+}
+
+/// Where an operation applies: everywhere, or within one project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    Global,
+    Project(&'a str),
 }
 
 /// Proof that a permission check passed for one operation by one actor.
@@ -196,13 +314,87 @@ impl Permit {
     }
 }
 
-/// The one place where permissions are decided.
-pub fn authorize(principal: &Principal, operation: Operation) -> Result<Permit> {
-    if operation == Operation::System {
-        return Err(Error::forbidden("system operations cannot be requested"));
+impl Principal {
+    /// Whether one of the principal's bindings grants `op` in `scope`.
+    pub fn may(&self, op: Operation, scope: Scope<'_>) -> bool {
+        self.roles().iter().any(|b| {
+            allows(b.role, op)
+                && match (&b.project, scope) {
+                    (None, _) => true,
+                    (Some(_), _) if op.is_global() => false,
+                    (Some(bound), Scope::Project(p)) => bound == p,
+                    (Some(_), Scope::Global) => false,
+                }
+        })
     }
-    // Until roles are enforced (governance), every authenticated identity may do everything.
-    Ok(Permit { actor: principal.name().to_string(), operation })
+
+    /// The roles the principal holds in `project` (global bindings included).
+    pub fn roles_in(&self, project: &str) -> Vec<Role> {
+        let mut roles: Vec<Role> =
+            self.roles().iter().filter(|b| b.project.as_deref().is_none_or(|p| p == project)).map(|b| b.role).collect();
+        roles.sort();
+        roles.dedup();
+        roles
+    }
+}
+
+/// The one place where permissions are decided.
+pub fn authorize(principal: &Principal, operation: Operation, scope: Scope<'_>) -> Result<Permit> {
+    if principal.may(operation, scope) {
+        return Ok(Permit { actor: principal.name().to_string(), operation });
+    }
+    let place = match scope {
+        Scope::Project(p) if !operation.is_global() => format!(" in project {p:?}"),
+        _ => String::new(),
+    };
+    Err(Error::forbidden(format!(
+        "{} may not {}{place}: none of its roles ({}) grants it",
+        principal.name(),
+        operation.as_str(),
+        principal.roles().iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    )))
+}
+
+/// What a listing may show: the caller may perform `op` somewhere, and sees the projects
+/// where it may.
+pub struct Visibility<'a> {
+    principal: &'a Principal,
+    op: Operation,
+}
+
+impl Visibility<'_> {
+    pub fn sees(&self, project: &str) -> bool {
+        self.principal.may(self.op, Scope::Project(project))
+    }
+}
+
+/// For listings across projects: succeeds if `op` is granted in at least one project.
+pub fn authorize_listing(principal: &Principal, op: Operation) -> Result<Visibility<'_>> {
+    let anywhere = principal.roles().iter().any(|b| allows(b.role, op));
+    if !anywhere {
+        authorize(principal, op, Scope::Global)?;
+    }
+    Ok(Visibility { principal, op })
+}
+
+/// The matrix as a Markdown table (`docs/permissions.md` holds this exact text).
+pub fn matrix_markdown() -> String {
+    let mut out = String::from("| operation |");
+    for r in Role::ALL {
+        out.push_str(&format!(" {r} |"));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(Role::ALL.len()));
+    out.push('\n');
+    for op in Operation::REQUESTABLE {
+        let scope = if op.is_global() { " (global)" } else { "" };
+        out.push_str(&format!("| `{}`{scope} |", op.as_str()));
+        for r in Role::ALL {
+            out.push_str(if allows(r, op) { " ✔ |" } else { " · |" });
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// Prefix that makes riskops tokens recognisable to secret scanners.
@@ -266,6 +458,36 @@ mod tests {
             assert_eq!(Role::parse(r.as_str()).unwrap(), r);
         }
         assert_eq!(Role::parse("king").unwrap_err().field.as_deref(), Some("role"));
+    }
+
+    #[test]
+    fn the_permissions_doc_shows_the_matrix_in_the_code() {
+        let doc = include_str!("../../../docs/permissions.md");
+        let table = matrix_markdown();
+        assert!(doc.contains(&table), "docs/permissions.md is out of date; its table must be:\n{table}");
+    }
+
+    #[test]
+    fn project_roles_grant_only_in_their_project_and_never_global_operations() {
+        let p = Principal::authenticated(IdentityRecord {
+            id: 1,
+            name: "ds".into(),
+            kind: IdentityKind::User,
+            roles: vec![
+                RoleBinding { role: Role::DataScientist, project: Some("credit".into()) },
+                RoleBinding { role: Role::Auditor, project: Some("credit".into()) },
+            ],
+        });
+        assert!(authorize(&p, Operation::ModelRegister, Scope::Project("credit")).is_ok());
+        assert_eq!(
+            authorize(&p, Operation::ModelRegister, Scope::Project("fraud")).unwrap_err().kind,
+            crate::ErrorKind::Forbidden
+        );
+        assert!(authorize(&p, Operation::ProjectCreate, Scope::Global).is_err());
+        assert!(authorize(&p, Operation::AuditRead, Scope::Global).is_err(), "audit.read is global only");
+        assert!(authorize_listing(&p, Operation::RegistryRead).unwrap().sees("credit"));
+        assert!(!authorize_listing(&p, Operation::RegistryRead).unwrap().sees("fraud"));
+        assert!(authorize(&p, Operation::System, Scope::Global).is_err());
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub enum ErrorKind {
     PayloadTooLarge,
     /// A field is well-formed but not acceptable.
     Invalid,
+    /// Too many failed attempts from this client or for this name; try again later.
+    RateLimited,
     /// Stored data failed an integrity check.
     Integrity,
     /// A dependency (database, artifact store) is not reachable right now.

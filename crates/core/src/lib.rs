@@ -10,12 +10,17 @@ pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod error;
+pub mod governance;
 pub mod lineage;
+pub mod password;
 pub mod project;
+pub mod promotion;
 pub mod registry;
 pub mod secret;
 pub mod service;
+pub mod signing;
 pub mod store;
+pub mod throttle;
 
 pub use error::{Error, ErrorKind, Result};
 pub use service::Riskops;

@@ -1,6 +1,7 @@
 //! Projects (use cases) and the names riskops accepts for things.
 
 use crate::error::{Error, Result};
+use crate::governance::Tier;
 use time::OffsetDateTime;
 
 /// The project every riskops installation starts with.
@@ -55,9 +56,16 @@ pub struct Project {
     pub description: String,
     pub created_at: OffsetDateTime,
     pub created_by: String,
+    /// A tier set by a risk officer, which wins over the assessed one.
+    pub tier_override: Option<Tier>,
 }
 
 impl Project {
+    /// The tier the project's models are governed by.
+    pub fn tier(&self) -> Tier {
+        self.tier_override.unwrap_or(Tier::UNASSESSED)
+    }
+
     /// The project as the audit trail records it.
     pub fn audit_json(&self) -> serde_json::Value {
         serde_json::json!({"name": self.name, "description": self.description})

@@ -30,6 +30,13 @@ impl<T> fmt::Display for Secret<T> {
     }
 }
 
+/// Secrets arrive in request bodies (passwords); they are never serialized back.
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Secret<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(Secret::new)
+    }
+}
+
 impl<T> From<T> for Secret<T> {
     fn from(value: T) -> Self {
         Secret(value)

@@ -6,9 +6,14 @@
 //! change and its record are committed together or not at all.
 
 use crate::audit::{AuditEvent, AuditRecord};
-use crate::auth::{IdentityKind, IdentityRecord, RoleBinding};
+use crate::auth::{IdentityKind, IdentityRecord, IdentitySummary, NewToken, RoleBinding, TokenInfo};
 use crate::error::Result;
+use crate::governance::Decision;
+use crate::governance::Tier;
 use crate::project::{NewProject, Project};
+use crate::promotion::{
+    Deployment, Evidence, NewDeployment, NewEvidence, NewPromotion, PolicyRecord, Promotion, PromotionFilter,
+};
 use crate::registry::{
     Created, DatasetVersion, Entry, Kind, ModelVersion, NewDatasetVersion, NewModelVersion, Note, Tags,
 };
@@ -39,6 +44,8 @@ pub struct NewIdentity {
     pub roles: Vec<RoleBinding>,
     pub token_hash: String,
     pub token_expires_at: Option<OffsetDateTime>,
+    /// argon2id PHC string, for people who sign in with a password.
+    pub password_hash: Option<String>,
 }
 
 /// Everything the first start creates, applied atomically.
@@ -140,4 +147,109 @@ pub trait Store: Send + Sync + 'static {
 
     /// A version's notes, oldest first.
     async fn notes(&self, kind: Kind, name: &str, version: u32) -> Result<Vec<Note>>;
+
+    // ---- identities -------------------------------------------------------------------
+
+    /// Creates an identity with its roles and first token; a taken name is a conflict.
+    async fn create_identity(&self, new: NewIdentity, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo>;
+
+    async fn identities(&self) -> Result<Vec<IdentitySummary>>;
+
+    async fn identity(&self, name: &str) -> Result<Option<IdentityRecord>>;
+
+    /// The identity and its password hash, for signing in (`None` when unknown or disabled).
+    async fn identity_for_login(&self, name: &str) -> Result<Option<(IdentityRecord, Option<String>)>>;
+
+    /// Grants (`grant`) or revokes a role binding; returns the identity afterwards. Granting
+    /// a binding it has, or revoking one it lacks, is a conflict; an unknown identity is
+    /// not found.
+    async fn set_role(
+        &self,
+        identity: &str,
+        binding: RoleBinding,
+        grant: bool,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<IdentityRecord>;
+
+    async fn create_token(&self, new: NewToken, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo>;
+
+    /// Tokens of one identity, or of everyone; newest first.
+    async fn tokens(&self, identity: Option<&str>) -> Result<Vec<TokenInfo>>;
+
+    async fn token(&self, id: i64) -> Result<Option<TokenInfo>>;
+
+    /// Revokes a token; one already revoked is a conflict.
+    async fn revoke_token(&self, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo>;
+
+    /// Appends an event that records no other change (riskops acting on its own, such as
+    /// throttling a client).
+    async fn record_event(&self, audit: AuditRecord, at: OffsetDateTime) -> Result<()>;
+
+    // ---- governance -------------------------------------------------------------------
+
+    /// Sets (or clears) a project's tier override; returns the project afterwards.
+    async fn set_project_tier(
+        &self,
+        project: &str,
+        tier: Option<Tier>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Project>;
+
+    /// Records evidence for an existing model version.
+    async fn add_evidence(&self, new: NewEvidence, audit: AuditRecord, at: OffsetDateTime) -> Result<Evidence>;
+
+    /// Evidence of a model version, oldest first.
+    async fn evidence(&self, model: &str, version: u32) -> Result<Vec<Evidence>>;
+
+    /// Whether any evidence refers to this digest (so the artifact must stay).
+    async fn evidence_digest_referenced(&self, digest: &str) -> Result<bool>;
+
+    /// The newest policy version, if one was ever stored.
+    async fn policy(&self) -> Result<Option<PolicyRecord>>;
+
+    async fn set_policy(
+        &self,
+        document: serde_json::Value,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<PolicyRecord>;
+
+    /// Opens a request; another pending request for the same version and environment is
+    /// a conflict. `requested_by` is the audit record's actor.
+    async fn create_promotion(&self, new: NewPromotion, audit: AuditRecord, at: OffsetDateTime) -> Result<Promotion>;
+
+    async fn promotion(&self, id: i64) -> Result<Option<Promotion>>;
+
+    /// Newest first.
+    async fn promotions(&self, filter: &PromotionFilter) -> Result<Vec<Promotion>>;
+
+    /// Adds a decision to a pending request; a closed request, or a second decision by
+    /// the same person, is a conflict.
+    async fn add_decision(
+        &self,
+        id: i64,
+        decision: Decision,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Promotion>;
+
+    /// Closes a pending request: rejected (`deployment == None`) or completed, in which case
+    /// the version enters the environment in the same transaction (see [`Store::deploy`]).
+    /// A request that is no longer pending is a conflict.
+    async fn close_promotion(
+        &self,
+        id: i64,
+        deployment: Option<NewDeployment>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Promotion>;
+
+    /// Puts a version into an environment, ending the stay of the version that was there
+    /// (which becomes archived). The store sets `replaced` in the audit record's `after`.
+    async fn deploy(&self, new: NewDeployment, audit: AuditRecord, at: OffsetDateTime) -> Result<Deployment>;
+
+    /// Every stay of every version of a model in any environment, oldest first.
+    async fn deployments(&self, model: &str) -> Result<Vec<Deployment>>;
 }

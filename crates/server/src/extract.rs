@@ -31,9 +31,30 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Error::unauthenticated("the Authorization header must be `Bearer <token>`"))?;
-        let principal = state.riskops.authenticate(token).await?;
+        let principal = state.riskops.authenticate(token, &client_addr(parts)).await?;
         Ok(Caller(RequestContext { principal, request_id: request_id(parts) }))
     }
+}
+
+/// The peer's IP address, which failed attempts are throttled by. Behind a proxy every
+/// client shares the proxy's address: deploy the throttle-aware proxy in front, or accept
+/// that one attacker can lock everyone out for five minutes (which beats guessing).
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(client_addr(parts)))
+    }
+}
+
+fn client_addr(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_string())
 }
 
 pub fn request_id(parts: &Parts) -> Option<String> {

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 mod profiling;
 pub mod routes;
+mod signing_key;
 pub mod state;
 mod upload;
 
@@ -48,6 +49,9 @@ pub struct Settings {
     pub upload_limit: u64,
     /// S3-compatible storage for artifacts; `<data_dir>/artifacts` when absent.
     pub artifact_store: Option<riskops_s3::S3Config>,
+    /// The ed25519 key (PKCS#8) that signs production models and audit checkpoints;
+    /// `<data_dir>/signing-key.pk8` when absent, created on first start.
+    pub signing_key_file: Option<PathBuf>,
 }
 
 /// The default upload limit: 16 GiB (files stream to disk; memory does not grow with size).
@@ -132,7 +136,10 @@ pub async fn start(
         None => Arc::new(riskops_store::artifacts::LocalArtifacts::new(artifacts)?),
     };
     let artifact_kind = artifacts.kind();
-    let riskops = Riskops::new(store, artifacts, clock);
+    let key_file =
+        settings.signing_key_file.clone().unwrap_or_else(|| settings.data_dir.join(signing_key::DEFAULT_FILE_NAME));
+    let key = signing_key::load_or_create(&key_file)?;
+    let riskops = Riskops::new(store, artifacts, clock).with_signing_key(Arc::new(key));
     let bootstrap = riskops.bootstrap(settings.bootstrap_token.as_ref()).await?;
 
     let listener = tokio::net::TcpListener::bind(settings.listen)
@@ -141,7 +148,11 @@ pub async fn start(
     let local_addr = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?;
     let state = AppState { riskops, tmp_dir, upload_limit: settings.upload_limit };
     let app = router(state, settings.body_limit);
-    let task = tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown).await });
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+    });
     tracing::info!(%local_addr, store = store_kind.as_str(), artifacts = artifact_kind, data_dir = %settings.data_dir.display(), "riskops is listening");
     Ok(Running { local_addr, store_kind, bootstrap, task })
 }

@@ -11,23 +11,31 @@ use crate::registry_rows::{
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use riskops_core::audit::{AuditEvent, AuditRecord, GENESIS_HASH, seal};
-use riskops_core::auth::{IdentityKind, IdentityRecord, Role, RoleBinding};
+use riskops_core::auth::{IdentityKind, IdentityRecord, IdentitySummary, NewToken, RoleBinding, TokenInfo};
+use riskops_core::governance::{Decision, Tier};
 use riskops_core::project::DEFAULT_PROJECT;
 use riskops_core::project::{NewProject, Project};
+use riskops_core::promotion::{
+    Deployment, Evidence, NewDeployment, NewEvidence, NewPromotion, PolicyRecord, Promotion, PromotionFilter,
+};
 use riskops_core::registry::{
     Created, DatasetVersion, Entry, Kind, ModelVersion, NewDatasetVersion, NewModelVersion, Note, Tags, VersionRef,
 };
-use riskops_core::store::{Bootstrap, Store, StoreKind};
+use riskops_core::store::{Bootstrap, NewIdentity, Store, StoreKind};
 use riskops_core::{Error, ErrorKind, Result};
 use time::OffsetDateTime;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
+mod governance;
+mod identities;
+
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
     (2, "registry", include_str!("../migrations/postgres/0002_registry.sql")),
     (3, "annotations", include_str!("../migrations/postgres/0003_annotations.sql")),
+    (4, "governance", include_str!("../migrations/postgres/0004_governance.sql")),
 ];
 
 /// Advisory lock keys (arbitrary constants, unique to riskops).
@@ -133,10 +141,18 @@ async fn append_audit(tx: &Transaction<'_>, record: AuditRecord, at: OffsetDateT
     Ok(event)
 }
 
-const PROJECT_COLUMNS: &str = "id, name, description, created_at, created_by";
+const PROJECT_COLUMNS: &str = "id, name, description, created_at, created_by, tier";
 
-fn project(r: &tokio_postgres::Row) -> Project {
-    Project { id: r.get(0), name: r.get(1), description: r.get(2), created_at: r.get(3), created_by: r.get(4) }
+fn project(r: &tokio_postgres::Row) -> Result<Project> {
+    let tier: Option<&str> = r.get(5);
+    Ok(Project {
+        id: r.get(0),
+        name: r.get(1),
+        description: r.get(2),
+        created_at: r.get(3),
+        created_by: r.get(4),
+        tier_override: tier.map(|t| Tier::parse("tier", t)).transpose()?,
+    })
 }
 
 async fn insert_project(tx: &Transaction<'_>, p: &NewProject, by: &str, at: OffsetDateTime) -> Result<Project> {
@@ -158,6 +174,7 @@ async fn insert_project(tx: &Transaction<'_>, p: &NewProject, by: &str, at: Offs
             description: p.description.clone(),
             created_at: at,
             created_by: by.to_string(),
+            tier_override: None,
         }),
     }
 }
@@ -327,28 +344,7 @@ impl Store for PostgresStore {
         if tx.query_opt("SELECT 1 FROM identities LIMIT 1", &[]).await.map_err(db_err)?.is_some() {
             return Ok(false);
         }
-        let id: i64 = tx
-            .query_one(
-                "INSERT INTO identities (name, kind, created_at) VALUES ($1, $2, $3) RETURNING id",
-                &[&b.admin.name, &b.admin.kind.as_str(), &at],
-            )
-            .await
-            .map_err(db_err)?
-            .get(0);
-        for binding in &b.admin.roles {
-            tx.execute(
-                "INSERT INTO role_bindings (identity_id, role, project) VALUES ($1, $2, $3)",
-                &[&id, &binding.role.as_str(), &binding.project.clone().unwrap_or_default()],
-            )
-            .await
-            .map_err(db_err)?;
-        }
-        tx.execute(
-            "INSERT INTO api_tokens (identity_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-            &[&id, &b.admin.token_hash, &at, &b.admin.token_expires_at],
-        )
-        .await
-        .map_err(db_err)?;
+        identities::insert_identity(&tx, &b.admin, "bootstrap", at).await?;
         insert_project(&tx, &b.default_project, "system", at).await?;
         for record in b.audit {
             append_audit(&tx, record, at).await?;
@@ -371,15 +367,7 @@ impl Store for PostgresStore {
         let Some(row) = row else { return Ok(None) };
         let id: i64 = row.get(0);
         let kind: String = row.get(2);
-        let mut roles = Vec::new();
-        for r in client
-            .query("SELECT role, project FROM role_bindings WHERE identity_id = $1 ORDER BY role, project", &[&id])
-            .await
-            .map_err(db_err)?
-        {
-            let project: String = r.get(1);
-            roles.push(RoleBinding { role: Role::parse(r.get(0))?, project: (!project.is_empty()).then_some(project) });
-        }
+        let roles = identities::roles_of(&client, id).await?;
         Ok(Some(IdentityRecord { id, name: row.get(1), kind: IdentityKind::parse(&kind)?, roles }))
     }
 
@@ -399,7 +387,7 @@ impl Store for PostgresStore {
             .query(&format!("SELECT {PROJECT_COLUMNS} FROM projects ORDER BY name"), &[])
             .await
             .map_err(db_err)?;
-        Ok(rows.iter().map(project).collect())
+        rows.iter().map(project).collect()
     }
 
     async fn project(&self, name: &str) -> Result<Option<Project>> {
@@ -408,7 +396,7 @@ impl Store for PostgresStore {
             .query_opt(&format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE name = $1"), &[&name])
             .await
             .map_err(db_err)?;
-        Ok(row.as_ref().map(project))
+        row.as_ref().map(project).transpose()
     }
 
     async fn audit_events(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEvent>> {
@@ -712,5 +700,127 @@ impl Store for PostgresStore {
             .await
             .map_err(db_err)?;
         Ok(rows.iter().map(|r| Note { text: r.get(0), created_at: r.get(1), created_by: r.get(2) }).collect())
+    }
+
+    async fn create_identity(&self, new: NewIdentity, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
+        identities::create_identity(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn identities(&self) -> Result<Vec<IdentitySummary>> {
+        identities::identities(&self.client().await?).await
+    }
+
+    async fn identity(&self, name: &str) -> Result<Option<IdentityRecord>> {
+        identities::identity(&self.client().await?, name).await
+    }
+
+    async fn identity_for_login(&self, name: &str) -> Result<Option<(IdentityRecord, Option<String>)>> {
+        identities::identity_for_login(&self.client().await?, name).await
+    }
+
+    async fn set_role(
+        &self,
+        identity: &str,
+        binding: RoleBinding,
+        grant: bool,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<IdentityRecord> {
+        identities::set_role(&mut self.client().await?, identity, binding, grant, audit, at).await
+    }
+
+    async fn create_token(&self, new: NewToken, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
+        identities::create_token(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn tokens(&self, identity: Option<&str>) -> Result<Vec<TokenInfo>> {
+        identities::tokens(&self.client().await?, identity).await
+    }
+
+    async fn token(&self, id: i64) -> Result<Option<TokenInfo>> {
+        identities::token(&self.client().await?, id).await
+    }
+
+    async fn revoke_token(&self, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
+        identities::revoke_token(&mut self.client().await?, id, audit, at).await
+    }
+
+    async fn record_event(&self, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        identities::record_event(&mut self.client().await?, audit, at).await
+    }
+
+    async fn set_project_tier(
+        &self,
+        project: &str,
+        tier: Option<Tier>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Project> {
+        governance::set_project_tier(&mut self.client().await?, project, tier, audit, at).await
+    }
+
+    async fn add_evidence(&self, new: NewEvidence, audit: AuditRecord, at: OffsetDateTime) -> Result<Evidence> {
+        governance::add_evidence(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn evidence(&self, model: &str, version: u32) -> Result<Vec<Evidence>> {
+        governance::evidence(&self.client().await?, model, version).await
+    }
+
+    async fn evidence_digest_referenced(&self, digest: &str) -> Result<bool> {
+        governance::evidence_digest_referenced(&self.client().await?, digest).await
+    }
+
+    async fn policy(&self) -> Result<Option<PolicyRecord>> {
+        governance::policy(&self.client().await?).await
+    }
+
+    async fn set_policy(
+        &self,
+        document: serde_json::Value,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<PolicyRecord> {
+        governance::set_policy(&mut self.client().await?, document, audit, at).await
+    }
+
+    async fn create_promotion(&self, new: NewPromotion, audit: AuditRecord, at: OffsetDateTime) -> Result<Promotion> {
+        governance::create_promotion(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn promotion(&self, id: i64) -> Result<Option<Promotion>> {
+        governance::promotion(&self.client().await?, id).await
+    }
+
+    async fn promotions(&self, filter: &PromotionFilter) -> Result<Vec<Promotion>> {
+        governance::promotions(&self.client().await?, filter).await
+    }
+
+    async fn add_decision(
+        &self,
+        id: i64,
+        decision: Decision,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Promotion> {
+        governance::add_decision(&mut self.client().await?, id, decision, audit, at).await
+    }
+
+    async fn close_promotion(
+        &self,
+        id: i64,
+        deployment: Option<NewDeployment>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Promotion> {
+        governance::close_promotion(&mut self.client().await?, id, deployment, audit, at).await
+    }
+
+    async fn deploy(&self, new: NewDeployment, audit: AuditRecord, at: OffsetDateTime) -> Result<Deployment> {
+        governance::deploy(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn deployments(&self, model: &str) -> Result<Vec<Deployment>> {
+        governance::deployments(&self.client().await?, model).await
     }
 }

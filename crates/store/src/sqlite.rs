@@ -11,19 +11,27 @@ use crate::registry_rows::{
 };
 use async_trait::async_trait;
 use riskops_core::audit::{AuditEvent, AuditRecord, GENESIS_HASH, seal};
-use riskops_core::auth::{IdentityKind, IdentityRecord, Role, RoleBinding};
+use riskops_core::auth::{IdentityKind, IdentityRecord, IdentitySummary, NewToken, RoleBinding, TokenInfo};
+use riskops_core::governance::Decision;
+use riskops_core::governance::Tier;
 use riskops_core::project::DEFAULT_PROJECT;
 use riskops_core::project::{NewProject, Project};
+use riskops_core::promotion::{
+    Deployment, Evidence, NewDeployment, NewEvidence, NewPromotion, PolicyRecord, Promotion, PromotionFilter,
+};
 use riskops_core::registry::{
     Created, DatasetVersion, Entry, Kind, ModelVersion, NewDatasetVersion, NewModelVersion, Note, Tags, VersionRef,
 };
-use riskops_core::store::{Bootstrap, Store, StoreKind};
+use riskops_core::store::{Bootstrap, NewIdentity, Store, StoreKind};
 use riskops_core::{Error, ErrorKind, Result};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+mod governance;
+mod identities;
 
 /// The file name of the database inside the data directory.
 pub const FILE_NAME: &str = "riskops.sqlite";
@@ -32,6 +40,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
     (2, "registry", include_str!("../migrations/sqlite/0002_registry.sql")),
     (3, "annotations", include_str!("../migrations/sqlite/0003_annotations.sql")),
+    (4, "governance", include_str!("../migrations/sqlite/0004_governance.sql")),
 ];
 
 #[derive(Clone)]
@@ -207,16 +216,19 @@ fn append_audit(tx: &Transaction<'_>, record: AuditRecord, at: OffsetDateTime) -
     Ok(event)
 }
 
-fn project_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, String, String, String)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+type ProjectRow = (i64, String, String, String, String, Option<String>);
+
+fn project_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProjectRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
 }
 
-fn project(row: (i64, String, String, String, String)) -> Result<Project> {
-    let (id, name, description, created_at, created_by) = row;
-    Ok(Project { id, name, description, created_at: parse_time(&created_at)?, created_by })
+fn project(row: ProjectRow) -> Result<Project> {
+    let (id, name, description, created_at, created_by, tier) = row;
+    let tier_override = tier.map(|t| Tier::parse("tier", &t)).transpose()?;
+    Ok(Project { id, name, description, created_at: parse_time(&created_at)?, created_by, tier_override })
 }
 
-const PROJECT_COLUMNS: &str = "id, name, description, created_at, created_by";
+const PROJECT_COLUMNS: &str = "id, name, description, created_at, created_by, tier";
 
 fn insert_project(tx: &Transaction<'_>, p: &NewProject, by: &str, at: OffsetDateTime) -> Result<Project> {
     let result = tx.execute(
@@ -234,6 +246,7 @@ fn insert_project(tx: &Transaction<'_>, p: &NewProject, by: &str, at: OffsetDate
             description: p.description.clone(),
             created_at: at,
             created_by: by.to_string(),
+            tier_override: None,
         }),
     }
 }
@@ -432,24 +445,7 @@ impl Store for SqliteStore {
             if any {
                 return Ok(false);
             }
-            tx.execute(
-                "INSERT INTO identities (name, kind, created_at) VALUES (?1, ?2, ?3)",
-                params![b.admin.name, b.admin.kind.as_str(), time_text(at)],
-            )
-            .map_err(db_err)?;
-            let id = tx.last_insert_rowid();
-            for binding in &b.admin.roles {
-                tx.execute(
-                    "INSERT INTO role_bindings (identity_id, role, project) VALUES (?1, ?2, ?3)",
-                    params![id, binding.role.as_str(), binding.project.clone().unwrap_or_default()],
-                )
-                .map_err(db_err)?;
-            }
-            tx.execute(
-                "INSERT INTO api_tokens (identity_id, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![id, b.admin.token_hash, time_text(at), b.admin.token_expires_at.map(time_text)],
-            )
-            .map_err(db_err)?;
+            identities::insert_identity(&tx, &b.admin, "bootstrap", at)?;
             insert_project(&tx, &b.default_project, "system", at)?;
             for record in b.audit {
                 append_audit(&tx, record, at)?;
@@ -481,17 +477,7 @@ impl Store for SqliteStore {
             {
                 return Ok(None);
             }
-            let mut stmt = conn
-                .prepare_cached("SELECT role, project FROM role_bindings WHERE identity_id = ?1 ORDER BY role, project")
-                .map_err(db_err)?;
-            let rows =
-                stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(db_err)?;
-            let mut roles = Vec::new();
-            for row in rows {
-                let (role, project) = row.map_err(db_err)?;
-                roles
-                    .push(RoleBinding { role: Role::parse(&role)?, project: (!project.is_empty()).then_some(project) });
-            }
+            let roles = identities::roles_of(conn, id)?;
             Ok(Some(IdentityRecord { id, name, kind: IdentityKind::parse(&kind)?, roles }))
         })
         .await
@@ -872,5 +858,136 @@ impl Store for SqliteStore {
             Ok(out)
         })
         .await
+    }
+
+    async fn create_identity(&self, new: NewIdentity, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
+        self.with_conn(move |conn| identities::create_identity(conn, new, audit, at)).await
+    }
+
+    async fn identities(&self) -> Result<Vec<IdentitySummary>> {
+        self.with_conn(|conn| identities::identities(conn)).await
+    }
+
+    async fn identity(&self, name: &str) -> Result<Option<IdentityRecord>> {
+        let name = name.to_string();
+        self.with_conn(move |conn| identities::identity(conn, &name)).await
+    }
+
+    async fn identity_for_login(&self, name: &str) -> Result<Option<(IdentityRecord, Option<String>)>> {
+        let name = name.to_string();
+        self.with_conn(move |conn| identities::identity_for_login(conn, &name)).await
+    }
+
+    async fn set_role(
+        &self,
+        identity: &str,
+        binding: RoleBinding,
+        grant: bool,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<IdentityRecord> {
+        let identity = identity.to_string();
+        self.with_conn(move |conn| identities::set_role(conn, &identity, binding, grant, audit, at)).await
+    }
+
+    async fn create_token(&self, new: NewToken, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
+        self.with_conn(move |conn| identities::create_token(conn, new, audit, at)).await
+    }
+
+    async fn tokens(&self, identity: Option<&str>) -> Result<Vec<TokenInfo>> {
+        let identity = identity.map(str::to_string);
+        self.with_conn(move |conn| identities::tokens(conn, identity.as_deref())).await
+    }
+
+    async fn token(&self, id: i64) -> Result<Option<TokenInfo>> {
+        self.with_conn(move |conn| identities::token(conn, id)).await
+    }
+
+    async fn revoke_token(&self, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
+        self.with_conn(move |conn| identities::revoke_token(conn, id, audit, at)).await
+    }
+
+    async fn record_event(&self, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        self.with_conn(move |conn| identities::record_event(conn, audit, at)).await
+    }
+
+    async fn set_project_tier(
+        &self,
+        project: &str,
+        tier: Option<Tier>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Project> {
+        let project = project.to_string();
+        self.with_conn(move |conn| governance::set_project_tier(conn, &project, tier, audit, at)).await
+    }
+
+    async fn add_evidence(&self, new: NewEvidence, audit: AuditRecord, at: OffsetDateTime) -> Result<Evidence> {
+        self.with_conn(move |conn| governance::add_evidence(conn, new, audit, at)).await
+    }
+
+    async fn evidence(&self, model: &str, version: u32) -> Result<Vec<Evidence>> {
+        let model = model.to_string();
+        self.with_conn(move |conn| governance::evidence(conn, &model, version)).await
+    }
+
+    async fn evidence_digest_referenced(&self, digest: &str) -> Result<bool> {
+        let digest = digest.to_string();
+        self.with_conn(move |conn| governance::evidence_digest_referenced(conn, &digest)).await
+    }
+
+    async fn policy(&self) -> Result<Option<PolicyRecord>> {
+        self.with_conn(|conn| governance::policy(conn)).await
+    }
+
+    async fn set_policy(
+        &self,
+        document: serde_json::Value,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<PolicyRecord> {
+        self.with_conn(move |conn| governance::set_policy(conn, document, audit, at)).await
+    }
+
+    async fn create_promotion(&self, new: NewPromotion, audit: AuditRecord, at: OffsetDateTime) -> Result<Promotion> {
+        self.with_conn(move |conn| governance::create_promotion(conn, new, audit, at)).await
+    }
+
+    async fn promotion(&self, id: i64) -> Result<Option<Promotion>> {
+        self.with_conn(move |conn| governance::promotion(conn, id)).await
+    }
+
+    async fn promotions(&self, filter: &PromotionFilter) -> Result<Vec<Promotion>> {
+        let filter = filter.clone();
+        self.with_conn(move |conn| governance::promotions(conn, &filter)).await
+    }
+
+    async fn add_decision(
+        &self,
+        id: i64,
+        decision: Decision,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Promotion> {
+        self.with_conn(move |conn| governance::add_decision(conn, id, decision, audit, at)).await
+    }
+
+    async fn close_promotion(
+        &self,
+        id: i64,
+        deployment: Option<NewDeployment>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Promotion> {
+        self.with_conn(move |conn| governance::close_promotion(conn, id, deployment, audit, at)).await
+    }
+
+    async fn deploy(&self, new: NewDeployment, audit: AuditRecord, at: OffsetDateTime) -> Result<Deployment> {
+        self.with_conn(move |conn| governance::deploy(conn, new, audit, at)).await
+    }
+
+    async fn deployments(&self, model: &str) -> Result<Vec<Deployment>> {
+        let model = model.to_string();
+        self.with_conn(move |conn| governance::deployments(conn, &model)).await
     }
 }

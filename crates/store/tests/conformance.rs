@@ -4,16 +4,25 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use riskops_core::audit::verify_chain;
+use riskops_core::artifact::Digest;
+use riskops_core::audit::{AuditEvent, AuditRecord, verify_chain};
+use riskops_core::auth::{IdentityKind, NewToken, Operation, Permit, Principal, Role, RoleBinding, Scope, authorize};
 use riskops_core::clock::ManualClock;
+use riskops_core::governance::{Decision, Environment, Tier};
 use riskops_core::project::NewProject;
+use riskops_core::promotion::{
+    ModelSignature, NewDeployment, NewEvidence, NewPromotion, PromotionFilter, PromotionStatus,
+};
+use riskops_core::registry::{Framework, NewModelVersion};
 use riskops_core::secret::Secret;
 use riskops_core::service::{BootstrapOutcome, RequestContext};
-use riskops_core::store::{Store, StoreKind};
-use riskops_core::{ErrorKind, Riskops};
+use riskops_core::store::{NewIdentity, Store, StoreKind};
+use riskops_core::{ErrorKind, Result, Riskops};
 use riskops_store::testing::PostgresSchema;
+use serde_json::json;
 use std::sync::Arc;
 use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
 
 /// A store under test, with whatever must live as long as it.
 struct Backend {
@@ -50,8 +59,15 @@ fn service(store: Arc<dyn Store>) -> Riskops {
     Riskops::new(store, artifacts, Arc::new(ManualClock::new(datetime!(2026-03-01 12:00 UTC))))
 }
 
+/// The peer address the tests authenticate from.
+const CLIENT: &str = "127.0.0.1";
+
+async fn authenticate(riskops: &Riskops, token: &str) -> Result<Principal> {
+    riskops.authenticate(token, CLIENT).await
+}
+
 async fn admin_context(riskops: &Riskops, token: &str) -> RequestContext {
-    RequestContext { principal: riskops.authenticate(token).await.unwrap(), request_id: Some("req-1".into()) }
+    RequestContext { principal: authenticate(riskops, token).await.unwrap(), request_id: Some("req-1".into()) }
 }
 
 #[tokio::test]
@@ -64,7 +80,7 @@ async fn bootstrap_creates_admin_and_default_project_once() {
         // A second start, even with another token, changes nothing.
         let second = riskops.bootstrap(Some(&Secret::new("other-token".to_string()))).await.unwrap();
         assert!(matches!(second, BootstrapOutcome::AlreadyInitialised));
-        assert_eq!(riskops.authenticate("other-token").await.unwrap_err().kind, ErrorKind::Unauthenticated);
+        assert_eq!(authenticate(&riskops, "other-token").await.unwrap_err().kind, ErrorKind::Unauthenticated);
 
         let ctx = admin_context(&riskops, token.expose()).await;
         assert_eq!(ctx.principal.name(), "admin");
@@ -82,8 +98,8 @@ async fn a_generated_bootstrap_token_is_returned_once_and_works() {
         let BootstrapOutcome::Created { generated_token: Some(token) } = riskops.bootstrap(None).await.unwrap() else {
             panic!("expected a generated token");
         };
-        assert_eq!(riskops.authenticate(token.expose()).await.unwrap().name(), "admin");
-        assert_eq!(riskops.authenticate("rsk_wrong").await.unwrap_err().kind, ErrorKind::Unauthenticated);
+        assert_eq!(authenticate(&riskops, token.expose()).await.unwrap().name(), "admin");
+        assert_eq!(authenticate(&riskops, "rsk_wrong").await.unwrap_err().kind, ErrorKind::Unauthenticated);
     }
 }
 
@@ -98,14 +114,14 @@ async fn reopening_a_store_keeps_data_and_applies_no_migration_twice() {
     let store = riskops_store::open(None, dir.path()).await.unwrap();
     let riskops = service(store);
     assert!(matches!(riskops.bootstrap(None).await.unwrap(), BootstrapOutcome::AlreadyInitialised));
-    assert_eq!(riskops.authenticate(token.expose()).await.unwrap().name(), "admin");
+    assert_eq!(authenticate(&riskops, token.expose()).await.unwrap().name(), "admin");
 
     if let Some(schema) = PostgresSchema::create().await.unwrap() {
         let first = riskops_store::open(Some(schema.url()), dir.path()).await.unwrap();
         service(first).bootstrap(Some(&token)).await.unwrap();
         let again = riskops_store::open(Some(schema.url()), dir.path()).await.unwrap();
         assert_eq!(again.kind(), StoreKind::Postgres);
-        assert_eq!(service(again).authenticate(token.expose()).await.unwrap().name(), "admin");
+        assert_eq!(authenticate(&service(again), token.expose()).await.unwrap().name(), "admin");
     }
 }
 
@@ -213,5 +229,727 @@ async fn concurrent_bootstraps_create_one_admin() {
         }
         assert_eq!(created, 1, "{:?}", b.store.kind());
         assert!(verify_chain(&b.store.audit_events(0, 100).await.unwrap()).ok);
+    }
+}
+
+// ---- identities and governance, through the Store trait --------------------------------
+
+const T0: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);
+
+fn minutes(n: i64) -> OffsetDateTime {
+    T0 + Duration::minutes(n)
+}
+
+/// Bootstraps the backend (through the service) and returns its admin's permit: the actor
+/// of every change these tests make.
+async fn admin_permit(store: &Arc<dyn Store>) -> Permit {
+    let riskops = service(store.clone());
+    riskops.bootstrap(Some(&Secret::new("tok".into()))).await.unwrap();
+    let admin = authenticate(&riskops, "tok").await.unwrap();
+    authorize(&admin, Operation::IdentityAdmin, Scope::Global).unwrap()
+}
+
+fn audit(permit: &Permit, action: &str, target: &str) -> AuditRecord {
+    AuditRecord::new(permit, action, target).request_id(Some("req-1".into()))
+}
+
+/// Follows the audit chain: each accepted write appends exactly one event, a refused one
+/// none, and the chain still verifies at the end.
+struct Chain {
+    store: Arc<dyn Store>,
+    seen: usize,
+}
+
+impl Chain {
+    async fn new(store: &Arc<dyn Store>) -> Chain {
+        let seen = store.audit_events(0, 10_000).await.unwrap().len();
+        Chain { store: store.clone(), seen }
+    }
+
+    async fn since(&self) -> Vec<AuditEvent> {
+        self.store.audit_events(self.seen as i64, 10_000).await.unwrap()
+    }
+
+    /// The one event appended since the last look, which must be `action`.
+    async fn one(&mut self, action: &str) -> AuditEvent {
+        let mut events = self.since().await;
+        assert_eq!(events.len(), 1, "{:?}: expected one {action} event, got {events:?}", self.store.kind());
+        assert_eq!(events[0].action, action, "{:?}", self.store.kind());
+        self.seen += 1;
+        events.remove(0)
+    }
+
+    async fn none(&self) {
+        let events = self.since().await;
+        assert!(events.is_empty(), "{:?}: a refused change left events: {events:?}", self.store.kind());
+    }
+
+    async fn verify(&self) {
+        let all = self.store.audit_events(0, 10_000).await.unwrap();
+        assert_eq!(all.len(), self.seen, "{:?}", self.store.kind());
+        let report = verify_chain(&all);
+        assert!(report.ok, "{:?}: {report:?}", self.store.kind());
+    }
+}
+
+fn new_identity(name: &str, token_hash: &str) -> NewIdentity {
+    NewIdentity {
+        name: name.into(),
+        kind: IdentityKind::User,
+        roles: vec![],
+        token_hash: token_hash.into(),
+        token_expires_at: None,
+        password_hash: None,
+    }
+}
+
+fn binding(role: Role, project: Option<&str>) -> RoleBinding {
+    RoleBinding { role, project: project.map(str::to_string) }
+}
+
+fn digest(n: u8) -> Digest {
+    Digest::from_sha256(&[n; 32])
+}
+
+/// Registers the next version of `name` (in `default`) with a file of digest `n`.
+async fn register(store: &Arc<dyn Store>, permit: &Permit, name: &str, n: u8) -> u32 {
+    let new = NewModelVersion {
+        name: name.into(),
+        project: None,
+        description: String::new(),
+        framework: Framework::Onnx,
+        digest: digest(n),
+        size: 10,
+        training_data: None,
+        validation_data: None,
+        code: None,
+        params: json!({}),
+        metrics: json!({}),
+        tags: Default::default(),
+    };
+    store
+        .create_model_version(new, audit(permit, "model.register", &format!("model:{name}")), T0)
+        .await
+        .unwrap()
+        .version
+}
+
+fn deployment(version: u32, environment: Environment, promotion_id: Option<i64>, emergency: bool) -> NewDeployment {
+    NewDeployment {
+        model: "scorecard".into(),
+        version,
+        environment,
+        promotion_id,
+        reason: format!("v{version} to {environment}"),
+        emergency,
+        digest: digest(version as u8),
+        signature: None,
+    }
+}
+
+#[tokio::test]
+async fn identities_are_created_once_and_listed() {
+    for b in backends().await {
+        let store = &b.store;
+        let kind = store.kind();
+        let permit = admin_permit(store).await;
+        let mut chain = Chain::new(store).await;
+        // Bootstrap stores the admin's token under the label "bootstrap".
+        let admin_tokens = store.tokens(Some("admin")).await.unwrap();
+        assert_eq!(admin_tokens.iter().map(|t| t.label.as_str()).collect::<Vec<_>>(), ["bootstrap"], "{kind:?}");
+
+        let ana = NewIdentity {
+            roles: vec![binding(Role::Validator, Some("default"))],
+            password_hash: Some("$argon2id$v=19$stub".into()),
+            ..new_identity("ana", "hash-ana")
+        };
+        let first = store.create_identity(ana.clone(), audit(&permit, "identity.create", "identity:ana"), T0).await;
+        let first = first.unwrap();
+        chain.one("identity.create").await;
+        assert_eq!(
+            (first.identity.as_str(), first.label.as_str(), first.created_at, first.expires_at, first.revoked_at),
+            ("ana", "first token", T0, None, None),
+            "{kind:?}"
+        );
+        assert_eq!(store.token(first.id).await.unwrap(), Some(first.clone()));
+
+        let dup = store
+            .create_identity(new_identity("ana", "hash-other"), audit(&permit, "identity.create", "identity:ana"), T0)
+            .await
+            .unwrap_err();
+        assert_eq!((dup.kind, dup.message.as_str()), (ErrorKind::Conflict, "an identity named \"ana\" already exists"));
+        chain.none().await;
+        assert!(store.identity_by_token_hash("hash-other", T0).await.unwrap().is_none(), "{kind:?}");
+
+        let bot = NewIdentity { kind: IdentityKind::ServiceAccount, ..new_identity("ci-bot", "hash-bot") };
+        store.create_identity(bot, audit(&permit, "identity.create", "identity:ci-bot"), T0).await.unwrap();
+        chain.one("identity.create").await;
+        store
+            .create_identity(new_identity("Bo", "hash-bo"), audit(&permit, "identity.create", "identity:Bo"), T0)
+            .await
+            .unwrap();
+        chain.one("identity.create").await;
+
+        let found = store.identity("ana").await.unwrap().unwrap();
+        assert_eq!((found.name.as_str(), found.kind, &found.roles), ("ana", IdentityKind::User, &ana.roles));
+        assert_eq!(store.identity_by_token_hash("hash-ana", T0).await.unwrap(), Some(found.clone()));
+        assert!(store.identity("nobody").await.unwrap().is_none());
+        let (login, password) = store.identity_for_login("ana").await.unwrap().unwrap();
+        assert_eq!((login, password.as_deref()), (found.clone(), Some("$argon2id$v=19$stub")));
+        assert_eq!(store.identity_for_login("ci-bot").await.unwrap().unwrap().1, None);
+        assert!(store.identity_for_login("nobody").await.unwrap().is_none());
+
+        // Byte order of names, as SQLite sorts them (upper case first).
+        let all = store.identities().await.unwrap();
+        let names: Vec<_> = all.iter().map(|s| s.identity.name.as_str()).collect();
+        assert_eq!(names, ["Bo", "admin", "ana", "ci-bot"], "{kind:?}");
+        assert_eq!((&all[2].identity, all[2].created_at), (&found, T0));
+        assert_eq!(all[3].identity.kind, IdentityKind::ServiceAccount);
+        chain.verify().await;
+    }
+}
+
+#[tokio::test]
+async fn roles_are_granted_and_revoked_once() {
+    for b in backends().await {
+        let store = &b.store;
+        let kind = store.kind();
+        let permit = admin_permit(store).await;
+        let ana =
+            NewIdentity { roles: vec![binding(Role::Validator, Some("default"))], ..new_identity("ana", "hash-ana") };
+        store.create_identity(ana, audit(&permit, "identity.create", "identity:ana"), T0).await.unwrap();
+        let mut chain = Chain::new(store).await;
+
+        let grant = |b: RoleBinding, yes: bool| {
+            let action = if yes { "role.grant" } else { "role.revoke" };
+            store.set_role("ana", b, yes, audit(&permit, action, "identity:ana"), T0)
+        };
+        grant(binding(Role::RiskOfficer, None), true).await.unwrap();
+        chain.one("role.grant").await;
+        grant(binding(Role::DataScientist, Some("zeta")), true).await.unwrap();
+        chain.one("role.grant").await;
+        let after = grant(binding(Role::DataScientist, Some("alpha")), true).await.unwrap();
+        chain.one("role.grant").await;
+        // Sorted by role, then project.
+        let expected = vec![
+            binding(Role::DataScientist, Some("alpha")),
+            binding(Role::DataScientist, Some("zeta")),
+            binding(Role::RiskOfficer, None),
+            binding(Role::Validator, Some("default")),
+        ];
+        assert_eq!(after.roles, expected, "{kind:?}");
+        assert_eq!(store.identity_by_token_hash("hash-ana", T0).await.unwrap().unwrap().roles, expected);
+
+        let twice = grant(binding(Role::RiskOfficer, None), true).await.unwrap_err();
+        assert_eq!(
+            (twice.kind, twice.message.as_str()),
+            (ErrorKind::Conflict, "ana already has the role risk_officer")
+        );
+        chain.none().await;
+
+        let revoked = grant(binding(Role::Validator, Some("default")), false).await.unwrap();
+        chain.one("role.revoke").await;
+        assert_eq!(revoked.roles, expected[..3]);
+        let missing = grant(binding(Role::Validator, Some("default")), false).await.unwrap_err();
+        assert_eq!(
+            (missing.kind, missing.message.as_str()),
+            (ErrorKind::Conflict, "ana does not have the role validator@default")
+        );
+        // A global binding and a project binding of one role are different bindings.
+        let scoped = grant(binding(Role::RiskOfficer, Some("default")), false).await.unwrap_err();
+        assert_eq!(scoped.kind, ErrorKind::Conflict);
+        chain.none().await;
+
+        let nobody = store.set_role(
+            "nobody",
+            binding(Role::Viewer, None),
+            true,
+            audit(&permit, "role.grant", "identity:nobody"),
+            T0,
+        );
+        let nobody = nobody.await.unwrap_err();
+        assert_eq!((nobody.kind, nobody.message.as_str()), (ErrorKind::NotFound, "no identity named \"nobody\""));
+        chain.none().await;
+        assert_eq!(store.identity("ana").await.unwrap().unwrap().roles, expected[..3]);
+        chain.verify().await;
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_listed_revoked_and_expire() {
+    for b in backends().await {
+        let store = &b.store;
+        let kind = store.kind();
+        let permit = admin_permit(store).await;
+        let first = store.create_identity(
+            new_identity("ana", "hash-ana"),
+            audit(&permit, "identity.create", "identity:ana"),
+            T0,
+        );
+        let first = first.await.unwrap();
+        let mut chain = Chain::new(store).await;
+
+        let new_token = |hash: &str, identity: &str| NewToken {
+            identity: identity.into(),
+            token_hash: hash.into(),
+            label: "ci".into(),
+            expires_at: Some(minutes(60)),
+        };
+        let ci =
+            store.create_token(new_token("hash-ci", "ana"), audit(&permit, "token.create", "identity:ana"), minutes(1));
+        let ci = ci.await.unwrap();
+        chain.one("token.create").await;
+        assert_eq!(
+            (ci.identity.as_str(), ci.label.as_str(), ci.created_at, ci.expires_at, ci.revoked_at),
+            ("ana", "ci", minutes(1), Some(minutes(60)), None)
+        );
+
+        // Newest first.
+        assert_eq!(store.tokens(Some("ana")).await.unwrap(), [ci.clone(), first.clone()], "{kind:?}");
+        let everyone = store.tokens(None).await.unwrap();
+        assert_eq!(everyone.iter().map(|t| t.identity.as_str()).collect::<Vec<_>>(), ["ana", "ana", "admin"]);
+        assert!(store.tokens(Some("nobody")).await.unwrap().is_empty());
+        assert_eq!(store.token(ci.id).await.unwrap(), Some(ci.clone()));
+        assert!(store.token(999_999).await.unwrap().is_none());
+
+        let unknown =
+            store.create_token(new_token("hash-x", "nobody"), audit(&permit, "token.create", "identity:nobody"), T0);
+        assert_eq!(unknown.await.unwrap_err().kind, ErrorKind::NotFound);
+        let same_hash =
+            store.create_token(new_token("hash-ci", "ana"), audit(&permit, "token.create", "identity:ana"), T0);
+        assert_eq!(same_hash.await.unwrap_err().kind, ErrorKind::Conflict);
+        chain.none().await;
+
+        // A token works until the instant it expires.
+        assert_eq!(store.identity_by_token_hash("hash-ci", minutes(59)).await.unwrap().unwrap().name, "ana");
+        assert!(store.identity_by_token_hash("hash-ci", minutes(60)).await.unwrap().is_none(), "{kind:?}");
+
+        let revoked = store.revoke_token(first.id, audit(&permit, "token.revoke", "identity:ana"), minutes(2)).await;
+        let revoked = revoked.unwrap();
+        chain.one("token.revoke").await;
+        assert_eq!(revoked, TokenInfoExt::revoked(&first, minutes(2)));
+        assert_eq!(store.token(first.id).await.unwrap(), Some(revoked));
+        assert!(store.identity_by_token_hash("hash-ana", minutes(2)).await.unwrap().is_none(), "{kind:?}");
+        assert!(store.identity_by_token_hash("hash-ci", minutes(2)).await.unwrap().is_some());
+
+        let again = store.revoke_token(first.id, audit(&permit, "token.revoke", "identity:ana"), minutes(3)).await;
+        let again = again.unwrap_err();
+        assert_eq!(
+            (again.kind, again.message),
+            (ErrorKind::Conflict, format!("token {} is already revoked", first.id))
+        );
+        let missing = store.revoke_token(999_999, audit(&permit, "token.revoke", "identity:?"), minutes(3)).await;
+        let missing = missing.unwrap_err();
+        assert_eq!((missing.kind, missing.message.as_str()), (ErrorKind::NotFound, "no token 999999"));
+        chain.none().await;
+
+        // An event that records no other change.
+        let throttled = AuditRecord::new(&permit, "auth.throttled", "client:127.0.0.1").after(json!({"failures": 5}));
+        store.record_event(throttled, minutes(4)).await.unwrap();
+        let event = chain.one("auth.throttled").await;
+        assert_eq!((event.after, event.time), (Some(json!({"failures": 5})), minutes(4)));
+        chain.verify().await;
+    }
+}
+
+/// `TokenInfo` as it reads after revocation.
+trait TokenInfoExt {
+    fn revoked(&self, at: OffsetDateTime) -> Self;
+}
+
+impl TokenInfoExt for riskops_core::auth::TokenInfo {
+    fn revoked(&self, at: OffsetDateTime) -> Self {
+        riskops_core::auth::TokenInfo { revoked_at: Some(at), ..self.clone() }
+    }
+}
+
+#[tokio::test]
+async fn project_tiers_are_set_and_cleared() {
+    for b in backends().await {
+        let store = &b.store;
+        let kind = store.kind();
+        let permit = admin_permit(store).await;
+        let mut chain = Chain::new(store).await;
+        let before = store.project("default").await.unwrap().unwrap();
+        assert_eq!((before.tier_override, before.tier()), (None, Tier::UNASSESSED), "{kind:?}");
+
+        let set = |tier| store.set_project_tier("default", tier, audit(&permit, "project.tier", "project:default"), T0);
+        let critical = set(Some(Tier::Critical)).await.unwrap();
+        chain.one("project.tier").await;
+        assert_eq!(critical, riskops_core::project::Project { tier_override: Some(Tier::Critical), ..before.clone() });
+        assert_eq!(store.project("default").await.unwrap(), Some(critical.clone()));
+        assert_eq!(store.list_projects().await.unwrap(), [critical]);
+
+        let low = set(Some(Tier::Low)).await.unwrap();
+        chain.one("project.tier").await;
+        assert_eq!(low.tier(), Tier::Low);
+        let cleared = set(None).await.unwrap();
+        chain.one("project.tier").await;
+        assert_eq!(cleared, before);
+        assert_eq!(store.project("default").await.unwrap(), Some(before));
+
+        let unknown =
+            store.set_project_tier("nope", Some(Tier::Low), audit(&permit, "project.tier", "project:nope"), T0);
+        let unknown = unknown.await.unwrap_err();
+        assert_eq!((unknown.kind, unknown.message.as_str()), (ErrorKind::NotFound, "no project named \"nope\""));
+        chain.none().await;
+
+        // A new project has no override.
+        let p = NewProject { name: "fraud".into(), description: String::new() };
+        let made = store.create_project(p, audit(&permit, "project.create", "project:fraud"), T0).await.unwrap();
+        chain.one("project.create").await;
+        assert_eq!(made.tier_override, None);
+        assert_eq!(store.project("fraud").await.unwrap(), Some(made));
+        chain.verify().await;
+    }
+}
+
+#[tokio::test]
+async fn evidence_and_policy_versions_are_kept() {
+    for b in backends().await {
+        let store = &b.store;
+        let kind = store.kind();
+        let permit = admin_permit(store).await;
+        register(store, &permit, "scorecard", 1).await;
+        let mut chain = Chain::new(store).await;
+
+        let evidence = |version: u32, kind: &str, n: u8, passed: Option<bool>| NewEvidence {
+            model: "scorecard".into(),
+            version,
+            kind: kind.into(),
+            digest: digest(n),
+            size: 1234,
+            passed,
+            summary: format!("{kind} report"),
+        };
+        let add = |new: NewEvidence| {
+            let target = format!("model:{}@{}", new.model, new.version);
+            store.add_evidence(new, audit(&permit, "evidence.add", &target), T0)
+        };
+        let validation = add(evidence(1, "validation", 7, Some(true))).await.unwrap();
+        chain.one("evidence.add").await;
+        assert_eq!(
+            (validation.model.as_str(), validation.version, validation.size, validation.created_by.as_str()),
+            ("scorecard", 1, 1234, "admin")
+        );
+        let fairness = add(evidence(1, "fairness", 8, None)).await.unwrap();
+        chain.one("evidence.add").await;
+        assert_eq!(store.evidence("scorecard", 1).await.unwrap(), [validation, fairness], "{kind:?}");
+
+        let unknown = add(evidence(2, "validation", 9, Some(false))).await.unwrap_err();
+        assert_eq!((unknown.kind, unknown.message.as_str()), (ErrorKind::NotFound, "no model version scorecard@2"));
+        let no_model = add(NewEvidence { model: "nope".into(), ..evidence(1, "validation", 9, None) }).await;
+        assert_eq!(no_model.unwrap_err().kind, ErrorKind::NotFound);
+        chain.none().await;
+        assert!(store.evidence("scorecard", 2).await.unwrap().is_empty());
+        assert!(store.evidence("nope", 1).await.unwrap().is_empty());
+        assert!(store.evidence_digest_referenced(digest(7).as_str()).await.unwrap());
+        assert!(!store.evidence_digest_referenced(digest(9).as_str()).await.unwrap());
+
+        assert_eq!(store.policy().await.unwrap(), None, "{kind:?}");
+        let docs = [json!({"tiers": {"low": {"staging": {"evidence": []}}}}), json!({"tiers": {}, "weight": 1.5})];
+        for (i, doc) in docs.iter().enumerate() {
+            let stored =
+                store.set_policy(doc.clone(), audit(&permit, "policy.update", "policy"), minutes(i as i64)).await;
+            let stored = stored.unwrap();
+            let event = chain.one("policy.update").await;
+            assert_eq!(stored.version, i as u32 + 1, "{kind:?}");
+            assert_eq!(event.after, Some(json!({"version": i + 1})));
+            assert_eq!(store.policy().await.unwrap(), Some(stored));
+        }
+        let latest = store.policy().await.unwrap().unwrap();
+        assert_eq!(
+            (latest.document, latest.created_by.as_str(), latest.created_at),
+            (docs[1].clone(), "admin", minutes(1))
+        );
+        chain.verify().await;
+    }
+}
+
+#[tokio::test]
+async fn promotions_are_decided_closed_and_deployed() {
+    for b in backends().await {
+        let store = &b.store;
+        let kind = store.kind();
+        let permit = admin_permit(store).await;
+        register(store, &permit, "scorecard", 1).await;
+        register(store, &permit, "scorecard", 2).await;
+        let mut chain = Chain::new(store).await;
+
+        let request = |version: u32, environment| NewPromotion {
+            model: "scorecard".into(),
+            version,
+            environment,
+            reason: "ready".into(),
+        };
+        let open =
+            |new: NewPromotion| store.create_promotion(new, audit(&permit, "promotion.request", "promotion"), T0);
+        let staging = open(request(1, Environment::Staging)).await.unwrap();
+        let event = chain.one("promotion.request").await;
+        assert_eq!(event.target, format!("promotion:{}", staging.id), "{kind:?}");
+        assert_eq!(event.after, Some(json!({"id": staging.id})));
+        assert_eq!(
+            (staging.model.as_str(), staging.project.as_str(), staging.version, staging.environment),
+            ("scorecard", "default", 1, Environment::Staging)
+        );
+        assert_eq!(
+            (
+                staging.reason.as_str(),
+                staging.requested_by.as_str(),
+                staging.status,
+                staging.created_at,
+                staging.closed_at
+            ),
+            ("ready", "admin", PromotionStatus::Pending, T0, None)
+        );
+        assert!(staging.decisions.is_empty());
+        assert_eq!(store.promotion(staging.id).await.unwrap(), Some(staging.clone()));
+        assert!(store.promotion(999_999).await.unwrap().is_none());
+
+        let second = open(request(1, Environment::Staging)).await.unwrap_err();
+        assert_eq!(
+            (second.kind, second.message.as_str()),
+            (ErrorKind::Conflict, "scorecard@1 already has a pending request for staging")
+        );
+        assert_eq!(open(request(3, Environment::Staging)).await.unwrap_err().kind, ErrorKind::NotFound);
+        chain.none().await;
+        let production = open(request(1, Environment::Production)).await.unwrap();
+        chain.one("promotion.request").await;
+
+        // Decisions, in the order they were made; one per person.
+        let target = format!("promotion:{}", staging.id);
+        let decision = |by: &str, roles: &[Role], approve: bool, at| Decision {
+            by: by.into(),
+            roles: roles.to_vec(),
+            approve,
+            comment: format!("{by} decided"),
+            at,
+        };
+        let decide = |id: i64, d: Decision| store.add_decision(id, d, audit(&permit, "promotion.approve", &target), T0);
+        let ana = decision("ana", &[Role::Validator, Role::RiskOfficer], true, minutes(1));
+        let after = decide(staging.id, ana.clone()).await.unwrap();
+        chain.one("promotion.approve").await;
+        assert_eq!(after.decisions, std::slice::from_ref(&ana), "{kind:?}");
+        let twice = decide(staging.id, decision("ana", &[Role::Validator], false, minutes(2))).await.unwrap_err();
+        assert_eq!(
+            (twice.kind, twice.message),
+            (ErrorKind::Conflict, format!("ana has already decided on promotion request {}", staging.id))
+        );
+        let nowhere = decide(999_999, decision("bob", &[], true, minutes(2))).await.unwrap_err();
+        assert_eq!((nowhere.kind, nowhere.message.as_str()), (ErrorKind::NotFound, "no promotion request 999999"));
+        chain.none().await;
+        let bob = decision("bob", &[], false, minutes(2));
+        let after = decide(staging.id, bob.clone()).await.unwrap();
+        chain.one("promotion.approve").await;
+        assert_eq!(after.decisions, [ana.clone(), bob.clone()]);
+
+        // Completing enters the version into the environment, in the same transaction.
+        let signature = ModelSignature { key_id: "key-1".into(), signature: "ab".repeat(64) };
+        let entering = NewDeployment {
+            signature: Some(signature.clone()),
+            ..deployment(1, Environment::Staging, Some(staging.id), false)
+        };
+        let close = |id: i64, d: Option<NewDeployment>, action: &str, at| {
+            store.close_promotion(id, d, audit(&permit, action, &format!("promotion:{id}")), at)
+        };
+        let completed = close(staging.id, Some(entering), "promotion.completed", minutes(3)).await.unwrap();
+        let event = chain.one("promotion.completed").await;
+        assert_eq!(event.after, Some(json!({"replaced": null})), "{kind:?}");
+        assert_eq!((completed.status, completed.closed_at), (PromotionStatus::Completed, Some(minutes(3))));
+        assert_eq!(completed.decisions, [ana, bob]);
+        assert_eq!(store.promotion(staging.id).await.unwrap(), Some(completed.clone()));
+        let history = store.deployments("scorecard").await.unwrap();
+        assert_eq!(history.len(), 1, "{kind:?}");
+        let first = &history[0];
+        assert_eq!(
+            (first.model.as_str(), first.version, first.environment, first.since, first.until),
+            ("scorecard", 1, Environment::Staging, minutes(3), None)
+        );
+        assert_eq!(
+            (first.by.as_str(), first.promotion_id, first.emergency, &first.digest, &first.signature),
+            ("admin", Some(staging.id), false, &digest(1), &Some(signature))
+        );
+
+        // A closed request neither closes again nor takes decisions.
+        let again = close(staging.id, None, "promotion.rejected", minutes(4)).await.unwrap_err();
+        assert_eq!(
+            (again.kind, again.message),
+            (ErrorKind::Conflict, format!("promotion request {} is already completed", staging.id))
+        );
+        let late = decide(staging.id, decision("carol", &[Role::Committee], true, minutes(4))).await.unwrap_err();
+        assert_eq!(late.kind, ErrorKind::Conflict);
+        assert_eq!(close(999_999, None, "promotion.rejected", minutes(4)).await.unwrap_err().kind, ErrorKind::NotFound);
+        chain.none().await;
+
+        // Closing without a deployment rejects and deploys nothing.
+        let rejected = close(production.id, None, "promotion.rejected", minutes(4)).await.unwrap();
+        let event = chain.one("promotion.rejected").await;
+        assert_eq!(event.after, None);
+        assert_eq!((rejected.status, rejected.closed_at), (PromotionStatus::Rejected, Some(minutes(4))));
+        assert_eq!(store.deployments("scorecard").await.unwrap().len(), 1);
+
+        // Once closed, the same version and environment can be requested again.
+        let reopened = open(request(1, Environment::Staging)).await.unwrap();
+        chain.one("promotion.request").await;
+
+        // Newest first, filtered by model and status.
+        let ids = |list: Vec<riskops_core::promotion::Promotion>| list.into_iter().map(|p| p.id).collect::<Vec<_>>();
+        let all = store.promotions(&PromotionFilter::default()).await.unwrap();
+        assert_eq!(ids(all), [reopened.id, production.id, staging.id], "{kind:?}");
+        let pending = PromotionFilter { status: Some(PromotionStatus::Pending), ..Default::default() };
+        assert_eq!(ids(store.promotions(&pending).await.unwrap()), [reopened.id]);
+        let done = PromotionFilter { model: Some("scorecard".into()), status: Some(PromotionStatus::Completed) };
+        assert_eq!(ids(store.promotions(&done).await.unwrap()), [staging.id]);
+        let other = PromotionFilter { model: Some("nope".into()), status: None };
+        assert!(store.promotions(&other).await.unwrap().is_empty());
+
+        // Deploying version 2 ends version 1's stay.
+        let deploy = |d: NewDeployment, at| {
+            let target = format!("model:scorecard@{}", d.version);
+            store.deploy(d, audit(&permit, "model.rollback", &target), at)
+        };
+        let two = deploy(deployment(2, Environment::Staging, None, true), minutes(5)).await.unwrap();
+        let event = chain.one("model.rollback").await;
+        assert_eq!(event.after, Some(json!({"replaced": 1})), "{kind:?}");
+        assert_eq!(
+            (two.version, two.since, two.until, two.emergency, two.promotion_id),
+            (2, minutes(5), None, true, None)
+        );
+        let history = store.deployments("scorecard").await.unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!((history[0].version, history[0].until), (1, Some(minutes(5))), "{kind:?}");
+        assert_eq!(history[1], two);
+        assert!(!history[0].active_at(minutes(5)) && history[1].active_at(minutes(5)));
+
+        // Environments are independent.
+        deploy(deployment(2, Environment::Production, None, false), minutes(6)).await.unwrap();
+        assert_eq!(chain.one("model.rollback").await.after, Some(json!({"replaced": null})));
+        let history = store.deployments("scorecard").await.unwrap();
+        let current: Vec<_> =
+            history.iter().filter(|d| d.until.is_none()).map(|d| (d.version, d.environment)).collect();
+        assert_eq!(current, [(2, Environment::Staging), (2, Environment::Production)]);
+        assert!(store.deployments("nope").await.unwrap().is_empty());
+
+        let unknown = deploy(deployment(3, Environment::Staging, None, true), minutes(7)).await.unwrap_err();
+        assert_eq!((unknown.kind, unknown.message.as_str()), (ErrorKind::NotFound, "no model version scorecard@3"));
+        chain.none().await;
+        assert_eq!(store.deployments("scorecard").await.unwrap().len(), 3);
+        chain.verify().await;
+    }
+}
+
+#[tokio::test]
+async fn concurrent_deploys_and_policy_updates_happen_one_at_a_time() {
+    for b in backends().await {
+        let store = &b.store;
+        let kind = store.kind();
+        let permit = admin_permit(store).await;
+        register(store, &permit, "scorecard", 1).await;
+        register(store, &permit, "scorecard", 2).await;
+        let mut tasks = Vec::new();
+        for i in 0..8u32 {
+            let (store, permit) = (store.clone(), permit.clone());
+            tasks.push(tokio::spawn(async move {
+                let new = deployment(1 + i % 2, Environment::Staging, None, true);
+                store.deploy(new, audit(&permit, "model.rollback", "model:scorecard"), T0).await.unwrap();
+                let policy = store.set_policy(json!({"n": i}), audit(&permit, "policy.update", "policy"), T0).await;
+                policy.unwrap().version
+            }));
+        }
+        let mut versions = Vec::new();
+        for t in tasks {
+            versions.push(t.await.unwrap());
+        }
+        versions.sort();
+        assert_eq!(versions, (1..=8).collect::<Vec<_>>(), "{kind:?}");
+        let history = store.deployments("scorecard").await.unwrap();
+        assert_eq!(history.len(), 8);
+        assert_eq!(history.iter().filter(|d| d.until.is_none()).count(), 1, "{kind:?}");
+        let events = store.audit_events(0, 10_000).await.unwrap();
+        let first_stays = events
+            .iter()
+            .filter(|e| e.action == "model.rollback" && e.after == Some(json!({"replaced": null})))
+            .count();
+        assert_eq!(first_stays, 1, "{kind:?}");
+        let report = verify_chain(&events);
+        assert!(report.ok, "{kind:?}: {report:?}");
+        assert_eq!(report.events, 2 + 2 + 16);
+    }
+}
+
+#[tokio::test]
+async fn governance_history_cannot_be_rewritten() {
+    async fn history(store: &Arc<dyn Store>) {
+        let permit = admin_permit(store).await;
+        register(store, &permit, "scorecard", 1).await;
+        register(store, &permit, "scorecard", 2).await;
+        let ev = NewEvidence {
+            model: "scorecard".into(),
+            version: 1,
+            kind: "validation".into(),
+            digest: digest(7),
+            size: 1,
+            passed: Some(true),
+            summary: String::new(),
+        };
+        store.add_evidence(ev, audit(&permit, "evidence.add", "model:scorecard@1"), T0).await.unwrap();
+        store.set_policy(json!({}), audit(&permit, "policy.update", "policy"), T0).await.unwrap();
+        let request = NewPromotion {
+            model: "scorecard".into(),
+            version: 1,
+            environment: Environment::Staging,
+            reason: String::new(),
+        };
+        let p = store.create_promotion(request, audit(&permit, "promotion.request", "promotion"), T0).await.unwrap();
+        let d =
+            Decision { by: "ana".into(), roles: vec![Role::Validator], approve: true, comment: String::new(), at: T0 };
+        store.add_decision(p.id, d, audit(&permit, "promotion.approve", "promotion"), T0).await.unwrap();
+        let entering = deployment(1, Environment::Staging, Some(p.id), false);
+        store
+            .close_promotion(p.id, Some(entering), audit(&permit, "promotion.completed", "promotion"), T0)
+            .await
+            .unwrap();
+        let two = deployment(2, Environment::Staging, None, true);
+        store.deploy(two, audit(&permit, "model.rollback", "model:scorecard@2"), minutes(1)).await.unwrap();
+    }
+    // {s}. is the PostgreSQL schema; every statement must be refused by a trigger.
+    const REWRITES: [&str; 10] = [
+        "UPDATE {s}.evidence SET passed = NULL",
+        "DELETE FROM {s}.evidence",
+        "UPDATE {s}.policies SET created_by = 'mallory'",
+        "DELETE FROM {s}.policies",
+        "UPDATE {s}.promotions SET status = 'pending'",
+        "DELETE FROM {s}.promotions",
+        "UPDATE {s}.promotion_decisions SET approve = NOT approve",
+        "UPDATE {s}.deployments SET until = NULL",
+        "UPDATE {s}.deployments SET version = 9",
+        "DELETE FROM {s}.deployments",
+    ];
+
+    let b = sqlite().await;
+    history(&b.store).await;
+    let path = b._dir.as_ref().unwrap().path().join(riskops_store::sqlite::FILE_NAME);
+    let conn = rusqlite::Connection::open(path).unwrap();
+    for sql in REWRITES {
+        let sql = sql.replace("{s}.", "");
+        assert!(conn.execute(&sql, []).is_err(), "SQLite accepted {sql}");
+    }
+
+    if let Some(pg) = postgres().await {
+        history(&pg.store).await;
+        let schema = pg.pg_schema.as_ref().unwrap();
+        let (client, conn) = tokio_postgres::connect(schema.base_url(), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        for sql in REWRITES {
+            let sql = sql.replace("{s}", schema.name());
+            let err = client.batch_execute(&sql).await.expect_err(&sql);
+            assert!(
+                err.as_db_error().is_some_and(|e| e.code() == &tokio_postgres::error::SqlState::RAISE_EXCEPTION),
+                "{sql}: {err:?}"
+            );
+        }
+        // A pending request may only be closed: reopening is refused above, rewriting is too.
+        let reason = format!("UPDATE {}.promotions SET reason = 'rewritten'", schema.name());
+        assert!(client.batch_execute(&reason).await.is_err());
     }
 }

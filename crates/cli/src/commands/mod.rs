@@ -3,6 +3,8 @@
 mod audit;
 mod dataset;
 mod drift;
+mod governance;
+mod identities;
 mod lineage;
 mod model;
 mod project;
@@ -39,7 +41,15 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Whoami => whoami::run(&client, format).await,
                 Command::Project(cmd) => project::run(&client, format, cmd).await,
                 Command::Dataset(cmd) => dataset::run(&client, format, cmd).await,
+                Command::Model(crate::cli::ModelCommand::Verify { version, file, public_key }) => {
+                    return governance::verify(&client, format, &version, &file, public_key.as_deref()).await;
+                }
                 Command::Model(cmd) => model::run(&client, format, cmd).await,
+                Command::User(cmd) => identities::user(&client, format, cmd).await,
+                Command::Token(cmd) => identities::token(&client, format, cmd).await,
+                Command::Evidence(cmd) => governance::evidence(&client, format, cmd).await,
+                Command::Promotion(cmd) => governance::promotion(&client, format, cmd).await,
+                Command::Policy(cmd) => governance::policy(&client, format, cmd).await,
                 Command::Lineage(args) => lineage::run(&client, format, args).await,
                 Command::Audit(cmd) => return audit::run(Some(&client), format, cmd).await,
             }?;

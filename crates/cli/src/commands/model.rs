@@ -33,6 +33,14 @@ pub async fn run(client: &Client, format: Format, command: ModelCommand) -> Resu
         ModelCommand::Diff { from, to } => diff(client, format, &from, &to).await?,
         ModelCommand::Tag { version, tags } => annotate_tags(client, format, "models", &version, &tags).await?,
         ModelCommand::Note { version, text } => annotate_note(client, format, "models", &version, &text).await?,
+        ModelCommand::Promote { version, to, reason } => {
+            super::governance::promote(client, format, &version, &to, &reason).await?
+        }
+        ModelCommand::Rollback { name, version, reason, environment } => {
+            super::governance::rollback(client, format, &name, version, &environment, &reason).await?
+        }
+        ModelCommand::Stage { name, at } => super::governance::stage(client, format, &name, at.as_deref()).await?,
+        ModelCommand::Verify { .. } => bail!("internal: model verify is dispatched separately"),
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! `riskops project create|list|show`.
+//! `riskops project create|list|show|update`.
 
 use crate::cli::{Format, ProjectCommand};
 use crate::client::Client;
@@ -33,10 +33,15 @@ pub async fn run(client: &Client, format: Format, command: ProjectCommand) -> Re
         ProjectCommand::Show { name } => {
             let project = client.get(&format!("/api/v1/projects/{name}")).await?;
             emit(format, &project, |p| {
-                for key in ["name", "description", "created_at", "created_by"] {
+                for key in ["name", "description", "tier", "created_at", "created_by"] {
                     println!("{:<12} {}", format!("{}:", key.replace('_', " ")), str_field(p, key));
                 }
             });
+        }
+        ProjectCommand::Update { name, tier, clear_tier: _, reason } => {
+            let project =
+                client.patch(&format!("/api/v1/projects/{name}"), &json!({"tier": tier, "reason": reason})).await?;
+            emit(format, &project, |p| println!("{} is now {} tier", str_field(p, "name"), str_field(p, "tier")));
         }
     }
     Ok(())

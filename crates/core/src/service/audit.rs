@@ -2,7 +2,7 @@
 
 use super::{RequestContext, Riskops};
 use crate::audit::{AuditEvent, ChainReport, ChainVerifier};
-use crate::auth::{self, Operation};
+use crate::auth::{self, Operation, Scope};
 use crate::error::Result;
 use time::OffsetDateTime;
 
@@ -35,7 +35,7 @@ impl AuditFilter {
 impl Riskops {
     /// Events in sequence order that match `filter`, at most `filter.limit`.
     pub async fn audit_events(&self, ctx: &RequestContext, filter: &AuditFilter) -> Result<Vec<AuditEvent>> {
-        auth::authorize(&ctx.principal, Operation::AuditRead)?;
+        auth::authorize(&ctx.principal, Operation::AuditRead, Scope::Global)?;
         let mut out = Vec::new();
         let mut after = filter.after_seq;
         loop {
@@ -56,7 +56,7 @@ impl Riskops {
 
     /// Checks the whole chain, page by page, without holding it in memory.
     pub async fn verify_audit(&self, ctx: &RequestContext) -> Result<ChainReport> {
-        auth::authorize(&ctx.principal, Operation::AuditRead)?;
+        auth::authorize(&ctx.principal, Operation::AuditRead, Scope::Global)?;
         let mut verifier = ChainVerifier::default();
         let mut after = 0;
         loop {

@@ -6,20 +6,32 @@
 use crate::artifact::ArtifactStore;
 use crate::audit::AuditRecord;
 use crate::auth::{
-    self, IdentityKind, Operation, Principal, Role, RoleBinding, generate_token, hash_token, validate_chosen_token,
+    self, IdentityKind, Operation, Principal, Role, RoleBinding, Scope, generate_token, hash_token,
+    validate_chosen_token,
 };
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::project::{DEFAULT_PROJECT, NewProject, Project, validate_name};
 use crate::secret::Secret;
+use crate::signing::{PublicKey, SigningKey};
 use crate::store::{Bootstrap, NewIdentity, Store, StoreKind};
+use crate::throttle::Throttle;
 use std::sync::Arc;
 
 mod audit;
+mod governance;
+mod identities;
 mod registry;
 
 pub use audit::AuditFilter;
+pub use governance::{PromotionView, Stages};
+pub use identities::{IdentityRequest, IssuedToken, parse_binding};
 pub use registry::PushPermit;
+
+/// A time as RFC 3339 text, for audit documents.
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
 
 /// The name of the first administrator.
 pub const ADMIN_NAME: &str = "admin";
@@ -46,11 +58,31 @@ pub struct Riskops {
     store: Arc<dyn Store>,
     artifacts: Arc<dyn ArtifactStore>,
     clock: Arc<dyn Clock>,
+    /// Signs audit checkpoints and production model digests. Optional only so that tests
+    /// and tools that never sign need no key; the server always sets one.
+    signing_key: Option<Arc<SigningKey>>,
+    throttle: Arc<Throttle>,
 }
 
 impl Riskops {
     pub fn new(store: Arc<dyn Store>, artifacts: Arc<dyn ArtifactStore>, clock: Arc<dyn Clock>) -> Self {
-        Riskops { store, artifacts, clock }
+        Riskops { store, artifacts, clock, signing_key: None, throttle: Arc::default() }
+    }
+
+    /// The key this instance signs with.
+    pub fn with_signing_key(mut self, key: Arc<SigningKey>) -> Self {
+        self.signing_key = Some(key);
+        self
+    }
+
+    /// The signing key, or an internal error when this instance was built without one.
+    pub fn signing_key(&self) -> Result<&SigningKey> {
+        self.signing_key.as_deref().ok_or_else(|| Error::internal("this riskops instance has no signing key"))
+    }
+
+    /// The public half of the signing key, published for verifiers.
+    pub fn public_key(&self) -> Option<PublicKey> {
+        self.signing_key.as_ref().map(|k| k.public_key())
     }
 
     pub fn artifact_store_kind(&self) -> &'static str {
@@ -93,6 +125,7 @@ impl Riskops {
                 roles,
                 token_hash: hash_token(token.expose()),
                 token_expires_at: None,
+                password_hash: None,
             },
             default_project,
             audit,
@@ -104,17 +137,8 @@ impl Riskops {
         }
     }
 
-    /// Turns a bearer token into a [`Principal`], or fails with 401-class errors.
-    pub async fn authenticate(&self, bearer_token: &str) -> Result<Principal> {
-        let hash = hash_token(bearer_token);
-        match self.store.identity_by_token_hash(&hash, self.clock.now()).await? {
-            Some(identity) => Ok(Principal::authenticated(identity)),
-            None => Err(Error::unauthenticated("the API token is unknown, revoked or expired")),
-        }
-    }
-
     pub async fn create_project(&self, ctx: &RequestContext, project: NewProject) -> Result<Project> {
-        let permit = auth::authorize(&ctx.principal, Operation::ProjectCreate)?;
+        let permit = auth::authorize(&ctx.principal, Operation::ProjectCreate, Scope::Global)?;
         project.validate()?;
         let audit = AuditRecord::new(&permit, "project.create", format!("project:{}", project.name))
             .after(serde_json::json!({"name": project.name, "description": project.description}))
@@ -123,12 +147,14 @@ impl Riskops {
     }
 
     pub async fn list_projects(&self, ctx: &RequestContext) -> Result<Vec<Project>> {
-        auth::authorize(&ctx.principal, Operation::ProjectRead)?;
-        self.store.list_projects().await
+        let visible = auth::authorize_listing(&ctx.principal, Operation::ProjectRead)?;
+        let mut projects = self.store.list_projects().await?;
+        projects.retain(|p| visible.sees(&p.name));
+        Ok(projects)
     }
 
     pub async fn project(&self, ctx: &RequestContext, name: &str) -> Result<Project> {
-        auth::authorize(&ctx.principal, Operation::ProjectRead)?;
+        auth::authorize(&ctx.principal, Operation::ProjectRead, Scope::Project(name))?;
         validate_name("name", name)?;
         self.store.project(name).await?.ok_or_else(|| Error::not_found(format!("no project named {name:?}")))
     }

@@ -5,10 +5,10 @@
 use super::{RequestContext, Riskops};
 use crate::artifact::{Digest, VerifiedFile};
 use crate::audit::AuditRecord;
-use crate::auth::{self, Operation, Permit};
+use crate::auth::{self, Operation, Permit, Scope};
 use crate::error::{Error, Result};
 use crate::lineage::Lineage;
-use crate::project::{validate_description, validate_name};
+use crate::project::{DEFAULT_PROJECT, validate_description, validate_name};
 use crate::registry::{
     Created, DatasetVersion, Entry, Kind, MAX_NOTE_LEN, ModelVersion, NewDatasetVersion, NewModelVersion, Note, Tags,
     VersionRef, validate_tags,
@@ -21,25 +21,63 @@ pub struct PushPermit {
     permit: Permit,
 }
 
+impl PushPermit {
+    pub(crate) fn new(permit: Permit) -> Self {
+        PushPermit { permit }
+    }
+
+    pub(crate) fn permit(&self) -> &Permit {
+        &self.permit
+    }
+}
+
 impl Riskops {
     /// Checks permission and the names of a dataset push, before any byte is received.
-    pub fn check_dataset_push(&self, ctx: &RequestContext, name: &str, project: Option<&str>) -> Result<PushPermit> {
-        let permit = auth::authorize(&ctx.principal, Operation::DatasetPush)?;
+    pub async fn check_dataset_push(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        project: Option<&str>,
+    ) -> Result<PushPermit> {
         validate_name("name", name)?;
-        if let Some(p) = project {
-            validate_name("project", p)?;
-        }
+        let existing = match project {
+            Some(_) => None,
+            None => self.store.dataset_version(name, None).await?.map(|v| v.project),
+        };
+        let permit = self.authorize_push(ctx, Operation::DatasetPush, project, existing)?;
         Ok(PushPermit { permit })
     }
 
     /// Checks permission and names of a model registration, before any byte is received.
-    pub fn check_model_register(&self, ctx: &RequestContext, name: &str, project: Option<&str>) -> Result<PushPermit> {
-        let permit = auth::authorize(&ctx.principal, Operation::ModelRegister)?;
+    pub async fn check_model_register(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        project: Option<&str>,
+    ) -> Result<PushPermit> {
         validate_name("name", name)?;
+        let existing = match project {
+            Some(_) => None,
+            None => self.store.model_version(name, None).await?.map(|v| v.project),
+        };
+        let permit = self.authorize_push(ctx, Operation::ModelRegister, project, existing)?;
+        Ok(PushPermit { permit })
+    }
+
+    /// The project a push lands in is the one named, else the existing entry's, else
+    /// `default`; the permission is checked there.
+    fn authorize_push(
+        &self,
+        ctx: &RequestContext,
+        op: Operation,
+        project: Option<&str>,
+        existing: Option<String>,
+    ) -> Result<Permit> {
         if let Some(p) = project {
             validate_name("project", p)?;
         }
-        Ok(PushPermit { permit })
+        let target = project.map(str::to_string).or(existing).unwrap_or_else(|| DEFAULT_PROJECT.to_string());
+        auth::authorize(&ctx.principal, op, Scope::Project(&target))
     }
 
     /// Stores the received file (at `file`, hashed to `new.digest`) and records the version.
@@ -109,7 +147,7 @@ impl Riskops {
     }
 
     /// Puts the file into the artifact store; true when the object was not there before.
-    async fn store_artifact(&self, file: &Path, digest: &Digest) -> Result<bool> {
+    pub(super) async fn store_artifact(&self, file: &Path, digest: &Digest) -> Result<bool> {
         let existed = self.artifacts.exists(digest).await?;
         self.artifacts.put_file(file, digest).await?;
         Ok(!existed)
@@ -117,10 +155,11 @@ impl Riskops {
 
     /// After a failed metadata write, removes an object this request added, unless another
     /// version (committed meanwhile) refers to it: no orphan artifacts.
-    async fn undo_artifact_on_error<T>(&self, result: &Result<T>, stored_now: bool, digest: &Digest) {
+    pub(super) async fn undo_artifact_on_error<T>(&self, result: &Result<T>, stored_now: bool, digest: &Digest) {
         if result.is_err()
             && stored_now
             && matches!(self.store.digest_referenced(digest.as_str()).await, Ok(false))
+            && matches!(self.store.evidence_digest_referenced(digest.as_str()).await, Ok(false))
             && let Err(e) = self.artifacts.delete(digest).await
         {
             tracing::warn!(%digest, error = %e, "could not remove an unreferenced artifact");
@@ -128,26 +167,32 @@ impl Riskops {
     }
 
     pub async fn dataset_version(&self, ctx: &RequestContext, r: &VersionRef) -> Result<DatasetVersion> {
-        auth::authorize(&ctx.principal, Operation::RegistryRead)?;
-        self.store
+        auth::authorize_listing(&ctx.principal, Operation::RegistryRead)?;
+        let version = self
+            .store
             .dataset_version(&r.name, r.version)
             .await?
-            .ok_or_else(|| Error::not_found(format!("no dataset version {r}")))
+            .ok_or_else(|| Error::not_found(format!("no dataset version {r}")))?;
+        auth::authorize(&ctx.principal, Operation::RegistryRead, Scope::Project(&version.project))?;
+        Ok(version)
     }
 
     pub async fn dataset_versions(&self, ctx: &RequestContext, name: &str) -> Result<Vec<DatasetVersion>> {
-        auth::authorize(&ctx.principal, Operation::RegistryRead)?;
+        auth::authorize_listing(&ctx.principal, Operation::RegistryRead)?;
         validate_name("name", name)?;
         let versions = self.store.dataset_versions(name).await?;
-        if versions.is_empty() {
+        let Some(first) = versions.first() else {
             return Err(Error::not_found(format!("no dataset named {name:?}")));
-        }
+        };
+        auth::authorize(&ctx.principal, Operation::RegistryRead, Scope::Project(&first.project))?;
         Ok(versions)
     }
 
     pub async fn list_datasets(&self, ctx: &RequestContext, project: Option<&str>) -> Result<Vec<Entry>> {
-        auth::authorize(&ctx.principal, Operation::RegistryRead)?;
-        self.store.list_datasets(project).await
+        let visible = auth::authorize_listing(&ctx.principal, Operation::RegistryRead)?;
+        let mut entries = self.store.list_datasets(project).await?;
+        entries.retain(|e| visible.sees(&e.project));
+        Ok(entries)
     }
 
     /// The version and its bytes as a verified local file; a corrupt object is an error.
@@ -158,26 +203,44 @@ impl Riskops {
     }
 
     pub async fn model_version(&self, ctx: &RequestContext, r: &VersionRef) -> Result<ModelVersion> {
-        auth::authorize(&ctx.principal, Operation::RegistryRead)?;
-        self.store
+        self.model_version_for(ctx, Operation::RegistryRead, r).await.map(|(v, _)| v)
+    }
+
+    /// Loads a model version and checks `op` in its project: the way into every
+    /// governance operation on a version.
+    pub(super) async fn model_version_for(
+        &self,
+        ctx: &RequestContext,
+        op: Operation,
+        r: &VersionRef,
+    ) -> Result<(ModelVersion, Permit)> {
+        auth::authorize_listing(&ctx.principal, op)?;
+        validate_name("name", &r.name)?;
+        let version = self
+            .store
             .model_version(&r.name, r.version)
             .await?
-            .ok_or_else(|| Error::not_found(format!("no model version {r}")))
+            .ok_or_else(|| Error::not_found(format!("no model version {r}")))?;
+        let permit = auth::authorize(&ctx.principal, op, Scope::Project(&version.project))?;
+        Ok((version, permit))
     }
 
     pub async fn model_versions(&self, ctx: &RequestContext, name: &str) -> Result<Vec<ModelVersion>> {
-        auth::authorize(&ctx.principal, Operation::RegistryRead)?;
+        auth::authorize_listing(&ctx.principal, Operation::RegistryRead)?;
         validate_name("name", name)?;
         let versions = self.store.model_versions(name).await?;
-        if versions.is_empty() {
+        let Some(first) = versions.first() else {
             return Err(Error::not_found(format!("no model named {name:?}")));
-        }
+        };
+        auth::authorize(&ctx.principal, Operation::RegistryRead, Scope::Project(&first.project))?;
         Ok(versions)
     }
 
     pub async fn list_models(&self, ctx: &RequestContext, project: Option<&str>) -> Result<Vec<Entry>> {
-        auth::authorize(&ctx.principal, Operation::RegistryRead)?;
-        self.store.list_models(project).await
+        let visible = auth::authorize_listing(&ctx.principal, Operation::RegistryRead)?;
+        let mut entries = self.store.list_models(project).await?;
+        entries.retain(|e| visible.sees(&e.project));
+        Ok(entries)
     }
 
     pub async fn model_file(&self, ctx: &RequestContext, r: &VersionRef) -> Result<(ModelVersion, VerifiedFile)> {
@@ -228,12 +291,11 @@ impl Riskops {
         version: u32,
         tags: Tags,
     ) -> Result<Tags> {
-        let permit = auth::authorize(&ctx.principal, Operation::RegistryAnnotate)?;
-        validate_name("name", name)?;
         if tags.is_empty() {
             return Err(Error::invalid("tags", "give at least one KEY=VALUE"));
         }
         validate_tags(&tags)?;
+        let permit = self.annotation_permit(ctx, kind, name, version).await?;
         let audit =
             AuditRecord::new(&permit, &format!("{}.tag", kind.as_str()), format!("{}:{name}@{version}", kind.as_str()))
                 .after(serde_json::to_value(&tags).unwrap_or_default())
@@ -250,11 +312,10 @@ impl Riskops {
         version: u32,
         text: String,
     ) -> Result<Note> {
-        let permit = auth::authorize(&ctx.principal, Operation::RegistryAnnotate)?;
-        validate_name("name", name)?;
         if text.trim().is_empty() || text.len() > MAX_NOTE_LEN {
             return Err(Error::invalid("text", format!("must be 1 to {MAX_NOTE_LEN} bytes of text")));
         }
+        let permit = self.annotation_permit(ctx, kind, name, version).await?;
         let audit = AuditRecord::new(
             &permit,
             &format!("{}.note", kind.as_str()),
@@ -266,8 +327,32 @@ impl Riskops {
     }
 
     pub async fn notes(&self, ctx: &RequestContext, kind: Kind, name: &str, version: u32) -> Result<Vec<Note>> {
-        auth::authorize(&ctx.principal, Operation::RegistryRead)?;
+        self.version_permit(ctx, Operation::RegistryRead, kind, name, version).await?;
         self.store.notes(kind, name, version).await
+    }
+
+    async fn annotation_permit(&self, ctx: &RequestContext, kind: Kind, name: &str, version: u32) -> Result<Permit> {
+        self.version_permit(ctx, Operation::RegistryAnnotate, kind, name, version).await
+    }
+
+    /// Checks `op` in the project of a dataset or model version (which must exist).
+    async fn version_permit(
+        &self,
+        ctx: &RequestContext,
+        op: Operation,
+        kind: Kind,
+        name: &str,
+        version: u32,
+    ) -> Result<Permit> {
+        auth::authorize_listing(&ctx.principal, op)?;
+        validate_name("name", name)?;
+        let project = match kind {
+            Kind::Dataset => self.store.dataset_version(name, Some(version)).await?.map(|v| v.project),
+            Kind::Model => self.store.model_version(name, Some(version)).await?.map(|v| v.project),
+        };
+        let project =
+            project.ok_or_else(|| Error::not_found(format!("no {} version {name}@{version}", kind.as_str())))?;
+        auth::authorize(&ctx.principal, op, Scope::Project(&project))
     }
 
     /// Model versions trained or validated on a dataset version (lineage downstream).
@@ -277,7 +362,9 @@ impl Riskops {
         name: &str,
         version: u32,
     ) -> Result<Vec<ModelVersion>> {
-        auth::authorize(&ctx.principal, Operation::RegistryRead)?;
-        self.store.models_using_dataset(name, version).await
+        let visible = auth::authorize_listing(&ctx.principal, Operation::RegistryRead)?;
+        let mut models = self.store.models_using_dataset(name, version).await?;
+        models.retain(|m| visible.sees(&m.project));
+        Ok(models)
     }
 }

@@ -50,7 +50,7 @@ pub async fn push_dataset(
     let riskops = &state.riskops;
     let (meta, permit, received) =
         upload::receive(multipart, &state.tmp_dir, state.upload_limit, async |m: &PushMetadata| {
-            riskops.check_dataset_push(&ctx, &name, m.project.as_deref())
+            riskops.check_dataset_push(&ctx, &name, m.project.as_deref()).await
         })
         .await?;
     let profile = crate::profiling::profile(&received.path).await?;

@@ -4,6 +4,8 @@
 pub mod annotations;
 pub mod audit;
 pub mod datasets;
+pub mod governance;
+pub mod identities;
 pub mod lineage;
 pub mod models;
 pub mod projects;
@@ -21,8 +23,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(system::healthz))
         .routes(routes!(system::whoami))
         .routes(routes!(system::openapi_json))
+        .routes(routes!(system::signing_key))
         .routes(routes!(projects::create_project, projects::list_projects))
-        .routes(routes!(projects::get_project))
+        .routes(routes!(projects::get_project, projects::update_project))
         .routes(routes!(datasets::list_datasets))
         .routes(routes!(datasets::dataset_version))
         .routes(routes!(datasets::dataset_file))
@@ -36,6 +39,20 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(annotations::model_note, annotations::model_notes))
         .routes(routes!(audit::events))
         .routes(routes!(audit::verify))
+        .routes(routes!(identities::create_user, identities::list_users))
+        .routes(routes!(identities::grant_role))
+        .routes(routes!(identities::revoke_role))
+        .routes(routes!(identities::create_token, identities::list_tokens))
+        .routes(routes!(identities::revoke_token))
+        .routes(routes!(identities::login))
+        .routes(routes!(governance::get_policy, governance::put_policy))
+        .routes(routes!(governance::promote))
+        .routes(routes!(governance::list_promotions))
+        .routes(routes!(governance::get_promotion))
+        .routes(routes!(governance::approve))
+        .routes(routes!(governance::reject))
+        .routes(routes!(governance::rollback))
+        .routes(routes!(governance::stages))
 }
 
 /// Routes that receive files, under the upload limit.
@@ -43,6 +60,7 @@ pub fn uploads() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(datasets::push_dataset, datasets::dataset_versions))
         .routes(routes!(models::register_model, models::model_versions))
+        .routes(routes!(governance::add_evidence, governance::list_evidence))
 }
 
 fn base_document() -> utoipa::openapi::OpenApi {

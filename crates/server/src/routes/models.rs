@@ -72,7 +72,7 @@ pub async fn register_model(
     let riskops = &state.riskops;
     let (meta, checked, received) =
         upload::receive(multipart, &state.tmp_dir, state.upload_limit, async |m: &RegisterMetadata| {
-            let permit = riskops.check_model_register(&ctx, &name, m.project.as_deref())?;
+            let permit = riskops.check_model_register(&ctx, &name, m.project.as_deref()).await?;
             let framework = Framework::parse(m.framework.as_deref().unwrap_or("other"))?;
             let parse = |field, text: &Option<String>| text.as_deref().map(|t| VersionRef::parse(field, t)).transpose();
             let training_data = parse("training_data", &m.training_data)?;

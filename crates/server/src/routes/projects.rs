@@ -6,6 +6,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use riskops_core::governance::Tier;
 use riskops_core::project::{NewProject, Project};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -28,12 +29,51 @@ pub struct ProjectView {
     #[schema(value_type = String, format = DateTime)]
     created_at: OffsetDateTime,
     created_by: String,
+    /// The tier that decides the promotion gates of the project's models: the override
+    /// when set, else `high` until the project's risks are assessed.
+    tier: &'static str,
+    /// A tier set by a risk officer, if any.
+    tier_override: Option<&'static str>,
 }
 
 impl From<Project> for ProjectView {
     fn from(p: Project) -> Self {
-        ProjectView { name: p.name, description: p.description, created_at: p.created_at, created_by: p.created_by }
+        ProjectView {
+            tier: p.tier().as_str(),
+            tier_override: p.tier_override.map(Tier::as_str),
+            name: p.name,
+            description: p.description,
+            created_at: p.created_at,
+            created_by: p.created_by,
+        }
     }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProject {
+    /// `low`, `medium`, `high` or `critical`; `null` clears the override.
+    #[schema(value_type = Option<String>)]
+    tier: Option<String>,
+    /// Why; required, and kept in the audit trail.
+    reason: String,
+}
+
+/// Overrides a project's risk tier (risk_officer or admin).
+#[utoipa::path(
+    patch, path = "/api/v1/projects/{name}", tag = "projects", security(("bearer" = [])),
+    params(("name" = String, Path, description = "project name")),
+    request_body = UpdateProject,
+    responses((status = 200, body = ProjectView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+pub async fn update_project(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<UpdateProject>,
+) -> Result<Json<ProjectView>, ApiError> {
+    let tier = body.tier.as_deref().map(|t| Tier::parse("tier", t)).transpose()?;
+    Ok(Json(state.riskops.set_project_tier(&ctx, &name, tier, &body.reason).await?.into()))
 }
 
 #[derive(Serialize, ToSchema)]

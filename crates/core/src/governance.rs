@@ -1,0 +1,408 @@
+//! Governance rules: risk tiers, environments, the promotion policy and how a promotion
+//! request is judged against it. Pure functions over values; the services load the data.
+//!
+//! A promotion completes when the version has passing evidence of every kind the policy
+//! asks for and enough approvals from the roles it names. A person counts once (approvers
+//! are matched to the required roles as a bipartite matching), the requester and the
+//! version's author never count, and a rejection by any eligible approver rejects.
+
+use crate::auth::Role;
+use crate::error::{Error, Result};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::fmt;
+use time::OffsetDateTime;
+
+/// How much harm a model can do; decides which gates a promotion passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tier {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 4] = [Tier::Low, Tier::Medium, Tier::High, Tier::Critical];
+
+    /// The tier of a project whose risks nobody has assessed yet. Unknown risk is treated
+    /// as high, so an unassessed model cannot slip into production on low-tier gates.
+    pub const UNASSESSED: Tier = Tier::High;
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Low => "low",
+            Tier::Medium => "medium",
+            Tier::High => "high",
+            Tier::Critical => "critical",
+        }
+    }
+
+    pub fn parse(field: &str, s: &str) -> Result<Tier> {
+        Tier::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| Error::invalid(field, format!("unknown tier {s:?}; use low, medium, high or critical")))
+    }
+}
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a model version can be deployed. `development` (registered, nowhere yet) and
+/// `archived` (was deployed, replaced) are stages, not environments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Environment {
+    Staging,
+    Production,
+}
+
+impl Environment {
+    pub const ALL: [Environment; 2] = [Environment::Staging, Environment::Production];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Staging => "staging",
+            Environment::Production => "production",
+        }
+    }
+
+    pub fn parse(field: &str, s: &str) -> Result<Environment> {
+        Environment::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| Error::invalid(field, format!("unknown environment {s:?}; use staging or production")))
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Kinds of evidence a policy may require. Later issues produce some automatically.
+pub const EVIDENCE_KINDS: [&str; 8] = [
+    "validation",
+    "fairness",
+    "stress_test",
+    "explainability",
+    "documentation",
+    "security",
+    "performance",
+    "data_quality",
+];
+
+pub fn validate_evidence_kind(field: &str, kind: &str) -> Result<()> {
+    if EVIDENCE_KINDS.contains(&kind) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            format!("unknown evidence kind {kind:?}; known kinds: {}", EVIDENCE_KINDS.join(", ")),
+        ))
+    }
+}
+
+/// `count` approvals from people holding `role`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalRule {
+    pub role: Role,
+    pub count: u32,
+}
+
+/// What one tier needs to enter one environment.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Gate {
+    pub evidence: Vec<String>,
+    pub approvals: Vec<ApprovalRule>,
+}
+
+impl Gate {
+    /// The roles whose holders may approve or reject under this gate.
+    pub fn approver_roles(&self) -> Vec<Role> {
+        self.approvals.iter().map(|a| a.role).collect()
+    }
+}
+
+/// The promotion policy: a gate per tier and environment. Stored as JSON:
+/// `{"tiers":{"low":{"staging":{"evidence":[…],"approvals":[{"role":"validator","count":1}]},"production":{…}},…}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    gates: BTreeMap<(Tier, Environment), Gate>,
+}
+
+impl Policy {
+    /// The policy riskops ships with.
+    pub fn default_policy() -> Policy {
+        let rule = |role, count| ApprovalRule { role, count };
+        let gate = |evidence: &[&str], approvals: Vec<ApprovalRule>| Gate {
+            evidence: evidence.iter().map(|s| s.to_string()).collect(),
+            approvals,
+        };
+        let v = || rule(Role::Validator, 1);
+        let r = || rule(Role::RiskOfficer, 1);
+        let c = || rule(Role::Committee, 2);
+        let mut gates = BTreeMap::new();
+        use Environment::{Production as P, Staging as S};
+        gates.insert((Tier::Low, S), gate(&[], vec![]));
+        gates.insert((Tier::Low, P), gate(&["validation"], vec![v()]));
+        gates.insert((Tier::Medium, S), gate(&["validation"], vec![v()]));
+        gates.insert((Tier::Medium, P), gate(&["validation", "documentation"], vec![v()]));
+        gates.insert((Tier::High, S), gate(&["validation"], vec![v(), r()]));
+        gates.insert((Tier::High, P), gate(&["validation", "fairness", "documentation"], vec![v(), r()]));
+        gates.insert((Tier::Critical, S), gate(&["validation", "fairness"], vec![v(), r(), c()]));
+        gates.insert(
+            (Tier::Critical, P),
+            gate(&["validation", "fairness", "stress_test", "explainability", "documentation"], vec![v(), r(), c()]),
+        );
+        Policy { gates }
+    }
+
+    pub fn gate(&self, tier: Tier, env: Environment) -> Gate {
+        self.gates.get(&(tier, env)).cloned().unwrap_or_default()
+    }
+
+    /// Reads a policy document, naming the field at fault. Every tier and environment
+    /// must be present, so nobody gets an open gate by leaving one out.
+    pub fn from_json(doc: &Value) -> Result<Policy> {
+        let bad = |path: String, msg: &str| Error::invalid("policy", format!("{path}: {msg}"));
+        let obj = doc.as_object().ok_or_else(|| bad("policy".into(), "must be a JSON object"))?;
+        if let Some(k) = obj.keys().find(|k| *k != "tiers") {
+            return Err(bad(k.clone(), "unknown field; the policy has only `tiers`"));
+        }
+        let tiers = obj.get("tiers").and_then(Value::as_object).ok_or_else(|| bad("tiers".into(), "missing object"))?;
+        let mut gates = BTreeMap::new();
+        for (tier_name, envs) in tiers {
+            let tier =
+                Tier::parse("policy", tier_name).map_err(|_| bad(format!("tiers.{tier_name}"), "unknown tier"))?;
+            let envs = envs.as_object().ok_or_else(|| bad(format!("tiers.{tier_name}"), "must be an object"))?;
+            for (env_name, gate) in envs {
+                let path = format!("tiers.{tier_name}.{env_name}");
+                let env =
+                    Environment::parse("policy", env_name).map_err(|_| bad(path.clone(), "unknown environment"))?;
+                gates.insert((tier, env), gate_from_json(&path, gate)?);
+            }
+        }
+        for tier in Tier::ALL {
+            for env in Environment::ALL {
+                if !gates.contains_key(&(tier, env)) {
+                    return Err(bad(format!("tiers.{tier}.{env}"), "missing; every tier needs a gate per environment"));
+                }
+            }
+        }
+        Ok(Policy { gates })
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut tiers = serde_json::Map::new();
+        for ((tier, env), gate) in &self.gates {
+            let entry = tiers.entry(tier.as_str()).or_insert_with(|| json!({}));
+            entry[env.as_str()] = json!({
+                "evidence": gate.evidence,
+                "approvals": gate.approvals.iter().map(|a| json!({"role": a.role.as_str(), "count": a.count})).collect::<Vec<_>>(),
+            });
+        }
+        json!({ "tiers": tiers })
+    }
+}
+
+fn gate_from_json(path: &str, v: &Value) -> Result<Gate> {
+    let bad = |sub: &str, msg: String| Error::invalid("policy", format!("{path}{sub}: {msg}"));
+    let obj = v.as_object().ok_or_else(|| bad("", "must be an object".into()))?;
+    if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "evidence" | "approvals")) {
+        return Err(bad(&format!(".{k}"), "unknown field; a gate has `evidence` and `approvals`".into()));
+    }
+    let mut gate = Gate::default();
+    for (i, kind) in obj.get("evidence").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let kind = kind.as_str().ok_or_else(|| bad(&format!(".evidence[{i}]"), "must be a string".into()))?;
+        validate_evidence_kind("policy", kind).map_err(|e| bad(&format!(".evidence[{i}]"), e.message))?;
+        gate.evidence.push(kind.to_string());
+    }
+    for (i, rule) in obj.get("approvals").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let at = format!(".approvals[{i}]");
+        let role = rule.get("role").and_then(Value::as_str).ok_or_else(|| bad(&at, "needs a `role` string".into()))?;
+        let role = Role::parse(role).map_err(|e| bad(&format!("{at}.role"), e.message))?;
+        if !matches!(role, Role::Validator | Role::RiskOfficer | Role::Committee | Role::Admin) {
+            return Err(bad(&format!("{at}.role"), format!("{role} cannot approve promotions")));
+        }
+        let count = rule
+            .get("count")
+            .and_then(Value::as_u64)
+            .filter(|c| (1..=20).contains(c))
+            .ok_or_else(|| bad(&format!("{at}.count"), "must be a whole number from 1 to 20".into()))?;
+        gate.approvals.push(ApprovalRule { role, count: count as u32 });
+    }
+    Ok(gate)
+}
+
+/// A recorded decision on a promotion request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub by: String,
+    /// The approver roles the person held in the project when deciding.
+    pub roles: Vec<Role>,
+    pub approve: bool,
+    pub comment: String,
+    pub at: OffsetDateTime,
+}
+
+/// Evidence as the judge sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceFact {
+    pub kind: String,
+    pub passed: Option<bool>,
+}
+
+/// How a request stands against its gate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    pub rejected: bool,
+    /// `evidence:<kind>` per missing kind, `approval:<role>` per missing approval.
+    pub missing: Vec<String>,
+}
+
+impl Judgement {
+    pub fn complete(&self) -> bool {
+        !self.rejected && self.missing.is_empty()
+    }
+}
+
+/// Judges a request: which evidence and approvals are still missing, or whether an
+/// eligible approver rejected it. `excluded` are the people who may not count (the
+/// requester and the version's author).
+pub fn judge(gate: &Gate, evidence: &[EvidenceFact], decisions: &[Decision], excluded: &[&str]) -> Judgement {
+    let counted: Vec<&Decision> = decisions.iter().filter(|d| !excluded.contains(&d.by.as_str())).collect();
+    let eligible = |d: &Decision| d.roles.iter().any(|r| *r == Role::Admin || gate.approver_roles().contains(r));
+    let rejected = counted.iter().any(|d| !d.approve && eligible(d));
+    let mut missing: Vec<String> = gate
+        .evidence
+        .iter()
+        .filter(|kind| !evidence.iter().any(|e| &e.kind == *kind && e.passed != Some(false)))
+        .map(|kind| format!("evidence:{kind}"))
+        .collect();
+    // One slot per required approval; each approver fills at most one slot.
+    let slots: Vec<Role> = gate.approvals.iter().flat_map(|a| std::iter::repeat_n(a.role, a.count as usize)).collect();
+    let approvers: Vec<&Decision> = counted.into_iter().filter(|d| d.approve).collect();
+    let filled = max_matching(&slots, &approvers);
+    for (slot, role) in slots.iter().enumerate() {
+        if filled[slot].is_none() {
+            missing.push(format!("approval:{role}"));
+        }
+    }
+    Judgement { rejected, missing }
+}
+
+/// Maximum bipartite matching of approvers to slots (Kuhn's algorithm; both sides are tiny).
+/// An admin may fill any slot.
+fn max_matching(slots: &[Role], approvers: &[&Decision]) -> Vec<Option<usize>> {
+    fn fits(slot: Role, d: &Decision) -> bool {
+        d.roles.iter().any(|r| *r == slot || *r == Role::Admin)
+    }
+    fn try_assign(
+        a: usize,
+        slots: &[Role],
+        approvers: &[&Decision],
+        seen: &mut [bool],
+        owner: &mut [Option<usize>],
+    ) -> bool {
+        for s in 0..slots.len() {
+            if !seen[s] && fits(slots[s], approvers[a]) {
+                seen[s] = true;
+                if owner[s].is_none_or(|other| try_assign(other, slots, approvers, seen, owner)) {
+                    owner[s] = Some(a);
+                    return true;
+                }
+            }
+        }
+        false
+    }
+    let mut owner = vec![None; slots.len()];
+    for a in 0..approvers.len() {
+        let mut seen = vec![false; slots.len()];
+        try_assign(a, slots, approvers, &mut seen, &mut owner);
+    }
+    owner
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(by: &str, roles: &[Role], approve: bool) -> Decision {
+        Decision {
+            by: by.into(),
+            roles: roles.to_vec(),
+            approve,
+            comment: String::new(),
+            at: OffsetDateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn passed(kind: &str) -> EvidenceFact {
+        EvidenceFact { kind: kind.into(), passed: Some(true) }
+    }
+
+    #[test]
+    fn the_default_policy_round_trips_through_json() {
+        let p = Policy::default_policy();
+        assert_eq!(Policy::from_json(&p.to_json()).unwrap(), p);
+        assert_eq!(p.gate(Tier::Critical, Environment::Production).approvals.len(), 3);
+        assert!(p.gate(Tier::Low, Environment::Staging).approvals.is_empty());
+    }
+
+    #[test]
+    fn malformed_policies_name_the_field() {
+        let mut doc = Policy::default_policy().to_json();
+        doc["tiers"]["high"]["production"]["approvals"][0]["count"] = json!(0);
+        assert!(Policy::from_json(&doc).unwrap_err().message.contains("tiers.high.production.approvals[0].count"));
+        let mut doc = Policy::default_policy().to_json();
+        doc["tiers"]["low"].as_object_mut().unwrap().remove("staging");
+        assert!(Policy::from_json(&doc).unwrap_err().message.contains("tiers.low.staging"));
+        let mut doc = Policy::default_policy().to_json();
+        doc["tiers"]["low"]["staging"]["evidence"] = json!(["vibes"]);
+        assert!(Policy::from_json(&doc).unwrap_err().message.contains("tiers.low.staging.evidence[0]"));
+        let mut doc = Policy::default_policy().to_json();
+        doc["tiers"]["low"]["staging"]["approvals"] = json!([{"role": "viewer", "count": 1}]);
+        assert!(Policy::from_json(&doc).unwrap_err().message.contains("cannot approve"));
+        assert!(Policy::from_json(&json!({"tiers": {}, "extra": 1})).is_err());
+    }
+
+    #[test]
+    fn a_person_counts_once_and_the_matching_finds_the_best_assignment() {
+        let gate = Policy::default_policy().gate(Tier::High, Environment::Staging);
+        let ev = [passed("validation")];
+        // One person with both roles fills only one slot.
+        let both = decision("ana", &[Role::Validator, Role::RiskOfficer], true);
+        assert_eq!(judge(&gate, &ev, std::slice::from_ref(&both), &[]).missing, ["approval:risk_officer"]);
+        // With a pure validator as well, the matching puts ana on risk_officer.
+        let j = judge(&gate, &ev, &[both, decision("bo", &[Role::Validator], true)], &[]);
+        assert!(j.complete(), "{j:?}");
+    }
+
+    #[test]
+    fn excluded_people_do_not_count_and_rejections_reject() {
+        let gate = Policy::default_policy().gate(Tier::Medium, Environment::Staging);
+        let ev = [passed("validation")];
+        let j = judge(&gate, &ev, &[decision("author", &[Role::Validator], true)], &["author"]);
+        assert_eq!(j.missing, ["approval:validator"]);
+        let j = judge(&gate, &ev, &[decision("v", &[Role::Validator], false)], &[]);
+        assert!(j.rejected && !j.complete());
+        // A rejection by someone without an approver role of this gate does not count.
+        let j = judge(&gate, &ev, &[decision("c", &[Role::Committee], false)], &[]);
+        assert!(!j.rejected);
+    }
+
+    #[test]
+    fn failed_evidence_does_not_satisfy_the_gate() {
+        let gate = Policy::default_policy().gate(Tier::Low, Environment::Production);
+        let failed = EvidenceFact { kind: "validation".into(), passed: Some(false) };
+        let j = judge(&gate, &[failed], &[decision("v", &[Role::Validator], true)], &[]);
+        assert_eq!(j.missing, ["evidence:validation"]);
+        let unknown = EvidenceFact { kind: "validation".into(), passed: None };
+        assert!(judge(&gate, &[unknown], &[decision("v", &[Role::Validator], true)], &[]).complete());
+    }
+}

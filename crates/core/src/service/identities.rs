@@ -1,0 +1,266 @@
+//! Identity services: users and service accounts, role grants, API tokens, password
+//! sign-in, and throttling of failed attempts.
+
+use super::{RequestContext, Riskops};
+use crate::audit::AuditRecord;
+use crate::auth::{
+    self, IdentityKind, IdentityRecord, IdentitySummary, NewToken, Operation, Permit, Principal, Role, RoleBinding,
+    Scope, TokenInfo, generate_token, hash_token,
+};
+use crate::error::{Error, Result};
+use crate::password;
+use crate::project::validate_name;
+use crate::secret::Secret;
+use crate::store::NewIdentity;
+use serde_json::json;
+use time::Duration;
+
+/// Longest token lifetime accepted: a token for ten years is a token forever.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::days(3650);
+
+/// How long a token from a password sign-in lives.
+pub const SIGN_IN_TOKEN_LIFETIME: Duration = Duration::hours(12);
+
+/// An identity to create.
+#[derive(Debug, Clone)]
+pub struct IdentityRequest {
+    pub name: String,
+    pub kind: IdentityKind,
+    pub roles: Vec<RoleBinding>,
+    pub password: Option<Secret<String>>,
+    pub token_expires_in: Option<Duration>,
+}
+
+/// A token just made: shown once, never again.
+#[derive(Debug)]
+pub struct IssuedToken {
+    pub info: TokenInfo,
+    pub token: Secret<String>,
+}
+
+impl Riskops {
+    /// Turns a bearer token into a [`Principal`]. `client` (the peer address) is throttled
+    /// after repeated failures, and the start of each lockout is audited.
+    pub async fn authenticate(&self, bearer_token: &str, client: &str) -> Result<Principal> {
+        let now = self.clock.now();
+        let key = format!("client:{client}");
+        self.throttle.check(&key, now)?;
+        let hash = hash_token(bearer_token);
+        match self.store.identity_by_token_hash(&hash, now).await? {
+            Some(identity) => Ok(Principal::authenticated(identity)),
+            None => {
+                self.count_failure(&key, "an unknown, revoked or expired API token").await;
+                Err(Error::unauthenticated("the API token is unknown, revoked or expired"))
+            }
+        }
+    }
+
+    /// Signs a person in with a password and returns a short-lived token. Both the name
+    /// and the client are throttled; the answer never says which part was wrong.
+    pub async fn sign_in(&self, name: &str, password: &Secret<String>, client: &str) -> Result<IssuedToken> {
+        let now = self.clock.now();
+        let client_key = format!("client:{client}");
+        let name_key = format!("user:{name}");
+        self.throttle.check(&client_key, now)?;
+        self.throttle.check(&name_key, now)?;
+        let wrong = || Error::unauthenticated("wrong name or password");
+        let found = self.store.identity_for_login(name).await?;
+        let verified = match &found {
+            Some((_, Some(stored))) => password::verify(password.expose(), stored)?,
+            _ => false,
+        };
+        let Some((identity, _)) = found.filter(|_| verified) else {
+            self.count_failure(&client_key, "failed password sign-ins").await;
+            self.count_failure(&name_key, "failed password sign-ins").await;
+            return Err(wrong());
+        };
+        self.throttle.success(&name_key);
+        let principal = Principal::authenticated(identity);
+        let permit = auth::authorize(&principal, Operation::OwnTokens, Scope::Global)?;
+        self.issue_token(&permit, principal.name(), "sign-in", Some(SIGN_IN_TOKEN_LIFETIME), None).await
+    }
+
+    async fn count_failure(&self, key: &str, what: &str) {
+        let now = self.clock.now();
+        if self.throttle.failure(key, now) {
+            let record = AuditRecord::new(&Permit::system(), "auth.throttled", key.to_string()).after(json!({
+                "reason": format!("more than {} {what} within {} s", crate::throttle::MAX_FAILURES, crate::throttle::WINDOW.whole_seconds()),
+                "locked_for_seconds": crate::throttle::LOCKOUT.whole_seconds(),
+            }));
+            if let Err(e) = self.store.record_event(record, now).await {
+                tracing::warn!(error = %e, "could not audit a lockout");
+            }
+        }
+    }
+
+    pub async fn create_identity(
+        &self,
+        ctx: &RequestContext,
+        req: IdentityRequest,
+    ) -> Result<(IdentityRecord, IssuedToken)> {
+        let permit = auth::authorize(&ctx.principal, Operation::IdentityAdmin, Scope::Global)?;
+        validate_name("name", &req.name)?;
+        if req.roles.is_empty() {
+            return Err(Error::invalid("roles", "give at least one role, e.g. viewer or data_scientist@PROJECT"));
+        }
+        self.check_bindings(&req.roles).await?;
+        let expires_at = self.expiry(req.token_expires_in)?;
+        let password_hash = req.password.as_ref().map(password::hash).transpose()?;
+        let token = generate_token()?;
+        let roles: Vec<String> = req.roles.iter().map(ToString::to_string).collect();
+        let audit = AuditRecord::new(&permit, "identity.create", format!("identity:{}", req.name))
+            .after(json!({
+                "name": req.name,
+                "kind": req.kind.as_str(),
+                "roles": roles,
+                "password": password_hash.is_some(),
+                "token_expires_at": expires_at.map(super::rfc3339),
+            }))
+            .request_id(ctx.request_id.clone());
+        let new = NewIdentity {
+            name: req.name.clone(),
+            kind: req.kind,
+            roles: req.roles.clone(),
+            token_hash: hash_token(token.expose()),
+            token_expires_at: expires_at,
+            password_hash,
+        };
+        let info = self.store.create_identity(new, audit, self.clock.now()).await?;
+        let identity = self.store.identity(&req.name).await?.ok_or_else(|| Error::internal("new identity vanished"))?;
+        Ok((identity, IssuedToken { info, token }))
+    }
+
+    pub async fn identities(&self, ctx: &RequestContext) -> Result<Vec<IdentitySummary>> {
+        auth::authorize(&ctx.principal, Operation::IdentityRead, Scope::Global)?;
+        self.store.identities().await
+    }
+
+    /// Grants or revokes one role binding. The last global admin keeps the role, so
+    /// riskops never ends up with nobody able to administer it.
+    pub async fn set_role(
+        &self,
+        ctx: &RequestContext,
+        name: &str,
+        binding: RoleBinding,
+        grant: bool,
+    ) -> Result<IdentityRecord> {
+        let permit = auth::authorize(&ctx.principal, Operation::IdentityAdmin, Scope::Global)?;
+        validate_name("name", name)?;
+        self.check_bindings(std::slice::from_ref(&binding)).await?;
+        if !grant && binding.role == Role::Admin && binding.project.is_none() {
+            let admins = self
+                .store
+                .identities()
+                .await?
+                .into_iter()
+                .filter(|s| s.identity.roles.iter().any(|b| b.role == Role::Admin && b.project.is_none()))
+                .count();
+            if admins <= 1 {
+                return Err(Error::conflict("this is the last administrator; grant admin to someone else first"));
+            }
+        }
+        let action = if grant { "identity.grant" } else { "identity.revoke" };
+        let audit = AuditRecord::new(&permit, action, format!("identity:{name}"))
+            .after(json!({"role": binding.to_string()}))
+            .request_id(ctx.request_id.clone());
+        self.store.set_role(name, binding, grant, audit, self.clock.now()).await
+    }
+
+    /// Makes a token for the caller, or (admins) for `for_identity`.
+    pub async fn create_token(
+        &self,
+        ctx: &RequestContext,
+        for_identity: Option<&str>,
+        label: &str,
+        expires_in: Option<Duration>,
+    ) -> Result<IssuedToken> {
+        let owner = for_identity.unwrap_or(ctx.principal.name());
+        let op = if owner == ctx.principal.name() { Operation::OwnTokens } else { Operation::IdentityAdmin };
+        let permit = auth::authorize(&ctx.principal, op, Scope::Global)?;
+        validate_name("user", owner)?;
+        if label.len() > 200 {
+            return Err(Error::invalid("label", "must be at most 200 bytes"));
+        }
+        self.issue_token(&permit, owner, label, expires_in, ctx.request_id.clone()).await
+    }
+
+    async fn issue_token(
+        &self,
+        permit: &Permit,
+        owner: &str,
+        label: &str,
+        expires_in: Option<Duration>,
+        request_id: Option<String>,
+    ) -> Result<IssuedToken> {
+        let expires_at = self.expiry(expires_in)?;
+        let token = generate_token()?;
+        let audit = AuditRecord::new(permit, "token.create", format!("identity:{owner}"))
+            .after(json!({"label": label, "expires_at": expires_at.map(super::rfc3339)}))
+            .request_id(request_id);
+        let new = NewToken {
+            identity: owner.to_string(),
+            token_hash: hash_token(token.expose()),
+            label: label.to_string(),
+            expires_at,
+        };
+        let info = self.store.create_token(new, audit, self.clock.now()).await?;
+        Ok(IssuedToken { info, token })
+    }
+
+    /// The caller's tokens; `identity` (another's, or `None` with `all`) needs identity.read.
+    pub async fn tokens(&self, ctx: &RequestContext, identity: Option<&str>, all: bool) -> Result<Vec<TokenInfo>> {
+        let own = !all && identity.is_none_or(|i| i == ctx.principal.name());
+        let op = if own { Operation::OwnTokens } else { Operation::IdentityRead };
+        auth::authorize(&ctx.principal, op, Scope::Global)?;
+        let whose = if all { None } else { Some(identity.unwrap_or(ctx.principal.name())) };
+        self.store.tokens(whose).await
+    }
+
+    pub async fn revoke_token(&self, ctx: &RequestContext, id: i64) -> Result<TokenInfo> {
+        let token = self.store.token(id).await?;
+        let own = token.as_ref().is_some_and(|t| t.identity == ctx.principal.name());
+        let op = if own { Operation::OwnTokens } else { Operation::IdentityAdmin };
+        let permit = auth::authorize(&ctx.principal, op, Scope::Global)?;
+        let token = token.ok_or_else(|| Error::not_found(format!("no token {id}")))?;
+        let audit = AuditRecord::new(&permit, "token.revoke", format!("identity:{}", token.identity))
+            .after(json!({"token_id": id, "label": token.label}))
+            .request_id(ctx.request_id.clone());
+        self.store.revoke_token(id, audit, self.clock.now()).await
+    }
+
+    fn expiry(&self, expires_in: Option<Duration>) -> Result<Option<time::OffsetDateTime>> {
+        match expires_in {
+            None => Ok(None),
+            Some(d) if d <= Duration::ZERO || d > MAX_TOKEN_LIFETIME => {
+                Err(Error::invalid("expires_in", "must be between one second and ten years"))
+            }
+            Some(d) => Ok(Some(self.clock.now() + d)),
+        }
+    }
+
+    /// A role scoped to a project needs the project to exist.
+    async fn check_bindings(&self, bindings: &[RoleBinding]) -> Result<()> {
+        for b in bindings {
+            if let Some(p) = &b.project {
+                validate_name("roles", p)?;
+                if self.store.project(p).await?.is_none() {
+                    return Err(Error::invalid("roles", format!("{b}: no project named {p:?}")));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses `ROLE` or `ROLE@PROJECT`.
+pub fn parse_binding(text: &str) -> Result<RoleBinding> {
+    let (role, project) = match text.split_once('@') {
+        Some((r, p)) => (r, Some(p.to_string())),
+        None => (text, None),
+    };
+    let role = Role::parse(role).map_err(|e| Error::invalid("roles", e.message))?;
+    if let Some(p) = &project {
+        validate_name("roles", p)?;
+    }
+    Ok(RoleBinding { role, project })
+}

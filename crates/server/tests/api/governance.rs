@@ -1,0 +1,375 @@
+//! Governance over HTTP: users and roles, the role × operation matrix, promotion gates,
+//! separation of duties, signed production versions, rollback and stages over time.
+
+use super::*;
+use riskops_core::auth::{Operation, Role, allows};
+
+impl TestServer {
+    async fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.http.request(method.parse().unwrap(), self.url(path)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.header("content-type", "application/json").body(b.to_string());
+        }
+        read(req.send().await.unwrap()).await
+    }
+
+    async fn upload_as(&self, token: &str, path: &str, metadata: Value, file: Vec<u8>) -> (StatusCode, Value) {
+        let form = reqwest::multipart::Form::new()
+            .part("metadata", reqwest::multipart::Part::text(metadata.to_string()))
+            .part("file", reqwest::multipart::Part::bytes(file).file_name("file.bin"));
+        read(self.http.post(self.url(path)).bearer_auth(token).multipart(form).send().await.unwrap()).await
+    }
+
+    /// Creates a user with roles and returns its token.
+    async fn user(&self, name: &str, roles: &[&str]) -> String {
+        let (status, body) = self.post("/api/v1/users", json!({"name": name, "roles": roles})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    async fn audit_head(&self) -> i64 {
+        let (_, body) = self.get("/api/v1/audit/verify", Some(TOKEN)).await;
+        body["events"].as_i64().unwrap()
+    }
+}
+
+fn missing(body: &Value) -> Vec<String> {
+    body["missing"].as_array().unwrap().iter().map(|m| m.as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn users_get_tokens_once_and_tokens_expire_or_are_revoked() {
+    for s in servers().await {
+        let (status, made) = s
+            .post(
+                "/api/v1/users",
+                json!({"name": "ana", "roles": ["viewer", "validator@default"], "expires_in_seconds": 3600}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        let token = made["token"].as_str().unwrap();
+        assert!(token.starts_with("rsk_") && made["expires_at"].is_string());
+        let (_, me) = s.get("/api/v1/whoami", Some(token)).await;
+        assert_eq!(me["roles"], json!(["validator@default", "viewer"]));
+        let (status, _) = s.post("/api/v1/users", json!({"name": "ana", "roles": ["viewer"]})).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        let (status, body) = s.post("/api/v1/users", json!({"name": "bo", "roles": ["king"]})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let (status, _) = s.post("/api/v1/users", json!({"name": "bo", "roles": ["viewer@nowhere"]})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+        // A second token of her own; listing never shows tokens; revoking ends it.
+        let (status, second) = s.call("POST", "/api/v1/tokens", token, Some(json!({"label": "laptop"}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{second}");
+        let (_, list) = s.call("GET", "/api/v1/tokens", token, None).await;
+        assert_eq!(list["tokens"].as_array().unwrap().len(), 2);
+        assert!(!list.to_string().contains("rsk_"), "listings never show a token");
+        let id = second["id"].as_i64().unwrap();
+        let (status, _) = s.call("DELETE", &format!("/api/v1/tokens/{id}"), token, None).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = s.get("/api/v1/whoami", second["token"].as_str()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        // Someone else's token, or a token for someone else, is an admin's business.
+        let (status, _) = s.call("POST", "/api/v1/tokens", token, Some(json!({"user": "admin"}))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        // Grants and revocations; the last admin keeps the role.
+        let (status, after) = s.post("/api/v1/users/ana/roles", json!({"role": "auditor"})).await;
+        assert_eq!(status, StatusCode::OK, "{after}");
+        let req = s.http.delete(s.url("/api/v1/users/admin/roles/admin")).bearer_auth(TOKEN);
+        let (status, body) = read(req.send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        let actions = audit_actions(&s).await;
+        for a in ["identity.create", "token.create", "token.revoke", "identity.grant"] {
+            assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+        }
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn passwords_sign_in_and_guessing_is_throttled_and_audited() {
+    let s = TestServer::start_on(tempfile::tempdir().unwrap(), None, 64 * 1024).await;
+    let (status, _) =
+        s.post("/api/v1/users", json!({"name": "eve", "roles": ["viewer"], "password": "a long passphrase"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let login = |password: &str| {
+        let body = json!({"name": "eve", "password": password}).to_string();
+        s.http.post(s.url("/api/v1/login")).header("content-type", "application/json").body(body).send()
+    };
+    let (status, ok) = read(login("a long passphrase").await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{ok}");
+    assert!(ok["token"].as_str().unwrap().starts_with("rsk_") && ok["expires_at"].is_string());
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(read(login("wrong guess!!").await.unwrap()).await.0);
+    }
+    assert_eq!(statuses[0], StatusCode::UNAUTHORIZED);
+    assert_eq!(*statuses.last().unwrap(), StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+    // Even the right password waits out the lockout.
+    assert_eq!(read(login("a long passphrase").await.unwrap()).await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert!(audit_actions(&s).await.iter().any(|a| a == "auth.throttled"));
+    s.stop().await;
+}
+
+/// One request that exercises `op`, made as `token`. The match is exhaustive, so a new
+/// operation cannot be added without a case here.
+async fn exercise(s: &TestServer, op: Operation, token: &str, who: &str, promotion: i64) -> (StatusCode, Value) {
+    let model_bytes = format!("model of {who} for {op:?}").into_bytes();
+    match op {
+        Operation::System => unreachable!("not requestable"),
+        Operation::ProjectCreate => {
+            s.call("POST", "/api/v1/projects", token, Some(json!({"name": format!("p-{who}")}))).await
+        }
+        Operation::ProjectRead => s.call("GET", "/api/v1/projects/credit", token, None).await,
+        Operation::ProjectUpdate => {
+            s.call(
+                "PATCH",
+                "/api/v1/projects/credit",
+                token,
+                Some(json!({"tier": "critical", "reason": "matrix test"})),
+            )
+            .await
+        }
+        Operation::DatasetPush => {
+            s.upload_as(
+                token,
+                &format!("/api/v1/datasets/d-{who}/versions"),
+                json!({"project": "credit"}),
+                csv(20, 0.0),
+            )
+            .await
+        }
+        Operation::ModelRegister => s.upload_as(token, "/api/v1/models/m/versions", json!({}), model_bytes).await,
+        Operation::RegistryRead => s.call("GET", "/api/v1/models/m/versions/1", token, None).await,
+        Operation::RegistryAnnotate => {
+            s.call("POST", "/api/v1/models/m/versions/1/notes", token, Some(json!({"text": "looked"}))).await
+        }
+        Operation::EvidenceAdd => {
+            s.upload_as(
+                token,
+                "/api/v1/models/m/versions/1/evidence",
+                json!({"kind": "documentation", "passed": true}),
+                model_bytes,
+            )
+            .await
+        }
+        Operation::PromotionRequest => {
+            s.call("POST", "/api/v1/models/m/versions/1/promotions", token, Some(json!({"to": "staging"}))).await
+        }
+        Operation::PromotionDecide => {
+            s.call("POST", &format!("/api/v1/promotions/{promotion}/approve"), token, Some(json!({}))).await
+        }
+        Operation::EmergencyRollback => {
+            s.call("POST", "/api/v1/models/m/rollback", token, Some(json!({"version": 1, "reason": "matrix test"})))
+                .await
+        }
+        Operation::PolicyEdit => {
+            let policy = riskops_core::governance::Policy::default_policy().to_json();
+            s.call("PUT", "/api/v1/policy", token, Some(policy)).await
+        }
+        Operation::AuditRead => s.call("GET", "/api/v1/audit/events?limit=1", token, None).await,
+        Operation::IdentityRead => s.call("GET", "/api/v1/users", token, None).await,
+        Operation::IdentityAdmin => {
+            s.call("POST", "/api/v1/users", token, Some(json!({"name": format!("u-{who}"), "roles": ["viewer"]}))).await
+        }
+        Operation::OwnTokens => s.call("POST", "/api/v1/tokens", token, Some(json!({"label": "matrix"}))).await,
+    }
+}
+
+#[tokio::test]
+async fn every_operation_as_every_role_is_allowed_or_denied_as_the_matrix_says() {
+    for s in servers().await {
+        let (status, _) = s.post("/api/v1/projects", json!({"name": "credit"})).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let owner = s.user("owner", &["data_scientist"]).await;
+        let (status, body) =
+            s.upload_as(&owner, "/api/v1/models/m/versions", json!({"project": "credit"}), b"model v1".to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        // A critical-tier request, so every approving role is one the gate asks for and it
+        // stays pending (no evidence) while each role approves.
+        s.call("PATCH", "/api/v1/projects/credit", TOKEN, Some(json!({"tier": "critical", "reason": "test"}))).await;
+        let (status, req) =
+            s.call("POST", "/api/v1/models/m/versions/1/promotions", &owner, Some(json!({"to": "production"}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{req}");
+        let promotion = req["id"].as_i64().unwrap();
+
+        for role in Role::ALL {
+            let who = format!("as-{}", role.as_str().replace('_', "-"));
+            let token = s.user(&who, &[role.as_str()]).await;
+            for op in Operation::REQUESTABLE {
+                let before = s.audit_head().await;
+                let (status, body) = exercise(&s, op, &token, &who, promotion).await;
+                if allows(role, op) {
+                    assert_ne!(status, StatusCode::FORBIDDEN, "{role} may {}: {body}", op.as_str());
+                    assert!(
+                        status.is_success()
+                            || status == StatusCode::CONFLICT
+                            || status == StatusCode::UNPROCESSABLE_ENTITY,
+                        "{role} {}: {status} {body}",
+                        op.as_str()
+                    );
+                } else {
+                    assert_eq!(status, StatusCode::FORBIDDEN, "{role} may not {}: {body}", op.as_str());
+                    assert_error(&body, "forbidden");
+                    assert_eq!(s.audit_head().await, before, "a denied {} by {role} changed something", op.as_str());
+                }
+            }
+        }
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_model_reaches_production_only_through_evidence_and_approvals() {
+    for s in servers().await {
+        s.post("/api/v1/projects", json!({"name": "credit"})).await;
+        let ds = s.user("dana", &["data_scientist@credit"]).await;
+        let val = s.user("victor", &["validator"]).await;
+        let risk = s.user("rita", &["risk_officer"]).await;
+        let viewer = s.user("vera", &["viewer"]).await;
+        let register = async |bytes: &[u8]| {
+            let (status, body) =
+                s.upload_as(&ds, "/api/v1/models/scorer/versions", json!({"project": "credit"}), bytes.to_vec()).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        };
+        register(b"scorer v1").await;
+
+        // Unassessed projects are governed as high tier.
+        let (status, p) = s
+            .call(
+                "POST",
+                "/api/v1/models/scorer/versions/1/promotions",
+                &ds,
+                Some(json!({"to": "production", "reason": "first release"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{p}");
+        assert_eq!((p["status"].as_str(), p["tier"].as_str()), (Some("pending"), Some("high")));
+        assert_eq!(
+            missing(&p),
+            [
+                "evidence:validation",
+                "evidence:fairness",
+                "evidence:documentation",
+                "approval:validator",
+                "approval:risk_officer"
+            ]
+        );
+        let id = p["id"].as_i64().unwrap();
+        let (status, again) =
+            s.call("POST", "/api/v1/models/scorer/versions/1/promotions", &ds, Some(json!({"to": "production"}))).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{again}");
+
+        // Separation of duties, and roles the gate does not name.
+        for (token, who) in [(&ds, "requester"), (&viewer, "viewer")] {
+            let before = s.audit_head().await;
+            let (status, body) =
+                s.call("POST", &format!("/api/v1/promotions/{id}/approve"), token, Some(json!({}))).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{who}: {body}");
+            assert_eq!(s.audit_head().await, before);
+        }
+
+        // Approvals before the evidence: still pending, and each person counts once.
+        let (_, after_val) = s
+            .call("POST", &format!("/api/v1/promotions/{id}/approve"), &val, Some(json!({"comment": "validated"})))
+            .await;
+        assert_eq!(after_val["status"], "pending");
+        assert!(!missing(&after_val).contains(&"approval:validator".to_string()));
+        let (status, _) = s.call("POST", &format!("/api/v1/promotions/{id}/approve"), &val, Some(json!({}))).await;
+        assert_eq!(status, StatusCode::CONFLICT, "a second decision by the same person");
+        for kind in ["validation", "fairness", "documentation"] {
+            let (status, e) = s
+                .upload_as(
+                    &val,
+                    "/api/v1/models/scorer/versions/1/evidence",
+                    json!({"kind": kind, "passed": true}),
+                    format!("{kind} report").into_bytes(),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{e}");
+        }
+        let (_, p) = s.get(&format!("/api/v1/promotions/{id}"), Some(&viewer)).await;
+        assert_eq!(missing(&p), ["approval:risk_officer"]);
+        let (_, done) = s.call("POST", &format!("/api/v1/promotions/{id}/approve"), &risk, Some(json!({}))).await;
+        assert_eq!(done["status"], "completed", "{done}");
+        assert!(missing(&done).is_empty());
+
+        let (_, stages) = s.get("/api/v1/models/scorer/stages", Some(&viewer)).await;
+        assert_eq!(stages["environments"]["production"]["version"], 1, "{stages}");
+        assert_eq!(stages["environments"]["production"]["signature"]["algorithm"], "ed25519");
+        let between = stages["environments"]["production"]["since"].as_str().unwrap().to_string();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+
+        // Version 2 through the same gates; version 1 is archived.
+        register(b"scorer v2").await;
+        let (_, p2) =
+            s.call("POST", "/api/v1/models/scorer/versions/2/promotions", &ds, Some(json!({"to": "production"}))).await;
+        let id2 = p2["id"].as_i64().unwrap();
+        for kind in ["validation", "fairness", "documentation"] {
+            s.upload_as(
+                &val,
+                "/api/v1/models/scorer/versions/2/evidence",
+                json!({"kind": kind, "passed": true}),
+                format!("{kind} v2").into_bytes(),
+            )
+            .await;
+        }
+        s.call("POST", &format!("/api/v1/promotions/{id2}/approve"), &val, Some(json!({}))).await;
+        let (_, done2) = s.call("POST", &format!("/api/v1/promotions/{id2}/approve"), &risk, Some(json!({}))).await;
+        assert_eq!(done2["status"], "completed", "{done2}");
+        let (_, now) = s.get("/api/v1/models/scorer/stages", Some(&viewer)).await;
+        assert_eq!(now["environments"]["production"]["version"], 2);
+        assert_eq!(
+            now["versions"],
+            json!([{"version": 1, "stages": ["archived"]}, {"version": 2, "stages": ["production"]}])
+        );
+        let (_, then) =
+            s.get(&format!("/api/v1/models/scorer/stages?at={}", between.replace('+', "%2B")), Some(&viewer)).await;
+        assert_eq!(then["environments"]["production"]["version"], 1, "{then}");
+
+        // A rejection closes a request; a rollback skips the gates but only for risk officers.
+        register(b"scorer v3").await;
+        let (_, p3) =
+            s.call("POST", "/api/v1/models/scorer/versions/3/promotions", &ds, Some(json!({"to": "staging"}))).await;
+        let id3 = p3["id"].as_i64().unwrap();
+        let (status, _) = s.call("POST", &format!("/api/v1/promotions/{id3}/reject"), &val, Some(json!({}))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a rejection needs a comment");
+        let (_, rejected) = s
+            .call(
+                "POST",
+                &format!("/api/v1/promotions/{id3}/reject"),
+                &val,
+                Some(json!({"comment": "fails on holdout"})),
+            )
+            .await;
+        assert_eq!(rejected["status"], "rejected");
+        let rollback = json!({"version": 1, "reason": "v2 misprices thin-file applicants"});
+        let (status, _) = s.call("POST", "/api/v1/models/scorer/rollback", &ds, Some(rollback.clone())).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, back) = s.call("POST", "/api/v1/models/scorer/rollback", &risk, Some(rollback)).await;
+        assert_eq!(status, StatusCode::OK, "{back}");
+        assert_eq!((back["version"].as_u64(), back["emergency"].as_bool()), (Some(1), Some(true)));
+
+        let (_, events) = s.get("/api/v1/audit/events?limit=1000", Some(TOKEN)).await;
+        let trail: Vec<(String, String)> = events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["action"].as_str().unwrap().to_string(), e["actor"].as_str().unwrap().to_string()))
+            .collect();
+        for step in [
+            ("promotion.request", "dana"),
+            ("promotion.approve", "victor"),
+            ("evidence.add", "victor"),
+            ("promotion.approve", "rita"),
+            ("promotion.completed", "rita"),
+            ("promotion.reject", "victor"),
+            ("promotion.rejected", "victor"),
+            ("model.rollback", "rita"),
+        ] {
+            assert!(trail.iter().any(|(a, b)| a == step.0 && b == step.1), "{step:?} in {trail:?}");
+        }
+        s.stop().await;
+    }
+}

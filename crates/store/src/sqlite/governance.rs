@@ -1,0 +1,481 @@
+//! SQLite: tier overrides, evidence, policy versions, promotion requests and deployments.
+
+use super::{PROJECT_COLUMNS, append_audit, db_err, parse_time, project, project_from_row, time_text};
+use riskops_core::artifact::Digest;
+use riskops_core::audit::AuditRecord;
+use riskops_core::auth::Role;
+use riskops_core::governance::{Decision, Environment, Tier};
+use riskops_core::project::Project;
+use riskops_core::promotion::{
+    Deployment, Evidence, ModelSignature, NewDeployment, NewEvidence, NewPromotion, PolicyRecord, Promotion,
+    PromotionFilter, PromotionStatus,
+};
+use riskops_core::{Error, ErrorKind, Result};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+fn immediate(conn: &mut Connection) -> Result<Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)
+}
+
+pub(super) fn set_project_tier(
+    conn: &mut Connection,
+    name: &str,
+    tier: Option<Tier>,
+    audit: AuditRecord,
+    at: OffsetDateTime,
+) -> Result<Project> {
+    let tx = immediate(conn)?;
+    let changed = tx
+        .execute("UPDATE projects SET tier = ?1 WHERE name = ?2", params![tier.map(Tier::as_str), name])
+        .map_err(db_err)?;
+    if changed == 0 {
+        return Err(Error::not_found(format!("no project named {name:?}")));
+    }
+    append_audit(&tx, audit, at)?;
+    let p = tx
+        .query_row(&format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE name = ?1"), [name], project_from_row)
+        .map_err(db_err)?;
+    tx.commit().map_err(db_err)?;
+    project(p)
+}
+
+fn model_version_exists(conn: &Connection, model: &str, version: u32) -> Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM model_versions v JOIN models m ON m.id = v.model_id WHERE m.name = ?1 AND v.version = ?2)",
+        params![model, version],
+        |r| r.get(0),
+    )
+    .map_err(db_err)
+}
+
+fn require_model_version(conn: &Connection, model: &str, version: u32) -> Result<()> {
+    if model_version_exists(conn, model, version)? {
+        Ok(())
+    } else {
+        Err(Error::not_found(format!("no model version {model}@{version}")))
+    }
+}
+
+pub(super) fn add_evidence(
+    conn: &mut Connection,
+    new: NewEvidence,
+    audit: AuditRecord,
+    at: OffsetDateTime,
+) -> Result<Evidence> {
+    let tx = immediate(conn)?;
+    require_model_version(&tx, &new.model, new.version)?;
+    let by = audit.actor().to_string();
+    tx.execute(
+        "INSERT INTO evidence (model, version, kind, digest, size, passed, summary, created_at, created_by) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            new.model,
+            new.version,
+            new.kind,
+            new.digest.as_str(),
+            new.size as i64,
+            new.passed,
+            new.summary,
+            time_text(at),
+            by
+        ],
+    )
+    .map_err(db_err)?;
+    let id = tx.last_insert_rowid();
+    append_audit(&tx, audit, at)?;
+    tx.commit().map_err(db_err)?;
+    Ok(Evidence {
+        id,
+        model: new.model,
+        version: new.version,
+        kind: new.kind,
+        digest: new.digest,
+        size: new.size,
+        passed: new.passed,
+        summary: new.summary,
+        created_by: by,
+        created_at: at,
+    })
+}
+
+pub(super) fn evidence(conn: &Connection, model: &str, version: u32) -> Result<Vec<Evidence>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, kind, digest, size, passed, summary, created_at, created_by FROM evidence \
+             WHERE model = ?1 AND version = ?2 ORDER BY id",
+        )
+        .map_err(db_err)?;
+    type Row = (i64, String, String, i64, Option<bool>, String, String, String);
+    let rows = stmt
+        .query_map(params![model, version], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+        })
+        .map_err(db_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, kind, digest, size, passed, summary, created_at, created_by): Row = row.map_err(db_err)?;
+        out.push(Evidence {
+            id,
+            model: model.to_string(),
+            version,
+            kind,
+            digest: Digest::parse(&digest)?,
+            size: size.max(0) as u64,
+            passed,
+            summary,
+            created_by,
+            created_at: parse_time(&created_at)?,
+        });
+    }
+    Ok(out)
+}
+
+pub(super) fn evidence_digest_referenced(conn: &Connection, digest: &str) -> Result<bool> {
+    conn.query_row("SELECT EXISTS (SELECT 1 FROM evidence WHERE digest = ?1)", [digest], |r| r.get(0)).map_err(db_err)
+}
+
+pub(super) fn policy(conn: &Connection) -> Result<Option<PolicyRecord>> {
+    let row: Option<(u32, String, String, String)> = conn
+        .query_row(
+            "SELECT version, document, created_at, created_by FROM policies ORDER BY version DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()
+        .map_err(db_err)?;
+    row.map(|(version, doc, at, by)| {
+        Ok(PolicyRecord {
+            version,
+            document: serde_json::from_str(&doc)
+                .map_err(|e| Error::internal(format!("stored policy is not JSON: {e}")))?,
+            created_by: by,
+            created_at: parse_time(&at)?,
+        })
+    })
+    .transpose()
+}
+
+pub(super) fn set_policy(
+    conn: &mut Connection,
+    document: Value,
+    mut audit: AuditRecord,
+    at: OffsetDateTime,
+) -> Result<PolicyRecord> {
+    let tx = immediate(conn)?;
+    let version: u32 =
+        tx.query_row("SELECT COALESCE(MAX(version), 0) + 1 FROM policies", [], |r| r.get(0)).map_err(db_err)?;
+    let by = audit.actor().to_string();
+    tx.execute(
+        "INSERT INTO policies (version, document, created_at, created_by) VALUES (?1, ?2, ?3, ?4)",
+        params![version, document.to_string(), time_text(at), by],
+    )
+    .map_err(db_err)?;
+    audit.set_after("version", version.into());
+    append_audit(&tx, audit, at)?;
+    tx.commit().map_err(db_err)?;
+    Ok(PolicyRecord { version, document, created_by: by, created_at: at })
+}
+
+const PROMOTION_SELECT: &str = "SELECT r.id, r.model, p.name, r.version, r.environment, r.reason, r.requested_by, \
+     r.status, r.created_at, r.closed_at FROM promotions r JOIN models m ON m.name = r.model \
+     JOIN projects p ON p.id = m.project_id";
+
+type PromotionRow = (i64, String, String, u32, String, String, String, String, String, Option<String>);
+
+fn promotion_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PromotionRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?))
+}
+
+fn promotion_from(conn: &Connection, row: PromotionRow) -> Result<Promotion> {
+    let (id, model, project, version, env, reason, requested_by, status, created, closed) = row;
+    Ok(Promotion {
+        id,
+        model,
+        project,
+        version,
+        environment: Environment::parse("environment", &env)?,
+        reason,
+        requested_by,
+        status: PromotionStatus::parse("status", &status)?,
+        created_at: parse_time(&created)?,
+        closed_at: closed.as_deref().map(parse_time).transpose()?,
+        decisions: decisions(conn, id)?,
+    })
+}
+
+fn decisions(conn: &Connection, id: i64) -> Result<Vec<Decision>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT decided_by, roles, approve, comment, created_at FROM promotion_decisions \
+             WHERE promotion_id = ?1 ORDER BY rowid",
+        )
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map([id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, bool>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })
+        .map_err(db_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (by, roles, approve, comment, at) = row.map_err(db_err)?;
+        out.push(Decision { by, roles: parse_roles(&roles)?, approve, comment, at: parse_time(&at)? });
+    }
+    Ok(out)
+}
+
+/// Roles are kept as a comma-separated list of role names.
+pub(super) fn roles_text(roles: &[Role]) -> String {
+    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+}
+
+pub(super) fn parse_roles(text: &str) -> Result<Vec<Role>> {
+    text.split(',').filter(|s| !s.is_empty()).map(Role::parse).collect()
+}
+
+pub(super) fn promotion(conn: &Connection, id: i64) -> Result<Option<Promotion>> {
+    let row = conn
+        .query_row(&format!("{PROMOTION_SELECT} WHERE r.id = ?1"), [id], promotion_row)
+        .optional()
+        .map_err(db_err)?;
+    row.map(|r| promotion_from(conn, r)).transpose()
+}
+
+pub(super) fn promotions(conn: &Connection, filter: &PromotionFilter) -> Result<Vec<Promotion>> {
+    let rows: Vec<PromotionRow> = {
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "{PROMOTION_SELECT} WHERE (?1 IS NULL OR r.model = ?1) AND (?2 IS NULL OR r.status = ?2) ORDER BY r.id DESC"
+            ))
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map(params![filter.model, filter.status.map(PromotionStatus::as_str)], promotion_row)
+            .map_err(db_err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(db_err)?
+    };
+    rows.into_iter().map(|r| promotion_from(conn, r)).collect()
+}
+
+pub(super) fn create_promotion(
+    conn: &mut Connection,
+    new: NewPromotion,
+    mut audit: AuditRecord,
+    at: OffsetDateTime,
+) -> Result<Promotion> {
+    let tx = immediate(conn)?;
+    require_model_version(&tx, &new.model, new.version)?;
+    let inserted = tx.execute(
+        "INSERT INTO promotions (model, version, environment, reason, requested_by, status, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
+        params![new.model, new.version, new.environment.as_str(), new.reason, audit.actor(), time_text(at)],
+    );
+    match inserted.map_err(db_err) {
+        Err(e) if e.kind == ErrorKind::Conflict => {
+            return Err(Error::conflict(format!(
+                "{}@{} already has a pending request for {}",
+                new.model, new.version, new.environment
+            )));
+        }
+        other => other?,
+    };
+    let id = tx.last_insert_rowid();
+    audit.target = format!("promotion:{id}");
+    audit.set_after("id", id.into());
+    append_audit(&tx, audit, at)?;
+    let created = promotion(&tx, id)?.ok_or_else(|| Error::internal("promotion vanished"))?;
+    tx.commit().map_err(db_err)?;
+    Ok(created)
+}
+
+fn require_pending(tx: &Transaction<'_>, id: i64) -> Result<()> {
+    let status: Option<String> =
+        tx.query_row("SELECT status FROM promotions WHERE id = ?1", [id], |r| r.get(0)).optional().map_err(db_err)?;
+    match status.as_deref() {
+        None => Err(Error::not_found(format!("no promotion request {id}"))),
+        Some("pending") => Ok(()),
+        Some(other) => Err(Error::conflict(format!("promotion request {id} is already {other}"))),
+    }
+}
+
+pub(super) fn add_decision(
+    conn: &mut Connection,
+    id: i64,
+    d: Decision,
+    audit: AuditRecord,
+    at: OffsetDateTime,
+) -> Result<Promotion> {
+    let tx = immediate(conn)?;
+    require_pending(&tx, id)?;
+    let inserted = tx.execute(
+        "INSERT INTO promotion_decisions (promotion_id, decided_by, roles, approve, comment, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id, d.by, roles_text(&d.roles), d.approve, d.comment, time_text(d.at)],
+    );
+    match inserted.map_err(db_err) {
+        Err(e) if e.kind == ErrorKind::Conflict => {
+            return Err(Error::conflict(format!("{} has already decided on promotion request {id}", d.by)));
+        }
+        other => other?,
+    };
+    append_audit(&tx, audit, at)?;
+    let after = promotion(&tx, id)?.ok_or_else(|| Error::internal("promotion vanished"))?;
+    tx.commit().map_err(db_err)?;
+    Ok(after)
+}
+
+pub(super) fn close_promotion(
+    conn: &mut Connection,
+    id: i64,
+    deployment: Option<NewDeployment>,
+    mut audit: AuditRecord,
+    at: OffsetDateTime,
+) -> Result<Promotion> {
+    let tx = immediate(conn)?;
+    require_pending(&tx, id)?;
+    let status = if deployment.is_some() { PromotionStatus::Completed } else { PromotionStatus::Rejected };
+    tx.execute(
+        "UPDATE promotions SET status = ?1, closed_at = ?2 WHERE id = ?3",
+        params![status.as_str(), time_text(at), id],
+    )
+    .map_err(db_err)?;
+    if let Some(new) = deployment {
+        let by = audit.actor().to_string();
+        let replaced = insert_deployment(&tx, &new, &by, at)?;
+        audit.set_after("replaced", replaced.into());
+    }
+    append_audit(&tx, audit, at)?;
+    let after = promotion(&tx, id)?.ok_or_else(|| Error::internal("promotion vanished"))?;
+    tx.commit().map_err(db_err)?;
+    Ok(after)
+}
+
+/// Ends the current stay in the environment and starts the new one; returns the version
+/// that was replaced.
+fn insert_deployment(tx: &Transaction<'_>, new: &NewDeployment, by: &str, at: OffsetDateTime) -> Result<Option<u32>> {
+    require_model_version(tx, &new.model, new.version)?;
+    let env = new.environment.as_str();
+    let replaced: Option<u32> = tx
+        .query_row(
+            "SELECT version FROM deployments WHERE model = ?1 AND environment = ?2 AND until IS NULL",
+            params![new.model, env],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err)?;
+    tx.execute(
+        "UPDATE deployments SET until = ?1 WHERE model = ?2 AND environment = ?3 AND until IS NULL",
+        params![time_text(at), new.model, env],
+    )
+    .map_err(db_err)?;
+    tx.execute(
+        "INSERT INTO deployments (model, version, environment, since, deployed_by, promotion_id, reason, emergency, digest, key_id, signature) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            new.model,
+            new.version,
+            env,
+            time_text(at),
+            by,
+            new.promotion_id,
+            new.reason,
+            new.emergency,
+            new.digest.as_str(),
+            new.signature.as_ref().map(|s| s.key_id.clone()),
+            new.signature.as_ref().map(|s| s.signature.clone()),
+        ],
+    )
+    .map_err(db_err)?;
+    Ok(replaced)
+}
+
+pub(super) fn deploy(
+    conn: &mut Connection,
+    new: NewDeployment,
+    mut audit: AuditRecord,
+    at: OffsetDateTime,
+) -> Result<Deployment> {
+    let tx = immediate(conn)?;
+    let by = audit.actor().to_string();
+    let replaced = insert_deployment(&tx, &new, &by, at)?;
+    audit.set_after("replaced", replaced.into());
+    append_audit(&tx, audit, at)?;
+    tx.commit().map_err(db_err)?;
+    Ok(Deployment {
+        model: new.model,
+        version: new.version,
+        environment: new.environment,
+        since: at,
+        until: None,
+        by,
+        promotion_id: new.promotion_id,
+        reason: new.reason,
+        emergency: new.emergency,
+        digest: new.digest,
+        signature: new.signature,
+    })
+}
+
+pub(super) fn deployments(conn: &Connection, model: &str) -> Result<Vec<Deployment>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT version, environment, since, until, deployed_by, promotion_id, reason, emergency, digest, key_id, signature \
+             FROM deployments WHERE model = ?1 ORDER BY id",
+        )
+        .map_err(db_err)?;
+    type Row = (
+        u32,
+        String,
+        String,
+        Option<String>,
+        String,
+        Option<i64>,
+        String,
+        bool,
+        String,
+        Option<String>,
+        Option<String>,
+    );
+    let rows = stmt
+        .query_map([model], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+            ))
+        })
+        .map_err(db_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (version, env, since, until, by, promotion_id, reason, emergency, digest, key_id, signature): Row =
+            row.map_err(db_err)?;
+        out.push(Deployment {
+            model: model.to_string(),
+            version,
+            environment: Environment::parse("environment", &env)?,
+            since: parse_time(&since)?,
+            until: until.as_deref().map(parse_time).transpose()?,
+            by,
+            promotion_id,
+            reason,
+            emergency,
+            digest: Digest::parse(&digest)?,
+            signature: key_id.zip(signature).map(|(key_id, signature)| ModelSignature { key_id, signature }),
+        });
+    }
+    Ok(out)
+}
