@@ -6,12 +6,14 @@
 
 use riskops_core::artifact::Digest;
 use riskops_core::audit::{AuditEvent, AuditRecord, verify_chain};
-use riskops_core::auth::{IdentityKind, NewToken, Operation, Permit, Principal, Role, RoleBinding, Scope, authorize};
+use riskops_core::auth::{
+    IdentityKind, NewToken, Operation, Permit, Principal, Role, RoleBinding, Scope, TokenInfo, authorize,
+};
 use riskops_core::clock::ManualClock;
 use riskops_core::governance::{Decision, Environment, Tier};
-use riskops_core::project::NewProject;
+use riskops_core::project::{NewProject, Project};
 use riskops_core::promotion::{
-    ModelSignature, NewDeployment, NewEvidence, NewPromotion, PromotionFilter, PromotionStatus,
+    ModelSignature, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter, PromotionStatus,
 };
 use riskops_core::registry::{Framework, NewModelVersion};
 use riskops_core::secret::Secret;
@@ -527,7 +529,7 @@ async fn tokens_are_listed_revoked_and_expire() {
         let revoked = store.revoke_token(first.id, audit(&permit, "token.revoke", "identity:ana"), minutes(2)).await;
         let revoked = revoked.unwrap();
         chain.one("token.revoke").await;
-        assert_eq!(revoked, TokenInfoExt::revoked(&first, minutes(2)));
+        assert_eq!(revoked, TokenInfo { revoked_at: Some(minutes(2)), ..first.clone() });
         assert_eq!(store.token(first.id).await.unwrap(), Some(revoked));
         assert!(store.identity_by_token_hash("hash-ana", minutes(2)).await.unwrap().is_none(), "{kind:?}");
         assert!(store.identity_by_token_hash("hash-ci", minutes(2)).await.unwrap().is_some());
@@ -552,17 +554,6 @@ async fn tokens_are_listed_revoked_and_expire() {
     }
 }
 
-/// `TokenInfo` as it reads after revocation.
-trait TokenInfoExt {
-    fn revoked(&self, at: OffsetDateTime) -> Self;
-}
-
-impl TokenInfoExt for riskops_core::auth::TokenInfo {
-    fn revoked(&self, at: OffsetDateTime) -> Self {
-        riskops_core::auth::TokenInfo { revoked_at: Some(at), ..self.clone() }
-    }
-}
-
 #[tokio::test]
 async fn project_tiers_are_set_and_cleared() {
     for b in backends().await {
@@ -576,7 +567,7 @@ async fn project_tiers_are_set_and_cleared() {
         let set = |tier| store.set_project_tier("default", tier, audit(&permit, "project.tier", "project:default"), T0);
         let critical = set(Some(Tier::Critical)).await.unwrap();
         chain.one("project.tier").await;
-        assert_eq!(critical, riskops_core::project::Project { tier_override: Some(Tier::Critical), ..before.clone() });
+        assert_eq!(critical, Project { tier_override: Some(Tier::Critical), ..before.clone() });
         assert_eq!(store.project("default").await.unwrap(), Some(critical.clone()));
         assert_eq!(store.list_projects().await.unwrap(), [critical]);
 
@@ -793,7 +784,7 @@ async fn promotions_are_decided_closed_and_deployed() {
         chain.one("promotion.request").await;
 
         // Newest first, filtered by model and status.
-        let ids = |list: Vec<riskops_core::promotion::Promotion>| list.into_iter().map(|p| p.id).collect::<Vec<_>>();
+        let ids = |list: Vec<Promotion>| list.into_iter().map(|p| p.id).collect::<Vec<_>>();
         let all = store.promotions(&PromotionFilter::default()).await.unwrap();
         assert_eq!(ids(all), [reopened.id, production.id, staging.id], "{kind:?}");
         let pending = PromotionFilter { status: Some(PromotionStatus::Pending), ..Default::default() };

@@ -58,8 +58,10 @@ CREATE UNIQUE INDEX promotions_one_pending ON promotions (model, version, enviro
 CREATE INDEX promotions_model ON promotions (model);
 -- Only the status may change, and only away from pending.
 CREATE TRIGGER promotions_close_only BEFORE UPDATE ON promotions
-WHEN OLD.status <> 'pending' OR NEW.model <> OLD.model OR NEW.version <> OLD.version
-  OR NEW.environment <> OLD.environment OR NEW.requested_by <> OLD.requested_by OR NEW.created_at <> OLD.created_at
+WHEN OLD.status <> 'pending' OR NEW.status = 'pending' OR NEW.closed_at IS NULL
+  OR NEW.id <> OLD.id OR NEW.model <> OLD.model OR NEW.version <> OLD.version
+  OR NEW.environment <> OLD.environment OR NEW.reason <> OLD.reason
+  OR NEW.requested_by <> OLD.requested_by OR NEW.created_at <> OLD.created_at
 BEGIN
     SELECT RAISE(ABORT, 'a closed promotion request never changes');
 END;
@@ -106,9 +108,12 @@ CREATE UNIQUE INDEX deployments_one_current ON deployments (model, environment) 
 CREATE INDEX deployments_model ON deployments (model);
 -- A stay only ever ends (until is set once); nothing else changes and nothing is deleted.
 CREATE TRIGGER deployments_end_only BEFORE UPDATE ON deployments
-WHEN OLD.until IS NOT NULL OR NEW.model <> OLD.model OR NEW.version <> OLD.version
-  OR NEW.environment <> OLD.environment OR NEW.since <> OLD.since OR NEW.digest <> OLD.digest
-  OR NEW.signature IS NOT OLD.signature
+WHEN OLD.until IS NOT NULL OR NEW.until IS NULL OR NEW.id <> OLD.id
+  OR NEW.model <> OLD.model OR NEW.version <> OLD.version OR NEW.environment <> OLD.environment
+  OR NEW.since <> OLD.since OR NEW.deployed_by <> OLD.deployed_by
+  OR NEW.promotion_id IS NOT OLD.promotion_id OR NEW.reason <> OLD.reason
+  OR NEW.emergency <> OLD.emergency OR NEW.digest <> OLD.digest
+  OR NEW.key_id IS NOT OLD.key_id OR NEW.signature IS NOT OLD.signature
 BEGIN
     SELECT RAISE(ABORT, 'a deployment record only gets its end time');
 END;
