@@ -15,6 +15,7 @@ pub mod project;
 pub mod registry;
 pub mod secret;
 pub mod service;
+pub mod signing;
 pub mod store;
 
 pub use error::{Error, ErrorKind, Result};
