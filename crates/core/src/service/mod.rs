@@ -12,6 +12,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::project::{DEFAULT_PROJECT, NewProject, Project, validate_name};
 use crate::secret::Secret;
+use crate::signing::{PublicKey, SigningKey};
 use crate::store::{Bootstrap, NewIdentity, Store, StoreKind};
 use std::sync::Arc;
 
@@ -46,11 +47,30 @@ pub struct Riskops {
     store: Arc<dyn Store>,
     artifacts: Arc<dyn ArtifactStore>,
     clock: Arc<dyn Clock>,
+    /// Signs audit checkpoints and production model digests. Optional only so that tests
+    /// and tools that never sign need no key; the server always sets one.
+    signing_key: Option<Arc<SigningKey>>,
 }
 
 impl Riskops {
     pub fn new(store: Arc<dyn Store>, artifacts: Arc<dyn ArtifactStore>, clock: Arc<dyn Clock>) -> Self {
-        Riskops { store, artifacts, clock }
+        Riskops { store, artifacts, clock, signing_key: None }
+    }
+
+    /// The key this instance signs with.
+    pub fn with_signing_key(mut self, key: Arc<SigningKey>) -> Self {
+        self.signing_key = Some(key);
+        self
+    }
+
+    /// The signing key, or an internal error when this instance was built without one.
+    pub fn signing_key(&self) -> Result<&SigningKey> {
+        self.signing_key.as_deref().ok_or_else(|| Error::internal("this riskops instance has no signing key"))
+    }
+
+    /// The public half of the signing key, published for verifiers.
+    pub fn public_key(&self) -> Option<PublicKey> {
+        self.signing_key.as_ref().map(|k| k.public_key())
     }
 
     pub fn artifact_store_kind(&self) -> &'static str {
