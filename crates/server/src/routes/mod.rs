@@ -21,6 +21,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(system::healthz))
         .routes(routes!(system::whoami))
         .routes(routes!(system::openapi_json))
+        .routes(routes!(system::signing_key))
         .routes(routes!(projects::create_project, projects::list_projects))
         .routes(routes!(projects::get_project))
         .routes(routes!(datasets::list_datasets))
@@ -36,6 +37,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(annotations::model_note, annotations::model_notes))
         .routes(routes!(audit::events))
         .routes(routes!(audit::verify))
+        .routes(routes!(audit::checkpoints))
 }
 
 /// Routes that receive files, under the upload limit.
@@ -53,7 +55,7 @@ fn base_document() -> utoipa::openapi::OpenApi {
                 .version(env!("CARGO_PKG_VERSION"))
                 .description(Some(
                     "Risk management for machine-learning models. Every /api/v1 route except \
-                     /api/v1/openapi.json needs `Authorization: Bearer <token>`. Errors are \
+                     /api/v1/openapi.json and /api/v1/signing-key needs `Authorization: Bearer <token>`. Errors are \
                      `{\"error\":{\"code\":…,\"message\":…}}`.",
                 ))
                 .build(),

@@ -46,6 +46,31 @@ pub async fn whoami(Caller(ctx): Caller) -> Result<Json<WhoAmI>, ApiError> {
     }))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct SigningKeyInfo {
+    /// Always `ed25519`.
+    algorithm: &'static str,
+    /// The raw 32-byte public key, as 64 hex digits.
+    public_key: String,
+    /// First 16 hex digits of SHA-256 of the key: names the key in each signature.
+    key_id: String,
+}
+
+/// The public key that signs audit checkpoints and production models. Public by nature,
+/// so it needs no token: verifiers pin it (`riskops audit verify --public-key`).
+#[utoipa::path(
+    get, path = "/api/v1/signing-key", tag = "system",
+    responses((status = 200, body = SigningKeyInfo), (status = 500, body = ErrorBody))
+)]
+pub async fn signing_key(State(state): State<AppState>) -> Result<Json<SigningKeyInfo>, ApiError> {
+    let key = state.riskops.signing_key()?.public_key();
+    Ok(Json(SigningKeyInfo {
+        algorithm: riskops_core::signing::ALGORITHM,
+        public_key: key.to_hex(),
+        key_id: key.key_id(),
+    }))
+}
+
 /// This document: the OpenAPI 3 description of every route, generated from the code. It
 /// holds no data, so it needs no token.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system", responses((status = 200, description = "OpenAPI 3 document")))]
