@@ -189,15 +189,17 @@ pub enum AuditCommand {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
-    /// Every event as JSON lines, for auditors: `riskops audit export -o trail.jsonl`.
+    /// Every event as JSON lines, for auditors: `riskops audit export -o trail.jsonl`. The
+    /// signed checkpoints follow the events, one `{"checkpoint":…,"public_key":…}` per line.
     Export {
         /// Write here instead of stdout.
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
-    /// Check that no event was edited, deleted or reordered: against the server, directly on a
-    /// data directory (or a copy of one, no server needed), or on an exported file.
-    /// Exit status 1 when the trail is broken.
+    /// Check that no event was edited, deleted, reordered or cut off the end (the server signs
+    /// the newest event into a checkpoint moments after each change): against the server,
+    /// directly on a data directory (or a copy of one, no server needed), or on an exported
+    /// file. Exit status 1 when the trail is broken.
     Verify {
         /// A data directory (its riskops.sqlite is opened read-only).
         #[arg(long, conflicts_with = "file")]
@@ -205,6 +207,11 @@ pub enum AuditCommand {
         /// A JSON-lines export.
         #[arg(long)]
         file: Option<PathBuf>,
+        /// Trust only this Ed25519 public key (hex, from `GET /api/v1/signing-key`) for
+        /// checkpoints, whatever keys the trail lists: catches a replaced key and a trail
+        /// stripped of every checkpoint.
+        #[arg(long, value_name = "HEX")]
+        public_key: Option<String>,
     },
 }
 
@@ -485,10 +492,6 @@ pub struct ServeArgs {
     /// [default: the artifacts/ folder in the data directory].
     #[arg(long, env = "RISKOPS_ARTIFACT_STORE")]
     pub artifact_store: Option<String>,
-    /// The ed25519 key (PKCS#8) that signs production models and audit checkpoints; created
-    /// on first start [default: signing-key.pk8 in the data directory].
-    #[arg(long, env = "RISKOPS_SIGNING_KEY_FILE")]
-    pub signing_key_file: Option<PathBuf>,
     /// Largest accepted request body, e.g. 2MiB, 512KiB or a number of bytes [default: 2MiB].
     #[arg(long, env = "RISKOPS_BODY_LIMIT")]
     pub body_limit: Option<String>,
@@ -498,8 +501,13 @@ pub struct ServeArgs {
     /// Log lines as text or as JSON objects [default: text].
     #[arg(long, env = "RISKOPS_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+    /// The Ed25519 private key (PKCS#8) that signs audit checkpoints and production models;
+    /// created with mode 0600 on first start [default: signing-key.pk8 in the data directory].
+    #[arg(long, env = "RISKOPS_SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<PathBuf>,
     /// A TOML file with the same settings (listen, data_dir, database_url, artifact_store,
-    /// signing_key_file, body_limit, upload_limit, log_format, bootstrap_token) [default: ./riskops.toml if it exists].
+    /// body_limit, upload_limit, log_format, signing_key_file, bootstrap_token)
+    /// [default: ./riskops.toml if it exists].
     #[arg(long, env = "RISKOPS_CONFIG")]
     pub config: Option<PathBuf>,
 }

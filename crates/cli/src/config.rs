@@ -22,10 +22,10 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
     artifact_store: Option<String>,
-    signing_key_file: Option<PathBuf>,
     body_limit: Option<toml::Value>,
     upload_limit: Option<toml::Value>,
     log_format: Option<LogFormat>,
+    signing_key_file: Option<PathBuf>,
     bootstrap_token: Option<String>,
 }
 
@@ -86,7 +86,9 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
             body_limit,
             upload_limit,
             artifact_store,
+            // Relative to the working directory like data_dir; in the data directory by default.
             signing_key_file: args.signing_key_file.or(file.signing_key_file),
+            checkpoint_interval: riskops_server::DEFAULT_CHECKPOINT_INTERVAL,
         },
         log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
     })
@@ -164,10 +166,23 @@ mod tests {
         assert_eq!(cfg.settings.data_dir, PathBuf::from("/from/flag"));
         assert_eq!(cfg.settings.body_limit, 1024);
         assert_eq!(cfg.settings.bootstrap_token.as_ref().unwrap().expose(), "file-token");
+        assert_eq!(cfg.settings.signing_key_file, None);
 
         let env_wins =
             resolve(ServeArgs { config: Some(file), ..Default::default() }, Some("env-token".into())).unwrap();
         assert_eq!(env_wins.settings.bootstrap_token.unwrap().expose(), "env-token");
+    }
+
+    #[test]
+    fn the_signing_key_file_comes_from_the_flag_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("riskops.toml");
+        std::fs::write(&file, "signing_key_file = \"/keys/from-file.pk8\"\n").unwrap();
+        let from_file = resolve(ServeArgs { config: Some(file.clone()), ..Default::default() }, None).unwrap();
+        assert_eq!(from_file.settings.signing_key_file, Some(PathBuf::from("/keys/from-file.pk8")));
+        let args =
+            ServeArgs { signing_key_file: Some("/keys/flag.pk8".into()), config: Some(file), ..Default::default() };
+        assert_eq!(resolve(args, None).unwrap().settings.signing_key_file, Some(PathBuf::from("/keys/flag.pk8")));
     }
 
     #[test]

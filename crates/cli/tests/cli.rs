@@ -524,3 +524,81 @@ fn a_model_is_promoted_by_separate_people_and_verified_against_its_signature() {
         "{actors:?}"
     );
 }
+
+#[test]
+fn a_cut_off_tail_and_a_forged_checkpoint_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = Server::start(&data, Some("tail-token"));
+    let run = |args: &[&str]| server.riskops("tail-token", args);
+    for p in ["alpha", "beta", "gamma"] {
+        assert!(run(&["project", "create", p]).status.success());
+    }
+    // The server signs the new head moments after the change, without waiting for its tick.
+    let mut report = Value::Null;
+    for _ in 0..100 {
+        report = json_stdout(&run(&["audit", "verify", "--format", "json"]));
+        if report["unsigned_tail"] == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!((&report["ok"], &report["checkpoint"]["seq"]), (&Value::from(true), &Value::from(5)), "{report}");
+    let export = dir.path().join("trail.jsonl");
+    assert!(run(&["audit", "export", "-o", export.to_str().unwrap()]).status.success());
+    let (status, _) = server.terminate();
+    assert!(status.success());
+
+    let key = std::fs::read(data.join("signing-key.pk8")).unwrap();
+    let public = riskops_core::signing::SigningKey::from_pkcs8(&key).unwrap().public_key().to_hex();
+    let verify = |flag: &str, path: &Path, extra: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["audit", "verify", "--format", "json", flag])
+            .arg(path)
+            .args(extra)
+            .output()
+            .unwrap();
+        (out.status.code(), json_stdout_allowing_failure(&out))
+    };
+    let (code, intact) = verify("--data-dir", &data, &["--public-key", &public]);
+    assert_eq!(
+        (code, &intact["checkpoint"]["seq"], &intact["unsigned_tail"]),
+        (Some(0), &Value::from(5), &Value::from(0)),
+        "{intact}"
+    );
+    let (code, _) = verify("--data-dir", &data, &["--public-key", &"ab".repeat(32)]);
+    assert_eq!(code, Some(1), "a key other than the pinned one");
+
+    // Copies of the data directory, changed as a forger would, triggers dropped first.
+    for (case, sql, bad) in [
+        ("cut", "DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events WHERE seq > 3", 4),
+        (
+            "forged",
+            "DROP TRIGGER audit_checkpoints_no_update; UPDATE audit_checkpoints SET signature = hex(zeroblob(64)) WHERE seq = 5",
+            5,
+        ),
+    ] {
+        let copy = dir.path().join(case);
+        std::fs::create_dir_all(&copy).unwrap();
+        std::fs::copy(data.join("riskops.sqlite"), copy.join("riskops.sqlite")).unwrap();
+        let conn = rusqlite::Connection::open(copy.join("riskops.sqlite")).unwrap();
+        conn.execute_batch(sql).unwrap();
+        drop(conn);
+        let (code, report) = verify("--data-dir", &copy, &[]);
+        assert_eq!((code, &report["first_bad_seq"]), (Some(1), &Value::from(bad)), "{case}: {report}");
+    }
+    let (_, cut) = verify("--data-dir", &dir.path().join("cut"), &[]);
+    assert!(cut["reason"].as_str().unwrap().contains("events after seq 3 are missing"), "{cut}");
+
+    // The export carries its checkpoints: the same cut is found there.
+    let (code, report) = verify("--file", &export, &["--public-key", &public]);
+    assert_eq!((code, &report["checkpoint"]["seq"]), (Some(0), &Value::from(5)), "{report}");
+    let text = std::fs::read_to_string(&export).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[5].starts_with("{\"checkpoint\""), "{}", lines[5]);
+    let cut_export = dir.path().join("cut.jsonl");
+    std::fs::write(&cut_export, [&lines[..3], &lines[5..]].concat().join("\n")).unwrap();
+    let (code, report) = verify("--file", &cut_export, &[]);
+    assert_eq!((code, &report["first_bad_seq"]), (Some(1), &Value::from(4)), "{report}");
+}

@@ -6,6 +6,7 @@
 //! event breaks [`verify_chain`] at the first affected sequence number.
 
 use crate::auth::{Permit, hex};
+use crate::checkpoint::Checkpoint;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -211,6 +212,11 @@ pub struct ChainReport {
     pub head: String,
     pub first_bad_seq: Option<i64>,
     pub reason: Option<String>,
+    /// The newest checkpoint whose signature verified (set by
+    /// [`crate::checkpoint::TrailVerifier`]; a bare chain check has none).
+    pub checkpoint: Option<Checkpoint>,
+    /// Events newer than that checkpoint: not (yet) covered by a signature.
+    pub unsigned_tail: u64,
 }
 
 /// Checks events in sequence order: numbering without gaps from 1, each `prev_hash` equal
@@ -275,13 +281,23 @@ impl ChainVerifier {
 
     pub fn finish(self) -> ChainReport {
         match self.failure {
-            None => ChainReport { ok: true, events: self.events, head: self.head, first_bad_seq: None, reason: None },
+            None => ChainReport {
+                ok: true,
+                events: self.events,
+                head: self.head,
+                first_bad_seq: None,
+                reason: None,
+                checkpoint: None,
+                unsigned_tail: self.events,
+            },
             Some((seq, reason)) => ChainReport {
                 ok: false,
                 events: self.events,
                 head: self.head,
                 first_bad_seq: Some(seq),
                 reason: Some(reason),
+                checkpoint: None,
+                unsigned_tail: self.events,
             },
         }
     }

@@ -8,6 +8,7 @@
 pub mod artifact;
 pub mod audit;
 pub mod auth;
+pub mod checkpoint;
 pub mod clock;
 pub mod error;
 pub mod governance;

@@ -7,6 +7,7 @@
 
 use crate::audit::{AuditEvent, AuditRecord};
 use crate::auth::{IdentityKind, IdentityRecord, IdentitySummary, NewToken, RoleBinding, TokenInfo};
+use crate::checkpoint::Checkpoint;
 use crate::error::Result;
 use crate::governance::Decision;
 use crate::governance::Tier;
@@ -17,6 +18,7 @@ use crate::promotion::{
 use crate::registry::{
     Created, DatasetVersion, Entry, Kind, ModelVersion, NewDatasetVersion, NewModelVersion, Note, Tags,
 };
+use crate::signing::PublicKey;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
@@ -252,4 +254,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every stay of every version of a model in any environment, oldest first.
     async fn deployments(&self, model: &str) -> Result<Vec<Deployment>>;
+    /// The newest audit event's `(seq, hash)`; `None` for an empty trail.
+    async fn audit_head(&self) -> Result<Option<(i64, String)>>;
+
+    /// Records a signing key's public half so verifiers can find it by key id. Idempotent.
+    /// Not an audit event: it is the server acting on its own at start (see `checkpoint`).
+    async fn register_public_key(&self, key: &PublicKey, at: OffsetDateTime) -> Result<()>;
+
+    /// Every registered public key.
+    async fn public_keys(&self) -> Result<Vec<PublicKey>>;
+
+    /// Stores a checkpoint if the event at its seq exists with exactly its hash (else an
+    /// integrity error: nothing that is not in the trail gets signed into it). Returns false,
+    /// writing nothing, when a checkpoint at that seq exists already (another replica's).
+    /// Not an audit event: that would move the head the checkpoint signs.
+    async fn write_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool>;
+
+    /// The checkpoint with the largest seq.
+    async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>>;
+
+    /// Every checkpoint, in seq order.
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>>;
 }

@@ -6,11 +6,12 @@
 //! JSON error rewriting → route → [`extract::Caller`] (authentication) → handler → the
 //! `riskops-core` service (authorization, validation) → the store.
 
+mod checkpointer;
 pub mod error;
 pub mod extract;
 mod profiling;
 pub mod routes;
-mod signing_key;
+pub mod signing;
 pub mod state;
 mod upload;
 
@@ -27,6 +28,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -49,10 +51,15 @@ pub struct Settings {
     pub upload_limit: u64,
     /// S3-compatible storage for artifacts; `<data_dir>/artifacts` when absent.
     pub artifact_store: Option<riskops_s3::S3Config>,
-    /// The ed25519 key (PKCS#8) that signs production models and audit checkpoints;
-    /// `<data_dir>/signing-key.pk8` when absent, created on first start.
+    /// The Ed25519 key (PKCS#8) that signs audit checkpoints and production models;
+    /// `<data_dir>/signing-key.pk8` when absent. Created (mode 0600) on first start.
     pub signing_key_file: Option<PathBuf>,
+    /// How often the audit head is signed even when no request to this server changed it.
+    pub checkpoint_interval: Duration,
 }
+
+/// The default [`Settings::checkpoint_interval`].
+pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(30);
 
 /// The default upload limit: 16 GiB (files stream to disk; memory does not grow with size).
 pub const DEFAULT_UPLOAD_LIMIT: u64 = 16 << 30;
@@ -78,8 +85,10 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
     // Layers run outside-in from the bottom: an id is set first, so every log line and
     // every error carries it; json_errors sits outside the body limits and the panic
     // guard so that their answers become JSON too.
+    let poked = state.audit_written.clone();
     api.merge(uploads)
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(poked, checkpointer::poke_after_writes))
         .layer(CatchPanicLayer::new())
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(
@@ -136,23 +145,35 @@ pub async fn start(
         None => Arc::new(riskops_store::artifacts::LocalArtifacts::new(artifacts)?),
     };
     let artifact_kind = artifacts.kind();
-    let key_file =
-        settings.signing_key_file.clone().unwrap_or_else(|| settings.data_dir.join(signing_key::DEFAULT_FILE_NAME));
-    let key = signing_key::load_or_create(&key_file)?;
+    let key_file = settings.signing_key_file.clone().unwrap_or_else(|| settings.data_dir.join(signing::KEY_FILE_NAME));
+    let key = tokio::task::spawn_blocking(move || signing::load_or_create(&key_file))
+        .await
+        .map_err(|e| Error::internal(format!("loading the signing key failed: {e}")))??;
     let riskops = Riskops::new(store, artifacts, clock).with_signing_key(Arc::new(key));
     let bootstrap = riskops.bootstrap(settings.bootstrap_token.as_ref()).await?;
+    let public_key = riskops.register_signing_key().await?;
 
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| Error::unavailable(format!("cannot listen on {}: {e}", settings.listen)))?;
     let local_addr = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?;
-    let state = AppState { riskops, tmp_dir, upload_limit: settings.upload_limit };
+    let audit_written = Arc::new(tokio::sync::Notify::new());
+    let (stop_checkpoints, stopped) = tokio::sync::watch::channel(false);
+    let checkpoints =
+        checkpointer::spawn(riskops.clone(), audit_written.clone(), settings.checkpoint_interval, stopped);
+    let state = AppState { riskops, tmp_dir, upload_limit: settings.upload_limit, audit_written };
     let app = router(state, settings.body_limit);
     let task = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        // Requests are done: sign the final head before reporting the server stopped.
+        let _ = stop_checkpoints.send(true);
+        if let Err(e) = checkpoints.await {
+            tracing::warn!(error = %e, "the checkpointer task failed");
+        }
+        served
     });
-    tracing::info!(%local_addr, store = store_kind.as_str(), artifacts = artifact_kind, data_dir = %settings.data_dir.display(), "riskops is listening");
+    tracing::info!(%local_addr, store = store_kind.as_str(), artifacts = artifact_kind, data_dir = %settings.data_dir.display(), key_id = %public_key.key_id(), "riskops is listening");
     Ok(Running { local_addr, store_kind, bootstrap, task })
 }

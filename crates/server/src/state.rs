@@ -2,6 +2,8 @@
 
 use riskops_core::Riskops;
 use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::Notify;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -10,4 +12,6 @@ pub struct AppState {
     pub tmp_dir: PathBuf,
     /// The largest accepted upload (dataset or model file), in bytes.
     pub upload_limit: u64,
+    /// Poked after each successful write request, so the checkpointer signs the new head.
+    pub audit_written: Arc<Notify>,
 }

@@ -48,6 +48,7 @@ impl TestServer {
             upload_limit: 1 << 20,
             artifact_store,
             signing_key_file: None,
+            checkpoint_interval: riskops_server::DEFAULT_CHECKPOINT_INTERVAL,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let running = riskops_server::start(settings, Arc::new(SystemClock), async {
@@ -317,6 +318,42 @@ async fn audit_actions(s: &TestServer) -> Vec<String> {
     let url = s._schema.as_ref().map(|schema| schema.url().to_string());
     let store = riskops_store::open(url.as_deref(), s._dir.path()).await.unwrap();
     store.audit_events(0, 1000).await.unwrap().into_iter().map(|e| e.action).collect()
+}
+
+#[tokio::test]
+async fn the_signing_key_is_public_and_survives_a_restart() {
+    let s = TestServer::start_on(tempfile::tempdir().unwrap(), None, 1024).await;
+    let (status, key) = s.get("/api/v1/signing-key", None).await;
+    assert_eq!(status, StatusCode::OK, "{key}");
+    assert_eq!(key["algorithm"], "ed25519");
+    let public = riskops_core::signing::PublicKey::from_hex(key["public_key"].as_str().unwrap()).unwrap();
+    assert_eq!(key["key_id"], public.key_id());
+    assert!(s._dir.path().join(riskops_server::signing::KEY_FILE_NAME).is_file());
+
+    // A write is signed into a checkpoint within moments, without waiting for the tick.
+    assert_eq!(s.post("/api/v1/projects", json!({"name": "signed"})).await.0, StatusCode::CREATED);
+    let mut report = Value::Null;
+    for _ in 0..50 {
+        report = s.get(&format!("/api/v1/audit/verify?public_key={}", public.to_hex()), Some(TOKEN)).await.1;
+        if report["unsigned_tail"] == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        (&report["ok"], &report["checkpoint"]["seq"], &report["unsigned_tail"]),
+        (&json!(true), &json!(3), &json!(0)),
+        "{report}"
+    );
+    let (status, bad) = s.get("/api/v1/audit/verify?public_key=abc", Some(TOKEN)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&bad, "invalid_field");
+    let (_, list) = s.get("/api/v1/audit/checkpoints", Some(TOKEN)).await;
+    assert_eq!(list["checkpoints"].as_array().unwrap().last().unwrap()["public_key"], key["public_key"]);
+
+    let (dir, _) = s.stop().await;
+    let again = TestServer::start_on(dir, None, 1024).await;
+    assert_eq!(again.get("/api/v1/signing-key", None).await.1, key);
 }
 
 #[tokio::test]

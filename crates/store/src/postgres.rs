@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use riskops_core::audit::{AuditEvent, AuditRecord, GENESIS_HASH, seal};
 use riskops_core::auth::{IdentityKind, IdentityRecord, IdentitySummary, NewToken, RoleBinding, TokenInfo};
+use riskops_core::checkpoint::Checkpoint;
 use riskops_core::governance::{Decision, Tier};
 use riskops_core::project::DEFAULT_PROJECT;
 use riskops_core::project::{NewProject, Project};
@@ -21,6 +22,7 @@ use riskops_core::promotion::{
 use riskops_core::registry::{
     Created, DatasetVersion, Entry, Kind, ModelVersion, NewDatasetVersion, NewModelVersion, Note, Tags, VersionRef,
 };
+use riskops_core::signing::{PublicKey, Signature};
 use riskops_core::store::{Bootstrap, NewIdentity, Store, StoreKind};
 use riskops_core::{Error, ErrorKind, Result};
 use time::OffsetDateTime;
@@ -36,6 +38,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "registry", include_str!("../migrations/postgres/0002_registry.sql")),
     (3, "annotations", include_str!("../migrations/postgres/0003_annotations.sql")),
     (4, "governance", include_str!("../migrations/postgres/0004_governance.sql")),
+    (5, "checkpoints", include_str!("../migrations/postgres/0005_checkpoints.sql")),
 ];
 
 /// Advisory lock keys (arbitrary constants, unique to riskops).
@@ -139,6 +142,30 @@ async fn append_audit(tx: &Transaction<'_>, record: AuditRecord, at: OffsetDateT
     .await
     .map_err(db_err)?;
     Ok(event)
+}
+
+const CHECKPOINT_COLUMNS: &str = "seq, hash, key_id, signature, signed_at";
+
+fn checkpoint(r: &tokio_postgres::Row) -> Result<Checkpoint> {
+    Ok(Checkpoint {
+        seq: r.get(0),
+        hash: r.get(1),
+        key_id: r.get(2),
+        signature: Signature::from_hex(r.get(3))?,
+        signed_at: r.get(4),
+    })
+}
+
+impl PostgresStore {
+    /// Checkpoints in the order given (an ORDER BY/LIMIT clause).
+    async fn checkpoints_ordered(&self, order: &str) -> Result<Vec<Checkpoint>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(&format!("SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints {order}"), &[])
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(checkpoint).collect()
+    }
 }
 
 const PROJECT_COLUMNS: &str = "id, name, description, created_at, created_by, tier";
@@ -822,5 +849,73 @@ impl Store for PostgresStore {
 
     async fn deployments(&self, model: &str) -> Result<Vec<Deployment>> {
         governance::deployments(&self.client().await?, model).await
+    }
+
+    async fn audit_head(&self) -> Result<Option<(i64, String)>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", &[])
+            .await
+            .map_err(db_err)?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    async fn register_public_key(&self, key: &PublicKey, at: OffsetDateTime) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO signing_keys (key_id, public_key, created_at) VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING",
+                &[&key.key_id(), &key.to_hex(), &at],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn public_keys(&self) -> Result<Vec<PublicKey>> {
+        let client = self.client().await?;
+        let rows =
+            client.query("SELECT public_key FROM signing_keys ORDER BY created_at", &[]).await.map_err(db_err)?;
+        rows.iter().map(|r| PublicKey::from_hex(r.get(0))).collect()
+    }
+
+    async fn write_checkpoint(&self, cp: &Checkpoint) -> Result<bool> {
+        let client = self.client().await?;
+        // One statement, no transaction: events are append-only, so the check that the
+        // signed event exists cannot go stale.
+        let written = client
+            .execute(
+                &format!(
+                    "INSERT INTO audit_checkpoints ({CHECKPOINT_COLUMNS}) SELECT $1, $2, $3, $4, $5
+                     WHERE EXISTS (SELECT 1 FROM audit_events WHERE seq = $1 AND hash = $2) ON CONFLICT (seq) DO NOTHING"
+                ),
+                &[&cp.seq, &cp.hash, &cp.key_id, &cp.signature.to_hex(), &cp.signed_at],
+            )
+            .await
+            .map_err(db_err)?;
+        if written == 1 {
+            return Ok(true);
+        }
+        let in_trail = client
+            .query_one("SELECT EXISTS (SELECT 1 FROM audit_events WHERE seq = $1 AND hash = $2)", &[&cp.seq, &cp.hash])
+            .await
+            .map_err(db_err)?
+            .get::<_, bool>(0);
+        if in_trail {
+            Ok(false)
+        } else {
+            Err(Error::new(
+                ErrorKind::Integrity,
+                format!("refusing to sign seq {}: the trail has no event with that hash", cp.seq),
+            ))
+        }
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>> {
+        Ok(self.checkpoints_ordered("ORDER BY seq DESC LIMIT 1").await?.pop())
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        self.checkpoints_ordered("ORDER BY seq").await
     }
 }

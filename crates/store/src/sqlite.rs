@@ -12,6 +12,7 @@ use crate::registry_rows::{
 use async_trait::async_trait;
 use riskops_core::audit::{AuditEvent, AuditRecord, GENESIS_HASH, seal};
 use riskops_core::auth::{IdentityKind, IdentityRecord, IdentitySummary, NewToken, RoleBinding, TokenInfo};
+use riskops_core::checkpoint::{Checkpoint, TrailVerifier};
 use riskops_core::governance::Decision;
 use riskops_core::governance::Tier;
 use riskops_core::project::DEFAULT_PROJECT;
@@ -22,6 +23,7 @@ use riskops_core::promotion::{
 use riskops_core::registry::{
     Created, DatasetVersion, Entry, Kind, ModelVersion, NewDatasetVersion, NewModelVersion, Note, Tags, VersionRef,
 };
+use riskops_core::signing::{PublicKey, Signature};
 use riskops_core::store::{Bootstrap, NewIdentity, Store, StoreKind};
 use riskops_core::{Error, ErrorKind, Result};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -41,6 +43,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "registry", include_str!("../migrations/sqlite/0002_registry.sql")),
     (3, "annotations", include_str!("../migrations/sqlite/0003_annotations.sql")),
     (4, "governance", include_str!("../migrations/sqlite/0004_governance.sql")),
+    (5, "checkpoints", include_str!("../migrations/sqlite/0005_checkpoints.sql")),
 ];
 
 #[derive(Clone)]
@@ -70,6 +73,13 @@ impl SqliteStore {
         .await
         .map_err(join_err)??;
         Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Checkpoints in the order given (an ORDER BY/LIMIT clause); an unreadable one is an
+    /// integrity error.
+    async fn checkpoints_ordered(&self, order: &'static str) -> Result<Vec<Checkpoint>> {
+        self.with_conn(move |conn| checkpoint_rows(conn, order)?.into_iter().map(|r| r.map_err(|(_, e)| e)).collect())
+            .await
     }
 
     /// Runs `f` with the connection on the blocking pool.
@@ -112,15 +122,38 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     tx.commit().map_err(db_err)
 }
 
-/// Verifies the audit chain of a SQLite file (a data directory's `riskops.sqlite`, or a copy
+/// Verifies the audit trail of a SQLite file (a data directory's `riskops.sqlite`, or a copy
 /// of it) without a server and without writing to it: the file is opened read-only and no
-/// migration runs.
-pub fn verify_file(path: &Path) -> Result<riskops_core::audit::ChainReport> {
+/// migration runs. The chain is checked, then its signed checkpoints (see
+/// [`TrailVerifier`]); `pinned` is the only key trusted when given. A file from before
+/// checkpoints existed has none, which is not an error.
+pub fn verify_file(path: &Path, pinned: Option<&PublicKey>) -> Result<riskops_core::audit::ChainReport> {
     let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| Error::unavailable(format!("cannot open {} read-only: {e}", path.display())))?;
+    let has_checkpoints: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_checkpoints')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    let (mut checkpoints, mut unreadable, mut keys) = (Vec::new(), Vec::new(), Vec::new());
+    if has_checkpoints {
+        for row in checkpoint_rows(&conn, "ORDER BY seq")? {
+            match row {
+                Ok(cp) => checkpoints.push(cp),
+                Err((seq, e)) => unreadable.push((seq, e.message)),
+            }
+        }
+        // A key edited into nonsense simply is not a key: checkpoints by it then fail.
+        keys = public_key_rows(&conn)?.into_iter().filter_map(Result::ok).collect();
+    }
+    let mut verifier = TrailVerifier::new(checkpoints, &keys, pinned);
+    for (seq, reason) in unreadable {
+        verifier.unreadable_checkpoint(seq, reason);
+    }
     let mut stmt = conn.prepare(&format!("SELECT {AUDIT_COLUMNS} FROM audit_events ORDER BY seq")).map_err(db_err)?;
     let mut rows = stmt.query([]).map_err(db_err)?;
-    let mut verifier = riskops_core::audit::ChainVerifier::default();
     while let Some(row) = rows.next().map_err(db_err)? {
         let seq: i64 = row.get(0).map_err(db_err)?;
         match audit_event(row) {
@@ -136,6 +169,44 @@ pub fn verify_file(path: &Path) -> Result<riskops_core::audit::ChainReport> {
         }
     }
     Ok(verifier.finish())
+}
+
+const CHECKPOINT_COLUMNS: &str = "seq, hash, key_id, signature, signed_at";
+
+/// Checkpoint rows (`order` is an ORDER BY/LIMIT clause), each parsed or with the reason it
+/// cannot be.
+fn checkpoint_rows(conn: &Connection, order: &str) -> Result<Vec<Result<Checkpoint, (i64, Error)>>> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints {order}")).map_err(db_err)?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })
+        .map_err(db_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, hash, key_id, signature, signed_at) = row.map_err(db_err)?;
+        let parsed = Signature::from_hex(&signature)
+            .and_then(|signature| Ok(Checkpoint { seq, hash, key_id, signature, signed_at: parse_time(&signed_at)? }));
+        out.push(parsed.map_err(|e| (seq, e)));
+    }
+    Ok(out)
+}
+
+fn public_key_rows(conn: &Connection) -> Result<Vec<Result<PublicKey>>> {
+    let mut stmt = conn.prepare_cached("SELECT public_key FROM signing_keys ORDER BY created_at").map_err(db_err)?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(db_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(PublicKey::from_hex(&row.map_err(db_err)?));
+    }
+    Ok(out)
 }
 
 /// One audit row as an event (shared by reads and verification).
@@ -989,5 +1060,67 @@ impl Store for SqliteStore {
     async fn deployments(&self, model: &str) -> Result<Vec<Deployment>> {
         let model = model.to_string();
         self.with_conn(move |conn| governance::deployments(conn, &model)).await
+    }
+
+    async fn audit_head(&self) -> Result<Option<(i64, String)>> {
+        self.with_conn(|conn| {
+            conn.query_row("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn register_public_key(&self, key: &PublicKey, at: OffsetDateTime) -> Result<()> {
+        let (key_id, hex) = (key.key_id(), key.to_hex());
+        self.with_conn(move |conn| {
+            conn.execute(
+                "INSERT INTO signing_keys (key_id, public_key, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (key_id) DO NOTHING",
+                params![key_id, hex, time_text(at)],
+            )
+            .map_err(db_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn public_keys(&self) -> Result<Vec<PublicKey>> {
+        self.with_conn(|conn| public_key_rows(conn)?.into_iter().collect()).await
+    }
+
+    async fn write_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool> {
+        let cp = checkpoint.clone();
+        self.with_conn(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+            let stored: Option<String> = tx
+                .query_row("SELECT hash FROM audit_events WHERE seq = ?1", [cp.seq], |r| r.get(0))
+                .optional()
+                .map_err(db_err)?;
+            if stored.as_deref() != Some(cp.hash.as_str()) {
+                return Err(Error::new(
+                    ErrorKind::Integrity,
+                    format!("refusing to sign seq {}: the trail has no event with that hash", cp.seq),
+                ));
+            }
+            let written = tx
+                .execute(
+                    &format!("INSERT INTO audit_checkpoints ({CHECKPOINT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (seq) DO NOTHING"),
+                    params![cp.seq, cp.hash, cp.key_id, cp.signature.to_hex(), time_text(cp.signed_at)],
+                )
+                .map_err(db_err)?;
+            tx.commit().map_err(db_err)?;
+            Ok(written == 1)
+        })
+        .await
+    }
+
+    async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>> {
+        Ok(self.checkpoints_ordered("ORDER BY seq DESC LIMIT 1").await?.pop())
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        self.checkpoints_ordered("ORDER BY seq").await
     }
 }

@@ -9,6 +9,7 @@ use riskops_core::audit::{AuditEvent, AuditRecord, verify_chain};
 use riskops_core::auth::{
     IdentityKind, NewToken, Operation, Permit, Principal, Role, RoleBinding, Scope, TokenInfo, authorize,
 };
+use riskops_core::checkpoint::Checkpoint;
 use riskops_core::clock::ManualClock;
 use riskops_core::governance::{Decision, Environment, Tier};
 use riskops_core::project::{NewProject, Project};
@@ -18,6 +19,7 @@ use riskops_core::promotion::{
 use riskops_core::registry::{Framework, NewModelVersion};
 use riskops_core::secret::Secret;
 use riskops_core::service::{BootstrapOutcome, RequestContext};
+use riskops_core::signing::SigningKey;
 use riskops_core::store::{NewIdentity, Store, StoreKind};
 use riskops_core::{ErrorKind, Result, Riskops};
 use riskops_store::testing::PostgresSchema;
@@ -196,16 +198,36 @@ async fn the_audit_table_refuses_update_and_delete() {
     assert!(update.unwrap_err().to_string().contains("append-only"));
     let delete = conn.execute("DELETE FROM audit_events WHERE seq = 1", []);
     assert!(delete.unwrap_err().to_string().contains("append-only"));
+    conn.execute_batch("INSERT INTO signing_keys VALUES ('k', 'pk', 't'); INSERT INTO audit_checkpoints VALUES (1, 'h', 'k', 's', 't');")
+        .unwrap();
+    for sql in [
+        "UPDATE signing_keys SET public_key = 'x'",
+        "DELETE FROM signing_keys",
+        "UPDATE audit_checkpoints SET seq = 9",
+        "DELETE FROM audit_checkpoints",
+    ] {
+        assert!(conn.execute(sql, []).unwrap_err().to_string().contains("append-only"), "{sql}");
+    }
 
     if let Some(pg) = postgres().await {
         service(pg.store.clone()).bootstrap(Some(&Secret::new("tok".into()))).await.unwrap();
         let schema = pg.pg_schema.as_ref().unwrap();
         let (client, conn) = tokio_postgres::connect(schema.base_url(), tokio_postgres::NoTls).await.unwrap();
         tokio::spawn(conn);
+        // Row triggers fire only on rows: give the new tables one each.
+        client
+            .batch_execute(&"INSERT INTO {s}.signing_keys VALUES ('k', 'pk', now()); INSERT INTO {s}.audit_checkpoints VALUES (1, 'h', 'k', 's', now());".replace("{s}", schema.name()))
+            .await
+            .unwrap();
         for sql in [
             "UPDATE {s}.audit_events SET actor = 'mallory'",
             "DELETE FROM {s}.audit_events",
             "TRUNCATE {s}.audit_events",
+            "DELETE FROM {s}.signing_keys",
+            "TRUNCATE {s}.signing_keys",
+            "UPDATE {s}.audit_checkpoints SET hash = 'x'",
+            "DELETE FROM {s}.audit_checkpoints",
+            "TRUNCATE {s}.audit_checkpoints",
         ] {
             let err = client.batch_execute(&sql.replace("{s}", schema.name())).await.unwrap_err();
             assert!(format!("{err:?}").contains("append-only"), "{sql}: {err:?}");
@@ -869,6 +891,56 @@ async fn concurrent_deploys_and_policy_updates_happen_one_at_a_time() {
 }
 
 #[tokio::test]
+async fn checkpoints_sign_the_head_once_and_only_what_is_in_the_trail() {
+    for b in backends().await {
+        let kind = b.store.kind();
+        let (key, _) = SigningKey::generate().unwrap();
+        let key = Arc::new(key);
+        let riskops = service(b.store.clone()).with_signing_key(key.clone());
+        riskops.bootstrap(Some(&Secret::new("tok-checkpoints".into()))).await.unwrap();
+        let ctx = admin_context(&riskops, "tok-checkpoints").await;
+
+        // Keys register idempotently.
+        assert!(b.store.public_keys().await.unwrap().is_empty());
+        riskops.register_signing_key().await.unwrap();
+        riskops.register_signing_key().await.unwrap();
+        assert_eq!(b.store.public_keys().await.unwrap(), vec![key.public_key()], "{kind:?}");
+
+        // Bootstrap wrote two events: the first checkpoint signs seq 2, a second call nothing.
+        let head = b.store.audit_head().await.unwrap().unwrap();
+        assert_eq!(head.0, 2);
+        let first = riskops.checkpoint_audit().await.unwrap().unwrap();
+        assert_eq!((first.seq, &first.hash), (2, &head.1));
+        assert!(riskops.checkpoint_audit().await.unwrap().is_none());
+        // Writing one is not an audit event.
+        assert_eq!(b.store.audit_head().await.unwrap().unwrap().0, 2);
+
+        riskops.create_project(&ctx, NewProject { name: "cp".into(), description: String::new() }).await.unwrap();
+        assert_eq!(riskops.verify_audit(&ctx, None).await.unwrap().unsigned_tail, 1);
+        let second = riskops.checkpoint_audit().await.unwrap().unwrap();
+        assert_eq!(second.seq, 3);
+        assert_eq!(b.store.latest_checkpoint().await.unwrap(), Some(second.clone()), "{kind:?}");
+        assert_eq!(b.store.checkpoints().await.unwrap(), vec![first.clone(), second.clone()], "{kind:?}");
+
+        let report = riskops.verify_audit(&ctx, Some(&key.public_key())).await.unwrap();
+        assert!(report.ok, "{kind:?}: {report:?}");
+        assert_eq!((report.checkpoint.map(|c| c.seq), report.unsigned_tail), (Some(3), 0));
+        let (stranger, _) = SigningKey::generate().unwrap();
+        let pinned = riskops.verify_audit(&ctx, Some(&stranger.public_key())).await.unwrap();
+        assert_eq!((pinned.ok, pinned.first_bad_seq), (false, Some(2)), "{kind:?}");
+
+        // Another replica's checkpoint at the same seq: nothing written. A hash or seq
+        // not in the trail: refused.
+        let at = datetime!(2026-03-01 12:00 UTC);
+        assert!(!b.store.write_checkpoint(&Checkpoint::sign(&key, 3, &second.hash, at)).await.unwrap());
+        for (seq, hash) in [(3, "00".repeat(32)), (9, second.hash.clone())] {
+            let err = b.store.write_checkpoint(&Checkpoint::sign(&key, seq, &hash, at)).await.unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Integrity, "{kind:?}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn governance_history_cannot_be_rewritten() {
     async fn history(store: &Arc<dyn Store>) {
         let permit = admin_permit(store).await;
@@ -943,4 +1015,16 @@ async fn governance_history_cannot_be_rewritten() {
         let reason = format!("UPDATE {}.promotions SET reason = 'rewritten'", schema.name());
         assert!(client.batch_execute(&reason).await.is_err());
     }
+}
+
+#[tokio::test]
+async fn an_empty_trail_needs_no_checkpoint() {
+    let b = sqlite().await;
+    let (key, _) = SigningKey::generate().unwrap();
+    let riskops = service(b.store.clone()).with_signing_key(Arc::new(key));
+    assert!(riskops.checkpoint_audit().await.unwrap().is_none());
+    assert!(b.store.audit_head().await.unwrap().is_none());
+    assert!(b.store.latest_checkpoint().await.unwrap().is_none());
+    // Without a key there is nothing to sign with.
+    assert_eq!(service(b.store.clone()).checkpoint_audit().await.unwrap_err().kind, ErrorKind::Internal);
 }

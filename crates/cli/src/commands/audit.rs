@@ -4,7 +4,9 @@ use crate::cli::{AuditCommand, Format};
 use crate::client::Client;
 use crate::output::{emit, str_field, table};
 use anyhow::{Context, Result, anyhow};
-use riskops_core::audit::{AuditEvent, ChainReport, ChainVerifier};
+use riskops_core::audit::{AuditEvent, ChainReport};
+use riskops_core::checkpoint::{Checkpoint, TrailVerifier};
+use riskops_core::signing::PublicKey;
 use serde_json::{Value, json};
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -50,6 +52,10 @@ pub async fn run(client: Option<&Client>, format: Format, command: AuditCommand)
                 )),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout())),
             };
+            // Checkpoints first: each then covers an event that the event pages below include.
+            // (Read after the events, one signed in between would look like a cut-off tail.)
+            let checkpoints = client.get("/api/v1/audit/checkpoints").await?;
+            let checkpoints = checkpoints["checkpoints"].as_array().cloned().unwrap_or_default();
             let mut after = 0i64;
             let mut count = 0u64;
             loop {
@@ -62,28 +68,40 @@ pub async fn run(client: Option<&Client>, format: Format, command: AuditCommand)
                     count += 1;
                 }
             }
+            for c in &checkpoints {
+                writeln!(out, "{c}")?;
+            }
             out.flush()?;
             if let Some(path) = output {
-                eprintln!("wrote {count} events to {}", path.display());
+                eprintln!("wrote {count} events and {} checkpoints to {}", checkpoints.len(), path.display());
             }
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::Verify { data_dir, file } => {
-            let report = match (data_dir, file) {
+        AuditCommand::Verify { data_dir, file, public_key } => {
+            let pinned = public_key
+                .as_deref()
+                .map(PublicKey::from_hex)
+                .transpose()
+                .map_err(|e| anyhow!("--public-key: {}", e.message))?;
+            let doc = match (data_dir, file) {
                 (Some(dir), _) => {
                     let path = dir.join(riskops_store::sqlite::FILE_NAME);
                     if !path.is_file() {
                         anyhow::bail!("{} has no {}", dir.display(), riskops_store::sqlite::FILE_NAME);
                     }
-                    riskops_store::sqlite::verify_file(&path)?
+                    report_json(riskops_store::sqlite::verify_file(&path, pinned.as_ref())?)
                 }
-                (None, Some(file)) => verify_export(&file)?,
+                (None, Some(file)) => report_json(verify_export(&file, pinned.as_ref())?),
                 (None, None) => {
-                    let v = server()?.get("/api/v1/audit/verify").await?;
-                    serde_json::from_value::<ReportJson>(v).map(Into::into).context("unexpected verify answer")?
+                    let query = pinned.map(|k| format!("?public_key={}", k.to_hex())).unwrap_or_default();
+                    let v = server()?.get(&format!("/api/v1/audit/verify{query}")).await?;
+                    if v["ok"].as_bool().is_none() {
+                        anyhow::bail!("unexpected verify answer: {v}");
+                    }
+                    v
                 }
             };
-            let doc = json!({"ok": report.ok, "events": report.events, "head": report.head, "first_bad_seq": report.first_bad_seq, "reason": report.reason});
+            let ok = doc["ok"] == true;
             emit(format, &doc, |d| {
                 if d["ok"] == true {
                     println!("audit trail intact: {} events, head {}", d["events"], str_field(d, "head"));
@@ -91,39 +109,71 @@ pub async fn run(client: Option<&Client>, format: Format, command: AuditCommand)
                     println!("audit trail BROKEN at event {}: {}", d["first_bad_seq"], str_field(d, "reason"));
                     println!("{} events before it verify; last good hash {}", d["events"], str_field(d, "head"));
                 }
+                match d["checkpoint"].as_object() {
+                    Some(c) => println!(
+                        "signed checkpoint at event {} ({}, key {}); {} newer events not yet signed",
+                        c["seq"],
+                        c["signed_at"].as_str().unwrap_or("?"),
+                        c["key_id"].as_str().unwrap_or("?"),
+                        d["unsigned_tail"]
+                    ),
+                    None => println!("no signed checkpoint: a cut-off tail of the trail would go unnoticed"),
+                }
             });
-            Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
     }
 }
 
-#[derive(serde::Deserialize)]
-struct ReportJson {
-    ok: bool,
-    events: u64,
-    head: String,
-    first_bad_seq: Option<i64>,
-    reason: Option<String>,
+/// The report as printed, the same shape as the server's `GET /api/v1/audit/verify`.
+fn report_json(r: ChainReport) -> Value {
+    let checkpoint = r.checkpoint.map(|c| json!({"seq": c.seq, "signed_at": c.signed_at_text(), "key_id": c.key_id}));
+    json!({
+        "ok": r.ok,
+        "events": r.events,
+        "head": r.head,
+        "first_bad_seq": r.first_bad_seq,
+        "reason": r.reason,
+        "checkpoint": checkpoint,
+        "unsigned_tail": r.unsigned_tail,
+    })
 }
 
-impl From<ReportJson> for ChainReport {
-    fn from(r: ReportJson) -> Self {
-        ChainReport { ok: r.ok, events: r.events, head: r.head, first_bad_seq: r.first_bad_seq, reason: r.reason }
-    }
-}
-
-/// Verifies a JSON-lines export, one event per line, streaming.
-fn verify_export(path: &std::path::Path) -> Result<ChainReport> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut verifier = ChainVerifier::default();
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
+/// Verifies a JSON-lines export: events, then `{"checkpoint":…,"public_key":…}` lines. Two
+/// streaming passes: the checkpoints first (they come last in the file), then the events.
+fn verify_export(path: &std::path::Path, pinned: Option<&PublicKey>) -> Result<ChainReport> {
+    let lines = || -> Result<_> {
+        let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Ok(std::io::BufReader::new(file)
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.as_ref().map_or(true, |l| !l.trim().is_empty())))
+    };
+    let (mut checkpoints, mut keys, mut unreadable) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, line) in lines()? {
         let line = line.with_context(|| format!("reading {}", path.display()))?;
-        if line.trim().is_empty() {
+        let Ok(v) = serde_json::from_str::<Value>(&line) else { continue };
+        let Some(c) = v.get("checkpoint") else { continue };
+        match Checkpoint::from_json(c) {
+            Ok(c) => checkpoints.push(c),
+            Err(e) => unreadable.push((c["seq"].as_i64().unwrap_or(1), format!("line {}: {}", i + 1, e.message))),
+        }
+        // A key edited into nonsense is no key: its checkpoints then fail.
+        if let Some(Ok(k)) = v["public_key"].as_str().map(PublicKey::from_hex) {
+            keys.push(k);
+        }
+    }
+    let mut verifier = TrailVerifier::new(checkpoints, &keys, pinned);
+    for (seq, reason) in unreadable {
+        verifier.unreadable_checkpoint(seq, reason);
+    }
+    for (i, line) in lines()? {
+        let line = line.with_context(|| format!("reading {}", path.display()))?;
+        let parsed = serde_json::from_str::<Value>(&line).map_err(|e| e.to_string());
+        if parsed.as_ref().is_ok_and(|v| v.get("checkpoint").is_some()) {
             continue;
         }
-        let parsed =
-            serde_json::from_str::<Value>(&line).map_err(|e| e.to_string()).and_then(|v| AuditEvent::from_json(&v));
-        match parsed {
+        match parsed.and_then(|v| AuditEvent::from_json(&v)) {
             Ok(event) => {
                 if !verifier.push(&event) {
                     break;

@@ -1,9 +1,11 @@
 //! Reading and verifying the audit trail.
 
 use super::{RequestContext, Riskops};
-use crate::audit::{AuditEvent, ChainReport, ChainVerifier};
+use crate::audit::{AuditEvent, ChainReport};
 use crate::auth::{self, Operation, Scope};
+use crate::checkpoint::{Checkpoint, TrailVerifier};
 use crate::error::Result;
+use crate::signing::PublicKey;
 use time::OffsetDateTime;
 
 /// Events read from the store per query while scanning the chain.
@@ -54,10 +56,14 @@ impl Riskops {
         Ok(out)
     }
 
-    /// Checks the whole chain, page by page, without holding it in memory.
-    pub async fn verify_audit(&self, ctx: &RequestContext) -> Result<ChainReport> {
+    /// Checks the whole chain, page by page, without holding it in memory, and the signed
+    /// checkpoints against it (see [`TrailVerifier`]); `pinned` is the only key trusted
+    /// when given.
+    pub async fn verify_audit(&self, ctx: &RequestContext, pinned: Option<&PublicKey>) -> Result<ChainReport> {
         auth::authorize(&ctx.principal, Operation::AuditRead, Scope::Global)?;
-        let mut verifier = ChainVerifier::default();
+        let checkpoints = self.store.checkpoints().await?;
+        let keys = self.store.public_keys().await?;
+        let mut verifier = TrailVerifier::new(checkpoints, &keys, pinned);
         let mut after = 0;
         loop {
             let page = self.store.audit_events(after, PAGE).await?;
@@ -68,5 +74,40 @@ impl Riskops {
             }
         }
         Ok(verifier.finish())
+    }
+
+    /// Every checkpoint with the public key that signed it (for exports), in seq order.
+    pub async fn audit_checkpoints(&self, ctx: &RequestContext) -> Result<Vec<(Checkpoint, Option<PublicKey>)>> {
+        auth::authorize(&ctx.principal, Operation::AuditRead, Scope::Global)?;
+        let keys = self.store.public_keys().await?;
+        let checkpoints = self.store.checkpoints().await?;
+        Ok(checkpoints
+            .into_iter()
+            .map(|c| {
+                let key = keys.iter().find(|k| k.key_id() == c.key_id).copied();
+                (c, key)
+            })
+            .collect())
+    }
+
+    /// Signs the chain's head if it moved since the newest checkpoint, so that cutting off
+    /// the newest events becomes detectable. riskops acting on its own: no caller, no
+    /// permission and no audit event (see [`crate::checkpoint`]). Returns the checkpoint
+    /// written, if any.
+    pub async fn checkpoint_audit(&self) -> Result<Option<Checkpoint>> {
+        let key = self.signing_key()?;
+        let Some((seq, hash)) = self.store.audit_head().await? else { return Ok(None) };
+        if self.store.latest_checkpoint().await?.is_some_and(|c| c.seq >= seq) {
+            return Ok(None);
+        }
+        let checkpoint = Checkpoint::sign(key, seq, &hash, self.clock.now());
+        Ok(self.store.write_checkpoint(&checkpoint).await?.then_some(checkpoint))
+    }
+
+    /// Records this instance's public key in the store, so verifiers can find it. Idempotent.
+    pub async fn register_signing_key(&self) -> Result<PublicKey> {
+        let public = self.signing_key()?.public_key();
+        self.store.register_public_key(&public, self.clock.now()).await?;
+        Ok(public)
     }
 }

@@ -53,6 +53,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(governance::reject))
         .routes(routes!(governance::rollback))
         .routes(routes!(governance::stages))
+        .routes(routes!(audit::checkpoints))
 }
 
 /// Routes that receive files, under the upload limit.
@@ -71,7 +72,7 @@ fn base_document() -> utoipa::openapi::OpenApi {
                 .version(env!("CARGO_PKG_VERSION"))
                 .description(Some(
                     "Risk management for machine-learning models. Every /api/v1 route except \
-                     /api/v1/openapi.json needs `Authorization: Bearer <token>`. Errors are \
+                     /api/v1/openapi.json and /api/v1/signing-key needs `Authorization: Bearer <token>`. Errors are \
                      `{\"error\":{\"code\":…,\"message\":…}}`.",
                 ))
                 .build(),

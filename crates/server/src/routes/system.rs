@@ -46,28 +46,34 @@ pub async fn whoami(Caller(ctx): Caller) -> Result<Json<WhoAmI>, ApiError> {
     }))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct SigningKeyInfo {
+    /// Always `ed25519`.
+    algorithm: &'static str,
+    /// The raw 32-byte public key, as 64 hex digits.
+    public_key: String,
+    /// First 16 hex digits of SHA-256 of the key: names the key in each signature.
+    key_id: String,
+}
+
+/// The public key that signs audit checkpoints and production models. Public by nature,
+/// so it needs no token: verifiers pin it (`riskops audit verify --public-key`).
+#[utoipa::path(
+    get, path = "/api/v1/signing-key", tag = "system",
+    responses((status = 200, body = SigningKeyInfo), (status = 500, body = ErrorBody))
+)]
+pub async fn signing_key(State(state): State<AppState>) -> Result<Json<SigningKeyInfo>, ApiError> {
+    let key = state.riskops.signing_key()?.public_key();
+    Ok(Json(SigningKeyInfo {
+        algorithm: riskops_core::signing::ALGORITHM,
+        public_key: key.to_hex(),
+        key_id: key.key_id(),
+    }))
+}
+
 /// This document: the OpenAPI 3 description of every route, generated from the code. It
 /// holds no data, so it needs no token.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system", responses((status = 200, description = "OpenAPI 3 document")))]
 pub async fn openapi_json(State(_): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
     Json(crate::openapi())
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct SigningKeyView {
-    algorithm: &'static str,
-    /// The raw 32-byte ed25519 public key, hex.
-    public_key: String,
-    /// The first 16 hex digits of the key's SHA-256, as signatures name it.
-    key_id: String,
-}
-
-/// The public key the server signs production models and audit checkpoints with. It is
-/// public, so it needs no token: verifiers fetch it once and pin it.
-#[utoipa::path(get, path = "/api/v1/signing-key", tag = "system",
-    responses((status = 200, body = SigningKeyView), (status = 500, body = ErrorBody)))]
-pub async fn signing_key(State(state): State<AppState>) -> Result<Json<SigningKeyView>, ApiError> {
-    let key =
-        state.riskops.public_key().ok_or_else(|| riskops_core::Error::internal("no signing key is configured"))?;
-    Ok(Json(SigningKeyView { algorithm: "ed25519", public_key: key.to_hex(), key_id: key.key_id() }))
 }
