@@ -31,7 +31,7 @@ pub enum Command {
     Serve(ServeArgs),
     /// Show who the API token belongs to, and its roles.
     Whoami,
-    /// Create, list and show projects (the use cases models serve).
+    /// Create, describe, list and show projects (the use cases models serve) and their risk tier.
     #[command(subcommand)]
     Project(ProjectCommand),
     /// Compare a current data file with a reference one, column by column, as Evidently does.
@@ -62,6 +62,85 @@ pub enum Command {
     /// Show or replace the promotion policy (the gates per risk tier and environment).
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// The risk register: assess a project from the taxonomy, add, update, list, show.
+    #[command(subcommand)]
+    Risk(RiskCommand),
+    /// Show or replace the risk taxonomy (failure modes, severities per workflow, modifiers).
+    #[command(subcommand)]
+    Taxonomy(TaxonomyCommand),
+    /// A project's compliance status: each control of the catalogue with its reason, and coverage per framework.
+    #[command(subcommand)]
+    Compliance(ComplianceCommand),
+    /// The control catalogue (NIST AI RMF, EU AI Act, SR 11-7, HIPAA, ISO/IEC 42001) and attestations.
+    #[command(subcommand)]
+    Control(ControlCommand),
+}
+
+#[derive(Subcommand, Debug)]
+#[command(after_help = "Scores: inherent = severity × likelihood (1–25); residual lowers likelihood by the linked \
+    controls' effects. Bands: ≤ 4 low, 5–9 medium, 10–16 high, ≥ 17 critical; a project's tier is the \
+    highest band of its open entries.")]
+pub enum RiskCommand {
+    /// Propose entries from the taxonomy and the project's context; adds the failure modes not yet registered.
+    Assess {
+        project: String,
+        /// Only show the proposals.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Add an entry: `riskops risk add fraud --failure-mode threshold_misalignment --severity 4 --likelihood 3`.
+    Add {
+        project: String,
+        #[arg(long)]
+        failure_mode: String,
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long)]
+        severity: u8,
+        #[arg(long)]
+        likelihood: u8,
+        #[command(flatten)]
+        details: RiskDetails,
+    },
+    /// Change an entry: `riskops risk update 7 --likelihood 2 --control C07:1 --status mitigated`.
+    Update {
+        id: i64,
+        #[arg(long)]
+        severity: Option<u8>,
+        #[arg(long)]
+        likelihood: Option<u8>,
+        #[command(flatten)]
+        details: RiskDetails,
+    },
+    /// List a project's register.
+    List { project: String },
+    /// Show one entry.
+    Show { id: i64 },
+}
+
+#[derive(Args, Debug, Default)]
+pub struct RiskDetails {
+    /// Business impact, e.g. `financial=4,reputational=3` (each 1–5).
+    #[arg(long)]
+    pub impact: Option<String>,
+    /// A linked control and how much it lowers likelihood, `C07:1`; repeatable.
+    #[arg(long = "control", value_name = "ID:EFFECT")]
+    pub controls: Vec<String>,
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// open, mitigated, accepted or closed.
+    #[arg(long)]
+    pub status: Option<String>,
+    #[arg(long)]
+    pub rationale: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TaxonomyCommand {
+    /// Print the taxonomy in force (JSON).
+    Show,
+    /// Replace it with a JSON file (admin, risk_officer); a malformed file names the field.
+    Set { file: PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -304,6 +383,24 @@ pub enum ModelCommand {
         #[arg(long, default_value = "production")]
         environment: String,
     },
+    /// Business KPIs: set what each outcome is worth (costs negative) and see the expected value
+    /// per 1,000 decisions of each version with confusion-matrix evidence:
+    /// `riskops model kpi fraud --currency EUR --fp -25 --fn -400`.
+    Kpi {
+        name: String,
+        #[arg(long)]
+        currency: Option<String>,
+        #[arg(long, allow_hyphen_values = true)]
+        tp: Option<f64>,
+        #[arg(long, allow_hyphen_values = true)]
+        fp: Option<f64>,
+        #[arg(long = "fn", allow_hyphen_values = true)]
+        fn_: Option<f64>,
+        #[arg(long, allow_hyphen_values = true)]
+        tn: Option<f64>,
+        #[arg(long)]
+        description: Option<String>,
+    },
     /// Which version is in each environment, now or --at a past time, and the history.
     Stage {
         name: String,
@@ -442,33 +539,73 @@ pub enum Format {
     Dot,
     /// OpenLineage run events (lineage).
     Openlineage,
+    /// A Markdown document (compliance report).
+    Markdown,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ProjectCommand {
-    /// Create a project: `riskops project create fraud-detection --description "card fraud"`.
+    /// Create a project, optionally with its context:
+    /// `riskops project create callcentre --industry healthcare --workflow billing_information --data-sensitivity phi`.
     Create {
         /// 1–128 characters from letters, digits, '.', '_' and '-'.
         name: String,
         #[arg(long, default_value = "")]
         description: String,
+        #[command(flatten)]
+        context: ContextArgs,
     },
     /// List projects.
     List,
     /// Show one project, with its risk tier.
     Show { name: String },
-    /// Override a project's risk tier (risk_officer): `riskops project update credit --tier critical --reason "…"`.
+    /// Describe a project's use case, or override its risk tier (risk_officer):
+    /// `riskops project update credit --tier critical --reason "…"`, `riskops project update credit --autonomy autonomous`.
     Update {
         name: String,
         /// low, medium, high or critical.
-        #[arg(long, required_unless_present = "clear_tier")]
+        #[arg(long, requires = "reason")]
         tier: Option<String>,
         /// Remove the override.
-        #[arg(long, conflicts_with = "tier")]
+        #[arg(long, conflicts_with = "tier", requires = "reason")]
         clear_tier: bool,
+        /// Why the tier is overridden (kept in the audit trail).
         #[arg(long)]
-        reason: String,
+        reason: Option<String>,
+        #[command(flatten)]
+        context: ContextArgs,
     },
+}
+
+/// A project's context: what it is for, on what data, how autonomous.
+#[derive(Args, Debug, Default)]
+pub struct ContextArgs {
+    /// healthcare, finance or other.
+    #[arg(long)]
+    pub industry: Option<String>,
+    /// A workflow type of the taxonomy: casual_conversation, internal_productivity,
+    /// patient_support_chatbot, billing_information, clinical_decision_support,
+    /// credit_decisioning, fraud_detection, trading.
+    #[arg(long)]
+    pub workflow: Option<String>,
+    #[arg(long)]
+    pub workflow_description: Option<String>,
+    /// public, pii, phi or financial; repeat or separate with commas.
+    #[arg(long, value_delimiter = ',')]
+    pub data_sensitivity: Vec<String>,
+    /// human_in_the_loop, human_on_the_loop or autonomous.
+    #[arg(long)]
+    pub autonomy: Option<String>,
+    /// EU AI Act category: prohibited, high, limited or minimal.
+    #[arg(long)]
+    pub eu_ai_act: Option<String>,
+    /// The Annex III area of a high-risk system.
+    #[arg(long)]
+    pub annex_iii_area: Option<String>,
+    /// An industry pack: healthcare (HIPAA controls, patient impact, extra validation for
+    /// clinical workflows) or finance (committee quorum for high tiers, documentation).
+    #[arg(long)]
+    pub template: Option<String>,
 }
 
 /// `riskops serve`. Each setting comes from its flag, else its RISKOPS_* variable, else the
@@ -522,4 +659,41 @@ pub enum LogFormat {
 /// Parses a value that must never be printed (tokens, URLs with passwords).
 fn secret(value: &str) -> Result<Secret<String>, std::convert::Infallible> {
     Ok(Secret::new(value.to_string()))
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ComplianceCommand {
+    /// Each control as satisfied, unsatisfied, not_applicable or attested, with the reason computed from
+    /// live data, and the coverage per framework:
+    /// `riskops compliance report credit --framework sr-11-7 --format markdown > controls.md`.
+    #[command(after_help = "--format: text (default), json, markdown (tables to paste into a review) or html (one \
+        self-contained page). Which controls apply depends on the project: HIPAA counts only for projects that \
+        handle phi data; deployment controls once a version is in production.")]
+    Report {
+        project: String,
+        /// Only the controls of one framework: nist-ai-rmf, eu-ai-act, sr-11-7, hipaa or iso-42001.
+        #[arg(long)]
+        framework: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ControlCommand {
+    /// List the control catalogue: each control, how it is checked and its clauses per framework.
+    List,
+    /// Attest that a control holds for a project (admin, risk_officer, validator), with an optional evidence
+    /// file: `riskops control attest credit C11 --statement "residual risk accepted by the committee" --file minutes.pdf`.
+    Attest {
+        project: String,
+        /// A control id of the catalogue, e.g. C11.
+        control: String,
+        /// What holds and how you know.
+        #[arg(long)]
+        statement: String,
+        /// A document backing the statement; stored content-addressed like evidence.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// List a project's attestations, oldest first.
+    Attestations { project: String },
 }

@@ -7,8 +7,8 @@ use serde_json::Value;
 pub fn emit(format: Format, value: &Value, text: impl FnOnce(&Value)) {
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())),
-        // Commands without an HTML form refuse `--format html` before getting here.
-        Format::Text | Format::Html | Format::Dot | Format::Openlineage => text(value),
+        // Commands without an HTML or Markdown form refuse those formats before getting here.
+        Format::Text | Format::Html | Format::Dot | Format::Openlineage | Format::Markdown => text(value),
     }
 }
 

@@ -160,7 +160,7 @@ fn client_commands_print_text_and_clear_errors() {
     assert!(String::from_utf8(bad.stderr).unwrap().contains("name:"));
 
     let shown = server.riskops("cli-test-token", &["project", "show", "claims"]);
-    assert!(String::from_utf8(shown.stdout).unwrap().starts_with("name:        claims\n"));
+    assert!(String::from_utf8(shown.stdout).unwrap().starts_with("name:         claims\n"));
 
     let wrong = server.riskops("nope", &["whoami", "--format", "json"]);
     assert_eq!(wrong.status.code(), Some(2));
@@ -601,4 +601,108 @@ fn a_cut_off_tail_and_a_forged_checkpoint_are_found() {
     std::fs::write(&cut_export, [&lines[..3], &lines[5..]].concat().join("\n")).unwrap();
     let (code, report) = verify("--file", &cut_export, &[]);
     assert_eq!((code, &report["first_bad_seq"]), (Some(1), &Value::from(4)), "{report}");
+}
+
+#[test]
+fn risks_are_assessed_from_the_context_and_only_a_risk_officer_overrides_the_tier() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = Server::start(&data, Some("risk-admin"));
+    let admin = |args: &[&str]| server.riskops("risk-admin", &[args, &["--format", "json"]].concat());
+    let created = json_stdout(&admin(&[
+        "project",
+        "create",
+        "callcentre",
+        "--template",
+        "healthcare",
+        "--workflow",
+        "billing_information",
+        "--data-sensitivity",
+        "phi",
+        "--workflow-description",
+        "hospital call centre",
+    ]));
+    assert_eq!(created["context"]["industry"], "healthcare");
+    assert!(json_stdout(&admin(&["risk", "assess", "callcentre"]))["added"].as_array().unwrap().len() >= 8);
+    let list = json_stdout(&admin(&["risk", "list", "callcentre"]));
+    let entry = list.as_array().unwrap().iter().find(|e| e["failure_mode"] == "incorrect_information").unwrap();
+    for key in ["failure_mode", "severity", "likelihood", "inherent_score", "residual_score"] {
+        assert!(!entry[key].is_null(), "{key} in {entry}");
+    }
+    let shown = json_stdout(&admin(&["project", "show", "callcentre"]));
+    assert!(matches!(shown["tier"].as_str(), Some("high" | "critical")), "{shown}");
+
+    let ds = json_stdout(&admin(&["user", "create", "dana", "--role", "data_scientist"]))["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let refused = server.riskops(&ds, &["project", "update", "callcentre", "--tier", "low", "--reason", "cheaper"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("HTTP 403"));
+    let text = server.riskops("risk-admin", &["risk", "list", "callcentre"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("INHERENT"), "a table for people");
+}
+
+#[test]
+fn compliance_reports_print_json_markdown_and_html_and_attestations_flip_controls() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = Server::start(&data, Some("comp-admin"));
+    let run = |args: &[&str]| server.riskops("comp-admin", args);
+    let created =
+        run(&["project", "create", "clinic", "--template", "healthcare", "--workflow", "billing_information"]);
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+
+    let report = json_stdout(&run(&["compliance", "report", "clinic", "--format", "json"]));
+    assert_eq!(report["project"], "clinic");
+    assert_eq!(report["controls"].as_array().unwrap().len(), 27);
+    for c in report["controls"].as_array().unwrap() {
+        for key in ["id", "status", "reason", "frameworks"] {
+            assert!(!c[key].is_null(), "{key} in {c}");
+        }
+    }
+    assert!(report["coverage"]["hipaa"].is_f64(), "the healthcare pack handles phi: {}", report["coverage"]);
+    let c11 =
+        |r: &Value| r["controls"].as_array().unwrap().iter().find(|c| c["id"] == "C11").unwrap()["status"].clone();
+    assert_eq!(c11(&report), "unsatisfied");
+
+    let md = run(&["compliance", "report", "clinic", "--format", "markdown", "--framework", "hipaa"]);
+    assert_eq!(md.status.code(), Some(0), "{}", String::from_utf8_lossy(&md.stderr));
+    let md = String::from_utf8(md.stdout).unwrap();
+    assert!(md.starts_with("# Compliance report: clinic") && md.contains("| C21 |") && !md.contains("| C01 |"), "{md}");
+
+    let html = run(&["compliance", "report", "clinic", "--format", "html"]);
+    assert_eq!(html.status.code(), Some(0));
+    let html = String::from_utf8(html.stdout).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("badge unsatisfied") && !html.contains("<script"));
+
+    let text = run(&["compliance", "report", "clinic"]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("STATUS") && text.contains("HIPAA 45 CFR 164.312"), "{text}");
+
+    // Attest C11 with a file; the next report says attested.
+    let minutes = dir.path().join("minutes.txt");
+    std::fs::write(&minutes, "the committee accepts the residual risk").unwrap();
+    let file = minutes.to_str().unwrap();
+    let args = ["control", "attest", "clinic", "C11", "--statement", "accepted on 3 Nov", "--file", file];
+    let attested = json_stdout(&run(&[&args[..], &["--format", "json"]].concat()));
+    assert!(attested["evidence"]["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert_eq!(c11(&json_stdout(&run(&["compliance", "report", "clinic", "--format", "json"]))), "attested");
+    let listed = json_stdout(&run(&["control", "attestations", "clinic", "--format", "json"]));
+    assert_eq!(listed["attestations"].as_array().unwrap().len(), 1);
+    let catalogue = json_stdout(&run(&["control", "list", "--format", "json"]));
+    assert_eq!(catalogue["controls"].as_array().unwrap().len(), 27);
+
+    // Markdown and html are for reports; elsewhere, and for unknown frameworks, exit 2.
+    for args in [
+        &["control", "list", "--format", "markdown"][..],
+        &["project", "list", "--format", "html"],
+        &["compliance", "report", "clinic", "--framework", "gdpr"],
+        &["compliance", "report", "clinic", "--format", "dot"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stdout));
+    }
 }

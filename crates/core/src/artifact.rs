@@ -70,6 +70,20 @@ pub trait ArtifactStore: Send + Sync + 'static {
 
     /// Removes an object (used only to undo a `put_file` whose metadata did not commit).
     async fn delete(&self, digest: &Digest) -> Result<()>;
+
+    /// A small object's bytes, verified; larger than `max` is an invalid request. Reads the
+    /// verified local copy, which every store provides (the one file access in core, next
+    /// to [`VerifiedFile`]'s clean-up).
+    async fn read_small(&self, digest: &Digest, max: u64) -> Result<Vec<u8>> {
+        let file = self.open_verified(digest).await?;
+        if file.size > max {
+            return Err(crate::Error::invalid(
+                "file",
+                format!("{digest} is {} bytes; at most {max} are read", file.size),
+            ));
+        }
+        std::fs::read(&file.path).map_err(|e| crate::Error::unavailable(format!("reading {digest}: {e}")))
+    }
 }
 
 /// A verified local copy of an object. `temporary` copies are deleted when dropped.

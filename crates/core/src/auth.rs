@@ -194,8 +194,12 @@ pub enum Operation {
     PromotionDecide,
     /// Putting an earlier version back into an environment without the gates.
     EmergencyRollback,
-    /// Replacing the promotion policy.
+    /// Replacing the promotion policy or the risk taxonomy.
     PolicyEdit,
+    /// Assessing a project's risks and editing its register.
+    RiskEdit,
+    /// Attesting that a compliance control holds for a project (statement, optional file).
+    ControlAttest,
     /// Reading and verifying the audit trail.
     AuditRead,
     /// Listing identities and their roles.
@@ -208,7 +212,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation a request can ask for (not [`Operation::System`]).
-    pub const REQUESTABLE: [Operation; 16] = [
+    pub const REQUESTABLE: [Operation; 18] = [
         Operation::ProjectCreate,
         Operation::ProjectRead,
         Operation::ProjectUpdate,
@@ -221,6 +225,8 @@ impl Operation {
         Operation::PromotionDecide,
         Operation::EmergencyRollback,
         Operation::PolicyEdit,
+        Operation::RiskEdit,
+        Operation::ControlAttest,
         Operation::AuditRead,
         Operation::IdentityRead,
         Operation::IdentityAdmin,
@@ -242,6 +248,8 @@ impl Operation {
             Operation::PromotionDecide => "promotion.decide",
             Operation::EmergencyRollback => "model.rollback",
             Operation::PolicyEdit => "policy.edit",
+            Operation::RiskEdit => "risk.edit",
+            Operation::ControlAttest => "control.attest",
             Operation::AuditRead => "audit.read",
             Operation::IdentityRead => "identity.read",
             Operation::IdentityAdmin => "identity.admin",
@@ -274,11 +282,12 @@ pub fn allows(role: Role, op: Operation) -> bool {
         _ if role == R::Admin => true,
         O::ProjectRead | O::RegistryRead => role != R::Ingest,
         O::ProjectCreate => matches!(role, R::RiskOfficer | R::DataScientist),
-        O::ProjectUpdate | O::EmergencyRollback | O::PolicyEdit => role == R::RiskOfficer,
+        O::ProjectUpdate | O::EmergencyRollback | O::PolicyEdit | O::RiskEdit => role == R::RiskOfficer,
         O::DatasetPush | O::ModelRegister | O::PromotionRequest => role == R::DataScientist,
         O::RegistryAnnotate => matches!(role, R::RiskOfficer | R::Validator | R::DataScientist),
         O::EvidenceAdd => matches!(role, R::Validator | R::DataScientist),
         O::PromotionDecide => matches!(role, R::RiskOfficer | R::Validator | R::Committee),
+        O::ControlAttest => matches!(role, R::RiskOfficer | R::Validator),
         O::AuditRead => matches!(role, R::RiskOfficer | R::Auditor),
         O::IdentityRead => role == R::Auditor,
         O::IdentityAdmin => false,

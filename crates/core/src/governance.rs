@@ -7,6 +7,7 @@
 //! version's author never count, and a rejection by any eligible approver rejects.
 
 use crate::auth::Role;
+use crate::context::{ProjectContext, Template};
 use crate::error::{Error, Result};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -239,6 +240,40 @@ fn gate_from_json(path: &str, v: &Value) -> Result<Gate> {
     Ok(gate)
 }
 
+/// Workflows where a model's output informs care: the healthcare pack asks for a second,
+/// independent validation before production (multi-level validation).
+pub const CLINICAL_WORKFLOWS: [&str; 2] = ["clinical_decision_support", "patient_support_chatbot"];
+
+/// The gate after a project's industry pack: healthcare adds a validator for clinical
+/// workflows in production; finance asks a model risk committee quorum (2) for high and
+/// critical tiers and documentation evidence for production.
+pub fn with_pack(mut gate: Gate, context: Option<&ProjectContext>, tier: Tier, env: Environment) -> Gate {
+    let Some(context) = context else { return gate };
+    match context.template {
+        Some(Template::Healthcare)
+            if env == Environment::Production && CLINICAL_WORKFLOWS.contains(&context.workflow.as_str()) =>
+        {
+            match gate.approvals.iter_mut().find(|a| a.role == Role::Validator) {
+                Some(rule) => rule.count += 1,
+                None => gate.approvals.push(ApprovalRule { role: Role::Validator, count: 2 }),
+            }
+        }
+        Some(Template::Finance) => {
+            if tier >= Tier::High {
+                match gate.approvals.iter_mut().find(|a| a.role == Role::Committee) {
+                    Some(rule) => rule.count = rule.count.max(2),
+                    None => gate.approvals.push(ApprovalRule { role: Role::Committee, count: 2 }),
+                }
+            }
+            if env == Environment::Production && !gate.evidence.iter().any(|e| e == "documentation") {
+                gate.evidence.push("documentation".to_string());
+            }
+        }
+        _ => {}
+    }
+    gate
+}
+
 /// A recorded decision on a promotion request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
@@ -394,6 +429,54 @@ mod tests {
         // A rejection by someone without an approver role of this gate does not count.
         let j = judge(&gate, &ev, &[decision("c", &[Role::Committee], false)], &[]);
         assert!(!j.rejected);
+    }
+
+    #[test]
+    fn industry_packs_add_their_approval_levels() {
+        use crate::context::{Autonomy, DataSensitivity, Industry};
+        let ctx = |template, workflow: &str| ProjectContext {
+            industry: Industry::Other,
+            workflow: workflow.into(),
+            workflow_description: String::new(),
+            data_sensitivity: vec![DataSensitivity::Phi],
+            autonomy: Autonomy::HumanInTheLoop,
+            eu_ai_act: None,
+            annex_iii_area: None,
+            template,
+        };
+        let p = Policy::default_policy();
+        let base = p.gate(Tier::High, Environment::Production);
+        let clinical = with_pack(
+            base.clone(),
+            Some(&ctx(Some(Template::Healthcare), "clinical_decision_support")),
+            Tier::High,
+            Environment::Production,
+        );
+        assert_eq!(clinical.approvals.iter().find(|a| a.role == Role::Validator).map(|a| a.count), Some(2));
+        let billing = with_pack(
+            base.clone(),
+            Some(&ctx(Some(Template::Healthcare), "billing_information")),
+            Tier::High,
+            Environment::Production,
+        );
+        assert_eq!(billing, base, "no extra level outside clinical workflows");
+        let bank = with_pack(
+            base.clone(),
+            Some(&ctx(Some(Template::Finance), "credit_decisioning")),
+            Tier::High,
+            Environment::Production,
+        );
+        assert!(bank.approvals.contains(&ApprovalRule { role: Role::Committee, count: 2 }));
+        let low = with_pack(
+            p.gate(Tier::Low, Environment::Production),
+            Some(&ctx(Some(Template::Finance), "credit_decisioning")),
+            Tier::Low,
+            Environment::Production,
+        );
+        assert!(
+            !low.approvals.iter().any(|a| a.role == Role::Committee)
+                && low.evidence.contains(&"documentation".to_string())
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Projects (use cases) and the names riskops accepts for things.
 
+use crate::context::ProjectContext;
 use crate::error::{Error, Result};
 use crate::governance::Tier;
 use time::OffsetDateTime;
@@ -58,14 +59,11 @@ pub struct Project {
     pub created_by: String,
     /// A tier set by a risk officer, which wins over the assessed one.
     pub tier_override: Option<Tier>,
+    /// What the project is for; `None` until described.
+    pub context: Option<ProjectContext>,
 }
 
 impl Project {
-    /// The tier the project's models are governed by.
-    pub fn tier(&self) -> Tier {
-        self.tier_override.unwrap_or(Tier::UNASSESSED)
-    }
-
     /// The project as the audit trail records it.
     pub fn audit_json(&self) -> serde_json::Value {
         serde_json::json!({"name": self.name, "description": self.description})

@@ -136,9 +136,10 @@ impl Deployment {
     }
 }
 
-/// A stored version of the promotion policy.
+/// A stored version of a document riskops keeps as data (the promotion policy, the risk
+/// taxonomy): replaced as a whole, every version kept.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PolicyRecord {
+pub struct VersionedDocument {
     pub version: u32,
     pub document: Value,
     pub created_by: String,

@@ -13,11 +13,12 @@ use crate::governance::Decision;
 use crate::governance::Tier;
 use crate::project::{NewProject, Project};
 use crate::promotion::{
-    Deployment, Evidence, NewDeployment, NewEvidence, NewPromotion, PolicyRecord, Promotion, PromotionFilter,
+    Deployment, Evidence, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter, VersionedDocument,
 };
 use crate::registry::{
     Created, DatasetVersion, Entry, Kind, ModelVersion, NewDatasetVersion, NewModelVersion, Note, Tags,
 };
+use crate::risk::{RiskEntry, RiskFields};
 use crate::signing::PublicKey;
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -121,7 +122,8 @@ pub trait Store: Send + Sync + 'static {
     /// Model versions trained or validated on this dataset version.
     async fn models_using_dataset(&self, name: &str, version: u32) -> Result<Vec<ModelVersion>>;
 
-    /// Whether any dataset or model version refers to this digest.
+    /// Whether anything (a dataset or model version, evidence, an attestation) refers to this
+    /// digest, so its artifact must stay.
     async fn digest_referenced(&self, digest: &str) -> Result<bool>;
 
     /// Adds (or overwrites) labels of an existing version; returns all its labels. An
@@ -205,18 +207,15 @@ pub trait Store: Send + Sync + 'static {
     /// Evidence of a model version, oldest first.
     async fn evidence(&self, model: &str, version: u32) -> Result<Vec<Evidence>>;
 
-    /// Whether any evidence refers to this digest (so the artifact must stay).
-    async fn evidence_digest_referenced(&self, digest: &str) -> Result<bool>;
-
     /// The newest policy version, if one was ever stored.
-    async fn policy(&self) -> Result<Option<PolicyRecord>>;
+    async fn policy(&self) -> Result<Option<VersionedDocument>>;
 
     async fn set_policy(
         &self,
         document: serde_json::Value,
         audit: AuditRecord,
         at: OffsetDateTime,
-    ) -> Result<PolicyRecord>;
+    ) -> Result<VersionedDocument>;
 
     /// Opens a request; another pending request for the same version and environment is
     /// a conflict. `requested_by` is the audit record's actor.
@@ -275,4 +274,65 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every checkpoint, in seq order.
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>>;
+
+    // ---- risk register ----------------------------------------------------------------
+
+    /// Sets (or clears) a project's context, stored as [`crate::context::ProjectContext::to_json`].
+    async fn set_project_context(
+        &self,
+        project: &str,
+        context: Option<serde_json::Value>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Project>;
+
+    /// The newest version of a document kept as data (`taxonomy`), if any was stored.
+    async fn document(&self, kind: &str) -> Result<Option<VersionedDocument>>;
+
+    /// Stores the next version of a document; the store sets `version` in the audit
+    /// record's `after`.
+    async fn set_document(
+        &self,
+        kind: &str,
+        document: serde_json::Value,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<VersionedDocument>;
+
+    /// Adds entries to a project's register in one transaction (one audit record).
+    async fn add_risk_entries(
+        &self,
+        project: &str,
+        entries: Vec<RiskFields>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Vec<RiskEntry>>;
+
+    /// Replaces an entry's fields; an unknown id is not found.
+    async fn update_risk_entry(
+        &self,
+        id: i64,
+        fields: RiskFields,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<RiskEntry>;
+
+    /// A project's entries, oldest first.
+    async fn risk_entries(&self, project: &str) -> Result<Vec<RiskEntry>>;
+
+    async fn risk_entry(&self, id: i64) -> Result<Option<RiskEntry>>;
+
+    // ---- compliance -------------------------------------------------------------------
+
+    /// Records an attestation that a control holds for a project (its evidence file, if
+    /// any, is already in the artifact store); an unknown project is not found.
+    async fn add_attestation(
+        &self,
+        new: crate::compliance::NewAttestation,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<crate::compliance::Attestation>;
+
+    /// A project's attestations, oldest first.
+    async fn attestations(&self, project: &str) -> Result<Vec<crate::compliance::Attestation>>;
 }

@@ -13,8 +13,12 @@ use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
+#[path = "api/compliance.rs"]
+mod compliance;
 #[path = "api/governance.rs"]
 mod governance;
+#[path = "api/risk.rs"]
+mod risk;
 
 const TOKEN: &str = "test-admin-token";
 

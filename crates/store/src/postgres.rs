@@ -13,15 +13,17 @@ use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMe
 use riskops_core::audit::{AuditEvent, AuditRecord, GENESIS_HASH, seal};
 use riskops_core::auth::{IdentityKind, IdentityRecord, IdentitySummary, NewToken, RoleBinding, TokenInfo};
 use riskops_core::checkpoint::Checkpoint;
+use riskops_core::context::ProjectContext;
 use riskops_core::governance::{Decision, Tier};
 use riskops_core::project::DEFAULT_PROJECT;
 use riskops_core::project::{NewProject, Project};
 use riskops_core::promotion::{
-    Deployment, Evidence, NewDeployment, NewEvidence, NewPromotion, PolicyRecord, Promotion, PromotionFilter,
+    Deployment, Evidence, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter, VersionedDocument,
 };
 use riskops_core::registry::{
     Created, DatasetVersion, Entry, Kind, ModelVersion, NewDatasetVersion, NewModelVersion, Note, Tags, VersionRef,
 };
+use riskops_core::risk::{RiskEntry, RiskFields};
 use riskops_core::signing::{PublicKey, Signature};
 use riskops_core::store::{Bootstrap, NewIdentity, Store, StoreKind};
 use riskops_core::{Error, ErrorKind, Result};
@@ -30,8 +32,10 @@ use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
+mod compliance;
 mod governance;
 mod identities;
+mod risk;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
@@ -39,6 +43,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "annotations", include_str!("../migrations/postgres/0003_annotations.sql")),
     (4, "governance", include_str!("../migrations/postgres/0004_governance.sql")),
     (5, "checkpoints", include_str!("../migrations/postgres/0005_checkpoints.sql")),
+    (6, "risk", include_str!("../migrations/postgres/0006_risk.sql")),
+    (7, "compliance", include_str!("../migrations/postgres/0007_compliance.sql")),
 ];
 
 /// Advisory lock keys (arbitrary constants, unique to riskops).
@@ -168,17 +174,26 @@ impl PostgresStore {
     }
 }
 
-const PROJECT_COLUMNS: &str = "id, name, description, created_at, created_by, tier";
+const PROJECT_COLUMNS: &str = "id, name, description, created_at, created_by, tier, context_json";
 
 fn project(r: &tokio_postgres::Row) -> Result<Project> {
+    let name: String = r.get(1);
     let tier: Option<&str> = r.get(5);
+    let context: Option<&str> = r.get(6);
+    let context = context
+        .map(|c| {
+            let json = serde_json::from_str(c).map_err(|e| Error::internal(format!("project {name}: context: {e}")))?;
+            ProjectContext::from_json(&json)
+        })
+        .transpose()?;
     Ok(Project {
         id: r.get(0),
-        name: r.get(1),
+        name,
         description: r.get(2),
         created_at: r.get(3),
         created_by: r.get(4),
         tier_override: tier.map(|t| Tier::parse("tier", t)).transpose()?,
+        context,
     })
 }
 
@@ -202,6 +217,7 @@ async fn insert_project(tx: &Transaction<'_>, p: &NewProject, by: &str, at: Offs
             created_at: at,
             created_by: by.to_string(),
             tier_override: None,
+            context: None,
         }),
     }
 }
@@ -639,7 +655,10 @@ impl Store for PostgresStore {
         let client = self.client().await?;
         let row = client
             .query_one(
-                "SELECT EXISTS (SELECT 1 FROM dataset_versions WHERE digest = $1) OR EXISTS (SELECT 1 FROM model_versions WHERE digest = $1)",
+                "SELECT EXISTS (SELECT 1 FROM dataset_versions WHERE digest = $1) \
+                 OR EXISTS (SELECT 1 FROM model_versions WHERE digest = $1) \
+                 OR EXISTS (SELECT 1 FROM evidence WHERE digest = $1) \
+                 OR EXISTS (SELECT 1 FROM attestations WHERE evidence_digest = $1)",
                 &[&digest],
             )
             .await
@@ -794,11 +813,7 @@ impl Store for PostgresStore {
         governance::evidence(&self.client().await?, model, version).await
     }
 
-    async fn evidence_digest_referenced(&self, digest: &str) -> Result<bool> {
-        governance::evidence_digest_referenced(&self.client().await?, digest).await
-    }
-
-    async fn policy(&self) -> Result<Option<PolicyRecord>> {
+    async fn policy(&self) -> Result<Option<VersionedDocument>> {
         governance::policy(&self.client().await?).await
     }
 
@@ -807,7 +822,7 @@ impl Store for PostgresStore {
         document: serde_json::Value,
         audit: AuditRecord,
         at: OffsetDateTime,
-    ) -> Result<PolicyRecord> {
+    ) -> Result<VersionedDocument> {
         governance::set_policy(&mut self.client().await?, document, audit, at).await
     }
 
@@ -917,5 +932,70 @@ impl Store for PostgresStore {
 
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
         self.checkpoints_ordered("ORDER BY seq").await
+    }
+
+    async fn set_project_context(
+        &self,
+        project: &str,
+        context: Option<serde_json::Value>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Project> {
+        risk::set_project_context(&mut self.client().await?, project, context, audit, at).await
+    }
+
+    async fn document(&self, kind: &str) -> Result<Option<VersionedDocument>> {
+        risk::document(&self.client().await?, kind).await
+    }
+
+    async fn set_document(
+        &self,
+        kind: &str,
+        document: serde_json::Value,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<VersionedDocument> {
+        risk::set_document(&mut self.client().await?, kind, document, audit, at).await
+    }
+
+    async fn add_risk_entries(
+        &self,
+        project: &str,
+        entries: Vec<RiskFields>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Vec<RiskEntry>> {
+        risk::add_risk_entries(&mut self.client().await?, project, entries, audit, at).await
+    }
+
+    async fn update_risk_entry(
+        &self,
+        id: i64,
+        fields: RiskFields,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<RiskEntry> {
+        risk::update_risk_entry(&mut self.client().await?, id, fields, audit, at).await
+    }
+
+    async fn risk_entries(&self, project: &str) -> Result<Vec<RiskEntry>> {
+        risk::risk_entries(&self.client().await?, project).await
+    }
+
+    async fn risk_entry(&self, id: i64) -> Result<Option<RiskEntry>> {
+        risk::risk_entry(&self.client().await?, id).await
+    }
+
+    async fn add_attestation(
+        &self,
+        new: riskops_core::compliance::NewAttestation,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<riskops_core::compliance::Attestation> {
+        compliance::add_attestation(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn attestations(&self, project: &str) -> Result<Vec<riskops_core::compliance::Attestation>> {
+        compliance::attestations(&self.client().await?, project).await
     }
 }

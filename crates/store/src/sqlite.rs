@@ -13,16 +13,18 @@ use async_trait::async_trait;
 use riskops_core::audit::{AuditEvent, AuditRecord, GENESIS_HASH, seal};
 use riskops_core::auth::{IdentityKind, IdentityRecord, IdentitySummary, NewToken, RoleBinding, TokenInfo};
 use riskops_core::checkpoint::{Checkpoint, TrailVerifier};
+use riskops_core::context::ProjectContext;
 use riskops_core::governance::Decision;
 use riskops_core::governance::Tier;
 use riskops_core::project::DEFAULT_PROJECT;
 use riskops_core::project::{NewProject, Project};
 use riskops_core::promotion::{
-    Deployment, Evidence, NewDeployment, NewEvidence, NewPromotion, PolicyRecord, Promotion, PromotionFilter,
+    Deployment, Evidence, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter, VersionedDocument,
 };
 use riskops_core::registry::{
     Created, DatasetVersion, Entry, Kind, ModelVersion, NewDatasetVersion, NewModelVersion, Note, Tags, VersionRef,
 };
+use riskops_core::risk::{RiskEntry, RiskFields};
 use riskops_core::signing::{PublicKey, Signature};
 use riskops_core::store::{Bootstrap, NewIdentity, Store, StoreKind};
 use riskops_core::{Error, ErrorKind, Result};
@@ -32,8 +34,10 @@ use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+mod compliance;
 mod governance;
 mod identities;
+mod risk;
 
 /// The file name of the database inside the data directory.
 pub const FILE_NAME: &str = "riskops.sqlite";
@@ -44,6 +48,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "annotations", include_str!("../migrations/sqlite/0003_annotations.sql")),
     (4, "governance", include_str!("../migrations/sqlite/0004_governance.sql")),
     (5, "checkpoints", include_str!("../migrations/sqlite/0005_checkpoints.sql")),
+    (6, "risk", include_str!("../migrations/sqlite/0006_risk.sql")),
+    (7, "compliance", include_str!("../migrations/sqlite/0007_compliance.sql")),
 ];
 
 #[derive(Clone)]
@@ -287,19 +293,26 @@ fn append_audit(tx: &Transaction<'_>, record: AuditRecord, at: OffsetDateTime) -
     Ok(event)
 }
 
-type ProjectRow = (i64, String, String, String, String, Option<String>);
+type ProjectRow = (i64, String, String, String, String, Option<String>, Option<String>);
 
 fn project_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProjectRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
 }
 
 fn project(row: ProjectRow) -> Result<Project> {
-    let (id, name, description, created_at, created_by, tier) = row;
+    let (id, name, description, created_at, created_by, tier, context) = row;
     let tier_override = tier.map(|t| Tier::parse("tier", &t)).transpose()?;
-    Ok(Project { id, name, description, created_at: parse_time(&created_at)?, created_by, tier_override })
+    let context = context
+        .map(|c| {
+            let json =
+                serde_json::from_str(&c).map_err(|e| Error::internal(format!("project {name}: context: {e}")))?;
+            ProjectContext::from_json(&json)
+        })
+        .transpose()?;
+    Ok(Project { id, name, description, created_at: parse_time(&created_at)?, created_by, tier_override, context })
 }
 
-const PROJECT_COLUMNS: &str = "id, name, description, created_at, created_by, tier";
+const PROJECT_COLUMNS: &str = "id, name, description, created_at, created_by, tier, context_json";
 
 fn insert_project(tx: &Transaction<'_>, p: &NewProject, by: &str, at: OffsetDateTime) -> Result<Project> {
     let result = tx.execute(
@@ -318,6 +331,7 @@ fn insert_project(tx: &Transaction<'_>, p: &NewProject, by: &str, at: OffsetDate
             created_at: at,
             created_by: by.to_string(),
             tier_override: None,
+            context: None,
         }),
     }
 }
@@ -834,7 +848,10 @@ impl Store for SqliteStore {
         let digest = digest.to_string();
         self.with_conn(move |conn| {
             conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM dataset_versions WHERE digest = ?1) OR EXISTS (SELECT 1 FROM model_versions WHERE digest = ?1)",
+                "SELECT EXISTS (SELECT 1 FROM dataset_versions WHERE digest = ?1) \
+                 OR EXISTS (SELECT 1 FROM model_versions WHERE digest = ?1) \
+                 OR EXISTS (SELECT 1 FROM evidence WHERE digest = ?1) \
+                 OR EXISTS (SELECT 1 FROM attestations WHERE evidence_digest = ?1)",
                 [&digest],
                 |r| r.get(0),
             )
@@ -1002,12 +1019,7 @@ impl Store for SqliteStore {
         self.with_conn(move |conn| governance::evidence(conn, &model, version)).await
     }
 
-    async fn evidence_digest_referenced(&self, digest: &str) -> Result<bool> {
-        let digest = digest.to_string();
-        self.with_conn(move |conn| governance::evidence_digest_referenced(conn, &digest)).await
-    }
-
-    async fn policy(&self) -> Result<Option<PolicyRecord>> {
+    async fn policy(&self) -> Result<Option<VersionedDocument>> {
         self.with_conn(|conn| governance::policy(conn)).await
     }
 
@@ -1016,7 +1028,7 @@ impl Store for SqliteStore {
         document: serde_json::Value,
         audit: AuditRecord,
         at: OffsetDateTime,
-    ) -> Result<PolicyRecord> {
+    ) -> Result<VersionedDocument> {
         self.with_conn(move |conn| governance::set_policy(conn, document, audit, at)).await
     }
 
@@ -1122,5 +1134,76 @@ impl Store for SqliteStore {
 
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
         self.checkpoints_ordered("ORDER BY seq").await
+    }
+
+    async fn set_project_context(
+        &self,
+        project: &str,
+        context: Option<serde_json::Value>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Project> {
+        let project = project.to_string();
+        self.with_conn(move |conn| risk::set_project_context(conn, &project, context, audit, at)).await
+    }
+
+    async fn document(&self, kind: &str) -> Result<Option<VersionedDocument>> {
+        let kind = kind.to_string();
+        self.with_conn(move |conn| risk::document(conn, &kind)).await
+    }
+
+    async fn set_document(
+        &self,
+        kind: &str,
+        document: serde_json::Value,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<VersionedDocument> {
+        let kind = kind.to_string();
+        self.with_conn(move |conn| risk::set_document(conn, &kind, document, audit, at)).await
+    }
+
+    async fn add_risk_entries(
+        &self,
+        project: &str,
+        entries: Vec<RiskFields>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Vec<RiskEntry>> {
+        let project = project.to_string();
+        self.with_conn(move |conn| risk::add_risk_entries(conn, &project, entries, audit, at)).await
+    }
+
+    async fn update_risk_entry(
+        &self,
+        id: i64,
+        fields: RiskFields,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<RiskEntry> {
+        self.with_conn(move |conn| risk::update_risk_entry(conn, id, fields, audit, at)).await
+    }
+
+    async fn risk_entries(&self, project: &str) -> Result<Vec<RiskEntry>> {
+        let project = project.to_string();
+        self.with_conn(move |conn| risk::risk_entries(conn, &project)).await
+    }
+
+    async fn risk_entry(&self, id: i64) -> Result<Option<RiskEntry>> {
+        self.with_conn(move |conn| risk::risk_entry(conn, id)).await
+    }
+
+    async fn add_attestation(
+        &self,
+        new: riskops_core::compliance::NewAttestation,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<riskops_core::compliance::Attestation> {
+        self.with_conn(move |conn| compliance::add_attestation(conn, new, audit, at)).await
+    }
+
+    async fn attestations(&self, project: &str) -> Result<Vec<riskops_core::compliance::Attestation>> {
+        let project = project.to_string();
+        self.with_conn(move |conn| compliance::attestations(conn, &project)).await
     }
 }

@@ -30,7 +30,9 @@ impl PostgresSchema {
             .await
             .map_err(|e| Error::internal(format!("cannot create schema {name}: {e}")))?;
         let sep = if base_url.contains('?') { '&' } else { '?' };
-        let url = format!("{base_url}{sep}options=-csearch_path%3D{name}");
+        // The application name marks this schema's connections, so that dropping it can end
+        // them first (see `Drop`).
+        let url = format!("{base_url}{sep}options=-csearch_path%3D{name}&application_name={name}");
         Ok(Some(PostgresSchema { base_url, name, url }))
     }
 
@@ -52,13 +54,27 @@ impl PostgresSchema {
 impl Drop for PostgresSchema {
     fn drop(&mut self) {
         let (url, name) = (self.base_url.clone(), self.name.clone());
-        // Drop may run inside a runtime, so the clean-up gets a thread and runtime of its own.
+        // Drop may run inside a runtime, so the clean-up gets a thread and runtime of its own,
+        // and the caller's runtime is blocked until it ends. The schema's connections may
+        // belong to that runtime: one left in a transaction (a store call that failed and
+        // whose ROLLBACK the blocked runtime never sends) would hold locks that DROP SCHEMA
+        // waits for forever. So they are ended first, and the drop gives up after a while
+        // rather than hang (the schema is then left behind).
         let _ = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             rt.block_on(async {
                 if let Ok((client, conn)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await {
                     tokio::spawn(conn);
-                    let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {name} CASCADE")).await;
+                    let _ = client
+                        .execute(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                             WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                            &[&name],
+                        )
+                        .await;
+                    let _ = client
+                        .batch_execute(&format!("SET lock_timeout = '30s'; DROP SCHEMA IF EXISTS {name} CASCADE"))
+                        .await;
                 }
             })
         })

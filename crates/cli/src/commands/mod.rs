@@ -1,6 +1,7 @@
 //! One module per command group.
 
 mod audit;
+mod compliance;
 mod dataset;
 mod drift;
 mod governance;
@@ -8,6 +9,7 @@ mod identities;
 mod lineage;
 mod model;
 mod project;
+mod risk;
 mod serve;
 mod whoami;
 
@@ -24,6 +26,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         // Verifying a data directory or an export needs no server either.
         Command::Audit(cmd @ crate::cli::AuditCommand::Verify { data_dir: Some(_), .. })
         | Command::Audit(cmd @ crate::cli::AuditCommand::Verify { file: Some(_), .. }) => {
+            if cli.client.format == crate::cli::Format::Markdown {
+                anyhow::bail!("audit verify prints --format text or json (markdown is for compliance report)");
+            }
             audit::run(None, cli.client.format, cmd).await
         }
         command => {
@@ -31,9 +36,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let client = Client::new(&cli.client.server, cli.client.token.clone())?;
             let format = cli.client.format;
             let lineage_format = matches!(format, crate::cli::Format::Dot | crate::cli::Format::Openlineage);
-            if format == crate::cli::Format::Html || (lineage_format && !matches!(command, Command::Lineage(_))) {
+            let report_format = matches!(format, crate::cli::Format::Html | crate::cli::Format::Markdown);
+            let compliance_report = matches!(command, Command::Compliance(_));
+            if (report_format && !compliance_report) || (lineage_format && !matches!(command, Command::Lineage(_))) {
                 anyhow::bail!(
-                    "this command prints --format text or json (html is for drift, dot and openlineage for lineage)"
+                    "this command prints --format text or json (html is for drift and compliance report, markdown for \
+                     compliance report, dot and openlineage for lineage)"
                 );
             }
             match command {
@@ -50,6 +58,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Evidence(cmd) => governance::evidence(&client, format, cmd).await,
                 Command::Promotion(cmd) => governance::promotion(&client, format, cmd).await,
                 Command::Policy(cmd) => governance::policy(&client, format, cmd).await,
+                Command::Risk(cmd) => risk::risk(&client, format, cmd).await,
+                Command::Taxonomy(cmd) => risk::taxonomy(&client, format, cmd).await,
+                Command::Compliance(cmd) => compliance::report(&client, format, cmd).await,
+                Command::Control(cmd) => compliance::control(&client, format, cmd).await,
                 Command::Lineage(args) => lineage::run(&client, format, args).await,
                 Command::Audit(cmd) => return audit::run(Some(&client), format, cmd).await,
             }?;

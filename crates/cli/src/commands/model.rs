@@ -39,6 +39,20 @@ pub async fn run(client: &Client, format: Format, command: ModelCommand) -> Resu
         ModelCommand::Rollback { name, version, reason, environment } => {
             super::governance::rollback(client, format, &name, version, &environment, &reason).await?
         }
+        ModelCommand::Kpi { name, currency, tp, fp, fn_, tn, description } => {
+            let given = [tp, fp, fn_, tn];
+            let kpi = if given.iter().any(Option::is_some) || currency.is_some() || description.is_some() {
+                let body = json!({
+                    "currency": currency.unwrap_or_else(|| "USD".into()),
+                    "tp": tp.unwrap_or(0.0), "fp": fp.unwrap_or(0.0), "fn": fn_.unwrap_or(0.0), "tn": tn.unwrap_or(0.0),
+                    "description": description.unwrap_or_default(),
+                });
+                client.put(&format!("/api/v1/models/{name}/kpi"), &body).await?
+            } else {
+                client.get(&format!("/api/v1/models/{name}/kpi")).await?
+            };
+            emit(format, &kpi, print_kpi);
+        }
         ModelCommand::Stage { name, at } => super::governance::stage(client, format, &name, at.as_deref()).await?,
         ModelCommand::Verify { .. } => bail!("internal: model verify is dispatched separately"),
     }
@@ -77,6 +91,39 @@ async fn register(client: &Client, format: Format, args: RegisterArgs) -> Result
         println!("{}@{} ({}): {}", str_field(v, "name"), v["version"], str_field(v, "project"), str_field(v, "digest"));
     });
     Ok(())
+}
+
+fn print_kpi(k: &Value) {
+    let values = &k["values"];
+    if values.is_null() {
+        println!("{}: no values per outcome yet (set them with --tp/--fp/--fn/--tn)", str_field(k, "model"));
+    } else {
+        println!(
+            "{}: per outcome in {}: TP {}  FP {}  FN {}  TN {}",
+            str_field(k, "model"),
+            str_field(values, "currency"),
+            values["tp"],
+            values["fp"],
+            values["fn"],
+            values["tn"]
+        );
+    }
+    let rows: Vec<Vec<String>> = k["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            let m = &v["confusion_matrix"];
+            vec![
+                v["version"].to_string(),
+                format!("{}/{}/{}/{}", m["tp"], m["fp"], m["fn"], m["tn"]),
+                v["expected_value_per_1000"].as_f64().map_or("-".into(), |x| format!("{x:.2}")),
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        table(&["VERSION", "TP/FP/FN/TN", "VALUE PER 1000 DECISIONS"], &rows);
+    }
 }
 
 fn print_model(v: &Value) {

@@ -61,16 +61,29 @@ impl Riskops {
     /// when given.
     pub async fn verify_audit(&self, ctx: &RequestContext, pinned: Option<&PublicKey>) -> Result<ChainReport> {
         auth::authorize(&ctx.principal, Operation::AuditRead, Scope::Global)?;
+        self.verify_trail(pinned, |_| {}).await
+    }
+
+    /// The verification of [`Riskops::verify_audit`] without a caller, for riskops's own
+    /// reports (compliance): shows each event that verified to `inspect`.
+    pub(super) async fn verify_trail(
+        &self,
+        pinned: Option<&PublicKey>,
+        mut inspect: impl FnMut(&AuditEvent) + Send,
+    ) -> Result<ChainReport> {
         let checkpoints = self.store.checkpoints().await?;
         let keys = self.store.public_keys().await?;
         let mut verifier = TrailVerifier::new(checkpoints, &keys, pinned);
         let mut after = 0;
-        loop {
+        'pages: loop {
             let page = self.store.audit_events(after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
-            if !page.iter().all(|e| verifier.push(e)) {
-                break;
+            for e in &page {
+                if !verifier.push(e) {
+                    break 'pages;
+                }
+                inspect(e);
             }
         }
         Ok(verifier.finish())

@@ -7,7 +7,7 @@ use crate::audit::AuditRecord;
 use crate::auth::{self, Operation, Permit, Role, Scope};
 use crate::error::{Error, Result};
 use crate::governance::{
-    Decision, Environment, EvidenceFact, Gate, Judgement, Policy, Tier, judge, validate_evidence_kind,
+    Decision, Environment, EvidenceFact, Gate, Judgement, Policy, Tier, judge, validate_evidence_kind, with_pack,
 };
 use crate::project::{Project, validate_name};
 use crate::promotion::{
@@ -69,7 +69,7 @@ impl Riskops {
         let before =
             self.store.project(name).await?.ok_or_else(|| Error::not_found(format!("no project named {name:?}")))?;
         let audit = AuditRecord::new(&permit, "project.tier", format!("project:{name}"))
-            .before(json!({"tier": before.tier().as_str(), "override": before.tier_override.map(Tier::as_str)}))
+            .before(json!({"tier": self.project_tier(&before).await?.0.as_str(), "override": before.tier_override.map(Tier::as_str)}))
             .after(json!({"override": tier.map(Tier::as_str), "reason": reason}))
             .request_id(ctx.request_id.clone());
         self.store.set_project_tier(name, tier, audit, self.clock.now()).await
@@ -136,6 +136,13 @@ impl Riskops {
         let result = self.store.add_evidence(new, audit, self.clock.now()).await;
         self.undo_artifact_on_error(&result, stored_now, &digest).await;
         let evidence = result?;
+        if evidence.passed == Some(false) {
+            // Failed evidence makes the matching risks more likely (the register's hook).
+            let project = self.version_project(&evidence.model, evidence.version).await?;
+            let reason = format!("{} evidence for {}@{} failed", evidence.kind, evidence.model, evidence.version);
+            let signal = format!("evidence:{}", evidence.kind);
+            self.raise_likelihood(push.permit(), ctx.request_id.clone(), &project, &signal, &reason).await?;
+        }
         let pending = PromotionFilter { model: Some(evidence.model.clone()), status: Some(PromotionStatus::Pending) };
         for p in self.store.promotions(&pending).await? {
             if p.version == evidence.version {
@@ -363,7 +370,14 @@ impl Riskops {
         let project =
             self.store.project(&p.project).await?.ok_or_else(|| Error::internal("a model's project vanished"))?;
         let (policy, _) = self.current_policy().await?;
-        Ok((project.tier(), policy.gate(project.tier(), p.environment)))
+        let (tier, _) = self.project_tier(&project).await?;
+        let gate = with_pack(policy.gate(tier, p.environment), project.context.as_ref(), tier, p.environment);
+        Ok((tier, gate))
+    }
+
+    async fn version_project(&self, model: &str, version: u32) -> Result<String> {
+        let v = self.store.model_version(model, Some(version)).await?;
+        v.map(|v| v.project).ok_or_else(|| Error::internal(format!("model version {model}@{version} vanished")))
     }
 
     async fn version_of(&self, p: &Promotion) -> Result<ModelVersion> {

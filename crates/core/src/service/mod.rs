@@ -19,14 +19,19 @@ use crate::throttle::Throttle;
 use std::sync::Arc;
 
 mod audit;
+mod compliance;
 mod governance;
 mod identities;
+mod kpi;
 mod registry;
+mod risk;
 
 pub use audit::AuditFilter;
 pub use governance::{PromotionView, Stages};
 pub use identities::{IdentityRequest, IssuedToken, parse_binding};
+pub use kpi::{KpiReport, VersionKpi};
 pub use registry::PushPermit;
+pub use risk::{Assessment, RiskPatch, TierSource};
 
 /// A time as RFC 3339 text, for audit documents.
 pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {

@@ -159,7 +159,6 @@ impl Riskops {
         if result.is_err()
             && stored_now
             && matches!(self.store.digest_referenced(digest.as_str()).await, Ok(false))
-            && matches!(self.store.evidence_digest_referenced(digest.as_str()).await, Ok(false))
             && let Err(e) = self.artifacts.delete(digest).await
         {
             tracing::warn!(%digest, error = %e, "could not remove an unreferenced artifact");

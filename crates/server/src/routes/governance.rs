@@ -511,3 +511,77 @@ pub async fn stages(
             .transpose()?;
     Ok(Json(state.riskops.stages(&ctx, &name, at).await?.into()))
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct VersionKpiView {
+    version: u32,
+    evidence_id: i64,
+    /// `{"tp","fp","fn","tn"}` from the evidence file.
+    #[schema(value_type = Object)]
+    confusion_matrix: Value,
+    decisions: u64,
+    /// Expected value per 1,000 decisions (negative: a cost), when values are set.
+    expected_value_per_1000: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct KpiView {
+    model: String,
+    /// `{"currency","tp","fp","fn","tn","description"}`, or null until set.
+    #[schema(value_type = Option<Object>)]
+    values: Option<Value>,
+    versions: Vec<VersionKpiView>,
+}
+
+impl From<riskops_core::service::KpiReport> for KpiView {
+    fn from(r: riskops_core::service::KpiReport) -> Self {
+        KpiView {
+            model: r.model,
+            values: r.values.as_ref().map(|v| v.to_json()),
+            versions: r
+                .versions
+                .into_iter()
+                .map(|v| VersionKpiView {
+                    version: v.version,
+                    evidence_id: v.evidence_id,
+                    confusion_matrix: serde_json::json!({"tp": v.matrix.tp, "fp": v.matrix.fp, "fn": v.matrix.fn_, "tn": v.matrix.tn}),
+                    decisions: v.matrix.decisions(),
+                    expected_value_per_1000: v.per_thousand,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A model's business KPIs: the value of each outcome and the expected value per 1,000
+/// decisions of every version with confusion-matrix evidence (a JSON evidence file of kind
+/// `performance` or `validation` holding `confusion_matrix`).
+#[utoipa::path(
+    get, path = "/api/v1/models/{name}/kpi", tag = "governance", security(("bearer" = [])),
+    params(("name" = String, Path)),
+    responses((status = 200, body = KpiView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+pub async fn get_kpi(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(name): Path<String>,
+) -> Result<Json<KpiView>, ApiError> {
+    Ok(Json(state.riskops.kpi(&ctx, &name).await?.into()))
+}
+
+/// Sets the value of each outcome: `{"currency":"EUR","tp":0,"fp":-25,"fn":-400,"tn":0}`
+/// (costs negative). Versioned and audited.
+#[utoipa::path(
+    put, path = "/api/v1/models/{name}/kpi", tag = "governance", security(("bearer" = [])),
+    params(("name" = String, Path)), request_body(content = Object),
+    responses((status = 200, body = KpiView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+pub async fn put_kpi(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<KpiView>, ApiError> {
+    state.riskops.set_kpi(&ctx, &name, &body).await?;
+    Ok(Json(state.riskops.kpi(&ctx, &name).await?.into()))
+}

@@ -3,6 +3,7 @@
 
 pub mod annotations;
 pub mod audit;
+pub mod compliance;
 pub mod datasets;
 pub mod governance;
 pub mod identities;
@@ -10,6 +11,7 @@ pub mod lineage;
 pub mod models;
 pub mod projects;
 pub mod registry_views;
+pub mod risk;
 pub mod system;
 
 use crate::state::AppState;
@@ -53,7 +55,14 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(governance::reject))
         .routes(routes!(governance::rollback))
         .routes(routes!(governance::stages))
+        .routes(routes!(governance::get_kpi, governance::put_kpi))
+        .routes(routes!(risk::get_taxonomy, risk::put_taxonomy))
+        .routes(routes!(risk::list_risks, risk::add_risk))
+        .routes(routes!(risk::assess))
+        .routes(routes!(risk::get_risk, risk::update_risk))
         .routes(routes!(audit::checkpoints))
+        .routes(routes!(compliance::controls))
+        .routes(routes!(compliance::compliance))
 }
 
 /// Routes that receive files, under the upload limit.
@@ -62,6 +71,7 @@ pub fn uploads() -> OpenApiRouter<AppState> {
         .routes(routes!(datasets::push_dataset, datasets::dataset_versions))
         .routes(routes!(models::register_model, models::model_versions))
         .routes(routes!(governance::add_evidence, governance::list_evidence))
+        .routes(routes!(compliance::add_attestation, compliance::list_attestations))
 }
 
 fn base_document() -> utoipa::openapi::OpenApi {

@@ -5,7 +5,7 @@ use super::*;
 use riskops_core::auth::{Operation, Role, allows};
 
 impl TestServer {
-    async fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub(crate) async fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
         let mut req = self.http.request(method.parse().unwrap(), self.url(path)).bearer_auth(token);
         if let Some(b) = body {
             req = req.header("content-type", "application/json").body(b.to_string());
@@ -13,7 +13,13 @@ impl TestServer {
         read(req.send().await.unwrap()).await
     }
 
-    async fn upload_as(&self, token: &str, path: &str, metadata: Value, file: Vec<u8>) -> (StatusCode, Value) {
+    pub(crate) async fn upload_as(
+        &self,
+        token: &str,
+        path: &str,
+        metadata: Value,
+        file: Vec<u8>,
+    ) -> (StatusCode, Value) {
         let form = reqwest::multipart::Form::new()
             .part("metadata", reqwest::multipart::Part::text(metadata.to_string()))
             .part("file", reqwest::multipart::Part::bytes(file).file_name("file.bin"));
@@ -21,13 +27,13 @@ impl TestServer {
     }
 
     /// Creates a user with roles and returns its token.
-    async fn user(&self, name: &str, roles: &[&str]) -> String {
+    pub(crate) async fn user(&self, name: &str, roles: &[&str]) -> String {
         let (status, body) = self.post("/api/v1/users", json!({"name": name, "roles": roles})).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["token"].as_str().unwrap().to_string()
     }
 
-    async fn audit_head(&self) -> i64 {
+    pub(crate) async fn audit_head(&self) -> i64 {
         let (_, body) = self.get("/api/v1/audit/verify", Some(TOKEN)).await;
         body["events"].as_i64().unwrap()
     }
@@ -167,6 +173,14 @@ async fn exercise(s: &TestServer, op: Operation, token: &str, who: &str, promoti
         Operation::PolicyEdit => {
             let policy = riskops_core::governance::Policy::default_policy().to_json();
             s.call("PUT", "/api/v1/policy", token, Some(policy)).await
+        }
+        Operation::RiskEdit => {
+            let entry = json!({"failure_mode": "data_drift", "severity": 2, "likelihood": 2});
+            s.call("POST", "/api/v1/projects/credit/risks", token, Some(entry)).await
+        }
+        Operation::ControlAttest => {
+            let attestation = json!({"control": "C11", "statement": "matrix test: residual risk accepted"});
+            s.call("POST", "/api/v1/projects/credit/attestations", token, Some(attestation)).await
         }
         Operation::AuditRead => s.call("GET", "/api/v1/audit/events?limit=1", token, None).await,
         Operation::IdentityRead => s.call("GET", "/api/v1/users", token, None).await,

@@ -12,8 +12,8 @@ use riskops_core::auth::Role;
 use riskops_core::governance::{Decision, Environment, Tier};
 use riskops_core::project::Project;
 use riskops_core::promotion::{
-    Deployment, Evidence, ModelSignature, NewDeployment, NewEvidence, NewPromotion, PolicyRecord, Promotion,
-    PromotionFilter, PromotionStatus,
+    Deployment, Evidence, ModelSignature, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter,
+    PromotionStatus, VersionedDocument,
 };
 use riskops_core::{Error, ErrorKind, Result};
 use serde_json::Value;
@@ -145,23 +145,15 @@ pub(super) async fn evidence(client: &impl GenericClient, model: &str, version: 
         .collect()
 }
 
-pub(super) async fn evidence_digest_referenced(client: &impl GenericClient, digest: &str) -> Result<bool> {
-    let row = client
-        .query_one("SELECT EXISTS (SELECT 1 FROM evidence WHERE digest = $1)", &[&digest])
-        .await
-        .map_err(db_err)?;
-    Ok(row.get(0))
-}
-
 /// The newest policy version.
-pub(super) async fn policy(client: &impl GenericClient) -> Result<Option<PolicyRecord>> {
+pub(super) async fn policy(client: &impl GenericClient) -> Result<Option<VersionedDocument>> {
     let row = client
         .query_opt("SELECT version, document, created_at, created_by FROM policies ORDER BY version DESC LIMIT 1", &[])
         .await
         .map_err(db_err)?;
     row.map(|r| {
         let document: String = r.get(1);
-        Ok(PolicyRecord {
+        Ok(VersionedDocument {
             version: r.get::<_, i32>(0) as u32,
             document: serde_json::from_str(&document)
                 .map_err(|e| Error::internal(format!("stored policy is not JSON: {e}")))?,
@@ -177,7 +169,7 @@ pub(super) async fn set_policy(
     document: Value,
     mut audit: AuditRecord,
     at: OffsetDateTime,
-) -> Result<PolicyRecord> {
+) -> Result<VersionedDocument> {
     let tx = client.transaction().await.map_err(db_err)?;
     // Policy versions are numbered one at a time: the chain lock (which append_audit takes
     // again, harmlessly) is taken before the next number is read.
@@ -195,7 +187,7 @@ pub(super) async fn set_policy(
     audit.set_after("version", version.into());
     append_audit(&tx, audit, at).await?;
     tx.commit().await.map_err(db_err)?;
-    Ok(PolicyRecord { version, document, created_by: by, created_at: at })
+    Ok(VersionedDocument { version, document, created_by: by, created_at: at })
 }
 
 const PROMOTION_SELECT: &str = "SELECT r.id, r.model, p.name, r.version, r.environment, r.reason, r.requested_by, \

@@ -7,8 +7,8 @@ use riskops_core::auth::Role;
 use riskops_core::governance::{Decision, Environment, Tier};
 use riskops_core::project::Project;
 use riskops_core::promotion::{
-    Deployment, Evidence, ModelSignature, NewDeployment, NewEvidence, NewPromotion, PolicyRecord, Promotion,
-    PromotionFilter, PromotionStatus,
+    Deployment, Evidence, ModelSignature, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter,
+    PromotionStatus, VersionedDocument,
 };
 use riskops_core::{Error, ErrorKind, Result};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -132,11 +132,7 @@ pub(super) fn evidence(conn: &Connection, model: &str, version: u32) -> Result<V
     Ok(out)
 }
 
-pub(super) fn evidence_digest_referenced(conn: &Connection, digest: &str) -> Result<bool> {
-    conn.query_row("SELECT EXISTS (SELECT 1 FROM evidence WHERE digest = ?1)", [digest], |r| r.get(0)).map_err(db_err)
-}
-
-pub(super) fn policy(conn: &Connection) -> Result<Option<PolicyRecord>> {
+pub(super) fn policy(conn: &Connection) -> Result<Option<VersionedDocument>> {
     let row: Option<(u32, String, String, String)> = conn
         .query_row(
             "SELECT version, document, created_at, created_by FROM policies ORDER BY version DESC LIMIT 1",
@@ -146,7 +142,7 @@ pub(super) fn policy(conn: &Connection) -> Result<Option<PolicyRecord>> {
         .optional()
         .map_err(db_err)?;
     row.map(|(version, doc, at, by)| {
-        Ok(PolicyRecord {
+        Ok(VersionedDocument {
             version,
             document: serde_json::from_str(&doc)
                 .map_err(|e| Error::internal(format!("stored policy is not JSON: {e}")))?,
@@ -162,7 +158,7 @@ pub(super) fn set_policy(
     document: Value,
     mut audit: AuditRecord,
     at: OffsetDateTime,
-) -> Result<PolicyRecord> {
+) -> Result<VersionedDocument> {
     let tx = immediate(conn)?;
     let version: u32 =
         tx.query_row("SELECT COALESCE(MAX(version), 0) + 1 FROM policies", [], |r| r.get(0)).map_err(db_err)?;
@@ -175,7 +171,7 @@ pub(super) fn set_policy(
     audit.set_after("version", version.into());
     append_audit(&tx, audit, at)?;
     tx.commit().map_err(db_err)?;
-    Ok(PolicyRecord { version, document, created_by: by, created_at: at })
+    Ok(VersionedDocument { version, document, created_by: by, created_at: at })
 }
 
 const PROMOTION_SELECT: &str = "SELECT r.id, r.model, p.name, r.version, r.environment, r.reason, r.requested_by, \

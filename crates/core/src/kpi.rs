@@ -1,0 +1,120 @@
+//! Business KPIs: what each outcome of a classifier is worth, and the expected value (or
+//! cost) per 1,000 decisions that a confusion matrix implies. Monitoring uses the same
+//! arithmetic per window, so technical metrics can be read as money.
+
+use crate::error::{Error, Result};
+use serde_json::{Value, json};
+
+/// Value per outcome in `currency`; costs are negative (a blocked legitimate transaction,
+/// a missed fraud).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutcomeValues {
+    pub currency: String,
+    pub tp: f64,
+    pub fp: f64,
+    pub fn_: f64,
+    pub tn: f64,
+    pub description: String,
+}
+
+/// Counts of a binary classifier's outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfusionMatrix {
+    pub tp: u64,
+    pub fp: u64,
+    pub fn_: u64,
+    pub tn: u64,
+}
+
+impl ConfusionMatrix {
+    pub fn decisions(&self) -> u64 {
+        self.tp + self.fp + self.fn_ + self.tn
+    }
+
+    /// Reads `{"tp":…,"fp":…,"fn":…,"tn":…}` or scikit-learn's `[[tn, fp], [fn, tp]]`,
+    /// either at the top level or under `confusion_matrix`.
+    pub fn from_json(v: &Value) -> Option<ConfusionMatrix> {
+        let v = v.get("confusion_matrix").unwrap_or(v);
+        let count =
+            |x: &Value| x.as_u64().or_else(|| x.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| f as u64));
+        if let Some(rows) = v.as_array() {
+            let cell = |r: usize, c: usize| rows.get(r)?.as_array()?.get(c).and_then(count);
+            if rows.len() != 2 || rows.iter().any(|r| r.as_array().is_none_or(|r| r.len() != 2)) {
+                return None;
+            }
+            return Some(ConfusionMatrix { tn: cell(0, 0)?, fp: cell(0, 1)?, fn_: cell(1, 0)?, tp: cell(1, 1)? });
+        }
+        Some(ConfusionMatrix {
+            tp: count(v.get("tp")?)?,
+            fp: count(v.get("fp")?)?,
+            fn_: count(v.get("fn")?)?,
+            tn: count(v.get("tn")?)?,
+        })
+    }
+}
+
+impl OutcomeValues {
+    pub fn from_json(v: &Value) -> Result<OutcomeValues> {
+        let obj = v.as_object().ok_or_else(|| Error::invalid("kpi", "must be an object"))?;
+        if let Some(k) =
+            obj.keys().find(|k| !matches!(k.as_str(), "currency" | "tp" | "fp" | "fn" | "tn" | "description"))
+        {
+            return Err(Error::invalid(k, "unknown field; a KPI has currency, tp, fp, fn, tn and description"));
+        }
+        let amount = |k: &str| -> Result<f64> {
+            match obj.get(k) {
+                None => Ok(0.0),
+                Some(x) => x
+                    .as_f64()
+                    .filter(|f| f.is_finite())
+                    .ok_or_else(|| Error::invalid(k, "must be a number (negative for a cost)")),
+            }
+        };
+        let currency = obj.get("currency").and_then(Value::as_str).unwrap_or("USD");
+        if currency.is_empty() || currency.len() > 8 || !currency.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(Error::invalid("currency", "must be a currency code such as EUR or USD"));
+        }
+        Ok(OutcomeValues {
+            currency: currency.to_ascii_uppercase(),
+            tp: amount("tp")?,
+            fp: amount("fp")?,
+            fn_: amount("fn")?,
+            tn: amount("tn")?,
+            description: obj.get("description").and_then(Value::as_str).unwrap_or_default().to_string(),
+        })
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({"currency": self.currency, "tp": self.tp, "fp": self.fp, "fn": self.fn_, "tn": self.tn, "description": self.description})
+    }
+
+    /// The expected value per 1,000 decisions at the rates of `m` (`None` for no decisions).
+    pub fn per_thousand(&self, m: &ConfusionMatrix) -> Option<f64> {
+        let n = m.decisions();
+        if n == 0 {
+            return None;
+        }
+        let total = m.tp as f64 * self.tp + m.fp as f64 * self.fp + m.fn_ as f64 * self.fn_ + m.tn as f64 * self.tn;
+        Some(1000.0 * total / n as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fraud_model_costs_what_its_mistakes_cost() {
+        let values =
+            OutcomeValues::from_json(&json!({"currency": "eur", "tp": 0, "fp": -25, "fn": -400, "tn": 0})).unwrap();
+        let m = ConfusionMatrix::from_json(&json!({"confusion_matrix": [[900, 50], [10, 40]]})).unwrap();
+        assert_eq!(m, ConfusionMatrix { tn: 900, fp: 50, fn_: 10, tp: 40 });
+        // (50 × −25 + 10 × −400) / 1000 decisions × 1000 = −5250.
+        assert_eq!(values.per_thousand(&m), Some(-5250.0));
+        assert_eq!(values.currency, "EUR");
+        assert_eq!(ConfusionMatrix::from_json(&json!({"tp": 1, "fp": 2, "fn": 3, "tn": 4})).unwrap().decisions(), 10);
+        assert!(ConfusionMatrix::from_json(&json!({"tp": -1, "fp": 2, "fn": 3, "tn": 4})).is_none());
+        assert!(OutcomeValues::from_json(&json!({"fp": "a lot"})).is_err());
+        assert!(OutcomeValues::from_json(&json!({"fp": -1, "bonus": 3})).is_err());
+    }
+}
