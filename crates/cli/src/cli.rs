@@ -291,7 +291,15 @@ pub enum AuditCommand {
         /// stripped of every checkpoint.
         #[arg(long, value_name = "HEX")]
         public_key: Option<String>,
+        /// A checkpoint kept outside the data (`riskops audit checkpoint > kept.jsonl`, any
+        /// number of lines): the trail must reach it, so cutting the newest events together
+        /// with the newest checkpoints is caught. With --data-dir or --file.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Vec<PathBuf>,
     },
+    /// Print the newest signed checkpoint as one JSON line, to keep outside riskops (a ticket,
+    /// a WORM bucket, an email to the auditor) and pass to `audit verify --checkpoint` later.
+    Checkpoint,
 }
 
 #[derive(Subcommand, Debug)]

@@ -626,7 +626,8 @@ fn risks_are_assessed_from_the_context_and_only_a_risk_officer_overrides_the_tie
     assert_eq!(created["context"]["industry"], "healthcare");
     assert!(json_stdout(&admin(&["risk", "assess", "callcentre"]))["added"].as_array().unwrap().len() >= 8);
     let list = json_stdout(&admin(&["risk", "list", "callcentre"]));
-    let entry = list.as_array().unwrap().iter().find(|e| e["failure_mode"] == "incorrect_information").unwrap();
+    let entry =
+        list["risks"].as_array().unwrap().iter().find(|e| e["failure_mode"] == "incorrect_information").unwrap();
     for key in ["failure_mode", "severity", "likelihood", "inherent_score", "residual_score"] {
         assert!(!entry[key].is_null(), "{key} in {entry}");
     }
@@ -705,4 +706,55 @@ fn compliance_reports_print_json_markdown_and_html_and_attestations_flip_control
         let out = run(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stdout));
     }
+}
+
+#[test]
+fn a_checkpoint_kept_outside_catches_a_tail_cut_together_with_its_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = Server::start(&data, Some("kept-token"));
+    let run = |args: &[&str]| server.riskops("kept-token", args);
+    for p in ["alpha", "beta", "gamma"] {
+        assert!(run(&["project", "create", p]).status.success());
+    }
+    // Wait for the head (seq 5) to be signed, then keep that checkpoint outside.
+    let mut kept = String::new();
+    for _ in 0..100 {
+        let out = run(&["audit", "checkpoint"]);
+        kept = String::from_utf8_lossy(&out.stdout).to_string();
+        if out.status.success() && serde_json::from_str::<Value>(kept.trim()).unwrap()["checkpoint"]["seq"] == 5 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let kept_file = dir.path().join("kept.jsonl");
+    std::fs::write(&kept_file, &kept).unwrap();
+    let (status, _) = server.terminate();
+    assert!(status.success());
+
+    // A forger cuts events 4 and 5 and the checkpoints that covered them.
+    let copy = dir.path().join("cut");
+    std::fs::create_dir_all(&copy).unwrap();
+    std::fs::copy(data.join("riskops.sqlite"), copy.join("riskops.sqlite")).unwrap();
+    let conn = rusqlite::Connection::open(copy.join("riskops.sqlite")).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER audit_events_no_delete; DROP TRIGGER audit_checkpoints_no_delete;
+         DELETE FROM audit_events WHERE seq > 3; DELETE FROM audit_checkpoints WHERE seq > 3;",
+    )
+    .unwrap();
+    drop(conn);
+    let verify = |extra: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["audit", "verify", "--format", "json", "--data-dir"])
+            .arg(&copy)
+            .args(extra)
+            .output()
+            .unwrap();
+        (out.status.code(), json_stdout_allowing_failure(&out))
+    };
+    let (code, blind) = verify(&[]);
+    assert_eq!(code, Some(0), "without an outside anchor the cut is consistent: {blind}");
+    let (code, caught) = verify(&["--checkpoint", kept_file.to_str().unwrap()]);
+    assert_eq!((code, &caught["first_bad_seq"]), (Some(1), &Value::from(4)), "{caught}");
 }

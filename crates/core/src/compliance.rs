@@ -421,8 +421,15 @@ impl ModelFacts {
     }
 
     /// The newest evidence of `kind` for version `v` that did not fail.
+    /// The newest evidence of `kind` that could satisfy a gate: stated as passed and, except
+    /// documentation, not recorded by the version's author (see `governance::evidence_counts`).
     fn evidence_of(&self, v: u32, kind: &str) -> Option<&Evidence> {
-        self.evidence.get(&v)?.iter().rev().find(|e| e.kind == kind && e.passed != Some(false))
+        let author = self.versions.iter().find(|mv| mv.version == v).map(|mv| mv.author.as_str()).unwrap_or_default();
+        self.evidence
+            .get(&v)?
+            .iter()
+            .rev()
+            .find(|e| e.kind == kind && crate::governance::evidence_counts(kind, e.passed, &e.created_by, &[author]))
     }
 
     fn failed_evidence_of(&self, v: u32, kind: &str) -> bool {
@@ -881,6 +888,10 @@ fn evidence_kind(f: &ComplianceFacts, kind: &str) -> (ControlStatus, String) {
             None if m.failed_evidence_of(d.version, kind) => {
                 gaps.push(format!("{}: production version {} has only failed {kind} evidence", m.name, d.version))
             }
+            None if m.evidence.get(&d.version).is_some_and(|es| es.iter().any(|e| e.kind == kind)) => gaps.push(format!(
+                "{}: production version {} has {kind} evidence, but none that states it passed and comes from someone other than the version's author",
+                m.name, d.version
+            )),
             None => gaps.push(format!("{}: production version {} has no {kind} evidence", m.name, d.version)),
         }
     }
@@ -1218,6 +1229,8 @@ mod tests {
             environment: Environment::Production,
             reason: String::new(),
             requested_by: "dana".into(),
+            tier: Tier::High,
+            gate: crate::governance::Policy::default_policy().gate(Tier::High, Environment::Production),
             status: PromotionStatus::Completed,
             created_at: t(1),
             closed_at: Some(t(2)),

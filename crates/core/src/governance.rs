@@ -127,6 +127,17 @@ impl Gate {
     pub fn approver_roles(&self) -> Vec<Role> {
         self.approvals.iter().map(|a| a.role).collect()
     }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "evidence": self.evidence,
+            "approvals": self.approvals.iter().map(|a| json!({"role": a.role.as_str(), "count": a.count})).collect::<Vec<_>>(),
+        })
+    }
+
+    pub fn from_json(v: &Value) -> Result<Gate> {
+        gate_from_json("gate", v)
+    }
 }
 
 /// The promotion policy: a gate per tier and environment. Stored as JSON:
@@ -195,6 +206,17 @@ impl Policy {
                 }
             }
         }
+        // A floor no policy may go under: high and critical models reach production only
+        // with validation evidence and at least one approval.
+        for tier in [Tier::High, Tier::Critical] {
+            let Some(gate) = gates.get(&(tier, Environment::Production)) else { continue };
+            if gate.approvals.is_empty() || !gate.evidence.iter().any(|e| e == "validation") {
+                return Err(bad(
+                    format!("tiers.{tier}.production"),
+                    "a high or critical tier needs validation evidence and at least one approval for production",
+                ));
+            }
+        }
         Ok(Policy { gates })
     }
 
@@ -202,10 +224,7 @@ impl Policy {
         let mut tiers = serde_json::Map::new();
         for ((tier, env), gate) in &self.gates {
             let entry = tiers.entry(tier.as_str()).or_insert_with(|| json!({}));
-            entry[env.as_str()] = json!({
-                "evidence": gate.evidence,
-                "approvals": gate.approvals.iter().map(|a| json!({"role": a.role.as_str(), "count": a.count})).collect::<Vec<_>>(),
-            });
+            entry[env.as_str()] = gate.to_json();
         }
         json!({ "tiers": tiers })
     }
@@ -235,6 +254,9 @@ fn gate_from_json(path: &str, v: &Value) -> Result<Gate> {
             .and_then(Value::as_u64)
             .filter(|c| (1..=20).contains(c))
             .ok_or_else(|| bad(&format!("{at}.count"), "must be a whole number from 1 to 20".into()))?;
+        if gate.approvals.iter().any(|a| a.role == role) {
+            return Err(bad(&format!("{at}.role"), format!("{role} appears twice; give one rule with a count")));
+        }
         gate.approvals.push(ApprovalRule { role, count: count as u32 });
     }
     Ok(gate)
@@ -290,6 +312,16 @@ pub struct Decision {
 pub struct EvidenceFact {
     pub kind: String,
     pub passed: Option<bool>,
+    /// Who recorded it.
+    pub by: String,
+}
+
+/// Whether a piece of evidence can satisfy a gate. It must say it passed (documentation
+/// only must not say it failed), and every kind but documentation must come from someone
+/// other than the `excluded` (the version's author, the promotion's requester): validation
+/// is independent or it is not validation (SR 11-7's effective challenge).
+pub fn evidence_counts(kind: &str, passed: Option<bool>, by: &str, excluded: &[&str]) -> bool {
+    if kind == "documentation" { passed != Some(false) } else { passed == Some(true) && !excluded.contains(&by) }
 }
 
 /// How a request stands against its gate.
@@ -316,7 +348,9 @@ pub fn judge(gate: &Gate, evidence: &[EvidenceFact], decisions: &[Decision], exc
     let mut missing: Vec<String> = gate
         .evidence
         .iter()
-        .filter(|kind| !evidence.iter().any(|e| &e.kind == *kind && e.passed != Some(false)))
+        .filter(|kind| {
+            !evidence.iter().any(|e| &e.kind == *kind && evidence_counts(&e.kind, e.passed, &e.by, excluded))
+        })
         .map(|kind| format!("evidence:{kind}"))
         .collect();
     // One slot per required approval; each approver fills at most one slot.
@@ -378,7 +412,7 @@ mod tests {
     }
 
     fn passed(kind: &str) -> EvidenceFact {
-        EvidenceFact { kind: kind.into(), passed: Some(true) }
+        EvidenceFact { kind: kind.into(), passed: Some(true), by: "val".into() }
     }
 
     #[test]
@@ -404,6 +438,16 @@ mod tests {
         doc["tiers"]["low"]["staging"]["approvals"] = json!([{"role": "viewer", "count": 1}]);
         assert!(Policy::from_json(&doc).unwrap_err().message.contains("cannot approve"));
         assert!(Policy::from_json(&json!({"tiers": {}, "extra": 1})).is_err());
+        let mut doc = Policy::default_policy().to_json();
+        doc["tiers"]["high"]["production"] = json!({"evidence": [], "approvals": []});
+        assert!(
+            Policy::from_json(&doc).unwrap_err().message.contains("tiers.high.production"),
+            "no open gate for high tiers"
+        );
+        let mut doc = Policy::default_policy().to_json();
+        doc["tiers"]["low"]["production"]["approvals"] =
+            json!([{"role": "validator", "count": 1}, {"role": "validator", "count": 1}]);
+        assert!(Policy::from_json(&doc).unwrap_err().message.contains("appears twice"));
     }
 
     #[test]
@@ -482,10 +526,13 @@ mod tests {
     #[test]
     fn failed_evidence_does_not_satisfy_the_gate() {
         let gate = Policy::default_policy().gate(Tier::Low, Environment::Production);
-        let failed = EvidenceFact { kind: "validation".into(), passed: Some(false) };
-        let j = judge(&gate, &[failed], &[decision("v", &[Role::Validator], true)], &[]);
+        let fact = |passed, by: &str| EvidenceFact { kind: "validation".into(), passed, by: by.into() };
+        let approved = [decision("v", &[Role::Validator], true)];
+        let j = judge(&gate, &[fact(Some(false), "v")], &approved, &[]);
         assert_eq!(j.missing, ["evidence:validation"]);
-        let unknown = EvidenceFact { kind: "validation".into(), passed: None };
-        assert!(judge(&gate, &[unknown], &[decision("v", &[Role::Validator], true)], &[]).complete());
+        assert!(!judge(&gate, &[fact(None, "v")], &approved, &[]).complete(), "a result must be stated");
+        assert!(!judge(&gate, &[fact(Some(true), "author")], &approved, &["author"]).complete(), "not independent");
+        assert!(judge(&gate, &[fact(Some(true), "v")], &approved, &["author"]).complete());
+        assert!(evidence_counts("documentation", None, "author", &["author"]), "authors document their models");
     }
 }

@@ -66,8 +66,8 @@ impl OutcomeValues {
                 None => Ok(0.0),
                 Some(x) => x
                     .as_f64()
-                    .filter(|f| f.is_finite())
-                    .ok_or_else(|| Error::invalid(k, "must be a number (negative for a cost)")),
+                    .filter(|f| f.abs() <= 1e12)
+                    .ok_or_else(|| Error::invalid(k, "must be a number of at most 10^12 (negative for a cost)")),
             }
         };
         let currency = obj.get("currency").and_then(Value::as_str).unwrap_or("USD");

@@ -3,7 +3,7 @@
 
 use crate::artifact::Digest;
 use crate::error::{Error, Result};
-use crate::governance::{Decision, Environment};
+use crate::governance::{Decision, Environment, Gate, Tier};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -67,6 +67,11 @@ pub struct NewPromotion {
     pub version: u32,
     pub environment: Environment,
     pub reason: String,
+    /// The project's tier when the request was opened.
+    pub tier: Tier,
+    /// The gate it must pass, fixed when it was opened: a later change of tier or policy
+    /// applies to new requests, never to open ones.
+    pub gate: Gate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +83,8 @@ pub struct Promotion {
     pub environment: Environment,
     pub reason: String,
     pub requested_by: String,
+    pub tier: Tier,
+    pub gate: Gate,
     pub status: PromotionStatus,
     pub created_at: OffsetDateTime,
     pub closed_at: Option<OffsetDateTime>,

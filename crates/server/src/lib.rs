@@ -146,6 +146,14 @@ pub async fn start(
     };
     let artifact_kind = artifacts.kind();
     let key_file = settings.signing_key_file.clone().unwrap_or_else(|| settings.data_dir.join(signing::KEY_FILE_NAME));
+    if key_file.starts_with(&settings.data_dir) {
+        // The embedded default keeps the quick start to one command, but whoever holds a copy
+        // of the data directory then holds the key too, and could re-sign a rewritten trail.
+        tracing::warn!(
+            key = %key_file.display(),
+            "the signing key is inside the data directory; for audits you must be able to trust, keep it elsewhere (--signing-key-file) and out of copies of the data"
+        );
+    }
     let key = tokio::task::spawn_blocking(move || signing::load_or_create(&key_file))
         .await
         .map_err(|e| Error::internal(format!("loading the signing key failed: {e}")))??;

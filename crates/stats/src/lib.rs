@@ -22,6 +22,8 @@
 //! - [`sort`]: a radix sort for float columns, in `total_cmp` order.
 //! - [`sketch`]: mergeable, bounded-memory column summaries (moments, KLL quantiles,
 //!   distinct counts, category frequencies) with a binary encoding.
+//! - [`metrics`]: mergeable per-window summaries of labelled predictions and the
+//!   performance (scikit-learn) and fairness (fairlearn) metrics computed from them.
 //!
 //! Functions that sort take unsorted slices and allocate one sorted copy; each also has a
 //! `*_sorted` variant for callers that sort a column once and run several tests on it.
@@ -29,11 +31,13 @@
 #![warn(missing_docs)]
 
 pub mod categorical;
+mod codec;
 pub mod distance;
 pub mod divergence;
 mod error;
 pub mod histogram;
 pub mod ks;
+pub mod metrics;
 pub mod rank;
 pub mod sketch;
 pub mod sort;
@@ -51,6 +55,7 @@ pub use divergence::{fill_zero_proportions, hellinger, jensen_shannon_distance, 
 pub use error::StatsError;
 pub use histogram::{histogram_bin_edges_sturges, histogram_counts, histogram_counts_sorted, sturges_bin_edges};
 pub use ks::{ks_2samp, ks_2samp_sorted};
+pub use metrics::{BinaryOutcomes, GroupOutcomes, RegressionSummary, ScoreSummary};
 pub use rank::{
     anderson_ksamp, anderson_ksamp_sorted, cramervonmises_2samp, cramervonmises_2samp_sorted, mann_whitney_u,
     mann_whitney_u_sorted,

@@ -67,8 +67,18 @@ impl SqliteStore {
                     Error::unavailable(format!("cannot create the data directory {}: {e}", parent.display()))
                 })?;
             }
+            let created = !path.exists();
             let mut conn = Connection::open(&path)
                 .map_err(|e| Error::unavailable(format!("cannot open SQLite database {}: {e}", path.display())))?;
+            // It holds token and password hashes: readable by the server's user only. SQLite
+            // gives its -wal and -shm files the same mode.
+            #[cfg(unix)]
+            if created {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+                    Error::unavailable(format!("cannot restrict the permissions of {}: {e}", path.display()))
+                })?;
+            }
             conn.execute_batch(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
             )
@@ -133,7 +143,14 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 /// migration runs. The chain is checked, then its signed checkpoints (see
 /// [`TrailVerifier`]); `pinned` is the only key trusted when given. A file from before
 /// checkpoints existed has none, which is not an error.
-pub fn verify_file(path: &Path, pinned: Option<&PublicKey>) -> Result<riskops_core::audit::ChainReport> {
+/// `kept` are checkpoints (and their keys) the verifier kept outside the data directory
+/// (`riskops audit checkpoint`): they catch a trail cut back together with its newest
+/// checkpoints.
+pub fn verify_file(
+    path: &Path,
+    pinned: Option<&PublicKey>,
+    kept: (Vec<Checkpoint>, Vec<PublicKey>),
+) -> Result<riskops_core::audit::ChainReport> {
     let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| Error::unavailable(format!("cannot open {} read-only: {e}", path.display())))?;
     let has_checkpoints: bool = conn
@@ -154,6 +171,8 @@ pub fn verify_file(path: &Path, pinned: Option<&PublicKey>) -> Result<riskops_co
         // A key edited into nonsense simply is not a key: checkpoints by it then fail.
         keys = public_key_rows(&conn)?.into_iter().filter_map(Result::ok).collect();
     }
+    checkpoints.extend(kept.0);
+    keys.extend(kept.1);
     let mut verifier = TrailVerifier::new(checkpoints, &keys, pinned);
     for (seq, reason) in unreadable {
         verifier.unreadable_checkpoint(seq, reason);

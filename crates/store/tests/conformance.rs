@@ -11,7 +11,7 @@ use riskops_core::auth::{
 };
 use riskops_core::checkpoint::Checkpoint;
 use riskops_core::clock::ManualClock;
-use riskops_core::governance::{Decision, Environment, Tier};
+use riskops_core::governance::{Decision, Environment, Policy, Tier};
 use riskops_core::project::{NewProject, Project};
 use riskops_core::promotion::{
     ModelSignature, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter, PromotionStatus,
@@ -694,6 +694,8 @@ async fn promotions_are_decided_closed_and_deployed() {
             version,
             environment,
             reason: "ready".into(),
+            tier: Tier::High,
+            gate: Policy::default_policy().gate(Tier::High, environment),
         };
         let open =
             |new: NewPromotion| store.create_promotion(new, audit(&permit, "promotion.request", "promotion"), T0);
@@ -962,6 +964,8 @@ async fn governance_history_cannot_be_rewritten() {
             version: 1,
             environment: Environment::Staging,
             reason: String::new(),
+            tier: Tier::Low,
+            gate: Policy::default_policy().gate(Tier::Low, Environment::Staging),
         };
         let p = store.create_promotion(request, audit(&permit, "promotion.request", "promotion"), T0).await.unwrap();
         let d =

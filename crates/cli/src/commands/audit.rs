@@ -77,7 +77,20 @@ pub async fn run(client: Option<&Client>, format: Format, command: AuditCommand)
             }
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::Verify { data_dir, file, public_key } => {
+        AuditCommand::Checkpoint => {
+            let client = server()?;
+            let all = client.get("/api/v1/audit/checkpoints").await?;
+            let Some(latest) = all["checkpoints"].as_array().and_then(|c| c.last()).cloned() else {
+                anyhow::bail!("the server has signed no checkpoint yet (it does so moments after the first change)");
+            };
+            println!("{latest}");
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Verify { data_dir, file, public_key, checkpoint } => {
+            let kept = read_kept_checkpoints(&checkpoint)?;
+            if !checkpoint.is_empty() && data_dir.is_none() && file.is_none() {
+                anyhow::bail!("--checkpoint checks a copy: use it with --data-dir or --file");
+            }
             let pinned = public_key
                 .as_deref()
                 .map(PublicKey::from_hex)
@@ -89,9 +102,9 @@ pub async fn run(client: Option<&Client>, format: Format, command: AuditCommand)
                     if !path.is_file() {
                         anyhow::bail!("{} has no {}", dir.display(), riskops_store::sqlite::FILE_NAME);
                     }
-                    report_json(riskops_store::sqlite::verify_file(&path, pinned.as_ref())?)
+                    report_json(riskops_store::sqlite::verify_file(&path, pinned.as_ref(), kept)?)
                 }
-                (None, Some(file)) => report_json(verify_export(&file, pinned.as_ref())?),
+                (None, Some(file)) => report_json(verify_export(&file, pinned.as_ref(), kept)?),
                 (None, None) => {
                     let query = pinned.map(|k| format!("?public_key={}", k.to_hex())).unwrap_or_default();
                     let v = server()?.get(&format!("/api/v1/audit/verify{query}")).await?;
@@ -125,6 +138,26 @@ pub async fn run(client: Option<&Client>, format: Format, command: AuditCommand)
     }
 }
 
+/// Checkpoint lines kept by the verifier (`{"checkpoint":…,"public_key":…}`, as `audit
+/// checkpoint` and exports write them). Unlike lines inside a copy, these are trusted input:
+/// a malformed one is an error, not a finding.
+fn read_kept_checkpoints(paths: &[std::path::PathBuf]) -> Result<(Vec<Checkpoint>, Vec<PublicKey>)> {
+    let (mut checkpoints, mut keys) = (Vec::new(), Vec::new());
+    for path in paths {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let where_ = || format!("{} line {}", path.display(), i + 1);
+            let v: Value = serde_json::from_str(line).with_context(|| format!("{} is not JSON", where_()))?;
+            let c = v.get("checkpoint").ok_or_else(|| anyhow!("{} has no \"checkpoint\"", where_()))?;
+            checkpoints.push(Checkpoint::from_json(c).map_err(|e| anyhow!("{}: {}", where_(), e.message))?);
+            if let Some(k) = v["public_key"].as_str() {
+                keys.push(PublicKey::from_hex(k).map_err(|e| anyhow!("{}: public_key: {}", where_(), e.message))?);
+            }
+        }
+    }
+    Ok((checkpoints, keys))
+}
+
 /// The report as printed, the same shape as the server's `GET /api/v1/audit/verify`.
 fn report_json(r: ChainReport) -> Value {
     let checkpoint = r.checkpoint.map(|c| json!({"seq": c.seq, "signed_at": c.signed_at_text(), "key_id": c.key_id}));
@@ -141,7 +174,11 @@ fn report_json(r: ChainReport) -> Value {
 
 /// Verifies a JSON-lines export: events, then `{"checkpoint":…,"public_key":…}` lines. Two
 /// streaming passes: the checkpoints first (they come last in the file), then the events.
-fn verify_export(path: &std::path::Path, pinned: Option<&PublicKey>) -> Result<ChainReport> {
+fn verify_export(
+    path: &std::path::Path,
+    pinned: Option<&PublicKey>,
+    kept: (Vec<Checkpoint>, Vec<PublicKey>),
+) -> Result<ChainReport> {
     let lines = || -> Result<_> {
         let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
         Ok(std::io::BufReader::new(file)
@@ -163,6 +200,8 @@ fn verify_export(path: &std::path::Path, pinned: Option<&PublicKey>) -> Result<C
             keys.push(k);
         }
     }
+    checkpoints.extend(kept.0);
+    keys.extend(kept.1);
     let mut verifier = TrailVerifier::new(checkpoints, &keys, pinned);
     for (seq, reason) in unreadable {
         verifier.unreadable_checkpoint(seq, reason);

@@ -42,11 +42,20 @@ pub async fn run(client: &Client, format: Format, command: ModelCommand) -> Resu
         ModelCommand::Kpi { name, currency, tp, fp, fn_, tn, description } => {
             let given = [tp, fp, fn_, tn];
             let kpi = if given.iter().any(Option::is_some) || currency.is_some() || description.is_some() {
-                let body = json!({
-                    "currency": currency.unwrap_or_else(|| "USD".into()),
-                    "tp": tp.unwrap_or(0.0), "fp": fp.unwrap_or(0.0), "fn": fn_.unwrap_or(0.0), "tn": tn.unwrap_or(0.0),
-                    "description": description.unwrap_or_default(),
-                });
+                // Only the values given change; the rest stay as stored.
+                let current = client.get(&format!("/api/v1/models/{name}/kpi")).await?["values"].take();
+                let mut body = if current.is_object() { current } else { json!({"currency": "USD"}) };
+                for (key, value) in [("tp", tp), ("fp", fp), ("fn", fn_), ("tn", tn)] {
+                    if let Some(v) = value {
+                        body[key] = json!(v);
+                    }
+                }
+                if let Some(c) = currency {
+                    body["currency"] = json!(c);
+                }
+                if let Some(d) = description {
+                    body["description"] = json!(d);
+                }
                 client.put(&format!("/api/v1/models/{name}/kpi"), &body).await?
             } else {
                 client.get(&format!("/api/v1/models/{name}/kpi")).await?

@@ -101,9 +101,7 @@ pub async fn risk(client: &Client, format: Format, command: RiskCommand) -> Resu
         }
         RiskCommand::List { project } => {
             let list = client.get(&format!("/api/v1/projects/{project}/risks")).await?;
-            // `--format json` gives the entries as a list, as the register is a list.
-            let entries = list["risks"].clone();
-            emit(format, &entries, |v| print_risks(v.as_array().into_iter().flatten()));
+            emit(format, &list, |v| print_risks(items(v, "risks")));
         }
         RiskCommand::Show { id } => {
             let e = client.get(&format!("/api/v1/risks/{id}")).await?;

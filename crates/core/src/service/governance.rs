@@ -136,7 +136,14 @@ impl Riskops {
         let result = self.store.add_evidence(new, audit, self.clock.now()).await;
         self.undo_artifact_on_error(&result, stored_now, &digest).await;
         let evidence = result?;
-        if evidence.passed == Some(false) {
+        let failed_before = self
+            .store
+            .evidence(&evidence.model, evidence.version)
+            .await?
+            .iter()
+            .any(|e| e.id != evidence.id && e.kind == evidence.kind && e.passed == Some(false));
+        // One failure of a kind raises the risk once per version, however often it is re-filed.
+        if evidence.passed == Some(false) && !failed_before {
             // Failed evidence makes the matching risks more likely (the register's hook).
             let project = self.version_project(&evidence.model, evidence.version).await?;
             let reason = format!("{} evidence for {}@{} failed", evidence.kind, evidence.model, evidence.version);
@@ -168,15 +175,30 @@ impl Riskops {
         let (version, permit) = self.model_version_for(ctx, Operation::PromotionRequest, r).await?;
         check_text("reason", reason, false)?;
         self.check_artifact(&version).await?;
+        let project =
+            self.store.project(&version.project).await?.ok_or_else(|| Error::internal("a model's project vanished"))?;
+        let (tier, _) = self.project_tier(&project).await?;
+        let (policy, policy_version) = self.current_policy().await?;
+        let gate = with_pack(policy.gate(tier, environment), project.context.as_ref(), tier, environment);
+        let audit = AuditRecord::new(&permit, "promotion.request", "promotion")
+            .after(json!({
+                "model": version.name,
+                "version": version.version,
+                "environment": environment.as_str(),
+                "reason": reason,
+                "tier": tier.as_str(),
+                "policy_version": policy_version,
+                "gate": gate.to_json(),
+            }))
+            .request_id(ctx.request_id.clone());
         let new = NewPromotion {
             model: version.name.clone(),
             version: version.version,
             environment,
             reason: reason.to_string(),
+            tier,
+            gate,
         };
-        let audit = AuditRecord::new(&permit, "promotion.request", "promotion")
-            .after(json!({"model": version.name, "version": version.version, "environment": environment.as_str(), "reason": reason}))
-            .request_id(ctx.request_id.clone());
         let promotion = self.store.create_promotion(new, audit, self.clock.now()).await?;
         self.settle(&permit, ctx, promotion).await
     }
@@ -217,7 +239,7 @@ impl Riskops {
             let who = if me == p.requested_by { "requested this promotion" } else { "registered this version" };
             return Err(Error::forbidden(format!("separation of duties: {me} {who} and cannot approve or reject it")));
         }
-        let (tier, gate) = self.gate_for(&p).await?;
+        let (tier, gate) = (p.tier, p.gate.clone());
         let needed = gate.approver_roles();
         let roles: Vec<Role> = ctx
             .principal
@@ -344,8 +366,9 @@ impl Riskops {
         self.view(closed).await
     }
 
+    /// A request with what it still needs, judged by the tier and gate it was opened under.
     async fn view(&self, p: Promotion) -> Result<PromotionView> {
-        let (tier, gate) = self.gate_for(&p).await?;
+        let (tier, gate) = (p.tier, p.gate.clone());
         let missing = match p.status {
             PromotionStatus::Pending => self.judgement(&p, &gate).await?.missing,
             _ => Vec::new(),
@@ -360,19 +383,10 @@ impl Riskops {
             .evidence(&p.model, p.version)
             .await?
             .into_iter()
-            .map(|e| EvidenceFact { kind: e.kind, passed: e.passed })
+            .map(|e| EvidenceFact { kind: e.kind, passed: e.passed, by: e.created_by })
             .collect();
         let excluded = [p.requested_by.as_str(), version.author.as_str()];
         Ok(judge(gate, &evidence, &p.decisions, &excluded))
-    }
-
-    async fn gate_for(&self, p: &Promotion) -> Result<(Tier, Gate)> {
-        let project =
-            self.store.project(&p.project).await?.ok_or_else(|| Error::internal("a model's project vanished"))?;
-        let (policy, _) = self.current_policy().await?;
-        let (tier, _) = self.project_tier(&project).await?;
-        let gate = with_pack(policy.gate(tier, p.environment), project.context.as_ref(), tier, p.environment);
-        Ok((tier, gate))
     }
 
     async fn version_project(&self, model: &str, version: u32) -> Result<String> {
@@ -388,9 +402,12 @@ impl Riskops {
     }
 
     /// A version whose stored artifact no longer matches its digest cannot be promoted.
+    /// A corrupted artifact is a refusal (409), not a server failure: the request is fine,
+    /// the version is not deployable.
     async fn check_artifact(&self, version: &ModelVersion) -> Result<()> {
         self.artifacts.open_verified(&version.digest).await.map(drop).map_err(|e| {
-            Error::new(e.kind, format!("{}@{} cannot be deployed: {}", version.name, version.version, e.message))
+            let kind = if e.kind == crate::ErrorKind::Integrity { crate::ErrorKind::Conflict } else { e.kind };
+            Error::new(kind, format!("{}@{} cannot be deployed: {}", version.name, version.version, e.message))
         })
     }
 

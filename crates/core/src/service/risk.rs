@@ -77,6 +77,23 @@ pub struct Assessment {
 
 const TAXONOMY: &str = "taxonomy";
 
+/// Linked controls must be controls of the catalogue, each linked once.
+fn check_controls(fields: &RiskFields) -> Result<()> {
+    let catalogue = crate::compliance::Catalogue::builtin()?;
+    for (i, link) in fields.controls.iter().enumerate() {
+        if catalogue.control(&link.control).is_none() {
+            return Err(Error::invalid(
+                "controls",
+                format!("{:?} is not a control of the catalogue (C01 … C27)", link.control),
+            ));
+        }
+        if fields.controls[..i].iter().any(|c| c.control == link.control) {
+            return Err(Error::invalid("controls", format!("{} is linked twice", link.control)));
+        }
+    }
+    Ok(())
+}
+
 impl Riskops {
     /// The taxonomy in force and its stored version (`None`: the built-in one).
     pub async fn taxonomy(&self, ctx: &RequestContext) -> Result<(Taxonomy, Option<u32>)> {
@@ -95,6 +112,13 @@ impl Riskops {
     pub async fn set_taxonomy(&self, ctx: &RequestContext, document: &Value) -> Result<(Taxonomy, u32)> {
         let permit = auth::authorize(&ctx.principal, Operation::PolicyEdit, Scope::Global)?;
         let taxonomy = Taxonomy::from_json(document)?;
+        let (current, _) = self.current_taxonomy().await?;
+        if taxonomy.version == current.version && taxonomy != current {
+            return Err(Error::invalid(
+                "version",
+                format!("{:?} is the version in force; a changed taxonomy needs a new version string", current.version),
+            ));
+        }
         let audit = AuditRecord::new(&permit, "taxonomy.update", TAXONOMY)
             .after(json!({"taxonomy_version": taxonomy.version}))
             .request_id(ctx.request_id.clone());
@@ -223,6 +247,7 @@ impl Riskops {
             return Err(Error::invalid("category", format!("{:?} is not a category of the taxonomy", fields.category)));
         }
         fields.validate()?;
+        check_controls(&fields)?;
         let audit = AuditRecord::new(&permit, "risk.add", format!("project:{name}"))
             .after(fields.to_json())
             .request_id(ctx.request_id.clone());
@@ -258,6 +283,7 @@ impl Riskops {
             f.rationale = v;
         }
         f.validate()?;
+        check_controls(&f)?;
         let audit = AuditRecord::new(&permit, "risk.update", format!("risk:{id}"))
             .before(before.to_json())
             .after(f.to_json())

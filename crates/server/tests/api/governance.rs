@@ -115,7 +115,50 @@ async fn passwords_sign_in_and_guessing_is_throttled_and_audited() {
     // Even the right password waits out the lockout.
     assert_eq!(read(login("a long passphrase").await.unwrap()).await.0, StatusCode::TOO_MANY_REQUESTS);
     assert!(audit_actions(&s).await.iter().any(|a| a == "auth.throttled"));
+    // Guessed tokens from a locked-out client get 429, but a valid token always works.
+    assert_eq!(s.get("/api/v1/whoami", Some("rsk_guess")).await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(s.get("/api/v1/whoami", Some(TOKEN)).await.0, StatusCode::OK);
     s.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_keeps_its_gate_and_authors_cannot_validate_their_own_models() {
+    for s in servers().await {
+        let ds = s.user("dana", &["data_scientist"]).await;
+        let risk = s.user("rita", &["risk_officer"]).await;
+        s.upload_as(&ds, "/api/v1/models/m/versions", json!({}), b"m1".to_vec()).await;
+        let (_, p) =
+            s.call("POST", "/api/v1/models/m/versions/1/promotions", &ds, Some(json!({"to": "production"}))).await;
+        let id = p["id"].as_i64().unwrap();
+        // The author's own validation does not count; documentation by the author does.
+        for kind in ["validation", "documentation"] {
+            let (status, _) = s
+                .upload_as(
+                    &ds,
+                    "/api/v1/models/m/versions/1/evidence",
+                    json!({"kind": kind, "passed": true}),
+                    kind.as_bytes().to_vec(),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED);
+        }
+        let (_, p) = s.get(&format!("/api/v1/promotions/{id}"), Some(TOKEN)).await;
+        assert!(missing(&p).contains(&"evidence:validation".to_string()), "{p}");
+        assert!(!missing(&p).contains(&"evidence:documentation".to_string()), "{p}");
+        // Lowering the tier later does not lower the gate of an open request.
+        let (status, _) =
+            s.call("PATCH", "/api/v1/projects/default", &risk, Some(json!({"tier": "low", "reason": "test"}))).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, p) = s.get(&format!("/api/v1/promotions/{id}"), Some(TOKEN)).await;
+        assert_eq!(p["tier"], "high");
+        assert!(missing(&p).contains(&"approval:risk_officer".to_string()), "{p}");
+        // No policy may open production to high tiers without validation and approval.
+        let mut open = riskops_core::governance::Policy::default_policy().to_json();
+        open["tiers"]["high"]["production"] = json!({"evidence": [], "approvals": []});
+        let (status, body) = s.call("PUT", "/api/v1/policy", TOKEN, Some(open)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        s.stop().await;
+    }
 }
 
 /// One request that exercises `op`, made as `token`. The match is exhaustive, so a new

@@ -24,7 +24,7 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::StatsError;
-use crate::sketch::codec::{self, Reader};
+use crate::codec::{self, Reader};
 use crate::sketch::hash::{hash_f64, hash_str};
 
 /// Most distinct hashes counted exactly; one more switches to HyperLogLog.

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use crate::StatsError;
-use crate::sketch::codec::{self, Reader};
+use crate::codec::{self, Reader};
 
 /// Default cap on distinct categories counted individually.
 pub const DEFAULT_CATEGORY_CAP: usize = 10_000;

@@ -52,7 +52,7 @@
 //! below `-∞`, by its sign bit) and distorts only the top (or bottom) ranks.
 
 use crate::StatsError;
-use crate::sketch::codec::{self, Reader};
+use crate::codec::{self, Reader};
 use crate::util::KahanSum;
 
 /// Default accuracy parameter: 1.33% single-sided rank error with ~600 items retained.

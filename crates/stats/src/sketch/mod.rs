@@ -56,7 +56,6 @@
 //! nothing there but per-call overhead, while for `Moments` it switches to the vectorised
 //! two-pass algorithm.
 
-mod codec;
 pub mod distinct;
 pub mod frequencies;
 pub mod hash;

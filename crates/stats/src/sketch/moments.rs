@@ -27,7 +27,7 @@
 //! squares and give an infinite variance.
 
 use crate::StatsError;
-use crate::sketch::codec::{self, Reader};
+use crate::codec::{self, Reader};
 
 /// Values per block in [`Moments::add_slice`]: large enough that the per-block merge (one
 /// division) is amortised, small enough that the two passes stay in L1.

@@ -48,6 +48,9 @@ CREATE TABLE promotions (
     environment  TEXT        NOT NULL CHECK (environment IN ('staging', 'production')),
     reason       TEXT        NOT NULL,
     requested_by TEXT        NOT NULL,
+    -- The tier and gate the request was opened under; it is judged by them to the end.
+    tier         TEXT        NOT NULL CHECK (tier IN ('low', 'medium', 'high', 'critical')),
+    gate_json    TEXT        NOT NULL,
     status       TEXT        NOT NULL CHECK (status IN ('pending', 'completed', 'rejected')),
     created_at   TIMESTAMPTZ NOT NULL,
     closed_at    TIMESTAMPTZ
@@ -63,8 +66,8 @@ BEGIN
         RAISE EXCEPTION 'promotion requests are kept';
     END IF;
     IF OLD.status <> 'pending' OR NEW.status NOT IN ('completed', 'rejected') OR NEW.closed_at IS NULL
-       OR (NEW.id, NEW.model, NEW.version, NEW.environment, NEW.reason, NEW.requested_by, NEW.created_at)
-          IS DISTINCT FROM (OLD.id, OLD.model, OLD.version, OLD.environment, OLD.reason, OLD.requested_by, OLD.created_at)
+       OR (NEW.id, NEW.model, NEW.version, NEW.environment, NEW.reason, NEW.requested_by, NEW.created_at, NEW.tier, NEW.gate_json)
+          IS DISTINCT FROM (OLD.id, OLD.model, OLD.version, OLD.environment, OLD.reason, OLD.requested_by, OLD.created_at, OLD.tier, OLD.gate_json)
     THEN
         RAISE EXCEPTION 'a promotion request only ever changes from pending to closed';
     END IF;

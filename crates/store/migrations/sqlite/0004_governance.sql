@@ -49,6 +49,9 @@ CREATE TABLE promotions (
     environment  TEXT    NOT NULL CHECK (environment IN ('staging', 'production')),
     reason       TEXT    NOT NULL,
     requested_by TEXT    NOT NULL,
+    -- The tier and gate the request was opened under; it is judged by them to the end.
+    tier         TEXT    NOT NULL CHECK (tier IN ('low', 'medium', 'high', 'critical')),
+    gate_json    TEXT    NOT NULL,
     status       TEXT    NOT NULL CHECK (status IN ('pending', 'completed', 'rejected')),
     created_at   TEXT    NOT NULL,
     closed_at    TEXT
@@ -62,6 +65,7 @@ WHEN OLD.status <> 'pending' OR NEW.status = 'pending' OR NEW.closed_at IS NULL
   OR NEW.id <> OLD.id OR NEW.model <> OLD.model OR NEW.version <> OLD.version
   OR NEW.environment <> OLD.environment OR NEW.reason <> OLD.reason
   OR NEW.requested_by <> OLD.requested_by OR NEW.created_at <> OLD.created_at
+  OR NEW.tier <> OLD.tier OR NEW.gate_json <> OLD.gate_json
 BEGIN
     SELECT RAISE(ABORT, 'a closed promotion request never changes');
 END;

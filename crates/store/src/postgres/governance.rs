@@ -9,7 +9,7 @@ use deadpool_postgres::{Client, GenericClient, Transaction};
 use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
 use riskops_core::auth::Role;
-use riskops_core::governance::{Decision, Environment, Tier};
+use riskops_core::governance::{Decision, Environment, Gate, Tier};
 use riskops_core::project::Project;
 use riskops_core::promotion::{
     Deployment, Evidence, ModelSignature, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter,
@@ -191,14 +191,20 @@ pub(super) async fn set_policy(
 }
 
 const PROMOTION_SELECT: &str = "SELECT r.id, r.model, p.name, r.version, r.environment, r.reason, r.requested_by, \
-     r.status, r.created_at, r.closed_at FROM promotions r JOIN models m ON m.name = r.model \
+     r.status, r.created_at, r.closed_at, r.tier, r.gate_json FROM promotions r JOIN models m ON m.name = r.model \
      JOIN projects p ON p.id = m.project_id";
 
 async fn promotion_from(client: &impl GenericClient, r: &tokio_postgres::Row) -> Result<Promotion> {
     let id: i64 = r.get(0);
     let environment: String = r.get(4);
     let status: String = r.get(7);
+    let tier: String = r.get(10);
+    let gate: String = r.get(11);
+    let gate: serde_json::Value =
+        serde_json::from_str(&gate).map_err(|e| Error::internal(format!("promotion {id}: gate: {e}")))?;
     Ok(Promotion {
+        tier: Tier::parse("tier", &tier)?,
+        gate: Gate::from_json(&gate)?,
         id,
         model: r.get(1),
         project: r.get(2),
@@ -282,9 +288,18 @@ pub(super) async fn create_promotion(
     let version = require_model_version(&tx, &new.model, new.version, false).await?;
     let inserted = tx
         .query_one(
-            "INSERT INTO promotions (model, version, environment, reason, requested_by, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6) RETURNING id",
-            &[&new.model, &version, &new.environment.as_str(), &new.reason, &audit.actor(), &at],
+            "INSERT INTO promotions (model, version, environment, reason, requested_by, status, created_at, tier, gate_json) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8) RETURNING id",
+            &[
+                &new.model,
+                &version,
+                &new.environment.as_str(),
+                &new.reason,
+                &audit.actor(),
+                &at,
+                &new.tier.as_str(),
+                &new.gate.to_json().to_string(),
+            ],
         )
         .await
         .map_err(db_err);

@@ -4,7 +4,7 @@ use super::{PROJECT_COLUMNS, append_audit, db_err, parse_time, project, project_
 use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
 use riskops_core::auth::Role;
-use riskops_core::governance::{Decision, Environment, Tier};
+use riskops_core::governance::{Decision, Environment, Gate, Tier};
 use riskops_core::project::Project;
 use riskops_core::promotion::{
     Deployment, Evidence, ModelSignature, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter,
@@ -175,18 +175,34 @@ pub(super) fn set_policy(
 }
 
 const PROMOTION_SELECT: &str = "SELECT r.id, r.model, p.name, r.version, r.environment, r.reason, r.requested_by, \
-     r.status, r.created_at, r.closed_at FROM promotions r JOIN models m ON m.name = r.model \
+     r.status, r.created_at, r.closed_at, r.tier, r.gate_json FROM promotions r JOIN models m ON m.name = r.model \
      JOIN projects p ON p.id = m.project_id";
 
-type PromotionRow = (i64, String, String, u32, String, String, String, String, String, Option<String>);
+type PromotionRow = (i64, String, String, u32, String, String, String, String, String, Option<String>, String, String);
 
 fn promotion_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PromotionRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?))
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+        r.get(11)?,
+    ))
 }
 
 fn promotion_from(conn: &Connection, row: PromotionRow) -> Result<Promotion> {
-    let (id, model, project, version, env, reason, requested_by, status, created, closed) = row;
+    let (id, model, project, version, env, reason, requested_by, status, created, closed, tier, gate) = row;
+    let gate: Value = serde_json::from_str(&gate).map_err(|e| Error::internal(format!("promotion {id}: gate: {e}")))?;
     Ok(Promotion {
+        tier: Tier::parse("tier", &tier)?,
+        gate: Gate::from_json(&gate)?,
         id,
         model,
         project,
@@ -268,9 +284,18 @@ pub(super) fn create_promotion(
     let tx = immediate(conn)?;
     require_model_version(&tx, &new.model, new.version)?;
     let inserted = tx.execute(
-        "INSERT INTO promotions (model, version, environment, reason, requested_by, status, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6)",
-        params![new.model, new.version, new.environment.as_str(), new.reason, audit.actor(), time_text(at)],
+        "INSERT INTO promotions (model, version, environment, reason, requested_by, status, created_at, tier, gate_json) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8)",
+        params![
+            new.model,
+            new.version,
+            new.environment.as_str(),
+            new.reason,
+            audit.actor(),
+            time_text(at),
+            new.tier.as_str(),
+            new.gate.to_json().to_string()
+        ],
     );
     match inserted.map_err(db_err) {
         Err(e) if e.kind == ErrorKind::Conflict => {

@@ -1,4 +1,4 @@
-//! The byte layout shared by every sketch's `encode`/`decode`: a two-byte header (a format
+//! The byte layout shared by every summary's `encode`/`decode` (sketches and metrics): a two-byte header (a format
 //! tag naming the sketch type, then a version) followed by little-endian fixed-width fields.
 //!
 //! Decoding reads through [`Reader`], which checks every length against the bytes that are
@@ -8,7 +8,7 @@
 use crate::StatsError;
 
 /// Returned for any input that ends before the structure it announces.
-pub(crate) const TRUNCATED: StatsError = StatsError::InvalidArgument("sketch encoding is truncated");
+pub(crate) const TRUNCATED: StatsError = StatsError::InvalidArgument("summary encoding is truncated");
 
 /// Largest count a decoded summary may claim (4.6e18 values): far beyond any real stream,
 /// and low enough that adding to or merging decoded summaries can never overflow a `u64`.
@@ -19,6 +19,10 @@ pub(crate) const TAG_MOMENTS: u8 = b'M';
 pub(crate) const TAG_QUANTILES: u8 = b'Q';
 pub(crate) const TAG_DISTINCT: u8 = b'D';
 pub(crate) const TAG_FREQUENCIES: u8 = b'F';
+pub(crate) const TAG_BINARY: u8 = b'B';
+pub(crate) const TAG_SCORES: u8 = b'S';
+pub(crate) const TAG_REGRESSION: u8 = b'R';
+pub(crate) const TAG_GROUPS: u8 = b'G';
 
 pub(crate) fn put_header(out: &mut Vec<u8>, tag: u8, version: u8) {
     out.push(tag);
@@ -63,6 +67,11 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
+    /// The bytes not read yet (for decoding a nested summary).
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.bytes.get(self.pos..).unwrap_or(&[])
+    }
+
     /// The next `n` bytes, or [`TRUNCATED`] if fewer are left.
     pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], StatsError> {
         let end = self.pos.checked_add(n).ok_or(TRUNCATED)?;
@@ -95,6 +104,12 @@ impl<'a> Reader<'a> {
         Ok(f64::from_bits(self.u64()?))
     }
 
+    /// A count, rejected (as `bad`) above [`MAX_COUNT`].
+    pub(crate) fn count(&mut self, bad: StatsError) -> Result<u64, StatsError> {
+        let v = self.u64()?;
+        if v > MAX_COUNT { Err(bad) } else { Ok(v) }
+    }
+
     /// `count` little-endian `u64`s. The byte length is checked before anything is
     /// allocated, so a corrupt count cannot request more memory than the input holds.
     pub(crate) fn u64s(&mut self, count: usize) -> Result<Vec<u64>, StatsError> {
@@ -109,7 +124,7 @@ impl<'a> Reader<'a> {
             return Err(StatsError::InvalidArgument(wrong_tag));
         }
         if self.u8()? != version {
-            return Err(StatsError::InvalidArgument("unsupported sketch encoding version"));
+            return Err(StatsError::InvalidArgument("unsupported summary encoding version"));
         }
         Ok(())
     }
