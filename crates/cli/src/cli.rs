@@ -423,6 +423,9 @@ pub enum ModelCommand {
         /// The server's public key (hex), to check without trusting the server's answer for it.
         #[arg(long)]
         public_key: Option<String>,
+        /// A saved `riskops model stage NAME --format json`: with --public-key, verify offline.
+        #[arg(long, requires = "public_key")]
+        record: Option<PathBuf>,
     },
 }
 

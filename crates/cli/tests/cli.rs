@@ -506,6 +506,28 @@ fn a_model_is_promoted_by_separate_people_and_verified_against_its_signature() {
     let bad = as_(&viewer, &["model", "verify", "scorer@1", modified.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(1));
     assert_eq!(json_stdout_allowing_failure(&bad)["ok"], false);
+    // Offline: a saved stage record and the pinned key, no server asked.
+    let signing = std::fs::read(data.join("signing-key.pk8")).unwrap();
+    let public = riskops_core::signing::SigningKey::from_pkcs8(&signing).unwrap().public_key().to_hex();
+    let record = dir.path().join("stage.json");
+    std::fs::write(&record, as_(&viewer, &["model", "stage", "scorer"]).stdout).unwrap();
+    let offline = Command::new(BIN)
+        .args([
+            "model",
+            "verify",
+            "scorer@1",
+            a,
+            "--public-key",
+            &public,
+            "--record",
+            record.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .env("RISKOPS_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert_eq!(offline.status.code(), Some(0), "{}", String::from_utf8_lossy(&offline.stderr));
     // Pinning a different key fails too: the signature is the server's, not anyone's.
     let other_key = "00".repeat(32);
     let pinned = as_(&viewer, &["model", "verify", "scorer@1", a, "--public-key", &other_key]);

@@ -207,16 +207,6 @@ pub trait Store: Send + Sync + 'static {
     /// Evidence of a model version, oldest first.
     async fn evidence(&self, model: &str, version: u32) -> Result<Vec<Evidence>>;
 
-    /// The newest policy version, if one was ever stored.
-    async fn policy(&self) -> Result<Option<VersionedDocument>>;
-
-    async fn set_policy(
-        &self,
-        document: serde_json::Value,
-        audit: AuditRecord,
-        at: OffsetDateTime,
-    ) -> Result<VersionedDocument>;
-
     /// Opens a request; another pending request for the same version and environment is
     /// a conflict. `requested_by` is the audit record's actor.
     async fn create_promotion(&self, new: NewPromotion, audit: AuditRecord, at: OffsetDateTime) -> Result<Promotion>;

@@ -813,19 +813,6 @@ impl Store for PostgresStore {
         governance::evidence(&self.client().await?, model, version).await
     }
 
-    async fn policy(&self) -> Result<Option<VersionedDocument>> {
-        governance::policy(&self.client().await?).await
-    }
-
-    async fn set_policy(
-        &self,
-        document: serde_json::Value,
-        audit: AuditRecord,
-        at: OffsetDateTime,
-    ) -> Result<VersionedDocument> {
-        governance::set_policy(&mut self.client().await?, document, audit, at).await
-    }
-
     async fn create_promotion(&self, new: NewPromotion, audit: AuditRecord, at: OffsetDateTime) -> Result<Promotion> {
         governance::create_promotion(&mut self.client().await?, new, audit, at).await
     }

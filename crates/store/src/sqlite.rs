@@ -1038,19 +1038,6 @@ impl Store for SqliteStore {
         self.with_conn(move |conn| governance::evidence(conn, &model, version)).await
     }
 
-    async fn policy(&self) -> Result<Option<VersionedDocument>> {
-        self.with_conn(|conn| governance::policy(conn)).await
-    }
-
-    async fn set_policy(
-        &self,
-        document: serde_json::Value,
-        audit: AuditRecord,
-        at: OffsetDateTime,
-    ) -> Result<VersionedDocument> {
-        self.with_conn(move |conn| governance::set_policy(conn, document, audit, at)).await
-    }
-
     async fn create_promotion(&self, new: NewPromotion, audit: AuditRecord, at: OffsetDateTime) -> Result<Promotion> {
         self.with_conn(move |conn| governance::create_promotion(conn, new, audit, at)).await
     }

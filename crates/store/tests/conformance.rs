@@ -659,18 +659,19 @@ async fn evidence_and_policy_versions_are_kept() {
         assert!(store.digest_referenced(digest(7).as_str()).await.unwrap());
         assert!(!store.digest_referenced(digest(9).as_str()).await.unwrap());
 
-        assert_eq!(store.policy().await.unwrap(), None, "{kind:?}");
+        assert_eq!(store.document("policy").await.unwrap(), None, "{kind:?}");
         let docs = [json!({"tiers": {"low": {"staging": {"evidence": []}}}}), json!({"tiers": {}, "weight": 1.5})];
         for (i, doc) in docs.iter().enumerate() {
-            let stored =
-                store.set_policy(doc.clone(), audit(&permit, "policy.update", "policy"), minutes(i as i64)).await;
+            let stored = store
+                .set_document("policy", doc.clone(), audit(&permit, "policy.update", "policy"), minutes(i as i64))
+                .await;
             let stored = stored.unwrap();
             let event = chain.one("policy.update").await;
             assert_eq!(stored.version, i as u32 + 1, "{kind:?}");
             assert_eq!(event.after, Some(json!({"version": i + 1})));
-            assert_eq!(store.policy().await.unwrap(), Some(stored));
+            assert_eq!(store.document("policy").await.unwrap(), Some(stored));
         }
-        let latest = store.policy().await.unwrap().unwrap();
+        let latest = store.document("policy").await.unwrap().unwrap();
         assert_eq!(
             (latest.document, latest.created_by.as_str(), latest.created_at),
             (docs[1].clone(), "admin", minutes(1))
@@ -867,7 +868,8 @@ async fn concurrent_deploys_and_policy_updates_happen_one_at_a_time() {
             tasks.push(tokio::spawn(async move {
                 let new = deployment(1 + i % 2, Environment::Staging, None, true);
                 store.deploy(new, audit(&permit, "model.rollback", "model:scorecard"), T0).await.unwrap();
-                let policy = store.set_policy(json!({"n": i}), audit(&permit, "policy.update", "policy"), T0).await;
+                let policy =
+                    store.set_document("policy", json!({"n": i}), audit(&permit, "policy.update", "policy"), T0).await;
                 policy.unwrap().version
             }));
         }
@@ -958,7 +960,7 @@ async fn governance_history_cannot_be_rewritten() {
             summary: String::new(),
         };
         store.add_evidence(ev, audit(&permit, "evidence.add", "model:scorecard@1"), T0).await.unwrap();
-        store.set_policy(json!({}), audit(&permit, "policy.update", "policy"), T0).await.unwrap();
+        store.set_document("policy", json!({}), audit(&permit, "policy.update", "policy"), T0).await.unwrap();
         let request = NewPromotion {
             model: "scorecard".into(),
             version: 1,
@@ -980,11 +982,9 @@ async fn governance_history_cannot_be_rewritten() {
         store.deploy(two, audit(&permit, "model.rollback", "model:scorecard@2"), minutes(1)).await.unwrap();
     }
     // {s}. is the PostgreSQL schema; every statement must be refused by a trigger.
-    const REWRITES: [&str; 10] = [
+    const REWRITES: [&str; 8] = [
         "UPDATE {s}.evidence SET passed = NULL",
         "DELETE FROM {s}.evidence",
-        "UPDATE {s}.policies SET created_by = 'mallory'",
-        "DELETE FROM {s}.policies",
         "UPDATE {s}.promotions SET status = 'pending'",
         "DELETE FROM {s}.promotions",
         "UPDATE {s}.promotion_decisions SET approve = NOT approve",
@@ -1183,7 +1183,7 @@ async fn documents_are_versioned_per_kind() {
         assert_eq!(store.document("taxonomy").await.unwrap().unwrap().version, 2, "{kind:?}");
         assert_eq!(store.document("nothing").await.unwrap(), None);
         // The policy is not a document kind.
-        assert_eq!(store.policy().await.unwrap(), None);
+        assert_eq!(store.document("policy").await.unwrap(), None);
         chain.verify().await;
     }
 }

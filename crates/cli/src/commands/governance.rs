@@ -170,6 +170,8 @@ pub async fn rollback(
 }
 
 pub async fn stage(client: &Client, format: Format, name: &str, at: Option<&str>) -> Result<()> {
+    // A bare date means its start, in UTC.
+    let at = at.map(|t| if t.contains('T') { t.to_string() } else { format!("{t}T00:00:00Z") });
     let query = at.map(|t| format!("?at={}", t.replace('+', "%2B"))).unwrap_or_default();
     let stages = client.get(&format!("/api/v1/models/{name}/stages{query}")).await?;
     emit(format, &stages, |s| {
@@ -183,6 +185,11 @@ pub async fn stage(client: &Client, format: Format, name: &str, at: Option<&str>
                 };
                 println!("  {env:<11} {version}");
             }
+        }
+        let stages: Vec<String> =
+            items(s, "versions").map(|v| format!("{}: {}", v["version"], join(&v["stages"]))).collect();
+        if !stages.is_empty() {
+            println!("  versions    {}", stages.join("; "));
         }
         let rows: Vec<Vec<String>> = items(s, "history")
             .map(|d| {
@@ -210,24 +217,47 @@ pub async fn stage(client: &Client, format: Format, name: &str, at: Option<&str>
 }
 
 /// Checks a file against the version's digest and the server's production signature.
+/// With `record` (a saved `riskops model stage NAME --format json`) and a pinned key,
+/// nothing is asked of the server: the check runs offline.
 pub async fn verify(
     client: &Client,
     format: Format,
     version: &str,
     file: &Path,
     pinned: Option<&str>,
+    record: Option<&Path>,
 ) -> Result<ExitCode> {
     let file_digest = sha256_file(file)?;
     let (name, v) = split_version(version);
-    let record = client.get(&format!("/api/v1/models/{name}/versions/{v}")).await?;
-    let number = record["version"].as_u64().context("the server's record has no version")?;
-    let digest = str_field(&record, "digest").to_string();
-    let key_hex = match pinned {
-        Some(k) => k.to_string(),
-        None => str_field(&client.get("/api/v1/signing-key").await?, "public_key").to_string(),
+    let (number, digest, stages) = match record {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read --record {}", path.display()))?;
+            let stages: Value =
+                serde_json::from_str(&text).with_context(|| format!("--record {} is not JSON", path.display()))?;
+            if stages["model"].as_str() != Some(name.as_str()) {
+                bail!("--record {} is the stage record of {:?}, not of {name}", path.display(), stages["model"]);
+            }
+            let number: u64 = v.parse().with_context(|| "offline, give the version number: NAME@V")?;
+            let digest = items(&stages, "history")
+                .find(|d| d["version"].as_u64() == Some(number))
+                .map(|d| str_field(d, "digest").to_string())
+                .with_context(|| format!("--record has no deployment of {name}@{number}"))?;
+            (number, digest, stages)
+        }
+        None => {
+            let record = client.get(&format!("/api/v1/models/{name}/versions/{v}")).await?;
+            let number = record["version"].as_u64().context("the server's record has no version")?;
+            let digest = str_field(&record, "digest").to_string();
+            (number, digest, client.get(&format!("/api/v1/models/{name}/stages")).await?)
+        }
+    };
+    let key_hex = match (pinned, record) {
+        (Some(k), _) => k.to_string(),
+        (None, Some(_)) => bail!("offline (--record), pin the key with --public-key"),
+        (None, None) => str_field(&client.get("/api/v1/signing-key").await?, "public_key").to_string(),
     };
     let key = PublicKey::from_hex(&key_hex).map_err(|e| anyhow::anyhow!("public key: {}", e.message))?;
-    let stages = client.get(&format!("/api/v1/models/{name}/stages")).await?;
     let signed: Vec<&Value> = items(&stages, "history")
         .filter(|d| d["version"].as_u64() == Some(number) && d["signature"].is_object())
         .collect();

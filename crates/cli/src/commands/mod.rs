@@ -49,8 +49,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Whoami => whoami::run(&client, format).await,
                 Command::Project(cmd) => project::run(&client, format, cmd).await,
                 Command::Dataset(cmd) => dataset::run(&client, format, cmd).await,
-                Command::Model(crate::cli::ModelCommand::Verify { version, file, public_key }) => {
-                    return governance::verify(&client, format, &version, &file, public_key.as_deref()).await;
+                Command::Model(crate::cli::ModelCommand::Verify { version, file, public_key, record }) => {
+                    let record = record.as_deref();
+                    return governance::verify(&client, format, &version, &file, public_key.as_deref(), record).await;
                 }
                 Command::Model(cmd) => model::run(&client, format, cmd).await,
                 Command::User(cmd) => identities::user(&client, format, cmd).await,

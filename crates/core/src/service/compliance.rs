@@ -11,7 +11,7 @@ use crate::compliance::{
     ModelFacts, NewAttestation, evaluate,
 };
 use crate::error::{Error, Result};
-use crate::governance::{Environment, Policy, Tier, with_pack};
+use crate::governance::{Environment, Tier, with_pack};
 use crate::project::{Project, validate_name};
 use crate::promotion::{PromotionFilter, PromotionStatus};
 use serde_json::json;
@@ -117,10 +117,7 @@ impl Riskops {
             let promotions = self.store.promotions(&completed).await?;
             models.push(ModelFacts { name: entry.name, versions, deployments, evidence, promotions });
         }
-        let policy = match self.store.policy().await? {
-            Some(record) => Policy::from_json(&record.document)?,
-            None => Policy::default_policy(),
-        };
+        let (policy, _) = self.current_policy().await?;
         // As the promotions see them: the policy's gate after the project's industry pack.
         let production_gates = Tier::ALL
             .into_iter()

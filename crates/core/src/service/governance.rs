@@ -21,6 +21,9 @@ use time::OffsetDateTime;
 
 const MAX_TEXT: usize = 4096;
 
+/// The promotion policy is kept as a versioned document of this kind.
+const POLICY: &str = "policy";
+
 /// A promotion request with how it stands against its gate now.
 #[derive(Debug, Clone)]
 pub struct PromotionView {
@@ -81,9 +84,10 @@ impl Riskops {
         self.current_policy().await
     }
 
-    async fn current_policy(&self) -> Result<(Policy, Option<u32>)> {
-        match self.store.policy().await? {
-            Some(record) => Ok((Policy::from_json(&record.document)?, Some(record.version))),
+    /// The policy in force: the newest stored `policy` document, else riskops's default.
+    pub(super) async fn current_policy(&self) -> Result<(Policy, Option<u32>)> {
+        match self.store.document(POLICY).await? {
+            Some(d) => Ok((Policy::from_json(&d.document)?, Some(d.version))),
             None => Ok((Policy::default_policy(), None)),
         }
     }
@@ -96,7 +100,7 @@ impl Riskops {
             .before(before.to_json())
             .after(policy.to_json())
             .request_id(ctx.request_id.clone());
-        let record = self.store.set_policy(policy.to_json(), audit, self.clock.now()).await?;
+        let record = self.store.set_document(POLICY, policy.to_json(), audit, self.clock.now()).await?;
         Ok((policy, record.version))
     }
 

@@ -1,6 +1,6 @@
--- Governance: token labels, project tier overrides, evidence, the promotion policy,
--- promotion requests and their decisions, and deployments (a version's stay in an
--- environment). Model versions are named by (model, version) like notes: names never change.
+-- Governance: token labels, project tier overrides, evidence, promotion requests and
+-- their decisions, and deployments (a version's stay in an environment). Model versions are
+-- named by (model, version) like notes: names never change. The policy is a document (0006).
 ALTER TABLE api_tokens ADD COLUMN label TEXT NOT NULL DEFAULT '';
 ALTER TABLE projects ADD COLUMN tier TEXT CHECK (tier IN ('low', 'medium', 'high', 'critical'));
 
@@ -25,21 +25,6 @@ END
 $$;
 CREATE TRIGGER evidence_append_only BEFORE UPDATE OR DELETE ON evidence
     FOR EACH ROW EXECUTE FUNCTION evidence_append_only();
-
--- The document is kept as the exact JSON text that was stored (jsonb would renormalise it).
-CREATE TABLE policies (
-    version    INTEGER     PRIMARY KEY,
-    document   TEXT        NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
-    created_by TEXT        NOT NULL
-);
-CREATE FUNCTION policies_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    RAISE EXCEPTION 'policy versions are append-only';
-END
-$$;
-CREATE TRIGGER policies_append_only BEFORE UPDATE OR DELETE ON policies
-    FOR EACH ROW EXECUTE FUNCTION policies_append_only();
 
 CREATE TABLE promotions (
     id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -1,6 +1,6 @@
--- Governance: token labels, project tier overrides, evidence, the promotion policy,
--- promotion requests and their decisions, and deployments (a version's stay in an
--- environment). Model versions are named by (model, version) like notes: names never change.
+-- Governance: token labels, project tier overrides, evidence, promotion requests and
+-- their decisions, and deployments (a version's stay in an environment). Model versions are
+-- named by (model, version) like notes: names never change. The policy is a document (0006).
 ALTER TABLE api_tokens ADD COLUMN label TEXT NOT NULL DEFAULT '';
 ALTER TABLE projects ADD COLUMN tier TEXT CHECK (tier IN ('low', 'medium', 'high', 'critical'));
 
@@ -25,21 +25,6 @@ END;
 CREATE TRIGGER evidence_no_delete BEFORE DELETE ON evidence
 BEGIN
     SELECT RAISE(ABORT, 'evidence is append-only');
-END;
-
-CREATE TABLE policies (
-    version    INTEGER PRIMARY KEY,
-    document   TEXT    NOT NULL,
-    created_at TEXT    NOT NULL,
-    created_by TEXT    NOT NULL
-);
-CREATE TRIGGER policies_no_update BEFORE UPDATE ON policies
-BEGIN
-    SELECT RAISE(ABORT, 'policy versions are append-only');
-END;
-CREATE TRIGGER policies_no_delete BEFORE DELETE ON policies
-BEGIN
-    SELECT RAISE(ABORT, 'policy versions are append-only');
 END;
 
 CREATE TABLE promotions (

@@ -4,7 +4,7 @@
 //! concurrent replicas see the same outcomes as SQLite's one-writer-at-a-time: a request's
 //! row while deciding or closing it, a model's row while changing its deployments.
 
-use super::{AUDIT_CHAIN_LOCK, PROJECT_COLUMNS, append_audit, db_err, project};
+use super::{PROJECT_COLUMNS, append_audit, db_err, project};
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
@@ -13,10 +13,9 @@ use riskops_core::governance::{Decision, Environment, Gate, Tier};
 use riskops_core::project::Project;
 use riskops_core::promotion::{
     Deployment, Evidence, ModelSignature, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter,
-    PromotionStatus, VersionedDocument,
+    PromotionStatus,
 };
 use riskops_core::{Error, ErrorKind, Result};
-use serde_json::Value;
 use time::OffsetDateTime;
 
 /// A version number as stored (INTEGER); `None` when it is too large to have been stored.
@@ -146,50 +145,6 @@ pub(super) async fn evidence(client: &impl GenericClient, model: &str, version: 
 }
 
 /// The newest policy version.
-pub(super) async fn policy(client: &impl GenericClient) -> Result<Option<VersionedDocument>> {
-    let row = client
-        .query_opt("SELECT version, document, created_at, created_by FROM policies ORDER BY version DESC LIMIT 1", &[])
-        .await
-        .map_err(db_err)?;
-    row.map(|r| {
-        let document: String = r.get(1);
-        Ok(VersionedDocument {
-            version: r.get::<_, i32>(0) as u32,
-            document: serde_json::from_str(&document)
-                .map_err(|e| Error::internal(format!("stored policy is not JSON: {e}")))?,
-            created_by: r.get(3),
-            created_at: r.get(2),
-        })
-    })
-    .transpose()
-}
-
-pub(super) async fn set_policy(
-    client: &mut Client,
-    document: Value,
-    mut audit: AuditRecord,
-    at: OffsetDateTime,
-) -> Result<VersionedDocument> {
-    let tx = client.transaction().await.map_err(db_err)?;
-    // Policy versions are numbered one at a time: the chain lock (which append_audit takes
-    // again, harmlessly) is taken before the next number is read.
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_CHAIN_LOCK]).await.map_err(db_err)?;
-    let version: i32 =
-        tx.query_one("SELECT COALESCE(MAX(version), 0) + 1 FROM policies", &[]).await.map_err(db_err)?.get(0);
-    let by = audit.actor().to_string();
-    tx.execute(
-        "INSERT INTO policies (version, document, created_at, created_by) VALUES ($1, $2, $3, $4)",
-        &[&version, &document.to_string(), &at, &by],
-    )
-    .await
-    .map_err(db_err)?;
-    let version = version as u32;
-    audit.set_after("version", version.into());
-    append_audit(&tx, audit, at).await?;
-    tx.commit().await.map_err(db_err)?;
-    Ok(VersionedDocument { version, document, created_by: by, created_at: at })
-}
-
 const PROMOTION_SELECT: &str = "SELECT r.id, r.model, p.name, r.version, r.environment, r.reason, r.requested_by, \
      r.status, r.created_at, r.closed_at, r.tier, r.gate_json FROM promotions r JOIN models m ON m.name = r.model \
      JOIN projects p ON p.id = m.project_id";

@@ -8,7 +8,7 @@ use riskops_core::governance::{Decision, Environment, Gate, Tier};
 use riskops_core::project::Project;
 use riskops_core::promotion::{
     Deployment, Evidence, ModelSignature, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter,
-    PromotionStatus, VersionedDocument,
+    PromotionStatus,
 };
 use riskops_core::{Error, ErrorKind, Result};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -130,48 +130,6 @@ pub(super) fn evidence(conn: &Connection, model: &str, version: u32) -> Result<V
         });
     }
     Ok(out)
-}
-
-pub(super) fn policy(conn: &Connection) -> Result<Option<VersionedDocument>> {
-    let row: Option<(u32, String, String, String)> = conn
-        .query_row(
-            "SELECT version, document, created_at, created_by FROM policies ORDER BY version DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()
-        .map_err(db_err)?;
-    row.map(|(version, doc, at, by)| {
-        Ok(VersionedDocument {
-            version,
-            document: serde_json::from_str(&doc)
-                .map_err(|e| Error::internal(format!("stored policy is not JSON: {e}")))?,
-            created_by: by,
-            created_at: parse_time(&at)?,
-        })
-    })
-    .transpose()
-}
-
-pub(super) fn set_policy(
-    conn: &mut Connection,
-    document: Value,
-    mut audit: AuditRecord,
-    at: OffsetDateTime,
-) -> Result<VersionedDocument> {
-    let tx = immediate(conn)?;
-    let version: u32 =
-        tx.query_row("SELECT COALESCE(MAX(version), 0) + 1 FROM policies", [], |r| r.get(0)).map_err(db_err)?;
-    let by = audit.actor().to_string();
-    tx.execute(
-        "INSERT INTO policies (version, document, created_at, created_by) VALUES (?1, ?2, ?3, ?4)",
-        params![version, document.to_string(), time_text(at), by],
-    )
-    .map_err(db_err)?;
-    audit.set_after("version", version.into());
-    append_audit(&tx, audit, at)?;
-    tx.commit().map_err(db_err)?;
-    Ok(VersionedDocument { version, document, created_by: by, created_at: at })
 }
 
 const PROMOTION_SELECT: &str = "SELECT r.id, r.model, p.name, r.version, r.environment, r.reason, r.requested_by, \
