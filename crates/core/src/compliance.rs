@@ -421,15 +421,18 @@ impl ModelFacts {
     }
 
     /// The newest evidence of `kind` for version `v` that did not fail.
-    /// The newest evidence of `kind` that could satisfy a gate: stated as passed and, except
-    /// documentation, not recorded by the version's author (see `governance::evidence_counts`).
+    /// The evidence of `kind` that satisfies it, judged as promotion gates judge it: the
+    /// newest from someone other than the version's author (anyone, for documentation)
+    /// decides, and counts when it states it passed (see `governance::evidence_counts`).
     fn evidence_of(&self, v: u32, kind: &str) -> Option<&Evidence> {
         let author = self.versions.iter().find(|mv| mv.version == v).map(|mv| mv.author.as_str()).unwrap_or_default();
-        self.evidence
+        let newest = self
+            .evidence
             .get(&v)?
             .iter()
             .rev()
-            .find(|e| e.kind == kind && crate::governance::evidence_counts(kind, e.passed, &e.created_by, &[author]))
+            .find(|e| e.kind == kind && (kind == "documentation" || e.created_by != author))?;
+        crate::governance::evidence_counts(kind, newest.passed, &newest.created_by, &[author]).then_some(newest)
     }
 
     fn failed_evidence_of(&self, v: u32, kind: &str) -> bool {

@@ -348,8 +348,14 @@ pub fn judge(gate: &Gate, evidence: &[EvidenceFact], decisions: &[Decision], exc
     let mut missing: Vec<String> = gate
         .evidence
         .iter()
+        // Per kind, the newest evidence from someone who may provide it decides: a later
+        // failure withdraws an earlier pass, a later pass (after a fix) replaces a failure.
         .filter(|kind| {
-            !evidence.iter().any(|e| &e.kind == *kind && evidence_counts(&e.kind, e.passed, &e.by, excluded))
+            let newest = evidence
+                .iter()
+                .rev()
+                .find(|e| &e.kind == *kind && (e.kind == "documentation" || !excluded.contains(&e.by.as_str())));
+            !newest.is_some_and(|e| evidence_counts(&e.kind, e.passed, &e.by, excluded))
         })
         .map(|kind| format!("evidence:{kind}"))
         .collect();
@@ -534,5 +540,9 @@ mod tests {
         assert!(!judge(&gate, &[fact(Some(true), "author")], &approved, &["author"]).complete(), "not independent");
         assert!(judge(&gate, &[fact(Some(true), "v")], &approved, &["author"]).complete());
         assert!(evidence_counts("documentation", None, "author", &["author"]), "authors document their models");
+        let newer_failure = [fact(Some(true), "v"), fact(Some(false), "w")];
+        assert!(!judge(&gate, &newer_failure, &approved, &[]).complete(), "a later failure withdraws the pass");
+        let fixed = [fact(Some(false), "v"), fact(Some(true), "w")];
+        assert!(judge(&gate, &fixed, &approved, &[]).complete(), "a later pass replaces the failure");
     }
 }
