@@ -144,4 +144,21 @@ impl Lineage {
         }
         id
     }
+
+    /// A stay of a model version in an environment (model → deployment, `deployed_as`):
+    /// the name is the environment, `created_at` when the stay began.
+    pub fn add_deployment(&mut self, d: &crate::promotion::Deployment) -> String {
+        let model = model_id(&d.model, d.version);
+        let id = format!("deployment:{}@{}/{}@{}", d.model, d.version, d.environment, d.since.unix_timestamp());
+        self.add_node(Node {
+            id: id.clone(),
+            kind: NodeKind::Deployment,
+            name: d.environment.as_str().to_string(),
+            version: Some(d.version),
+            digest: Some(d.digest.to_string()),
+            created_at: Some(d.since),
+        });
+        self.add_edge(model, id.clone(), Relation::DeployedAs);
+        id
+    }
 }

@@ -259,6 +259,7 @@ impl Riskops {
         }
         let mut lineage = Lineage::default();
         lineage.add_model(&model, &datasets);
+        self.add_deployments(&mut lineage, &model).await?;
         Ok(lineage)
     }
 
@@ -277,8 +278,17 @@ impl Riskops {
                 }
             }
             lineage.add_model(&model, &datasets);
+            self.add_deployments(&mut lineage, &model).await?;
         }
         Ok(lineage)
+    }
+
+    /// Where a model version has been deployed (downstream of the model).
+    async fn add_deployments(&self, lineage: &mut Lineage, model: &ModelVersion) -> Result<()> {
+        for d in self.store.deployments(&model.name).await?.iter().filter(|d| d.version == model.version) {
+            lineage.add_deployment(d);
+        }
+        Ok(())
     }
 
     /// Adds labels to an existing version (its content never changes).

@@ -54,7 +54,7 @@ pub struct LineageView {
 }
 
 /// Upstream and downstream of a version: for a model, the data it was trained and
-/// validated on and its code; for a dataset, the models built from it.
+/// validated on, its code and where it was deployed; for a dataset, the models built from it.
 #[utoipa::path(
     get, path = "/api/v1/lineage/{kind}/{name}/{version}", tag = "lineage", security(("bearer" = [])),
     params(LineagePath, LineageQuery),

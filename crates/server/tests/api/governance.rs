@@ -375,6 +375,10 @@ async fn a_model_reaches_production_only_through_evidence_and_approvals() {
         s.call("POST", &format!("/api/v1/promotions/{id2}/approve"), &val, Some(json!({}))).await;
         let (_, done2) = s.call("POST", &format!("/api/v1/promotions/{id2}/approve"), &risk, Some(json!({}))).await;
         assert_eq!(done2["status"], "completed", "{done2}");
+        let (_, lineage) = s.get("/api/v1/lineage/model/scorer/1", Some(&viewer)).await;
+        let deployed =
+            lineage["edges"].as_array().map(|e| e.iter().any(|e| e["relation"] == "deployed_as")).unwrap_or(false);
+        assert!(deployed, "lineage reaches the deployment: {lineage}");
         let (_, now) = s.get("/api/v1/models/scorer/stages", Some(&viewer)).await;
         assert_eq!(now["environments"]["production"]["version"], 2);
         assert_eq!(

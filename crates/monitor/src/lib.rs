@@ -1,0 +1,68 @@
+//! Production monitoring windows, without IO: the state a window keeps and the report it
+//! gives when it closes.
+//!
+//! - [`Record`]: one prediction log record, already parsed ([`Record::from_json`]).
+//! - [`InputSchema`]: the model's inputs, read from the version's reference
+//!   [`TableProfile`](riskops_data::profile::TableProfile); [`InputSchema::check`] answers
+//!   each record with its violations (unknown or missing feature, wrong type).
+//! - [`WindowState`]: per feature the reference profile's own sketches (moments, KLL
+//!   quantiles, frequencies) plus quality counters; the prediction's summary; performance
+//!   ([`BinaryOutcomes`](riskops_stats::metrics::BinaryOutcomes) or
+//!   [`RegressionSummary`](riskops_stats::metrics::RegressionSummary)); per sensitive
+//!   attribute [`GroupOutcomes`](riskops_stats::metrics::GroupOutcomes); latency.
+//!   Mergeable (hours roll up into days) and encodable ([`WindowState::encode`]).
+//!   Late labels: [`WindowState::add_outcome`] with the stored record's prediction.
+//! - [`WindowReport`]: drift per feature sketch against sketch with riskops-drift's
+//!   (Evidently's) rules, prediction drift, data quality, performance, fairness, latency.
+//!
+//! Times are arguments: nothing here reads a clock.
+//!
+//! # Memory
+//! A window's size does not depend on the number of records: per numeric feature a KLL
+//! sketch with `k` = [`WINDOW_K`] (≤ ~2,400 retained values, ~19 KB) plus 56 bytes of
+//! moments and ≤ [`SMALL_CAP`] exact value counts; per int64/bool/text feature a
+//! frequency table capped at 10,000 categories (then one `other` count); the prediction
+//! likewise; performance summaries (ROC AUC exact up to 4,096 distinct scores, then 4,096
+//! bins); per attribute (≤ [`MAX_ATTRIBUTES`] when not configured) ≤ 1,000 groups.
+//!
+//! # Exact and approximate
+//! See ARCHITECTURE.md, "Monitoring windows: what is exact and what is approximate".
+//! Counts, rates, categorical drift (chi-square, Z-test, Jensen–Shannon on frequency
+//! tables), performance and fairness are exact; KS and Wasserstein drift on KLL sketches
+//! come with an `approx_error` bound and a `near_threshold` flag.
+
+mod codec;
+pub mod drift;
+mod record;
+mod report;
+mod schema;
+mod window;
+
+pub use drift::{FeatureDrift, column_drift, ks_p_value};
+pub use record::{Record, Value, bool_text, number_category};
+pub use report::{ReportContext, WindowDrift, WindowReport, rfc3339};
+pub use schema::{FeatureSpec, InputSchema, SchemaOptions, Task, type_violation};
+pub use window::{ColumnState, LATENCY_K, MAX_ATTRIBUTES, Performance, SMALL_CAP, SmallCounts, WINDOW_K, WindowState};
+
+/// Why a window operation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MonitorError {
+    /// Two windows (or a window and a schema) do not describe the same thing.
+    Mismatch(String),
+    /// Bytes that are not a window state.
+    Decode(String),
+    /// An outcome whose prediction or label cannot be read for the task.
+    Outcome(String),
+}
+
+impl std::fmt::Display for MonitorError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MonitorError::Mismatch(m) => write!(f, "windows do not match: {m}"),
+            MonitorError::Decode(m) => write!(f, "cannot decode window state: {m}"),
+            MonitorError::Outcome(m) => write!(f, "cannot read outcome: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for MonitorError {}

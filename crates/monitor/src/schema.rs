@@ -1,0 +1,170 @@
+//! The model's input schema, taken from the reference profile: which features exist, their
+//! pandas dtypes, and what the reference saw (range, categories) for the quality checks.
+
+use crate::record::{Record, Value};
+use riskops_data::profile::{Dtype, TableProfile};
+use std::collections::{HashMap, HashSet};
+
+/// What the model predicts, which decides how predictions and labels are read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Task {
+    /// Two classes; `positive` is the positive class as a category (`"1"`, `"True"`,
+    /// `"bad"`). A prediction or label is positive when its category equals it (booleans
+    /// `true` also match `"1"`, numbers `1` also match `"True"`/`"true"`).
+    Binary { positive: String },
+    /// Numeric predictions and labels.
+    Regression,
+}
+
+impl Task {
+    /// Whether `v` is the positive class (binary tasks); `None` for null or regression.
+    pub fn is_positive(&self, v: &Value) -> Option<bool> {
+        let Task::Binary { positive } = self else { return None };
+        let category = v.category()?;
+        Some(
+            category == *positive
+                || matches!(v, Value::Bool(true)) && matches!(positive.as_str(), "1" | "true")
+                || matches!(v, Value::Number(x) if *x == 1.0) && matches!(positive.as_str(), "True" | "true"),
+        )
+    }
+}
+
+/// How to read the reference profile into a schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaOptions {
+    /// Reference columns that are not model inputs (the target, an id, a stored prediction).
+    pub exclude: Vec<String>,
+    pub task: Task,
+    /// Attributes to compute fairness for; empty = every attribute records carry, up to
+    /// [`MAX_ATTRIBUTES`](crate::MAX_ATTRIBUTES).
+    pub sensitive: Vec<String>,
+}
+
+/// One feature of the schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureSpec {
+    pub name: String,
+    pub dtype: Dtype,
+    /// Finite range of the reference (numeric columns).
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// Categories of the reference, for "never seen" counts: text and boolean columns, and
+    /// integer columns with at most 10 distinct values (categorical in Evidently's typing).
+    /// `None` when the column is not categorical or the reference's counts were capped.
+    pub known: Option<HashSet<String>>,
+}
+
+/// The input schema: features in the reference's column order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputSchema {
+    pub features: Vec<FeatureSpec>,
+    pub task: Task,
+    pub sensitive: Vec<String>,
+    index: HashMap<String, usize>,
+}
+
+impl InputSchema {
+    pub fn from_profile(profile: &TableProfile, options: &SchemaOptions) -> InputSchema {
+        let features: Vec<FeatureSpec> = profile
+            .columns
+            .iter()
+            .filter(|c| !options.exclude.contains(&c.name))
+            .map(|c| {
+                let numeric = matches!(c.dtype, Dtype::Int64 | Dtype::Float64);
+                let categorical = match c.dtype {
+                    Dtype::Object | Dtype::Bool => true,
+                    Dtype::Int64 => c.distinct.estimate() <= riskops_drift::rules::MAX_INT_CATEGORIES as u64,
+                    Dtype::Float64 => false,
+                };
+                let known = (categorical && c.frequencies.is_exact())
+                    .then(|| c.frequencies.iter().map(|(v, _)| v.to_string()).collect());
+                FeatureSpec {
+                    name: c.name.clone(),
+                    dtype: c.dtype,
+                    min: if numeric { c.moments.min() } else { None },
+                    max: if numeric { c.moments.max() } else { None },
+                    known,
+                }
+            })
+            .collect();
+        let index = features.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect();
+        InputSchema { features, task: options.task.clone(), sensitive: options.sensitive.clone(), index }
+    }
+
+    /// Position of a feature.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// Checks one record against the schema: every feature present (null is a missing
+    /// value, allowed), no unknown feature, each value of its column's type, and a
+    /// prediction and label of the task's type. `Err` lists every reason.
+    pub fn check(&self, record: &Record) -> Result<(), Vec<String>> {
+        let mut reasons = Vec::new();
+        for name in record.features.keys() {
+            if self.position(name).is_none() {
+                reasons.push(format!("unknown feature {name:?}"));
+            }
+        }
+        for spec in &self.features {
+            match record.features.get(&spec.name) {
+                None => reasons.push(format!("missing feature {:?}", spec.name)),
+                Some(v) => {
+                    if let Some(why) = type_violation(spec.dtype, v) {
+                        reasons.push(format!("feature {:?}: {why}", spec.name));
+                    }
+                }
+            }
+        }
+        let outcome_problem = |what: &str, v: &Value| -> Option<String> {
+            match (&self.task, v) {
+                (_, Value::Null) => Some(format!("{what} is null")),
+                (Task::Regression, Value::Number(x)) if x.is_finite() => None,
+                (Task::Regression, other) => Some(format!("{what} must be a finite number, not {}", other.kind())),
+                (Task::Binary { .. }, Value::Number(x)) if !x.is_finite() => Some(format!("{what} is not finite")),
+                (Task::Binary { .. }, _) => None,
+            }
+        };
+        reasons.extend(outcome_problem("prediction", &record.prediction));
+        if let Some(label) = &record.label {
+            reasons.extend(outcome_problem("label", label));
+        }
+        if let Some(s) = record.score
+            && !s.is_finite()
+        {
+            reasons.push("score is not finite".into());
+        }
+        if let Some(l) = record.latency_ms
+            && !(l.is_finite() && l >= 0.0)
+        {
+            reasons.push("latency_ms must be a non-negative number".into());
+        }
+        if reasons.is_empty() { Ok(()) } else { Err(reasons) }
+    }
+}
+
+/// Why `v` cannot be a value of a `dtype` column (null never violates: it is missing).
+///
+/// float64 takes numbers; int64 takes integral numbers; bool takes booleans; object (text)
+/// takes strings. Nothing is coerced: `"3"` in a numeric column and `3` in a text column
+/// are violations.
+pub fn type_violation(dtype: Dtype, v: &Value) -> Option<String> {
+    let ok = match (dtype, v) {
+        (_, Value::Null) => true,
+        (Dtype::Float64, Value::Number(_)) => true,
+        (Dtype::Int64, Value::Number(x)) => x.fract() == 0.0,
+        (Dtype::Bool, Value::Bool(_)) => true,
+        (Dtype::Object, Value::Text(_)) => true,
+        _ => false,
+    };
+    (!ok).then(|| format!("expected {}, got {}", expected(dtype), v.kind()))
+}
+
+fn expected(dtype: Dtype) -> &'static str {
+    match dtype {
+        Dtype::Float64 => "a number (float64)",
+        Dtype::Int64 => "an integer (int64)",
+        Dtype::Bool => "a boolean (bool)",
+        Dtype::Object => "a string (object)",
+    }
+}

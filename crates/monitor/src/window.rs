@@ -1,0 +1,588 @@
+//! [`WindowState`]: everything a monitoring window keeps, as mergeable bounded summaries.
+
+use crate::MonitorError;
+use crate::codec::{Reader, Writer};
+use crate::record::{Record, Value, bool_text};
+use crate::schema::{FeatureSpec, InputSchema, Task, type_violation};
+use riskops_data::profile::Dtype;
+use riskops_stats::metrics::{BinaryOutcomes, GroupOutcomes, RegressionSummary};
+use riskops_stats::sketch::{Frequencies, Moments, QuantileSketch};
+use std::collections::{BTreeMap, HashSet};
+
+/// `k` of a window's quantile sketches: exact up to 3,200 values, then a normalized rank
+/// error of 0.35% (99% confidence), ~2,400 retained values (~19 KB) per numeric feature.
+pub const WINDOW_K: u16 = 800;
+/// `k` of the latency sketch (1.33% rank error).
+pub const LATENCY_K: u16 = 200;
+/// Distinct values a numeric feature counts exactly (for Evidently's "few values" rule and
+/// value-by-value tests), beyond which it only remembers that there were more.
+pub const SMALL_CAP: usize = 32;
+/// Attributes tracked for fairness when the schema names none; others are counted in
+/// `dropped_attributes`.
+pub const MAX_ATTRIBUTES: usize = 16;
+
+/// Exact counts of the first [`SMALL_CAP`] distinct finite values of a numeric column.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SmallCounts {
+    /// `(bits of the value, count)`, `-0.0` folded into `0.0`.
+    values: Vec<(u64, u64)>,
+    /// More than `SMALL_CAP` distinct values were seen.
+    saturated: bool,
+}
+
+impl SmallCounts {
+    fn add_n(&mut self, x: f64, n: u64) {
+        if self.saturated {
+            return;
+        }
+        let bits = (x + 0.0).to_bits();
+        if let Some(slot) = self.values.iter_mut().find(|(b, _)| *b == bits) {
+            slot.1 += n;
+        } else if self.values.len() < SMALL_CAP {
+            self.values.push((bits, n));
+        } else {
+            self.saturated = true;
+            self.values = Vec::new();
+        }
+    }
+
+    fn merge(&mut self, other: &SmallCounts) {
+        if other.saturated {
+            self.saturated = true;
+            self.values = Vec::new();
+        }
+        for &(bits, n) in &other.values {
+            self.add_n(f64::from_bits(bits), n);
+        }
+    }
+
+    /// The distinct values with their counts, ascending; `None` when saturated.
+    pub fn counts(&self) -> Option<Vec<(f64, u64)>> {
+        if self.saturated {
+            return None;
+        }
+        let mut v: Vec<(f64, u64)> = self.values.iter().map(|&(b, n)| (f64::from_bits(b), n)).collect();
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+        Some(v)
+    }
+}
+
+/// One column of a window (a feature, or the prediction): the same sketches as a
+/// reference [`ColumnProfile`](riskops_data::profile::ColumnProfile), plus quality counters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnState {
+    pub name: String,
+    pub dtype: Dtype,
+    /// The prediction column takes numbers and text alike (its dtype is the reference's).
+    pub flexible: bool,
+    /// Records seen (each record counts once for every feature).
+    pub rows: u64,
+    /// Null or absent.
+    pub missing: u64,
+    /// Values of the wrong type (left out of the summaries).
+    pub type_violations: u64,
+    /// ±inf (left out of the numeric summaries, as the drift engine drops them).
+    pub infinite: u64,
+    /// Finite numbers outside the reference's [min, max].
+    pub out_of_range: u64,
+    /// Categories absent from the reference.
+    pub unseen: u64,
+    /// Whether `unseen` is counted (categorical columns whose reference counts are exact).
+    pub tracks_unseen: bool,
+    pub moments: Moments,
+    pub quantiles: QuantileSketch,
+    /// Integer, boolean and text values, as the profile counts them (integers as `3`).
+    pub frequencies: Frequencies,
+    pub small: SmallCounts,
+}
+
+impl ColumnState {
+    fn new(name: String, dtype: Dtype, flexible: bool, tracks_unseen: bool) -> ColumnState {
+        ColumnState {
+            name,
+            dtype,
+            flexible,
+            tracks_unseen,
+            rows: 0,
+            missing: 0,
+            type_violations: 0,
+            infinite: 0,
+            out_of_range: 0,
+            unseen: 0,
+            moments: Moments::new(),
+            quantiles: QuantileSketch::with_k(WINDOW_K).unwrap_or_default(),
+            frequencies: Frequencies::new(),
+            small: SmallCounts::default(),
+        }
+    }
+
+    /// Values summarised (not missing, not of the wrong type).
+    pub fn count(&self) -> u64 {
+        self.rows - self.missing - self.type_violations
+    }
+
+    fn add(&mut self, spec: Option<&FeatureSpec>, v: Option<&Value>) -> bool {
+        self.rows += 1;
+        let Some(v) = v else {
+            self.missing += 1;
+            return false;
+        };
+        if !self.flexible && type_violation(self.dtype, v).is_some() {
+            self.type_violations += 1;
+            return false;
+        }
+        let known = spec.and_then(|s| s.known.as_ref());
+        match v {
+            Value::Null => self.missing += 1,
+            Value::Number(x) => {
+                if x.is_finite() {
+                    self.moments.add(*x);
+                    self.quantiles.add(*x);
+                    self.small.add_n(*x, 1);
+                    if let Some(s) = spec
+                        && (s.min.is_some_and(|m| *x < m) || s.max.is_some_and(|m| *x > m))
+                    {
+                        self.out_of_range += 1;
+                    }
+                } else {
+                    self.infinite += 1;
+                }
+                if (self.dtype == Dtype::Int64 || self.flexible) && x.fract() == 0.0 && x.abs() < 9.2e18 {
+                    let mut buf = [0u8; 24];
+                    let text = itoa(*x as i64, &mut buf);
+                    self.frequencies.add(text);
+                    self.check_known(known, text);
+                }
+            }
+            Value::Bool(b) => {
+                self.frequencies.add(bool_text(*b));
+                self.check_known(known, bool_text(*b));
+            }
+            Value::Text(t) => {
+                self.frequencies.add(t);
+                self.check_known(known, t);
+            }
+        }
+        true
+    }
+
+    fn check_known(&mut self, known: Option<&HashSet<String>>, category: &str) {
+        if known.is_some_and(|k| !k.contains(category)) {
+            self.unseen += 1;
+        }
+    }
+
+    fn merge(&mut self, other: &ColumnState) -> Result<(), MonitorError> {
+        if self.name != other.name
+            || self.dtype != other.dtype
+            || self.flexible != other.flexible
+            || self.tracks_unseen != other.tracks_unseen
+        {
+            return Err(MonitorError::Mismatch(format!(
+                "column {:?} ({}) cannot merge with {:?} ({})",
+                self.name,
+                self.dtype.name(),
+                other.name,
+                other.dtype.name()
+            )));
+        }
+        self.rows += other.rows;
+        self.missing += other.missing;
+        self.type_violations += other.type_violations;
+        self.infinite += other.infinite;
+        self.out_of_range += other.out_of_range;
+        self.unseen += other.unseen;
+        self.moments.merge(&other.moments);
+        self.quantiles.merge(&other.quantiles);
+        self.frequencies.merge(&other.frequencies);
+        self.small.merge(&other.small);
+        Ok(())
+    }
+
+    fn encode(&self, w: &mut Writer) {
+        w.str(&self.name);
+        w.u8(dtype_code(self.dtype));
+        w.u8(u8::from(self.flexible) | (u8::from(self.tracks_unseen) << 1));
+        for n in [self.rows, self.missing, self.type_violations, self.infinite, self.out_of_range, self.unseen] {
+            w.u64(n);
+        }
+        self.moments.encode(&mut w.out);
+        self.quantiles.encode(&mut w.out);
+        self.frequencies.encode(&mut w.out);
+        w.u8(u8::from(self.small.saturated));
+        w.u32(self.small.values.len() as u32);
+        for &(bits, n) in &self.small.values {
+            w.u64(bits);
+            w.u64(n);
+        }
+    }
+
+    fn decode(r: &mut Reader<'_>) -> Result<ColumnState, MonitorError> {
+        let name = r.str()?;
+        let dtype = dtype_of(r.u8()?)?;
+        let flags = r.u8()?;
+        let mut c = ColumnState::new(name, dtype, flags & 1 != 0, flags & 2 != 0);
+        c.rows = r.u64()?;
+        c.missing = r.u64()?;
+        c.type_violations = r.u64()?;
+        c.infinite = r.u64()?;
+        c.out_of_range = r.u64()?;
+        c.unseen = r.u64()?;
+        if c.missing.checked_add(c.type_violations).is_none_or(|n| n > c.rows) {
+            return Err(MonitorError::Decode(format!("column {:?}: counts exceed rows", c.name)));
+        }
+        c.moments = r.sketch(Moments::decode)?;
+        c.quantiles = r.sketch(QuantileSketch::decode)?;
+        c.frequencies = r.sketch(Frequencies::decode)?;
+        c.small.saturated = r.u8()? != 0;
+        let n = r.u32()? as usize;
+        if n > SMALL_CAP {
+            return Err(MonitorError::Decode("too many small counts".into()));
+        }
+        for _ in 0..n {
+            let bits = r.u64()?;
+            let count = r.u64()?;
+            c.small.values.push((bits, count));
+        }
+        Ok(c)
+    }
+}
+
+/// Labelled performance: binary classification or regression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Performance {
+    Binary(BinaryOutcomes),
+    Regression(RegressionSummary),
+}
+
+/// The state of one monitoring window of one model version (the window's identity, start,
+/// end and version, is the caller's key). See the [crate docs](crate) for the memory bound.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowState {
+    /// Records added.
+    pub records: u64,
+    /// Outcomes added (labels with the record, or later through `add_outcome`).
+    pub labelled: u64,
+    /// Records with at least one schema violation (unknown or absent feature, wrong type).
+    pub records_with_violations: u64,
+    /// Feature values under names the schema does not know.
+    pub unknown_features: u64,
+    /// Outcomes whose prediction or label could not be read for the task.
+    pub unreadable_outcomes: u64,
+    /// Attribute values not tracked because [`MAX_ATTRIBUTES`] attributes already were.
+    pub dropped_attributes: u64,
+    /// In the schema's feature order.
+    pub features: Vec<ColumnState>,
+    pub prediction: ColumnState,
+    pub performance: Performance,
+    /// Per sensitive attribute (binary tasks).
+    pub fairness: BTreeMap<String, GroupOutcomes>,
+    pub latency: Moments,
+    pub latency_quantiles: QuantileSketch,
+}
+
+const MAGIC: &[u8; 4] = b"RKMW";
+const VERSION: u8 = 1;
+
+impl WindowState {
+    /// An empty window for the schema's features and task.
+    pub fn new(schema: &InputSchema) -> WindowState {
+        WindowState {
+            records: 0,
+            labelled: 0,
+            records_with_violations: 0,
+            unknown_features: 0,
+            unreadable_outcomes: 0,
+            dropped_attributes: 0,
+            features: schema
+                .features
+                .iter()
+                .map(|f| ColumnState::new(f.name.clone(), f.dtype, false, f.known.is_some()))
+                .collect(),
+            prediction: ColumnState::new("prediction".into(), Dtype::Object, true, false),
+            performance: match schema.task {
+                Task::Binary { .. } => Performance::Binary(BinaryOutcomes::new()),
+                Task::Regression => Performance::Regression(RegressionSummary::new()),
+            },
+            fairness: BTreeMap::new(),
+            latency: Moments::new(),
+            latency_quantiles: QuantileSketch::with_k(LATENCY_K).unwrap_or_default(),
+        }
+    }
+
+    /// Adds one record. Never fails: schema violations are counted (per feature and per
+    /// record), wrong-typed values left out of the summaries. A label that comes with the
+    /// record is added as an outcome (see [`add_outcome`](Self::add_outcome)).
+    ///
+    /// The schema must be the one the window was made with (same features, same order).
+    pub fn add(&mut self, schema: &InputSchema, record: &Record) {
+        self.records += 1;
+        let mut violation = false;
+        let mut known = 0usize;
+        for (spec, state) in schema.features.iter().zip(self.features.iter_mut()) {
+            let value = record.features.get(&spec.name);
+            known += usize::from(value.is_some());
+            let before = state.type_violations;
+            state.add(Some(spec), value);
+            violation |= value.is_none() || state.type_violations != before;
+        }
+        let unknown = record.features.len() - known;
+        if unknown > 0 {
+            self.unknown_features += unknown as u64;
+            violation = true;
+        }
+        self.records_with_violations += u64::from(violation);
+        self.prediction.add(None, Some(&record.prediction));
+        if let Some(l) = record.latency_ms.filter(|l| l.is_finite()) {
+            self.latency.add(l);
+            self.latency_quantiles.add(l);
+        }
+        if let Some(label) = &record.label {
+            let score = match &schema.task {
+                Task::Binary { positive } => record.positive_score(positive),
+                Task::Regression => None,
+            };
+            // An unreadable outcome is counted in `unreadable_outcomes`.
+            let _ = self.add_outcome(schema, label, &record.prediction, score, &record.attributes);
+        }
+    }
+
+    /// Adds one labelled outcome: the ground truth `actual` of a record whose prediction
+    /// (and score, for binary tasks) the caller kept, with the record's attributes.
+    ///
+    /// This is how late labels arrive: the window keeps no records, so the caller looks up
+    /// the stored record by id and calls this on the window the record belongs to (never
+    /// for a record whose label was already counted).
+    ///
+    /// Errors when `actual` or `predicted` cannot be read for the task (null, text in a
+    /// regression); nothing is counted then but `unreadable_outcomes`.
+    pub fn add_outcome(
+        &mut self,
+        schema: &InputSchema,
+        actual: &Value,
+        predicted: &Value,
+        score: Option<f64>,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<(), MonitorError> {
+        let unreadable = |what: &str, v: &Value| MonitorError::Outcome(format!("{what} is {}", v.kind()));
+        match (&mut self.performance, &schema.task) {
+            (Performance::Binary(outcomes), task @ Task::Binary { .. }) => {
+                let (Some(a), Some(p)) = (task.is_positive(actual), task.is_positive(predicted)) else {
+                    self.unreadable_outcomes += 1;
+                    let bad =
+                        if task.is_positive(actual).is_none() { ("label", actual) } else { ("prediction", predicted) };
+                    return Err(unreadable(bad.0, bad.1));
+                };
+                match score.filter(|s| s.is_finite()) {
+                    Some(s) => outcomes.add_scored(a, p, s),
+                    None => outcomes.add(a, p),
+                }
+                for (attribute, group) in attributes {
+                    let tracked = self.fairness.contains_key(attribute);
+                    let wanted = if schema.sensitive.is_empty() {
+                        tracked || self.fairness.len() < MAX_ATTRIBUTES
+                    } else {
+                        schema.sensitive.contains(attribute)
+                    };
+                    if wanted {
+                        self.fairness.entry(attribute.clone()).or_default().add(group, a, p);
+                    } else if schema.sensitive.is_empty() {
+                        self.dropped_attributes += 1;
+                    }
+                }
+            }
+            (Performance::Regression(summary), Task::Regression) => {
+                let (Value::Number(a), Value::Number(p)) = (actual, predicted) else {
+                    self.unreadable_outcomes += 1;
+                    let bad =
+                        if matches!(actual, Value::Number(_)) { ("prediction", predicted) } else { ("label", actual) };
+                    return Err(unreadable(bad.0, bad.1));
+                };
+                summary.add(*a, *p);
+            }
+            _ => return Err(MonitorError::Mismatch("the window was made for another task".into())),
+        }
+        self.labelled += 1;
+        Ok(())
+    }
+
+    /// Folds `other` (another window of the same model version and schema, e.g. the next
+    /// hour) into this one. Counts merge exactly; sketches as documented in the crate docs.
+    pub fn merge(&mut self, other: &WindowState) -> Result<(), MonitorError> {
+        if self.features.len() != other.features.len() {
+            return Err(MonitorError::Mismatch("the windows have different features".into()));
+        }
+        // Check everything before changing anything.
+        for (a, b) in self.features.iter().zip(&other.features) {
+            if a.name != b.name || a.dtype != b.dtype {
+                return Err(MonitorError::Mismatch(format!("feature {:?} differs from {:?}", a.name, b.name)));
+            }
+        }
+        match (&mut self.performance, &other.performance) {
+            (Performance::Binary(a), Performance::Binary(b)) => a.merge(b),
+            (Performance::Regression(a), Performance::Regression(b)) => a.merge(b),
+            _ => return Err(MonitorError::Mismatch("the windows are for different tasks".into())),
+        }
+        for (a, b) in self.features.iter_mut().zip(&other.features) {
+            a.merge(b)?;
+        }
+        self.prediction.merge(&other.prediction)?;
+        self.records += other.records;
+        self.labelled += other.labelled;
+        self.records_with_violations += other.records_with_violations;
+        self.unknown_features += other.unknown_features;
+        self.unreadable_outcomes += other.unreadable_outcomes;
+        self.dropped_attributes += other.dropped_attributes;
+        for (attribute, groups) in &other.fairness {
+            if self.fairness.contains_key(attribute) || self.fairness.len() < MAX_ATTRIBUTES {
+                self.fairness.entry(attribute.clone()).or_default().merge(groups);
+            } else {
+                self.dropped_attributes += groups.groups().map(|(_, c)| c.count()).sum::<u64>();
+            }
+        }
+        self.latency.merge(&other.latency);
+        self.latency_quantiles.merge(&other.latency_quantiles);
+        Ok(())
+    }
+
+    /// The binary encoding: `RKMW`, a version byte, the counters, then each column's
+    /// counters and sketch encodings (riskops-stats' formats), the performance summary, the
+    /// per-attribute group outcomes and the latency summaries. Little-endian throughout.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer { out: Vec::with_capacity(4096) };
+        w.out.extend_from_slice(MAGIC);
+        w.u8(VERSION);
+        for n in [
+            self.records,
+            self.labelled,
+            self.records_with_violations,
+            self.unknown_features,
+            self.unreadable_outcomes,
+            self.dropped_attributes,
+        ] {
+            w.u64(n);
+        }
+        w.u32(self.features.len() as u32);
+        for f in &self.features {
+            f.encode(&mut w);
+        }
+        self.prediction.encode(&mut w);
+        match &self.performance {
+            Performance::Binary(b) => {
+                w.u8(0);
+                b.encode(&mut w.out);
+            }
+            Performance::Regression(r) => {
+                w.u8(1);
+                r.encode(&mut w.out);
+            }
+        }
+        w.u32(self.fairness.len() as u32);
+        for (attribute, groups) in &self.fairness {
+            w.str(attribute);
+            groups.encode(&mut w.out);
+        }
+        self.latency.encode(&mut w.out);
+        self.latency_quantiles.encode(&mut w.out);
+        w.out
+    }
+
+    /// Reads [`encode`](Self::encode)'s bytes; malformed input is an error, never a panic.
+    pub fn decode(bytes: &[u8]) -> Result<WindowState, MonitorError> {
+        let mut r = Reader::new(bytes);
+        if r.take(4)? != MAGIC {
+            return Err(MonitorError::Decode("not a window state (bad magic)".into()));
+        }
+        let version = r.u8()?;
+        if version != VERSION {
+            return Err(MonitorError::Decode(format!("window state version {version} is not supported")));
+        }
+        let mut counters = [0u64; 6];
+        for c in counters.iter_mut() {
+            *c = r.u64()?;
+        }
+        let n = r.u32()? as usize;
+        // Each column takes well over 16 bytes: refuse counts the input cannot hold.
+        if n > r.remaining() / 16 {
+            return Err(MonitorError::Decode("feature count exceeds the input".into()));
+        }
+        let mut features = Vec::with_capacity(n);
+        for _ in 0..n {
+            features.push(ColumnState::decode(&mut r)?);
+        }
+        let prediction = ColumnState::decode(&mut r)?;
+        let performance = match r.u8()? {
+            0 => Performance::Binary(r.sketch(BinaryOutcomes::decode)?),
+            1 => Performance::Regression(r.sketch(RegressionSummary::decode)?),
+            t => return Err(MonitorError::Decode(format!("unknown performance tag {t}"))),
+        };
+        let attributes = r.u32()? as usize;
+        if attributes > MAX_ATTRIBUTES.max(r.remaining() / 8) {
+            return Err(MonitorError::Decode("attribute count exceeds the input".into()));
+        }
+        let mut fairness = BTreeMap::new();
+        for _ in 0..attributes {
+            let name = r.str()?;
+            fairness.insert(name, r.sketch(GroupOutcomes::decode)?);
+        }
+        let latency = r.sketch(Moments::decode)?;
+        let latency_quantiles = r.sketch(QuantileSketch::decode)?;
+        if r.remaining() != 0 {
+            return Err(MonitorError::Decode("trailing bytes after the window state".into()));
+        }
+        let [records, labelled, records_with_violations, unknown_features, unreadable_outcomes, dropped_attributes] =
+            counters;
+        Ok(WindowState {
+            records,
+            labelled,
+            records_with_violations,
+            unknown_features,
+            unreadable_outcomes,
+            dropped_attributes,
+            features,
+            prediction,
+            performance,
+            fairness,
+            latency,
+            latency_quantiles,
+        })
+    }
+}
+
+fn dtype_code(d: Dtype) -> u8 {
+    match d {
+        Dtype::Int64 => 0,
+        Dtype::Float64 => 1,
+        Dtype::Bool => 2,
+        Dtype::Object => 3,
+    }
+}
+
+fn dtype_of(code: u8) -> Result<Dtype, MonitorError> {
+    Ok(match code {
+        0 => Dtype::Int64,
+        1 => Dtype::Float64,
+        2 => Dtype::Bool,
+        3 => Dtype::Object,
+        c => return Err(MonitorError::Decode(format!("unknown dtype code {c}"))),
+    })
+}
+
+/// Formats an integer without allocating (as the profile spells int64 categories).
+fn itoa(mut i: i64, buf: &mut [u8; 24]) -> &str {
+    let negative = i < 0;
+    let mut pos = buf.len();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (i % 10).unsigned_abs() as u8;
+        i /= 10;
+        if i == 0 {
+            break;
+        }
+    }
+    if negative {
+        pos -= 1;
+        buf[pos] = b'-';
+    }
+    std::str::from_utf8(&buf[pos..]).unwrap_or("0")
+}
