@@ -354,6 +354,8 @@ pub struct AuditFacts {
     /// The seq of the newest checkpoint whose signature verified.
     pub checkpoint_seq: Option<i64>,
     pub problem: Option<String>,
+    /// Append-only triggers missing from the database (someone dropped them).
+    pub missing_guards: Vec<String>,
 }
 
 /// Identities and tokens, summarised.
@@ -1029,6 +1031,15 @@ fn gated_thresholds(f: &ComplianceFacts) -> (ControlStatus, String) {
 /// C17: the chain verifies and a signed checkpoint covers it.
 fn audit_trail(f: &ComplianceFacts) -> (ControlStatus, String) {
     let a = &f.audit;
+    if !a.missing_guards.is_empty() {
+        return (
+            ControlStatus::Unsatisfied,
+            format!(
+                "the audit trail is no longer append-only: the triggers {} are missing",
+                a.missing_guards.join(", ")
+            ),
+        );
+    }
     match (a.ok, a.checkpoint_seq) {
         (false, _) => (
             ControlStatus::Unsatisfied,
@@ -1045,8 +1056,8 @@ fn audit_trail(f: &ComplianceFacts) -> (ControlStatus, String) {
         (true, Some(seq)) => (
             ControlStatus::Satisfied,
             format!(
-                "the audit trail is append-only (database triggers); its hash chain of {} events verifies, signed up \
-                 to event {seq}",
+                "the audit trail is append-only (its database triggers are in place); its hash chain of {} events \
+                 verifies, signed up to event {seq}",
                 a.events
             ),
         ),
@@ -1302,7 +1313,7 @@ mod tests {
                 evidence: evidence_map,
                 promotions: vec![promotion(1, 1, &["victor", "rita"])],
             }],
-            audit: AuditFacts { ok: true, events: 40, checkpoint_seq: Some(40), problem: None },
+            audit: AuditFacts { ok: true, events: 40, checkpoint_seq: Some(40), problem: None, missing_guards: vec![] },
             identities: IdentityFacts { users: 4, service_accounts: 0, ..Default::default() },
             production_gates: Tier::ALL.into_iter().map(|t| (t, policy.gate(t, Environment::Production))).collect(),
             attestations: vec![],

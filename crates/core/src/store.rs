@@ -262,6 +262,10 @@ pub trait Store: Send + Sync + 'static {
     /// The checkpoint with the largest seq.
     async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>>;
 
+    /// The append-only triggers of the audit trail (events and checkpoints) that are
+    /// missing from the database: empty when all are in place.
+    async fn missing_audit_guards(&self) -> Result<Vec<String>>;
+
     /// Every checkpoint, in seq order.
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>>;
 

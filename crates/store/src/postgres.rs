@@ -47,6 +47,14 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "compliance", include_str!("../migrations/postgres/0007_compliance.sql")),
 ];
 
+/// The triggers that keep the audit trail append-only (migrations 0001 and 0005).
+const AUDIT_GUARDS: [&str; 4] = [
+    "audit_events_no_change",
+    "audit_events_no_truncate",
+    "audit_checkpoints_no_change",
+    "audit_checkpoints_no_truncate",
+];
+
 /// Advisory lock keys (arbitrary constants, unique to riskops).
 const MIGRATION_LOCK: i64 = 0x7269_736b_6f70_0001;
 const AUDIT_CHAIN_LOCK: i64 = 0x7269_736b_6f70_0002;
@@ -915,6 +923,27 @@ impl Store for PostgresStore {
 
     async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>> {
         Ok(self.checkpoints_ordered("ORDER BY seq DESC LIMIT 1").await?.pop())
+    }
+
+    async fn missing_audit_guards(&self) -> Result<Vec<String>> {
+        let client = self.client().await?;
+        let mut missing = Vec::new();
+        for name in AUDIT_GUARDS {
+            // Triggers of the tables in this connection's schema (search_path), enabled.
+            let present = client
+                .query_opt(
+                    "SELECT 1 FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid \
+                     WHERE t.tgname = $1 AND c.relnamespace = current_schema()::regnamespace AND t.tgenabled <> 'D'",
+                    &[&name],
+                )
+                .await
+                .map_err(db_err)?
+                .is_some();
+            if !present {
+                missing.push(name.to_string());
+            }
+        }
+        Ok(missing)
     }
 
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {

@@ -39,6 +39,10 @@ mod governance;
 mod identities;
 mod risk;
 
+/// The triggers that keep the audit trail append-only (migrations 0001 and 0005).
+const AUDIT_GUARDS: [&str; 4] =
+    ["audit_events_no_update", "audit_events_no_delete", "audit_checkpoints_no_update", "audit_checkpoints_no_delete"];
+
 /// The file name of the database inside the data directory.
 pub const FILE_NAME: &str = "riskops.sqlite";
 
@@ -1136,6 +1140,26 @@ impl Store for SqliteStore {
 
     async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>> {
         Ok(self.checkpoints_ordered("ORDER BY seq DESC LIMIT 1").await?.pop())
+    }
+
+    async fn missing_audit_guards(&self) -> Result<Vec<String>> {
+        self.with_conn(|conn| {
+            let mut missing = Vec::new();
+            for name in AUDIT_GUARDS {
+                let present: bool = conn
+                    .query_row(
+                        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?1)",
+                        [name],
+                        |r| r.get(0),
+                    )
+                    .map_err(db_err)?;
+                if !present {
+                    missing.push(name.to_string());
+                }
+            }
+            Ok(missing)
+        })
+        .await
     }
 
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {

@@ -1474,3 +1474,24 @@ async fn the_compliance_report_follows_the_context_and_attestations() {
         assert_eq!(riskops.attestations(&ctx, "default").await.unwrap().len(), 1);
     }
 }
+
+#[tokio::test]
+async fn a_dropped_append_only_trigger_is_reported() {
+    let b = sqlite().await;
+    assert!(b.store.missing_audit_guards().await.unwrap().is_empty());
+    let path = b._dir.as_ref().unwrap().path().join(riskops_store::sqlite::FILE_NAME);
+    rusqlite::Connection::open(path).unwrap().execute_batch("DROP TRIGGER audit_events_no_delete").unwrap();
+    assert_eq!(b.store.missing_audit_guards().await.unwrap(), ["audit_events_no_delete"]);
+
+    if let Some(pg) = postgres().await {
+        assert!(pg.store.missing_audit_guards().await.unwrap().is_empty());
+        let schema = pg.pg_schema.as_ref().unwrap();
+        let (client, conn) = tokio_postgres::connect(schema.base_url(), tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute(&format!("DROP TRIGGER audit_checkpoints_no_change ON {}.audit_checkpoints", schema.name()))
+            .await
+            .unwrap();
+        assert_eq!(pg.store.missing_audit_guards().await.unwrap(), ["audit_checkpoints_no_change"]);
+    }
+}

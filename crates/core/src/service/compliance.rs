@@ -147,6 +147,7 @@ impl Riskops {
             events: report.events,
             checkpoint_seq: report.checkpoint.map(|c| c.seq),
             problem: report.reason,
+            missing_guards: self.store.missing_audit_guards().await?,
         };
 
         let identities = self.store.identities().await?;
