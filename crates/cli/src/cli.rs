@@ -391,9 +391,11 @@ pub enum ModelCommand {
         #[arg(long, default_value = "production")]
         environment: String,
     },
-    /// Business KPIs: set what each outcome is worth (costs negative) and see the expected value
-    /// per 1,000 decisions of each version with confusion-matrix evidence:
-    /// `riskops model kpi fraud --currency EUR --fp -25 --fn -400`.
+    /// Business KPIs: set what each outcome is worth (costs negative) and see, per version with
+    /// confusion-matrix evidence, precision, recall, F1 and the expected value per 1,000
+    /// decisions: `riskops model kpi fraud --currency EUR --fp -25 --fn -400`. The evidence is a
+    /// JSON file `{"confusion_matrix":[[tn,fp],[fn,tp]]}` (or `{"tp":…,"fp":…,"fn":…,"tn":…}`)
+    /// added with `riskops evidence add NAME@V --kind performance --file cm.json --passed true`.
     Kpi {
         name: String,
         #[arg(long)]

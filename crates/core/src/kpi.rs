@@ -3,6 +3,7 @@
 //! arithmetic per window, so technical metrics can be read as money.
 
 use crate::error::{Error, Result};
+pub use riskops_stats::metrics::Confusion;
 use serde_json::{Value, json};
 
 /// Value per outcome in `currency`; costs are negative (a blocked legitimate transaction,
@@ -17,40 +18,22 @@ pub struct OutcomeValues {
     pub description: String,
 }
 
-/// Counts of a binary classifier's outcomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConfusionMatrix {
-    pub tp: u64,
-    pub fp: u64,
-    pub fn_: u64,
-    pub tn: u64,
-}
-
-impl ConfusionMatrix {
-    pub fn decisions(&self) -> u64 {
-        self.tp + self.fp + self.fn_ + self.tn
-    }
-
-    /// Reads `{"tp":…,"fp":…,"fn":…,"tn":…}` or scikit-learn's `[[tn, fp], [fn, tp]]`,
-    /// either at the top level or under `confusion_matrix`.
-    pub fn from_json(v: &Value) -> Option<ConfusionMatrix> {
-        let v = v.get("confusion_matrix").unwrap_or(v);
-        let count =
-            |x: &Value| x.as_u64().or_else(|| x.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| f as u64));
-        if let Some(rows) = v.as_array() {
-            let cell = |r: usize, c: usize| rows.get(r)?.as_array()?.get(c).and_then(count);
-            if rows.len() != 2 || rows.iter().any(|r| r.as_array().is_none_or(|r| r.len() != 2)) {
-                return None;
-            }
-            return Some(ConfusionMatrix { tn: cell(0, 0)?, fp: cell(0, 1)?, fn_: cell(1, 0)?, tp: cell(1, 1)? });
+/// Reads a confusion matrix from evidence: `{"tp":…,"fp":…,"fn":…,"tn":…}` or
+/// scikit-learn's `[[tn, fp], [fn, tp]]`, at the top level or under `confusion_matrix`.
+pub fn confusion_from_json(v: &Value) -> Option<Confusion> {
+    let v = v.get("confusion_matrix").unwrap_or(v);
+    let count =
+        |x: &Value| x.as_u64().or_else(|| x.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0).map(|f| f as u64));
+    let (tn, fp, fn_, tp) = if let Some(rows) = v.as_array() {
+        let cell = |r: usize, c: usize| rows.get(r)?.as_array()?.get(c).and_then(count);
+        if rows.len() != 2 || rows.iter().any(|r| r.as_array().is_none_or(|r| r.len() != 2)) {
+            return None;
         }
-        Some(ConfusionMatrix {
-            tp: count(v.get("tp")?)?,
-            fp: count(v.get("fp")?)?,
-            fn_: count(v.get("fn")?)?,
-            tn: count(v.get("tn")?)?,
-        })
-    }
+        (cell(0, 0)?, cell(0, 1)?, cell(1, 0)?, cell(1, 1)?)
+    } else {
+        (count(v.get("tn")?)?, count(v.get("fp")?)?, count(v.get("fn")?)?, count(v.get("tp")?)?)
+    };
+    Some(Confusion { true_negatives: tn, false_positives: fp, false_negatives: fn_, true_positives: tp })
 }
 
 impl OutcomeValues {
@@ -89,12 +72,15 @@ impl OutcomeValues {
     }
 
     /// The expected value per 1,000 decisions at the rates of `m` (`None` for no decisions).
-    pub fn per_thousand(&self, m: &ConfusionMatrix) -> Option<f64> {
-        let n = m.decisions();
+    pub fn per_thousand(&self, m: &Confusion) -> Option<f64> {
+        let n = m.count();
         if n == 0 {
             return None;
         }
-        let total = m.tp as f64 * self.tp + m.fp as f64 * self.fp + m.fn_ as f64 * self.fn_ + m.tn as f64 * self.tn;
+        let total = m.true_positives as f64 * self.tp
+            + m.false_positives as f64 * self.fp
+            + m.false_negatives as f64 * self.fn_
+            + m.true_negatives as f64 * self.tn;
         Some(1000.0 * total / n as f64)
     }
 }
@@ -107,13 +93,13 @@ mod tests {
     fn a_fraud_model_costs_what_its_mistakes_cost() {
         let values =
             OutcomeValues::from_json(&json!({"currency": "eur", "tp": 0, "fp": -25, "fn": -400, "tn": 0})).unwrap();
-        let m = ConfusionMatrix::from_json(&json!({"confusion_matrix": [[900, 50], [10, 40]]})).unwrap();
-        assert_eq!(m, ConfusionMatrix { tn: 900, fp: 50, fn_: 10, tp: 40 });
+        let m = confusion_from_json(&json!({"confusion_matrix": [[900, 50], [10, 40]]})).unwrap();
+        assert_eq!((m.true_negatives, m.false_positives, m.false_negatives, m.true_positives), (900, 50, 10, 40));
         // (50 × −25 + 10 × −400) / 1000 decisions × 1000 = −5250.
         assert_eq!(values.per_thousand(&m), Some(-5250.0));
         assert_eq!(values.currency, "EUR");
-        assert_eq!(ConfusionMatrix::from_json(&json!({"tp": 1, "fp": 2, "fn": 3, "tn": 4})).unwrap().decisions(), 10);
-        assert!(ConfusionMatrix::from_json(&json!({"tp": -1, "fp": 2, "fn": 3, "tn": 4})).is_none());
+        assert_eq!(confusion_from_json(&json!({"tp": 1, "fp": 2, "fn": 3, "tn": 4})).unwrap().count(), 10);
+        assert!(confusion_from_json(&json!({"tp": -1, "fp": 2, "fn": 3, "tn": 4})).is_none());
         assert!(OutcomeValues::from_json(&json!({"fp": "a lot"})).is_err());
         assert!(OutcomeValues::from_json(&json!({"fp": -1, "bonus": 3})).is_err());
     }

@@ -123,15 +123,19 @@ fn print_kpi(k: &Value) {
         .flatten()
         .map(|v| {
             let m = &v["confusion_matrix"];
+            let metric = |k: &str| v[k].as_f64().map_or("-".into(), |x| format!("{x:.3}"));
             vec![
                 v["version"].to_string(),
                 format!("{}/{}/{}/{}", m["tp"], m["fp"], m["fn"], m["tn"]),
+                metric("precision"),
+                metric("recall"),
+                metric("f1"),
                 v["expected_value_per_1000"].as_f64().map_or("-".into(), |x| format!("{x:.2}")),
             ]
         })
         .collect();
     if !rows.is_empty() {
-        table(&["VERSION", "TP/FP/FN/TN", "VALUE PER 1000 DECISIONS"], &rows);
+        table(&["VERSION", "TP/FP/FN/TN", "PRECISION", "RECALL", "F1", "VALUE PER 1000 DECISIONS"], &rows);
     }
 }
 

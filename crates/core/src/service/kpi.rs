@@ -5,7 +5,7 @@ use super::{RequestContext, Riskops};
 use crate::audit::AuditRecord;
 use crate::auth::Operation;
 use crate::error::Result;
-use crate::kpi::{ConfusionMatrix, OutcomeValues};
+use crate::kpi::{Confusion, OutcomeValues, confusion_from_json};
 use crate::registry::VersionRef;
 use serde_json::Value;
 
@@ -18,7 +18,7 @@ pub struct VersionKpi {
     pub version: u32,
     /// The evidence the matrix came from (the newest with one).
     pub evidence_id: i64,
-    pub matrix: ConfusionMatrix,
+    pub matrix: Confusion,
     /// `None` until the model has values per outcome.
     pub per_thousand: Option<f64>,
 }
@@ -64,8 +64,7 @@ impl Riskops {
                     continue;
                 }
                 let bytes = self.artifacts.read_small(&e.digest, MAX_MATRIX_FILE).await?;
-                let Some(matrix) =
-                    serde_json::from_slice::<Value>(&bytes).ok().and_then(|j| ConfusionMatrix::from_json(&j))
+                let Some(matrix) = serde_json::from_slice::<Value>(&bytes).ok().and_then(|j| confusion_from_json(&j))
                 else {
                     continue;
                 };

@@ -520,6 +520,11 @@ pub struct VersionKpiView {
     #[schema(value_type = Object)]
     confusion_matrix: Value,
     decisions: u64,
+    /// The classifier's metrics from the same matrix (positive class: fraud, default, …).
+    accuracy: Option<f64>,
+    precision: Option<f64>,
+    recall: Option<f64>,
+    f1: Option<f64>,
     /// Expected value per 1,000 decisions (negative: a cost), when values are set.
     expected_value_per_1000: Option<f64>,
 }
@@ -544,8 +549,17 @@ impl From<riskops_core::service::KpiReport> for KpiView {
                 .map(|v| VersionKpiView {
                     version: v.version,
                     evidence_id: v.evidence_id,
-                    confusion_matrix: serde_json::json!({"tp": v.matrix.tp, "fp": v.matrix.fp, "fn": v.matrix.fn_, "tn": v.matrix.tn}),
-                    decisions: v.matrix.decisions(),
+                    confusion_matrix: serde_json::json!({
+                        "tp": v.matrix.true_positives,
+                        "fp": v.matrix.false_positives,
+                        "fn": v.matrix.false_negatives,
+                        "tn": v.matrix.true_negatives,
+                    }),
+                    decisions: v.matrix.count(),
+                    accuracy: v.matrix.accuracy(),
+                    precision: v.matrix.precision(),
+                    recall: v.matrix.recall(),
+                    f1: v.matrix.f1(),
                     expected_value_per_1000: v.per_thousand,
                 })
                 .collect(),

@@ -233,6 +233,7 @@ async fn business_kpis_turn_a_confusion_matrix_into_money_per_thousand_decisions
     assert_eq!(status, StatusCode::OK, "{kpi}");
     assert_eq!(kpi["versions"][0]["expected_value_per_1000"], -5250.0, "{kpi}");
     assert_eq!(kpi["versions"][0]["decisions"], 1000);
+    assert_eq!(kpi["versions"][0]["recall"], 0.8, "the metrics sit next to the money: {kpi}");
     let (status, body) = s.call("PUT", "/api/v1/models/blocker/kpi", &ds, Some(json!({"fp": "lots"}))).await;
     assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("fp")));
     s.stop().await;
