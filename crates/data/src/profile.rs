@@ -159,6 +159,48 @@ impl TableProfile {
             "columns": self.columns.iter().map(column_json).collect::<Vec<_>>(),
         })
     }
+
+    /// Reads a stored profile document back (its sketches; the statistics for people are
+    /// recomputed from them), so production windows can be compared with it. The error
+    /// names the column and the part that is malformed.
+    pub fn from_json(doc: &Value) -> Result<TableProfile, String> {
+        let rows = doc.get("rows").and_then(Value::as_u64).ok_or("profile: `rows` is missing")?;
+        let columns = doc.get("columns").and_then(Value::as_array).ok_or("profile: `columns` is missing")?;
+        let columns = columns.iter().map(column_from_json).collect::<Result<Vec<_>, _>>()?;
+        Ok(TableProfile { rows, columns })
+    }
+}
+
+fn column_from_json(doc: &Value) -> Result<ColumnProfile, String> {
+    let name = doc.get("name").and_then(Value::as_str).ok_or("profile: a column has no `name`")?.to_string();
+    let bad = |what: &str| format!("profile: column {name:?}: {what}");
+    let dtype = match doc.get("dtype").and_then(Value::as_str) {
+        Some("int64") => Dtype::Int64,
+        Some("float64") => Dtype::Float64,
+        Some("bool") => Dtype::Bool,
+        Some("object") => Dtype::Object,
+        other => return Err(bad(&format!("unknown dtype {other:?}"))),
+    };
+    let count = |k: &str| doc.get(k).and_then(Value::as_u64).ok_or_else(|| bad(&format!("`{k}` is missing")));
+    let sketch = |k: &str| -> Result<Vec<u8>, String> {
+        let text = doc
+            .pointer(&format!("/sketches/{k}"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad(&format!("sketch `{k}` is missing")))?;
+        base64::engine::general_purpose::STANDARD.decode(text).map_err(|e| bad(&format!("sketch `{k}`: {e}")))
+    };
+    let decoded = |k: &str, e: riskops_stats::StatsError| bad(&format!("sketch `{k}`: {e}"));
+    Ok(ColumnProfile {
+        dtype,
+        rows: count("rows")?,
+        missing: count("missing")?,
+        infinite: doc.get("infinite").and_then(Value::as_u64).unwrap_or(0),
+        distinct: DistinctCounter::decode(&sketch("distinct")?).map_err(|e| decoded("distinct", e))?.0,
+        moments: Moments::decode(&sketch("moments")?).map_err(|e| decoded("moments", e))?.0,
+        quantiles: QuantileSketch::decode(&sketch("quantiles")?).map_err(|e| decoded("quantiles", e))?.0,
+        frequencies: Frequencies::decode(&sketch("frequencies")?).map_err(|e| decoded("frequencies", e))?.0,
+        name,
+    })
 }
 
 fn number(x: f64) -> Value {

@@ -293,6 +293,25 @@ mod profiles {
         assert_eq!(doc["rows"], whole.rows);
     }
 
+    /// A stored profile reads back into the same sketches (monitoring compares production
+    /// windows with it), and a damaged document names the column at fault.
+    #[test]
+    fn a_stored_profile_reads_back_into_the_same_sketches() {
+        let path = root().join("tools/evidently/pairs/adult_sex.reference.csv");
+        let profile = profile_csv(&path, None, &|_| {}).unwrap();
+        let doc = profile.to_json();
+        let back = TableProfile::from_json(&doc).unwrap();
+        assert_eq!(back.to_json(), doc);
+        let mut merged = back.clone();
+        merged.merge(&back).unwrap();
+        assert_eq!(merged.rows, 2 * profile.rows);
+        let mut damaged = doc.clone();
+        damaged["columns"][1]["sketches"]["quantiles"] = serde_json::json!("AAAA");
+        let err = TableProfile::from_json(&damaged).unwrap_err();
+        let name = doc["columns"][1]["name"].as_str().unwrap();
+        assert!(err.contains(name) && err.contains("quantiles"), "{err}");
+    }
+
     #[test]
     fn a_column_that_turns_to_text_is_profiled_as_text_throughout() {
         let dir = tempfile::tempdir().unwrap();
