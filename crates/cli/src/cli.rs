@@ -74,6 +74,74 @@ pub enum Command {
     /// The control catalogue (NIST AI RMF, EU AI Act, SR 11-7, HIPAA, ISO/IEC 42001) and attestations.
     #[command(subcommand)]
     Control(ControlCommand),
+    /// Send a file of prediction logs (NDJSON, a JSON array, or CSV) to a model, in batches.
+    Log(LogArgs),
+    /// Configure a model's monitoring windows and show its window reports.
+    #[command(subcommand)]
+    Monitor(MonitorCommand),
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Records: {\"id\",\"timestamp\" (unix seconds),\"version\"?,\"features\":{…},\"prediction\",\"score\"?,\"label\"?,\"attributes\":{…}?}.\n\
+    CSV: columns id, timestamp, version, prediction, score, label, latency_ms, attr.<name> for attributes, every other column a feature.\n\
+    Batches are partial: rejected records are listed with their reasons; ids already sent count once, so re-sending a file is safe."
+)]
+pub struct LogArgs {
+    /// .ndjson/.jsonl, .json (an array) or .csv.
+    pub file: PathBuf,
+    #[arg(long)]
+    pub project: String,
+    #[arg(long)]
+    pub model: String,
+    /// The model version the records come from [default: each record's, else the one in production].
+    #[arg(long)]
+    pub version: Option<u32>,
+    /// Records per request.
+    #[arg(long, default_value_t = 10_000)]
+    pub batch: usize,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MonitorCommand {
+    /// How a model's windows are cut and read:
+    /// `riskops monitor configure --project P --model M --window hour --exclude target --sensitive sex`.
+    Configure {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        model: String,
+        /// hour or day.
+        #[arg(long, default_value = "hour")]
+        window: String,
+        /// binary or regression.
+        #[arg(long, default_value = "binary")]
+        task: String,
+        /// The positive class of a binary model, as text.
+        #[arg(long, default_value = "1")]
+        positive: String,
+        /// Reference columns that are not model inputs (the target, ids); comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        exclude: Vec<String>,
+        /// Attributes to compute fairness for [default: all that records carry].
+        #[arg(long, value_delimiter = ',')]
+        sensitive: Vec<String>,
+    },
+    /// Window reports: drifted features, quality, performance, fairness.
+    Show {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        model: String,
+        /// RFC 3339, a date, or unix seconds [default: 7 days before --to].
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        /// hour or day.
+        #[arg(long)]
+        granularity: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -32,6 +32,17 @@ impl Client {
         self.send(Method::POST, path, Some(body)).await
     }
 
+    /// Posts raw bytes (a prediction batch) with their content type.
+    pub async fn post_bytes(&self, path: &str, content_type: &str, body: Vec<u8>) -> Result<Value> {
+        let url = format!("{}{path}", self.base);
+        let mut request = self.http.post(&url).header("content-type", content_type).body(body);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token.expose());
+        }
+        let response = request.send().await.map_err(|e| self.send_error(&url, e))?;
+        self.answer(&url, response).await
+    }
+
     pub async fn put(&self, path: &str, body: &Value) -> Result<Value> {
         self.send(Method::PUT, path, Some(body)).await
     }

@@ -780,3 +780,102 @@ fn a_checkpoint_kept_outside_catches_a_tail_cut_together_with_its_checkpoints() 
     let (code, caught) = verify(&["--checkpoint", kept_file.to_str().unwrap()]);
     assert_eq!((code, &caught["first_bad_seq"]), (Some(1), &Value::from(4)), "{caught}");
 }
+
+#[test]
+fn prediction_logs_are_sent_from_files_and_windows_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = Server::start(&data, Some("mon-admin"));
+    let admin = |args: &[&str]| server.riskops("mon-admin", &[args, &["--format", "json"]].concat());
+    let reference = dir.path().join("reference.csv");
+    let mut text = String::from("age,segment,target\n");
+    for i in 0..200 {
+        text.push_str(&format!("{},{},{}\n", 20 + i % 40, ["a", "b"][i % 2], i % 2));
+    }
+    std::fs::write(&reference, text).unwrap();
+    assert!(admin(&["dataset", "push", "customers", reference.to_str().unwrap()]).status.success());
+    let model = dir.path().join("m.bin");
+    std::fs::write(&model, b"m").unwrap();
+    assert!(
+        admin(&["model", "register", "churn", "--artifact", model.to_str().unwrap(), "--training-data", "customers@1"])
+            .status
+            .success()
+    );
+    let configured = json_stdout(&admin(&[
+        "monitor",
+        "configure",
+        "--project",
+        "default",
+        "--model",
+        "churn",
+        "--exclude",
+        "target",
+    ]));
+    assert_eq!(configured["window"], "hour");
+    let token = json_stdout(&admin(&["user", "create", "collector", "--service-account", "--role", "ingest@default"]))
+        ["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let csv = dir.path().join("logs.csv");
+    let mut text = String::from("id,timestamp,version,age,segment,prediction,score,label,attr.sex\n");
+    for i in 0..120 {
+        text.push_str(&format!(
+            "c{i},1790000000,1,{},{},{},0.7,{},{}\n",
+            60 + i % 10,
+            ["a", "b"][i % 2],
+            i % 2,
+            (i / 2) % 2,
+            ["f", "m"][i % 2]
+        ));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let sent = server.riskops(
+        &token,
+        &[
+            "log",
+            csv.to_str().unwrap(),
+            "--project",
+            "default",
+            "--model",
+            "churn",
+            "--batch",
+            "50",
+            "--format",
+            "json",
+        ],
+    );
+    let sent = json_stdout(&sent);
+    assert_eq!((sent["records"].as_u64(), sent["accepted"].as_u64()), (Some(120), Some(120)), "{sent}");
+    let again = json_stdout(&server.riskops(
+        &token,
+        &["log", csv.to_str().unwrap(), "--project", "default", "--model", "churn", "--format", "json"],
+    ));
+    assert_eq!(again["duplicates"], 120, "re-sending a file is safe");
+
+    let shown = json_stdout(&admin(&[
+        "monitor",
+        "show",
+        "--project",
+        "default",
+        "--model",
+        "churn",
+        "--from",
+        "1789990000",
+        "--to",
+        "1790010000",
+    ]));
+    let w = &shown["windows"][0];
+    assert_eq!(w["records"], 120, "{shown}");
+    assert!(
+        w["drift"]["features"].as_array().unwrap().iter().any(|f| f["name"] == "age" && f["drifted"] == true),
+        "{w}"
+    );
+    let text = server.riskops(
+        "mon-admin",
+        &["monitor", "show", "--project", "default", "--model", "churn", "--from", "1789990000", "--to", "1790010000"],
+    );
+    assert!(String::from_utf8_lossy(&text.stdout).contains("DRIFTED FEATURES"));
+}

@@ -208,11 +208,13 @@ pub enum Operation {
     IdentityAdmin,
     /// Creating, listing and revoking one's own tokens.
     OwnTokens,
+    /// Sending prediction logs and labels of a project's models.
+    Ingest,
 }
 
 impl Operation {
     /// Every operation a request can ask for (not [`Operation::System`]).
-    pub const REQUESTABLE: [Operation; 18] = [
+    pub const REQUESTABLE: [Operation; 19] = [
         Operation::ProjectCreate,
         Operation::ProjectRead,
         Operation::ProjectUpdate,
@@ -231,6 +233,7 @@ impl Operation {
         Operation::IdentityRead,
         Operation::IdentityAdmin,
         Operation::OwnTokens,
+        Operation::Ingest,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -254,6 +257,7 @@ impl Operation {
             Operation::IdentityRead => "identity.read",
             Operation::IdentityAdmin => "identity.admin",
             Operation::OwnTokens => "token.own",
+            Operation::Ingest => "monitor.ingest",
         }
     }
 
@@ -279,6 +283,7 @@ pub fn allows(role: Role, op: Operation) -> bool {
     match op {
         O::System => false,
         O::OwnTokens => true,
+        O::Ingest => matches!(role, R::Admin | R::Ingest),
         _ if role == R::Admin => true,
         O::ProjectRead | O::RegistryRead => role != R::Ingest,
         O::ProjectCreate => matches!(role, R::RiskOfficer | R::DataScientist),

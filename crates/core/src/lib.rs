@@ -16,6 +16,7 @@ pub mod error;
 pub mod governance;
 pub mod kpi;
 pub mod lineage;
+pub mod monitoring;
 pub mod password;
 pub mod project;
 pub mod promotion;

@@ -11,6 +11,7 @@ use crate::checkpoint::Checkpoint;
 use crate::error::Result;
 use crate::governance::Decision;
 use crate::governance::Tier;
+use crate::monitoring::{IngestWrite, StoredRecord, StoredWindow};
 use crate::project::{NewProject, Project};
 use crate::promotion::{
     Deployment, Evidence, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter, VersionedDocument,
@@ -329,4 +330,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// A project's attestations, oldest first.
     async fn attestations(&self, project: &str) -> Result<Vec<crate::compliance::Attestation>>;
+
+    // ---- monitoring -------------------------------------------------------------------
+
+    /// Stored windows of a model (one version, or all) whose start is in `[from, to)`,
+    /// oldest first.
+    async fn windows(&self, model: &str, version: Option<u32>, from: i64, to: i64) -> Result<Vec<StoredWindow>>;
+
+    /// Which of these record ids the model has already accepted.
+    async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>>;
+
+    /// The stored outcome fields of these records (those that exist).
+    async fn records(&self, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>>;
+
+    /// Applies one ingestion (or labelling) batch in one transaction: window states written
+    /// only if unchanged since read (`expected_rev`), new record ids inserted (an id seen
+    /// before is a conflict), `labelled` ids marked (each exactly once). Any conflict
+    /// changes nothing; the caller reads again and retries.
+    async fn commit_ingest(&self, write: IngestWrite, audit: AuditRecord, at: OffsetDateTime) -> Result<()>;
 }

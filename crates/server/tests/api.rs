@@ -17,6 +17,8 @@ use tokio::sync::oneshot;
 mod compliance;
 #[path = "api/governance.rs"]
 mod governance;
+#[path = "api/monitoring.rs"]
+mod monitoring;
 #[path = "api/risk.rs"]
 mod risk;
 

@@ -15,6 +15,7 @@ use riskops_core::auth::{IdentityKind, IdentityRecord, IdentitySummary, NewToken
 use riskops_core::checkpoint::Checkpoint;
 use riskops_core::context::ProjectContext;
 use riskops_core::governance::{Decision, Tier};
+use riskops_core::monitoring::{IngestWrite, StoredRecord, StoredWindow};
 use riskops_core::project::DEFAULT_PROJECT;
 use riskops_core::project::{NewProject, Project};
 use riskops_core::promotion::{
@@ -35,6 +36,7 @@ use tokio_postgres::types::ToSql;
 mod compliance;
 mod governance;
 mod identities;
+mod monitoring;
 mod risk;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -45,6 +47,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "checkpoints", include_str!("../migrations/postgres/0005_checkpoints.sql")),
     (6, "risk", include_str!("../migrations/postgres/0006_risk.sql")),
     (7, "compliance", include_str!("../migrations/postgres/0007_compliance.sql")),
+    (8, "monitoring", include_str!("../migrations/postgres/0008_monitoring.sql")),
 ];
 
 /// The triggers that keep the audit trail append-only (migrations 0001 and 0005).
@@ -1013,5 +1016,21 @@ impl Store for PostgresStore {
 
     async fn attestations(&self, project: &str) -> Result<Vec<riskops_core::compliance::Attestation>> {
         compliance::attestations(&self.client().await?, project).await
+    }
+
+    async fn windows(&self, model: &str, version: Option<u32>, from: i64, to: i64) -> Result<Vec<StoredWindow>> {
+        monitoring::windows(&self.client().await?, model, version, from, to).await
+    }
+
+    async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
+        Ok(monitoring::records(&self.client().await?, model, ids).await?.into_iter().map(|r| r.id).collect())
+    }
+
+    async fn records(&self, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>> {
+        monitoring::records(&self.client().await?, model, ids).await
+    }
+
+    async fn commit_ingest(&self, write: IngestWrite, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        monitoring::commit_ingest(&mut self.client().await?, write, audit, at).await
     }
 }

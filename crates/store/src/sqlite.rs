@@ -16,6 +16,7 @@ use riskops_core::checkpoint::{Checkpoint, TrailVerifier};
 use riskops_core::context::ProjectContext;
 use riskops_core::governance::Decision;
 use riskops_core::governance::Tier;
+use riskops_core::monitoring::{IngestWrite, StoredRecord, StoredWindow};
 use riskops_core::project::DEFAULT_PROJECT;
 use riskops_core::project::{NewProject, Project};
 use riskops_core::promotion::{
@@ -37,6 +38,7 @@ use time::format_description::well_known::Rfc3339;
 mod compliance;
 mod governance;
 mod identities;
+mod monitoring;
 mod risk;
 
 /// The triggers that keep the audit trail append-only (migrations 0001 and 0005).
@@ -54,6 +56,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "checkpoints", include_str!("../migrations/sqlite/0005_checkpoints.sql")),
     (6, "risk", include_str!("../migrations/sqlite/0006_risk.sql")),
     (7, "compliance", include_str!("../migrations/sqlite/0007_compliance.sql")),
+    (8, "monitoring", include_str!("../migrations/sqlite/0008_monitoring.sql")),
 ];
 
 #[derive(Clone)]
@@ -1235,5 +1238,25 @@ impl Store for SqliteStore {
     async fn attestations(&self, project: &str) -> Result<Vec<riskops_core::compliance::Attestation>> {
         let project = project.to_string();
         self.with_conn(move |conn| compliance::attestations(conn, &project)).await
+    }
+
+    async fn windows(&self, model: &str, version: Option<u32>, from: i64, to: i64) -> Result<Vec<StoredWindow>> {
+        let model = model.to_string();
+        self.with_conn(move |conn| monitoring::windows(conn, &model, version, from, to)).await
+    }
+
+    async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
+        let (model, ids) = (model.to_string(), ids.to_vec());
+        self.with_conn(move |conn| Ok(monitoring::records(conn, &model, &ids)?.into_iter().map(|r| r.id).collect()))
+            .await
+    }
+
+    async fn records(&self, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>> {
+        let (model, ids) = (model.to_string(), ids.to_vec());
+        self.with_conn(move |conn| monitoring::records(conn, &model, &ids)).await
+    }
+
+    async fn commit_ingest(&self, write: IngestWrite, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        self.with_conn(move |conn| monitoring::commit_ingest(conn, write, audit, at)).await
     }
 }

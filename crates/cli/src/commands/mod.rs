@@ -8,6 +8,7 @@ mod governance;
 mod identities;
 mod lineage;
 mod model;
+mod monitoring;
 mod project;
 mod risk;
 mod serve;
@@ -61,6 +62,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Policy(cmd) => governance::policy(&client, format, cmd).await,
                 Command::Risk(cmd) => risk::risk(&client, format, cmd).await,
                 Command::Taxonomy(cmd) => risk::taxonomy(&client, format, cmd).await,
+                Command::Log(args) => monitoring::log(&client, format, args).await,
+                Command::Monitor(cmd) => monitoring::monitor(&client, format, cmd).await,
                 Command::Compliance(cmd) => compliance::report(&client, format, cmd).await,
                 Command::Control(cmd) => compliance::control(&client, format, cmd).await,
                 Command::Lineage(args) => lineage::run(&client, format, args).await,

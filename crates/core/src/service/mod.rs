@@ -23,6 +23,7 @@ mod compliance;
 mod governance;
 mod identities;
 mod kpi;
+mod monitoring;
 mod registry;
 mod risk;
 
@@ -30,6 +31,7 @@ pub use audit::AuditFilter;
 pub use governance::{PromotionView, Stages};
 pub use identities::{IdentityRequest, IssuedToken, parse_binding};
 pub use kpi::{KpiReport, VersionKpi};
+pub use monitoring::{IngestOutcome, MAX_BATCH, MonitorConfig};
 pub use registry::PushPermit;
 pub use risk::{Assessment, RiskPatch, TierSource};
 
@@ -88,6 +90,11 @@ impl Riskops {
     /// The public half of the signing key, published for verifiers.
     pub fn public_key(&self) -> Option<PublicKey> {
         self.signing_key.as_ref().map(|k| k.public_key())
+    }
+
+    /// The injected clock's time (edges use it for defaults such as "the last 7 days").
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.clock.now()
     }
 
     pub fn artifact_store_kind(&self) -> &'static str {

@@ -9,6 +9,7 @@ pub mod governance;
 pub mod identities;
 pub mod lineage;
 pub mod models;
+pub mod monitoring;
 pub mod projects;
 pub mod registry_views;
 pub mod risk;
@@ -60,6 +61,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(risk::list_risks, risk::add_risk))
         .routes(routes!(risk::assess))
         .routes(routes!(risk::get_risk, risk::update_risk))
+        .routes(routes!(monitoring::labels))
+        .routes(routes!(monitoring::monitoring))
+        .routes(routes!(monitoring::get_config, monitoring::put_config))
         .routes(routes!(audit::checkpoints))
         .routes(routes!(compliance::controls))
         .routes(routes!(compliance::compliance))
@@ -72,6 +76,7 @@ pub fn uploads() -> OpenApiRouter<AppState> {
         .routes(routes!(models::register_model, models::model_versions))
         .routes(routes!(governance::add_evidence, governance::list_evidence))
         .routes(routes!(compliance::add_attestation, compliance::list_attestations))
+        .routes(routes!(monitoring::predictions))
 }
 
 fn base_document() -> utoipa::openapi::OpenApi {

@@ -225,6 +225,12 @@ async fn exercise(s: &TestServer, op: Operation, token: &str, who: &str, promoti
             let attestation = json!({"control": "C11", "statement": "matrix test: residual risk accepted"});
             s.call("POST", "/api/v1/projects/credit/attestations", token, Some(attestation)).await
         }
+        Operation::Ingest => {
+            let body =
+                format!("{}\n", json!({"id": format!("m-{who}"), "timestamp": 0, "features": {}, "prediction": 1}));
+            let req = s.http.post(s.url("/api/v1/projects/credit/models/m/predictions")).bearer_auth(token).body(body);
+            read(req.header("content-type", "application/x-ndjson").send().await.unwrap()).await
+        }
         Operation::AuditRead => s.call("GET", "/api/v1/audit/events?limit=1", token, None).await,
         Operation::IdentityRead => s.call("GET", "/api/v1/users", token, None).await,
         Operation::IdentityAdmin => {

@@ -1,0 +1,467 @@
+//! Monitoring services: a model's window settings, prediction logs and late labels in,
+//! windows out.
+//!
+//! A batch is partial: each record that parses and fits the model's input schema is
+//! accepted, each other one is answered with its reasons, and a record id seen before counts
+//! once. Accepted records are folded into their window's state (bounded sketches) and their
+//! outcome fields kept for late labels, in one transaction: a 2xx means it is committed. Two
+//! batches touching one window at once are serialised by the window's revision (read, merge,
+//! write if unchanged, else retry).
+
+use super::{RequestContext, Riskops};
+use crate::audit::AuditRecord;
+use crate::auth::{self, Operation, Permit, Scope};
+use crate::error::{Error, ErrorKind, Result};
+use crate::governance::Environment;
+use crate::monitoring::{IngestWrite, StoredRecord, WindowSpec, WindowWrite};
+use crate::project::validate_name;
+use crate::registry::{ModelVersion, VersionRef};
+use riskops_data::profile::TableProfile;
+use riskops_monitor::{InputSchema, Record, ReportContext, SchemaOptions, Task, WindowReport, WindowState};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Largest batch accepted in one request.
+pub const MAX_BATCH: usize = 100_000;
+const ATTEMPTS: usize = 5;
+
+/// How a model is monitored: stored as the versioned document `monitor:<model>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorConfig {
+    pub window: WindowSpec,
+    /// `binary` (with the positive class) or `regression`.
+    pub task: Task,
+    /// Reference columns that are not model inputs: the target, ids.
+    pub exclude: Vec<String>,
+    /// Record attributes to compute fairness for (empty: all that records carry).
+    pub sensitive: Vec<String>,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        MonitorConfig {
+            window: WindowSpec::Hour,
+            task: Task::Binary { positive: "1".into() },
+            exclude: Vec::new(),
+            sensitive: Vec::new(),
+        }
+    }
+}
+
+impl MonitorConfig {
+    pub fn to_json(&self) -> Value {
+        let (task, positive) = match &self.task {
+            Task::Binary { positive } => ("binary", Some(positive.clone())),
+            Task::Regression => ("regression", None),
+        };
+        json!({"window": self.window.as_str(), "task": task, "positive": positive, "exclude": self.exclude, "sensitive": self.sensitive})
+    }
+
+    pub fn from_json(v: &Value) -> Result<MonitorConfig> {
+        let obj = v.as_object().ok_or_else(|| Error::invalid("config", "must be a JSON object"))?;
+        if let Some(k) =
+            obj.keys().find(|k| !matches!(k.as_str(), "window" | "task" | "positive" | "exclude" | "sensitive"))
+        {
+            return Err(Error::invalid(k, "unknown field; use window, task, positive, exclude, sensitive"));
+        }
+        let text_list = |k: &str| -> Result<Vec<String>> {
+            match obj.get(k) {
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|x| x.as_str().map(str::to_string).ok_or_else(|| Error::invalid(k, "must be a list of names")))
+                    .collect(),
+                Some(_) => Err(Error::invalid(k, "must be a list of names")),
+            }
+        };
+        let window = WindowSpec::parse("window", obj.get("window").and_then(Value::as_str).unwrap_or("hour"))?;
+        let positive = obj.get("positive").and_then(Value::as_str).unwrap_or("1").to_string();
+        let task = match obj.get("task").and_then(Value::as_str).unwrap_or("binary") {
+            "binary" => Task::Binary { positive },
+            "regression" => Task::Regression,
+            other => return Err(Error::invalid("task", format!("{other:?}: use binary or regression"))),
+        };
+        Ok(MonitorConfig { window, task, exclude: text_list("exclude")?, sensitive: text_list("sensitive")? })
+    }
+}
+
+/// What a batch of predictions did.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOutcome {
+    pub accepted: u64,
+    pub duplicates: u64,
+    /// `(index in the batch, id if readable, reasons)`.
+    pub rejected: Vec<(usize, Option<String>, Vec<String>)>,
+}
+
+/// A model version's input schema and reference, made once per batch.
+struct Reference {
+    schema: InputSchema,
+    profile: TableProfile,
+}
+
+fn config_kind(model: &str) -> String {
+    format!("monitor:{model}")
+}
+
+impl Riskops {
+    pub async fn monitor_config(&self, ctx: &RequestContext, model: &str) -> Result<MonitorConfig> {
+        self.model_version_for(ctx, Operation::RegistryRead, &VersionRef { name: model.into(), version: None }).await?;
+        self.stored_monitor_config(model).await
+    }
+
+    async fn stored_monitor_config(&self, model: &str) -> Result<MonitorConfig> {
+        match self.store.document(&config_kind(model)).await? {
+            Some(d) => MonitorConfig::from_json(&d.document),
+            None => Ok(MonitorConfig::default()),
+        }
+    }
+
+    /// Sets how a model is monitored (those who annotate versions: admin, risk_officer,
+    /// validator, data_scientist); versioned and audited.
+    pub async fn configure_monitoring(
+        &self,
+        ctx: &RequestContext,
+        model: &str,
+        config: &Value,
+    ) -> Result<MonitorConfig> {
+        let r = VersionRef { name: model.into(), version: None };
+        let (_, permit) = self.model_version_for(ctx, Operation::RegistryAnnotate, &r).await?;
+        let config = MonitorConfig::from_json(config)?;
+        let audit = AuditRecord::new(&permit, "monitor.configure", format!("model:{model}"))
+            .after(config.to_json())
+            .request_id(ctx.request_id.clone());
+        self.store.set_document(&config_kind(model), config.to_json(), audit, self.clock.now()).await?;
+        Ok(config)
+    }
+
+    /// Checks that the caller may send logs for `model` in `project`.
+    async fn ingest_permit(&self, ctx: &RequestContext, project: &str, model: &str) -> Result<Permit> {
+        validate_name("project", project)?;
+        validate_name("model", model)?;
+        let permit = auth::authorize(&ctx.principal, Operation::Ingest, Scope::Project(project))?;
+        let latest = self
+            .store
+            .model_version(model, None)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("no model named {model:?}")))?;
+        if latest.project != project {
+            return Err(Error::not_found(format!("project {project} has no model named {model:?}")));
+        }
+        Ok(permit)
+    }
+
+    async fn reference(&self, version: &ModelVersion, config: &MonitorConfig) -> Result<Reference> {
+        let link = version.validation_data.as_ref().or(version.training_data.as_ref()).ok_or_else(|| {
+            Error::invalid(
+                "version",
+                format!(
+                    "{}@{} has no training or validation dataset to compare production with; register it with --training-data",
+                    version.name, version.version
+                ),
+            )
+        })?;
+        let dataset = self
+            .store
+            .dataset_version(&link.name, link.version)
+            .await?
+            .ok_or_else(|| Error::internal(format!("dataset {link} vanished")))?;
+        let profile = TableProfile::from_json(&dataset.profile).map_err(Error::internal)?;
+        let options = SchemaOptions {
+            exclude: config.exclude.clone(),
+            task: config.task.clone(),
+            sensitive: config.sensitive.clone(),
+        };
+        Ok(Reference { schema: InputSchema::from_profile(&profile, &options), profile })
+    }
+
+    /// A version's reference, made once per request; `None` when the version does not exist.
+    async fn cached_reference<'a>(
+        &self,
+        cache: &'a mut HashMap<u32, Reference>,
+        model: &str,
+        version: u32,
+        config: &MonitorConfig,
+    ) -> Result<Option<&'a Reference>> {
+        if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(version) {
+            let Some(v) = self.store.model_version(model, Some(version)).await? else { return Ok(None) };
+            slot.insert(self.reference(&v, config).await?);
+        }
+        Ok(cache.get(&version))
+    }
+
+    async fn production_version(&self, model: &str) -> Result<Option<u32>> {
+        Ok(self
+            .store
+            .deployments(model)
+            .await?
+            .into_iter()
+            .find(|d| d.environment == Environment::Production && d.until.is_none())
+            .map(|d| d.version))
+    }
+
+    /// Takes a batch of prediction records (JSON objects).
+    pub async fn ingest(
+        &self,
+        ctx: &RequestContext,
+        project: &str,
+        model: &str,
+        batch: Vec<Value>,
+    ) -> Result<IngestOutcome> {
+        let permit = self.ingest_permit(ctx, project, model).await?;
+        if batch.len() > MAX_BATCH {
+            return Err(Error::new(ErrorKind::PayloadTooLarge, format!("at most {MAX_BATCH} records per batch")));
+        }
+        let config = self.stored_monitor_config(model).await?;
+        let default_version = self.production_version(model).await?.map(|v| v.to_string()).unwrap_or_default();
+        let mut references: HashMap<u32, Reference> = HashMap::new();
+        let mut outcome = IngestOutcome::default();
+        let mut parsed: Vec<(u32, Record)> = Vec::new();
+        let mut seen = HashSet::new();
+        for (index, doc) in batch.iter().enumerate() {
+            let id = doc.get("id").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+            let record = match Record::from_json(doc, &default_version) {
+                Ok(r) => r,
+                Err(reason) => {
+                    outcome.rejected.push((index, id, vec![reason]));
+                    continue;
+                }
+            };
+            let Ok(version) = record.version.parse::<u32>() else {
+                let reason = if record.version.is_empty() {
+                    "version: none given and no version of the model is in production".to_string()
+                } else {
+                    format!("version: {:?} is not a version number", record.version)
+                };
+                outcome.rejected.push((index, id, vec![reason]));
+                continue;
+            };
+            let Some(reference) = self.cached_reference(&mut references, model, version, &config).await? else {
+                outcome.rejected.push((index, id, vec![format!("version: {model}@{version} does not exist")]));
+                continue;
+            };
+            if let Err(reasons) = reference.schema.check(&record) {
+                outcome.rejected.push((index, id, reasons));
+                continue;
+            }
+            if !seen.insert(record.id.clone()) {
+                outcome.duplicates += 1;
+                continue;
+            }
+            parsed.push((version, record));
+        }
+        for attempt in 1..=ATTEMPTS {
+            let ids: Vec<String> = parsed.iter().map(|(_, r)| r.id.clone()).collect();
+            let known: HashSet<String> = self.store.known_records(model, &ids).await?.into_iter().collect();
+            let fresh: Vec<&(u32, Record)> = parsed.iter().filter(|(_, r)| !known.contains(&r.id)).collect();
+            let mut states: BTreeMap<(u32, i64), (i64, WindowState, u64, u64)> = BTreeMap::new();
+            let mut new_records = Vec::with_capacity(fresh.len());
+            for (version, record) in &fresh {
+                let Some(reference) = references.get(version) else { continue };
+                let (start, end) = config.window.window_of(record.timestamp);
+                let entry =
+                    states.entry((*version, start)).or_insert_with(|| (end, WindowState::new(&reference.schema), 0, 0));
+                entry.1.add(&reference.schema, record);
+                entry.2 += 1;
+                entry.3 += u64::from(record.label.is_some());
+                new_records.push(StoredRecord {
+                    id: record.id.clone(),
+                    version: *version,
+                    window_start: start,
+                    prediction: prediction_json(record),
+                    score: record.positive_score(&positive_of(&config.task)),
+                    attributes: serde_json::to_string(&record.attributes).unwrap_or_else(|_| "{}".into()),
+                    labelled: record.label.is_some(),
+                });
+            }
+            let windows = self.merged_windows(model, states).await?;
+            let accepted = new_records.len() as u64;
+            let audit = AuditRecord::new(&permit, "predictions.ingest", format!("model:{model}"))
+                .after(json!({
+                    "accepted": accepted,
+                    "duplicates": outcome.duplicates + known.len() as u64,
+                    "rejected": outcome.rejected.len(),
+                    "windows": windows.iter().map(|w| json!({"version": w.version, "start": w.start})).collect::<Vec<_>>(),
+                }))
+                .request_id(ctx.request_id.clone());
+            let write = IngestWrite { model: model.to_string(), windows, new_records, labelled: Vec::new() };
+            match self.store.commit_ingest(write, audit, self.clock.now()).await {
+                Ok(()) => {
+                    outcome.accepted = accepted;
+                    outcome.duplicates += known.len() as u64;
+                    return Ok(outcome);
+                }
+                Err(e) if e.kind == ErrorKind::Conflict && attempt < ATTEMPTS => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::unavailable("the model's windows kept changing; send the batch again"))
+    }
+
+    /// Merges fresh window states into the stored ones, ready to write with their revisions.
+    async fn merged_windows(
+        &self,
+        model: &str,
+        states: BTreeMap<(u32, i64), (i64, WindowState, u64, u64)>,
+    ) -> Result<Vec<WindowWrite>> {
+        let mut out = Vec::with_capacity(states.len());
+        for ((version, start), (end, mut state, records, labelled)) in states {
+            let stored = self.store.windows(model, Some(version), start, start + 1).await?;
+            let expected_rev = match stored.first() {
+                Some(w) => {
+                    let mut merged =
+                        WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
+                    merged.merge(&state).map_err(|e| Error::internal(format!("merging a window: {e}")))?;
+                    state = merged;
+                    Some(w.rev)
+                }
+                None => None,
+            };
+            out.push(WindowWrite { version, start, end, state: state.encode(), records, labelled, expected_rev });
+        }
+        Ok(out)
+    }
+
+    /// Ground truth that arrives later: each `(id, label)` updates the window its record
+    /// belongs to, once.
+    pub async fn add_labels(
+        &self,
+        ctx: &RequestContext,
+        project: &str,
+        model: &str,
+        labels: Vec<(String, Value)>,
+    ) -> Result<IngestOutcome> {
+        let permit = self.ingest_permit(ctx, project, model).await?;
+        if labels.len() > MAX_BATCH {
+            return Err(Error::new(ErrorKind::PayloadTooLarge, format!("at most {MAX_BATCH} labels per batch")));
+        }
+        let config = self.stored_monitor_config(model).await?;
+        for attempt in 1..=ATTEMPTS {
+            let mut outcome = IngestOutcome::default();
+            let ids: Vec<String> = labels.iter().map(|(id, _)| id.clone()).collect();
+            let stored: HashMap<String, StoredRecord> =
+                self.store.records(model, &ids).await?.into_iter().map(|r| (r.id.clone(), r)).collect();
+            let mut references: HashMap<u32, Reference> = HashMap::new();
+            let mut states: BTreeMap<(u32, i64), (i64, WindowState, u64, u64)> = BTreeMap::new();
+            let mut labelled = Vec::new();
+            let mut seen = HashSet::new();
+            for (index, (id, label)) in labels.iter().enumerate() {
+                let Some(record) = stored.get(id) else {
+                    outcome.rejected.push((index, Some(id.clone()), vec!["no prediction with this id".into()]));
+                    continue;
+                };
+                if record.labelled || !seen.insert(id.clone()) {
+                    outcome.duplicates += 1;
+                    continue;
+                }
+                let Some(reference) = self.cached_reference(&mut references, model, record.version, &config).await?
+                else {
+                    return Err(Error::internal("a monitored version vanished"));
+                };
+                let actual = riskops_monitor::Value::from_json(label);
+                let predicted: Value = serde_json::from_str(&record.prediction).unwrap_or(Value::Null);
+                let attributes: BTreeMap<String, String> = serde_json::from_str(&record.attributes).unwrap_or_default();
+                let (Some(actual), Some(predicted)) = (actual, riskops_monitor::Value::from_json(&predicted)) else {
+                    outcome.rejected.push((
+                        index,
+                        Some(id.clone()),
+                        vec!["label: must be a number, text or boolean".into()],
+                    ));
+                    continue;
+                };
+                let (end, state, _, count) = states.entry((record.version, record.window_start)).or_insert_with(|| {
+                    (record.window_start + config.window.seconds(), WindowState::new(&reference.schema), 0, 0)
+                });
+                if let Err(e) = state.add_outcome(&reference.schema, &actual, &predicted, record.score, &attributes) {
+                    outcome.rejected.push((index, Some(id.clone()), vec![e.to_string()]));
+                    continue;
+                }
+                let _ = end;
+                *count += 1;
+                labelled.push(id.clone());
+            }
+            let windows = self.merged_windows(model, states).await?;
+            let accepted = labelled.len() as u64;
+            let audit = AuditRecord::new(&permit, "labels.ingest", format!("model:{model}"))
+                .after(
+                    json!({"accepted": accepted, "duplicates": outcome.duplicates, "rejected": outcome.rejected.len()}),
+                )
+                .request_id(ctx.request_id.clone());
+            let write = IngestWrite { model: model.to_string(), windows, new_records: Vec::new(), labelled };
+            match self.store.commit_ingest(write, audit, self.clock.now()).await {
+                Ok(()) => {
+                    outcome.accepted = accepted;
+                    return Ok(outcome);
+                }
+                Err(e) if e.kind == ErrorKind::Conflict && attempt < ATTEMPTS => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::unavailable("the model's windows kept changing; send the labels again"))
+    }
+
+    /// Window reports of a model in `[from, to)` (unix seconds), at the configured length or
+    /// rolled up to days.
+    pub async fn monitoring(
+        &self,
+        ctx: &RequestContext,
+        model: &str,
+        from: i64,
+        to: i64,
+        granularity: Option<WindowSpec>,
+    ) -> Result<Vec<Value>> {
+        self.model_version_for(ctx, Operation::RegistryRead, &VersionRef { name: model.into(), version: None }).await?;
+        let config = self.stored_monitor_config(model).await?;
+        let stored = self.store.windows(model, None, from, to).await?;
+        let target = granularity.unwrap_or(config.window);
+        let mut merged: BTreeMap<(i64, u32), (i64, WindowState)> = BTreeMap::new();
+        for w in stored {
+            let state = WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
+            let (start, end) =
+                if target.seconds() > config.window.seconds() { target.window_of(w.start) } else { (w.start, w.end) };
+            match merged.get_mut(&(start, w.version)) {
+                Some((_, into)) => into.merge(&state).map_err(|e| Error::internal(format!("rolling up: {e}")))?,
+                None => {
+                    merged.insert((start, w.version), (end, state));
+                }
+            }
+        }
+        let mut references: HashMap<u32, Reference> = HashMap::new();
+        let mut out = Vec::new();
+        for ((start, version), (end, state)) in merged {
+            let Some(reference) = self.cached_reference(&mut references, model, version, &config).await? else {
+                return Err(Error::internal("a monitored version vanished"));
+            };
+            let version_text = version.to_string();
+            let ctx = ReportContext {
+                start,
+                end,
+                version: &version_text,
+                reference: &reference.profile,
+                prediction_reference: None,
+                drift_share: 0.5,
+            };
+            out.push(WindowReport::compute(&state, &ctx).to_json());
+        }
+        Ok(out)
+    }
+}
+
+fn positive_of(task: &Task) -> String {
+    match task {
+        Task::Binary { positive } => positive.clone(),
+        Task::Regression => String::new(),
+    }
+}
+
+/// The record's prediction as JSON text, kept for late labels.
+fn prediction_json(record: &Record) -> String {
+    match &record.prediction {
+        riskops_monitor::Value::Null => "null".into(),
+        riskops_monitor::Value::Bool(b) => b.to_string(),
+        riskops_monitor::Value::Number(x) => {
+            serde_json::Number::from_f64(*x).map(|n| n.to_string()).unwrap_or_else(|| "null".into())
+        }
+        riskops_monitor::Value::Text(t) => Value::String(t.clone()).to_string(),
+    }
+}

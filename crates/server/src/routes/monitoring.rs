@@ -1,0 +1,297 @@
+//! Monitoring: prediction logs and labels in, windows out, and a model's window settings.
+//!
+//! A predictions batch is NDJSON (`application/x-ndjson`), a JSON array
+//! (`application/json`) or CSV (`text/csv`: columns `id`, `timestamp`, `version`,
+//! `prediction`, `score`, `label`, `latency_ms`, `attr.<name>` for attributes, every other
+//! column a feature), optionally gzip-compressed (`Content-Encoding: gzip`). It is partial:
+//! valid records are accepted, the others answered one by one with their reasons.
+
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, Caller};
+use crate::state::AppState;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use riskops_core::Error;
+use riskops_core::monitoring::WindowSpec;
+use riskops_core::service::{IngestOutcome, MonitorConfig};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use std::io::Read;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Deserialize, IntoParams)]
+pub struct ModelPath {
+    project: String,
+    model: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Rejected {
+    /// Position in the batch (0-based).
+    index: usize,
+    id: Option<String>,
+    reasons: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IngestAnswer {
+    /// Records stored now (committed before this answer).
+    accepted: u64,
+    /// Records whose id was already accepted: counted once.
+    duplicates: u64,
+    rejected: Vec<Rejected>,
+}
+
+impl From<IngestOutcome> for IngestAnswer {
+    fn from(o: IngestOutcome) -> Self {
+        IngestAnswer {
+            accepted: o.accepted,
+            duplicates: o.duplicates,
+            rejected: o.rejected.into_iter().map(|(index, id, reasons)| Rejected { index, id, reasons }).collect(),
+        }
+    }
+}
+
+/// The body, gunzipped when it says so (or starts with gzip's magic bytes).
+fn body_bytes(headers: &HeaderMap, body: &Bytes, limit: u64) -> Result<Vec<u8>, Error> {
+    let gzip =
+        headers.get("content-encoding").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("gzip"))
+            || body.starts_with(&[0x1f, 0x8b]);
+    if !gzip {
+        return Ok(body.to_vec());
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::bad_request(format!("the gzip body cannot be read: {e}")))?;
+    if out.len() as u64 > limit {
+        return Err(Error::new(
+            riskops_core::ErrorKind::PayloadTooLarge,
+            "the decompressed body is over the upload limit",
+        ));
+    }
+    Ok(out)
+}
+
+fn parse_batch(headers: &HeaderMap, bytes: &[u8]) -> Result<Vec<Value>, Error> {
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("application/x-ndjson");
+    if content_type.starts_with("text/csv") {
+        return parse_csv(bytes);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| Error::bad_request("the body is not UTF-8"))?;
+    if content_type.starts_with("application/json") {
+        return match serde_json::from_str(text).map_err(|e| Error::bad_request(format!("the body is not JSON: {e}")))? {
+            Value::Array(records) => Ok(records),
+            one @ Value::Object(_) => Ok(vec![one]),
+            _ => Err(Error::bad_request("a JSON batch is an array of records")),
+        };
+    }
+    // NDJSON: a malformed line is that record's problem, not the batch's.
+    Ok(text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| Value::String(format!("line is not JSON: {e}"))))
+        .collect())
+}
+
+fn csv_value(text: &str) -> Value {
+    if text.is_empty() {
+        return Value::Null;
+    }
+    if let Ok(i) = text.parse::<i64>() {
+        return json!(i);
+    }
+    match text.parse::<f64>() {
+        Ok(x) if x.is_finite() => json!(x),
+        _ => match text {
+            "true" | "True" => json!(true),
+            "false" | "False" => json!(false),
+            _ => json!(text),
+        },
+    }
+}
+
+fn parse_csv(bytes: &[u8]) -> Result<Vec<Value>, Error> {
+    let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
+    let headers = reader.headers().map_err(|e| Error::bad_request(format!("CSV header: {e}")))?.clone();
+    let mut out = Vec::new();
+    for row in reader.records() {
+        let row = row.map_err(|e| Error::bad_request(format!("CSV: {e}")))?;
+        let (mut record, mut features, mut attributes) = (Map::new(), Map::new(), Map::new());
+        for (name, text) in headers.iter().zip(row.iter()) {
+            match name {
+                "id" | "version" => {
+                    record.insert(name.into(), json!(text));
+                }
+                "timestamp" | "prediction" | "score" | "label" | "latency_ms" => {
+                    record.insert(name.into(), csv_value(text));
+                }
+                _ => match name.strip_prefix("attr.") {
+                    Some(attr) => {
+                        attributes.insert(attr.into(), json!(text));
+                    }
+                    None => {
+                        features.insert(name.into(), csv_value(text));
+                    }
+                },
+            }
+        }
+        if record.get("version").is_some_and(|v| v == "") {
+            record.remove("version");
+        }
+        for k in ["score", "label", "latency_ms"] {
+            if record.get(k).is_some_and(Value::is_null) {
+                record.remove(k);
+            }
+        }
+        record.insert("features".into(), Value::Object(features));
+        record.insert("attributes".into(), Value::Object(attributes));
+        out.push(Value::Object(record));
+    }
+    Ok(out)
+}
+
+/// Sends prediction logs (ingest role, or admin). Each record:
+/// `{"id","timestamp"(unix seconds),"version"?,"features":{…},"prediction","score"?|"probabilities"?,"label"?,"attributes"?,"latency_ms"?}`;
+/// `version` defaults to the version in production. Partial: the answer lists each
+/// rejected record with its reasons; an id already accepted counts once. A 2xx means the
+/// accepted records are committed.
+#[utoipa::path(
+    post, path = "/api/v1/projects/{project}/models/{model}/predictions", tag = "monitoring", security(("bearer" = [])),
+    params(ModelPath),
+    request_body(content = String, description = "NDJSON, a JSON array or CSV; gzip accepted", content_type = "application/x-ndjson"),
+    responses((status = 200, body = IngestAnswer), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+pub async fn predictions(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(path): Path<ModelPath>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<IngestAnswer>, ApiError> {
+    let bytes = body_bytes(&headers, &body, state.upload_limit)?;
+    let batch = parse_batch(&headers, &bytes)?;
+    Ok(Json(state.riskops.ingest(&ctx, &path.project, &path.model, batch).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Label {
+    #[schema(value_type = String)]
+    id: Value,
+    #[schema(value_type = Object)]
+    label: Value,
+}
+
+/// Ground truth that arrives later: `[{"id","label"}]`; each updates its record's window once.
+#[utoipa::path(
+    post, path = "/api/v1/projects/{project}/models/{model}/labels", tag = "monitoring", security(("bearer" = [])),
+    params(ModelPath), request_body = Vec<Label>,
+    responses((status = 200, body = IngestAnswer), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+pub async fn labels(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(path): Path<ModelPath>,
+    ApiJson(body): ApiJson<Vec<Label>>,
+) -> Result<Json<IngestAnswer>, ApiError> {
+    let labels = body
+        .into_iter()
+        .map(|l| (l.id.as_str().map(str::to_string).unwrap_or_else(|| l.id.to_string()), l.label))
+        .collect();
+    Ok(Json(state.riskops.add_labels(&ctx, &path.project, &path.model, labels).await?.into()))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct MonitoringQuery {
+    /// RFC 3339 or unix seconds; default: 7 days before `to`.
+    from: Option<String>,
+    /// RFC 3339 or unix seconds; default: now.
+    to: Option<String>,
+    /// `hour` or `day` (days roll hourly windows up).
+    granularity: Option<String>,
+}
+
+fn instant(field: &str, text: &str) -> Result<i64, Error> {
+    if let Ok(secs) = text.parse::<i64>() {
+        return Ok(secs);
+    }
+    let text = if text.contains('T') { text.to_string() } else { format!("{text}T00:00:00Z") };
+    OffsetDateTime::parse(&text, &Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .map_err(|e| Error::invalid(field, format!("{text:?} is not RFC 3339 or unix seconds: {e}")))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MonitoringView {
+    /// One report per window and version, oldest first.
+    #[schema(value_type = Vec<Object>)]
+    windows: Vec<Value>,
+}
+
+/// Window reports: drift per feature against the version's reference dataset, data
+/// quality, performance once labels are in, fairness per sensitive attribute, latency.
+#[utoipa::path(
+    get, path = "/api/v1/projects/{project}/models/{model}/monitoring", tag = "monitoring", security(("bearer" = [])),
+    params(ModelPath, MonitoringQuery),
+    responses((status = 200, body = MonitoringView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+pub async fn monitoring(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(path): Path<ModelPath>,
+    Query(q): Query<MonitoringQuery>,
+) -> Result<Json<MonitoringView>, ApiError> {
+    let to = match &q.to {
+        Some(t) => instant("to", t)?,
+        None => state.riskops.now().unix_timestamp() + 1,
+    };
+    let from = match &q.from {
+        Some(t) => instant("from", t)?,
+        None => to - 7 * 86_400,
+    };
+    let granularity = q.granularity.as_deref().map(|g| WindowSpec::parse("granularity", g)).transpose()?;
+    let model = state
+        .riskops
+        .model_version(&ctx, &riskops_core::registry::VersionRef { name: path.model.clone(), version: None })
+        .await?;
+    if model.project != path.project {
+        return Err(Error::not_found(format!("project {} has no model named {:?}", path.project, path.model)).into());
+    }
+    let windows = state.riskops.monitoring(&ctx, &path.model, from, to, granularity).await?;
+    Ok(Json(MonitoringView { windows }))
+}
+
+/// How a model is monitored: `{"window":"hour"|"day","task":"binary"|"regression","positive":"1","exclude":[…],"sensitive":[…]}`.
+#[utoipa::path(
+    get, path = "/api/v1/projects/{project}/models/{model}/monitor", tag = "monitoring", security(("bearer" = [])),
+    params(ModelPath), responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+pub async fn get_config(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(path): Path<ModelPath>,
+) -> Result<Json<Value>, ApiError> {
+    let config: MonitorConfig = state.riskops.monitor_config(&ctx, &path.model).await?;
+    Ok(Json(config.to_json()))
+}
+
+/// Sets how a model is monitored (admin, risk_officer, validator, data_scientist).
+#[utoipa::path(
+    put, path = "/api/v1/projects/{project}/models/{model}/monitor", tag = "monitoring", security(("bearer" = [])),
+    params(ModelPath), request_body(content = Object),
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+pub async fn put_config(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(path): Path<ModelPath>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(state.riskops.configure_monitoring(&ctx, &path.model, &body).await?.to_json()))
+}

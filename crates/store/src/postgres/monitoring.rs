@@ -1,0 +1,154 @@
+//! PostgreSQL: monitoring windows and the per-record outcome fields late labels need.
+//!
+//! Window states are read, merged and written back by the caller: each write names the
+//! `rev` it read (or none, for a new window) and affects exactly one row, or the whole
+//! batch is refused as a conflict (the transaction is dropped, so nothing changes).
+
+use super::{append_audit, db_err};
+use deadpool_postgres::{Client, GenericClient};
+use riskops_core::audit::AuditRecord;
+use riskops_core::monitoring::{IngestWrite, StoredRecord, StoredWindow};
+use riskops_core::{Error, Result};
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+/// A version number as stored (INTEGER).
+fn stored_version(version: u32) -> Result<i32> {
+    i32::try_from(version).map_err(|_| Error::invalid("version", format!("{version} is too large")))
+}
+
+pub(super) async fn windows(
+    client: &impl GenericClient,
+    model: &str,
+    version: Option<u32>,
+    from: i64,
+    to: i64,
+) -> Result<Vec<StoredWindow>> {
+    let version = match version.map(i32::try_from).transpose() {
+        Ok(v) => v,
+        // Never stored: no window has it.
+        Err(_) => return Ok(Vec::new()),
+    };
+    let rows = client
+        .query(
+            "SELECT version, start_ts, end_ts, state, records, labelled, rev FROM monitoring_windows \
+             WHERE model = $1 AND ($2::INTEGER IS NULL OR version = $2) AND start_ts >= $3 AND start_ts < $4 \
+             ORDER BY start_ts, version",
+            &[&model, &version, &from, &to],
+        )
+        .await
+        .map_err(db_err)?;
+    Ok(rows
+        .iter()
+        .map(|r| StoredWindow {
+            version: r.get::<_, i32>(0) as u32,
+            start: r.get(1),
+            end: r.get(2),
+            state: r.get(3),
+            records: r.get::<_, i64>(4).max(0) as u64,
+            labelled: r.get::<_, i64>(5).max(0) as u64,
+            rev: r.get(6),
+        })
+        .collect())
+}
+
+/// The stored records among `ids`, in the order asked (like SQLite's one look-up per id).
+pub(super) async fn records(client: &impl GenericClient, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = client
+        .query(
+            "SELECT record_id, version, window_start, prediction, score, attributes, labelled \
+             FROM monitoring_records WHERE model = $1 AND record_id = ANY($2)",
+            &[&model, &ids],
+        )
+        .await
+        .map_err(db_err)?;
+    let found: HashMap<String, StoredRecord> = rows
+        .iter()
+        .map(|r| {
+            let record = StoredRecord {
+                id: r.get(0),
+                version: r.get::<_, i32>(1) as u32,
+                window_start: r.get(2),
+                prediction: r.get(3),
+                score: r.get(4),
+                attributes: r.get(5),
+                labelled: r.get(6),
+            };
+            (record.id.clone(), record)
+        })
+        .collect();
+    Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
+}
+
+pub(super) async fn commit_ingest(
+    client: &mut Client,
+    w: IngestWrite,
+    audit: AuditRecord,
+    at: OffsetDateTime,
+) -> Result<()> {
+    let tx = client.transaction().await.map_err(db_err)?;
+    for win in &w.windows {
+        let version = stored_version(win.version)?;
+        let (records, labelled) = (win.records as i64, win.labelled as i64);
+        let changed = match win.expected_rev {
+            None => {
+                tx.execute(
+                    "INSERT INTO monitoring_windows (model, version, start_ts, end_ts, state, records, labelled, rev, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) ON CONFLICT DO NOTHING",
+                    &[&w.model, &version, &win.start, &win.end, &win.state, &records, &labelled, &at],
+                )
+                .await
+            }
+            Some(rev) => {
+                tx.execute(
+                    "UPDATE monitoring_windows SET state = $1, records = records + $2, labelled = labelled + $3, \
+                     rev = rev + 1, updated_at = $4 \
+                     WHERE model = $5 AND version = $6 AND start_ts = $7 AND rev = $8",
+                    &[&win.state, &records, &labelled, &at, &w.model, &version, &win.start, &rev],
+                )
+                .await
+            }
+        }
+        .map_err(db_err)?;
+        if changed != 1 {
+            return Err(Error::conflict("a window changed while the batch was being applied"));
+        }
+    }
+    if !w.new_records.is_empty() {
+        let insert = tx
+            .prepare(
+                "INSERT INTO monitoring_records (model, record_id, version, window_start, prediction, score, attributes, labelled) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .await
+            .map_err(db_err)?;
+        for r in &w.new_records {
+            let version = stored_version(r.version)?;
+            // A record id accepted before is a unique violation: db_err makes it a conflict.
+            tx.execute(
+                &insert,
+                &[&w.model, &r.id, &version, &r.window_start, &r.prediction, &r.score, &r.attributes, &r.labelled],
+            )
+            .await
+            .map_err(db_err)?;
+        }
+    }
+    if !w.labelled.is_empty() {
+        let label = tx
+            .prepare(
+                "UPDATE monitoring_records SET labelled = TRUE WHERE model = $1 AND record_id = $2 AND NOT labelled",
+            )
+            .await
+            .map_err(db_err)?;
+        for id in &w.labelled {
+            if tx.execute(&label, &[&w.model, id]).await.map_err(db_err)? != 1 {
+                return Err(Error::conflict(format!("record {id} was labelled meanwhile")));
+            }
+        }
+    }
+    append_audit(&tx, audit, at).await?;
+    tx.commit().await.map_err(db_err)
+}

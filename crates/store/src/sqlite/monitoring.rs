@@ -1,0 +1,125 @@
+//! SQLite: monitoring windows and the per-record outcome fields late labels need.
+
+use super::{append_audit, db_err, time_text};
+use riskops_core::audit::AuditRecord;
+use riskops_core::monitoring::{IngestWrite, StoredRecord, StoredWindow};
+use riskops_core::{Error, Result};
+use rusqlite::{Connection, TransactionBehavior, params};
+use time::OffsetDateTime;
+
+pub(super) fn windows(
+    conn: &Connection,
+    model: &str,
+    version: Option<u32>,
+    from: i64,
+    to: i64,
+) -> Result<Vec<StoredWindow>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT version, start_ts, end_ts, state, records, labelled, rev FROM monitoring_windows \
+             WHERE model = ?1 AND (?2 IS NULL OR version = ?2) AND start_ts >= ?3 AND start_ts < ?4 \
+             ORDER BY start_ts, version",
+        )
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map(params![model, version, from, to], |r| {
+            Ok(StoredWindow {
+                version: r.get(0)?,
+                start: r.get(1)?,
+                end: r.get(2)?,
+                state: r.get(3)?,
+                records: r.get::<_, i64>(4)?.max(0) as u64,
+                labelled: r.get::<_, i64>(5)?.max(0) as u64,
+                rev: r.get(6)?,
+            })
+        })
+        .map_err(db_err)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(db_err)
+}
+
+pub(super) fn records(conn: &Connection, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT record_id, version, window_start, prediction, score, attributes, labelled \
+             FROM monitoring_records WHERE model = ?1 AND record_id = ?2",
+        )
+        .map_err(db_err)?;
+    let mut out = Vec::new();
+    for id in ids {
+        let mut rows = stmt.query(params![model, id]).map_err(db_err)?;
+        if let Some(r) = rows.next().map_err(db_err)? {
+            out.push(StoredRecord {
+                id: r.get(0).map_err(db_err)?,
+                version: r.get(1).map_err(db_err)?,
+                window_start: r.get(2).map_err(db_err)?,
+                prediction: r.get(3).map_err(db_err)?,
+                score: r.get(4).map_err(db_err)?,
+                attributes: r.get(5).map_err(db_err)?,
+                labelled: r.get(6).map_err(db_err)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn commit_ingest(
+    conn: &mut Connection,
+    w: IngestWrite,
+    audit: AuditRecord,
+    at: OffsetDateTime,
+) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+    let now = time_text(at);
+    for win in &w.windows {
+        let changed = match win.expected_rev {
+            None => tx.execute(
+                "INSERT OR IGNORE INTO monitoring_windows (model, version, start_ts, end_ts, state, records, labelled, rev, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8)",
+                params![w.model, win.version, win.start, win.end, win.state, win.records as i64, win.labelled as i64, now],
+            ),
+            Some(rev) => tx.execute(
+                "UPDATE monitoring_windows SET state = ?1, records = records + ?2, labelled = labelled + ?3, rev = rev + 1, updated_at = ?4 \
+                 WHERE model = ?5 AND version = ?6 AND start_ts = ?7 AND rev = ?8",
+                params![win.state, win.records as i64, win.labelled as i64, now, w.model, win.version, win.start, rev],
+            ),
+        }
+        .map_err(db_err)?;
+        if changed != 1 {
+            return Err(Error::conflict("a window changed while the batch was being applied"));
+        }
+    }
+    {
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO monitoring_records (model, record_id, version, window_start, prediction, score, attributes, labelled) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .map_err(db_err)?;
+        for r in &w.new_records {
+            insert
+                .execute(params![
+                    w.model,
+                    r.id,
+                    r.version,
+                    r.window_start,
+                    r.prediction,
+                    r.score,
+                    r.attributes,
+                    r.labelled
+                ])
+                .map_err(db_err)?;
+        }
+        let mut label = tx
+            .prepare_cached(
+                "UPDATE monitoring_records SET labelled = 1 WHERE model = ?1 AND record_id = ?2 AND labelled = 0",
+            )
+            .map_err(db_err)?;
+        for id in &w.labelled {
+            if label.execute(params![w.model, id]).map_err(db_err)? != 1 {
+                return Err(Error::conflict(format!("record {id} was labelled meanwhile")));
+            }
+        }
+    }
+    append_audit(&tx, audit, at)?;
+    tx.commit().map_err(db_err)
+}
