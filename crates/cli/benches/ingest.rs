@@ -1,0 +1,141 @@
+//! Ingestion benchmark: a `riskops serve` on SQLite (release build, its own process), 20
+//! features per record, NDJSON batches of 10,000 over HTTP on loopback from 2 concurrent
+//! senders. Prints records per second and the server's peak memory (VmHWM) after each
+//! size, so memory staying flat as traffic grows is visible.
+//!
+//! `cargo bench -p riskops-cli --bench ingest` (RISKOPS_BENCH_RECORDS=100000,1000000 to choose).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+const FEATURES: usize = 20;
+const BATCH: usize = 10_000;
+const TOKEN: &str = "bench-admin-token";
+
+fn record(i: usize) -> Value {
+    let mut features = serde_json::Map::new();
+    for f in 0..FEATURES {
+        if f % 5 == 4 {
+            features.insert(format!("f{f}"), json!(["a", "b", "c", "d"][(i + f) % 4]));
+        } else {
+            features.insert(format!("f{f}"), json!(((i * 31 + f * 17) % 1000) as f64 / 10.0));
+        }
+    }
+    let sex = ["f", "m"][i % 2];
+    json!({"id": format!("r{i}"), "timestamp": 1_790_000_000 + (i / 100) as i64, "version": "1",
+           "features": features, "prediction": i % 2, "score": (i % 100) as f64 / 100.0,
+           "label": (i / 2) % 2, "attributes": {"sex": sex}})
+}
+
+fn peak_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let sizes: Vec<usize> = std::env::var("RISKOPS_BENCH_RECORDS")
+        .unwrap_or_else(|_| "100000,1000000".into())
+        .split(',')
+        .map(|s| s.trim().parse().expect("RISKOPS_BENCH_RECORDS: numbers"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_riskops"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("RISKOPS_BOOTSTRAP_TOKEN", TOKEN)
+        .env_remove("RISKOPS_DATABASE_URL")
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    for line in BufReader::new(server.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("riskops listening on ") {
+            url = rest.split_whitespace().next().unwrap().to_string();
+            break;
+        }
+    }
+    let http = reqwest::Client::new();
+    // A reference dataset with the same 20 features, and a model trained on it.
+    let mut csv = (0..FEATURES).map(|f| format!("f{f}")).collect::<Vec<_>>().join(",") + "\n";
+    for i in 0..5_000 {
+        let row: Vec<String> = (0..FEATURES)
+            .map(|f| {
+                if f % 5 == 4 {
+                    ["a", "b", "c", "d"][(i + f) % 4].to_string()
+                } else {
+                    format!("{}", ((i * 29 + f * 13) % 1000) as f64 / 10.0)
+                }
+            })
+            .collect();
+        csv.push_str(&row.join(","));
+        csv.push('\n');
+    }
+    let upload = |path: String, meta: Value, bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .part("metadata", reqwest::multipart::Part::text(meta.to_string()))
+            .part("file", reqwest::multipart::Part::bytes(bytes).file_name("f.csv"));
+        http.post(format!("{url}{path}")).bearer_auth(TOKEN).multipart(form).send()
+    };
+    assert!(
+        upload("/api/v1/datasets/reference/versions".into(), json!({}), csv.into_bytes())
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    let model = json!({"training_data": "reference@1"});
+    assert!(
+        upload("/api/v1/models/bench/versions".into(), model, b"model".to_vec()).await.unwrap().status().is_success()
+    );
+
+    println!("| records sent | seconds | records/s | server peak memory |");
+    println!("|---:|---:|---:|---:|");
+    let mut next = 0usize;
+    for size in sizes {
+        let batches: Vec<Vec<u8>> = (next..next + size)
+            .collect::<Vec<_>>()
+            .chunks(BATCH)
+            .map(|ids| ids.iter().map(|&i| format!("{}\n", record(i))).collect::<String>().into_bytes())
+            .collect();
+        next += size;
+        let started = Instant::now();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(batches));
+        let mut senders = Vec::new();
+        for _ in 0..2 {
+            let (queue, http, url) = (queue.clone(), http.clone(), url.clone());
+            senders.push(tokio::spawn(async move {
+                loop {
+                    let Some(body) = queue.lock().unwrap().pop() else { break };
+                    let r = http
+                        .post(format!("{url}/api/v1/projects/default/models/bench/predictions"))
+                        .bearer_auth(TOKEN)
+                        .header("content-type", "application/x-ndjson")
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+                }
+            }));
+        }
+        for s in senders {
+            s.await.unwrap();
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!("| {size} | {secs:.1} | {:.0} | {} MiB |", size as f64 / secs, peak_kib(server.id()) / 1024);
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}
