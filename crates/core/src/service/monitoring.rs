@@ -218,9 +218,10 @@ impl Riskops {
         let mut outcome = IngestOutcome::default();
         let mut parsed: Vec<(u32, Record)> = Vec::new();
         let mut seen = HashSet::new();
-        for (index, doc) in batch.iter().enumerate() {
+        // Each JSON document is dropped once read, so a batch is held once, not twice.
+        for (index, doc) in batch.into_iter().enumerate() {
             let id = doc.get("id").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
-            let record = match Record::from_json(doc, &default_version) {
+            let record = match Record::from_json(&doc, &default_version) {
                 Ok(r) => r,
                 Err(reason) => {
                     outcome.rejected.push((index, id, vec![reason]));

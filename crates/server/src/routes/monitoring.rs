@@ -56,13 +56,14 @@ impl From<IngestOutcome> for IngestAnswer {
     }
 }
 
-/// The body, gunzipped when it says so (or starts with gzip's magic bytes).
-fn body_bytes(headers: &HeaderMap, body: &Bytes, limit: u64) -> Result<Vec<u8>, Error> {
+/// The body, gunzipped when it says so (or starts with gzip's magic bytes); a plain body
+/// is used as it came, without a copy.
+fn body_bytes(headers: &HeaderMap, body: Bytes, limit: u64) -> Result<Bytes, Error> {
     let gzip =
         headers.get("content-encoding").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("gzip"))
             || body.starts_with(&[0x1f, 0x8b]);
     if !gzip {
-        return Ok(body.to_vec());
+        return Ok(body);
     }
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(&body[..])
@@ -75,7 +76,7 @@ fn body_bytes(headers: &HeaderMap, body: &Bytes, limit: u64) -> Result<Vec<u8>, 
             "the decompressed body is over the upload limit",
         ));
     }
-    Ok(out)
+    Ok(Bytes::from(out))
 }
 
 fn parse_batch(headers: &HeaderMap, bytes: &[u8]) -> Result<Vec<Value>, Error> {
@@ -174,8 +175,9 @@ pub async fn predictions(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<IngestAnswer>, ApiError> {
-    let bytes = body_bytes(&headers, &body, state.upload_limit)?;
+    let bytes = body_bytes(&headers, body, state.upload_limit)?;
     let batch = parse_batch(&headers, &bytes)?;
+    drop(bytes);
     Ok(Json(state.riskops.ingest(&ctx, &path.project, &path.model, batch).await?.into()))
 }
 
