@@ -166,3 +166,164 @@ impl Record {
         Ok(Record { id, timestamp, version, features, prediction, score, probabilities, label, attributes, latency_ms })
     }
 }
+
+// ---- The fast path: one NDJSON line straight into a `Record` -------------------------
+//
+// Building a `serde_json::Value` tree first (an ordered map per record and per feature set)
+// spent most of ingestion's time in the allocator. The common, well-formed record is read
+// here directly; anything this path refuses is read again through `Value` by
+// `Record::from_json`, so every error keeps its field-naming message.
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        struct Scalar;
+        impl<'de> Visitor<'de> for Scalar {
+            type Value = Value;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number, text, boolean or null")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+                Ok(Value::Null)
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value, E> {
+                Ok(Value::Bool(b))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+                Ok(Value::Number(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+                Ok(Value::Number(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+                Ok(Value::Number(v))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
+                Ok(Value::Text(s.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Value, E> {
+                Ok(Value::Text(s))
+            }
+        }
+        d.deserialize_any(Scalar)
+    }
+}
+
+/// An id, version or attribute: text, or a number or boolean spelled as JSON spells it.
+struct Label(String);
+
+impl<'de> Deserialize<'de> for Label {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Label, D::Error> {
+        struct Text;
+        impl<'de> Visitor<'de> for Text {
+            type Value = Label;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("text or a number")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Label, E> {
+                Ok(Label(s.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Label, E> {
+                Ok(Label(s))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Label, E> {
+                Ok(Label(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Label, E> {
+                Ok(Label(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Label, E> {
+                serde_json::Number::from_f64(v).map(|n| Label(n.to_string())).ok_or_else(|| E::custom("not finite"))
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<Label, E> {
+                Ok(Label(b.to_string()))
+            }
+        }
+        d.deserialize_any(Text)
+    }
+}
+
+#[derive(Deserialize)]
+struct Fast {
+    id: Label,
+    timestamp: serde_json::Number,
+    #[serde(default)]
+    version: Option<Label>,
+    features: BTreeMap<String, Value>,
+    prediction: Value,
+    #[serde(default)]
+    score: Option<f64>,
+    #[serde(default)]
+    probabilities: Option<BTreeMap<String, f64>>,
+    #[serde(default)]
+    label: Option<Value>,
+    #[serde(default)]
+    attributes: Option<BTreeMap<String, Label>>,
+    #[serde(default)]
+    latency_ms: Option<f64>,
+}
+
+impl Record {
+    /// One NDJSON line; the same answer as `from_json` on the parsed line, faster.
+    pub fn from_json_line(line: &str, default_version: &str) -> Result<Record, String> {
+        let fast = serde_json::from_str::<Fast>(line).ok().and_then(|f| {
+            let timestamp = f
+                .timestamp
+                .as_i64()
+                .or_else(|| f.timestamp.as_f64().filter(|x| x.is_finite()).map(|x| x.floor() as i64))?;
+            if f.prediction == Value::Null {
+                return None;
+            }
+            Some(Record {
+                id: f.id.0,
+                timestamp,
+                version: f.version.map(|v| v.0).unwrap_or_else(|| default_version.to_string()),
+                features: f.features,
+                prediction: f.prediction,
+                score: f.score,
+                probabilities: f.probabilities,
+                label: f.label.filter(|l| *l != Value::Null),
+                attributes: f.attributes.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect(),
+                latency_ms: f.latency_ms,
+            })
+        });
+        match fast {
+            Some(record) => Ok(record),
+            None => {
+                let doc: Json = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+                Record::from_json(&doc, default_version)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+
+    #[test]
+    fn the_fast_path_reads_lines_as_from_json_does() {
+        let lines = [
+            r#"{"id":"a","timestamp":1790000000,"version":"2","features":{"x":1.5,"c":"k","b":true,"n":null},"prediction":1,"score":0.7,"label":0,"attributes":{"sex":"f","band":3},"latency_ms":12}"#,
+            r#"{"id":7,"timestamp":1790000000.9,"features":{},"prediction":"yes","probabilities":{"yes":0.4,"no":0.6}}"#,
+            r#"{"id":"b","timestamp":5,"features":{"x":[1]},"prediction":1}"#,
+            r#"{"id":"c","timestamp":"soon","features":{},"prediction":1}"#,
+            r#"{"id":"d","timestamp":5,"features":{},"prediction":null}"#,
+            r#"{"timestamp":5,"features":{},"prediction":1}"#,
+            r#"{"id":"e","timestamp":5,"features":{},"prediction":1,"label":null,"extra":{"ignored":true}}"#,
+            r#"not json"#,
+        ];
+        for line in lines {
+            let fast = Record::from_json_line(line, "9");
+            let slow = serde_json::from_str::<Json>(line)
+                .map_err(|e| format!("not JSON: {e}"))
+                .and_then(|doc| Record::from_json(&doc, "9"));
+            assert_eq!(fast, slow, "{line}");
+        }
+    }
+}

@@ -200,13 +200,14 @@ impl Riskops {
             .map(|d| d.version))
     }
 
-    /// Takes a batch of prediction records (JSON objects).
-    pub async fn ingest(
+    /// Takes a batch already read into records (or, per record, why it could not be);
+    /// records without a version get the one in production.
+    pub async fn ingest_records(
         &self,
         ctx: &RequestContext,
         project: &str,
         model: &str,
-        batch: Vec<Value>,
+        batch: Vec<std::result::Result<Record, (Option<String>, String)>>,
     ) -> Result<IngestOutcome> {
         let permit = self.ingest_permit(ctx, project, model).await?;
         if batch.len() > MAX_BATCH {
@@ -218,16 +219,18 @@ impl Riskops {
         let mut outcome = IngestOutcome::default();
         let mut parsed: Vec<(u32, Record)> = Vec::new();
         let mut seen = HashSet::new();
-        // Each JSON document is dropped once read, so a batch is held once, not twice.
-        for (index, doc) in batch.into_iter().enumerate() {
-            let id = doc.get("id").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
-            let record = match Record::from_json(&doc, &default_version) {
+        for (index, item) in batch.into_iter().enumerate() {
+            let mut record = match item {
                 Ok(r) => r,
-                Err(reason) => {
+                Err((id, reason)) => {
                     outcome.rejected.push((index, id, vec![reason]));
                     continue;
                 }
             };
+            if record.version.is_empty() {
+                record.version.clone_from(&default_version);
+            }
+            let id = Some(record.id.clone());
             let Ok(version) = record.version.parse::<u32>() else {
                 let reason = if record.version.is_empty() {
                     "version: none given and no version of the model is in production".to_string()

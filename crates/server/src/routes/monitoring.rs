@@ -16,6 +16,7 @@ use axum::http::HeaderMap;
 use riskops_core::Error;
 use riskops_core::monitoring::WindowSpec;
 use riskops_core::service::{IngestOutcome, MonitorConfig};
+use riskops_monitor::Record;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::io::Read;
@@ -79,16 +80,30 @@ fn body_bytes(headers: &HeaderMap, body: Bytes, limit: u64) -> Result<Bytes, Err
     Ok(Bytes::from(out))
 }
 
-fn parse_batch(headers: &HeaderMap, bytes: &[u8]) -> Result<Vec<Value>, Error> {
+/// One record of a batch, or why it is not one (with its id when readable).
+type Parsed = Result<Record, (Option<String>, String)>;
+
+/// The batch as records. NDJSON lines are read straight into records
+/// (`Record::from_json_line`); JSON arrays and CSV go through JSON values.
+fn parse_batch(headers: &HeaderMap, bytes: &[u8]) -> Result<Vec<Parsed>, Error> {
     let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("application/x-ndjson");
+    let from_values = |values: Vec<Value>| -> Vec<Parsed> {
+        values
+            .into_iter()
+            .map(|doc| {
+                let id = doc.get("id").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+                Record::from_json(&doc, "").map_err(|reason| (id, reason))
+            })
+            .collect()
+    };
     if content_type.starts_with("text/csv") {
-        return parse_csv(bytes);
+        return Ok(from_values(parse_csv(bytes)?));
     }
     let text = std::str::from_utf8(bytes).map_err(|_| Error::bad_request("the body is not UTF-8"))?;
     if content_type.starts_with("application/json") {
         return match serde_json::from_str(text).map_err(|e| Error::bad_request(format!("the body is not JSON: {e}")))? {
-            Value::Array(records) => Ok(records),
-            one @ Value::Object(_) => Ok(vec![one]),
+            Value::Array(records) => Ok(from_values(records)),
+            one @ Value::Object(_) => Ok(from_values(vec![one])),
             _ => Err(Error::bad_request("a JSON batch is an array of records")),
         };
     }
@@ -96,7 +111,7 @@ fn parse_batch(headers: &HeaderMap, bytes: &[u8]) -> Result<Vec<Value>, Error> {
     Ok(text
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| Value::String(format!("line is not JSON: {e}"))))
+        .map(|line| Record::from_json_line(line, "").map_err(|reason| (None, reason)))
         .collect())
 }
 
@@ -178,7 +193,7 @@ pub async fn predictions(
     let bytes = body_bytes(&headers, body, state.upload_limit)?;
     let batch = parse_batch(&headers, &bytes)?;
     drop(bytes);
-    Ok(Json(state.riskops.ingest(&ctx, &path.project, &path.model, batch).await?.into()))
+    Ok(Json(state.riskops.ingest_records(&ctx, &path.project, &path.model, batch).await?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
