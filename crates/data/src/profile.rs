@@ -408,8 +408,9 @@ impl Profiler {
     }
 }
 
-/// Formats an integer without allocating.
-fn itoa(mut i: i64, buf: &mut [u8; 24]) -> &str {
+/// Formats an integer without allocating, as profiles spell int64 categories (monitoring
+/// windows spell them the same way, so the two can be compared).
+pub fn itoa(mut i: i64, buf: &mut [u8; 24]) -> &str {
     let negative = i < 0;
     let mut pos = buf.len();
     loop {

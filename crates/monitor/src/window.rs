@@ -149,7 +149,7 @@ impl ColumnState {
                 }
                 if (self.dtype == Dtype::Int64 || self.flexible) && x.fract() == 0.0 && x.abs() < 9.2e18 {
                     let mut buf = [0u8; 24];
-                    let text = itoa(*x as i64, &mut buf);
+                    let text = riskops_data::profile::itoa(*x as i64, &mut buf);
                     self.frequencies.add(text);
                     self.check_known(known, text);
                 }
@@ -566,23 +566,4 @@ fn dtype_of(code: u8) -> Result<Dtype, MonitorError> {
         3 => Dtype::Object,
         c => return Err(MonitorError::Decode(format!("unknown dtype code {c}"))),
     })
-}
-
-/// Formats an integer without allocating (as the profile spells int64 categories).
-fn itoa(mut i: i64, buf: &mut [u8; 24]) -> &str {
-    let negative = i < 0;
-    let mut pos = buf.len();
-    loop {
-        pos -= 1;
-        buf[pos] = b'0' + (i % 10).unsigned_abs() as u8;
-        i /= 10;
-        if i == 0 {
-            break;
-        }
-    }
-    if negative {
-        pos -= 1;
-        buf[pos] = b'-';
-    }
-    std::str::from_utf8(&buf[pos..]).unwrap_or("0")
 }

@@ -69,11 +69,21 @@ pub struct Riskops {
     /// and tools that never sign need no key; the server always sets one.
     signing_key: Option<Arc<SigningKey>>,
     throttle: Arc<Throttle>,
+    /// Decoded reference profiles of dataset versions (immutable, so never stale), so each
+    /// ingestion batch does not decode its reference again.
+    reference_profiles: Arc<monitoring::ProfileCache>,
 }
 
 impl Riskops {
     pub fn new(store: Arc<dyn Store>, artifacts: Arc<dyn ArtifactStore>, clock: Arc<dyn Clock>) -> Self {
-        Riskops { store, artifacts, clock, signing_key: None, throttle: Arc::default() }
+        Riskops {
+            store,
+            artifacts,
+            clock,
+            signing_key: None,
+            throttle: Arc::default(),
+            reference_profiles: Arc::default(),
+        }
     }
 
     /// The key this instance signs with.

@@ -20,6 +20,7 @@ use riskops_data::profile::TableProfile;
 use riskops_monitor::{InputSchema, Record, ReportContext, SchemaOptions, Task, WindowReport, WindowState};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 /// Largest batch accepted in one request.
 pub const MAX_BATCH: usize = 100_000;
@@ -97,8 +98,14 @@ pub struct IngestOutcome {
 /// A model version's input schema and reference, made once per batch.
 struct Reference {
     schema: InputSchema,
-    profile: TableProfile,
+    profile: Arc<TableProfile>,
 }
+
+/// Decoded reference profiles by dataset version.
+pub(super) type ProfileCache = std::sync::Mutex<HashMap<(String, u32), Arc<TableProfile>>>;
+
+/// Decoded reference profiles kept at most; past it the cache starts over.
+const MAX_CACHED_PROFILES: usize = 64;
 
 fn config_kind(model: &str) -> String {
     format!("monitor:{model}")
@@ -161,18 +168,36 @@ impl Riskops {
                 ),
             )
         })?;
-        let dataset = self
-            .store
-            .dataset_version(&link.name, link.version)
-            .await?
-            .ok_or_else(|| Error::internal(format!("dataset {link} vanished")))?;
-        let profile = TableProfile::from_json(&dataset.profile).map_err(Error::internal)?;
+        let profile = self.reference_profile(link).await?;
         let options = SchemaOptions {
             exclude: config.exclude.clone(),
             task: config.task.clone(),
             sensitive: config.sensitive.clone(),
         };
         Ok(Reference { schema: InputSchema::from_profile(&profile, &options), profile })
+    }
+
+    /// The decoded profile of a dataset version, from the cache when it has been read before.
+    async fn reference_profile(&self, link: &VersionRef) -> Result<Arc<TableProfile>> {
+        let key = link.version.map(|v| (link.name.clone(), v));
+        if let Some(key) = &key
+            && let Some(p) = self.reference_profiles.lock().ok().and_then(|c| c.get(key).cloned())
+        {
+            return Ok(p);
+        }
+        let dataset = self
+            .store
+            .dataset_version(&link.name, link.version)
+            .await?
+            .ok_or_else(|| Error::internal(format!("dataset {link} vanished")))?;
+        let profile = Arc::new(TableProfile::from_json(&dataset.profile).map_err(Error::internal)?);
+        if let Ok(mut cache) = self.reference_profiles.lock() {
+            if cache.len() >= MAX_CACHED_PROFILES {
+                cache.clear();
+            }
+            cache.insert((dataset.name.clone(), dataset.version), profile.clone());
+        }
+        Ok(profile)
     }
 
     /// A version's reference, made once per request; `None` when the version does not exist.
