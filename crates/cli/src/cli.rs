@@ -76,9 +76,15 @@ pub enum Command {
     Control(ControlCommand),
     /// Send a file of prediction logs (NDJSON, a JSON array, or CSV) to a model, in batches.
     Log(LogArgs),
-    /// Configure a model's monitoring windows and show its window reports.
+    /// Configure a model's monitoring windows and monitors, show its window reports and a project's status.
     #[command(subcommand)]
-    Monitor(MonitorCommand),
+    Monitor(MonitorGroup),
+    /// List, show, acknowledge and resolve the incidents monitors open.
+    #[command(subcommand)]
+    Incident(IncidentCommand),
+    /// Notify a URL (JSON or Slack) of a project's incidents: add, list, remove, and see deliveries.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
 }
 
 #[derive(Args, Debug)]
@@ -111,7 +117,8 @@ pub enum MonitorCommand {
         project: String,
         #[arg(long)]
         model: String,
-        /// hour or day.
+        /// hour, day (UTC-aligned tumbling windows) or records:N (every N accepted records of
+        /// a version, in arrival order; e.g. records:10000).
         #[arg(long, default_value = "hour")]
         window: String,
         /// binary or regression.
@@ -138,9 +145,165 @@ pub enum MonitorCommand {
         from: Option<String>,
         #[arg(long)]
         to: Option<String>,
-        /// hour or day.
+        /// hour or day: roll the stored windows up (hours into days; windows of N records
+        /// into the hour or day they start in) [default: the configured window].
         #[arg(long)]
         granularity: Option<String>,
+    },
+}
+
+/// `riskops monitor …`: the window commands and the alerting ones in one group.
+#[derive(Subcommand, Debug)]
+pub enum MonitorGroup {
+    #[command(flatten)]
+    Windows(MonitorCommand),
+    #[command(flatten)]
+    Alerts(MonitorAlertCommand),
+}
+
+/// How monitors read metrics; shown by `riskops monitor add --help`.
+const METRIC_HELP: &str = "METRIC is a path in a window's monitoring JSON (`riskops monitor show --format json`):\n  \
+    drift.share             share of features that drifted (0 to 1)\n  \
+    drift.any               1 when any feature drifted\n  \
+    drift.feature.<name>    1 when that feature drifted (needs no threshold)\n  \
+    performance.f1          or accuracy, precision, recall, roc_auc, r2, … (needs labels)\n  \
+    fairness.<attribute|*>.demographic_parity_ratio   (* takes the worst attribute)\n  \
+    quality.missing_rate    the worst feature's; or out_of_range_rate, …\n  \
+    volume                  records in the window\n  \
+    latency.p95_ms          or p50_ms, p99_ms\n  \
+    business.cost_per_1000  from the model's values per outcome\n\n\
+    --above X fires when the value is X or more, --below X when it is under X. --relative compares \
+    the change from the reference instead (the version's registered metric, else its first window).\n\n\
+    Examples:\n  \
+    riskops monitor add --project P --model M --metric drift.share --above 0.3 --for 2\n  \
+    riskops monitor add --project P --model M --metric performance.f1 --relative --below -0.05\n      \
+    (F1 dropped by more than 0.05 from the reference)\n  \
+    riskops monitor add --project P --model M --metric 'fairness.*.demographic_parity_ratio' \\\n      \
+    --below 0.8 --severity high";
+
+/// The alerting commands of `riskops monitor`.
+#[derive(Subcommand, Debug)]
+pub enum MonitorAlertCommand {
+    /// Add a monitor: an incident opens when METRIC breaches the threshold for --for consecutive windows.
+    #[command(after_help = METRIC_HELP)]
+    Add {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        model: String,
+        /// A path in the window report, e.g. drift.share or performance.f1 (see below).
+        #[arg(long)]
+        metric: String,
+        /// Fires when the value (or its change, with --relative) is X or more.
+        #[arg(long, value_name = "X", allow_negative_numbers = true, conflicts_with = "below")]
+        above: Option<f64>,
+        /// Fires when the value (or its change, with --relative) is under X.
+        #[arg(long, value_name = "X", allow_negative_numbers = true)]
+        below: Option<f64>,
+        /// Compare the change from the reference (the version's registered metric, else its first window).
+        #[arg(long)]
+        relative: bool,
+        /// Consecutive breaching windows before an incident opens [default: 1].
+        #[arg(long = "for", value_name = "N")]
+        persistence: Option<u32>,
+        /// low, medium, high or critical [default: medium]; a high or critical tier raises it.
+        #[arg(long)]
+        severity: Option<String>,
+    },
+    /// List a model's monitors in force: its own and its tier's defaults.
+    List {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        model: String,
+    },
+    /// Remove a model's monitor (`m1`), or switch a tier default off (`default:drift_share`).
+    Remove {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        model: String,
+        id: String,
+    },
+    /// Each model of a project: stages, tier, last window, open incidents and advice.
+    Status {
+        #[arg(long)]
+        project: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IncidentCommand {
+    /// List incidents, newest first: `riskops incident list --project credit --state open`.
+    List {
+        #[arg(long)]
+        project: Option<String>,
+        #[arg(long)]
+        model: Option<String>,
+        /// open, acknowledged or resolved.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Show an incident: the monitor, the values that breached, the retrain advice.
+    Show { id: i64 },
+    /// Acknowledge an incident (someone is on it); webhooks are told.
+    Ack {
+        id: i64,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Resolve an incident; the risks it raised are lowered again and webhooks are told.
+    Resolve {
+        id: i64,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+#[command(
+    after_help = "Each payload is signed: X-Riskops-Signature: sha256=<hex HMAC-SHA256 of \"<X-Riskops-Timestamp>.<body>\" \
+    with the secret>. Failed deliveries are retried with backoff; `riskops webhook deliveries` shows how they went."
+)]
+pub enum WebhookCommand {
+    /// Add a webhook (admin, risk_officer):
+    /// `RISKOPS_WEBHOOK_SECRET=… riskops webhook add --project credit --url https://hooks.example.com/riskops`.
+    Add {
+        #[arg(long)]
+        project: String,
+        /// http:// or https://.
+        #[arg(long)]
+        url: String,
+        /// Signs each payload (16 to 512 bytes); never shown again. Prefer the environment variable
+        /// so it stays out of the shell history.
+        #[arg(long, env = "RISKOPS_WEBHOOK_SECRET", hide_env_values = true, value_parser = secret)]
+        secret: Secret<String>,
+        /// How payloads are shaped: json, or slack for a Slack incoming webhook. (--format stays the
+        /// output's text or json.)
+        #[arg(long, value_name = "json|slack", default_value = "json")]
+        payload: String,
+    },
+    /// List a project's webhooks (never their secrets).
+    List {
+        #[arg(long)]
+        project: String,
+    },
+    /// Remove a webhook by id.
+    Remove {
+        #[arg(long)]
+        project: String,
+        id: i64,
+    },
+    /// A project's deliveries, newest first: pending, delivered or failed.
+    Deliveries {
+        #[arg(long)]
+        project: String,
+        /// One webhook's only.
+        #[arg(long)]
+        webhook: Option<i64>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
     },
 }
 
@@ -723,8 +886,13 @@ pub struct ServeArgs {
     /// created with mode 0600 on first start [default: signing-key.pk8 in the data directory].
     #[arg(long, env = "RISKOPS_SIGNING_KEY_FILE")]
     pub signing_key_file: Option<PathBuf>,
+    /// How long a monitoring window that has ended must go without new records before it
+    /// closes and monitors judge it, in seconds (a record of a later window closes it at
+    /// once) [default: 60].
+    #[arg(long, env = "RISKOPS_WINDOW_QUIET")]
+    pub window_quiet: Option<u64>,
     /// A TOML file with the same settings (listen, data_dir, database_url, artifact_store,
-    /// body_limit, upload_limit, log_format, signing_key_file, bootstrap_token)
+    /// body_limit, upload_limit, log_format, signing_key_file, bootstrap_token, window_quiet)
     /// [default: ./riskops.toml if it exists].
     #[arg(long, env = "RISKOPS_CONFIG")]
     pub config: Option<PathBuf>,

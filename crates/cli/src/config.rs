@@ -27,6 +27,7 @@ struct FileConfig {
     log_format: Option<LogFormat>,
     signing_key_file: Option<PathBuf>,
     bootstrap_token: Option<String>,
+    window_quiet: Option<u64>,
 }
 
 /// Settings for the server plus what only the CLI needs.
@@ -89,6 +90,14 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
             // Relative to the working directory like data_dir; in the data directory by default.
             signing_key_file: args.signing_key_file.or(file.signing_key_file),
             checkpoint_interval: riskops_server::DEFAULT_CHECKPOINT_INTERVAL,
+            alerting: riskops_server::AlertingSettings {
+                quiet: args
+                    .window_quiet
+                    .or(file.window_quiet)
+                    .map(std::time::Duration::from_secs)
+                    .unwrap_or(riskops_server::AlertingSettings::default().quiet),
+                ..riskops_server::AlertingSettings::default()
+            },
         },
         log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
     })

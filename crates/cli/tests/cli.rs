@@ -879,3 +879,127 @@ fn prediction_logs_are_sent_from_files_and_windows_shown() {
     );
     assert!(String::from_utf8_lossy(&text.stdout).contains("DRIFTED FEATURES"));
 }
+
+#[test]
+fn monitors_webhooks_incidents_and_status_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = Server::start(&data, Some("alert-admin"));
+    let run = |args: &[&str]| server.riskops("alert-admin", args);
+    let text = |args: &[&str]| {
+        let out = run(args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let reference = dir.path().join("reference.csv");
+    let mut csv = String::from("age,segment\n");
+    for i in 0..200 {
+        csv.push_str(&format!("{},{}\n", 20 + i % 40, ["a", "b"][i % 2]));
+    }
+    std::fs::write(&reference, csv).unwrap();
+    assert!(run(&["dataset", "push", "customers", reference.to_str().unwrap()]).status.success());
+    let artifact = dir.path().join("m.bin");
+    std::fs::write(&artifact, b"m").unwrap();
+    let registered = run(&[
+        "model",
+        "register",
+        "churn",
+        "--artifact",
+        artifact.to_str().unwrap(),
+        "--training-data",
+        "customers@1",
+    ]);
+    assert!(registered.status.success(), "{}", String::from_utf8_lossy(&registered.stderr));
+
+    // The help teaches metric paths and what --relative means.
+    let help = text(&["monitor", "add", "--help"]);
+    for needed in
+        ["drift.feature.<name>", "fairness.<attribute|*>.demographic_parity_ratio", "--relative --below -0.05"]
+    {
+        assert!(help.contains(needed), "{needed} missing from:\n{help}");
+    }
+
+    let m = ["--project", "default", "--model", "churn"];
+    let f1 = ["--metric", "performance.f1", "--relative", "--below", "-0.05", "--for", "3", "--severity", "high"];
+    let added = json_stdout(&run(&[&["monitor", "add"][..], &m, &f1, &["--format", "json"]].concat()));
+    assert_eq!(added["id"], "m1", "{added}");
+    assert_eq!(
+        (added["comparison"].as_str(), added["threshold"].as_f64(), added["relative"].as_bool(), added["for"].as_u64()),
+        (Some("below"), Some(-0.05), Some(true), Some(3)),
+        "{added}"
+    );
+    let said = text(&[&["monitor", "add"][..], &m, &["--metric", "volume", "--below", "10"]].concat());
+    assert!(said.starts_with("added monitor m2 to churn: volume < 10 for 1 window (medium)"), "{said}");
+    let said = text(&[&["monitor", "add"][..], &m, &["--metric", "drift.share", "--above", "0.4"]].concat());
+    assert!(said.starts_with("added monitor m3 to churn: drift.share ≥ 0.4 for 1 window (medium)"), "{said}");
+    let refused = run(&[&["monitor", "add"][..], &m, &["--metric", "drift.sharee", "--above", "0.4"]].concat());
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("not a window metric"), "{refused:?}");
+
+    let removed = text(&[&["monitor", "remove"][..], &m, &["default:drift_share"]].concat());
+    assert!(removed.contains("switched the tier default default:drift_share off"), "{removed}");
+    let list = text(&[&["monitor", "list"][..], &m].concat());
+    assert!(list.starts_with("churn (project default, tier high)"), "{list}");
+    for needed in [
+        "CONDITION",
+        "m1",
+        "performance.f1 change from the reference < -0.05",
+        "default:fairness",
+        "switched off: default:drift_share",
+    ] {
+        assert!(list.contains(needed), "{needed} missing from:\n{list}");
+    }
+    let listed = json_stdout(&run(&[&["monitor", "list"][..], &m, &["--format", "json"]].concat()));
+    let own: Vec<&str> = listed["monitors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["origin"] == "model")
+        .map(|x| x["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(own, ["m1", "m2", "m3"], "{listed}");
+    assert_eq!(listed["disabled_defaults"], serde_json::json!(["default:drift_share"]));
+
+    // A webhook's secret comes from the environment and is never printed back.
+    let secret = "hook-secret-0123456789";
+    let hook = Command::new(BIN)
+        .args([
+            "webhook",
+            "add",
+            "--project",
+            "default",
+            "--url",
+            "https://hooks.example.com/riskops",
+            "--payload",
+            "slack",
+        ])
+        .env("RISKOPS_URL", &server.url)
+        .env("RISKOPS_TOKEN", "alert-admin")
+        .env("RISKOPS_WEBHOOK_SECRET", secret)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&hook.stdout).to_string();
+    assert!(hook.status.success(), "{}", String::from_utf8_lossy(&hook.stderr));
+    assert!(said.starts_with("added webhook 1 to default: https://hooks.example.com/riskops (slack)"), "{said}");
+    let listed = text(&["webhook", "list", "--project", "default"]);
+    assert!(listed.contains("https://hooks.example.com/riskops") && listed.contains("slack"), "{listed}");
+    let as_json = json_stdout(&run(&["webhook", "list", "--project", "default", "--format", "json"]));
+    assert_eq!(as_json["webhooks"][0]["id"], 1, "{as_json}");
+    for out in [&said, &listed, &as_json.to_string()] {
+        assert!(!out.contains(secret), "the secret was printed: {out}");
+    }
+    assert!(text(&["webhook", "deliveries", "--project", "default"]).contains("no deliveries"));
+    assert!(text(&["incident", "list", "--project", "default", "--state", "open"]).contains("no incidents"));
+
+    // The project's status: one block per model.
+    let status = text(&["monitor", "status", "--project", "default"]);
+    assert!(status.starts_with("churn  (tier high; not deployed)"), "{status}");
+    assert!(status.contains("last window  none") && status.contains("incidents    none open"), "{status}");
+    let status = json_stdout(&run(&["monitor", "status", "--project", "default", "--format", "json"]));
+    assert_eq!(status["models"][0]["model"], "churn", "{status}");
+    assert_eq!(status["models"][0]["last_window"], Value::Null, "{status}");
+
+    assert!(text(&["webhook", "remove", "--project", "default", "1"]).contains("removed webhook 1"));
+    assert!(text(&["webhook", "list", "--project", "default"]).contains("no webhooks"));
+}

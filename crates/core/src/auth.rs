@@ -210,11 +210,17 @@ pub enum Operation {
     OwnTokens,
     /// Sending prediction logs and labels of a project's models.
     Ingest,
+    /// Adding and removing a model's monitors (thresholds that open incidents).
+    MonitorEdit,
+    /// Acknowledging and resolving incidents.
+    IncidentManage,
+    /// Adding and removing a project's webhooks (their secrets sign notifications).
+    WebhookEdit,
 }
 
 impl Operation {
     /// Every operation a request can ask for (not [`Operation::System`]).
-    pub const REQUESTABLE: [Operation; 19] = [
+    pub const REQUESTABLE: [Operation; 22] = [
         Operation::ProjectCreate,
         Operation::ProjectRead,
         Operation::ProjectUpdate,
@@ -234,6 +240,9 @@ impl Operation {
         Operation::IdentityAdmin,
         Operation::OwnTokens,
         Operation::Ingest,
+        Operation::MonitorEdit,
+        Operation::IncidentManage,
+        Operation::WebhookEdit,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -258,6 +267,9 @@ impl Operation {
             Operation::IdentityAdmin => "identity.admin",
             Operation::OwnTokens => "token.own",
             Operation::Ingest => "monitor.ingest",
+            Operation::MonitorEdit => "monitor.edit",
+            Operation::IncidentManage => "incident.manage",
+            Operation::WebhookEdit => "webhook.edit",
         }
     }
 
@@ -295,6 +307,9 @@ pub fn allows(role: Role, op: Operation) -> bool {
         O::ControlAttest => matches!(role, R::RiskOfficer | R::Validator),
         O::AuditRead => matches!(role, R::RiskOfficer | R::Auditor),
         O::IdentityRead => role == R::Auditor,
+        O::MonitorEdit => matches!(role, R::RiskOfficer | R::DataScientist),
+        O::IncidentManage => matches!(role, R::RiskOfficer | R::Validator | R::DataScientist),
+        O::WebhookEdit => role == R::RiskOfficer,
         O::IdentityAdmin => false,
     }
 }

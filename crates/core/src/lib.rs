@@ -5,6 +5,7 @@
 //! [`store::Store`] trait is the only way out, and time comes in through [`clock::Clock`].
 //! The server and the CLI are thin edges around [`service::Riskops`].
 
+pub mod alerting;
 pub mod artifact;
 pub mod audit;
 pub mod auth;
@@ -14,6 +15,7 @@ pub mod compliance;
 pub mod context;
 pub mod error;
 pub mod governance;
+pub mod incident;
 pub mod kpi;
 pub mod lineage;
 pub mod monitoring;

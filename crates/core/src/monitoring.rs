@@ -5,44 +5,69 @@
 
 use crate::error::{Error, Result};
 
-/// How a model's windows are cut.
+/// How a model's windows are cut: by UTC hour or day, or every N records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WindowSpec {
     Hour,
     Day,
+    /// Tumbling windows of N accepted records per version, in arrival order. A window's
+    /// start is its first record's timestamp (one second after the previous window's start
+    /// when that is later, so starts stay unique), its end one second after its latest
+    /// record.
+    Records(u32),
 }
+
+/// The largest N of `records:N`.
+pub const MAX_WINDOW_RECORDS: u32 = 10_000_000;
 
 impl WindowSpec {
     pub fn parse(field: &str, s: &str) -> Result<WindowSpec> {
         match s {
             "hour" => Ok(WindowSpec::Hour),
             "day" => Ok(WindowSpec::Day),
-            other if other.starts_with("records:") => {
-                Err(Error::invalid(field, "windows of N records are not supported yet; use hour or day"))
-            }
-            other => Err(Error::invalid(field, format!("{other:?}: use hour or day"))),
+            other => match other.strip_prefix("records:").map(str::parse::<u32>) {
+                Some(Ok(n)) if (1..=MAX_WINDOW_RECORDS).contains(&n) => Ok(WindowSpec::Records(n)),
+                Some(_) => {
+                    Err(Error::invalid(field, format!("{other:?}: N of records:N must be 1 to {MAX_WINDOW_RECORDS}")))
+                }
+                None => Err(Error::invalid(field, format!("{other:?}: use hour, day or records:N"))),
+            },
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub fn name(self) -> String {
         match self {
-            WindowSpec::Hour => "hour",
-            WindowSpec::Day => "day",
+            WindowSpec::Hour => "hour".into(),
+            WindowSpec::Day => "day".into(),
+            WindowSpec::Records(n) => format!("records:{n}"),
         }
     }
 
-    pub fn seconds(self) -> i64 {
+    /// The length of a time window; `None` for windows of N records.
+    pub fn seconds(self) -> Option<i64> {
         match self {
-            WindowSpec::Hour => 3600,
-            WindowSpec::Day => 86_400,
+            WindowSpec::Hour => Some(3600),
+            WindowSpec::Day => Some(86_400),
+            WindowSpec::Records(_) => None,
         }
     }
 
-    /// The window `[start, end)` holding a record's timestamp (UTC, aligned).
+    /// The time window `[start, end)` holding a timestamp (UTC, aligned); windows of N
+    /// records are cut by count instead, so for them this is the one-second span.
     pub fn window_of(self, timestamp: i64) -> (i64, i64) {
-        let len = self.seconds();
+        let Some(len) = self.seconds() else { return (timestamp, timestamp + 1) };
         let start = timestamp.div_euclid(len) * len;
         (start, start + len)
+    }
+
+    /// Whether windows cut this way are rolled up into `target` windows (hours into days;
+    /// windows of N records into hours or days by their start).
+    pub fn rolls_up_into(self, target: WindowSpec) -> bool {
+        match (self.seconds(), target.seconds()) {
+            (Some(own), Some(t)) => t > own,
+            (None, Some(_)) => true,
+            (_, None) => false,
+        }
     }
 }
 
@@ -89,4 +114,36 @@ pub struct IngestWrite {
     pub windows: Vec<WindowWrite>,
     pub new_records: Vec<StoredRecord>,
     pub labelled: Vec<String>,
+    /// The batch's raw records, already in the artifact store.
+    pub segment: Option<Segment>,
+}
+
+/// A batch's accepted raw records as one compressed columnar file (Parquet, zstd) in the
+/// artifact store, kept until `expires_at` (the model's retention from when it arrived).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub model: String,
+    pub digest: crate::artifact::Digest,
+    pub records: u64,
+    pub size: u64,
+    /// Unix seconds of the earliest and latest record.
+    pub first_ts: i64,
+    pub last_ts: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+impl Segment {
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "digest": self.digest.as_str(),
+            "records": self.records,
+            "size": self.size,
+            "first_record": riskops_monitor::rfc3339(self.first_ts),
+            "last_record": riskops_monitor::rfc3339(self.last_ts),
+            "created_at": riskops_monitor::rfc3339(self.created_at),
+            "expires_at": riskops_monitor::rfc3339(self.expires_at),
+        })
+    }
 }

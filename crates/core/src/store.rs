@@ -11,7 +11,11 @@ use crate::checkpoint::Checkpoint;
 use crate::error::Result;
 use crate::governance::Decision;
 use crate::governance::Tier;
-use crate::monitoring::{IngestWrite, StoredRecord, StoredWindow};
+use crate::incident::{
+    AttemptOutcome, Delivery, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState, MonitorResult,
+    NewWebhook, Webhook,
+};
+use crate::monitoring::{IngestWrite, Segment, StoredRecord, StoredWindow};
 use crate::project::{NewProject, Project};
 use crate::promotion::{
     Deployment, Evidence, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter, VersionedDocument,
@@ -337,6 +341,10 @@ pub trait Store: Send + Sync + 'static {
     /// oldest first.
     async fn windows(&self, model: &str, version: Option<u32>, from: i64, to: i64) -> Result<Vec<StoredWindow>>;
 
+    /// `(start, end, records)` of a model version's latest window (by start), for windows
+    /// of N records.
+    async fn latest_window(&self, model: &str, version: u32) -> Result<Option<(i64, i64, u64)>>;
+
     /// Which of these record ids the model has already accepted.
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>>;
 
@@ -344,8 +352,86 @@ pub trait Store: Send + Sync + 'static {
     async fn records(&self, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>>;
 
     /// Applies one ingestion (or labelling) batch in one transaction: window states written
-    /// only if unchanged since read (`expected_rev`), new record ids inserted (an id seen
-    /// before is a conflict), `labelled` ids marked (each exactly once). Any conflict
+    /// only if unchanged since read (`expected_rev`; an update keeps the later `end`), new record ids inserted (an id seen
+    /// before is a conflict), `labelled` ids marked (each exactly once), the segment recorded. Any conflict
     /// changes nothing; the caller reads again and retries.
     async fn commit_ingest(&self, write: IngestWrite, audit: AuditRecord, at: OffsetDateTime) -> Result<()>;
+
+    /// A model's raw-record segments, oldest first.
+    async fn segments(&self, model: &str) -> Result<Vec<Segment>>;
+
+    /// Segments whose retention ended by `now` (unix seconds), soonest first, at most `limit`.
+    async fn expired_segments(&self, now: i64, limit: usize) -> Result<Vec<Segment>>;
+
+    /// Forgets a segment (audited); true when no segment refers to its digest any more, so
+    /// the caller may delete the object.
+    async fn drop_segment(
+        &self,
+        model: &str,
+        digest: &crate::artifact::Digest,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<bool>;
+
+    // ---- alerting ---------------------------------------------------------------------
+
+    /// Windows that have closed and changed since monitors last looked (`evaluated_rev <
+    /// rev`), oldest first, at most `limit`. Closed: a later window of the same model exists
+    /// (event time moved on), or the window ended by `now` and nothing was added to it since
+    /// `quiet_since` (a replay of old traffic is still filling it otherwise). Unix seconds.
+    async fn due_windows(&self, now: i64, quiet_since: i64, limit: usize) -> Result<Vec<DueWindow>>;
+
+    /// A monitor's results for a model version, oldest window first.
+    async fn monitor_results(&self, model: &str, version: u32, monitor_id: &str) -> Result<Vec<MonitorResult>>;
+
+    /// Writes one evaluation pass in one transaction: results upserted (keeping each
+    /// window's incident), incidents opened (their windows' results pointed at them) or
+    /// extended, `incident.opened` deliveries queued for every webhook of the project, and
+    /// the windows marked evaluated at their revision (a window changed meanwhile stays
+    /// due). Returns the ids of the incidents opened, in order.
+    async fn commit_evaluation(
+        &self,
+        write: EvaluationWrite,
+        audits: Vec<AuditRecord>,
+        at: OffsetDateTime,
+    ) -> Result<Vec<i64>>;
+
+    async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>>;
+
+    async fn incident(&self, id: i64) -> Result<Option<Incident>>;
+
+    /// Moves an incident to `state` (acknowledged or resolved) as `actor`, with a note, and
+    /// queues `incident.<state>` deliveries to the project's webhooks. A conflict when the
+    /// incident is already in that state or resolved.
+    async fn set_incident_state(
+        &self,
+        id: i64,
+        state: IncidentState,
+        note: &str,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Incident>;
+
+    /// Records the risk entries an incident raised (to lower them when it is resolved).
+    async fn set_incident_risks(&self, id: i64, risks: &[i64], audit: AuditRecord, at: OffsetDateTime) -> Result<()>;
+
+    async fn add_webhook(&self, new: NewWebhook, audit: AuditRecord, at: OffsetDateTime) -> Result<Webhook>;
+
+    /// A project's webhooks (with their secrets: callers must never show them).
+    async fn webhooks(&self, project: &str) -> Result<Vec<Webhook>>;
+
+    async fn webhook(&self, id: i64) -> Result<Option<Webhook>>;
+
+    /// Removes a webhook; its pending deliveries fail with "webhook removed".
+    async fn remove_webhook(&self, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<()>;
+
+    /// Pending deliveries whose next attempt is due by `now` (unix seconds), oldest first.
+    async fn due_deliveries(&self, now: i64, limit: usize) -> Result<Vec<Delivery>>;
+
+    /// Records one attempt. Not an audit event: delivery bookkeeping is operational, the
+    /// incident events it carries are audited already.
+    async fn record_attempt(&self, id: i64, outcome: &AttemptOutcome, at: OffsetDateTime) -> Result<()>;
+
+    /// A project's deliveries (one webhook's, or all), newest first, at most `limit`.
+    async fn deliveries(&self, project: &str, webhook: Option<i64>, limit: usize) -> Result<Vec<Delivery>>;
 }

@@ -18,6 +18,9 @@
 
 mod columns;
 mod typing;
+mod write;
+
+pub use write::{ColumnValues, write_columns};
 
 use columns::{ColumnBuilder, Finished};
 use parquet::arrow::ProjectionMask;

@@ -6,15 +6,19 @@
 //! JSON error rewriting → route → [`extract::Caller`] (authentication) → handler → the
 //! `riskops-core` service (authorization, validation) → the store.
 
+mod alerting;
 mod checkpointer;
 pub mod error;
 pub mod extract;
+mod metrics;
 mod profiling;
 pub mod routes;
+mod segments;
 pub mod signing;
 pub mod state;
 mod upload;
 
+pub use alerting::AlertingSettings;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
@@ -56,6 +60,8 @@ pub struct Settings {
     pub signing_key_file: Option<PathBuf>,
     /// How often the audit head is signed even when no request to this server changed it.
     pub checkpoint_interval: Duration,
+    /// When monitors are evaluated and windows close.
+    pub alerting: AlertingSettings,
 }
 
 /// The default [`Settings::checkpoint_interval`].
@@ -90,6 +96,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(poked, checkpointer::poke_after_writes))
         .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(
             TraceLayer::new_for_http()
@@ -157,7 +164,9 @@ pub async fn start(
     let key = tokio::task::spawn_blocking(move || signing::load_or_create(&key_file))
         .await
         .map_err(|e| Error::internal(format!("loading the signing key failed: {e}")))??;
-    let riskops = Riskops::new(store, artifacts, clock).with_signing_key(Arc::new(key));
+    let riskops = Riskops::new(store, artifacts, clock)
+        .with_signing_key(Arc::new(key))
+        .with_segment_writer(Arc::new(segments::ParquetSegments { tmp_dir: tmp_dir.clone() }));
     let bootstrap = riskops.bootstrap(settings.bootstrap_token.as_ref()).await?;
     let public_key = riskops.register_signing_key().await?;
 
@@ -169,6 +178,7 @@ pub async fn start(
     let (stop_checkpoints, stopped) = tokio::sync::watch::channel(false);
     let checkpoints =
         checkpointer::spawn(riskops.clone(), audit_written.clone(), settings.checkpoint_interval, stopped);
+    let alerts = alerting::spawn(riskops.clone(), settings.alerting, stop_checkpoints.subscribe())?;
     let state = AppState { riskops, tmp_dir, upload_limit: settings.upload_limit, audit_written };
     let app = router(state, settings.body_limit);
     let task = tokio::spawn(async move {
@@ -179,6 +189,9 @@ pub async fn start(
         let _ = stop_checkpoints.send(true);
         if let Err(e) = checkpoints.await {
             tracing::warn!(error = %e, "the checkpointer task failed");
+        }
+        if let Err(e) = alerts.await {
+            tracing::warn!(error = %e, "the alerting task failed");
         }
         served
     });

@@ -13,10 +13,16 @@ use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
+#[path = "api/alerting.rs"]
+mod alerting;
+#[path = "api/alerting_flow.rs"]
+mod alerting_flow;
 #[path = "api/compliance.rs"]
 mod compliance;
 #[path = "api/governance.rs"]
 mod governance;
+#[path = "api/metrics.rs"]
+mod metrics;
 #[path = "api/monitoring.rs"]
 mod monitoring;
 #[path = "api/risk.rs"]
@@ -45,6 +51,16 @@ impl TestServer {
         body_limit: usize,
         artifact_store: Option<riskops_s3::S3Config>,
     ) -> TestServer {
+        Self::start_clocked(dir, schema, body_limit, artifact_store, Arc::new(SystemClock)).await
+    }
+
+    async fn start_clocked(
+        dir: tempfile::TempDir,
+        schema: Option<PostgresSchema>,
+        body_limit: usize,
+        artifact_store: Option<riskops_s3::S3Config>,
+        clock: Arc<dyn riskops_core::clock::Clock>,
+    ) -> TestServer {
         let settings = Settings {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_path_buf(),
@@ -55,9 +71,14 @@ impl TestServer {
             artifact_store,
             signing_key_file: None,
             checkpoint_interval: riskops_server::DEFAULT_CHECKPOINT_INTERVAL,
+            // Monitors judge windows quickly, so alerting tests need not wait.
+            alerting: riskops_server::AlertingSettings {
+                interval: std::time::Duration::from_millis(100),
+                quiet: std::time::Duration::from_secs(1),
+            },
         };
         let (stop, stopped) = oneshot::channel::<()>();
-        let running = riskops_server::start(settings, Arc::new(SystemClock), async {
+        let running = riskops_server::start(settings, clock, async {
             let _ = stopped.await;
         })
         .await
@@ -113,6 +134,22 @@ async fn servers() -> Vec<TestServer> {
     let mut all = vec![TestServer::start_on(tempfile::tempdir().unwrap(), None, 64 * 1024).await];
     if let Some(schema) = PostgresSchema::create().await.unwrap() {
         all.push(TestServer::start_on(tempfile::tempdir().unwrap(), Some(schema), 64 * 1024).await);
+    }
+    all
+}
+
+/// Like [`servers`], each on its own clock that the test moves.
+async fn servers_clocked() -> Vec<(TestServer, Arc<riskops_core::clock::ManualClock>)> {
+    let start = || Arc::new(riskops_core::clock::ManualClock::new(time::macros::datetime!(2026-10-01 00:00 UTC)));
+    let c = start();
+    let mut all =
+        vec![(TestServer::start_clocked(tempfile::tempdir().unwrap(), None, 64 * 1024, None, c.clone()).await, c)];
+    if let Some(schema) = PostgresSchema::create().await.unwrap() {
+        let c = start();
+        all.push((
+            TestServer::start_clocked(tempfile::tempdir().unwrap(), Some(schema), 64 * 1024, None, c.clone()).await,
+            c,
+        ));
     }
     all
 }

@@ -15,7 +15,11 @@ use riskops_core::auth::{IdentityKind, IdentityRecord, IdentitySummary, NewToken
 use riskops_core::checkpoint::Checkpoint;
 use riskops_core::context::ProjectContext;
 use riskops_core::governance::{Decision, Tier};
-use riskops_core::monitoring::{IngestWrite, StoredRecord, StoredWindow};
+use riskops_core::incident::{
+    AttemptOutcome, Delivery, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState, MonitorResult,
+    NewWebhook, Webhook,
+};
+use riskops_core::monitoring::{IngestWrite, Segment, StoredRecord, StoredWindow};
 use riskops_core::project::DEFAULT_PROJECT;
 use riskops_core::project::{NewProject, Project};
 use riskops_core::promotion::{
@@ -33,6 +37,7 @@ use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
+mod alerting;
 mod compliance;
 mod governance;
 mod identities;
@@ -48,6 +53,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "risk", include_str!("../migrations/postgres/0006_risk.sql")),
     (7, "compliance", include_str!("../migrations/postgres/0007_compliance.sql")),
     (8, "monitoring", include_str!("../migrations/postgres/0008_monitoring.sql")),
+    (9, "alerting", include_str!("../migrations/postgres/0009_alerting.sql")),
+    (10, "segments", include_str!("../migrations/postgres/0010_segments.sql")),
 ];
 
 /// The triggers that keep the audit trail append-only (migrations 0001 and 0005).
@@ -1022,6 +1029,10 @@ impl Store for PostgresStore {
         monitoring::windows(&self.client().await?, model, version, from, to).await
     }
 
+    async fn latest_window(&self, model: &str, version: u32) -> Result<Option<(i64, i64, u64)>> {
+        monitoring::latest_window(&self.client().await?, model, version).await
+    }
+
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
         Ok(monitoring::records(&self.client().await?, model, ids).await?.into_iter().map(|r| r.id).collect())
     }
@@ -1032,5 +1043,91 @@ impl Store for PostgresStore {
 
     async fn commit_ingest(&self, write: IngestWrite, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
         monitoring::commit_ingest(&mut self.client().await?, write, audit, at).await
+    }
+
+    async fn segments(&self, model: &str) -> Result<Vec<Segment>> {
+        monitoring::segments(&self.client().await?, model).await
+    }
+
+    async fn expired_segments(&self, now: i64, limit: usize) -> Result<Vec<Segment>> {
+        monitoring::expired_segments(&self.client().await?, now, limit).await
+    }
+
+    async fn drop_segment(
+        &self,
+        model: &str,
+        digest: &riskops_core::artifact::Digest,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<bool> {
+        monitoring::drop_segment(&mut self.client().await?, model, digest, audit, at).await
+    }
+
+    async fn due_windows(&self, now: i64, quiet_since: i64, limit: usize) -> Result<Vec<DueWindow>> {
+        alerting::due_windows(&self.client().await?, now, quiet_since, limit).await
+    }
+
+    async fn monitor_results(&self, model: &str, version: u32, monitor_id: &str) -> Result<Vec<MonitorResult>> {
+        alerting::monitor_results(&self.client().await?, model, version, monitor_id).await
+    }
+
+    async fn commit_evaluation(
+        &self,
+        write: EvaluationWrite,
+        audits: Vec<AuditRecord>,
+        at: OffsetDateTime,
+    ) -> Result<Vec<i64>> {
+        alerting::commit_evaluation(&mut self.client().await?, write, audits, at).await
+    }
+
+    async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>> {
+        alerting::incidents(&self.client().await?, filter).await
+    }
+
+    async fn incident(&self, id: i64) -> Result<Option<Incident>> {
+        alerting::incident_by_id(&self.client().await?, id).await
+    }
+
+    async fn set_incident_state(
+        &self,
+        id: i64,
+        state: IncidentState,
+        note: &str,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Incident> {
+        alerting::set_incident_state(&mut self.client().await?, id, state, note, audit, at).await
+    }
+
+    async fn set_incident_risks(&self, id: i64, risks: &[i64], audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        alerting::set_incident_risks(&mut self.client().await?, id, risks, audit, at).await
+    }
+
+    async fn add_webhook(&self, new: NewWebhook, audit: AuditRecord, at: OffsetDateTime) -> Result<Webhook> {
+        alerting::add_webhook(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn webhooks(&self, project: &str) -> Result<Vec<Webhook>> {
+        alerting::webhooks(&self.client().await?, project).await
+    }
+
+    async fn webhook(&self, id: i64) -> Result<Option<Webhook>> {
+        alerting::webhook_by_id(&self.client().await?, id).await
+    }
+
+    async fn remove_webhook(&self, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        alerting::remove_webhook(&mut self.client().await?, id, audit, at).await
+    }
+
+    async fn due_deliveries(&self, now: i64, limit: usize) -> Result<Vec<Delivery>> {
+        alerting::due_deliveries(&self.client().await?, now, limit).await
+    }
+
+    async fn record_attempt(&self, id: i64, outcome: &AttemptOutcome, at: OffsetDateTime) -> Result<()> {
+        alerting::record_attempt(&self.client().await?, id, outcome, at).await
+    }
+
+    async fn deliveries(&self, project: &str, webhook: Option<i64>, limit: usize) -> Result<Vec<Delivery>> {
+        alerting::deliveries(&self.client().await?, project, webhook, limit).await
     }
 }

@@ -16,7 +16,11 @@ use riskops_core::checkpoint::{Checkpoint, TrailVerifier};
 use riskops_core::context::ProjectContext;
 use riskops_core::governance::Decision;
 use riskops_core::governance::Tier;
-use riskops_core::monitoring::{IngestWrite, StoredRecord, StoredWindow};
+use riskops_core::incident::{
+    AttemptOutcome, Delivery, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState, MonitorResult,
+    NewWebhook, Webhook,
+};
+use riskops_core::monitoring::{IngestWrite, Segment, StoredRecord, StoredWindow};
 use riskops_core::project::DEFAULT_PROJECT;
 use riskops_core::project::{NewProject, Project};
 use riskops_core::promotion::{
@@ -35,6 +39,7 @@ use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+mod alerting;
 mod compliance;
 mod governance;
 mod identities;
@@ -57,6 +62,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "risk", include_str!("../migrations/sqlite/0006_risk.sql")),
     (7, "compliance", include_str!("../migrations/sqlite/0007_compliance.sql")),
     (8, "monitoring", include_str!("../migrations/sqlite/0008_monitoring.sql")),
+    (9, "alerting", include_str!("../migrations/sqlite/0009_alerting.sql")),
+    (10, "segments", include_str!("../migrations/sqlite/0010_segments.sql")),
 ];
 
 #[derive(Clone)]
@@ -1245,6 +1252,11 @@ impl Store for SqliteStore {
         self.with_conn(move |conn| monitoring::windows(conn, &model, version, from, to)).await
     }
 
+    async fn latest_window(&self, model: &str, version: u32) -> Result<Option<(i64, i64, u64)>> {
+        let model = model.to_string();
+        self.with_conn(move |conn| monitoring::latest_window(conn, &model, version)).await
+    }
+
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
         let (model, ids) = (model.to_string(), ids.to_vec());
         self.with_conn(move |conn| Ok(monitoring::records(conn, &model, &ids)?.into_iter().map(|r| r.id).collect()))
@@ -1258,5 +1270,100 @@ impl Store for SqliteStore {
 
     async fn commit_ingest(&self, write: IngestWrite, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
         self.with_conn(move |conn| monitoring::commit_ingest(conn, write, audit, at)).await
+    }
+
+    async fn segments(&self, model: &str) -> Result<Vec<Segment>> {
+        let model = model.to_string();
+        self.with_conn(move |conn| monitoring::segments(conn, &model)).await
+    }
+
+    async fn expired_segments(&self, now: i64, limit: usize) -> Result<Vec<Segment>> {
+        self.with_conn(move |conn| monitoring::expired_segments(conn, now, limit)).await
+    }
+
+    async fn drop_segment(
+        &self,
+        model: &str,
+        digest: &riskops_core::artifact::Digest,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<bool> {
+        let (model, digest) = (model.to_string(), digest.clone());
+        self.with_conn(move |conn| monitoring::drop_segment(conn, &model, &digest, audit, at)).await
+    }
+
+    async fn due_windows(&self, now: i64, quiet_since: i64, limit: usize) -> Result<Vec<DueWindow>> {
+        self.with_conn(move |conn| alerting::due_windows(conn, now, quiet_since, limit)).await
+    }
+
+    async fn monitor_results(&self, model: &str, version: u32, monitor_id: &str) -> Result<Vec<MonitorResult>> {
+        let (model, monitor_id) = (model.to_string(), monitor_id.to_string());
+        self.with_conn(move |conn| alerting::monitor_results(conn, &model, version, &monitor_id)).await
+    }
+
+    async fn commit_evaluation(
+        &self,
+        write: EvaluationWrite,
+        audits: Vec<AuditRecord>,
+        at: OffsetDateTime,
+    ) -> Result<Vec<i64>> {
+        self.with_conn(move |conn| alerting::commit_evaluation(conn, write, audits, at)).await
+    }
+
+    async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>> {
+        let filter = filter.clone();
+        self.with_conn(move |conn| alerting::incidents(conn, &filter)).await
+    }
+
+    async fn incident(&self, id: i64) -> Result<Option<Incident>> {
+        self.with_conn(move |conn| alerting::incident_by_id(conn, id)).await
+    }
+
+    async fn set_incident_state(
+        &self,
+        id: i64,
+        state: IncidentState,
+        note: &str,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Incident> {
+        let note = note.to_string();
+        self.with_conn(move |conn| alerting::set_incident_state(conn, id, state, &note, audit, at)).await
+    }
+
+    async fn set_incident_risks(&self, id: i64, risks: &[i64], audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        let risks = risks.to_vec();
+        self.with_conn(move |conn| alerting::set_incident_risks(conn, id, &risks, audit, at)).await
+    }
+
+    async fn add_webhook(&self, new: NewWebhook, audit: AuditRecord, at: OffsetDateTime) -> Result<Webhook> {
+        self.with_conn(move |conn| alerting::add_webhook(conn, new, audit, at)).await
+    }
+
+    async fn webhooks(&self, project: &str) -> Result<Vec<Webhook>> {
+        let project = project.to_string();
+        self.with_conn(move |conn| alerting::webhooks(conn, &project)).await
+    }
+
+    async fn webhook(&self, id: i64) -> Result<Option<Webhook>> {
+        self.with_conn(move |conn| alerting::webhook_by_id(conn, id)).await
+    }
+
+    async fn remove_webhook(&self, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        self.with_conn(move |conn| alerting::remove_webhook(conn, id, audit, at)).await
+    }
+
+    async fn due_deliveries(&self, now: i64, limit: usize) -> Result<Vec<Delivery>> {
+        self.with_conn(move |conn| alerting::due_deliveries(conn, now, limit)).await
+    }
+
+    async fn record_attempt(&self, id: i64, outcome: &AttemptOutcome, at: OffsetDateTime) -> Result<()> {
+        let outcome = outcome.clone();
+        self.with_conn(move |conn| alerting::record_attempt(conn, id, &outcome, at)).await
+    }
+
+    async fn deliveries(&self, project: &str, webhook: Option<i64>, limit: usize) -> Result<Vec<Delivery>> {
+        let project = project.to_string();
+        self.with_conn(move |conn| alerting::deliveries(conn, &project, webhook, limit)).await
     }
 }

@@ -1,5 +1,6 @@
 //! One module per command group.
 
+mod alerting;
 mod audit;
 mod compliance;
 mod dataset;
@@ -63,7 +64,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Risk(cmd) => risk::risk(&client, format, cmd).await,
                 Command::Taxonomy(cmd) => risk::taxonomy(&client, format, cmd).await,
                 Command::Log(args) => monitoring::log(&client, format, args).await,
-                Command::Monitor(cmd) => monitoring::monitor(&client, format, cmd).await,
+                Command::Monitor(crate::cli::MonitorGroup::Windows(cmd)) => {
+                    monitoring::monitor(&client, format, cmd).await
+                }
+                Command::Monitor(crate::cli::MonitorGroup::Alerts(cmd)) => {
+                    alerting::monitor(&client, format, cmd).await
+                }
+                Command::Incident(cmd) => alerting::incident(&client, format, cmd).await,
+                Command::Webhook(cmd) => alerting::webhook(&client, format, cmd).await,
                 Command::Compliance(cmd) => compliance::report(&client, format, cmd).await,
                 Command::Control(cmd) => compliance::control(&client, format, cmd).await,
                 Command::Lineage(args) => lineage::run(&client, format, args).await,

@@ -18,22 +18,28 @@ use crate::store::{Bootstrap, NewIdentity, Store, StoreKind};
 use crate::throttle::Throttle;
 use std::sync::Arc;
 
+mod alerting;
 mod audit;
 mod compliance;
 mod governance;
 mod identities;
 mod kpi;
+mod metrics;
 mod monitoring;
 mod registry;
 mod risk;
+mod status;
 
+pub use alerting::{EvaluationSummary, MAX_ATTEMPTS, MonitorsView, WebhookTransport, signature};
 pub use audit::AuditFilter;
 pub use governance::{PromotionView, Stages};
 pub use identities::{IdentityRequest, IssuedToken, parse_binding};
 pub use kpi::{KpiReport, VersionKpi};
-pub use monitoring::{IngestOutcome, MAX_BATCH, MonitorConfig};
+pub use metrics::{LOOK_BACK_DAYS, LatestWindow, ModelMetrics};
+pub use monitoring::{IngestOutcome, MAX_BATCH, MonitorConfig, SegmentFile, SegmentWriter};
 pub use registry::PushPermit;
 pub use risk::{Assessment, RiskPatch, TierSource};
+pub use status::{ModelStatus, MonitoringStatus};
 
 /// A time as RFC 3339 text, for audit documents.
 pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
@@ -72,6 +78,8 @@ pub struct Riskops {
     /// Decoded reference profiles of dataset versions (immutable, so never stale), so each
     /// ingestion batch does not decode its reference again.
     reference_profiles: Arc<monitoring::ProfileCache>,
+    /// Writes raw-record segments; without one (tools, unit tests) none are kept.
+    segment_writer: Option<Arc<dyn SegmentWriter>>,
 }
 
 impl Riskops {
@@ -83,7 +91,14 @@ impl Riskops {
             signing_key: None,
             throttle: Arc::default(),
             reference_profiles: Arc::default(),
+            segment_writer: None,
         }
+    }
+
+    /// Keeps each batch's raw records as a segment written by `writer`.
+    pub fn with_segment_writer(mut self, writer: Arc<dyn SegmentWriter>) -> Self {
+        self.segment_writer = Some(writer);
+        self
     }
 
     /// The key this instance signs with.

@@ -9,11 +9,13 @@
 //! write if unchanged, else retry).
 
 use super::{RequestContext, Riskops};
+use crate::artifact::{Digest, VerifiedFile};
 use crate::audit::AuditRecord;
 use crate::auth::{self, Operation, Permit, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::governance::Environment;
-use crate::monitoring::{IngestWrite, StoredRecord, WindowSpec, WindowWrite};
+use crate::kpi::{OutcomeValues, confusion_from_json};
+use crate::monitoring::{IngestWrite, Segment, StoredRecord, WindowSpec, WindowWrite};
 use crate::project::validate_name;
 use crate::registry::{ModelVersion, VersionRef};
 use riskops_data::profile::TableProfile;
@@ -36,7 +38,15 @@ pub struct MonitorConfig {
     pub exclude: Vec<String>,
     /// Record attributes to compute fairness for (empty: all that records carry).
     pub sensitive: Vec<String>,
+    /// How long raw records are kept (days from when they arrived).
+    pub retention_days: u32,
 }
+
+/// Raw records are kept six months by default: the EU AI Act (Art. 19) asks at least that
+/// of high-risk systems' logs.
+pub const DEFAULT_RETENTION_DAYS: u32 = 183;
+/// The longest retention accepted (ten years: SR 11-7 model files are kept about that long).
+pub const MAX_RETENTION_DAYS: u32 = 3653;
 
 impl Default for MonitorConfig {
     fn default() -> Self {
@@ -45,6 +55,7 @@ impl Default for MonitorConfig {
             task: Task::Binary { positive: "1".into() },
             exclude: Vec::new(),
             sensitive: Vec::new(),
+            retention_days: DEFAULT_RETENTION_DAYS,
         }
     }
 }
@@ -55,15 +66,18 @@ impl MonitorConfig {
             Task::Binary { positive } => ("binary", Some(positive.clone())),
             Task::Regression => ("regression", None),
         };
-        json!({"window": self.window.as_str(), "task": task, "positive": positive, "exclude": self.exclude, "sensitive": self.sensitive})
+        json!({"window": self.window.name(), "task": task, "positive": positive, "exclude": self.exclude, "sensitive": self.sensitive, "retention_days": self.retention_days})
     }
 
     pub fn from_json(v: &Value) -> Result<MonitorConfig> {
         let obj = v.as_object().ok_or_else(|| Error::invalid("config", "must be a JSON object"))?;
-        if let Some(k) =
-            obj.keys().find(|k| !matches!(k.as_str(), "window" | "task" | "positive" | "exclude" | "sensitive"))
-        {
-            return Err(Error::invalid(k, "unknown field; use window, task, positive, exclude, sensitive"));
+        if let Some(k) = obj.keys().find(|k| {
+            !matches!(k.as_str(), "window" | "task" | "positive" | "exclude" | "sensitive" | "retention_days")
+        }) {
+            return Err(Error::invalid(
+                k,
+                "unknown field; use window, task, positive, exclude, sensitive, retention_days",
+            ));
         }
         let text_list = |k: &str| -> Result<Vec<String>> {
             match obj.get(k) {
@@ -82,7 +96,42 @@ impl MonitorConfig {
             "regression" => Task::Regression,
             other => return Err(Error::invalid("task", format!("{other:?}: use binary or regression"))),
         };
-        Ok(MonitorConfig { window, task, exclude: text_list("exclude")?, sensitive: text_list("sensitive")? })
+        let retention_days = match obj.get("retention_days") {
+            None | Some(Value::Null) => DEFAULT_RETENTION_DAYS,
+            Some(v) => v
+                .as_u64()
+                .and_then(|d| u32::try_from(d).ok())
+                .filter(|d| (1..=MAX_RETENTION_DAYS).contains(d))
+                .ok_or_else(|| Error::invalid("retention_days", format!("must be 1 to {MAX_RETENTION_DAYS} days")))?,
+        };
+        Ok(MonitorConfig {
+            window,
+            task,
+            exclude: text_list("exclude")?,
+            sensitive: text_list("sensitive")?,
+            retention_days,
+        })
+    }
+}
+
+/// Writes a batch's accepted raw records as one compressed columnar file (the server's
+/// writes Parquet with zstd through riskops-parquet), which ingestion then moves into the
+/// artifact store.
+pub trait SegmentWriter: Send + Sync {
+    fn write(&self, model: &str, records: &[&Record]) -> Result<SegmentFile>;
+}
+
+/// A written segment file; removed when dropped if it was not moved into the store.
+#[derive(Debug)]
+pub struct SegmentFile {
+    pub path: std::path::PathBuf,
+    pub digest: Digest,
+    pub size: u64,
+}
+
+impl Drop for SegmentFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -117,7 +166,7 @@ impl Riskops {
         self.stored_monitor_config(model).await
     }
 
-    async fn stored_monitor_config(&self, model: &str) -> Result<MonitorConfig> {
+    pub(super) async fn stored_monitor_config(&self, model: &str) -> Result<MonitorConfig> {
         match self.store.document(&config_kind(model)).await? {
             Some(d) => MonitorConfig::from_json(&d.document),
             None => Ok(MonitorConfig::default()),
@@ -285,11 +334,15 @@ impl Riskops {
             let fresh: Vec<&(u32, Record)> = parsed.iter().filter(|(_, r)| !known.contains(&r.id)).collect();
             let mut states: BTreeMap<(u32, i64), (i64, WindowState, u64, u64)> = BTreeMap::new();
             let mut new_records = Vec::with_capacity(fresh.len());
-            for (version, record) in &fresh {
+            let windows = match config.window {
+                WindowSpec::Records(n) => self.count_windows(model, n, &fresh).await?,
+                spec => fresh.iter().map(|(_, r)| spec.window_of(r.timestamp)).collect(),
+            };
+            for ((version, record), (start, end)) in fresh.iter().zip(windows) {
                 let Some(reference) = references.get(version) else { continue };
-                let (start, end) = config.window.window_of(record.timestamp);
                 let entry =
                     states.entry((*version, start)).or_insert_with(|| (end, WindowState::new(&reference.schema), 0, 0));
+                entry.0 = entry.0.max(end);
                 entry.1.add(&reference.schema, record);
                 entry.2 += 1;
                 entry.3 += u64::from(record.label.is_some());
@@ -313,8 +366,14 @@ impl Riskops {
                     "windows": windows.iter().map(|w| json!({"version": w.version, "start": w.start})).collect::<Vec<_>>(),
                 }))
                 .request_id(ctx.request_id.clone());
-            let write = IngestWrite { model: model.to_string(), windows, new_records, labelled: Vec::new() };
-            match self.store.commit_ingest(write, audit, self.clock.now()).await {
+            let (segment, stored_now) = self.write_segment(model, &fresh, &config).await?;
+            let digest = segment.as_ref().map(|s| s.digest.clone());
+            let write = IngestWrite { model: model.to_string(), windows, new_records, labelled: Vec::new(), segment };
+            let result = self.store.commit_ingest(write, audit, self.clock.now()).await;
+            if let Some(digest) = digest {
+                self.undo_artifact_on_error(&result, stored_now, &digest).await;
+            }
+            match result {
                 Ok(()) => {
                     outcome.accepted = accepted;
                     outcome.duplicates += known.len() as u64;
@@ -325,6 +384,90 @@ impl Riskops {
             }
         }
         Err(Error::unavailable("the model's windows kept changing; send the batch again"))
+    }
+
+    /// Writes the fresh records as a segment into the artifact store (when a writer is
+    /// set); whether this call stored the object, so a failed commit can remove it.
+    async fn write_segment(
+        &self,
+        model: &str,
+        fresh: &[&(u32, Record)],
+        config: &MonitorConfig,
+    ) -> Result<(Option<Segment>, bool)> {
+        let (Some(writer), false) = (&self.segment_writer, fresh.is_empty()) else { return Ok((None, false)) };
+        let records: Vec<&Record> = fresh.iter().map(|(_, r)| r).collect();
+        let file = writer.write(model, &records)?;
+        let stored_now = self.store_artifact(&file.path, &file.digest).await?;
+        let now = self.clock.now().unix_timestamp();
+        let segment = Segment {
+            model: model.to_string(),
+            digest: file.digest.clone(),
+            records: records.len() as u64,
+            size: file.size,
+            first_ts: records.iter().map(|r| r.timestamp).min().unwrap_or_default(),
+            last_ts: records.iter().map(|r| r.timestamp).max().unwrap_or_default(),
+            created_at: now,
+            expires_at: now.saturating_add(i64::from(config.retention_days) * 86_400),
+        };
+        Ok((Some(segment), stored_now))
+    }
+
+    /// A model's raw-record segments (registry.read).
+    pub async fn segments(&self, ctx: &RequestContext, model: &str) -> Result<Vec<Segment>> {
+        self.model_version_for(ctx, Operation::RegistryRead, &VersionRef { name: model.into(), version: None }).await?;
+        self.store.segments(model).await
+    }
+
+    /// One segment's file, checked against its digest. Raw records can hold personal data,
+    /// so reading them takes audit.read (admin, risk_officer, auditor) in the project.
+    pub async fn segment_file(&self, ctx: &RequestContext, model: &str, digest: &Digest) -> Result<VerifiedFile> {
+        self.model_version_for(ctx, Operation::AuditRead, &VersionRef { name: model.into(), version: None }).await?;
+        if !self.store.segments(model).await?.iter().any(|s| &s.digest == digest) {
+            return Err(Error::not_found(format!("model {model} has no segment {digest}")));
+        }
+        self.artifacts.open_verified(digest).await
+    }
+
+    /// Drops segments whose retention is over, and their objects once nothing refers to
+    /// them; the number dropped. Run by the server's alerting task.
+    pub async fn expire_segments(&self) -> Result<usize> {
+        let now = self.clock.now().unix_timestamp();
+        let expired = self.store.expired_segments(now, 100).await?;
+        let system = crate::auth::Permit::system();
+        for s in &expired {
+            let audit =
+                AuditRecord::new(&system, "predictions.expire", format!("model:{}", s.model)).before(s.to_json());
+            let unreferenced = self.store.drop_segment(&s.model, &s.digest, audit, self.clock.now()).await?;
+            if unreferenced && let Err(e) = self.artifacts.delete(&s.digest).await {
+                tracing::warn!(digest = %s.digest, error = %e, "could not delete an expired segment");
+            }
+        }
+        Ok(expired.len())
+    }
+
+    /// Windows of `n` records: each fresh record's `(start, end)`, filling each version's
+    /// latest window up to `n` before opening the next, in the batch's order.
+    async fn count_windows(&self, model: &str, n: u32, fresh: &[&(u32, Record)]) -> Result<Vec<(i64, i64)>> {
+        // Per version: (start, end, records) of the window being filled.
+        let mut open: HashMap<u32, (i64, i64, u64)> = HashMap::new();
+        let mut out = Vec::with_capacity(fresh.len());
+        for (version, record) in fresh {
+            if !open.contains_key(version) {
+                let latest = self.store.latest_window(model, *version).await?;
+                // A full (or no) window: the next record opens one after it.
+                let slot = latest.unwrap_or((i64::MIN, i64::MIN, u64::from(n)));
+                open.insert(*version, slot);
+            }
+            let Some(window) = open.get_mut(version) else { continue };
+            if window.2 >= u64::from(n) {
+                let start = if window.0 == i64::MIN { record.timestamp } else { record.timestamp.max(window.0 + 1) };
+                *window = (start, start + 1, 0);
+            }
+            window.1 = window.1.max(record.timestamp + 1);
+            window.2 += 1;
+            out.push((window.0, window.1));
+        }
+        Ok(out)
     }
 
     /// Merges fresh window states into the stored ones, ready to write with their revisions.
@@ -399,7 +542,7 @@ impl Riskops {
                     continue;
                 };
                 let (end, state, _, count) = states.entry((record.version, record.window_start)).or_insert_with(|| {
-                    (record.window_start + config.window.seconds(), WindowState::new(&reference.schema), 0, 0)
+                    (config.window.window_of(record.window_start).1, WindowState::new(&reference.schema), 0, 0)
                 });
                 if let Err(e) = state.add_outcome(&reference.schema, &actual, &predicted, record.score, &attributes) {
                     outcome.rejected.push((index, Some(id.clone()), vec![e.to_string()]));
@@ -416,7 +559,8 @@ impl Riskops {
                     json!({"accepted": accepted, "duplicates": outcome.duplicates, "rejected": outcome.rejected.len()}),
                 )
                 .request_id(ctx.request_id.clone());
-            let write = IngestWrite { model: model.to_string(), windows, new_records: Vec::new(), labelled };
+            let write =
+                IngestWrite { model: model.to_string(), windows, new_records: Vec::new(), labelled, segment: None };
             match self.store.commit_ingest(write, audit, self.clock.now()).await {
                 Ok(()) => {
                     outcome.accepted = accepted;
@@ -447,7 +591,7 @@ impl Riskops {
         for w in stored {
             let state = WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
             let (start, end) =
-                if target.seconds() > config.window.seconds() { target.window_of(w.start) } else { (w.start, w.end) };
+                if config.window.rolls_up_into(target) { target.window_of(w.start) } else { (w.start, w.end) };
             match merged.get_mut(&(start, w.version)) {
                 Some((_, into)) => into.merge(&state).map_err(|e| Error::internal(format!("rolling up: {e}")))?,
                 None => {
@@ -455,25 +599,81 @@ impl Riskops {
                 }
             }
         }
-        let mut references: HashMap<u32, Reference> = HashMap::new();
+        let mut reports = WindowReports::new(self, model).await?;
         let mut out = Vec::new();
         for ((start, version), (end, state)) in merged {
-            let Some(reference) = self.cached_reference(&mut references, model, version, &config).await? else {
-                return Err(Error::internal("a monitored version vanished"));
-            };
-            let version_text = version.to_string();
-            let ctx = ReportContext {
-                start,
-                end,
-                version: &version_text,
-                reference: &reference.profile,
-                prediction_reference: None,
-                drift_share: 0.5,
-            };
-            out.push(WindowReport::compute(&state, &ctx).to_json());
+            out.push(reports.report(version, start, end, &state).await?);
         }
         Ok(out)
     }
+}
+
+/// Makes window reports of one model: its settings, references and business values read
+/// once.
+pub(super) struct WindowReports<'a> {
+    riskops: &'a Riskops,
+    model: String,
+    config: MonitorConfig,
+    values: Option<OutcomeValues>,
+    references: HashMap<u32, Reference>,
+}
+
+impl<'a> WindowReports<'a> {
+    pub(super) async fn new(riskops: &'a Riskops, model: &str) -> Result<WindowReports<'a>> {
+        let values = match riskops.store.document(&format!("kpi:{model}")).await? {
+            Some(d) => OutcomeValues::from_json(&d.document).ok(),
+            None => None,
+        };
+        Ok(WindowReports {
+            riskops,
+            model: model.to_string(),
+            config: riskops.stored_monitor_config(model).await?,
+            values,
+            references: HashMap::new(),
+        })
+    }
+
+    /// The API's window report, with the expected business value when the model has
+    /// values per outcome and the window labels.
+    pub(super) async fn report(&mut self, version: u32, start: i64, end: i64, state: &WindowState) -> Result<Value> {
+        let Some(reference) =
+            self.riskops.cached_reference(&mut self.references, &self.model, version, &self.config).await?
+        else {
+            return Err(Error::internal("a monitored version vanished"));
+        };
+        let version_text = version.to_string();
+        let ctx = ReportContext {
+            start,
+            end,
+            version: &version_text,
+            reference: &reference.profile,
+            prediction_reference: None,
+            drift_share: 0.5,
+        };
+        let mut report = WindowReport::compute(state, &ctx).to_json();
+        report["business"] = business(&report, self.values.as_ref());
+        Ok(report)
+    }
+}
+
+/// `{"currency","value_per_1000","cost_per_1000","value","cost"}` from the window's
+/// confusion matrix and the model's values per outcome (costs are the negated values, so a
+/// monitor can fire on `business.cost_per_1000 --above X`); `null` without either.
+fn business(report: &Value, values: Option<&OutcomeValues>) -> Value {
+    let Some(values) = values else { return Value::Null };
+    let Some(matrix) = report.pointer("/performance/confusion_matrix").and_then(confusion_from_json) else {
+        return Value::Null;
+    };
+    let Some(per_thousand) = values.per_thousand(&matrix) else { return Value::Null };
+    let total = per_thousand * matrix.count() as f64 / 1000.0;
+    json!({
+        "currency": values.currency,
+        "value_per_1000": per_thousand,
+        "cost_per_1000": -per_thousand,
+        "value": total,
+        "cost": -total,
+        "decisions": matrix.count(),
+    })
 }
 
 fn positive_of(task: &Task) -> String {

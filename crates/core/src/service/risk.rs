@@ -358,4 +358,31 @@ impl Riskops {
         }
         Ok(changed)
     }
+
+    /// The way back down: when what raised these entries is over (an incident resolved),
+    /// each still-open entry loses one step of likelihood (never under 1), audited with the
+    /// reason. Entries closed or already at 1 are left alone.
+    pub(crate) async fn lower_likelihood(
+        &self,
+        permit: &Permit,
+        request_id: Option<String>,
+        entry_ids: &[i64],
+        reason: &str,
+    ) -> Result<Vec<RiskEntry>> {
+        let mut changed = Vec::new();
+        for id in entry_ids {
+            let Some(e) = self.store.risk_entry(*id).await? else { continue };
+            if e.fields.status == RiskStatus::Closed || e.fields.likelihood <= 1 {
+                continue;
+            }
+            let mut f = e.fields.clone();
+            f.likelihood -= 1;
+            let audit = AuditRecord::new(permit, "risk.likelihood", format!("risk:{}", e.id))
+                .before(json!({"likelihood": e.fields.likelihood, "inherent_score": e.fields.inherent_score()}))
+                .after(json!({"likelihood": f.likelihood, "inherent_score": f.inherent_score(), "reason": reason}))
+                .request_id(request_id.clone());
+            changed.push(self.store.update_risk_entry(e.id, f, audit, self.clock.now()).await?);
+        }
+        Ok(changed)
+    }
 }

@@ -1,6 +1,7 @@
 //! The HTTP routes. Each module owns one resource; handlers only translate between JSON
 //! and the services of `riskops-core`.
 
+pub mod alerting;
 pub mod annotations;
 pub mod audit;
 pub mod compliance;
@@ -27,6 +28,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(system::whoami))
         .routes(routes!(system::openapi_json))
         .routes(routes!(system::signing_key))
+        .routes(routes!(crate::metrics::prometheus))
         .routes(routes!(projects::create_project, projects::list_projects))
         .routes(routes!(projects::get_project, projects::update_project))
         .routes(routes!(datasets::list_datasets))
@@ -64,6 +66,18 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(monitoring::labels))
         .routes(routes!(monitoring::monitoring))
         .routes(routes!(monitoring::get_config, monitoring::put_config))
+        .routes(routes!(monitoring::segments))
+        .routes(routes!(monitoring::segment_file))
+        .routes(routes!(alerting::list_monitors, alerting::add_monitor))
+        .routes(routes!(alerting::remove_monitor))
+        .routes(routes!(alerting::list_incidents))
+        .routes(routes!(alerting::get_incident))
+        .routes(routes!(alerting::acknowledge_incident))
+        .routes(routes!(alerting::resolve_incident))
+        .routes(routes!(alerting::list_webhooks, alerting::add_webhook))
+        .routes(routes!(alerting::remove_webhook))
+        .routes(routes!(alerting::list_deliveries))
+        .routes(routes!(alerting::monitoring_status))
         .routes(routes!(audit::checkpoints))
         .routes(routes!(compliance::controls))
         .routes(routes!(compliance::compliance))

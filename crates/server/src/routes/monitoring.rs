@@ -193,7 +193,9 @@ pub async fn predictions(
     let bytes = body_bytes(&headers, body, state.upload_limit)?;
     let batch = parse_batch(&headers, &bytes)?;
     drop(bytes);
-    Ok(Json(state.riskops.ingest_records(&ctx, &path.project, &path.model, batch).await?.into()))
+    let outcome = state.riskops.ingest_records(&ctx, &path.project, &path.model, batch).await?;
+    crate::metrics::record_ingested(outcome.accepted);
+    Ok(Json(outcome.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -311,4 +313,64 @@ pub async fn put_config(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(state.riskops.configure_monitoring(&ctx, &path.model, &body).await?.to_json()))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct SegmentPath {
+    project: String,
+    model: String,
+    /// `sha256:<hex>`.
+    digest: String,
+}
+
+/// Checks that the model is the project's (404 otherwise, as for any unknown model).
+async fn project_model(
+    state: &AppState,
+    ctx: &riskops_core::service::RequestContext,
+    path: &ModelPath,
+) -> Result<(), ApiError> {
+    let r = riskops_core::registry::VersionRef { name: path.model.clone(), version: None };
+    if state.riskops.model_version(ctx, &r).await?.project != path.project {
+        return Err(Error::not_found(format!("project {} has no model named {:?}", path.project, path.model)).into());
+    }
+    Ok(())
+}
+
+/// The model's raw-record segments: `{"segments":[{"digest","records","size","first_record","last_record","created_at","expires_at"}]}`,
+/// oldest first. Each is one ingested batch's accepted records as Parquet (zstd), kept for
+/// the model's `retention_days`.
+#[utoipa::path(
+    get, path = "/api/v1/projects/{project}/models/{model}/segments", tag = "monitoring", security(("bearer" = [])),
+    params(ModelPath), responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+)]
+pub async fn segments(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(path): Path<ModelPath>,
+) -> Result<Json<Value>, ApiError> {
+    project_model(&state, &ctx, &path).await?;
+    let segments = state.riskops.segments(&ctx, &path.model).await?;
+    Ok(Json(json!({"segments": segments.iter().map(|s| s.to_json()).collect::<Vec<_>>()})))
+}
+
+/// One segment's Parquet file, checked against its digest (raw records: audit.read).
+#[utoipa::path(
+    get, path = "/api/v1/projects/{project}/models/{model}/segments/{digest}", tag = "monitoring", security(("bearer" = [])),
+    params(SegmentPath),
+    responses(
+        (status = 200, description = "the segment (Parquet)", content_type = "application/octet-stream"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)
+    )
+)]
+pub async fn segment_file(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(path): Path<SegmentPath>,
+) -> Result<axum::response::Response, ApiError> {
+    let model_path = ModelPath { project: path.project.clone(), model: path.model.clone() };
+    project_model(&state, &ctx, &model_path).await?;
+    let digest = riskops_core::artifact::Digest::parse(&path.digest)?;
+    let file = state.riskops.segment_file(&ctx, &path.model, &digest).await?;
+    let name = format!("{}-{}.parquet", path.model, &digest.as_str()[7..19]);
+    super::registry_views::file_response(file, &digest, &name).await
 }

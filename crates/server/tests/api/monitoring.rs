@@ -111,3 +111,142 @@ fn flate2_gzip(bytes: &[u8]) -> Vec<u8> {
     e.write_all(bytes).unwrap();
     e.finish().unwrap()
 }
+
+#[tokio::test]
+async fn windows_of_n_records_fill_in_arrival_order_and_roll_up_into_days() {
+    for s in servers().await {
+        let (status, d) = s.upload("/api/v1/datasets/customers/versions", json!({}), csv(300, 0.0)).await;
+        assert_eq!(status, StatusCode::CREATED, "{d}");
+        let (status, m) =
+            s.upload("/api/v1/models/churn/versions", json!({"training_data": "customers@1"}), b"model".to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let base = "/api/v1/projects/default/models/churn";
+        let (status, c) =
+            s.call("PUT", &format!("{base}/monitor"), TOKEN, Some(json!({"window": "records:100"}))).await;
+        assert_eq!((status, c["window"].as_str()), (StatusCode::OK, Some("records:100")), "{c}");
+        for bad in ["records:0", "records:x", "records:20000000", "week"] {
+            let (status, e) = s.call("PUT", &format!("{base}/monitor"), TOKEN, Some(json!({"window": bad}))).await;
+            assert_eq!(
+                (status, e["error"]["field"].as_str()),
+                (StatusCode::UNPROCESSABLE_ENTITY, Some("window")),
+                "{bad}"
+            );
+        }
+
+        // 250 records in batches of 150 and 100: windows of 100, 100 and 50, in order.
+        let batch = |range: std::ops::Range<usize>| -> Vec<u8> {
+            range
+                .map(|i| {
+                    let mut r = record(i, 0.0, None);
+                    r["version"] = json!("1");
+                    format!("{r}\n")
+                })
+                .collect::<String>()
+                .into_bytes()
+        };
+        for range in [0..150, 150..250, 0..150] {
+            let (status, a) = s.send(TOKEN, &format!("{base}/predictions"), "application/x-ndjson", batch(range)).await;
+            assert_eq!(status, StatusCode::OK, "{a}");
+        }
+        let (status, report) = s.get(&format!("{base}/monitoring?from=1789990000&to=1790010000"), Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        let windows = report["windows"].as_array().unwrap();
+        let counts: Vec<u64> = windows.iter().map(|w| w["records"].as_u64().unwrap()).collect();
+        assert_eq!(counts, [100, 100, 50], "resending counted nothing twice: {report}");
+        // Record i has timestamp 1_790_000_000 + i: a window spans its records' times.
+        assert_eq!(windows[1]["start"], riskops_monitor::rfc3339(1_790_000_100));
+        assert_eq!(windows[1]["end"], riskops_monitor::rfc3339(1_790_000_200));
+
+        // A late label lands in its record's window.
+        let (status, l) =
+            s.call("POST", &format!("{base}/labels"), TOKEN, Some(json!([{"id": "r120", "label": 1}]))).await;
+        assert_eq!((status, l["accepted"].as_u64()), (StatusCode::OK, Some(1)), "{l}");
+        let (_, after) = s.get(&format!("{base}/monitoring?from=1789990000&to=1790010000"), Some(TOKEN)).await;
+        let labelled: Vec<u64> =
+            after["windows"].as_array().unwrap().iter().map(|w| w["labelled"].as_u64().unwrap()).collect();
+        assert_eq!(labelled, [0, 1, 0]);
+
+        let (_, days) =
+            s.get(&format!("{base}/monitoring?from=1789990000&to=1790010000&granularity=day"), Some(TOKEN)).await;
+        assert_eq!(days["windows"].as_array().unwrap().len(), 1, "{days}");
+        assert_eq!(days["windows"][0]["records"], 250);
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn raw_records_are_kept_as_parquet_segments_until_their_retention_ends() {
+    for (s, clock) in servers_clocked().await {
+        let (status, d) = s.upload("/api/v1/datasets/customers/versions", json!({}), csv(300, 0.0)).await;
+        assert_eq!(status, StatusCode::CREATED, "{d}");
+        let (status, m) =
+            s.upload("/api/v1/models/churn/versions", json!({"training_data": "customers@1"}), b"model".to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let base = "/api/v1/projects/default/models/churn";
+        let (status, c) = s.call("PUT", &format!("{base}/monitor"), TOKEN, Some(json!({"retention_days": 2}))).await;
+        assert_eq!((status, c["retention_days"].as_u64()), (StatusCode::OK, Some(2)), "{c}");
+        let (status, e) = s.call("PUT", &format!("{base}/monitor"), TOKEN, Some(json!({"retention_days": 0}))).await;
+        assert_eq!((status, e["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("retention_days")));
+
+        let ndjson: Vec<u8> = (0..120)
+            .map(|i| {
+                let mut r = record(i, 0.0, Some((i % 2) as u8));
+                r["version"] = json!("1");
+                format!("{r}\n")
+            })
+            .collect::<String>()
+            .into_bytes();
+        for _ in 0..2 {
+            let (status, a) =
+                s.send(TOKEN, &format!("{base}/predictions"), "application/x-ndjson", ndjson.clone()).await;
+            assert_eq!(status, StatusCode::OK, "{a}");
+        }
+        let (status, list) = s.get(&format!("{base}/segments"), Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        let segments = list["segments"].as_array().unwrap();
+        assert_eq!(segments.len(), 1, "a resent batch adds no segment: {list}");
+        assert_eq!(segments[0]["records"], 120);
+        assert_eq!(segments[0]["expires_at"], "2026-10-03T00:00:00Z");
+        let digest = segments[0]["digest"].as_str().unwrap().to_string();
+
+        // The file is Parquet with the CSV batch's columns, served against its digest.
+        let file = s.http.get(s.url(&format!("{base}/segments/{digest}"))).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(file.status(), StatusCode::OK);
+        let bytes = file.bytes().await.unwrap();
+        assert!(bytes.starts_with(b"PAR1"));
+        assert_eq!(sha256_hex(&bytes), digest);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("segment.parquet");
+        std::fs::write(&path, &bytes).unwrap();
+        let table = riskops_parquet::read_parquet(&path, None, &|_| {}).unwrap();
+        let names: Vec<&str> = table.table.columns.iter().map(|c| c.name.as_str()).collect();
+        for column in ["id", "timestamp", "prediction", "label", "age", "income", "segment", "attr.sex"] {
+            assert!(names.contains(&column), "{column} in {names:?}");
+        }
+        assert_eq!(table.table.rows, 120);
+
+        // Raw records may hold personal data: a viewer sees the list, not the records.
+        let viewer = s.user("vera", &["viewer"]).await;
+        let (status, _) = s.get(&format!("{base}/segments"), Some(&viewer)).await;
+        assert_eq!(status, StatusCode::OK);
+        let denied = s.http.get(s.url(&format!("{base}/segments/{digest}"))).bearer_auth(&viewer).send().await.unwrap();
+        assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+
+        // Past its retention the segment and its object go (the alerting task drops them).
+        clock.advance(time::Duration::days(2));
+        let mut left = usize::MAX;
+        for _ in 0..100 {
+            let (_, list) = s.get(&format!("{base}/segments"), Some(TOKEN)).await;
+            left = list["segments"].as_array().unwrap().len();
+            if left == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(left, 0, "expired segments are dropped");
+        let gone = s.http.get(s.url(&format!("{base}/segments/{digest}"))).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+        assert!(audit_actions(&s).await.iter().any(|a| a == "predictions.expire"));
+        s.stop().await;
+    }
+}

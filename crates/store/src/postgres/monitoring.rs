@@ -6,8 +6,9 @@
 
 use super::{append_audit, db_err};
 use deadpool_postgres::{Client, GenericClient};
+use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
-use riskops_core::monitoring::{IngestWrite, StoredRecord, StoredWindow};
+use riskops_core::monitoring::{IngestWrite, Segment, StoredRecord, StoredWindow};
 use riskops_core::{Error, Result};
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -90,24 +91,26 @@ pub(super) async fn commit_ingest(
     at: OffsetDateTime,
 ) -> Result<()> {
     let tx = client.transaction().await.map_err(db_err)?;
+    // Unix seconds of this write: a window touched lately may still be filling (alerting).
+    let touched = at.unix_timestamp();
     for win in &w.windows {
         let version = stored_version(win.version)?;
         let (records, labelled) = (win.records as i64, win.labelled as i64);
         let changed = match win.expected_rev {
             None => {
                 tx.execute(
-                    "INSERT INTO monitoring_windows (model, version, start_ts, end_ts, state, records, labelled, rev, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) ON CONFLICT DO NOTHING",
-                    &[&w.model, &version, &win.start, &win.end, &win.state, &records, &labelled, &at],
+                    "INSERT INTO monitoring_windows (model, version, start_ts, end_ts, state, records, labelled, rev, updated_at, touched_unix) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9) ON CONFLICT DO NOTHING",
+                    &[&w.model, &version, &win.start, &win.end, &win.state, &records, &labelled, &at, &touched],
                 )
                 .await
             }
             Some(rev) => {
                 tx.execute(
                     "UPDATE monitoring_windows SET state = $1, records = records + $2, labelled = labelled + $3, \
-                     rev = rev + 1, updated_at = $4 \
+                     rev = rev + 1, updated_at = $4, touched_unix = $9, end_ts = GREATEST(end_ts, $10) \
                      WHERE model = $5 AND version = $6 AND start_ts = $7 AND rev = $8",
-                    &[&win.state, &records, &labelled, &at, &w.model, &version, &win.start, &rev],
+                    &[&win.state, &records, &labelled, &at, &w.model, &version, &win.start, &rev, &touched, &win.end],
                 )
                 .await
             }
@@ -149,6 +152,95 @@ pub(super) async fn commit_ingest(
             }
         }
     }
+    if let Some(seg) = &w.segment {
+        tx.execute(
+            "INSERT INTO monitoring_segments (model, digest, records, size, first_ts, last_ts, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+            &[
+                &seg.model,
+                &seg.digest.as_str(),
+                &(seg.records as i64),
+                &(seg.size as i64),
+                &seg.first_ts,
+                &seg.last_ts,
+                &seg.created_at,
+                &seg.expires_at,
+            ],
+        )
+        .await
+        .map_err(db_err)?;
+    }
     append_audit(&tx, audit, at).await?;
     tx.commit().await.map_err(db_err)
+}
+
+pub(super) async fn latest_window(
+    client: &impl GenericClient,
+    model: &str,
+    version: u32,
+) -> Result<Option<(i64, i64, u64)>> {
+    let Ok(version) = i32::try_from(version) else { return Ok(None) };
+    let row = client
+        .query_opt(
+            "SELECT start_ts, end_ts, records FROM monitoring_windows WHERE model = $1 AND version = $2 \
+             ORDER BY start_ts DESC LIMIT 1",
+            &[&model, &version],
+        )
+        .await
+        .map_err(db_err)?;
+    Ok(row.map(|r| (r.get(0), r.get(1), r.get::<_, i64>(2).max(0) as u64)))
+}
+
+const SEGMENT_COLUMNS: &str = "model, digest, records, size, first_ts, last_ts, created_at, expires_at";
+
+fn segment(r: &tokio_postgres::Row) -> Result<Segment> {
+    Ok(Segment {
+        model: r.get(0),
+        digest: Digest::parse(r.get::<_, &str>(1))?,
+        records: r.get::<_, i64>(2).max(0) as u64,
+        size: r.get::<_, i64>(3).max(0) as u64,
+        first_ts: r.get(4),
+        last_ts: r.get(5),
+        created_at: r.get(6),
+        expires_at: r.get(7),
+    })
+}
+
+pub(super) async fn segments(client: &impl GenericClient, model: &str) -> Result<Vec<Segment>> {
+    let sql =
+        format!("SELECT {SEGMENT_COLUMNS} FROM monitoring_segments WHERE model = $1 ORDER BY created_at, first_ts");
+    client.query(&sql, &[&model]).await.map_err(db_err)?.iter().map(segment).collect()
+}
+
+pub(super) async fn expired_segments(client: &impl GenericClient, now: i64, limit: usize) -> Result<Vec<Segment>> {
+    let sql = format!(
+        "SELECT {SEGMENT_COLUMNS} FROM monitoring_segments WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2"
+    );
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    client.query(&sql, &[&now, &limit]).await.map_err(db_err)?.iter().map(segment).collect()
+}
+
+pub(super) async fn drop_segment(
+    client: &mut Client,
+    model: &str,
+    digest: &Digest,
+    audit: AuditRecord,
+    at: OffsetDateTime,
+) -> Result<bool> {
+    let tx = client.transaction().await.map_err(db_err)?;
+    let gone = tx
+        .execute("DELETE FROM monitoring_segments WHERE model = $1 AND digest = $2", &[&model, &digest.as_str()])
+        .await
+        .map_err(db_err)?;
+    if gone == 0 {
+        return Err(Error::not_found(format!("no segment {digest} of model {model}")));
+    }
+    let still: i64 = tx
+        .query_one("SELECT COUNT(*) FROM monitoring_segments WHERE digest = $1", &[&digest.as_str()])
+        .await
+        .map_err(db_err)?
+        .get(0);
+    append_audit(&tx, audit, at).await?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(still == 0)
 }

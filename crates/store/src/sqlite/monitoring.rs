@@ -1,8 +1,9 @@
 //! SQLite: monitoring windows and the per-record outcome fields late labels need.
 
 use super::{append_audit, db_err, time_text};
+use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
-use riskops_core::monitoring::{IngestWrite, StoredRecord, StoredWindow};
+use riskops_core::monitoring::{IngestWrite, Segment, StoredRecord, StoredWindow};
 use riskops_core::{Error, Result};
 use rusqlite::{Connection, TransactionBehavior, params};
 use time::OffsetDateTime;
@@ -73,14 +74,14 @@ pub(super) fn commit_ingest(
     for win in &w.windows {
         let changed = match win.expected_rev {
             None => tx.execute(
-                "INSERT OR IGNORE INTO monitoring_windows (model, version, start_ts, end_ts, state, records, labelled, rev, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8)",
-                params![w.model, win.version, win.start, win.end, win.state, win.records as i64, win.labelled as i64, now],
+                "INSERT OR IGNORE INTO monitoring_windows (model, version, start_ts, end_ts, state, records, labelled, rev, updated_at, touched_unix) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9)",
+                params![w.model, win.version, win.start, win.end, win.state, win.records as i64, win.labelled as i64, now, at.unix_timestamp()],
             ),
             Some(rev) => tx.execute(
-                "UPDATE monitoring_windows SET state = ?1, records = records + ?2, labelled = labelled + ?3, rev = rev + 1, updated_at = ?4 \
+                "UPDATE monitoring_windows SET state = ?1, records = records + ?2, labelled = labelled + ?3, rev = rev + 1, updated_at = ?4, touched_unix = ?9, end_ts = MAX(end_ts, ?10) \
                  WHERE model = ?5 AND version = ?6 AND start_ts = ?7 AND rev = ?8",
-                params![win.state, win.records as i64, win.labelled as i64, now, w.model, win.version, win.start, rev],
+                params![win.state, win.records as i64, win.labelled as i64, now, w.model, win.version, win.start, rev, at.unix_timestamp(), win.end],
             ),
         }
         .map_err(db_err)?;
@@ -120,6 +121,111 @@ pub(super) fn commit_ingest(
             }
         }
     }
+    if let Some(seg) = &w.segment {
+        tx.execute(
+            "INSERT OR IGNORE INTO monitoring_segments (model, digest, records, size, first_ts, last_ts, created_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                seg.model,
+                seg.digest.as_str(),
+                seg.records as i64,
+                seg.size as i64,
+                seg.first_ts,
+                seg.last_ts,
+                seg.created_at,
+                seg.expires_at
+            ],
+        )
+        .map_err(db_err)?;
+    }
     append_audit(&tx, audit, at)?;
     tx.commit().map_err(db_err)
+}
+
+pub(super) fn latest_window(conn: &Connection, model: &str, version: u32) -> Result<Option<(i64, i64, u64)>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT start_ts, end_ts, records FROM monitoring_windows WHERE model = ?1 AND version = ?2 \
+             ORDER BY start_ts DESC LIMIT 1",
+        )
+        .map_err(db_err)?;
+    let mut rows = stmt.query(params![model, version]).map_err(db_err)?;
+    match rows.next().map_err(db_err)? {
+        Some(r) => Ok(Some((
+            r.get(0).map_err(db_err)?,
+            r.get(1).map_err(db_err)?,
+            r.get::<_, i64>(2).map_err(db_err)?.max(0) as u64,
+        ))),
+        None => Ok(None),
+    }
+}
+
+const SEGMENT_COLUMNS: &str = "model, digest, records, size, first_ts, last_ts, created_at, expires_at";
+
+fn segment_rows(stmt: &mut rusqlite::CachedStatement<'_>, params: impl rusqlite::Params) -> Result<Vec<Segment>> {
+    let rows = stmt
+        .query_map(params, |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ))
+        })
+        .map_err(db_err)?;
+    rows.map(|r| {
+        let (model, digest, records, size, first_ts, last_ts, created_at, expires_at) = r.map_err(db_err)?;
+        Ok(Segment {
+            model,
+            digest: Digest::parse(&digest)?,
+            records: records.max(0) as u64,
+            size: size.max(0) as u64,
+            first_ts,
+            last_ts,
+            created_at,
+            expires_at,
+        })
+    })
+    .collect()
+}
+
+pub(super) fn segments(conn: &Connection, model: &str) -> Result<Vec<Segment>> {
+    let sql =
+        format!("SELECT {SEGMENT_COLUMNS} FROM monitoring_segments WHERE model = ?1 ORDER BY created_at, first_ts");
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+    segment_rows(&mut stmt, params![model])
+}
+
+pub(super) fn expired_segments(conn: &Connection, now: i64, limit: usize) -> Result<Vec<Segment>> {
+    let sql = format!(
+        "SELECT {SEGMENT_COLUMNS} FROM monitoring_segments WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+    segment_rows(&mut stmt, params![now, limit.min(i64::MAX as usize) as i64])
+}
+
+pub(super) fn drop_segment(
+    conn: &mut Connection,
+    model: &str,
+    digest: &Digest,
+    audit: AuditRecord,
+    at: OffsetDateTime,
+) -> Result<bool> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+    let gone = tx
+        .execute("DELETE FROM monitoring_segments WHERE model = ?1 AND digest = ?2", params![model, digest.as_str()])
+        .map_err(db_err)?;
+    if gone == 0 {
+        return Err(Error::not_found(format!("no segment {digest} of model {model}")));
+    }
+    let still: i64 = tx
+        .query_row("SELECT COUNT(*) FROM monitoring_segments WHERE digest = ?1", params![digest.as_str()], |r| r.get(0))
+        .map_err(db_err)?;
+    append_audit(&tx, audit, at)?;
+    tx.commit().map_err(db_err)?;
+    Ok(still == 0)
 }

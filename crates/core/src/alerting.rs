@@ -1,0 +1,617 @@
+//! Monitors, without IO: what a monitor watches in a window report, when it breaches, and
+//! what an incident it opens says (severity, retrain advice, the risk signal it raises).
+//!
+//! A monitor names a metric by its path in the monitoring JSON (`drift.share`,
+//! `performance.f1`, `fairness.sex.demographic_parity_ratio`, …). `--above X` breaches when
+//! the value is X or more, `--below X` when it is less than X, so the two with one X split
+//! every value between them. `relative` compares the change from the reference value
+//! instead (the version's registered metric, else its first window): F1 dropping by more
+//! than 0.05 is `performance.f1 --relative --below -0.05`. Where a path holds one value per
+//! feature or per attribute (`quality.missing_rate`, `fairness.*.…`), the worst in the
+//! comparison's direction counts, and the observation says which one it was.
+
+use crate::error::{Error, Result};
+use crate::governance::Tier;
+use serde_json::{Value, json};
+
+/// Which way a monitor's threshold points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    /// Breaches at the threshold or above.
+    Above,
+    /// Breaches below the threshold.
+    Below,
+}
+
+impl Comparison {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Comparison::Above => "above",
+            Comparison::Below => "below",
+        }
+    }
+
+    fn breaches(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Comparison::Above => value >= threshold,
+            Comparison::Below => value < threshold,
+        }
+    }
+
+    /// The worse of two values for this comparison.
+    fn worse(self, a: f64, b: f64) -> bool {
+        match self {
+            Comparison::Above => a > b,
+            Comparison::Below => a < b,
+        }
+    }
+}
+
+/// How urgent an incident is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(field: &str, s: &str) -> Result<Severity> {
+        Severity::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| Error::invalid(field, format!("{s:?}: use low, medium, high or critical")))
+    }
+
+    /// An incident's severity: the monitor's, but never under the floor the project's tier
+    /// sets (a critical-tier model's incidents are at least high).
+    pub fn for_tier(self, tier: Tier) -> Severity {
+        let floor = match tier {
+            Tier::Low | Tier::Medium => Severity::Low,
+            Tier::High => Severity::Medium,
+            Tier::Critical => Severity::High,
+        };
+        self.max(floor)
+    }
+}
+
+/// What a metric measures: decides the risk signal a firing monitor raises and whether
+/// its incident advises retraining.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    DataDrift,
+    PredictionDrift,
+    Performance,
+    Fairness,
+    Quality,
+    Volume,
+    Latency,
+    Business,
+}
+
+impl Family {
+    fn of(metric: &str) -> Option<Family> {
+        Some(match metric.split('.').next()? {
+            "drift" => Family::DataDrift,
+            "prediction_drift" => Family::PredictionDrift,
+            "performance" => Family::Performance,
+            "fairness" => Family::Fairness,
+            "quality" => Family::Quality,
+            "volume" | "records" | "labelled" => Family::Volume,
+            "latency" => Family::Latency,
+            "business" => Family::Business,
+            _ => return None,
+        })
+    }
+
+    /// The taxonomy signal (`monitor:*`) a firing monitor of this family raises.
+    pub fn risk_signal(self) -> Option<&'static str> {
+        match self {
+            Family::DataDrift => Some("monitor:data_drift"),
+            Family::PredictionDrift => Some("monitor:prediction_drift"),
+            Family::Performance | Family::Business => Some("monitor:performance"),
+            Family::Fairness => Some("monitor:fairness"),
+            Family::Quality => Some("monitor:quality"),
+            Family::Volume | Family::Latency => None,
+        }
+    }
+
+    /// Drift and falling performance that persist are what retraining cures; fairness,
+    /// quality, volume and latency need a look at the pipeline or the data first.
+    pub fn advises_retraining(self) -> bool {
+        matches!(self, Family::DataDrift | Family::PredictionDrift | Family::Performance | Family::Business)
+    }
+}
+
+/// A watch on one metric of a model's windows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Monitor {
+    /// Unique within the model: `m1`, `m2`, … for a model's own, `default:<name>` for the
+    /// tier defaults.
+    pub id: String,
+    pub metric: String,
+    pub comparison: Comparison,
+    pub threshold: f64,
+    pub relative: bool,
+    /// Consecutive breaching windows before it fires.
+    pub persistence: u32,
+    pub severity: Severity,
+}
+
+/// The longest persistence accepted (a month of daily windows, two of hourly ones, …).
+pub const MAX_PERSISTENCE: u32 = 1000;
+
+impl Monitor {
+    /// Checks a monitor's fields as a user gave them.
+    pub fn validate(&self) -> Result<()> {
+        validate_metric(&self.metric)?;
+        if !self.threshold.is_finite() {
+            return Err(Error::invalid("threshold", "must be a finite number"));
+        }
+        if self.persistence == 0 || self.persistence > MAX_PERSISTENCE {
+            return Err(Error::invalid("for", format!("must be between 1 and {MAX_PERSISTENCE} windows")));
+        }
+        Ok(())
+    }
+
+    pub fn family(&self) -> Family {
+        Family::of(&self.metric).unwrap_or(Family::Volume)
+    }
+
+    /// `drift.share ≥ 0.3 for 2 windows`.
+    pub fn describe(&self) -> String {
+        let op = match self.comparison {
+            Comparison::Above => "≥",
+            Comparison::Below => "<",
+        };
+        let change = if self.relative { " change from the reference" } else { "" };
+        let windows =
+            if self.persistence == 1 { "1 window".to_string() } else { format!("{} windows", self.persistence) };
+        format!("{}{change} {op} {} for {windows}", self.metric, self.threshold)
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "metric": self.metric,
+            "comparison": self.comparison.as_str(),
+            "threshold": self.threshold,
+            "relative": self.relative,
+            "for": self.persistence,
+            "severity": self.severity.as_str(),
+            "description": self.describe(),
+        })
+    }
+
+    pub fn from_json(v: &Value) -> Result<Monitor> {
+        let obj = v.as_object().ok_or_else(|| Error::invalid("monitor", "must be a JSON object"))?;
+        if let Some(k) = obj.keys().find(|k| {
+            !matches!(
+                k.as_str(),
+                "id" | "metric"
+                    | "comparison"
+                    | "threshold"
+                    | "above"
+                    | "below"
+                    | "relative"
+                    | "for"
+                    | "severity"
+                    | "description"
+            )
+        }) {
+            return Err(Error::invalid(
+                k,
+                "unknown field; a monitor has metric, above or below, relative, for, severity",
+            ));
+        }
+        let metric =
+            obj.get("metric").and_then(Value::as_str).ok_or_else(|| Error::invalid("metric", "is required"))?;
+        let number = |k: &str| -> Result<Option<f64>> {
+            match obj.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(x) => x.as_f64().map(Some).ok_or_else(|| Error::invalid(k, "must be a number")),
+            }
+        };
+        let (comparison, threshold) = match (number("above")?, number("below")?) {
+            (Some(_), Some(_)) => return Err(Error::invalid("above", "give either above or below, not both")),
+            (Some(x), None) => (Comparison::Above, x),
+            (None, Some(x)) => (Comparison::Below, x),
+            (None, None) => {
+                let comparison = match obj.get("comparison").and_then(Value::as_str) {
+                    Some("above") => Comparison::Above,
+                    Some("below") => Comparison::Below,
+                    // A verdict (`drift.feature.<name>`, `drift.drifted`) fires when true.
+                    None if is_verdict(metric) => Comparison::Above,
+                    _ => return Err(Error::invalid("above", "give a threshold: above X or below X")),
+                };
+                let threshold = number("threshold")?.unwrap_or(1.0);
+                (comparison, threshold)
+            }
+        };
+        let persistence = match obj.get("for") {
+            None | Some(Value::Null) => 1,
+            Some(x) => x
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| Error::invalid("for", "must be a whole number of windows"))?,
+        };
+        let severity = match obj.get("severity").and_then(Value::as_str) {
+            None => Severity::Medium,
+            Some(s) => Severity::parse("severity", s)?,
+        };
+        let monitor = Monitor {
+            id: obj.get("id").and_then(Value::as_str).unwrap_or_default().to_string(),
+            metric: metric.to_string(),
+            comparison,
+            threshold,
+            relative: obj.get("relative").and_then(Value::as_bool).unwrap_or(false),
+            persistence,
+            severity,
+        };
+        monitor.validate()?;
+        Ok(monitor)
+    }
+
+    /// Reads this monitor's metric from a window report. `reference`: the value relative
+    /// monitors compare against (`None`: not known yet, so a relative monitor cannot breach).
+    pub fn observe(&self, report: &Value, reference: Option<f64>) -> Observation {
+        let found = read_metric(report, &self.metric, self.comparison);
+        let Some((value, at)) = found else { return Observation { value: None, at: None, breached: false } };
+        let compared = if self.relative { reference.map(|r| value - r) } else { Some(value) };
+        let breached = compared.is_some_and(|x| self.comparison.breaches(x, self.threshold));
+        Observation { value: Some(value), at, breached }
+    }
+}
+
+/// What a monitor saw in one window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    /// The metric's value (before any reference is subtracted); `None` when the window has
+    /// no such value (no labels yet, an attribute not seen).
+    pub value: Option<f64>,
+    /// Which feature or attribute the worst value came from, for per-column metrics.
+    pub at: Option<String>,
+    pub breached: bool,
+}
+
+fn is_verdict(metric: &str) -> bool {
+    metric == "drift.drifted"
+        || metric == "drift.any"
+        || metric == "prediction_drift.drifted"
+        || (metric.starts_with("drift.feature.") && metric.matches('.').count() == 2)
+}
+
+/// Checks that a metric path names something a window report has.
+pub fn validate_metric(metric: &str) -> Result<()> {
+    let parts: Vec<&str> = metric.split('.').collect();
+    if metric.is_empty() || parts.iter().any(|p| p.is_empty()) || metric.len() > 200 {
+        return Err(Error::invalid("metric", format!("{metric:?} is not a metric path such as drift.share")));
+    }
+    let ok = matches!(
+        parts.as_slice(),
+        ["volume" | "records" | "labelled"]
+            | ["drift", "share" | "drifted" | "any" | "n_drifted" | "n_near_threshold"]
+            | ["drift", "feature", _]
+            | ["drift", "feature", _, "statistic" | "p_value" | "drifted"]
+            | ["prediction_drift", "statistic" | "p_value" | "drifted"]
+            | ["performance", _]
+            | ["fairness", _, _]
+            | ["fairness", _, "by_group", _, _]
+            | ["quality", _]
+            | ["quality", _, _]
+            | ["latency", _]
+            | ["business", _]
+    );
+    if !ok {
+        return Err(Error::invalid(
+            "metric",
+            format!(
+                "{metric:?} is not a window metric; use drift.share, drift.any, drift.feature.<name>, \
+                 prediction_drift.statistic, performance.<f1|accuracy|roc_auc|…>, \
+                 fairness.<attribute|*>.<demographic_parity_ratio|…>, quality.<missing_rate|out_of_range_rate|…>, \
+                 volume, latency.<p95_ms|…> or business.<cost_per_1000|cost>"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A metric's value in a report and where the worst one was.
+fn read_metric(report: &Value, metric: &str, comparison: Comparison) -> Option<(f64, Option<String>)> {
+    let parts: Vec<&str> = metric.split('.').collect();
+    match parts.as_slice() {
+        ["volume"] => report.get("records").and_then(number).map(|x| (x, None)),
+        ["drift", "any"] => {
+            let n = report.pointer("/drift/n_drifted").and_then(number)?;
+            Some((f64::from(u8::from(n > 0.0)), None))
+        }
+        ["drift", "feature", name, rest @ ..] => {
+            let feature = report
+                .pointer("/drift/features")?
+                .as_array()?
+                .iter()
+                .find(|f| f.get("name").and_then(Value::as_str) == Some(name))?;
+            let field = rest.first().copied().unwrap_or("drifted");
+            feature.get(field).and_then(number).map(|x| (x, Some((*name).to_string())))
+        }
+        ["fairness", "*", rest @ ..] => {
+            let mut worst: Option<(f64, Option<String>)> = None;
+            for (attribute, v) in report.get("fairness")?.as_object()? {
+                let Some(x) = walk(v, rest).and_then(number) else { continue };
+                if worst.as_ref().is_none_or(|(w, _)| comparison.worse(x, *w)) {
+                    worst = Some((x, Some(attribute.clone())));
+                }
+            }
+            worst
+        }
+        _ => {
+            let node = walk(report, &parts)?;
+            if let Some(x) = number(node) {
+                return Some((x, None));
+            }
+            // One value per feature (quality rates): the worst counts.
+            let mut worst: Option<(f64, Option<String>)> = None;
+            for (name, v) in node.as_object()? {
+                let Some(x) = number(v) else { continue };
+                if worst.as_ref().is_none_or(|(w, _)| comparison.worse(x, *w)) {
+                    worst = Some((x, Some(name.clone())));
+                }
+            }
+            worst
+        }
+    }
+}
+
+fn walk<'a>(mut v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    for p in path {
+        v = v.get(*p)?;
+    }
+    Some(v)
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        Value::Number(n) => n.as_f64().filter(|x| x.is_finite()),
+        _ => None,
+    }
+}
+
+/// The monitors every model of a tier gets unless its owners switch them off, from
+/// `data/monitor_defaults.json`.
+pub fn tier_defaults(tier: Tier) -> Vec<Monitor> {
+    let catalogue: Value = serde_json::from_str(include_str!("../data/monitor_defaults.json")).unwrap_or(Value::Null);
+    catalogue
+        .get(tier.as_str())
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|m| Monitor::from_json(m).ok())
+                .map(|mut m| {
+                    m.id = format!("default:{}", m.id);
+                    m
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A model's own monitors and the tier defaults it has switched off: the stored document
+/// `monitors:<model>`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MonitorSet {
+    pub monitors: Vec<Monitor>,
+    pub disabled_defaults: Vec<String>,
+}
+
+impl MonitorSet {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "monitors": self.monitors.iter().map(Monitor::to_json).collect::<Vec<_>>(),
+            "disabled_defaults": self.disabled_defaults,
+        })
+    }
+
+    pub fn from_json(v: &Value) -> Result<MonitorSet> {
+        let monitors = v
+            .get("monitors")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(Monitor::from_json).collect::<Result<Vec<_>>>())
+            .transpose()?
+            .unwrap_or_default();
+        let disabled_defaults = v
+            .get("disabled_defaults")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default();
+        Ok(MonitorSet { monitors, disabled_defaults })
+    }
+
+    /// The monitors in force: the model's own, then the tier's defaults still switched on.
+    pub fn effective(&self, tier: Tier) -> Vec<Monitor> {
+        let mut out = self.monitors.clone();
+        out.extend(tier_defaults(tier).into_iter().filter(|m| !self.disabled_defaults.contains(&m.id)));
+        out
+    }
+
+    /// Adds a monitor with the next free id `m<N>`.
+    pub fn add(&mut self, mut monitor: Monitor) -> Result<Monitor> {
+        monitor.validate()?;
+        let next = self.monitors.iter().filter_map(|m| m.id.strip_prefix('m')?.parse::<u32>().ok()).max().unwrap_or(0);
+        monitor.id = format!("m{}", next + 1);
+        self.monitors.push(monitor.clone());
+        Ok(monitor)
+    }
+
+    /// Removes a model's monitor, or switches a tier default off.
+    pub fn remove(&mut self, id: &str, tier: Tier) -> Result<()> {
+        if let Some(i) = self.monitors.iter().position(|m| m.id == id) {
+            self.monitors.remove(i);
+            return Ok(());
+        }
+        if tier_defaults(tier).iter().any(|m| m.id == id) && !self.disabled_defaults.iter().any(|d| d == id) {
+            self.disabled_defaults.push(id.to_string());
+            return Ok(());
+        }
+        Err(Error::not_found(format!("no monitor {id:?}; `riskops monitor list` shows them")))
+    }
+}
+
+/// The retrain recommendation an incident carries when drift or performance stayed past
+/// its bound for the monitor's persistence.
+pub fn retrain_advice(monitor: &Monitor, since: &str, values: &[(String, Option<f64>)], report: &Value) -> Value {
+    let drifted: Vec<Value> = report
+        .pointer("/drift/features")
+        .and_then(Value::as_array)
+        .map(|fs| {
+            fs.iter()
+                .filter(|f| f.get("drifted").and_then(Value::as_bool) == Some(true))
+                .map(|f| json!({"name": f["name"], "method": f["method"], "statistic": f["statistic"]}))
+                .collect()
+        })
+        .unwrap_or_default();
+    let performance = report.get("performance").cloned().unwrap_or(Value::Null);
+    json!({
+        "action": "retrain",
+        "reason": format!(
+            "{} held for {} consecutive window(s) since {since}: retrain on recent data, validate, and promote through the gates",
+            monitor.describe(), values.len()
+        ),
+        "since": since,
+        "metric": monitor.metric,
+        "values": values.iter().map(|(w, v)| json!({"window": w, "value": v})).collect::<Vec<_>>(),
+        "drifted_features": drifted,
+        "performance": performance,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> Value {
+        json!({
+            "records": 120,
+            "drift": {"share": 0.4, "n_drifted": 2, "features": [
+                {"name": "age", "drifted": true, "statistic": 0.3, "method": "ks"},
+                {"name": "income", "drifted": false, "statistic": 0.01, "method": "ks"}
+            ]},
+            "performance": {"f1": 0.71, "accuracy": 0.8},
+            "fairness": {
+                "sex": {"demographic_parity_ratio": 0.75},
+                "age_band": {"demographic_parity_ratio": 0.9}
+            },
+            "quality": {"missing_rate": {"age": 0.01, "income": 0.08}}
+        })
+    }
+
+    fn monitor(v: Value) -> Monitor {
+        Monitor::from_json(&v).unwrap()
+    }
+
+    #[test]
+    fn above_and_below_split_the_values_at_the_threshold() {
+        let m = monitor(json!({"metric": "drift.share", "above": 0.4}));
+        assert!(m.observe(&report(), None).breached, "0.4 is 0.4 or more");
+        let m = monitor(json!({"metric": "drift.share", "below": 0.4}));
+        assert!(!m.observe(&report(), None).breached, "0.4 is not below 0.4");
+    }
+
+    #[test]
+    fn per_column_metrics_take_the_worst_and_say_where() {
+        let m = monitor(json!({"metric": "quality.missing_rate", "above": 0.05}));
+        let o = m.observe(&report(), None);
+        assert_eq!((o.value, o.at.as_deref(), o.breached), (Some(0.08), Some("income"), true));
+        let m = monitor(json!({"metric": "fairness.*.demographic_parity_ratio", "below": 0.8}));
+        let o = m.observe(&report(), None);
+        assert_eq!((o.value, o.at.as_deref(), o.breached), (Some(0.75), Some("sex"), true));
+        let m = monitor(json!({"metric": "fairness.age_band.demographic_parity_ratio", "below": 0.8}));
+        assert!(!m.observe(&report(), None).breached);
+    }
+
+    #[test]
+    fn feature_verdicts_fire_when_drifted() {
+        let m = monitor(json!({"metric": "drift.feature.age"}));
+        assert_eq!((m.comparison, m.threshold), (Comparison::Above, 1.0));
+        assert!(m.observe(&report(), None).breached);
+        assert!(!monitor(json!({"metric": "drift.feature.income"})).observe(&report(), None).breached);
+        let o = monitor(json!({"metric": "drift.feature.nope"})).observe(&report(), None);
+        assert_eq!((o.value, o.breached), (None, false));
+        assert!(monitor(json!({"metric": "drift.any"})).observe(&report(), None).breached);
+    }
+
+    #[test]
+    fn relative_monitors_compare_the_change_from_the_reference() {
+        let m = monitor(json!({"metric": "performance.f1", "below": -0.05, "relative": true}));
+        assert!(m.observe(&report(), Some(0.8)).breached, "0.71 is 0.09 under 0.8");
+        assert!(!m.observe(&report(), Some(0.74)).breached, "0.03 under");
+        assert!(!m.observe(&report(), None).breached, "no reference yet");
+        let unlabelled = json!({"performance": null});
+        assert_eq!(m.observe(&unlabelled, Some(0.8)).value, None);
+    }
+
+    #[test]
+    fn bad_monitors_are_refused_with_the_field() {
+        for (v, field) in [
+            (json!({"metric": "drift.sharee", "above": 1}), "metric"),
+            (json!({"metric": "drift.share"}), "above"),
+            (json!({"metric": "drift.share", "above": 1, "below": 2}), "above"),
+            (json!({"metric": "drift.share", "above": 1, "for": 0}), "for"),
+            (json!({"metric": "drift.share", "above": 1, "severity": "huge"}), "severity"),
+            (json!({"metric": "drift.share", "above": 1, "colour": "red"}), "colour"),
+        ] {
+            let e = Monitor::from_json(&v).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some(field), "{v}");
+        }
+    }
+
+    #[test]
+    fn every_tier_ships_sensible_defaults() {
+        for tier in Tier::ALL {
+            let d = tier_defaults(tier);
+            let metrics: Vec<&str> = d.iter().map(|m| m.metric.as_str()).collect();
+            for needed in
+                ["drift.share", "fairness.*.demographic_parity_ratio", "quality.missing_rate", "performance.f1"]
+            {
+                assert!(metrics.contains(&needed), "{tier:?} lacks {needed}");
+            }
+            assert!(d.iter().all(|m| m.id.starts_with("default:")));
+        }
+        let high = tier_defaults(Tier::High);
+        let share = high.iter().find(|m| m.metric == "drift.share").unwrap();
+        assert_eq!((share.comparison, share.threshold), (Comparison::Above, 0.3));
+    }
+
+    #[test]
+    fn a_set_adds_removes_and_switches_defaults_off() {
+        let mut set = MonitorSet::default();
+        let a = set.add(monitor(json!({"metric": "volume", "below": 10}))).unwrap();
+        let b = set.add(monitor(json!({"metric": "drift.share", "above": 0.5}))).unwrap();
+        assert_eq!((a.id.as_str(), b.id.as_str()), ("m1", "m2"));
+        let before = set.effective(Tier::High).len();
+        set.remove("default:drift_share", Tier::High).unwrap();
+        assert_eq!(set.effective(Tier::High).len(), before - 1);
+        set.remove("m1", Tier::High).unwrap();
+        assert!(set.remove("m1", Tier::High).is_err());
+        assert_eq!(MonitorSet::from_json(&set.to_json()).unwrap(), set);
+    }
+
+    #[test]
+    fn severity_never_falls_under_the_tier_floor() {
+        assert_eq!(Severity::Low.for_tier(Tier::Critical), Severity::High);
+        assert_eq!(Severity::Critical.for_tier(Tier::Low), Severity::Critical);
+        assert_eq!(Severity::Low.for_tier(Tier::Medium), Severity::Low);
+    }
+}

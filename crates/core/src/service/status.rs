@@ -1,0 +1,146 @@
+//! A project's monitoring at a glance: for each model, where its versions are deployed,
+//! the tier that governs it, its latest window and the incidents still open with their
+//! advice. Composed from the registry, governance, monitoring and alerting services; it
+//! writes nothing.
+
+use super::monitoring::WindowReports;
+use super::{RequestContext, Riskops};
+use crate::auth::{self, Operation, Scope};
+use crate::error::{Error, Result};
+use crate::governance::{Environment, Tier};
+use crate::incident::{Incident, IncidentFilter, IncidentState};
+use crate::monitoring::StoredWindow;
+use crate::project::validate_name;
+use riskops_monitor::WindowState;
+use serde_json::{Map, Value, json};
+
+/// How far back the latest window is looked for, in steps of [`STEP`] seconds (so a
+/// model with steady traffic reads two days of windows, not months of them).
+const LOOK_BACK: i64 = 30 * 86_400;
+const STEP: i64 = 2 * 86_400;
+
+/// One model's monitoring status.
+#[derive(Debug, Clone)]
+pub struct ModelStatus {
+    pub model: String,
+    pub tier: Tier,
+    /// The version active in each environment that has one.
+    pub stages: Vec<(Environment, u32)>,
+    /// The latest window of the last 30 days (or later), summarised; `None` without one.
+    pub last_window: Option<Value>,
+    /// Incidents not resolved yet (open or acknowledged), newest first.
+    pub open_incidents: Vec<Incident>,
+}
+
+impl ModelStatus {
+    pub fn to_json(&self) -> Value {
+        let stages: Map<String, Value> =
+            self.stages.iter().map(|(env, version)| (env.as_str().to_string(), json!(version))).collect();
+        json!({
+            "model": self.model,
+            "tier": self.tier.as_str(),
+            "stages": stages,
+            "last_window": self.last_window,
+            "open_incidents": self.open_incidents.iter().map(|i| json!({
+                "id": i.id,
+                "severity": i.severity.as_str(),
+                "title": i.title,
+                "state": i.state.as_str(),
+                "since": riskops_monitor::rfc3339(i.first_window),
+            })).collect::<Vec<_>>(),
+            "advice": self.open_incidents.iter().filter_map(|i| i.advice.clone()).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Every model of a project, by name.
+#[derive(Debug, Clone)]
+pub struct MonitoringStatus {
+    pub project: String,
+    pub tier: Tier,
+    pub models: Vec<ModelStatus>,
+}
+
+impl MonitoringStatus {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "project": self.project,
+            "tier": self.tier.as_str(),
+            "models": self.models.iter().map(ModelStatus::to_json).collect::<Vec<_>>(),
+        })
+    }
+}
+
+impl Riskops {
+    /// The monitoring status of each model of a project (reads need registry.read).
+    pub async fn monitoring_status(&self, ctx: &RequestContext, project: &str) -> Result<MonitoringStatus> {
+        validate_name("project", project)?;
+        auth::authorize(&ctx.principal, Operation::RegistryRead, Scope::Project(project))?;
+        let found = self
+            .store
+            .project(project)
+            .await?
+            .ok_or_else(|| Error::not_found(format!("no project named {project:?}")))?;
+        let (tier, _) = self.project_tier(&found).await?;
+        let mut unresolved = Vec::new();
+        for state in [IncidentState::Open, IncidentState::Acknowledged] {
+            let filter = IncidentFilter { project: Some(project.to_string()), model: None, state: Some(state) };
+            unresolved.extend(self.store.incidents(&filter).await?);
+        }
+        unresolved.sort_by_key(|i| std::cmp::Reverse(i.id));
+        let mut entries = self.list_models(ctx, Some(project)).await?;
+        entries.retain(|e| e.project == project);
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut models = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let stages = self.stages(ctx, &entry.name, None).await?;
+            let deployed: Vec<(Environment, u32)> =
+                stages.environments.iter().filter_map(|(env, d)| d.as_ref().map(|d| (*env, d.version))).collect();
+            let production = deployed.iter().find(|(env, _)| *env == Environment::Production).map(|(_, v)| *v);
+            let last_window = self.last_window(&entry.name, production).await?;
+            let open_incidents = unresolved.iter().filter(|i| i.model == entry.name).cloned().collect();
+            models.push(ModelStatus { model: entry.name, tier, stages: deployed, last_window, open_incidents });
+        }
+        Ok(MonitoringStatus { project: project.to_string(), tier, models })
+    }
+
+    /// The model's latest window, summarised from its report. Where versions share the
+    /// latest window, the one in production counts, else the one with most records.
+    async fn last_window(&self, model: &str, production: Option<u32>) -> Result<Option<Value>> {
+        let now = self.clock.now().unix_timestamp();
+        // Windows after now (a sender's clock ahead) count too: they are the latest.
+        let (mut from, mut to) = (now - STEP, i64::MAX);
+        let windows = loop {
+            let found = self.store.windows(model, None, from, to).await?;
+            if !found.is_empty() || now - from >= LOOK_BACK {
+                break found;
+            }
+            (from, to) = (from - STEP, from);
+        };
+        let Some(latest) = windows.iter().map(|w| w.start).max() else { return Ok(None) };
+        let chosen: Option<&StoredWindow> = windows
+            .iter()
+            .filter(|w| w.start == latest)
+            .max_by_key(|w| (Some(w.version) == production, w.records, w.version));
+        let Some(w) = chosen else { return Ok(None) };
+        let state = WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
+        let report = WindowReports::new(self, model).await?.report(w.version, w.start, w.end, &state).await?;
+        let drifted: Vec<Value> = report
+            .pointer("/drift/features")
+            .and_then(Value::as_array)
+            .map(|fs| {
+                fs.iter().filter(|f| f.get("drifted") == Some(&Value::Bool(true))).map(|f| f["name"].clone()).collect()
+            })
+            .unwrap_or_default();
+        Ok(Some(json!({
+            "start": report["start"],
+            "end": report["end"],
+            "version": w.version,
+            "records": w.records,
+            "labelled": w.labelled,
+            "drift_share": report.pointer("/drift/share").cloned().unwrap_or(Value::Null),
+            "drifted_features": drifted,
+            "performance": report.get("performance").cloned().unwrap_or(Value::Null),
+        })))
+    }
+}

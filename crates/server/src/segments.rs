@@ -1,0 +1,89 @@
+//! Raw-record segments: each ingested batch's accepted records as one Parquet file (zstd),
+//! with the columns a CSV batch would have (`id`, `timestamp`, `version`, `prediction`,
+//! `score`, `label`, `latency_ms`, one column per feature, `attr.<name>` per attribute) and
+//! `proba.<class>` for class probabilities, so a segment reads back in pandas as the log it
+//! was, and `riskops log` can send it again.
+
+use riskops_core::artifact::Digest;
+use riskops_core::service::{SegmentFile, SegmentWriter};
+use riskops_core::{Error, Result};
+use riskops_monitor::{Record, Value};
+use riskops_parquet::{ColumnValues, write_columns};
+use sha2::{Digest as _, Sha256};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// Writes segments into `tmp_dir`, from where ingestion moves them into the artifact store.
+pub struct ParquetSegments {
+    pub tmp_dir: PathBuf,
+}
+
+impl SegmentWriter for ParquetSegments {
+    fn write(&self, model: &str, records: &[&Record]) -> Result<SegmentFile> {
+        let mut bytes = Vec::new();
+        write_columns(&mut bytes, columns(records), &[("riskops.model", model.to_string())])
+            .map_err(|e| Error::internal(format!("writing a segment: {e}")))?;
+        let digest = Digest::from_sha256(&Sha256::digest(&bytes));
+        let path = self.tmp_dir.join(format!("segment-{}.parquet", uuid::Uuid::new_v4()));
+        std::fs::write(&path, &bytes)
+            .map_err(|e| Error::unavailable(format!("writing a segment to {}: {e}", path.display())))?;
+        Ok(SegmentFile { path, digest, size: bytes.len() as u64 })
+    }
+}
+
+/// A column of values: numbers when every present value is a number, booleans when every
+/// one is a boolean, text otherwise (numbers written as JSON writes them).
+fn typed(values: Vec<Option<&Value>>) -> ColumnValues {
+    let present = || values.iter().flatten().filter(|v| !matches!(v, Value::Null));
+    if present().all(|v| matches!(v, Value::Number(_))) {
+        return ColumnValues::Float64(
+            values.iter().map(|v| if let Some(Value::Number(x)) = v { Some(*x) } else { None }).collect(),
+        );
+    }
+    if present().all(|v| matches!(v, Value::Bool(_))) {
+        return ColumnValues::Bool(
+            values.iter().map(|v| if let Some(Value::Bool(b)) = v { Some(*b) } else { None }).collect(),
+        );
+    }
+    ColumnValues::Utf8(
+        values
+            .iter()
+            .map(|v| match v {
+                None | Some(Value::Null) => None,
+                Some(Value::Text(t)) => Some(t.clone()),
+                Some(Value::Bool(b)) => Some(b.to_string()),
+                Some(Value::Number(x)) => {
+                    Some(serde_json::Number::from_f64(*x).map_or_else(|| x.to_string(), |n| n.to_string()))
+                }
+            })
+            .collect(),
+    )
+}
+
+fn columns(records: &[&Record]) -> Vec<(String, ColumnValues)> {
+    let mut out = vec![
+        ("id".to_string(), ColumnValues::Utf8(records.iter().map(|r| Some(r.id.clone())).collect())),
+        ("timestamp".to_string(), ColumnValues::Int64(records.iter().map(|r| Some(r.timestamp)).collect())),
+        ("version".to_string(), ColumnValues::Utf8(records.iter().map(|r| Some(r.version.clone())).collect())),
+        ("prediction".to_string(), typed(records.iter().map(|r| Some(&r.prediction)).collect())),
+        ("score".to_string(), ColumnValues::Float64(records.iter().map(|r| r.score).collect())),
+        ("label".to_string(), typed(records.iter().map(|r| r.label.as_ref()).collect())),
+        ("latency_ms".to_string(), ColumnValues::Float64(records.iter().map(|r| r.latency_ms).collect())),
+    ];
+    let features: BTreeSet<&String> = records.iter().flat_map(|r| r.features.keys()).collect();
+    for name in features {
+        out.push((name.clone(), typed(records.iter().map(|r| r.features.get(name)).collect())));
+    }
+    let attributes: BTreeSet<&String> = records.iter().flat_map(|r| r.attributes.keys()).collect();
+    for name in attributes {
+        let values = records.iter().map(|r| r.attributes.get(name).cloned()).collect();
+        out.push((format!("attr.{name}"), ColumnValues::Utf8(values)));
+    }
+    let classes: BTreeSet<&String> =
+        records.iter().filter_map(|r| r.probabilities.as_ref()).flat_map(|p| p.keys()).collect();
+    for class in classes {
+        let values = records.iter().map(|r| r.probabilities.as_ref().and_then(|p| p.get(class).copied())).collect();
+        out.push((format!("proba.{class}"), ColumnValues::Float64(values)));
+    }
+    out
+}

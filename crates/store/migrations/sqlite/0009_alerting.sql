@@ -1,0 +1,76 @@
+-- Alerting: which revision of each window monitors have looked at, what each monitor saw
+-- per window, incidents, webhooks and their delivery queue (an outbox: deliveries are
+-- queued in the transaction that opens or changes an incident, and sent afterwards).
+ALTER TABLE monitoring_windows ADD COLUMN evaluated_rev INTEGER NOT NULL DEFAULT 0;
+-- Unix seconds of the last write, to tell a window still being filled from a closed one.
+ALTER TABLE monitoring_windows ADD COLUMN touched_unix INTEGER NOT NULL DEFAULT 0;
+-- Partial: only windows not yet judged, so a pass reads those and not the whole table.
+CREATE INDEX monitoring_windows_due ON monitoring_windows (model, start_ts) WHERE evaluated_rev < rev;
+
+CREATE TABLE incidents (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    project         TEXT    NOT NULL,
+    model           TEXT    NOT NULL,
+    version         INTEGER NOT NULL,
+    monitor_id      TEXT    NOT NULL,
+    monitor         TEXT    NOT NULL,
+    severity        TEXT    NOT NULL,
+    state           TEXT    NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved')),
+    title           TEXT    NOT NULL,
+    first_window    INTEGER NOT NULL,
+    last_window     INTEGER NOT NULL,
+    windows         INTEGER NOT NULL,
+    evidence        TEXT    NOT NULL,
+    advice          TEXT,
+    raised_risks    TEXT    NOT NULL DEFAULT '[]',
+    opened_at       TEXT    NOT NULL,
+    updated_at      TEXT    NOT NULL,
+    acknowledged_by TEXT,
+    acknowledged_at TEXT,
+    resolved_by     TEXT,
+    resolved_at     TEXT,
+    note            TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX incidents_project ON incidents (project, state);
+CREATE INDEX incidents_monitor ON incidents (model, version, monitor_id, state);
+
+CREATE TABLE monitor_results (
+    model        TEXT    NOT NULL,
+    version      INTEGER NOT NULL,
+    window_start INTEGER NOT NULL,
+    monitor_id   TEXT    NOT NULL,
+    window_end   INTEGER NOT NULL,
+    value        REAL,
+    at           TEXT,
+    breached     INTEGER NOT NULL CHECK (breached IN (0, 1)),
+    incident_id  INTEGER REFERENCES incidents (id),
+    PRIMARY KEY (model, version, monitor_id, window_start)
+) WITHOUT ROWID;
+
+CREATE TABLE webhooks (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    project    TEXT    NOT NULL,
+    url        TEXT    NOT NULL,
+    secret     TEXT    NOT NULL,
+    format     TEXT    NOT NULL CHECK (format IN ('json', 'slack')),
+    created_by TEXT    NOT NULL,
+    created_at TEXT    NOT NULL,
+    removed    INTEGER NOT NULL DEFAULT 0 CHECK (removed IN (0, 1))
+);
+CREATE INDEX webhooks_project ON webhooks (project);
+
+CREATE TABLE webhook_deliveries (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhook_id      INTEGER NOT NULL REFERENCES webhooks (id),
+    incident_id     INTEGER NOT NULL REFERENCES incidents (id),
+    event           TEXT    NOT NULL,
+    state           TEXT    NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_status     INTEGER,
+    last_error      TEXT,
+    created_at      TEXT    NOT NULL,
+    delivered_at    TEXT
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, id);

@@ -1,0 +1,461 @@
+//! SQLite: monitor results, incidents, webhooks and their delivery queue.
+
+use super::{append_audit, db_err, parse_time, time_text};
+use riskops_core::alerting::Severity;
+use riskops_core::audit::AuditRecord;
+use riskops_core::incident::{
+    AttemptOutcome, Delivery, DeliveryState, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState,
+    MonitorResult, NewWebhook, Webhook, WebhookFormat,
+};
+use riskops_core::secret::Secret;
+use riskops_core::{Error, Result};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use time::OffsetDateTime;
+
+pub(super) fn due_windows(conn: &Connection, now: i64, quiet_since: i64, limit: usize) -> Result<Vec<DueWindow>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT w.model, w.version, w.start_ts, w.end_ts, w.rev FROM monitoring_windows w \
+             WHERE w.evaluated_rev < w.rev AND ( \
+                 EXISTS (SELECT 1 FROM monitoring_windows n WHERE n.model = w.model AND n.start_ts >= w.end_ts) \
+                 OR (w.end_ts <= ?1 AND w.touched_unix <= ?2)) \
+             ORDER BY w.model, w.start_ts, w.version LIMIT ?3",
+        )
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map(params![now, quiet_since, limit as i64], |r| {
+            Ok(DueWindow { model: r.get(0)?, version: r.get(1)?, start: r.get(2)?, end: r.get(3)?, rev: r.get(4)? })
+        })
+        .map_err(db_err)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(db_err)
+}
+
+pub(super) fn monitor_results(
+    conn: &Connection,
+    model: &str,
+    version: u32,
+    monitor_id: &str,
+) -> Result<Vec<MonitorResult>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT version, window_start, window_end, monitor_id, value, at, breached, incident_id \
+             FROM monitor_results WHERE model = ?1 AND version = ?2 AND monitor_id = ?3 ORDER BY window_start",
+        )
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map(params![model, version, monitor_id], |r| {
+            Ok(MonitorResult {
+                version: r.get(0)?,
+                window_start: r.get(1)?,
+                window_end: r.get(2)?,
+                monitor_id: r.get(3)?,
+                value: r.get(4)?,
+                at: r.get(5)?,
+                breached: r.get(6)?,
+                incident_id: r.get(7)?,
+            })
+        })
+        .map_err(db_err)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(db_err)
+}
+
+pub(super) fn commit_evaluation(
+    conn: &mut Connection,
+    w: EvaluationWrite,
+    audits: Vec<AuditRecord>,
+    at: OffsetDateTime,
+) -> Result<Vec<i64>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+    let now = time_text(at);
+    {
+        let mut upsert = tx
+            .prepare_cached(
+                "INSERT INTO monitor_results (model, version, window_start, monitor_id, window_end, value, at, breached) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+                 ON CONFLICT (model, version, monitor_id, window_start) DO UPDATE SET \
+                 value = excluded.value, at = excluded.at, breached = excluded.breached",
+            )
+            .map_err(db_err)?;
+        for r in &w.results {
+            upsert
+                .execute(params![
+                    w.model,
+                    r.version,
+                    r.window_start,
+                    r.monitor_id,
+                    r.window_end,
+                    r.value,
+                    r.at,
+                    r.breached
+                ])
+                .map_err(db_err)?;
+        }
+        let mut mark = tx
+            .prepare_cached(
+                "UPDATE monitoring_windows SET evaluated_rev = ?1 WHERE model = ?2 AND version = ?3 AND start_ts = ?4 AND rev = ?1",
+            )
+            .map_err(db_err)?;
+        for (version, start, rev) in &w.evaluated {
+            mark.execute(params![rev, w.model, version, start]).map_err(db_err)?;
+        }
+    }
+    let mut opened = Vec::with_capacity(w.opened.len());
+    for i in &w.opened {
+        let first = i.windows.iter().min().copied().unwrap_or_default();
+        let last = i.windows.iter().max().copied().unwrap_or_default();
+        tx.execute(
+            "INSERT INTO incidents (project, model, version, monitor_id, monitor, severity, state, title, \
+             first_window, last_window, windows, evidence, advice, opened_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+            params![
+                i.project,
+                i.model,
+                i.version,
+                i.monitor_id,
+                i.monitor.to_string(),
+                i.severity.as_str(),
+                i.title,
+                first,
+                last,
+                i.windows.len() as i64,
+                i.evidence.to_string(),
+                i.advice.as_ref().map(|a| a.to_string()),
+                now
+            ],
+        )
+        .map_err(db_err)?;
+        let id = tx.last_insert_rowid();
+        attach_windows(&tx, &w.model, i.version, &i.monitor_id, id, &i.windows)?;
+        queue_deliveries(&tx, &i.project, id, "incident.opened", at)?;
+        opened.push(id);
+    }
+    for x in &w.extended {
+        let (model, version, monitor_id): (String, u32, String) = tx
+            .query_row("SELECT model, version, monitor_id FROM incidents WHERE id = ?1", params![x.id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(db_err)?;
+        attach_windows(&tx, &w.model, version, &monitor_id, x.id, &x.windows)?;
+        // An incident's results are those of its model version and monitor: the primary
+        // key's prefix finds them (incident_id alone would scan every result).
+        tx.execute(
+            "UPDATE incidents SET evidence = ?1, advice = COALESCE(?2, advice), updated_at = ?3, \
+             (first_window, last_window, windows) = ( \
+                 SELECT MIN(window_start), MAX(window_start), COUNT(*) FROM monitor_results \
+                 WHERE model = ?5 AND version = ?6 AND monitor_id = ?7 AND incident_id = ?4) \
+             WHERE id = ?4",
+            params![
+                x.evidence.to_string(),
+                x.advice.as_ref().map(|a| a.to_string()),
+                now,
+                x.id,
+                model,
+                version,
+                monitor_id
+            ],
+        )
+        .map_err(db_err)?;
+    }
+    for audit in audits {
+        append_audit(&tx, audit, at)?;
+    }
+    tx.commit().map_err(db_err)?;
+    Ok(opened)
+}
+
+fn attach_windows(
+    tx: &Transaction<'_>,
+    model: &str,
+    version: u32,
+    monitor_id: &str,
+    incident: i64,
+    windows: &[i64],
+) -> Result<()> {
+    let mut stmt = tx
+        .prepare_cached(
+            "UPDATE monitor_results SET incident_id = ?1 \
+             WHERE model = ?2 AND version = ?3 AND monitor_id = ?4 AND window_start = ?5 AND incident_id IS NULL",
+        )
+        .map_err(db_err)?;
+    for start in windows {
+        stmt.execute(params![incident, model, version, monitor_id, start]).map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Queues `event` for every webhook of the project (the outbox).
+fn queue_deliveries(tx: &Transaction<'_>, project: &str, incident: i64, event: &str, at: OffsetDateTime) -> Result<()> {
+    tx.execute(
+        "INSERT INTO webhook_deliveries (webhook_id, incident_id, event, state, attempts, next_attempt_at, created_at) \
+         SELECT id, ?1, ?2, 'pending', 0, ?3, ?4 FROM webhooks WHERE project = ?5 AND removed = 0",
+        params![incident, event, at.unix_timestamp(), time_text(at), project],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+const INCIDENT_COLUMNS: &str = "id, project, model, version, monitor_id, monitor, severity, state, title, \
+    first_window, last_window, windows, evidence, advice, raised_risks, opened_at, updated_at, \
+    acknowledged_by, acknowledged_at, resolved_by, resolved_at, note";
+
+type IncidentRow = (
+    (i64, String, String, u32, String, String, String, String, String),
+    (i64, i64, u32, String, Option<String>, String, String, String),
+    (Option<String>, Option<String>, Option<String>, Option<String>, String),
+);
+
+fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentRow> {
+    Ok((
+        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?),
+        (r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?),
+        (r.get(17)?, r.get(18)?, r.get(19)?, r.get(20)?, r.get(21)?),
+    ))
+}
+
+fn json(text: &str) -> Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| Error::internal(format!("bad JSON in store: {e}")))
+}
+
+fn incident(row: IncidentRow) -> Result<Incident> {
+    let ((id, project, model, version, monitor_id, monitor, severity, state, title), a, b) = row;
+    let (first_window, last_window, windows, evidence, advice, raised, opened_at, updated_at) = a;
+    let (acknowledged_by, acknowledged_at, resolved_by, resolved_at, note) = b;
+    Ok(Incident {
+        id,
+        project,
+        model,
+        version,
+        monitor_id,
+        monitor: json(&monitor)?,
+        severity: Severity::parse("severity", &severity)?,
+        state: IncidentState::parse("state", &state)?,
+        title,
+        first_window,
+        last_window,
+        windows,
+        evidence: json(&evidence)?,
+        advice: advice.as_deref().map(json).transpose()?,
+        raised_risks: serde_json::from_str(&raised).unwrap_or_default(),
+        opened_at: parse_time(&opened_at)?,
+        updated_at: parse_time(&updated_at)?,
+        acknowledged_by,
+        acknowledged_at: acknowledged_at.as_deref().map(parse_time).transpose()?,
+        resolved_by,
+        resolved_at: resolved_at.as_deref().map(parse_time).transpose()?,
+        note,
+    })
+}
+
+pub(super) fn incidents(conn: &Connection, f: &IncidentFilter) -> Result<Vec<Incident>> {
+    let sql = format!(
+        "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE (?1 IS NULL OR project = ?1) AND (?2 IS NULL OR model = ?2) \
+         AND (?3 IS NULL OR state = ?3) ORDER BY id DESC"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+    let rows = stmt
+        .query_map(params![f.project, f.model, f.state.map(IncidentState::as_str)], incident_row)
+        .map_err(db_err)?;
+    rows.map(|r| incident(r.map_err(db_err)?)).collect()
+}
+
+pub(super) fn incident_by_id(conn: &Connection, id: i64) -> Result<Option<Incident>> {
+    let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = ?1");
+    conn.query_row(&sql, params![id], incident_row).optional().map_err(db_err)?.map(incident).transpose()
+}
+
+pub(super) fn set_incident_state(
+    conn: &mut Connection,
+    id: i64,
+    state: IncidentState,
+    note: &str,
+    audit: AuditRecord,
+    at: OffsetDateTime,
+) -> Result<Incident> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+    let current = incident_by_id(&tx, id)?.ok_or_else(|| Error::not_found(format!("no incident {id}")))?;
+    if current.state == IncidentState::Resolved || current.state == state {
+        return Err(Error::conflict(format!("incident {id} is {} already", current.state.as_str())));
+    }
+    let now = time_text(at);
+    let actor = audit.actor().to_string();
+    let sql = match state {
+        IncidentState::Acknowledged => {
+            "UPDATE incidents SET state = 'acknowledged', acknowledged_by = ?1, acknowledged_at = ?2, updated_at = ?2, \
+             note = CASE WHEN ?3 = '' THEN note ELSE ?3 END WHERE id = ?4"
+        }
+        IncidentState::Resolved => {
+            "UPDATE incidents SET state = 'resolved', resolved_by = ?1, resolved_at = ?2, updated_at = ?2, \
+             note = CASE WHEN ?3 = '' THEN note ELSE ?3 END WHERE id = ?4"
+        }
+        IncidentState::Open => return Err(Error::invalid("state", "an incident cannot be reopened; a new one opens")),
+    };
+    tx.execute(sql, params![actor, now, note, id]).map_err(db_err)?;
+    queue_deliveries(&tx, &current.project, id, &format!("incident.{}", state.as_str()), at)?;
+    append_audit(&tx, audit, at)?;
+    let updated = incident_by_id(&tx, id)?.ok_or_else(|| Error::internal("incident vanished"))?;
+    tx.commit().map_err(db_err)?;
+    Ok(updated)
+}
+
+pub(super) fn set_incident_risks(
+    conn: &mut Connection,
+    id: i64,
+    risks: &[i64],
+    audit: AuditRecord,
+    at: OffsetDateTime,
+) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+    let text = serde_json::to_string(risks).map_err(|e| Error::internal(e.to_string()))?;
+    if tx.execute("UPDATE incidents SET raised_risks = ?1 WHERE id = ?2", params![text, id]).map_err(db_err)? != 1 {
+        return Err(Error::not_found(format!("no incident {id}")));
+    }
+    append_audit(&tx, audit, at)?;
+    tx.commit().map_err(db_err)
+}
+
+const WEBHOOK_COLUMNS: &str = "id, project, url, secret, format, created_by, created_at";
+
+fn webhook(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, String, String, String, String, String)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+}
+
+fn to_webhook(row: (i64, String, String, String, String, String, String)) -> Result<Webhook> {
+    let (id, project, url, secret, format, created_by, created_at) = row;
+    Ok(Webhook {
+        id,
+        project,
+        url,
+        secret: Secret::new(secret),
+        format: WebhookFormat::parse("format", &format)?,
+        created_by,
+        created_at: parse_time(&created_at)?,
+    })
+}
+
+pub(super) fn add_webhook(
+    conn: &mut Connection,
+    new: NewWebhook,
+    audit: AuditRecord,
+    at: OffsetDateTime,
+) -> Result<Webhook> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+    tx.execute(
+        "INSERT INTO webhooks (project, url, secret, format, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![new.project, new.url, new.secret.expose(), new.format.as_str(), audit.actor(), time_text(at)],
+    )
+    .map_err(db_err)?;
+    let id = tx.last_insert_rowid();
+    append_audit(&tx, audit, at)?;
+    let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?1");
+    let created = to_webhook(tx.query_row(&sql, params![id], webhook).map_err(db_err)?)?;
+    tx.commit().map_err(db_err)?;
+    Ok(created)
+}
+
+pub(super) fn webhooks(conn: &Connection, project: &str) -> Result<Vec<Webhook>> {
+    let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE project = ?1 AND removed = 0 ORDER BY id");
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+    let rows = stmt.query_map(params![project], webhook).map_err(db_err)?;
+    rows.map(|r| to_webhook(r.map_err(db_err)?)).collect()
+}
+
+pub(super) fn webhook_by_id(conn: &Connection, id: i64) -> Result<Option<Webhook>> {
+    let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?1 AND removed = 0");
+    conn.query_row(&sql, params![id], webhook).optional().map_err(db_err)?.map(to_webhook).transpose()
+}
+
+pub(super) fn remove_webhook(conn: &mut Connection, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+    if tx.execute("UPDATE webhooks SET removed = 1 WHERE id = ?1 AND removed = 0", params![id]).map_err(db_err)? != 1 {
+        return Err(Error::not_found(format!("no webhook {id}")));
+    }
+    tx.execute(
+        "UPDATE webhook_deliveries SET state = 'failed', last_error = 'webhook removed' WHERE webhook_id = ?1 AND state = 'pending'",
+        params![id],
+    )
+    .map_err(db_err)?;
+    append_audit(&tx, audit, at)?;
+    tx.commit().map_err(db_err)
+}
+
+const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.incident_id, d.event, d.state, d.attempts, d.next_attempt_at, \
+    d.last_status, d.last_error, d.created_at, d.delivered_at";
+
+type DeliveryRow = (i64, i64, i64, String, String, u32, i64, Option<u16>, Option<String>, String, Option<String>);
+
+fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+    ))
+}
+
+fn delivery(row: DeliveryRow) -> Result<Delivery> {
+    let (id, webhook_id, incident_id, event, state, attempts, next_attempt_at, last_status, last_error, created, done) =
+        row;
+    Ok(Delivery {
+        id,
+        webhook_id,
+        incident_id,
+        event,
+        state: DeliveryState::parse(&state)?,
+        attempts,
+        next_attempt_at,
+        last_status,
+        last_error,
+        created_at: parse_time(&created)?,
+        delivered_at: done.as_deref().map(parse_time).transpose()?,
+    })
+}
+
+pub(super) fn due_deliveries(conn: &Connection, now: i64, limit: usize) -> Result<Vec<Delivery>> {
+    let sql = format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d WHERE d.state = 'pending' AND d.next_attempt_at <= ?1 \
+         ORDER BY d.next_attempt_at, d.id LIMIT ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+    let rows = stmt.query_map(params![now, limit as i64], delivery_row).map_err(db_err)?;
+    rows.map(|r| delivery(r.map_err(db_err)?)).collect()
+}
+
+pub(super) fn record_attempt(conn: &Connection, id: i64, outcome: &AttemptOutcome, at: OffsetDateTime) -> Result<()> {
+    match outcome {
+        AttemptOutcome::Delivered { status } => conn.execute(
+            "UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, last_status = ?1, \
+             last_error = NULL, delivered_at = ?2 WHERE id = ?3 AND state = 'pending'",
+            params![status, time_text(at), id],
+        ),
+        AttemptOutcome::Failed { status, error, retry_at } => conn.execute(
+            "UPDATE webhook_deliveries SET state = CASE WHEN ?1 IS NULL THEN 'failed' ELSE 'pending' END, \
+             attempts = attempts + 1, last_status = ?2, last_error = ?3, next_attempt_at = COALESCE(?1, next_attempt_at) \
+             WHERE id = ?4 AND state = 'pending'",
+            params![retry_at, status, error, id],
+        ),
+    }
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(super) fn deliveries(
+    conn: &Connection,
+    project: &str,
+    webhook: Option<i64>,
+    limit: usize,
+) -> Result<Vec<Delivery>> {
+    let sql = format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+         WHERE w.project = ?1 AND (?2 IS NULL OR d.webhook_id = ?2) ORDER BY d.id DESC LIMIT ?3"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+    let rows = stmt.query_map(params![project, webhook, limit as i64], delivery_row).map_err(db_err)?;
+    rows.map(|r| delivery(r.map_err(db_err)?)).collect()
+}
