@@ -880,6 +880,85 @@ fn prediction_logs_are_sent_from_files_and_windows_shown() {
     assert!(String::from_utf8_lossy(&text.stdout).contains("DRIFTED FEATURES"));
 }
 
+/// Committed fixtures of `tests/data`, written by `tests/data/make_log_fixtures.py`.
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+}
+
+#[test]
+fn a_parquet_log_means_the_same_records_as_its_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = Server::start(&data, Some("pq-admin"));
+    let admin = |args: &[&str]| json_stdout(&server.riskops("pq-admin", &[args, &["--format", "json"]].concat()));
+    let reference = dir.path().join("reference.csv");
+    let mut text = String::from("age,segment,target\n");
+    for i in 0..200 {
+        text.push_str(&format!("{},{},{}\n", 20 + i % 40, ["a", "b"][i % 2], i % 2));
+    }
+    std::fs::write(&reference, text).unwrap();
+    admin(&["dataset", "push", "customers", reference.to_str().unwrap()]);
+    let artifact = dir.path().join("m.bin");
+    std::fs::write(&artifact, b"m").unwrap();
+    for model in ["from-csv", "from-parquet"] {
+        admin(&[
+            "model",
+            "register",
+            model,
+            "--artifact",
+            artifact.to_str().unwrap(),
+            "--training-data",
+            "customers@1",
+        ]);
+        let args = ["monitor", "configure", "--project", "default", "--model", model, "--exclude", "target"];
+        admin(&[&args[..], &["--sensitive", "sex"]].concat());
+    }
+    let log = |file: &Path, model: &str| {
+        admin(&["log", file.to_str().unwrap(), "--project", "default", "--model", model, "--batch", "50"])
+    };
+    let windows = |model: &str| {
+        let args = ["monitor", "show", "--project", "default", "--model", model];
+        admin(&[&args[..], &["--from", "1789990000", "--to", "1790020000"]].concat())["windows"].clone()
+    };
+
+    let sent = log(&fixture("predictions.csv"), "from-csv");
+    assert_eq!((sent["records"].as_u64(), sent["accepted"].as_u64()), (Some(120), Some(120)), "{sent}");
+    // Found by its magic bytes, not its name.
+    let renamed = dir.path().join("predictions.log");
+    std::fs::copy(fixture("predictions.parquet"), &renamed).unwrap();
+    let sent = log(&renamed, "from-parquet");
+    assert_eq!((sent["records"].as_u64(), sent["accepted"].as_u64()), (Some(120), Some(120)), "{sent}");
+
+    let (by_csv, by_parquet) = (windows("from-csv"), windows("from-parquet"));
+    let counts = |w: &Value| -> Vec<(u64, u64)> {
+        w.as_array()
+            .unwrap()
+            .iter()
+            .map(|w| (w["records"].as_u64().unwrap(), w["labelled"].as_u64().unwrap()))
+            .collect()
+    };
+    // 120 records a minute apart from 800 s into an hour; every seventh has no label yet.
+    assert_eq!(counts(&by_csv), [(47, 40), (60, 51), (13, 11)], "{by_csv}");
+    assert_eq!(by_parquet, by_csv, "the same records, read from either file, make the same windows");
+    // The same ids too: the Parquet file's records are the CSV's, already sent.
+    let again = log(&fixture("predictions.parquet"), "from-csv");
+    assert_eq!((again["accepted"].as_u64(), again["duplicates"].as_u64()), (Some(0), Some(120)), "{again}");
+
+    // A file without ids is refused whole, before any request: the server named here is not
+    // even there.
+    let refused = Command::new(BIN)
+        .args(["log", fixture("no_id.parquet").to_str().unwrap(), "--project", "default", "--model", "from-csv"])
+        .args(["--server", "http://127.0.0.1:9"])
+        .env("RISKOPS_TOKEN", "pq-admin")
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8(refused.stderr).unwrap();
+    assert!(err.contains("no_id.parquet: no column \"id\"") && !err.contains("cannot reach"), "{err}");
+    assert!(refused.stdout.is_empty());
+}
+
 // ---- Crash safety: the server SIGKILLed during ingestion -------------------------------
 //
 // The promise under test: a 2xx from `…/predictions` means the batch is committed, and ids
