@@ -74,7 +74,7 @@ pub enum Command {
     /// The control catalogue (NIST AI RMF, EU AI Act, SR 11-7, HIPAA, ISO/IEC 42001) and attestations.
     #[command(subcommand)]
     Control(ControlCommand),
-    /// Send a file of prediction logs (NDJSON, a JSON array, or CSV) to a model, in batches.
+    /// Send a file of prediction logs (NDJSON, a JSON array, CSV or Parquet) to a model, in batches.
     Log(LogArgs),
     /// Configure a model's monitoring windows and monitors, show its window reports and a project's status.
     #[command(subcommand)]
@@ -91,10 +91,12 @@ pub enum Command {
 #[command(
     after_help = "Records: {\"id\",\"timestamp\" (unix seconds),\"version\"?,\"features\":{…},\"prediction\",\"score\"?,\"label\"?,\"attributes\":{…}?}.\n\
     CSV: columns id, timestamp, version, prediction, score, label, latency_ms, attr.<name> for attributes, every other column a feature.\n\
+    Parquet (known by its PAR1 magic bytes, whatever the file's name): the same columns as CSV, values as the file types them; \
+    timestamp in unix seconds or a Parquet timestamp (UTC); id text or integers. The whole file is checked before anything is sent.\n\
     Batches are partial: rejected records are listed with their reasons; ids already sent count once, so re-sending a file is safe."
 )]
 pub struct LogArgs {
-    /// .ndjson/.jsonl, .json (an array) or .csv.
+    /// .ndjson/.jsonl, .json (an array), .csv or Parquet.
     pub file: PathBuf,
     #[arg(long)]
     pub project: String,

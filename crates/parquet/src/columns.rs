@@ -6,13 +6,14 @@ use crate::typing::Source;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
     ArrowDictionaryKeyType, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
-    UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type,
+    UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow_array::{
     Array, ArrayRef, ArrowPrimitiveType, BooleanArray, DictionaryArray, GenericStringArray, OffsetSizeTrait,
     PrimitiveArray, StringViewArray,
 };
-use arrow_schema::DataType;
+use arrow_schema::{DataType, TimeUnit};
 use riskops_data::{MISSING_CODE, StrColumn, Values};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,6 +31,9 @@ pub(crate) struct ColumnBuilder {
     /// reader hands the same dictionary to every batch of a column chunk, so the map is built
     /// once per row group, not once per batch.
     dictionary: Option<(ArrayRef, Vec<u32>)>,
+    /// Why the column is left out after all, found while reading (a uint64 too large for
+    /// `Int`); nothing more is collected once set.
+    left_out: Option<String>,
 }
 
 enum Sink {
@@ -48,7 +52,7 @@ pub(crate) enum Finished {
 impl ColumnBuilder {
     pub fn new(source: Source, capacity: usize) -> ColumnBuilder {
         let values = match source {
-            Source::Signed => Sink::Int(Vec::with_capacity(capacity)),
+            Source::Signed | Source::UnsignedAsInt | Source::UnixSeconds => Sink::Int(Vec::with_capacity(capacity)),
             // Read as float: with no null the column is left out anyway, and with one pandas
             // makes float64 of it.
             Source::Unsigned(_) | Source::Float => Sink::Float(Vec::with_capacity(capacity)),
@@ -57,20 +61,64 @@ impl ColumnBuilder {
                 Sink::Str(Interner { codes: Vec::with_capacity(capacity), ..Interner::default() })
             }
         };
-        ColumnBuilder { source, values, saw_null: false, dictionary: None }
+        ColumnBuilder { source, values, saw_null: false, dictionary: None, left_out: None }
     }
 
     /// Appends one batch of this column. The error is a message about the column.
     pub fn push(&mut self, array: &ArrayRef) -> Result<(), String> {
         let mismatch = || format!("unexpected Arrow type {} in the data", array.data_type());
+        if self.left_out.is_some() {
+            return Ok(());
+        }
         if array.null_count() > 0 {
             self.saw_null = true;
         }
+        let as_int = self.source == Source::UnsignedAsInt;
         match array.data_type() {
             DataType::Int8 => self.push_signed(array.as_primitive_opt::<Int8Type>().ok_or_else(mismatch)?),
             DataType::Int16 => self.push_signed(array.as_primitive_opt::<Int16Type>().ok_or_else(mismatch)?),
             DataType::Int32 => self.push_signed(array.as_primitive_opt::<Int32Type>().ok_or_else(mismatch)?),
             DataType::Int64 => self.push_signed(array.as_primitive_opt::<Int64Type>().ok_or_else(mismatch)?),
+            DataType::UInt8 if as_int => self.push_signed(array.as_primitive_opt::<UInt8Type>().ok_or_else(mismatch)?),
+            DataType::UInt16 if as_int => {
+                self.push_signed(array.as_primitive_opt::<UInt16Type>().ok_or_else(mismatch)?)
+            }
+            DataType::UInt32 if as_int => {
+                self.push_signed(array.as_primitive_opt::<UInt32Type>().ok_or_else(mismatch)?)
+            }
+            DataType::UInt64 if as_int => {
+                let array = array.as_primitive_opt::<UInt64Type>().ok_or_else(mismatch)?;
+                self.push_converted(array, |v| {
+                    i64::try_from(v).map_err(|_| {
+                        format!("uint64 column with {v}, above the largest int64 (it would be rounded as a float)")
+                    })
+                })
+            }
+            DataType::Timestamp(unit, _) => {
+                let per_second = match unit {
+                    TimeUnit::Second => 1,
+                    TimeUnit::Millisecond => 1_000,
+                    TimeUnit::Microsecond => 1_000_000,
+                    TimeUnit::Nanosecond => 1_000_000_000,
+                };
+                let seconds = |v: i64| Ok(v.div_euclid(per_second));
+                match unit {
+                    TimeUnit::Second => self
+                        .push_converted(array.as_primitive_opt::<TimestampSecondType>().ok_or_else(mismatch)?, seconds),
+                    TimeUnit::Millisecond => self.push_converted(
+                        array.as_primitive_opt::<TimestampMillisecondType>().ok_or_else(mismatch)?,
+                        seconds,
+                    ),
+                    TimeUnit::Microsecond => self.push_converted(
+                        array.as_primitive_opt::<TimestampMicrosecondType>().ok_or_else(mismatch)?,
+                        seconds,
+                    ),
+                    TimeUnit::Nanosecond => self.push_converted(
+                        array.as_primitive_opt::<TimestampNanosecondType>().ok_or_else(mismatch)?,
+                        seconds,
+                    ),
+                }
+            }
             DataType::UInt8 => self.push_float(array.as_primitive_opt::<UInt8Type>().ok_or_else(mismatch)?, f64::from),
             DataType::UInt16 => {
                 self.push_float(array.as_primitive_opt::<UInt16Type>().ok_or_else(mismatch)?, f64::from)
@@ -124,6 +172,36 @@ impl ColumnBuilder {
             Sink::Float(out) if array.null_count() == 0 => out.extend(array.values().iter().map(|&v| v.into() as f64)),
             Sink::Float(out) => out.extend(array.iter().map(|v| v.map_or(f64::NAN, |v| v.into() as f64))),
             Sink::Bool(_) | Sink::Str(_) => return Err("integers in a non-integer column".into()),
+        }
+        Ok(())
+    }
+
+    /// Integers that need converting (`convert` may refuse a value: the column is then left
+    /// out with its message); a null makes the column float64, as in `push_signed`.
+    fn push_converted<T: ArrowPrimitiveType>(
+        &mut self,
+        array: &PrimitiveArray<T>,
+        convert: impl Fn(T::Native) -> Result<i64, String>,
+    ) -> Result<(), String> {
+        if array.null_count() > 0
+            && let Sink::Int(ints) = &mut self.values
+        {
+            self.values = Sink::Float(ints.iter().map(|&i| i as f64).collect());
+        }
+        let converted: Result<(), String> = match &mut self.values {
+            Sink::Int(out) => array.values().iter().try_for_each(|&v| convert(v).map(|i| out.push(i))),
+            Sink::Float(out) => array.iter().try_for_each(|v| {
+                out.push(match v {
+                    Some(v) => convert(v)? as f64,
+                    None => f64::NAN,
+                });
+                Ok(())
+            }),
+            Sink::Bool(_) | Sink::Str(_) => return Err("integers in a non-integer column".into()),
+        };
+        if let Err(reason) = converted {
+            self.left_out = Some(reason);
+            self.values = Sink::Int(Vec::new());
         }
         Ok(())
     }
@@ -207,6 +285,9 @@ impl ColumnBuilder {
     }
 
     pub fn finish(self) -> Finished {
+        if let Some(reason) = self.left_out {
+            return Finished::Skipped(reason);
+        }
         match (self.source, self.values) {
             (Source::Unsigned(dtype), _) if !self.saw_null => Finished::Skipped(format!(
                 "{dtype} column: pandas keeps it as {dtype}, which Evidently leaves out \

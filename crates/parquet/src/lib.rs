@@ -51,7 +51,23 @@ pub fn is_parquet(path: &Path) -> bool {
     File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && &magic == b"PAR1"
 }
 
-/// Reads `path`, keeping only `columns` (in file order) when given.
+/// How Arrow columns become [`riskops_data::Values`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Typing {
+    /// As `pandas.read_parquet` types them, less the columns Evidently leaves out: for drift
+    /// and profiles, which must agree with Evidently.
+    Pandas,
+    /// As the file stores them, for records to send rather than columns to compare (a
+    /// prediction log's `id` may well be uint64, its `timestamp` an Arrow timestamp):
+    /// unsigned integers → `Int` (a uint64 column with a value above `i64::MAX` is left out),
+    /// timestamps → `Int` unix seconds rounded down, pandas' nullable dtypes (`Int64`,
+    /// `boolean`…) by their Arrow type. Otherwise as `Pandas`: a null makes an integer column
+    /// float64 and a bool column "True"/"False" text, the pandas index and the types without
+    /// a scalar value (dates, decimals, binary, nested) are left out with the reason.
+    Stored,
+}
+
+/// Reads `path`, keeping only `columns` (in file order) when given, typed as pandas would.
 ///
 /// `progress` is called after each batch with a byte count on the scale of the file's size,
 /// so a progress bar sized by `std::fs::metadata(path).len()` ends full: the share of the
@@ -59,6 +75,16 @@ pub fn is_parquet(path: &Path) -> bool {
 pub fn read_parquet(
     path: &Path,
     columns: Option<&[String]>,
+    progress: &dyn Fn(u64),
+) -> Result<ParquetTable, DataError> {
+    read_parquet_with(path, columns, Typing::Pandas, progress)
+}
+
+/// [`read_parquet`] with the [`Typing`] chosen.
+pub fn read_parquet_with(
+    path: &Path,
+    columns: Option<&[String]>,
+    typing: Typing,
     progress: &dyn Fn(u64),
 ) -> Result<ParquetTable, DataError> {
     let malformed = |message: String| DataError::Malformed { path: path.to_path_buf(), message };
@@ -101,7 +127,7 @@ pub fn read_parquet(
     let mut planned: Vec<(usize, Result<ColumnBuilder, String>)> = Vec::with_capacity(selected.len());
     for &index in &selected {
         let field = &schema.fields()[index];
-        let entry = match typing::plan(field.name(), field.data_type(), &pandas) {
+        let entry = match typing::plan(field.name(), field.data_type(), &pandas, typing) {
             Plan::Read(source) => Ok(ColumnBuilder::new(source, rows)),
             Plan::Skip(reason) => Err(reason),
         };

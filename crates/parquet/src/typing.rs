@@ -3,7 +3,12 @@
 //! (evidently 0.7.23, `core/datasets.py`) keeps a column of that dtype. Columns that Evidently
 //! leaves out (its `Unknown` and `Datetime` types) are not read at all, and are reported with
 //! the reason instead, so that the drift report can say why a column is missing.
+//!
+//! [`Typing::Stored`] (records for monitoring, not columns to compare) relaxes three of these
+//! rules: unsigned integers and timestamps are read, and pandas' nullable dtypes are read by
+//! their Arrow type.
 
+use crate::Typing;
 use arrow_schema::DataType;
 use std::collections::HashMap;
 
@@ -29,6 +34,12 @@ pub(crate) enum Source {
     /// with mostly distinct values is free text to the drift engine; `Values` has no way to
     /// say "category", so that difference remains.
     Dictionary,
+    /// Stored typing only: uint8..uint64 → `Int` (float64 with a null, as for `Signed`). A
+    /// uint64 column with a value above `i64::MAX` is left out rather than rounded.
+    UnsignedAsInt,
+    /// Stored typing only: a timestamp of any unit → `Int` unix seconds, rounded down
+    /// (float64 with a null). A time zone does not change the value: Arrow stores UTC.
+    UnixSeconds,
 }
 
 /// What to do with one column.
@@ -78,11 +89,22 @@ impl PandasMetadata {
 }
 
 /// The plan for a column named `name` of Arrow type `data_type`.
-pub(crate) fn plan(name: &str, data_type: &DataType, pandas: &PandasMetadata) -> Plan {
+pub(crate) fn plan(name: &str, data_type: &DataType, pandas: &PandasMetadata, typing: Typing) -> Plan {
+    // Not data in either typing: the rows' labels, which pandas wrote next to the columns.
     if pandas.index_columns.iter().any(|c| c == name) {
         return Plan::Skip("pandas index: pandas.read_parquet makes it the DataFrame's index, not a column".into());
     }
-    if let Some(dtype) = pandas.dtypes.get(name)
+    if typing == Typing::Stored {
+        match data_type {
+            DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
+                return Plan::Read(Source::UnsignedAsInt);
+            }
+            DataType::Timestamp(_, _) => return Plan::Read(Source::UnixSeconds),
+            _ => {}
+        }
+    }
+    if typing == Typing::Pandas
+        && let Some(dtype) = pandas.dtypes.get(name)
         && is_nullable_extension_dtype(dtype)
     {
         return Plan::Skip(format!(

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use riskops_data::{CsvOptions, DataError, MISSING_CODE, Table, Values, read_csv};
-use riskops_parquet::{ParquetTable, is_parquet, read_parquet};
+use riskops_parquet::{ParquetTable, Typing, is_parquet, read_parquet, read_parquet_with};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -227,6 +227,38 @@ fn every_type_is_read_or_skipped_as_pandas_and_evidently_would() {
     assert_eq!(s.codes[4], MISSING_CODE);
     let Some(Values::Str(b)) = t.column("b_null").map(|c| &c.values) else { panic!("b_null not text") };
     assert_eq!(b.dictionary, ["True", "False"]);
+}
+
+#[test]
+fn stored_typing_reads_unsigned_integers_timestamps_and_nullable_dtypes() {
+    let read = read_parquet_with(&data("types.parquet"), None, Typing::Stored, &|_| {}).unwrap();
+    let pandas = read_parquet(&data("types.parquet"), None, &|_| {}).unwrap();
+    let column = |name: &str| read.table.column(name).map(|c| c.values.clone());
+    for name in ["u8", "u16", "u32"] {
+        assert_eq!(column(name), Some(Values::Int((0..20).collect())), "{name}");
+    }
+    // 2024-01-01T00:00:00Z, one row per hour; microseconds without a zone and milliseconds in UTC alike.
+    let hours = Some(Values::Int((0..20).map(|h| 1_704_067_200 + 3600 * h).collect()));
+    assert_eq!((column("ts"), column("ts_tz")), (hours.clone(), hours));
+    // The fixture's uint64 values are all above i64::MAX: left out, not rounded.
+    let reason = read.skipped.iter().find(|(n, _)| n == "u64").map(|(_, r)| r.as_str()).unwrap_or_default();
+    assert!(reason.contains("18446744073709551615") && reason.contains("int64"), "{reason}");
+    // Everything pandas typing reads is read the same.
+    for c in &pandas.table.columns {
+        assert!(column(&c.name).is_some_and(|v| same_values(&v, &c.values)), "{}", c.name);
+    }
+    let skipped: Vec<&str> = read.skipped.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(skipped, ["u64", "date", "dec", "bin", "list", "struct", "nulls"]);
+
+    // pandas' nullable dtypes by their Arrow type; the index is still not a column.
+    let read = read_parquet_with(&data("pandas.parquet"), None, Typing::Stored, &|_| {}).unwrap();
+    let column = |name: &str| read.table.column(name).map(|c| c.values.clone());
+    assert_eq!(column("Int64_full"), Some(Values::Int(vec![1, 2, 3, 4, 5, 6])));
+    assert_eq!(column("uint8"), Some(Values::Int(vec![1, 2, 3, 4, 5, 6])));
+    let Some(Values::Float(with_null)) = column("Int64") else { panic!("Int64 with a null is float64") };
+    assert!(with_null[1].is_nan() && with_null[2] == 3.0);
+    assert!(matches!(column("boolean"), Some(Values::Str(_))) && matches!(column("Float64"), Some(Values::Float(_))));
+    assert_eq!(read.skipped.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["key"]);
 }
 
 #[test]

@@ -15,7 +15,12 @@ pub async fn log(client: &Client, format: Format, args: LogArgs) -> Result<()> {
     }
     let path = format!("/api/v1/projects/{}/models/{}/predictions", args.project, args.model);
     let name = args.file.to_string_lossy().to_lowercase();
-    let batches: Vec<(String, Vec<u8>, u64)> = if name.ends_with(".csv") {
+    // Parquet is known by its magic bytes (whatever the name); a `.parquet` file without
+    // them goes to the Parquet reader too, which says it is not Parquet.
+    let batches: Vec<(String, Vec<u8>, u64)> = if riskops_parquet::is_parquet(&args.file) || name.ends_with(".parquet")
+    {
+        parquet_batches(&args.file, args.batch, args.version)?
+    } else if name.ends_with(".csv") {
         csv_batches(&args.file, args.batch)?
     } else {
         json_batches(&args.file, args.batch, args.version, name.ends_with(".json"))?
@@ -111,6 +116,169 @@ fn csv_batches(file: &std::path::Path, size: usize) -> Result<Vec<(String, Vec<u
             ("text/csv".to_string(), format!("{header}\n{}\n", chunk.join("\n")).into_bytes(), chunk.len() as u64)
         })
         .collect())
+}
+
+/// The parts of a record, by column name: the CSV's naming (`riskops log --help`), so that a
+/// CSV and a Parquet file with the same columns mean the same records.
+enum RecordColumn {
+    Id,
+    Version,
+    /// `timestamp` and `prediction`: sent even when missing, for the server to name.
+    Required(&'static str),
+    /// `score`, `label` and `latency_ms`: left out of the record when missing.
+    Optional(&'static str),
+    Attribute(String),
+    Feature(String),
+}
+
+impl RecordColumn {
+    fn of(name: &str) -> RecordColumn {
+        match name {
+            "id" => RecordColumn::Id,
+            "version" => RecordColumn::Version,
+            "timestamp" => RecordColumn::Required("timestamp"),
+            "prediction" => RecordColumn::Required("prediction"),
+            "score" => RecordColumn::Optional("score"),
+            "label" => RecordColumn::Optional("label"),
+            "latency_ms" => RecordColumn::Optional("latency_ms"),
+            _ => match name.strip_prefix("attr.") {
+                Some(attribute) => RecordColumn::Attribute(attribute.to_string()),
+                None => RecordColumn::Feature(name.to_string()),
+            },
+        }
+    }
+}
+
+/// A Parquet file of records, checked whole before anything is sent, re-batched as NDJSON;
+/// `--version` fills records without one. Values keep the types the file gives them.
+fn parquet_batches(file: &std::path::Path, size: usize, version: Option<u32>) -> Result<Vec<(String, Vec<u8>, u64)>> {
+    use riskops_data::Values;
+    // The message already names the file and the cause: not repeated as an error chain.
+    let read = riskops_parquet::read_parquet_with(file, None, riskops_parquet::Typing::Stored, &|_| {})
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let table = &read.table;
+    let shown = file.display();
+    for (name, reason) in &read.skipped {
+        match RecordColumn::of(name) {
+            RecordColumn::Feature(_) | RecordColumn::Attribute(_) => {
+                eprintln!("warning: {shown}: column {name:?} is not sent: {reason}");
+            }
+            _ => bail!("{shown}: column {name:?} cannot be read: {reason}"),
+        }
+    }
+    for name in ["id", "timestamp", "prediction"] {
+        if table.column(name).is_none() {
+            bail!(
+                "{shown}: no column {name:?} (every record needs id, timestamp and prediction; columns: {})",
+                table.names().collect::<Vec<_>>().join(", ")
+            );
+        }
+    }
+    for column in &table.columns {
+        let wrong = match (RecordColumn::of(&column.name), &column.values) {
+            // A float id column is an integer column with gaps (or real floats): neither names records.
+            (RecordColumn::Id, Values::Float(_) | Values::Bool(_)) => Some("text or integers without gaps"),
+            (RecordColumn::Required("timestamp"), Values::Str(_) | Values::Bool(_)) => {
+                Some("unix seconds: integers, floats or a Parquet timestamp")
+            }
+            _ => None,
+        };
+        if let Some(expected) = wrong {
+            let found = match column.values {
+                Values::Int(_) => "integers",
+                Values::Float(_) => "floats (an integer column with gaps is read as floats)",
+                Values::Bool(_) => "booleans",
+                Values::Str(_) => "text",
+            };
+            bail!("{shown}: column {:?} holds {found}, but it must be {expected}", column.name);
+        }
+    }
+
+    let roles: Vec<RecordColumn> = table.columns.iter().map(|c| RecordColumn::of(&c.name)).collect();
+    // A bool column with gaps arrives as "True"/"False" text; the CSV reader would make
+    // booleans of those cells, and so does this.
+    let booleans: Vec<bool> = table
+        .columns
+        .iter()
+        .map(|c| matches!(&c.values, Values::Str(s) if s.dictionary.iter().all(|t| t == "True" || t == "False")))
+        .collect();
+    let cell = |column: usize, row: usize| -> Value {
+        match &table.columns[column].values {
+            Values::Int(v) => json!(v[row]),
+            Values::Float(v) if v[row].is_nan() => Value::Null,
+            Values::Float(v) if v[row].is_finite() => json!(v[row]),
+            // JSON has no infinities; the CSV reader keeps "inf" as text too.
+            Values::Float(v) => json!(if v[row] > 0.0 { "inf" } else { "-inf" }),
+            Values::Bool(v) => json!(v[row]),
+            Values::Str(s) => match s.get(row) {
+                None => Value::Null,
+                Some(text) if booleans[column] => json!(text == "True"),
+                Some(text) => json!(text),
+            },
+        }
+    };
+    // Ids, versions and attributes are names: sent as text, as the CSV reader sends them.
+    let text = |value: Value| -> Option<Value> {
+        match value {
+            Value::Null => None,
+            Value::Bool(b) => Some(json!(if b { "True" } else { "False" })),
+            Value::String(_) => Some(value),
+            Value::Number(n) => Some(json!(n.as_i64().map_or_else(|| n.to_string(), |i| i.to_string()))),
+            other => Some(other),
+        }
+    };
+    let mut batches = Vec::new();
+    let mut body = String::new();
+    for row in 0..table.rows {
+        let (mut record, mut features, mut attributes) =
+            (serde_json::Map::new(), serde_json::Map::new(), serde_json::Map::new());
+        for (column, role) in roles.iter().enumerate() {
+            let value = cell(column, row);
+            match role {
+                RecordColumn::Id => {
+                    record.insert("id".into(), text(value).unwrap_or(Value::Null));
+                }
+                RecordColumn::Version => {
+                    // A version column with gaps is float64: 1.0 is version "1".
+                    let value = match value.as_f64() {
+                        Some(x) if x.fract() == 0.0 && !value.is_i64() => json!(x as i64),
+                        _ => value,
+                    };
+                    if let Some(v) = text(value) {
+                        record.insert("version".into(), v);
+                    }
+                }
+                RecordColumn::Required(name) => {
+                    record.insert((*name).into(), value);
+                }
+                RecordColumn::Optional(name) => {
+                    if !value.is_null() {
+                        record.insert((*name).into(), value);
+                    }
+                }
+                RecordColumn::Attribute(name) => {
+                    if let Some(v) = text(value) {
+                        attributes.insert(name.clone(), v);
+                    }
+                }
+                RecordColumn::Feature(name) => {
+                    features.insert(name.clone(), value);
+                }
+            }
+        }
+        if let Some(v) = version {
+            record.entry("version").or_insert(json!(v.to_string()));
+        }
+        record.insert("features".into(), Value::Object(features));
+        record.insert("attributes".into(), Value::Object(attributes));
+        body.push_str(&Value::Object(record).to_string());
+        body.push('\n');
+        if (row + 1) % size == 0 || row + 1 == table.rows {
+            let records = (row % size + 1) as u64;
+            batches.push(("application/x-ndjson".to_string(), std::mem::take(&mut body).into_bytes(), records));
+        }
+    }
+    Ok(batches)
 }
 
 pub async fn monitor(client: &Client, format: Format, command: MonitorCommand) -> Result<()> {
