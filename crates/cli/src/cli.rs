@@ -280,10 +280,11 @@ pub enum WebhookCommand {
         /// so it stays out of the shell history.
         #[arg(long, env = "RISKOPS_WEBHOOK_SECRET", hide_env_values = true, value_parser = secret)]
         secret: Secret<String>,
-        /// How payloads are shaped: json, or slack for a Slack incoming webhook. (--format stays the
-        /// output's text or json.)
-        #[arg(long, value_name = "json|slack", default_value = "json")]
-        payload: String,
+        /// How payloads are shaped: json (riskops' incident JSON) or slack (a Slack incoming
+        /// webhook's `text` and `blocks`). `--format slack` says the same; `--format json` also
+        /// prints the answer as JSON [default: json].
+        #[arg(long, value_name = "json|slack")]
+        payload: Option<String>,
     },
     /// List a project's webhooks (never their secrets).
     List {
@@ -787,6 +788,8 @@ pub enum Format {
     Openlineage,
     /// A Markdown document (compliance report).
     Markdown,
+    /// Slack-shaped payloads (webhook add).
+    Slack,
 }
 
 #[derive(Subcommand, Debug)]

@@ -8,7 +8,9 @@ pub fn emit(format: Format, value: &Value, text: impl FnOnce(&Value)) {
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())),
         // Commands without an HTML or Markdown form refuse those formats before getting here.
-        Format::Text | Format::Html | Format::Dot | Format::Openlineage | Format::Markdown => text(value),
+        Format::Text | Format::Html | Format::Dot | Format::Openlineage | Format::Markdown | Format::Slack => {
+            text(value)
+        }
     }
 }
 

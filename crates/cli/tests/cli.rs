@@ -971,7 +971,7 @@ fn monitors_webhooks_incidents_and_status_from_the_command_line() {
             "default",
             "--url",
             "https://hooks.example.com/riskops",
-            "--payload",
+            "--format",
             "slack",
         ])
         .env("RISKOPS_URL", &server.url)
@@ -989,6 +989,22 @@ fn monitors_webhooks_incidents_and_status_from_the_command_line() {
     for out in [&said, &listed, &as_json.to_string()] {
         assert!(!out.contains(secret), "the secret was printed: {out}");
     }
+    // The issue's own spelling: the secret as a flag, the payload shape as --format.
+    let second = json_stdout(&run(&[
+        "webhook",
+        "add",
+        "--project",
+        "default",
+        "--url",
+        "http://127.0.0.1:9/hook",
+        "--secret",
+        secret,
+        "--format",
+        "json",
+    ]));
+    assert_eq!((second["id"].as_i64(), second["format"].as_str()), (Some(2), Some("json")), "{second}");
+    assert!(!second.to_string().contains(secret));
+    assert!(text(&["webhook", "remove", "--project", "default", "2"]).contains("removed webhook 2"));
     assert!(text(&["webhook", "deliveries", "--project", "default"]).contains("no deliveries"));
     assert!(text(&["incident", "list", "--project", "default", "--state", "open"]).contains("no incidents"));
 

@@ -268,6 +268,15 @@ fn print_incident(i: &Value) {
 pub async fn webhook(client: &Client, format: Format, command: WebhookCommand) -> Result<()> {
     match command {
         WebhookCommand::Add { project, url, secret, payload } => {
+            // `--format slack|json` names the payload too, as `riskops webhook add … --format slack`.
+            let payload = match (payload.as_deref(), format) {
+                (Some(p), Format::Slack) if p != "slack" => {
+                    anyhow::bail!("--payload {p} and --format slack disagree; give one of them")
+                }
+                (Some(p), _) => p.to_string(),
+                (None, Format::Slack) => "slack".to_string(),
+                (None, _) => "json".to_string(),
+            };
             let body = json!({"url": url, "secret": secret.expose(), "format": payload});
             let added = client.post(&format!("/api/v1/projects/{}/webhooks", encode(&project)), &body).await?;
             emit(format, &added, |w| {

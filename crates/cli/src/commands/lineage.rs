@@ -22,7 +22,7 @@ pub async fn run(client: &Client, format: Format, args: LineageArgs) -> Result<(
     match format {
         Format::Json | Format::Openlineage => println!("{}", serde_json::to_string_pretty(&doc)?),
         Format::Dot => print!("{}", dot(&doc)),
-        Format::Text | Format::Html | Format::Markdown => print!("{}", text(&doc)),
+        Format::Text | Format::Html | Format::Markdown | Format::Slack => print!("{}", text(&doc)),
     }
     Ok(())
 }

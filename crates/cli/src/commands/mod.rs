@@ -40,10 +40,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let lineage_format = matches!(format, crate::cli::Format::Dot | crate::cli::Format::Openlineage);
             let report_format = matches!(format, crate::cli::Format::Html | crate::cli::Format::Markdown);
             let compliance_report = matches!(command, Command::Compliance(_));
-            if (report_format && !compliance_report) || (lineage_format && !matches!(command, Command::Lineage(_))) {
+            let webhook_add = matches!(command, Command::Webhook(crate::cli::WebhookCommand::Add { .. }));
+            if (report_format && !compliance_report)
+                || (lineage_format && !matches!(command, Command::Lineage(_)))
+                || (format == crate::cli::Format::Slack && !webhook_add)
+            {
                 anyhow::bail!(
                     "this command prints --format text or json (html is for drift and compliance report, markdown for \
-                     compliance report, dot and openlineage for lineage)"
+                     compliance report, dot and openlineage for lineage, slack for webhook add)"
                 );
             }
             match command {

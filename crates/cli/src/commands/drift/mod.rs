@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub fn run(args: DriftArgs, format: Format) -> Result<ExitCode> {
-    if matches!(format, Format::Dot | Format::Openlineage | Format::Markdown) {
+    if matches!(format, Format::Dot | Format::Openlineage | Format::Markdown | Format::Slack) {
         bail!("riskops drift prints --format text, json or html");
     }
     let options = options(&args)?;
@@ -35,7 +35,7 @@ pub fn run(args: DriftArgs, format: Format) -> Result<ExitCode> {
     columns.finish();
     let names = (display(&args.reference), display(&args.current));
     let rendered = match format {
-        Format::Text | Format::Dot | Format::Openlineage | Format::Markdown => text::render(&report),
+        Format::Text | Format::Dot | Format::Openlineage | Format::Markdown | Format::Slack => text::render(&report),
         Format::Json => json::render(&report),
         Format::Html => html::render(&report, &names.0, &names.1),
     };
