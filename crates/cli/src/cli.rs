@@ -135,6 +135,10 @@ pub enum MonitorCommand {
         /// Attributes to compute fairness for [default: all that records carry].
         #[arg(long, value_delimiter = ',')]
         sensitive: Vec<String>,
+        /// How long raw records are kept, in days from their arrival (1 to 3653; the EU AI
+        /// Act asks at least six months of a high-risk system's logs) [default: 183].
+        #[arg(long)]
+        retention_days: Option<u32>,
     },
     /// Window reports: drifted features, quality, performance, fairness.
     Show {

@@ -344,6 +344,21 @@ pub struct ModelFacts {
     pub evidence: BTreeMap<u32, Vec<Evidence>>,
     /// Completed promotion requests (any environment).
     pub promotions: Vec<Promotion>,
+    pub monitoring: MonitoringFacts,
+}
+
+/// What production monitoring knows of a model.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MonitoringFacts {
+    /// The monitors in force (the model's own and its tier's defaults), described.
+    pub monitors: Vec<String>,
+    /// Per version with windows: the end of its latest window (unix seconds).
+    pub last_window: BTreeMap<u32, i64>,
+    /// Raw-record segments kept, and for how long.
+    pub segments: u64,
+    pub retention_days: u32,
+    /// Every incident of the model, newest first.
+    pub incidents: Vec<crate::incident::Incident>,
 }
 
 /// The audit trail as verification found it.
@@ -643,11 +658,6 @@ fn list(items: &[String]) -> String {
     }
 }
 
-fn model_names(f: &ComplianceFacts) -> String {
-    let names: Vec<String> = f.production().map(|(m, _)| m.name.clone()).collect();
-    list(&names)
-}
-
 fn result_of(e: &Evidence) -> &'static str {
     match e.passed {
         Some(true) => "passed",
@@ -672,22 +682,8 @@ fn auto_check(id: &str, f: &ComplianceFacts) -> (ControlStatus, String) {
         "C10" => tier_rationale(f),
         "C12" => evidence_kind(f, "documentation"),
         "C14" => gated_thresholds(f),
-        "C15" => {
-            let finance = f.context.as_ref().is_some_and(|c| c.template == Some(crate::context::Template::Finance));
-            let pack =
-                if finance { "; the finance pack requires real-time anomaly monitoring in production" } else { "" };
-            (
-                ControlStatus::Unsatisfied,
-                format!(
-                    "no monitoring plan: riskops monitoring is not configured for this model ({}){pack}",
-                    model_names(f)
-                ),
-            )
-        }
-        "C16" => (
-            ControlStatus::Unsatisfied,
-            format!("no inference logging: riskops monitoring is not configured for this model ({})", model_names(f)),
-        ),
+        "C15" => monitoring_plan(f),
+        "C16" => inference_logging(f),
         "C17" => audit_trail(f),
         "C18" => individual_identities(f),
         "C19" => production_roles(f),
@@ -698,10 +694,7 @@ fn auto_check(id: &str, f: &ComplianceFacts) -> (ControlStatus, String) {
                 .to_string(),
         ),
         "C21" => session_expiry(f),
-        "C22" => (
-            ControlStatus::Unsatisfied,
-            format!("no incident register: riskops incidents are not configured for this model ({})", model_names(f)),
-        ),
+        "C22" => incident_register(f),
         "C23" => rollback_path(f),
         "C26" => (
             ControlStatus::NotApplicable,
@@ -1139,6 +1132,88 @@ fn emergency_note(f: &ComplianceFacts) -> String {
     }
 }
 
+/// C15: every production version is watched by monitors and its prediction logs arrive.
+fn monitoring_plan(f: &ComplianceFacts) -> (ControlStatus, String) {
+    let finance = f.context.as_ref().is_some_and(|c| c.template == Some(crate::context::Template::Finance));
+    let pack = if finance { " (the finance pack requires real-time anomaly monitoring in production)" } else { "" };
+    let mut gaps = Vec::new();
+    let mut found = Vec::new();
+    for (m, d) in f.production() {
+        let watch = &m.monitoring;
+        if watch.monitors.is_empty() {
+            gaps.push(format!("{} has no monitors in force (riskops monitor add){pack}", label(d)));
+        } else if let Some(end) = watch.last_window.get(&d.version) {
+            found.push(format!(
+                "{}: {} monitors ({}), latest window ending {}",
+                label(d),
+                watch.monitors.len(),
+                list(&watch.monitors),
+                riskops_monitor::rfc3339(*end)
+            ));
+        } else {
+            gaps.push(format!(
+                "{} is in production but no prediction logs have arrived, so its {} monitors judge nothing (riskops log){pack}",
+                label(d),
+                watch.monitors.len()
+            ));
+        }
+    }
+    verdict(gaps, || list(&found))
+}
+
+/// Raw records kept this long at least for high-risk systems (EU AI Act Art. 19: six months).
+const HIGH_RISK_RETENTION_DAYS: u32 = 183;
+
+/// C16: production versions' raw prediction logs are kept, six months at least when the
+/// project is high-risk.
+fn inference_logging(f: &ComplianceFacts) -> (ControlStatus, String) {
+    let high_risk = f.tier >= Tier::High || f.context.as_ref().is_some_and(|c| c.eu_ai_act == Some(EuAiAct::High));
+    let mut gaps = Vec::new();
+    let mut found = Vec::new();
+    for (m, d) in f.production() {
+        let watch = &m.monitoring;
+        if watch.segments == 0 {
+            gaps.push(format!("{}: no raw prediction logs are kept yet (send them with riskops log)", label(d)));
+        } else if high_risk && watch.retention_days < HIGH_RISK_RETENTION_DAYS {
+            gaps.push(format!(
+                "{}: logs are kept {} days; a high-risk system keeps them at least {HIGH_RISK_RETENTION_DAYS} \
+                 (riskops monitor configure --retention-days)",
+                m.name, watch.retention_days
+            ));
+        } else {
+            found.push(format!("{}: {} log segments kept {} days", m.name, watch.segments, watch.retention_days));
+        }
+    }
+    verdict(gaps, || list(&found))
+}
+
+/// C22: incidents are opened by monitors on production versions and name their version.
+fn incident_register(f: &ComplianceFacts) -> (ControlStatus, String) {
+    let mut gaps = Vec::new();
+    let mut found = Vec::new();
+    for (m, d) in f.production() {
+        let watch = &m.monitoring;
+        if watch.monitors.is_empty() {
+            gaps.push(format!("{}: no monitors, so no incident can open (riskops monitor add)", label(d)));
+            continue;
+        }
+        let open: Vec<String> = watch
+            .incidents
+            .iter()
+            .filter(|i| i.state != crate::incident::IncidentState::Resolved)
+            .map(|i| format!("#{} {} {} ({})", i.id, i.severity.as_str(), i.title, i.state.as_str()))
+            .collect();
+        found.push(format!(
+            "{}: {} incidents on record, {} open{}",
+            m.name,
+            watch.incidents.len(),
+            open.len(),
+            if open.is_empty() { String::new() } else { format!(": {}", list(&open)) }
+        ));
+    }
+    verdict(gaps, || list(&found))
+}
+
 /// C23: a rollback was exercised, or an earlier production version can be put back.
 fn rollback_path(f: &ComplianceFacts) -> (ControlStatus, String) {
     let mut gaps = Vec::new();
@@ -1312,6 +1387,7 @@ mod tests {
                 deployments: vec![deployment(1, Some(1), t(2), None)],
                 evidence: evidence_map,
                 promotions: vec![promotion(1, 1, &["victor", "rita"])],
+                monitoring: MonitoringFacts::default(),
             }],
             audit: AuditFacts { ok: true, events: 40, checkpoint_seq: Some(40), problem: None, missing_guards: vec![] },
             identities: IdentityFacts { users: 4, service_accounts: 0, ..Default::default() },
@@ -1380,12 +1456,60 @@ mod tests {
             assert_eq!(status(&r, id).0, ControlStatus::Unsatisfied, "{id}");
         }
         assert_eq!(status(&r, "C11").1, "no attestation recorded");
-        assert!(status(&r, "C15").1.starts_with("no monitoring plan: riskops monitoring is not configured"));
+        assert!(status(&r, "C15").1.contains("scorer@1 has no monitors in force"), "{}", status(&r, "C15").1);
         assert_eq!(status(&r, "C26").0, ControlStatus::NotApplicable);
         assert_eq!(status(&r, "C21").0, ControlStatus::NotApplicable, "HIPAA-only, no phi");
         assert!(!r.coverage.contains_key(&Framework::Hipaa));
         assert_eq!(r.frameworks_not_applicable.len(), 1);
         assert!(r.coverage[&Framework::NistAiRmf].ratio() > 0.0 && r.coverage[&Framework::NistAiRmf].ratio() < 1.0);
+    }
+
+    #[test]
+    fn monitoring_logging_and_incidents_are_judged_from_what_monitoring_knows() {
+        let catalogue = Catalogue::builtin().unwrap();
+        let mut f = facts();
+        f.tier = Tier::High;
+        f.models[0].monitoring.monitors = vec!["drift.share ≥ 0.3 for 2 windows".into()];
+        let r = evaluate(&catalogue, &f, None);
+        assert!(status(&r, "C15").1.contains("no prediction logs have arrived"), "{}", status(&r, "C15").1);
+        assert!(status(&r, "C16").1.contains("no raw prediction logs"), "{}", status(&r, "C16").1);
+        assert_eq!(status(&r, "C22").0, ControlStatus::Satisfied, "monitors in force: incidents can open");
+
+        f.models[0].monitoring.last_window.insert(1, 1_790_000_000);
+        f.models[0].monitoring.segments = 3;
+        f.models[0].monitoring.retention_days = 30;
+        let r = evaluate(&catalogue, &f, None);
+        assert_eq!(status(&r, "C15").0, ControlStatus::Satisfied, "{}", status(&r, "C15").1);
+        assert!(status(&r, "C15").1.contains("latest window ending 2026-09-21T"), "{}", status(&r, "C15").1);
+        assert!(status(&r, "C16").1.contains("kept 30 days; a high-risk system keeps them at least 183"));
+        f.models[0].monitoring.retention_days = 183;
+        f.models[0].monitoring.incidents = vec![crate::incident::Incident {
+            id: 7,
+            project: "credit".into(),
+            model: "scorer".into(),
+            version: 1,
+            monitor_id: "m1".into(),
+            monitor: serde_json::json!({}),
+            severity: crate::alerting::Severity::High,
+            state: crate::incident::IncidentState::Open,
+            title: "scorer@1: drift.share ≥ 0.3 for 2 windows".into(),
+            first_window: 0,
+            last_window: 0,
+            windows: 2,
+            evidence: serde_json::json!({}),
+            advice: None,
+            raised_risks: vec![],
+            opened_at: t(9),
+            updated_at: t(9),
+            acknowledged_by: None,
+            acknowledged_at: None,
+            resolved_by: None,
+            resolved_at: None,
+            note: String::new(),
+        }];
+        let r = evaluate(&catalogue, &f, None);
+        assert_eq!(status(&r, "C16").0, ControlStatus::Satisfied, "{}", status(&r, "C16").1);
+        assert!(status(&r, "C22").1.contains("1 open: #7 high scorer@1"), "{}", status(&r, "C22").1);
     }
 
     #[test]

@@ -283,11 +283,19 @@ fn parquet_batches(file: &std::path::Path, size: usize, version: Option<u32>) ->
 
 pub async fn monitor(client: &Client, format: Format, command: MonitorCommand) -> Result<()> {
     match command {
-        MonitorCommand::Configure { project, model, window, task, positive, exclude, sensitive } => {
-            let body = json!({"window": window, "task": task, "positive": positive, "exclude": exclude, "sensitive": sensitive});
+        MonitorCommand::Configure { project, model, window, task, positive, exclude, sensitive, retention_days } => {
+            let body = json!({
+                "window": window, "task": task, "positive": positive, "exclude": exclude, "sensitive": sensitive,
+                "retention_days": retention_days,
+            });
             let config = client.put(&format!("/api/v1/projects/{project}/models/{model}/monitor"), &body).await?;
             emit(format, &config, |c| {
-                println!("{model}: {} windows, {} task", str_field(c, "window"), str_field(c, "task"))
+                println!(
+                    "{model}: {} windows, {} task, raw records kept {} days",
+                    str_field(c, "window"),
+                    str_field(c, "task"),
+                    c["retention_days"]
+                )
             });
         }
         MonitorCommand::Show { project, model, from, to, granularity } => {

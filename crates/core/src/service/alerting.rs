@@ -13,6 +13,7 @@ use super::{RequestContext, Riskops, rfc3339};
 use crate::alerting::{Monitor, MonitorSet, retrain_advice};
 use crate::audit::AuditRecord;
 use crate::auth::{self, Operation, Permit, Scope};
+use crate::compliance::MonitoringFacts;
 use crate::error::{Error, Result};
 use crate::governance::Tier;
 use crate::incident::{
@@ -93,6 +94,26 @@ impl Riskops {
         let project =
             self.store.project(project).await?.ok_or_else(|| Error::internal(format!("project {project} vanished")))?;
         Ok(self.project_tier(&project).await?.0)
+    }
+
+    /// What the compliance report needs of a model's monitoring: monitors in force, the
+    /// latest window of each version, segments kept and incidents.
+    pub(super) async fn monitoring_facts(&self, model: &str, versions: &[u32], tier: Tier) -> Result<MonitoringFacts> {
+        let monitors = self.monitor_set(model).await?.effective(tier).iter().map(Monitor::describe).collect();
+        let mut last_window = BTreeMap::new();
+        for v in versions {
+            if let Some((_, end, _)) = self.store.latest_window(model, *v).await? {
+                last_window.insert(*v, end);
+            }
+        }
+        let filter = IncidentFilter { model: Some(model.to_string()), ..IncidentFilter::default() };
+        Ok(MonitoringFacts {
+            monitors,
+            last_window,
+            segments: self.store.segments(model).await?.len() as u64,
+            retention_days: self.stored_monitor_config(model).await?.retention_days,
+            incidents: self.store.incidents(&filter).await?,
+        })
     }
 
     /// A model's monitors: its own and its tier's defaults still switched on.

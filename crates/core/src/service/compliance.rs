@@ -115,7 +115,9 @@ impl Riskops {
             let completed =
                 PromotionFilter { model: Some(entry.name.clone()), status: Some(PromotionStatus::Completed) };
             let promotions = self.store.promotions(&completed).await?;
-            models.push(ModelFacts { name: entry.name, versions, deployments, evidence, promotions });
+            let numbers: Vec<u32> = versions.iter().map(|v| v.version).collect();
+            let monitoring = self.monitoring_facts(&entry.name, &numbers, tier).await?;
+            models.push(ModelFacts { name: entry.name, versions, deployments, evidence, promotions, monitoring });
         }
         let (policy, _) = self.current_policy().await?;
         // As the promotions see them: the policy's gate after the project's industry pack.

@@ -86,7 +86,7 @@ async fn a_model_in_production_gets_reasons_and_new_evidence_flips_its_control_a
             assert_eq!(status_of(&r, id), "unsatisfied", "{id}: {}", control(&r, id));
         }
         assert!(control(&r, "C03")["reason"].as_str().unwrap().contains("scorer@1 has no training or validation data"));
-        assert!(control(&r, "C15")["reason"].as_str().unwrap().starts_with("no monitoring plan"));
+        assert!(control(&r, "C15")["reason"].as_str().unwrap().contains("no prediction logs have arrived"), "{r}");
         let frameworks: Vec<&String> = r["coverage"].as_object().unwrap().keys().collect();
         assert_eq!(frameworks, ["eu-ai-act", "iso-42001", "nist-ai-rmf", "sr-11-7"], "no phi, no HIPAA");
         assert_eq!(r["frameworks_not_applicable"][0]["framework"], "hipaa");
