@@ -345,6 +345,9 @@ pub trait Store: Send + Sync + 'static {
     /// of N records.
     async fn latest_window(&self, model: &str, version: u32) -> Result<Option<(i64, i64, u64)>>;
 
+    /// The start of a model version's first window (its prediction-drift baseline).
+    async fn first_window_start(&self, model: &str, version: u32) -> Result<Option<i64>>;
+
     /// Which of these record ids the model has already accepted.
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>>;
 

@@ -1033,6 +1033,10 @@ impl Store for PostgresStore {
         monitoring::latest_window(&self.client().await?, model, version).await
     }
 
+    async fn first_window_start(&self, model: &str, version: u32) -> Result<Option<i64>> {
+        monitoring::first_window_start(&self.client().await?, model, version).await
+    }
+
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
         Ok(monitoring::records(&self.client().await?, model, ids).await?.into_iter().map(|r| r.id).collect())
     }

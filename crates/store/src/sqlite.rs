@@ -1257,6 +1257,11 @@ impl Store for SqliteStore {
         self.with_conn(move |conn| monitoring::latest_window(conn, &model, version)).await
     }
 
+    async fn first_window_start(&self, model: &str, version: u32) -> Result<Option<i64>> {
+        let model = model.to_string();
+        self.with_conn(move |conn| monitoring::first_window_start(conn, &model, version)).await
+    }
+
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
         let (model, ids) = (model.to_string(), ids.to_vec());
         self.with_conn(move |conn| Ok(monitoring::records(conn, &model, &ids)?.into_iter().map(|r| r.id).collect()))

@@ -18,7 +18,7 @@ use crate::kpi::{OutcomeValues, confusion_from_json};
 use crate::monitoring::{IngestWrite, Segment, StoredRecord, WindowSpec, WindowWrite};
 use crate::project::validate_name;
 use crate::registry::{ModelVersion, VersionRef};
-use riskops_data::profile::TableProfile;
+use riskops_data::profile::{ColumnProfile, Dtype, TableProfile};
 use riskops_monitor::{InputSchema, Record, ReportContext, SchemaOptions, Task, WindowReport, WindowState};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -616,6 +616,8 @@ pub(super) struct WindowReports<'a> {
     config: MonitorConfig,
     values: Option<OutcomeValues>,
     references: HashMap<u32, Reference>,
+    /// Per version: its first window's start and predictions (the prediction-drift baseline).
+    baselines: HashMap<u32, Option<(i64, ColumnProfile)>>,
 }
 
 impl<'a> WindowReports<'a> {
@@ -630,6 +632,7 @@ impl<'a> WindowReports<'a> {
             config: riskops.stored_monitor_config(model).await?,
             values,
             references: HashMap::new(),
+            baselines: HashMap::new(),
         })
     }
 
@@ -641,18 +644,59 @@ impl<'a> WindowReports<'a> {
         else {
             return Err(Error::internal("a monitored version vanished"));
         };
+        let profile = reference.profile.clone();
+        let baseline = self.baseline(version).await?;
+        let is_baseline = baseline.is_some_and(|(first, _)| *first == start);
         let version_text = version.to_string();
         let ctx = ReportContext {
             start,
             end,
             version: &version_text,
-            reference: &reference.profile,
-            prediction_reference: None,
+            reference: &profile,
+            prediction_reference: baseline.filter(|_| !is_baseline).map(|(_, p)| p),
             drift_share: 0.5,
         };
         let mut report = WindowReport::compute(state, &ctx).to_json();
+        if is_baseline {
+            report["prediction_drift"] = json!({"skipped": "this is the version's first window: later windows' predictions are compared with it"});
+        }
         report["business"] = business(&report, self.values.as_ref());
         Ok(report)
+    }
+
+    /// The version's first window's predictions, read once.
+    async fn baseline(&mut self, version: u32) -> Result<Option<&(i64, ColumnProfile)>> {
+        if !self.baselines.contains_key(&version) {
+            let store = &self.riskops.store;
+            let mut found = None;
+            if let Some(first) = store.first_window_start(&self.model, version).await?
+                && let Some(w) = store.windows(&self.model, Some(version), first, first + 1).await?.into_iter().next()
+            {
+                let state =
+                    WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
+                let dtype = prediction_dtype(&state, &self.config.task);
+                found = Some((first, state.prediction_profile(dtype)));
+            }
+            self.baselines.insert(version, found);
+        }
+        Ok(self.baselines.get(&version).and_then(Option::as_ref))
+    }
+}
+
+/// How a version's predictions are typed for drift, as pandas would type the column:
+/// numbers for regression; for classes, text when any is text, else whole numbers as
+/// int64 (0/1 classes are compared as categories), else float64.
+fn prediction_dtype(state: &WindowState, task: &Task) -> Dtype {
+    let p = &state.prediction;
+    if matches!(task, Task::Regression) {
+        return Dtype::Float64;
+    }
+    if p.frequencies.iter().next().is_some() {
+        return Dtype::Object;
+    }
+    match p.small.counts() {
+        Some(values) if values.iter().all(|(x, _)| x.fract() == 0.0) => Dtype::Int64,
+        _ => Dtype::Float64,
     }
 }
 

@@ -153,6 +153,12 @@ async fn windows_of_n_records_fill_in_arrival_order_and_roll_up_into_days() {
         let windows = report["windows"].as_array().unwrap();
         let counts: Vec<u64> = windows.iter().map(|w| w["records"].as_u64().unwrap()).collect();
         assert_eq!(counts, [100, 100, 50], "resending counted nothing twice: {report}");
+        // Prediction drift: each window's predictions against the version's first window's.
+        assert!(windows[0]["prediction_drift"]["skipped"].as_str().unwrap().contains("first window"), "{report}");
+        for w in &windows[1..] {
+            let p = &w["prediction_drift"];
+            assert_eq!((p["method"].as_str(), p["drifted"].as_bool()), (Some("ztest"), Some(false)), "{w}");
+        }
         // Record i has timestamp 1_790_000_000 + i: a window spans its records' times.
         assert_eq!(windows[1]["start"], riskops_monitor::rfc3339(1_790_000_100));
         assert_eq!(windows[1]["end"], riskops_monitor::rfc3339(1_790_000_200));

@@ -244,3 +244,15 @@ pub(super) async fn drop_segment(
     tx.commit().await.map_err(db_err)?;
     Ok(still == 0)
 }
+
+pub(super) async fn first_window_start(client: &impl GenericClient, model: &str, version: u32) -> Result<Option<i64>> {
+    let Ok(version) = i32::try_from(version) else { return Ok(None) };
+    let row = client
+        .query_one(
+            "SELECT MIN(start_ts) FROM monitoring_windows WHERE model = $1 AND version = $2",
+            &[&model, &version],
+        )
+        .await
+        .map_err(db_err)?;
+    Ok(row.get(0))
+}

@@ -229,3 +229,12 @@ pub(super) fn drop_segment(
     tx.commit().map_err(db_err)?;
     Ok(still == 0)
 }
+
+pub(super) fn first_window_start(conn: &Connection, model: &str, version: u32) -> Result<Option<i64>> {
+    conn.query_row(
+        "SELECT MIN(start_ts) FROM monitoring_windows WHERE model = ?1 AND version = ?2",
+        params![model, version],
+        |r| r.get(0),
+    )
+    .map_err(db_err)
+}
