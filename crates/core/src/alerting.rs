@@ -513,7 +513,8 @@ mod tests {
                 "sex": {"demographic_parity_ratio": 0.75},
                 "age_band": {"demographic_parity_ratio": 0.9}
             },
-            "quality": {"missing_rate": {"age": 0.01, "income": 0.08}}
+            "quality": {"missing_rate": {"age": 0.01, "income": 0.08}},
+            "business": {"currency": "EUR", "cost_per_1000": 5250.0}
         })
     }
 
@@ -539,6 +540,14 @@ mod tests {
         assert_eq!((o.value, o.at.as_deref(), o.breached), (Some(0.75), Some("sex"), true));
         let m = monitor(json!({"metric": "fairness.age_band.demographic_parity_ratio", "below": 0.8}));
         assert!(!m.observe(&report(), None).breached);
+    }
+
+    #[test]
+    fn monitors_fire_on_money_and_volume() {
+        let m = monitor(json!({"metric": "business.cost_per_1000", "above": 5000}));
+        assert_eq!(m.observe(&report(), None).value, Some(5250.0));
+        assert!(m.observe(&report(), None).breached);
+        assert!(monitor(json!({"metric": "volume", "below": 200})).observe(&report(), None).breached);
     }
 
     #[test]

@@ -261,6 +261,21 @@ async fn late_labels_that_show_a_performance_drop_bring_retrain_advice() {
         assert_eq!(incident["advice"]["action"], "retrain", "{incident}");
         assert_eq!(incident["advice"]["performance"]["accuracy"], 0.0, "{incident}");
         assert!(incident["severity"] == "high" || incident["severity"] == "critical", "{incident}");
+
+        // With values per outcome, the window says what its mistakes cost: 50 false positives
+        // at 25 and 50 false negatives at 400 in 100 decisions = 212,500 per 1,000.
+        let kpi = json!({"currency": "EUR", "tp": 0, "fp": -25, "fn": -400, "tn": 0});
+        let (status, body) = s.call("PUT", "/api/v1/models/detector/kpi", TOKEN, Some(kpi)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, report) = s.get(&format!("{base}/monitoring?from={T0}&to={}", T0 + 3600), Some(TOKEN)).await;
+        let business = &report["windows"][0]["business"];
+        assert_eq!(
+            (business["currency"].as_str(), business["decisions"].as_u64()),
+            (Some("EUR"), Some(100)),
+            "{report}"
+        );
+        assert_eq!(business["cost_per_1000"].as_f64(), Some(212_500.0), "{business}");
+        assert_eq!(business["cost"].as_f64(), Some(21_250.0), "{business}");
         s.stop().await;
     }
 }
