@@ -102,7 +102,8 @@ pub enum Family {
 }
 
 impl Family {
-    fn of(metric: &str) -> Option<Family> {
+    /// The family of a metric path (`None` for a path no report has).
+    pub fn of(metric: &str) -> Option<Family> {
         Some(match metric.split('.').next()? {
             "drift" => Family::DataDrift,
             "prediction_drift" => Family::PredictionDrift,
@@ -159,6 +160,19 @@ impl Monitor {
         validate_metric(&self.metric)?;
         if !self.threshold.is_finite() {
             return Err(Error::invalid("threshold", "must be a finite number"));
+        }
+        // Relative to the reference, the reference itself is a change of 0: a monitor that
+        // 0 breaches would fire on its own reference window.
+        if self.relative {
+            match self.comparison {
+                Comparison::Above if self.threshold <= 0.0 => {
+                    return Err(Error::invalid("above", "a relative monitor fires on a change: above needs X > 0"));
+                }
+                Comparison::Below if self.threshold >= 0.0 => {
+                    return Err(Error::invalid("below", "a relative monitor fires on a change: below needs X < 0"));
+                }
+                _ => {}
+            }
         }
         if self.persistence == 0 || self.persistence > MAX_PERSISTENCE {
             return Err(Error::invalid("for", format!("must be between 1 and {MAX_PERSISTENCE} windows")));
@@ -414,6 +428,9 @@ pub fn tier_defaults(tier: Tier) -> Vec<Monitor> {
 pub struct MonitorSet {
     pub monitors: Vec<Monitor>,
     pub disabled_defaults: Vec<String>,
+    /// The number of the next `m<N>` id: ids are never reused, so a new monitor never
+    /// inherits a removed one's results or incident.
+    pub next_id: u32,
 }
 
 impl MonitorSet {
@@ -421,6 +438,7 @@ impl MonitorSet {
         json!({
             "monitors": self.monitors.iter().map(Monitor::to_json).collect::<Vec<_>>(),
             "disabled_defaults": self.disabled_defaults,
+            "next_id": self.next_id,
         })
     }
 
@@ -436,7 +454,8 @@ impl MonitorSet {
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
             .unwrap_or_default();
-        Ok(MonitorSet { monitors, disabled_defaults })
+        let next_id = v.get("next_id").and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).unwrap_or(1);
+        Ok(MonitorSet { monitors, disabled_defaults, next_id })
     }
 
     /// The monitors in force: the model's own, then the tier's defaults still switched on.
@@ -449,8 +468,11 @@ impl MonitorSet {
     /// Adds a monitor with the next free id `m<N>`.
     pub fn add(&mut self, mut monitor: Monitor) -> Result<Monitor> {
         monitor.validate()?;
-        let next = self.monitors.iter().filter_map(|m| m.id.strip_prefix('m')?.parse::<u32>().ok()).max().unwrap_or(0);
-        monitor.id = format!("m{}", next + 1);
+        let after_existing =
+            self.monitors.iter().filter_map(|m| m.id.strip_prefix('m')?.parse::<u32>().ok()).max().unwrap_or(0) + 1;
+        let n = self.next_id.max(after_existing);
+        monitor.id = format!("m{n}");
+        self.next_id = n + 1;
         self.monitors.push(monitor.clone());
         Ok(monitor)
     }
@@ -580,6 +602,8 @@ mod tests {
             (json!({"metric": "drift.share", "above": 1, "for": 0}), "for"),
             (json!({"metric": "drift.share", "above": 1, "severity": "huge"}), "severity"),
             (json!({"metric": "drift.share", "above": 1, "colour": "red"}), "colour"),
+            (json!({"metric": "performance.f1", "below": 0.01, "relative": true}), "below"),
+            (json!({"metric": "drift.share", "above": 0, "relative": true}), "above"),
         ] {
             let e = Monitor::from_json(&v).unwrap_err();
             assert_eq!(e.field.as_deref(), Some(field), "{v}");
@@ -614,6 +638,9 @@ mod tests {
         assert_eq!(set.effective(Tier::High).len(), before - 1);
         set.remove("m1", Tier::High).unwrap();
         assert!(set.remove("m1", Tier::High).is_err());
+        set.remove("m2", Tier::High).unwrap();
+        let c = set.add(monitor(json!({"metric": "volume", "below": 5}))).unwrap();
+        assert_eq!(c.id, "m3", "ids are never reused");
         assert_eq!(MonitorSet::from_json(&set.to_json()).unwrap(), set);
     }
 

@@ -1506,6 +1506,7 @@ mod tests {
             resolved_by: None,
             resolved_at: None,
             note: String::new(),
+            risk_action: None,
         }];
         let r = evaluate(&catalogue, &f, None);
         assert_eq!(status(&r, "C16").0, ControlStatus::Satisfied, "{}", status(&r, "C16").1);

@@ -91,6 +91,35 @@ pub struct Incident {
     pub resolved_by: Option<String>,
     pub resolved_at: Option<OffsetDateTime>,
     pub note: String,
+    /// What the risk register still has to do for this incident (done by the alerting
+    /// task, so a crash between the two only delays it).
+    pub risk_action: Option<RiskAction>,
+}
+
+/// A change the risk register owes an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RiskAction {
+    /// Opened: raise the likelihood of the risks its signal names.
+    Raise,
+    /// Resolved: let the risks it raised fall back.
+    Lower,
+}
+
+impl RiskAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskAction::Raise => "raise",
+            RiskAction::Lower => "lower",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<RiskAction> {
+        match s {
+            "raise" => Ok(RiskAction::Raise),
+            "lower" => Ok(RiskAction::Lower),
+            other => Err(Error::internal(format!("unknown risk action {other:?}"))),
+        }
+    }
 }
 
 impl Incident {
@@ -202,12 +231,21 @@ pub struct Webhook {
     pub created_at: OffsetDateTime,
 }
 
+/// A webhook URL as riskops shows it: scheme and host only. A receiver's path or query
+/// often is its credential (a Slack hook's path is), so it is not shown, logged or audited.
+pub fn shown_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let more = rest.len() > host.len() && rest[host.len()..] != *"/";
+    format!("{scheme}://{host}{}", if more { "/…" } else { "" })
+}
+
 impl Webhook {
     pub fn to_json(&self) -> Value {
         json!({
             "id": self.id,
             "project": self.project,
-            "url": self.url,
+            "url": shown_url(&self.url),
             "format": self.format.as_str(),
             "created_by": self.created_by,
             "created_at": crate::service::rfc3339(self.created_at),
@@ -298,4 +336,14 @@ pub enum AttemptOutcome {
         error: String,
         retry_at: Option<i64>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn webhook_urls_show_their_host_only() {
+        assert_eq!(super::shown_url("https://hooks.slack.com/services/T0/B0/secret"), "https://hooks.slack.com/…");
+        assert_eq!(super::shown_url("http://127.0.0.1:9000/hook?token=x"), "http://127.0.0.1:9000/…");
+        assert_eq!(super::shown_url("http://example.com/"), "http://example.com");
+    }
 }

@@ -380,18 +380,21 @@ pub trait Store: Send + Sync + 'static {
 
     /// Windows that have closed and changed since monitors last looked (`evaluated_rev <
     /// rev`), oldest first, at most `limit`. Closed: a later window of the same model exists
-    /// (event time moved on), or the window ended by `now` and nothing was added to it since
+    /// that has started by `now` (event time moved on; a stray future timestamp closes
+    /// nothing), or the window ended by `now` and nothing was added to it since
     /// `quiet_since` (a replay of old traffic is still filling it otherwise). Unix seconds.
     async fn due_windows(&self, now: i64, quiet_since: i64, limit: usize) -> Result<Vec<DueWindow>>;
 
     /// A monitor's results for a model version, oldest window first.
     async fn monitor_results(&self, model: &str, version: u32, monitor_id: &str) -> Result<Vec<MonitorResult>>;
 
-    /// Writes one evaluation pass in one transaction: results upserted (keeping each
-    /// window's incident), incidents opened (their windows' results pointed at them) or
-    /// extended, `incident.opened` deliveries queued for every webhook of the project, and
-    /// the windows marked evaluated at their revision (a window changed meanwhile stays
-    /// due). Returns the ids of the incidents opened, in order.
+    /// Writes one evaluation pass in one transaction: the windows marked evaluated at their
+    /// revision (a window changed or judged by someone else meanwhile is a conflict, and
+    /// nothing is written), results upserted (keeping each window's incident), incidents
+    /// opened with a pending `raise` (their windows' results pointed at them; a second
+    /// unresolved incident for one monitor and version is a conflict) or extended (a
+    /// resolved one is a conflict), and `incident.opened` deliveries queued for every webhook
+    /// of the project. Returns the ids of the incidents opened, in order.
     async fn commit_evaluation(
         &self,
         write: EvaluationWrite,
@@ -404,7 +407,8 @@ pub trait Store: Send + Sync + 'static {
     async fn incident(&self, id: i64) -> Result<Option<Incident>>;
 
     /// Moves an incident to `state` (acknowledged or resolved) as `actor`, with a note, and
-    /// queues `incident.<state>` deliveries to the project's webhooks. A conflict when the
+    /// queues `incident.<state>` deliveries to the project's webhooks; resolving leaves a
+    /// pending `lower`. A conflict when the
     /// incident is already in that state or resolved.
     async fn set_incident_state(
         &self,
@@ -415,8 +419,16 @@ pub trait Store: Send + Sync + 'static {
         at: OffsetDateTime,
     ) -> Result<Incident>;
 
-    /// Records the risk entries an incident raised (to lower them when it is resolved).
+    /// Records the risk entries an incident holds raised (to lower them when it is
+    /// resolved) and clears its pending risk action.
     async fn set_incident_risks(&self, id: i64, risks: &[i64], audit: AuditRecord, at: OffsetDateTime) -> Result<()>;
+
+    /// Incidents whose risk action is still pending, oldest first.
+    async fn incidents_owing_risk_changes(&self, limit: usize) -> Result<Vec<Incident>>;
+
+    /// Claims a due delivery for one attempt: moves its next attempt to `lease_until` if it
+    /// is still pending at `expected_next`; false when another server took it first.
+    async fn claim_delivery(&self, id: i64, expected_next: i64, lease_until: i64) -> Result<bool>;
 
     async fn add_webhook(&self, new: NewWebhook, audit: AuditRecord, at: OffsetDateTime) -> Result<Webhook>;
 

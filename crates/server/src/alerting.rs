@@ -37,17 +37,59 @@ impl Default for AlertingSettings {
     }
 }
 
-/// Runs until `stop` turns true (or its sender is dropped).
+/// Runs until `stop` turns true (or its sender is dropped): one loop judges windows, settles
+/// risks and drops expired segments; another sends webhooks, so a slow receiver delays
+/// only notifications.
 pub fn spawn(
     riskops: Riskops,
     settings: AlertingSettings,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>, riskops_core::Error> {
     let transport = HttpTransport::new()?;
-    Ok(tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(settings.interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let judge = every(settings.interval, stop.clone(), {
+        let riskops = riskops.clone();
         let quiet = i64::try_from(settings.quiet.as_secs()).unwrap_or(i64::MAX);
+        move || {
+            let riskops = riskops.clone();
+            async move {
+                match riskops.evaluate_monitors(quiet).await {
+                    Ok(s) if !s.opened.is_empty() || !s.extended.is_empty() => tracing::info!(
+                        windows = s.windows, opened = ?s.opened, extended = ?s.extended, "monitors evaluated"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not evaluate monitors"),
+                }
+                match riskops.expire_segments().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(segments = n, "raw-record segments past their retention dropped"),
+                    Err(e) => tracing::warn!(error = %e, "could not drop expired segments"),
+                }
+            }
+        }
+    });
+    let transport = Arc::new(transport);
+    let send = every(settings.interval, stop, move || {
+        let (riskops, transport) = (riskops.clone(), transport.clone());
+        async move {
+            if let Err(e) = riskops.deliver_webhooks(transport.as_ref()).await {
+                tracing::warn!(error = %e, "could not send webhook deliveries");
+            }
+        }
+    });
+    Ok(tokio::spawn(async move {
+        let _ = tokio::join!(judge, send);
+    }))
+}
+
+/// Runs `work` every `interval` until `stop` turns true.
+fn every<F, Fut>(interval: Duration, mut stop: watch::Receiver<bool>, work: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = ticks.tick() => {}
@@ -56,23 +98,9 @@ pub fn spawn(
             if *stop.borrow() {
                 break;
             }
-            match riskops.evaluate_monitors(quiet).await {
-                Ok(s) if !s.opened.is_empty() || !s.extended.is_empty() => {
-                    tracing::info!(windows = s.windows, opened = ?s.opened, extended = ?s.extended, "monitors evaluated")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "could not evaluate monitors"),
-            }
-            if let Err(e) = riskops.deliver_webhooks(&transport).await {
-                tracing::warn!(error = %e, "could not send webhook deliveries");
-            }
-            match riskops.expire_segments().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(segments = n, "raw-record segments past their retention dropped"),
-                Err(e) => tracing::warn!(error = %e, "could not drop expired segments"),
-            }
+            work().await;
         }
-    }))
+    })
 }
 
 /// Webhook requests over HTTP(S).

@@ -70,9 +70,24 @@ fn columns(records: &[&Record]) -> Vec<(String, ColumnValues)> {
         ("label".to_string(), typed(records.iter().map(|r| r.label.as_ref()).collect())),
         ("latency_ms".to_string(), ColumnValues::Float64(records.iter().map(|r| r.latency_ms).collect())),
     ];
-    let features: BTreeSet<&String> = records.iter().flat_map(|r| r.features.keys()).collect();
-    for name in features {
-        out.push((name.clone(), typed(records.iter().map(|r| r.features.get(name)).collect())));
+    // Records of one model nearly always carry the same features: then each record's
+    // values are taken in order, with no lookup by name.
+    let first: Vec<&String> = records.first().map(|r| r.features.keys().collect()).unwrap_or_default();
+    let uniform =
+        records.iter().all(|r| r.features.len() == first.len() && r.features.keys().zip(&first).all(|(a, b)| a == *b));
+    if uniform {
+        let mut columns: Vec<Vec<Option<&Value>>> = vec![Vec::with_capacity(records.len()); first.len()];
+        for r in records {
+            for (column, value) in columns.iter_mut().zip(r.features.values()) {
+                column.push(Some(value));
+            }
+        }
+        out.extend(first.into_iter().zip(columns).map(|(name, values)| (name.clone(), typed(values))));
+    } else {
+        let features: BTreeSet<&String> = records.iter().flat_map(|r| r.features.keys()).collect();
+        for name in features {
+            out.push((name.clone(), typed(records.iter().map(|r| r.features.get(name)).collect())));
+        }
     }
     let attributes: BTreeSet<&String> = records.iter().flat_map(|r| r.attributes.keys()).collect();
     for name in attributes {

@@ -1107,6 +1107,14 @@ impl Store for PostgresStore {
         alerting::set_incident_risks(&mut self.client().await?, id, risks, audit, at).await
     }
 
+    async fn incidents_owing_risk_changes(&self, limit: usize) -> Result<Vec<Incident>> {
+        alerting::incidents_owing_risk_changes(&self.client().await?, limit).await
+    }
+
+    async fn claim_delivery(&self, id: i64, expected_next: i64, lease_until: i64) -> Result<bool> {
+        alerting::claim_delivery(&self.client().await?, id, expected_next, lease_until).await
+    }
+
     async fn add_webhook(&self, new: NewWebhook, audit: AuditRecord, at: OffsetDateTime) -> Result<Webhook> {
         alerting::add_webhook(&mut self.client().await?, new, audit, at).await
     }

@@ -1341,6 +1341,14 @@ impl Store for SqliteStore {
         self.with_conn(move |conn| alerting::set_incident_risks(conn, id, &risks, audit, at)).await
     }
 
+    async fn incidents_owing_risk_changes(&self, limit: usize) -> Result<Vec<Incident>> {
+        self.with_conn(move |conn| alerting::incidents_owing_risk_changes(conn, limit)).await
+    }
+
+    async fn claim_delivery(&self, id: i64, expected_next: i64, lease_until: i64) -> Result<bool> {
+        self.with_conn(move |conn| alerting::claim_delivery(conn, id, expected_next, lease_until)).await
+    }
+
     async fn add_webhook(&self, new: NewWebhook, audit: AuditRecord, at: OffsetDateTime) -> Result<Webhook> {
         self.with_conn(move |conn| alerting::add_webhook(conn, new, audit, at)).await
     }

@@ -1797,17 +1797,20 @@ async fn windows_are_due_once_closed_and_until_evaluated_at_their_rev() {
         let due_h0 = due("fraud", 1, hour(0), 1);
         assert_eq!(store.due_windows(end, written, 100).await.unwrap(), std::slice::from_ref(&due_h0), "{kind:?}");
 
-        // A later window of the same model (any version) closes it, whenever now is; one of
+        const LATER: i64 = i64::MAX / 2;
+        // A later window of the same model (any version) that has started closes it; one of
         // another model does not. The latest window is not closed by anything yet.
         ingest_at(store, &permit, "other", vec![window(1, hour(5), b"o", 1, None)], T0).await;
-        assert!(store.due_windows(0, 0, 100).await.unwrap().is_empty(), "{kind:?}");
+        // A window that has not started by now (a stray future timestamp) closes nothing.
+        assert!(store.due_windows(hour(4), 0, 100).await.unwrap().is_empty(), "{kind:?}");
+        assert!(store.due_windows(LATER, 0, 100).await.unwrap().is_empty(), "{kind:?}");
         ingest_at(store, &permit, "fraud", vec![window(2, hour(2), b"b", 1, None)], T0).await;
-        assert_eq!(store.due_windows(0, 0, 100).await.unwrap(), std::slice::from_ref(&due_h0), "{kind:?}");
+        assert_eq!(store.due_windows(LATER, 0, 100).await.unwrap(), std::slice::from_ref(&due_h0), "{kind:?}");
         ingest_at(store, &permit, "fraud", vec![window(1, hour(1), b"c", 1, None)], T0).await;
         let due_h1 = due("fraud", 1, hour(1), 1);
-        assert_eq!(store.due_windows(0, 0, 100).await.unwrap(), [due_h0.clone(), due_h1.clone()], "{kind:?}");
+        assert_eq!(store.due_windows(LATER, 0, 100).await.unwrap(), [due_h0.clone(), due_h1.clone()], "{kind:?}");
         // Oldest first (per model), at most `limit`; everything ended and quiet by the end.
-        assert_eq!(store.due_windows(0, 0, 1).await.unwrap(), std::slice::from_ref(&due_h0), "{kind:?}");
+        assert_eq!(store.due_windows(LATER, 0, 1).await.unwrap(), std::slice::from_ref(&due_h0), "{kind:?}");
         let all = store.due_windows(hour(6), unix(T0), 100).await.unwrap();
         assert_eq!(
             all,
@@ -1817,17 +1820,21 @@ async fn windows_are_due_once_closed_and_until_evaluated_at_their_rev() {
 
         // Evaluated at its rev: no longer due. A stale rev (or a window never written)
         // changes nothing.
-        evaluate(vec![(1, hour(0), 1), (1, hour(1), 0), (3, hour(1), 1)]).await.unwrap();
-        assert_eq!(store.due_windows(0, 0, 100).await.unwrap(), std::slice::from_ref(&due_h1), "{kind:?}");
+        evaluate(vec![(1, hour(0), 1)]).await.unwrap();
+        for stale in [(1, hour(1), 0), (3, hour(1), 1), (1, hour(0), 1)] {
+            let e = evaluate(vec![stale]).await.unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Conflict, "{kind:?}: {stale:?} is stale or judged already");
+        }
+        assert_eq!(store.due_windows(LATER, 0, 100).await.unwrap(), std::slice::from_ref(&due_h1), "{kind:?}");
 
         // Another ingest bumps the rev: due again, at the new rev, until evaluated at it.
         ingest_at(store, &permit, "fraud", vec![window(1, hour(0), b"a2", 1, Some(1))], minutes(70)).await;
         let due_h0_2 = due("fraud", 1, hour(0), 2);
-        assert_eq!(store.due_windows(0, 0, 100).await.unwrap(), [due_h0_2.clone(), due_h1.clone()], "{kind:?}");
-        evaluate(vec![(1, hour(0), 1)]).await.unwrap();
-        assert_eq!(store.due_windows(0, 0, 100).await.unwrap(), [due_h0_2, due_h1.clone()], "{kind:?}: stale");
+        assert_eq!(store.due_windows(LATER, 0, 100).await.unwrap(), [due_h0_2.clone(), due_h1.clone()], "{kind:?}");
+        assert_eq!(evaluate(vec![(1, hour(0), 1)]).await.unwrap_err().kind, ErrorKind::Conflict, "{kind:?}");
+        assert_eq!(store.due_windows(LATER, 0, 100).await.unwrap(), [due_h0_2, due_h1.clone()], "{kind:?}: stale");
         evaluate(vec![(1, hour(0), 2)]).await.unwrap();
-        assert_eq!(store.due_windows(0, 0, 100).await.unwrap(), [due_h1], "{kind:?}");
+        assert_eq!(store.due_windows(LATER, 0, 100).await.unwrap(), [due_h1], "{kind:?}");
         // A write touches the window: the latest of its model waits for quiet again.
         let other = due("other", 1, hour(5), 1);
         assert_eq!(store.due_windows(hour(6), unix(T0), 100).await.unwrap().last(), Some(&other), "{kind:?}");
@@ -1896,6 +1903,7 @@ async fn evaluations_keep_results_and_open_and_extend_incidents() {
             resolved_by: None,
             resolved_at: None,
             note: String::new(),
+            risk_action: Some(riskops_core::incident::RiskAction::Raise),
         };
         assert_eq!(opened, expected, "{kind:?}");
         let other = store.incident(b_).await.unwrap().unwrap();
@@ -2044,6 +2052,8 @@ async fn incidents_are_acknowledged_then_resolved_once_each() {
             resolved_by: Some("admin".into()),
             resolved_at: Some(minutes(5)),
             updated_at: minutes(5),
+            // The risk register still has to follow.
+            risk_action: Some(riskops_core::incident::RiskAction::Lower),
             ..acked.clone()
         };
         assert_eq!(resolved, expected, "{kind:?}");
@@ -2325,5 +2335,35 @@ async fn incidents_are_listed_newest_first_by_project_model_and_state() {
         assert!(list(Some("nobody"), None, None).await.is_empty(), "{kind:?}");
         let full = store.incidents(&IncidentFilter { model: Some("loans".into()), ..Default::default() }).await;
         assert_eq!(full.unwrap(), [store.incident(loans).await.unwrap().unwrap()], "{kind:?}");
+    }
+}
+
+#[tokio::test]
+async fn one_monitor_and_version_has_one_unresolved_incident_even_with_two_servers() {
+    for b in backends().await {
+        let store = &b.store;
+        let kind = store.kind();
+        let permit = admin_permit(store).await;
+        let first = new_incident("default", "fraud", 1, "m1", &[hour(1)]);
+        let ids = open_incidents(store, &permit, vec![first.clone()], minutes(1)).await;
+        // A second server that read the same state opens the same incident: refused whole.
+        let mut chain = Chain::new(store).await;
+        let again = evaluation("fraud", vec![result(1, hour(2), "m1", 0.7, true)], vec![first.clone()]);
+        let audits = vec![audit(&permit, "incident.open", "model:fraud")];
+        let e = store.commit_evaluation(again, audits, minutes(2)).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Conflict, "{kind:?}");
+        chain.none().await;
+        assert!(store.monitor_results("fraud", 1, "m1").await.unwrap().iter().all(|r| r.window_start != hour(2)));
+        // Once resolved, the monitor may open a new one; extending the resolved one is refused.
+        let admin = audit(&permit, "incident.resolve", &format!("incident:{}", ids[0]));
+        store.set_incident_state(ids[0], IncidentState::Resolved, "", admin, minutes(3)).await.unwrap();
+        let extend = EvaluationWrite {
+            extended: vec![IncidentExtension { id: ids[0], windows: vec![hour(2)], evidence: json!({}), advice: None }],
+            ..evaluation("fraud", vec![], vec![])
+        };
+        let e = store.commit_evaluation(extend, vec![], minutes(4)).await.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Conflict, "{kind:?}: resolved meanwhile");
+        let reopened = open_incidents(store, &permit, vec![first], minutes(5)).await;
+        assert_ne!(reopened[0], ids[0], "{kind:?}");
     }
 }

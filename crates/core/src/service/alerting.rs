@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::governance::Tier;
 use crate::incident::{
     AttemptOutcome, Delivery, DueWindow, EvaluationWrite, Incident, IncidentExtension, IncidentFilter, IncidentState,
-    MonitorResult, NewIncident, NewWebhook, Webhook, WebhookFormat,
+    MonitorResult, NewIncident, NewWebhook, RiskAction, Webhook, WebhookFormat,
 };
 use crate::project::validate_name;
 use crate::registry::VersionRef;
@@ -214,11 +214,73 @@ impl Riskops {
             .after(json!({"state": state.as_str(), "note": note}))
             .request_id(ctx.request_id.clone());
         let updated = self.store.set_incident_state(id, state, note, audit, self.clock.now()).await?;
-        if state == IncidentState::Resolved && !updated.raised_risks.is_empty() {
-            let reason = format!("incident {id} ({}) resolved", updated.title);
-            self.lower_likelihood(&permit, ctx.request_id.clone(), &updated.raised_risks, &reason).await?;
+        // The risks follow now; should that fail, the alerting task finishes it (the store
+        // keeps the pending `lower`).
+        if let Err(e) = self.settle_risks().await {
+            tracing::warn!(incident = id, error = %e, "the risk register will follow the incident later");
         }
-        Ok(updated)
+        Ok(self.store.incident(id).await?.unwrap_or(updated))
+    }
+
+    /// Brings the risk register up to date with incidents (opened: raise; resolved: let
+    /// fall back). One drift episode raises a signal's risks once however many incidents
+    /// share it: an incident whose project already has an unresolved incident holding that
+    /// signal's raise adds nothing, and a resolved incident hands its raise to another
+    /// unresolved one of the same signal instead of lowering. Returns the incidents settled.
+    pub async fn settle_risks(&self) -> Result<usize> {
+        let owing = self.store.incidents_owing_risk_changes(50).await?;
+        let system = Permit::system();
+        for incident in &owing {
+            let metric = incident.monitor.get("metric").and_then(Value::as_str).unwrap_or_default();
+            let signal = crate::alerting::Family::of(metric).and_then(|f| f.risk_signal());
+            let shares_signal = |other: &Incident| {
+                other.id != incident.id
+                    && other.state != IncidentState::Resolved
+                    && other
+                        .monitor
+                        .get("metric")
+                        .and_then(Value::as_str)
+                        .and_then(crate::alerting::Family::of)
+                        .and_then(|f| f.risk_signal())
+                        == signal
+            };
+            let filter = IncidentFilter { project: Some(incident.project.clone()), ..IncidentFilter::default() };
+            let siblings: Vec<Incident> =
+                self.store.incidents(&filter).await?.into_iter().filter(|o| shares_signal(o)).collect();
+            let settle = |id: i64, risks: Vec<i64>, note: &str| {
+                let audit = AuditRecord::new(&system, "incident.risks", format!("incident:{id}"))
+                    .after(json!({"signal": signal, "risks": risks, "why": note}));
+                (id, risks, audit)
+            };
+            let mut writes = Vec::new();
+            match (incident.risk_action, signal) {
+                (Some(RiskAction::Raise), Some(signal)) if incident.state != IncidentState::Resolved => {
+                    if siblings.iter().any(|o| !o.raised_risks.is_empty()) {
+                        writes.push(settle(incident.id, Vec::new(), "another open incident holds this signal's raise"));
+                    } else {
+                        let reason = format!("incident {}: {}", incident.id, incident.title);
+                        let raised = self.raise_likelihood(&system, None, &incident.project, signal, &reason).await?;
+                        writes.push(settle(incident.id, raised.iter().map(|e| e.id).collect(), "raised"));
+                    }
+                }
+                (Some(RiskAction::Lower), _) if !incident.raised_risks.is_empty() => match siblings.first() {
+                    Some(heir) => {
+                        writes.push(settle(heir.id, incident.raised_risks.clone(), "handed over: still open"));
+                        writes.push(settle(incident.id, Vec::new(), "handed its raise over"));
+                    }
+                    None => {
+                        let reason = format!("incident {} ({}) resolved", incident.id, incident.title);
+                        self.lower_likelihood(&system, None, &incident.raised_risks, &reason).await?;
+                        writes.push(settle(incident.id, Vec::new(), "lowered"));
+                    }
+                },
+                _ => writes.push(settle(incident.id, Vec::new(), "nothing to change")),
+            }
+            for (id, risks, audit) in writes {
+                self.store.set_incident_risks(id, &risks, audit, self.clock.now()).await?;
+            }
+        }
+        Ok(owing.len())
     }
 
     /// Adds a webhook to a project (admin, risk_officer). The secret is kept to sign
@@ -238,8 +300,8 @@ impl Riskops {
         if secret.expose().len() < 16 || secret.expose().len() > 512 {
             return Err(Error::invalid("secret", "must be 16 to 512 bytes (a random string of 32 or more is best)"));
         }
-        // The URL is audited without its query string, which may carry a token.
-        let shown = url.split(['?', '#']).next().unwrap_or_default();
+        // Audited by host only: a receiver's path or query may be its credential.
+        let shown = crate::incident::shown_url(url);
         let audit = AuditRecord::new(&permit, "webhook.add", format!("project:{project}"))
             .after(json!({"url": shown, "format": format.as_str()}))
             .request_id(ctx.request_id.clone());
@@ -298,9 +360,14 @@ impl Riskops {
                     summary.opened.extend(s.opened);
                     summary.extended.extend(s.extended);
                 }
+                // Another server judged it, or it changed: the next pass reads it afresh.
+                Err(e) if e.kind == crate::error::ErrorKind::Conflict => {
+                    tracing::debug!(model = %model, reason = %e.message, "monitor evaluation will run again")
+                }
                 Err(e) => tracing::warn!(model = %model, error = %e, "could not evaluate the model's monitors"),
             }
         }
+        self.settle_risks().await?;
         Ok(summary)
     }
 
@@ -432,20 +499,7 @@ impl Riskops {
             }
         }
         let windows = write.evaluated.len();
-        let opened_incidents = write.opened.clone();
         let opened = self.store.commit_evaluation(write, audits, self.clock.now()).await?;
-        for (id, incident) in opened.iter().zip(&opened_incidents) {
-            let Some(monitor) = monitors.iter().find(|m| m.id == incident.monitor_id) else { continue };
-            let Some(signal) = monitor.family().risk_signal() else { continue };
-            let reason = format!("incident {id}: {}", incident.title);
-            let raised = self.raise_likelihood(&system, None, &project, signal, &reason).await?;
-            if !raised.is_empty() {
-                let ids: Vec<i64> = raised.iter().map(|e| e.id).collect();
-                let audit = AuditRecord::new(&system, "incident.risks", format!("incident:{id}"))
-                    .after(json!({"signal": signal, "risks": ids}));
-                self.store.set_incident_risks(*id, &ids, audit, self.clock.now()).await?;
-            }
-        }
         Ok(EvaluationSummary { windows, opened, extended: extended_ids })
     }
 
@@ -458,8 +512,10 @@ impl Riskops {
         monitor: &Monitor,
         pending: &[MonitorResult],
     ) -> Result<Option<f64>> {
-        let name = monitor.metric.rsplit('.').next().unwrap_or_default();
-        if let Some(v) = self.store.model_version(model, Some(version)).await?
+        // Registered metrics are the version's validation scores: they speak to performance only.
+        let name = monitor.metric.strip_prefix("performance.").unwrap_or_default();
+        if !name.is_empty()
+            && let Some(v) = self.store.model_version(model, Some(version)).await?
             && let Some(x) = v.metrics.get(name).and_then(Value::as_f64)
         {
             return Ok(Some(x));
@@ -480,6 +536,12 @@ impl Riskops {
         let due = self.store.due_deliveries(now, DELIVERIES_PER_PASS).await?;
         let mut delivered = 0;
         for d in due {
+            // Claimed for a minute (longer than an attempt can take), so another server
+            // polling the same store does not send it too.
+            let lease = self.clock.now().unix_timestamp() + 60;
+            if !self.store.claim_delivery(d.id, d.next_attempt_at, lease).await? {
+                continue;
+            }
             let outcome = self.attempt(transport, &d).await;
             if matches!(outcome, AttemptOutcome::Delivered { .. }) {
                 delivered += 1;

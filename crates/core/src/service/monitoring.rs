@@ -292,6 +292,9 @@ impl Riskops {
         let mut references: HashMap<u32, Reference> = HashMap::new();
         let mut outcome = IngestOutcome::default();
         let mut parsed: Vec<(u32, Record)> = Vec::new();
+        // A record from the future would open a window that closes every earlier one (and
+        // milliseconds sent as seconds land there).
+        let latest_timestamp = self.clock.now().unix_timestamp() + 86_400;
         let mut seen = HashSet::new();
         for (index, item) in batch.into_iter().enumerate() {
             let mut record = match item {
@@ -318,6 +321,14 @@ impl Riskops {
                 outcome.rejected.push((index, id, vec![format!("version: {model}@{version} does not exist")]));
                 continue;
             };
+            if record.timestamp > latest_timestamp {
+                let reason = format!(
+                    "timestamp: {} is more than a day ahead of the server's clock (unix seconds expected)",
+                    record.timestamp
+                );
+                outcome.rejected.push((index, id, vec![reason]));
+                continue;
+            }
             if let Err(reasons) = reference.schema.check(&record) {
                 outcome.rejected.push((index, id, reasons));
                 continue;

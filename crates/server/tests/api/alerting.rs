@@ -164,7 +164,10 @@ async fn webhooks_are_added_listed_and_removed_and_their_secret_never_shown() {
         for path in [base.to_string(), format!("{base}/deliveries"), "/api/v1/audit/events".to_string()] {
             let text = s.get_text(&path).await;
             assert!(!text.contains(WEBHOOK_SECRET), "{path} shows the secret: {text}");
+            // A receiver's path and query may be its credential (a Slack hook's path is).
+            assert!(!text.contains("team=risk") && !text.contains("/riskops"), "{path} shows the URL: {text}");
         }
+        assert_eq!(list["webhooks"][0]["url"], "https://hooks.example.com/…", "{list}");
         let (status, deliveries) = s.get(&format!("{base}/deliveries?webhook={id}&limit=10"), Some(&viewer)).await;
         assert_eq!((status, deliveries), (StatusCode::OK, json!({"deliveries": []})));
 

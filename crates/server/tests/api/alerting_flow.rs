@@ -130,9 +130,6 @@ async fn drift_fires_once_after_its_persistence_and_the_webhook_gets_it_signed()
             .await;
         assert_eq!(status, StatusCode::CREATED, "{m}");
         let monitor = m["id"].as_str().unwrap().to_string();
-        // The tier's own drift-share monitor would raise the same risk a second time.
-        let gone = s.http.delete(s.url(&format!("{base}/monitors/default:drift_share"))).bearer_auth(TOKEN);
-        assert_eq!(gone.send().await.unwrap().status(), StatusCode::NO_CONTENT);
         let hook = receiver(2).await;
         let (status, w) = s
             .call("POST", "/api/v1/projects/fraud/webhooks", TOKEN, Some(json!({"url": hook.url, "secret": SECRET})))
@@ -190,7 +187,21 @@ async fn drift_fires_once_after_its_persistence_and_the_webhook_gets_it_signed()
             deliveries["deliveries"].as_array().unwrap().iter().map(|d| d["attempts"].as_u64().unwrap()).collect();
         assert!(attempts.iter().any(|a| *a > 1), "a failed delivery was retried: {deliveries}");
 
-        // The drift risk became more likely, audited.
+        // The drift risk became more likely, audited: once, though the tier's own
+        // drift-share monitor opened an incident for the same episode too.
+        let twin = s
+            .eventually(path, |v| {
+                v["incidents"].as_array().unwrap().iter().any(|i| i["monitor_id"] == "default:drift_share")
+            })
+            .await;
+        let twin = twin["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["monitor_id"] == "default:drift_share")
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap();
         let (_, raised) = s.get("/api/v1/projects/fraud/risks", Some(TOKEN)).await;
         let was = likelihood(&before, "data_drift");
         let now = likelihood(&raised, "data_drift").expect("a data_drift entry");
@@ -215,6 +226,12 @@ async fn drift_fires_once_after_its_persistence_and_the_webhook_gets_it_signed()
         assert_eq!(status, StatusCode::OK, "{resolved}");
         assert_eq!((resolved["resolved_by"].as_str(), resolved["note"].as_str()), (Some("rosa"), Some("retrained")));
         assert!(resolved["resolved_at"].is_string());
+        // The twin incident still holds the drift open: the risk stays raised until it too
+        // is resolved, then falls back.
+        let (_, after) = s.get("/api/v1/projects/fraud/risks", Some(TOKEN)).await;
+        assert_eq!(likelihood(&after, "data_drift"), Some(now), "handed to the open twin");
+        let (status, _) = s.call("POST", &format!("/api/v1/incidents/{twin}/resolve"), &officer, None).await;
+        assert_eq!(status, StatusCode::OK);
         let (_, after) = s.get("/api/v1/projects/fraud/risks", Some(TOKEN)).await;
         assert_eq!(likelihood(&after, "data_drift"), Some(now.saturating_sub(1).max(1)), "falls back on resolve");
         let actions = audit_actions(&s).await;

@@ -4,6 +4,8 @@
 ALTER TABLE monitoring_windows ADD COLUMN evaluated_rev BIGINT NOT NULL DEFAULT 0;
 -- Unix seconds of the last write, to tell a window still being filled from a closed one.
 ALTER TABLE monitoring_windows ADD COLUMN touched_unix BIGINT NOT NULL DEFAULT 0;
+-- Windows written before monitors existed are history, not news: none is judged on upgrade.
+UPDATE monitoring_windows SET evaluated_rev = rev;
 -- Partial: holds only the windows changed since monitors looked (few), which is what
 -- due_windows reads (an index on (evaluated_rev, rev) cannot serve `evaluated_rev < rev`).
 CREATE INDEX monitoring_windows_due ON monitoring_windows (model, start_ts) WHERE evaluated_rev < rev;
@@ -30,10 +32,15 @@ CREATE TABLE incidents (
     acknowledged_at TIMESTAMPTZ,
     resolved_by     TEXT,
     resolved_at     TIMESTAMPTZ,
-    note            TEXT    NOT NULL DEFAULT ''
+    note            TEXT    NOT NULL DEFAULT '',
+    -- 'raise' or 'lower' while the risk register still has to follow the incident.
+    risk_action     TEXT CHECK (risk_action IN ('raise', 'lower'))
 );
 CREATE INDEX incidents_project ON incidents (project, state);
 CREATE INDEX incidents_monitor ON incidents (model, version, monitor_id, state);
+-- One unresolved incident per monitor and version, even with two servers evaluating.
+CREATE UNIQUE INDEX incidents_one_unresolved ON incidents (model, version, monitor_id) WHERE state <> 'resolved';
+CREATE INDEX incidents_risk_action ON incidents (risk_action) WHERE risk_action IS NOT NULL;
 
 CREATE TABLE monitor_results (
     model        TEXT    NOT NULL,

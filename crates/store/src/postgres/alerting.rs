@@ -11,7 +11,7 @@ use riskops_core::alerting::Severity;
 use riskops_core::audit::AuditRecord;
 use riskops_core::incident::{
     AttemptOutcome, Delivery, DeliveryState, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState,
-    MonitorResult, NewWebhook, Webhook, WebhookFormat,
+    MonitorResult, NewWebhook, RiskAction, Webhook, WebhookFormat,
 };
 use riskops_core::secret::Secret;
 use riskops_core::{Error, Result};
@@ -37,7 +37,8 @@ pub(super) async fn due_windows(
         .query(
             r#"SELECT w.model, w.version, w.start_ts, w.end_ts, w.rev FROM monitoring_windows w
                WHERE w.evaluated_rev < w.rev AND (
-                   EXISTS (SELECT 1 FROM monitoring_windows n WHERE n.model = w.model AND n.start_ts >= w.end_ts)
+                   EXISTS (SELECT 1 FROM monitoring_windows n
+                           WHERE n.model = w.model AND n.start_ts >= w.end_ts AND n.start_ts <= $1)
                    OR (w.end_ts <= $1 AND w.touched_unix <= $2))
                ORDER BY w.model COLLATE "C", w.start_ts, w.version LIMIT $3"#,
             &[&now, &quiet_since, &row_limit(limit)],
@@ -94,6 +95,27 @@ pub(super) async fn commit_evaluation(
     at: OffsetDateTime,
 ) -> Result<Vec<i64>> {
     let tx = client.transaction().await.map_err(db_err)?;
+    if !w.evaluated.is_empty() {
+        // Marks first: a window written, or judged by another server, since it was read
+        // makes the whole pass a conflict (it is judged again from fresh state). Rows are
+        // locked in the order ingestion writes them (version, then start), so that an
+        // evaluation and an ingest touching the same windows never deadlock.
+        let mark = tx
+            .prepare(
+                "UPDATE monitoring_windows SET evaluated_rev = $1 \
+                 WHERE model = $2 AND version = $3 AND start_ts = $4 AND rev = $1 AND evaluated_rev < $1",
+            )
+            .await
+            .map_err(db_err)?;
+        let mut evaluated = w.evaluated.clone();
+        evaluated.sort_unstable();
+        for (version, start, rev) in &evaluated {
+            let stored = stored_version(*version)?;
+            if tx.execute(&mark, &[rev, &w.model, &stored, start]).await.map_err(db_err)? != 1 {
+                return Err(Error::conflict(format!("window {start} of {}@{version} changed meanwhile", w.model)));
+            }
+        }
+    }
     if !w.results.is_empty() {
         let upsert = tx
             .prepare(
@@ -114,24 +136,6 @@ pub(super) async fn commit_evaluation(
             .map_err(db_err)?;
         }
     }
-    if !w.evaluated.is_empty() {
-        let mark = tx
-            .prepare(
-                "UPDATE monitoring_windows SET evaluated_rev = $1 \
-                 WHERE model = $2 AND version = $3 AND start_ts = $4 AND rev = $1",
-            )
-            .await
-            .map_err(db_err)?;
-        // Rows are locked in the order ingestion writes them (version, then start), so that
-        // an evaluation and an ingest touching the same windows never deadlock.
-        let mut evaluated = w.evaluated.clone();
-        evaluated.sort_unstable();
-        for (version, start, rev) in &evaluated {
-            let version = stored_version(*version)?;
-            // A window written since it was read keeps its newer rev, and so stays due.
-            tx.execute(&mark, &[rev, &w.model, &version, start]).await.map_err(db_err)?;
-        }
-    }
     let mut opened = Vec::with_capacity(w.opened.len());
     for i in &w.opened {
         let version = stored_version(i.version)?;
@@ -141,8 +145,8 @@ pub(super) async fn commit_evaluation(
         let row = tx
             .query_one(
                 "INSERT INTO incidents (project, model, version, monitor_id, monitor, severity, state, title, \
-                 first_window, last_window, windows, evidence, advice, opened_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+                 first_window, last_window, windows, evidence, advice, opened_at, updated_at, risk_action) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $10, $11, $12, $13, $13, 'raise') RETURNING id",
                 &[
                     &i.project,
                     &i.model,
@@ -168,11 +172,15 @@ pub(super) async fn commit_evaluation(
     }
     for x in &w.extended {
         let row = tx
-            .query_opt("SELECT model, version, monitor_id FROM incidents WHERE id = $1 FOR UPDATE", &[&x.id])
+            .query_opt("SELECT model, version, monitor_id, state FROM incidents WHERE id = $1 FOR UPDATE", &[&x.id])
             .await
             .map_err(db_err)?
             .ok_or_else(|| Error::internal(format!("incident {} to extend does not exist", x.id)))?;
         let (model, version, monitor_id): (String, i32, String) = (row.get(0), row.get(1), row.get(2));
+        if row.get::<_, &str>(3) == "resolved" {
+            // Resolved since it was read: the next pass opens a new incident instead.
+            return Err(Error::conflict(format!("incident {} was resolved meanwhile", x.id)));
+        }
         attach_windows(&tx, &w.model, version, &monitor_id, x.id, &x.windows).await?;
         // An incident's results are those of its model version and monitor: the primary
         // key's prefix finds them.
@@ -245,7 +253,7 @@ async fn queue_deliveries(
 
 const INCIDENT_COLUMNS: &str = "id, project, model, version, monitor_id, monitor, severity, state, title, \
     first_window, last_window, windows, evidence, advice, raised_risks, opened_at, updated_at, \
-    acknowledged_by, acknowledged_at, resolved_by, resolved_at, note";
+    acknowledged_by, acknowledged_at, resolved_by, resolved_at, note, risk_action";
 
 fn json(text: &str) -> Result<serde_json::Value> {
     serde_json::from_str(text).map_err(|e| Error::internal(format!("bad JSON in store: {e}")))
@@ -277,6 +285,7 @@ fn incident(r: &tokio_postgres::Row) -> Result<Incident> {
         resolved_by: r.get(19),
         resolved_at: r.get(20),
         note: r.get(21),
+        risk_action: r.get::<_, Option<&str>>(22).map(RiskAction::parse).transpose()?,
     })
 }
 
@@ -329,7 +338,7 @@ pub(super) async fn set_incident_state(
              note = CASE WHEN $3::TEXT = '' THEN note ELSE $3 END WHERE id = $4"
         }
         IncidentState::Resolved => {
-            "UPDATE incidents SET state = 'resolved', resolved_by = $1, resolved_at = $2, updated_at = $2, \
+            "UPDATE incidents SET state = 'resolved', resolved_by = $1, resolved_at = $2, updated_at = $2, risk_action = 'lower', \
              note = CASE WHEN $3::TEXT = '' THEN note ELSE $3 END WHERE id = $4"
         }
         IncidentState::Open => return Err(Error::invalid("state", "an incident cannot be reopened; a new one opens")),
@@ -351,7 +360,8 @@ pub(super) async fn set_incident_risks(
 ) -> Result<()> {
     let tx = client.transaction().await.map_err(db_err)?;
     let text = serde_json::to_string(risks).map_err(|e| Error::internal(e.to_string()))?;
-    if tx.execute("UPDATE incidents SET raised_risks = $1 WHERE id = $2", &[&text, &id]).await.map_err(db_err)? != 1 {
+    let sql = "UPDATE incidents SET raised_risks = $1, risk_action = NULL WHERE id = $2";
+    if tx.execute(sql, &[&text, &id]).await.map_err(db_err)? != 1 {
         return Err(Error::not_found(format!("no incident {id}")));
     }
     append_audit(&tx, audit, at).await?;
@@ -513,4 +523,25 @@ pub(super) async fn deliveries(
         .await
         .map_err(db_err)?;
     rows.iter().map(delivery).collect()
+}
+
+pub(super) async fn incidents_owing_risk_changes(client: &impl GenericClient, limit: usize) -> Result<Vec<Incident>> {
+    let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE risk_action IS NOT NULL ORDER BY id LIMIT $1");
+    client.query(&sql, &[&row_limit(limit)]).await.map_err(db_err)?.iter().map(incident).collect()
+}
+
+pub(super) async fn claim_delivery(
+    client: &impl GenericClient,
+    id: i64,
+    expected_next: i64,
+    lease_until: i64,
+) -> Result<bool> {
+    let n = client
+        .execute(
+            "UPDATE webhook_deliveries SET next_attempt_at = $1 WHERE id = $2 AND state = 'pending' AND next_attempt_at = $3",
+            &[&lease_until, &id, &expected_next],
+        )
+        .await
+        .map_err(db_err)?;
+    Ok(n == 1)
 }

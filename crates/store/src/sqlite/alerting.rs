@@ -5,7 +5,7 @@ use riskops_core::alerting::Severity;
 use riskops_core::audit::AuditRecord;
 use riskops_core::incident::{
     AttemptOutcome, Delivery, DeliveryState, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState,
-    MonitorResult, NewWebhook, Webhook, WebhookFormat,
+    MonitorResult, NewWebhook, RiskAction, Webhook, WebhookFormat,
 };
 use riskops_core::secret::Secret;
 use riskops_core::{Error, Result};
@@ -17,7 +17,7 @@ pub(super) fn due_windows(conn: &Connection, now: i64, quiet_since: i64, limit: 
         .prepare_cached(
             "SELECT w.model, w.version, w.start_ts, w.end_ts, w.rev FROM monitoring_windows w \
              WHERE w.evaluated_rev < w.rev AND ( \
-                 EXISTS (SELECT 1 FROM monitoring_windows n WHERE n.model = w.model AND n.start_ts >= w.end_ts) \
+                 EXISTS (SELECT 1 FROM monitoring_windows n WHERE n.model = w.model AND n.start_ts >= w.end_ts AND n.start_ts <= ?1) \
                  OR (w.end_ts <= ?1 AND w.touched_unix <= ?2)) \
              ORDER BY w.model, w.start_ts, w.version LIMIT ?3",
         )
@@ -68,6 +68,19 @@ pub(super) fn commit_evaluation(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
     let now = time_text(at);
     {
+        // Marks first: a window written, or judged by another server, since it was read
+        // makes the whole pass a conflict (it is judged again from fresh state).
+        let mut mark = tx
+            .prepare_cached(
+                "UPDATE monitoring_windows SET evaluated_rev = ?1 \
+                 WHERE model = ?2 AND version = ?3 AND start_ts = ?4 AND rev = ?1 AND evaluated_rev < ?1",
+            )
+            .map_err(db_err)?;
+        for (version, start, rev) in &w.evaluated {
+            if mark.execute(params![rev, w.model, version, start]).map_err(db_err)? != 1 {
+                return Err(Error::conflict(format!("window {start} of {}@{version} changed meanwhile", w.model)));
+            }
+        }
         let mut upsert = tx
             .prepare_cached(
                 "INSERT INTO monitor_results (model, version, window_start, monitor_id, window_end, value, at, breached) \
@@ -90,14 +103,6 @@ pub(super) fn commit_evaluation(
                 ])
                 .map_err(db_err)?;
         }
-        let mut mark = tx
-            .prepare_cached(
-                "UPDATE monitoring_windows SET evaluated_rev = ?1 WHERE model = ?2 AND version = ?3 AND start_ts = ?4 AND rev = ?1",
-            )
-            .map_err(db_err)?;
-        for (version, start, rev) in &w.evaluated {
-            mark.execute(params![rev, w.model, version, start]).map_err(db_err)?;
-        }
     }
     let mut opened = Vec::with_capacity(w.opened.len());
     for i in &w.opened {
@@ -105,8 +110,8 @@ pub(super) fn commit_evaluation(
         let last = i.windows.iter().max().copied().unwrap_or_default();
         tx.execute(
             "INSERT INTO incidents (project, model, version, monitor_id, monitor, severity, state, title, \
-             first_window, last_window, windows, evidence, advice, opened_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+             first_window, last_window, windows, evidence, advice, opened_at, updated_at, risk_action) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 'raise')",
             params![
                 i.project,
                 i.model,
@@ -130,11 +135,15 @@ pub(super) fn commit_evaluation(
         opened.push(id);
     }
     for x in &w.extended {
-        let (model, version, monitor_id): (String, u32, String) = tx
-            .query_row("SELECT model, version, monitor_id FROM incidents WHERE id = ?1", params![x.id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        let (model, version, monitor_id, state): (String, u32, String, String) = tx
+            .query_row("SELECT model, version, monitor_id, state FROM incidents WHERE id = ?1", params![x.id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
             .map_err(db_err)?;
+        if state == "resolved" {
+            // Resolved since it was read: the next pass opens a new incident instead.
+            return Err(Error::conflict(format!("incident {} was resolved meanwhile", x.id)));
+        }
         attach_windows(&tx, &w.model, version, &monitor_id, x.id, &x.windows)?;
         // An incident's results are those of its model version and monitor: the primary
         // key's prefix finds them (incident_id alone would scan every result).
@@ -196,19 +205,19 @@ fn queue_deliveries(tx: &Transaction<'_>, project: &str, incident: i64, event: &
 
 const INCIDENT_COLUMNS: &str = "id, project, model, version, monitor_id, monitor, severity, state, title, \
     first_window, last_window, windows, evidence, advice, raised_risks, opened_at, updated_at, \
-    acknowledged_by, acknowledged_at, resolved_by, resolved_at, note";
+    acknowledged_by, acknowledged_at, resolved_by, resolved_at, note, risk_action";
 
 type IncidentRow = (
     (i64, String, String, u32, String, String, String, String, String),
     (i64, i64, u32, String, Option<String>, String, String, String),
-    (Option<String>, Option<String>, Option<String>, Option<String>, String),
+    (Option<String>, Option<String>, Option<String>, Option<String>, String, Option<String>),
 );
 
 fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentRow> {
     Ok((
         (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?),
         (r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?),
-        (r.get(17)?, r.get(18)?, r.get(19)?, r.get(20)?, r.get(21)?),
+        (r.get(17)?, r.get(18)?, r.get(19)?, r.get(20)?, r.get(21)?, r.get(22)?),
     ))
 }
 
@@ -219,7 +228,7 @@ fn json(text: &str) -> Result<serde_json::Value> {
 fn incident(row: IncidentRow) -> Result<Incident> {
     let ((id, project, model, version, monitor_id, monitor, severity, state, title), a, b) = row;
     let (first_window, last_window, windows, evidence, advice, raised, opened_at, updated_at) = a;
-    let (acknowledged_by, acknowledged_at, resolved_by, resolved_at, note) = b;
+    let (acknowledged_by, acknowledged_at, resolved_by, resolved_at, note, risk_action) = b;
     Ok(Incident {
         id,
         project,
@@ -243,6 +252,7 @@ fn incident(row: IncidentRow) -> Result<Incident> {
         resolved_by,
         resolved_at: resolved_at.as_deref().map(parse_time).transpose()?,
         note,
+        risk_action: risk_action.as_deref().map(RiskAction::parse).transpose()?,
     })
 }
 
@@ -284,7 +294,7 @@ pub(super) fn set_incident_state(
              note = CASE WHEN ?3 = '' THEN note ELSE ?3 END WHERE id = ?4"
         }
         IncidentState::Resolved => {
-            "UPDATE incidents SET state = 'resolved', resolved_by = ?1, resolved_at = ?2, updated_at = ?2, \
+            "UPDATE incidents SET state = 'resolved', resolved_by = ?1, resolved_at = ?2, updated_at = ?2, risk_action = 'lower', \
              note = CASE WHEN ?3 = '' THEN note ELSE ?3 END WHERE id = ?4"
         }
         IncidentState::Open => return Err(Error::invalid("state", "an incident cannot be reopened; a new one opens")),
@@ -306,7 +316,11 @@ pub(super) fn set_incident_risks(
 ) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
     let text = serde_json::to_string(risks).map_err(|e| Error::internal(e.to_string()))?;
-    if tx.execute("UPDATE incidents SET raised_risks = ?1 WHERE id = ?2", params![text, id]).map_err(db_err)? != 1 {
+    if tx
+        .execute("UPDATE incidents SET raised_risks = ?1, risk_action = NULL WHERE id = ?2", params![text, id])
+        .map_err(db_err)?
+        != 1
+    {
         return Err(Error::not_found(format!("no incident {id}")));
     }
     append_audit(&tx, audit, at)?;
@@ -458,4 +472,21 @@ pub(super) fn deliveries(
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
     let rows = stmt.query_map(params![project, webhook, limit as i64], delivery_row).map_err(db_err)?;
     rows.map(|r| delivery(r.map_err(db_err)?)).collect()
+}
+
+pub(super) fn incidents_owing_risk_changes(conn: &Connection, limit: usize) -> Result<Vec<Incident>> {
+    let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE risk_action IS NOT NULL ORDER BY id LIMIT ?1");
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+    let rows = stmt.query_map(params![limit.min(i64::MAX as usize) as i64], incident_row).map_err(db_err)?;
+    rows.map(|r| incident(r.map_err(db_err)?)).collect()
+}
+
+pub(super) fn claim_delivery(conn: &Connection, id: i64, expected_next: i64, lease_until: i64) -> Result<bool> {
+    let n = conn
+        .execute(
+            "UPDATE webhook_deliveries SET next_attempt_at = ?1 WHERE id = ?2 AND state = 'pending' AND next_attempt_at = ?3",
+            params![lease_until, id, expected_next],
+        )
+        .map_err(db_err)?;
+    Ok(n == 1)
 }
