@@ -2347,7 +2347,7 @@ async fn one_monitor_and_version_has_one_unresolved_incident_even_with_two_serve
         let first = new_incident("default", "fraud", 1, "m1", &[hour(1)]);
         let ids = open_incidents(store, &permit, vec![first.clone()], minutes(1)).await;
         // A second server that read the same state opens the same incident: refused whole.
-        let mut chain = Chain::new(store).await;
+        let chain = Chain::new(store).await;
         let again = evaluation("fraud", vec![result(1, hour(2), "m1", 0.7, true)], vec![first.clone()]);
         let audits = vec![audit(&permit, "incident.open", "model:fraud")];
         let e = store.commit_evaluation(again, audits, minutes(2)).await.unwrap_err();
