@@ -1,7 +1,7 @@
 //! Ingestion benchmark: a `riskops serve` on SQLite (release build, its own process), 20
 //! features per record, NDJSON batches of 10,000 over HTTP on loopback from 2 concurrent
-//! senders. Prints records per second and the server's peak memory (VmHWM) after each
-//! size, so memory staying flat as traffic grows is visible.
+//! senders (RISKOPS_BENCH_SENDERS). Prints records per second and the server's peak memory
+//! (VmHWM) after each size, so memory staying flat as traffic grows is visible.
 //!
 //! `cargo bench -p riskops-cli --bench ingest` (RISKOPS_BENCH_RECORDS=100000,1000000 to choose).
 
@@ -47,6 +47,8 @@ async fn main() {
         .split(',')
         .map(|s| s.trim().parse().expect("RISKOPS_BENCH_RECORDS: numbers"))
         .collect();
+    // Concurrent senders: while one batch waits for its commit's fsync, others are parsed.
+    let senders_count: usize = std::env::var("RISKOPS_BENCH_SENDERS").ok().and_then(|s| s.parse().ok()).unwrap_or(2);
     let dir = tempfile::tempdir().unwrap();
     let mut server = Command::new(env!("CARGO_BIN_EXE_riskops"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -113,7 +115,7 @@ async fn main() {
         let started = Instant::now();
         let queue = std::sync::Arc::new(std::sync::Mutex::new(batches));
         let mut senders = Vec::new();
-        for _ in 0..2 {
+        for _ in 0..senders_count {
             let (queue, http, url) = (queue.clone(), http.clone(), url.clone());
             senders.push(tokio::spawn(async move {
                 loop {

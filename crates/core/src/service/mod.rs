@@ -80,6 +80,7 @@ pub struct Riskops {
     reference_profiles: Arc<monitoring::ProfileCache>,
     /// Writes raw-record segments; without one (tools, unit tests) none are kept.
     segment_writer: Option<Arc<dyn SegmentWriter>>,
+    ingest_turns: Arc<monitoring::IngestTurns>,
 }
 
 impl Riskops {
@@ -92,6 +93,7 @@ impl Riskops {
             throttle: Arc::default(),
             reference_profiles: Arc::default(),
             segment_writer: None,
+            ingest_turns: Arc::default(),
         }
     }
 

@@ -153,6 +153,9 @@ struct Reference {
 /// Decoded reference profiles by dataset version.
 pub(super) type ProfileCache = std::sync::Mutex<HashMap<(String, u32), Arc<TableProfile>>>;
 
+/// Per model, the turn batches take to merge into stored windows and commit.
+pub(super) type IngestTurns = std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>;
+
 /// Decoded reference profiles kept at most; past it the cache starts over.
 const MAX_CACHED_PROFILES: usize = 64;
 
@@ -249,6 +252,12 @@ impl Riskops {
         Ok(profile)
     }
 
+    /// The model's ingestion turn (made on first use; one small mutex per model).
+    fn ingest_turn(&self, model: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut turns = self.ingest_turns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        turns.entry(model.to_string()).or_default().clone()
+    }
+
     /// A version's reference, made once per request; `None` when the version does not exist.
     async fn cached_reference<'a>(
         &self,
@@ -339,8 +348,16 @@ impl Riskops {
             }
             parsed.push((version, record));
         }
+        let ids: Vec<String> = parsed.iter().map(|(_, r)| r.id.clone()).collect();
+        let by_count = matches!(config.window, WindowSpec::Records(_));
         for attempt in 1..=ATTEMPTS {
-            let ids: Vec<String> = parsed.iter().map(|(_, r)| r.id.clone()).collect();
+            // The records are folded into fresh window states before taking the model's
+            // turn, so batches fold in parallel; only reading the stored windows, merging
+            // and committing take turns (then a batch of this server never finds its
+            // window changed under it; servers sharing PostgreSQL still rely on `rev`).
+            // Windows of N records are cut from the stored count, so they fold in turn.
+            let turn = self.ingest_turn(model);
+            let mut held = if by_count { Some(turn.clone().lock_owned().await) } else { None };
             let known: HashSet<String> = self.store.known_records(model, &ids).await?.into_iter().collect();
             let fresh: Vec<&(u32, Record)> = parsed.iter().filter(|(_, r)| !known.contains(&r.id)).collect();
             let mut states: BTreeMap<(u32, i64), (i64, WindowState, u64, u64)> = BTreeMap::new();
@@ -367,6 +384,10 @@ impl Riskops {
                     labelled: record.label.is_some(),
                 });
             }
+            let (segment, stored_now) = self.write_segment(model, &fresh, &config).await?;
+            if held.is_none() {
+                held = Some(turn.lock_owned().await);
+            }
             let windows = self.merged_windows(model, states).await?;
             let accepted = new_records.len() as u64;
             let audit = AuditRecord::new(&permit, "predictions.ingest", format!("model:{model}"))
@@ -377,10 +398,10 @@ impl Riskops {
                     "windows": windows.iter().map(|w| json!({"version": w.version, "start": w.start})).collect::<Vec<_>>(),
                 }))
                 .request_id(ctx.request_id.clone());
-            let (segment, stored_now) = self.write_segment(model, &fresh, &config).await?;
             let digest = segment.as_ref().map(|s| s.digest.clone());
             let write = IngestWrite { model: model.to_string(), windows, new_records, labelled: Vec::new(), segment };
             let result = self.store.commit_ingest(write, audit, self.clock.now()).await;
+            drop(held);
             if let Some(digest) = digest {
                 self.undo_artifact_on_error(&result, stored_now, &digest).await;
             }
