@@ -348,7 +348,7 @@ pub trait Store: Send + Sync + 'static {
     /// The start of a model version's first window (its prediction-drift baseline).
     async fn first_window_start(&self, model: &str, version: u32) -> Result<Option<i64>>;
 
-    /// Which of these record ids the model has already accepted.
+    /// Which of these record ids the model has already accepted (in no particular order).
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>>;
 
     /// The stored outcome fields of these records (those that exist).

@@ -1038,7 +1038,7 @@ impl Store for PostgresStore {
     }
 
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
-        Ok(monitoring::records(&self.client().await?, model, ids).await?.into_iter().map(|r| r.id).collect())
+        monitoring::known_records(&self.client().await?, model, ids).await
     }
 
     async fn records(&self, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>> {

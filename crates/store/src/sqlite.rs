@@ -1264,8 +1264,7 @@ impl Store for SqliteStore {
 
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
         let (model, ids) = (model.to_string(), ids.to_vec());
-        self.with_conn(move |conn| Ok(monitoring::records(conn, &model, &ids)?.into_iter().map(|r| r.id).collect()))
-            .await
+        self.with_conn(move |conn| monitoring::known_records(conn, &model, &ids)).await
     }
 
     async fn records(&self, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>> {

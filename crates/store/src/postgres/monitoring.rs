@@ -256,3 +256,15 @@ pub(super) async fn first_window_start(client: &impl GenericClient, model: &str,
         .map_err(db_err)?;
     Ok(row.get(0))
 }
+
+/// Which of `ids` the model has accepted (only the ids are read).
+pub(super) async fn known_records(client: &impl GenericClient, model: &str, ids: &[String]) -> Result<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = client
+        .query("SELECT record_id FROM monitoring_records WHERE model = $1 AND record_id = ANY($2)", &[&model, &ids])
+        .await
+        .map_err(db_err)?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}

@@ -238,3 +238,23 @@ pub(super) fn first_window_start(conn: &Connection, model: &str, version: u32) -
     )
     .map_err(db_err)
 }
+
+/// Ids per `IN (…)` query: well under SQLite's 32,766 parameters, few statements per batch.
+const KNOWN_CHUNK: usize = 500;
+
+/// Which of `ids` the model has accepted: only the ids are read, a chunk per statement.
+pub(super) fn known_records(conn: &Connection, model: &str, ids: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(KNOWN_CHUNK) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let sql = format!("SELECT record_id FROM monitoring_records WHERE model = ? AND record_id IN ({marks})");
+        let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+        let params =
+            std::iter::once(&model as &dyn rusqlite::ToSql).chain(chunk.iter().map(|id| id as &dyn rusqlite::ToSql));
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| r.get::<_, String>(0)).map_err(db_err)?;
+        for id in rows {
+            out.push(id.map_err(db_err)?);
+        }
+    }
+    Ok(out)
+}
