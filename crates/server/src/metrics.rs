@@ -339,6 +339,20 @@ fn render(models: &[ModelMetrics], http: &HttpMetrics, ingested: u64) -> String 
     });
 
     e.family(
+        "riskops_business",
+        "gauge",
+        "Business value of the latest window from the model's values per outcome (value, cost, value_per_1000, cost_per_1000).",
+    );
+    per_version(&mut e, models, "riskops_business", |m| {
+        let business = report(m).and_then(|r| r.get("business")).filter(|b| b.is_object());
+        numeric_fields(business)
+            .into_iter()
+            .filter(|(metric, _)| metric != "decisions")
+            .map(|(metric, x)| (vec![("metric", metric)], float(x)))
+            .collect()
+    });
+
+    e.family(
         "riskops_fairness",
         "gauge",
         "Fairness of the latest window per sensitive attribute (demographic parity, equalized odds, four-fifths ratio).",

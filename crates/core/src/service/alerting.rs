@@ -183,10 +183,12 @@ impl Riskops {
     }
 
     pub async fn incident(&self, ctx: &RequestContext, id: i64) -> Result<Incident> {
-        auth::authorize_listing(&ctx.principal, Operation::RegistryRead)?;
-        let incident = self.store.incident(id).await?.ok_or_else(|| Error::not_found(format!("no incident {id}")))?;
-        auth::authorize(&ctx.principal, Operation::RegistryRead, Scope::Project(&incident.project))?;
-        Ok(incident)
+        let visible = auth::authorize_listing(&ctx.principal, Operation::RegistryRead)?;
+        // Another project's incident is "not found", not "forbidden": ids do not leak.
+        match self.store.incident(id).await? {
+            Some(incident) if visible.sees(&incident.project) => Ok(incident),
+            _ => Err(Error::not_found(format!("no incident {id}"))),
+        }
     }
 
     /// Acknowledges or resolves an incident, recording who and when; resolving lowers the
