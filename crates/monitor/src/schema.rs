@@ -61,6 +61,9 @@ pub struct InputSchema {
     pub task: Task,
     pub sensitive: Vec<String>,
     index: HashMap<String, usize>,
+    /// Feature positions in name order, the order a record keeps its features in: a record
+    /// is checked and folded by walking both together, with no lookup by name.
+    by_name: Vec<usize>,
 }
 
 impl InputSchema {
@@ -88,7 +91,9 @@ impl InputSchema {
             })
             .collect();
         let index = features.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect();
-        InputSchema { features, task: options.task.clone(), sensitive: options.sensitive.clone(), index }
+        let mut by_name: Vec<usize> = (0..features.len()).collect();
+        by_name.sort_by(|&a, &b| features[a].name.cmp(&features[b].name));
+        InputSchema { features, task: options.task.clone(), sensitive: options.sensitive.clone(), index, by_name }
     }
 
     /// Position of a feature.
@@ -96,26 +101,55 @@ impl InputSchema {
         self.index.get(name).copied()
     }
 
+    /// Calls `each(position, value)` for every feature of the schema with the record's value
+    /// (`None`: absent) and `unknown(name)` for each record feature the schema lacks, in one
+    /// walk over both in name order.
+    pub fn align<'r>(
+        &self,
+        record: &'r Record,
+        mut each: impl FnMut(usize, Option<&'r Value>),
+        mut unknown: impl FnMut(&'r str),
+    ) {
+        let mut theirs = record.features.iter().peekable();
+        for &i in &self.by_name {
+            let name = self.features[i].name.as_str();
+            while let Some((k, _)) = theirs.next_if(|(k, _)| k.as_str() < name) {
+                unknown(k);
+            }
+            match theirs.next_if(|(k, _)| k.as_str() == name) {
+                Some((_, v)) => each(i, Some(v)),
+                None => each(i, None),
+            }
+        }
+        for (k, _) in theirs {
+            unknown(k);
+        }
+    }
+
     /// Checks one record against the schema: every feature present (null is a missing
     /// value, allowed), no unknown feature, each value of its column's type, and a
     /// prediction and label of the task's type. `Err` lists every reason.
     pub fn check(&self, record: &Record) -> Result<(), Vec<String>> {
         let mut reasons = Vec::new();
-        for name in record.features.keys() {
-            if self.position(name).is_none() {
-                reasons.push(format!("unknown feature {name:?}"));
-            }
-        }
-        for spec in &self.features {
-            match record.features.get(&spec.name) {
-                None => reasons.push(format!("missing feature {:?}", spec.name)),
-                Some(v) => {
-                    if let Some(why) = type_violation(spec.dtype, v) {
-                        reasons.push(format!("feature {:?}: {why}", spec.name));
+        // Reasons per feature, by schema position (said in schema order, after the unknown).
+        let mut per_feature: Vec<(usize, String)> = Vec::new();
+        self.align(
+            record,
+            |i, value| {
+                let spec = &self.features[i];
+                match value {
+                    None => per_feature.push((i, format!("missing feature {:?}", spec.name))),
+                    Some(v) => {
+                        if let Some(why) = type_violation(spec.dtype, v) {
+                            per_feature.push((i, format!("feature {:?}: {why}", spec.name)));
+                        }
                     }
                 }
-            }
-        }
+            },
+            |name| reasons.push(format!("unknown feature {name:?}")),
+        );
+        per_feature.sort_by_key(|(i, _)| *i);
+        reasons.extend(per_feature.into_iter().map(|(_, r)| r));
         let outcome_problem = |what: &str, v: &Value| -> Option<String> {
             match (&self.task, v) {
                 (_, Value::Null) => Some(format!("{what} is null")),

@@ -318,17 +318,20 @@ impl WindowState {
     pub fn add(&mut self, schema: &InputSchema, record: &Record) {
         self.records += 1;
         let mut violation = false;
-        let mut known = 0usize;
-        for (spec, state) in schema.features.iter().zip(self.features.iter_mut()) {
-            let value = record.features.get(&spec.name);
-            known += usize::from(value.is_some());
-            let before = state.type_violations;
-            state.add(Some(spec), value);
-            violation |= value.is_none() || state.type_violations != before;
-        }
-        let unknown = record.features.len() - known;
+        let mut unknown = 0u64;
+        let features = &mut self.features;
+        schema.align(
+            record,
+            |i, value| {
+                let (Some(spec), Some(state)) = (schema.features.get(i), features.get_mut(i)) else { return };
+                let before = state.type_violations;
+                state.add(Some(spec), value);
+                violation |= value.is_none() || state.type_violations != before;
+            },
+            |_| unknown += 1,
+        );
         if unknown > 0 {
-            self.unknown_features += unknown as u64;
+            self.unknown_features += unknown;
             violation = true;
         }
         self.records_with_violations += u64::from(violation);
