@@ -699,6 +699,55 @@ mod tests {
         );
     }
 
+    fn incident() -> Incident {
+        let t = time::macros::datetime!(2026-09-21 13:00 UTC);
+        Incident {
+            id: 3,
+            project: "fraud".into(),
+            model: "detector".into(),
+            version: 2,
+            monitor_id: "m1".into(),
+            monitor: json!({"metric": "drift.share"}),
+            severity: crate::alerting::Severity::High,
+            state: IncidentState::Open,
+            title: "detector@2: drift.share ≥ 0.3 for 2 windows".into(),
+            first_window: 1_790_078_400,
+            last_window: 1_790_082_000,
+            windows: 2,
+            evidence: json!({}),
+            advice: Some(json!({"action": "retrain", "reason": "drift held for 2 windows"})),
+            raised_risks: vec![],
+            opened_at: t,
+            updated_at: t,
+            acknowledged_by: None,
+            acknowledged_at: None,
+            resolved_by: None,
+            resolved_at: None,
+            note: String::new(),
+            risk_action: None,
+        }
+    }
+
+    #[test]
+    fn payloads_are_riskops_json_or_slack_messages() {
+        let now = time::macros::datetime!(2026-09-21 14:00 UTC);
+        let body: Value =
+            serde_json::from_slice(&payload(WebhookFormat::Json, "incident.opened", 9, &incident(), now)).unwrap();
+        assert_eq!((body["event"].as_str(), body["delivery"].as_i64()), (Some("incident.opened"), Some(9)));
+        assert_eq!(body["incident"], incident().to_json());
+        assert_eq!(body["sent_at"], "2026-09-21T14:00:00Z");
+        let slack: Value =
+            serde_json::from_slice(&payload(WebhookFormat::Slack, "incident.opened", 9, &incident(), now)).unwrap();
+        let text = slack["text"].as_str().unwrap();
+        assert!(text.starts_with("*[HIGH] incident 3 opened*: detector@2: drift.share"), "{text}");
+        assert!(
+            text.contains("project `fraud`, since 2026-09-22T12:00:00Z, 2 window(s)")
+                && text.contains("Advice: drift held")
+        );
+        assert_eq!(slack["blocks"][0]["type"], "section");
+        assert_eq!(slack["blocks"][0]["text"]["text"], text);
+    }
+
     fn result(start: i64, breached: bool, incident: Option<i64>) -> (i64, MonitorResult) {
         (
             start,

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 const SECRET: &str = "a-secret-of-16+bytes";
-/// 2026-09-21T12:00:00Z, on an hour boundary.
+/// 2026-09-22T12:00:00Z, on an hour boundary.
 const T0: i64 = 1_790_078_400;
 
 /// A webhook receiver on loopback that answers 500 to the first `failures` requests.
