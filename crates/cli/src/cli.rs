@@ -897,7 +897,7 @@ pub struct ServeArgs {
     pub signing_key_file: Option<PathBuf>,
     /// How long a monitoring window that has ended must go without new records before it
     /// closes and monitors judge it, in seconds (a record of a later window closes it at
-    /// once) [default: 60].
+    /// once) [default: 10].
     #[arg(long, env = "RISKOPS_WINDOW_QUIET")]
     pub window_quiet: Option<u64>,
     /// A TOML file with the same settings (listen, data_dir, database_url, artifact_store,

@@ -33,7 +33,7 @@ pub struct AlertingSettings {
 
 impl Default for AlertingSettings {
     fn default() -> Self {
-        AlertingSettings { interval: Duration::from_secs(2), quiet: Duration::from_secs(60) }
+        AlertingSettings { interval: Duration::from_secs(2), quiet: Duration::from_secs(10) }
     }
 }
 
