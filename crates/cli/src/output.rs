@@ -14,6 +14,11 @@ pub fn emit(format: Format, value: &Value, text: impl FnOnce(&Value)) {
     }
 }
 
+/// `table`, or `empty` on its own line when there are no rows.
+pub fn table_or(empty: &str, headers: &[&str], rows: &[Vec<String>]) {
+    if rows.is_empty() { println!("{empty}") } else { table(headers, rows) }
+}
+
 /// A plain table with aligned columns; the last column is not padded.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();

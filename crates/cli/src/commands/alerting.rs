@@ -3,7 +3,7 @@
 use super::identities::items;
 use crate::cli::{Format, IncidentCommand, MonitorAlertCommand, WebhookCommand};
 use crate::client::Client;
-use crate::output::{emit, str_field, table};
+use crate::output::{emit, str_field, table, table_or};
 use anyhow::Result;
 use serde_json::{Value, json};
 
@@ -102,11 +102,7 @@ fn print_monitors(view: &Value) {
             ]
         })
         .collect();
-    if rows.is_empty() {
-        println!("no monitors in force");
-    } else {
-        table(&["ID", "SEVERITY", "ORIGIN", "CONDITION"], &rows);
-    }
+    table_or("no monitors in force", &["ID", "SEVERITY", "ORIGIN", "CONDITION"], &rows);
     let off: Vec<&str> = items(view, "disabled_defaults").filter_map(Value::as_str).collect();
     if !off.is_empty() {
         println!("switched off: {}", off.join(", "));
@@ -209,11 +205,7 @@ fn print_incidents(list: &Value) {
             ]
         })
         .collect();
-    if rows.is_empty() {
-        println!("no incidents");
-    } else {
-        table(&["ID", "STATE", "SEVERITY", "MODEL", "SINCE", "TITLE"], &rows);
-    }
+    table_or("no incidents", &["ID", "STATE", "SEVERITY", "MODEL", "SINCE", "TITLE"], &rows);
 }
 
 fn print_incident(i: &Value) {
@@ -302,11 +294,7 @@ pub async fn webhook(client: &Client, format: Format, command: WebhookCommand) -
                         ]
                     })
                     .collect();
-                if rows.is_empty() {
-                    println!("no webhooks");
-                } else {
-                    table(&["ID", "FORMAT", "CREATED BY", "CREATED", "URL"], &rows);
-                }
+                table_or("no webhooks", &["ID", "FORMAT", "CREATED BY", "CREATED", "URL"], &rows);
             });
         }
         WebhookCommand::Remove { project, id } => {
@@ -336,11 +324,11 @@ pub async fn webhook(client: &Client, format: Format, command: WebhookCommand) -
                         ]
                     })
                     .collect();
-                if rows.is_empty() {
-                    println!("no deliveries");
-                } else {
-                    table(&["ID", "WEBHOOK", "INCIDENT", "EVENT", "STATE", "ATTEMPTS", "CREATED", "LAST"], &rows);
-                }
+                table_or(
+                    "no deliveries",
+                    &["ID", "WEBHOOK", "INCIDENT", "EVENT", "STATE", "ATTEMPTS", "CREATED", "LAST"],
+                    &rows,
+                );
             });
         }
     }

@@ -3,7 +3,7 @@
 use super::identities::items;
 use crate::cli::{Format, LogArgs, MonitorCommand};
 use crate::client::Client;
-use crate::output::{emit, str_field, table};
+use crate::output::{emit, str_field, table_or};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use std::io::BufRead;
@@ -333,9 +333,9 @@ fn print_windows(report: &Value) {
             ]
         })
         .collect();
-    if rows.is_empty() {
-        println!("no windows in this period");
-    } else {
-        table(&["WINDOW", "VERSION", "RECORDS", "LABELLED", "DRIFT", "DRIFTED FEATURES", "F1/R2"], &rows);
-    }
+    table_or(
+        "no windows in this period",
+        &["WINDOW", "VERSION", "RECORDS", "LABELLED", "DRIFT", "DRIFTED FEATURES", "F1/R2"],
+        &rows,
+    );
 }

@@ -233,18 +233,9 @@ impl Riskops {
         let owing = self.store.incidents_owing_risk_changes(50).await?;
         let system = Permit::system();
         for incident in &owing {
-            let metric = incident.monitor.get("metric").and_then(Value::as_str).unwrap_or_default();
-            let signal = crate::alerting::Family::of(metric).and_then(|f| f.risk_signal());
+            let signal = risk_signal(incident);
             let shares_signal = |other: &Incident| {
-                other.id != incident.id
-                    && other.state != IncidentState::Resolved
-                    && other
-                        .monitor
-                        .get("metric")
-                        .and_then(Value::as_str)
-                        .and_then(crate::alerting::Family::of)
-                        .and_then(|f| f.risk_signal())
-                        == signal
+                other.id != incident.id && other.state != IncidentState::Resolved && risk_signal(other) == signal
             };
             let filter = IncidentFilter { project: Some(incident.project.clone()), ..IncidentFilter::default() };
             let siblings: Vec<Incident> =
@@ -593,6 +584,12 @@ impl Riskops {
     fn retry_at(&self, d: &Delivery) -> i64 {
         self.clock.now().unix_timestamp() + (1i64 << d.attempts.min(20)).min(MAX_BACKOFF)
     }
+}
+
+/// The taxonomy signal an incident's monitor raises, read from the monitor it opened with.
+fn risk_signal(incident: &Incident) -> Option<&'static str> {
+    let metric = incident.monitor.get("metric").and_then(Value::as_str)?;
+    crate::alerting::Family::of(metric)?.risk_signal()
 }
 
 /// The latest run of consecutive breaching windows at least `persistence` long that has

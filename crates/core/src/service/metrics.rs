@@ -2,10 +2,8 @@
 //! window (drift, performance, fairness) and its incidents not yet resolved.
 //!
 //! A scrape must stay cheap however long a model has been monitored, so only the latest
-//! window of each version is reported. Windows are looked for in widening spans of the
-//! last [`LOOK_BACK_DAYS`] days: one query over every version for the most recent span
-//! (where an actively monitored version is found), then per version still missing for the
-//! older spans; a version with no window in the last 90 days is not reported.
+//! window of each version is reported (read by index, `Riskops::latest_windows`); a
+//! version with no window in the last [`LOOK_BACK_DAYS`] days is not reported.
 
 use super::monitoring::WindowReports;
 use super::{RequestContext, Riskops};
@@ -13,13 +11,12 @@ use crate::alerting::Severity;
 use crate::auth::{self, Operation};
 use crate::error::{Error, ErrorKind, Result};
 use crate::incident::{IncidentFilter, IncidentState};
-use crate::monitoring::StoredWindow;
 use riskops_monitor::WindowState;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// The spans windows are looked for in, newest first: `[now - days, end of the previous)`.
-pub const LOOK_BACK_DAYS: [i64; 4] = [1, 7, 30, 90];
+/// How old a version's latest window may be and still be exported.
+pub const LOOK_BACK_DAYS: i64 = 90;
 
 /// The latest stored window of a model version, with its report.
 #[derive(Debug, Clone)]
@@ -69,7 +66,8 @@ impl Riskops {
         let mut models = self.store.list_models(None).await?;
         models.retain(|m| visible.sees(&m.project));
         for entry in &models {
-            let latest = self.latest_windows(&entry.name, entry.latest_version, now).await?;
+            let since = now.saturating_sub(LOOK_BACK_DAYS * 86_400);
+            let latest = self.latest_windows(&entry.name, 1..=entry.latest_version, since).await?;
             if latest.is_empty() {
                 continue;
             }
@@ -111,59 +109,5 @@ impl Riskops {
             }
         }
         Ok(out.into_values().collect())
-    }
-
-    /// The latest stored window of each version of a model (versions `1..=latest_version`)
-    /// within the look-back.
-    async fn latest_windows(&self, model: &str, latest_version: u32, now: i64) -> Result<BTreeMap<u32, StoredWindow>> {
-        let mut latest: BTreeMap<u32, StoredWindow> = BTreeMap::new();
-        // Windows may start ahead of the server's clock (records carry their own time).
-        let mut to = i64::MAX;
-        for (i, days) in LOOK_BACK_DAYS.into_iter().enumerate() {
-            let from = now.saturating_sub(days * 86_400);
-            if i == 0 {
-                keep_latest(&mut latest, self.store.windows(model, None, from, to).await?);
-            } else {
-                let missing: Vec<u32> = (1..=latest_version).filter(|v| !latest.contains_key(v)).collect();
-                for version in missing {
-                    keep_latest(&mut latest, self.store.windows(model, Some(version), from, to).await?);
-                }
-            }
-            if latest.len() >= latest_version as usize {
-                break;
-            }
-            to = from;
-        }
-        Ok(latest)
-    }
-}
-
-/// Keeps, per version, the window with the latest start.
-fn keep_latest(latest: &mut BTreeMap<u32, StoredWindow>, windows: Vec<StoredWindow>) {
-    for w in windows {
-        match latest.get(&w.version) {
-            Some(kept) if kept.start >= w.start => {}
-            _ => {
-                latest.insert(w.version, w);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn window(version: u32, start: i64) -> StoredWindow {
-        StoredWindow { version, start, end: start + 3600, state: Vec::new(), records: 1, labelled: 0, rev: 1 }
-    }
-
-    #[test]
-    fn only_the_latest_window_of_each_version_is_kept() {
-        let mut latest = BTreeMap::new();
-        keep_latest(&mut latest, vec![window(1, 0), window(2, 3600), window(1, 7200), window(1, 3600)]);
-        keep_latest(&mut latest, vec![window(2, 0)]);
-        let starts: Vec<(u32, i64)> = latest.values().map(|w| (w.version, w.start)).collect();
-        assert_eq!(starts, [(1, 7200), (2, 3600)]);
     }
 }

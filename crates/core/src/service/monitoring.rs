@@ -444,6 +444,28 @@ impl Riskops {
         Ok((Some(segment), stored_now))
     }
 
+    /// The latest stored window of each of `versions` that started at `since` or later
+    /// (windows ahead of the clock included): two indexed reads per version, however long
+    /// the model has been monitored.
+    pub(super) async fn latest_windows(
+        &self,
+        model: &str,
+        versions: impl IntoIterator<Item = u32>,
+        since: i64,
+    ) -> Result<BTreeMap<u32, crate::monitoring::StoredWindow>> {
+        let mut out = BTreeMap::new();
+        for version in versions {
+            let Some((start, _, _)) = self.store.latest_window(model, version).await? else { continue };
+            if start < since {
+                continue;
+            }
+            if let Some(w) = self.store.windows(model, Some(version), start, start + 1).await?.into_iter().next() {
+                out.insert(version, w);
+            }
+        }
+        Ok(out)
+    }
+
     /// A model's raw-record segments (registry.read).
     pub async fn segments(&self, ctx: &RequestContext, model: &str) -> Result<Vec<Segment>> {
         self.model_version_for(ctx, Operation::RegistryRead, &VersionRef { name: model.into(), version: None }).await?;

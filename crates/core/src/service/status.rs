@@ -14,10 +14,8 @@ use crate::project::validate_name;
 use riskops_monitor::WindowState;
 use serde_json::{Map, Value, json};
 
-/// How far back the latest window is looked for, in steps of [`STEP`] seconds (so a
-/// model with steady traffic reads two days of windows, not months of them).
+/// How far back the latest window is looked for.
 const LOOK_BACK: i64 = 30 * 86_400;
-const STEP: i64 = 2 * 86_400;
 
 /// One model's monitoring status.
 #[derive(Debug, Clone)]
@@ -97,7 +95,7 @@ impl Riskops {
             let deployed: Vec<(Environment, u32)> =
                 stages.environments.iter().filter_map(|(env, d)| d.as_ref().map(|d| (*env, d.version))).collect();
             let production = deployed.iter().find(|(env, _)| *env == Environment::Production).map(|(_, v)| *v);
-            let last_window = self.last_window(&entry.name, production).await?;
+            let last_window = self.last_window(&entry.name, entry.latest_version, production).await?;
             let open_incidents = unresolved.iter().filter(|i| i.model == entry.name).cloned().collect();
             models.push(ModelStatus { model: entry.name, tier, stages: deployed, last_window, open_incidents });
         }
@@ -106,20 +104,13 @@ impl Riskops {
 
     /// The model's latest window, summarised from its report. Where versions share the
     /// latest window, the one in production counts, else the one with most records.
-    async fn last_window(&self, model: &str, production: Option<u32>) -> Result<Option<Value>> {
+    async fn last_window(&self, model: &str, latest_version: u32, production: Option<u32>) -> Result<Option<Value>> {
         let now = self.clock.now().unix_timestamp();
         // Windows after now (a sender's clock ahead) count too: they are the latest.
-        let (mut from, mut to) = (now - STEP, i64::MAX);
-        let windows = loop {
-            let found = self.store.windows(model, None, from, to).await?;
-            if !found.is_empty() || now - from >= LOOK_BACK {
-                break found;
-            }
-            (from, to) = (from - STEP, from);
-        };
-        let Some(latest) = windows.iter().map(|w| w.start).max() else { return Ok(None) };
+        let windows = self.latest_windows(model, 1..=latest_version, now - LOOK_BACK).await?;
+        let Some(latest) = windows.values().map(|w| w.start).max() else { return Ok(None) };
         let chosen: Option<&StoredWindow> = windows
-            .iter()
+            .values()
             .filter(|w| w.start == latest)
             .max_by_key(|w| (Some(w.version) == production, w.records, w.version));
         let Some(w) = chosen else { return Ok(None) };

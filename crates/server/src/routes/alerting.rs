@@ -10,7 +10,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use riskops_core::Error;
 use riskops_core::incident::{IncidentFilter, IncidentState, WebhookFormat};
-use riskops_core::registry::VersionRef;
 use riskops_core::secret::Secret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -39,21 +38,6 @@ pub struct ProjectPath {
 pub struct WebhookPath {
     project: String,
     id: i64,
-}
-
-/// 404 unless the model exists and belongs to the project in the path (reads need
-/// registry.read in its project).
-async fn check_model(
-    state: &AppState,
-    ctx: &riskops_core::service::RequestContext,
-    project: &str,
-    model: &str,
-) -> Result<(), ApiError> {
-    let version = state.riskops.model_version(ctx, &VersionRef { name: model.to_string(), version: None }).await?;
-    if version.project != project {
-        return Err(Error::not_found(format!("project {project} has no model named {model:?}")).into());
-    }
-    Ok(())
 }
 
 /// 404 unless the project exists (for listings, which are empty otherwise).
@@ -113,7 +97,7 @@ pub async fn list_monitors(
     Caller(ctx): Caller,
     Path(path): Path<ModelPath>,
 ) -> Result<Json<Value>, ApiError> {
-    check_model(&state, &ctx, &path.project, &path.model).await?;
+    super::check_model_in_project(&state, &ctx, &path.project, &path.model).await?;
     Ok(Json(state.riskops.monitors(&ctx, &path.model).await?.to_json()))
 }
 
@@ -137,7 +121,7 @@ pub async fn add_monitor(
     Path(path): Path<ModelPath>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    check_model(&state, &ctx, &path.project, &path.model).await?;
+    super::check_model_in_project(&state, &ctx, &path.project, &path.model).await?;
     let monitor = state.riskops.add_monitor(&ctx, &path.model, &body).await?;
     let mut view = monitor.to_json();
     view["origin"] = Value::from("model");
@@ -156,7 +140,7 @@ pub async fn remove_monitor(
     Caller(ctx): Caller,
     Path(path): Path<MonitorPath>,
 ) -> Result<StatusCode, ApiError> {
-    check_model(&state, &ctx, &path.project, &path.model).await?;
+    super::check_model_in_project(&state, &ctx, &path.project, &path.model).await?;
     state.riskops.remove_monitor(&ctx, &path.model, &path.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

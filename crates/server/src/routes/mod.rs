@@ -16,6 +16,7 @@ pub mod registry_views;
 pub mod risk;
 pub mod system;
 
+use crate::error::ApiError;
 use crate::state::AppState;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
@@ -110,4 +111,19 @@ fn base_document() -> utoipa::openapi::OpenApi {
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
     doc
+}
+
+/// 404 unless the model exists and belongs to the project in the path, as for any unknown
+/// model (reading it needs registry.read in its project).
+pub(crate) async fn check_model_in_project(
+    state: &AppState,
+    ctx: &riskops_core::service::RequestContext,
+    project: &str,
+    model: &str,
+) -> Result<(), ApiError> {
+    let r = riskops_core::registry::VersionRef { name: model.to_string(), version: None };
+    if state.riskops.model_version(ctx, &r).await?.project != project {
+        return Err(riskops_core::Error::not_found(format!("project {project} has no model named {model:?}")).into());
+    }
+    Ok(())
 }

@@ -275,13 +275,7 @@ pub async fn monitoring(
         None => to - 7 * 86_400,
     };
     let granularity = q.granularity.as_deref().map(|g| WindowSpec::parse("granularity", g)).transpose()?;
-    let model = state
-        .riskops
-        .model_version(&ctx, &riskops_core::registry::VersionRef { name: path.model.clone(), version: None })
-        .await?;
-    if model.project != path.project {
-        return Err(Error::not_found(format!("project {} has no model named {:?}", path.project, path.model)).into());
-    }
+    super::check_model_in_project(&state, &ctx, &path.project, &path.model).await?;
     let windows = state.riskops.monitoring(&ctx, &path.model, from, to, granularity).await?;
     Ok(Json(MonitoringView { windows }))
 }
@@ -323,19 +317,6 @@ pub struct SegmentPath {
     digest: String,
 }
 
-/// Checks that the model is the project's (404 otherwise, as for any unknown model).
-async fn project_model(
-    state: &AppState,
-    ctx: &riskops_core::service::RequestContext,
-    path: &ModelPath,
-) -> Result<(), ApiError> {
-    let r = riskops_core::registry::VersionRef { name: path.model.clone(), version: None };
-    if state.riskops.model_version(ctx, &r).await?.project != path.project {
-        return Err(Error::not_found(format!("project {} has no model named {:?}", path.project, path.model)).into());
-    }
-    Ok(())
-}
-
 /// The model's raw-record segments: `{"segments":[{"digest","records","size","first_record","last_record","created_at","expires_at"}]}`,
 /// oldest first. Each is one ingested batch's accepted records as Parquet (zstd), kept for
 /// the model's `retention_days`.
@@ -348,7 +329,7 @@ pub async fn segments(
     Caller(ctx): Caller,
     Path(path): Path<ModelPath>,
 ) -> Result<Json<Value>, ApiError> {
-    project_model(&state, &ctx, &path).await?;
+    super::check_model_in_project(&state, &ctx, &path.project, &path.model).await?;
     let segments = state.riskops.segments(&ctx, &path.model).await?;
     Ok(Json(json!({"segments": segments.iter().map(|s| s.to_json()).collect::<Vec<_>>()})))
 }
@@ -367,8 +348,7 @@ pub async fn segment_file(
     Caller(ctx): Caller,
     Path(path): Path<SegmentPath>,
 ) -> Result<axum::response::Response, ApiError> {
-    let model_path = ModelPath { project: path.project.clone(), model: path.model.clone() };
-    project_model(&state, &ctx, &model_path).await?;
+    super::check_model_in_project(&state, &ctx, &path.project, &path.model).await?;
     let digest = riskops_core::artifact::Digest::parse(&path.digest)?;
     let file = state.riskops.segment_file(&ctx, &path.model, &digest).await?;
     let name = format!("{}-{}.parquet", path.model, &digest.as_str()[7..19]);
