@@ -1,6 +1,6 @@
 //! Ingestion benchmark: a `riskops serve` on SQLite (release build, its own process), 20
 //! features per record, NDJSON batches of 10,000 over HTTP on loopback from 2 concurrent
-//! senders (RISKOPS_BENCH_SENDERS). Prints records per second and the server's peak memory
+//! senders (RISKOPS_BENCH_SENDERS). Prints records per second, the server's CPU time per record and its peak memory
 //! (VmHWM) after each size, so memory staying flat as traffic grows is visible.
 //!
 //! `cargo bench -p riskops-cli --bench ingest` (RISKOPS_BENCH_RECORDS=100000,1000000 to choose).
@@ -38,6 +38,15 @@ fn peak_kib(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)
+}
+
+/// The server's CPU time so far (user + system), in seconds.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let ticks: Vec<f64> = rest.split_whitespace().skip(11).take(2).filter_map(|t| t.parse().ok()).collect();
+    ticks.iter().sum::<f64>() / 100.0
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -102,42 +111,61 @@ async fn main() {
         upload("/api/v1/models/bench/versions".into(), model, b"model".to_vec()).await.unwrap().status().is_success()
     );
 
-    println!("| records sent | seconds | records/s | server peak memory |");
-    println!("|---:|---:|---:|---:|");
+    println!("| records sent | seconds | records/s | server CPU µs/record | server peak memory |");
+    println!("|---:|---:|---:|---:|---:|");
+    // Records are made (untimed) a million at a time, so that 10M need not fit in memory.
+    const ROUND: usize = 1_000_000;
     let mut next = 0usize;
     for size in sizes {
-        let batches: Vec<Vec<u8>> = (next..next + size)
-            .collect::<Vec<_>>()
-            .chunks(BATCH)
-            .map(|ids| ids.iter().map(|&i| format!("{}\n", record(i))).collect::<String>().into_bytes())
-            .collect();
-        next += size;
-        let started = Instant::now();
-        let queue = std::sync::Arc::new(std::sync::Mutex::new(batches));
-        let mut senders = Vec::new();
-        for _ in 0..senders_count {
-            let (queue, http, url) = (queue.clone(), http.clone(), url.clone());
-            senders.push(tokio::spawn(async move {
-                loop {
-                    let Some(body) = queue.lock().unwrap().pop() else { break };
-                    let r = http
-                        .post(format!("{url}/api/v1/projects/default/models/bench/predictions"))
-                        .bearer_auth(TOKEN)
-                        .header("content-type", "application/x-ndjson")
-                        .body(body)
-                        .send()
-                        .await
-                        .unwrap();
-                    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-                }
-            }));
+        let (mut secs, mut cpu) = (0.0, 0.0);
+        let end = next + size;
+        while next < end {
+            let round = ROUND.min(end - next);
+            let batches: Vec<Vec<u8>> = (next..next + round)
+                .collect::<Vec<_>>()
+                .chunks(BATCH)
+                .map(|ids| ids.iter().map(|&i| format!("{}\n", record(i))).collect::<String>().into_bytes())
+                .collect();
+            next += round;
+            let started = Instant::now();
+            let cpu_before = cpu_seconds(server.id());
+            send_all(&http, &url, batches, senders_count).await;
+            secs += started.elapsed().as_secs_f64();
+            cpu += cpu_seconds(server.id()) - cpu_before;
         }
-        for s in senders {
-            s.await.unwrap();
-        }
-        let secs = started.elapsed().as_secs_f64();
-        println!("| {size} | {secs:.1} | {:.0} | {} MiB |", size as f64 / secs, peak_kib(server.id()) / 1024);
+        println!(
+            "| {size} | {secs:.1} | {:.0} | {:.1} | {} MiB |",
+            size as f64 / secs,
+            cpu * 1e6 / size as f64,
+            peak_kib(server.id()) / 1024
+        );
     }
     let _ = server.kill();
     let _ = server.wait();
+}
+
+/// Sends the batches from `senders` concurrent connections; each must be answered 2xx.
+async fn send_all(http: &reqwest::Client, url: &str, batches: Vec<Vec<u8>>, senders: usize) {
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(batches));
+    let mut tasks = Vec::new();
+    for _ in 0..senders {
+        let (queue, http, url) = (queue.clone(), http.clone(), url.to_string());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Some(body) = queue.lock().unwrap().pop() else { break };
+                let r = http
+                    .post(format!("{url}/api/v1/projects/default/models/bench/predictions"))
+                    .bearer_auth(TOKEN)
+                    .header("content-type", "application/x-ndjson")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
 }

@@ -1,7 +1,10 @@
 //! One prediction log record, already parsed.
 
+use crate::features::{Features, Layout};
 use serde_json::Value as Json;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// A feature value, a prediction or a label as a record carries it.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,8 +69,8 @@ pub struct Record {
     /// Unix seconds (UTC).
     pub timestamp: i64,
     pub version: String,
-    /// Feature name → value, in name order.
-    pub features: BTreeMap<String, Value>,
+    /// Feature name → value.
+    pub features: Features,
     /// The model's output: a class (text, integer or boolean) or a number.
     pub prediction: Value,
     /// Probability of the positive class (binary classification).
@@ -90,6 +93,38 @@ impl Record {
     /// Parses a record from JSON. `timestamp` is unix seconds (a number); `version` may be
     /// absent (then `default_version`). Errors name the field.
     pub fn from_json(doc: &Json, default_version: &str) -> Result<Record, String> {
+        RecordReader::new().read_json(doc, default_version)
+    }
+
+    /// One NDJSON line; the same answer as `from_json` on the parsed line, faster.
+    pub fn from_json_line(line: &str, default_version: &str) -> Result<Record, String> {
+        RecordReader::new().read_line(line, default_version)
+    }
+}
+
+/// Reads the records of a batch one after another. Records that list the same features in
+/// the same order as the one before share its [`Layout`].
+#[derive(Debug, Default)]
+pub struct RecordReader {
+    last: Arc<Layout>,
+}
+
+impl RecordReader {
+    pub fn new() -> RecordReader {
+        RecordReader::default()
+    }
+
+    /// The layout of `names`: the last one when they match it; `None` when a name repeats.
+    fn layout<'n>(&mut self, names: impl ExactSizeIterator<Item = &'n str> + Clone) -> Option<Arc<Layout>> {
+        let same = names.len() == self.last.len() && names.clone().zip(self.last.names()).all(|(a, b)| a == b);
+        if !same {
+            self.last = Arc::new(Layout::new(names.map(str::to_string).collect())?);
+        }
+        Some(self.last.clone())
+    }
+
+    /// A record from a parsed JSON document (see [`Record::from_json`]).
+    pub fn read_json(&mut self, doc: &Json, default_version: &str) -> Result<Record, String> {
         let obj = doc.as_object().ok_or("a record must be a JSON object")?;
         let id = match obj.get("id") {
             Some(Json::String(s)) => s.clone(),
@@ -109,16 +144,18 @@ impl Record {
             Some(Json::Number(n)) => n.to_string(),
             Some(_) => return Err("version: not a string".into()),
         };
-        let mut features = BTreeMap::new();
-        match obj.get("features") {
+        let features = match obj.get("features") {
             Some(Json::Object(map)) => {
-                for (k, v) in map {
-                    let value = Value::from_json(v).ok_or_else(|| format!("features.{k}: not a scalar"))?;
-                    features.insert(k.clone(), value);
-                }
+                let values = map
+                    .iter()
+                    .map(|(k, v)| Value::from_json(v).ok_or_else(|| format!("features.{k}: not a scalar")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                // A JSON object's keys are unique, so the layout always exists.
+                let layout = self.layout(map.keys().map(String::as_str)).unwrap_or_default();
+                Features::with_layout(layout, values).unwrap_or_default()
             }
             _ => return Err("features: missing or not an object".into()),
-        }
+        };
         let prediction = obj
             .get("prediction")
             .and_then(Value::from_json)
@@ -248,13 +285,57 @@ impl<'de> Deserialize<'de> for Label {
     }
 }
 
+/// A record's features as the line lists them, names borrowed from the line where they
+/// have no escapes.
+struct FeatureList<'a>(Vec<(Cow<'a, str>, Value)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for FeatureList<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<FeatureList<'a>, D::Error> {
+        struct Name<'a>(Cow<'a, str>);
+        impl<'de: 'a, 'a> Deserialize<'de> for Name<'a> {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Name<'a>, D::Error> {
+                struct Text;
+                impl<'de> Visitor<'de> for Text {
+                    type Value = Cow<'de, str>;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("a feature name")
+                    }
+                    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Cow<'de, str>, E> {
+                        Ok(Cow::Borrowed(s))
+                    }
+                    fn visit_str<E: de::Error>(self, s: &str) -> Result<Cow<'de, str>, E> {
+                        Ok(Cow::Owned(s.to_string()))
+                    }
+                }
+                d.deserialize_str(Text).map(Name)
+            }
+        }
+        struct Pairs<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Pairs<'a> {
+            type Value = FeatureList<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of features")
+            }
+            fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<FeatureList<'a>, M::Error> {
+                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some((Name(name), value)) = map.next_entry::<Name<'a>, Value>()? {
+                    pairs.push((name, value));
+                }
+                Ok(FeatureList(pairs))
+            }
+        }
+        d.deserialize_map(Pairs(std::marker::PhantomData))
+    }
+}
+
 #[derive(Deserialize)]
-struct Fast {
+struct Fast<'a> {
     id: Label,
     timestamp: serde_json::Number,
     #[serde(default)]
     version: Option<Label>,
-    features: BTreeMap<String, Value>,
+    #[serde(borrow)]
+    features: FeatureList<'a>,
     prediction: Value,
     #[serde(default)]
     score: Option<f64>,
@@ -268,9 +349,9 @@ struct Fast {
     latency_ms: Option<f64>,
 }
 
-impl Record {
-    /// One NDJSON line; the same answer as `from_json` on the parsed line, faster.
-    pub fn from_json_line(line: &str, default_version: &str) -> Result<Record, String> {
+impl RecordReader {
+    /// One NDJSON line (see [`Record::from_json_line`]).
+    pub fn read_line(&mut self, line: &str, default_version: &str) -> Result<Record, String> {
         let fast = serde_json::from_str::<Fast>(line).ok().and_then(|f| {
             let timestamp = f
                 .timestamp
@@ -279,11 +360,14 @@ impl Record {
             if f.prediction == Value::Null {
                 return None;
             }
+            let (names, values): (Vec<Cow<str>>, Vec<Value>) = f.features.0.into_iter().unzip();
+            // A repeated feature name is left to the slow path, which keeps the last value.
+            let layout = self.layout(names.iter().map(|n| n.as_ref()))?;
             Some(Record {
                 id: f.id.0,
                 timestamp,
                 version: f.version.map(|v| v.0).unwrap_or_else(|| default_version.to_string()),
-                features: f.features,
+                features: Features::with_layout(layout, values)?,
                 prediction: f.prediction,
                 score: f.score,
                 probabilities: f.probabilities,
@@ -296,7 +380,7 @@ impl Record {
             Some(record) => Ok(record),
             None => {
                 let doc: Json = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
-                Record::from_json(&doc, default_version)
+                self.read_json(&doc, default_version)
             }
         }
     }

@@ -1,9 +1,11 @@
 //! The model's input schema, taken from the reference profile: which features exist, their
 //! pandas dtypes, and what the reference saw (range, categories) for the quality checks.
 
+use crate::features::{Features, Layout};
 use crate::record::{Record, Value};
 use riskops_data::profile::{Dtype, TableProfile};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// What the model predicts, which decides how predictions and labels are read.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,9 +63,17 @@ pub struct InputSchema {
     pub task: Task,
     pub sensitive: Vec<String>,
     index: HashMap<String, usize>,
-    /// Feature positions in name order, the order a record keeps its features in: a record
-    /// is checked and folded by walking both together, with no lookup by name.
-    by_name: Vec<usize>,
+    /// The features' names in schema order. Records put in this layout by
+    /// [`conform`](InputSchema::conform) are checked and folded position by position.
+    layout: Arc<Layout>,
+}
+
+/// What [`InputSchema::conform`] worked out for the last layout it saw: records of a batch
+/// share a layout, so the positions are found once per batch, not once per record.
+#[derive(Debug, Default)]
+pub struct Conformer {
+    /// The layout, and where each schema feature is in it (`None`: it does not fit).
+    last: Option<(Arc<Layout>, Option<Vec<usize>>)>,
 }
 
 impl InputSchema {
@@ -91,9 +101,9 @@ impl InputSchema {
             })
             .collect();
         let index = features.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect();
-        let mut by_name: Vec<usize> = (0..features.len()).collect();
-        by_name.sort_by(|&a, &b| features[a].name.cmp(&features[b].name));
-        InputSchema { features, task: options.task.clone(), sensitive: options.sensitive.clone(), index, by_name }
+        // Profile columns have unique names.
+        let layout = Arc::new(Layout::new(features.iter().map(|f| f.name.clone()).collect()).unwrap_or_default());
+        InputSchema { features, task: options.task.clone(), sensitive: options.sensitive.clone(), index, layout }
     }
 
     /// Position of a feature.
@@ -102,27 +112,53 @@ impl InputSchema {
     }
 
     /// Calls `each(position, value)` for every feature of the schema with the record's value
-    /// (`None`: absent) and `unknown(name)` for each record feature the schema lacks, in one
-    /// walk over both in name order.
+    /// (`None`: absent), in schema order, and `unknown(name)` for each record feature the
+    /// schema lacks.
     pub fn align<'r>(
         &self,
         record: &'r Record,
         mut each: impl FnMut(usize, Option<&'r Value>),
         mut unknown: impl FnMut(&'r str),
     ) {
-        let mut theirs = record.features.iter().peekable();
-        for &i in &self.by_name {
-            let name = self.features[i].name.as_str();
-            while let Some((k, _)) = theirs.next_if(|(k, _)| k.as_str() < name) {
-                unknown(k);
+        let features = &record.features;
+        if Arc::ptr_eq(features.layout(), &self.layout) {
+            for (i, v) in features.values().iter().enumerate() {
+                each(i, Some(v));
             }
-            match theirs.next_if(|(k, _)| k.as_str() == name) {
-                Some((_, v)) => each(i, Some(v)),
-                None => each(i, None),
+            return;
+        }
+        let mut present: Vec<Option<&'r Value>> = vec![None; self.features.len()];
+        for (name, v) in features.iter() {
+            match self.position(name) {
+                Some(i) => present[i] = Some(v),
+                None => unknown(name),
             }
         }
-        for (k, _) in theirs {
-            unknown(k);
+        for (i, v) in present.into_iter().enumerate() {
+            each(i, v);
+        }
+    }
+
+    /// Puts a record's features in schema order when it has exactly the schema's features
+    /// (in any order), so that [`align`](InputSchema::align) walks them by position. Records
+    /// with missing or unknown features are left as they are.
+    pub fn conform(&self, features: Features, memo: &mut Conformer) -> Features {
+        if Arc::ptr_eq(features.layout(), &self.layout) {
+            return features;
+        }
+        let fits = match &memo.last {
+            Some((layout, fits)) if Arc::ptr_eq(layout, features.layout()) => fits,
+            _ => {
+                let from: Option<Vec<usize>> = (features.len() == self.layout.len())
+                    .then(|| self.layout.names().iter().map(|n| features.layout().position(n)).collect())
+                    .flatten();
+                &memo.last.insert((features.layout().clone(), from)).1
+            }
+        };
+        match fits {
+            Some(from) if from.iter().enumerate().all(|(i, &j)| i == j) => features.relabelled(&self.layout),
+            Some(from) => features.rearranged(&self.layout, from),
+            None => features,
         }
     }
 
@@ -131,25 +167,24 @@ impl InputSchema {
     /// prediction and label of the task's type. `Err` lists every reason.
     pub fn check(&self, record: &Record) -> Result<(), Vec<String>> {
         let mut reasons = Vec::new();
-        // Reasons per feature, by schema position (said in schema order, after the unknown).
-        let mut per_feature: Vec<(usize, String)> = Vec::new();
+        // Reasons per feature, in schema order (`align` reports the unknown ones first).
+        let mut per_feature: Vec<String> = Vec::new();
         self.align(
             record,
             |i, value| {
                 let spec = &self.features[i];
                 match value {
-                    None => per_feature.push((i, format!("missing feature {:?}", spec.name))),
+                    None => per_feature.push(format!("missing feature {:?}", spec.name)),
                     Some(v) => {
                         if let Some(why) = type_violation(spec.dtype, v) {
-                            per_feature.push((i, format!("feature {:?}: {why}", spec.name)));
+                            per_feature.push(format!("feature {:?}: {why}", spec.name));
                         }
                     }
                 }
             },
             |name| reasons.push(format!("unknown feature {name:?}")),
         );
-        per_feature.sort_by_key(|(i, _)| *i);
-        reasons.extend(per_feature.into_iter().map(|(_, r)| r));
+        reasons.extend(per_feature);
         let outcome_problem = |what: &str, v: &Value| -> Option<String> {
             match (&self.task, v) {
                 (_, Value::Null) => Some(format!("{what} is null")),

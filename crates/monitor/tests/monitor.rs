@@ -8,7 +8,8 @@ use riskops_data::profile::{Dtype, profile_table};
 use riskops_data::{Column, CsvOptions, StrColumn, Table, Values, read_csv};
 use riskops_drift::{DriftOptions, detect_drift};
 use riskops_monitor::{
-    InputSchema, Record, ReportContext, SchemaOptions, Task, Value, WindowReport, WindowState, ks_p_value,
+    Conformer, Features, InputSchema, Record, ReportContext, SchemaOptions, Task, Value, WindowReport, WindowState,
+    ks_p_value,
 };
 use riskops_stats::metrics::{BinaryOutcomes, GroupOutcomes, RegressionSummary};
 use std::collections::BTreeMap;
@@ -112,7 +113,7 @@ fn records(t: &Table, with_labels: bool) -> Vec<Record> {
                 id: format!("r{i}"),
                 timestamp: 1_700_000_000 + i as i64,
                 version: "3".into(),
-                features,
+                features: features.into(),
                 prediction: Value::Number(if score >= 0.5 { 1.0 } else { 0.0 }),
                 score: Some(score),
                 probabilities: None,
@@ -449,6 +450,33 @@ fn schema_violations_are_answered_per_record() {
 }
 
 #[test]
+fn records_put_in_schema_order_fold_and_check_as_they_were() {
+    let t = german();
+    let profile = profile_table(&t);
+    let schema = InputSchema::from_profile(&profile, &options());
+    let theirs = records(&t, true);
+    let order: Vec<&str> = schema.features.iter().map(|f| f.name.as_str()).collect();
+    assert_ne!(theirs[0].features.names(), order, "the records list their features in another order");
+    let mut memo = Conformer::default();
+    let ours: Vec<Record> = theirs
+        .iter()
+        .map(|r| Record { features: schema.conform(r.features.clone(), &mut memo), ..r.clone() })
+        .collect();
+    assert!(ours.iter().all(|r| r.features.names() == order.as_slice()));
+    assert_eq!(ours, theirs, "the same features and values");
+    assert_eq!(window(&schema, &ours), window(&schema, &theirs));
+
+    // A record that lacks a feature or has one too many keeps its order, and its reasons.
+    let mut short = theirs[0].clone();
+    short.features.remove("AGE");
+    short.features.insert("ZIP".into(), Value::Text("10115".into()));
+    let kept = schema.conform(short.features.clone(), &mut memo);
+    assert_eq!(kept.names(), short.features.names());
+    let reasons = schema.check(&Record { features: kept, ..short }).unwrap_err();
+    assert_eq!(reasons, vec!["unknown feature \"ZIP\"", "missing feature \"AGE\""]);
+}
+
+#[test]
 fn ks_p_values_follow_scipy_through_the_lattice() {
     // Exact p-values of two samples with these sizes and this statistic.
     let a: Vec<f64> = (0..60).map(|i| i as f64).collect();
@@ -487,7 +515,7 @@ fn a_million_records_keep_the_window_small() {
         id: String::new(),
         timestamp: 0,
         version: "1".into(),
-        features: BTreeMap::new(),
+        features: Features::new(),
         prediction: Value::Number(0.0),
         score: Some(0.5),
         probabilities: None,

@@ -6,19 +6,21 @@ use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
+use std::borrow::Cow;
 use std::io::Write;
 use std::sync::Arc;
 
-/// One column's values; `None` is a null.
+/// One column's values; `None` is a null. Text may be borrowed from the caller's records,
+/// so writing a segment copies each string once, into the Parquet page.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ColumnValues {
+pub enum ColumnValues<'a> {
     Int64(Vec<Option<i64>>),
     Float64(Vec<Option<f64>>),
-    Utf8(Vec<Option<String>>),
+    Utf8(Vec<Option<Cow<'a, str>>>),
     Bool(Vec<Option<bool>>),
 }
 
-impl ColumnValues {
+impl ColumnValues<'_> {
     fn len(&self) -> usize {
         match self {
             ColumnValues::Int64(v) => v.len(),
@@ -32,7 +34,7 @@ impl ColumnValues {
         match self {
             ColumnValues::Int64(v) => (DataType::Int64, Arc::new(Int64Array::from(v))),
             ColumnValues::Float64(v) => (DataType::Float64, Arc::new(Float64Array::from(v))),
-            ColumnValues::Utf8(v) => (DataType::Utf8, Arc::new(StringArray::from(v))),
+            ColumnValues::Utf8(v) => (DataType::Utf8, Arc::new(StringArray::from_iter(v))),
             ColumnValues::Bool(v) => (DataType::Boolean, Arc::new(BooleanArray::from(v))),
         }
     }
@@ -43,7 +45,7 @@ impl ColumnValues {
 /// `metadata` as key-value pairs in the footer.
 pub fn write_columns(
     out: impl Write + Send,
-    columns: Vec<(String, ColumnValues)>,
+    columns: Vec<(String, ColumnValues<'_>)>,
     metadata: &[(&str, String)],
 ) -> Result<(), String> {
     let rows = columns.first().map_or(0, |(_, c)| c.len());

@@ -10,8 +10,10 @@ use riskops_core::{Error, Result};
 use riskops_monitor::{Record, Value};
 use riskops_parquet::{ColumnValues, write_columns};
 use sha2::{Digest as _, Sha256};
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Writes segments into `tmp_dir`, from where ingestion moves them into the artifact store.
 pub struct ParquetSegments {
@@ -33,7 +35,7 @@ impl SegmentWriter for ParquetSegments {
 
 /// A column of values: numbers when every present value is a number, booleans when every
 /// one is a boolean, text otherwise (numbers written as JSON writes them).
-fn typed(values: Vec<Option<&Value>>) -> ColumnValues {
+fn typed<'r>(values: Vec<Option<&'r Value>>) -> ColumnValues<'r> {
     let present = || values.iter().flatten().filter(|v| !matches!(v, Value::Null));
     if present().all(|v| matches!(v, Value::Number(_))) {
         return ColumnValues::Float64(
@@ -50,48 +52,49 @@ fn typed(values: Vec<Option<&Value>>) -> ColumnValues {
             .iter()
             .map(|v| match v {
                 None | Some(Value::Null) => None,
-                Some(Value::Text(t)) => Some(t.clone()),
-                Some(Value::Bool(b)) => Some(b.to_string()),
+                Some(Value::Text(t)) => Some(Cow::Borrowed(t.as_str())),
+                Some(Value::Bool(b)) => Some(Cow::Owned(b.to_string())),
                 Some(Value::Number(x)) => {
-                    Some(serde_json::Number::from_f64(*x).map_or_else(|| x.to_string(), |n| n.to_string()))
+                    Some(Cow::Owned(serde_json::Number::from_f64(*x).map_or_else(|| x.to_string(), |n| n.to_string())))
                 }
             })
             .collect(),
     )
 }
 
-fn columns(records: &[&Record]) -> Vec<(String, ColumnValues)> {
+fn columns<'r>(records: &[&'r Record]) -> Vec<(String, ColumnValues<'r>)> {
+    let text = |s: &'r String| Some(Cow::Borrowed(s.as_str()));
     let mut out = vec![
-        ("id".to_string(), ColumnValues::Utf8(records.iter().map(|r| Some(r.id.clone())).collect())),
+        ("id".to_string(), ColumnValues::Utf8(records.iter().map(|r| text(&r.id)).collect())),
         ("timestamp".to_string(), ColumnValues::Int64(records.iter().map(|r| Some(r.timestamp)).collect())),
-        ("version".to_string(), ColumnValues::Utf8(records.iter().map(|r| Some(r.version.clone())).collect())),
+        ("version".to_string(), ColumnValues::Utf8(records.iter().map(|r| text(&r.version)).collect())),
         ("prediction".to_string(), typed(records.iter().map(|r| Some(&r.prediction)).collect())),
         ("score".to_string(), ColumnValues::Float64(records.iter().map(|r| r.score).collect())),
         ("label".to_string(), typed(records.iter().map(|r| r.label.as_ref()).collect())),
         ("latency_ms".to_string(), ColumnValues::Float64(records.iter().map(|r| r.latency_ms).collect())),
     ];
-    // Records of one model nearly always carry the same features: then each record's
-    // values are taken in order, with no lookup by name.
-    let first: Vec<&String> = records.first().map(|r| r.features.keys().collect()).unwrap_or_default();
-    let uniform =
-        records.iter().all(|r| r.features.len() == first.len() && r.features.keys().zip(&first).all(|(a, b)| a == *b));
-    if uniform {
-        let mut columns: Vec<Vec<Option<&Value>>> = vec![Vec::with_capacity(records.len()); first.len()];
+    // Records of one batch nearly always share one layout (the schema's, once ingestion
+    // has put them in its order): then each record's values are taken by position.
+    let first = records.first().map(|r| r.features.layout());
+    if let Some(layout) = first
+        && records.iter().all(|r| Arc::ptr_eq(r.features.layout(), layout))
+    {
+        let mut columns: Vec<Vec<Option<&Value>>> = vec![Vec::with_capacity(records.len()); layout.len()];
         for r in records {
             for (column, value) in columns.iter_mut().zip(r.features.values()) {
                 column.push(Some(value));
             }
         }
-        out.extend(first.into_iter().zip(columns).map(|(name, values)| (name.clone(), typed(values))));
+        out.extend(layout.names().iter().zip(columns).map(|(name, values)| (name.clone(), typed(values))));
     } else {
-        let features: BTreeSet<&String> = records.iter().flat_map(|r| r.features.keys()).collect();
+        let features: BTreeSet<&str> = records.iter().flat_map(|r| r.features.names()).map(String::as_str).collect();
         for name in features {
-            out.push((name.clone(), typed(records.iter().map(|r| r.features.get(name)).collect())));
+            out.push((name.to_string(), typed(records.iter().map(|r| r.features.get(name)).collect())));
         }
     }
     let attributes: BTreeSet<&String> = records.iter().flat_map(|r| r.attributes.keys()).collect();
     for name in attributes {
-        let values = records.iter().map(|r| r.attributes.get(name).cloned()).collect();
+        let values = records.iter().map(|r| r.attributes.get(name).map(|g| Cow::Borrowed(g.as_str()))).collect();
         out.push((format!("attr.{name}"), ColumnValues::Utf8(values)));
     }
     let classes: BTreeSet<&String> =

@@ -19,7 +19,7 @@ use crate::monitoring::{IngestWrite, Segment, StoredRecord, WindowSpec, WindowWr
 use crate::project::validate_name;
 use crate::registry::{ModelVersion, VersionRef};
 use riskops_data::profile::{ColumnProfile, Dtype, TableProfile};
-use riskops_monitor::{InputSchema, Record, ReportContext, SchemaOptions, Task, WindowReport, WindowState};
+use riskops_monitor::{Conformer, InputSchema, Record, ReportContext, SchemaOptions, Task, WindowReport, WindowState};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -148,6 +148,8 @@ pub struct IngestOutcome {
 struct Reference {
     schema: InputSchema,
     profile: Arc<TableProfile>,
+    /// Puts the batch's records in schema order.
+    conformer: Conformer,
 }
 
 /// Decoded reference profiles by dataset version.
@@ -226,7 +228,11 @@ impl Riskops {
             task: config.task.clone(),
             sensitive: config.sensitive.clone(),
         };
-        Ok(Reference { schema: InputSchema::from_profile(&profile, &options), profile })
+        Ok(Reference {
+            schema: InputSchema::from_profile(&profile, &options),
+            profile,
+            conformer: Conformer::default(),
+        })
     }
 
     /// The decoded profile of a dataset version, from the cache when it has been read before.
@@ -265,12 +271,12 @@ impl Riskops {
         model: &str,
         version: u32,
         config: &MonitorConfig,
-    ) -> Result<Option<&'a Reference>> {
+    ) -> Result<Option<&'a mut Reference>> {
         if let std::collections::hash_map::Entry::Vacant(slot) = cache.entry(version) {
             let Some(v) = self.store.model_version(model, Some(version)).await? else { return Ok(None) };
             slot.insert(self.reference(&v, config).await?);
         }
-        Ok(cache.get(&version))
+        Ok(cache.get_mut(&version))
     }
 
     async fn production_version(&self, model: &str) -> Result<Option<u32>> {
@@ -338,6 +344,7 @@ impl Riskops {
                 outcome.rejected.push((index, id, vec![reason]));
                 continue;
             }
+            record.features = reference.schema.conform(std::mem::take(&mut record.features), &mut reference.conformer);
             if let Err(reasons) = reference.schema.check(&record) {
                 outcome.rejected.push((index, id, reasons));
                 continue;
@@ -350,6 +357,7 @@ impl Riskops {
         }
         let ids: Vec<String> = parsed.iter().map(|(_, r)| r.id.clone()).collect();
         let by_count = matches!(config.window, WindowSpec::Records(_));
+        let positive = positive_of(&config.task);
         for attempt in 1..=ATTEMPTS {
             // The records are folded into fresh window states before taking the model's
             // turn, so batches fold in parallel; only reading the stored windows, merging
@@ -379,7 +387,7 @@ impl Riskops {
                     version: *version,
                     window_start: start,
                     prediction: prediction_json(record),
-                    score: record.positive_score(&positive_of(&config.task)),
+                    score: record.positive_score(&positive),
                     attributes: serde_json::to_string(&record.attributes).unwrap_or_else(|_| "{}".into()),
                     labelled: record.label.is_some(),
                 });
