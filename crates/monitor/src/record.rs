@@ -287,29 +287,35 @@ impl<'de> Deserialize<'de> for Label {
 
 /// A record's features as the line lists them, names borrowed from the line where they
 /// have no escapes.
-struct FeatureList<'a>(Vec<(Cow<'a, str>, Value)>);
+struct FeatureList<'a> {
+    names: Vec<Cow<'a, str>>,
+    values: Vec<Value>,
+}
+
+/// A feature name or an attribute, borrowed from the line where it has no escapes.
+struct Name<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Name<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Name<'a>, D::Error> {
+        struct Text;
+        impl<'de> Visitor<'de> for Text {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Cow<'de, str>, E> {
+                Ok(Cow::Borrowed(s))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Cow<'de, str>, E> {
+                Ok(Cow::Owned(s.to_string()))
+            }
+        }
+        d.deserialize_str(Text).map(Name)
+    }
+}
 
 impl<'de: 'a, 'a> Deserialize<'de> for FeatureList<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<FeatureList<'a>, D::Error> {
-        struct Name<'a>(Cow<'a, str>);
-        impl<'de: 'a, 'a> Deserialize<'de> for Name<'a> {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Name<'a>, D::Error> {
-                struct Text;
-                impl<'de> Visitor<'de> for Text {
-                    type Value = Cow<'de, str>;
-                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                        f.write_str("a feature name")
-                    }
-                    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Cow<'de, str>, E> {
-                        Ok(Cow::Borrowed(s))
-                    }
-                    fn visit_str<E: de::Error>(self, s: &str) -> Result<Cow<'de, str>, E> {
-                        Ok(Cow::Owned(s.to_string()))
-                    }
-                }
-                d.deserialize_str(Text).map(Name)
-            }
-        }
         struct Pairs<'a>(std::marker::PhantomData<&'a ()>);
         impl<'de: 'a, 'a> Visitor<'de> for Pairs<'a> {
             type Value = FeatureList<'a>;
@@ -317,14 +323,40 @@ impl<'de: 'a, 'a> Deserialize<'de> for FeatureList<'a> {
                 f.write_str("an object of features")
             }
             fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<FeatureList<'a>, M::Error> {
-                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                let capacity = map.size_hint().unwrap_or(16);
+                let mut list =
+                    FeatureList { names: Vec::with_capacity(capacity), values: Vec::with_capacity(capacity) };
                 while let Some((Name(name), value)) = map.next_entry::<Name<'a>, Value>()? {
-                    pairs.push((name, value));
+                    list.names.push(name);
+                    list.values.push(value);
                 }
-                Ok(FeatureList(pairs))
+                Ok(list)
             }
         }
         d.deserialize_map(Pairs(std::marker::PhantomData))
+    }
+}
+
+/// Attribute → group, groups read as [`Label`]s.
+struct Attributes(BTreeMap<String, String>);
+
+impl<'de> Deserialize<'de> for Attributes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Attributes, D::Error> {
+        struct Groups;
+        impl<'de> Visitor<'de> for Groups {
+            type Value = Attributes;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of attributes")
+            }
+            fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<Attributes, M::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((name, Label(group))) = map.next_entry::<String, Label>()? {
+                    out.insert(name, group);
+                }
+                Ok(Attributes(out))
+            }
+        }
+        d.deserialize_map(Groups)
     }
 }
 
@@ -344,7 +376,7 @@ struct Fast<'a> {
     #[serde(default)]
     label: Option<Value>,
     #[serde(default)]
-    attributes: Option<BTreeMap<String, Label>>,
+    attributes: Option<Attributes>,
     #[serde(default)]
     latency_ms: Option<f64>,
 }
@@ -360,7 +392,7 @@ impl RecordReader {
             if f.prediction == Value::Null {
                 return None;
             }
-            let (names, values): (Vec<Cow<str>>, Vec<Value>) = f.features.0.into_iter().unzip();
+            let FeatureList { names, values } = f.features;
             // A repeated feature name is left to the slow path, which keeps the last value.
             let layout = self.layout(names.iter().map(|n| n.as_ref()))?;
             Some(Record {
@@ -372,7 +404,7 @@ impl RecordReader {
                 score: f.score,
                 probabilities: f.probabilities,
                 label: f.label.filter(|l| *l != Value::Null),
-                attributes: f.attributes.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect(),
+                attributes: f.attributes.map(|a| a.0).unwrap_or_default(),
                 latency_ms: f.latency_ms,
             })
         });

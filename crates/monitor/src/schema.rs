@@ -212,21 +212,27 @@ impl InputSchema {
     }
 }
 
-/// Why `v` cannot be a value of a `dtype` column (null never violates: it is missing).
+/// Whether `v` can be a value of a `dtype` column (null always can: it is missing).
 ///
 /// float64 takes numbers; int64 takes integral numbers; bool takes booleans; object (text)
 /// takes strings. Nothing is coerced: `"3"` in a numeric column and `3` in a text column
-/// are violations.
-pub fn type_violation(dtype: Dtype, v: &Value) -> Option<String> {
-    let ok = match (dtype, v) {
+/// do not fit.
+#[inline]
+pub fn fits(dtype: Dtype, v: &Value) -> bool {
+    match (dtype, v) {
         (_, Value::Null) => true,
         (Dtype::Float64, Value::Number(_)) => true,
         (Dtype::Int64, Value::Number(x)) => x.fract() == 0.0,
         (Dtype::Bool, Value::Bool(_)) => true,
         (Dtype::Object, Value::Text(_)) => true,
         _ => false,
-    };
-    (!ok).then(|| format!("expected {}, got {}", expected(dtype), v.kind()))
+    }
+}
+
+/// Why `v` cannot be a value of a `dtype` column (see [`fits`]).
+#[inline]
+pub fn type_violation(dtype: Dtype, v: &Value) -> Option<String> {
+    (!fits(dtype, v)).then(|| format!("expected {}, got {}", expected(dtype), v.kind()))
 }
 
 fn expected(dtype: Dtype) -> &'static str {

@@ -3,7 +3,7 @@
 use crate::MonitorError;
 use crate::codec::{Reader, Writer};
 use crate::record::{Record, Value, bool_text};
-use crate::schema::{FeatureSpec, InputSchema, Task, type_violation};
+use crate::schema::{FeatureSpec, InputSchema, Task, fits};
 use riskops_data::profile::Dtype;
 use riskops_stats::metrics::{BinaryOutcomes, GroupOutcomes, RegressionSummary};
 use riskops_stats::sketch::{Frequencies, Moments, QuantileSketch};
@@ -127,7 +127,7 @@ impl ColumnState {
             self.missing += 1;
             return false;
         };
-        if !self.flexible && type_violation(self.dtype, v).is_some() {
+        if !self.flexible && !fits(self.dtype, v) {
             self.type_violations += 1;
             return false;
         }

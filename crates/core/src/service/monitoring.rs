@@ -310,7 +310,6 @@ impl Riskops {
         // A record from the future would open a window that closes every earlier one (and
         // milliseconds sent as seconds land there).
         let latest_timestamp = self.clock.now().unix_timestamp() + 86_400;
-        let mut seen = HashSet::new();
         for (index, item) in batch.into_iter().enumerate() {
             let mut record = match item {
                 Ok(r) => r,
@@ -349,13 +348,16 @@ impl Riskops {
                 outcome.rejected.push((index, id, reasons));
                 continue;
             }
-            if !seen.insert(record.id.clone()) {
-                outcome.duplicates += 1;
-                continue;
-            }
             parsed.push((version, record));
         }
-        let ids: Vec<String> = parsed.iter().map(|(_, r)| r.id.clone()).collect();
+        // A record sent twice in one batch counts once (the first).
+        let mut seen = HashSet::with_capacity(parsed.len());
+        let first: Vec<bool> = parsed.iter().map(|(_, r)| seen.insert(r.id.as_str())).collect();
+        drop(seen);
+        let before = parsed.len();
+        let mut first = first.into_iter();
+        parsed.retain(|_| first.next().unwrap_or(true));
+        outcome.duplicates += (before - parsed.len()) as u64;
         let by_count = matches!(config.window, WindowSpec::Records(_));
         let positive = positive_of(&config.task);
         for attempt in 1..=ATTEMPTS {
@@ -366,7 +368,15 @@ impl Riskops {
             // Windows of N records are cut from the stored count, so they fold in turn.
             let turn = self.ingest_turn(model);
             let mut held = if by_count { Some(turn.clone().lock_owned().await) } else { None };
-            let known: HashSet<String> = self.store.known_records(model, &ids).await?.into_iter().collect();
+            // Most batches are new: the first attempt assumes so, and the store's unique key
+            // on record ids turns a resent record into a conflict. Later attempts look up
+            // which ids were seen before and leave them out.
+            let known: HashSet<String> = if attempt == 1 {
+                HashSet::new()
+            } else {
+                let ids: Vec<String> = parsed.iter().map(|(_, r)| r.id.clone()).collect();
+                self.store.known_records(model, &ids).await?.into_iter().collect()
+            };
             let fresh: Vec<&(u32, Record)> = parsed.iter().filter(|(_, r)| !known.contains(&r.id)).collect();
             let mut states: BTreeMap<(u32, i64), (i64, WindowState, u64, u64)> = BTreeMap::new();
             let mut new_records = Vec::with_capacity(fresh.len());

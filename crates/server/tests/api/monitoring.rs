@@ -133,7 +133,7 @@ async fn windows_of_n_records_fill_in_arrival_order_and_roll_up_into_days() {
             );
         }
 
-        // 250 records in batches of 150 and 100: windows of 100, 100 and 50, in order.
+        // 250 records in batches of 150 and 100 new: windows of 100, 100 and 50, in order.
         let batch = |range: std::ops::Range<usize>| -> Vec<u8> {
             range
                 .map(|i| {
@@ -144,9 +144,11 @@ async fn windows_of_n_records_fill_in_arrival_order_and_roll_up_into_days() {
                 .collect::<String>()
                 .into_bytes()
         };
-        for range in [0..150, 150..250, 0..150] {
+        // The second batch repeats 50 records of the first, the third is the first again.
+        for (range, accepted, duplicates) in [(0..150, 150, 0), (100..250, 100, 50), (0..150, 0, 150)] {
             let (status, a) = s.send(TOKEN, &format!("{base}/predictions"), "application/x-ndjson", batch(range)).await;
             assert_eq!(status, StatusCode::OK, "{a}");
+            assert_eq!((a["accepted"].as_u64(), a["duplicates"].as_u64()), (Some(accepted), Some(duplicates)), "{a}");
         }
         let (status, report) = s.get(&format!("{base}/monitoring?from=1789990000&to=1790010000"), Some(TOKEN)).await;
         assert_eq!(status, StatusCode::OK, "{report}");
