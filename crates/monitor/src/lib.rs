@@ -41,7 +41,7 @@ mod window;
 
 pub use drift::{FeatureDrift, column_drift, ks_p_value};
 pub use features::{Features, Layout};
-pub use record::{Record, RecordReader, Value, bool_text, number_category};
+pub use record::{Record, RecordReader, Text, Value, bool_text, number_category};
 pub use report::{ReportContext, WindowDrift, WindowReport, rfc3339};
 pub use schema::{Conformer, FeatureSpec, InputSchema, SchemaOptions, Task, type_violation};
 pub use window::{ColumnState, LATENCY_K, MAX_ATTRIBUTES, Performance, SMALL_CAP, SmallCounts, WINDOW_K, WindowState};

@@ -12,8 +12,12 @@ pub enum Value {
     Null,
     Bool(bool),
     Number(f64),
-    Text(String),
+    Text(Text),
 }
+
+/// Text of a value: categories are short, and up to 24 bytes are kept inline, with no
+/// allocation per value.
+pub type Text = compact_str::CompactString;
 
 impl Value {
     /// From a JSON scalar; arrays and objects are not values.
@@ -22,7 +26,7 @@ impl Value {
             Json::Null => Value::Null,
             Json::Bool(b) => Value::Bool(*b),
             Json::Number(n) => Value::Number(n.as_f64()?),
-            Json::String(s) => Value::Text(s.clone()),
+            Json::String(s) => Value::Text(s.as_str().into()),
             Json::Array(_) | Json::Object(_) => return None,
         })
     }
@@ -34,7 +38,7 @@ impl Value {
             Value::Null => None,
             Value::Bool(b) => Some(bool_text(*b).to_string()),
             Value::Number(x) => Some(number_category(*x)),
-            Value::Text(t) => Some(t.clone()),
+            Value::Text(t) => Some(t.to_string()),
         }
     }
 
@@ -241,10 +245,10 @@ impl<'de> Deserialize<'de> for Value {
                 Ok(Value::Number(v))
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
-                Ok(Value::Text(s.to_string()))
+                Ok(Value::Text(s.into()))
             }
             fn visit_string<E: de::Error>(self, s: String) -> Result<Value, E> {
-                Ok(Value::Text(s))
+                Ok(Value::Text(s.into()))
             }
         }
         d.deserialize_any(Scalar)

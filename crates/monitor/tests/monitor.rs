@@ -72,7 +72,7 @@ fn cell(c: &Column, i: usize) -> Value {
         Values::Float(v) if v[i].is_nan() => Value::Null,
         Values::Float(v) => Value::Number(v[i]),
         Values::Bool(v) => Value::Bool(v[i]),
-        Values::Str(s) => s.get(i).map(|x| Value::Text(x.to_string())).unwrap_or(Value::Null),
+        Values::Str(s) => s.get(i).map(|x| Value::Text(x.into())).unwrap_or(Value::Null),
     }
 }
 
@@ -527,7 +527,7 @@ fn a_million_records_keep_the_window_small() {
         record.features.insert(n.clone(), Value::Number(0.0));
     }
     for n in &texts {
-        record.features.insert(n.clone(), Value::Text(String::new()));
+        record.features.insert(n.clone(), Value::Text(Default::default()));
     }
     let mut w = WindowState::new(&schema);
     let mut state = 0x9e37_79b9_7f4a_7c15u64;

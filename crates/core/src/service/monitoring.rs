@@ -306,7 +306,7 @@ impl Riskops {
         let default_version = self.production_version(model).await?.map(|v| v.to_string()).unwrap_or_default();
         let mut references: HashMap<u32, Reference> = HashMap::new();
         let mut outcome = IngestOutcome::default();
-        let mut parsed: Vec<(u32, Record)> = Vec::new();
+        let mut parsed: Vec<(u32, Record)> = Vec::with_capacity(batch.len());
         // A record from the future would open a window that closes every earlier one (and
         // milliseconds sent as seconds land there).
         let latest_timestamp = self.clock.now().unix_timestamp() + 86_400;
@@ -807,6 +807,6 @@ fn prediction_json(record: &Record) -> String {
         riskops_monitor::Value::Number(x) => {
             serde_json::Number::from_f64(*x).map(|n| n.to_string()).unwrap_or_else(|| "null".into())
         }
-        riskops_monitor::Value::Text(t) => Value::String(t.clone()).to_string(),
+        riskops_monitor::Value::Text(t) => Value::String(t.to_string()).to_string(),
     }
 }
