@@ -213,7 +213,7 @@ impl RecordReader {
 // Building a `serde_json::Value` tree first (an ordered map per record and per feature set)
 // spent most of ingestion's time in the allocator. The common, well-formed record is read
 // here directly; anything this path refuses is read again through `Value` by
-// `Record::from_json`, so every error keeps its field-naming message.
+// `RecordReader::read_json`, so every error keeps its field-naming message.
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
@@ -296,7 +296,7 @@ struct FeatureList<'a> {
     values: Vec<Value>,
 }
 
-/// A feature name or an attribute, borrowed from the line where it has no escapes.
+/// A feature name, borrowed from the line where it has no escapes.
 struct Name<'a>(Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Name<'a> {
