@@ -888,6 +888,10 @@ pub struct ServeArgs {
     /// Largest accepted dataset or model file, e.g. 16GiB [default: 16GiB].
     #[arg(long, env = "RISKOPS_UPLOAD_LIMIT")]
     pub upload_limit: Option<String>,
+    /// Largest prediction or label batch, as sent and once decompressed (a gzip body is
+    /// refused with 413 as soon as it would expand past it) [default: 64MiB].
+    #[arg(long, env = "RISKOPS_BATCH_LIMIT")]
+    pub batch_limit: Option<String>,
     /// Log lines as text or as JSON objects [default: text].
     #[arg(long, env = "RISKOPS_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
@@ -900,8 +904,14 @@ pub struct ServeArgs {
     /// once) [default: 10].
     #[arg(long, env = "RISKOPS_WINDOW_QUIET")]
     pub window_quiet: Option<u64>,
+    /// A webhook receiver allowed although it is at a loopback, private or link-local
+    /// address (refused by default, so project users cannot make the server call internal
+    /// services): HOST for every port or HOST:PORT; repeat for several.
+    #[arg(long = "webhook-allow-host", value_name = "HOST[:PORT]")]
+    pub webhook_allow_host: Vec<String>,
     /// A TOML file with the same settings (listen, data_dir, database_url, artifact_store,
-    /// body_limit, upload_limit, log_format, signing_key_file, bootstrap_token, window_quiet)
+    /// body_limit, upload_limit, batch_limit, log_format, signing_key_file, bootstrap_token, window_quiet,
+    /// webhook_allow_hosts)
     /// [default: ./riskops.toml if it exists].
     #[arg(long, env = "RISKOPS_CONFIG")]
     pub config: Option<PathBuf>,

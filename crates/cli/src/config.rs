@@ -5,7 +5,7 @@
 use crate::cli::{LogFormat, ServeArgs};
 use anyhow::{Context, Result, bail};
 use riskops_core::secret::Secret;
-use riskops_server::{DEFAULT_BODY_LIMIT, DEFAULT_UPLOAD_LIMIT, Settings};
+use riskops_server::{DEFAULT_BATCH_LIMIT, DEFAULT_BODY_LIMIT, DEFAULT_UPLOAD_LIMIT, Settings};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -24,10 +24,12 @@ struct FileConfig {
     artifact_store: Option<String>,
     body_limit: Option<toml::Value>,
     upload_limit: Option<toml::Value>,
+    batch_limit: Option<toml::Value>,
     log_format: Option<LogFormat>,
     signing_key_file: Option<PathBuf>,
     bootstrap_token: Option<String>,
     window_quiet: Option<u64>,
+    webhook_allow_hosts: Option<Vec<String>>,
 }
 
 /// Settings for the server plus what only the CLI needs.
@@ -67,6 +69,7 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
     let body_limit = size_setting("body_limit", args.body_limit, file.body_limit)?.unwrap_or(DEFAULT_BODY_LIMIT);
     let upload_limit =
         size_setting("upload_limit", args.upload_limit, file.upload_limit)?.map_or(DEFAULT_UPLOAD_LIMIT, |n| n as u64);
+    let batch_limit = size_setting("batch_limit", args.batch_limit, file.batch_limit)?.unwrap_or(DEFAULT_BATCH_LIMIT);
     let artifact_store = args.artifact_store.or(file.artifact_store).filter(|u| !u.is_empty());
     if let Some(url) = &artifact_store
         && !url.starts_with("s3://")
@@ -77,6 +80,16 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
     }
     // Endpoint, region and credentials come from the usual AWS_* variables.
     let artifact_store = artifact_store.map(|url| riskops_s3::S3Config::from_url(&url)).transpose()?;
+    let webhook_allow_hosts = if args.webhook_allow_host.is_empty() {
+        file.webhook_allow_hosts.unwrap_or_default()
+    } else {
+        args.webhook_allow_host
+    };
+    for entry in &webhook_allow_hosts {
+        riskops_core::webhook_guard::validate_allow_entry(entry)
+            .map_err(anyhow::Error::msg)
+            .context("--webhook-allow-host")?;
+    }
     let bootstrap_token = bootstrap_env.filter(|t| !t.is_empty()).or(file.bootstrap_token).map(Secret::new);
     Ok(ServeConfig {
         settings: Settings {
@@ -86,6 +99,7 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
             bootstrap_token,
             body_limit,
             upload_limit,
+            batch_limit,
             artifact_store,
             // Relative to the working directory like data_dir; in the data directory by default.
             signing_key_file: args.signing_key_file.or(file.signing_key_file),
@@ -96,6 +110,7 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
                     .or(file.window_quiet)
                     .map(std::time::Duration::from_secs)
                     .unwrap_or(riskops_server::AlertingSettings::default().quiet),
+                webhook_allow_hosts,
                 ..riskops_server::AlertingSettings::default()
             },
         },

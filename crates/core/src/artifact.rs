@@ -68,6 +68,12 @@ pub trait ArtifactStore: Send + Sync + 'static {
 
     async fn exists(&self, digest: &Digest) -> Result<bool>;
 
+    /// Every stored object, for removing those nothing refers to after a crash; `None` where
+    /// the store is shared by several servers (S3), so no one server may judge what is unused.
+    async fn list(&self) -> Result<Option<Vec<Digest>>> {
+        Ok(None)
+    }
+
     /// Removes an object (used only to undo a `put_file` whose metadata did not commit).
     async fn delete(&self, digest: &Digest) -> Result<()>;
 

@@ -27,8 +27,12 @@ pub enum ErrorKind {
     RateLimited,
     /// Stored data failed an integrity check.
     Integrity,
-    /// A dependency (database, artifact store) is not reachable right now.
+    /// A dependency (database, artifact store, disk) is not usable right now. The message is
+    /// for the server's log: it may name hosts and paths, so clients get a generic one.
     Unavailable,
+    /// Other requests kept changing the same data; sending again will do. The message is
+    /// for the client.
+    Busy,
     /// A bug or an unexpected failure; details are logged, not shown.
     Internal,
 }
@@ -75,6 +79,10 @@ impl Error {
 
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Unavailable, message)
+    }
+
+    pub fn busy(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Busy, message)
     }
 
     /// A field-level validation failure; the message should say what is acceptable.

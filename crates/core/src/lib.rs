@@ -30,6 +30,7 @@ pub mod signing;
 pub mod store;
 pub mod taxonomy;
 pub mod throttle;
+pub mod webhook_guard;
 
 pub use error::{Error, ErrorKind, Result};
 pub use service::Riskops;

@@ -127,9 +127,13 @@ pub trait Store: Send + Sync + 'static {
     /// Model versions trained or validated on this dataset version.
     async fn models_using_dataset(&self, name: &str, version: u32) -> Result<Vec<ModelVersion>>;
 
-    /// Whether anything (a dataset or model version, evidence, an attestation) refers to this
-    /// digest, so its artifact must stay.
+    /// Whether anything (a dataset or model version, evidence, an attestation, a raw-record
+    /// segment) refers to this digest, so its artifact must stay.
     async fn digest_referenced(&self, digest: &str) -> Result<bool>;
+
+    /// Every digest something refers to (as in [`Store::digest_referenced`]), for removing
+    /// the objects a crash left behind.
+    async fn referenced_digests(&self) -> Result<std::collections::HashSet<String>>;
 
     /// Adds (or overwrites) labels of an existing version; returns all its labels. An
     /// unknown version is not found.

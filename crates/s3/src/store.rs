@@ -200,7 +200,12 @@ impl ArtifactStore for S3Artifacts {
         tokio::fs::create_dir_all(&self.tmp_dir).await.map_err(|e| io_err("create", &self.tmp_dir, e))?;
         // Created first so that every early return below, by dropping it, deletes the file.
         let mut verified = VerifiedFile { path: self.tmp_dir.join(temporary_name(digest)), size: 0, temporary: true };
-        let file = tokio::fs::File::create(&verified.path).await.map_err(|e| io_err("create", &verified.path, e))?;
+        // A copy of an artifact: the server's user's only, like the stored objects.
+        let mut options = tokio::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        options.mode(0o600);
+        let file = options.open(&verified.path).await.map_err(|e| io_err("create", &verified.path, e))?;
         let mut writer = tokio::io::BufWriter::with_capacity(1 << 20, file);
         let mut hasher = Sha256::new();
         let mut body = response.into_body();

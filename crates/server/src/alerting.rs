@@ -4,16 +4,19 @@
 //!
 //! Both steps read their work from the store (windows due, deliveries due), so a restart
 //! loses nothing: what was not done is done on the next pass. Webhooks go out over hyper
-//! with rustls (ring), each request bounded by [`SEND_TIMEOUT`].
+//! with rustls (ring), each request bounded by [`SEND_TIMEOUT`], never to an internal address
+//! unless the operator allowed that host (see `riskops_core::webhook_guard`).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::rt::TokioExecutor;
 use riskops_core::Riskops;
 use riskops_core::service::WebhookTransport;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -22,18 +25,25 @@ use tokio::sync::watch;
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// When the alerting task runs and when a window counts as closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertingSettings {
     /// How often windows and deliveries are checked.
     pub interval: Duration,
     /// A window that has ended closes once nothing was added to it for this long (a later
     /// window of the same model closes it at once).
     pub quiet: Duration,
+    /// `HOST` or `HOST:PORT` webhook receivers allowed although they resolve to a loopback,
+    /// private or link-local address (`--webhook-allow-host`).
+    pub webhook_allow_hosts: Vec<String>,
 }
 
 impl Default for AlertingSettings {
     fn default() -> Self {
-        AlertingSettings { interval: Duration::from_secs(2), quiet: Duration::from_secs(10) }
+        AlertingSettings {
+            interval: Duration::from_secs(2),
+            quiet: Duration::from_secs(10),
+            webhook_allow_hosts: Vec::new(),
+        }
     }
 }
 
@@ -45,7 +55,7 @@ pub fn spawn(
     settings: AlertingSettings,
     stop: watch::Receiver<bool>,
 ) -> Result<tokio::task::JoinHandle<()>, riskops_core::Error> {
-    let transport = HttpTransport::new()?;
+    let transport = HttpTransport::new(settings.webhook_allow_hosts.clone())?;
     let judge = every(settings.interval, stop.clone(), {
         let riskops = riskops.clone();
         let quiet = i64::try_from(settings.quiet.as_secs()).unwrap_or(i64::MAX);
@@ -103,34 +113,103 @@ where
     })
 }
 
-/// Webhook requests over HTTP(S).
+/// Webhook requests over HTTP(S): through a resolver that refuses internal addresses, or,
+/// for the hosts the operator allowed, through the system's.
 struct HttpTransport {
-    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    guarded: Client<HttpsConnector<HttpConnector<GuardedResolver>>, Full<Bytes>>,
+    allowed: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    allow: Vec<String>,
 }
 
 impl HttpTransport {
-    fn new() -> Result<HttpTransport, riskops_core::Error> {
-        // The provider is passed in, not installed process-wide (as the S3 client does).
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = match hyper_rustls::HttpsConnectorBuilder::new().with_provider_and_native_roots(provider.clone())
-        {
-            Ok(b) => b,
-            // Without a CA bundle, http:// receivers still work; https:// ones fail per attempt.
-            Err(_) => {
-                let config = rustls::ClientConfig::builder_with_provider(provider)
-                    .with_safe_default_protocol_versions()
-                    .map_err(|e| riskops_core::Error::internal(format!("TLS setup failed: {e}")))?
-                    .with_root_certificates(rustls::RootCertStore::empty())
-                    .with_no_client_auth();
-                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
-            }
-        };
-        let mut http = HttpConnector::new();
-        http.set_connect_timeout(Some(SEND_TIMEOUT));
-        http.enforce_http(false);
-        let connector = builder.https_or_http().enable_http1().wrap_connector(http);
-        Ok(HttpTransport { http: Client::builder(TokioExecutor::new()).build(connector) })
+    fn new(allow: Vec<String>) -> Result<HttpTransport, riskops_core::Error> {
+        Ok(HttpTransport {
+            guarded: client(HttpConnector::new_with_resolver(GuardedResolver))?,
+            allowed: client(HttpConnector::new())?,
+            allow,
+        })
     }
+}
+
+/// A client (HTTP/1, redirects never followed: hyper's client does not) over `http`.
+fn client<R>(
+    mut http: HttpConnector<R>,
+) -> Result<Client<HttpsConnector<HttpConnector<R>>, Full<Bytes>>, riskops_core::Error>
+where
+    R: Clone + Send + Sync + 'static,
+    HttpConnector<R>: tower::Service<http::Uri>,
+    HttpsConnector<HttpConnector<R>>: hyper_util::client::legacy::connect::Connect,
+{
+    // The provider is passed in, not installed process-wide (as the S3 client does).
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = match hyper_rustls::HttpsConnectorBuilder::new().with_provider_and_native_roots(provider.clone()) {
+        Ok(b) => b,
+        // Without a CA bundle, http:// receivers still work; https:// ones fail per attempt.
+        Err(_) => {
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| riskops_core::Error::internal(format!("TLS setup failed: {e}")))?
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth();
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
+        }
+    };
+    http.set_connect_timeout(Some(SEND_TIMEOUT));
+    http.enforce_http(false);
+    let connector = builder.https_or_http().enable_http1().wrap_connector(http);
+    Ok(Client::builder(TokioExecutor::new()).build(connector))
+}
+
+/// Resolves a receiver's name and refuses it when any of its addresses is internal: checked
+/// here, where the connection's addresses come from, so a name that changes its answer between
+/// a check and the connection (DNS rebinding) cannot slip through.
+#[derive(Clone)]
+struct GuardedResolver;
+
+impl tower::Service<Name> for GuardedResolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = std::io::Error;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<Self::Response>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            if let Some(internal) = addrs.iter().find(|a| riskops_core::webhook_guard::is_internal(a.ip())) {
+                return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, Refused(internal.ip())));
+            }
+            Ok(addrs.into_iter())
+        })
+    }
+}
+
+/// Why a receiver was not contacted: it resolved to an internal address.
+#[derive(Debug)]
+struct Refused(std::net::IpAddr);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "resolves to the internal address {}", self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Whether the chain of `e` holds a [`Refused`].
+fn refused(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
+    while let Some(err) = source {
+        // An io::Error's source() skips the error it wraps: look inside it too.
+        let wrapped = err.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref);
+        if err.is::<Refused>() || wrapped.is_some_and(|inner| inner.is::<Refused>()) {
+            return true;
+        }
+        source = err.source();
+    }
+    false
 }
 
 #[async_trait::async_trait]
@@ -142,9 +221,30 @@ impl WebhookTransport for HttpTransport {
         }
         // Errors name the host only: a URL's path or query may carry a receiver's token.
         let request = request.body(Full::new(Bytes::from(body))).map_err(|_| "the URL cannot be used".to_string())?;
-        let host = request.uri().host().unwrap_or_default().to_string();
+        let host = request.uri().host().unwrap_or_default().trim_matches(['[', ']']).to_string();
+        let port =
+            request.uri().port_u16().unwrap_or(if request.uri().scheme_str() == Some("https") { 443 } else { 80 });
+        let allowed = riskops_core::webhook_guard::allowed(&self.allow, &host, port);
+        // An address literal is not resolved (the connector dials it as it is): checked here.
+        if !allowed
+            && let Ok(ip) = host.parse::<std::net::IpAddr>()
+            && riskops_core::webhook_guard::is_internal(ip)
+        {
+            return Err(refused_message(&host));
+        }
         let send = async {
-            let response = self.http.request(request).await.map_err(|e| format!("cannot reach {host}: {e}"))?;
+            let response =
+                if allowed { self.allowed.request(request).await } else { self.guarded.request(request).await };
+            let response = response.map_err(|e| {
+                if refused(&e) {
+                    return refused_message(&host);
+                }
+                // Whether the port was closed, filtered or spoke something else stays in the
+                // server's log: project users must not learn it (that would make the delivery
+                // list a port scanner).
+                tracing::info!(%host, error = %error_chain(&e), "a webhook delivery failed");
+                format!("no HTTP answer from {host}")
+            })?;
             let status = response.status().as_u16();
             // Read (and drop) the body so the connection can be reused.
             let _ = response.into_body().collect().await;
@@ -152,7 +252,66 @@ impl WebhookTransport for HttpTransport {
         };
         match tokio::time::timeout(SEND_TIMEOUT, send).await {
             Ok(result) => result,
-            Err(_) => Err(format!("{host} did not answer within {} s", SEND_TIMEOUT.as_secs())),
+            Err(_) => {
+                tracing::info!(%host, "a webhook receiver did not answer in time");
+                Err(format!("no HTTP answer from {host}"))
+            }
         }
+    }
+}
+
+fn refused_message(host: &str) -> String {
+    format!(
+        "{host} is a loopback, private or link-local address; webhooks are not sent there unless the server allows it (riskops serve --webhook-allow-host {host})"
+    )
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::str::FromStr;
+
+    #[tokio::test]
+    async fn names_that_resolve_to_internal_addresses_are_refused_at_delivery() {
+        let err = tower::Service::call(&mut GuardedResolver, Name::from_str("localhost").unwrap()).await.unwrap_err();
+        assert!(refused(&err), "{err}");
+        let transport = HttpTransport::new(Vec::new()).unwrap();
+        for url in ["http://localhost:9/x", "http://127.0.0.1:9/x", "http://[::ffff:127.0.0.1]:9/x"] {
+            let said = transport.post(url, &[], b"{}".to_vec()).await.unwrap_err();
+            assert!(said.contains("--webhook-allow-host"), "{url}: {said}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_and_a_port_that_speaks_something_else_fail_alike() {
+        // Allowed hosts, so the connection is attempted: one port closed, one not HTTP.
+        let transport = HttpTransport::new(vec!["127.0.0.1".into()]).unwrap();
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let closed_port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let other = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let other_port = other.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut tcp, _)) = other.accept().await {
+                use tokio::io::AsyncWriteExt;
+                let _ = tcp.write_all(b"SSH-2.0-OpenSSH_9.6\r\n").await;
+            }
+        });
+        let a = transport.post(&format!("http://127.0.0.1:{closed_port}/"), &[], Vec::new()).await.unwrap_err();
+        let b = transport.post(&format!("http://127.0.0.1:{other_port}/"), &[], Vec::new()).await.unwrap_err();
+        assert_eq!(a, "no HTTP answer from 127.0.0.1");
+        assert_eq!(a, b);
     }
 }

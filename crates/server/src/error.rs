@@ -23,6 +23,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable, machine-readable: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
     /// `method_not_allowed`, `conflict`, `payload_too_large`, `unsupported_media_type`,
+    /// `uri_too_long`, `headers_too_large`,
     /// `invalid_field`, `rate_limited`, `integrity_error`, `unavailable`, `internal`.
     pub code: &'static str,
     /// For people; may change between versions.
@@ -44,13 +45,13 @@ pub fn status_and_code(kind: ErrorKind) -> (StatusCode, &'static str) {
         ErrorKind::Invalid => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
         ErrorKind::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
         ErrorKind::Integrity => (StatusCode::INTERNAL_SERVER_ERROR, "integrity_error"),
-        ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        ErrorKind::Unavailable | ErrorKind::Busy => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         ErrorKind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
 }
 
 /// Codes for statuses that come from the HTTP layer rather than from riskops.
-fn code_for_status(status: StatusCode) -> &'static str {
+pub(crate) fn code_for_status(status: StatusCode) -> &'static str {
     match status {
         StatusCode::BAD_REQUEST => "bad_request",
         StatusCode::UNAUTHORIZED => "unauthorized",
@@ -60,6 +61,8 @@ fn code_for_status(status: StatusCode) -> &'static str {
         StatusCode::CONFLICT => "conflict",
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
         StatusCode::UNPROCESSABLE_ENTITY => "invalid_field",
         StatusCode::TOO_MANY_REQUESTS => "rate_limited",
         StatusCode::SERVICE_UNAVAILABLE => "unavailable",
@@ -81,15 +84,19 @@ impl From<Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = status_and_code(self.0.kind);
-        let message = if status.is_server_error() && self.0.kind != ErrorKind::Unavailable {
-            // Details of a failure stay in the log (with the request id), not in the answer.
-            tracing::error!(error = %self.0, kind = ?self.0.kind, "request failed");
-            match self.0.kind {
-                ErrorKind::Integrity => self.0.message,
-                _ => "internal error; the server log has the details under this request's id".to_string(),
+        // Details of a failure stay in the log (with the request id), not in the answer: they
+        // may name the server's paths, hosts or SQL.
+        let message = match self.0.kind {
+            ErrorKind::Integrity | ErrorKind::Busy => self.0.message,
+            ErrorKind::Unavailable => {
+                tracing::error!(error = %self.0, "storage unavailable");
+                "riskops cannot use its storage right now; try again shortly (the server log has the details under this request's id)".to_string()
             }
-        } else {
-            self.0.message
+            _ if status.is_server_error() => {
+                tracing::error!(error = %self.0, kind = ?self.0.kind, "request failed");
+                "internal error; the server log has the details under this request's id".to_string()
+            }
+            _ => self.0.message,
         };
         let body = ErrorBody { error: ErrorDetail { code, message, field: self.0.field } };
         let mut response = (status, Json(body)).into_response();

@@ -80,6 +80,18 @@ where
     }
 }
 
+/// A JSON body already read (a batch, read after its caller was authorized), with the same
+/// errors as [`ApiJson`]: malformed JSON is a 400, a wrong or missing field a 422 naming it.
+pub fn json_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_data() {
+            Error::new(ErrorKind::Invalid, format!("the body does not match the expected shape: {e}"))
+        } else {
+            Error::bad_request(format!("the body is not JSON: {e}"))
+        }
+    })
+}
+
 fn json_rejection(rejection: JsonRejection) -> Error {
     let message = rejection.body_text();
     let kind = match rejection.status() {

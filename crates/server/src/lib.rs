@@ -14,6 +14,7 @@ mod metrics;
 mod profiling;
 pub mod routes;
 mod segments;
+mod serve;
 pub mod signing;
 pub mod state;
 mod upload;
@@ -53,6 +54,8 @@ pub struct Settings {
     pub body_limit: usize,
     /// The largest dataset or model file accepted.
     pub upload_limit: u64,
+    /// The largest prediction or label batch, as sent and once decompressed.
+    pub batch_limit: usize,
     /// S3-compatible storage for artifacts; `<data_dir>/artifacts` when absent.
     pub artifact_store: Option<riskops_s3::S3Config>,
     /// The Ed25519 key (PKCS#8) that signs audit checkpoints and production models;
@@ -67,13 +70,17 @@ pub struct Settings {
 /// The default [`Settings::checkpoint_interval`].
 pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(30);
 
+/// The default batch limit: 64 MiB holds 100,000 records of 20 features several times
+/// over, and bounds what a gzip body may expand to.
+pub const DEFAULT_BATCH_LIMIT: usize = 64 << 20;
+
 /// The default upload limit: 16 GiB (files stream to disk; memory does not grow with size).
 pub const DEFAULT_UPLOAD_LIMIT: u64 = 16 << 30;
 
 /// The OpenAPI document of every route, built once.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    DOC.get_or_init(|| routes::api().merge(routes::uploads()).split_for_parts().1).clone()
+    DOC.get_or_init(|| routes::api().merge(routes::uploads()).merge(routes::batches()).split_for_parts().1).clone()
 }
 
 /// The full application with its middleware stack.
@@ -88,11 +95,17 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .layer(DefaultBodyLimit::max(upload_limit))
         .layer(RequestBodyLimitLayer::new(upload_limit))
         .split_for_parts();
+    // Batch handlers read their body themselves, after authorization, under the same limit.
+    let (batches, _) = routes::batches()
+        .layer(DefaultBodyLimit::max(state.batch_limit))
+        .layer(RequestBodyLimitLayer::new(state.batch_limit))
+        .split_for_parts();
     // Layers run outside-in from the bottom: an id is set first, so every log line and
     // every error carries it; json_errors sits outside the body limits and the panic
     // guard so that their answers become JSON too.
     let poked = state.audit_written.clone();
     api.merge(uploads)
+        .merge(batches)
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(poked, checkpointer::poke_after_writes))
         .layer(CatchPanicLayer::new())
@@ -111,6 +124,24 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+/// Creates the data directory, its artifacts/ and tmp/ folders (each the server's user's only,
+/// 0700, also when an earlier version made them 0755) and empties tmp/ of what a killed
+/// server was receiving; the number of files removed. Errors name no path to clients: they
+/// stop the server at start, where the operator reads them.
+fn prepare_data_dir(
+    data_dir: &std::path::Path,
+    artifacts: &std::path::Path,
+    tmp_dir: &std::path::Path,
+) -> Result<usize, Error> {
+    use riskops_store::artifacts::{clear_dir, private_dir, restrict_dir};
+    for dir in [data_dir, artifacts, tmp_dir] {
+        private_dir(dir)
+            .and_then(|()| restrict_dir(dir))
+            .map_err(|e| Error::unavailable(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    clear_dir(tmp_dir).map_err(|e| Error::unavailable(format!("cannot empty {}: {e}", tmp_dir.display())))
 }
 
 /// A server that is accepting connections.
@@ -139,14 +170,12 @@ pub async fn start(
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Running, Error> {
+    let tmp_dir = settings.data_dir.join("tmp");
     let artifacts = settings.data_dir.join("artifacts");
-    tokio::fs::create_dir_all(&artifacts)
-        .await
-        .map_err(|e| Error::unavailable(format!("cannot create {}: {e}", artifacts.display())))?;
+    let removed_tmp = prepare_data_dir(&settings.data_dir, &artifacts, &tmp_dir)?;
     let database_url = settings.database_url.as_ref().map(|u| u.expose().as_str());
     let store = riskops_store::open(database_url, &settings.data_dir).await?;
     let store_kind = store.kind();
-    let tmp_dir = settings.data_dir.join("tmp");
     let artifacts: Arc<dyn riskops_core::artifact::ArtifactStore> = match &settings.artifact_store {
         Some(config) => Arc::new(riskops_s3::S3Artifacts::connect(config.clone(), tmp_dir.clone()).await?),
         None => Arc::new(riskops_store::artifacts::LocalArtifacts::new(artifacts)?),
@@ -166,7 +195,16 @@ pub async fn start(
         .map_err(|e| Error::internal(format!("loading the signing key failed: {e}")))??;
     let riskops = Riskops::new(store, artifacts, clock)
         .with_signing_key(Arc::new(key))
-        .with_segment_writer(Arc::new(segments::ParquetSegments { tmp_dir: tmp_dir.clone() }));
+        .with_segment_writer(Arc::new(segments::ParquetSegments { tmp_dir: tmp_dir.clone() }))
+        .with_webhook_allow_hosts(settings.alerting.webhook_allow_hosts.clone());
+    let orphans = riskops.remove_unreferenced_artifacts().await?;
+    if removed_tmp + orphans > 0 {
+        tracing::info!(
+            temporary_files = removed_tmp,
+            unreferenced_objects = orphans,
+            "removed what an earlier run left behind (uploads cut off by a crash, objects no record refers to)"
+        );
+    }
     let bootstrap = riskops.bootstrap(settings.bootstrap_token.as_ref()).await?;
     let public_key = riskops.register_signing_key().await?;
 
@@ -178,13 +216,17 @@ pub async fn start(
     let (stop_checkpoints, stopped) = tokio::sync::watch::channel(false);
     let checkpoints =
         checkpointer::spawn(riskops.clone(), audit_written.clone(), settings.checkpoint_interval, stopped);
-    let alerts = alerting::spawn(riskops.clone(), settings.alerting, stop_checkpoints.subscribe())?;
-    let state = AppState { riskops, tmp_dir, upload_limit: settings.upload_limit, audit_written };
+    let alerts = alerting::spawn(riskops.clone(), settings.alerting.clone(), stop_checkpoints.subscribe())?;
+    let state = AppState {
+        riskops,
+        tmp_dir,
+        upload_limit: settings.upload_limit,
+        batch_limit: settings.batch_limit,
+        audit_written,
+    };
     let app = router(state, settings.body_limit);
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = serve::serve(listener, app, shutdown).await;
         // Requests are done: sign the final head before reporting the server stopped.
         let _ = stop_checkpoints.send(true);
         if let Err(e) = checkpoints.await {

@@ -27,7 +27,10 @@ impl SegmentWriter for ParquetSegments {
             .map_err(|e| Error::internal(format!("writing a segment: {e}")))?;
         let digest = Digest::from_sha256(&Sha256::digest(&bytes));
         let path = self.tmp_dir.join(format!("segment-{}.parquet", uuid::Uuid::new_v4()));
-        std::fs::write(&path, &bytes)
+        // The folder is made again if someone removed it while the server ran.
+        riskops_store::artifacts::private_dir(&self.tmp_dir)
+            .and_then(|()| riskops_store::artifacts::private_file(&path))
+            .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes))
             .map_err(|e| Error::unavailable(format!("writing a segment to {}: {e}", path.display())))?;
         Ok(SegmentFile { path, digest, size: bytes.len() as u64 })
     }

@@ -12,6 +12,8 @@ pub struct AppState {
     pub tmp_dir: PathBuf,
     /// The largest accepted upload (dataset or model file), in bytes.
     pub upload_limit: u64,
+    /// The largest prediction or label batch, as sent and once decompressed, in bytes.
+    pub batch_limit: usize,
     /// Poked after each successful write request, so the checkpointer signs the new head.
     pub audit_written: Arc<Notify>,
 }

@@ -21,6 +21,8 @@ mod alerting_flow;
 mod compliance;
 #[path = "api/governance.rs"]
 mod governance;
+#[path = "api/hardening.rs"]
+mod hardening;
 #[path = "api/metrics.rs"]
 mod metrics;
 #[path = "api/monitoring.rs"]
@@ -29,6 +31,34 @@ mod monitoring;
 mod risk;
 
 const TOKEN: &str = "test-admin-token";
+
+/// The settings every test server starts with.
+fn test_settings(
+    dir: &Path,
+    schema: Option<&PostgresSchema>,
+    body_limit: usize,
+    artifact_store: Option<riskops_s3::S3Config>,
+) -> Settings {
+    Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.to_path_buf(),
+        database_url: schema.as_ref().map(|s| Secret::new(s.url().to_string())),
+        bootstrap_token: Some(Secret::new(TOKEN.to_string())),
+        body_limit,
+        upload_limit: 1 << 20,
+        batch_limit: riskops_server::DEFAULT_BATCH_LIMIT,
+        artifact_store,
+        signing_key_file: None,
+        checkpoint_interval: riskops_server::DEFAULT_CHECKPOINT_INTERVAL,
+        // Monitors judge windows quickly, so alerting tests need not wait.
+        alerting: riskops_server::AlertingSettings {
+            interval: std::time::Duration::from_millis(100),
+            quiet: std::time::Duration::from_secs(1),
+            // The tests' receivers listen on loopback.
+            webhook_allow_hosts: vec!["127.0.0.1".into()],
+        },
+    }
+}
 
 /// A running server and what keeps its storage alive.
 struct TestServer {
@@ -61,22 +91,23 @@ impl TestServer {
         artifact_store: Option<riskops_s3::S3Config>,
         clock: Arc<dyn riskops_core::clock::Clock>,
     ) -> TestServer {
-        let settings = Settings {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: dir.path().to_path_buf(),
-            database_url: schema.as_ref().map(|s| Secret::new(s.url().to_string())),
-            bootstrap_token: Some(Secret::new(TOKEN.to_string())),
-            body_limit,
-            upload_limit: 1 << 20,
-            artifact_store,
-            signing_key_file: None,
-            checkpoint_interval: riskops_server::DEFAULT_CHECKPOINT_INTERVAL,
-            // Monitors judge windows quickly, so alerting tests need not wait.
-            alerting: riskops_server::AlertingSettings {
-                interval: std::time::Duration::from_millis(100),
-                quiet: std::time::Duration::from_secs(1),
-            },
-        };
+        let settings = test_settings(dir.path(), schema.as_ref(), body_limit, artifact_store);
+        Self::start_settings(dir, schema, settings, clock).await
+    }
+
+    /// A server on SQLite with the usual test settings changed by `tweak`.
+    async fn start_tweaked(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Settings)) -> TestServer {
+        let mut settings = test_settings(dir.path(), None, 64 * 1024, None);
+        tweak(&mut settings);
+        Self::start_settings(dir, None, settings, Arc::new(SystemClock)).await
+    }
+
+    async fn start_settings(
+        dir: tempfile::TempDir,
+        schema: Option<PostgresSchema>,
+        settings: Settings,
+        clock: Arc<dyn riskops_core::clock::Clock>,
+    ) -> TestServer {
         let (stop, stopped) = oneshot::channel::<()>();
         let running = riskops_server::start(settings, clock, async {
             let _ = stopped.await;

@@ -18,7 +18,7 @@ pub struct LocalArtifacts {
 
 impl LocalArtifacts {
     pub fn new(root: PathBuf) -> Result<Self> {
-        std::fs::create_dir_all(root.join("sha256"))
+        private_dir(&root.join("sha256"))
             .map_err(|e| Error::unavailable(format!("cannot create the artifact folder {}: {e}", root.display())))?;
         Ok(LocalArtifacts { root })
     }
@@ -27,6 +27,50 @@ impl LocalArtifacts {
         let hex = digest.hex();
         self.root.join("sha256").join(&hex[..2]).join(hex)
     }
+}
+
+/// Creates `dir` and its missing parents readable by the server's user only (0700): artifacts,
+/// raw prediction records and evidence are nobody else's to read.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Makes an existing folder the server's user's only (0700): data directories made by an
+/// earlier version were 0755.
+pub fn restrict_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Creates a new file readable and writable by the server's user only (0600).
+pub fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// Removes every file left in the temporary folder (uploads and segments a killed server
+/// was receiving); the number removed. Only for a server starting, before it serves.
+pub fn clear_dir(dir: &Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 fn io_err(what: &str, path: &Path, e: std::io::Error) -> Error {
@@ -68,7 +112,7 @@ impl ArtifactStore for LocalArtifacts {
                 return Ok(());
             }
             let dir = target.parent().unwrap_or(Path::new("."));
-            std::fs::create_dir_all(dir).map_err(|e| io_err("create", dir, e))?;
+            private_dir(dir).map_err(|e| io_err("create", dir, e))?;
             std::fs::File::open(&source).and_then(|f| f.sync_all()).map_err(|e| io_err("sync", &source, e))?;
             if std::fs::rename(&source, &target).is_err() {
                 // Another file system: copy to a temporary name beside the target, then rename.
@@ -112,6 +156,28 @@ impl ArtifactStore for LocalArtifacts {
         blocking(move || Ok(path.exists())).await
     }
 
+    async fn list(&self) -> Result<Option<Vec<Digest>>> {
+        let root = self.root.join("sha256");
+        blocking(move || {
+            let mut found = Vec::new();
+            for shard in std::fs::read_dir(&root).map_err(|e| io_err("list", &root, e))? {
+                let shard = shard.map_err(|e| io_err("list", &root, e))?.path();
+                if !shard.is_dir() {
+                    continue;
+                }
+                for object in std::fs::read_dir(&shard).map_err(|e| io_err("list", &shard, e))? {
+                    let name = object.map_err(|e| io_err("list", &shard, e))?.file_name();
+                    // `.partial` copies and anything else that is not a digest are left alone.
+                    if let Some(digest) = name.to_str().and_then(|n| Digest::parse(&format!("sha256:{n}")).ok()) {
+                        found.push(digest);
+                    }
+                }
+            }
+            Ok(Some(found))
+        })
+        .await
+    }
+
     async fn delete(&self, digest: &Digest) -> Result<()> {
         let path = self.path(digest);
         blocking(move || match std::fs::remove_file(&path) {
@@ -137,10 +203,10 @@ pub struct Incoming {
 impl Incoming {
     /// A new temporary file in `dir`; more than `limit` bytes is a 413.
     pub async fn create(dir: &Path, limit: u64) -> Result<Self> {
-        tokio::fs::create_dir_all(dir).await.map_err(|e| io_err("create", dir, e))?;
+        private_dir(dir).map_err(|e| io_err("create", dir, e))?;
         let token = riskops_core::auth::generate_token()?;
         let path = dir.join(format!("upload-{}", &token.expose()[riskops_core::auth::TOKEN_PREFIX.len()..][..24]));
-        let file = tokio::fs::File::create(&path).await.map_err(|e| io_err("create", &path, e))?;
+        let file = tokio::fs::File::from_std(private_file(&path).map_err(|e| io_err("create", &path, e))?);
         Ok(Incoming {
             path,
             file: tokio::io::BufWriter::with_capacity(1 << 20, file),

@@ -676,12 +676,24 @@ impl Store for PostgresStore {
                 "SELECT EXISTS (SELECT 1 FROM dataset_versions WHERE digest = $1) \
                  OR EXISTS (SELECT 1 FROM model_versions WHERE digest = $1) \
                  OR EXISTS (SELECT 1 FROM evidence WHERE digest = $1) \
-                 OR EXISTS (SELECT 1 FROM attestations WHERE evidence_digest = $1)",
+                 OR EXISTS (SELECT 1 FROM attestations WHERE evidence_digest = $1) \
+                 OR EXISTS (SELECT 1 FROM monitoring_segments WHERE digest = $1)",
                 &[&digest],
             )
             .await
             .map_err(db_err)?;
         Ok(row.get(0))
+    }
+
+    async fn referenced_digests(&self) -> Result<std::collections::HashSet<String>> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT digest FROM dataset_versions UNION SELECT digest FROM model_versions \
+                 UNION SELECT digest FROM evidence UNION SELECT evidence_digest FROM attestations WHERE evidence_digest IS NOT NULL \
+                 UNION SELECT digest FROM monitoring_segments", &[])
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(|r| r.try_get::<_, String>(0).map_err(db_err)).collect()
     }
 
     async fn add_tags(

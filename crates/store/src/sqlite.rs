@@ -77,7 +77,7 @@ impl SqliteStore {
         let path = path.to_path_buf();
         let conn = tokio::task::spawn_blocking(move || -> Result<Connection> {
             if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| {
+                crate::artifacts::private_dir(parent).map_err(|e| {
                     Error::unavailable(format!("cannot create the data directory {}: {e}", parent.display()))
                 })?;
             }
@@ -888,11 +888,25 @@ impl Store for SqliteStore {
                 "SELECT EXISTS (SELECT 1 FROM dataset_versions WHERE digest = ?1) \
                  OR EXISTS (SELECT 1 FROM model_versions WHERE digest = ?1) \
                  OR EXISTS (SELECT 1 FROM evidence WHERE digest = ?1) \
-                 OR EXISTS (SELECT 1 FROM attestations WHERE evidence_digest = ?1)",
+                 OR EXISTS (SELECT 1 FROM attestations WHERE evidence_digest = ?1) \
+                 OR EXISTS (SELECT 1 FROM monitoring_segments WHERE digest = ?1)",
                 [&digest],
                 |r| r.get(0),
             )
             .map_err(db_err)
+        })
+        .await
+    }
+
+    async fn referenced_digests(&self) -> Result<std::collections::HashSet<String>> {
+        self.with_conn(|conn| {
+            let mut stmt = conn
+                .prepare("SELECT digest FROM dataset_versions UNION SELECT digest FROM model_versions \
+                 UNION SELECT digest FROM evidence UNION SELECT evidence_digest FROM attestations WHERE evidence_digest IS NOT NULL \
+                 UNION SELECT digest FROM monitoring_segments")
+                .map_err(db_err)?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(db_err)?;
+            rows.collect::<Result<_, _>>().map_err(db_err)
         })
         .await
     }

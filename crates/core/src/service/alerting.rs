@@ -290,6 +290,7 @@ impl Riskops {
         let permit = auth::authorize(&ctx.principal, Operation::WebhookEdit, Scope::Project(project))?;
         self.store.project(project).await?.ok_or_else(|| Error::not_found(format!("no project {project:?}")))?;
         validate_url(url)?;
+        self.check_receiver(url)?;
         if secret.expose().len() < 16 || secret.expose().len() > 512 {
             return Err(Error::invalid("secret", "must be 16 to 512 bytes (a random string of 32 or more is best)"));
         }
@@ -667,6 +668,30 @@ fn payload(
 }
 
 /// A webhook URL must be absolute http(s), without credentials.
+impl Riskops {
+    /// Refuses a receiver that is internal without asking a resolver (an address literal,
+    /// `localhost`) unless the server allows it; names are checked again at every delivery.
+    fn check_receiver(&self, url: &str) -> Result<()> {
+        let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+        let authority = after_scheme.split(['/', '?', '#']).next().unwrap_or_default();
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !p.contains(']') => (h, p.parse().unwrap_or(0)),
+            _ => (authority, if url.starts_with("https://") { 443 } else { 80 }),
+        };
+        if crate::webhook_guard::literal_internal(host)
+            && !crate::webhook_guard::allowed(&self.webhook_allow_hosts, host, port)
+        {
+            return Err(Error::invalid(
+                "url",
+                format!(
+                    "{host} is a loopback, private or link-local address; webhooks are not sent there unless the server allows it (riskops serve --webhook-allow-host {authority})"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn validate_url(url: &str) -> Result<()> {
     let rest = url
         .strip_prefix("https://")

@@ -81,6 +81,8 @@ pub struct Riskops {
     /// Writes raw-record segments; without one (tools, unit tests) none are kept.
     segment_writer: Option<Arc<dyn SegmentWriter>>,
     ingest_turns: Arc<monitoring::IngestTurns>,
+    /// Webhook receivers allowed at internal addresses (`--webhook-allow-host`).
+    webhook_allow_hosts: Arc<Vec<String>>,
 }
 
 impl Riskops {
@@ -94,7 +96,15 @@ impl Riskops {
             reference_profiles: Arc::default(),
             segment_writer: None,
             ingest_turns: Arc::default(),
+            webhook_allow_hosts: Arc::default(),
         }
+    }
+
+    /// Allows webhooks to these `HOST` or `HOST:PORT` receivers although their addresses are
+    /// internal (see [`crate::webhook_guard`]).
+    pub fn with_webhook_allow_hosts(mut self, hosts: Vec<String>) -> Self {
+        self.webhook_allow_hosts = Arc::new(hosts);
+        self
     }
 
     /// Keeps each batch's raw records as a segment written by `writer`.

@@ -196,6 +196,12 @@ impl Riskops {
         Ok(config)
     }
 
+    /// Checks that the caller may send logs or labels for `model` in `project`; the server
+    /// asks before it reads a batch's body, so nobody without the right makes it read one.
+    pub async fn check_ingest(&self, ctx: &RequestContext, project: &str, model: &str) -> Result<()> {
+        self.ingest_permit(ctx, project, model).await.map(|_| ())
+    }
+
     /// Checks that the caller may send logs for `model` in `project`.
     async fn ingest_permit(&self, ctx: &RequestContext, project: &str, model: &str) -> Result<Permit> {
         validate_name("project", project)?;
@@ -335,11 +341,15 @@ impl Riskops {
                 outcome.rejected.push((index, id, vec![format!("version: {model}@{version} does not exist")]));
                 continue;
             };
-            if record.timestamp > latest_timestamp {
-                let reason = format!(
-                    "timestamp: {} is more than a day ahead of the server's clock (unix seconds expected)",
-                    record.timestamp
-                );
+            if record.timestamp > latest_timestamp || record.timestamp < 0 {
+                let reason = if record.timestamp < 0 {
+                    format!("timestamp: {} is before 1970 (unix seconds expected)", record.timestamp)
+                } else {
+                    format!(
+                        "timestamp: {} is more than a day ahead of the server's clock (unix seconds expected)",
+                        record.timestamp
+                    )
+                };
                 outcome.rejected.push((index, id, vec![reason]));
                 continue;
             }
@@ -433,7 +443,7 @@ impl Riskops {
                 Err(e) => return Err(e),
             }
         }
-        Err(Error::unavailable("the model's windows kept changing; send the batch again"))
+        Err(Error::busy("the model's windows kept changing; send the batch again"))
     }
 
     /// Writes the fresh records as a segment into the artifact store (when a writer is
@@ -642,7 +652,7 @@ impl Riskops {
                 Err(e) => return Err(e),
             }
         }
-        Err(Error::unavailable("the model's windows kept changing; send the labels again"))
+        Err(Error::busy("the model's windows kept changing; send the labels again"))
     }
 
     /// Window reports of a model in `[from, to)` (unix seconds), at the configured length or

@@ -155,6 +155,21 @@ impl Riskops {
 
     /// After a failed metadata write, removes an object this request added, unless another
     /// version (committed meanwhile) refers to it: no orphan artifacts.
+    /// Removes stored objects that nothing refers to: what a server killed between storing an
+    /// object and committing its row left behind. Run once at start, before serving (a request
+    /// storing an object would otherwise race it); stores shared by several servers (S3) are
+    /// never swept. The number removed.
+    pub async fn remove_unreferenced_artifacts(&self) -> Result<usize> {
+        let Some(objects) = self.artifacts.list().await? else { return Ok(0) };
+        let referenced = self.store.referenced_digests().await?;
+        let mut removed = 0;
+        for digest in objects.iter().filter(|d| !referenced.contains(d.as_str())) {
+            self.artifacts.delete(digest).await?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+
     pub(super) async fn undo_artifact_on_error<T>(&self, result: &Result<T>, stored_now: bool, digest: &Digest) {
         if result.is_err()
             && stored_now

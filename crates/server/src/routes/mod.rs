@@ -64,7 +64,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(risk::list_risks, risk::add_risk))
         .routes(routes!(risk::assess))
         .routes(routes!(risk::get_risk, risk::update_risk))
-        .routes(routes!(monitoring::labels))
         .routes(routes!(monitoring::monitoring))
         .routes(routes!(monitoring::get_config, monitoring::put_config))
         .routes(routes!(monitoring::segments))
@@ -91,7 +90,11 @@ pub fn uploads() -> OpenApiRouter<AppState> {
         .routes(routes!(models::register_model, models::model_versions))
         .routes(routes!(governance::add_evidence, governance::list_evidence))
         .routes(routes!(compliance::add_attestation, compliance::list_attestations))
-        .routes(routes!(monitoring::predictions))
+}
+
+/// Prediction and label batches, under the batch limit (as sent and once decompressed).
+pub fn batches() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(monitoring::predictions)).routes(routes!(monitoring::labels))
 }
 
 fn base_document() -> utoipa::openapi::OpenApi {

@@ -10,12 +10,12 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Caller};
 use crate::state::AppState;
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use riskops_core::Error;
 use riskops_core::monitoring::WindowSpec;
-use riskops_core::service::{IngestOutcome, MonitorConfig};
+use riskops_core::service::{IngestOutcome, MAX_BATCH, MonitorConfig};
+use riskops_core::{Error, ErrorKind};
 use riskops_monitor::{Record, RecordReader};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -57,27 +57,49 @@ impl From<IngestOutcome> for IngestAnswer {
     }
 }
 
-/// The body, gunzipped when it says so (or starts with gzip's magic bytes); a plain body
-/// is used as it came, without a copy.
-fn body_bytes(headers: &HeaderMap, body: Bytes, limit: u64) -> Result<Bytes, Error> {
+/// A batch's body, read only after the caller may send one: at most `limit` bytes as sent
+/// and, when gzipped (it says so, or starts with gzip's magic bytes), at most `limit` bytes
+/// once decompressed — a 255 KB gzip body can hold 256 MiB of newlines. Over either is a 413.
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Error> {
+    let raw = axum::body::to_bytes(body, limit).await.map_err(|e| body_error(&e, limit))?;
     let gzip =
         headers.get("content-encoding").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("gzip"))
-            || body.starts_with(&[0x1f, 0x8b]);
+            || raw.starts_with(&[0x1f, 0x8b]);
     if !gzip {
-        return Ok(body);
+        return Ok(raw);
     }
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(&body[..])
-        .take(limit + 1)
+    flate2::read::GzDecoder::new(&raw[..])
+        .take(limit as u64 + 1)
         .read_to_end(&mut out)
         .map_err(|e| Error::bad_request(format!("the gzip body cannot be read: {e}")))?;
-    if out.len() as u64 > limit {
-        return Err(Error::new(
-            riskops_core::ErrorKind::PayloadTooLarge,
-            "the decompressed body is over the upload limit",
-        ));
+    if out.len() > limit {
+        return Err(too_large(limit, "once decompressed"));
     }
     Ok(Bytes::from(out))
+}
+
+fn too_large(limit: usize, how: &str) -> Error {
+    Error::new(
+        ErrorKind::PayloadTooLarge,
+        format!("the batch is over {limit} bytes {how}; send smaller batches (the server's --batch-limit)"),
+    )
+}
+
+/// A body that could not be read: over the limit (413), or cut off by the client (400).
+fn body_error(e: &axum::Error, limit: usize) -> Error {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return too_large(limit, "as sent");
+        }
+        source = err.source();
+    }
+    Error::bad_request(format!("the body could not be read: {e}"))
+}
+
+fn too_many() -> Error {
+    Error::new(ErrorKind::PayloadTooLarge, format!("at most {MAX_BATCH} records per batch; send smaller batches"))
 }
 
 /// One record of a batch, or why it is not one (with its id when readable).
@@ -85,7 +107,8 @@ type Parsed = Result<Record, (Option<String>, String)>;
 
 /// The batch as records, read by one `RecordReader` so that records listing the same
 /// features share their names. NDJSON lines are read straight into records; JSON arrays and
-/// CSV go through JSON values.
+/// CSV go through JSON values. More than [`MAX_BATCH`] records is a 413 as soon as it is seen,
+/// so nothing is ever sized from what the body claims.
 fn parse_batch(headers: &HeaderMap, bytes: &[u8]) -> Result<Vec<Parsed>, Error> {
     let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("application/x-ndjson");
     let mut reader = RecordReader::new();
@@ -103,21 +126,58 @@ fn parse_batch(headers: &HeaderMap, bytes: &[u8]) -> Result<Vec<Parsed>, Error> 
     }
     let text = std::str::from_utf8(bytes).map_err(|_| Error::bad_request("the body is not UTF-8"))?;
     if content_type.starts_with("application/json") {
-        return match serde_json::from_str(text).map_err(|e| Error::bad_request(format!("the body is not JSON: {e}")))? {
-            Value::Array(records) => Ok(from_values(records)),
-            one @ Value::Object(_) => Ok(from_values(vec![one])),
-            _ => Err(Error::bad_request("a JSON batch is an array of records")),
-        };
+        return Ok(from_values(json_records(text)?));
     }
-    // NDJSON: a malformed line is that record's problem, not the batch's. Sized up front: a
-    // batch's records are megabytes, and growing them by doubling copied them over and over.
-    let mut records = Vec::with_capacity(bytes.iter().filter(|&&b| b == b'\n').count() + 1);
-    records.extend(
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|line| reader.read_line(line, "").map_err(|reason| (None, reason))),
-    );
+    // NDJSON: a malformed line is that record's problem, not the batch's.
+    let mut records = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        if records.len() == MAX_BATCH {
+            return Err(too_many());
+        }
+        records.push(reader.read_line(line, "").map_err(|reason| (None, reason)));
+    }
     Ok(records)
+}
+
+/// A JSON batch: an array of records (at most [`MAX_BATCH`], counted while reading), or one.
+fn json_records(text: &str) -> Result<Vec<Value>, Error> {
+    if text.trim_start().starts_with('{') {
+        let one = serde_json::from_str(text).map_err(|e| Error::bad_request(format!("the body is not JSON: {e}")))?;
+        return Ok(vec![one]);
+    }
+    match serde_json::from_str::<Capped<Value>>(text) {
+        Ok(Capped(Some(records))) => Ok(records),
+        Ok(Capped(None)) => Err(too_many()),
+        Err(e) if e.is_data() => Err(Error::bad_request("a JSON batch is an array of records")),
+        Err(e) => Err(Error::bad_request(format!("the body is not JSON: {e}"))),
+    }
+}
+
+/// A JSON array read element by element that stops at its [`MAX_BATCH`]+1st (`None`), so a
+/// body of millions of tiny elements never becomes millions of values.
+struct Capped<T>(Option<Vec<T>>);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Capped<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for Visit<T> {
+            type Value = Capped<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Capped<T>, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<T>()? {
+                    if items.len() == MAX_BATCH {
+                        return Ok(Capped(None));
+                    }
+                    items.push(item);
+                }
+                Ok(Capped(Some(items)))
+            }
+        }
+        deserializer.deserialize_seq(Visit(std::marker::PhantomData))
+    }
 }
 
 fn csv_value(text: &str) -> Value {
@@ -142,6 +202,9 @@ fn parse_csv(bytes: &[u8]) -> Result<Vec<Value>, Error> {
     let headers = reader.headers().map_err(|e| Error::bad_request(format!("CSV header: {e}")))?.clone();
     let mut out = Vec::new();
     for row in reader.records() {
+        if out.len() == MAX_BATCH {
+            return Err(too_many());
+        }
         let row = row.map_err(|e| Error::bad_request(format!("CSV: {e}")))?;
         let (mut record, mut features, mut attributes) = (Map::new(), Map::new(), Map::new());
         for (name, text) in headers.iter().zip(row.iter()) {
@@ -193,9 +256,10 @@ pub async fn predictions(
     Caller(ctx): Caller,
     Path(path): Path<ModelPath>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<IngestAnswer>, ApiError> {
-    let bytes = body_bytes(&headers, body, state.upload_limit)?;
+    state.riskops.check_ingest(&ctx, &path.project, &path.model).await?;
+    let bytes = read_body(&headers, body, state.batch_limit).await?;
     let batch = parse_batch(&headers, &bytes)?;
     drop(bytes);
     let outcome = state.riskops.ingest_records(&ctx, &path.project, &path.model, batch).await?;
@@ -212,7 +276,8 @@ pub struct Label {
     label: Value,
 }
 
-/// Ground truth that arrives later: `[{"id","label"}]`; each updates its record's window once.
+/// Ground truth that arrives later: `[{"id","label"}]` (gzip accepted); each updates its
+/// record's window once.
 #[utoipa::path(
     post, path = "/api/v1/projects/{project}/models/{model}/labels", tag = "monitoring", security(("bearer" = [])),
     params(ModelPath), request_body = Vec<Label>,
@@ -222,9 +287,14 @@ pub async fn labels(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(path): Path<ModelPath>,
-    ApiJson(body): ApiJson<Vec<Label>>,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Json<IngestAnswer>, ApiError> {
+    state.riskops.check_ingest(&ctx, &path.project, &path.model).await?;
+    let bytes = read_body(&headers, body, state.batch_limit).await?;
+    let Capped(body) = crate::extract::json_body::<Capped<Label>>(&bytes)?;
     let labels = body
+        .ok_or_else(too_many)?
         .into_iter()
         .map(|l| (l.id.as_str().map(str::to_string).unwrap_or_else(|| l.id.to_string()), l.label))
         .collect();
