@@ -997,7 +997,7 @@ fn monitors_webhooks_incidents_and_status_from_the_command_line() {
         "--project",
         "default",
         "--url",
-        "http://127.0.0.1:9/hook",
+        "http://hooks.example.net:9/hook",
         "--secret",
         secret,
         "--format",

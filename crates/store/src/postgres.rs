@@ -74,6 +74,8 @@ const POOL_SIZE: usize = 16;
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    /// The database the URL names, for error messages that say how to create it.
+    database: String,
 }
 
 impl PostgresStore {
@@ -82,19 +84,26 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> Result<Self> {
         let config: tokio_postgres::Config =
             url.parse().map_err(|e| Error::invalid("database-url", format!("not a valid PostgreSQL URL: {e}")))?;
+        let database = config.get_dbname().or(config.get_user()).unwrap_or("postgres").to_string();
         let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| Error::internal(format!("cannot build the PostgreSQL pool: {e}")))?;
-        let store = PostgresStore { pool };
+        let store = PostgresStore { pool, database };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object> {
-        self.pool.get().await.map_err(|e| Error::unavailable(format!("cannot reach PostgreSQL: {e}")))
+        self.pool.get().await.map_err(|e| {
+            let why = match &e {
+                deadpool_postgres::PoolError::Backend(e) => explain(e, &self.database),
+                other => other.to_string(),
+            };
+            Error::unavailable(format!("cannot reach PostgreSQL: {why}"))
+        })
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -128,6 +137,29 @@ impl PostgresStore {
     }
 }
 
+/// What went wrong, in PostgreSQL's own words (tokio-postgres's `Display` says only "db
+/// error"), with what to do where riskops knows it.
+fn explain(e: &tokio_postgres::Error, database: &str) -> String {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        return if *code == SqlState::INVALID_CATALOG_NAME {
+            format!("database \"{database}\" does not exist; create it with: createdb {database}")
+        } else if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+            format!("{} (check the user and password in --database-url)", db.message())
+        } else {
+            format!("{} (SQLSTATE {})", db.message(), code.code())
+        };
+    }
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
 fn db_err(e: tokio_postgres::Error) -> Error {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
         return Error::conflict(e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string()));
@@ -135,7 +167,7 @@ fn db_err(e: tokio_postgres::Error) -> Error {
     if e.is_closed() {
         return Error::unavailable(format!("PostgreSQL connection closed: {e}"));
     }
-    Error::internal(format!("PostgreSQL: {e}"))
+    Error::internal(format!("PostgreSQL: {}", explain(&e, "")))
 }
 
 /// Appends `record` to the chain inside `tx`: the one place PostgreSQL writes audit events.

@@ -2371,3 +2371,19 @@ async fn one_monitor_and_version_has_one_unresolved_incident_even_with_two_serve
         assert_ne!(reopened[0], ids[0], "{kind:?}");
     }
 }
+
+#[tokio::test]
+async fn a_missing_postgres_database_is_named_with_how_to_create_it() {
+    let Ok(url) = std::env::var(riskops_store::testing::POSTGRES_URL_VAR) else { return };
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(base, _)| base);
+    let e = match riskops_store::postgres::PostgresStore::connect(&format!("{base}/riskops_no_such_db")).await {
+        Err(e) => e,
+        Ok(_) => panic!("connected to a database that does not exist"),
+    };
+    assert_eq!(e.kind, ErrorKind::Unavailable, "{e}");
+    assert!(
+        e.message
+            .contains("database \"riskops_no_such_db\" does not exist; create it with: createdb riskops_no_such_db"),
+        "{e}"
+    );
+}
