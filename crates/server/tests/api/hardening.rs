@@ -257,3 +257,20 @@ async fn webhooks_to_internal_addresses_are_refused_unless_the_server_allows_the
     let (status, body) = s.post("/api/v1/projects/default/webhooks", hook("https://hooks.example.com/x")).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
+
+#[tokio::test]
+async fn a_second_replica_with_a_fresh_data_dir_ingests_at_once() {
+    let Some(schema) = PostgresSchema::create().await.unwrap() else { return };
+    let first = TestServer::start_on(tempfile::tempdir().unwrap(), Some(schema), 64 * 1024).await;
+    let ingest = first.monitored_model().await;
+    // A new replica: same database, an empty data directory it has never seen (no tmp/).
+    let fresh = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(fresh.path(), first._schema.as_ref(), 64 * 1024, None);
+    settings.bootstrap_token = None;
+    let second = TestServer::start_settings(fresh, None, settings, Arc::new(SystemClock)).await;
+    let (status, body) = second.send_batch(&ingest, &[], record(1, 1_790_000_000).into_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["accepted"], 1, "{body}");
+    second.stop().await;
+    first.stop().await;
+}
