@@ -550,7 +550,8 @@ fn worst_rate(rates: &Value) -> Option<(String, f64)> {
 
 /// Every section of one window: drift, performance, fairness, quality, business, latency.
 fn print_window_detail(w: &Value) {
-    println!("newest window {} to {} (version {}):", str_field(w, "start"), str_field(w, "end"), w["version"]);
+    let version = w["version"].as_str().map_or_else(|| w["version"].to_string(), str::to_string);
+    println!("newest window {} to {} (version {version}):", str_field(w, "start"), str_field(w, "end"));
     let drift = &w["drift"];
     println!(
         "  drift        {} of the features drifted{}",
