@@ -1,4 +1,4 @@
-//! `riskops log FILE …` and `riskops monitor configure|show`.
+//! `riskops log FILE …`, `riskops label FILE …` and `riskops monitor configure|show`.
 
 use super::identities::items;
 use crate::cli::{Format, LabelArgs, LogArgs, MonitorCommand};
