@@ -76,6 +76,8 @@ pub enum Command {
     Control(ControlCommand),
     /// Send a file of prediction logs (NDJSON, a JSON array, CSV or Parquet) to a model, in batches.
     Log(LogArgs),
+    /// Send late labels (ground truth for records already logged) from a file, in batches.
+    Label(LabelArgs),
     /// Configure a model's monitoring windows and monitors, show its window reports and a project's status.
     #[command(subcommand)]
     Monitor(MonitorGroup),
@@ -93,13 +95,17 @@ pub enum Command {
     CSV: columns id, timestamp, version, prediction, score, label, latency_ms, attr.<name> for attributes, every other column a feature.\n\
     Parquet (known by its PAR1 magic bytes, whatever the file's name): the same columns as CSV, values as the file types them; \
     timestamp in unix seconds or a Parquet timestamp (UTC); id text or integers. The whole file is checked before anything is sent.\n\
-    Batches are partial: rejected records are listed with their reasons; ids already sent count once, so re-sending a file is safe."
+    Batches are partial: the others go on when a record is rejected; ids already sent count once, so re-sending a file is safe.\n\n\
+    One summary follows: records accepted, already sent and rejected, the rejected ones counted by reason, and the first few.\n\
+    Exit status: 0 when every record was accepted or already sent; 1 when any was rejected (0 with --allow-rejected); 2 on an error."
 )]
 pub struct LogArgs {
     /// .ndjson/.jsonl, .json (an array), .csv or Parquet.
     pub file: PathBuf,
+    /// The model's project.
     #[arg(long)]
     pub project: String,
+    /// The model.
     #[arg(long)]
     pub model: String,
     /// The model version the records come from [default: each record's, else the one in production].
@@ -108,6 +114,36 @@ pub struct LogArgs {
     /// Records per request.
     #[arg(long, default_value_t = 10_000)]
     pub batch: usize,
+    /// Exit with status 0 even when records were rejected (the summary still counts them).
+    #[arg(long)]
+    pub allow_rejected: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Labels: NDJSON or a JSON array of {\"id\",\"label\"} (other fields are ignored, so a prediction log \
+    with labels can be sent as is), or CSV or Parquet with the columns id and label. Each label is folded into the \
+    window of its record once: a label sent again counts as already sent. The whole file is checked before anything \
+    is sent.\n\n\
+    Exit status: 0 when every label was accepted or already sent; 1 when any was rejected (0 with --allow-rejected); \
+    2 on an error.\n\n\
+    Example:\n  riskops label outcomes.csv --project credit --model scorer"
+)]
+pub struct LabelArgs {
+    /// .ndjson/.jsonl, .json (an array), .csv or Parquet, with `id` and `label` per record.
+    pub file: PathBuf,
+    /// The model's project.
+    #[arg(long)]
+    pub project: String,
+    /// The model whose records the labels belong to.
+    #[arg(long)]
+    pub model: String,
+    /// Labels per request.
+    #[arg(long, default_value_t = 5_000)]
+    pub batch: usize,
+    /// Exit with status 0 even when labels were rejected (the summary still counts them).
+    #[arg(long)]
+    pub allow_rejected: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -115,8 +151,10 @@ pub enum MonitorCommand {
     /// How a model's windows are cut and read:
     /// `riskops monitor configure --project P --model M --window hour --exclude target --sensitive sex`.
     Configure {
+        /// The model's project.
         #[arg(long)]
         project: String,
+        /// The model.
         #[arg(long)]
         model: String,
         /// hour, day (UTC-aligned tumbling windows) or records:N (every N accepted records of
@@ -140,15 +178,20 @@ pub enum MonitorCommand {
         #[arg(long)]
         retention_days: Option<u32>,
     },
-    /// Window reports: drifted features, quality, performance, fairness.
+    /// Window reports: one line per window (drift, F1 or R², worst parity ratio, worst
+    /// missing rate, p95 latency, business value), then the newest window in detail.
+    #[command(after_help = BUSINESS_SIGN)]
     Show {
+        /// The model's project.
         #[arg(long)]
         project: String,
+        /// The model.
         #[arg(long)]
         model: String,
         /// RFC 3339, a date, or unix seconds [default: 7 days before --to].
         #[arg(long)]
         from: Option<String>,
+        /// RFC 3339, a date, or unix seconds [default: now].
         #[arg(long)]
         to: Option<String>,
         /// hour or day: roll the stored windows up (hours into days; windows of N records
@@ -167,8 +210,21 @@ pub enum MonitorGroup {
     Alerts(MonitorAlertCommand),
 }
 
+/// The sign convention of `business.*`, shown by `monitor show --help` and `monitor add --help`.
+macro_rules! business_sign {
+    () => {
+        "business.* signs: the values per outcome (`riskops model kpi --tp … --fp -25 --fn -400`) \
+    are worth per decision, gains positive and costs negative. business.value_per_1000 and business.value are \
+    their sum over the window's confusion matrix (per 1,000 decisions, and in total): positive means the model \
+    earns. business.cost_per_1000 and business.cost are the same numbers negated: positive means it costs, so \
+    `--metric business.cost_per_1000 --above 5000` fires when 1,000 decisions cost 5,000 or more."
+    };
+}
+const BUSINESS_SIGN: &str = business_sign!();
+
 /// How monitors read metrics; shown by `riskops monitor add --help`.
-const METRIC_HELP: &str = "METRIC is a path in a window's monitoring JSON (`riskops monitor show --format json`):\n  \
+const METRIC_HELP: &str = concat!(
+    "METRIC is a path in a window's monitoring JSON (`riskops monitor show --format json`):\n  \
     drift.share             share of features that drifted (0 to 1)\n  \
     drift.any               1 when any feature drifted\n  \
     drift.feature.<name>    1 when that feature drifted (needs no threshold)\n  \
@@ -177,7 +233,7 @@ const METRIC_HELP: &str = "METRIC is a path in a window's monitoring JSON (`risk
     quality.missing_rate    the worst feature's; or out_of_range_rate, …\n  \
     volume                  records in the window\n  \
     latency.p95_ms          or p50_ms, p99_ms\n  \
-    business.cost_per_1000  from the model's values per outcome\n\n\
+    business.cost_per_1000  from the model's values per outcome (see below)\n\n\
     --above X fires when the value is X or more, --below X when it is under X. --relative compares \
     the change from the reference instead (the version's registered metric, else its first window).\n\n\
     Examples:\n  \
@@ -185,7 +241,9 @@ const METRIC_HELP: &str = "METRIC is a path in a window's monitoring JSON (`risk
     riskops monitor add --project P --model M --metric performance.f1 --relative --below -0.05\n      \
     (F1 dropped by more than 0.05 from the reference)\n  \
     riskops monitor add --project P --model M --metric 'fairness.*.demographic_parity_ratio' \\\n      \
-    --below 0.8 --severity high";
+    --below 0.8 --severity high\n\n",
+    business_sign!()
+);
 
 /// The alerting commands of `riskops monitor`.
 #[derive(Subcommand, Debug)]
@@ -193,8 +251,10 @@ pub enum MonitorAlertCommand {
     /// Add a monitor: an incident opens when METRIC breaches the threshold for --for consecutive windows.
     #[command(after_help = METRIC_HELP)]
     Add {
+        /// The project.
         #[arg(long)]
         project: String,
+        /// The model.
         #[arg(long)]
         model: String,
         /// A path in the window report, e.g. drift.share or performance.f1 (see below).
@@ -218,21 +278,27 @@ pub enum MonitorAlertCommand {
     },
     /// List a model's monitors in force: its own and its tier's defaults.
     List {
+        /// Only this project's.
         #[arg(long)]
         project: String,
+        /// Only this model's.
         #[arg(long)]
         model: String,
     },
     /// Remove a model's monitor (`m1`), or switch a tier default off (`default:drift_share`).
     Remove {
+        /// The model's project.
         #[arg(long)]
         project: String,
+        /// The model.
         #[arg(long)]
         model: String,
+        /// The id (`list` shows it).
         id: String,
     },
     /// Each model of a project: stages, tier, last window, open incidents and advice.
     Status {
+        /// The project.
         #[arg(long)]
         project: String,
     },
@@ -242,8 +308,10 @@ pub enum MonitorAlertCommand {
 pub enum IncidentCommand {
     /// List incidents, newest first: `riskops incident list --project credit --state open`.
     List {
+        /// Only this project's.
         #[arg(long)]
         project: Option<String>,
+        /// Only this model's.
         #[arg(long)]
         model: Option<String>,
         /// open, acknowledged or resolved.
@@ -251,16 +319,23 @@ pub enum IncidentCommand {
         state: Option<String>,
     },
     /// Show an incident: the monitor, the values that breached, the retrain advice.
-    Show { id: i64 },
+    Show {
+        /// The incident's id.
+        id: i64,
+    },
     /// Acknowledge an incident (someone is on it); webhooks are told.
     Ack {
+        /// The incident's id.
         id: i64,
+        /// What is being done (sent to webhooks).
         #[arg(long, default_value = "")]
         note: String,
     },
     /// Resolve an incident; the risks it raised are lowered again and webhooks are told.
     Resolve {
+        /// The incident's id.
         id: i64,
+        /// How it was resolved (sent to webhooks).
         #[arg(long, default_value = "")]
         note: String,
     },
@@ -275,6 +350,7 @@ pub enum WebhookCommand {
     /// Add a webhook (admin, risk_officer):
     /// `RISKOPS_WEBHOOK_SECRET=… riskops webhook add --project credit --url https://hooks.example.com/riskops`.
     Add {
+        /// The project.
         #[arg(long)]
         project: String,
         /// http:// or https://.
@@ -292,17 +368,21 @@ pub enum WebhookCommand {
     },
     /// List a project's webhooks (never their secrets).
     List {
+        /// Only this project's.
         #[arg(long)]
         project: String,
     },
     /// Remove a webhook by id.
     Remove {
+        /// The project.
         #[arg(long)]
         project: String,
+        /// The id (`list` shows it).
         id: i64,
     },
     /// A project's deliveries, newest first: pending, delivered or failed.
     Deliveries {
+        /// The project.
         #[arg(long)]
         project: String,
         /// One webhook's only.
@@ -321,6 +401,7 @@ pub enum WebhookCommand {
 pub enum RiskCommand {
     /// Propose entries from the taxonomy and the project's context; adds the failure modes not yet registered.
     Assess {
+        /// The project.
         project: String,
         /// Only show the proposals.
         #[arg(long)]
@@ -328,13 +409,18 @@ pub enum RiskCommand {
     },
     /// Add an entry: `riskops risk add fraud --failure-mode threshold_misalignment --severity 4 --likelihood 3`.
     Add {
+        /// The project.
         project: String,
+        /// A failure mode of the taxonomy, e.g. threshold_misalignment.
         #[arg(long)]
         failure_mode: String,
+        /// Its category [default: the failure mode's in the taxonomy].
         #[arg(long)]
         category: Option<String>,
+        /// 1 (negligible) to 5 (severe).
         #[arg(long)]
         severity: u8,
+        /// 1 (rare) to 5 (almost certain).
         #[arg(long)]
         likelihood: u8,
         #[command(flatten)]
@@ -342,18 +428,27 @@ pub enum RiskCommand {
     },
     /// Change an entry: `riskops risk update 7 --likelihood 2 --control C07:1 --status mitigated`.
     Update {
+        /// The register entry's id.
         id: i64,
+        /// 1 (negligible) to 5 (severe).
         #[arg(long)]
         severity: Option<u8>,
+        /// 1 (rare) to 5 (almost certain).
         #[arg(long)]
         likelihood: Option<u8>,
         #[command(flatten)]
         details: RiskDetails,
     },
     /// List a project's register.
-    List { project: String },
+    List {
+        /// Only this project's.
+        project: String,
+    },
     /// Show one entry.
-    Show { id: i64 },
+    Show {
+        /// The register entry's id.
+        id: i64,
+    },
 }
 
 #[derive(Args, Debug, Default)]
@@ -364,11 +459,13 @@ pub struct RiskDetails {
     /// A linked control and how much it lowers likelihood, `C07:1`; repeatable.
     #[arg(long = "control", value_name = "ID:EFFECT")]
     pub controls: Vec<String>,
+    /// Who owns the risk.
     #[arg(long)]
     pub owner: Option<String>,
     /// open, mitigated, accepted or closed.
     #[arg(long)]
     pub status: Option<String>,
+    /// Why it is scored so.
     #[arg(long)]
     pub rationale: Option<String>,
 }
@@ -378,7 +475,10 @@ pub enum TaxonomyCommand {
     /// Print the taxonomy in force (JSON).
     Show,
     /// Replace it with a JSON file (admin, risk_officer); a malformed file names the field.
-    Set { file: PathBuf },
+    Set {
+        /// A JSON file (the shape `show` prints).
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -390,6 +490,7 @@ pub enum TaxonomyCommand {
 pub enum UserCommand {
     /// Create a user (or --service-account) with roles; prints its first API token once.
     Create {
+        /// The identity's name.
         name: String,
         /// `ROLE` or `ROLE@PROJECT`; repeatable.
         #[arg(long = "role", value_name = "ROLE[@PROJECT]", required = true)]
@@ -407,9 +508,19 @@ pub enum UserCommand {
     /// List identities and their roles (admin, auditor).
     List,
     /// Grant a role: `riskops user grant alice validator@credit`.
-    Grant { name: String, role: String },
+    Grant {
+        /// The identity.
+        name: String,
+        /// `ROLE` or `ROLE@PROJECT`.
+        role: String,
+    },
     /// Revoke a role: `riskops user revoke alice validator@credit`.
-    Revoke { name: String, role: String },
+    Revoke {
+        /// The identity.
+        name: String,
+        /// `ROLE` or `ROLE@PROJECT`.
+        role: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -428,39 +539,51 @@ pub enum TokenCommand {
     },
     /// List your tokens (or --user's, or --all, as admin or auditor). Tokens themselves are never shown again.
     List {
+        /// Another identity's tokens (admin, auditor).
         #[arg(long, conflicts_with = "all")]
         user: Option<String>,
+        /// Every identity's tokens (admin, auditor).
         #[arg(long)]
         all: bool,
     },
     /// Revoke a token by id.
-    Revoke { id: i64 },
+    Revoke {
+        /// The token id (`riskops token list`).
+        id: i64,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum EvidenceCommand {
     /// Attach a file as evidence: `riskops evidence add churn@3 --kind validation --file report.pdf --passed true`.
     Add {
+        /// `NAME@V`.
         version: String,
         /// validation, fairness, stress_test, explainability, documentation, security, performance or data_quality.
         #[arg(long)]
         kind: String,
+        /// The evidence file (a report, a notebook export, a JSON of metrics).
         #[arg(long)]
         file: PathBuf,
         /// Whether the check passed; failed evidence never satisfies a gate.
         #[arg(long)]
         passed: Option<bool>,
+        /// One line on what it shows.
         #[arg(long, default_value = "")]
         summary: String,
     },
     /// List a version's evidence.
-    List { version: String },
+    List {
+        /// `NAME@V`.
+        version: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum PromotionCommand {
     /// List requests, newest first.
     List {
+        /// Only this model's.
         #[arg(long)]
         model: Option<String>,
         /// pending, completed or rejected.
@@ -468,16 +591,23 @@ pub enum PromotionCommand {
         status: Option<String>,
     },
     /// Show a request and what it still needs.
-    Show { id: i64 },
+    Show {
+        /// The promotion request's id.
+        id: i64,
+    },
     /// Approve a request (validator, risk_officer, committee, as the gate asks).
     Approve {
+        /// The promotion request's id.
         id: i64,
+        /// Why (kept with the decision).
         #[arg(long, default_value = "")]
         comment: String,
     },
     /// Reject a request; closes it.
     Reject {
+        /// The promotion request's id.
         id: i64,
+        /// Why (required; kept with the decision).
         #[arg(long)]
         comment: String,
     },
@@ -488,13 +618,17 @@ pub enum PolicyCommand {
     /// Print the policy in force (JSON).
     Show,
     /// Replace the policy with a JSON file (admin, risk_officer): `riskops policy show > p.json`, edit, `riskops policy set p.json`.
-    Set { file: PathBuf },
+    Set {
+        /// A JSON file (the shape `show` prints).
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
     /// List events: `riskops audit log --target dataset: --since 2026-01-01T00:00:00Z`.
     Log {
+        /// Only events by this identity.
         #[arg(long)]
         actor: Option<String>,
         /// A target (`project:fraud`) or a kind of target (`dataset:`).
@@ -503,6 +637,7 @@ pub enum AuditCommand {
         /// RFC 3339 time.
         #[arg(long)]
         since: Option<String>,
+        /// At most this many events, newest first.
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
@@ -547,10 +682,12 @@ pub enum DatasetCommand {
     Push {
         /// Dataset name: letters, digits, '.', '_' and '-'.
         name: String,
+        /// The CSV or Parquet file.
         file: PathBuf,
         /// Project of a new dataset [default: default].
         #[arg(long)]
         project: Option<String>,
+        /// What this version holds.
         #[arg(long, default_value = "")]
         description: String,
         /// A label, `key=value`; repeatable.
@@ -559,27 +696,43 @@ pub enum DatasetCommand {
     },
     /// List datasets with their latest version.
     List {
+        /// Only this project's.
         #[arg(long)]
         project: Option<String>,
     },
     /// Show a version's schema and profile: `riskops dataset show sales@2` (latest without @V).
-    Show { version: String },
+    Show {
+        /// `NAME@V` (the latest without @V).
+        version: String,
+    },
     /// Download a version's exact bytes, checked against its digest: `riskops dataset pull sales@2 -o sales.csv`.
     Pull {
         version: String,
+        /// Where to write the file (replaced atomically once its digest checks out).
         #[arg(long, short)]
         output: PathBuf,
     },
     /// Compare two versions: schema changes and a drift report: `riskops dataset diff sales@1 sales@2`.
-    Diff { from: String, to: String },
+    Diff {
+        /// The older version, `NAME@V`.
+        from: String,
+        /// The newer version, `NAME@V`.
+        to: String,
+    },
     /// Add labels to a version: `riskops dataset tag sales@2 reviewed=yes`.
     Tag {
         version: String,
+        /// Labels to add, `key=value`.
         #[arg(value_name = "KEY=VALUE", required = true)]
         tags: Vec<String>,
     },
     /// Add a note to a version: `riskops dataset note sales@2 "March rows re-exported"`.
-    Note { version: String, text: String },
+    Note {
+        /// `NAME@V`.
+        version: String,
+        /// The note.
+        text: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -588,44 +741,74 @@ pub enum ModelCommand {
     Register(Box<RegisterArgs>),
     /// List models with their latest version.
     List {
+        /// Only this project's.
         #[arg(long)]
         project: Option<String>,
     },
     /// Show a version: `riskops model show churn@3` (latest without @V).
-    Show { version: String },
+    Show {
+        /// `NAME@V` (the latest without @V).
+        version: String,
+    },
     /// Download a version's artifact, checked against its digest.
     Pull {
         version: String,
+        /// Where to write the file (replaced atomically once its digest checks out).
         #[arg(long, short)]
         output: PathBuf,
     },
     /// Compare two versions' parameters, metrics and training data.
-    Diff { from: String, to: String },
+    Diff {
+        /// The older version, `NAME@V`.
+        from: String,
+        /// The newer version, `NAME@V`.
+        to: String,
+    },
     /// Add labels to a version: `riskops model tag churn@3 candidate=yes`.
     Tag {
         version: String,
+        /// Labels to add, `key=value`.
         #[arg(value_name = "KEY=VALUE", required = true)]
         tags: Vec<String>,
     },
     /// Add a note to a version: `riskops model note churn@3 "retrained after the schema fix"`.
-    Note { version: String, text: String },
+    Note {
+        /// `NAME@V`.
+        version: String,
+        /// The note.
+        text: String,
+    },
     /// Ask for a version to enter staging or production; answers what is still missing.
+    /// With --wait, blocks until the request completes (exit 0), is rejected or closed (exit 1)
+    /// or --timeout passes (exit 1), so a CI job can gate on it:
+    /// `riskops model promote scorer@3 --to production --wait --timeout 2h`.
     Promote {
+        /// `NAME@V` (or `NAME` for the latest version).
         version: String,
         /// staging or production.
         #[arg(long)]
         to: String,
+        /// Why this version should go there (kept with the request).
         #[arg(long, default_value = "")]
         reason: String,
+        /// Wait until the request is decided: completed (exit 0), rejected or closed (exit 1).
+        #[arg(long)]
+        wait: bool,
+        /// With --wait: give up (exit 1) after this long, e.g. 90s, 30m, 1h, 2d.
+        #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = duration, requires = "wait")]
+        timeout: std::time::Duration,
     },
     /// Emergency: put an earlier version back into production at once, skipping the gates (risk_officer).
     Rollback {
+        /// The model.
         name: String,
         /// The version to put back.
         #[arg(long = "to")]
         version: u32,
+        /// Why (kept in the audit trail).
         #[arg(long)]
         reason: String,
+        /// The environment to put it back into: production or staging.
         #[arg(long, default_value = "production")]
         environment: String,
     },
@@ -635,22 +818,30 @@ pub enum ModelCommand {
     /// JSON file `{"confusion_matrix":[[tn,fp],[fn,tp]]}` (or `{"tp":…,"fp":…,"fn":…,"tn":…}`)
     /// added with `riskops evidence add NAME@V --kind performance --file cm.json --passed true`.
     Kpi {
+        /// The model.
         name: String,
+        /// Currency of the values, e.g. EUR [default: USD].
         #[arg(long)]
         currency: Option<String>,
+        /// Value of a true positive per decision (gains positive, costs negative).
         #[arg(long, allow_hyphen_values = true)]
         tp: Option<f64>,
+        /// Value of a false positive per decision, e.g. -25.
         #[arg(long, allow_hyphen_values = true)]
         fp: Option<f64>,
+        /// Value of a false negative per decision, e.g. -400.
         #[arg(long = "fn", allow_hyphen_values = true)]
         fn_: Option<f64>,
+        /// Value of a true negative per decision.
         #[arg(long, allow_hyphen_values = true)]
         tn: Option<f64>,
+        /// How the values were estimated.
         #[arg(long)]
         description: Option<String>,
     },
     /// Which version is in each environment, now or --at a past time, and the history.
     Stage {
+        /// The model.
         name: String,
         /// RFC 3339 time, e.g. 2026-11-01T00:00:00Z.
         #[arg(long)]
@@ -658,7 +849,9 @@ pub enum ModelCommand {
     },
     /// Check a local file against a version's record and the server's signature. Exit status 1 on mismatch.
     Verify {
+        /// `NAME@V`.
         version: String,
+        /// The local model file to check.
         file: PathBuf,
         /// The server's public key (hex), to check without trusting the server's answer for it.
         #[arg(long)]
@@ -703,6 +896,7 @@ pub struct RegisterArgs {
     /// A JSON file of metrics (an object of numbers).
     #[arg(long)]
     pub metrics: Option<PathBuf>,
+    /// What this version is.
     #[arg(long, default_value = "")]
     pub description: String,
     /// A label, `key=value`; repeatable.
@@ -775,9 +969,75 @@ pub struct ClientArgs {
     /// API token (the first start of the server prints the admin token once).
     #[arg(long, env = "RISKOPS_TOKEN", hide_env_values = true, global = true, value_parser = secret)]
     pub token: Option<Secret<String>>,
-    /// Output: a readable text, one JSON document on stdout, or (reports) an HTML file.
+    /// Output: a readable text or one JSON document on stdout; a few commands offer more
+    /// (each command's --help lists what it accepts).
     #[arg(long, value_enum, default_value_t = Format::Text, global = true)]
     pub format: Format,
+}
+
+/// The output formats a command accepts, by its path of subcommand names (`["lineage"]`,
+/// `["compliance", "report"]`). The one place that says it: each command's `--format` is
+/// built from it (so its --help lists exactly these) and `main` refuses anything else.
+pub fn formats_of(path: &[&str]) -> &'static [Format] {
+    use Format::{Dot, Html, Json, Markdown, Openlineage, Slack, Text};
+    match path {
+        ["serve"] => &[Text],
+        ["drift"] => &[Text, Json, Html],
+        ["lineage"] => &[Text, Json, Dot, Openlineage],
+        ["compliance", "report"] => &[Text, Json, Markdown, Html],
+        ["webhook", "add"] => &[Text, Json, Slack],
+        _ => &[Text, Json],
+    }
+}
+
+/// The grammar, with each command's own `--format`: the global flag's values narrowed to the
+/// command's (`formats_of`), so `--help` shows them and clap refuses the others by name.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    with_own_formats(Cli::command(), &mut Vec::new())
+}
+
+fn with_own_formats(mut command: clap::Command, path: &mut Vec<String>) -> clap::Command {
+    let names: Vec<String> = command.get_subcommands().map(|s| s.get_name().to_string()).collect();
+    if names.is_empty() && !path.is_empty() {
+        let path: Vec<&str> = path.iter().map(String::as_str).collect();
+        return command.arg(format_arg(formats_of(&path)));
+    }
+    for name in names {
+        path.push(name.clone());
+        command = command.mut_subcommand(&name, |sub| with_own_formats(sub, path));
+        path.pop();
+    }
+    command
+}
+
+/// `--format` accepting only `formats`, parsed into the same `Format` as the global flag.
+fn format_arg(formats: &'static [Format]) -> clap::Arg {
+    use clap::builder::{PossibleValuesParser, TypedValueParser};
+    let names: Vec<&'static str> = formats.iter().map(|f| f.name()).collect();
+    let parser =
+        PossibleValuesParser::new(names.clone()).map(|name| Format::from_str(&name, false).unwrap_or(Format::Text));
+    clap::Arg::new("format")
+        .long("format")
+        .value_name("FORMAT")
+        .value_parser(parser)
+        .default_value("text")
+        .help("How to print the answer (text for people, json for scripts; the values this command accepts follow)")
+}
+
+impl Format {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Json => "json",
+            Format::Html => "html",
+            Format::Dot => "dot",
+            Format::Openlineage => "openlineage",
+            Format::Markdown => "markdown",
+            Format::Slack => "slack",
+        }
+    }
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -803,6 +1063,7 @@ pub enum ProjectCommand {
     Create {
         /// 1–128 characters from letters, digits, '.', '_' and '-'.
         name: String,
+        /// What the project is for, in a sentence.
         #[arg(long, default_value = "")]
         description: String,
         #[command(flatten)]
@@ -811,10 +1072,14 @@ pub enum ProjectCommand {
     /// List projects.
     List,
     /// Show one project, with its risk tier.
-    Show { name: String },
+    Show {
+        /// The project's name.
+        name: String,
+    },
     /// Describe a project's use case, or override its risk tier (risk_officer):
     /// `riskops project update credit --tier critical --reason "…"`, `riskops project update credit --autonomy autonomous`.
     Update {
+        /// The project's name.
         name: String,
         /// low, medium, high or critical.
         #[arg(long, requires = "reason")]
@@ -841,6 +1106,7 @@ pub struct ContextArgs {
     /// credit_decisioning, fraud_detection, trading.
     #[arg(long)]
     pub workflow: Option<String>,
+    /// The workflow in your words (shown with the project's context).
     #[arg(long)]
     pub workflow_description: Option<String>,
     /// public, pii, phi or financial; repeat or separate with commas.
@@ -924,6 +1190,22 @@ pub enum LogFormat {
     Json,
 }
 
+/// A duration such as `90s`, `30m`, `1h` or `2d` (a bare number is seconds).
+fn duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration like 90s, 30m, 1h or 2d"))?;
+    let seconds = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?} is not a duration like 90s, 30m, 1h or 2d")),
+    };
+    n.checked_mul(seconds).map(std::time::Duration::from_secs).ok_or_else(|| format!("{text:?} is too long"))
+}
+
 /// Parses a value that must never be printed (tokens, URLs with passwords).
 fn secret(value: &str) -> Result<Secret<String>, std::convert::Infallible> {
     Ok(Secret::new(value.to_string()))
@@ -938,6 +1220,7 @@ pub enum ComplianceCommand {
         self-contained page). Which controls apply depends on the project: HIPAA counts only for projects that \
         handle phi data; deployment controls once a version is in production.")]
     Report {
+        /// The project.
         project: String,
         /// Only the controls of one framework: nist-ai-rmf, eu-ai-act, sr-11-7, hipaa or iso-42001.
         #[arg(long)]
@@ -952,6 +1235,7 @@ pub enum ControlCommand {
     /// Attest that a control holds for a project (admin, risk_officer, validator), with an optional evidence
     /// file: `riskops control attest credit C11 --statement "residual risk accepted by the committee" --file minutes.pdf`.
     Attest {
+        /// The project.
         project: String,
         /// A control id of the catalogue, e.g. C11.
         control: String,
@@ -963,5 +1247,96 @@ pub enum ControlCommand {
         file: Option<PathBuf>,
     },
     /// List a project's attestations, oldest first.
-    Attestations { project: String },
+    Attestations {
+        /// The project.
+        project: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::FromArgMatches;
+
+    /// Every argument of every command, as `riskops a b --flag`, that has no help text.
+    fn without_help(command: &clap::Command, path: &str, out: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+            if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                out.push(format!(
+                    "{path} {}",
+                    arg.get_long().map_or_else(|| arg.get_id().to_string(), |l| format!("--{l}"))
+                ));
+            }
+        }
+        for sub in command.get_subcommands() {
+            without_help(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_argument_of_every_command_has_help() {
+        let mut missing = Vec::new();
+        let mut command = command();
+        command.build();
+        without_help(&command, "riskops", &mut missing);
+        assert!(missing.is_empty(), "arguments without help text:\n{}", missing.join("\n"));
+    }
+
+    #[test]
+    fn each_command_offers_and_accepts_only_its_own_formats() {
+        let help = |args: &[&str]| -> String {
+            let mut c = command();
+            let mut out = Vec::new();
+            let mut full = vec!["riskops"];
+            full.extend_from_slice(args);
+            full.push("--help");
+            let text = match c.try_get_matches_from_mut(full) {
+                Err(e) => e.render().to_string(),
+                Ok(_) => {
+                    c.write_help(&mut out).ok();
+                    String::from_utf8(out).unwrap_or_default()
+                }
+            };
+            // Wrapped lines joined, so a phrase can be looked for whatever the terminal width.
+            text.split_whitespace().collect::<Vec<_>>().join(" ")
+        };
+        let lineage = help(&["lineage"]);
+        assert!(lineage.contains("[possible values: text, json, dot, openlineage]"), "{lineage}");
+        let report = help(&["compliance", "report"]);
+        assert!(report.contains("[possible values: text, json, markdown, html]"), "{report}");
+        let list = help(&["project", "list"]);
+        assert!(list.contains("[possible values: text, json]"), "{list}");
+
+        let parse = |args: &[&str]| command().try_get_matches_from(args.iter().copied());
+        let refused = parse(&["riskops", "project", "list", "--format", "html"]).unwrap_err().render().to_string();
+        assert!(
+            refused.contains("invalid value 'html'") && refused.contains("[possible values: text, json]"),
+            "{refused}"
+        );
+        // Accepted values reach the same `Format` the commands read.
+        let matches = parse(&["riskops", "lineage", "m@1", "--format", "dot"]).unwrap();
+        assert_eq!(Cli::from_arg_matches(&matches).unwrap().client.format, Format::Dot);
+        let matches = parse(&["riskops", "--format", "json", "project", "list"]).unwrap();
+        assert_eq!(Cli::from_arg_matches(&matches).unwrap().client.format, Format::Json);
+        let matches = parse(&["riskops", "project", "list"]).unwrap();
+        assert_eq!(Cli::from_arg_matches(&matches).unwrap().client.format, Format::Text);
+        // Every command path has a table entry that includes text (the default).
+        fn leaves(c: &clap::Command, path: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+            if c.get_subcommands().next().is_none() {
+                out.push(path.clone());
+            }
+            for s in c.get_subcommands() {
+                path.push(s.get_name().to_string());
+                leaves(s, path, out);
+                path.pop();
+            }
+        }
+        let mut all = Vec::new();
+        leaves(&command(), &mut Vec::new(), &mut all);
+        for path in all.iter().filter(|p| !p.is_empty()) {
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            assert!(formats_of(&path).contains(&Format::Text), "{path:?}");
+        }
+    }
 }

@@ -12,7 +12,7 @@ mod logging;
 mod output;
 mod progress;
 
-use clap::Parser;
+use clap::FromArgMatches;
 use std::process::ExitCode;
 
 /// Exit status of a command that could not do its work (1 is kept for "the check found
@@ -21,7 +21,22 @@ const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     quiet_on_closed_stdout();
-    let cli = cli::Cli::parse();
+    let matches = cli::command().get_matches();
+    let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // `--format` given before the command is the global flag, which takes every format:
+    // checked here against what the command accepts.
+    let path = command_path(&matches);
+    let accepted = cli::formats_of(&path);
+    if !accepted.contains(&cli.client.format) {
+        let names: Vec<&str> = accepted.iter().map(|f| f.name()).collect();
+        eprintln!(
+            "error: riskops {} prints --format {}, not {}",
+            path.join(" "),
+            names.join(", "),
+            cli.client.format.name()
+        );
+        return ExitCode::from(EXIT_ERROR);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -36,6 +51,17 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// The names of the subcommands given, outermost first: `["compliance", "report"]`.
+fn command_path(matches: &clap::ArgMatches) -> Vec<&str> {
+    let mut path = Vec::new();
+    let mut current = matches;
+    while let Some((name, sub)) = current.subcommand() {
+        path.push(name);
+        current = sub;
+    }
+    path
 }
 
 /// `riskops dataset show x | head` closes stdout early; Rust's print! then panics. A

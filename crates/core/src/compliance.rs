@@ -1323,6 +1323,7 @@ mod tests {
             status: PromotionStatus::Completed,
             created_at: t(1),
             closed_at: Some(t(2)),
+            closed_reason: None,
             decisions: approvers
                 .iter()
                 .map(|by| Decision { by: (*by).into(), roles: vec![], approve: true, comment: String::new(), at: t(2) })

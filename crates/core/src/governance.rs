@@ -324,12 +324,45 @@ pub fn evidence_counts(kind: &str, passed: Option<bool>, by: &str, excluded: &[&
     if kind == "documentation" { passed != Some(false) } else { passed == Some(true) && !excluded.contains(&by) }
 }
 
+/// Per piece of evidence (in the order given, oldest first): `None` when it counts toward a
+/// gate asking for its kind, else why not. The rule is `judge`'s: the newest piece of a kind
+/// from someone who may provide it decides, and it must pass (`evidence_counts`).
+pub fn evidence_standing(evidence: &[EvidenceFact], excluded: &[&str]) -> Vec<Option<String>> {
+    let may_provide = |e: &EvidenceFact| e.kind == "documentation" || !excluded.contains(&e.by.as_str());
+    evidence
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            if !may_provide(e) {
+                return Some(format!(
+                    "from {}, the requester or the version's author: {} evidence must come from someone else",
+                    e.by, e.kind
+                ));
+            }
+            if evidence[i + 1..].iter().any(|later| later.kind == e.kind && may_provide(later)) {
+                return Some(format!("newer {} evidence replaces it", e.kind));
+            }
+            if evidence_counts(&e.kind, e.passed, &e.by, excluded) {
+                return None;
+            }
+            Some(if e.passed == Some(false) {
+                "it failed".to_string()
+            } else {
+                "it does not say it passed".to_string()
+            })
+        })
+        .collect()
+}
+
 /// How a request stands against its gate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Judgement {
     pub rejected: bool,
     /// `evidence:<kind>` per missing kind, `approval:<role>` per missing approval.
     pub missing: Vec<String>,
+    /// Why each entry of `missing` is missing, in the same order: what is on file and why
+    /// it does not count, or that nothing is.
+    pub reasons: Vec<String>,
 }
 
 impl Judgement {
@@ -345,20 +378,19 @@ pub fn judge(gate: &Gate, evidence: &[EvidenceFact], decisions: &[Decision], exc
     let counted: Vec<&Decision> = decisions.iter().filter(|d| !excluded.contains(&d.by.as_str())).collect();
     let eligible = |d: &Decision| d.roles.iter().any(|r| *r == Role::Admin || gate.approver_roles().contains(r));
     let rejected = counted.iter().any(|d| !d.approve && eligible(d));
-    let mut missing: Vec<String> = gate
-        .evidence
-        .iter()
-        // Per kind, the newest evidence from someone who may provide it decides: a later
-        // failure withdraws an earlier pass, a later pass (after a fix) replaces a failure.
-        .filter(|kind| {
-            let newest = evidence
-                .iter()
-                .rev()
-                .find(|e| &e.kind == *kind && (e.kind == "documentation" || !excluded.contains(&e.by.as_str())));
-            !newest.is_some_and(|e| evidence_counts(&e.kind, e.passed, &e.by, excluded))
-        })
-        .map(|kind| format!("evidence:{kind}"))
-        .collect();
+    let (mut missing, mut reasons) = (Vec::new(), Vec::new());
+    // Per kind, the newest evidence from someone who may provide it decides: a later
+    // failure withdraws an earlier pass, a later pass (after a fix) replaces a failure.
+    let standing = evidence_standing(evidence, excluded);
+    for kind in &gate.evidence {
+        let of_kind: Vec<(&EvidenceFact, &Option<String>)> =
+            evidence.iter().zip(&standing).filter(|(e, _)| &e.kind == kind).collect();
+        if of_kind.iter().any(|(_, why_not)| why_not.is_none()) {
+            continue;
+        }
+        missing.push(format!("evidence:{kind}"));
+        reasons.push(missing_evidence_reason(kind, &of_kind, excluded));
+    }
     // One slot per required approval; each approver fills at most one slot.
     let slots: Vec<Role> = gate.approvals.iter().flat_map(|a| std::iter::repeat_n(a.role, a.count as usize)).collect();
     let approvers: Vec<&Decision> = counted.into_iter().filter(|d| d.approve).collect();
@@ -366,9 +398,50 @@ pub fn judge(gate: &Gate, evidence: &[EvidenceFact], decisions: &[Decision], exc
     for (slot, role) in slots.iter().enumerate() {
         if filled[slot].is_none() {
             missing.push(format!("approval:{role}"));
+            reasons.push(missing_approval_reason(*role, decisions, excluded));
         }
     }
-    Judgement { rejected, missing }
+    Judgement { rejected, missing, reasons }
+}
+
+/// Why no evidence of `kind` counts, from the pieces of that kind on file and their standing.
+fn missing_evidence_reason(kind: &str, of_kind: &[(&EvidenceFact, &Option<String>)], excluded: &[&str]) -> String {
+    let eligible: Vec<&EvidenceFact> = of_kind
+        .iter()
+        .map(|(e, _)| *e)
+        .filter(|e| e.kind == "documentation" || !excluded.contains(&e.by.as_str()))
+        .collect();
+    match eligible.last() {
+        Some(newest) if newest.passed == Some(false) => format!("the newest {kind} evidence (by {}) failed", newest.by),
+        Some(newest) => format!("the newest {kind} evidence (by {}) does not say it passed", newest.by),
+        None if of_kind.is_empty() => format!("no {kind} evidence on file"),
+        None => {
+            let mut by: Vec<&str> = of_kind.iter().map(|(e, _)| e.by.as_str()).collect();
+            by.dedup();
+            format!(
+                "only evidence from the requester or the version's author ({}), who may not provide it",
+                by.join(", ")
+            )
+        }
+    }
+}
+
+/// Why a slot for `role` is still open: approvals that do not count, or none yet.
+fn missing_approval_reason(role: Role, decisions: &[Decision], excluded: &[&str]) -> String {
+    let holds = |d: &&Decision| d.approve && d.roles.iter().any(|r| *r == role || *r == Role::Admin);
+    let not_counted: Vec<&str> =
+        decisions.iter().filter(holds).filter(|d| excluded.contains(&d.by.as_str())).map(|d| d.by.as_str()).collect();
+    if !not_counted.is_empty() {
+        return format!(
+            "approved by {} only, the requester or the version's author, whose approval does not count",
+            not_counted.join(", ")
+        );
+    }
+    let counted = decisions.iter().filter(holds).count();
+    if counted > 0 {
+        return format!("each person counts once: every {role} who approved already fills another approval");
+    }
+    format!("no approval by a {role} yet")
 }
 
 /// Maximum bipartite matching of approvers to slots (Kuhn's algorithm; both sides are tiny).
@@ -479,6 +552,39 @@ mod tests {
         // A rejection by someone without an approver role of this gate does not count.
         let j = judge(&gate, &ev, &[decision("c", &[Role::Committee], false)], &[]);
         assert!(!j.rejected);
+    }
+
+    #[test]
+    fn each_missing_entry_says_why_what_is_on_file_does_not_count() {
+        let gate = Policy::default_policy().gate(Tier::High, Environment::Production);
+        let by =
+            |kind: &str, who: &str, passed: Option<bool>| EvidenceFact { kind: kind.into(), passed, by: who.into() };
+        let ev = [
+            by("validation", "dana", Some(true)),
+            by("fairness", "val", Some(true)),
+            by("fairness", "val", Some(false)),
+            by("documentation", "dana", None),
+        ];
+        let decisions = [decision("dana", &[Role::Validator], true)];
+        let j = judge(&gate, &ev, &decisions, &["dana"]);
+        assert_eq!(
+            j.missing,
+            ["evidence:validation", "evidence:fairness", "approval:validator", "approval:risk_officer"]
+        );
+        assert_eq!(j.reasons.len(), j.missing.len());
+        assert!(j.reasons[0].starts_with("only evidence from the requester or the version's author (dana)"), "{j:?}");
+        assert_eq!(j.reasons[1], "the newest fairness evidence (by val) failed");
+        assert!(j.reasons[2].starts_with("approved by dana only"), "{j:?}");
+        assert_eq!(j.reasons[3], "no approval by a risk_officer yet");
+        let j = judge(&gate, &[], &[], &[]);
+        assert_eq!(j.reasons[0], "no validation evidence on file");
+
+        // The same rule per piece, for `evidence list`: documentation may come from the author.
+        let standing = evidence_standing(&ev, &["dana"]);
+        assert!(standing[0].as_deref().is_some_and(|r| r.contains("must come from someone else")), "{standing:?}");
+        assert_eq!(standing[1].as_deref(), Some("newer fairness evidence replaces it"));
+        assert_eq!(standing[2].as_deref(), Some("it failed"));
+        assert_eq!(standing[3], None);
     }
 
     #[test]

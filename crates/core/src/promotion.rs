@@ -88,6 +88,8 @@ pub struct Promotion {
     pub status: PromotionStatus,
     pub created_at: OffsetDateTime,
     pub closed_at: Option<OffsetDateTime>,
+    /// Why it closed when no decision closed it (e.g. its version was archived).
+    pub closed_reason: Option<String>,
     /// Oldest first.
     pub decisions: Vec<Decision>,
 }

@@ -237,11 +237,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Closes a pending request: rejected (`deployment == None`) or completed, in which case
     /// the version enters the environment in the same transaction (see [`Store::deploy`]).
-    /// A request that is no longer pending is a conflict.
+    /// `reason` says why a request closed without a decision closing it (its version was
+    /// archived), kept as `closed_reason`. A request that is no longer pending is a conflict.
     async fn close_promotion(
         &self,
         id: i64,
         deployment: Option<NewDeployment>,
+        reason: Option<String>,
         audit: AuditRecord,
         at: OffsetDateTime,
     ) -> Result<Promotion>;

@@ -55,6 +55,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "monitoring", include_str!("../migrations/postgres/0008_monitoring.sql")),
     (9, "alerting", include_str!("../migrations/postgres/0009_alerting.sql")),
     (10, "segments", include_str!("../migrations/postgres/0010_segments.sql")),
+    (300, "promotion_closed_reason", include_str!("../migrations/postgres/0300_promotion_closed_reason.sql")),
 ];
 
 /// The triggers that keep the audit trail append-only (migrations 0001 and 0005).
@@ -901,10 +902,11 @@ impl Store for PostgresStore {
         &self,
         id: i64,
         deployment: Option<NewDeployment>,
+        reason: Option<String>,
         audit: AuditRecord,
         at: OffsetDateTime,
     ) -> Result<Promotion> {
-        governance::close_promotion(&mut self.client().await?, id, deployment, audit, at).await
+        governance::close_promotion(&mut self.client().await?, id, deployment, reason, audit, at).await
     }
 
     async fn deploy(&self, new: NewDeployment, audit: AuditRecord, at: OffsetDateTime) -> Result<Deployment> {

@@ -64,6 +64,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "monitoring", include_str!("../migrations/sqlite/0008_monitoring.sql")),
     (9, "alerting", include_str!("../migrations/sqlite/0009_alerting.sql")),
     (10, "segments", include_str!("../migrations/sqlite/0010_segments.sql")),
+    (300, "promotion_closed_reason", include_str!("../migrations/sqlite/0300_promotion_closed_reason.sql")),
 ];
 
 #[derive(Clone)]
@@ -1097,10 +1098,11 @@ impl Store for SqliteStore {
         &self,
         id: i64,
         deployment: Option<NewDeployment>,
+        reason: Option<String>,
         audit: AuditRecord,
         at: OffsetDateTime,
     ) -> Result<Promotion> {
-        self.with_conn(move |conn| governance::close_promotion(conn, id, deployment, audit, at)).await
+        self.with_conn(move |conn| governance::close_promotion(conn, id, deployment, reason, audit, at)).await
     }
 
     async fn deploy(&self, new: NewDeployment, audit: AuditRecord, at: OffsetDateTime) -> Result<Deployment> {

@@ -766,7 +766,7 @@ async fn promotions_are_decided_closed_and_deployed() {
             ..deployment(1, Environment::Staging, Some(staging.id), false)
         };
         let close = |id: i64, d: Option<NewDeployment>, action: &str, at| {
-            store.close_promotion(id, d, audit(&permit, action, &format!("promotion:{id}")), at)
+            store.close_promotion(id, d, None, audit(&permit, action, &format!("promotion:{id}")), at)
         };
         let completed = close(staging.id, Some(entering), "promotion.completed", minutes(3)).await.unwrap();
         let event = chain.one("promotion.completed").await;
@@ -975,7 +975,7 @@ async fn governance_history_cannot_be_rewritten() {
         store.add_decision(p.id, d, audit(&permit, "promotion.approve", "promotion"), T0).await.unwrap();
         let entering = deployment(1, Environment::Staging, Some(p.id), false);
         store
-            .close_promotion(p.id, Some(entering), audit(&permit, "promotion.completed", "promotion"), T0)
+            .close_promotion(p.id, Some(entering), None, audit(&permit, "promotion.completed", "promotion"), T0)
             .await
             .unwrap();
         let two = deployment(2, Environment::Staging, None, true);

@@ -349,9 +349,10 @@ mod tests {
 
     #[test]
     fn the_grammar_is_consistent_and_parses_negative_thresholds() {
-        use clap::{CommandFactory, Parser};
-        // Catches an option clashing with a global one (`--format`) before a user does.
-        crate::cli::Cli::command().debug_assert();
+        use clap::Parser;
+        // Catches an option clashing with a global one (`--format`) before a user does, in
+        // the grammar as `main` builds it (each command's own `--format`).
+        crate::cli::command().debug_assert();
         let cli = crate::cli::Cli::try_parse_from([
             "riskops",
             "monitor",

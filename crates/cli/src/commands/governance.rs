@@ -41,16 +41,22 @@ pub async fn evidence(client: &Client, format: Format, command: EvidenceCommand)
                 let rows: Vec<Vec<String>> = items(v, "evidence")
                     .map(|e| {
                         let passed = e["passed"].as_bool().map_or("-", |p| if p { "passed" } else { "FAILED" });
+                        let counts = match e["does_not_count"].as_str() {
+                            Some(why) => format!("no: {why}"),
+                            None if e["counts"] == true => "yes".to_string(),
+                            None => "-".to_string(),
+                        };
                         vec![
                             e["id"].to_string(),
                             str_field(e, "kind").into(),
                             passed.into(),
                             str_field(e, "created_by").into(),
                             str_field(e, "summary").into(),
+                            counts,
                         ]
                     })
                     .collect();
-                table(&["ID", "KIND", "RESULT", "BY", "SUMMARY"], &rows);
+                table(&["ID", "KIND", "RESULT", "BY", "SUMMARY", "COUNTS TOWARD THE GATE"], &rows);
             });
         }
     }
@@ -109,9 +115,21 @@ pub fn print_promotion(p: &Value) {
         str_field(p, "tier"),
         str_field(p, "requested_by")
     );
-    let missing = join(&p["missing"]);
-    if !missing.is_empty() {
-        println!("missing: {missing}");
+    let reasons: Vec<&Value> = items(p, "missing_reasons").collect();
+    if reasons.is_empty() {
+        // An older server: the requirements without their reasons.
+        let missing = join(&p["missing"]);
+        if !missing.is_empty() {
+            println!("missing: {missing}");
+        }
+    } else {
+        println!("missing:");
+        for r in reasons {
+            println!("  {}: {}", str_field(r, "requirement"), str_field(r, "reason"));
+        }
+    }
+    if let Some(reason) = p["closed_reason"].as_str() {
+        println!("closed: {reason}");
     }
     for d in items(p, "decisions") {
         println!(
@@ -139,13 +157,76 @@ pub async fn policy(client: &Client, format: Format, command: PolicyCommand) -> 
     Ok(())
 }
 
-pub async fn promote(client: &Client, format: Format, version: &str, to: &str, reason: &str) -> Result<()> {
+/// Asks for the promotion; with `wait` (a timeout), polls the request until it is decided.
+/// Exit status 0 when asked (no wait) or completed; 1 when rejected, closed or timed out.
+pub async fn promote(
+    client: &Client,
+    format: Format,
+    version: &str,
+    to: &str,
+    reason: &str,
+    wait: Option<std::time::Duration>,
+) -> Result<ExitCode> {
     let (name, v) = split_version(version);
     let made = client
         .post(&format!("/api/v1/models/{name}/versions/{v}/promotions"), &json!({"to": to, "reason": reason}))
         .await?;
-    emit(format, &made, print_promotion);
-    Ok(())
+    let Some(timeout) = wait else {
+        emit(format, &made, print_promotion);
+        return Ok(ExitCode::SUCCESS);
+    };
+    let (last, timed_out) = wait_for_decision(client, made, timeout).await?;
+    emit(format, &last, print_promotion);
+    let status = str_field(&last, "status");
+    if timed_out {
+        eprintln!("error: promotion {} is still {status} after {}", last["id"], humanize(timeout));
+        return Ok(ExitCode::from(1));
+    }
+    if status == "completed" {
+        return Ok(ExitCode::SUCCESS);
+    }
+    match last["closed_reason"].as_str() {
+        Some(reason) => eprintln!("error: promotion {} was closed: {reason}", last["id"]),
+        None => eprintln!("error: promotion {} was {status}", last["id"]),
+    }
+    Ok(ExitCode::from(1))
+}
+
+/// How often `promote --wait` asks.
+const POLL_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Polls the request until it is no longer pending or `timeout` passes; returns the request
+/// as last seen and whether time ran out. Says on stderr what it still waits for.
+async fn wait_for_decision(client: &Client, mut request: Value, timeout: std::time::Duration) -> Result<(Value, bool)> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut said = String::new();
+    loop {
+        if str_field(&request, "status") != "pending" {
+            return Ok((request, false));
+        }
+        let missing = join(&request["missing"]);
+        if missing != said {
+            eprintln!("waiting for promotion {}: missing {missing}", request["id"]);
+            said = missing;
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Ok((request, true));
+        }
+        tokio::time::sleep(POLL_EVERY.min(deadline - now)).await;
+        request = client.get(&format!("/api/v1/promotions/{}", request["id"])).await?;
+    }
+}
+
+/// `3600s` as `1h`, `90s` as `90s`: the timeout as the user would write it.
+fn humanize(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        _ if s >= 86_400 && s.is_multiple_of(86_400) => format!("{}d", s / 86_400),
+        _ if s >= 3_600 && s.is_multiple_of(3_600) => format!("{}h", s / 3_600),
+        _ if s >= 60 && s.is_multiple_of(60) => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
 }
 
 pub async fn rollback(

@@ -28,28 +28,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         // Verifying a data directory or an export needs no server either.
         Command::Audit(cmd @ crate::cli::AuditCommand::Verify { data_dir: Some(_), .. })
         | Command::Audit(cmd @ crate::cli::AuditCommand::Verify { file: Some(_), .. }) => {
-            if cli.client.format == crate::cli::Format::Markdown {
-                anyhow::bail!("audit verify prints --format text or json (markdown is for compliance report)");
-            }
             audit::run(None, cli.client.format, cmd).await
         }
         command => {
             crate::logging::init(crate::cli::LogFormat::Text, tracing_subscriber::filter::LevelFilter::WARN);
             let client = Client::new(&cli.client.server, cli.client.token.clone())?;
+            // Formats a command does not accept were refused in `main` (`cli::formats_of`).
             let format = cli.client.format;
-            let lineage_format = matches!(format, crate::cli::Format::Dot | crate::cli::Format::Openlineage);
-            let report_format = matches!(format, crate::cli::Format::Html | crate::cli::Format::Markdown);
-            let compliance_report = matches!(command, Command::Compliance(_));
-            let webhook_add = matches!(command, Command::Webhook(crate::cli::WebhookCommand::Add { .. }));
-            if (report_format && !compliance_report)
-                || (lineage_format && !matches!(command, Command::Lineage(_)))
-                || (format == crate::cli::Format::Slack && !webhook_add)
-            {
-                anyhow::bail!(
-                    "this command prints --format text or json (html is for drift and compliance report, markdown for \
-                     compliance report, dot and openlineage for lineage, slack for webhook add)"
-                );
-            }
             match command {
                 Command::Serve(_) | Command::Drift(_) => unreachable_local(),
                 Command::Whoami => whoami::run(&client, format).await,
@@ -59,6 +44,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     let record = record.as_deref();
                     return governance::verify(&client, format, &version, &file, public_key.as_deref(), record).await;
                 }
+                Command::Model(crate::cli::ModelCommand::Promote { version, to, reason, wait, timeout }) => {
+                    let wait = wait.then_some(timeout);
+                    return governance::promote(&client, format, &version, &to, &reason, wait).await;
+                }
                 Command::Model(cmd) => model::run(&client, format, cmd).await,
                 Command::User(cmd) => identities::user(&client, format, cmd).await,
                 Command::Token(cmd) => identities::token(&client, format, cmd).await,
@@ -67,7 +56,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Policy(cmd) => governance::policy(&client, format, cmd).await,
                 Command::Risk(cmd) => risk::risk(&client, format, cmd).await,
                 Command::Taxonomy(cmd) => risk::taxonomy(&client, format, cmd).await,
-                Command::Log(args) => monitoring::log(&client, format, args).await,
+                Command::Log(args) => return monitoring::log(&client, format, args).await,
+                Command::Label(args) => return monitoring::label(&client, format, args).await,
                 Command::Monitor(crate::cli::MonitorGroup::Windows(cmd)) => {
                     monitoring::monitor(&client, format, cmd).await
                 }

@@ -1,6 +1,7 @@
 //! `riskops model register|list|show|pull|diff`.
 
-use super::dataset::{annotate_note, annotate_tags, parse_tags, print_entries, split_version};
+use super::dataset::{annotate_note, annotate_tags, parse_tags, split_version};
+use super::identities::items;
 use crate::cli::{Format, ModelCommand, RegisterArgs};
 use crate::client::Client;
 use crate::output::{emit, str_field, table};
@@ -13,8 +14,14 @@ pub async fn run(client: &Client, format: Format, command: ModelCommand) -> Resu
         ModelCommand::Register(args) => register(client, format, *args).await?,
         ModelCommand::List { project } => {
             let query = project.map(|p| format!("?project={p}")).unwrap_or_default();
-            let list = client.get(&format!("/api/v1/models{query}")).await?;
-            emit(format, &list, print_entries);
+            let mut list = client.get(&format!("/api/v1/models{query}")).await?;
+            if let Some(models) = list["items"].as_array_mut() {
+                for m in models {
+                    let stages = stages(client, str_field(m, "name")).await?;
+                    m["environments"] = environments(&stages);
+                }
+            }
+            emit(format, &list, print_models);
         }
         ModelCommand::Show { version } => {
             let (name, v) = split_version(&version);
@@ -22,6 +29,11 @@ pub async fn run(client: &Client, format: Format, command: ModelCommand) -> Resu
             shown["notes"] =
                 client.get(&format!("/api/v1/models/{name}/versions/{}/notes", shown["version"])).await?["notes"]
                     .take();
+            let stages = stages(client, &name).await?;
+            shown["stages"] = items(&stages, "versions")
+                .find(|s| s["version"] == shown["version"])
+                .map_or(json!([]), |s| s["stages"].clone());
+            shown["environments"] = environments(&stages);
             emit(format, &shown, print_model);
         }
         ModelCommand::Pull { version, output } => {
@@ -33,9 +45,7 @@ pub async fn run(client: &Client, format: Format, command: ModelCommand) -> Resu
         ModelCommand::Diff { from, to } => diff(client, format, &from, &to).await?,
         ModelCommand::Tag { version, tags } => annotate_tags(client, format, "models", &version, &tags).await?,
         ModelCommand::Note { version, text } => annotate_note(client, format, "models", &version, &text).await?,
-        ModelCommand::Promote { version, to, reason } => {
-            super::governance::promote(client, format, &version, &to, &reason).await?
-        }
+        ModelCommand::Promote { .. } => bail!("internal: model promote is dispatched separately"),
         ModelCommand::Rollback { name, version, reason, environment } => {
             super::governance::rollback(client, format, &name, version, &environment, &reason).await?
         }
@@ -66,6 +76,38 @@ pub async fn run(client: &Client, format: Format, command: ModelCommand) -> Resu
         ModelCommand::Verify { .. } => bail!("internal: model verify is dispatched separately"),
     }
     Ok(())
+}
+
+async fn stages(client: &Client, model: &str) -> Result<Value> {
+    client.get(&format!("/api/v1/models/{model}/stages")).await
+}
+
+/// `{"staging": 2, "production": 1}` (null where no version is) from a stages answer.
+fn environments(stages: &Value) -> Value {
+    let envs = stages["environments"].as_object().cloned().unwrap_or_default();
+    Value::Object(envs.into_iter().map(|(env, d)| (env, d["version"].clone())).collect())
+}
+
+/// `version 3` or `-` for one environment of `environments`.
+fn in_env(environments: &Value, env: &str) -> String {
+    environments[env].as_u64().map_or("-".to_string(), |v| v.to_string())
+}
+
+fn print_models(v: &Value) {
+    let rows: Vec<Vec<String>> = items(v, "items")
+        .map(|m| {
+            vec![
+                str_field(m, "name").to_string(),
+                str_field(m, "project").to_string(),
+                m["latest_version"].to_string(),
+                m["versions"].to_string(),
+                in_env(&m["environments"], "staging"),
+                in_env(&m["environments"], "production"),
+                str_field(m, "updated_at").to_string(),
+            ]
+        })
+        .collect();
+    table(&["NAME", "PROJECT", "LATEST", "VERSIONS", "STAGING", "PRODUCTION", "UPDATED"], &rows);
 }
 
 fn read_json(path: &Option<std::path::PathBuf>, what: &str) -> Result<Value> {
@@ -149,6 +191,12 @@ fn print_model(v: &Value) {
     );
     println!("artifact {} ({} bytes)", str_field(v, "digest"), v["size"]);
     println!("registered {} by {}", str_field(v, "created_at"), str_field(v, "author"));
+    println!("stage           {}", super::identities::join(&v["stages"]));
+    println!(
+        "environments    staging: {}, production: {}",
+        in_env(&v["environments"], "staging"),
+        in_env(&v["environments"], "production")
+    );
     let or_none = |k: &str| if str_field(v, k).is_empty() { "–".to_string() } else { str_field(v, k).to_string() };
     println!("training data   {}", or_none("training_data"));
     println!("validation data {}", or_none("validation_data"));

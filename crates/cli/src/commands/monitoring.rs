@@ -1,15 +1,17 @@
-//! `riskops log FILE …` and `riskops monitor configure|show`.
+//! `riskops log FILE …`, `riskops label FILE …` and `riskops monitor configure|show`.
 
 use super::identities::items;
-use crate::cli::{Format, LogArgs, MonitorCommand};
+use crate::cli::{Format, LabelArgs, LogArgs, MonitorCommand};
 use crate::client::Client;
 use crate::output::{emit, str_field, table_or};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use std::io::BufRead;
+use std::process::ExitCode;
 
-/// Sends the file in batches of `--batch` records, with a progress bar.
-pub async fn log(client: &Client, format: Format, args: LogArgs) -> Result<()> {
+/// Sends the file in batches of `--batch` records, with a progress bar. Exit status 1 when a
+/// record was rejected, unless `--allow-rejected`.
+pub async fn log(client: &Client, format: Format, args: LogArgs) -> Result<ExitCode> {
     if args.batch == 0 {
         bail!("--batch must be at least 1");
     }
@@ -17,39 +19,193 @@ pub async fn log(client: &Client, format: Format, args: LogArgs) -> Result<()> {
     let name = args.file.to_string_lossy().to_lowercase();
     // Parquet is known by its magic bytes (whatever the name); a `.parquet` file without
     // them goes to the Parquet reader too, which says it is not Parquet.
-    let batches: Vec<(String, Vec<u8>, u64)> = if riskops_parquet::is_parquet(&args.file) || name.ends_with(".parquet")
-    {
+    let batches: Vec<Batch> = if riskops_parquet::is_parquet(&args.file) || name.ends_with(".parquet") {
         parquet_batches(&args.file, args.batch, args.version)?
     } else if name.ends_with(".csv") {
         csv_batches(&args.file, args.batch)?
     } else {
         json_batches(&args.file, args.batch, args.version, name.ends_with(".json"))?
     };
+    send_batches(client, format, &path, batches, args.allow_rejected).await
+}
+
+/// `riskops label FILE`: late labels sent as `[{"id","label"}]` batches; the summary and
+/// exit status are `log`'s.
+pub async fn label(client: &Client, format: Format, args: LabelArgs) -> Result<ExitCode> {
+    if args.batch == 0 {
+        bail!("--batch must be at least 1");
+    }
+    let path = format!("/api/v1/projects/{}/models/{}/labels", args.project, args.model);
+    let labels = read_labels(&args.file)?;
+    let mut batches = Vec::new();
+    for chunk in labels.chunks(args.batch) {
+        batches.push(("application/json".to_string(), serde_json::to_vec(chunk)?, chunk.len() as u64));
+    }
+    send_batches(client, format, &path, batches, args.allow_rejected).await
+}
+
+/// Each row or record of the file as `{"id","label"}`, checked whole before anything is sent.
+/// A record without a label is sent with `null`, for the server to name.
+fn read_labels(file: &std::path::Path) -> Result<Vec<Value>> {
+    let name = file.to_string_lossy().to_lowercase();
+    let shown = file.display();
+    let wanted = vec!["id".to_string(), "label".to_string()];
+    let table = if riskops_parquet::is_parquet(file) || name.ends_with(".parquet") {
+        riskops_parquet::read_parquet_with(file, Some(&wanted), riskops_parquet::Typing::Stored, &|_| {})
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .table
+    } else if name.ends_with(".csv") {
+        let options = riskops_data::CsvOptions { delimiter: None, columns: Some(wanted) };
+        riskops_data::read_csv(file, &options, &|_| {}).map_err(|e| anyhow::anyhow!("{e}"))?
+    } else {
+        return json_records(file, name.ends_with(".json"))?
+            .into_iter()
+            .enumerate()
+            .map(|(i, record)| {
+                let id = record.get("id").cloned().and_then(text).filter(|id| id != "");
+                let id = id.with_context(|| format!("{shown}: record {} has no id", i + 1))?;
+                Ok(json!({"id": id, "label": record.get("label").cloned().unwrap_or(Value::Null)}))
+            })
+            .collect();
+    };
+    let (Some(ids), Some(labels)) = (table.column("id"), table.column("label")) else {
+        bail!(
+            "{shown}: labels need the columns \"id\" and \"label\" (columns: {})",
+            table.names().collect::<Vec<_>>().join(", ")
+        );
+    };
+    let (id_booleans, label_booleans) = (true_false_text(ids), true_false_text(labels));
+    (0..table.rows)
+        .map(|row| {
+            let id = text(whole_number(cell_value(ids, id_booleans, row)));
+            let id = id.with_context(|| format!("{shown}: row {} has no id", row + 1))?;
+            Ok(json!({"id": id, "label": whole_number(cell_value(labels, label_booleans, row))}))
+        })
+        .collect()
+}
+
+/// A request body: its content type, its bytes and how many records it holds.
+type Batch = (String, Vec<u8>, u64);
+
+/// Posts each batch in turn, then prints one summary of all the answers. Exit status 1 when
+/// any record was rejected and `allow_rejected` is off, so a pipeline notices.
+async fn send_batches(
+    client: &Client,
+    format: Format,
+    path: &str,
+    batches: Vec<Batch>,
+    allow_rejected: bool,
+) -> Result<ExitCode> {
     let total: u64 = batches.iter().map(|(_, _, n)| n).sum();
     let bar = crate::progress::Progress::steps(total, "sending");
-    let (mut accepted, mut duplicates, mut sent) = (0u64, 0u64, 0u64);
-    let mut rejected = Vec::new();
+    let mut tally = Tally { records: total, ..Tally::default() };
+    let mut sent = 0u64;
     for (content_type, body, n) in batches {
-        let answer = client.post_bytes(&path, &content_type, body).await?;
-        accepted += answer["accepted"].as_u64().unwrap_or(0);
-        duplicates += answer["duplicates"].as_u64().unwrap_or(0);
-        for r in items(&answer, "rejected") {
-            let mut r = r.clone();
-            r["index"] = json!(sent + r["index"].as_u64().unwrap_or(0));
-            rejected.push(r);
-        }
+        let answer = client.post_bytes(path, &content_type, body).await?;
+        tally.add(&answer, sent);
         sent += n;
         bar.set(sent);
     }
     bar.finish();
-    let summary = json!({"records": total, "accepted": accepted, "duplicates": duplicates, "rejected": rejected});
-    emit(format, &summary, |s| {
+    emit(format, &tally.to_json(), |_| tally.print());
+    if tally.rejected == 0 || allow_rejected {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("error: {} of {} records were rejected (--allow-rejected exits 0 anyway)", tally.rejected, total);
+    Ok(ExitCode::from(1))
+}
+
+/// Rejected records shown one by one in the summary.
+const FIRST_REJECTED: usize = 5;
+/// Distinct reasons counted apart; any further ones are counted together.
+const MAX_REASONS: usize = 100;
+const OTHER_REASONS: &str = "(other reasons)";
+
+/// The answers of every batch, added up.
+#[derive(Default)]
+struct Tally {
+    records: u64,
+    accepted: u64,
+    duplicates: u64,
+    rejected: u64,
+    /// Each reason and how many rejected records gave it, in the order first seen.
+    reasons: Vec<(String, u64)>,
+    /// The first rejected records, with their index in the file.
+    first: Vec<Value>,
+}
+
+impl Tally {
+    /// Adds one batch's answer; `offset` is the file index of the batch's first record.
+    fn add(&mut self, answer: &Value, offset: u64) {
+        self.accepted += answer["accepted"].as_u64().unwrap_or(0);
+        self.duplicates += answer["duplicates"].as_u64().unwrap_or(0);
+        for r in items(answer, "rejected") {
+            self.rejected += 1;
+            let mut reasons: Vec<&str> = items(r, "reasons").filter_map(Value::as_str).collect();
+            reasons.dedup();
+            for reason in reasons {
+                self.count_reason(reason);
+            }
+            if self.first.len() < FIRST_REJECTED {
+                let mut r = r.clone();
+                r["index"] = json!(offset + r["index"].as_u64().unwrap_or(0));
+                self.first.push(r);
+            }
+        }
+    }
+
+    fn count_reason(&mut self, reason: &str) {
+        let reason = if self.reasons.len() >= MAX_REASONS && !self.reasons.iter().any(|(r, _)| r == reason) {
+            OTHER_REASONS
+        } else {
+            reason
+        };
+        match self.reasons.iter_mut().find(|(r, _)| r == reason) {
+            Some((_, n)) => *n += 1,
+            None => self.reasons.push((reason.to_string(), 1)),
+        }
+    }
+
+    /// Reasons, most frequent first (first seen first among equals).
+    fn ranked_reasons(&self) -> Vec<(String, u64)> {
+        let mut ranked = self.reasons.clone();
+        ranked.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
+        ranked
+    }
+
+    fn to_json(&self) -> Value {
+        let by_reason: Vec<Value> = self
+            .ranked_reasons()
+            .into_iter()
+            .map(|(reason, count)| json!({"reason": reason, "count": count}))
+            .collect();
+        json!({
+            "records": self.records,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "rejected_by_reason": by_reason,
+            "first_rejected": self.first,
+        })
+    }
+
+    fn print(&self) {
         println!(
-            "{} records: {accepted} accepted, {duplicates} already sent, {} rejected",
-            s["records"],
-            rejected.len()
+            "{} records: {} accepted, {} already sent, {} rejected",
+            self.records, self.accepted, self.duplicates, self.rejected
         );
-        for r in rejected.iter().take(20) {
+        if self.rejected == 0 {
+            return;
+        }
+        println!("rejected by reason:");
+        for (reason, count) in self.ranked_reasons().iter().take(10) {
+            println!("  {count:>8}  {reason}");
+        }
+        if self.reasons.len() > 10 {
+            println!("  … and {} more reasons (--format json lists them)", self.reasons.len() - 10);
+        }
+        println!("first rejected:");
+        for r in &self.first {
             println!(
                 "  record {} ({}): {}",
                 r["index"],
@@ -57,36 +213,12 @@ pub async fn log(client: &Client, format: Format, args: LogArgs) -> Result<()> {
                 super::identities::join(&r["reasons"])
             );
         }
-    });
-    Ok(())
+    }
 }
 
 /// NDJSON or a JSON array, re-batched as NDJSON; `--version` fills records without one.
-fn json_batches(
-    file: &std::path::Path,
-    size: usize,
-    version: Option<u32>,
-    array: bool,
-) -> Result<Vec<(String, Vec<u8>, u64)>> {
-    let open = || std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()));
-    let records: Vec<Value> = if array {
-        let v: Value = serde_json::from_reader(std::io::BufReader::new(open()?))
-            .with_context(|| format!("{} is not JSON", file.display()))?;
-        v.as_array().cloned().with_context(|| format!("{} must hold a JSON array of records", file.display()))?
-    } else {
-        let mut out = Vec::new();
-        for (i, line) in std::io::BufReader::new(open()?).lines().enumerate() {
-            let line = line.with_context(|| format!("reading {}", file.display()))?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            out.push(
-                serde_json::from_str(&line)
-                    .with_context(|| format!("{} line {} is not JSON", file.display(), i + 1))?,
-            );
-        }
-        out
-    };
+fn json_batches(file: &std::path::Path, size: usize, version: Option<u32>, array: bool) -> Result<Vec<Batch>> {
+    let records = json_records(file, array)?;
     Ok(records
         .chunks(size)
         .map(|chunk| {
@@ -104,8 +236,31 @@ fn json_batches(
         .collect())
 }
 
+/// The records of an NDJSON file (blank lines skipped) or of a JSON array.
+fn json_records(file: &std::path::Path, array: bool) -> Result<Vec<Value>> {
+    let open = || std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()));
+    if array {
+        let v: Value = serde_json::from_reader(std::io::BufReader::new(open()?))
+            .with_context(|| format!("{} is not JSON", file.display()))?;
+        v.as_array().cloned().with_context(|| format!("{} must hold a JSON array of records", file.display()))
+    } else {
+        let mut out = Vec::new();
+        for (i, line) in std::io::BufReader::new(open()?).lines().enumerate() {
+            let line = line.with_context(|| format!("reading {}", file.display()))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            out.push(
+                serde_json::from_str(&line)
+                    .with_context(|| format!("{} line {} is not JSON", file.display(), i + 1))?,
+            );
+        }
+        Ok(out)
+    }
+}
+
 /// CSV split into batches that each repeat the header.
-fn csv_batches(file: &std::path::Path, size: usize) -> Result<Vec<(String, Vec<u8>, u64)>> {
+fn csv_batches(file: &std::path::Path, size: usize) -> Result<Vec<Batch>> {
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let mut lines = text.lines();
     let header = lines.next().with_context(|| format!("{} is empty", file.display()))?;
@@ -151,7 +306,7 @@ impl RecordColumn {
 
 /// A Parquet file of records, checked whole before anything is sent, re-batched as NDJSON;
 /// `--version` fills records without one. Values keep the types the file gives them.
-fn parquet_batches(file: &std::path::Path, size: usize, version: Option<u32>) -> Result<Vec<(String, Vec<u8>, u64)>> {
+fn parquet_batches(file: &std::path::Path, size: usize, version: Option<u32>) -> Result<Vec<Batch>> {
     use riskops_data::Values;
     // The message already names the file and the cause: not repeated as an error chain.
     let read = riskops_parquet::read_parquet_with(file, None, riskops_parquet::Typing::Stored, &|_| {})
@@ -195,38 +350,8 @@ fn parquet_batches(file: &std::path::Path, size: usize, version: Option<u32>) ->
     }
 
     let roles: Vec<RecordColumn> = table.columns.iter().map(|c| RecordColumn::of(&c.name)).collect();
-    // A bool column with gaps arrives as "True"/"False" text; the CSV reader would make
-    // booleans of those cells, and so does this.
-    let booleans: Vec<bool> = table
-        .columns
-        .iter()
-        .map(|c| matches!(&c.values, Values::Str(s) if s.dictionary.iter().all(|t| t == "True" || t == "False")))
-        .collect();
-    let cell = |column: usize, row: usize| -> Value {
-        match &table.columns[column].values {
-            Values::Int(v) => json!(v[row]),
-            Values::Float(v) if v[row].is_nan() => Value::Null,
-            Values::Float(v) if v[row].is_finite() => json!(v[row]),
-            // JSON has no infinities; the CSV reader keeps "inf" as text too.
-            Values::Float(v) => json!(if v[row] > 0.0 { "inf" } else { "-inf" }),
-            Values::Bool(v) => json!(v[row]),
-            Values::Str(s) => match s.get(row) {
-                None => Value::Null,
-                Some(text) if booleans[column] => json!(text == "True"),
-                Some(text) => json!(text),
-            },
-        }
-    };
-    // Ids, versions and attributes are names: sent as text, as the CSV reader sends them.
-    let text = |value: Value| -> Option<Value> {
-        match value {
-            Value::Null => None,
-            Value::Bool(b) => Some(json!(if b { "True" } else { "False" })),
-            Value::String(_) => Some(value),
-            Value::Number(n) => Some(json!(n.as_i64().map_or_else(|| n.to_string(), |i| i.to_string()))),
-            other => Some(other),
-        }
-    };
+    let booleans: Vec<bool> = table.columns.iter().map(true_false_text).collect();
+    let cell = |column: usize, row: usize| cell_value(&table.columns[column], booleans[column], row);
     let mut batches = Vec::new();
     let mut body = String::new();
     for row in 0..table.rows {
@@ -239,12 +364,7 @@ fn parquet_batches(file: &std::path::Path, size: usize, version: Option<u32>) ->
                     record.insert("id".into(), text(value).unwrap_or(Value::Null));
                 }
                 RecordColumn::Version => {
-                    // A version column with gaps is float64: 1.0 is version "1".
-                    let value = match value.as_f64() {
-                        Some(x) if x.fract() == 0.0 && !value.is_i64() => json!(x as i64),
-                        _ => value,
-                    };
-                    if let Some(v) = text(value) {
+                    if let Some(v) = text(whole_number(value)) {
                         record.insert("version".into(), v);
                     }
                 }
@@ -281,6 +401,49 @@ fn parquet_batches(file: &std::path::Path, size: usize, version: Option<u32>) ->
     Ok(batches)
 }
 
+/// A bool column with gaps arrives as "True"/"False" text; the CSV reader would make
+/// booleans of those cells, and so does this.
+fn true_false_text(column: &riskops_data::Column) -> bool {
+    matches!(&column.values, riskops_data::Values::Str(s) if s.dictionary.iter().all(|t| t == "True" || t == "False"))
+}
+
+/// One cell of a typed column as JSON (`booleans`: the column is `true_false_text`).
+fn cell_value(column: &riskops_data::Column, booleans: bool, row: usize) -> Value {
+    use riskops_data::Values;
+    match &column.values {
+        Values::Int(v) => json!(v[row]),
+        Values::Float(v) if v[row].is_nan() => Value::Null,
+        Values::Float(v) if v[row].is_finite() => json!(v[row]),
+        // JSON has no infinities; the CSV reader keeps "inf" as text too.
+        Values::Float(v) => json!(if v[row] > 0.0 { "inf" } else { "-inf" }),
+        Values::Bool(v) => json!(v[row]),
+        Values::Str(s) => match s.get(row) {
+            None => Value::Null,
+            Some(text) if booleans => json!(text == "True"),
+            Some(text) => json!(text),
+        },
+    }
+}
+
+/// Ids, versions and attributes are names: sent as text, as the CSV reader sends them.
+fn text(value: Value) -> Option<Value> {
+    match value {
+        Value::Null => None,
+        Value::Bool(b) => Some(json!(if b { "True" } else { "False" })),
+        Value::String(_) => Some(value),
+        Value::Number(n) => Some(json!(n.as_i64().map_or_else(|| n.to_string(), |i| i.to_string()))),
+        other => Some(other),
+    }
+}
+
+/// A column with gaps is float64: 1.0 is 1 (a version, a class label).
+fn whole_number(value: Value) -> Value {
+    match value.as_f64() {
+        Some(x) if x.fract() == 0.0 && !value.is_i64() && x.abs() < 9.0e15 => json!(x as i64),
+        _ => value,
+    }
+}
+
 pub async fn monitor(client: &Client, format: Format, command: MonitorCommand) -> Result<()> {
     match command {
         MonitorCommand::Configure { project, model, window, task, positive, exclude, sensitive, retention_days } => {
@@ -313,29 +476,154 @@ pub async fn monitor(client: &Client, format: Format, command: MonitorCommand) -
     Ok(())
 }
 
+/// One line per window (drift, performance, fairness, quality, latency, business), then
+/// the newest window in detail.
 fn print_windows(report: &Value) {
-    let rows: Vec<Vec<String>> = items(report, "windows")
+    let windows: Vec<&Value> = items(report, "windows").collect();
+    let rows: Vec<Vec<String>> = windows
+        .iter()
         .map(|w| {
             let drifted: Vec<&str> = items(&w["drift"], "features")
                 .filter(|f| f["drifted"] == true)
                 .filter_map(|f| f["name"].as_str())
                 .collect();
             let perf = &w["performance"];
-            let metric = perf["f1"].as_f64().or(perf["r2"].as_f64()).map_or("-".to_string(), |x| format!("{x:.3}"));
             vec![
                 str_field(w, "start").to_string(),
                 w["version"].as_str().map(str::to_string).unwrap_or_else(|| w["version"].to_string()),
                 w["records"].to_string(),
                 w["labelled"].to_string(),
-                w["drift"]["share"].as_f64().map_or("-".into(), |s| format!("{:.0}%", s * 100.0)),
+                w["drift"]["share"].as_f64().map_or("-".into(), percent),
                 if drifted.is_empty() { "-".into() } else { drifted.join(", ") },
-                metric,
+                fixed(perf["f1"].as_f64().or(perf["r2"].as_f64()), 3),
+                fixed(worst_parity_ratio(&w["fairness"]).map(|(_, r)| r), 2),
+                worst_rate(&w["quality"]["missing_rate"]).map_or("-".into(), |(_, r)| percent(r)),
+                fixed(w["latency"]["p95_ms"].as_f64(), 1),
+                fixed(w["business"]["value_per_1000"].as_f64(), 2),
             ]
         })
         .collect();
     table_or(
         "no windows in this period",
-        &["WINDOW", "VERSION", "RECORDS", "LABELLED", "DRIFT", "DRIFTED FEATURES", "F1/R2"],
+        &[
+            "WINDOW",
+            "VERSION",
+            "RECORDS",
+            "LABELLED",
+            "DRIFT",
+            "DRIFTED FEATURES",
+            "F1/R2",
+            "PARITY RATIO",
+            "MISSING",
+            "P95 MS",
+            "VALUE/1000",
+        ],
         &rows,
     );
+    if let Some(latest) = windows.last() {
+        println!();
+        print_window_detail(latest);
+    }
+}
+
+fn fixed(x: Option<f64>, digits: usize) -> String {
+    x.map_or("-".to_string(), |x| format!("{x:.digits$}"))
+}
+
+fn percent(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// The attribute with the lowest demographic parity ratio, and that ratio.
+fn worst_parity_ratio(fairness: &Value) -> Option<(String, f64)> {
+    let attributes = fairness.as_object()?;
+    attributes
+        .iter()
+        .filter_map(|(a, f)| f["demographic_parity_ratio"].as_f64().map(|r| (a.clone(), r)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// The feature with the highest rate in a `{feature: rate}` map, and that rate.
+fn worst_rate(rates: &Value) -> Option<(String, f64)> {
+    rates.as_object()?.iter().filter_map(|(f, r)| r.as_f64().map(|r| (f.clone(), r))).max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+/// Every section of one window: drift, performance, fairness, quality, business, latency.
+fn print_window_detail(w: &Value) {
+    let version = w["version"].as_str().map_or_else(|| w["version"].to_string(), str::to_string);
+    println!("newest window {} to {} (version {version}):", str_field(w, "start"), str_field(w, "end"));
+    let drift = &w["drift"];
+    println!(
+        "  drift        {} of the features drifted{}",
+        drift["share"].as_f64().map_or("-".into(), percent),
+        if drift["drifted"] == true { " (the dataset drifts)" } else { "" }
+    );
+    let perf = &w["performance"];
+    let performance = if perf.is_null() {
+        "no labelled records yet".to_string()
+    } else {
+        ["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "mae", "rmse", "mape", "r2"]
+            .iter()
+            .filter_map(|k| perf[*k].as_f64().map(|x| format!("{k} {x:.3}")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!("  performance  {performance} ({} labelled)", w["labelled"]);
+    let fairness: Vec<String> = w["fairness"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(attribute, f)| {
+            let four_fifths = match f["four_fifths"]["passes"].as_bool() {
+                Some(true) => ", four-fifths rule passes",
+                Some(false) => ", four-fifths rule FAILS",
+                None => "",
+            };
+            format!(
+                "{attribute}: parity ratio {}, parity difference {}, equalized odds difference {}{four_fifths}",
+                fixed(f["demographic_parity_ratio"].as_f64(), 3),
+                fixed(f["demographic_parity_difference"].as_f64(), 3),
+                fixed(f["equalized_odds_difference"].as_f64(), 3),
+            )
+        })
+        .collect();
+    if fairness.is_empty() {
+        println!("  fairness     no sensitive attributes in the records");
+    }
+    for (i, line) in fairness.iter().enumerate() {
+        println!("  {:<12} {line}", if i == 0 { "fairness" } else { "" });
+    }
+    let q = &w["quality"];
+    let worst = |key: &str| worst_rate(&q[key]).map_or("-".to_string(), |(f, r)| format!("{} ({f})", percent(r)));
+    let violations: u64 = q["type_violations"].as_object().into_iter().flatten().filter_map(|(_, n)| n.as_u64()).sum();
+    println!(
+        "  quality      worst missing rate {}, worst out-of-range rate {}, {} type violations, {} records with violations",
+        worst("missing_rate"),
+        worst("out_of_range_rate"),
+        violations,
+        q["records_with_violations"].as_u64().unwrap_or(0)
+    );
+    let b = &w["business"];
+    match b["value_per_1000"].as_f64() {
+        Some(value) => println!(
+            "  business     value per 1,000 decisions {value:.2} {} (cost {:.2}); {:.2} over {} decisions",
+            str_field(b, "currency"),
+            -value,
+            b["value"].as_f64().unwrap_or(0.0),
+            b["decisions"]
+        ),
+        None => println!("  business     - (needs the model's values per outcome, `riskops model kpi`, and labels)"),
+    }
+    let l = &w["latency"];
+    if l.is_null() {
+        println!("  latency      - (records carry no latency_ms)");
+    } else {
+        println!(
+            "  latency      p50 {} ms, p95 {} ms, p99 {} ms, max {} ms",
+            fixed(l["p50_ms"].as_f64(), 1),
+            fixed(l["p95_ms"].as_f64(), 1),
+            fixed(l["p99_ms"].as_f64(), 1),
+            fixed(l["max_ms"].as_f64(), 1)
+        );
+    }
 }

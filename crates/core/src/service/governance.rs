@@ -32,6 +32,8 @@ pub struct PromotionView {
     pub gate: Gate,
     /// Empty unless pending.
     pub missing: Vec<String>,
+    /// Why each entry of `missing` is missing, in the same order.
+    pub missing_reasons: Vec<String>,
 }
 
 /// Where a model's versions are at one moment, and how they got there.
@@ -166,6 +168,28 @@ impl Riskops {
     pub async fn evidence(&self, ctx: &RequestContext, r: &VersionRef) -> Result<Vec<Evidence>> {
         let (version, _) = self.model_version_for(ctx, Operation::RegistryRead, r).await?;
         self.store.evidence(&version.name, version.version).await
+    }
+
+    /// A version's evidence, oldest first, each with why it does not count toward a gate
+    /// asking for its kind (`None` when it counts). Judged as `judge` does, with the
+    /// version's author and the requesters of its pending promotions excluded.
+    pub async fn evidence_standing(
+        &self,
+        ctx: &RequestContext,
+        r: &VersionRef,
+    ) -> Result<Vec<(Evidence, Option<String>)>> {
+        let (version, _) = self.model_version_for(ctx, Operation::RegistryRead, r).await?;
+        let evidence = self.store.evidence(&version.name, version.version).await?;
+        let filter = PromotionFilter { model: Some(version.name.clone()), status: Some(PromotionStatus::Pending) };
+        let pending = self.store.promotions(&filter).await?;
+        let mut excluded = vec![version.author.as_str()];
+        excluded.extend(pending.iter().filter(|p| p.version == version.version).map(|p| p.requested_by.as_str()));
+        let facts: Vec<EvidenceFact> = evidence
+            .iter()
+            .map(|e| EvidenceFact { kind: e.kind.clone(), passed: e.passed, by: e.created_by.clone() })
+            .collect();
+        let standing = crate::governance::evidence_standing(&facts, &excluded);
+        Ok(evidence.into_iter().zip(standing).collect())
     }
 
     /// Opens a promotion request; it completes at once if the gate is already met.
@@ -303,7 +327,10 @@ impl Riskops {
         let audit = AuditRecord::new(&permit, "model.rollback", format!("model:{}@{}", version.name, version.version))
             .after(json!({"environment": environment.as_str(), "reason": reason, "emergency": true, "gates_skipped": true}))
             .request_id(ctx.request_id.clone());
-        self.store.deploy(new, audit, self.clock.now()).await
+        let replaced = current.map(|d| d.version);
+        let deployed = self.store.deploy(new, audit, self.clock.now()).await?;
+        self.close_requests_if_archived(&permit, ctx, &version.name, replaced, environment, version.version).await?;
+        Ok(deployed)
     }
 
     /// Stages of a model's versions at `at` (now when `None`).
@@ -351,11 +378,12 @@ impl Riskops {
             let audit = AuditRecord::new(permit, "promotion.rejected", target)
                 .after(json!({"model": p.model, "version": p.version, "environment": p.environment.as_str()}))
                 .request_id(ctx.request_id.clone());
-            self.store.close_promotion(p.id, None, audit, self.clock.now()).await?
+            self.store.close_promotion(p.id, None, None, audit, self.clock.now()).await?
         } else {
             let version = self.version_of(p).await?;
             self.check_artifact(&version).await?;
             let deployment = self.deployment_of(&version, p.environment, Some(p.id), &p.reason, false)?;
+            let replaced = self.version_in(&p.model, p.environment).await?;
             let audit = AuditRecord::new(permit, "promotion.completed", target)
                 .after(json!({
                     "model": p.model,
@@ -365,19 +393,64 @@ impl Riskops {
                     "signed": deployment.signature.is_some(),
                 }))
                 .request_id(ctx.request_id.clone());
-            self.store.close_promotion(p.id, Some(deployment), audit, self.clock.now()).await?
+            let closed = self.store.close_promotion(p.id, Some(deployment), None, audit, self.clock.now()).await?;
+            self.close_requests_if_archived(permit, ctx, &p.model, replaced, p.environment, p.version).await?;
+            closed
         };
         self.view(closed).await
+    }
+
+    /// The version in `environment` now, if any.
+    async fn version_in(&self, model: &str, environment: Environment) -> Result<Option<u32>> {
+        let history = self.store.deployments(model).await?;
+        Ok(history.iter().find(|d| d.environment == environment && d.until.is_none()).map(|d| d.version))
+    }
+
+    /// After `by` replaced `replaced` in `environment`: when the replaced version is in no
+    /// environment any more (archived), its pending requests can only put an outdated version
+    /// back, so they are closed, each with its reason and audited. A request closed meanwhile
+    /// by someone else is left as it is.
+    async fn close_requests_if_archived(
+        &self,
+        permit: &Permit,
+        ctx: &RequestContext,
+        model: &str,
+        replaced: Option<u32>,
+        environment: Environment,
+        by: u32,
+    ) -> Result<()> {
+        let Some(old) = replaced.filter(|v| *v != by) else { return Ok(()) };
+        let history = self.store.deployments(model).await?;
+        if history.iter().any(|d| d.version == old && d.until.is_none()) {
+            return Ok(());
+        }
+        let filter = PromotionFilter { model: Some(model.to_string()), status: Some(PromotionStatus::Pending) };
+        let reason = format!("{model}@{old} was archived: replaced in {environment} by {model}@{by}");
+        for p in self.store.promotions(&filter).await?.into_iter().filter(|p| p.version == old) {
+            let audit = AuditRecord::new(permit, "promotion.closed", format!("promotion:{}", p.id))
+                .after(json!({
+                    "model": model, "version": old, "environment": p.environment.as_str(), "reason": reason,
+                }))
+                .request_id(ctx.request_id.clone());
+            match self.store.close_promotion(p.id, None, Some(reason.clone()), audit, self.clock.now()).await {
+                Err(e) if e.kind == crate::ErrorKind::Conflict => {}
+                other => drop(other?),
+            }
+        }
+        Ok(())
     }
 
     /// A request with what it still needs, judged by the tier and gate it was opened under.
     async fn view(&self, p: Promotion) -> Result<PromotionView> {
         let (tier, gate) = (p.tier, p.gate.clone());
-        let missing = match p.status {
-            PromotionStatus::Pending => self.judgement(&p, &gate).await?.missing,
-            _ => Vec::new(),
+        let (missing, missing_reasons) = match p.status {
+            PromotionStatus::Pending => {
+                let judgement = self.judgement(&p, &gate).await?;
+                (judgement.missing, judgement.reasons)
+            }
+            _ => (Vec::new(), Vec::new()),
         };
-        Ok(PromotionView { promotion: p, tier, gate, missing })
+        Ok(PromotionView { promotion: p, tier, gate, missing, missing_reasons })
     }
 
     async fn judgement(&self, p: &Promotion, gate: &Gate) -> Result<Judgement> {

@@ -141,7 +141,20 @@ pub async fn add_evidence(
 
 #[derive(Serialize, ToSchema)]
 pub struct EvidenceList {
-    evidence: Vec<EvidenceView>,
+    evidence: Vec<EvidenceStanding>,
+}
+
+/// A piece of evidence and whether it counts toward a gate that asks for its kind.
+#[derive(Serialize, ToSchema)]
+pub struct EvidenceStanding {
+    #[serde(flatten)]
+    evidence: EvidenceView,
+    /// It satisfies its kind in a gate: it passed, it is the newest of its kind from someone
+    /// who may provide it, and (except documentation) it is not from the version's author or
+    /// a pending request's requester.
+    counts: bool,
+    /// Why it does not count, e.g. `it failed`; null when it counts.
+    does_not_count: Option<String>,
 }
 
 /// The evidence of a model version, oldest first.
@@ -155,8 +168,12 @@ pub async fn list_evidence(
     Caller(ctx): Caller,
     Path(path): Path<VersionPath>,
 ) -> Result<Json<EvidenceList>, ApiError> {
-    let evidence = state.riskops.evidence(&ctx, &version_ref(&path)?).await?;
-    Ok(Json(EvidenceList { evidence: evidence.into_iter().map(Into::into).collect() }))
+    let evidence = state.riskops.evidence_standing(&ctx, &version_ref(&path)?).await?;
+    let evidence = evidence
+        .into_iter()
+        .map(|(e, why_not)| EvidenceStanding { evidence: e.into(), counts: why_not.is_none(), does_not_count: why_not })
+        .collect();
+    Ok(Json(EvidenceList { evidence }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -212,6 +229,10 @@ pub struct PromotionResponse {
     /// What the request still needs: `evidence:<kind>` per missing kind and
     /// `approval:<role>` per missing approval. Empty once closed.
     missing: Vec<String>,
+    /// Why each entry of `missing` is missing, in the same order, e.g.
+    /// `{"requirement":"evidence:validation","reason":"only evidence from the requester or the
+    /// version's author (dana), who may not provide it"}`.
+    missing_reasons: Vec<MissingReason>,
     model: String,
     project: String,
     version: u32,
@@ -226,15 +247,32 @@ pub struct PromotionResponse {
     #[serde(with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     closed_at: Option<OffsetDateTime>,
+    /// Why the request closed when no decision closed it, e.g. `scorer@1 was archived:
+    /// replaced in production by scorer@2`; null otherwise.
+    closed_reason: Option<String>,
     decisions: Vec<DecisionView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MissingReason {
+    /// An entry of `missing`.
+    requirement: String,
+    reason: String,
 }
 
 impl From<PromotionView> for PromotionResponse {
     fn from(v: PromotionView) -> Self {
         let p = v.promotion;
+        let missing_reasons = v
+            .missing
+            .iter()
+            .zip(v.missing_reasons)
+            .map(|(requirement, reason)| MissingReason { requirement: requirement.clone(), reason })
+            .collect();
         PromotionResponse {
             id: p.id,
             status: p.status.as_str(),
+            missing_reasons,
             missing: v.missing,
             decisions: p.decisions.iter().map(Into::into).collect(),
             model: p.model,
@@ -247,6 +285,7 @@ impl From<PromotionView> for PromotionResponse {
             requested_by: p.requested_by,
             created_at: p.created_at,
             closed_at: p.closed_at,
+            closed_reason: p.closed_reason,
         }
     }
 }

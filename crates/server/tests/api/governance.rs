@@ -331,6 +331,14 @@ async fn a_model_reaches_production_only_through_evidence_and_approvals() {
                 "approval:risk_officer"
             ]
         );
+        // Each missing entry says why; the plain list stays as it was for older clients.
+        let reasons = p["missing_reasons"].as_array().unwrap();
+        assert_eq!(reasons.len(), 5, "{p}");
+        assert_eq!(
+            reasons[0],
+            json!({"requirement": "evidence:validation", "reason": "no validation evidence on file"})
+        );
+        assert_eq!(reasons[4]["reason"], "no approval by a risk_officer yet");
         let id = p["id"].as_i64().unwrap();
         let (status, again) =
             s.call("POST", "/api/v1/models/scorer/versions/1/promotions", &ds, Some(json!({"to": "production"}))).await;
@@ -366,6 +374,9 @@ async fn a_model_reaches_production_only_through_evidence_and_approvals() {
         }
         let (_, p) = s.get(&format!("/api/v1/promotions/{id}"), Some(&viewer)).await;
         assert_eq!(missing(&p), ["approval:risk_officer"]);
+        let (_, listed) = s.get("/api/v1/models/scorer/versions/1/evidence", Some(&viewer)).await;
+        let listed = listed["evidence"].as_array().unwrap();
+        assert!(listed.len() == 3 && listed.iter().all(|e| e["counts"] == true && e["does_not_count"].is_null()));
         let (_, done) = s.call("POST", &format!("/api/v1/promotions/{id}/approve"), &risk, Some(json!({}))).await;
         assert_eq!(done["status"], "completed", "{done}");
         assert!(missing(&done).is_empty());
@@ -376,7 +387,13 @@ async fn a_model_reaches_production_only_through_evidence_and_approvals() {
         let between = stages["environments"]["production"]["since"].as_str().unwrap().to_string();
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
 
-        // Version 2 through the same gates; version 1 is archived.
+        // Version 2 through the same gates; version 1 is archived, and its request for
+        // staging, still pending, is closed with the reason.
+        let (_, stale) =
+            s.call("POST", "/api/v1/models/scorer/versions/1/promotions", &ds, Some(json!({"to": "staging"}))).await;
+        assert_eq!(stale["status"], "pending", "{stale}");
+        assert!(stale["closed_reason"].is_null(), "{stale}");
+        let stale_id = stale["id"].as_i64().unwrap();
         register(b"scorer v2").await;
         let (_, p2) =
             s.call("POST", "/api/v1/models/scorer/versions/2/promotions", &ds, Some(json!({"to": "production"}))).await;
@@ -393,6 +410,31 @@ async fn a_model_reaches_production_only_through_evidence_and_approvals() {
         s.call("POST", &format!("/api/v1/promotions/{id2}/approve"), &val, Some(json!({}))).await;
         let (_, done2) = s.call("POST", &format!("/api/v1/promotions/{id2}/approve"), &risk, Some(json!({}))).await;
         assert_eq!(done2["status"], "completed", "{done2}");
+        // A newer failed fairness report withdraws the older pass, and the list says so.
+        s.upload_as(
+            &val,
+            "/api/v1/models/scorer/versions/1/evidence",
+            json!({"kind": "fairness", "passed": false}),
+            b"bias".to_vec(),
+        )
+        .await;
+        let (_, listed) = s.get("/api/v1/models/scorer/versions/1/evidence", Some(&viewer)).await;
+        let standing: Vec<(&str, &Value)> = listed["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["kind"].as_str().unwrap(), &e["does_not_count"]))
+            .collect();
+        assert_eq!(standing[1], ("fairness", &json!("newer fairness evidence replaces it")), "{listed}");
+        assert_eq!(standing[3], ("fairness", &json!("it failed")), "{listed}");
+        let (_, closed) = s.get(&format!("/api/v1/promotions/{stale_id}"), Some(&viewer)).await;
+        assert_eq!(closed["status"], "rejected", "{closed}");
+        assert_eq!(closed["closed_reason"], "scorer@1 was archived: replaced in production by scorer@2", "{closed}");
+        assert!(closed["closed_at"].is_string(), "{closed}");
+        let (_, events) = s.get(&format!("/api/v1/audit/events?target=promotion:{stale_id}"), Some(TOKEN)).await;
+        let events = events["events"].as_array().unwrap();
+        let closing = events.iter().find(|e| e["action"] == "promotion.closed").expect("the closing is audited");
+        assert_eq!(closing["after"]["reason"], closed["closed_reason"], "{closing}");
         let (_, lineage) = s.get("/api/v1/lineage/model/scorer/1", Some(&viewer)).await;
         let deployed =
             lineage["edges"].as_array().map(|e| e.iter().any(|e| e["relation"] == "deployed_as")).unwrap_or(false);

@@ -146,7 +146,7 @@ pub(super) async fn evidence(client: &impl GenericClient, model: &str, version: 
 
 /// The newest policy version.
 const PROMOTION_SELECT: &str = "SELECT r.id, r.model, p.name, r.version, r.environment, r.reason, r.requested_by, \
-     r.status, r.created_at, r.closed_at, r.tier, r.gate_json FROM promotions r JOIN models m ON m.name = r.model \
+     r.status, r.created_at, r.closed_at, r.tier, r.gate_json, r.closed_reason FROM promotions r JOIN models m ON m.name = r.model \
      JOIN projects p ON p.id = m.project_id";
 
 async fn promotion_from(client: &impl GenericClient, r: &tokio_postgres::Row) -> Result<Promotion> {
@@ -170,6 +170,7 @@ async fn promotion_from(client: &impl GenericClient, r: &tokio_postgres::Row) ->
         status: PromotionStatus::parse("status", &status)?,
         created_at: r.get(8),
         closed_at: r.get(9),
+        closed_reason: r.get(12),
         decisions: decisions(client, id).await?,
     })
 }
@@ -320,15 +321,19 @@ pub(super) async fn close_promotion(
     client: &mut Client,
     id: i64,
     deployment: Option<NewDeployment>,
+    reason: Option<String>,
     mut audit: AuditRecord,
     at: OffsetDateTime,
 ) -> Result<Promotion> {
     let tx = client.transaction().await.map_err(db_err)?;
     require_pending(&tx, id).await?;
     let status = if deployment.is_some() { PromotionStatus::Completed } else { PromotionStatus::Rejected };
-    tx.execute("UPDATE promotions SET status = $1, closed_at = $2 WHERE id = $3", &[&status.as_str(), &at, &id])
-        .await
-        .map_err(db_err)?;
+    tx.execute(
+        "UPDATE promotions SET status = $1, closed_at = $2, closed_reason = $3 WHERE id = $4",
+        &[&status.as_str(), &at, &reason, &id],
+    )
+    .await
+    .map_err(db_err)?;
     if let Some(new) = deployment {
         let by = audit.actor().to_string();
         let replaced = insert_deployment(&tx, &new, &by, at).await?;

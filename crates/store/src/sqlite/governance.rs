@@ -133,10 +133,11 @@ pub(super) fn evidence(conn: &Connection, model: &str, version: u32) -> Result<V
 }
 
 const PROMOTION_SELECT: &str = "SELECT r.id, r.model, p.name, r.version, r.environment, r.reason, r.requested_by, \
-     r.status, r.created_at, r.closed_at, r.tier, r.gate_json FROM promotions r JOIN models m ON m.name = r.model \
+     r.status, r.created_at, r.closed_at, r.tier, r.gate_json, r.closed_reason FROM promotions r JOIN models m ON m.name = r.model \
      JOIN projects p ON p.id = m.project_id";
 
-type PromotionRow = (i64, String, String, u32, String, String, String, String, String, Option<String>, String, String);
+type PromotionRow =
+    (i64, String, String, u32, String, String, String, String, String, Option<String>, String, String, Option<String>);
 
 fn promotion_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PromotionRow> {
     Ok((
@@ -152,11 +153,13 @@ fn promotion_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PromotionRow> {
         r.get(9)?,
         r.get(10)?,
         r.get(11)?,
+        r.get(12)?,
     ))
 }
 
 fn promotion_from(conn: &Connection, row: PromotionRow) -> Result<Promotion> {
-    let (id, model, project, version, env, reason, requested_by, status, created, closed, tier, gate) = row;
+    let (id, model, project, version, env, reason, requested_by, status, created, closed, tier, gate, closed_reason) =
+        row;
     let gate: Value = serde_json::from_str(&gate).map_err(|e| Error::internal(format!("promotion {id}: gate: {e}")))?;
     Ok(Promotion {
         tier: Tier::parse("tier", &tier)?,
@@ -171,6 +174,7 @@ fn promotion_from(conn: &Connection, row: PromotionRow) -> Result<Promotion> {
         status: PromotionStatus::parse("status", &status)?,
         created_at: parse_time(&created)?,
         closed_at: closed.as_deref().map(parse_time).transpose()?,
+        closed_reason,
         decisions: decisions(conn, id)?,
     })
 }
@@ -313,6 +317,7 @@ pub(super) fn close_promotion(
     conn: &mut Connection,
     id: i64,
     deployment: Option<NewDeployment>,
+    reason: Option<String>,
     mut audit: AuditRecord,
     at: OffsetDateTime,
 ) -> Result<Promotion> {
@@ -320,8 +325,8 @@ pub(super) fn close_promotion(
     require_pending(&tx, id)?;
     let status = if deployment.is_some() { PromotionStatus::Completed } else { PromotionStatus::Rejected };
     tx.execute(
-        "UPDATE promotions SET status = ?1, closed_at = ?2 WHERE id = ?3",
-        params![status.as_str(), time_text(at), id],
+        "UPDATE promotions SET status = ?1, closed_at = ?2, closed_reason = ?3 WHERE id = ?4",
+        params![status.as_str(), time_text(at), reason, id],
     )
     .map_err(db_err)?;
     if let Some(new) = deployment {
