@@ -351,6 +351,8 @@ impl Principal {
                 && match (&b.project, scope) {
                     (None, _) => true,
                     (Some(_), _) if op.is_global() => false,
+                    // One's own tokens belong to no project: a role in any project grants them.
+                    (Some(_), _) if op == Operation::OwnTokens => true,
                     (Some(bound), Scope::Project(p)) => bound == p,
                     (Some(_), Scope::Global) => false,
                 }
@@ -517,6 +519,7 @@ mod tests {
         assert!(authorize_listing(&p, Operation::RegistryRead).unwrap().sees("credit"));
         assert!(!authorize_listing(&p, Operation::RegistryRead).unwrap().sees("fraud"));
         assert!(authorize(&p, Operation::System, Scope::Global).is_err());
+        assert!(authorize(&p, Operation::OwnTokens, Scope::Global).is_ok(), "one's own tokens belong to no project");
     }
 
     #[test]

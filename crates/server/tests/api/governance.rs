@@ -93,6 +93,49 @@ async fn users_get_tokens_once_and_tokens_expire_or_are_revoked() {
     }
 }
 
+/// Signs in with a password from the test's address; the answer's status and body.
+async fn sign_in(s: &TestServer, name: &str, password: &str) -> (StatusCode, Value) {
+    let body = json!({"name": name, "password": password}).to_string();
+    read(s.http.post(s.url("/api/v1/login")).header("content-type", "application/json").body(body).send().await.unwrap())
+        .await
+}
+
+#[tokio::test]
+async fn every_project_scoped_role_signs_in_and_manages_its_own_tokens() {
+    for s in servers().await {
+        let (status, _) = s.post("/api/v1/projects", json!({"name": "alpha"})).await;
+        assert_eq!(status, StatusCode::CREATED);
+        for role in Role::ALL {
+            let who = format!("scoped-{}", role.as_str().replace('_', "-"));
+            let binding = format!("{}@alpha", role.as_str());
+            let user = json!({"name": who, "roles": [binding], "password": "a long passphrase"});
+            let (status, body) = s.post("/api/v1/users", user).await;
+            assert_eq!(status, StatusCode::CREATED, "{binding}: {body}");
+
+            let (status, signed) = sign_in(&s, &who, "a long passphrase").await;
+            assert_eq!(status, StatusCode::OK, "{binding} signs in: {signed}");
+            let token = signed["token"].as_str().unwrap();
+            let (status, made) = s.call("POST", "/api/v1/tokens", token, Some(json!({"label": "ci"}))).await;
+            assert_eq!(status, StatusCode::CREATED, "{binding} creates a token: {made}");
+            let (status, list) = s.call("GET", "/api/v1/tokens", token, None).await;
+            assert_eq!(status, StatusCode::OK, "{binding} lists its tokens: {list}");
+            let listed = list["tokens"].as_array().unwrap();
+            assert!(listed.iter().all(|t| t["identity"] == json!(who)), "only its own: {list}");
+            assert_eq!(listed.len(), 3, "the first token, the sign-in's and the new one: {list}");
+            let id = made["id"].as_i64().unwrap();
+            let (status, body) = s.call("DELETE", &format!("/api/v1/tokens/{id}"), token, None).await;
+            assert_eq!(status, StatusCode::OK, "{binding} revokes its token: {body}");
+            assert_eq!(s.get("/api/v1/whoami", made["token"].as_str()).await.0, StatusCode::UNAUTHORIZED);
+            // Others' tokens stay an admin's business.
+            let (status, _) = s.call("POST", "/api/v1/tokens", token, Some(json!({"user": "admin"}))).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{binding} makes tokens for others");
+            let (status, _) = s.call("GET", "/api/v1/tokens?all=true", token, None).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{binding} lists everyone's tokens");
+        }
+        s.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn passwords_sign_in_and_guessing_is_throttled_and_audited() {
     let s = TestServer::start_on(tempfile::tempdir().unwrap(), None, 64 * 1024).await;
