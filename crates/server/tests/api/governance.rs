@@ -164,6 +164,50 @@ async fn passwords_sign_in_and_guessing_is_throttled_and_audited() {
     s.stop().await;
 }
 
+/// A client whose requests come from `ip` (any 127.0.0.0/8 address reaches the server).
+fn client_from(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder().local_address(std::net::IpAddr::from(ip)).build().unwrap()
+}
+
+async fn sign_in_from(s: &TestServer, client: &reqwest::Client, name: &str, password: &str) -> StatusCode {
+    let body = json!({"name": name, "password": password}).to_string();
+    let req = client.post(s.url("/api/v1/login")).header("content-type", "application/json").body(body);
+    read(req.send().await.unwrap()).await.0
+}
+
+#[tokio::test]
+async fn a_stranger_guessing_a_name_cannot_keep_its_owner_out() {
+    let clock = Arc::new(riskops_core::clock::ManualClock::new(time::macros::datetime!(2026-10-01 00:00 UTC)));
+    let s = TestServer::start_clocked(tempfile::tempdir().unwrap(), None, 64 * 1024, None, clock.clone()).await;
+    let (status, _) =
+        s.post("/api/v1/users", json!({"name": "alice", "roles": ["viewer"], "password": "a long passphrase"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (attacker, alice, other) = (client_from([127, 0, 0, 1]), client_from([127, 0, 0, 2]), client_from([127, 0, 0, 3]));
+
+    // The lockout is renewable by the attacker, every time it ends; alice is never kept out.
+    for _ in 0..2 {
+        let mut statuses = Vec::new();
+        for _ in 0..12 {
+            statuses.push(sign_in_from(&s, &attacker, "alice", "wrong guess!!").await);
+        }
+        assert_eq!(*statuses.last().unwrap(), StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+        assert_eq!(sign_in_from(&s, &attacker, "alice", "a long passphrase").await, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(sign_in_from(&s, &alice, "alice", "a long passphrase").await, StatusCode::OK);
+        clock.advance(riskops_core::throttle::LOCKOUT);
+    }
+
+    // Guessing alice from a third address backs off there: after the free tries, the next
+    // try waits, whatever the password, and the wait is over a second later.
+    for _ in 0..riskops_core::throttle::BACKOFF_FREE + 1 {
+        assert_eq!(sign_in_from(&s, &other, "alice", "wrong guess!!").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(sign_in_from(&s, &other, "alice", "a long passphrase").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(sign_in_from(&s, &alice, "alice", "a long passphrase").await, StatusCode::OK);
+    clock.advance(riskops_core::throttle::BACKOFF_START);
+    assert_eq!(sign_in_from(&s, &other, "alice", "a long passphrase").await, StatusCode::OK);
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn a_request_keeps_its_gate_and_authors_cannot_validate_their_own_models() {
     for s in servers().await {
