@@ -339,7 +339,7 @@ async fn owner_id(
     if let Some(p) = project
         && p != owner
     {
-        return Err(other_project(kind, name, &owner));
+        return Err(other_project(kind, name));
     }
     Ok((id, owner))
 }

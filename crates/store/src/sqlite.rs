@@ -484,7 +484,7 @@ fn owner_id(
         if let Some(p) = project
             && p != owner
         {
-            return Err(other_project(kind, name, &owner));
+            return Err(other_project(kind, name));
         }
         return Ok((id, owner));
     }

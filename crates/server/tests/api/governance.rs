@@ -209,6 +209,41 @@ async fn a_stranger_guessing_a_name_cannot_keep_its_owner_out() {
 }
 
 #[tokio::test]
+async fn a_name_taken_in_another_project_names_it_only_to_those_who_may_see_it() {
+    for s in servers().await {
+        for p in ["alpha", "beta"] {
+            assert_eq!(s.post("/api/v1/projects", json!({"name": p})).await.0, StatusCode::CREATED);
+        }
+        let (status, body) =
+            s.upload_as(TOKEN, "/api/v1/models/scorer/versions", json!({"project": "alpha"}), b"m1".to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) =
+            s.upload_as(TOKEN, "/api/v1/datasets/train/versions", json!({"project": "alpha"}), csv(10, 0.0)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let outsider = s.user("bea", &["data_scientist@beta"]).await;
+        let insider = s.user("dan", &["data_scientist@beta", "viewer@alpha"]).await;
+        let pushes = [
+            ("/api/v1/models/scorer/versions", b"m2".to_vec()),
+            ("/api/v1/datasets/train/versions", csv(10, 1.0)),
+        ];
+        for (path, file) in pushes {
+            let before = s.audit_head().await;
+            let (status, body) = s.upload_as(&outsider, path, json!({"project": "beta"}), file.clone()).await;
+            assert_eq!(status, StatusCode::CONFLICT, "{body}");
+            assert_error(&body, "conflict");
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(!message.contains("alpha") && message.contains("another project"), "{message}");
+            assert_eq!(s.audit_head().await, before, "a refused push changes nothing");
+            // Someone who may read the owner's registry is told where the name lives.
+            let (status, body) = s.upload_as(&insider, path, json!({"project": "beta"}), file).await;
+            assert_eq!(status, StatusCode::CONFLICT, "{body}");
+            assert!(body["error"]["message"].as_str().unwrap().contains("\"alpha\""), "{body}");
+        }
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn a_request_keeps_its_gate_and_authors_cannot_validate_their_own_models() {
     for s in servers().await {
         let ds = s.user("dana", &["data_scientist"]).await;
