@@ -48,7 +48,9 @@ fn refuse_other_project(
     }
     let unique = "names are unique across projects";
     if ctx.principal.may(Operation::RegistryRead, Scope::Project(owner)) {
-        Err(Error::conflict(format!("{kind} {name:?} belongs to project {owner:?}; {unique} (push with --project {owner})")))
+        Err(Error::conflict(format!(
+            "{kind} {name:?} belongs to project {owner:?}; {unique} (push with --project {owner})"
+        )))
     } else {
         Err(Error::conflict(format!("{kind} {name:?} belongs to another project; {unique}: choose another name")))
     }

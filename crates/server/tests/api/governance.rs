@@ -96,8 +96,10 @@ async fn users_get_tokens_once_and_tokens_expire_or_are_revoked() {
 /// Signs in with a password from the test's address; the answer's status and body.
 async fn sign_in(s: &TestServer, name: &str, password: &str) -> (StatusCode, Value) {
     let body = json!({"name": name, "password": password}).to_string();
-    read(s.http.post(s.url("/api/v1/login")).header("content-type", "application/json").body(body).send().await.unwrap())
-        .await
+    read(
+        s.http.post(s.url("/api/v1/login")).header("content-type", "application/json").body(body).send().await.unwrap(),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -182,7 +184,8 @@ async fn a_stranger_guessing_a_name_cannot_keep_its_owner_out() {
     let (status, _) =
         s.post("/api/v1/users", json!({"name": "alice", "roles": ["viewer"], "password": "a long passphrase"})).await;
     assert_eq!(status, StatusCode::CREATED);
-    let (attacker, alice, other) = (client_from([127, 0, 0, 1]), client_from([127, 0, 0, 2]), client_from([127, 0, 0, 3]));
+    let (attacker, alice, other) =
+        (client_from([127, 0, 0, 1]), client_from([127, 0, 0, 2]), client_from([127, 0, 0, 3]));
 
     // The lockout is renewable by the attacker, every time it ends; alice is never kept out.
     for _ in 0..2 {
@@ -222,10 +225,8 @@ async fn a_name_taken_in_another_project_names_it_only_to_those_who_may_see_it()
         assert_eq!(status, StatusCode::CREATED, "{body}");
         let outsider = s.user("bea", &["data_scientist@beta"]).await;
         let insider = s.user("dan", &["data_scientist@beta", "viewer@alpha"]).await;
-        let pushes = [
-            ("/api/v1/models/scorer/versions", b"m2".to_vec()),
-            ("/api/v1/datasets/train/versions", csv(10, 1.0)),
-        ];
+        let pushes =
+            [("/api/v1/models/scorer/versions", b"m2".to_vec()), ("/api/v1/datasets/train/versions", csv(10, 1.0))];
         for (path, file) in pushes {
             let before = s.audit_head().await;
             let (status, body) = s.upload_as(&outsider, path, json!({"project": "beta"}), file.clone()).await;
