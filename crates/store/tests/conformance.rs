@@ -1475,6 +1475,45 @@ async fn the_compliance_report_follows_the_context_and_attestations() {
     }
 }
 
+/// Runs `sql` (with `{t}` for the audit table) on the backend's database as a forger would,
+/// its append-only guard removed first.
+async fn forge(b: &Backend, sql: &str) {
+    match &b.pg_schema {
+        None => {
+            let path = b._dir.as_ref().unwrap().path().join(riskops_store::sqlite::FILE_NAME);
+            let sql = format!("DROP TRIGGER audit_events_no_update; {}", sql.replace("{t}", "audit_events"));
+            rusqlite::Connection::open(path).unwrap().execute_batch(&sql).unwrap();
+        }
+        Some(schema) => {
+            let (client, conn) = tokio_postgres::connect(schema.base_url(), tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(conn);
+            let table = format!("{}.audit_events", schema.name());
+            let sql =
+                format!("DROP TRIGGER IF EXISTS audit_events_no_change ON {table}; {}", sql.replace("{t}", &table));
+            client.batch_execute(&sql).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stored_event_spelled_otherwise_than_sealed_is_reported_where_it_is() {
+    for b in backends().await {
+        let kind = b.store.kind();
+        let riskops = service(b.store.clone());
+        riskops.bootstrap(Some(&Secret::new("tok-respelled".into()))).await.unwrap();
+        let ctx = admin_context(&riskops, "tok-respelled").await;
+        for name in ["a", "b"] {
+            riskops.create_project(&ctx, NewProject { name: name.into(), description: String::new() }).await.unwrap();
+        }
+        assert!(riskops.verify_audit(&ctx, None).await.unwrap().ok, "{kind:?}");
+        // The same content with white space added: the hash alone would not notice.
+        forge(&b, "UPDATE {t} SET after_json = after_json || ' ' WHERE seq = 3").await;
+        let report = riskops.verify_audit(&ctx, None).await.unwrap();
+        assert_eq!((report.ok, report.first_bad_seq, report.events), (false, Some(3), 2), "{kind:?}: {report:?}");
+        assert!(report.reason.as_deref().unwrap().contains("canonical form"), "{kind:?}: {report:?}");
+    }
+}
+
 #[tokio::test]
 async fn a_dropped_append_only_trigger_is_reported() {
     let b = sqlite().await;
