@@ -969,7 +969,15 @@ fn monitors_webhooks_incidents_and_status_from_the_command_line() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not a window metric"), "{refused:?}");
 
-    let removed = text(&[&["monitor", "remove"][..], &m, &["default:drift_share"]].concat());
+    // Tier defaults are the risk function's bar: the model's author (here the admin) may
+    // not lower it; a risk officer may.
+    let refused = run(&[&["monitor", "remove"][..], &m, &["default:drift_share"]].concat());
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("author"), "{refused:?}");
+    let made = json_stdout(&run(&["user", "create", "rita", "--role", "risk_officer", "--format", "json"]));
+    let risk = made["token"].as_str().unwrap().to_string();
+    let out = server.riskops(&risk, &[&["monitor", "remove"][..], &m, &["default:drift_share"]].concat());
+    let removed = String::from_utf8(out.stdout).unwrap();
     assert!(removed.contains("switched the tier default default:drift_share off"), "{removed}");
     let list = text(&[&["monitor", "list"][..], &m].concat());
     assert!(list.starts_with("churn (project default, tier high)"), "{list}");

@@ -155,12 +155,17 @@ impl Riskops {
         Ok(added)
     }
 
-    /// Removes a model's monitor, or switches one of its tier's defaults off; audited.
+    /// Removes a model's monitor (`monitor.edit`), or switches one of its tier's defaults
+    /// off (`monitor.defaults_off`, and never by an author of the model); audited.
     pub async fn remove_monitor(&self, ctx: &RequestContext, model: &str, id: &str) -> Result<()> {
         let r = VersionRef { name: model.to_string(), version: None };
-        let (version, permit) = self.model_version_for(ctx, Operation::MonitorEdit, &r).await?;
+        let (version, mut permit) = self.model_version_for(ctx, Operation::MonitorEdit, &r).await?;
         let tier = self.tier_of(&version.project).await?;
         let mut set = self.monitor_set(model).await?;
+        let own = set.monitors.iter().any(|m| m.id == id);
+        if !own && set.effective(tier).iter().any(|m| m.id == id) {
+            permit = self.default_off_permit(ctx, model, &version.project).await?;
+        }
         let before = set.effective(tier).into_iter().find(|m| m.id == id).map(|m| m.to_json());
         set.remove(id, tier)?;
         let audit = AuditRecord::new(&permit, "monitor.remove", format!("model:{model}"))
@@ -168,6 +173,20 @@ impl Riskops {
             .request_id(ctx.request_id.clone());
         self.store.set_document(&monitors_kind(model), set.to_json(), audit, self.clock.now()).await?;
         Ok(())
+    }
+
+    /// The permission to switch a tier default off for `model`: the tier's defaults are the
+    /// bar the risk function set, so the people the bar is for (the model's authors) may not
+    /// lower it, whatever their roles.
+    async fn default_off_permit(&self, ctx: &RequestContext, model: &str, project: &str) -> Result<Permit> {
+        let permit = auth::authorize(&ctx.principal, Operation::MonitorDefaults, Scope::Project(project))?;
+        let me = ctx.principal.name();
+        if self.store.model_versions(model).await?.iter().any(|v| v.author == me) {
+            return Err(Error::forbidden(format!(
+                "{me} is an author of {model} and may not switch its tier's default monitors off; ask a risk officer"
+            )));
+        }
+        Ok(permit)
     }
 
     /// Incidents the caller may read, newest first.

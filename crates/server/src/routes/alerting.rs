@@ -129,8 +129,9 @@ pub async fn add_monitor(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-/// Removes one of the model's monitors, or switches one of its tier's defaults off
-/// (`default:drift_share`); admin, risk_officer, data_scientist.
+/// Removes one of the model's monitors (admin, risk_officer, data_scientist), or switches
+/// one of its tier's defaults off (`default:drift_share`; admin, risk_officer, never an
+/// author of the model).
 #[utoipa::path(
     delete, path = "/api/v1/projects/{project}/models/{model}/monitors/{id}", tag = "alerting", security(("bearer" = [])),
     params(MonitorPath),

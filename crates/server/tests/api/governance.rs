@@ -364,6 +364,23 @@ async fn exercise(s: &TestServer, op: Operation, token: &str, who: &str, promoti
             let monitor = json!({"metric": "volume", "below": 1});
             s.call("POST", "/api/v1/projects/credit/models/m/monitors", token, Some(monitor)).await
         }
+        Operation::MonitorConfigure => {
+            let config = json!({"window": "hour"});
+            s.call("PUT", "/api/v1/projects/credit/models/m/monitor", token, Some(config)).await
+        }
+        Operation::MonitorDefaults => {
+            // On a model only its owner wrote (authors may not switch its defaults off); each
+            // role allowed switches a different default off (a second time would be 404).
+            let id = match who {
+                "as-admin" => "drift_share",
+                "as-risk-officer" => "fairness",
+                _ => "missing_rate",
+            };
+            let url = s.url(&format!("/api/v1/projects/credit/models/watched/monitors/default:{id}"));
+            let response = s.http.delete(url).bearer_auth(token).send().await.unwrap();
+            let status = response.status();
+            (status, serde_json::from_str(&response.text().await.unwrap()).unwrap_or(Value::Null))
+        }
         // No incident exists here: the permission check comes before the lookup, so the
         // roles allowed get 404 and the others 403.
         Operation::IncidentManage => s.call("POST", "/api/v1/incidents/999/acknowledge", token, None).await,
@@ -382,6 +399,10 @@ async fn every_operation_as_every_role_is_allowed_or_denied_as_the_matrix_says()
         let owner = s.user("owner", &["data_scientist"]).await;
         let (status, body) =
             s.upload_as(&owner, "/api/v1/models/m/versions", json!({"project": "credit"}), b"model v1".to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) = s
+            .upload_as(&owner, "/api/v1/models/watched/versions", json!({"project": "credit"}), b"watched".to_vec())
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         // A critical-tier request, so every approving role is one the gate asks for and it
         // stays pending (no evidence) while each role approves.
