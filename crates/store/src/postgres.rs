@@ -55,6 +55,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "monitoring", include_str!("../migrations/postgres/0008_monitoring.sql")),
     (9, "alerting", include_str!("../migrations/postgres/0009_alerting.sql")),
     (10, "segments", include_str!("../migrations/postgres/0010_segments.sql")),
+    (101, "delivery_snapshots", include_str!("../migrations/postgres/0101_delivery_snapshots.sql")),
 ];
 
 /// The triggers that keep the audit trail append-only (migrations 0001 and 0005).

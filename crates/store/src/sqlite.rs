@@ -64,6 +64,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "monitoring", include_str!("../migrations/sqlite/0008_monitoring.sql")),
     (9, "alerting", include_str!("../migrations/sqlite/0009_alerting.sql")),
     (10, "segments", include_str!("../migrations/sqlite/0010_segments.sql")),
+    (101, "delivery_snapshots", include_str!("../migrations/sqlite/0101_delivery_snapshots.sql")),
 ];
 
 #[derive(Clone)]

@@ -2132,6 +2132,65 @@ async fn incidents_are_acknowledged_then_resolved_once_each() {
     }
 }
 
+/// A webhook receiver that keeps what it was sent.
+#[derive(Default)]
+struct Recording(std::sync::Mutex<Vec<serde_json::Value>>);
+
+#[async_trait::async_trait]
+impl riskops_core::service::WebhookTransport for Recording {
+    async fn post(&self, _url: &str, _headers: &[(String, String)], body: Vec<u8>) -> std::result::Result<u16, String> {
+        self.0.lock().unwrap().push(serde_json::from_slice(&body).unwrap());
+        Ok(204)
+    }
+}
+
+#[tokio::test]
+async fn a_delivery_tells_of_the_incident_as_it_was_when_its_event_happened() {
+    for b in backends().await {
+        let store = &b.store;
+        let kind = store.kind();
+        let admin = admin_permit(store).await;
+        add_webhook(store, &admin, "default", "https://a.example/hook").await;
+        let id = open_incidents(store, &admin, vec![new_incident("default", "fraud", 1, "m1", &[hour(0)])], minutes(1))
+            .await[0];
+        let set = |state: IncidentState, note: &'static str, at: OffsetDateTime| {
+            store.set_incident_state(id, state, note, audit(&admin, "incident.state", &format!("incident:{id}")), at)
+        };
+        set(IncidentState::Acknowledged, "looking into it", minutes(3)).await.unwrap();
+        set(IncidentState::Resolved, "fixed upstream", minutes(5)).await.unwrap();
+
+        // Nothing was sent before the incident was resolved; each delivery still tells its event.
+        let folder = std::env::temp_dir().join(format!("riskops-conformance-{}", std::process::id()));
+        let artifacts = Arc::new(riskops_store::artifacts::LocalArtifacts::new(folder).unwrap());
+        let riskops = Riskops::new(store.clone(), artifacts, Arc::new(ManualClock::new(minutes(10))));
+        let receiver = Recording::default();
+        assert_eq!(riskops.deliver_webhooks(&receiver).await.unwrap(), 3, "{kind:?}");
+        let sent = receiver.0.lock().unwrap().clone();
+        let told: Vec<(&str, &str, &str)> = sent
+            .iter()
+            .map(|p| {
+                let i = &p["incident"];
+                (p["event"].as_str().unwrap(), i["state"].as_str().unwrap(), i["note"].as_str().unwrap())
+            })
+            .collect();
+        assert_eq!(
+            told,
+            [
+                ("incident.opened", "open", ""),
+                ("incident.acknowledged", "acknowledged", "looking into it"),
+                ("incident.resolved", "resolved", "fixed upstream"),
+            ],
+            "{kind:?}"
+        );
+        let acknowledged = &sent[1]["incident"];
+        assert_eq!(
+            (acknowledged["acknowledged_by"].as_str(), &acknowledged["resolved_at"]),
+            (Some("admin"), &json!(null))
+        );
+        assert_eq!(acknowledged["id"], id, "{kind:?}");
+    }
+}
+
 #[tokio::test]
 async fn concurrent_acknowledgements_succeed_once() {
     for b in backends().await {
