@@ -421,6 +421,30 @@ fn the_audit_trail_verifies_and_any_tampering_is_found() {
     let out = verify_file(&tampered);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json_stdout_allowing_failure(&out)["first_bad_seq"], 4);
+    // Texts the hash alone would take for event 4: a key twice (the last one as sealed), the
+    // time spelled `+00:00`, added white space. And an empty file proves nothing.
+    let text = std::fs::read_to_string(&export).unwrap();
+    let line4 = text.lines().find(|l| l.starts_with("{\"seq\":4,")).unwrap().to_string();
+    let time4 = serde_json::from_str::<Value>(&line4).unwrap()["time"].as_str().unwrap().to_string();
+    assert!(time4.ends_with('Z'), "{time4}");
+    let respelled = [
+        ("duplicate key", line4.replacen("\"actor\":", "\"actor\":\"mallory\",\"actor\":", 1)),
+        ("canonical form", line4.replace(&time4, &time4.replace('Z', "+00:00"))),
+        ("white space", line4.replacen(",", ", ", 1)),
+    ];
+    for (reason, line) in respelled {
+        assert_ne!(line, line4, "{reason}");
+        std::fs::write(&tampered, text.replace(&line4, &line)).unwrap();
+        let out = verify_file(&tampered);
+        assert_eq!(out.status.code(), Some(1), "{reason}");
+        let report = json_stdout_allowing_failure(&out);
+        assert_eq!(report["first_bad_seq"], 4, "{reason}: {report}");
+        assert!(report["reason"].as_str().unwrap().contains(reason), "{reason}: {report}");
+    }
+    std::fs::write(&tampered, "").unwrap();
+    let out = verify_file(&tampered);
+    assert_eq!(out.status.code(), Some(1), "an empty file is not an intact trail");
+    assert_eq!(json_stdout_allowing_failure(&out)["reason"], "the trail holds no events");
 
     let (status, _) = server.terminate();
     assert!(status.success());
@@ -432,6 +456,14 @@ fn the_audit_trail_verifies_and_any_tampering_is_found() {
     for (case, sql, bad) in [
         ("edit", "UPDATE audit_events SET actor = 'mallory' WHERE seq = 3", 3),
         ("delete", "DELETE FROM audit_events WHERE seq = 2", 2),
+        // Respellings the hash alone would take for the event sealed.
+        ("time", "UPDATE audit_events SET time = replace(time, 'Z', '+00:00') WHERE seq = 3", 3),
+        ("space", "UPDATE audit_events SET after_json = ' ' || after_json WHERE seq = 3", 3),
+        (
+            "duplicate",
+            "UPDATE audit_events SET after_json = '{\"name\":\"mallory\",' || substr(after_json, 2) WHERE seq = 3",
+            3,
+        ),
     ] {
         let copy = dir.path().join(case);
         std::fs::create_dir_all(&copy).unwrap();
@@ -1185,7 +1217,15 @@ fn monitors_webhooks_incidents_and_status_from_the_command_line() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not a window metric"), "{refused:?}");
 
-    let removed = text(&[&["monitor", "remove"][..], &m, &["default:drift_share"]].concat());
+    // Tier defaults are the risk function's bar: the model's author (here the admin) may
+    // not lower it; a risk officer may.
+    let refused = run(&[&["monitor", "remove"][..], &m, &["default:drift_share"]].concat());
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("author"), "{refused:?}");
+    let made = json_stdout(&run(&["user", "create", "rita", "--role", "risk_officer", "--format", "json"]));
+    let risk = made["token"].as_str().unwrap().to_string();
+    let out = server.riskops(&risk, &[&["monitor", "remove"][..], &m, &["default:drift_share"]].concat());
+    let removed = String::from_utf8(out.stdout).unwrap();
     assert!(removed.contains("switched the tier default default:drift_share off"), "{removed}");
     let list = text(&[&["monitor", "list"][..], &m].concat());
     assert!(list.starts_with("churn (project default, tier high)"), "{list}");

@@ -7,6 +7,7 @@
 
 use crate::auth::{Permit, hex};
 use crate::checkpoint::Checkpoint;
+use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -126,6 +127,95 @@ pub fn event_hash(event: &AuditEvent) -> String {
     hex(&Sha256::digest(canonical.as_bytes()))
 }
 
+/// Parses JSON text, refusing an object that names a key twice. serde_json would keep the
+/// last value silently, so two different texts would read (and hash) as one event.
+pub fn parse_json_strict(text: &str) -> Result<Value, String> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = StrictValue::deserialize(&mut de).map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(value.0)
+}
+
+/// Parses a stored JSON column, which must be exactly the canonical text of its value
+/// (what [`canonical_json`] wrote and the hash covers): no duplicate keys, white space,
+/// reordered keys or respelled numbers, so no other text verifies as the same event.
+pub fn parse_canonical_json(text: &str) -> Result<Value, String> {
+    let value = parse_json_strict(text)?;
+    if canonical_json(&value) != text {
+        return Err("is not in canonical form (white space, key order or number spelling differ)".to_string());
+    }
+    Ok(value)
+}
+
+/// A JSON value read by [`parse_json_strict`].
+struct StrictValue(Value);
+
+impl<'de> Deserialize<'de> for StrictValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = StrictValue;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::Bool(v)))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::from(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::from(v)))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<StrictValue, E> {
+        serde_json::Number::from_f64(v)
+            .map(|n| StrictValue(Value::Number(n)))
+            .ok_or_else(|| E::custom("a number that is not finite"))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::String(v.to_string())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::String(v)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<StrictValue, E> {
+        Ok(StrictValue(Value::Null))
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<StrictValue, A::Error> {
+        let mut items = Vec::new();
+        while let Some(StrictValue(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(StrictValue(Value::Array(items)))
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<StrictValue, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let StrictValue(value) = map.next_value()?;
+            if object.contains_key(&key) {
+                return Err(de::Error::custom(format!("duplicate key {key:?}")));
+            }
+            object.insert(key, value);
+        }
+        Ok(StrictValue(Value::Object(object)))
+    }
+}
+
 /// JSON with object keys sorted at every level and no white space, whatever map type
 /// serde_json was built with, so the same content always hashes the same.
 pub fn canonical_json(value: &Value) -> String {
@@ -183,10 +273,17 @@ impl AuditEvent {
         })
     }
 
-    /// Reads an exported event back (for verifying an export).
+    /// Reads an exported event back (for verifying an export). Its time must be written as
+    /// the hash writes it: another spelling of the same instant (`+00:00` for `Z`) is not
+    /// the event that was sealed.
     pub fn from_json(v: &Value) -> Result<AuditEvent, String> {
         let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string).ok_or_else(|| format!("missing {k}"));
-        let time = OffsetDateTime::parse(&text("time")?, &Rfc3339).map_err(|e| format!("bad time: {e}"))?;
+        let time_text = text("time")?;
+        let time = OffsetDateTime::parse(&time_text, &Rfc3339).map_err(|e| format!("bad time: {e}"))?;
+        let canonical_time = time.format(&Rfc3339).unwrap_or_default();
+        if time_text != canonical_time {
+            return Err(format!("time {time_text:?} is not in canonical form ({canonical_time:?})"));
+        }
         let optional = |k: &str| v.get(k).filter(|x| !x.is_null()).cloned();
         Ok(AuditEvent {
             seq: v.get("seq").and_then(Value::as_i64).ok_or("missing seq")?,
@@ -356,6 +453,33 @@ mod tests {
         let back: Vec<AuditEvent> = events.iter().map(|e| AuditEvent::from_json(&e.to_json()).unwrap()).collect();
         assert_eq!(back, events);
         assert!(verify_chain(&back).ok);
+    }
+
+    #[test]
+    fn strict_parsing_refuses_duplicate_keys_and_stored_text_must_be_canonical() {
+        assert_eq!(
+            parse_json_strict(r#"{"a":[1,{"b":2.5}],"c":null}"#).unwrap(),
+            json!({"a": [1, {"b": 2.5}], "c": null})
+        );
+        let dup = parse_json_strict(r#"{"a":{"b":1,"b":1}}"#).unwrap_err();
+        assert!(dup.contains("duplicate key \"b\""), "{dup}");
+        assert!(parse_json_strict("{} trailing").is_err());
+        let events = chain(2);
+        let stored = canonical_json(events[1].after.as_ref().unwrap());
+        assert_eq!(parse_canonical_json(&stored).unwrap(), events[1].after.clone().unwrap());
+        for respelled in [format!(" {stored}"), stored.replace(':', ": "), r#"{"name":"p1","n":1}"#.to_string()] {
+            assert!(parse_canonical_json(&respelled).is_err(), "{respelled}");
+        }
+        assert!(parse_canonical_json(r#"{"n":1,"n":1,"name":"p1"}"#).unwrap_err().contains("duplicate"));
+    }
+
+    #[test]
+    fn an_exported_time_in_another_spelling_is_not_the_sealed_event() {
+        let mut json = chain(1)[0].to_json();
+        let time = json["time"].as_str().unwrap().to_string();
+        assert!(time.ends_with('Z'), "{time}");
+        json["time"] = Value::String(time.replace('Z', "+00:00"));
+        assert!(AuditEvent::from_json(&json).unwrap_err().contains("canonical"));
     }
 
     #[test]

@@ -212,6 +212,12 @@ pub enum Operation {
     Ingest,
     /// Adding and removing a model's monitors (thresholds that open incidents).
     MonitorEdit,
+    /// Setting how a model is monitored (`PUT …/monitor`: window, task, excluded columns,
+    /// sensitive attributes).
+    MonitorConfigure,
+    /// Switching one of the tier's default monitors off for a model: it lowers the bar the
+    /// tier sets, so it is the risk function's call (and never the model's author's).
+    MonitorDefaults,
     /// Acknowledging and resolving incidents.
     IncidentManage,
     /// Adding and removing a project's webhooks (their secrets sign notifications).
@@ -220,7 +226,7 @@ pub enum Operation {
 
 impl Operation {
     /// Every operation a request can ask for (not [`Operation::System`]).
-    pub const REQUESTABLE: [Operation; 22] = [
+    pub const REQUESTABLE: [Operation; 24] = [
         Operation::ProjectCreate,
         Operation::ProjectRead,
         Operation::ProjectUpdate,
@@ -241,6 +247,8 @@ impl Operation {
         Operation::OwnTokens,
         Operation::Ingest,
         Operation::MonitorEdit,
+        Operation::MonitorConfigure,
+        Operation::MonitorDefaults,
         Operation::IncidentManage,
         Operation::WebhookEdit,
     ];
@@ -268,6 +276,8 @@ impl Operation {
             Operation::OwnTokens => "token.own",
             Operation::Ingest => "monitor.ingest",
             Operation::MonitorEdit => "monitor.edit",
+            Operation::MonitorConfigure => "monitor.configure",
+            Operation::MonitorDefaults => "monitor.defaults_off",
             Operation::IncidentManage => "incident.manage",
             Operation::WebhookEdit => "webhook.edit",
         }
@@ -307,7 +317,8 @@ pub fn allows(role: Role, op: Operation) -> bool {
         O::ControlAttest => matches!(role, R::RiskOfficer | R::Validator),
         O::AuditRead => matches!(role, R::RiskOfficer | R::Auditor),
         O::IdentityRead => role == R::Auditor,
-        O::MonitorEdit => matches!(role, R::RiskOfficer | R::DataScientist),
+        O::MonitorEdit | O::MonitorConfigure => matches!(role, R::RiskOfficer | R::DataScientist),
+        O::MonitorDefaults => role == R::RiskOfficer,
         O::IncidentManage => matches!(role, R::RiskOfficer | R::Validator | R::DataScientist),
         O::WebhookEdit => role == R::RiskOfficer,
         O::IdentityAdmin => false,
@@ -351,6 +362,8 @@ impl Principal {
                 && match (&b.project, scope) {
                     (None, _) => true,
                     (Some(_), _) if op.is_global() => false,
+                    // One's own tokens belong to no project: a role in any project grants them.
+                    (Some(_), _) if op == Operation::OwnTokens => true,
                     (Some(bound), Scope::Project(p)) => bound == p,
                     (Some(_), Scope::Global) => false,
                 }
@@ -517,6 +530,7 @@ mod tests {
         assert!(authorize_listing(&p, Operation::RegistryRead).unwrap().sees("credit"));
         assert!(!authorize_listing(&p, Operation::RegistryRead).unwrap().sees("fraud"));
         assert!(authorize(&p, Operation::System, Scope::Global).is_err());
+        assert!(authorize(&p, Operation::OwnTokens, Scope::Global).is_ok(), "one's own tokens belong to no project");
     }
 
     #[test]

@@ -183,6 +183,11 @@ impl TrailVerifier {
 
     pub fn finish(mut self) -> ChainReport {
         let mut report = std::mem::take(&mut self.chain).finish();
+        if report.ok && report.events == 0 {
+            // riskops records its own bootstrap, so a trail is never empty: nothing to check
+            // (an empty or emptied file) proves nothing.
+            self.fail(1, "the trail holds no events".to_string());
+        }
         if report.ok
             && let Some(latest) = &self.latest
             && latest.seq > self.last_seq
@@ -294,6 +299,13 @@ mod tests {
         let cps = vec![Checkpoint::sign(&key, 2, &events[1].hash, AT), Checkpoint::sign(&key, 4, &"00".repeat(32), AT)];
         let r = verify(&events, cps, &[key.public_key()], None);
         assert_eq!((r.ok, r.first_bad_seq), (false, Some(3)), "{r:?}");
+    }
+
+    #[test]
+    fn an_empty_trail_does_not_verify() {
+        let report = verify(&[], Vec::new(), &[], None);
+        assert!(!report.ok);
+        assert_eq!((report.first_bad_seq, report.reason.as_deref()), (Some(1), Some("the trail holds no events")));
     }
 
     #[test]

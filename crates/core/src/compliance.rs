@@ -452,6 +452,22 @@ impl ModelFacts {
         crate::governance::evidence_counts(kind, newest.passed, &newest.created_by, &[author]).then_some(newest)
     }
 
+    /// The newest failed evidence of `kind` for version `v` that still stands: no evidence
+    /// that would count toward a gate (a pass by someone other than the author) came after
+    /// it. A failure counts whoever reported it, the author too: an author's pass proves
+    /// nothing, but an author's failure is still a threshold not met. A pass recorded at the
+    /// same instant as a failure does not overturn it.
+    fn standing_failure_of(&self, v: u32, kind: &str) -> Option<&Evidence> {
+        let author = self.version(v).map(|mv| mv.author.as_str()).unwrap_or_default();
+        let of_kind = || self.evidence.get(&v).into_iter().flatten().filter(|e| e.kind == kind);
+        let failed = of_kind().filter(|e| e.passed == Some(false)).max_by_key(|e| (e.created_at, e.id))?;
+        let overturned = of_kind().any(|e| {
+            e.created_at > failed.created_at
+                && crate::governance::evidence_counts(kind, e.passed, &e.created_by, &[author])
+        });
+        (!overturned).then_some(failed)
+    }
+
     fn failed_evidence_of(&self, v: u32, kind: &str) -> bool {
         self.evidence.get(&v).is_some_and(|es| es.iter().any(|e| e.kind == kind && e.passed == Some(false)))
     }
@@ -994,8 +1010,11 @@ fn tier_rationale(f: &ComplianceFacts) -> (ControlStatus, String) {
     }
 }
 
-/// C14: the production gate asks for performance, fairness or stress-test evidence and each
-/// production version has it.
+/// C14: the production gate asks for performance, fairness or stress-test evidence, each
+/// production version has it, and no production version has a failed performance, fairness
+/// or stress test standing against it, whether or not the gate asks for that kind: a
+/// threshold the version is known to miss is not passed, and only a later passing result
+/// (one that would count toward a gate) overturns a failure.
 fn gated_thresholds(f: &ComplianceFacts) -> (ControlStatus, String) {
     const KINDS: [&str; 3] = ["performance", "fairness", "stress_test"];
     let gate = f.gate();
@@ -1009,6 +1028,18 @@ fn gated_thresholds(f: &ComplianceFacts) -> (ControlStatus, String) {
     let mut gaps = Vec::new();
     let mut found = Vec::new();
     for (m, d) in f.production() {
+        for kind in KINDS {
+            if let Some(e) = m.standing_failure_of(d.version, kind) {
+                gaps.push(format!(
+                    "{}: production version {} failed its {kind} evidence (recorded by {} on {}) and no later \
+                     passing {kind} evidence overturns it",
+                    m.name,
+                    d.version,
+                    e.created_by,
+                    e.created_at.date()
+                ));
+            }
+        }
         for kind in &required {
             match m.evidence_of(d.version, kind) {
                 Some(e) => found.push(format!("{} {kind} ({})", label(d), result_of(e))),
@@ -1591,6 +1622,38 @@ mod tests {
         f.tier_source = TierSource::Override;
         f.tier_override_reason = Some("board decision 12".into());
         assert!(status(&evaluate(&catalogue, &f, None), "C10").1.contains("board decision 12"));
+    }
+
+    #[test]
+    fn a_failed_threshold_test_on_a_production_version_stands_until_a_later_pass() {
+        let catalogue = Catalogue::builtin().unwrap();
+        let mut f = facts();
+        assert_eq!(status(&evaluate(&catalogue, &f, None), "C14").0, ControlStatus::Satisfied);
+        // A stress test the high-tier gate does not ask for, failed after deployment, by the
+        // author: a threshold the version is known to miss.
+        let mut failed = evidence(1, "stress_test", Some(false), t(5));
+        failed.created_by = "dana".into();
+        f.models[0].evidence.get_mut(&1).unwrap().push(failed);
+        let report = evaluate(&catalogue, &f, None);
+        let (s, reason) = status(&report, "C14");
+        assert_eq!(s, ControlStatus::Unsatisfied);
+        assert!(
+            reason.contains("scorer: production version 1 failed its stress_test evidence (recorded by dana"),
+            "{reason}"
+        );
+        // A pass at the same instant, or a later one by the author, does not overturn it.
+        let mut by_author = evidence(1, "stress_test", Some(true), t(6));
+        by_author.created_by = "dana".into();
+        f.models[0].evidence.get_mut(&1).unwrap().extend([evidence(1, "stress_test", Some(true), t(5)), by_author]);
+        assert_eq!(status(&evaluate(&catalogue, &f, None), "C14").0, ControlStatus::Unsatisfied);
+        // A later independent pass does; a failed required kind newer than its pass does not.
+        f.models[0].evidence.get_mut(&1).unwrap().push(evidence(1, "stress_test", Some(true), t(7)));
+        assert_eq!(status(&evaluate(&catalogue, &f, None), "C14").0, ControlStatus::Satisfied);
+        f.models[0].evidence.get_mut(&1).unwrap().push(evidence(1, "fairness", Some(false), t(8)));
+        let report = evaluate(&catalogue, &f, None);
+        let (s, reason) = status(&report, "C14");
+        assert_eq!(s, ControlStatus::Unsatisfied);
+        assert!(reason.contains("failed its fairness evidence"), "{reason}");
     }
 
     #[test]

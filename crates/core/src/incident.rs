@@ -304,6 +304,10 @@ pub struct Delivery {
     pub last_error: Option<String>,
     pub created_at: OffsetDateTime,
     pub delivered_at: Option<OffsetDateTime>,
+    /// The incident's JSON as it was when the event happened, kept when the delivery is
+    /// queued, so a later acknowledgement or resolution does not rewrite what this event
+    /// tells. `None` for deliveries queued before snapshots were kept.
+    pub incident: Option<Value>,
 }
 
 impl Delivery {

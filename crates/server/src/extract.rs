@@ -2,6 +2,7 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
@@ -67,16 +68,29 @@ pub struct ApiJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
 where
-    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: serde::de::DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(ApiError(json_rejection(rejection))),
+        if !json_content_type(req.headers()) {
+            return Err(ApiError(Error::bad_request("expected a JSON body with `Content-Type: application/json`")));
         }
+        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+            let kind = if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ErrorKind::PayloadTooLarge
+            } else {
+                ErrorKind::BadRequest
+            };
+            ApiError(Error::new(kind, r.body_text()))
+        })?;
+        let value = match axum::Json::<T>::from_bytes(&bytes) {
+            Ok(axum::Json(value)) => value,
+            Err(rejection) => return Err(ApiError(json_rejection(rejection))),
+        };
+        refuse_duplicate_keys("the body", &bytes)?;
+        Ok(ApiJson(value))
     }
 }
 
@@ -90,6 +104,23 @@ pub fn json_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Erro
             Error::bad_request(format!("the body is not JSON: {e}"))
         }
     })
+}
+
+/// `application/json` or `application/…+json`, as axum's `Json` accepts.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// A JSON text that names a key twice is refused (400): serde would keep the last value
+/// silently, and what is recorded and audited must be what the client sent, read one way.
+/// Call it on text that already parsed.
+pub fn refuse_duplicate_keys(what: &str, text: &[u8]) -> Result<(), Error> {
+    let Ok(text) = std::str::from_utf8(text) else { return Ok(()) };
+    riskops_core::audit::parse_json_strict(text).map(drop).map_err(|e| Error::bad_request(format!("{what}: {e}")))
 }
 
 fn json_rejection(rejection: JsonRejection) -> Error {

@@ -25,6 +25,7 @@ pub async fn receive<M: DeserializeOwned, T>(
         let kind = if e.is_data() { ErrorKind::Invalid } else { ErrorKind::BadRequest };
         Error::new(kind, format!("metadata: {e}"))
     })?;
+    crate::extract::refuse_duplicate_keys("metadata", text.as_bytes())?;
     let checked = check(&metadata).await?;
     let mut file = next_field(&mut multipart).await?.ok_or_else(|| missing("file"))?;
     if file.name() != Some("file") {

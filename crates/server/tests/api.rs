@@ -335,6 +335,32 @@ impl futures_core::Stream for ReceiverStream {
 }
 
 #[tokio::test]
+async fn a_body_naming_a_key_twice_is_refused_and_changes_nothing() {
+    for s in servers().await {
+        let before = s.audit_head().await;
+        // Typed fields refuse a second value already; free-form JSON (a policy, a model's
+        // params) would keep the last one silently, and the audit would record a reading.
+        let policy = riskops_core::governance::Policy::default_policy().to_json().to_string();
+        let twice = format!(r#"{{"tiers":{{}},{}"#, &policy[1..]);
+        let req = s.http.put(s.url("/api/v1/policy")).bearer_auth(TOKEN).header("content-type", "application/json");
+        let (status, body) = read(req.body(twice).send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_error(&body, "bad_request");
+        assert!(body["error"]["message"].as_str().unwrap().contains("duplicate key \"tiers\""), "{body}");
+        let metadata = r#"{"params":{"depth":4,"depth":5}}"#;
+        let form = reqwest::multipart::Form::new()
+            .part("metadata", reqwest::multipart::Part::text(metadata))
+            .part("file", reqwest::multipart::Part::bytes(b"model".to_vec()).file_name("m.bin"));
+        let req = s.http.post(s.url("/api/v1/models/twice/versions")).bearer_auth(TOKEN).multipart(form);
+        let (status, body) = read(req.send().await.unwrap()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains("duplicate key \"depth\""), "{body}");
+        assert_eq!(s.audit_head().await, before, "a refused body changes nothing");
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn projects_are_created_listed_shown_and_conflicts_refused() {
     for s in servers().await {
         let (status, made) =

@@ -55,6 +55,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "monitoring", include_str!("../migrations/postgres/0008_monitoring.sql")),
     (9, "alerting", include_str!("../migrations/postgres/0009_alerting.sql")),
     (10, "segments", include_str!("../migrations/postgres/0010_segments.sql")),
+    (101, "delivery_snapshots", include_str!("../migrations/postgres/0101_delivery_snapshots.sql")),
     (300, "promotion_closed_reason", include_str!("../migrations/postgres/0300_promotion_closed_reason.sql")),
 ];
 
@@ -372,7 +373,7 @@ async fn owner_id(
     if let Some(p) = project
         && p != owner
     {
-        return Err(other_project(kind, name, &owner));
+        return Err(other_project(kind, name));
     }
     Ok((id, owner))
 }

@@ -128,11 +128,10 @@ pub(crate) fn to_i64(v: u64, what: &str) -> Result<i64> {
     i64::try_from(v).map_err(|_| Error::invalid(what, "is too large"))
 }
 
-/// The error for a name that exists in another project.
-pub(crate) fn other_project(kind: &str, name: &str, project: &str) -> Error {
-    Error::conflict(format!(
-        "{kind} {name:?} belongs to project {project:?}; names are unique across projects (push with --project {project})"
-    ))
+/// The error for a name that exists in another project. The owner is not named: the store
+/// does not know whether the caller may see it (the service names it to those who may).
+pub(crate) fn other_project(kind: &str, name: &str) -> Error {
+    Error::conflict(format!("{kind} {name:?} belongs to another project; names are unique across projects"))
 }
 
 /// The versions table and owner table of a registry kind, and the owner's foreign key.

@@ -64,6 +64,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "monitoring", include_str!("../migrations/sqlite/0008_monitoring.sql")),
     (9, "alerting", include_str!("../migrations/sqlite/0009_alerting.sql")),
     (10, "segments", include_str!("../migrations/sqlite/0010_segments.sql")),
+    (101, "delivery_snapshots", include_str!("../migrations/sqlite/0101_delivery_snapshots.sql")),
     (300, "promotion_closed_reason", include_str!("../migrations/sqlite/0300_promotion_closed_reason.sql")),
 ];
 
@@ -259,7 +260,7 @@ fn audit_event(r: &rusqlite::Row<'_>) -> Result<AuditEvent> {
     let time: String = r.get(1).map_err(db_err)?;
     Ok(AuditEvent {
         seq,
-        time: parse_time(&time)?,
+        time: parse_audit_time(seq, &time)?,
         actor: r.get(2).map_err(db_err)?,
         action: r.get(3).map_err(db_err)?,
         target: r.get(4).map_err(db_err)?,
@@ -285,6 +286,17 @@ fn time_text(t: OffsetDateTime) -> String {
         t.second(),
         t.microsecond()
     )
+}
+
+/// An audit event's time, which must be stored exactly as [`time_text`] writes it: the same
+/// instant spelled otherwise (`+00:00` for `Z`) is an edited row.
+fn parse_audit_time(seq: i64, text: &str) -> Result<OffsetDateTime> {
+    let time = parse_time(text)?;
+    if time_text(time) != text {
+        let message = format!("audit event {seq}: time {text:?} is not in canonical form");
+        return Err(Error::new(riskops_core::ErrorKind::Integrity, message));
+    }
+    Ok(time)
 }
 
 fn parse_time(text: &str) -> Result<OffsetDateTime> {
@@ -485,7 +497,7 @@ fn owner_id(
         if let Some(p) = project
             && p != owner
         {
-            return Err(other_project(kind, name, &owner));
+            return Err(other_project(kind, name));
         }
         return Ok((id, owner));
     }
@@ -676,7 +688,7 @@ impl Store for SqliteStore {
                     row.map_err(db_err)?;
                 events.push(AuditEvent {
                     seq,
-                    time: parse_time(&time)?,
+                    time: parse_audit_time(seq, &time)?,
                     actor,
                     action,
                     target,

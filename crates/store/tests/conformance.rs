@@ -1475,6 +1475,45 @@ async fn the_compliance_report_follows_the_context_and_attestations() {
     }
 }
 
+/// Runs `sql` (with `{t}` for the audit table) on the backend's database as a forger would,
+/// its append-only guard removed first.
+async fn forge(b: &Backend, sql: &str) {
+    match &b.pg_schema {
+        None => {
+            let path = b._dir.as_ref().unwrap().path().join(riskops_store::sqlite::FILE_NAME);
+            let sql = format!("DROP TRIGGER audit_events_no_update; {}", sql.replace("{t}", "audit_events"));
+            rusqlite::Connection::open(path).unwrap().execute_batch(&sql).unwrap();
+        }
+        Some(schema) => {
+            let (client, conn) = tokio_postgres::connect(schema.base_url(), tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(conn);
+            let table = format!("{}.audit_events", schema.name());
+            let sql =
+                format!("DROP TRIGGER IF EXISTS audit_events_no_change ON {table}; {}", sql.replace("{t}", &table));
+            client.batch_execute(&sql).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stored_event_spelled_otherwise_than_sealed_is_reported_where_it_is() {
+    for b in backends().await {
+        let kind = b.store.kind();
+        let riskops = service(b.store.clone());
+        riskops.bootstrap(Some(&Secret::new("tok-respelled".into()))).await.unwrap();
+        let ctx = admin_context(&riskops, "tok-respelled").await;
+        for name in ["a", "b"] {
+            riskops.create_project(&ctx, NewProject { name: name.into(), description: String::new() }).await.unwrap();
+        }
+        assert!(riskops.verify_audit(&ctx, None).await.unwrap().ok, "{kind:?}");
+        // The same content with white space added: the hash alone would not notice.
+        forge(&b, "UPDATE {t} SET after_json = after_json || ' ' WHERE seq = 3").await;
+        let report = riskops.verify_audit(&ctx, None).await.unwrap();
+        assert_eq!((report.ok, report.first_bad_seq, report.events), (false, Some(3), 2), "{kind:?}: {report:?}");
+        assert!(report.reason.as_deref().unwrap().contains("canonical form"), "{kind:?}: {report:?}");
+    }
+}
+
 #[tokio::test]
 async fn a_dropped_append_only_trigger_is_reported() {
     let b = sqlite().await;
@@ -2090,6 +2129,65 @@ async fn incidents_are_acknowledged_then_resolved_once_each() {
         assert_eq!(err.unwrap_err().kind, ErrorKind::NotFound, "{kind:?}");
         chain.none().await;
         chain.verify().await;
+    }
+}
+
+/// A webhook receiver that keeps what it was sent.
+#[derive(Default)]
+struct Recording(std::sync::Mutex<Vec<serde_json::Value>>);
+
+#[async_trait::async_trait]
+impl riskops_core::service::WebhookTransport for Recording {
+    async fn post(&self, _url: &str, _headers: &[(String, String)], body: Vec<u8>) -> std::result::Result<u16, String> {
+        self.0.lock().unwrap().push(serde_json::from_slice(&body).unwrap());
+        Ok(204)
+    }
+}
+
+#[tokio::test]
+async fn a_delivery_tells_of_the_incident_as_it_was_when_its_event_happened() {
+    for b in backends().await {
+        let store = &b.store;
+        let kind = store.kind();
+        let admin = admin_permit(store).await;
+        add_webhook(store, &admin, "default", "https://a.example/hook").await;
+        let id = open_incidents(store, &admin, vec![new_incident("default", "fraud", 1, "m1", &[hour(0)])], minutes(1))
+            .await[0];
+        let set = |state: IncidentState, note: &'static str, at: OffsetDateTime| {
+            store.set_incident_state(id, state, note, audit(&admin, "incident.state", &format!("incident:{id}")), at)
+        };
+        set(IncidentState::Acknowledged, "looking into it", minutes(3)).await.unwrap();
+        set(IncidentState::Resolved, "fixed upstream", minutes(5)).await.unwrap();
+
+        // Nothing was sent before the incident was resolved; each delivery still tells its event.
+        let folder = std::env::temp_dir().join(format!("riskops-conformance-{}", std::process::id()));
+        let artifacts = Arc::new(riskops_store::artifacts::LocalArtifacts::new(folder).unwrap());
+        let riskops = Riskops::new(store.clone(), artifacts, Arc::new(ManualClock::new(minutes(10))));
+        let receiver = Recording::default();
+        assert_eq!(riskops.deliver_webhooks(&receiver).await.unwrap(), 3, "{kind:?}");
+        let sent = receiver.0.lock().unwrap().clone();
+        let told: Vec<(&str, &str, &str)> = sent
+            .iter()
+            .map(|p| {
+                let i = &p["incident"];
+                (p["event"].as_str().unwrap(), i["state"].as_str().unwrap(), i["note"].as_str().unwrap())
+            })
+            .collect();
+        assert_eq!(
+            told,
+            [
+                ("incident.opened", "open", ""),
+                ("incident.acknowledged", "acknowledged", "looking into it"),
+                ("incident.resolved", "resolved", "fixed upstream"),
+            ],
+            "{kind:?}"
+        );
+        let acknowledged = &sent[1]["incident"];
+        assert_eq!(
+            (acknowledged["acknowledged_by"].as_str(), &acknowledged["resolved_at"]),
+            (Some("admin"), &json!(null))
+        );
+        assert_eq!(acknowledged["id"], id, "{kind:?}");
     }
 }
 

@@ -4,7 +4,7 @@ use crate::cli::{AuditCommand, Format};
 use crate::client::Client;
 use crate::output::{emit, str_field, table};
 use anyhow::{Context, Result, anyhow};
-use riskops_core::audit::{AuditEvent, ChainReport};
+use riskops_core::audit::{AuditEvent, ChainReport, parse_json_strict};
 use riskops_core::checkpoint::{Checkpoint, TrailVerifier};
 use riskops_core::signing::PublicKey;
 use serde_json::{Value, json};
@@ -208,12 +208,9 @@ fn verify_export(
     }
     for (i, line) in lines()? {
         let line = line.with_context(|| format!("reading {}", path.display()))?;
-        let parsed = serde_json::from_str::<Value>(&line).map_err(|e| e.to_string());
-        if parsed.as_ref().is_ok_and(|v| v.get("checkpoint").is_some()) {
-            continue;
-        }
-        match parsed.and_then(|v| AuditEvent::from_json(&v)) {
-            Ok(event) => {
+        match event_line(&line) {
+            Ok(None) => {}
+            Ok(Some(event)) => {
                 if !verifier.push(&event) {
                     break;
                 }
@@ -225,6 +222,22 @@ fn verify_export(
         }
     }
     Ok(verifier.finish())
+}
+
+/// One line of an export as an event (`None` for a checkpoint line). A line must be the
+/// event exactly as exported: no key twice and no added white space, so that one event has
+/// one text (the hash would not notice either).
+fn event_line(line: &str) -> std::result::Result<Option<AuditEvent>, String> {
+    let v = parse_json_strict(line)?;
+    if v.get("checkpoint").is_some() {
+        return Ok(None);
+    }
+    // Compared as text: `Value == str` would compare with a JSON string instead.
+    let as_exported = v.to_string();
+    if as_exported != line {
+        return Err("it is not written as exported (white space or escapes differ)".to_string());
+    }
+    AuditEvent::from_json(&v).map(Some)
 }
 
 /// Percent-encodes a query value.

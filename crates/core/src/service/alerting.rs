@@ -155,12 +155,17 @@ impl Riskops {
         Ok(added)
     }
 
-    /// Removes a model's monitor, or switches one of its tier's defaults off; audited.
+    /// Removes a model's monitor (`monitor.edit`), or switches one of its tier's defaults
+    /// off (`monitor.defaults_off`, and never by an author of the model); audited.
     pub async fn remove_monitor(&self, ctx: &RequestContext, model: &str, id: &str) -> Result<()> {
         let r = VersionRef { name: model.to_string(), version: None };
-        let (version, permit) = self.model_version_for(ctx, Operation::MonitorEdit, &r).await?;
+        let (version, mut permit) = self.model_version_for(ctx, Operation::MonitorEdit, &r).await?;
         let tier = self.tier_of(&version.project).await?;
         let mut set = self.monitor_set(model).await?;
+        let own = set.monitors.iter().any(|m| m.id == id);
+        if !own && set.effective(tier).iter().any(|m| m.id == id) {
+            permit = self.default_off_permit(ctx, model, &version.project).await?;
+        }
         let before = set.effective(tier).into_iter().find(|m| m.id == id).map(|m| m.to_json());
         set.remove(id, tier)?;
         let audit = AuditRecord::new(&permit, "monitor.remove", format!("model:{model}"))
@@ -168,6 +173,20 @@ impl Riskops {
             .request_id(ctx.request_id.clone());
         self.store.set_document(&monitors_kind(model), set.to_json(), audit, self.clock.now()).await?;
         Ok(())
+    }
+
+    /// The permission to switch a tier default off for `model`: the tier's defaults are the
+    /// bar the risk function set, so the people the bar is for (the model's authors) may not
+    /// lower it, whatever their roles.
+    async fn default_off_permit(&self, ctx: &RequestContext, model: &str, project: &str) -> Result<Permit> {
+        let permit = auth::authorize(&ctx.principal, Operation::MonitorDefaults, Scope::Project(project))?;
+        let me = ctx.principal.name();
+        if self.store.model_versions(model).await?.iter().any(|v| v.author == me) {
+            return Err(Error::forbidden(format!(
+                "{me} is an author of {model} and may not switch its tier's default monitors off; ask a risk officer"
+            )));
+        }
+        Ok(permit)
     }
 
     /// Incidents the caller may read, newest first.
@@ -547,19 +566,14 @@ impl Riskops {
 
     async fn attempt(&self, transport: &dyn WebhookTransport, d: &Delivery) -> AttemptOutcome {
         let gave_up = |error: &str| AttemptOutcome::Failed { status: None, error: error.to_string(), retry_at: None };
-        let (webhook, incident) =
-            match (self.store.webhook(d.webhook_id).await, self.store.incident(d.incident_id).await) {
-                (Ok(Some(w)), Ok(Some(i))) => (w, i),
-                (Ok(None), _) => return gave_up("webhook removed"),
-                (_, Ok(None)) => return gave_up("incident missing"),
-                (Err(e), _) | (_, Err(e)) => {
-                    return AttemptOutcome::Failed {
-                        status: None,
-                        error: e.to_string(),
-                        retry_at: Some(self.retry_at(d)),
-                    };
-                }
-            };
+        let (webhook, incident) = match (self.store.webhook(d.webhook_id).await, self.incident_at_event(d).await) {
+            (Ok(Some(w)), Ok(Some(i))) => (w, i),
+            (Ok(None), _) => return gave_up("webhook removed"),
+            (_, Ok(None)) => return gave_up("incident missing"),
+            (Err(e), _) | (_, Err(e)) => {
+                return AttemptOutcome::Failed { status: None, error: e.to_string(), retry_at: Some(self.retry_at(d)) };
+            }
+        };
         let now = self.clock.now();
         let body = payload(webhook.format, &d.event, d.id, &incident, now);
         let timestamp = now.unix_timestamp().to_string();
@@ -575,6 +589,16 @@ impl Riskops {
             Ok(status) => self.failed(d, Some(status), format!("the receiver answered {status}")),
             Err(error) => self.failed(d, None, error),
         }
+    }
+
+    /// The incident a delivery tells of, as it was when its event happened (kept with the
+    /// delivery when it was queued). Deliveries queued before riskops kept that fall back
+    /// to the incident as it is now.
+    async fn incident_at_event(&self, d: &Delivery) -> Result<Option<Value>> {
+        if let Some(snapshot) = &d.incident {
+            return Ok(Some(snapshot.clone()));
+        }
+        Ok(self.store.incident(d.incident_id).await?.map(|i| i.to_json()))
     }
 
     fn failed(&self, d: &Delivery, status: Option<u16>, error: String) -> AttemptOutcome {
@@ -629,33 +653,32 @@ pub fn signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
     hex
 }
 
-/// The body of a delivery: riskops' JSON, or Slack's incoming-webhook shape.
-fn payload(
-    format: WebhookFormat,
-    event: &str,
-    delivery: i64,
-    incident: &Incident,
-    now: time::OffsetDateTime,
-) -> Vec<u8> {
+/// The body of a delivery: riskops' JSON, or Slack's incoming-webhook shape. `incident` is
+/// the incident's JSON as it was when the event happened.
+fn payload(format: WebhookFormat, event: &str, delivery: i64, incident: &Value, now: time::OffsetDateTime) -> Vec<u8> {
     let body = match format {
         WebhookFormat::Json => json!({
             "event": event,
             "delivery": delivery,
             "sent_at": rfc3339(now),
-            "incident": incident.to_json(),
+            "incident": incident,
         }),
         WebhookFormat::Slack => {
             let verb = event.strip_prefix("incident.").unwrap_or(event);
+            let field = |k: &str| match &incident[k] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
             let mut text = format!(
                 "*[{}] incident {} {verb}*: {}\nproject `{}`, since {}, {} window(s)",
-                incident.severity.as_str().to_uppercase(),
-                incident.id,
-                incident.title,
-                incident.project,
-                riskops_monitor::rfc3339(incident.first_window),
-                incident.windows,
+                field("severity").to_uppercase(),
+                field("id"),
+                field("title"),
+                field("project"),
+                field("first_window"),
+                field("windows"),
             );
-            if let Some(reason) = incident.advice.as_ref().and_then(|a| a.get("reason")).and_then(Value::as_str) {
+            if let Some(reason) = incident.pointer("/advice/reason").and_then(Value::as_str) {
                 text.push_str(&format!("\nAdvice: {reason}"));
             }
             json!({
@@ -754,12 +777,14 @@ mod tests {
     fn payloads_are_riskops_json_or_slack_messages() {
         let now = time::macros::datetime!(2026-09-21 14:00 UTC);
         let body: Value =
-            serde_json::from_slice(&payload(WebhookFormat::Json, "incident.opened", 9, &incident(), now)).unwrap();
+            serde_json::from_slice(&payload(WebhookFormat::Json, "incident.opened", 9, &incident().to_json(), now))
+                .unwrap();
         assert_eq!((body["event"].as_str(), body["delivery"].as_i64()), (Some("incident.opened"), Some(9)));
         assert_eq!(body["incident"], incident().to_json());
         assert_eq!(body["sent_at"], "2026-09-21T14:00:00Z");
         let slack: Value =
-            serde_json::from_slice(&payload(WebhookFormat::Slack, "incident.opened", 9, &incident(), now)).unwrap();
+            serde_json::from_slice(&payload(WebhookFormat::Slack, "incident.opened", 9, &incident().to_json(), now))
+                .unwrap();
         let text = slack["text"].as_str().unwrap();
         assert!(text.starts_with("*[HIGH] incident 3 opened*: detector@2: drift.share"), "{text}");
         assert!(

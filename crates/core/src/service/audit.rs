@@ -4,7 +4,7 @@ use super::{RequestContext, Riskops};
 use crate::audit::{AuditEvent, ChainReport};
 use crate::auth::{self, Operation, Scope};
 use crate::checkpoint::{Checkpoint, TrailVerifier};
-use crate::error::Result;
+use crate::error::{ErrorKind, Result};
 use crate::signing::PublicKey;
 use time::OffsetDateTime;
 
@@ -74,9 +74,22 @@ impl Riskops {
         let checkpoints = self.store.checkpoints().await?;
         let keys = self.store.public_keys().await?;
         let mut verifier = TrailVerifier::new(checkpoints, &keys, pinned);
-        let mut after = 0;
+        let (mut after, mut limit) = (0, PAGE);
         'pages: loop {
-            let page = self.store.audit_events(after, PAGE).await?;
+            let page = match self.store.audit_events(after, limit).await {
+                Ok(page) => page,
+                // A row that cannot be read back as it was sealed is a finding, not a failure
+                // to answer: read one event at a time to find it, then report it.
+                Err(e) if e.kind == ErrorKind::Integrity && limit > 1 => {
+                    limit = 1;
+                    continue;
+                }
+                Err(e) if e.kind == ErrorKind::Integrity => {
+                    verifier.unreadable(after + 1, format!("unreadable: {}", e.message));
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
             let Some(last) = page.last() else { break };
             after = last.seq;
             for e in &page {

@@ -55,14 +55,20 @@ impl Riskops {
         Err(Error::unauthenticated("the API token is unknown, revoked or expired"))
     }
 
-    /// Signs a person in with a password and returns a short-lived token. Both the name
-    /// and the client are throttled; the answer never says which part was wrong.
+    /// Signs a person in with a password and returns a short-lived token; the answer never
+    /// says which part was wrong. A client that keeps failing is locked out, and guessing
+    /// one name from one client backs off; nothing locks the name itself, so a stranger
+    /// who knows it cannot keep its owner out.
     pub async fn sign_in(&self, name: &str, password: &Secret<String>, client: &str) -> Result<IssuedToken> {
         let now = self.clock.now();
         let client_key = format!("client:{client}");
-        let name_key = format!("user:{name}");
+        let pair_key = format!("login:{client}:{name}");
         self.throttle.check(&client_key, now)?;
-        self.throttle.check(&name_key, now)?;
+        if let Err(wait) = self.throttle.check(&pair_key, now) {
+            // Trying again before the wait is over is guessing too: it brings the lockout closer.
+            self.count_failure(&client_key, "failed password sign-ins").await;
+            return Err(wait);
+        }
         let wrong = || Error::unauthenticated("wrong name or password");
         let found = self.store.identity_for_login(name).await?;
         let verified = match &found {
@@ -71,10 +77,10 @@ impl Riskops {
         };
         let Some((identity, _)) = found.filter(|_| verified) else {
             self.count_failure(&client_key, "failed password sign-ins").await;
-            self.count_failure(&name_key, "failed password sign-ins").await;
+            self.throttle.backoff(&pair_key, now);
             return Err(wrong());
         };
-        self.throttle.success(&name_key);
+        self.throttle.success(&pair_key);
         let principal = Principal::authenticated(identity);
         let permit = auth::authorize(&principal, Operation::OwnTokens, Scope::Global)?;
         self.issue_token(&permit, principal.name(), "sign-in", Some(SIGN_IN_TOKEN_LIFETIME), None).await

@@ -178,8 +178,8 @@ impl Riskops {
         }
     }
 
-    /// Sets how a model is monitored (those who annotate versions: admin, risk_officer,
-    /// validator, data_scientist); versioned and audited.
+    /// Sets how a model is monitored (`monitor.configure`: admin, risk_officer,
+    /// data_scientist); versioned and audited.
     pub async fn configure_monitoring(
         &self,
         ctx: &RequestContext,
@@ -187,7 +187,7 @@ impl Riskops {
         config: &Value,
     ) -> Result<MonitorConfig> {
         let r = VersionRef { name: model.into(), version: None };
-        let (_, permit) = self.model_version_for(ctx, Operation::RegistryAnnotate, &r).await?;
+        let (_, permit) = self.model_version_for(ctx, Operation::MonitorConfigure, &r).await?;
         let config = MonitorConfig::from_json(config)?;
         let audit = AuditRecord::new(&permit, "monitor.configure", format!("model:{model}"))
             .after(config.to_json())

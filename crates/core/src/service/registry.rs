@@ -31,6 +31,31 @@ impl PushPermit {
     }
 }
 
+/// A push naming one project for a name another project owns is a conflict, found before
+/// any byte is received. The owner is named only to a caller who may read its registry: a
+/// name must not reveal a project to someone who cannot see it. (The store refuses the
+/// same conflict without naming the owner, should the name be taken meanwhile.)
+fn refuse_other_project(
+    ctx: &RequestContext,
+    kind: &str,
+    name: &str,
+    project: Option<&str>,
+    existing: Option<&str>,
+) -> Result<()> {
+    let (Some(wanted), Some(owner)) = (project, existing) else { return Ok(()) };
+    if wanted == owner {
+        return Ok(());
+    }
+    let unique = "names are unique across projects";
+    if ctx.principal.may(Operation::RegistryRead, Scope::Project(owner)) {
+        Err(Error::conflict(format!(
+            "{kind} {name:?} belongs to project {owner:?}; {unique} (push with --project {owner})"
+        )))
+    } else {
+        Err(Error::conflict(format!("{kind} {name:?} belongs to another project; {unique}: choose another name")))
+    }
+}
+
 impl Riskops {
     /// Checks permission and the names of a dataset push, before any byte is received.
     pub async fn check_dataset_push(
@@ -40,11 +65,9 @@ impl Riskops {
         project: Option<&str>,
     ) -> Result<PushPermit> {
         validate_name("name", name)?;
-        let existing = match project {
-            Some(_) => None,
-            None => self.store.dataset_version(name, None).await?.map(|v| v.project),
-        };
-        let permit = self.authorize_push(ctx, Operation::DatasetPush, project, existing)?;
+        let existing = self.store.dataset_version(name, None).await?.map(|v| v.project);
+        let permit = self.authorize_push(ctx, Operation::DatasetPush, project, existing.as_deref())?;
+        refuse_other_project(ctx, "dataset", name, project, existing.as_deref())?;
         Ok(PushPermit { permit })
     }
 
@@ -56,11 +79,9 @@ impl Riskops {
         project: Option<&str>,
     ) -> Result<PushPermit> {
         validate_name("name", name)?;
-        let existing = match project {
-            Some(_) => None,
-            None => self.store.model_version(name, None).await?.map(|v| v.project),
-        };
-        let permit = self.authorize_push(ctx, Operation::ModelRegister, project, existing)?;
+        let existing = self.store.model_version(name, None).await?.map(|v| v.project);
+        let permit = self.authorize_push(ctx, Operation::ModelRegister, project, existing.as_deref())?;
+        refuse_other_project(ctx, "model", name, project, existing.as_deref())?;
         Ok(PushPermit { permit })
     }
 
@@ -71,13 +92,13 @@ impl Riskops {
         ctx: &RequestContext,
         op: Operation,
         project: Option<&str>,
-        existing: Option<String>,
+        existing: Option<&str>,
     ) -> Result<Permit> {
         if let Some(p) = project {
             validate_name("project", p)?;
         }
-        let target = project.map(str::to_string).or(existing).unwrap_or_else(|| DEFAULT_PROJECT.to_string());
-        auth::authorize(&ctx.principal, op, Scope::Project(&target))
+        let target = project.or(existing).unwrap_or(DEFAULT_PROJECT);
+        auth::authorize(&ctx.principal, op, Scope::Project(target))
     }
 
     /// Stores the received file (at `file`, hashed to `new.digest`) and records the version.

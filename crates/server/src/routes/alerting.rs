@@ -56,6 +56,7 @@ fn object_body(body: &Bytes, allowed: &[&str]) -> Result<Map<String, Value>, Err
     }
     let value: Value =
         serde_json::from_slice(body).map_err(|e| Error::bad_request(format!("the body is not JSON: {e}")))?;
+    crate::extract::refuse_duplicate_keys("the body", body)?;
     let Value::Object(obj) = value else { return Err(Error::invalid("body", "must be a JSON object")) };
     if let Some(k) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(Error::invalid(k.as_str(), format!("unknown field; expected {}", allowed.join(", "))));
@@ -128,8 +129,9 @@ pub async fn add_monitor(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-/// Removes one of the model's monitors, or switches one of its tier's defaults off
-/// (`default:drift_share`); admin, risk_officer, data_scientist.
+/// Removes one of the model's monitors (admin, risk_officer, data_scientist), or switches
+/// one of its tier's defaults off (`default:drift_share`; admin, risk_officer, never an
+/// author of the model).
 #[utoipa::path(
     delete, path = "/api/v1/projects/{project}/models/{model}/monitors/{id}", tag = "alerting", security(("bearer" = [])),
     params(MonitorPath),

@@ -305,6 +305,7 @@ pub async fn add_attestation(
             let kind = if e.is_data() { ErrorKind::Invalid } else { ErrorKind::BadRequest };
             Error::new(kind, format!("attestation: {e}"))
         })?;
+        crate::extract::refuse_duplicate_keys("attestation", &bytes)?;
         let permit = riskops.check_attestation(&ctx, &name, &meta.control).await?;
         let new = NewAttestation { project: name, control: meta.control, statement: meta.statement, evidence: None };
         riskops.add_attestation(&ctx, permit, None, new).await?

@@ -289,8 +289,9 @@ pub struct SignIn {
     password: Secret<String>,
 }
 
-/// Signs in with a password; answers a token that lives 12 hours. Repeated failures are
-/// throttled (429) per client and per name, and each lockout is audited.
+/// Signs in with a password; answers a token that lives 12 hours. Repeated failures lock
+/// the client out (429, each lockout audited) and make the same client's next try at the
+/// same name wait longer each time (429); the right password from another client works.
 #[utoipa::path(
     post, path = "/api/v1/login", tag = "identities", request_body = SignIn,
     responses((status = 200, body = IssuedTokenView), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody))

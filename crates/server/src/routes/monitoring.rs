@@ -369,7 +369,7 @@ pub async fn get_config(
     Ok(Json(config.to_json()))
 }
 
-/// Sets how a model is monitored (admin, risk_officer, validator, data_scientist).
+/// Sets how a model is monitored (`monitor.configure`: admin, risk_officer, data_scientist).
 #[utoipa::path(
     put, path = "/api/v1/projects/{project}/models/{model}/monitor", tag = "monitoring", security(("bearer" = [])),
     params(ModelPath), request_body(content = Object),

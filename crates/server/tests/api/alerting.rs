@@ -115,7 +115,17 @@ async fn monitors_are_added_listed_removed_and_tier_defaults_switched_off() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
 
         // Removing: a tier default (colon URL-encoded) is switched off, a model's own goes.
+        // Defaults are the risk function's bar: not the data scientist's, nor the model's
+        // author's (the admin registered churn) to lower.
+        let before = s.audit_head().await;
         let (status, text) = s.delete_as(&format!("{base}/default%3Adrift_share"), &scientist).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+        let (status, text) = s.delete_as(&format!("{base}/default%3Adrift_share"), TOKEN).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{text}");
+        assert!(text.contains("author"), "{text}");
+        assert_eq!(s.audit_head().await, before, "a refused switch-off changes nothing");
+        let risk = s.user("rita", &["risk_officer@default"]).await;
+        let (status, text) = s.delete_as(&format!("{base}/default%3Adrift_share"), &risk).await;
         assert_eq!((status, text.as_str()), (StatusCode::NO_CONTENT, ""));
         let (status, text) = s.delete_as(&format!("{base}/default:drift_share"), TOKEN).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "switched off already: {text}");

@@ -247,3 +247,42 @@ async fn hipaa_applies_only_to_projects_that_handle_phi() {
         s.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_failed_stress_test_on_the_production_version_flips_c14_until_an_independent_pass() {
+    for s in servers().await {
+        s.post("/api/v1/projects", json!({"name": "credit"})).await;
+        let ds = s.user("dana", &["data_scientist@credit"]).await;
+        let val = s.user("victor", &["validator"]).await;
+        let risk = s.user("rita", &["risk_officer"]).await;
+        let (status, body) =
+            s.upload_as(&ds, "/api/v1/models/scorer/versions", json!({"project": "credit"}), b"v1".to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (_, p) =
+            s.call("POST", "/api/v1/models/scorer/versions/1/promotions", &ds, Some(json!({"to": "production"}))).await;
+        for kind in ["validation", "fairness", "documentation"] {
+            evidence(&s, &val, "scorer", 1, kind).await;
+        }
+        s.call("POST", &format!("/api/v1/promotions/{}/approve", p["id"]), &val, Some(json!({}))).await;
+        let (_, done) =
+            s.call("POST", &format!("/api/v1/promotions/{}/approve", p["id"]), &risk, Some(json!({}))).await;
+        assert_eq!(done["status"], "completed", "{done}");
+        assert_eq!(status_of(&report(&s, TOKEN, "credit", None).await, "C14"), "satisfied");
+
+        // The repro: a failed stress test (a kind the high gate does not ask for).
+        let path = "/api/v1/models/scorer/versions/1/evidence";
+        let failed = json!({"kind": "stress_test", "passed": false});
+        let (status, e) = s.upload_as(&ds, path, failed, b"stress run 1".to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{e}");
+        let r = report(&s, TOKEN, "credit", None).await;
+        assert_eq!(status_of(&r, "C14"), "unsatisfied", "{}", control(&r, "C14"));
+        let reason = control(&r, "C14")["reason"].as_str().unwrap();
+        assert!(reason.contains("production version 1 failed its stress_test evidence (recorded by dana"), "{reason}");
+
+        // An independent pass recorded later overturns it.
+        evidence(&s, &val, "scorer", 1, "stress_test").await;
+        let r = report(&s, TOKEN, "credit", None).await;
+        assert_eq!(status_of(&r, "C14"), "satisfied", "{}", control(&r, "C14"));
+        s.stop().await;
+    }
+}

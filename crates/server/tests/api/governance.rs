@@ -93,6 +93,51 @@ async fn users_get_tokens_once_and_tokens_expire_or_are_revoked() {
     }
 }
 
+/// Signs in with a password from the test's address; the answer's status and body.
+async fn sign_in(s: &TestServer, name: &str, password: &str) -> (StatusCode, Value) {
+    let body = json!({"name": name, "password": password}).to_string();
+    read(
+        s.http.post(s.url("/api/v1/login")).header("content-type", "application/json").body(body).send().await.unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn every_project_scoped_role_signs_in_and_manages_its_own_tokens() {
+    for s in servers().await {
+        let (status, _) = s.post("/api/v1/projects", json!({"name": "alpha"})).await;
+        assert_eq!(status, StatusCode::CREATED);
+        for role in Role::ALL {
+            let who = format!("scoped-{}", role.as_str().replace('_', "-"));
+            let binding = format!("{}@alpha", role.as_str());
+            let user = json!({"name": who, "roles": [binding], "password": "a long passphrase"});
+            let (status, body) = s.post("/api/v1/users", user).await;
+            assert_eq!(status, StatusCode::CREATED, "{binding}: {body}");
+
+            let (status, signed) = sign_in(&s, &who, "a long passphrase").await;
+            assert_eq!(status, StatusCode::OK, "{binding} signs in: {signed}");
+            let token = signed["token"].as_str().unwrap();
+            let (status, made) = s.call("POST", "/api/v1/tokens", token, Some(json!({"label": "ci"}))).await;
+            assert_eq!(status, StatusCode::CREATED, "{binding} creates a token: {made}");
+            let (status, list) = s.call("GET", "/api/v1/tokens", token, None).await;
+            assert_eq!(status, StatusCode::OK, "{binding} lists its tokens: {list}");
+            let listed = list["tokens"].as_array().unwrap();
+            assert!(listed.iter().all(|t| t["identity"] == json!(who)), "only its own: {list}");
+            assert_eq!(listed.len(), 3, "the first token, the sign-in's and the new one: {list}");
+            let id = made["id"].as_i64().unwrap();
+            let (status, body) = s.call("DELETE", &format!("/api/v1/tokens/{id}"), token, None).await;
+            assert_eq!(status, StatusCode::OK, "{binding} revokes its token: {body}");
+            assert_eq!(s.get("/api/v1/whoami", made["token"].as_str()).await.0, StatusCode::UNAUTHORIZED);
+            // Others' tokens stay an admin's business.
+            let (status, _) = s.call("POST", "/api/v1/tokens", token, Some(json!({"user": "admin"}))).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{binding} makes tokens for others");
+            let (status, _) = s.call("GET", "/api/v1/tokens?all=true", token, None).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{binding} lists everyone's tokens");
+        }
+        s.stop().await;
+    }
+}
+
 #[tokio::test]
 async fn passwords_sign_in_and_guessing_is_throttled_and_audited() {
     let s = TestServer::start_on(tempfile::tempdir().unwrap(), None, 64 * 1024).await;
@@ -119,6 +164,84 @@ async fn passwords_sign_in_and_guessing_is_throttled_and_audited() {
     assert_eq!(s.get("/api/v1/whoami", Some("rsk_guess")).await.0, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(s.get("/api/v1/whoami", Some(TOKEN)).await.0, StatusCode::OK);
     s.stop().await;
+}
+
+/// A client whose requests come from `ip` (any 127.0.0.0/8 address reaches the server).
+fn client_from(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder().local_address(std::net::IpAddr::from(ip)).build().unwrap()
+}
+
+async fn sign_in_from(s: &TestServer, client: &reqwest::Client, name: &str, password: &str) -> StatusCode {
+    let body = json!({"name": name, "password": password}).to_string();
+    let req = client.post(s.url("/api/v1/login")).header("content-type", "application/json").body(body);
+    read(req.send().await.unwrap()).await.0
+}
+
+#[tokio::test]
+async fn a_stranger_guessing_a_name_cannot_keep_its_owner_out() {
+    let clock = Arc::new(riskops_core::clock::ManualClock::new(time::macros::datetime!(2026-10-01 00:00 UTC)));
+    let s = TestServer::start_clocked(tempfile::tempdir().unwrap(), None, 64 * 1024, None, clock.clone()).await;
+    let (status, _) =
+        s.post("/api/v1/users", json!({"name": "alice", "roles": ["viewer"], "password": "a long passphrase"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (attacker, alice, other) =
+        (client_from([127, 0, 0, 1]), client_from([127, 0, 0, 2]), client_from([127, 0, 0, 3]));
+
+    // The lockout is renewable by the attacker, every time it ends; alice is never kept out.
+    for _ in 0..2 {
+        let mut statuses = Vec::new();
+        for _ in 0..12 {
+            statuses.push(sign_in_from(&s, &attacker, "alice", "wrong guess!!").await);
+        }
+        assert_eq!(*statuses.last().unwrap(), StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+        assert_eq!(sign_in_from(&s, &attacker, "alice", "a long passphrase").await, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(sign_in_from(&s, &alice, "alice", "a long passphrase").await, StatusCode::OK);
+        clock.advance(riskops_core::throttle::LOCKOUT);
+    }
+
+    // Guessing alice from a third address backs off there: after the free tries, the next
+    // try waits, whatever the password, and the wait is over a second later.
+    for _ in 0..riskops_core::throttle::BACKOFF_FREE + 1 {
+        assert_eq!(sign_in_from(&s, &other, "alice", "wrong guess!!").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(sign_in_from(&s, &other, "alice", "a long passphrase").await, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(sign_in_from(&s, &alice, "alice", "a long passphrase").await, StatusCode::OK);
+    clock.advance(riskops_core::throttle::BACKOFF_START);
+    assert_eq!(sign_in_from(&s, &other, "alice", "a long passphrase").await, StatusCode::OK);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_name_taken_in_another_project_names_it_only_to_those_who_may_see_it() {
+    for s in servers().await {
+        for p in ["alpha", "beta"] {
+            assert_eq!(s.post("/api/v1/projects", json!({"name": p})).await.0, StatusCode::CREATED);
+        }
+        let (status, body) =
+            s.upload_as(TOKEN, "/api/v1/models/scorer/versions", json!({"project": "alpha"}), b"m1".to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) =
+            s.upload_as(TOKEN, "/api/v1/datasets/train/versions", json!({"project": "alpha"}), csv(10, 0.0)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let outsider = s.user("bea", &["data_scientist@beta"]).await;
+        let insider = s.user("dan", &["data_scientist@beta", "viewer@alpha"]).await;
+        let pushes =
+            [("/api/v1/models/scorer/versions", b"m2".to_vec()), ("/api/v1/datasets/train/versions", csv(10, 1.0))];
+        for (path, file) in pushes {
+            let before = s.audit_head().await;
+            let (status, body) = s.upload_as(&outsider, path, json!({"project": "beta"}), file.clone()).await;
+            assert_eq!(status, StatusCode::CONFLICT, "{body}");
+            assert_error(&body, "conflict");
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(!message.contains("alpha") && message.contains("another project"), "{message}");
+            assert_eq!(s.audit_head().await, before, "a refused push changes nothing");
+            // Someone who may read the owner's registry is told where the name lives.
+            let (status, body) = s.upload_as(&insider, path, json!({"project": "beta"}), file).await;
+            assert_eq!(status, StatusCode::CONFLICT, "{body}");
+            assert!(body["error"]["message"].as_str().unwrap().contains("\"alpha\""), "{body}");
+        }
+        s.stop().await;
+    }
 }
 
 #[tokio::test]
@@ -241,6 +364,23 @@ async fn exercise(s: &TestServer, op: Operation, token: &str, who: &str, promoti
             let monitor = json!({"metric": "volume", "below": 1});
             s.call("POST", "/api/v1/projects/credit/models/m/monitors", token, Some(monitor)).await
         }
+        Operation::MonitorConfigure => {
+            let config = json!({"window": "hour"});
+            s.call("PUT", "/api/v1/projects/credit/models/m/monitor", token, Some(config)).await
+        }
+        Operation::MonitorDefaults => {
+            // On a model only its owner wrote (authors may not switch its defaults off); each
+            // role allowed switches a different default off (a second time would be 404).
+            let id = match who {
+                "as-admin" => "drift_share",
+                "as-risk-officer" => "fairness",
+                _ => "missing_rate",
+            };
+            let url = s.url(&format!("/api/v1/projects/credit/models/watched/monitors/default:{id}"));
+            let response = s.http.delete(url).bearer_auth(token).send().await.unwrap();
+            let status = response.status();
+            (status, serde_json::from_str(&response.text().await.unwrap()).unwrap_or(Value::Null))
+        }
         // No incident exists here: the permission check comes before the lookup, so the
         // roles allowed get 404 and the others 403.
         Operation::IncidentManage => s.call("POST", "/api/v1/incidents/999/acknowledge", token, None).await,
@@ -259,6 +399,10 @@ async fn every_operation_as_every_role_is_allowed_or_denied_as_the_matrix_says()
         let owner = s.user("owner", &["data_scientist"]).await;
         let (status, body) =
             s.upload_as(&owner, "/api/v1/models/m/versions", json!({"project": "credit"}), b"model v1".to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) = s
+            .upload_as(&owner, "/api/v1/models/watched/versions", json!({"project": "credit"}), b"watched".to_vec())
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         // A critical-tier request, so every approving role is one the gate asks for and it
         // stays pending (no evidence) while each role approves.

@@ -241,10 +241,18 @@ async fn queue_deliveries(
     event: &str,
     at: OffsetDateTime,
 ) -> Result<()> {
+    // Each delivery keeps the incident as it is now, in the transaction of the event (called
+    // after the incident was written).
+    let snapshot = incident_by_id(tx, incident)
+        .await?
+        .ok_or_else(|| Error::internal(format!("incident {incident} to notify of does not exist")))?
+        .to_json()
+        .to_string();
     tx.execute(
-        "INSERT INTO webhook_deliveries (webhook_id, incident_id, event, state, attempts, next_attempt_at, created_at) \
-         SELECT id, $1, $2, 'pending', 0, $3, $4 FROM webhooks WHERE project = $5 AND NOT removed ORDER BY id FOR SHARE",
-        &[&incident, &event, &at.unix_timestamp(), &at, &project],
+        "INSERT INTO webhook_deliveries \
+         (webhook_id, incident_id, event, state, attempts, next_attempt_at, created_at, incident_json) \
+         SELECT id, $1, $2, 'pending', 0, $3, $4, $6 FROM webhooks WHERE project = $5 AND NOT removed ORDER BY id FOR SHARE",
+        &[&incident, &event, &at.unix_timestamp(), &at, &project, &snapshot],
     )
     .await
     .map_err(db_err)?;
@@ -445,9 +453,10 @@ pub(super) async fn remove_webhook(client: &mut Client, id: i64, audit: AuditRec
 }
 
 const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.incident_id, d.event, d.state, d.attempts, d.next_attempt_at, \
-    d.last_status, d.last_error, d.created_at, d.delivered_at";
+    d.last_status, d.last_error, d.created_at, d.delivered_at, d.incident_json";
 
 fn delivery(r: &tokio_postgres::Row) -> Result<Delivery> {
+    let at_event: Option<&str> = r.get(11);
     Ok(Delivery {
         id: r.get(0),
         webhook_id: r.get(1),
@@ -460,6 +469,7 @@ fn delivery(r: &tokio_postgres::Row) -> Result<Delivery> {
         last_error: r.get(8),
         created_at: r.get(9),
         delivered_at: r.get(10),
+        incident: at_event.map(json).transpose()?,
     })
 }
 

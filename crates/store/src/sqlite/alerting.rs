@@ -192,12 +192,18 @@ fn attach_windows(
     Ok(())
 }
 
-/// Queues `event` for every webhook of the project (the outbox).
+/// Queues `event` for every webhook of the project (the outbox), each with the incident as
+/// it is now, in the transaction of the event (called after the incident was written).
 fn queue_deliveries(tx: &Transaction<'_>, project: &str, incident: i64, event: &str, at: OffsetDateTime) -> Result<()> {
+    let snapshot = incident_by_id(tx, incident)?
+        .ok_or_else(|| Error::internal(format!("incident {incident} to notify of does not exist")))?
+        .to_json()
+        .to_string();
     tx.execute(
-        "INSERT INTO webhook_deliveries (webhook_id, incident_id, event, state, attempts, next_attempt_at, created_at) \
-         SELECT id, ?1, ?2, 'pending', 0, ?3, ?4 FROM webhooks WHERE project = ?5 AND removed = 0",
-        params![incident, event, at.unix_timestamp(), time_text(at), project],
+        "INSERT INTO webhook_deliveries \
+         (webhook_id, incident_id, event, state, attempts, next_attempt_at, created_at, incident_json) \
+         SELECT id, ?1, ?2, 'pending', 0, ?3, ?4, ?6 FROM webhooks WHERE project = ?5 AND removed = 0",
+        params![incident, event, at.unix_timestamp(), time_text(at), project, snapshot],
     )
     .map_err(db_err)?;
     Ok(())
@@ -393,9 +399,10 @@ pub(super) fn remove_webhook(conn: &mut Connection, id: i64, audit: AuditRecord,
 }
 
 const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.incident_id, d.event, d.state, d.attempts, d.next_attempt_at, \
-    d.last_status, d.last_error, d.created_at, d.delivered_at";
+    d.last_status, d.last_error, d.created_at, d.delivered_at, d.incident_json";
 
-type DeliveryRow = (i64, i64, i64, String, String, u32, i64, Option<u16>, Option<String>, String, Option<String>);
+type DeliveryRow =
+    (i64, i64, i64, String, String, u32, i64, Option<u16>, Option<String>, String, Option<String>, Option<String>);
 
 fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRow> {
     Ok((
@@ -410,12 +417,25 @@ fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRow> {
         r.get(8)?,
         r.get(9)?,
         r.get(10)?,
+        r.get(11)?,
     ))
 }
 
 fn delivery(row: DeliveryRow) -> Result<Delivery> {
-    let (id, webhook_id, incident_id, event, state, attempts, next_attempt_at, last_status, last_error, created, done) =
-        row;
+    let (
+        id,
+        webhook_id,
+        incident_id,
+        event,
+        state,
+        attempts,
+        next_attempt_at,
+        last_status,
+        last_error,
+        created,
+        done,
+        at_event,
+    ) = row;
     Ok(Delivery {
         id,
         webhook_id,
@@ -428,6 +448,7 @@ fn delivery(row: DeliveryRow) -> Result<Delivery> {
         last_error,
         created_at: parse_time(&created)?,
         delivered_at: done.as_deref().map(parse_time).transpose()?,
+        incident: at_event.as_deref().map(json).transpose()?,
     })
 }
 
