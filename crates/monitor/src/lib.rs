@@ -4,7 +4,8 @@
 //! - [`Record`]: one prediction log record, already parsed ([`Record::from_json`]).
 //! - [`InputSchema`]: the model's inputs, read from the version's reference
 //!   [`TableProfile`](riskops_data::profile::TableProfile); [`InputSchema::check`] answers
-//!   each record with its violations (unknown or missing feature, wrong type).
+//!   whether a record can be kept (no unknown or missing feature, a readable outcome);
+//!   a feature value of the wrong kind is kept as that feature's type violation.
 //! - [`WindowState`]: per feature the reference profile's own sketches (moments, KLL
 //!   quantiles, frequencies) plus quality counters; the prediction's summary; performance
 //!   ([`BinaryOutcomes`](riskops_stats::metrics::BinaryOutcomes) or
@@ -43,7 +44,7 @@ pub use drift::{FeatureDrift, column_drift, ks_p_value};
 pub use features::{Features, Layout};
 pub use record::{Record, RecordReader, Text, Value, bool_text, number_category};
 pub use report::{ReportContext, WindowDrift, WindowReport, rfc3339};
-pub use schema::{Conformer, FeatureSpec, InputSchema, SchemaOptions, Task, type_violation};
+pub use schema::{Conformer, FeatureSpec, InputSchema, RejectReason, Rejections, SchemaOptions, Task, type_violation};
 pub use window::{ColumnState, LATENCY_K, MAX_ATTRIBUTES, Performance, SMALL_CAP, SmallCounts, WINDOW_K, WindowState};
 
 /// Why a window operation failed.

@@ -160,11 +160,10 @@ impl RecordReader {
             }
             _ => return Err("features: missing or not an object".into()),
         };
-        let prediction = obj
-            .get("prediction")
-            .and_then(Value::from_json)
-            .filter(|v| *v != Value::Null)
-            .ok_or("prediction: missing or not a scalar")?;
+        // A null prediction is read (the schema check refuses it with a reason windows
+        // count); a missing one leaves nothing to read.
+        let prediction =
+            obj.get("prediction").and_then(Value::from_json).ok_or("prediction: missing or not a scalar")?;
         let number = |field: &str| -> Result<Option<f64>, String> {
             match obj.get(field) {
                 None | Some(Json::Null) => Ok(None),
@@ -393,6 +392,7 @@ impl RecordReader {
                 .timestamp
                 .as_i64()
                 .or_else(|| f.timestamp.as_f64().filter(|x| x.is_finite()).map(|x| x.floor() as i64))?;
+            // Null here may be a missing field: the slow path tells them apart.
             if f.prediction == Value::Null {
                 return None;
             }

@@ -2,6 +2,7 @@
 //! version's reference profile.
 
 use crate::drift::{FeatureDrift, column_drift};
+use crate::schema::RejectReason;
 use crate::window::{ColumnState, Performance, WindowState};
 use riskops_data::profile::{ColumnProfile, Dtype, TableProfile};
 use riskops_stats::metrics::GroupOutcomes;
@@ -205,8 +206,15 @@ fn quality(state: &WindowState) -> Value {
         state.features.iter().filter_map(|c| f(c).map(|v| (c.name.clone(), v))).collect()
     };
     let numeric = |c: &ColumnState| matches!(c.dtype, Dtype::Int64 | Dtype::Float64);
+    let rejected = &state.rejected;
+    let by_reason: Map<String, Value> =
+        RejectReason::ALL.iter().map(|r| (r.name().to_string(), json!(rejected.count(*r)))).collect();
     json!({
         "volume": state.records,
+        "rejected": rejected.records,
+        // Of the records that arrived for the window, the share refused.
+        "rejected_rate": rate(rejected.records, state.records + rejected.records),
+        "rejected_by_reason": by_reason,
         "records_with_violations": state.records_with_violations,
         "unknown_features": state.unknown_features,
         "missing_rate": per(&|c| Some(rate(c.missing, c.rows))),

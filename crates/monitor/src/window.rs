@@ -3,7 +3,7 @@
 use crate::MonitorError;
 use crate::codec::{Reader, Writer};
 use crate::record::{Record, Value, bool_text};
-use crate::schema::{FeatureSpec, InputSchema, Task, fits};
+use crate::schema::{FeatureSpec, InputSchema, RejectReason, Rejections, Task, fits};
 use riskops_data::profile::Dtype;
 use riskops_stats::metrics::{BinaryOutcomes, GroupOutcomes, RegressionSummary};
 use riskops_stats::sketch::{Frequencies, Moments, QuantileSketch};
@@ -152,6 +152,12 @@ impl ColumnState {
                     let text = riskops_data::profile::itoa(*x as i64, &mut buf);
                     self.frequencies.add(text);
                     self.check_known(known, text);
+                } else if self.dtype == Dtype::Int64 && x.is_finite() {
+                    // A fraction in a column the reference held as integers: a category of
+                    // its own (as pandas would print it), never seen in the reference.
+                    let text = x.to_string();
+                    self.frequencies.add(&text);
+                    self.check_known(known, &text);
                 }
             }
             Value::Bool(b) => {
@@ -271,6 +277,9 @@ pub struct WindowState {
     pub unreadable_outcomes: u64,
     /// Attribute values not tracked because [`MAX_ATTRIBUTES`] attributes already were.
     pub dropped_attributes: u64,
+    /// Records refused (unknown or missing feature, an unreadable outcome) whose timestamp
+    /// fell in this window; not in `records`.
+    pub rejected: Rejections,
     /// In the schema's feature order.
     pub features: Vec<ColumnState>,
     pub prediction: ColumnState,
@@ -282,7 +291,8 @@ pub struct WindowState {
 }
 
 const MAGIC: &[u8; 4] = b"RKMW";
-const VERSION: u8 = 1;
+/// 2 added the rejected records' counts after the counters; 1 is still read (none rejected).
+const VERSION: u8 = 2;
 
 impl WindowState {
     /// An empty window for the schema's features and task.
@@ -294,6 +304,7 @@ impl WindowState {
             unknown_features: 0,
             unreadable_outcomes: 0,
             dropped_attributes: 0,
+            rejected: Rejections::default(),
             features: schema
                 .features
                 .iter()
@@ -348,6 +359,11 @@ impl WindowState {
             // An unreadable outcome is counted in `unreadable_outcomes`.
             let _ = self.add_outcome(schema, label, &record.prediction, score, &record.attributes);
         }
+    }
+
+    /// Counts a record that was refused, with the kinds of its reasons.
+    pub fn reject(&mut self, kinds: impl IntoIterator<Item = RejectReason>) {
+        self.rejected.add(kinds);
     }
 
     /// Adds one labelled outcome: the ground truth `actual` of a record whose prediction
@@ -436,6 +452,7 @@ impl WindowState {
         self.unknown_features += other.unknown_features;
         self.unreadable_outcomes += other.unreadable_outcomes;
         self.dropped_attributes += other.dropped_attributes;
+        self.rejected.merge(&other.rejected);
         for (attribute, groups) in &other.fairness {
             if self.fairness.contains_key(attribute) || self.fairness.len() < MAX_ATTRIBUTES {
                 self.fairness.entry(attribute.clone()).or_default().merge(groups);
@@ -463,6 +480,9 @@ impl WindowState {
             self.unreadable_outcomes,
             self.dropped_attributes,
         ] {
+            w.u64(n);
+        }
+        for n in self.rejected.counts() {
             w.u64(n);
         }
         w.u32(self.features.len() as u32);
@@ -497,13 +517,26 @@ impl WindowState {
             return Err(MonitorError::Decode("not a window state (bad magic)".into()));
         }
         let version = r.u8()?;
-        if version != VERSION {
+        if !(1..=VERSION).contains(&version) {
             return Err(MonitorError::Decode(format!("window state version {version} is not supported")));
         }
         let mut counters = [0u64; 6];
         for c in counters.iter_mut() {
             *c = r.u64()?;
         }
+        let rejected = if version >= 2 {
+            let records = r.u64()?;
+            let mut by_reason = [0u64; 3];
+            for c in by_reason.iter_mut() {
+                *c = r.u64()?;
+            }
+            if by_reason.iter().any(|&n| n > records) {
+                return Err(MonitorError::Decode("rejections by reason exceed the rejected records".into()));
+            }
+            Rejections::from_counts(records, by_reason)
+        } else {
+            Rejections::default()
+        };
         let n = r.u32()? as usize;
         // Each column takes well over 16 bytes: refuse counts the input cannot hold.
         if n > r.remaining() / 16 {
@@ -542,6 +575,7 @@ impl WindowState {
             unknown_features,
             unreadable_outcomes,
             dropped_attributes,
+            rejected,
             features,
             prediction,
             performance,

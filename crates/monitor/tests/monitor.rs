@@ -8,8 +8,8 @@ use riskops_data::profile::{Dtype, profile_table};
 use riskops_data::{Column, CsvOptions, StrColumn, Table, Values, read_csv};
 use riskops_drift::{DriftOptions, detect_drift};
 use riskops_monitor::{
-    Conformer, Features, InputSchema, Record, ReportContext, SchemaOptions, Task, Value, WindowReport, WindowState,
-    ks_p_value,
+    Conformer, Features, InputSchema, Record, RejectReason, ReportContext, SchemaOptions, Task, Value, WindowReport,
+    WindowState, ks_p_value,
 };
 use riskops_stats::metrics::{BinaryOutcomes, GroupOutcomes, RegressionSummary};
 use std::collections::BTreeMap;
@@ -415,12 +415,10 @@ fn schema_violations_are_answered_per_record() {
     assert_eq!(
         reasons,
         vec![
-            "unknown feature \"ZIP\"",
-            "feature \"DURATION_MONTHS\": expected an integer (int64), got a number",
-            "feature \"PURPOSE\": expected a string (object), got an integer",
-            "feature \"AMOUNT\": expected an integer (int64), got a string",
-            "missing feature \"AGE\"",
-        ]
+            (RejectReason::UnknownFeature, "unknown feature \"ZIP\"".to_string()),
+            (RejectReason::MissingFeature, "missing feature \"AGE\"".to_string()),
+        ],
+        "values of the wrong kind do not reject a record"
     );
     assert!(schema.check(&recs[2]).is_ok(), "null is a missing value");
     let w = window(&schema, &recs);
@@ -430,6 +428,7 @@ fn schema_violations_are_answered_per_record() {
     assert_eq!(q["unknown_features"], 1);
     assert_eq!(q["type_violations"]["AMOUNT"], 1);
     assert_eq!(q["type_violations"]["PURPOSE"], 1);
+    assert_eq!(q["type_violations"]["DURATION_MONTHS"], 0, "6.5 in an integer column is a number");
     assert_eq!(q["missing_rate"]["AGE"].as_f64(), Some(1.0 / 3.0));
     assert_eq!(q["missing_rate"]["JOB"].as_f64(), Some(1.0 / 3.0));
 
@@ -447,6 +446,58 @@ fn schema_violations_are_answered_per_record() {
     assert_eq!((parsed.id.as_str(), parsed.version.as_str()), ("7", "2"));
     assert_eq!(parsed.positive_score("1"), Some(0.8));
     assert!(Record::from_json(&serde_json::json!({"id": 1}), "2").is_err());
+}
+
+#[test]
+fn a_value_of_the_wrong_kind_keeps_its_record_and_rejections_count_by_reason() {
+    let t = german();
+    let profile = profile_table(&t);
+    let schema = InputSchema::from_profile(&profile, &options());
+    let mut recs = records(&select(&t, &(0..10).collect::<Vec<_>>()), true);
+    // A number is never a type violation in a numeric column; text there is, and the
+    // record is kept with that feature treated as missing.
+    recs[0].features.insert("DURATION_MONTHS".into(), Value::Number(10697.5));
+    recs[1].features.insert("AMOUNT".into(), Value::Text("n/a".into()));
+    assert!(recs.iter().all(|r| schema.check(r).is_ok()));
+    let mut w = window(&schema, &recs);
+    let column = |w: &WindowState, name: &str| w.features.iter().find(|c| c.name == name).unwrap().clone();
+    let duration = column(&w, "DURATION_MONTHS");
+    assert_eq!((duration.type_violations, duration.count()), (0, 10));
+    assert_eq!(duration.moments.max(), Some(10697.5));
+    let amount = column(&w, "AMOUNT");
+    assert_eq!((amount.type_violations, amount.missing, amount.count()), (1, 0, 9));
+    assert_eq!(w.records, 10);
+
+    // Refused records count in the window by reason: once per record, under each kind.
+    w.reject([RejectReason::UnknownFeature, RejectReason::MissingFeature, RejectReason::UnknownFeature]);
+    w.reject([RejectReason::Type]);
+    let q = report(&w, &profile).to_json()["quality"].clone();
+    assert_eq!(q["rejected"], 2);
+    assert_eq!(q["rejected_rate"].as_f64(), Some(2.0 / 12.0));
+    assert_eq!(q["rejected_by_reason"], serde_json::json!({"unknown_feature": 1, "missing_feature": 1, "type": 1}));
+    assert_eq!(q["volume"], 10, "rejected records are not in the volume");
+
+    // They merge, encode, and a window stored before they were counted still decodes.
+    let mut merged = w.clone();
+    merged.merge(&w).unwrap();
+    assert_eq!(merged.rejected.records, 4);
+    assert_eq!(merged.rejected.count(RejectReason::Type), 2);
+    assert_eq!(WindowState::decode(&w.encode()).unwrap(), w);
+    let plain = window(&schema, &recs);
+    let old = as_version_1(&plain.encode());
+    assert_eq!(WindowState::decode(&old).unwrap(), plain);
+}
+
+/// A version-2 encoding as version 1 wrote it: without the four rejection counters that
+/// follow the six window counters.
+fn as_version_1(v2: &[u8]) -> Vec<u8> {
+    assert_eq!((&v2[..4], v2[4]), (&b"RKMW"[..], 2));
+    let counters_end = 5 + 6 * 8;
+    assert!(v2[counters_end..counters_end + 32].iter().all(|b| *b == 0), "nothing rejected");
+    let mut out = v2[..counters_end].to_vec();
+    out[4] = 1;
+    out.extend_from_slice(&v2[counters_end + 32..]);
+    out
 }
 
 #[test]
@@ -473,6 +524,7 @@ fn records_put_in_schema_order_fold_and_check_as_they_were() {
     let kept = schema.conform(short.features.clone(), &mut memo);
     assert_eq!(kept.names(), short.features.names());
     let reasons = schema.check(&Record { features: kept, ..short }).unwrap_err();
+    let reasons: Vec<&str> = reasons.iter().map(|(_, r)| r.as_str()).collect();
     assert_eq!(reasons, vec!["unknown feature \"ZIP\"", "missing feature \"AGE\""]);
 }
 

@@ -2,8 +2,10 @@
 //! windows out.
 //!
 //! A batch is partial: each record that parses and fits the model's input schema is
-//! accepted, each other one is answered with its reasons, and a record id seen before counts
-//! once. Accepted records are folded into their window's state (bounded sketches) and their
+//! accepted, each other one is answered with its reasons (and counted by reason in the
+//! window its timestamp falls in, when its version is known), and a record id seen before
+//! counts once. A feature value of the wrong kind does not refuse a record: the window
+//! counts it as a type violation. Accepted records are folded into their window's state (bounded sketches) and their
 //! outcome fields kept for late labels, in one transaction: a 2xx means it is committed. Two
 //! batches touching one window at once are serialised by the window's revision (read, merge,
 //! write if unchanged, else retry).
@@ -19,7 +21,9 @@ use crate::monitoring::{IngestWrite, Segment, StoredRecord, WindowSpec, WindowWr
 use crate::project::validate_name;
 use crate::registry::{ModelVersion, VersionRef};
 use riskops_data::profile::{ColumnProfile, Dtype, TableProfile};
-use riskops_monitor::{Conformer, InputSchema, Record, ReportContext, SchemaOptions, Task, WindowReport, WindowState};
+use riskops_monitor::{
+    Conformer, InputSchema, Record, RejectReason, ReportContext, SchemaOptions, Task, WindowReport, WindowState,
+};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -151,6 +155,9 @@ struct Reference {
     /// Puts the batch's records in schema order.
     conformer: Conformer,
 }
+
+/// A record of a known version and time that its schema refused: the kinds of its reasons.
+type Refused = (u32, i64, Vec<RejectReason>);
 
 /// Decoded reference profiles by dataset version.
 pub(super) type ProfileCache = std::sync::Mutex<HashMap<(String, u32), Arc<TableProfile>>>;
@@ -307,6 +314,8 @@ impl Riskops {
         let mut references: HashMap<u32, Reference> = HashMap::new();
         let mut outcome = IngestOutcome::default();
         let mut parsed: Vec<(u32, Record)> = Vec::with_capacity(batch.len());
+        // Records of a known version and time refused by its schema: (version, timestamp, reasons).
+        let mut refused: Vec<Refused> = Vec::new();
         // A record from the future would open a window that closes every earlier one (and
         // milliseconds sent as seconds land there).
         let latest_timestamp = self.clock.now().unix_timestamp() + 86_400;
@@ -345,7 +354,9 @@ impl Riskops {
             }
             record.features = reference.schema.conform(std::mem::take(&mut record.features), &mut reference.conformer);
             if let Err(reasons) = reference.schema.check(&record) {
-                outcome.rejected.push((index, id, reasons));
+                // Counted in the window its timestamp falls in, so a monitor sees the share refused.
+                refused.push((version, record.timestamp, reasons.iter().map(|(kind, _)| *kind).collect()));
+                outcome.rejected.push((index, id, reasons.into_iter().map(|(_, why)| why).collect()));
                 continue;
             }
             parsed.push((version, record));
@@ -380,10 +391,20 @@ impl Riskops {
             let fresh: Vec<&(u32, Record)> = parsed.iter().filter(|(_, r)| !known.contains(&r.id)).collect();
             let mut states: BTreeMap<(u32, i64), (i64, WindowState, u64, u64)> = BTreeMap::new();
             let mut new_records = Vec::with_capacity(fresh.len());
-            let windows = match config.window {
-                WindowSpec::Records(n) => self.count_windows(model, n, &fresh).await?,
-                spec => fresh.iter().map(|(_, r)| spec.window_of(r.timestamp)).collect(),
+            let (windows, refused_windows) = match config.window {
+                WindowSpec::Records(n) => self.count_windows(model, n, &fresh, &refused).await?,
+                spec => (
+                    fresh.iter().map(|(_, r)| spec.window_of(r.timestamp)).collect(),
+                    refused.iter().map(|(_, timestamp, _)| spec.window_of(*timestamp)).collect(),
+                ),
             };
+            for ((version, _, kinds), (start, end)) in refused.iter().zip(refused_windows) {
+                let Some(reference) = references.get(version) else { continue };
+                let entry =
+                    states.entry((*version, start)).or_insert_with(|| (end, WindowState::new(&reference.schema), 0, 0));
+                entry.0 = entry.0.max(end);
+                entry.1.reject(kinds.iter().copied());
+            }
             for ((version, record), (start, end)) in fresh.iter().zip(windows) {
                 let Some(reference) = references.get(version) else { continue };
                 let entry =
@@ -518,8 +539,15 @@ impl Riskops {
     }
 
     /// Windows of `n` records: each fresh record's `(start, end)`, filling each version's
-    /// latest window up to `n` before opening the next, in the batch's order.
-    async fn count_windows(&self, model: &str, n: u32, fresh: &[&(u32, Record)]) -> Result<Vec<(i64, i64)>> {
+    /// latest window up to `n` before opening the next, in the batch's order; then each
+    /// refused record's: the window its version is filling (it does not count toward `n`).
+    async fn count_windows(
+        &self,
+        model: &str,
+        n: u32,
+        fresh: &[&(u32, Record)],
+        refused: &[Refused],
+    ) -> Result<(Vec<(i64, i64)>, Vec<(i64, i64)>)> {
         // Per version: (start, end, records) of the window being filled.
         let mut open: HashMap<u32, (i64, i64, u64)> = HashMap::new();
         let mut out = Vec::with_capacity(fresh.len());
@@ -539,7 +567,18 @@ impl Riskops {
             window.2 += 1;
             out.push((window.0, window.1));
         }
-        Ok(out)
+        let mut refused_out = Vec::with_capacity(refused.len());
+        for (version, timestamp, _) in refused {
+            if !open.contains_key(version) {
+                let latest = self.store.latest_window(model, *version).await?;
+                // No window yet: the refused record opens one, which accepted records fill.
+                open.insert(*version, latest.unwrap_or((*timestamp, *timestamp + 1, 0)));
+            }
+            let Some(window) = open.get_mut(version) else { continue };
+            window.1 = window.1.max(timestamp + 1);
+            refused_out.push((window.0, window.1));
+        }
+        Ok((out, refused_out))
     }
 
     /// Merges fresh window states into the stored ones, ready to write with their revisions.

@@ -39,7 +39,8 @@ async fn predictions_are_ingested_once_labelled_late_and_reported_per_window() {
         let viewer = s.user("vera", &["viewer"]).await;
         let base = "/api/v1/projects/default/models/churn";
 
-        // NDJSON with two bad records: an unknown feature and a wrong type.
+        // NDJSON with two bad records: an unknown feature (refused) and a value of the wrong
+        // kind (kept, counted as a type violation of its feature).
         let mut lines: Vec<Value> = (0..300)
             .map(|i| {
                 let mut r = record(i, 2000.0, None);
@@ -53,10 +54,10 @@ async fn predictions_are_ingested_once_labelled_late_and_reported_per_window() {
         let (status, answer) =
             s.send(&ingest, &format!("{base}/predictions"), "application/x-ndjson", ndjson.clone()).await;
         assert_eq!(status, StatusCode::OK, "{answer}");
-        assert_eq!((answer["accepted"].as_u64(), answer["duplicates"].as_u64()), (Some(298), Some(0)), "{answer}");
+        assert_eq!((answer["accepted"].as_u64(), answer["duplicates"].as_u64()), (Some(299), Some(0)), "{answer}");
         let rejected: Vec<u64> =
             answer["rejected"].as_array().unwrap().iter().map(|r| r["index"].as_u64().unwrap()).collect();
-        assert_eq!(rejected, [5, 7]);
+        assert_eq!(rejected, [5]);
         assert!(answer["rejected"][0]["reasons"].to_string().contains("height"), "{answer}");
 
         // The same batch again counts once; gzip is accepted.
@@ -65,7 +66,7 @@ async fn predictions_are_ingested_once_labelled_late_and_reported_per_window() {
             s.send(&ingest, &format!("{base}/predictions"), "application/x-ndjson", std::mem::take(&mut gz)).await;
         assert_eq!(
             (status, again["accepted"].as_u64(), again["duplicates"].as_u64()),
-            (StatusCode::OK, Some(0), Some(298)),
+            (StatusCode::OK, Some(0), Some(299)),
             "{again}"
         );
 
@@ -84,7 +85,8 @@ async fn predictions_are_ingested_once_labelled_late_and_reported_per_window() {
         let (status, report) = s.get(&format!("{base}/monitoring?from=1789990000&to=1790010000"), Some(&viewer)).await;
         assert_eq!(status, StatusCode::OK, "{report}");
         let w = &report["windows"][0];
-        assert_eq!((w["records"].as_u64(), w["labelled"].as_u64()), (Some(298), Some(149)), "{w}");
+        assert_eq!((w["records"].as_u64(), w["labelled"].as_u64()), (Some(299), Some(149)), "{w}");
+        assert_eq!(w["quality"]["type_violations"]["age"], 1, "{w}");
         let feature = |name: &str| {
             w["drift"]["features"].as_array().unwrap().iter().find(|f| f["name"] == name).cloned().unwrap()
         };
@@ -94,13 +96,92 @@ async fn predictions_are_ingested_once_labelled_late_and_reported_per_window() {
         assert!(w["fairness"]["sex"]["demographic_parity_difference"].is_number(), "{w}");
         let (_, days) =
             s.get(&format!("{base}/monitoring?from=1789990000&to=1790010000&granularity=day"), Some(&viewer)).await;
-        assert_eq!(days["windows"][0]["records"], 298, "hours roll up into a day");
+        assert_eq!(days["windows"][0]["records"], 299, "hours roll up into a day");
 
         // Who may: a viewer cannot send logs, the ingest account cannot read reports.
         let (status, _) = s.send(&viewer, &format!("{base}/predictions"), "application/x-ndjson", b"{}".to_vec()).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         let (status, _) = s.get(&format!("{base}/monitoring"), Some(&ingest)).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn rejected_records_count_in_their_window_by_reason_and_a_wrong_kind_keeps_the_record() {
+    // A clock near the records' time, so /metrics finds their window among the recent ones.
+    for (s, _clock) in servers_clocked().await {
+        let (status, d) = s.upload("/api/v1/datasets/customers/versions", json!({}), csv(300, 0.0)).await;
+        assert_eq!(status, StatusCode::CREATED, "{d}");
+        let (status, m) =
+            s.upload("/api/v1/models/churn/versions", json!({"training_data": "customers@1"}), b"model".to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let base = "/api/v1/projects/default/models/churn";
+        let (status, monitor) = s
+            .call(
+                "POST",
+                &format!("{base}/monitors"),
+                TOKEN,
+                Some(json!({"metric": "quality.rejected_rate", "above": 0.3})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{monitor}");
+        let mut lines: Vec<Value> = (0..10)
+            .map(|i| {
+                let mut r = record(i, 0.0, None);
+                r["version"] = json!("1");
+                r
+            })
+            .collect();
+        lines[0]["features"]["height"] = json!(180);
+        lines[1]["features"].as_object_mut().unwrap().remove("segment");
+        lines[2]["prediction"] = Value::Null;
+        lines[3]["features"]["age"] = json!("old");
+        lines[4]["features"]["age"] = json!(10697.5);
+        // Refused too, two hours later: it counts in its own hour's window.
+        lines[9]["features"]["height"] = json!(180);
+        lines[9]["timestamp"] = json!(1_790_000_000 + 7200);
+        let ndjson: Vec<u8> = lines.iter().map(|l| format!("{l}\n")).collect::<String>().into_bytes();
+        let (status, answer) = s.send(TOKEN, &format!("{base}/predictions"), "application/x-ndjson", ndjson).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let rejected: Vec<u64> =
+            answer["rejected"].as_array().unwrap().iter().map(|r| r["index"].as_u64().unwrap()).collect();
+        assert_eq!((answer["accepted"].as_u64(), rejected), (Some(6), vec![0, 1, 2, 9]), "{answer}");
+
+        let (status, report) = s.get(&format!("{base}/monitoring?from=1789990000&to=1790010000"), Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        let windows = report["windows"].as_array().unwrap();
+        assert_eq!(windows.len(), 2, "{report}");
+        let q = &windows[0]["quality"];
+        assert_eq!((windows[0]["records"].as_u64(), q["rejected"].as_u64()), (Some(6), Some(3)), "{q}");
+        assert_eq!(q["rejected_rate"].as_f64(), Some(3.0 / 9.0), "{q}");
+        assert_eq!(q["rejected_by_reason"], json!({"unknown_feature": 1, "missing_feature": 1, "type": 1}), "{q}");
+        assert_eq!(q["type_violations"]["age"], 1, "text in a numeric column: kept, its value left out: {q}");
+        let later = &windows[1];
+        assert_eq!((later["records"].as_u64(), later["quality"]["rejected_rate"].as_f64()), (Some(0), Some(1.0)));
+        assert_eq!(later["quality"]["rejected_by_reason"]["unknown_feature"], 1, "{later}");
+
+        // A monitor on the path fires on the first hour (closed by the later window).
+        let id = monitor["id"].as_str().unwrap();
+        let mut fired = false;
+        for _ in 0..100 {
+            let (_, incidents) = s.get("/api/v1/incidents?model=churn", Some(TOKEN)).await;
+            if incidents["incidents"].as_array().unwrap().iter().any(|i| i["monitor_id"] == id) {
+                fired = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(fired, "a quality.rejected_rate monitor opened an incident");
+
+        // /metrics: the latest window's refused records and rate.
+        let text = s.http.get(s.url("/metrics")).bearer_auth(TOKEN).send().await.unwrap().text().await.unwrap();
+        let labels = r#"project="default",model="churn",version="1""#;
+        assert!(text.contains(&format!("riskops_window_rejected_rate{{{labels}}} 1\n")), "{text}");
+        assert!(
+            text.contains(&format!("riskops_window_rejected_records{{{labels},reason=\"unknown_feature\"}} 1\n")),
+            "{text}"
+        );
         s.stop().await;
     }
 }

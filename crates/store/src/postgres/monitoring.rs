@@ -249,7 +249,7 @@ pub(super) async fn first_window_start(client: &impl GenericClient, model: &str,
     let Ok(version) = i32::try_from(version) else { return Ok(None) };
     let row = client
         .query_one(
-            "SELECT MIN(start_ts) FROM monitoring_windows WHERE model = $1 AND version = $2",
+            "SELECT MIN(start_ts) FROM monitoring_windows WHERE model = $1 AND version = $2 AND records > 0",
             &[&model, &version],
         )
         .await

@@ -238,7 +238,7 @@ pub(super) fn drop_segment(
 
 pub(super) fn first_window_start(conn: &Connection, model: &str, version: u32) -> Result<Option<i64>> {
     conn.query_row(
-        "SELECT MIN(start_ts) FROM monitoring_windows WHERE model = ?1 AND version = ?2",
+        "SELECT MIN(start_ts) FROM monitoring_windows WHERE model = ?1 AND version = ?2 AND records > 0",
         params![model, version],
         |r| r.get(0),
     )
