@@ -23,6 +23,9 @@ pub struct ReportContext<'a> {
     pub prediction_reference: Option<&'a ColumnProfile>,
     /// The dataset drifts when at least this share of compared features drifts (Evidently: 0.5).
     pub drift_share: f64,
+    /// Fewer records than this and the window's drift is reported `insufficient`: its
+    /// statistics are shown, but a test on a handful of records says nothing.
+    pub min_records: u64,
 }
 
 /// Dataset-level drift of a window.
@@ -37,6 +40,9 @@ pub struct WindowDrift {
     pub features: Vec<FeatureDrift>,
     /// Features not compared, with the reason.
     pub skipped: Vec<(String, String)>,
+    /// The window had fewer records than `min_records`: no verdict should be drawn.
+    pub insufficient: bool,
+    pub min_records: u64,
 }
 
 /// The report of one window. [`to_json`](Self::to_json) gives the API's shape.
@@ -79,6 +85,8 @@ impl WindowReport {
             n_near_threshold: features.iter().filter(|f| f.near_threshold).count(),
             features,
             skipped,
+            insufficient: state.records < ctx.min_records,
+            min_records: ctx.min_records,
         };
         let prediction_drift = ctx.prediction_reference.map(|r| {
             let mut p = state.prediction.clone();
@@ -119,6 +127,8 @@ impl WindowReport {
             "records": self.records,
             "labelled": self.labelled,
             "drift": {
+                "status": if self.drift.insufficient { "insufficient" } else { "ok" },
+                "min_records": self.drift.min_records,
                 "share": num(self.drift.share),
                 "drifted": self.drift.drifted,
                 "n_drifted": self.drift.n_drifted,

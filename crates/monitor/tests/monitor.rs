@@ -145,6 +145,7 @@ fn report(w: &WindowState, reference: &riskops_data::profile::TableProfile) -> W
         reference,
         prediction_reference: None,
         drift_share: 0.5,
+        min_records: 100,
     };
     WindowReport::compute(w, &ctx)
 }
@@ -358,6 +359,7 @@ fn prediction_drift_against_a_baseline_window() {
         reference: &profile,
         prediction_reference: Some(&reference),
         drift_share: 0.5,
+        min_records: 100,
     };
     let r = WindowReport::compute(&w, &ctx);
     let p = r.prediction_drift.clone().unwrap().unwrap();
@@ -378,6 +380,7 @@ fn encode_decode_round_trips_and_rejects_garbage() {
     let bytes = w.encode();
     let back = WindowState::decode(&bytes).unwrap();
     assert_eq!(back, w);
+    assert_eq!(report(&w, &profile).to_json()["drift"]["status"], "ok", "3,500 records are enough");
     assert_eq!(back.encode(), bytes);
     assert_eq!(report(&back, &profile), report(&w, &profile));
     // A decoded window keeps accumulating as the original would.
@@ -476,6 +479,9 @@ fn a_value_of_the_wrong_kind_keeps_its_record_and_rejections_count_by_reason() {
     assert_eq!(q["rejected_rate"].as_f64(), Some(2.0 / 12.0));
     assert_eq!(q["rejected_by_reason"], serde_json::json!({"unknown_feature": 1, "missing_feature": 1, "type": 1}));
     assert_eq!(q["volume"], 10, "rejected records are not in the volume");
+    let drift = report(&w, &profile).to_json()["drift"].clone();
+    assert_eq!((drift["status"].as_str(), drift["min_records"].as_u64()), (Some("insufficient"), Some(100)));
+    assert!(drift["share"].is_number(), "its statistics are still shown: {drift}");
 
     // They merge, encode, and a window stored before they were counted still decodes.
     let mut merged = w.clone();

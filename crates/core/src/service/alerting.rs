@@ -388,7 +388,23 @@ impl Riskops {
                 WindowState::decode(&stored.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
             let report = reports.report(w.version, stored.start, stored.end, &state).await?;
             write.evaluated.push((w.version, stored.start, stored.rev));
+            let min_records = reports.min_records();
             for m in &monitors {
+                // A window too small for the monitor's statistic is recorded without a
+                // value: it neither breaches nor becomes a relative monitor's reference.
+                if !m.judges(&report, min_records) {
+                    write.results.push(MonitorResult {
+                        version: w.version,
+                        window_start: stored.start,
+                        window_end: stored.end,
+                        monitor_id: m.id.clone(),
+                        value: None,
+                        at: None,
+                        breached: false,
+                        incident_id: None,
+                    });
+                    continue;
+                }
                 let reference = if m.relative {
                     let key = (w.version, m.id.clone());
                     if !references.contains_key(&key) {

@@ -44,6 +44,9 @@ pub struct MonitorConfig {
     pub sensitive: Vec<String>,
     /// How long raw records are kept (days from when they arrived).
     pub retention_days: u32,
+    /// A window with fewer records reports its drift as `insufficient`, and monitors whose
+    /// values are sample statistics do not judge it (see `alerting::Monitor::judges`).
+    pub min_records: u64,
 }
 
 /// Raw records are kept six months by default: the EU AI Act (Art. 19) asks at least that
@@ -51,6 +54,8 @@ pub struct MonitorConfig {
 pub const DEFAULT_RETENTION_DAYS: u32 = 183;
 /// The longest retention accepted (ten years: SR 11-7 model files are kept about that long).
 pub const MAX_RETENTION_DAYS: u32 = 3653;
+/// Records a window needs before its drift is judged, unless configured.
+pub const DEFAULT_MIN_RECORDS: u64 = 100;
 
 impl Default for MonitorConfig {
     fn default() -> Self {
@@ -60,6 +65,7 @@ impl Default for MonitorConfig {
             exclude: Vec::new(),
             sensitive: Vec::new(),
             retention_days: DEFAULT_RETENTION_DAYS,
+            min_records: DEFAULT_MIN_RECORDS,
         }
     }
 }
@@ -70,17 +76,20 @@ impl MonitorConfig {
             Task::Binary { positive } => ("binary", Some(positive.clone())),
             Task::Regression => ("regression", None),
         };
-        json!({"window": self.window.name(), "task": task, "positive": positive, "exclude": self.exclude, "sensitive": self.sensitive, "retention_days": self.retention_days})
+        json!({"window": self.window.name(), "task": task, "positive": positive, "exclude": self.exclude, "sensitive": self.sensitive, "retention_days": self.retention_days, "min_records": self.min_records})
     }
 
     pub fn from_json(v: &Value) -> Result<MonitorConfig> {
         let obj = v.as_object().ok_or_else(|| Error::invalid("config", "must be a JSON object"))?;
         if let Some(k) = obj.keys().find(|k| {
-            !matches!(k.as_str(), "window" | "task" | "positive" | "exclude" | "sensitive" | "retention_days")
+            !matches!(
+                k.as_str(),
+                "window" | "task" | "positive" | "exclude" | "sensitive" | "retention_days" | "min_records"
+            )
         }) {
             return Err(Error::invalid(
                 k,
-                "unknown field; use window, task, positive, exclude, sensitive, retention_days",
+                "unknown field; use window, task, positive, exclude, sensitive, retention_days, min_records",
             ));
         }
         let text_list = |k: &str| -> Result<Vec<String>> {
@@ -108,12 +117,25 @@ impl MonitorConfig {
                 .filter(|d| (1..=MAX_RETENTION_DAYS).contains(d))
                 .ok_or_else(|| Error::invalid("retention_days", format!("must be 1 to {MAX_RETENTION_DAYS} days")))?,
         };
+        let min_records = match obj.get("min_records") {
+            None | Some(Value::Null) => DEFAULT_MIN_RECORDS,
+            Some(v) => v
+                .as_u64()
+                .filter(|n| (1..=u64::from(crate::monitoring::MAX_WINDOW_RECORDS)).contains(n))
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "min_records",
+                        format!("must be a whole number from 1 to {}", crate::monitoring::MAX_WINDOW_RECORDS),
+                    )
+                })?,
+        };
         Ok(MonitorConfig {
             window,
             task,
             exclude: text_list("exclude")?,
             sensitive: text_list("sensitive")?,
             retention_days,
+            min_records,
         })
     }
 }
@@ -756,6 +778,7 @@ impl<'a> WindowReports<'a> {
             return Err(Error::internal("a monitored version vanished"));
         };
         let profile = reference.profile.clone();
+        let min_records = self.config.min_records;
         let baseline = self.baseline(version).await?;
         let is_baseline = baseline.is_some_and(|(first, _)| *first == start);
         let version_text = version.to_string();
@@ -766,6 +789,7 @@ impl<'a> WindowReports<'a> {
             reference: &profile,
             prediction_reference: baseline.filter(|_| !is_baseline).map(|(_, p)| p),
             drift_share: 0.5,
+            min_records,
         };
         let mut report = WindowReport::compute(state, &ctx).to_json();
         if is_baseline {
@@ -773,6 +797,11 @@ impl<'a> WindowReports<'a> {
         }
         report["business"] = business(&report, self.values.as_ref());
         Ok(report)
+    }
+
+    /// Records a window needs before sample statistics are judged.
+    pub(super) fn min_records(&self) -> u64 {
+        self.config.min_records
     }
 
     /// The version's first window's predictions, read once.

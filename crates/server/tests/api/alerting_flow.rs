@@ -296,3 +296,46 @@ async fn late_labels_that_show_a_performance_drop_bring_retrain_advice() {
         s.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_window_below_the_minimum_size_reports_insufficient_drift_and_fires_nothing() {
+    for s in servers().await {
+        let ingest = setup(&s).await;
+        let base = "/api/v1/projects/fraud/models/detector";
+        let (status, m) = s
+            .call("POST", &format!("{base}/monitors"), TOKEN, Some(json!({"metric": "drift.share", "above": 0.3})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let monitor = m["id"].as_str().unwrap().to_string();
+        let ours = |v: &Value| v["incidents"].as_array().unwrap().iter().any(|i| i["monitor_id"] == monitor.as_str());
+
+        // One far-off record an hour: each hour closes (the next exists, the last goes
+        // quiet) and is judged, and nothing fires.
+        for h in 0..3 {
+            s.ndjson(&ingest, &format!("{base}/predictions"), hour(h, 1, 5000.0, false)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let (_, none) = s.get("/api/v1/incidents?model=detector", Some(TOKEN)).await;
+        assert_eq!(none["incidents"], json!([]), "no monitor fires on a window of one record: {none}");
+        let (_, report) = s.get(&format!("{base}/monitoring?from={T0}&to={}", T0 + 3600), Some(TOKEN)).await;
+        let drift = &report["windows"][0]["drift"];
+        assert_eq!((drift["status"].as_str(), drift["min_records"].as_u64()), (Some("insufficient"), Some(100)));
+        assert!(drift["share"].as_f64().is_some_and(|x| x >= 0.3), "the statistics are shown: {drift}");
+
+        // Bad sizes are refused; with a minimum of one record the same traffic fires.
+        for bad in [json!(0), json!(-1), json!("ten"), json!(1.5)] {
+            let (status, e) = s.call("PUT", &format!("{base}/monitor"), TOKEN, Some(json!({"min_records": bad}))).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {e}");
+        }
+        let (status, c) = s.call("PUT", &format!("{base}/monitor"), TOKEN, Some(json!({"min_records": 1}))).await;
+        assert_eq!((status, c["min_records"].as_u64()), (StatusCode::OK, Some(1)), "{c}");
+        for h in 3..5 {
+            s.ndjson(&ingest, &format!("{base}/predictions"), hour(h, 1, 5000.0, false)).await;
+        }
+        let all = s.eventually("/api/v1/incidents?model=detector", ours).await;
+        let incident =
+            all["incidents"].as_array().unwrap().iter().find(|i| i["monitor_id"] == monitor.as_str()).unwrap();
+        assert_eq!(incident["first_window"], riskops_monitor::rfc3339(T0 + 3 * 3600), "{incident}");
+        s.stop().await;
+    }
+}

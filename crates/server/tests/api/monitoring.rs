@@ -126,6 +126,9 @@ async fn rejected_records_count_in_their_window_by_reason_and_a_wrong_kind_keeps
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{monitor}");
+        // Quality monitors judge windows of at least min_records arrivals: these have 9.
+        let (status, c) = s.call("PUT", &format!("{base}/monitor"), TOKEN, Some(json!({"min_records": 5}))).await;
+        assert_eq!(status, StatusCode::OK, "{c}");
         let mut lines: Vec<Value> = (0..10)
             .map(|i| {
                 let mut r = record(i, 0.0, None);
