@@ -425,6 +425,19 @@ impl WindowState {
         Ok(())
     }
 
+    /// Whether `other` keeps the same things (features by name, type and tracking, the
+    /// prediction, the task), so that the two can [`merge`](Self::merge). Windows made
+    /// before and after a model's feature set changed (its `exclude`) do not.
+    pub fn same_shape(&self, other: &WindowState) -> bool {
+        let column = |a: &ColumnState, b: &ColumnState| {
+            a.name == b.name && a.dtype == b.dtype && a.flexible == b.flexible && a.tracks_unseen == b.tracks_unseen
+        };
+        self.features.len() == other.features.len()
+            && self.features.iter().zip(&other.features).all(|(a, b)| column(a, b))
+            && column(&self.prediction, &other.prediction)
+            && std::mem::discriminant(&self.performance) == std::mem::discriminant(&other.performance)
+    }
+
     /// Folds `other` (another window of the same model version and schema, e.g. the next
     /// hour) into this one. Counts merge exactly; sketches as documented in the crate docs.
     pub fn merge(&mut self, other: &WindowState) -> Result<(), MonitorError> {

@@ -494,6 +494,23 @@ fn a_value_of_the_wrong_kind_keeps_its_record_and_rejections_count_by_reason() {
     assert_eq!(WindowState::decode(&old).unwrap(), plain);
 }
 
+#[test]
+fn windows_of_another_feature_set_have_another_shape_and_do_not_merge() {
+    let t = german();
+    let profile = profile_table(&t);
+    let schema = InputSchema::from_profile(&profile, &options());
+    let mut fewer = options();
+    fewer.exclude.push("JOB".into());
+    let narrower = InputSchema::from_profile(&profile, &fewer);
+    let (a, b) = (WindowState::new(&schema), WindowState::new(&narrower));
+    assert!(a.same_shape(&WindowState::new(&schema)));
+    assert!(!a.same_shape(&b) && !b.same_shape(&a));
+    assert!(a.clone().merge(&b).is_err());
+    let mut regression = options();
+    regression.task = Task::Regression;
+    assert!(!a.same_shape(&WindowState::new(&InputSchema::from_profile(&profile, &regression))));
+}
+
 /// A version-2 encoding as version 1 wrote it: without the four rejection counters that
 /// follow the six window counters.
 fn as_version_1(v2: &[u8]) -> Vec<u8> {

@@ -17,7 +17,7 @@ use crate::auth::{self, Operation, Permit, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::governance::Environment;
 use crate::kpi::{OutcomeValues, confusion_from_json};
-use crate::monitoring::{IngestWrite, Segment, StoredRecord, WindowSpec, WindowWrite};
+use crate::monitoring::{IngestWrite, Segment, StoredRecord, StoredWindow, WindowSpec, WindowWrite};
 use crate::project::validate_name;
 use crate::registry::{ModelVersion, VersionRef};
 use riskops_data::profile::{ColumnProfile, Dtype, TableProfile};
@@ -414,7 +414,7 @@ impl Riskops {
             let mut states: BTreeMap<(u32, i64), (i64, WindowState, u64, u64)> = BTreeMap::new();
             let mut new_records = Vec::with_capacity(fresh.len());
             let (windows, refused_windows) = match config.window {
-                WindowSpec::Records(n) => self.count_windows(model, n, &fresh, &refused).await?,
+                WindowSpec::Records(n) => self.count_windows(model, n, &fresh, &refused, &references).await?,
                 spec => (
                     fresh.iter().map(|(_, r)| spec.window_of(r.timestamp)).collect(),
                     refused.iter().map(|(_, timestamp, _)| spec.window_of(*timestamp)).collect(),
@@ -449,7 +449,12 @@ impl Riskops {
             if held.is_none() {
                 held = Some(turn.lock_owned().await);
             }
-            let windows = self.merged_windows(model, states).await?;
+            let (windows, placed) = self.merged_windows(model, config.window, states).await?;
+            for r in &mut new_records {
+                if let Some(start) = placed.get(&(r.version, r.window_start)) {
+                    r.window_start = *start;
+                }
+            }
             let accepted = new_records.len() as u64;
             let audit = AuditRecord::new(&permit, "predictions.ingest", format!("model:{model}"))
                 .after(json!({
@@ -569,13 +574,14 @@ impl Riskops {
         n: u32,
         fresh: &[&(u32, Record)],
         refused: &[Refused],
+        references: &HashMap<u32, Reference>,
     ) -> Result<(Vec<(i64, i64)>, Vec<(i64, i64)>)> {
         // Per version: (start, end, records) of the window being filled.
         let mut open: HashMap<u32, (i64, i64, u64)> = HashMap::new();
         let mut out = Vec::with_capacity(fresh.len());
         for (version, record) in fresh {
             if !open.contains_key(version) {
-                let latest = self.store.latest_window(model, *version).await?;
+                let latest = self.fillable_window(model, *version, n, references).await?;
                 // A full (or no) window: the next record opens one after it.
                 let slot = latest.unwrap_or((i64::MIN, i64::MIN, u64::from(n)));
                 open.insert(*version, slot);
@@ -592,7 +598,7 @@ impl Riskops {
         let mut refused_out = Vec::with_capacity(refused.len());
         for (version, timestamp, _) in refused {
             if !open.contains_key(version) {
-                let latest = self.store.latest_window(model, *version).await?;
+                let latest = self.fillable_window(model, *version, n, references).await?;
                 // No window yet: the refused record opens one, which accepted records fill.
                 open.insert(*version, latest.unwrap_or((*timestamp, *timestamp + 1, 0)));
             }
@@ -603,28 +609,69 @@ impl Riskops {
         Ok((out, refused_out))
     }
 
-    /// Merges fresh window states into the stored ones, ready to write with their revisions.
+    /// The version's latest window of N records as `(start, end, records)`; reported full
+    /// when it was made for another feature set (the model's `exclude` changed since), so
+    /// that the next record opens a new one.
+    async fn fillable_window(
+        &self,
+        model: &str,
+        version: u32,
+        n: u32,
+        references: &HashMap<u32, Reference>,
+    ) -> Result<Option<(i64, i64, u64)>> {
+        let Some((start, end, records)) = self.store.latest_window(model, version).await? else { return Ok(None) };
+        if records >= u64::from(n) {
+            return Ok(Some((start, end, records)));
+        }
+        let Some(reference) = references.get(&version) else { return Ok(Some((start, end, records))) };
+        let Some(w) = self.store.windows(model, Some(version), start, start + 1).await?.into_iter().next() else {
+            return Ok(Some((start, end, records)));
+        };
+        let stored = WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
+        let fits = stored.same_shape(&WindowState::new(&reference.schema));
+        Ok(Some((start, end, if fits { records } else { u64::from(n) })))
+    }
+
+    /// Merges fresh window states into the stored ones, ready to write with their
+    /// revisions; and where each went: `(version, start)` → the start it is written under.
+    ///
+    /// A time window stored with another shape (the model's feature set changed: its
+    /// `exclude`) takes no more records: the fresh state opens a new window one second after
+    /// the latest window of that span (starts stay unique per version), which later records
+    /// of the span then fill. The old one closes as any window does; labels still find it.
     async fn merged_windows(
         &self,
         model: &str,
+        spec: WindowSpec,
         states: BTreeMap<(u32, i64), (i64, WindowState, u64, u64)>,
-    ) -> Result<Vec<WindowWrite>> {
+    ) -> Result<(Vec<WindowWrite>, HashMap<(u32, i64), i64>)> {
         let mut out = Vec::with_capacity(states.len());
-        for ((version, start), (end, mut state, records, labelled)) in states {
-            let stored = self.store.windows(model, Some(version), start, start + 1).await?;
-            let expected_rev = match stored.first() {
+        let mut placed = HashMap::new();
+        for ((version, start), (end, state, records, labelled)) in states {
+            // A time window's span may hold windows reopened after a change of features.
+            let span_end = if spec.seconds().is_some() { end.max(start + 1) } else { start + 1 };
+            let stored = self.store.windows(model, Some(version), start, span_end).await?;
+            let (at, expected_rev, state) = match stored.into_iter().max_by_key(|w| w.start) {
+                None => (start, None, state),
                 Some(w) => {
                     let mut merged =
                         WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
-                    merged.merge(&state).map_err(|e| Error::internal(format!("merging a window: {e}")))?;
-                    state = merged;
-                    Some(w.rev)
+                    if merged.same_shape(&state) {
+                        merged.merge(&state).map_err(|e| Error::internal(format!("merging a window: {e}")))?;
+                        (w.start, Some(w.rev), merged)
+                    } else if spec.seconds().is_some() {
+                        (w.start + 1, None, state)
+                    } else {
+                        // Windows of N records were cut against the stored shape: it
+                        // changed meanwhile, so cut them again.
+                        return Err(Error::conflict("the model's window changed shape while the batch was cut"));
+                    }
                 }
-                None => None,
             };
-            out.push(WindowWrite { version, start, end, state: state.encode(), records, labelled, expected_rev });
+            placed.insert((version, start), at);
+            out.push(WindowWrite { version, start: at, end, state: state.encode(), records, labelled, expected_rev });
         }
-        Ok(out)
+        Ok((out, placed))
     }
 
     /// Ground truth that arrives later: each `(id, label)` updates the window its record
@@ -647,7 +694,9 @@ impl Riskops {
             let stored: HashMap<String, StoredRecord> =
                 self.store.records(model, &ids).await?.into_iter().map(|r| (r.id.clone(), r)).collect();
             let mut references: HashMap<u32, Reference> = HashMap::new();
-            let mut states: BTreeMap<(u32, i64), (i64, WindowState, u64, u64)> = BTreeMap::new();
+            // Each labelled record's stored window, decoded once: outcomes are added to it
+            // directly, so a window made under an earlier feature set takes its labels too.
+            let mut states: BTreeMap<(u32, i64), (StoredWindow, WindowState, u64)> = BTreeMap::new();
             let mut labelled = Vec::new();
             let mut seen = HashSet::new();
             for (index, (id, label)) in labels.iter().enumerate() {
@@ -674,18 +723,37 @@ impl Riskops {
                     ));
                     continue;
                 };
-                let (end, state, _, count) = states.entry((record.version, record.window_start)).or_insert_with(|| {
-                    (config.window.window_of(record.window_start).1, WindowState::new(&reference.schema), 0, 0)
-                });
+                let key = (record.version, record.window_start);
+                if !states.contains_key(&key) {
+                    let (version, start) = key;
+                    let Some(w) = self.store.windows(model, Some(version), start, start + 1).await?.into_iter().next()
+                    else {
+                        return Err(Error::internal("a labelled record's window vanished"));
+                    };
+                    let state =
+                        WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
+                    states.insert(key, (w, state, 0));
+                }
+                let Some((_, state, count)) = states.get_mut(&key) else { continue };
                 if let Err(e) = state.add_outcome(&reference.schema, &actual, &predicted, record.score, &attributes) {
                     outcome.rejected.push((index, Some(id.clone()), vec![e.to_string()]));
                     continue;
                 }
-                let _ = end;
                 *count += 1;
                 labelled.push(id.clone());
             }
-            let windows = self.merged_windows(model, states).await?;
+            let windows: Vec<WindowWrite> = states
+                .into_values()
+                .map(|(w, state, count)| WindowWrite {
+                    version: w.version,
+                    start: w.start,
+                    end: w.end,
+                    state: state.encode(),
+                    records: 0,
+                    labelled: count,
+                    expected_rev: Some(w.rev),
+                })
+                .collect();
             let accepted = labelled.len() as u64;
             let audit = AuditRecord::new(&permit, "labels.ingest", format!("model:{model}"))
                 .after(
@@ -720,22 +788,25 @@ impl Riskops {
         let config = self.stored_monitor_config(model).await?;
         let stored = self.store.windows(model, None, from, to).await?;
         let target = granularity.unwrap_or(config.window);
-        let mut merged: BTreeMap<(i64, u32), (i64, WindowState)> = BTreeMap::new();
+        // Per rolled-up window, one state per shape: windows made before and after the
+        // model's feature set changed are reported side by side, not merged.
+        let mut merged: BTreeMap<(i64, u32), Vec<(i64, WindowState)>> = BTreeMap::new();
         for w in stored {
             let state = WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
             let (start, end) =
                 if config.window.rolls_up_into(target) { target.window_of(w.start) } else { (w.start, w.end) };
-            match merged.get_mut(&(start, w.version)) {
+            let shapes = merged.entry((start, w.version)).or_default();
+            match shapes.iter_mut().find(|(_, into)| into.same_shape(&state)) {
                 Some((_, into)) => into.merge(&state).map_err(|e| Error::internal(format!("rolling up: {e}")))?,
-                None => {
-                    merged.insert((start, w.version), (end, state));
-                }
+                None => shapes.push((end, state)),
             }
         }
         let mut reports = WindowReports::new(self, model).await?;
         let mut out = Vec::new();
-        for ((start, version), (end, state)) in merged {
-            out.push(reports.report(version, start, end, &state).await?);
+        for ((start, version), shapes) in merged {
+            for (end, state) in shapes {
+                out.push(reports.report(version, start, end, &state).await?);
+            }
         }
         Ok(out)
     }

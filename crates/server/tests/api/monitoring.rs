@@ -189,6 +189,95 @@ async fn rejected_records_count_in_their_window_by_reason_and_a_wrong_kind_keeps
     }
 }
 
+#[tokio::test]
+async fn changing_the_feature_set_opens_new_windows_and_labels_still_land_in_the_old_ones() {
+    for s in servers().await {
+        let (status, d) = s.upload("/api/v1/datasets/customers/versions", json!({}), csv(300, 0.0)).await;
+        assert_eq!(status, StatusCode::CREATED, "{d}");
+        let (status, m) =
+            s.upload("/api/v1/models/churn/versions", json!({"training_data": "customers@1"}), b"model".to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let base = "/api/v1/projects/default/models/churn";
+        let batch = |range: std::ops::Range<usize>, without: Option<&str>| -> Vec<u8> {
+            range
+                .map(|i| {
+                    let mut r = record(i, 0.0, None);
+                    r["version"] = json!("1");
+                    if let Some(name) = without {
+                        r["features"].as_object_mut().unwrap().remove(name);
+                    }
+                    format!("{r}\n")
+                })
+                .collect::<String>()
+                .into_bytes()
+        };
+        let path = format!("{base}/predictions");
+        let ingest = |body: Vec<u8>| s.send(TOKEN, &path, "application/x-ndjson", body);
+        let (status, a) = ingest(batch(0..150, None)).await;
+        assert_eq!((status, a["accepted"].as_u64()), (StatusCode::OK, Some(150)), "{a}");
+
+        // The model stops using `segment`; records of the same hour keep coming.
+        let (status, c) = s.call("PUT", &format!("{base}/monitor"), TOKEN, Some(json!({"exclude": ["segment"]}))).await;
+        assert_eq!(status, StatusCode::OK, "{c}");
+        let (status, b) = ingest(batch(150..300, Some("segment"))).await;
+        assert_eq!((status, b["accepted"].as_u64()), (StatusCode::OK, Some(150)), "{b}");
+        let (status, b) = ingest(batch(300..310, Some("segment"))).await;
+        assert_eq!((status, b["accepted"].as_u64()), (StatusCode::OK, Some(10)), "the new window fills: {b}");
+
+        // Labels for records of both windows land.
+        let labels = json!([{"id": "r3", "label": 1}, {"id": "r200", "label": 0}]);
+        let (status, l) = s.call("POST", &format!("{base}/labels"), TOKEN, Some(labels)).await;
+        assert_eq!((status, l["accepted"].as_u64()), (StatusCode::OK, Some(2)), "{l}");
+
+        let features = |w: &Value| -> Vec<String> {
+            w["drift"]["features"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_string()).collect()
+        };
+        for granularity in ["", "&granularity=day"] {
+            let (status, report) =
+                s.get(&format!("{base}/monitoring?from=1789990000&to=1790010000{granularity}"), Some(TOKEN)).await;
+            assert_eq!(status, StatusCode::OK, "{report}");
+            let windows = report["windows"].as_array().unwrap();
+            assert_eq!(windows.len(), 2, "one window per feature set: {report}");
+            let counts: Vec<(u64, u64)> =
+                windows.iter().map(|w| (w["records"].as_u64().unwrap(), w["labelled"].as_u64().unwrap())).collect();
+            assert_eq!(counts, [(150, 1), (160, 1)], "{report}");
+            assert!(features(&windows[0]).contains(&"segment".to_string()), "{report}");
+            assert!(!features(&windows[1]).contains(&"segment".to_string()), "{report}");
+        }
+
+        // Windows of N records: the half-full window of the old feature set closes too.
+        let (status, m) = s
+            .upload("/api/v1/models/churn2/versions", json!({"training_data": "customers@1"}), b"model2".to_vec())
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let base2 = "/api/v1/projects/default/models/churn2";
+        let (status, c) =
+            s.call("PUT", &format!("{base2}/monitor"), TOKEN, Some(json!({"window": "records:100"}))).await;
+        assert_eq!(status, StatusCode::OK, "{c}");
+        let path2 = format!("{base2}/predictions");
+        let (status, a) = s.send(TOKEN, &path2, "application/x-ndjson", batch(0..50, None)).await;
+        assert_eq!((status, a["accepted"].as_u64()), (StatusCode::OK, Some(50)), "{a}");
+        let config = json!({"window": "records:100", "exclude": ["segment"]});
+        let (status, c) = s.call("PUT", &format!("{base2}/monitor"), TOKEN, Some(config)).await;
+        assert_eq!(status, StatusCode::OK, "{c}");
+        let (status, b) = s.send(TOKEN, &path2, "application/x-ndjson", batch(50..100, Some("segment"))).await;
+        assert_eq!((status, b["accepted"].as_u64()), (StatusCode::OK, Some(50)), "{b}");
+        let (status, l) =
+            s.call("POST", &format!("{base2}/labels"), TOKEN, Some(json!([{"id": "r1", "label": 1}]))).await;
+        assert_eq!((status, l["accepted"].as_u64()), (StatusCode::OK, Some(1)), "{l}");
+        let (status, report) = s.get(&format!("{base2}/monitoring?from=1789990000&to=1790010000"), Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        let counts: Vec<(u64, u64)> = report["windows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| (w["records"].as_u64().unwrap(), w["labelled"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(counts, [(50, 1), (50, 0)], "{report}");
+        s.stop().await;
+    }
+}
+
 fn flate2_gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write;
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
