@@ -284,15 +284,23 @@ pub struct WindowState {
     pub features: Vec<ColumnState>,
     pub prediction: ColumnState,
     pub performance: Performance,
-    /// Per sensitive attribute (binary tasks).
+    /// Per sensitive attribute, the labelled outcomes by group (binary tasks): what TPR,
+    /// FPR, equalized odds and per-group accuracy need.
     pub fairness: BTreeMap<String, GroupOutcomes>,
+    /// Per sensitive attribute, every record's prediction by group (binary tasks), labelled
+    /// or not: selection rates, demographic parity and the four-fifths rule need no labels.
+    /// Kept as outcomes whose actual class is unknown (counted as negative), so only the
+    /// selection metrics of these summaries mean anything.
+    pub selections: BTreeMap<String, GroupOutcomes>,
     pub latency: Moments,
     pub latency_quantiles: QuantileSketch,
 }
 
 const MAGIC: &[u8; 4] = b"RKMW";
-/// 2 added the rejected records' counts after the counters; 1 is still read (none rejected).
-const VERSION: u8 = 2;
+/// 2 added the rejected records' counts after the counters; 3 the selections per attribute
+/// after the fairness summaries. Earlier versions are still read (nothing rejected, no
+/// selections: reports fall back to the labelled outcomes).
+const VERSION: u8 = 3;
 
 impl WindowState {
     /// An empty window for the schema's features and task.
@@ -316,6 +324,7 @@ impl WindowState {
                 Task::Regression => Performance::Regression(RegressionSummary::new()),
             },
             fairness: BTreeMap::new(),
+            selections: BTreeMap::new(),
             latency: Moments::new(),
             latency_quantiles: QuantileSketch::with_k(LATENCY_K).unwrap_or_default(),
         }
@@ -347,6 +356,7 @@ impl WindowState {
         }
         self.records_with_violations += u64::from(violation);
         self.prediction.add(None, Some(&record.prediction));
+        self.add_selection(schema, record);
         if let Some(l) = record.latency_ms.filter(|l| l.is_finite()) {
             self.latency.add(l);
             self.latency_quantiles.add(l);
@@ -358,6 +368,23 @@ impl WindowState {
             };
             // An unreadable outcome is counted in `unreadable_outcomes`.
             let _ = self.add_outcome(schema, label, &record.prediction, score, &record.attributes);
+        }
+    }
+
+    /// Counts a record's prediction in its groups (binary tasks), labelled or not.
+    fn add_selection(&mut self, schema: &InputSchema, record: &Record) {
+        let Some(selected) = schema.task.is_positive(&record.prediction) else { return };
+        for (attribute, group) in &record.attributes {
+            let wanted = if schema.sensitive.is_empty() {
+                self.selections.contains_key(attribute) || self.selections.len() < MAX_ATTRIBUTES
+            } else {
+                schema.sensitive.contains(attribute)
+            };
+            if wanted {
+                self.selections.entry(attribute.clone()).or_default().add(group, false, selected);
+            } else if schema.sensitive.is_empty() {
+                self.dropped_attributes += 1;
+            }
         }
     }
 
@@ -396,17 +423,17 @@ impl WindowState {
                     Some(s) => outcomes.add_scored(a, p, s),
                     None => outcomes.add(a, p),
                 }
+                // The attributes the records' selections track (dropped ones are counted there).
                 for (attribute, group) in attributes {
-                    let tracked = self.fairness.contains_key(attribute);
                     let wanted = if schema.sensitive.is_empty() {
-                        tracked || self.fairness.len() < MAX_ATTRIBUTES
+                        self.fairness.contains_key(attribute)
+                            || (self.fairness.len() < MAX_ATTRIBUTES
+                                && (self.selections.is_empty() || self.selections.contains_key(attribute)))
                     } else {
                         schema.sensitive.contains(attribute)
                     };
                     if wanted {
                         self.fairness.entry(attribute.clone()).or_default().add(group, a, p);
-                    } else if schema.sensitive.is_empty() {
-                        self.dropped_attributes += 1;
                     }
                 }
             }
@@ -469,6 +496,11 @@ impl WindowState {
         for (attribute, groups) in &other.fairness {
             if self.fairness.contains_key(attribute) || self.fairness.len() < MAX_ATTRIBUTES {
                 self.fairness.entry(attribute.clone()).or_default().merge(groups);
+            }
+        }
+        for (attribute, groups) in &other.selections {
+            if self.selections.contains_key(attribute) || self.selections.len() < MAX_ATTRIBUTES {
+                self.selections.entry(attribute.clone()).or_default().merge(groups);
             } else {
                 self.dropped_attributes += groups.groups().map(|(_, c)| c.count()).sum::<u64>();
             }
@@ -480,7 +512,8 @@ impl WindowState {
 
     /// The binary encoding: `RKMW`, a version byte, the counters, then each column's
     /// counters and sketch encodings (riskops-stats' formats), the performance summary, the
-    /// per-attribute group outcomes and the latency summaries. Little-endian throughout.
+    /// per-attribute group outcomes (labelled, then selections) and the latency summaries.
+    /// Little-endian throughout.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer { out: Vec::with_capacity(4096) };
         w.out.extend_from_slice(MAGIC);
@@ -513,10 +546,12 @@ impl WindowState {
                 r.encode(&mut w.out);
             }
         }
-        w.u32(self.fairness.len() as u32);
-        for (attribute, groups) in &self.fairness {
-            w.str(attribute);
-            groups.encode(&mut w.out);
+        for per_attribute in [&self.fairness, &self.selections] {
+            w.u32(per_attribute.len() as u32);
+            for (attribute, groups) in per_attribute {
+                w.str(attribute);
+                groups.encode(&mut w.out);
+            }
         }
         self.latency.encode(&mut w.out);
         self.latency_quantiles.encode(&mut w.out);
@@ -565,15 +600,8 @@ impl WindowState {
             1 => Performance::Regression(r.sketch(RegressionSummary::decode)?),
             t => return Err(MonitorError::Decode(format!("unknown performance tag {t}"))),
         };
-        let attributes = r.u32()? as usize;
-        if attributes > MAX_ATTRIBUTES.max(r.remaining() / 8) {
-            return Err(MonitorError::Decode("attribute count exceeds the input".into()));
-        }
-        let mut fairness = BTreeMap::new();
-        for _ in 0..attributes {
-            let name = r.str()?;
-            fairness.insert(name, r.sketch(GroupOutcomes::decode)?);
-        }
+        let fairness = decode_groups(&mut r)?;
+        let selections = if version >= 3 { decode_groups(&mut r)? } else { BTreeMap::new() };
         let latency = r.sketch(Moments::decode)?;
         let latency_quantiles = r.sketch(QuantileSketch::decode)?;
         if r.remaining() != 0 {
@@ -593,10 +621,25 @@ impl WindowState {
             prediction,
             performance,
             fairness,
+            selections,
             latency,
             latency_quantiles,
         })
     }
+}
+
+/// Group summaries per attribute, as [`WindowState::encode`] writes them.
+fn decode_groups(r: &mut Reader<'_>) -> Result<BTreeMap<String, GroupOutcomes>, MonitorError> {
+    let attributes = r.u32()? as usize;
+    if attributes > MAX_ATTRIBUTES.max(r.remaining() / 8) {
+        return Err(MonitorError::Decode("attribute count exceeds the input".into()));
+    }
+    let mut out = BTreeMap::new();
+    for _ in 0..attributes {
+        let name = r.str()?;
+        out.insert(name, r.sketch(GroupOutcomes::decode)?);
+    }
+    Ok(out)
 }
 
 fn dtype_code(d: Dtype) -> u8 {

@@ -489,26 +489,26 @@ fn a_value_of_the_wrong_kind_keeps_its_record_and_rejections_count_by_reason() {
     assert_eq!(merged.rejected.records, 4);
     assert_eq!(merged.rejected.count(RejectReason::Type), 2);
     assert_eq!(WindowState::decode(&w.encode()).unwrap(), w);
-    let plain = window(&schema, &recs);
-    let old = as_version_1(&plain.encode());
+    let mut plain = window(&schema, &recs);
+    plain.selections.clear();
+    let old = as_version_1(&as_version_2(&plain));
     assert_eq!(WindowState::decode(&old).unwrap(), plain);
 }
 
-#[test]
-fn windows_of_another_feature_set_have_another_shape_and_do_not_merge() {
-    let t = german();
-    let profile = profile_table(&t);
-    let schema = InputSchema::from_profile(&profile, &options());
-    let mut fewer = options();
-    fewer.exclude.push("JOB".into());
-    let narrower = InputSchema::from_profile(&profile, &fewer);
-    let (a, b) = (WindowState::new(&schema), WindowState::new(&narrower));
-    assert!(a.same_shape(&WindowState::new(&schema)));
-    assert!(!a.same_shape(&b) && !b.same_shape(&a));
-    assert!(a.clone().merge(&b).is_err());
-    let mut regression = options();
-    regression.task = Task::Regression;
-    assert!(!a.same_shape(&WindowState::new(&InputSchema::from_profile(&profile, &regression))));
+/// `w`'s encoding as version 2 wrote it: without the selections (which `w` must not
+/// have), whose count sits just before the latency summaries.
+fn as_version_2(w: &WindowState) -> Vec<u8> {
+    assert!(w.selections.is_empty());
+    let v3 = w.encode();
+    assert_eq!(v3[4], 3);
+    let mut latency = Vec::new();
+    w.latency.encode(&mut latency);
+    w.latency_quantiles.encode(&mut latency);
+    let at = v3.len() - latency.len() - 4;
+    assert_eq!(&v3[at..at + 4], &[0, 0, 0, 0], "no selections");
+    let mut out = [&v3[..at], &v3[at + 4..]].concat();
+    out[4] = 2;
+    out
 }
 
 /// A version-2 encoding as version 1 wrote it: without the four rejection counters that
@@ -521,6 +521,73 @@ fn as_version_1(v2: &[u8]) -> Vec<u8> {
     out[4] = 1;
     out.extend_from_slice(&v2[counters_end + 32..]);
     out
+}
+
+#[test]
+fn fairness_of_predictions_needs_no_labels_and_the_rest_comes_with_them() {
+    let t = german();
+    let profile = profile_table(&t);
+    let schema = InputSchema::from_profile(&profile, &options());
+    let labelled = records(&drift(&t), true);
+    let mut w = window(&schema, &records(&drift(&t), false));
+    assert_eq!(w.labelled, 0);
+
+    // fairlearn's definitions, by hand: selection rate = share predicted positive per
+    // group; demographic parity difference = max − min, ratio = min / max.
+    let mut per_group: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for r in &labelled {
+        let slot = per_group.entry(r.attributes["sex"].as_str()).or_default();
+        slot.0 += 1.0;
+        slot.1 += f64::from(u8::from(r.prediction == Value::Number(1.0)));
+    }
+    let rates: BTreeMap<&str, f64> = per_group.iter().map(|(g, (n, s))| (*g, s / n)).collect();
+    let (lo, hi) = (rates.values().copied().fold(1.0, f64::min), rates.values().copied().fold(0.0, f64::max));
+    let f = report(&w, &profile).to_json()["fairness"]["sex"].clone();
+    assert_eq!((f["records"].as_u64(), f["labelled"].as_u64()), (Some(1000), Some(0)), "{f}");
+    assert!((f["demographic_parity_difference"].as_f64().unwrap() - (hi - lo)).abs() < 1e-12, "{f}");
+    assert!((f["demographic_parity_ratio"].as_f64().unwrap() - lo / hi).abs() < 1e-12, "{f}");
+    assert_eq!(f["four_fifths"]["passes"].as_bool(), Some(lo / hi >= 0.8));
+    for (group, rate) in &rates {
+        let g = &f["by_group"][*group];
+        assert!((g["selection_rate"].as_f64().unwrap() - rate).abs() < 1e-12, "{g}");
+        assert_eq!((g["labelled"].as_u64(), g["true_positive_rate"].as_f64()), (Some(0), None), "{g}");
+    }
+    assert!(f["equalized_odds_difference"].is_null(), "needs labels: {f}");
+
+    // Labels for half the records: equalized odds and per-group rates of the labelled
+    // ones appear (as GroupOutcomes, checked against fairlearn, computes them); the
+    // selection metrics stay those of every record.
+    let mut truth = GroupOutcomes::new();
+    for r in labelled.iter().step_by(2) {
+        let label = r.label.clone().unwrap();
+        w.add_outcome(&schema, &label, &r.prediction, r.score, &r.attributes).unwrap();
+        truth.add(&r.attributes["sex"], label == Value::Number(1.0), r.prediction == Value::Number(1.0));
+    }
+    let after = report(&w, &profile).to_json()["fairness"]["sex"].clone();
+    assert_eq!(after["labelled"], 500);
+    assert_eq!(after["equalized_odds_difference"].as_f64(), truth.equalized_odds_difference());
+    assert_eq!(after["demographic_parity_difference"], f["demographic_parity_difference"]);
+    for m in truth.by_group() {
+        let g = &after["by_group"][&m.group];
+        assert_eq!(
+            (g["labelled"].as_u64(), g["true_positive_rate"].as_f64()),
+            (Some(m.count), Some(m.true_positive_rate))
+        );
+        assert_eq!(g["accuracy"].as_f64(), Some(m.accuracy));
+    }
+
+    // Selections merge and encode; a window stored before them reports parity from its
+    // labelled outcomes, as it always did.
+    assert_eq!(WindowState::decode(&w.encode()).unwrap(), w);
+    let mut merged = w.clone();
+    merged.merge(&w).unwrap();
+    assert_eq!(report(&merged, &profile).to_json()["fairness"]["sex"]["records"], 2000);
+    let mut stored_before = w.clone();
+    stored_before.selections.clear();
+    let old = WindowState::decode(&as_version_2(&stored_before)).unwrap();
+    let old_f = report(&old, &profile).to_json()["fairness"]["sex"].clone();
+    assert_eq!(old_f["demographic_parity_difference"].as_f64(), truth.demographic_parity_difference());
+    assert_eq!(old_f["records"], 500);
 }
 
 #[test]

@@ -240,7 +240,7 @@ fn numeric_fields(v: Option<&Value>) -> Vec<(String, f64)> {
     v.and_then(Value::as_object)
         .map(|o| {
             o.iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "count" | "scored"))
+                .filter(|(k, _)| !matches!(k.as_str(), "count" | "scored" | "records" | "labelled"))
                 .filter_map(|(k, x)| x.as_f64().map(|x| (k.clone(), x)))
                 .collect()
         })

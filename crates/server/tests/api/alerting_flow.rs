@@ -47,7 +47,8 @@ fn hour(h: i64, n: usize, shift: f64, labelled: bool) -> Vec<u8> {
     (0..n)
         .map(|i| {
             let segment = ["a", "b", "c"][i % 3];
-            let sex = ["f", "m"][i % 2];
+            // Both sexes get both predictions alike: fair, so only the monitors under test fire.
+            let sex = ["f", "m"][(i / 2) % 2];
             let mut r = json!({
                 "id": format!("h{h}-{i}"),
                 "timestamp": T0 + h * 3600 + i as i64,

@@ -70,6 +70,18 @@ async fn predictions_are_ingested_once_labelled_late_and_reported_per_window() {
             "{again}"
         );
 
+        // Fairness of predictions needs no labels; what needs labels waits for them.
+        let (status, unlabelled) =
+            s.get(&format!("{base}/monitoring?from=1789990000&to=1790010000"), Some(&viewer)).await;
+        assert_eq!(status, StatusCode::OK, "{unlabelled}");
+        let sex = &unlabelled["windows"][0]["fairness"]["sex"];
+        assert!(
+            sex["demographic_parity_difference"].is_number() && sex["demographic_parity_ratio"].is_number(),
+            "{sex}"
+        );
+        assert!(sex["by_group"]["f"]["selection_rate"].is_number(), "{sex}");
+        assert!(sex["equalized_odds_difference"].is_null() && sex["by_group"]["f"]["accuracy"].is_null(), "{sex}");
+
         // Late labels: half of them, then the same again (once).
         let labels: Vec<Value> = (0..300)
             .filter(|i| i % 2 == 0 && *i != 6)
@@ -94,6 +106,8 @@ async fn predictions_are_ingested_once_labelled_late_and_reported_per_window() {
         assert_eq!(feature("segment")["drifted"], false, "{w}");
         assert!(w["performance"]["accuracy"].is_number(), "{w}");
         assert!(w["fairness"]["sex"]["demographic_parity_difference"].is_number(), "{w}");
+        assert!(w["fairness"]["sex"]["equalized_odds_difference"].is_number(), "labels bring it: {w}");
+        assert_eq!(w["fairness"]["sex"]["labelled"], 149, "{w}");
         let (_, days) =
             s.get(&format!("{base}/monitoring?from=1789990000&to=1790010000&granularity=day"), Some(&viewer)).await;
         assert_eq!(days["windows"][0]["records"], 299, "hours roll up into a day");
