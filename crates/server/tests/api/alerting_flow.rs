@@ -340,3 +340,78 @@ async fn a_window_below_the_minimum_size_reports_insufficient_drift_and_fires_no
         s.stop().await;
     }
 }
+
+/// Records of hour `h` drawn like the reference (`csv(300, 0.0)`): ages, incomes and
+/// segments cycle through its rows.
+fn calm_hour(h: i64, tag: &str, range: std::ops::Range<usize>) -> Vec<u8> {
+    range
+        .map(|i| {
+            let (segment, sex) = (["a", "b", "c"][i % 3], ["f", "m"][(i / 2) % 2]);
+            let r = json!({
+                "id": format!("{tag}-{i}"),
+                "timestamp": T0 + h * 3600 + (i % 3000) as i64,
+                "version": "1",
+                "features": {"age": 20 + i % 50, "income": ((i % 300) as f64) * 1.5, "segment": segment},
+                "prediction": (i % 2) as u8,
+                "attributes": {"sex": sex},
+            });
+            format!("{r}\n")
+        })
+        .collect::<String>()
+        .into_bytes()
+}
+
+#[tokio::test]
+async fn an_incident_whose_windows_no_longer_breach_after_late_records_is_resolved_with_the_reason() {
+    for s in servers().await {
+        let ingest = setup(&s).await;
+        let base = "/api/v1/projects/fraud/models/detector";
+        let (status, m) = s
+            .call("POST", &format!("{base}/monitors"), TOKEN, Some(json!({"metric": "drift.share", "above": 0.3})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let monitor = m["id"].as_str().unwrap().to_string();
+        let hook = receiver(0).await;
+        let (status, w) = s
+            .call("POST", "/api/v1/projects/fraud/webhooks", TOKEN, Some(json!({"url": hook.url, "secret": SECRET})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{w}");
+
+        // A drifting hour (income far off), closed by a calm one: the monitor fires.
+        s.ndjson(&ingest, &format!("{base}/predictions"), hour(0, 100, 5000.0, false)).await;
+        s.ndjson(&ingest, &format!("{base}/predictions"), calm_hour(1, "next", 0..150)).await;
+        let ours = |v: &Value| -> Option<Value> {
+            v["incidents"].as_array().unwrap().iter().find(|i| i["monitor_id"] == monitor.as_str()).cloned()
+        };
+        let all = s.eventually("/api/v1/incidents?model=detector", |v| ours(v).is_some()).await;
+        let incident = ours(&all).unwrap();
+        let id = incident["id"].as_i64().unwrap();
+        assert_eq!(incident["evidence"]["values"][0]["value"].as_f64(), Some(1.0 / 3.0), "{incident}");
+
+        // Late records of the same hour, like the reference, outweigh the drifting ones: the
+        // hour is judged again, its share is 0 now, and the incident resolves by itself.
+        for part in 0..8 {
+            let body = calm_hour(0, "late", part * 250..(part + 1) * 250);
+            s.ndjson(&ingest, &format!("{base}/predictions"), body).await;
+        }
+        let path = format!("/api/v1/incidents/{id}");
+        let resolved = s.eventually(&path, |i| i["state"] == "resolved").await;
+        assert_eq!(resolved["resolved_by"], "system", "{resolved}");
+        let note = resolved["note"].as_str().unwrap();
+        assert!(note.contains("none of its 1 window(s) breaches drift.share") && note.contains(" 0)"), "{note}");
+        let value = &resolved["evidence"]["values"][0];
+        assert_eq!((value["value"].as_f64(), value["breached"].as_bool()), (Some(0.0), Some(false)), "{resolved}");
+        assert!(audit_actions(&s).await.iter().any(|a| a == "incident.resolve"));
+        let deliveries = s
+            .eventually("/api/v1/projects/fraud/webhooks/deliveries", |v| {
+                v["deliveries"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|d| d["incident_id"] == id && d["event"] == "incident.resolved")
+            })
+            .await;
+        assert!(deliveries.to_string().contains("incident.resolved"), "{deliveries}");
+        s.stop().await;
+    }
+}
