@@ -10,7 +10,9 @@
 //!   quantiles, frequencies) plus quality counters; the prediction's summary; performance
 //!   ([`BinaryOutcomes`](riskops_stats::metrics::BinaryOutcomes) or
 //!   [`RegressionSummary`](riskops_stats::metrics::RegressionSummary)); per sensitive
-//!   attribute [`GroupOutcomes`](riskops_stats::metrics::GroupOutcomes); latency.
+//!   attribute [`GroupOutcomes`](riskops_stats::metrics::GroupOutcomes) of the labelled
+//!   outcomes and of every record's predictions (selection rates need no labels); refused
+//!   records by reason; latency.
 //!   Mergeable (hours roll up into days) and encodable ([`WindowState::encode`]).
 //!   Late labels: [`WindowState::add_outcome`] with the stored record's prediction.
 //! - [`WindowReport`]: drift per feature sketch against sketch with riskops-drift's

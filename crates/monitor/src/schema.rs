@@ -288,13 +288,13 @@ impl Rejections {
 /// in a numeric column and `3` in a text column do not fit.
 #[inline]
 pub fn fits(dtype: Dtype, v: &Value) -> bool {
-    match (dtype, v) {
-        (_, Value::Null) => true,
-        (Dtype::Float64 | Dtype::Int64, Value::Number(_)) => true,
-        (Dtype::Bool, Value::Bool(_)) => true,
-        (Dtype::Object, Value::Text(_)) => true,
-        _ => false,
-    }
+    matches!(
+        (dtype, v),
+        (_, Value::Null)
+            | (Dtype::Float64 | Dtype::Int64, Value::Number(_))
+            | (Dtype::Bool, Value::Bool(_))
+            | (Dtype::Object, Value::Text(_))
+    )
 }
 
 /// Why `v` cannot be a value of a `dtype` column (see [`fits`]).

@@ -1740,7 +1740,7 @@ fn new_incident(project: &str, model: &str, version: u32, monitor: &str, windows
 }
 
 fn evaluation(model: &str, results: Vec<MonitorResult>, opened: Vec<NewIncident>) -> EvaluationWrite {
-    EvaluationWrite { model: model.into(), evaluated: vec![], results, opened, extended: vec![] }
+    EvaluationWrite { model: model.into(), results, opened, ..EvaluationWrite::default() }
 }
 
 /// Opens one incident per `NewIncident` (one evaluation, one audit each) and returns their ids.
@@ -1965,6 +1965,7 @@ async fn evaluations_keep_results_and_open_and_extend_incidents() {
             results: vec![again.clone(), h3.clone()],
             opened: vec![],
             extended: vec![extension],
+            ..EvaluationWrite::default()
         };
         let opened_now =
             store.commit_evaluation(write, vec![audit(&permit, "incident.update", "incident:1")], minutes(2)).await;

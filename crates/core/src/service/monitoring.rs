@@ -723,18 +723,20 @@ impl Riskops {
                     ));
                     continue;
                 };
-                let key = (record.version, record.window_start);
-                if !states.contains_key(&key) {
-                    let (version, start) = key;
-                    let Some(w) = self.store.windows(model, Some(version), start, start + 1).await?.into_iter().next()
-                    else {
-                        return Err(Error::internal("a labelled record's window vanished"));
-                    };
-                    let state =
-                        WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
-                    states.insert(key, (w, state, 0));
-                }
-                let Some((_, state, count)) = states.get_mut(&key) else { continue };
+                let (_, state, count) = match states.entry((record.version, record.window_start)) {
+                    std::collections::btree_map::Entry::Occupied(slot) => slot.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        let (version, start) = *slot.key();
+                        let Some(w) =
+                            self.store.windows(model, Some(version), start, start + 1).await?.into_iter().next()
+                        else {
+                            return Err(Error::internal("a labelled record's window vanished"));
+                        };
+                        let state = WindowState::decode(&w.state)
+                            .map_err(|e| Error::internal(format!("stored window: {e}")))?;
+                        slot.insert((w, state, 0))
+                    }
+                };
                 if let Err(e) = state.add_outcome(&reference.schema, &actual, &predicted, record.score, &attributes) {
                     outcome.rejected.push((index, Some(id.clone()), vec![e.to_string()]));
                     continue;
