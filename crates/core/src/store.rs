@@ -352,6 +352,10 @@ pub trait Store: Send + Sync + 'static {
     /// Which of these record ids the model has already accepted (in no particular order).
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>>;
 
+    /// Which of these record ids were refused before and counted in their window (in no
+    /// particular order).
+    async fn known_refused(&self, model: &str, ids: &[String]) -> Result<Vec<String>>;
+
     /// The stored outcome fields of these records (those that exist).
     async fn records(&self, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>>;
 

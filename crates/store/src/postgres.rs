@@ -55,6 +55,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "monitoring", include_str!("../migrations/postgres/0008_monitoring.sql")),
     (9, "alerting", include_str!("../migrations/postgres/0009_alerting.sql")),
     (10, "segments", include_str!("../migrations/postgres/0010_segments.sql")),
+    (200, "refused_records", include_str!("../migrations/postgres/0200_refused_records.sql")),
 ];
 
 /// The triggers that keep the audit trail append-only (migrations 0001 and 0005).
@@ -1039,6 +1040,10 @@ impl Store for PostgresStore {
 
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
         monitoring::known_records(&self.client().await?, model, ids).await
+    }
+
+    async fn known_refused(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
+        monitoring::known_refused(&self.client().await?, model, ids).await
     }
 
     async fn records(&self, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>> {

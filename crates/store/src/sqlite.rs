@@ -64,6 +64,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "monitoring", include_str!("../migrations/sqlite/0008_monitoring.sql")),
     (9, "alerting", include_str!("../migrations/sqlite/0009_alerting.sql")),
     (10, "segments", include_str!("../migrations/sqlite/0010_segments.sql")),
+    (200, "refused_records", include_str!("../migrations/sqlite/0200_refused_records.sql")),
 ];
 
 #[derive(Clone)]
@@ -1269,6 +1270,11 @@ impl Store for SqliteStore {
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
         let (model, ids) = (model.to_string(), ids.to_vec());
         self.with_conn(move |conn| monitoring::known_records(conn, &model, &ids)).await
+    }
+
+    async fn known_refused(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
+        let (model, ids) = (model.to_string(), ids.to_vec());
+        self.with_conn(move |conn| monitoring::known_refused(conn, &model, &ids)).await
     }
 
     async fn records(&self, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>> {

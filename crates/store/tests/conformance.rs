@@ -1527,7 +1527,7 @@ fn ingest(windows: Vec<WindowWrite>, new_records: Vec<StoredRecord>, labelled: &
         windows,
         new_records,
         labelled: labelled.iter().map(|s| s.to_string()).collect(),
-        segment: None,
+        ..IngestWrite::default()
     }
 }
 
@@ -1703,7 +1703,7 @@ async fn ingest_at(
     windows: Vec<WindowWrite>,
     at: OffsetDateTime,
 ) {
-    let write = IngestWrite { model: model.into(), windows, new_records: vec![], labelled: vec![], segment: None };
+    let write = IngestWrite { model: model.into(), windows, ..IngestWrite::default() };
     store.commit_ingest(write, audit(permit, "monitoring.ingest", &format!("model:{model}")), at).await.unwrap();
 }
 

@@ -178,8 +178,15 @@ struct Reference {
     conformer: Conformer,
 }
 
-/// A record of a known version and time that its schema refused: the kinds of its reasons.
-type Refused = (u32, i64, Vec<RejectReason>);
+/// A record of a known version and time that its schema refused, counted in its window
+/// once per id.
+struct Refused {
+    id: String,
+    version: u32,
+    timestamp: i64,
+    /// The kinds of its reasons.
+    kinds: Vec<RejectReason>,
+}
 
 /// Decoded reference profiles by dataset version.
 pub(super) type ProfileCache = std::sync::Mutex<HashMap<(String, u32), Arc<TableProfile>>>;
@@ -336,8 +343,9 @@ impl Riskops {
         let mut references: HashMap<u32, Reference> = HashMap::new();
         let mut outcome = IngestOutcome::default();
         let mut parsed: Vec<(u32, Record)> = Vec::with_capacity(batch.len());
-        // Records of a known version and time refused by its schema: (version, timestamp, reasons).
+        // Records of a known version and time refused by its schema (an id once per batch).
         let mut refused: Vec<Refused> = Vec::new();
+        let mut refused_ids: HashSet<String> = HashSet::new();
         // A record from the future would open a window that closes every earlier one (and
         // milliseconds sent as seconds land there).
         let latest_timestamp = self.clock.now().unix_timestamp() + 86_400;
@@ -377,7 +385,10 @@ impl Riskops {
             record.features = reference.schema.conform(std::mem::take(&mut record.features), &mut reference.conformer);
             if let Err(reasons) = reference.schema.check(&record) {
                 // Counted in the window its timestamp falls in, so a monitor sees the share refused.
-                refused.push((version, record.timestamp, reasons.iter().map(|(kind, _)| *kind).collect()));
+                if refused_ids.insert(record.id.clone()) {
+                    let kinds = reasons.iter().map(|(kind, _)| *kind).collect();
+                    refused.push(Refused { id: record.id.clone(), version, timestamp: record.timestamp, kinds });
+                }
                 outcome.rejected.push((index, id, reasons.into_iter().map(|(_, why)| why).collect()));
                 continue;
             }
@@ -411,21 +422,30 @@ impl Riskops {
                 self.store.known_records(model, &ids).await?.into_iter().collect()
             };
             let fresh: Vec<&(u32, Record)> = parsed.iter().filter(|(_, r)| !known.contains(&r.id)).collect();
+            // Likewise refused ids: counted once, however often the batch is sent.
+            let counted_before: HashSet<String> = if attempt == 1 || refused.is_empty() {
+                HashSet::new()
+            } else {
+                let ids: Vec<String> = refused.iter().map(|r| r.id.clone()).collect();
+                self.store.known_refused(model, &ids).await?.into_iter().collect()
+            };
+            let refused_now: Vec<&Refused> = refused.iter().filter(|r| !counted_before.contains(&r.id)).collect();
             let mut states: BTreeMap<(u32, i64), (i64, WindowState, u64, u64)> = BTreeMap::new();
             let mut new_records = Vec::with_capacity(fresh.len());
             let (windows, refused_windows) = match config.window {
-                WindowSpec::Records(n) => self.count_windows(model, n, &fresh, &refused, &references).await?,
+                WindowSpec::Records(n) => self.count_windows(model, n, &fresh, &refused_now, &references).await?,
                 spec => (
                     fresh.iter().map(|(_, r)| spec.window_of(r.timestamp)).collect(),
-                    refused.iter().map(|(_, timestamp, _)| spec.window_of(*timestamp)).collect(),
+                    refused_now.iter().map(|r| spec.window_of(r.timestamp)).collect(),
                 ),
             };
-            for ((version, _, kinds), (start, end)) in refused.iter().zip(refused_windows) {
-                let Some(reference) = references.get(version) else { continue };
-                let entry =
-                    states.entry((*version, start)).or_insert_with(|| (end, WindowState::new(&reference.schema), 0, 0));
+            for (r, (start, end)) in refused_now.iter().zip(refused_windows) {
+                let Some(reference) = references.get(&r.version) else { continue };
+                let entry = states
+                    .entry((r.version, start))
+                    .or_insert_with(|| (end, WindowState::new(&reference.schema), 0, 0));
                 entry.0 = entry.0.max(end);
-                entry.1.reject(kinds.iter().copied());
+                entry.1.reject(r.kinds.iter().copied());
             }
             for ((version, record), (start, end)) in fresh.iter().zip(windows) {
                 let Some(reference) = references.get(version) else { continue };
@@ -465,7 +485,15 @@ impl Riskops {
                 }))
                 .request_id(ctx.request_id.clone());
             let digest = segment.as_ref().map(|s| s.digest.clone());
-            let write = IngestWrite { model: model.to_string(), windows, new_records, labelled: Vec::new(), segment };
+            let refused_ids = refused_now.iter().map(|r| r.id.clone()).collect();
+            let write = IngestWrite {
+                model: model.to_string(),
+                windows,
+                new_records,
+                labelled: Vec::new(),
+                refused: refused_ids,
+                segment,
+            };
             let result = self.store.commit_ingest(write, audit, self.clock.now()).await;
             drop(held);
             if let Some(digest) = digest {
@@ -573,7 +601,7 @@ impl Riskops {
         model: &str,
         n: u32,
         fresh: &[&(u32, Record)],
-        refused: &[Refused],
+        refused: &[&Refused],
         references: &HashMap<u32, Reference>,
     ) -> Result<(Vec<(i64, i64)>, Vec<(i64, i64)>)> {
         // Per version: (start, end, records) of the window being filled.
@@ -596,13 +624,17 @@ impl Riskops {
             out.push((window.0, window.1));
         }
         let mut refused_out = Vec::with_capacity(refused.len());
-        for (version, timestamp, _) in refused {
+        for Refused { version, timestamp, .. } in refused.iter().copied() {
             if !open.contains_key(version) {
                 let latest = self.fillable_window(model, *version, n, references).await?;
-                // No window yet: the refused record opens one, which accepted records fill.
-                open.insert(*version, latest.unwrap_or((*timestamp, *timestamp + 1, 0)));
+                open.insert(*version, latest.unwrap_or((i64::MIN, i64::MIN, u64::from(n))));
             }
             let Some(window) = open.get_mut(version) else { continue };
+            // None being filled: the refused record opens one, which accepted records fill.
+            if window.2 >= u64::from(n) {
+                let start = if window.0 == i64::MIN { *timestamp } else { (*timestamp).max(window.0 + 1) };
+                *window = (start, start + 1, 0);
+            }
             window.1 = window.1.max(timestamp + 1);
             refused_out.push((window.0, window.1));
         }
@@ -762,8 +794,7 @@ impl Riskops {
                     json!({"accepted": accepted, "duplicates": outcome.duplicates, "rejected": outcome.rejected.len()}),
                 )
                 .request_id(ctx.request_id.clone());
-            let write =
-                IngestWrite { model: model.to_string(), windows, new_records: Vec::new(), labelled, segment: None };
+            let write = IngestWrite { model: model.to_string(), windows, labelled, ..IngestWrite::default() };
             match self.store.commit_ingest(write, audit, self.clock.now()).await {
                 Ok(()) => {
                     outcome.accepted = accepted;

@@ -379,13 +379,16 @@ async fn an_incident_whose_windows_no_longer_breach_after_late_records_is_resolv
 
         // A drifting hour (income far off), closed by a calm one: the monitor fires.
         s.ndjson(&ingest, &format!("{base}/predictions"), hour(0, 100, 5000.0, false)).await;
-        s.ndjson(&ingest, &format!("{base}/predictions"), calm_hour(1, "next", 0..150)).await;
+        for part in [0..150, 150..300] {
+            s.ndjson(&ingest, &format!("{base}/predictions"), calm_hour(1, "next", part)).await;
+        }
         let ours = |v: &Value| -> Option<Value> {
             v["incidents"].as_array().unwrap().iter().find(|i| i["monitor_id"] == monitor.as_str()).cloned()
         };
         let all = s.eventually("/api/v1/incidents?model=detector", |v| ours(v).is_some()).await;
         let incident = ours(&all).unwrap();
         let id = incident["id"].as_i64().unwrap();
+        assert_eq!(incident["windows"], 1, "the calm hour does not breach: {incident}");
         assert_eq!(incident["evidence"]["values"][0]["value"].as_f64(), Some(1.0 / 3.0), "{incident}");
 
         // Late records of the same hour, like the reference, outweigh the drifting ones: the

@@ -159,11 +159,15 @@ async fn rejected_records_count_in_their_window_by_reason_and_a_wrong_kind_keeps
         lines[9]["features"]["height"] = json!(180);
         lines[9]["timestamp"] = json!(1_790_000_000 + 7200);
         let ndjson: Vec<u8> = lines.iter().map(|l| format!("{l}\n")).collect::<String>().into_bytes();
-        let (status, answer) = s.send(TOKEN, &format!("{base}/predictions"), "application/x-ndjson", ndjson).await;
+        let (status, answer) =
+            s.send(TOKEN, &format!("{base}/predictions"), "application/x-ndjson", ndjson.clone()).await;
         assert_eq!(status, StatusCode::OK, "{answer}");
         let rejected: Vec<u64> =
             answer["rejected"].as_array().unwrap().iter().map(|r| r["index"].as_u64().unwrap()).collect();
         assert_eq!((answer["accepted"].as_u64(), rejected), (Some(6), vec![0, 1, 2, 9]), "{answer}");
+        // Sent again (a retry): refused again, counted once.
+        let (status, again) = s.send(TOKEN, &format!("{base}/predictions"), "application/x-ndjson", ndjson).await;
+        assert_eq!((status, again["rejected"].as_array().map(Vec::len)), (StatusCode::OK, Some(4)), "{again}");
 
         let (status, report) = s.get(&format!("{base}/monitoring?from=1789990000&to=1790010000"), Some(TOKEN)).await;
         assert_eq!(status, StatusCode::OK, "{report}");
