@@ -502,7 +502,7 @@ impl Riskops {
                     "metric": m.metric,
                     "condition": m.describe(),
                     "since": since,
-                    "values": run.iter().map(|r| json!({"window": rfc3339_unix(r.window_start), "value": r.value, "at": r.at})).collect::<Vec<_>>(),
+                    "values": run.iter().map(|r| json!({"window": rfc3339_unix(r.window_start), "value": r.value, "at": r.at, "breached": r.breached})).collect::<Vec<_>>(),
                 });
                 let report = last_report.get(&version).cloned().unwrap_or(Value::Null);
                 let advice = m.family().advises_retraining().then(|| retrain_advice(m, &since, &values, &report));
