@@ -168,6 +168,12 @@ impl ColumnState {
                 self.frequencies.add(t);
                 self.check_known(known, t);
             }
+            // Only the flexible prediction column gets here with it, and predictions are never
+            // nested (the reader refuses them): counted as a type violation all the same.
+            Value::Nested => {
+                self.type_violations += 1;
+                return false;
+            }
         }
         true
     }

@@ -443,6 +443,18 @@ fn schema_violations_are_answered_per_record() {
     assert_eq!(q["unseen_categories"]["PURPOSE"], 1.0);
     assert_eq!(q["unseen_examples"]["PURPOSE"], serde_json::json!([["A411", 2]]));
 
+    // An array where a scalar belongs is a value of the wrong kind too: the record is read.
+    let nested = serde_json::json!({"id": 8, "timestamp": 1700000000, "features": {"AGE": [30], "JOB": {"a": 1}},
+        "prediction": 1});
+    let parsed = Record::from_json(&nested, "2").unwrap();
+    assert_eq!((parsed.features["AGE"].clone(), parsed.features["JOB"].clone()), (Value::Nested, Value::Nested));
+    let mut full = recs[0].clone();
+    full.features.insert("AGE".into(), Value::Nested);
+    assert!(schema.check(&full).is_ok());
+    let w = window(&schema, &[full]);
+    let age = w.features.iter().find(|c| c.name == "AGE").unwrap();
+    assert_eq!((age.type_violations, age.count()), (1, 0));
+
     let json = serde_json::json!({"id": 7, "timestamp": 1700000000, "features": {"AGE": 30, "JOB": "A173"},
         "prediction": 1, "probabilities": {"0": 0.2, "1": 0.8}, "label": 0, "attributes": {"sex": "female"}});
     let parsed = Record::from_json(&json, "2").unwrap();

@@ -974,7 +974,7 @@ fn positive_of(task: &Task) -> String {
 /// The record's prediction as JSON text, kept for late labels.
 fn prediction_json(record: &Record) -> String {
     match &record.prediction {
-        riskops_monitor::Value::Null => "null".into(),
+        riskops_monitor::Value::Null | riskops_monitor::Value::Nested => "null".into(),
         riskops_monitor::Value::Bool(b) => b.to_string(),
         riskops_monitor::Value::Number(x) => {
             serde_json::Number::from_f64(*x).map(|n| n.to_string()).unwrap_or_else(|| "null".into())

@@ -155,6 +155,7 @@ async fn rejected_records_count_in_their_window_by_reason_and_a_wrong_kind_keeps
         lines[2]["prediction"] = Value::Null;
         lines[3]["features"]["age"] = json!("old");
         lines[4]["features"]["age"] = json!(10697.5);
+        lines[5]["features"]["income"] = json!([1.5]);
         // Refused too, two hours later: it counts in its own hour's window.
         lines[9]["features"]["height"] = json!(180);
         lines[9]["timestamp"] = json!(1_790_000_000 + 7200);
@@ -178,6 +179,7 @@ async fn rejected_records_count_in_their_window_by_reason_and_a_wrong_kind_keeps
         assert_eq!(q["rejected_rate"].as_f64(), Some(3.0 / 9.0), "{q}");
         assert_eq!(q["rejected_by_reason"], json!({"unknown_feature": 1, "missing_feature": 1, "type": 1}), "{q}");
         assert_eq!(q["type_violations"]["age"], 1, "text in a numeric column: kept, its value left out: {q}");
+        assert_eq!(q["type_violations"]["income"], 1, "an array where a number belongs: the same: {q}");
         let later = &windows[1];
         assert_eq!((later["records"].as_u64(), later["quality"]["rejected_rate"].as_f64()), (Some(0), Some(1.0)));
         assert_eq!(later["quality"]["rejected_by_reason"]["unknown_feature"], 1, "{later}");
