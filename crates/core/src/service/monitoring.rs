@@ -5,10 +5,10 @@
 //! accepted, each other one is answered with its reasons (and counted by reason in the
 //! window its timestamp falls in, when its version is known), and a record id seen before
 //! counts once. A feature value of the wrong kind does not refuse a record: the window
-//! counts it as a type violation. Accepted records are folded into their window's state (bounded sketches) and their
-//! outcome fields kept for late labels, in one transaction: a 2xx means it is committed. Two
-//! batches touching one window at once are serialised by the window's revision (read, merge,
-//! write if unchanged, else retry).
+//! counts it as a type violation. Accepted records are folded into their window's state
+//! (bounded sketches) and their outcome fields kept for late labels, in one transaction: a
+//! 2xx means it is committed. Two batches touching one window at once are serialised by the
+//! window's revision (read, merge, write if unchanged, else retry).
 
 use super::{RequestContext, Riskops};
 use crate::artifact::{Digest, VerifiedFile};
