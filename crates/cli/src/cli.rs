@@ -177,6 +177,11 @@ pub enum MonitorCommand {
         /// Act asks at least six months of a high-risk system's logs) [default: 183].
         #[arg(long)]
         retention_days: Option<u32>,
+        /// Records a window needs before its drift is judged: a smaller window reports
+        /// its drift as "insufficient" and no drift, performance or fairness monitor fires
+        /// on it (performance counts labelled records) [default: 100].
+        #[arg(long, value_name = "N")]
+        min_records: Option<u64>,
     },
     /// Window reports: one line per window (drift, F1 or R², worst parity ratio, worst
     /// missing rate, p95 latency, business value), then the newest window in detail.

@@ -1341,7 +1341,8 @@ fn a_parquet_log_means_the_same_records_as_its_csv() {
             "customers@1",
         ]);
         let args = ["monitor", "configure", "--project", "default", "--model", model, "--exclude", "target"];
-        admin(&[&args[..], &["--sensitive", "sex"]].concat());
+        let configured = admin(&[&args[..], &["--sensitive", "sex", "--min-records", "20"]].concat());
+        assert_eq!(configured["min_records"], 20, "{configured}");
     }
     let log = |file: &Path, model: &str| {
         admin(&["log", file.to_str().unwrap(), "--project", "default", "--model", model, "--batch", "50"])
@@ -1369,6 +1370,8 @@ fn a_parquet_log_means_the_same_records_as_its_csv() {
     };
     // 120 records a minute apart from 800 s into an hour; every seventh has no label yet.
     assert_eq!(counts(&by_csv), [(47, 40), (60, 51), (13, 11)], "{by_csv}");
+    let status: Vec<&str> = by_csv.as_array().unwrap().iter().map(|w| w["drift"]["status"].as_str().unwrap()).collect();
+    assert_eq!(status, ["ok", "ok", "insufficient"], "under --min-records 20: {by_csv}");
     assert_eq!(by_parquet, by_csv, "the same records, read from either file, make the same windows");
     // The same ids too: the Parquet file's records are the CSV's, already sent.
     let again = log(&fixture("predictions.parquet"), "from-csv");

@@ -289,6 +289,42 @@ impl Monitor {
     }
 }
 
+impl Monitor {
+    /// Whether the window holds enough of what this monitor's value rests on to be judged
+    /// at all (a window below it records no value and never breaches):
+    /// - drift, prediction drift and latency percentiles: `records` ≥ `min_records` (a test
+    ///   or a p99 over a handful of records is noise);
+    /// - performance and business value: `labelled` ≥ `min_records` (one label is not an F1);
+    /// - fairness: `labelled` for the metrics that need labels (equalized odds, per-group
+    ///   accuracy, TPR, …), `records` for those that need only predictions (selection
+    ///   rates, demographic parity, four-fifths);
+    /// - quality: the records that arrived, accepted or refused, ≥ `min_records` (one
+    ///   out-of-range record is not a 100% rate, but a window whose every record was
+    ///   refused has no accepted record and must still fire `quality.rejected_rate`);
+    /// - volume: always; a volume monitor exists to notice small windows.
+    pub fn judges(&self, report: &Value, min_records: u64) -> bool {
+        let count = |path: &str| report.pointer(path).and_then(Value::as_u64).unwrap_or(0);
+        let enough = |n: u64| n >= min_records;
+        match Family::of(&self.metric) {
+            Some(Family::DataDrift | Family::PredictionDrift | Family::Latency) => enough(count("/records")),
+            Some(Family::Performance | Family::Business) => enough(count("/labelled")),
+            Some(Family::Fairness) if needs_labels(&self.metric) => enough(count("/labelled")),
+            Some(Family::Fairness) => enough(count("/records")),
+            Some(Family::Quality) => enough(count("/records") + count("/quality/rejected")),
+            Some(Family::Volume) | None => true,
+        }
+    }
+}
+
+/// Fairness metrics computed from labelled outcomes (the others need only predictions).
+fn needs_labels(metric: &str) -> bool {
+    let last = metric.rsplit('.').next().unwrap_or_default();
+    !matches!(
+        last,
+        "selection_rate" | "demographic_parity_difference" | "demographic_parity_ratio" | "four_fifths" | "count"
+    )
+}
+
 /// What a monitor saw in one window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observation {
@@ -591,6 +627,33 @@ mod tests {
         assert!(!m.observe(&report(), None).breached, "no reference yet");
         let unlabelled = json!({"performance": null});
         assert_eq!(m.observe(&unlabelled, Some(0.8)).value, None);
+    }
+
+    #[test]
+    fn small_windows_are_judged_only_where_the_sample_is_large_enough() {
+        // 120 records, 30 of them labelled.
+        let mut small = report();
+        small["labelled"] = json!(30);
+        let judges =
+            |small: &Value, metric: &str, min: u64| monitor(json!({"metric": metric, "above": 0.1})).judges(small, min);
+        assert!(judges(&small, "drift.share", 100) && !judges(&small, "drift.share", 121), "drift needs the records");
+        assert!(!judges(&small, "prediction_drift.statistic", 200));
+        assert!(
+            judges(&small, "performance.f1", 30) && !judges(&small, "performance.f1", 31),
+            "performance needs labels"
+        );
+        assert!(!judges(&small, "business.cost_per_1000", 31));
+        assert!(judges(&small, "fairness.*.demographic_parity_difference", 100), "parity needs only predictions");
+        assert!(!judges(&small, "fairness.*.equalized_odds_difference", 100), "equalized odds needs labels");
+        assert!(!judges(&small, "fairness.sex.by_group.f.true_positive_rate", 100));
+        assert!(judges(&small, "fairness.sex.by_group.f.selection_rate", 100));
+        assert!(!judges(&small, "latency.p99_ms", 121));
+        assert!(judges(&small, "quality.missing_rate", 120) && !judges(&small, "quality.missing_rate", 121));
+        small["records"] = json!(0);
+        small["quality"]["rejected"] = json!(500);
+        assert!(judges(&small, "quality.rejected_rate", 500), "every record refused: still judged");
+        assert!(!judges(&small, "drift.share", 1));
+        assert!(judges(&small, "volume", 1_000_000), "volume is judged at any size");
     }
 
     #[test]

@@ -176,6 +176,24 @@ pub struct IncidentExtension {
     pub advice: Option<Value>,
 }
 
+/// An open incident whose windows were judged again: the values they have now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentRefresh {
+    pub id: i64,
+    pub evidence: Value,
+}
+
+/// An open incident none of whose windows breaches any more: resolved by riskops.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutoResolution {
+    pub id: i64,
+    pub project: String,
+    /// Its windows' current values.
+    pub evidence: Value,
+    /// Why, kept as the incident's note.
+    pub reason: String,
+}
+
 /// One evaluation pass over a model's due windows, written in one transaction.
 #[derive(Debug, Clone, Default)]
 pub struct EvaluationWrite {
@@ -185,6 +203,9 @@ pub struct EvaluationWrite {
     pub results: Vec<MonitorResult>,
     pub opened: Vec<NewIncident>,
     pub extended: Vec<IncidentExtension>,
+    pub refreshed: Vec<IncidentRefresh>,
+    /// Resolved by the system (actor `system`), each queueing `incident.resolved`.
+    pub resolved: Vec<AutoResolution>,
 }
 
 #[derive(Debug, Clone, Default)]

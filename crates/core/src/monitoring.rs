@@ -114,6 +114,8 @@ pub struct IngestWrite {
     pub windows: Vec<WindowWrite>,
     pub new_records: Vec<StoredRecord>,
     pub labelled: Vec<String>,
+    /// Ids of records refused and counted in their window now (a refused id counts once).
+    pub refused: Vec<String>,
     /// The batch's raw records, already in the artifact store.
     pub segment: Option<Segment>,
 }

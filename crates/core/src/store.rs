@@ -351,11 +351,16 @@ pub trait Store: Send + Sync + 'static {
     /// of N records.
     async fn latest_window(&self, model: &str, version: u32) -> Result<Option<(i64, i64, u64)>>;
 
-    /// The start of a model version's first window (its prediction-drift baseline).
+    /// The start of a model version's first window holding accepted records (its
+    /// prediction-drift baseline; a window of only refused records is not one).
     async fn first_window_start(&self, model: &str, version: u32) -> Result<Option<i64>>;
 
     /// Which of these record ids the model has already accepted (in no particular order).
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>>;
+
+    /// Which of these record ids were refused before and counted in their window (in no
+    /// particular order).
+    async fn known_refused(&self, model: &str, ids: &[String]) -> Result<Vec<String>>;
 
     /// The stored outcome fields of these records (those that exist).
     async fn records(&self, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>>;

@@ -4,12 +4,15 @@
 //! - [`Record`]: one prediction log record, already parsed ([`Record::from_json`]).
 //! - [`InputSchema`]: the model's inputs, read from the version's reference
 //!   [`TableProfile`](riskops_data::profile::TableProfile); [`InputSchema::check`] answers
-//!   each record with its violations (unknown or missing feature, wrong type).
+//!   whether a record can be kept (no unknown or missing feature, a readable outcome);
+//!   a feature value of the wrong kind is kept as that feature's type violation.
 //! - [`WindowState`]: per feature the reference profile's own sketches (moments, KLL
 //!   quantiles, frequencies) plus quality counters; the prediction's summary; performance
 //!   ([`BinaryOutcomes`](riskops_stats::metrics::BinaryOutcomes) or
 //!   [`RegressionSummary`](riskops_stats::metrics::RegressionSummary)); per sensitive
-//!   attribute [`GroupOutcomes`](riskops_stats::metrics::GroupOutcomes); latency.
+//!   attribute [`GroupOutcomes`](riskops_stats::metrics::GroupOutcomes) of the labelled
+//!   outcomes and of every record's predictions (selection rates need no labels); refused
+//!   records by reason; latency.
 //!   Mergeable (hours roll up into days) and encodable ([`WindowState::encode`]).
 //!   Late labels: [`WindowState::add_outcome`] with the stored record's prediction.
 //! - [`WindowReport`]: drift per feature sketch against sketch with riskops-drift's
@@ -43,7 +46,7 @@ pub use drift::{FeatureDrift, column_drift, ks_p_value};
 pub use features::{Features, Layout};
 pub use record::{Record, RecordReader, Text, Value, bool_text, number_category};
 pub use report::{ReportContext, WindowDrift, WindowReport, rfc3339};
-pub use schema::{Conformer, FeatureSpec, InputSchema, SchemaOptions, Task, type_violation};
+pub use schema::{Conformer, FeatureSpec, InputSchema, RejectReason, Rejections, SchemaOptions, Task, type_violation};
 pub use window::{ColumnState, LATENCY_K, MAX_ATTRIBUTES, Performance, SMALL_CAP, SmallCounts, WINDOW_K, WindowState};
 
 /// Why a window operation failed.

@@ -13,6 +13,9 @@ pub enum Value {
     Bool(bool),
     Number(f64),
     Text(Text),
+    /// An array or object given as a feature value: never a value of any column, so it is
+    /// counted as that feature's type violation and its record kept.
+    Nested,
 }
 
 /// Text of a value: categories are short, and up to 24 bytes are kept inline, with no
@@ -39,6 +42,7 @@ impl Value {
             Value::Bool(b) => Some(bool_text(*b).to_string()),
             Value::Number(x) => Some(number_category(*x)),
             Value::Text(t) => Some(t.to_string()),
+            Value::Nested => None,
         }
     }
 
@@ -50,6 +54,7 @@ impl Value {
             Value::Number(x) if x.fract() == 0.0 => "an integer",
             Value::Number(_) => "a number",
             Value::Text(_) => "a string",
+            Value::Nested => "an array or object",
         }
     }
 }
@@ -150,21 +155,18 @@ impl RecordReader {
         };
         let features = match obj.get("features") {
             Some(Json::Object(map)) => {
-                let values = map
-                    .iter()
-                    .map(|(k, v)| Value::from_json(v).ok_or_else(|| format!("features.{k}: not a scalar")))
-                    .collect::<Result<Vec<_>, _>>()?;
+                // An array or object is a value of the wrong kind: counted, not refused.
+                let values = map.values().map(|v| Value::from_json(v).unwrap_or(Value::Nested)).collect::<Vec<_>>();
                 // A JSON object's keys are unique, so the layout always exists.
                 let layout = self.layout(map.keys().map(String::as_str)).unwrap_or_default();
                 Features::with_layout(layout, values).unwrap_or_default()
             }
             _ => return Err("features: missing or not an object".into()),
         };
-        let prediction = obj
-            .get("prediction")
-            .and_then(Value::from_json)
-            .filter(|v| *v != Value::Null)
-            .ok_or("prediction: missing or not a scalar")?;
+        // A null prediction is read (the schema check refuses it with a reason windows
+        // count); a missing one leaves nothing to read.
+        let prediction =
+            obj.get("prediction").and_then(Value::from_json).ok_or("prediction: missing or not a scalar")?;
         let number = |field: &str| -> Result<Option<f64>, String> {
             match obj.get(field) {
                 None | Some(Json::Null) => Ok(None),
@@ -393,6 +395,7 @@ impl RecordReader {
                 .timestamp
                 .as_i64()
                 .or_else(|| f.timestamp.as_f64().filter(|x| x.is_finite()).map(|x| x.floor() as i64))?;
+            // Null here may be a missing field: the slow path tells them apart.
             if f.prediction == Value::Null {
                 return None;
             }

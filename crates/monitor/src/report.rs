@@ -2,6 +2,7 @@
 //! version's reference profile.
 
 use crate::drift::{FeatureDrift, column_drift};
+use crate::schema::RejectReason;
 use crate::window::{ColumnState, Performance, WindowState};
 use riskops_data::profile::{ColumnProfile, Dtype, TableProfile};
 use riskops_stats::metrics::GroupOutcomes;
@@ -22,6 +23,9 @@ pub struct ReportContext<'a> {
     pub prediction_reference: Option<&'a ColumnProfile>,
     /// The dataset drifts when at least this share of compared features drifts (Evidently: 0.5).
     pub drift_share: f64,
+    /// Fewer records than this and the window's drift is reported `insufficient`: its
+    /// statistics are shown, but a test on a handful of records says nothing.
+    pub min_records: u64,
 }
 
 /// Dataset-level drift of a window.
@@ -36,6 +40,9 @@ pub struct WindowDrift {
     pub features: Vec<FeatureDrift>,
     /// Features not compared, with the reason.
     pub skipped: Vec<(String, String)>,
+    /// The window had fewer records than `min_records`: no verdict should be drawn.
+    pub insufficient: bool,
+    pub min_records: u64,
 }
 
 /// The report of one window. [`to_json`](Self::to_json) gives the API's shape.
@@ -78,6 +85,8 @@ impl WindowReport {
             n_near_threshold: features.iter().filter(|f| f.near_threshold).count(),
             features,
             skipped,
+            insufficient: state.records < ctx.min_records,
+            min_records: ctx.min_records,
         };
         let prediction_drift = ctx.prediction_reference.map(|r| {
             let mut p = state.prediction.clone();
@@ -118,6 +127,8 @@ impl WindowReport {
             "records": self.records,
             "labelled": self.labelled,
             "drift": {
+                "status": if self.drift.insufficient { "insufficient" } else { "ok" },
+                "min_records": self.drift.min_records,
                 "share": num(self.drift.share),
                 "drifted": self.drift.drifted,
                 "n_drifted": self.drift.n_drifted,
@@ -205,8 +216,15 @@ fn quality(state: &WindowState) -> Value {
         state.features.iter().filter_map(|c| f(c).map(|v| (c.name.clone(), v))).collect()
     };
     let numeric = |c: &ColumnState| matches!(c.dtype, Dtype::Int64 | Dtype::Float64);
+    let rejected = &state.rejected;
+    let by_reason: Map<String, Value> =
+        RejectReason::ALL.iter().map(|r| (r.name().to_string(), json!(rejected.count(*r)))).collect();
     json!({
         "volume": state.records,
+        "rejected": rejected.records,
+        // Of the records that arrived for the window, the share refused.
+        "rejected_rate": rate(rejected.records, state.records + rejected.records),
+        "rejected_by_reason": by_reason,
         "records_with_violations": state.records_with_violations,
         "unknown_features": state.unknown_features,
         "missing_rate": per(&|c| Some(rate(c.missing, c.rows))),
@@ -266,37 +284,59 @@ fn performance(p: &Performance) -> Option<Value> {
     }
 }
 
+/// Per sensitive attribute, fairlearn's metrics: those of predictions alone (selection
+/// rates, demographic parity, four-fifths) over every record, labelled or not; those that
+/// need the truth (equalized odds, per-group accuracy, precision, recall, F1, TPR, FPR) over
+/// the labelled records, `null` until labels arrive.
 fn fairness(state: &WindowState) -> Value {
-    let out: Map<String, Value> = state.fairness.iter().map(|(a, g)| (a.clone(), attribute_json(g))).collect();
+    let empty = GroupOutcomes::new();
+    let attributes: std::collections::BTreeSet<&String> =
+        state.fairness.keys().chain(state.selections.keys()).collect();
+    let out: Map<String, Value> = attributes
+        .into_iter()
+        .map(|a| {
+            let labelled = state.fairness.get(a).unwrap_or(&empty);
+            // Windows stored before selections were kept have only the labelled outcomes.
+            let selections = state.selections.get(a).filter(|s| !s.is_empty()).unwrap_or(labelled);
+            (a.clone(), attribute_json(selections, labelled))
+        })
+        .collect();
     Value::Object(out)
 }
 
-fn attribute_json(g: &GroupOutcomes) -> Value {
-    let by_group: Map<String, Value> = g
+fn attribute_json(selections: &GroupOutcomes, labelled: &GroupOutcomes) -> Value {
+    let labels = labelled.by_group();
+    let by_group: Map<String, Value> = selections
         .by_group()
         .into_iter()
         .map(|m| {
+            let truth = labels.iter().find(|l| l.group == m.group);
+            let with_labels = |f: fn(&riskops_stats::metrics::GroupMetrics) -> f64| truth.map(f).map(num);
             (
-                m.group,
+                m.group.clone(),
                 json!({
                     "count": m.count,
                     "selection_rate": num(m.selection_rate),
-                    "accuracy": num(m.accuracy),
-                    "precision": num(m.precision),
-                    "recall": num(m.recall),
-                    "f1": num(m.f1),
-                    "true_positive_rate": num(m.true_positive_rate),
-                    "false_positive_rate": num(m.false_positive_rate),
+                    "labelled": truth.map_or(0, |t| t.count),
+                    "accuracy": with_labels(|t| t.accuracy),
+                    "precision": with_labels(|t| t.precision),
+                    "recall": with_labels(|t| t.recall),
+                    "f1": with_labels(|t| t.f1),
+                    "true_positive_rate": with_labels(|t| t.true_positive_rate),
+                    "false_positive_rate": with_labels(|t| t.false_positive_rate),
                 }),
             )
         })
         .collect();
+    let labelled_count: u64 = labels.iter().map(|l| l.count).sum();
     json!({
-        "demographic_parity_difference": opt(g.demographic_parity_difference()),
-        "demographic_parity_ratio": opt(g.demographic_parity_ratio()),
-        "equalized_odds_difference": opt(g.equalized_odds_difference()),
-        "four_fifths": g.four_fifths().map(|f| json!({"ratio": num(f.ratio), "passes": f.passes, "lowest": f.lowest, "highest": f.highest})).unwrap_or(Value::Null),
-        "groups_exact": g.is_exact(),
+        "records": selections.groups().map(|(_, c)| c.count()).sum::<u64>(),
+        "labelled": labelled_count,
+        "demographic_parity_difference": opt(selections.demographic_parity_difference()),
+        "demographic_parity_ratio": opt(selections.demographic_parity_ratio()),
+        "four_fifths": selections.four_fifths().map(|f| json!({"ratio": num(f.ratio), "passes": f.passes, "lowest": f.lowest, "highest": f.highest})).unwrap_or(Value::Null),
+        "equalized_odds_difference": opt(labelled.equalized_odds_difference()),
+        "groups_exact": selections.is_exact() && labelled.is_exact(),
         "by_group": by_group,
     })
 }

@@ -162,37 +162,37 @@ impl InputSchema {
         }
     }
 
-    /// Checks one record against the schema: every feature present (null is a missing
-    /// value, allowed), no unknown feature, each value of its column's type, and a
-    /// prediction and label of the task's type. `Err` lists every reason.
-    pub fn check(&self, record: &Record) -> Result<(), Vec<String>> {
+    /// Checks that a record can be kept: every feature of the schema present (null is a
+    /// missing value, allowed), no feature the schema lacks, and a prediction, label, score
+    /// and latency that can be read for the task. `Err` lists every reason with its kind.
+    ///
+    /// A feature value of the wrong kind (text in a numeric column) does not reject the
+    /// record: the window counts it as that feature's type violation and leaves it out of
+    /// the summaries, as it would a missing value.
+    pub fn check(&self, record: &Record) -> Result<(), Vec<(RejectReason, String)>> {
         let mut reasons = Vec::new();
-        // Reasons per feature, in schema order (`align` reports the unknown ones first).
-        let mut per_feature: Vec<String> = Vec::new();
+        // Missing features in schema order (`align` reports the unknown ones first).
+        let mut missing: Vec<(RejectReason, String)> = Vec::new();
         self.align(
             record,
             |i, value| {
-                let spec = &self.features[i];
-                match value {
-                    None => per_feature.push(format!("missing feature {:?}", spec.name)),
-                    Some(v) => {
-                        if let Some(why) = type_violation(spec.dtype, v) {
-                            per_feature.push(format!("feature {:?}: {why}", spec.name));
-                        }
-                    }
+                if value.is_none() {
+                    missing
+                        .push((RejectReason::MissingFeature, format!("missing feature {:?}", self.features[i].name)));
                 }
             },
-            |name| reasons.push(format!("unknown feature {name:?}")),
+            |name| reasons.push((RejectReason::UnknownFeature, format!("unknown feature {name:?}"))),
         );
-        reasons.extend(per_feature);
-        let outcome_problem = |what: &str, v: &Value| -> Option<String> {
-            match (&self.task, v) {
-                (_, Value::Null) => Some(format!("{what} is null")),
-                (Task::Regression, Value::Number(x)) if x.is_finite() => None,
-                (Task::Regression, other) => Some(format!("{what} must be a finite number, not {}", other.kind())),
-                (Task::Binary { .. }, Value::Number(x)) if !x.is_finite() => Some(format!("{what} is not finite")),
-                (Task::Binary { .. }, _) => None,
-            }
+        reasons.extend(missing);
+        let outcome_problem = |what: &str, v: &Value| -> Option<(RejectReason, String)> {
+            let why = match (&self.task, v) {
+                (_, Value::Null) => format!("{what} is null"),
+                (Task::Regression, Value::Number(x)) if x.is_finite() => return None,
+                (Task::Regression, other) => format!("{what} must be a finite number, not {}", other.kind()),
+                (Task::Binary { .. }, Value::Number(x)) if !x.is_finite() => format!("{what} is not finite"),
+                (Task::Binary { .. }, _) => return None,
+            };
+            Some((RejectReason::Type, why))
         };
         reasons.extend(outcome_problem("prediction", &record.prediction));
         if let Some(label) = &record.label {
@@ -201,32 +201,100 @@ impl InputSchema {
         if let Some(s) = record.score
             && !s.is_finite()
         {
-            reasons.push("score is not finite".into());
+            reasons.push((RejectReason::Type, "score is not finite".into()));
         }
         if let Some(l) = record.latency_ms
             && !(l.is_finite() && l >= 0.0)
         {
-            reasons.push("latency_ms must be a non-negative number".into());
+            reasons.push((RejectReason::Type, "latency_ms must be a non-negative number".into()));
         }
         if reasons.is_empty() { Ok(()) } else { Err(reasons) }
     }
 }
 
+/// Why a record was rejected, as windows count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RejectReason {
+    /// A feature the schema does not have.
+    UnknownFeature,
+    /// A feature of the schema absent from the record (null is not absent).
+    MissingFeature,
+    /// A prediction, label, score or latency that cannot be read for the task.
+    Type,
+}
+
+impl RejectReason {
+    pub const ALL: [RejectReason; 3] = [RejectReason::UnknownFeature, RejectReason::MissingFeature, RejectReason::Type];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RejectReason::UnknownFeature => "unknown_feature",
+            RejectReason::MissingFeature => "missing_feature",
+            RejectReason::Type => "type",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Rejected records by reason; a record with reasons of two kinds counts under both,
+/// and once in `records`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rejections {
+    pub records: u64,
+    by_reason: [u64; 3],
+}
+
+impl Rejections {
+    /// Counts one rejected record with its reasons' kinds.
+    pub fn add(&mut self, kinds: impl IntoIterator<Item = RejectReason>) {
+        self.records += 1;
+        let mut seen = [false; 3];
+        for k in kinds {
+            seen[k.index()] = true;
+        }
+        for (n, s) in self.by_reason.iter_mut().zip(seen) {
+            *n += u64::from(s);
+        }
+    }
+
+    pub fn count(&self, reason: RejectReason) -> u64 {
+        self.by_reason[reason.index()]
+    }
+
+    pub fn merge(&mut self, other: &Rejections) {
+        self.records += other.records;
+        for (a, b) in self.by_reason.iter_mut().zip(other.by_reason) {
+            *a += b;
+        }
+    }
+
+    pub(crate) fn from_counts(records: u64, by_reason: [u64; 3]) -> Rejections {
+        Rejections { records, by_reason }
+    }
+
+    pub(crate) fn counts(&self) -> [u64; 4] {
+        [self.records, self.by_reason[0], self.by_reason[1], self.by_reason[2]]
+    }
+}
+
 /// Whether `v` can be a value of a `dtype` column (null always can: it is missing).
 ///
-/// float64 takes numbers; int64 takes integral numbers; bool takes booleans; object (text)
-/// takes strings. Nothing is coerced: `"3"` in a numeric column and `3` in a text column
-/// do not fit.
+/// float64 and int64 take numbers (a number is never a type violation in a numeric
+/// column: 10697.5 where the reference held only integers is a number, as pandas would
+/// read it); bool takes booleans; object (text) takes strings. Nothing is coerced: `"3"`
+/// in a numeric column and `3` in a text column do not fit.
 #[inline]
 pub fn fits(dtype: Dtype, v: &Value) -> bool {
-    match (dtype, v) {
-        (_, Value::Null) => true,
-        (Dtype::Float64, Value::Number(_)) => true,
-        (Dtype::Int64, Value::Number(x)) => x.fract() == 0.0,
-        (Dtype::Bool, Value::Bool(_)) => true,
-        (Dtype::Object, Value::Text(_)) => true,
-        _ => false,
-    }
+    matches!(
+        (dtype, v),
+        (_, Value::Null)
+            | (Dtype::Float64 | Dtype::Int64, Value::Number(_))
+            | (Dtype::Bool, Value::Bool(_))
+            | (Dtype::Object, Value::Text(_))
+    )
 }
 
 /// Why `v` cannot be a value of a `dtype` column (see [`fits`]).
@@ -238,7 +306,7 @@ pub fn type_violation(dtype: Dtype, v: &Value) -> Option<String> {
 fn expected(dtype: Dtype) -> &'static str {
     match dtype {
         Dtype::Float64 => "a number (float64)",
-        Dtype::Int64 => "an integer (int64)",
+        Dtype::Int64 => "a number (int64)",
         Dtype::Bool => "a boolean (bool)",
         Dtype::Object => "a string (object)",
     }

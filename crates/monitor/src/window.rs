@@ -3,7 +3,7 @@
 use crate::MonitorError;
 use crate::codec::{Reader, Writer};
 use crate::record::{Record, Value, bool_text};
-use crate::schema::{FeatureSpec, InputSchema, Task, fits};
+use crate::schema::{FeatureSpec, InputSchema, RejectReason, Rejections, Task, fits};
 use riskops_data::profile::Dtype;
 use riskops_stats::metrics::{BinaryOutcomes, GroupOutcomes, RegressionSummary};
 use riskops_stats::sketch::{Frequencies, Moments, QuantileSketch};
@@ -152,6 +152,12 @@ impl ColumnState {
                     let text = riskops_data::profile::itoa(*x as i64, &mut buf);
                     self.frequencies.add(text);
                     self.check_known(known, text);
+                } else if self.dtype == Dtype::Int64 && x.is_finite() {
+                    // A fraction in a column the reference held as integers: a category of
+                    // its own (as pandas would print it), never seen in the reference.
+                    let text = x.to_string();
+                    self.frequencies.add(&text);
+                    self.check_known(known, &text);
                 }
             }
             Value::Bool(b) => {
@@ -161,6 +167,12 @@ impl ColumnState {
             Value::Text(t) => {
                 self.frequencies.add(t);
                 self.check_known(known, t);
+            }
+            // Only the flexible prediction column gets here with it, and predictions are never
+            // nested (the reader refuses them): counted as a type violation all the same.
+            Value::Nested => {
+                self.type_violations += 1;
+                return false;
             }
         }
         true
@@ -271,18 +283,30 @@ pub struct WindowState {
     pub unreadable_outcomes: u64,
     /// Attribute values not tracked because [`MAX_ATTRIBUTES`] attributes already were.
     pub dropped_attributes: u64,
+    /// Records refused (unknown or missing feature, an unreadable outcome) whose timestamp
+    /// fell in this window; not in `records`.
+    pub rejected: Rejections,
     /// In the schema's feature order.
     pub features: Vec<ColumnState>,
     pub prediction: ColumnState,
     pub performance: Performance,
-    /// Per sensitive attribute (binary tasks).
+    /// Per sensitive attribute, the labelled outcomes by group (binary tasks): what TPR,
+    /// FPR, equalized odds and per-group accuracy need.
     pub fairness: BTreeMap<String, GroupOutcomes>,
+    /// Per sensitive attribute, every record's prediction by group (binary tasks), labelled
+    /// or not: selection rates, demographic parity and the four-fifths rule need no labels.
+    /// Kept as outcomes whose actual class is unknown (counted as negative), so only the
+    /// selection metrics of these summaries mean anything.
+    pub selections: BTreeMap<String, GroupOutcomes>,
     pub latency: Moments,
     pub latency_quantiles: QuantileSketch,
 }
 
 const MAGIC: &[u8; 4] = b"RKMW";
-const VERSION: u8 = 1;
+/// 2 added the rejected records' counts after the counters; 3 the selections per attribute
+/// after the fairness summaries. Earlier versions are still read (nothing rejected, no
+/// selections: reports fall back to the labelled outcomes).
+const VERSION: u8 = 3;
 
 impl WindowState {
     /// An empty window for the schema's features and task.
@@ -294,6 +318,7 @@ impl WindowState {
             unknown_features: 0,
             unreadable_outcomes: 0,
             dropped_attributes: 0,
+            rejected: Rejections::default(),
             features: schema
                 .features
                 .iter()
@@ -305,6 +330,7 @@ impl WindowState {
                 Task::Regression => Performance::Regression(RegressionSummary::new()),
             },
             fairness: BTreeMap::new(),
+            selections: BTreeMap::new(),
             latency: Moments::new(),
             latency_quantiles: QuantileSketch::with_k(LATENCY_K).unwrap_or_default(),
         }
@@ -336,6 +362,7 @@ impl WindowState {
         }
         self.records_with_violations += u64::from(violation);
         self.prediction.add(None, Some(&record.prediction));
+        self.add_selection(schema, record);
         if let Some(l) = record.latency_ms.filter(|l| l.is_finite()) {
             self.latency.add(l);
             self.latency_quantiles.add(l);
@@ -348,6 +375,28 @@ impl WindowState {
             // An unreadable outcome is counted in `unreadable_outcomes`.
             let _ = self.add_outcome(schema, label, &record.prediction, score, &record.attributes);
         }
+    }
+
+    /// Counts a record's prediction in its groups (binary tasks), labelled or not.
+    fn add_selection(&mut self, schema: &InputSchema, record: &Record) {
+        let Some(selected) = schema.task.is_positive(&record.prediction) else { return };
+        for (attribute, group) in &record.attributes {
+            let wanted = if schema.sensitive.is_empty() {
+                self.selections.contains_key(attribute) || self.selections.len() < MAX_ATTRIBUTES
+            } else {
+                schema.sensitive.contains(attribute)
+            };
+            if wanted {
+                self.selections.entry(attribute.clone()).or_default().add(group, false, selected);
+            } else if schema.sensitive.is_empty() {
+                self.dropped_attributes += 1;
+            }
+        }
+    }
+
+    /// Counts a record that was refused, with the kinds of its reasons.
+    pub fn reject(&mut self, kinds: impl IntoIterator<Item = RejectReason>) {
+        self.rejected.add(kinds);
     }
 
     /// Adds one labelled outcome: the ground truth `actual` of a record whose prediction
@@ -380,17 +429,17 @@ impl WindowState {
                     Some(s) => outcomes.add_scored(a, p, s),
                     None => outcomes.add(a, p),
                 }
+                // The attributes the records' selections track (dropped ones are counted there).
                 for (attribute, group) in attributes {
-                    let tracked = self.fairness.contains_key(attribute);
                     let wanted = if schema.sensitive.is_empty() {
-                        tracked || self.fairness.len() < MAX_ATTRIBUTES
+                        self.fairness.contains_key(attribute)
+                            || (self.fairness.len() < MAX_ATTRIBUTES
+                                && (self.selections.is_empty() || self.selections.contains_key(attribute)))
                     } else {
                         schema.sensitive.contains(attribute)
                     };
                     if wanted {
                         self.fairness.entry(attribute.clone()).or_default().add(group, a, p);
-                    } else if schema.sensitive.is_empty() {
-                        self.dropped_attributes += 1;
                     }
                 }
             }
@@ -407,6 +456,19 @@ impl WindowState {
         }
         self.labelled += 1;
         Ok(())
+    }
+
+    /// Whether `other` keeps the same things (features by name, type and tracking, the
+    /// prediction, the task), so that the two can [`merge`](Self::merge). Windows made
+    /// before and after a model's feature set changed (its `exclude`) do not.
+    pub fn same_shape(&self, other: &WindowState) -> bool {
+        let column = |a: &ColumnState, b: &ColumnState| {
+            a.name == b.name && a.dtype == b.dtype && a.flexible == b.flexible && a.tracks_unseen == b.tracks_unseen
+        };
+        self.features.len() == other.features.len()
+            && self.features.iter().zip(&other.features).all(|(a, b)| column(a, b))
+            && column(&self.prediction, &other.prediction)
+            && std::mem::discriminant(&self.performance) == std::mem::discriminant(&other.performance)
     }
 
     /// Folds `other` (another window of the same model version and schema, e.g. the next
@@ -436,9 +498,15 @@ impl WindowState {
         self.unknown_features += other.unknown_features;
         self.unreadable_outcomes += other.unreadable_outcomes;
         self.dropped_attributes += other.dropped_attributes;
+        self.rejected.merge(&other.rejected);
         for (attribute, groups) in &other.fairness {
             if self.fairness.contains_key(attribute) || self.fairness.len() < MAX_ATTRIBUTES {
                 self.fairness.entry(attribute.clone()).or_default().merge(groups);
+            }
+        }
+        for (attribute, groups) in &other.selections {
+            if self.selections.contains_key(attribute) || self.selections.len() < MAX_ATTRIBUTES {
+                self.selections.entry(attribute.clone()).or_default().merge(groups);
             } else {
                 self.dropped_attributes += groups.groups().map(|(_, c)| c.count()).sum::<u64>();
             }
@@ -450,7 +518,8 @@ impl WindowState {
 
     /// The binary encoding: `RKMW`, a version byte, the counters, then each column's
     /// counters and sketch encodings (riskops-stats' formats), the performance summary, the
-    /// per-attribute group outcomes and the latency summaries. Little-endian throughout.
+    /// per-attribute group outcomes (labelled, then selections) and the latency summaries.
+    /// Little-endian throughout.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer { out: Vec::with_capacity(4096) };
         w.out.extend_from_slice(MAGIC);
@@ -463,6 +532,9 @@ impl WindowState {
             self.unreadable_outcomes,
             self.dropped_attributes,
         ] {
+            w.u64(n);
+        }
+        for n in self.rejected.counts() {
             w.u64(n);
         }
         w.u32(self.features.len() as u32);
@@ -480,10 +552,12 @@ impl WindowState {
                 r.encode(&mut w.out);
             }
         }
-        w.u32(self.fairness.len() as u32);
-        for (attribute, groups) in &self.fairness {
-            w.str(attribute);
-            groups.encode(&mut w.out);
+        for per_attribute in [&self.fairness, &self.selections] {
+            w.u32(per_attribute.len() as u32);
+            for (attribute, groups) in per_attribute {
+                w.str(attribute);
+                groups.encode(&mut w.out);
+            }
         }
         self.latency.encode(&mut w.out);
         self.latency_quantiles.encode(&mut w.out);
@@ -497,13 +571,26 @@ impl WindowState {
             return Err(MonitorError::Decode("not a window state (bad magic)".into()));
         }
         let version = r.u8()?;
-        if version != VERSION {
+        if !(1..=VERSION).contains(&version) {
             return Err(MonitorError::Decode(format!("window state version {version} is not supported")));
         }
         let mut counters = [0u64; 6];
         for c in counters.iter_mut() {
             *c = r.u64()?;
         }
+        let rejected = if version >= 2 {
+            let records = r.u64()?;
+            let mut by_reason = [0u64; 3];
+            for c in by_reason.iter_mut() {
+                *c = r.u64()?;
+            }
+            if by_reason.iter().any(|&n| n > records) {
+                return Err(MonitorError::Decode("rejections by reason exceed the rejected records".into()));
+            }
+            Rejections::from_counts(records, by_reason)
+        } else {
+            Rejections::default()
+        };
         let n = r.u32()? as usize;
         // Each column takes well over 16 bytes: refuse counts the input cannot hold.
         if n > r.remaining() / 16 {
@@ -519,15 +606,8 @@ impl WindowState {
             1 => Performance::Regression(r.sketch(RegressionSummary::decode)?),
             t => return Err(MonitorError::Decode(format!("unknown performance tag {t}"))),
         };
-        let attributes = r.u32()? as usize;
-        if attributes > MAX_ATTRIBUTES.max(r.remaining() / 8) {
-            return Err(MonitorError::Decode("attribute count exceeds the input".into()));
-        }
-        let mut fairness = BTreeMap::new();
-        for _ in 0..attributes {
-            let name = r.str()?;
-            fairness.insert(name, r.sketch(GroupOutcomes::decode)?);
-        }
+        let fairness = decode_groups(&mut r)?;
+        let selections = if version >= 3 { decode_groups(&mut r)? } else { BTreeMap::new() };
         let latency = r.sketch(Moments::decode)?;
         let latency_quantiles = r.sketch(QuantileSketch::decode)?;
         if r.remaining() != 0 {
@@ -542,14 +622,30 @@ impl WindowState {
             unknown_features,
             unreadable_outcomes,
             dropped_attributes,
+            rejected,
             features,
             prediction,
             performance,
             fairness,
+            selections,
             latency,
             latency_quantiles,
         })
     }
+}
+
+/// Group summaries per attribute, as [`WindowState::encode`] writes them.
+fn decode_groups(r: &mut Reader<'_>) -> Result<BTreeMap<String, GroupOutcomes>, MonitorError> {
+    let attributes = r.u32()? as usize;
+    if attributes > MAX_ATTRIBUTES.max(r.remaining() / 8) {
+        return Err(MonitorError::Decode("attribute count exceeds the input".into()));
+    }
+    let mut out = BTreeMap::new();
+    for _ in 0..attributes {
+        let name = r.str()?;
+        out.insert(name, r.sketch(GroupOutcomes::decode)?);
+    }
+    Ok(out)
 }
 
 fn dtype_code(d: Dtype) -> u8 {

@@ -8,8 +8,8 @@ use riskops_data::profile::{Dtype, profile_table};
 use riskops_data::{Column, CsvOptions, StrColumn, Table, Values, read_csv};
 use riskops_drift::{DriftOptions, detect_drift};
 use riskops_monitor::{
-    Conformer, Features, InputSchema, Record, ReportContext, SchemaOptions, Task, Value, WindowReport, WindowState,
-    ks_p_value,
+    Conformer, Features, InputSchema, Record, RejectReason, ReportContext, SchemaOptions, Task, Value, WindowReport,
+    WindowState, ks_p_value,
 };
 use riskops_stats::metrics::{BinaryOutcomes, GroupOutcomes, RegressionSummary};
 use std::collections::BTreeMap;
@@ -145,6 +145,7 @@ fn report(w: &WindowState, reference: &riskops_data::profile::TableProfile) -> W
         reference,
         prediction_reference: None,
         drift_share: 0.5,
+        min_records: 100,
     };
     WindowReport::compute(w, &ctx)
 }
@@ -358,6 +359,7 @@ fn prediction_drift_against_a_baseline_window() {
         reference: &profile,
         prediction_reference: Some(&reference),
         drift_share: 0.5,
+        min_records: 100,
     };
     let r = WindowReport::compute(&w, &ctx);
     let p = r.prediction_drift.clone().unwrap().unwrap();
@@ -378,6 +380,7 @@ fn encode_decode_round_trips_and_rejects_garbage() {
     let bytes = w.encode();
     let back = WindowState::decode(&bytes).unwrap();
     assert_eq!(back, w);
+    assert_eq!(report(&w, &profile).to_json()["drift"]["status"], "ok", "3,500 records are enough");
     assert_eq!(back.encode(), bytes);
     assert_eq!(report(&back, &profile), report(&w, &profile));
     // A decoded window keeps accumulating as the original would.
@@ -415,12 +418,10 @@ fn schema_violations_are_answered_per_record() {
     assert_eq!(
         reasons,
         vec![
-            "unknown feature \"ZIP\"",
-            "feature \"DURATION_MONTHS\": expected an integer (int64), got a number",
-            "feature \"PURPOSE\": expected a string (object), got an integer",
-            "feature \"AMOUNT\": expected an integer (int64), got a string",
-            "missing feature \"AGE\"",
-        ]
+            (RejectReason::UnknownFeature, "unknown feature \"ZIP\"".to_string()),
+            (RejectReason::MissingFeature, "missing feature \"AGE\"".to_string()),
+        ],
+        "values of the wrong kind do not reject a record"
     );
     assert!(schema.check(&recs[2]).is_ok(), "null is a missing value");
     let w = window(&schema, &recs);
@@ -430,6 +431,7 @@ fn schema_violations_are_answered_per_record() {
     assert_eq!(q["unknown_features"], 1);
     assert_eq!(q["type_violations"]["AMOUNT"], 1);
     assert_eq!(q["type_violations"]["PURPOSE"], 1);
+    assert_eq!(q["type_violations"]["DURATION_MONTHS"], 0, "6.5 in an integer column is a number");
     assert_eq!(q["missing_rate"]["AGE"].as_f64(), Some(1.0 / 3.0));
     assert_eq!(q["missing_rate"]["JOB"].as_f64(), Some(1.0 / 3.0));
 
@@ -441,12 +443,163 @@ fn schema_violations_are_answered_per_record() {
     assert_eq!(q["unseen_categories"]["PURPOSE"], 1.0);
     assert_eq!(q["unseen_examples"]["PURPOSE"], serde_json::json!([["A411", 2]]));
 
+    // An array where a scalar belongs is a value of the wrong kind too: the record is read.
+    let nested = serde_json::json!({"id": 8, "timestamp": 1700000000, "features": {"AGE": [30], "JOB": {"a": 1}},
+        "prediction": 1});
+    let parsed = Record::from_json(&nested, "2").unwrap();
+    assert_eq!((parsed.features["AGE"].clone(), parsed.features["JOB"].clone()), (Value::Nested, Value::Nested));
+    let mut full = recs[0].clone();
+    full.features.insert("AGE".into(), Value::Nested);
+    assert!(schema.check(&full).is_ok());
+    let w = window(&schema, &[full]);
+    let age = w.features.iter().find(|c| c.name == "AGE").unwrap();
+    assert_eq!((age.type_violations, age.count()), (1, 0));
+
     let json = serde_json::json!({"id": 7, "timestamp": 1700000000, "features": {"AGE": 30, "JOB": "A173"},
         "prediction": 1, "probabilities": {"0": 0.2, "1": 0.8}, "label": 0, "attributes": {"sex": "female"}});
     let parsed = Record::from_json(&json, "2").unwrap();
     assert_eq!((parsed.id.as_str(), parsed.version.as_str()), ("7", "2"));
     assert_eq!(parsed.positive_score("1"), Some(0.8));
     assert!(Record::from_json(&serde_json::json!({"id": 1}), "2").is_err());
+}
+
+#[test]
+fn a_value_of_the_wrong_kind_keeps_its_record_and_rejections_count_by_reason() {
+    let t = german();
+    let profile = profile_table(&t);
+    let schema = InputSchema::from_profile(&profile, &options());
+    let mut recs = records(&select(&t, &(0..10).collect::<Vec<_>>()), true);
+    // A number is never a type violation in a numeric column; text there is, and the
+    // record is kept with that feature treated as missing.
+    recs[0].features.insert("DURATION_MONTHS".into(), Value::Number(10697.5));
+    recs[1].features.insert("AMOUNT".into(), Value::Text("n/a".into()));
+    assert!(recs.iter().all(|r| schema.check(r).is_ok()));
+    let mut w = window(&schema, &recs);
+    let column = |w: &WindowState, name: &str| w.features.iter().find(|c| c.name == name).unwrap().clone();
+    let duration = column(&w, "DURATION_MONTHS");
+    assert_eq!((duration.type_violations, duration.count()), (0, 10));
+    assert_eq!(duration.moments.max(), Some(10697.5));
+    let amount = column(&w, "AMOUNT");
+    assert_eq!((amount.type_violations, amount.missing, amount.count()), (1, 0, 9));
+    assert_eq!(w.records, 10);
+
+    // Refused records count in the window by reason: once per record, under each kind.
+    w.reject([RejectReason::UnknownFeature, RejectReason::MissingFeature, RejectReason::UnknownFeature]);
+    w.reject([RejectReason::Type]);
+    let q = report(&w, &profile).to_json()["quality"].clone();
+    assert_eq!(q["rejected"], 2);
+    assert_eq!(q["rejected_rate"].as_f64(), Some(2.0 / 12.0));
+    assert_eq!(q["rejected_by_reason"], serde_json::json!({"unknown_feature": 1, "missing_feature": 1, "type": 1}));
+    assert_eq!(q["volume"], 10, "rejected records are not in the volume");
+    let drift = report(&w, &profile).to_json()["drift"].clone();
+    assert_eq!((drift["status"].as_str(), drift["min_records"].as_u64()), (Some("insufficient"), Some(100)));
+    assert!(drift["share"].is_number(), "its statistics are still shown: {drift}");
+
+    // They merge, encode, and a window stored before they were counted still decodes.
+    let mut merged = w.clone();
+    merged.merge(&w).unwrap();
+    assert_eq!(merged.rejected.records, 4);
+    assert_eq!(merged.rejected.count(RejectReason::Type), 2);
+    assert_eq!(WindowState::decode(&w.encode()).unwrap(), w);
+    let mut plain = window(&schema, &recs);
+    plain.selections.clear();
+    let old = as_version_1(&as_version_2(&plain));
+    assert_eq!(WindowState::decode(&old).unwrap(), plain);
+}
+
+/// `w`'s encoding as version 2 wrote it: without the selections (which `w` must not
+/// have), whose count sits just before the latency summaries.
+fn as_version_2(w: &WindowState) -> Vec<u8> {
+    assert!(w.selections.is_empty());
+    let v3 = w.encode();
+    assert_eq!(v3[4], 3);
+    let mut latency = Vec::new();
+    w.latency.encode(&mut latency);
+    w.latency_quantiles.encode(&mut latency);
+    let at = v3.len() - latency.len() - 4;
+    assert_eq!(&v3[at..at + 4], &[0, 0, 0, 0], "no selections");
+    let mut out = [&v3[..at], &v3[at + 4..]].concat();
+    out[4] = 2;
+    out
+}
+
+/// A version-2 encoding as version 1 wrote it: without the four rejection counters that
+/// follow the six window counters.
+fn as_version_1(v2: &[u8]) -> Vec<u8> {
+    assert_eq!((&v2[..4], v2[4]), (&b"RKMW"[..], 2));
+    let counters_end = 5 + 6 * 8;
+    assert!(v2[counters_end..counters_end + 32].iter().all(|b| *b == 0), "nothing rejected");
+    let mut out = v2[..counters_end].to_vec();
+    out[4] = 1;
+    out.extend_from_slice(&v2[counters_end + 32..]);
+    out
+}
+
+#[test]
+fn fairness_of_predictions_needs_no_labels_and_the_rest_comes_with_them() {
+    let t = german();
+    let profile = profile_table(&t);
+    let schema = InputSchema::from_profile(&profile, &options());
+    let labelled = records(&drift(&t), true);
+    let mut w = window(&schema, &records(&drift(&t), false));
+    assert_eq!(w.labelled, 0);
+
+    // fairlearn's definitions, by hand: selection rate = share predicted positive per
+    // group; demographic parity difference = max − min, ratio = min / max.
+    let mut per_group: BTreeMap<&str, (f64, f64)> = BTreeMap::new();
+    for r in &labelled {
+        let slot = per_group.entry(r.attributes["sex"].as_str()).or_default();
+        slot.0 += 1.0;
+        slot.1 += f64::from(u8::from(r.prediction == Value::Number(1.0)));
+    }
+    let rates: BTreeMap<&str, f64> = per_group.iter().map(|(g, (n, s))| (*g, s / n)).collect();
+    let (lo, hi) = (rates.values().copied().fold(1.0, f64::min), rates.values().copied().fold(0.0, f64::max));
+    let f = report(&w, &profile).to_json()["fairness"]["sex"].clone();
+    assert_eq!((f["records"].as_u64(), f["labelled"].as_u64()), (Some(1000), Some(0)), "{f}");
+    assert!((f["demographic_parity_difference"].as_f64().unwrap() - (hi - lo)).abs() < 1e-12, "{f}");
+    assert!((f["demographic_parity_ratio"].as_f64().unwrap() - lo / hi).abs() < 1e-12, "{f}");
+    assert_eq!(f["four_fifths"]["passes"].as_bool(), Some(lo / hi >= 0.8));
+    for (group, rate) in &rates {
+        let g = &f["by_group"][*group];
+        assert!((g["selection_rate"].as_f64().unwrap() - rate).abs() < 1e-12, "{g}");
+        assert_eq!((g["labelled"].as_u64(), g["true_positive_rate"].as_f64()), (Some(0), None), "{g}");
+    }
+    assert!(f["equalized_odds_difference"].is_null(), "needs labels: {f}");
+
+    // Labels for half the records: equalized odds and per-group rates of the labelled
+    // ones appear (as GroupOutcomes, checked against fairlearn, computes them); the
+    // selection metrics stay those of every record.
+    let mut truth = GroupOutcomes::new();
+    for r in labelled.iter().step_by(2) {
+        let label = r.label.clone().unwrap();
+        w.add_outcome(&schema, &label, &r.prediction, r.score, &r.attributes).unwrap();
+        truth.add(&r.attributes["sex"], label == Value::Number(1.0), r.prediction == Value::Number(1.0));
+    }
+    let after = report(&w, &profile).to_json()["fairness"]["sex"].clone();
+    assert_eq!(after["labelled"], 500);
+    assert_eq!(after["equalized_odds_difference"].as_f64(), truth.equalized_odds_difference());
+    assert_eq!(after["demographic_parity_difference"], f["demographic_parity_difference"]);
+    for m in truth.by_group() {
+        let g = &after["by_group"][&m.group];
+        assert_eq!(
+            (g["labelled"].as_u64(), g["true_positive_rate"].as_f64()),
+            (Some(m.count), Some(m.true_positive_rate))
+        );
+        assert_eq!(g["accuracy"].as_f64(), Some(m.accuracy));
+    }
+
+    // Selections merge and encode; a window stored before them reports parity from its
+    // labelled outcomes, as it always did.
+    assert_eq!(WindowState::decode(&w.encode()).unwrap(), w);
+    let mut merged = w.clone();
+    merged.merge(&w).unwrap();
+    assert_eq!(report(&merged, &profile).to_json()["fairness"]["sex"]["records"], 2000);
+    let mut stored_before = w.clone();
+    stored_before.selections.clear();
+    let old = WindowState::decode(&as_version_2(&stored_before)).unwrap();
+    let old_f = report(&old, &profile).to_json()["fairness"]["sex"].clone();
+    assert_eq!(old_f["demographic_parity_difference"].as_f64(), truth.demographic_parity_difference());
+    assert_eq!(old_f["records"], 500);
 }
 
 #[test]
@@ -473,6 +626,7 @@ fn records_put_in_schema_order_fold_and_check_as_they_were() {
     let kept = schema.conform(short.features.clone(), &mut memo);
     assert_eq!(kept.names(), short.features.names());
     let reasons = schema.check(&Record { features: kept, ..short }).unwrap_err();
+    let reasons: Vec<&str> = reasons.iter().map(|(_, r)| r.as_str()).collect();
     assert_eq!(reasons, vec!["unknown feature \"ZIP\"", "missing feature \"AGE\""]);
 }
 

@@ -240,7 +240,7 @@ fn numeric_fields(v: Option<&Value>) -> Vec<(String, f64)> {
     v.and_then(Value::as_object)
         .map(|o| {
             o.iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "count" | "scored"))
+                .filter(|(k, _)| !matches!(k.as_str(), "count" | "scored" | "records" | "labelled"))
                 .filter_map(|(k, x)| x.as_f64().map(|x| (k.clone(), x)))
                 .collect()
         })
@@ -314,6 +314,32 @@ fn render(models: &[ModelMetrics], http: &HttpMetrics, ingested: u64) -> String 
     e.family("riskops_window_records", "gauge", "Prediction records in the latest window.");
     per_version(&mut e, models, "riskops_window_records", |m| {
         m.latest.iter().map(|w| (Vec::new(), w.records.to_string())).collect()
+    });
+
+    e.family(
+        "riskops_window_rejected_records",
+        "gauge",
+        "Records of the latest window refused by the version's schema, by reason (a record counts under each of its reasons).",
+    );
+    per_version(&mut e, models, "riskops_window_rejected_records", |m| {
+        let Some(by_reason) =
+            report(m).and_then(|r| r.pointer("/quality/rejected_by_reason")).and_then(Value::as_object)
+        else {
+            return Vec::new();
+        };
+        by_reason.iter().filter_map(|(reason, n)| Some((vec![("reason", reason.clone())], number(Some(n))?))).collect()
+    });
+
+    e.family(
+        "riskops_window_rejected_rate",
+        "gauge",
+        "Share of the latest window's records that were refused (rejected / (accepted + rejected)).",
+    );
+    per_version(&mut e, models, "riskops_window_rejected_rate", |m| {
+        number(report(m).and_then(|r| r.pointer("/quality/rejected_rate")))
+            .map(|v| (Vec::new(), v))
+            .into_iter()
+            .collect()
     });
 
     e.family("riskops_window_labelled_records", "gauge", "Records of the latest window whose label has arrived.");

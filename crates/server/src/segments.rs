@@ -37,9 +37,10 @@ impl SegmentWriter for ParquetSegments {
 }
 
 /// A column of values: numbers when every present value is a number, booleans when every
-/// one is a boolean, text otherwise (numbers written as JSON writes them).
+/// one is a boolean, text otherwise (numbers written as JSON writes them). An array or
+/// object given as a feature value is written as null: a column holds scalars.
 fn typed<'r>(values: Vec<Option<&'r Value>>) -> ColumnValues<'r> {
-    let present = || values.iter().flatten().filter(|v| !matches!(v, Value::Null));
+    let present = || values.iter().flatten().filter(|v| !matches!(v, Value::Null | Value::Nested));
     if present().all(|v| matches!(v, Value::Number(_))) {
         return ColumnValues::Float64(
             values.iter().map(|v| if let Some(Value::Number(x)) = v { Some(*x) } else { None }).collect(),
@@ -54,7 +55,7 @@ fn typed<'r>(values: Vec<Option<&'r Value>>) -> ColumnValues<'r> {
         values
             .iter()
             .map(|v| match v {
-                None | Some(Value::Null) => None,
+                None | Some(Value::Null | Value::Nested) => None,
                 Some(Value::Text(t)) => Some(Cow::Borrowed(t.as_str())),
                 Some(Value::Bool(b)) => Some(Cow::Owned(b.to_string())),
                 Some(Value::Number(x)) => {

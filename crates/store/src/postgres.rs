@@ -55,8 +55,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "monitoring", include_str!("../migrations/postgres/0008_monitoring.sql")),
     (9, "alerting", include_str!("../migrations/postgres/0009_alerting.sql")),
     (10, "segments", include_str!("../migrations/postgres/0010_segments.sql")),
-    (101, "delivery_snapshots", include_str!("../migrations/postgres/0101_delivery_snapshots.sql")),
-    (300, "promotion_closed_reason", include_str!("../migrations/postgres/0300_promotion_closed_reason.sql")),
+    (11, "delivery_snapshots", include_str!("../migrations/postgres/0011_delivery_snapshots.sql")),
+    (12, "refused_records", include_str!("../migrations/postgres/0012_refused_records.sql")),
+    (13, "promotion_closed_reason", include_str!("../migrations/postgres/0013_promotion_closed_reason.sql")),
 ];
 
 /// The triggers that keep the audit trail append-only (migrations 0001 and 0005).
@@ -1086,6 +1087,10 @@ impl Store for PostgresStore {
 
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
         monitoring::known_records(&self.client().await?, model, ids).await
+    }
+
+    async fn known_refused(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
+        monitoring::known_refused(&self.client().await?, model, ids).await
     }
 
     async fn records(&self, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>> {

@@ -64,8 +64,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "monitoring", include_str!("../migrations/sqlite/0008_monitoring.sql")),
     (9, "alerting", include_str!("../migrations/sqlite/0009_alerting.sql")),
     (10, "segments", include_str!("../migrations/sqlite/0010_segments.sql")),
-    (101, "delivery_snapshots", include_str!("../migrations/sqlite/0101_delivery_snapshots.sql")),
-    (300, "promotion_closed_reason", include_str!("../migrations/sqlite/0300_promotion_closed_reason.sql")),
+    (11, "delivery_snapshots", include_str!("../migrations/sqlite/0011_delivery_snapshots.sql")),
+    (12, "refused_records", include_str!("../migrations/sqlite/0012_refused_records.sql")),
+    (13, "promotion_closed_reason", include_str!("../migrations/sqlite/0013_promotion_closed_reason.sql")),
 ];
 
 #[derive(Clone)]
@@ -1297,6 +1298,11 @@ impl Store for SqliteStore {
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
         let (model, ids) = (model.to_string(), ids.to_vec());
         self.with_conn(move |conn| monitoring::known_records(conn, &model, &ids)).await
+    }
+
+    async fn known_refused(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
+        let (model, ids) = (model.to_string(), ids.to_vec());
+        self.with_conn(move |conn| monitoring::known_refused(conn, &model, &ids)).await
     }
 
     async fn records(&self, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>> {

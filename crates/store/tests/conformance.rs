@@ -1566,7 +1566,7 @@ fn ingest(windows: Vec<WindowWrite>, new_records: Vec<StoredRecord>, labelled: &
         windows,
         new_records,
         labelled: labelled.iter().map(|s| s.to_string()).collect(),
-        segment: None,
+        ..IngestWrite::default()
     }
 }
 
@@ -1742,7 +1742,7 @@ async fn ingest_at(
     windows: Vec<WindowWrite>,
     at: OffsetDateTime,
 ) {
-    let write = IngestWrite { model: model.into(), windows, new_records: vec![], labelled: vec![], segment: None };
+    let write = IngestWrite { model: model.into(), windows, ..IngestWrite::default() };
     store.commit_ingest(write, audit(permit, "monitoring.ingest", &format!("model:{model}")), at).await.unwrap();
 }
 
@@ -1779,7 +1779,7 @@ fn new_incident(project: &str, model: &str, version: u32, monitor: &str, windows
 }
 
 fn evaluation(model: &str, results: Vec<MonitorResult>, opened: Vec<NewIncident>) -> EvaluationWrite {
-    EvaluationWrite { model: model.into(), evaluated: vec![], results, opened, extended: vec![] }
+    EvaluationWrite { model: model.into(), results, opened, ..EvaluationWrite::default() }
 }
 
 /// Opens one incident per `NewIncident` (one evaluation, one audit each) and returns their ids.
@@ -2004,6 +2004,7 @@ async fn evaluations_keep_results_and_open_and_extend_incidents() {
             results: vec![again.clone(), h3.clone()],
             opened: vec![],
             extended: vec![extension],
+            ..EvaluationWrite::default()
         };
         let opened_now =
             store.commit_evaluation(write, vec![audit(&permit, "incident.update", "incident:1")], minutes(2)).await;

@@ -446,18 +446,29 @@ fn whole_number(value: Value) -> Value {
 
 pub async fn monitor(client: &Client, format: Format, command: MonitorCommand) -> Result<()> {
     match command {
-        MonitorCommand::Configure { project, model, window, task, positive, exclude, sensitive, retention_days } => {
+        MonitorCommand::Configure {
+            project,
+            model,
+            window,
+            task,
+            positive,
+            exclude,
+            sensitive,
+            retention_days,
+            min_records,
+        } => {
             let body = json!({
                 "window": window, "task": task, "positive": positive, "exclude": exclude, "sensitive": sensitive,
-                "retention_days": retention_days,
+                "retention_days": retention_days, "min_records": min_records,
             });
             let config = client.put(&format!("/api/v1/projects/{project}/models/{model}/monitor"), &body).await?;
             emit(format, &config, |c| {
                 println!(
-                    "{model}: {} windows, {} task, raw records kept {} days",
+                    "{model}: {} windows, {} task, raw records kept {} days, drift judged from {} records",
                     str_field(c, "window"),
                     str_field(c, "task"),
-                    c["retention_days"]
+                    c["retention_days"],
+                    c["min_records"]
                 )
             });
         }

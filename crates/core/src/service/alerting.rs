@@ -17,8 +17,8 @@ use crate::compliance::MonitoringFacts;
 use crate::error::{Error, Result};
 use crate::governance::Tier;
 use crate::incident::{
-    AttemptOutcome, Delivery, DueWindow, EvaluationWrite, Incident, IncidentExtension, IncidentFilter, IncidentState,
-    MonitorResult, NewIncident, NewWebhook, RiskAction, Webhook, WebhookFormat,
+    AttemptOutcome, AutoResolution, Delivery, DueWindow, EvaluationWrite, Incident, IncidentExtension, IncidentFilter,
+    IncidentRefresh, IncidentState, MonitorResult, NewIncident, NewWebhook, RiskAction, Webhook, WebhookFormat,
 };
 use crate::project::validate_name;
 use crate::registry::VersionRef;
@@ -80,6 +80,8 @@ pub struct EvaluationSummary {
     pub windows: usize,
     pub opened: Vec<i64>,
     pub extended: Vec<i64>,
+    /// Incidents resolved because none of their windows breaches any more.
+    pub resolved: Vec<i64>,
 }
 
 impl Riskops {
@@ -372,6 +374,7 @@ impl Riskops {
                     summary.windows += s.windows;
                     summary.opened.extend(s.opened);
                     summary.extended.extend(s.extended);
+                    summary.resolved.extend(s.resolved);
                 }
                 // Another server judged it, or it changed: the next pass reads it afresh.
                 Err(e) if e.kind == crate::error::ErrorKind::Conflict => {
@@ -408,7 +411,23 @@ impl Riskops {
                 WindowState::decode(&stored.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
             let report = reports.report(w.version, stored.start, stored.end, &state).await?;
             write.evaluated.push((w.version, stored.start, stored.rev));
+            let min_records = reports.min_records();
             for m in &monitors {
+                // A window too small for the monitor's statistic is recorded without a
+                // value: it neither breaches nor becomes a relative monitor's reference.
+                if !m.judges(&report, min_records) {
+                    write.results.push(MonitorResult {
+                        version: w.version,
+                        window_start: stored.start,
+                        window_end: stored.end,
+                        monitor_id: m.id.clone(),
+                        value: None,
+                        at: None,
+                        breached: false,
+                        incident_id: None,
+                    });
+                    continue;
+                }
                 let reference = if m.relative {
                     let key = (w.version, m.id.clone());
                     if !references.contains_key(&key) {
@@ -453,6 +472,7 @@ impl Riskops {
         let mut audits = Vec::new();
         let system = Permit::system();
         let mut extended_ids = Vec::new();
+        let mut resolved_ids = Vec::new();
         for version in versions {
             for m in &monitors {
                 let mut results: BTreeMap<i64, MonitorResult> = self
@@ -466,7 +486,34 @@ impl Riskops {
                     let incident_id = results.get(&r.window_start).and_then(|x| x.incident_id);
                     results.insert(r.window_start, MonitorResult { incident_id, ..r.clone() });
                 }
-                let Some(run) = longest_fresh_run(&results, m.persistence) else { continue };
+                let Some(run) = longest_fresh_run(&results, m.persistence) else {
+                    // No new run: an open incident of this monitor shows its windows as they
+                    // are now, and is resolved once none of them breaches.
+                    let incident = open.iter().find(|i| i.version == version && i.monitor_id == m.id);
+                    if let Some(i) = incident
+                        && let Some(change) = judge_again(i, m, &results, &write.results)
+                    {
+                        match change {
+                            Rejudged::Refreshed(refresh) => {
+                                audits.push(
+                                    AuditRecord::new(&system, "incident.update", format!("incident:{}", i.id))
+                                        .after(json!({"evidence": refresh.evidence})),
+                                );
+                                write.refreshed.push(refresh);
+                            }
+                            Rejudged::Resolved(resolution) => {
+                                audits.push(
+                                    AuditRecord::new(&system, "incident.resolve", format!("incident:{}", i.id))
+                                        .before(json!({"state": i.state.as_str()}))
+                                        .after(json!({"state": "resolved", "note": resolution.reason, "evidence": resolution.evidence})),
+                                );
+                                resolved_ids.push(i.id);
+                                write.resolved.push(resolution);
+                            }
+                        }
+                    }
+                    continue;
+                };
                 let fresh: Vec<i64> = run.iter().filter(|r| r.incident_id.is_none()).map(|r| r.window_start).collect();
                 let since = rfc3339_unix(run[0].window_start);
                 let values: Vec<(String, Option<f64>)> =
@@ -475,7 +522,7 @@ impl Riskops {
                     "metric": m.metric,
                     "condition": m.describe(),
                     "since": since,
-                    "values": run.iter().map(|r| json!({"window": rfc3339_unix(r.window_start), "value": r.value, "at": r.at})).collect::<Vec<_>>(),
+                    "values": run.iter().map(|r| json!({"window": rfc3339_unix(r.window_start), "value": r.value, "at": r.at, "breached": r.breached})).collect::<Vec<_>>(),
                 });
                 let report = last_report.get(&version).cloned().unwrap_or(Value::Null);
                 let advice = m.family().advises_retraining().then(|| retrain_advice(m, &since, &values, &report));
@@ -513,7 +560,7 @@ impl Riskops {
         }
         let windows = write.evaluated.len();
         let opened = self.store.commit_evaluation(write, audits, self.clock.now()).await?;
-        Ok(EvaluationSummary { windows, opened, extended: extended_ids })
+        Ok(EvaluationSummary { windows, opened, extended: extended_ids, resolved: resolved_ids })
     }
 
     /// What a relative monitor compares with: the version's registered metric of that
@@ -615,6 +662,61 @@ impl Riskops {
 fn risk_signal(incident: &Incident) -> Option<&'static str> {
     let metric = incident.monitor.get("metric").and_then(Value::as_str)?;
     crate::alerting::Family::of(metric)?.risk_signal()
+}
+
+/// What judging an open incident's windows again changed.
+enum Rejudged {
+    /// Some still breach: the evidence shows their current values.
+    Refreshed(IncidentRefresh),
+    /// None breaches any more.
+    Resolved(AutoResolution),
+}
+
+/// An open incident after this pass's results: `None` when none of its windows was judged
+/// again (nothing to change). `results` are the monitor's results on the incident's
+/// version, this pass's included; `fresh` this pass's results.
+fn judge_again(
+    incident: &Incident,
+    monitor: &Monitor,
+    results: &BTreeMap<i64, MonitorResult>,
+    fresh: &[MonitorResult],
+) -> Option<Rejudged> {
+    let windows: Vec<&MonitorResult> = results.values().filter(|r| r.incident_id == Some(incident.id)).collect();
+    let judged_again = fresh.iter().any(|f| {
+        f.version == incident.version
+            && f.monitor_id == incident.monitor_id
+            && windows.iter().any(|w| w.window_start == f.window_start)
+    });
+    if windows.is_empty() || !judged_again {
+        return None;
+    }
+    let values: Vec<Value> = windows
+        .iter()
+        .map(|r| json!({"window": rfc3339_unix(r.window_start), "value": r.value, "at": r.at, "breached": r.breached}))
+        .collect();
+    let mut evidence = incident.evidence.clone();
+    match evidence.as_object_mut() {
+        Some(o) => {
+            o.insert("values".into(), Value::Array(values));
+        }
+        None => evidence = json!({"values": values}),
+    }
+    if windows.iter().any(|r| r.breached) {
+        return Some(Rejudged::Refreshed(IncidentRefresh { id: incident.id, evidence }));
+    }
+    let now: Vec<String> = windows
+        .iter()
+        .map(|r| {
+            format!("{} {}", rfc3339_unix(r.window_start), r.value.map_or("no value".to_string(), |v| v.to_string()))
+        })
+        .collect();
+    let reason = format!(
+        "resolved by riskops: judged again after its windows changed, none of its {} window(s) breaches {} any more ({})",
+        windows.len(),
+        monitor.describe(),
+        now.join(", ")
+    );
+    Some(Rejudged::Resolved(AutoResolution { id: incident.id, project: incident.project.clone(), evidence, reason }))
 }
 
 /// The latest run of consecutive breaching windows at least `persistence` long that has
@@ -822,6 +924,30 @@ mod tests {
         let r: BTreeMap<_, _> = [result(1, true, Some(7)), result(2, true, Some(7)), result(3, true, None)].into();
         let run = longest_fresh_run(&r, 3).unwrap();
         assert_eq!(run.iter().filter(|x| x.incident_id.is_none()).count(), 1);
+    }
+
+    #[test]
+    fn an_incident_judged_again_shows_its_values_and_resolves_when_none_breaches() {
+        let monitor = Monitor::from_json(&json!({"id": "m1", "metric": "drift.share", "above": 0.3})).unwrap();
+        let mut i = incident();
+        i.version = 1;
+        let at = |start: i64, value: f64, breached: bool| {
+            let (_, mut r) = result(start, breached, Some(3));
+            r.value = Some(value);
+            (start, r)
+        };
+        let before: BTreeMap<_, _> = [at(1, 0.5, true), at(2, 0.45, true)].into();
+        // Nothing of the incident was judged again: nothing changes.
+        assert!(judge_again(&i, &monitor, &before, &[result(5, false, None).1]).is_none());
+        // One window fell under the threshold, one still breaches: refreshed.
+        let mid: BTreeMap<_, _> = [at(1, 0.2, false), at(2, 0.45, true)].into();
+        let Some(Rejudged::Refreshed(r)) = judge_again(&i, &monitor, &mid, &[mid[&1].clone()]) else { panic!() };
+        assert_eq!(r.evidence["values"][0]["value"], 0.2);
+        // Neither breaches: resolved, with why.
+        let after: BTreeMap<_, _> = [at(1, 0.2, false), at(2, 0.1, false)].into();
+        let Some(Rejudged::Resolved(r)) = judge_again(&i, &monitor, &after, &[after[&2].clone()]) else { panic!() };
+        assert!(r.reason.contains("none of its 2 window(s) breaches drift.share ≥ 0.3"), "{}", r.reason);
+        assert_eq!((r.id, r.evidence["values"][1]["value"].as_f64()), (3, Some(0.1)));
     }
 
     #[test]

@@ -2,11 +2,13 @@
 //! windows out.
 //!
 //! A batch is partial: each record that parses and fits the model's input schema is
-//! accepted, each other one is answered with its reasons, and a record id seen before counts
-//! once. Accepted records are folded into their window's state (bounded sketches) and their
-//! outcome fields kept for late labels, in one transaction: a 2xx means it is committed. Two
-//! batches touching one window at once are serialised by the window's revision (read, merge,
-//! write if unchanged, else retry).
+//! accepted, each other one is answered with its reasons (and counted by reason in the
+//! window its timestamp falls in, when its version is known), and a record id seen before
+//! counts once. A feature value of the wrong kind does not refuse a record: the window
+//! counts it as a type violation. Accepted records are folded into their window's state
+//! (bounded sketches) and their outcome fields kept for late labels, in one transaction: a
+//! 2xx means it is committed. Two batches touching one window at once are serialised by the
+//! window's revision (read, merge, write if unchanged, else retry).
 
 use super::{RequestContext, Riskops};
 use crate::artifact::{Digest, VerifiedFile};
@@ -15,11 +17,13 @@ use crate::auth::{self, Operation, Permit, Scope};
 use crate::error::{Error, ErrorKind, Result};
 use crate::governance::Environment;
 use crate::kpi::{OutcomeValues, confusion_from_json};
-use crate::monitoring::{IngestWrite, Segment, StoredRecord, WindowSpec, WindowWrite};
+use crate::monitoring::{IngestWrite, Segment, StoredRecord, StoredWindow, WindowSpec, WindowWrite};
 use crate::project::validate_name;
 use crate::registry::{ModelVersion, VersionRef};
 use riskops_data::profile::{ColumnProfile, Dtype, TableProfile};
-use riskops_monitor::{Conformer, InputSchema, Record, ReportContext, SchemaOptions, Task, WindowReport, WindowState};
+use riskops_monitor::{
+    Conformer, InputSchema, Record, RejectReason, ReportContext, SchemaOptions, Task, WindowReport, WindowState,
+};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -40,6 +44,9 @@ pub struct MonitorConfig {
     pub sensitive: Vec<String>,
     /// How long raw records are kept (days from when they arrived).
     pub retention_days: u32,
+    /// A window with fewer records reports its drift as `insufficient`, and monitors whose
+    /// values are sample statistics do not judge it (see `alerting::Monitor::judges`).
+    pub min_records: u64,
 }
 
 /// Raw records are kept six months by default: the EU AI Act (Art. 19) asks at least that
@@ -47,6 +54,8 @@ pub struct MonitorConfig {
 pub const DEFAULT_RETENTION_DAYS: u32 = 183;
 /// The longest retention accepted (ten years: SR 11-7 model files are kept about that long).
 pub const MAX_RETENTION_DAYS: u32 = 3653;
+/// Records a window needs before its drift is judged, unless configured.
+pub const DEFAULT_MIN_RECORDS: u64 = 100;
 
 impl Default for MonitorConfig {
     fn default() -> Self {
@@ -56,6 +65,7 @@ impl Default for MonitorConfig {
             exclude: Vec::new(),
             sensitive: Vec::new(),
             retention_days: DEFAULT_RETENTION_DAYS,
+            min_records: DEFAULT_MIN_RECORDS,
         }
     }
 }
@@ -66,17 +76,20 @@ impl MonitorConfig {
             Task::Binary { positive } => ("binary", Some(positive.clone())),
             Task::Regression => ("regression", None),
         };
-        json!({"window": self.window.name(), "task": task, "positive": positive, "exclude": self.exclude, "sensitive": self.sensitive, "retention_days": self.retention_days})
+        json!({"window": self.window.name(), "task": task, "positive": positive, "exclude": self.exclude, "sensitive": self.sensitive, "retention_days": self.retention_days, "min_records": self.min_records})
     }
 
     pub fn from_json(v: &Value) -> Result<MonitorConfig> {
         let obj = v.as_object().ok_or_else(|| Error::invalid("config", "must be a JSON object"))?;
         if let Some(k) = obj.keys().find(|k| {
-            !matches!(k.as_str(), "window" | "task" | "positive" | "exclude" | "sensitive" | "retention_days")
+            !matches!(
+                k.as_str(),
+                "window" | "task" | "positive" | "exclude" | "sensitive" | "retention_days" | "min_records"
+            )
         }) {
             return Err(Error::invalid(
                 k,
-                "unknown field; use window, task, positive, exclude, sensitive, retention_days",
+                "unknown field; use window, task, positive, exclude, sensitive, retention_days, min_records",
             ));
         }
         let text_list = |k: &str| -> Result<Vec<String>> {
@@ -104,12 +117,25 @@ impl MonitorConfig {
                 .filter(|d| (1..=MAX_RETENTION_DAYS).contains(d))
                 .ok_or_else(|| Error::invalid("retention_days", format!("must be 1 to {MAX_RETENTION_DAYS} days")))?,
         };
+        let min_records = match obj.get("min_records") {
+            None | Some(Value::Null) => DEFAULT_MIN_RECORDS,
+            Some(v) => v
+                .as_u64()
+                .filter(|n| (1..=u64::from(crate::monitoring::MAX_WINDOW_RECORDS)).contains(n))
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "min_records",
+                        format!("must be a whole number from 1 to {}", crate::monitoring::MAX_WINDOW_RECORDS),
+                    )
+                })?,
+        };
         Ok(MonitorConfig {
             window,
             task,
             exclude: text_list("exclude")?,
             sensitive: text_list("sensitive")?,
             retention_days,
+            min_records,
         })
     }
 }
@@ -150,6 +176,16 @@ struct Reference {
     profile: Arc<TableProfile>,
     /// Puts the batch's records in schema order.
     conformer: Conformer,
+}
+
+/// A record of a known version and time that its schema refused, counted in its window
+/// once per id.
+struct Refused {
+    id: String,
+    version: u32,
+    timestamp: i64,
+    /// The kinds of its reasons.
+    kinds: Vec<RejectReason>,
 }
 
 /// Decoded reference profiles by dataset version.
@@ -313,6 +349,9 @@ impl Riskops {
         let mut references: HashMap<u32, Reference> = HashMap::new();
         let mut outcome = IngestOutcome::default();
         let mut parsed: Vec<(u32, Record)> = Vec::with_capacity(batch.len());
+        // Records of a known version and time refused by its schema (an id once per batch).
+        let mut refused: Vec<Refused> = Vec::new();
+        let mut refused_ids: HashSet<String> = HashSet::new();
         // A record from the future would open a window that closes every earlier one (and
         // milliseconds sent as seconds land there).
         let latest_timestamp = self.clock.now().unix_timestamp() + 86_400;
@@ -355,7 +394,12 @@ impl Riskops {
             }
             record.features = reference.schema.conform(std::mem::take(&mut record.features), &mut reference.conformer);
             if let Err(reasons) = reference.schema.check(&record) {
-                outcome.rejected.push((index, id, reasons));
+                // Counted in the window its timestamp falls in, so a monitor sees the share refused.
+                if refused_ids.insert(record.id.clone()) {
+                    let kinds = reasons.iter().map(|(kind, _)| *kind).collect();
+                    refused.push(Refused { id: record.id.clone(), version, timestamp: record.timestamp, kinds });
+                }
+                outcome.rejected.push((index, id, reasons.into_iter().map(|(_, why)| why).collect()));
                 continue;
             }
             parsed.push((version, record));
@@ -388,12 +432,31 @@ impl Riskops {
                 self.store.known_records(model, &ids).await?.into_iter().collect()
             };
             let fresh: Vec<&(u32, Record)> = parsed.iter().filter(|(_, r)| !known.contains(&r.id)).collect();
+            // Likewise refused ids: counted once, however often the batch is sent.
+            let counted_before: HashSet<String> = if attempt == 1 || refused.is_empty() {
+                HashSet::new()
+            } else {
+                let ids: Vec<String> = refused.iter().map(|r| r.id.clone()).collect();
+                self.store.known_refused(model, &ids).await?.into_iter().collect()
+            };
+            let refused_now: Vec<&Refused> = refused.iter().filter(|r| !counted_before.contains(&r.id)).collect();
             let mut states: BTreeMap<(u32, i64), (i64, WindowState, u64, u64)> = BTreeMap::new();
             let mut new_records = Vec::with_capacity(fresh.len());
-            let windows = match config.window {
-                WindowSpec::Records(n) => self.count_windows(model, n, &fresh).await?,
-                spec => fresh.iter().map(|(_, r)| spec.window_of(r.timestamp)).collect(),
+            let (windows, refused_windows) = match config.window {
+                WindowSpec::Records(n) => self.count_windows(model, n, &fresh, &refused_now, &references).await?,
+                spec => (
+                    fresh.iter().map(|(_, r)| spec.window_of(r.timestamp)).collect(),
+                    refused_now.iter().map(|r| spec.window_of(r.timestamp)).collect(),
+                ),
             };
+            for (r, (start, end)) in refused_now.iter().zip(refused_windows) {
+                let Some(reference) = references.get(&r.version) else { continue };
+                let entry = states
+                    .entry((r.version, start))
+                    .or_insert_with(|| (end, WindowState::new(&reference.schema), 0, 0));
+                entry.0 = entry.0.max(end);
+                entry.1.reject(r.kinds.iter().copied());
+            }
             for ((version, record), (start, end)) in fresh.iter().zip(windows) {
                 let Some(reference) = references.get(version) else { continue };
                 let entry =
@@ -416,7 +479,12 @@ impl Riskops {
             if held.is_none() {
                 held = Some(turn.lock_owned().await);
             }
-            let windows = self.merged_windows(model, states).await?;
+            let (windows, placed) = self.merged_windows(model, config.window, states).await?;
+            for r in &mut new_records {
+                if let Some(start) = placed.get(&(r.version, r.window_start)) {
+                    r.window_start = *start;
+                }
+            }
             let accepted = new_records.len() as u64;
             let audit = AuditRecord::new(&permit, "predictions.ingest", format!("model:{model}"))
                 .after(json!({
@@ -427,7 +495,15 @@ impl Riskops {
                 }))
                 .request_id(ctx.request_id.clone());
             let digest = segment.as_ref().map(|s| s.digest.clone());
-            let write = IngestWrite { model: model.to_string(), windows, new_records, labelled: Vec::new(), segment };
+            let refused_ids = refused_now.iter().map(|r| r.id.clone()).collect();
+            let write = IngestWrite {
+                model: model.to_string(),
+                windows,
+                new_records,
+                labelled: Vec::new(),
+                refused: refused_ids,
+                segment,
+            };
             let result = self.store.commit_ingest(write, audit, self.clock.now()).await;
             drop(held);
             if let Some(digest) = digest {
@@ -528,14 +604,22 @@ impl Riskops {
     }
 
     /// Windows of `n` records: each fresh record's `(start, end)`, filling each version's
-    /// latest window up to `n` before opening the next, in the batch's order.
-    async fn count_windows(&self, model: &str, n: u32, fresh: &[&(u32, Record)]) -> Result<Vec<(i64, i64)>> {
+    /// latest window up to `n` before opening the next, in the batch's order; then each
+    /// refused record's: the window its version is filling (it does not count toward `n`).
+    async fn count_windows(
+        &self,
+        model: &str,
+        n: u32,
+        fresh: &[&(u32, Record)],
+        refused: &[&Refused],
+        references: &HashMap<u32, Reference>,
+    ) -> Result<(Vec<(i64, i64)>, Vec<(i64, i64)>)> {
         // Per version: (start, end, records) of the window being filled.
         let mut open: HashMap<u32, (i64, i64, u64)> = HashMap::new();
         let mut out = Vec::with_capacity(fresh.len());
         for (version, record) in fresh {
             if !open.contains_key(version) {
-                let latest = self.store.latest_window(model, *version).await?;
+                let latest = self.fillable_window(model, *version, n, references).await?;
                 // A full (or no) window: the next record opens one after it.
                 let slot = latest.unwrap_or((i64::MIN, i64::MIN, u64::from(n)));
                 open.insert(*version, slot);
@@ -549,31 +633,87 @@ impl Riskops {
             window.2 += 1;
             out.push((window.0, window.1));
         }
-        Ok(out)
+        let mut refused_out = Vec::with_capacity(refused.len());
+        for Refused { version, timestamp, .. } in refused.iter().copied() {
+            if !open.contains_key(version) {
+                let latest = self.fillable_window(model, *version, n, references).await?;
+                open.insert(*version, latest.unwrap_or((i64::MIN, i64::MIN, u64::from(n))));
+            }
+            let Some(window) = open.get_mut(version) else { continue };
+            // None being filled: the refused record opens one, which accepted records fill.
+            if window.2 >= u64::from(n) {
+                let start = if window.0 == i64::MIN { *timestamp } else { (*timestamp).max(window.0 + 1) };
+                *window = (start, start + 1, 0);
+            }
+            window.1 = window.1.max(timestamp + 1);
+            refused_out.push((window.0, window.1));
+        }
+        Ok((out, refused_out))
     }
 
-    /// Merges fresh window states into the stored ones, ready to write with their revisions.
+    /// The version's latest window of N records as `(start, end, records)`; reported full
+    /// when it was made for another feature set (the model's `exclude` changed since), so
+    /// that the next record opens a new one.
+    async fn fillable_window(
+        &self,
+        model: &str,
+        version: u32,
+        n: u32,
+        references: &HashMap<u32, Reference>,
+    ) -> Result<Option<(i64, i64, u64)>> {
+        let Some((start, end, records)) = self.store.latest_window(model, version).await? else { return Ok(None) };
+        if records >= u64::from(n) {
+            return Ok(Some((start, end, records)));
+        }
+        let Some(reference) = references.get(&version) else { return Ok(Some((start, end, records))) };
+        let Some(w) = self.store.windows(model, Some(version), start, start + 1).await?.into_iter().next() else {
+            return Ok(Some((start, end, records)));
+        };
+        let stored = WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
+        let fits = stored.same_shape(&WindowState::new(&reference.schema));
+        Ok(Some((start, end, if fits { records } else { u64::from(n) })))
+    }
+
+    /// Merges fresh window states into the stored ones, ready to write with their
+    /// revisions; and where each went: `(version, start)` → the start it is written under.
+    ///
+    /// A time window stored with another shape (the model's feature set changed: its
+    /// `exclude`) takes no more records: the fresh state opens a new window one second after
+    /// the latest window of that span (starts stay unique per version), which later records
+    /// of the span then fill. The old one closes as any window does; labels still find it.
     async fn merged_windows(
         &self,
         model: &str,
+        spec: WindowSpec,
         states: BTreeMap<(u32, i64), (i64, WindowState, u64, u64)>,
-    ) -> Result<Vec<WindowWrite>> {
+    ) -> Result<(Vec<WindowWrite>, HashMap<(u32, i64), i64>)> {
         let mut out = Vec::with_capacity(states.len());
-        for ((version, start), (end, mut state, records, labelled)) in states {
-            let stored = self.store.windows(model, Some(version), start, start + 1).await?;
-            let expected_rev = match stored.first() {
+        let mut placed = HashMap::new();
+        for ((version, start), (end, state, records, labelled)) in states {
+            // A time window's span may hold windows reopened after a change of features.
+            let span_end = if spec.seconds().is_some() { end.max(start + 1) } else { start + 1 };
+            let stored = self.store.windows(model, Some(version), start, span_end).await?;
+            let (at, expected_rev, state) = match stored.into_iter().max_by_key(|w| w.start) {
+                None => (start, None, state),
                 Some(w) => {
                     let mut merged =
                         WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
-                    merged.merge(&state).map_err(|e| Error::internal(format!("merging a window: {e}")))?;
-                    state = merged;
-                    Some(w.rev)
+                    if merged.same_shape(&state) {
+                        merged.merge(&state).map_err(|e| Error::internal(format!("merging a window: {e}")))?;
+                        (w.start, Some(w.rev), merged)
+                    } else if spec.seconds().is_some() {
+                        (w.start + 1, None, state)
+                    } else {
+                        // Windows of N records were cut against the stored shape: it
+                        // changed meanwhile, so cut them again.
+                        return Err(Error::conflict("the model's window changed shape while the batch was cut"));
+                    }
                 }
-                None => None,
             };
-            out.push(WindowWrite { version, start, end, state: state.encode(), records, labelled, expected_rev });
+            placed.insert((version, start), at);
+            out.push(WindowWrite { version, start: at, end, state: state.encode(), records, labelled, expected_rev });
         }
-        Ok(out)
+        Ok((out, placed))
     }
 
     /// Ground truth that arrives later: each `(id, label)` updates the window its record
@@ -596,7 +736,9 @@ impl Riskops {
             let stored: HashMap<String, StoredRecord> =
                 self.store.records(model, &ids).await?.into_iter().map(|r| (r.id.clone(), r)).collect();
             let mut references: HashMap<u32, Reference> = HashMap::new();
-            let mut states: BTreeMap<(u32, i64), (i64, WindowState, u64, u64)> = BTreeMap::new();
+            // Each labelled record's stored window, decoded once: outcomes are added to it
+            // directly, so a window made under an earlier feature set takes its labels too.
+            let mut states: BTreeMap<(u32, i64), (StoredWindow, WindowState, u64)> = BTreeMap::new();
             let mut labelled = Vec::new();
             let mut seen = HashSet::new();
             for (index, (id, label)) in labels.iter().enumerate() {
@@ -623,26 +765,46 @@ impl Riskops {
                     ));
                     continue;
                 };
-                let (end, state, _, count) = states.entry((record.version, record.window_start)).or_insert_with(|| {
-                    (config.window.window_of(record.window_start).1, WindowState::new(&reference.schema), 0, 0)
-                });
+                let (_, state, count) = match states.entry((record.version, record.window_start)) {
+                    std::collections::btree_map::Entry::Occupied(slot) => slot.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(slot) => {
+                        let (version, start) = *slot.key();
+                        let Some(w) =
+                            self.store.windows(model, Some(version), start, start + 1).await?.into_iter().next()
+                        else {
+                            return Err(Error::internal("a labelled record's window vanished"));
+                        };
+                        let state = WindowState::decode(&w.state)
+                            .map_err(|e| Error::internal(format!("stored window: {e}")))?;
+                        slot.insert((w, state, 0))
+                    }
+                };
                 if let Err(e) = state.add_outcome(&reference.schema, &actual, &predicted, record.score, &attributes) {
                     outcome.rejected.push((index, Some(id.clone()), vec![e.to_string()]));
                     continue;
                 }
-                let _ = end;
                 *count += 1;
                 labelled.push(id.clone());
             }
-            let windows = self.merged_windows(model, states).await?;
+            let windows: Vec<WindowWrite> = states
+                .into_values()
+                .map(|(w, state, count)| WindowWrite {
+                    version: w.version,
+                    start: w.start,
+                    end: w.end,
+                    state: state.encode(),
+                    records: 0,
+                    labelled: count,
+                    expected_rev: Some(w.rev),
+                })
+                .collect();
             let accepted = labelled.len() as u64;
             let audit = AuditRecord::new(&permit, "labels.ingest", format!("model:{model}"))
                 .after(
                     json!({"accepted": accepted, "duplicates": outcome.duplicates, "rejected": outcome.rejected.len()}),
                 )
                 .request_id(ctx.request_id.clone());
-            let write =
-                IngestWrite { model: model.to_string(), windows, new_records: Vec::new(), labelled, segment: None };
+            let write = IngestWrite { model: model.to_string(), windows, labelled, ..IngestWrite::default() };
             match self.store.commit_ingest(write, audit, self.clock.now()).await {
                 Ok(()) => {
                     outcome.accepted = accepted;
@@ -669,22 +831,25 @@ impl Riskops {
         let config = self.stored_monitor_config(model).await?;
         let stored = self.store.windows(model, None, from, to).await?;
         let target = granularity.unwrap_or(config.window);
-        let mut merged: BTreeMap<(i64, u32), (i64, WindowState)> = BTreeMap::new();
+        // Per rolled-up window, one state per shape: windows made before and after the
+        // model's feature set changed are reported side by side, not merged.
+        let mut merged: BTreeMap<(i64, u32), Vec<(i64, WindowState)>> = BTreeMap::new();
         for w in stored {
             let state = WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
             let (start, end) =
                 if config.window.rolls_up_into(target) { target.window_of(w.start) } else { (w.start, w.end) };
-            match merged.get_mut(&(start, w.version)) {
+            let shapes = merged.entry((start, w.version)).or_default();
+            match shapes.iter_mut().find(|(_, into)| into.same_shape(&state)) {
                 Some((_, into)) => into.merge(&state).map_err(|e| Error::internal(format!("rolling up: {e}")))?,
-                None => {
-                    merged.insert((start, w.version), (end, state));
-                }
+                None => shapes.push((end, state)),
             }
         }
         let mut reports = WindowReports::new(self, model).await?;
         let mut out = Vec::new();
-        for ((start, version), (end, state)) in merged {
-            out.push(reports.report(version, start, end, &state).await?);
+        for ((start, version), shapes) in merged {
+            for (end, state) in shapes {
+                out.push(reports.report(version, start, end, &state).await?);
+            }
         }
         Ok(out)
     }
@@ -727,6 +892,7 @@ impl<'a> WindowReports<'a> {
             return Err(Error::internal("a monitored version vanished"));
         };
         let profile = reference.profile.clone();
+        let min_records = self.config.min_records;
         let baseline = self.baseline(version).await?;
         let is_baseline = baseline.is_some_and(|(first, _)| *first == start);
         let version_text = version.to_string();
@@ -737,6 +903,7 @@ impl<'a> WindowReports<'a> {
             reference: &profile,
             prediction_reference: baseline.filter(|_| !is_baseline).map(|(_, p)| p),
             drift_share: 0.5,
+            min_records,
         };
         let mut report = WindowReport::compute(state, &ctx).to_json();
         if is_baseline {
@@ -744,6 +911,11 @@ impl<'a> WindowReports<'a> {
         }
         report["business"] = business(&report, self.values.as_ref());
         Ok(report)
+    }
+
+    /// Records a window needs before sample statistics are judged.
+    pub(super) fn min_records(&self) -> u64 {
+        self.config.min_records
     }
 
     /// The version's first window's predictions, read once.
@@ -812,7 +984,7 @@ fn positive_of(task: &Task) -> String {
 /// The record's prediction as JSON text, kept for late labels.
 fn prediction_json(record: &Record) -> String {
     match &record.prediction {
-        riskops_monitor::Value::Null => "null".into(),
+        riskops_monitor::Value::Null | riskops_monitor::Value::Nested => "null".into(),
         riskops_monitor::Value::Bool(b) => b.to_string(),
         riskops_monitor::Value::Number(x) => {
             serde_json::Number::from_f64(*x).map(|n| n.to_string()).unwrap_or_else(|| "null".into())

@@ -47,7 +47,8 @@ fn hour(h: i64, n: usize, shift: f64, labelled: bool) -> Vec<u8> {
     (0..n)
         .map(|i| {
             let segment = ["a", "b", "c"][i % 3];
-            let sex = ["f", "m"][i % 2];
+            // Both sexes get both predictions alike: fair, so only the monitors under test fire.
+            let sex = ["f", "m"][(i / 2) % 2];
             let mut r = json!({
                 "id": format!("h{h}-{i}"),
                 "timestamp": T0 + h * 3600 + i as i64,
@@ -293,6 +294,127 @@ async fn late_labels_that_show_a_performance_drop_bring_retrain_advice() {
         );
         assert_eq!(business["cost_per_1000"].as_f64(), Some(212_500.0), "{business}");
         assert_eq!(business["cost"].as_f64(), Some(21_250.0), "{business}");
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_window_below_the_minimum_size_reports_insufficient_drift_and_fires_nothing() {
+    for s in servers().await {
+        let ingest = setup(&s).await;
+        let base = "/api/v1/projects/fraud/models/detector";
+        let (status, m) = s
+            .call("POST", &format!("{base}/monitors"), TOKEN, Some(json!({"metric": "drift.share", "above": 0.3})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let monitor = m["id"].as_str().unwrap().to_string();
+        let ours = |v: &Value| v["incidents"].as_array().unwrap().iter().any(|i| i["monitor_id"] == monitor.as_str());
+
+        // One far-off record an hour: each hour closes (the next exists, the last goes
+        // quiet) and is judged, and nothing fires.
+        for h in 0..3 {
+            s.ndjson(&ingest, &format!("{base}/predictions"), hour(h, 1, 5000.0, false)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let (_, none) = s.get("/api/v1/incidents?model=detector", Some(TOKEN)).await;
+        assert_eq!(none["incidents"], json!([]), "no monitor fires on a window of one record: {none}");
+        let (_, report) = s.get(&format!("{base}/monitoring?from={T0}&to={}", T0 + 3600), Some(TOKEN)).await;
+        let drift = &report["windows"][0]["drift"];
+        assert_eq!((drift["status"].as_str(), drift["min_records"].as_u64()), (Some("insufficient"), Some(100)));
+        assert!(drift["share"].as_f64().is_some_and(|x| x >= 0.3), "the statistics are shown: {drift}");
+
+        // Bad sizes are refused; with a minimum of one record the same traffic fires.
+        for bad in [json!(0), json!(-1), json!("ten"), json!(1.5)] {
+            let (status, e) = s.call("PUT", &format!("{base}/monitor"), TOKEN, Some(json!({"min_records": bad}))).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {e}");
+        }
+        let (status, c) = s.call("PUT", &format!("{base}/monitor"), TOKEN, Some(json!({"min_records": 1}))).await;
+        assert_eq!((status, c["min_records"].as_u64()), (StatusCode::OK, Some(1)), "{c}");
+        for h in 3..5 {
+            s.ndjson(&ingest, &format!("{base}/predictions"), hour(h, 1, 5000.0, false)).await;
+        }
+        let all = s.eventually("/api/v1/incidents?model=detector", ours).await;
+        let incident =
+            all["incidents"].as_array().unwrap().iter().find(|i| i["monitor_id"] == monitor.as_str()).unwrap();
+        assert_eq!(incident["first_window"], riskops_monitor::rfc3339(T0 + 3 * 3600), "{incident}");
+        s.stop().await;
+    }
+}
+
+/// Records of hour `h` drawn like the reference (`csv(300, 0.0)`): ages, incomes and
+/// segments cycle through its rows.
+fn calm_hour(h: i64, tag: &str, range: std::ops::Range<usize>) -> Vec<u8> {
+    range
+        .map(|i| {
+            let (segment, sex) = (["a", "b", "c"][i % 3], ["f", "m"][(i / 2) % 2]);
+            let r = json!({
+                "id": format!("{tag}-{i}"),
+                "timestamp": T0 + h * 3600 + (i % 3000) as i64,
+                "version": "1",
+                "features": {"age": 20 + i % 50, "income": ((i % 300) as f64) * 1.5, "segment": segment},
+                "prediction": (i % 2) as u8,
+                "attributes": {"sex": sex},
+            });
+            format!("{r}\n")
+        })
+        .collect::<String>()
+        .into_bytes()
+}
+
+#[tokio::test]
+async fn an_incident_whose_windows_no_longer_breach_after_late_records_is_resolved_with_the_reason() {
+    for s in servers().await {
+        let ingest = setup(&s).await;
+        let base = "/api/v1/projects/fraud/models/detector";
+        let (status, m) = s
+            .call("POST", &format!("{base}/monitors"), TOKEN, Some(json!({"metric": "drift.share", "above": 0.3})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let monitor = m["id"].as_str().unwrap().to_string();
+        let hook = receiver(0).await;
+        let (status, w) = s
+            .call("POST", "/api/v1/projects/fraud/webhooks", TOKEN, Some(json!({"url": hook.url, "secret": SECRET})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{w}");
+
+        // A drifting hour (income far off), closed by a calm one: the monitor fires.
+        s.ndjson(&ingest, &format!("{base}/predictions"), hour(0, 100, 5000.0, false)).await;
+        for part in [0..150, 150..300] {
+            s.ndjson(&ingest, &format!("{base}/predictions"), calm_hour(1, "next", part)).await;
+        }
+        let ours = |v: &Value| -> Option<Value> {
+            v["incidents"].as_array().unwrap().iter().find(|i| i["monitor_id"] == monitor.as_str()).cloned()
+        };
+        let all = s.eventually("/api/v1/incidents?model=detector", |v| ours(v).is_some()).await;
+        let incident = ours(&all).unwrap();
+        let id = incident["id"].as_i64().unwrap();
+        assert_eq!(incident["windows"], 1, "the calm hour does not breach: {incident}");
+        assert_eq!(incident["evidence"]["values"][0]["value"].as_f64(), Some(1.0 / 3.0), "{incident}");
+
+        // Late records of the same hour, like the reference, outweigh the drifting ones: the
+        // hour is judged again, its share is 0 now, and the incident resolves by itself.
+        for part in 0..8 {
+            let body = calm_hour(0, "late", part * 250..(part + 1) * 250);
+            s.ndjson(&ingest, &format!("{base}/predictions"), body).await;
+        }
+        let path = format!("/api/v1/incidents/{id}");
+        let resolved = s.eventually(&path, |i| i["state"] == "resolved").await;
+        assert_eq!(resolved["resolved_by"], "system", "{resolved}");
+        let note = resolved["note"].as_str().unwrap();
+        assert!(note.contains("none of its 1 window(s) breaches drift.share") && note.contains(" 0)"), "{note}");
+        let value = &resolved["evidence"]["values"][0];
+        assert_eq!((value["value"].as_f64(), value["breached"].as_bool()), (Some(0.0), Some(false)), "{resolved}");
+        assert!(audit_actions(&s).await.iter().any(|a| a == "incident.resolve"));
+        let deliveries = s
+            .eventually("/api/v1/projects/fraud/webhooks/deliveries", |v| {
+                v["deliveries"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|d| d["incident_id"] == id && d["event"] == "incident.resolved")
+            })
+            .await;
+        assert!(deliveries.to_string().contains("incident.resolved"), "{deliveries}");
         s.stop().await;
     }
 }

@@ -39,7 +39,8 @@ async fn predictions_are_ingested_once_labelled_late_and_reported_per_window() {
         let viewer = s.user("vera", &["viewer"]).await;
         let base = "/api/v1/projects/default/models/churn";
 
-        // NDJSON with two bad records: an unknown feature and a wrong type.
+        // NDJSON with two bad records: an unknown feature (refused) and a value of the wrong
+        // kind (kept, counted as a type violation of its feature).
         let mut lines: Vec<Value> = (0..300)
             .map(|i| {
                 let mut r = record(i, 2000.0, None);
@@ -53,10 +54,10 @@ async fn predictions_are_ingested_once_labelled_late_and_reported_per_window() {
         let (status, answer) =
             s.send(&ingest, &format!("{base}/predictions"), "application/x-ndjson", ndjson.clone()).await;
         assert_eq!(status, StatusCode::OK, "{answer}");
-        assert_eq!((answer["accepted"].as_u64(), answer["duplicates"].as_u64()), (Some(298), Some(0)), "{answer}");
+        assert_eq!((answer["accepted"].as_u64(), answer["duplicates"].as_u64()), (Some(299), Some(0)), "{answer}");
         let rejected: Vec<u64> =
             answer["rejected"].as_array().unwrap().iter().map(|r| r["index"].as_u64().unwrap()).collect();
-        assert_eq!(rejected, [5, 7]);
+        assert_eq!(rejected, [5]);
         assert!(answer["rejected"][0]["reasons"].to_string().contains("height"), "{answer}");
 
         // The same batch again counts once; gzip is accepted.
@@ -65,9 +66,21 @@ async fn predictions_are_ingested_once_labelled_late_and_reported_per_window() {
             s.send(&ingest, &format!("{base}/predictions"), "application/x-ndjson", std::mem::take(&mut gz)).await;
         assert_eq!(
             (status, again["accepted"].as_u64(), again["duplicates"].as_u64()),
-            (StatusCode::OK, Some(0), Some(298)),
+            (StatusCode::OK, Some(0), Some(299)),
             "{again}"
         );
+
+        // Fairness of predictions needs no labels; what needs labels waits for them.
+        let (status, unlabelled) =
+            s.get(&format!("{base}/monitoring?from=1789990000&to=1790010000"), Some(&viewer)).await;
+        assert_eq!(status, StatusCode::OK, "{unlabelled}");
+        let sex = &unlabelled["windows"][0]["fairness"]["sex"];
+        assert!(
+            sex["demographic_parity_difference"].is_number() && sex["demographic_parity_ratio"].is_number(),
+            "{sex}"
+        );
+        assert!(sex["by_group"]["f"]["selection_rate"].is_number(), "{sex}");
+        assert!(sex["equalized_odds_difference"].is_null() && sex["by_group"]["f"]["accuracy"].is_null(), "{sex}");
 
         // Late labels: half of them, then the same again (once).
         let labels: Vec<Value> = (0..300)
@@ -84,7 +97,8 @@ async fn predictions_are_ingested_once_labelled_late_and_reported_per_window() {
         let (status, report) = s.get(&format!("{base}/monitoring?from=1789990000&to=1790010000"), Some(&viewer)).await;
         assert_eq!(status, StatusCode::OK, "{report}");
         let w = &report["windows"][0];
-        assert_eq!((w["records"].as_u64(), w["labelled"].as_u64()), (Some(298), Some(149)), "{w}");
+        assert_eq!((w["records"].as_u64(), w["labelled"].as_u64()), (Some(299), Some(149)), "{w}");
+        assert_eq!(w["quality"]["type_violations"]["age"], 1, "{w}");
         let feature = |name: &str| {
             w["drift"]["features"].as_array().unwrap().iter().find(|f| f["name"] == name).cloned().unwrap()
         };
@@ -92,15 +106,194 @@ async fn predictions_are_ingested_once_labelled_late_and_reported_per_window() {
         assert_eq!(feature("segment")["drifted"], false, "{w}");
         assert!(w["performance"]["accuracy"].is_number(), "{w}");
         assert!(w["fairness"]["sex"]["demographic_parity_difference"].is_number(), "{w}");
+        assert!(w["fairness"]["sex"]["equalized_odds_difference"].is_number(), "labels bring it: {w}");
+        assert_eq!(w["fairness"]["sex"]["labelled"], 149, "{w}");
         let (_, days) =
             s.get(&format!("{base}/monitoring?from=1789990000&to=1790010000&granularity=day"), Some(&viewer)).await;
-        assert_eq!(days["windows"][0]["records"], 298, "hours roll up into a day");
+        assert_eq!(days["windows"][0]["records"], 299, "hours roll up into a day");
 
         // Who may: a viewer cannot send logs, the ingest account cannot read reports.
         let (status, _) = s.send(&viewer, &format!("{base}/predictions"), "application/x-ndjson", b"{}".to_vec()).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         let (status, _) = s.get(&format!("{base}/monitoring"), Some(&ingest)).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn rejected_records_count_in_their_window_by_reason_and_a_wrong_kind_keeps_the_record() {
+    // A clock near the records' time, so /metrics finds their window among the recent ones.
+    for (s, _clock) in servers_clocked().await {
+        let (status, d) = s.upload("/api/v1/datasets/customers/versions", json!({}), csv(300, 0.0)).await;
+        assert_eq!(status, StatusCode::CREATED, "{d}");
+        let (status, m) =
+            s.upload("/api/v1/models/churn/versions", json!({"training_data": "customers@1"}), b"model".to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let base = "/api/v1/projects/default/models/churn";
+        let (status, monitor) = s
+            .call(
+                "POST",
+                &format!("{base}/monitors"),
+                TOKEN,
+                Some(json!({"metric": "quality.rejected_rate", "above": 0.3})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{monitor}");
+        // Quality monitors judge windows of at least min_records arrivals: these have 9.
+        let (status, c) = s.call("PUT", &format!("{base}/monitor"), TOKEN, Some(json!({"min_records": 5}))).await;
+        assert_eq!(status, StatusCode::OK, "{c}");
+        let mut lines: Vec<Value> = (0..10)
+            .map(|i| {
+                let mut r = record(i, 0.0, None);
+                r["version"] = json!("1");
+                r
+            })
+            .collect();
+        lines[0]["features"]["height"] = json!(180);
+        lines[1]["features"].as_object_mut().unwrap().remove("segment");
+        lines[2]["prediction"] = Value::Null;
+        lines[3]["features"]["age"] = json!("old");
+        lines[4]["features"]["age"] = json!(10697.5);
+        lines[5]["features"]["income"] = json!([1.5]);
+        // Refused too, two hours later: it counts in its own hour's window.
+        lines[9]["features"]["height"] = json!(180);
+        lines[9]["timestamp"] = json!(1_790_000_000 + 7200);
+        let ndjson: Vec<u8> = lines.iter().map(|l| format!("{l}\n")).collect::<String>().into_bytes();
+        let (status, answer) =
+            s.send(TOKEN, &format!("{base}/predictions"), "application/x-ndjson", ndjson.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let rejected: Vec<u64> =
+            answer["rejected"].as_array().unwrap().iter().map(|r| r["index"].as_u64().unwrap()).collect();
+        assert_eq!((answer["accepted"].as_u64(), rejected), (Some(6), vec![0, 1, 2, 9]), "{answer}");
+        // Sent again (a retry): refused again, counted once.
+        let (status, again) = s.send(TOKEN, &format!("{base}/predictions"), "application/x-ndjson", ndjson).await;
+        assert_eq!((status, again["rejected"].as_array().map(Vec::len)), (StatusCode::OK, Some(4)), "{again}");
+
+        let (status, report) = s.get(&format!("{base}/monitoring?from=1789990000&to=1790010000"), Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        let windows = report["windows"].as_array().unwrap();
+        assert_eq!(windows.len(), 2, "{report}");
+        let q = &windows[0]["quality"];
+        assert_eq!((windows[0]["records"].as_u64(), q["rejected"].as_u64()), (Some(6), Some(3)), "{q}");
+        assert_eq!(q["rejected_rate"].as_f64(), Some(3.0 / 9.0), "{q}");
+        assert_eq!(q["rejected_by_reason"], json!({"unknown_feature": 1, "missing_feature": 1, "type": 1}), "{q}");
+        assert_eq!(q["type_violations"]["age"], 1, "text in a numeric column: kept, its value left out: {q}");
+        assert_eq!(q["type_violations"]["income"], 1, "an array where a number belongs: the same: {q}");
+        let later = &windows[1];
+        assert_eq!((later["records"].as_u64(), later["quality"]["rejected_rate"].as_f64()), (Some(0), Some(1.0)));
+        assert_eq!(later["quality"]["rejected_by_reason"]["unknown_feature"], 1, "{later}");
+
+        // A monitor on the path fires on the first hour (closed by the later window).
+        let id = monitor["id"].as_str().unwrap();
+        let mut fired = false;
+        for _ in 0..100 {
+            let (_, incidents) = s.get("/api/v1/incidents?model=churn", Some(TOKEN)).await;
+            if incidents["incidents"].as_array().unwrap().iter().any(|i| i["monitor_id"] == id) {
+                fired = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(fired, "a quality.rejected_rate monitor opened an incident");
+
+        // /metrics: the latest window's refused records and rate.
+        let text = s.http.get(s.url("/metrics")).bearer_auth(TOKEN).send().await.unwrap().text().await.unwrap();
+        let labels = r#"project="default",model="churn",version="1""#;
+        assert!(text.contains(&format!("riskops_window_rejected_rate{{{labels}}} 1\n")), "{text}");
+        assert!(
+            text.contains(&format!("riskops_window_rejected_records{{{labels},reason=\"unknown_feature\"}} 1\n")),
+            "{text}"
+        );
+        s.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn changing_the_feature_set_opens_new_windows_and_labels_still_land_in_the_old_ones() {
+    for s in servers().await {
+        let (status, d) = s.upload("/api/v1/datasets/customers/versions", json!({}), csv(300, 0.0)).await;
+        assert_eq!(status, StatusCode::CREATED, "{d}");
+        let (status, m) =
+            s.upload("/api/v1/models/churn/versions", json!({"training_data": "customers@1"}), b"model".to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let base = "/api/v1/projects/default/models/churn";
+        let batch = |range: std::ops::Range<usize>, without: Option<&str>| -> Vec<u8> {
+            range
+                .map(|i| {
+                    let mut r = record(i, 0.0, None);
+                    r["version"] = json!("1");
+                    if let Some(name) = without {
+                        r["features"].as_object_mut().unwrap().remove(name);
+                    }
+                    format!("{r}\n")
+                })
+                .collect::<String>()
+                .into_bytes()
+        };
+        let path = format!("{base}/predictions");
+        let ingest = |body: Vec<u8>| s.send(TOKEN, &path, "application/x-ndjson", body);
+        let (status, a) = ingest(batch(0..150, None)).await;
+        assert_eq!((status, a["accepted"].as_u64()), (StatusCode::OK, Some(150)), "{a}");
+
+        // The model stops using `segment`; records of the same hour keep coming.
+        let (status, c) = s.call("PUT", &format!("{base}/monitor"), TOKEN, Some(json!({"exclude": ["segment"]}))).await;
+        assert_eq!(status, StatusCode::OK, "{c}");
+        let (status, b) = ingest(batch(150..300, Some("segment"))).await;
+        assert_eq!((status, b["accepted"].as_u64()), (StatusCode::OK, Some(150)), "{b}");
+        let (status, b) = ingest(batch(300..310, Some("segment"))).await;
+        assert_eq!((status, b["accepted"].as_u64()), (StatusCode::OK, Some(10)), "the new window fills: {b}");
+
+        // Labels for records of both windows land.
+        let labels = json!([{"id": "r3", "label": 1}, {"id": "r200", "label": 0}]);
+        let (status, l) = s.call("POST", &format!("{base}/labels"), TOKEN, Some(labels)).await;
+        assert_eq!((status, l["accepted"].as_u64()), (StatusCode::OK, Some(2)), "{l}");
+
+        let features = |w: &Value| -> Vec<String> {
+            w["drift"]["features"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_string()).collect()
+        };
+        for granularity in ["", "&granularity=day"] {
+            let (status, report) =
+                s.get(&format!("{base}/monitoring?from=1789990000&to=1790010000{granularity}"), Some(TOKEN)).await;
+            assert_eq!(status, StatusCode::OK, "{report}");
+            let windows = report["windows"].as_array().unwrap();
+            assert_eq!(windows.len(), 2, "one window per feature set: {report}");
+            let counts: Vec<(u64, u64)> =
+                windows.iter().map(|w| (w["records"].as_u64().unwrap(), w["labelled"].as_u64().unwrap())).collect();
+            assert_eq!(counts, [(150, 1), (160, 1)], "{report}");
+            assert!(features(&windows[0]).contains(&"segment".to_string()), "{report}");
+            assert!(!features(&windows[1]).contains(&"segment".to_string()), "{report}");
+        }
+
+        // Windows of N records: the half-full window of the old feature set closes too.
+        let (status, m) = s
+            .upload("/api/v1/models/churn2/versions", json!({"training_data": "customers@1"}), b"model2".to_vec())
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let base2 = "/api/v1/projects/default/models/churn2";
+        let (status, c) =
+            s.call("PUT", &format!("{base2}/monitor"), TOKEN, Some(json!({"window": "records:100"}))).await;
+        assert_eq!(status, StatusCode::OK, "{c}");
+        let path2 = format!("{base2}/predictions");
+        let (status, a) = s.send(TOKEN, &path2, "application/x-ndjson", batch(0..50, None)).await;
+        assert_eq!((status, a["accepted"].as_u64()), (StatusCode::OK, Some(50)), "{a}");
+        let config = json!({"window": "records:100", "exclude": ["segment"]});
+        let (status, c) = s.call("PUT", &format!("{base2}/monitor"), TOKEN, Some(config)).await;
+        assert_eq!(status, StatusCode::OK, "{c}");
+        let (status, b) = s.send(TOKEN, &path2, "application/x-ndjson", batch(50..100, Some("segment"))).await;
+        assert_eq!((status, b["accepted"].as_u64()), (StatusCode::OK, Some(50)), "{b}");
+        let (status, l) =
+            s.call("POST", &format!("{base2}/labels"), TOKEN, Some(json!([{"id": "r1", "label": 1}]))).await;
+        assert_eq!((status, l["accepted"].as_u64()), (StatusCode::OK, Some(1)), "{l}");
+        let (status, report) = s.get(&format!("{base2}/monitoring?from=1789990000&to=1790010000"), Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::OK, "{report}");
+        let counts: Vec<(u64, u64)> = report["windows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| (w["records"].as_u64().unwrap(), w["labelled"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(counts, [(50, 1), (50, 0)], "{report}");
         s.stop().await;
     }
 }

@@ -203,6 +203,33 @@ pub(super) async fn commit_evaluation(
         .await
         .map_err(db_err)?;
     }
+    for r in &w.refreshed {
+        // Resolved since it was read: a person's resolution stands, this pass runs again.
+        let changed = tx
+            .execute(
+                "UPDATE incidents SET evidence = $1, updated_at = $2 WHERE id = $3 AND state <> 'resolved'",
+                &[&r.evidence.to_string(), &at, &r.id],
+            )
+            .await
+            .map_err(db_err)?;
+        if changed != 1 {
+            return Err(Error::conflict(format!("incident {} was resolved meanwhile", r.id)));
+        }
+    }
+    for r in &w.resolved {
+        let changed = tx
+            .execute(
+                "UPDATE incidents SET state = 'resolved', resolved_by = 'system', resolved_at = $1, updated_at = $1, \
+                 risk_action = 'lower', evidence = $2, note = $3 WHERE id = $4 AND state <> 'resolved'",
+                &[&at, &r.evidence.to_string(), &r.reason, &r.id],
+            )
+            .await
+            .map_err(db_err)?;
+        if changed != 1 {
+            return Err(Error::conflict(format!("incident {} was resolved meanwhile", r.id)));
+        }
+        queue_deliveries(&tx, &r.project, r.id, "incident.resolved", at).await?;
+    }
     for audit in audits {
         append_audit(&tx, audit, at).await?;
     }

@@ -139,6 +139,15 @@ pub(super) async fn commit_ingest(
             .map_err(db_err)?;
         }
     }
+    if !w.refused.is_empty() {
+        // A refused id counted before is a unique violation: the batch is retried without
+        // counting it again.
+        let refuse =
+            tx.prepare("INSERT INTO monitoring_refused (model, record_id) VALUES ($1, $2)").await.map_err(db_err)?;
+        for id in &w.refused {
+            tx.execute(&refuse, &[&w.model, id]).await.map_err(db_err)?;
+        }
+    }
     if !w.labelled.is_empty() {
         let label = tx
             .prepare(
@@ -249,12 +258,24 @@ pub(super) async fn first_window_start(client: &impl GenericClient, model: &str,
     let Ok(version) = i32::try_from(version) else { return Ok(None) };
     let row = client
         .query_one(
-            "SELECT MIN(start_ts) FROM monitoring_windows WHERE model = $1 AND version = $2",
+            "SELECT MIN(start_ts) FROM monitoring_windows WHERE model = $1 AND version = $2 AND records > 0",
             &[&model, &version],
         )
         .await
         .map_err(db_err)?;
     Ok(row.get(0))
+}
+
+/// Which of `ids` were refused and counted before.
+pub(super) async fn known_refused(client: &impl GenericClient, model: &str, ids: &[String]) -> Result<Vec<String>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = client
+        .query("SELECT record_id FROM monitoring_refused WHERE model = $1 AND record_id = ANY($2)", &[&model, &ids])
+        .await
+        .map_err(db_err)?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// Which of `ids` the model has accepted (only the ids are read).

@@ -165,6 +165,31 @@ pub(super) fn commit_evaluation(
         )
         .map_err(db_err)?;
     }
+    for r in &w.refreshed {
+        // Resolved since it was read: a person's resolution stands, this pass runs again.
+        let changed = tx
+            .execute(
+                "UPDATE incidents SET evidence = ?1, updated_at = ?2 WHERE id = ?3 AND state <> 'resolved'",
+                params![r.evidence.to_string(), now, r.id],
+            )
+            .map_err(db_err)?;
+        if changed != 1 {
+            return Err(Error::conflict(format!("incident {} was resolved meanwhile", r.id)));
+        }
+    }
+    for r in &w.resolved {
+        let changed = tx
+            .execute(
+                "UPDATE incidents SET state = 'resolved', resolved_by = 'system', resolved_at = ?1, updated_at = ?1, \
+                 risk_action = 'lower', evidence = ?2, note = ?3 WHERE id = ?4 AND state <> 'resolved'",
+                params![now, r.evidence.to_string(), r.reason, r.id],
+            )
+            .map_err(db_err)?;
+        if changed != 1 {
+            return Err(Error::conflict(format!("incident {} was resolved meanwhile", r.id)));
+        }
+        queue_deliveries(&tx, &r.project, r.id, "incident.resolved", at)?;
+    }
     for audit in audits {
         append_audit(&tx, audit, at)?;
     }

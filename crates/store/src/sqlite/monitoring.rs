@@ -116,6 +116,13 @@ pub(super) fn commit_ingest(
             }
             insert.execute(rusqlite::params_from_iter(values)).map_err(db_err)?;
         }
+        // A refused id counted before is a constraint violation: the batch is retried
+        // without counting it again.
+        let mut refuse =
+            tx.prepare_cached("INSERT INTO monitoring_refused (model, record_id) VALUES (?1, ?2)").map_err(db_err)?;
+        for id in &w.refused {
+            refuse.execute(params![w.model, id]).map_err(db_err)?;
+        }
         let mut label = tx
             .prepare_cached(
                 "UPDATE monitoring_records SET labelled = 1 WHERE model = ?1 AND record_id = ?2 AND labelled = 0",
@@ -238,7 +245,7 @@ pub(super) fn drop_segment(
 
 pub(super) fn first_window_start(conn: &Connection, model: &str, version: u32) -> Result<Option<i64>> {
     conn.query_row(
-        "SELECT MIN(start_ts) FROM monitoring_windows WHERE model = ?1 AND version = ?2",
+        "SELECT MIN(start_ts) FROM monitoring_windows WHERE model = ?1 AND version = ?2 AND records > 0",
         params![model, version],
         |r| r.get(0),
     )
@@ -250,10 +257,20 @@ const KNOWN_CHUNK: usize = 500;
 
 /// Which of `ids` the model has accepted: only the ids are read, a chunk per statement.
 pub(super) fn known_records(conn: &Connection, model: &str, ids: &[String]) -> Result<Vec<String>> {
+    known_ids(conn, "monitoring_records", model, ids)
+}
+
+/// Which of `ids` were refused and counted before.
+pub(super) fn known_refused(conn: &Connection, model: &str, ids: &[String]) -> Result<Vec<String>> {
+    known_ids(conn, "monitoring_refused", model, ids)
+}
+
+/// Which of `ids` `table` (keyed by model and record id) holds.
+fn known_ids(conn: &Connection, table: &str, model: &str, ids: &[String]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(KNOWN_CHUNK) {
         let marks = vec!["?"; chunk.len()].join(", ");
-        let sql = format!("SELECT record_id FROM monitoring_records WHERE model = ? AND record_id IN ({marks})");
+        let sql = format!("SELECT record_id FROM {table} WHERE model = ? AND record_id IN ({marks})");
         let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
         let params =
             std::iter::once(&model as &dyn rusqlite::ToSql).chain(chunk.iter().map(|id| id as &dyn rusqlite::ToSql));
