@@ -142,10 +142,6 @@ impl Riskops {
         self.store.kind()
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
     /// Creates the `admin` user and the `default` project on an empty store.
     pub async fn bootstrap(&self, chosen_token: Option<&Secret<String>>) -> Result<BootstrapOutcome> {
         let (token, generated) = match chosen_token {

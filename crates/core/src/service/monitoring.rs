@@ -243,14 +243,7 @@ impl Riskops {
         validate_name("project", project)?;
         validate_name("model", model)?;
         let permit = auth::authorize(&ctx.principal, Operation::Ingest, Scope::Project(project))?;
-        let latest = self
-            .store
-            .model_version(model, None)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("no model named {model:?}")))?;
-        if latest.project != project {
-            return Err(Error::not_found(format!("project {project} has no model named {model:?}")));
-        }
+        self.latest_in_project(project, model).await?;
         Ok(permit)
     }
 

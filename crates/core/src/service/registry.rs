@@ -176,6 +176,35 @@ impl Riskops {
 
     /// After a failed metadata write, removes an object this request added, unless another
     /// version (committed meanwhile) refers to it: no orphan artifacts.
+    /// The one check of a project-scoped path's `{project}` and `{model}`: the model exists,
+    /// the caller may read it, and it belongs to that project — otherwise a 404, as for any
+    /// unknown model, so a path cannot reach another project's model. Its latest version.
+    pub async fn model_in_project(&self, ctx: &RequestContext, project: &str, model: &str) -> Result<ModelVersion> {
+        validate_name("project", project)?;
+        auth::authorize(&ctx.principal, Operation::RegistryRead, Scope::Project(project))?;
+        self.latest_in_project(project, model).await
+    }
+
+    /// The latest version of `model` if it belongs to `project`; a 404 whether it is missing
+    /// or another project's (the caller's permission in `project` is checked first).
+    pub(super) async fn latest_in_project(&self, project: &str, model: &str) -> Result<ModelVersion> {
+        validate_name("model", model)?;
+        match self.store.model_version(model, None).await? {
+            Some(latest) if latest.project == project => Ok(latest),
+            _ => Err(Error::not_found(format!("project {project} has no model named {model:?}"))),
+        }
+    }
+
+    /// The one check of a project-scoped path's `{project}` where no model is named: a 404
+    /// unless it exists (listings would otherwise answer an empty list for a typo).
+    pub async fn project_exists(&self, project: &str) -> Result<()> {
+        validate_name("project", project)?;
+        match self.store.project(project).await? {
+            Some(_) => Ok(()),
+            None => Err(Error::not_found(format!("no project named {project:?}"))),
+        }
+    }
+
     /// Removes stored objects that nothing refers to: what a server killed between storing an
     /// object and committing its row left behind. Run once at start, before serving (a request
     /// storing an object would otherwise race it); stores shared by several servers (S3) are

@@ -101,6 +101,20 @@ impl Riskops {
         self.current_taxonomy().await
     }
 
+    /// The taxonomy in force as its JSON document (the stored one, or the built-in), with
+    /// the stored version (`None` for the built-in).
+    pub async fn taxonomy_document(&self, ctx: &RequestContext) -> Result<(Value, Option<u32>)> {
+        auth::authorize_listing(&ctx.principal, Operation::ProjectRead)?;
+        match self.store.document(TAXONOMY).await? {
+            Some(d) => Ok((d.document, Some(d.version))),
+            None => {
+                let builtin = serde_json::from_str(crate::taxonomy::BUILTIN)
+                    .map_err(|e| Error::internal(format!("the built-in taxonomy is not JSON: {e}")))?;
+                Ok((builtin, None))
+            }
+        }
+    }
+
     pub(crate) async fn current_taxonomy(&self) -> Result<(Taxonomy, Option<u32>)> {
         match self.store.document(TAXONOMY).await? {
             Some(d) => Ok((Taxonomy::from_json(&d.document)?, Some(d.version))),

@@ -42,10 +42,7 @@ pub struct WebhookPath {
 
 /// 404 unless the project exists (for listings, which are empty otherwise).
 async fn check_project(state: &AppState, project: &str) -> Result<(), ApiError> {
-    match state.riskops.store().project(project).await? {
-        Some(_) => Ok(()),
-        None => Err(Error::not_found(format!("no project named {project:?}")).into()),
-    }
+    Ok(state.riskops.project_exists(project).await?)
 }
 
 /// A JSON object body, or `{}` when the body is empty; 400 when it is not JSON, 422 when

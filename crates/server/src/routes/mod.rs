@@ -116,17 +116,14 @@ fn base_document() -> utoipa::openapi::OpenApi {
     doc
 }
 
-/// 404 unless the model exists and belongs to the project in the path, as for any unknown
-/// model (reading it needs registry.read in its project).
+/// A project-scoped path's `{project}` and `{model}`, checked by core's one rule
+/// (`Riskops::model_in_project`): a 404 unless the model is that project's and readable.
 pub(crate) async fn check_model_in_project(
     state: &AppState,
     ctx: &riskops_core::service::RequestContext,
     project: &str,
     model: &str,
 ) -> Result<(), ApiError> {
-    let r = riskops_core::registry::VersionRef { name: model.to_string(), version: None };
-    if state.riskops.model_version(ctx, &r).await?.project != project {
-        return Err(riskops_core::Error::not_found(format!("project {project} has no model named {model:?}")).into());
-    }
+    state.riskops.model_in_project(ctx, project, model).await?;
     Ok(())
 }

@@ -365,6 +365,7 @@ pub async fn get_config(
     Caller(ctx): Caller,
     Path(path): Path<ModelPath>,
 ) -> Result<Json<Value>, ApiError> {
+    super::check_model_in_project(&state, &ctx, &path.project, &path.model).await?;
     let config: MonitorConfig = state.riskops.monitor_config(&ctx, &path.model).await?;
     Ok(Json(config.to_json()))
 }
@@ -381,6 +382,7 @@ pub async fn put_config(
     Path(path): Path<ModelPath>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Value>, ApiError> {
+    super::check_model_in_project(&state, &ctx, &path.project, &path.model).await?;
     Ok(Json(state.riskops.configure_monitoring(&ctx, &path.model, &body).await?.to_json()))
 }
 

@@ -29,11 +29,7 @@ pub struct TaxonomyView {
     responses((status = 200, body = TaxonomyView), (status = 403, body = ErrorBody))
 )]
 pub async fn get_taxonomy(State(state): State<AppState>, Caller(ctx): Caller) -> Result<Json<TaxonomyView>, ApiError> {
-    let (_, version) = state.riskops.taxonomy(&ctx).await?;
-    let taxonomy = match version {
-        Some(_) => state.riskops.store().document("taxonomy").await?.map(|d| d.document).unwrap_or(Value::Null),
-        None => serde_json::from_str(riskops_core::taxonomy::BUILTIN).unwrap_or(Value::Null),
-    };
+    let (taxonomy, version) = state.riskops.taxonomy_document(&ctx).await?;
     Ok(Json(TaxonomyView { stored_version: version, taxonomy }))
 }
 
