@@ -10,28 +10,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use riskops_core::{Error, ErrorKind};
-use serde::Serialize;
-use utoipa::ToSchema;
 
-/// The body of every error response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorDetail,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail {
-    /// Stable, machine-readable: `bad_request`, `unauthorized`, `forbidden`, `not_found`,
-    /// `method_not_allowed`, `conflict`, `payload_too_large`, `unsupported_media_type`,
-    /// `uri_too_long`, `headers_too_large`,
-    /// `invalid_field`, `rate_limited`, `integrity_error`, `unavailable`, `internal`.
-    pub code: &'static str,
-    /// For people; may change between versions.
-    pub message: String,
-    /// The input field at fault, for `invalid_field`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-}
+pub use riskops_api::{ErrorBody, ErrorDetail};
 
 /// The table: each kind has one status and one code.
 pub fn status_and_code(kind: ErrorKind) -> (StatusCode, &'static str) {
@@ -98,7 +78,7 @@ impl IntoResponse for ApiError {
             }
             _ => self.0.message,
         };
-        let body = ErrorBody { error: ErrorDetail { code, message, field: self.0.field } };
+        let body = ErrorBody { error: ErrorDetail { code: code.to_string(), message, field: self.0.field } };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -127,7 +107,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
         Some(t) if !t.trim().is_empty() => t.trim().to_string(),
         _ => status.canonical_reason().unwrap_or("error").to_string(),
     };
-    let body = ErrorBody { error: ErrorDetail { code: code_for_status(status), message, field: None } };
+    let body = ErrorBody { error: ErrorDetail { code: code_for_status(status).to_string(), message, field: None } };
     let mut out = (status, Json(body)).into_response();
     for (name, value) in parts.headers.iter() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {

@@ -115,7 +115,9 @@ fn as_json_error(head: &[u8]) -> Option<Vec<u8>> {
         431 => "the request headers are too large",
         _ => "the request could not be read as HTTP",
     };
-    let body = ErrorBody { error: ErrorDetail { code: code_for_status(status), message: message.into(), field: None } };
+    let body = ErrorBody {
+        error: ErrorDetail { code: code_for_status(status).to_string(), message: message.into(), field: None },
+    };
     let body = serde_json::to_vec(&body).ok()?;
     let mut out = format!("{status_line}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n", body.len());
     for h in headers.iter().filter(|h| !h.to_ascii_lowercase().starts_with("content-length:")) {

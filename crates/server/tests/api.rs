@@ -19,6 +19,8 @@ mod alerting;
 mod alerting_flow;
 #[path = "api/compliance.rs"]
 mod compliance;
+#[path = "api/contract.rs"]
+mod contract;
 #[path = "api/governance.rs"]
 mod governance;
 #[path = "api/hardening.rs"]
@@ -152,12 +154,20 @@ impl TestServer {
     }
 }
 
+/// The answer's status and JSON body, checked against what `openapi.json` says the route
+/// answers with that status: every test that reads an answer checks the contract too.
 async fn read(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
+    let path = response.url().path().to_string();
     let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
     let text = response.text().await.unwrap();
     assert_eq!(content_type.as_deref(), Some("application/json"), "{status}: {text}");
-    (status, serde_json::from_str(&text).unwrap())
+    let body: Value = serde_json::from_str(&text).unwrap();
+    if let Err(why) = contract::check(&path, status.as_u16(), &body) {
+        let shown: String = body.to_string().chars().take(400).collect();
+        panic!("{status} from {path} does not match openapi.json: {why}\n{shown}");
+    }
+    (status, body)
 }
 
 /// Servers on every backend available in this run.

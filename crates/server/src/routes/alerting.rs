@@ -8,10 +8,15 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use riskops_api::Document;
+use riskops_api::alerting::{
+    Delivery, DeliveryList, Incident, IncidentList, ModelStatus, Monitor, MonitorList, MonitoringStatus, OpenIncident,
+    Webhook, WebhookList,
+};
 use riskops_core::Error;
 use riskops_core::incident::{IncidentFilter, IncidentState, WebhookFormat};
 use riskops_core::secret::Secret;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
@@ -70,20 +75,6 @@ fn text_field(obj: &Map<String, Value>, field: &str) -> Result<Option<String>, E
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct MonitorList {
-    model: String,
-    project: String,
-    /// The project's risk tier, whose default monitors apply.
-    tier: String,
-    /// `{"id","metric","comparison","threshold","relative","for","severity","description","origin"}`;
-    /// origin is `model` or `tier default`.
-    #[schema(value_type = Vec<Object>)]
-    monitors: Vec<Value>,
-    /// Tier defaults switched off for this model.
-    disabled_defaults: Vec<String>,
-}
-
 /// A model's monitors in force: its own and its tier's defaults not switched off.
 #[utoipa::path(
     get, path = "/api/v1/projects/{project}/models/{model}/monitors", tag = "alerting", security(("bearer" = [])),
@@ -94,9 +85,16 @@ pub async fn list_monitors(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(path): Path<ModelPath>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MonitorList>, ApiError> {
     super::check_model_in_project(&state, &ctx, &path.project, &path.model).await?;
-    Ok(Json(state.riskops.monitors(&ctx, &path.model).await?.to_json()))
+    let view = state.riskops.monitors(&ctx, &path.model).await?;
+    Ok(Json(MonitorList {
+        model: view.model,
+        project: view.project,
+        tier: view.tier.as_str().to_string(),
+        monitors: view.monitors.iter().map(|(m, origin)| monitor(m, Some(origin))).collect(),
+        disabled_defaults: view.disabled_defaults,
+    }))
 }
 
 /// Adds a monitor (admin, risk_officer, data_scientist):
@@ -111,19 +109,17 @@ pub async fn list_monitors(
 #[utoipa::path(
     post, path = "/api/v1/projects/{project}/models/{model}/monitors", tag = "alerting", security(("bearer" = [])),
     params(ModelPath), request_body(content = Object),
-    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+    responses((status = 201, body = Monitor), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
 pub async fn add_monitor(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(path): Path<ModelPath>,
-    ApiJson(body): ApiJson<Value>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ApiJson(body): ApiJson<Document>,
+) -> Result<(StatusCode, Json<Monitor>), ApiError> {
     super::check_model_in_project(&state, &ctx, &path.project, &path.model).await?;
-    let monitor = state.riskops.add_monitor(&ctx, &path.model, &body).await?;
-    let mut view = monitor.to_json();
-    view["origin"] = Value::from("model");
-    Ok((StatusCode::CREATED, Json(view)))
+    let added = state.riskops.add_monitor(&ctx, &path.model, &body.0).await?;
+    Ok((StatusCode::CREATED, Json(monitor(&added, Some("model")))))
 }
 
 /// Removes one of the model's monitors (admin, risk_officer, data_scientist), or switches
@@ -152,13 +148,6 @@ pub struct IncidentQuery {
     state: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct IncidentList {
-    /// Newest first.
-    #[schema(value_type = Vec<Object>)]
-    incidents: Vec<Value>,
-}
-
 /// Incidents the caller may read, newest first.
 #[utoipa::path(
     get, path = "/api/v1/incidents", tag = "alerting", security(("bearer" = [])),
@@ -179,21 +168,21 @@ pub async fn list_incidents(
         state: q.state.as_deref().map(|s| IncidentState::parse("state", s)).transpose()?,
     };
     let incidents = state.riskops.incidents(&ctx, &filter).await?;
-    Ok(Json(IncidentList { incidents: incidents.iter().map(|i| i.to_json()).collect() }))
+    Ok(Json(IncidentList { incidents: incidents.iter().map(incident).collect::<Result<_, _>>()? }))
 }
 
 /// One incident: the monitor, the windows and values that opened it, the retrain advice
 /// (drift and performance monitors), the risks it raised, who acknowledged or resolved it.
 #[utoipa::path(
     get, path = "/api/v1/incidents/{id}", tag = "alerting", security(("bearer" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+    responses((status = 200, body = Incident), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
 pub async fn get_incident(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(state.riskops.incident(&ctx, id).await?.to_json()))
+) -> Result<Json<Incident>, ApiError> {
+    Ok(Json(incident(&state.riskops.incident(&ctx, id).await?)?))
 }
 
 /// The body of acknowledge and resolve (documentation only: it is read by hand, so an
@@ -210,10 +199,10 @@ async fn move_incident(
     id: i64,
     to: IncidentState,
     body: &Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Incident>, ApiError> {
     let obj = object_body(body, &["note"])?;
     let note = text_field(&obj, "note")?.unwrap_or_default();
-    Ok(Json(state.riskops.set_incident_state(ctx, id, to, &note).await?.to_json()))
+    Ok(Json(incident(&state.riskops.set_incident_state(ctx, id, to, &note).await?)?))
 }
 
 /// Acknowledges an open incident (admin, risk_officer, validator, data_scientist), with an
@@ -221,14 +210,14 @@ async fn move_incident(
 #[utoipa::path(
     post, path = "/api/v1/incidents/{id}/acknowledge", tag = "alerting", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body(content = Option<IncidentNote>),
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "already acknowledged or resolved", body = ErrorBody), (status = 422, body = ErrorBody))
+    responses((status = 200, body = Incident), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "already acknowledged or resolved", body = ErrorBody), (status = 422, body = ErrorBody))
 )]
 pub async fn acknowledge_incident(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(id): Path<i64>,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Incident>, ApiError> {
     move_incident(&state, &ctx, id, IncidentState::Acknowledged, &body).await
 }
 
@@ -237,22 +226,15 @@ pub async fn acknowledge_incident(
 #[utoipa::path(
     post, path = "/api/v1/incidents/{id}/resolve", tag = "alerting", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body(content = Option<IncidentNote>),
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "already resolved", body = ErrorBody), (status = 422, body = ErrorBody))
+    responses((status = 200, body = Incident), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "already resolved", body = ErrorBody), (status = 422, body = ErrorBody))
 )]
 pub async fn resolve_incident(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(id): Path<i64>,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Incident>, ApiError> {
     move_incident(&state, &ctx, id, IncidentState::Resolved, &body).await
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct WebhookList {
-    /// `{"id","project","url","format","created_by","created_at"}`; secrets are never shown.
-    #[schema(value_type = Vec<Object>)]
-    webhooks: Vec<Value>,
 }
 
 /// A project's webhooks (never their secrets).
@@ -268,7 +250,7 @@ pub async fn list_webhooks(
 ) -> Result<Json<WebhookList>, ApiError> {
     let webhooks = state.riskops.webhooks(&ctx, &path.project).await?;
     check_project(&state, &path.project).await?;
-    Ok(Json(WebhookList { webhooks: webhooks.iter().map(|w| w.to_json()).collect() }))
+    Ok(Json(WebhookList { webhooks: webhooks.iter().map(webhook).collect() }))
 }
 
 /// The body of a new webhook (documentation only: it is read by hand, so each missing or
@@ -288,20 +270,20 @@ pub struct NewWebhook {
 #[utoipa::path(
     post, path = "/api/v1/projects/{project}/webhooks", tag = "alerting", security(("bearer" = [])),
     params(ProjectPath), request_body = NewWebhook,
-    responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+    responses((status = 201, body = Webhook), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
 pub async fn add_webhook(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(path): Path<ProjectPath>,
     body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Webhook>), ApiError> {
     let obj = object_body(&body, &["url", "secret", "format"])?;
     let url = text_field(&obj, "url")?.ok_or_else(|| Error::invalid("url", "is required"))?;
     let secret = Secret::new(text_field(&obj, "secret")?.ok_or_else(|| Error::invalid("secret", "is required"))?);
     let format = WebhookFormat::parse("format", text_field(&obj, "format")?.as_deref().unwrap_or("json"))?;
     let webhook = state.riskops.add_webhook(&ctx, &path.project, &url, secret, format).await?;
-    Ok((StatusCode::CREATED, Json(webhook.to_json())))
+    Ok((StatusCode::CREATED, Json(self::webhook(&webhook))))
 }
 
 /// Removes a webhook (admin, risk_officer); its pending deliveries fail.
@@ -327,13 +309,6 @@ pub struct DeliveryQuery {
     limit: Option<usize>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct DeliveryList {
-    /// `{"id","webhook_id","incident_id","event","state","attempts","next_attempt_at","last_status","last_error","created_at","delivered_at"}`.
-    #[schema(value_type = Vec<Object>)]
-    deliveries: Vec<Value>,
-}
-
 /// A project's webhook deliveries, newest first: pending, delivered or failed, with the
 /// last status or error.
 #[utoipa::path(
@@ -349,7 +324,7 @@ pub async fn list_deliveries(
 ) -> Result<Json<DeliveryList>, ApiError> {
     let deliveries = state.riskops.deliveries(&ctx, &path.project, q.webhook, q.limit.unwrap_or(100)).await?;
     check_project(&state, &path.project).await?;
-    Ok(Json(DeliveryList { deliveries: deliveries.iter().map(|d| d.to_json()).collect() }))
+    Ok(Json(DeliveryList { deliveries: deliveries.iter().map(delivery).collect() }))
 }
 
 /// Each model of a project: the version in each environment, the tier, the latest window
@@ -358,12 +333,115 @@ pub async fn list_deliveries(
 #[utoipa::path(
     get, path = "/api/v1/projects/{project}/monitoring/status", tag = "alerting", security(("bearer" = [])),
     params(ProjectPath),
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+    responses((status = 200, body = MonitoringStatus), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
 pub async fn monitoring_status(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(path): Path<ProjectPath>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(state.riskops.monitoring_status(&ctx, &path.project).await?.to_json()))
+) -> Result<Json<MonitoringStatus>, ApiError> {
+    let status = state.riskops.monitoring_status(&ctx, &path.project).await?;
+    Ok(Json(MonitoringStatus {
+        project: status.project,
+        tier: status.tier.as_str().to_string(),
+        models: status.models.iter().map(model_status).collect(),
+    }))
+}
+
+// ---- riskops-core's types as the API shows them ------------------------------------------
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+fn monitor(m: &riskops_core::alerting::Monitor, origin: Option<&str>) -> Monitor {
+    Monitor {
+        id: m.id.clone(),
+        metric: m.metric.clone(),
+        comparison: m.comparison.as_str().to_string(),
+        threshold: m.threshold,
+        relative: m.relative,
+        persistence: m.persistence,
+        severity: m.severity.as_str().to_string(),
+        description: m.describe(),
+        origin: origin.map(str::to_string),
+    }
+}
+
+fn incident(i: &riskops_core::incident::Incident) -> Result<Incident, Error> {
+    // The monitor is kept as it was when the incident opened.
+    let at_opening = riskops_core::alerting::Monitor::from_json(&i.monitor)?;
+    Ok(Incident {
+        id: i.id,
+        project: i.project.clone(),
+        model: i.model.clone(),
+        version: i.version,
+        monitor_id: i.monitor_id.clone(),
+        monitor: monitor(&at_opening, None),
+        severity: i.severity.as_str().to_string(),
+        state: i.state.as_str().to_string(),
+        title: i.title.clone(),
+        first_window: riskops_monitor::rfc3339(i.first_window),
+        last_window: riskops_monitor::rfc3339(i.last_window),
+        windows: i.windows,
+        evidence: Document(i.evidence.clone()),
+        advice: i.advice.clone().map(Document),
+        raised_risks: i.raised_risks.clone(),
+        opened_at: rfc3339(i.opened_at),
+        updated_at: rfc3339(i.updated_at),
+        acknowledged_by: i.acknowledged_by.clone(),
+        acknowledged_at: i.acknowledged_at.map(rfc3339),
+        resolved_by: i.resolved_by.clone(),
+        resolved_at: i.resolved_at.map(rfc3339),
+        note: i.note.clone(),
+    })
+}
+
+fn webhook(w: &riskops_core::incident::Webhook) -> Webhook {
+    Webhook {
+        id: w.id,
+        project: w.project.clone(),
+        url: riskops_core::incident::shown_url(&w.url),
+        format: w.format.as_str().to_string(),
+        created_by: w.created_by.clone(),
+        created_at: rfc3339(w.created_at),
+    }
+}
+
+fn delivery(d: &riskops_core::incident::Delivery) -> Delivery {
+    let pending = d.state == riskops_core::incident::DeliveryState::Pending;
+    Delivery {
+        id: d.id,
+        webhook_id: d.webhook_id,
+        incident_id: d.incident_id,
+        event: d.event.clone(),
+        state: d.state.as_str().to_string(),
+        attempts: d.attempts,
+        next_attempt_at: pending.then(|| riskops_monitor::rfc3339(d.next_attempt_at)),
+        last_status: d.last_status,
+        last_error: d.last_error.clone(),
+        created_at: rfc3339(d.created_at),
+        delivered_at: d.delivered_at.map(rfc3339),
+    }
+}
+
+fn model_status(m: &riskops_core::service::ModelStatus) -> ModelStatus {
+    ModelStatus {
+        model: m.model.clone(),
+        tier: m.tier.as_str().to_string(),
+        stages: m.stages.iter().map(|(env, version)| (env.as_str().to_string(), *version)).collect(),
+        last_window: m.last_window.clone().map(Document),
+        open_incidents: m
+            .open_incidents
+            .iter()
+            .map(|i| OpenIncident {
+                id: i.id,
+                severity: i.severity.as_str().to_string(),
+                title: i.title.clone(),
+                state: i.state.as_str().to_string(),
+                since: riskops_monitor::rfc3339(i.first_window),
+            })
+            .collect(),
+        advice: m.open_incidents.iter().filter_map(|i| i.advice.clone()).map(Document).collect(),
+    }
 }

@@ -49,7 +49,7 @@ pub async fn get_policy(State(state): State<AppState>, Caller(ctx): Caller) -> R
 pub async fn put_policy(
     State(state): State<AppState>,
     Caller(ctx): Caller,
-    ApiJson(body): ApiJson<Value>,
+    ApiJson(riskops_api::Document(body)): ApiJson<riskops_api::Document>,
 ) -> Result<Json<PolicyView>, ApiError> {
     let (policy, version) = state.riskops.set_policy(&ctx, &body).await?;
     Ok(Json(PolicyView { version: Some(version), policy: policy.to_json() }))
@@ -633,7 +633,7 @@ pub async fn put_kpi(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(name): Path<String>,
-    ApiJson(body): ApiJson<Value>,
+    ApiJson(riskops_api::Document(body)): ApiJson<riskops_api::Document>,
 ) -> Result<Json<KpiView>, ApiError> {
     state.riskops.set_kpi(&ctx, &name, &body).await?;
     Ok(Json(state.riskops.kpi(&ctx, &name).await?.into()))

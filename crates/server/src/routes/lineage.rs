@@ -6,13 +6,15 @@ use crate::routes::registry_views::parse_version;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use riskops_api::Document;
+use riskops_api::lineage::{Edge, Graph, LineageAnswer, Node};
 use riskops_core::Error;
 use riskops_core::lineage::{Lineage, NodeKind};
 use riskops_core::registry::VersionRef;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 #[derive(Deserialize, IntoParams)]
 pub struct LineagePath {
@@ -29,43 +31,19 @@ pub struct LineageQuery {
     format: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct NodeView {
-    id: String,
-    /// `dataset`, `model`, `code` or `deployment`.
-    kind: &'static str,
-    name: String,
-    version: Option<u32>,
-    digest: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct EdgeView {
-    from: String,
-    to: String,
-    /// `trained_on`, `validated_on`, `built_from` or `deployed_as`.
-    relation: &'static str,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct LineageView {
-    nodes: Vec<NodeView>,
-    edges: Vec<EdgeView>,
-}
-
 /// Upstream and downstream of a version: for a model, the data it was trained and
 /// validated on, its code and where it was deployed; for a dataset, the models built from it.
 #[utoipa::path(
     get, path = "/api/v1/lineage/{kind}/{name}/{version}", tag = "lineage", security(("bearer" = [])),
     params(LineagePath, LineageQuery),
-    responses((status = 200, body = LineageView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+    responses((status = 200, body = LineageAnswer), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
 pub async fn lineage(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(path): Path<LineagePath>,
     Query(query): Query<LineageQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LineageAnswer>, ApiError> {
     let r = VersionRef { name: path.name.clone(), version: parse_version(&path.version)? };
     let graph = match path.kind.as_str() {
         "dataset" => state.riskops.dataset_lineage(&ctx, &r).await?,
@@ -73,20 +51,20 @@ pub async fn lineage(
         other => return Err(Error::invalid("kind", format!("must be dataset or model, not {other:?}")).into()),
     };
     match query.format.as_deref().unwrap_or("graph") {
-        "graph" => Ok(Json(serde_json::to_value(view(&graph)).unwrap_or(Value::Null))),
-        "openlineage" => Ok(Json(Value::Array(openlineage(&graph)))),
+        "graph" => Ok(Json(LineageAnswer::Graph(view(&graph)))),
+        "openlineage" => Ok(Json(LineageAnswer::OpenLineage(openlineage(&graph).into_iter().map(Document).collect()))),
         other => Err(Error::invalid("format", format!("must be graph or openlineage, not {other:?}")).into()),
     }
 }
 
-fn view(graph: &Lineage) -> LineageView {
-    LineageView {
+fn view(graph: &Lineage) -> Graph {
+    Graph {
         nodes: graph
             .nodes
             .iter()
-            .map(|n| NodeView {
+            .map(|n| Node {
                 id: n.id.clone(),
-                kind: n.kind.as_str(),
+                kind: n.kind.as_str().to_string(),
                 name: n.name.clone(),
                 version: n.version,
                 digest: n.digest.clone(),
@@ -95,7 +73,7 @@ fn view(graph: &Lineage) -> LineageView {
         edges: graph
             .edges
             .iter()
-            .map(|e| EdgeView { from: e.from.clone(), to: e.to.clone(), relation: e.relation.as_str() })
+            .map(|e| Edge { from: e.from.clone(), to: e.to.clone(), relation: e.relation.as_str().to_string() })
             .collect(),
     }
 }

@@ -13,16 +13,20 @@ use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
+use riskops_api::Document;
+use riskops_api::monitoring::{
+    IngestAnswer, Label, MonitorConfig as MonitorConfigView, MonitoringView, Rejected, Segment, SegmentList,
+};
 use riskops_core::monitoring::WindowSpec;
 use riskops_core::service::{IngestOutcome, MAX_BATCH, MonitorConfig};
 use riskops_core::{Error, ErrorKind};
 use riskops_monitor::{Record, RecordReader};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::io::Read;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 #[derive(Deserialize, IntoParams)]
 pub struct ModelPath {
@@ -30,30 +34,12 @@ pub struct ModelPath {
     model: String,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct Rejected {
-    /// Position in the batch (0-based).
-    index: usize,
-    id: Option<String>,
-    reasons: Vec<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct IngestAnswer {
-    /// Records stored now (committed before this answer).
-    accepted: u64,
-    /// Records whose id was already accepted: counted once.
-    duplicates: u64,
-    rejected: Vec<Rejected>,
-}
-
-impl From<IngestOutcome> for IngestAnswer {
-    fn from(o: IngestOutcome) -> Self {
-        IngestAnswer {
-            accepted: o.accepted,
-            duplicates: o.duplicates,
-            rejected: o.rejected.into_iter().map(|(index, id, reasons)| Rejected { index, id, reasons }).collect(),
-        }
+/// A batch's outcome as the API shows it.
+fn answer(o: IngestOutcome) -> IngestAnswer {
+    IngestAnswer {
+        accepted: o.accepted,
+        duplicates: o.duplicates,
+        rejected: o.rejected.into_iter().map(|(index, id, reasons)| Rejected { index, id, reasons }).collect(),
     }
 }
 
@@ -264,16 +250,7 @@ pub async fn predictions(
     drop(bytes);
     let outcome = state.riskops.ingest_records(&ctx, &path.project, &path.model, batch).await?;
     crate::metrics::record_ingested(outcome.accepted);
-    Ok(Json(outcome.into()))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Label {
-    #[schema(value_type = String)]
-    id: Value,
-    #[schema(value_type = Object)]
-    label: Value,
+    Ok(Json(answer(outcome)))
 }
 
 /// Ground truth that arrives later: `[{"id","label"}]` (gzip accepted); each updates its
@@ -298,7 +275,7 @@ pub async fn labels(
         .into_iter()
         .map(|l| (l.id.as_str().map(str::to_string).unwrap_or_else(|| l.id.to_string()), l.label))
         .collect();
-    Ok(Json(state.riskops.add_labels(&ctx, &path.project, &path.model, labels).await?.into()))
+    Ok(Json(answer(state.riskops.add_labels(&ctx, &path.project, &path.model, labels).await?)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -319,13 +296,6 @@ fn instant(field: &str, text: &str) -> Result<i64, Error> {
     OffsetDateTime::parse(&text, &Rfc3339)
         .map(|t| t.unix_timestamp())
         .map_err(|e| Error::invalid(field, format!("{text:?} is not RFC 3339 or unix seconds: {e}")))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct MonitoringView {
-    /// One report per window and version, oldest first.
-    #[schema(value_type = Vec<Object>)]
-    windows: Vec<Value>,
 }
 
 /// Window reports: drift per feature against the version's reference dataset, data
@@ -352,38 +322,55 @@ pub async fn monitoring(
     let granularity = q.granularity.as_deref().map(|g| WindowSpec::parse("granularity", g)).transpose()?;
     super::check_model_in_project(&state, &ctx, &path.project, &path.model).await?;
     let windows = state.riskops.monitoring(&ctx, &path.model, from, to, granularity).await?;
-    Ok(Json(MonitoringView { windows }))
+    Ok(Json(MonitoringView { windows: windows.into_iter().map(Document).collect() }))
 }
 
-/// How a model is monitored: `{"window":"hour"|"day","task":"binary"|"regression","positive":"1","exclude":[…],"sensitive":[…]}`.
+/// How a model is monitored: window (`hour`, `day`, `records:N`), task, positive class,
+/// excluded columns, sensitive attributes, retention, minimum window size.
 #[utoipa::path(
     get, path = "/api/v1/projects/{project}/models/{model}/monitor", tag = "monitoring", security(("bearer" = [])),
-    params(ModelPath), responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+    params(ModelPath), responses((status = 200, body = MonitorConfigView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
 pub async fn get_config(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(path): Path<ModelPath>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MonitorConfigView>, ApiError> {
     super::check_model_in_project(&state, &ctx, &path.project, &path.model).await?;
-    let config: MonitorConfig = state.riskops.monitor_config(&ctx, &path.model).await?;
-    Ok(Json(config.to_json()))
+    Ok(Json(config_view(&state.riskops.monitor_config(&ctx, &path.model).await?)))
 }
 
-/// Sets how a model is monitored (`monitor.configure`: admin, risk_officer, data_scientist).
+/// Sets how a model is monitored (admin, risk_officer, data_scientist: `monitor.configure`);
+/// fields left out take their defaults.
 #[utoipa::path(
     put, path = "/api/v1/projects/{project}/models/{model}/monitor", tag = "monitoring", security(("bearer" = [])),
     params(ModelPath), request_body(content = Object),
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+    responses((status = 200, body = MonitorConfigView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
 )]
 pub async fn put_config(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(path): Path<ModelPath>,
-    ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(body): ApiJson<Document>,
+) -> Result<Json<MonitorConfigView>, ApiError> {
     super::check_model_in_project(&state, &ctx, &path.project, &path.model).await?;
-    Ok(Json(state.riskops.configure_monitoring(&ctx, &path.model, &body).await?.to_json()))
+    Ok(Json(config_view(&state.riskops.configure_monitoring(&ctx, &path.model, &body.0).await?)))
+}
+
+fn config_view(c: &MonitorConfig) -> MonitorConfigView {
+    let (task, positive) = match &c.task {
+        riskops_monitor::Task::Binary { positive } => ("binary", Some(positive.clone())),
+        riskops_monitor::Task::Regression => ("regression", None),
+    };
+    MonitorConfigView {
+        window: c.window.name(),
+        task: task.to_string(),
+        positive,
+        exclude: c.exclude.clone(),
+        sensitive: c.sensitive.clone(),
+        retention_days: c.retention_days,
+        min_records: c.min_records,
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -394,21 +381,34 @@ pub struct SegmentPath {
     digest: String,
 }
 
-/// The model's raw-record segments: `{"segments":[{"digest","records","size","first_record","last_record","created_at","expires_at"}]}`,
-/// oldest first. Each is one ingested batch's accepted records as Parquet (zstd), kept for
-/// the model's `retention_days`.
+/// The model's raw-record segments, oldest first. Each is one ingested batch's accepted
+/// records as Parquet (zstd), kept for the model's `retention_days`.
 #[utoipa::path(
     get, path = "/api/v1/projects/{project}/models/{model}/segments", tag = "monitoring", security(("bearer" = [])),
-    params(ModelPath), responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
+    params(ModelPath), responses((status = 200, body = SegmentList), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody))
 )]
 pub async fn segments(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(path): Path<ModelPath>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SegmentList>, ApiError> {
     super::check_model_in_project(&state, &ctx, &path.project, &path.model).await?;
     let segments = state.riskops.segments(&ctx, &path.model).await?;
-    Ok(Json(json!({"segments": segments.iter().map(|s| s.to_json()).collect::<Vec<_>>()})))
+    let rfc3339 = riskops_monitor::rfc3339;
+    Ok(Json(SegmentList {
+        segments: segments
+            .iter()
+            .map(|s| Segment {
+                digest: s.digest.as_str().to_string(),
+                records: s.records,
+                size: s.size,
+                first_record: rfc3339(s.first_ts),
+                last_record: rfc3339(s.last_ts),
+                created_at: rfc3339(s.created_at),
+                expires_at: rfc3339(s.expires_at),
+            })
+            .collect(),
+    }))
 }
 
 /// One segment's Parquet file, checked against its digest (raw records: audit.read).

@@ -49,7 +49,7 @@ pub struct DatasetVersionView {
     created_at: OffsetDateTime,
     created_by: String,
     /// Columns with pandas dtype and drift type: `[{"name","dtype","type"}]`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Vec<Object>)]
     schema: Value,
     /// Per-column statistics (omitted in listings).
     #[serde(skip_serializing_if = "Option::is_none")]

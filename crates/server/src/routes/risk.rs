@@ -43,7 +43,7 @@ pub async fn get_taxonomy(State(state): State<AppState>, Caller(ctx): Caller) ->
 pub async fn put_taxonomy(
     State(state): State<AppState>,
     Caller(ctx): Caller,
-    ApiJson(body): ApiJson<Value>,
+    ApiJson(riskops_api::Document(body)): ApiJson<riskops_api::Document>,
 ) -> Result<Json<TaxonomyView>, ApiError> {
     let (_, version) = state.riskops.set_taxonomy(&ctx, &body).await?;
     Ok(Json(TaxonomyView { stored_version: Some(version), taxonomy: body }))

@@ -73,7 +73,7 @@ pub async fn signing_key(State(state): State<AppState>) -> Result<Json<SigningKe
 
 /// This document: the OpenAPI 3 description of every route, generated from the code. It
 /// holds no data, so it needs no token.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system", responses((status = 200, description = "OpenAPI 3 document")))]
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system", responses((status = 200, description = "OpenAPI 3 document", body = Object)))]
 pub async fn openapi_json(State(_): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
     Json(crate::openapi())
 }

@@ -1,0 +1,83 @@
+//! Prediction logs and labels in, windows out, and a model's monitoring settings.
+
+use crate::Document;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A record of a batch that was not accepted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Rejected {
+    /// Position in the batch (0-based).
+    pub index: usize,
+    pub id: Option<String>,
+    pub reasons: Vec<String>,
+}
+
+/// What a batch of predictions or labels did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct IngestAnswer {
+    /// Records stored now (committed before this answer).
+    pub accepted: u64,
+    /// Records whose id was already accepted: counted once.
+    pub duplicates: u64,
+    pub rejected: Vec<Rejected>,
+}
+
+/// A late label: `{"id","label"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Label {
+    /// The prediction's id (a string, or a number as sent).
+    #[schema(value_type = String)]
+    pub id: serde_json::Value,
+    /// The true outcome.
+    #[schema(value_type = Object)]
+    pub label: serde_json::Value,
+}
+
+/// Window reports, oldest first: drift per feature against the version's reference
+/// dataset, data quality, performance, fairness per sensitive attribute, latency, business
+/// value. Each report is the monitoring JSON described in the README.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MonitoringView {
+    pub windows: Vec<Document>,
+}
+
+/// How a model is monitored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MonitorConfig {
+    /// `hour`, `day` or `records:N`.
+    pub window: String,
+    /// `binary` or `regression`.
+    pub task: String,
+    /// The positive class of a binary task.
+    pub positive: Option<String>,
+    /// Reference columns that are not model inputs (the target, ids).
+    pub exclude: Vec<String>,
+    /// Record attributes fairness is computed for (empty: all that records carry).
+    pub sensitive: Vec<String>,
+    /// How long raw records are kept, in days.
+    pub retention_days: u32,
+    /// The fewest records a window needs before its drift is judged.
+    pub min_records: u64,
+}
+
+/// One ingested batch's accepted records, kept as Parquet (zstd).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Segment {
+    /// `sha256:<hex>`.
+    pub digest: String,
+    pub records: u64,
+    /// Bytes.
+    pub size: u64,
+    pub first_record: String,
+    pub last_record: String,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SegmentList {
+    /// Oldest first.
+    pub segments: Vec<Segment>,
+}
