@@ -35,6 +35,7 @@
 //! come with an `approx_error` bound and a `near_threshold` flag.
 
 mod codec;
+pub mod columns;
 pub mod drift;
 mod features;
 mod record;
@@ -42,6 +43,7 @@ mod report;
 mod schema;
 mod window;
 
+pub use columns::{RecordBuilder, RecordColumn};
 pub use drift::{FeatureDrift, column_drift, ks_p_value};
 pub use features::{Features, Layout};
 pub use record::{Record, RecordReader, Text, Value, bool_text, number_category};

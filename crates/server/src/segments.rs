@@ -7,7 +7,7 @@
 use riskops_core::artifact::Digest;
 use riskops_core::service::{SegmentFile, SegmentWriter};
 use riskops_core::{Error, Result};
-use riskops_monitor::{Record, Value};
+use riskops_monitor::{Record, RecordColumn, Value};
 use riskops_parquet::{ColumnValues, write_columns};
 use sha2::{Digest as _, Sha256};
 use std::borrow::Cow;
@@ -68,14 +68,21 @@ fn typed<'r>(values: Vec<Option<&'r Value>>) -> ColumnValues<'r> {
 
 fn columns<'r>(records: &[&'r Record]) -> Vec<(String, ColumnValues<'r>)> {
     let text = |s: &'r String| Some(Cow::Borrowed(s.as_str()));
+    let name = |c: RecordColumn| c.name().into_owned();
     let mut out = vec![
-        ("id".to_string(), ColumnValues::Utf8(records.iter().map(|r| text(&r.id)).collect())),
-        ("timestamp".to_string(), ColumnValues::Int64(records.iter().map(|r| Some(r.timestamp)).collect())),
-        ("version".to_string(), ColumnValues::Utf8(records.iter().map(|r| text(&r.version)).collect())),
-        ("prediction".to_string(), typed(records.iter().map(|r| Some(&r.prediction)).collect())),
-        ("score".to_string(), ColumnValues::Float64(records.iter().map(|r| r.score).collect())),
-        ("label".to_string(), typed(records.iter().map(|r| r.label.as_ref()).collect())),
-        ("latency_ms".to_string(), ColumnValues::Float64(records.iter().map(|r| r.latency_ms).collect())),
+        (name(RecordColumn::Id), ColumnValues::Utf8(records.iter().map(|r| text(&r.id)).collect())),
+        (
+            name(RecordColumn::Required("timestamp")),
+            ColumnValues::Int64(records.iter().map(|r| Some(r.timestamp)).collect()),
+        ),
+        (name(RecordColumn::Version), ColumnValues::Utf8(records.iter().map(|r| text(&r.version)).collect())),
+        (name(RecordColumn::Required("prediction")), typed(records.iter().map(|r| Some(&r.prediction)).collect())),
+        (name(RecordColumn::Optional("score")), ColumnValues::Float64(records.iter().map(|r| r.score).collect())),
+        (name(RecordColumn::Optional("label")), typed(records.iter().map(|r| r.label.as_ref()).collect())),
+        (
+            name(RecordColumn::Optional("latency_ms")),
+            ColumnValues::Float64(records.iter().map(|r| r.latency_ms).collect()),
+        ),
     ];
     // Records of one batch nearly always share one layout (the schema's, once ingestion
     // has put them in its order): then each record's values are taken by position.
@@ -99,13 +106,13 @@ fn columns<'r>(records: &[&'r Record]) -> Vec<(String, ColumnValues<'r>)> {
     let attributes: BTreeSet<&String> = records.iter().flat_map(|r| r.attributes.keys()).collect();
     for name in attributes {
         let values = records.iter().map(|r| r.attributes.get(name).map(|g| Cow::Borrowed(g.as_str()))).collect();
-        out.push((format!("attr.{name}"), ColumnValues::Utf8(values)));
+        out.push((RecordColumn::Attribute(name.clone()).name().into_owned(), ColumnValues::Utf8(values)));
     }
     let classes: BTreeSet<&String> =
         records.iter().filter_map(|r| r.probabilities.as_ref()).flat_map(|p| p.keys()).collect();
     for class in classes {
         let values = records.iter().map(|r| r.probabilities.as_ref().and_then(|p| p.get(class).copied())).collect();
-        out.push((format!("proba.{class}"), ColumnValues::Float64(values)));
+        out.push((RecordColumn::Probability(class.clone()).name().into_owned(), ColumnValues::Float64(values)));
     }
     out
 }

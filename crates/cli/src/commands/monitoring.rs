@@ -5,6 +5,7 @@ use crate::cli::{Format, LabelArgs, LogArgs, MonitorCommand};
 use crate::client::Client;
 use crate::output::{emit, str_field, table_or};
 use anyhow::{Context, Result, bail};
+use riskops_monitor::{RecordBuilder, RecordColumn};
 use serde_json::{Value, json};
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -273,37 +274,6 @@ fn csv_batches(file: &std::path::Path, size: usize) -> Result<Vec<Batch>> {
         .collect())
 }
 
-/// The parts of a record, by column name: the CSV's naming (`riskops log --help`), so that a
-/// CSV and a Parquet file with the same columns mean the same records.
-enum RecordColumn {
-    Id,
-    Version,
-    /// `timestamp` and `prediction`: sent even when missing, for the server to name.
-    Required(&'static str),
-    /// `score`, `label` and `latency_ms`: left out of the record when missing.
-    Optional(&'static str),
-    Attribute(String),
-    Feature(String),
-}
-
-impl RecordColumn {
-    fn of(name: &str) -> RecordColumn {
-        match name {
-            "id" => RecordColumn::Id,
-            "version" => RecordColumn::Version,
-            "timestamp" => RecordColumn::Required("timestamp"),
-            "prediction" => RecordColumn::Required("prediction"),
-            "score" => RecordColumn::Optional("score"),
-            "label" => RecordColumn::Optional("label"),
-            "latency_ms" => RecordColumn::Optional("latency_ms"),
-            _ => match name.strip_prefix("attr.") {
-                Some(attribute) => RecordColumn::Attribute(attribute.to_string()),
-                None => RecordColumn::Feature(name.to_string()),
-            },
-        }
-    }
-}
-
 /// A Parquet file of records, checked whole before anything is sent, re-batched as NDJSON;
 /// `--version` fills records without one. Values keep the types the file gives them.
 fn parquet_batches(file: &std::path::Path, size: usize, version: Option<u32>) -> Result<Vec<Batch>> {
@@ -315,7 +285,7 @@ fn parquet_batches(file: &std::path::Path, size: usize, version: Option<u32>) ->
     let shown = file.display();
     for (name, reason) in &read.skipped {
         match RecordColumn::of(name) {
-            RecordColumn::Feature(_) | RecordColumn::Attribute(_) => {
+            RecordColumn::Feature(_) | RecordColumn::Attribute(_) | RecordColumn::Probability(_) => {
                 eprintln!("warning: {shown}: column {name:?} is not sent: {reason}");
             }
             _ => bail!("{shown}: column {name:?} cannot be read: {reason}"),
@@ -355,43 +325,14 @@ fn parquet_batches(file: &std::path::Path, size: usize, version: Option<u32>) ->
     let mut batches = Vec::new();
     let mut body = String::new();
     for row in 0..table.rows {
-        let (mut record, mut features, mut attributes) =
-            (serde_json::Map::new(), serde_json::Map::new(), serde_json::Map::new());
+        let mut record = RecordBuilder::new();
         for (column, role) in roles.iter().enumerate() {
-            let value = cell(column, row);
-            match role {
-                RecordColumn::Id => {
-                    record.insert("id".into(), text(value).unwrap_or(Value::Null));
-                }
-                RecordColumn::Version => {
-                    if let Some(v) = text(whole_number(value)) {
-                        record.insert("version".into(), v);
-                    }
-                }
-                RecordColumn::Required(name) => {
-                    record.insert((*name).into(), value);
-                }
-                RecordColumn::Optional(name) => {
-                    if !value.is_null() {
-                        record.insert((*name).into(), value);
-                    }
-                }
-                RecordColumn::Attribute(name) => {
-                    if let Some(v) = text(value) {
-                        attributes.insert(name.clone(), v);
-                    }
-                }
-                RecordColumn::Feature(name) => {
-                    features.insert(name.clone(), value);
-                }
-            }
+            record.cell(role, cell(column, row));
         }
         if let Some(v) = version {
-            record.entry("version").or_insert(json!(v.to_string()));
+            record.default_version(&v.to_string());
         }
-        record.insert("features".into(), Value::Object(features));
-        record.insert("attributes".into(), Value::Object(attributes));
-        body.push_str(&Value::Object(record).to_string());
+        body.push_str(&record.finish().to_string());
         body.push('\n');
         if (row + 1) % size == 0 || row + 1 == table.rows {
             let records = (row % size + 1) as u64;

@@ -20,9 +20,9 @@ use riskops_api::monitoring::{
 use riskops_core::monitoring::WindowSpec;
 use riskops_core::service::{IngestOutcome, MAX_BATCH, MonitorConfig};
 use riskops_core::{Error, ErrorKind};
-use riskops_monitor::{Record, RecordReader};
+use riskops_monitor::{Record, RecordBuilder, RecordColumn, RecordReader};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::io::Read;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -186,42 +186,22 @@ fn csv_value(text: &str) -> Value {
 fn parse_csv(bytes: &[u8]) -> Result<Vec<Value>, Error> {
     let mut reader = csv::ReaderBuilder::new().from_reader(bytes);
     let headers = reader.headers().map_err(|e| Error::bad_request(format!("CSV header: {e}")))?.clone();
+    let columns: Vec<RecordColumn> = headers.iter().map(RecordColumn::of).collect();
     let mut out = Vec::new();
     for row in reader.records() {
         if out.len() == MAX_BATCH {
             return Err(too_many());
         }
         let row = row.map_err(|e| Error::bad_request(format!("CSV: {e}")))?;
-        let (mut record, mut features, mut attributes) = (Map::new(), Map::new(), Map::new());
-        for (name, text) in headers.iter().zip(row.iter()) {
-            match name {
-                "id" | "version" => {
-                    record.insert(name.into(), json!(text));
-                }
-                "timestamp" | "prediction" | "score" | "label" | "latency_ms" => {
-                    record.insert(name.into(), csv_value(text));
-                }
-                _ => match name.strip_prefix("attr.") {
-                    Some(attr) => {
-                        attributes.insert(attr.into(), json!(text));
-                    }
-                    None => {
-                        features.insert(name.into(), csv_value(text));
-                    }
-                },
-            }
+        let mut record = RecordBuilder::new();
+        for (column, text) in columns.iter().zip(row.iter()) {
+            let value = match column {
+                RecordColumn::Id | RecordColumn::Version | RecordColumn::Attribute(_) => json!(text),
+                _ => csv_value(text),
+            };
+            record.cell(column, value);
         }
-        if record.get("version").is_some_and(|v| v == "") {
-            record.remove("version");
-        }
-        for k in ["score", "label", "latency_ms"] {
-            if record.get(k).is_some_and(Value::is_null) {
-                record.remove(k);
-            }
-        }
-        record.insert("features".into(), Value::Object(features));
-        record.insert("attributes".into(), Value::Object(attributes));
-        out.push(Value::Object(record));
+        out.push(record.finish());
     }
     Ok(out)
 }

@@ -451,3 +451,27 @@ async fn raw_records_are_kept_as_parquet_segments_until_their_retention_ends() {
         s.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_csv_batch_names_its_columns_as_segments_do() {
+    let s = TestServer::start_on(tempfile::tempdir().unwrap(), None, 64 * 1024).await;
+    let (status, _) = s.upload("/api/v1/datasets/customers/versions", json!({}), csv(300, 0.0)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) =
+        s.upload("/api/v1/models/churn/versions", json!({"training_data": "customers@1"}), b"model".to_vec()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let ingest = s.user("collector", &["ingest@default"]).await;
+    // proba.<class> columns are the record's probabilities (as a segment writes them), not
+    // features the schema would refuse; attr.<name> are attributes.
+    let body = "id,timestamp,version,prediction,proba.1,proba.0,age,income,segment,attr.sex\n\
+                a,1790000000,1,1,0.8,0.2,30,10.5,a,f\n\
+                b,1790000001,1,0,0.3,0.7,40,20.5,b,m\n";
+    let (status, answer) =
+        s.send(&ingest, "/api/v1/projects/default/models/churn/predictions", "text/csv", body.into()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        (answer["accepted"].as_u64(), answer["rejected"].as_array().map(Vec::len)),
+        (Some(2), Some(0)),
+        "{answer}"
+    );
+}
