@@ -13,6 +13,7 @@ pub mod checkpoint;
 pub mod clock;
 pub mod compliance;
 pub mod context;
+pub mod encode;
 pub mod error;
 pub mod governance;
 pub mod incident;

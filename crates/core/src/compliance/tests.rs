@@ -25,7 +25,7 @@ fn t(days: i64) -> OffsetDateTime {
 }
 
 fn digest(n: u8) -> Digest {
-    Digest::parse(&format!("sha256:{}", format!("{n:02x}").repeat(32))).unwrap()
+    Digest::parse(&format!("sha256:{}", crate::encode::hex(&[n; 32]))).unwrap()
 }
 
 fn version(v: u32, author: &str) -> ModelVersion {

@@ -182,13 +182,7 @@ pub fn signature(secret: &str, timestamp: &str, body: &[u8]) -> String {
     ctx.update(timestamp.as_bytes());
     ctx.update(b".");
     ctx.update(body);
-    let tag = ctx.sign();
-    let mut hex = String::with_capacity(7 + 64);
-    hex.push_str("sha256=");
-    for b in tag.as_ref() {
-        hex.push_str(&format!("{b:02x}"));
-    }
-    hex
+    format!("sha256={}", crate::encode::hex(ctx.sign().as_ref()))
 }
 
 /// The body of a delivery: riskops' JSON, or Slack's incoming-webhook shape. `incident` is
