@@ -35,3 +35,6 @@ pub mod webhook_guard;
 
 pub use error::{Error, ErrorKind, Result};
 pub use service::Riskops;
+
+#[cfg(test)]
+mod tidy;
