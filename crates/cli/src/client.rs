@@ -170,7 +170,7 @@ impl Client {
         }
         .await;
         bar.finish();
-        let actual = format!("sha256:{}", hex(&hasher.finalize()));
+        let actual = format!("sha256:{}", riskops_core::encode::hex(&hasher.finalize()));
         if let Err(e) = result {
             let _ = tokio::fs::remove_file(&tmp).await;
             return Err(e);
@@ -182,10 +182,6 @@ impl Client {
         tokio::fs::rename(&tmp, dest).await.with_context(|| format!("cannot write {}", dest.display()))?;
         Ok(actual)
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A byte stream that moves a progress bar as it is read.

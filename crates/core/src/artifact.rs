@@ -15,7 +15,7 @@ impl Digest {
 
     /// From the raw 32-byte hash.
     pub fn from_sha256(bytes: &[u8]) -> Self {
-        Digest(format!("{}{}", Self::PREFIX, crate::auth::hex(bytes)))
+        Digest(format!("{}{}", Self::PREFIX, crate::encode::hex(bytes)))
     }
 
     pub fn parse(text: &str) -> Result<Self> {

@@ -5,8 +5,9 @@
 //! of all its fields and the previous event's hash, so editing, deleting or reordering any
 //! event breaks [`verify_chain`] at the first affected sequence number.
 
-use crate::auth::{Permit, hex};
+use crate::auth::Permit;
 use crate::checkpoint::Checkpoint;
+use crate::encode::hex;
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde_json::Value;
 use sha2::{Digest, Sha256};

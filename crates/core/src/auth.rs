@@ -5,6 +5,7 @@
 //! store needs an [`crate::audit::AuditRecord`], which can only be made from a `Permit`, so
 //! a change that skipped the permission check does not compile.
 
+use crate::encode::hex;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use sha2::{Digest, Sha256};
@@ -464,16 +465,6 @@ pub fn validate_chosen_token(token: &str) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 0xf) as usize] as char);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod checkpoint;
 pub mod clock;
 pub mod compliance;
 pub mod context;
+pub mod encode;
 pub mod error;
 pub mod governance;
 pub mod incident;
@@ -34,3 +35,6 @@ pub mod webhook_guard;
 
 pub use error::{Error, ErrorKind, Result};
 pub use service::Riskops;
+
+#[cfg(test)]
+mod tidy;

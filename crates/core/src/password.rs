@@ -4,7 +4,7 @@
 //! Stored as `argon2id$v=19$m=19456,t=2,p=1$<salt hex>$<hash hex>`; the cost is kept with
 //! each hash so it can be raised later without invalidating old ones.
 
-use crate::auth::hex;
+use crate::encode::{hex, unhex};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -66,13 +66,6 @@ fn derive(password: &[u8], salt: &[u8], m: u32, t: u32, p: u32) -> Result<[u8; 3
         .hash_password_into(password, salt, &mut out)
         .map_err(|e| Error::internal(format!("argon2: {e}")))?;
     Ok(out)
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 #[cfg(test)]

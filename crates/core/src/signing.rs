@@ -9,7 +9,7 @@
 //! ring does the cryptography (already built for rustls); this module only wraps its types
 //! so the rest of riskops sees hex strings, one error kind and a redacted `Debug`.
 
-use crate::auth::hex;
+use crate::encode::{hex, unhex};
 use crate::error::{Error, ErrorKind, Result};
 use crate::secret::Secret;
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
@@ -141,17 +141,7 @@ pub fn checkpoint_message(seq: i64, head_hash: &str) -> Vec<u8> {
 /// Exactly `N` bytes from `2N` hex digits (either case).
 fn from_hex_array<const N: usize>(text: &str, what: &str) -> Result<[u8; N]> {
     let bad = || Error::new(ErrorKind::Invalid, format!("a {what} must be {} hex digits", 2 * N));
-    let text = text.trim().as_bytes();
-    if text.len() != 2 * N {
-        return Err(bad());
-    }
-    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
-    let mut out = [0u8; N];
-    for (i, pair) in text.chunks_exact(2).enumerate() {
-        let (Some(hi), Some(lo)) = (digit(pair[0]), digit(pair[1])) else { return Err(bad()) };
-        out[i] = hi << 4 | lo;
-    }
-    Ok(out)
+    unhex(text.trim()).and_then(|bytes| <[u8; N]>::try_from(bytes).ok()).ok_or_else(bad)
 }
 
 #[cfg(test)]

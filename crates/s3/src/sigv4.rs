@@ -4,6 +4,7 @@
 //! signing is a page of code checked below against AWS's published examples.
 
 use hmac::{Hmac, KeyInit, Mac};
+pub(crate) use riskops_core::encode::hex;
 use riskops_core::{Error, Result};
 use sha2::{Digest as _, Sha256};
 
@@ -59,16 +60,6 @@ fn hmac(key: &[u8], data: &[u8]) -> Result<Vec<u8>> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|_| Error::internal("HMAC rejected its key"))?;
     mac.update(data);
     Ok(mac.finalize().into_bytes().to_vec())
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 0xf) as usize] as char);
-    }
-    out
 }
 
 /// AWS's URI encoding: everything but `A-Z a-z 0-9 - . _ ~` as `%XX` (uppercase), and `/`

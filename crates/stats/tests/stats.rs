@@ -6,7 +6,9 @@
 
 mod suite {
     pub mod generator;
+    pub mod json;
     pub mod metrics;
     pub mod reference;
     pub mod sketch;
+    pub mod sketch_properties;
 }

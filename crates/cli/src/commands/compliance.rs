@@ -7,6 +7,7 @@ use crate::client::Client;
 use crate::output::{emit, str_field, table};
 use anyhow::{Result, bail};
 use riskops_core::compliance::Framework;
+use riskops_core::encode::escape_html as esc;
 use serde_json::{Value, json};
 use std::fmt::Write;
 
@@ -165,9 +166,10 @@ fn print_text(r: &Value) {
     println!("{}", summary(r));
 }
 
-/// Text safe inside a Markdown table cell.
+/// Text safe inside a Markdown table cell: backslashes and pipes escaped, markup
+/// characters as HTML references (so no text becomes inline HTML), one line.
 fn md(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('|', "\\|").replace('<', "&lt;").replace(['\n', '\r'], " ")
+    esc(&text.replace('\\', "\\\\").replace('|', "\\|")).replace(['\n', '\r'], " ")
 }
 
 fn markdown(r: &Value) -> String {
@@ -206,22 +208,6 @@ fn markdown(r: &Value) -> String {
         );
     }
     let _ = writeln!(out, "\n{}.", summary(r));
-    out
-}
-
-/// Text safe in HTML content and attribute values.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
     out
 }
 
@@ -327,8 +313,8 @@ mod tests {
         let m = markdown(&sample());
         assert!(m.starts_with("# Compliance report: credit\n"));
         assert!(m.contains("| NIST AI RMF 1.0 | 50% | 1 | 2 |"), "{m}");
-        assert!(m.contains("| C07 | validation &lt;evidence> | auto | **unsatisfied** |"), "{m}");
-        assert!(m.contains("version 3 has no validation evidence \\| &lt;script>"), "{m}");
+        assert!(m.contains("| C07 | validation &lt;evidence&gt; | auto | **unsatisfied** |"), "{m}");
+        assert!(m.contains("version 3 has no validation evidence \\| &lt;script&gt;"), "{m}");
         assert!(m.contains("HIPAA 45 CFR 164.312 does not apply: no phi"));
     }
 

@@ -2,6 +2,7 @@
 //! inline SVG chart per compared column, drifted columns first.
 
 use super::{fmt_num, verdict};
+use riskops_core::encode::escape_html as esc;
 use riskops_drift::{ColumnDrift, DriftReport, Plot};
 use std::fmt::Write;
 
@@ -234,22 +235,6 @@ fn share_bar(report: &DriftReport) -> String {
 /// An id-safe version of a column name.
 fn anchor(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
-}
-
-/// Escapes text for HTML content and attribute values.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:980px;padding:24px;color:#1f2328}\

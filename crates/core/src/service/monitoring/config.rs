@@ -1,0 +1,157 @@
+//! How a model is monitored: its window, task, columns and retention, stored as a
+//! versioned document.
+
+use super::{RequestContext, Riskops};
+use crate::audit::AuditRecord;
+use crate::auth::Operation;
+use crate::error::{Error, Result};
+use crate::monitoring::WindowSpec;
+use crate::registry::VersionRef;
+use riskops_monitor::Task;
+use serde_json::{Value, json};
+
+/// How a model is monitored: stored as the versioned document `monitor:<model>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitorConfig {
+    pub window: WindowSpec,
+    /// `binary` (with the positive class) or `regression`.
+    pub task: Task,
+    /// Reference columns that are not model inputs: the target, ids.
+    pub exclude: Vec<String>,
+    /// Record attributes to compute fairness for (empty: all that records carry).
+    pub sensitive: Vec<String>,
+    /// How long raw records are kept (days from when they arrived).
+    pub retention_days: u32,
+    /// A window with fewer records reports its drift as `insufficient`, and monitors whose
+    /// values are sample statistics do not judge it (see `alerting::Monitor::judges`).
+    pub min_records: u64,
+}
+
+/// Raw records are kept six months by default: the EU AI Act (Art. 19) asks at least that
+/// of high-risk systems' logs.
+pub const DEFAULT_RETENTION_DAYS: u32 = 183;
+
+/// The longest retention accepted (ten years: SR 11-7 model files are kept about that long).
+pub const MAX_RETENTION_DAYS: u32 = 3653;
+
+/// Records a window needs before its drift is judged, unless configured.
+pub const DEFAULT_MIN_RECORDS: u64 = 100;
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        MonitorConfig {
+            window: WindowSpec::Hour,
+            task: Task::Binary { positive: "1".into() },
+            exclude: Vec::new(),
+            sensitive: Vec::new(),
+            retention_days: DEFAULT_RETENTION_DAYS,
+            min_records: DEFAULT_MIN_RECORDS,
+        }
+    }
+}
+
+impl MonitorConfig {
+    pub fn to_json(&self) -> Value {
+        let (task, positive) = match &self.task {
+            Task::Binary { positive } => ("binary", Some(positive.clone())),
+            Task::Regression => ("regression", None),
+        };
+        json!({"window": self.window.name(), "task": task, "positive": positive, "exclude": self.exclude, "sensitive": self.sensitive, "retention_days": self.retention_days, "min_records": self.min_records})
+    }
+
+    pub fn from_json(v: &Value) -> Result<MonitorConfig> {
+        let obj = v.as_object().ok_or_else(|| Error::invalid("config", "must be a JSON object"))?;
+        if let Some(k) = obj.keys().find(|k| {
+            !matches!(
+                k.as_str(),
+                "window" | "task" | "positive" | "exclude" | "sensitive" | "retention_days" | "min_records"
+            )
+        }) {
+            return Err(Error::invalid(
+                k,
+                "unknown field; use window, task, positive, exclude, sensitive, retention_days, min_records",
+            ));
+        }
+        let text_list = |k: &str| -> Result<Vec<String>> {
+            match obj.get(k) {
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|x| x.as_str().map(str::to_string).ok_or_else(|| Error::invalid(k, "must be a list of names")))
+                    .collect(),
+                Some(_) => Err(Error::invalid(k, "must be a list of names")),
+            }
+        };
+        let window = WindowSpec::parse("window", obj.get("window").and_then(Value::as_str).unwrap_or("hour"))?;
+        let positive = obj.get("positive").and_then(Value::as_str).unwrap_or("1").to_string();
+        let task = match obj.get("task").and_then(Value::as_str).unwrap_or("binary") {
+            "binary" => Task::Binary { positive },
+            "regression" => Task::Regression,
+            other => return Err(Error::invalid("task", format!("{other:?}: use binary or regression"))),
+        };
+        let retention_days = match obj.get("retention_days") {
+            None | Some(Value::Null) => DEFAULT_RETENTION_DAYS,
+            Some(v) => v
+                .as_u64()
+                .and_then(|d| u32::try_from(d).ok())
+                .filter(|d| (1..=MAX_RETENTION_DAYS).contains(d))
+                .ok_or_else(|| Error::invalid("retention_days", format!("must be 1 to {MAX_RETENTION_DAYS} days")))?,
+        };
+        let min_records = match obj.get("min_records") {
+            None | Some(Value::Null) => DEFAULT_MIN_RECORDS,
+            Some(v) => v
+                .as_u64()
+                .filter(|n| (1..=u64::from(crate::monitoring::MAX_WINDOW_RECORDS)).contains(n))
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "min_records",
+                        format!("must be a whole number from 1 to {}", crate::monitoring::MAX_WINDOW_RECORDS),
+                    )
+                })?,
+        };
+        Ok(MonitorConfig {
+            window,
+            task,
+            exclude: text_list("exclude")?,
+            sensitive: text_list("sensitive")?,
+            retention_days,
+            min_records,
+        })
+    }
+}
+
+fn config_kind(model: &str) -> String {
+    format!("monitor:{model}")
+}
+
+impl Riskops {
+    pub(in crate::service) async fn stored_monitor_config(&self, model: &str) -> Result<MonitorConfig> {
+        match self.store.document(&config_kind(model)).await? {
+            Some(d) => MonitorConfig::from_json(&d.document),
+            None => Ok(MonitorConfig::default()),
+        }
+    }
+
+    pub async fn monitor_config(&self, ctx: &RequestContext, model: &str) -> Result<MonitorConfig> {
+        self.model_version_for(ctx, Operation::RegistryRead, &VersionRef { name: model.into(), version: None }).await?;
+        self.stored_monitor_config(model).await
+    }
+
+    /// Sets how a model is monitored (`monitor.configure`: admin, risk_officer,
+    /// data_scientist); versioned and audited.
+    pub async fn configure_monitoring(
+        &self,
+        ctx: &RequestContext,
+        model: &str,
+        config: &Value,
+    ) -> Result<MonitorConfig> {
+        let r = VersionRef { name: model.into(), version: None };
+        let (_, permit) = self.model_version_for(ctx, Operation::MonitorConfigure, &r).await?;
+        let config = MonitorConfig::from_json(config)?;
+        let audit = AuditRecord::new(&permit, "monitor.configure", format!("model:{model}"))
+            .after(config.to_json())
+            .request_id(ctx.request_id.clone());
+        self.store.set_document(&config_kind(model), config.to_json(), audit, self.clock.now()).await?;
+        Ok(config)
+    }
+}

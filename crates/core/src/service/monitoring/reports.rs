@@ -1,0 +1,207 @@
+//! Windows out: window reports against the reference profile, with prediction drift and
+//! business values.
+
+use super::*;
+use super::{RequestContext, Riskops};
+use crate::auth::Operation;
+use crate::error::{Error, Result};
+use crate::kpi::{OutcomeValues, confusion_from_json};
+use crate::monitoring::WindowSpec;
+use crate::registry::VersionRef;
+use riskops_data::profile::{ColumnProfile, Dtype};
+use riskops_monitor::{ReportContext, Task, WindowReport, WindowState};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+
+impl Riskops {
+    /// The latest stored window of each of `versions` that started at `since` or later
+    /// (windows ahead of the clock included): two indexed reads per version, however long
+    /// the model has been monitored.
+    pub(in crate::service) async fn latest_windows(
+        &self,
+        model: &str,
+        versions: impl IntoIterator<Item = u32>,
+        since: i64,
+    ) -> Result<BTreeMap<u32, crate::monitoring::StoredWindow>> {
+        let mut out = BTreeMap::new();
+        for version in versions {
+            let Some((start, _, _)) = self.store.latest_window(model, version).await? else { continue };
+            if start < since {
+                continue;
+            }
+            if let Some(w) = self.store.windows(model, Some(version), start, start + 1).await?.into_iter().next() {
+                out.insert(version, w);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Window reports of a model in `[from, to)` (unix seconds), at the configured length or
+    /// rolled up to days.
+    pub async fn monitoring(
+        &self,
+        ctx: &RequestContext,
+        model: &str,
+        from: i64,
+        to: i64,
+        granularity: Option<WindowSpec>,
+    ) -> Result<Vec<Value>> {
+        self.model_version_for(ctx, Operation::RegistryRead, &VersionRef { name: model.into(), version: None }).await?;
+        let config = self.stored_monitor_config(model).await?;
+        let stored = self.store.windows(model, None, from, to).await?;
+        let target = granularity.unwrap_or(config.window);
+        // Per rolled-up window, one state per shape: windows made before and after the
+        // model's feature set changed are reported side by side, not merged.
+        let mut merged: BTreeMap<(i64, u32), Vec<(i64, WindowState)>> = BTreeMap::new();
+        for w in stored {
+            let state = WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
+            let (start, end) =
+                if config.window.rolls_up_into(target) { target.window_of(w.start) } else { (w.start, w.end) };
+            let shapes = merged.entry((start, w.version)).or_default();
+            match shapes.iter_mut().find(|(_, into)| into.same_shape(&state)) {
+                Some((_, into)) => into.merge(&state).map_err(|e| Error::internal(format!("rolling up: {e}")))?,
+                None => shapes.push((end, state)),
+            }
+        }
+        let mut reports = WindowReports::new(self, model).await?;
+        let mut out = Vec::new();
+        for ((start, version), shapes) in merged {
+            for (end, state) in shapes {
+                out.push(reports.report(version, start, end, &state).await?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Makes window reports of one model: its settings, references and business values read
+/// once.
+pub(in crate::service) struct WindowReports<'a> {
+    riskops: &'a Riskops,
+    model: String,
+    config: MonitorConfig,
+    values: Option<OutcomeValues>,
+    references: HashMap<u32, Reference>,
+    /// Per version: its first window's start and predictions (the prediction-drift baseline).
+    baselines: HashMap<u32, Option<(i64, ColumnProfile)>>,
+}
+
+impl<'a> WindowReports<'a> {
+    pub(in crate::service) async fn new(riskops: &'a Riskops, model: &str) -> Result<WindowReports<'a>> {
+        let values = match riskops.store.document(&format!("kpi:{model}")).await? {
+            Some(d) => OutcomeValues::from_json(&d.document).ok(),
+            None => None,
+        };
+        Ok(WindowReports {
+            riskops,
+            model: model.to_string(),
+            config: riskops.stored_monitor_config(model).await?,
+            values,
+            references: HashMap::new(),
+            baselines: HashMap::new(),
+        })
+    }
+
+    /// The API's window report, with the expected business value when the model has
+    /// values per outcome and the window labels.
+    pub(in crate::service) async fn report(
+        &mut self,
+        version: u32,
+        start: i64,
+        end: i64,
+        state: &WindowState,
+    ) -> Result<Value> {
+        let Some(reference) =
+            self.riskops.cached_reference(&mut self.references, &self.model, version, &self.config).await?
+        else {
+            return Err(Error::internal("a monitored version vanished"));
+        };
+        let profile = reference.profile.clone();
+        let min_records = self.config.min_records;
+        let baseline = self.baseline(version).await?;
+        let is_baseline = baseline.is_some_and(|(first, _)| *first == start);
+        let version_text = version.to_string();
+        let ctx = ReportContext {
+            start,
+            end,
+            version: &version_text,
+            reference: &profile,
+            prediction_reference: baseline.filter(|_| !is_baseline).map(|(_, p)| p),
+            drift_share: 0.5,
+            min_records,
+        };
+        let mut report = WindowReport::compute(state, &ctx).to_json();
+        if is_baseline {
+            report["prediction_drift"] = json!({"skipped": "this is the version's first window: later windows' predictions are compared with it"});
+        }
+        report["business"] = business(&report, self.values.as_ref());
+        Ok(report)
+    }
+
+    /// Records a window needs before sample statistics are judged.
+    pub(in crate::service) fn min_records(&self) -> u64 {
+        self.config.min_records
+    }
+
+    /// The version's first window's predictions, read once.
+    async fn baseline(&mut self, version: u32) -> Result<Option<&(i64, ColumnProfile)>> {
+        if !self.baselines.contains_key(&version) {
+            let store = &self.riskops.store;
+            let mut found = None;
+            if let Some(first) = store.first_window_start(&self.model, version).await?
+                && let Some(w) = store.windows(&self.model, Some(version), first, first + 1).await?.into_iter().next()
+            {
+                let state =
+                    WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
+                let dtype = prediction_dtype(&state, &self.config.task);
+                found = Some((first, state.prediction_profile(dtype)));
+            }
+            self.baselines.insert(version, found);
+        }
+        Ok(self.baselines.get(&version).and_then(Option::as_ref))
+    }
+}
+
+/// How a version's predictions are typed for drift, as pandas would type the column:
+/// numbers for regression; for classes, text when any is text, else whole numbers as
+/// int64 (0/1 classes are compared as categories), else float64.
+fn prediction_dtype(state: &WindowState, task: &Task) -> Dtype {
+    let p = &state.prediction;
+    if matches!(task, Task::Regression) {
+        return Dtype::Float64;
+    }
+    if p.frequencies.iter().next().is_some() {
+        return Dtype::Object;
+    }
+    match p.small.counts() {
+        Some(values) if values.iter().all(|(x, _)| x.fract() == 0.0) => Dtype::Int64,
+        _ => Dtype::Float64,
+    }
+}
+
+/// `{"currency","value_per_1000","cost_per_1000","value","cost"}` from the window's
+/// confusion matrix and the model's values per outcome (costs are the negated values, so a
+/// monitor can fire on `business.cost_per_1000 --above X`); `null` without either.
+fn business(report: &Value, values: Option<&OutcomeValues>) -> Value {
+    let Some(values) = values else { return Value::Null };
+    let Some(matrix) = report.pointer("/performance/confusion_matrix").and_then(confusion_from_json) else {
+        return Value::Null;
+    };
+    let Some(per_thousand) = values.per_thousand(&matrix) else { return Value::Null };
+    let total = per_thousand * matrix.count() as f64 / 1000.0;
+    json!({
+        "currency": values.currency,
+        "value_per_1000": per_thousand,
+        "cost_per_1000": -per_thousand,
+        "value": total,
+        "cost": -total,
+        "decisions": matrix.count(),
+    })
+}
+
+pub(super) fn positive_of(task: &Task) -> String {
+    match task {
+        Task::Binary { positive } => positive.clone(),
+        Task::Regression => String::new(),
+    }
+}
