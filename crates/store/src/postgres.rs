@@ -30,7 +30,10 @@ use riskops_core::registry::{
 };
 use riskops_core::risk::{RiskEntry, RiskFields};
 use riskops_core::signing::{PublicKey, Signature};
-use riskops_core::store::{Bootstrap, NewIdentity, Store, StoreKind};
+use riskops_core::store::{
+    AlertingStore, AuditStore, Bootstrap, ComplianceStore, GovernanceStore, IdentityStore, MonitoringStore,
+    NewIdentity, ProjectStore, RegistryStore, RiskStore, StoreKind,
+};
 use riskops_core::{Error, ErrorKind, Result};
 use time::OffsetDateTime;
 use tokio_postgres::NoTls;
@@ -427,7 +430,7 @@ async fn entries(client: &impl GenericClient, kind: &str, project: Option<&str>)
 }
 
 #[async_trait]
-impl Store for PostgresStore {
+impl ProjectStore for PostgresStore {
     fn kind(&self) -> StoreKind {
         StoreKind::Postgres
     }
@@ -447,24 +450,6 @@ impl Store for PostgresStore {
         }
         tx.commit().await.map_err(db_err)?;
         Ok(true)
-    }
-
-    async fn identity_by_token_hash(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<IdentityRecord>> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT i.id, i.name, i.kind FROM api_tokens t JOIN identities i ON i.id = t.identity_id
-                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND i.disabled_at IS NULL
-                   AND (t.expires_at IS NULL OR t.expires_at > $2)",
-                &[&token_hash, &now],
-            )
-            .await
-            .map_err(db_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let id: i64 = row.get(0);
-        let kind: String = row.get(2);
-        let roles = identities::roles_of(&client, id).await?;
-        Ok(Some(IdentityRecord { id, name: row.get(1), kind: IdentityKind::parse(&kind)?, roles }))
     }
 
     async fn create_project(&self, p: NewProject, audit: AuditRecord, at: OffsetDateTime) -> Result<Project> {
@@ -494,35 +479,10 @@ impl Store for PostgresStore {
             .map_err(db_err)?;
         row.as_ref().map(project).transpose()
     }
+}
 
-    async fn audit_events(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEvent>> {
-        let client = self.client().await?;
-        let rows = client
-            .query(
-                &format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"),
-                &[&after_seq, &i64::from(limit)],
-            )
-            .await
-            .map_err(db_err)?;
-        rows.iter()
-            .map(|r| {
-                let seq: i64 = r.get(0);
-                Ok(AuditEvent {
-                    seq,
-                    time: r.get(1),
-                    actor: r.get(2),
-                    action: r.get(3),
-                    target: r.get(4),
-                    before: parse_json_column(seq, "before", r.get(5))?,
-                    after: parse_json_column(seq, "after", r.get(6))?,
-                    request_id: r.get(7),
-                    prev_hash: r.get(8),
-                    hash: r.get(9),
-                })
-            })
-            .collect()
-    }
-
+#[async_trait]
+impl RegistryStore for PostgresStore {
     async fn create_dataset_version(
         &self,
         new: NewDatasetVersion,
@@ -812,6 +772,27 @@ impl Store for PostgresStore {
             .map_err(db_err)?;
         Ok(rows.iter().map(|r| Note { text: r.get(0), created_at: r.get(1), created_by: r.get(2) }).collect())
     }
+}
+
+#[async_trait]
+impl IdentityStore for PostgresStore {
+    async fn identity_by_token_hash(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<IdentityRecord>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT i.id, i.name, i.kind FROM api_tokens t JOIN identities i ON i.id = t.identity_id
+                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND i.disabled_at IS NULL
+                   AND (t.expires_at IS NULL OR t.expires_at > $2)",
+                &[&token_hash, &now],
+            )
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let id: i64 = row.get(0);
+        let kind: String = row.get(2);
+        let roles = identities::roles_of(&client, id).await?;
+        Ok(Some(IdentityRecord { id, name: row.get(1), kind: IdentityKind::parse(&kind)?, roles }))
+    }
 
     async fn create_identity(&self, new: NewIdentity, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
         identities::create_identity(&mut self.client().await?, new, audit, at).await
@@ -855,68 +836,40 @@ impl Store for PostgresStore {
     async fn revoke_token(&self, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
         identities::revoke_token(&mut self.client().await?, id, audit, at).await
     }
+}
+
+#[async_trait]
+impl AuditStore for PostgresStore {
+    async fn audit_events(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEvent>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2"),
+                &[&after_seq, &i64::from(limit)],
+            )
+            .await
+            .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                let seq: i64 = r.get(0);
+                Ok(AuditEvent {
+                    seq,
+                    time: r.get(1),
+                    actor: r.get(2),
+                    action: r.get(3),
+                    target: r.get(4),
+                    before: parse_json_column(seq, "before", r.get(5))?,
+                    after: parse_json_column(seq, "after", r.get(6))?,
+                    request_id: r.get(7),
+                    prev_hash: r.get(8),
+                    hash: r.get(9),
+                })
+            })
+            .collect()
+    }
 
     async fn record_event(&self, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
         identities::record_event(&mut self.client().await?, audit, at).await
-    }
-
-    async fn set_project_tier(
-        &self,
-        project: &str,
-        tier: Option<Tier>,
-        audit: AuditRecord,
-        at: OffsetDateTime,
-    ) -> Result<Project> {
-        governance::set_project_tier(&mut self.client().await?, project, tier, audit, at).await
-    }
-
-    async fn add_evidence(&self, new: NewEvidence, audit: AuditRecord, at: OffsetDateTime) -> Result<Evidence> {
-        governance::add_evidence(&mut self.client().await?, new, audit, at).await
-    }
-
-    async fn evidence(&self, model: &str, version: u32) -> Result<Vec<Evidence>> {
-        governance::evidence(&self.client().await?, model, version).await
-    }
-
-    async fn create_promotion(&self, new: NewPromotion, audit: AuditRecord, at: OffsetDateTime) -> Result<Promotion> {
-        governance::create_promotion(&mut self.client().await?, new, audit, at).await
-    }
-
-    async fn promotion(&self, id: i64) -> Result<Option<Promotion>> {
-        governance::promotion(&self.client().await?, id).await
-    }
-
-    async fn promotions(&self, filter: &PromotionFilter) -> Result<Vec<Promotion>> {
-        governance::promotions(&self.client().await?, filter).await
-    }
-
-    async fn add_decision(
-        &self,
-        id: i64,
-        decision: Decision,
-        audit: AuditRecord,
-        at: OffsetDateTime,
-    ) -> Result<Promotion> {
-        governance::add_decision(&mut self.client().await?, id, decision, audit, at).await
-    }
-
-    async fn close_promotion(
-        &self,
-        id: i64,
-        deployment: Option<NewDeployment>,
-        reason: Option<String>,
-        audit: AuditRecord,
-        at: OffsetDateTime,
-    ) -> Result<Promotion> {
-        governance::close_promotion(&mut self.client().await?, id, deployment, reason, audit, at).await
-    }
-
-    async fn deploy(&self, new: NewDeployment, audit: AuditRecord, at: OffsetDateTime) -> Result<Deployment> {
-        governance::deploy(&mut self.client().await?, new, audit, at).await
-    }
-
-    async fn deployments(&self, model: &str) -> Result<Vec<Deployment>> {
-        governance::deployments(&self.client().await?, model).await
     }
 
     async fn audit_head(&self) -> Result<Option<(i64, String)>> {
@@ -1007,7 +960,72 @@ impl Store for PostgresStore {
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
         self.checkpoints_ordered("ORDER BY seq").await
     }
+}
 
+#[async_trait]
+impl GovernanceStore for PostgresStore {
+    async fn set_project_tier(
+        &self,
+        project: &str,
+        tier: Option<Tier>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Project> {
+        governance::set_project_tier(&mut self.client().await?, project, tier, audit, at).await
+    }
+
+    async fn add_evidence(&self, new: NewEvidence, audit: AuditRecord, at: OffsetDateTime) -> Result<Evidence> {
+        governance::add_evidence(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn evidence(&self, model: &str, version: u32) -> Result<Vec<Evidence>> {
+        governance::evidence(&self.client().await?, model, version).await
+    }
+
+    async fn create_promotion(&self, new: NewPromotion, audit: AuditRecord, at: OffsetDateTime) -> Result<Promotion> {
+        governance::create_promotion(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn promotion(&self, id: i64) -> Result<Option<Promotion>> {
+        governance::promotion(&self.client().await?, id).await
+    }
+
+    async fn promotions(&self, filter: &PromotionFilter) -> Result<Vec<Promotion>> {
+        governance::promotions(&self.client().await?, filter).await
+    }
+
+    async fn add_decision(
+        &self,
+        id: i64,
+        decision: Decision,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Promotion> {
+        governance::add_decision(&mut self.client().await?, id, decision, audit, at).await
+    }
+
+    async fn close_promotion(
+        &self,
+        id: i64,
+        deployment: Option<NewDeployment>,
+        reason: Option<String>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Promotion> {
+        governance::close_promotion(&mut self.client().await?, id, deployment, reason, audit, at).await
+    }
+
+    async fn deploy(&self, new: NewDeployment, audit: AuditRecord, at: OffsetDateTime) -> Result<Deployment> {
+        governance::deploy(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn deployments(&self, model: &str) -> Result<Vec<Deployment>> {
+        governance::deployments(&self.client().await?, model).await
+    }
+}
+
+#[async_trait]
+impl RiskStore for PostgresStore {
     async fn set_project_context(
         &self,
         project: &str,
@@ -1059,7 +1077,10 @@ impl Store for PostgresStore {
     async fn risk_entry(&self, id: i64) -> Result<Option<RiskEntry>> {
         risk::risk_entry(&self.client().await?, id).await
     }
+}
 
+#[async_trait]
+impl ComplianceStore for PostgresStore {
     async fn add_attestation(
         &self,
         new: riskops_core::compliance::NewAttestation,
@@ -1072,7 +1093,10 @@ impl Store for PostgresStore {
     async fn attestations(&self, project: &str) -> Result<Vec<riskops_core::compliance::Attestation>> {
         compliance::attestations(&self.client().await?, project).await
     }
+}
 
+#[async_trait]
+impl MonitoringStore for PostgresStore {
     async fn windows(&self, model: &str, version: Option<u32>, from: i64, to: i64) -> Result<Vec<StoredWindow>> {
         monitoring::windows(&self.client().await?, model, version, from, to).await
     }
@@ -1118,7 +1142,10 @@ impl Store for PostgresStore {
     ) -> Result<bool> {
         monitoring::drop_segment(&mut self.client().await?, model, digest, audit, at).await
     }
+}
 
+#[async_trait]
+impl AlertingStore for PostgresStore {
     async fn due_windows(&self, now: i64, quiet_since: i64, limit: usize) -> Result<Vec<DueWindow>> {
         alerting::due_windows(&self.client().await?, now, quiet_since, limit).await
     }

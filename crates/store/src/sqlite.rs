@@ -31,7 +31,10 @@ use riskops_core::registry::{
 };
 use riskops_core::risk::{RiskEntry, RiskFields};
 use riskops_core::signing::{PublicKey, Signature};
-use riskops_core::store::{Bootstrap, NewIdentity, Store, StoreKind};
+use riskops_core::store::{
+    AlertingStore, AuditStore, Bootstrap, ComplianceStore, GovernanceStore, IdentityStore, MonitoringStore,
+    NewIdentity, ProjectStore, RegistryStore, RiskStore, StoreKind,
+};
 use riskops_core::{Error, ErrorKind, Result};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::path::Path;
@@ -568,7 +571,7 @@ fn entries(conn: &Connection, kind: &str, project: Option<&str>) -> Result<Vec<E
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl ProjectStore for SqliteStore {
     fn kind(&self) -> StoreKind {
         StoreKind::Sqlite
     }
@@ -588,33 +591,6 @@ impl Store for SqliteStore {
             }
             tx.commit().map_err(db_err)?;
             Ok(true)
-        })
-        .await
-    }
-
-    async fn identity_by_token_hash(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<IdentityRecord>> {
-        let token_hash = token_hash.to_string();
-        self.with_conn(move |conn| {
-            let row: Option<(i64, String, String, Option<String>, Option<String>, Option<String>)> = conn
-                .query_row(
-                    "SELECT i.id, i.name, i.kind, i.disabled_at, t.expires_at, t.revoked_at
-                     FROM api_tokens t JOIN identities i ON i.id = t.identity_id WHERE t.token_hash = ?1",
-                    [&token_hash],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-                )
-                .optional()
-                .map_err(db_err)?;
-            let Some((id, name, kind, disabled, expires, revoked)) = row else { return Ok(None) };
-            if disabled.is_some() || revoked.is_some() {
-                return Ok(None);
-            }
-            if let Some(expires) = expires
-                && parse_time(&expires)? <= now
-            {
-                return Ok(None);
-            }
-            let roles = identities::roles_of(conn, id)?;
-            Ok(Some(IdentityRecord { id, name, kind: IdentityKind::parse(&kind)?, roles }))
         })
         .await
     }
@@ -657,54 +633,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
-    async fn audit_events(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEvent>> {
-        self.with_conn(move |conn| {
-            let mut stmt = conn
-                .prepare_cached(&format!(
-                    "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
-                ))
-                .map_err(db_err)?;
-            type Row =
-                (i64, String, String, String, String, Option<String>, Option<String>, Option<String>, String, String);
-            let rows = stmt
-                .query_map(params![after_seq, limit], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                        r.get(8)?,
-                        r.get(9)?,
-                    ))
-                })
-                .map_err(db_err)?;
-            let mut events = Vec::new();
-            for row in rows {
-                let (seq, time, actor, action, target, before, after, request_id, prev_hash, hash): Row =
-                    row.map_err(db_err)?;
-                events.push(AuditEvent {
-                    seq,
-                    time: parse_audit_time(seq, &time)?,
-                    actor,
-                    action,
-                    target,
-                    before: parse_json_column(seq, "before", before)?,
-                    after: parse_json_column(seq, "after", after)?,
-                    request_id,
-                    prev_hash,
-                    hash,
-                });
-            }
-            Ok(events)
-        })
-        .await
-    }
-
+#[async_trait]
+impl RegistryStore for SqliteStore {
     async fn create_dataset_version(
         &self,
         new: NewDatasetVersion,
@@ -1012,6 +944,36 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+#[async_trait]
+impl IdentityStore for SqliteStore {
+    async fn identity_by_token_hash(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<IdentityRecord>> {
+        let token_hash = token_hash.to_string();
+        self.with_conn(move |conn| {
+            let row: Option<(i64, String, String, Option<String>, Option<String>, Option<String>)> = conn
+                .query_row(
+                    "SELECT i.id, i.name, i.kind, i.disabled_at, t.expires_at, t.revoked_at
+                     FROM api_tokens t JOIN identities i ON i.id = t.identity_id WHERE t.token_hash = ?1",
+                    [&token_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+                )
+                .optional()
+                .map_err(db_err)?;
+            let Some((id, name, kind, disabled, expires, revoked)) = row else { return Ok(None) };
+            if disabled.is_some() || revoked.is_some() {
+                return Ok(None);
+            }
+            if let Some(expires) = expires
+                && parse_time(&expires)? <= now
+            {
+                return Ok(None);
+            }
+            let roles = identities::roles_of(conn, id)?;
+            Ok(Some(IdentityRecord { id, name, kind: IdentityKind::parse(&kind)?, roles }))
+        })
+        .await
+    }
 
     async fn create_identity(&self, new: NewIdentity, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
         self.with_conn(move |conn| identities::create_identity(conn, new, audit, at)).await
@@ -1059,72 +1021,59 @@ impl Store for SqliteStore {
     async fn revoke_token(&self, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
         self.with_conn(move |conn| identities::revoke_token(conn, id, audit, at)).await
     }
+}
+
+#[async_trait]
+impl AuditStore for SqliteStore {
+    async fn audit_events(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEvent>> {
+        self.with_conn(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(&format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+                ))
+                .map_err(db_err)?;
+            type Row =
+                (i64, String, String, String, String, Option<String>, Option<String>, Option<String>, String, String);
+            let rows = stmt
+                .query_map(params![after_seq, limit], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                        r.get(9)?,
+                    ))
+                })
+                .map_err(db_err)?;
+            let mut events = Vec::new();
+            for row in rows {
+                let (seq, time, actor, action, target, before, after, request_id, prev_hash, hash): Row =
+                    row.map_err(db_err)?;
+                events.push(AuditEvent {
+                    seq,
+                    time: parse_audit_time(seq, &time)?,
+                    actor,
+                    action,
+                    target,
+                    before: parse_json_column(seq, "before", before)?,
+                    after: parse_json_column(seq, "after", after)?,
+                    request_id,
+                    prev_hash,
+                    hash,
+                });
+            }
+            Ok(events)
+        })
+        .await
+    }
 
     async fn record_event(&self, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
         self.with_conn(move |conn| identities::record_event(conn, audit, at)).await
-    }
-
-    async fn set_project_tier(
-        &self,
-        project: &str,
-        tier: Option<Tier>,
-        audit: AuditRecord,
-        at: OffsetDateTime,
-    ) -> Result<Project> {
-        let project = project.to_string();
-        self.with_conn(move |conn| governance::set_project_tier(conn, &project, tier, audit, at)).await
-    }
-
-    async fn add_evidence(&self, new: NewEvidence, audit: AuditRecord, at: OffsetDateTime) -> Result<Evidence> {
-        self.with_conn(move |conn| governance::add_evidence(conn, new, audit, at)).await
-    }
-
-    async fn evidence(&self, model: &str, version: u32) -> Result<Vec<Evidence>> {
-        let model = model.to_string();
-        self.with_conn(move |conn| governance::evidence(conn, &model, version)).await
-    }
-
-    async fn create_promotion(&self, new: NewPromotion, audit: AuditRecord, at: OffsetDateTime) -> Result<Promotion> {
-        self.with_conn(move |conn| governance::create_promotion(conn, new, audit, at)).await
-    }
-
-    async fn promotion(&self, id: i64) -> Result<Option<Promotion>> {
-        self.with_conn(move |conn| governance::promotion(conn, id)).await
-    }
-
-    async fn promotions(&self, filter: &PromotionFilter) -> Result<Vec<Promotion>> {
-        let filter = filter.clone();
-        self.with_conn(move |conn| governance::promotions(conn, &filter)).await
-    }
-
-    async fn add_decision(
-        &self,
-        id: i64,
-        decision: Decision,
-        audit: AuditRecord,
-        at: OffsetDateTime,
-    ) -> Result<Promotion> {
-        self.with_conn(move |conn| governance::add_decision(conn, id, decision, audit, at)).await
-    }
-
-    async fn close_promotion(
-        &self,
-        id: i64,
-        deployment: Option<NewDeployment>,
-        reason: Option<String>,
-        audit: AuditRecord,
-        at: OffsetDateTime,
-    ) -> Result<Promotion> {
-        self.with_conn(move |conn| governance::close_promotion(conn, id, deployment, reason, audit, at)).await
-    }
-
-    async fn deploy(&self, new: NewDeployment, audit: AuditRecord, at: OffsetDateTime) -> Result<Deployment> {
-        self.with_conn(move |conn| governance::deploy(conn, new, audit, at)).await
-    }
-
-    async fn deployments(&self, model: &str) -> Result<Vec<Deployment>> {
-        let model = model.to_string();
-        self.with_conn(move |conn| governance::deployments(conn, &model)).await
     }
 
     async fn audit_head(&self) -> Result<Option<(i64, String)>> {
@@ -1208,7 +1157,76 @@ impl Store for SqliteStore {
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
         self.checkpoints_ordered("ORDER BY seq").await
     }
+}
 
+#[async_trait]
+impl GovernanceStore for SqliteStore {
+    async fn set_project_tier(
+        &self,
+        project: &str,
+        tier: Option<Tier>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Project> {
+        let project = project.to_string();
+        self.with_conn(move |conn| governance::set_project_tier(conn, &project, tier, audit, at)).await
+    }
+
+    async fn add_evidence(&self, new: NewEvidence, audit: AuditRecord, at: OffsetDateTime) -> Result<Evidence> {
+        self.with_conn(move |conn| governance::add_evidence(conn, new, audit, at)).await
+    }
+
+    async fn evidence(&self, model: &str, version: u32) -> Result<Vec<Evidence>> {
+        let model = model.to_string();
+        self.with_conn(move |conn| governance::evidence(conn, &model, version)).await
+    }
+
+    async fn create_promotion(&self, new: NewPromotion, audit: AuditRecord, at: OffsetDateTime) -> Result<Promotion> {
+        self.with_conn(move |conn| governance::create_promotion(conn, new, audit, at)).await
+    }
+
+    async fn promotion(&self, id: i64) -> Result<Option<Promotion>> {
+        self.with_conn(move |conn| governance::promotion(conn, id)).await
+    }
+
+    async fn promotions(&self, filter: &PromotionFilter) -> Result<Vec<Promotion>> {
+        let filter = filter.clone();
+        self.with_conn(move |conn| governance::promotions(conn, &filter)).await
+    }
+
+    async fn add_decision(
+        &self,
+        id: i64,
+        decision: Decision,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Promotion> {
+        self.with_conn(move |conn| governance::add_decision(conn, id, decision, audit, at)).await
+    }
+
+    async fn close_promotion(
+        &self,
+        id: i64,
+        deployment: Option<NewDeployment>,
+        reason: Option<String>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Promotion> {
+        self.with_conn(move |conn| governance::close_promotion(conn, id, deployment, reason, audit, at)).await
+    }
+
+    async fn deploy(&self, new: NewDeployment, audit: AuditRecord, at: OffsetDateTime) -> Result<Deployment> {
+        self.with_conn(move |conn| governance::deploy(conn, new, audit, at)).await
+    }
+
+    async fn deployments(&self, model: &str) -> Result<Vec<Deployment>> {
+        let model = model.to_string();
+        self.with_conn(move |conn| governance::deployments(conn, &model)).await
+    }
+}
+
+#[async_trait]
+impl RiskStore for SqliteStore {
     async fn set_project_context(
         &self,
         project: &str,
@@ -1265,7 +1283,10 @@ impl Store for SqliteStore {
     async fn risk_entry(&self, id: i64) -> Result<Option<RiskEntry>> {
         self.with_conn(move |conn| risk::risk_entry(conn, id)).await
     }
+}
 
+#[async_trait]
+impl ComplianceStore for SqliteStore {
     async fn add_attestation(
         &self,
         new: riskops_core::compliance::NewAttestation,
@@ -1279,7 +1300,10 @@ impl Store for SqliteStore {
         let project = project.to_string();
         self.with_conn(move |conn| compliance::attestations(conn, &project)).await
     }
+}
 
+#[async_trait]
+impl MonitoringStore for SqliteStore {
     async fn windows(&self, model: &str, version: Option<u32>, from: i64, to: i64) -> Result<Vec<StoredWindow>> {
         let model = model.to_string();
         self.with_conn(move |conn| monitoring::windows(conn, &model, version, from, to)).await
@@ -1333,7 +1357,10 @@ impl Store for SqliteStore {
         let (model, digest) = (model.to_string(), digest.clone());
         self.with_conn(move |conn| monitoring::drop_segment(conn, &model, &digest, audit, at)).await
     }
+}
 
+#[async_trait]
+impl AlertingStore for SqliteStore {
     async fn due_windows(&self, now: i64, quiet_since: i64, limit: usize) -> Result<Vec<DueWindow>> {
         self.with_conn(move |conn| alerting::due_windows(conn, now, quiet_since, limit)).await
     }
