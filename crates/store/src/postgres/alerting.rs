@@ -5,7 +5,8 @@
 //! webhooks a delivery is queued for are locked (`FOR SHARE`) until the queuing
 //! transaction ends, so that a webhook removed meanwhile never keeps a pending delivery.
 
-use super::{append_audit, db_err};
+use super::{PostgresStore, append_audit, db_err};
+use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use riskops_core::alerting::Severity;
 use riskops_core::audit::AuditRecord;
@@ -14,6 +15,7 @@ use riskops_core::incident::{
     MonitorResult, NewWebhook, RiskAction, Webhook, WebhookFormat,
 };
 use riskops_core::secret::Secret;
+use riskops_core::store::AlertingStore;
 use riskops_core::{Error, Result};
 use time::OffsetDateTime;
 
@@ -581,4 +583,83 @@ pub(super) async fn claim_delivery(
         .await
         .map_err(db_err)?;
     Ok(n == 1)
+}
+
+#[async_trait]
+impl AlertingStore for PostgresStore {
+    async fn due_windows(&self, now: i64, quiet_since: i64, limit: usize) -> Result<Vec<DueWindow>> {
+        due_windows(&self.client().await?, now, quiet_since, limit).await
+    }
+
+    async fn monitor_results(&self, model: &str, version: u32, monitor_id: &str) -> Result<Vec<MonitorResult>> {
+        monitor_results(&self.client().await?, model, version, monitor_id).await
+    }
+
+    async fn commit_evaluation(
+        &self,
+        write: EvaluationWrite,
+        audits: Vec<AuditRecord>,
+        at: OffsetDateTime,
+    ) -> Result<Vec<i64>> {
+        commit_evaluation(&mut self.client().await?, write, audits, at).await
+    }
+
+    async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>> {
+        incidents(&self.client().await?, filter).await
+    }
+
+    async fn incident(&self, id: i64) -> Result<Option<Incident>> {
+        incident_by_id(&self.client().await?, id).await
+    }
+
+    async fn set_incident_state(
+        &self,
+        id: i64,
+        state: IncidentState,
+        note: &str,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Incident> {
+        set_incident_state(&mut self.client().await?, id, state, note, audit, at).await
+    }
+
+    async fn set_incident_risks(&self, id: i64, risks: &[i64], audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        set_incident_risks(&mut self.client().await?, id, risks, audit, at).await
+    }
+
+    async fn incidents_owing_risk_changes(&self, limit: usize) -> Result<Vec<Incident>> {
+        incidents_owing_risk_changes(&self.client().await?, limit).await
+    }
+
+    async fn claim_delivery(&self, id: i64, expected_next: i64, lease_until: i64) -> Result<bool> {
+        claim_delivery(&self.client().await?, id, expected_next, lease_until).await
+    }
+
+    async fn add_webhook(&self, new: NewWebhook, audit: AuditRecord, at: OffsetDateTime) -> Result<Webhook> {
+        add_webhook(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn webhooks(&self, project: &str) -> Result<Vec<Webhook>> {
+        webhooks(&self.client().await?, project).await
+    }
+
+    async fn webhook(&self, id: i64) -> Result<Option<Webhook>> {
+        webhook_by_id(&self.client().await?, id).await
+    }
+
+    async fn remove_webhook(&self, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        remove_webhook(&mut self.client().await?, id, audit, at).await
+    }
+
+    async fn due_deliveries(&self, now: i64, limit: usize) -> Result<Vec<Delivery>> {
+        due_deliveries(&self.client().await?, now, limit).await
+    }
+
+    async fn record_attempt(&self, id: i64, outcome: &AttemptOutcome, at: OffsetDateTime) -> Result<()> {
+        record_attempt(&self.client().await?, id, outcome, at).await
+    }
+
+    async fn deliveries(&self, project: &str, webhook: Option<i64>, limit: usize) -> Result<Vec<Delivery>> {
+        deliveries(&self.client().await?, project, webhook, limit).await
+    }
 }

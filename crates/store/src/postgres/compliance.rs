@@ -1,10 +1,12 @@
 //! PostgreSQL: attestations of compliance controls.
 
-use super::{append_audit, db_err};
+use super::{PostgresStore, append_audit, db_err};
+use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient};
 use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
 use riskops_core::compliance::{AttachedFile, Attestation, NewAttestation};
+use riskops_core::store::ComplianceStore;
 use riskops_core::{Error, Result};
 use time::OffsetDateTime;
 
@@ -75,4 +77,20 @@ pub(super) async fn attestations(client: &impl GenericClient, project: &str) -> 
             })
         })
         .collect()
+}
+
+#[async_trait]
+impl ComplianceStore for PostgresStore {
+    async fn add_attestation(
+        &self,
+        new: riskops_core::compliance::NewAttestation,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<riskops_core::compliance::Attestation> {
+        add_attestation(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn attestations(&self, project: &str) -> Result<Vec<riskops_core::compliance::Attestation>> {
+        attestations(&self.client().await?, project).await
+    }
 }

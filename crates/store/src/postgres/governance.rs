@@ -4,7 +4,8 @@
 //! concurrent replicas see the same outcomes as SQLite's one-writer-at-a-time: a request's
 //! row while deciding or closing it, a model's row while changing its deployments.
 
-use super::{PROJECT_COLUMNS, append_audit, db_err, project};
+use super::{PROJECT_COLUMNS, PostgresStore, append_audit, db_err, project};
+use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
@@ -15,6 +16,7 @@ use riskops_core::promotion::{
     Deployment, Evidence, ModelSignature, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter,
     PromotionStatus,
 };
+use riskops_core::store::GovernanceStore;
 use riskops_core::{Error, ErrorKind, Result};
 use time::OffsetDateTime;
 
@@ -448,4 +450,66 @@ pub(super) async fn deployments(client: &impl GenericClient, model: &str) -> Res
             })
         })
         .collect()
+}
+
+#[async_trait]
+impl GovernanceStore for PostgresStore {
+    async fn set_project_tier(
+        &self,
+        project: &str,
+        tier: Option<Tier>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Project> {
+        set_project_tier(&mut self.client().await?, project, tier, audit, at).await
+    }
+
+    async fn add_evidence(&self, new: NewEvidence, audit: AuditRecord, at: OffsetDateTime) -> Result<Evidence> {
+        add_evidence(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn evidence(&self, model: &str, version: u32) -> Result<Vec<Evidence>> {
+        evidence(&self.client().await?, model, version).await
+    }
+
+    async fn create_promotion(&self, new: NewPromotion, audit: AuditRecord, at: OffsetDateTime) -> Result<Promotion> {
+        create_promotion(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn promotion(&self, id: i64) -> Result<Option<Promotion>> {
+        promotion(&self.client().await?, id).await
+    }
+
+    async fn promotions(&self, filter: &PromotionFilter) -> Result<Vec<Promotion>> {
+        promotions(&self.client().await?, filter).await
+    }
+
+    async fn add_decision(
+        &self,
+        id: i64,
+        decision: Decision,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Promotion> {
+        add_decision(&mut self.client().await?, id, decision, audit, at).await
+    }
+
+    async fn close_promotion(
+        &self,
+        id: i64,
+        deployment: Option<NewDeployment>,
+        reason: Option<String>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Promotion> {
+        close_promotion(&mut self.client().await?, id, deployment, reason, audit, at).await
+    }
+
+    async fn deploy(&self, new: NewDeployment, audit: AuditRecord, at: OffsetDateTime) -> Result<Deployment> {
+        deploy(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn deployments(&self, model: &str) -> Result<Vec<Deployment>> {
+        deployments(&self.client().await?, model).await
+    }
 }

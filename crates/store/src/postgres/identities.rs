@@ -1,10 +1,11 @@
 //! PostgreSQL: identities, role bindings and API tokens.
 
-use super::{append_audit, db_err};
+use super::{PostgresStore, append_audit, db_err};
+use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use riskops_core::audit::AuditRecord;
 use riskops_core::auth::{IdentityKind, IdentityRecord, IdentitySummary, NewToken, Role, RoleBinding, TokenInfo};
-use riskops_core::store::NewIdentity;
+use riskops_core::store::{IdentityStore, NewIdentity};
 use riskops_core::{Error, ErrorKind, Result};
 use time::OffsetDateTime;
 
@@ -253,8 +254,66 @@ pub(super) async fn revoke_token(
     Ok(info)
 }
 
-pub(super) async fn record_event(client: &mut Client, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
-    let tx = client.transaction().await.map_err(db_err)?;
-    append_audit(&tx, audit, at).await?;
-    tx.commit().await.map_err(db_err)
+#[async_trait]
+impl IdentityStore for PostgresStore {
+    async fn identity_by_token_hash(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<IdentityRecord>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT i.id, i.name, i.kind FROM api_tokens t JOIN identities i ON i.id = t.identity_id
+                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND i.disabled_at IS NULL
+                   AND (t.expires_at IS NULL OR t.expires_at > $2)",
+                &[&token_hash, &now],
+            )
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let id: i64 = row.get(0);
+        let kind: String = row.get(2);
+        let roles = roles_of(&client, id).await?;
+        Ok(Some(IdentityRecord { id, name: row.get(1), kind: IdentityKind::parse(&kind)?, roles }))
+    }
+
+    async fn create_identity(&self, new: NewIdentity, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
+        create_identity(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn identities(&self) -> Result<Vec<IdentitySummary>> {
+        identities(&self.client().await?).await
+    }
+
+    async fn identity(&self, name: &str) -> Result<Option<IdentityRecord>> {
+        identity(&self.client().await?, name).await
+    }
+
+    async fn identity_for_login(&self, name: &str) -> Result<Option<(IdentityRecord, Option<String>)>> {
+        identity_for_login(&self.client().await?, name).await
+    }
+
+    async fn set_role(
+        &self,
+        identity: &str,
+        binding: RoleBinding,
+        grant: bool,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<IdentityRecord> {
+        set_role(&mut self.client().await?, identity, binding, grant, audit, at).await
+    }
+
+    async fn create_token(&self, new: NewToken, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
+        create_token(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn tokens(&self, identity: Option<&str>) -> Result<Vec<TokenInfo>> {
+        tokens(&self.client().await?, identity).await
+    }
+
+    async fn token(&self, id: i64) -> Result<Option<TokenInfo>> {
+        token(&self.client().await?, id).await
+    }
+
+    async fn revoke_token(&self, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
+        revoke_token(&mut self.client().await?, id, audit, at).await
+    }
 }

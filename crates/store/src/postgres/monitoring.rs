@@ -4,11 +4,13 @@
 //! `rev` it read (or none, for a new window) and affects exactly one row, or the whole
 //! batch is refused as a conflict (the transaction is dropped, so nothing changes).
 
-use super::{append_audit, db_err};
+use super::{PostgresStore, append_audit, db_err};
+use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient};
 use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
 use riskops_core::monitoring::{IngestWrite, Segment, StoredRecord, StoredWindow};
+use riskops_core::store::MonitoringStore;
 use riskops_core::{Error, Result};
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -288,4 +290,53 @@ pub(super) async fn known_records(client: &impl GenericClient, model: &str, ids:
         .await
         .map_err(db_err)?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+#[async_trait]
+impl MonitoringStore for PostgresStore {
+    async fn windows(&self, model: &str, version: Option<u32>, from: i64, to: i64) -> Result<Vec<StoredWindow>> {
+        windows(&self.client().await?, model, version, from, to).await
+    }
+
+    async fn latest_window(&self, model: &str, version: u32) -> Result<Option<(i64, i64, u64)>> {
+        latest_window(&self.client().await?, model, version).await
+    }
+
+    async fn first_window_start(&self, model: &str, version: u32) -> Result<Option<i64>> {
+        first_window_start(&self.client().await?, model, version).await
+    }
+
+    async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
+        known_records(&self.client().await?, model, ids).await
+    }
+
+    async fn known_refused(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
+        known_refused(&self.client().await?, model, ids).await
+    }
+
+    async fn records(&self, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>> {
+        records(&self.client().await?, model, ids).await
+    }
+
+    async fn commit_ingest(&self, write: IngestWrite, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        commit_ingest(&mut self.client().await?, write, audit, at).await
+    }
+
+    async fn segments(&self, model: &str) -> Result<Vec<Segment>> {
+        segments(&self.client().await?, model).await
+    }
+
+    async fn expired_segments(&self, now: i64, limit: usize) -> Result<Vec<Segment>> {
+        expired_segments(&self.client().await?, now, limit).await
+    }
+
+    async fn drop_segment(
+        &self,
+        model: &str,
+        digest: &riskops_core::artifact::Digest,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<bool> {
+        drop_segment(&mut self.client().await?, model, digest, audit, at).await
+    }
 }

@@ -3,12 +3,14 @@
 //! Document versions are numbered under the chain lock, like policy versions, so that
 //! concurrent replicas never pick the same number.
 
-use super::{AUDIT_CHAIN_LOCK, PROJECT_COLUMNS, append_audit, db_err, project};
+use super::{AUDIT_CHAIN_LOCK, PROJECT_COLUMNS, PostgresStore, append_audit, db_err, project};
+use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient};
 use riskops_core::audit::AuditRecord;
 use riskops_core::project::Project;
 use riskops_core::promotion::VersionedDocument;
 use riskops_core::risk::{RiskEntry, RiskFields};
+use riskops_core::store::RiskStore;
 use riskops_core::{Error, Result};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -194,4 +196,59 @@ pub(super) async fn risk_entry(client: &impl GenericClient, id: i64) -> Result<O
         .await
         .map_err(db_err)?;
     row.as_ref().map(entry).transpose()
+}
+
+#[async_trait]
+impl RiskStore for PostgresStore {
+    async fn set_project_context(
+        &self,
+        project: &str,
+        context: Option<serde_json::Value>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Project> {
+        set_project_context(&mut self.client().await?, project, context, audit, at).await
+    }
+
+    async fn document(&self, kind: &str) -> Result<Option<VersionedDocument>> {
+        document(&self.client().await?, kind).await
+    }
+
+    async fn set_document(
+        &self,
+        kind: &str,
+        document: serde_json::Value,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<VersionedDocument> {
+        set_document(&mut self.client().await?, kind, document, audit, at).await
+    }
+
+    async fn add_risk_entries(
+        &self,
+        project: &str,
+        entries: Vec<RiskFields>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Vec<RiskEntry>> {
+        add_risk_entries(&mut self.client().await?, project, entries, audit, at).await
+    }
+
+    async fn update_risk_entry(
+        &self,
+        id: i64,
+        fields: RiskFields,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<RiskEntry> {
+        update_risk_entry(&mut self.client().await?, id, fields, audit, at).await
+    }
+
+    async fn risk_entries(&self, project: &str) -> Result<Vec<RiskEntry>> {
+        risk_entries(&self.client().await?, project).await
+    }
+
+    async fn risk_entry(&self, id: i64) -> Result<Option<RiskEntry>> {
+        risk_entry(&self.client().await?, id).await
+    }
 }

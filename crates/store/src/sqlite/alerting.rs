@@ -1,6 +1,7 @@
 //! SQLite: monitor results, incidents, webhooks and their delivery queue.
 
-use super::{append_audit, db_err, parse_time, time_text};
+use super::{SqliteStore, append_audit, db_err, parse_time, time_text};
+use async_trait::async_trait;
 use riskops_core::alerting::Severity;
 use riskops_core::audit::AuditRecord;
 use riskops_core::incident::{
@@ -8,6 +9,7 @@ use riskops_core::incident::{
     MonitorResult, NewWebhook, RiskAction, Webhook, WebhookFormat,
 };
 use riskops_core::secret::Secret;
+use riskops_core::store::AlertingStore;
 use riskops_core::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use time::OffsetDateTime;
@@ -535,4 +537,90 @@ pub(super) fn claim_delivery(conn: &Connection, id: i64, expected_next: i64, lea
         )
         .map_err(db_err)?;
     Ok(n == 1)
+}
+
+#[async_trait]
+impl AlertingStore for SqliteStore {
+    async fn due_windows(&self, now: i64, quiet_since: i64, limit: usize) -> Result<Vec<DueWindow>> {
+        self.with_conn(move |conn| due_windows(conn, now, quiet_since, limit)).await
+    }
+
+    async fn monitor_results(&self, model: &str, version: u32, monitor_id: &str) -> Result<Vec<MonitorResult>> {
+        let (model, monitor_id) = (model.to_string(), monitor_id.to_string());
+        self.with_conn(move |conn| monitor_results(conn, &model, version, &monitor_id)).await
+    }
+
+    async fn commit_evaluation(
+        &self,
+        write: EvaluationWrite,
+        audits: Vec<AuditRecord>,
+        at: OffsetDateTime,
+    ) -> Result<Vec<i64>> {
+        self.with_conn(move |conn| commit_evaluation(conn, write, audits, at)).await
+    }
+
+    async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>> {
+        let filter = filter.clone();
+        self.with_conn(move |conn| incidents(conn, &filter)).await
+    }
+
+    async fn incident(&self, id: i64) -> Result<Option<Incident>> {
+        self.with_conn(move |conn| incident_by_id(conn, id)).await
+    }
+
+    async fn set_incident_state(
+        &self,
+        id: i64,
+        state: IncidentState,
+        note: &str,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Incident> {
+        let note = note.to_string();
+        self.with_conn(move |conn| set_incident_state(conn, id, state, &note, audit, at)).await
+    }
+
+    async fn set_incident_risks(&self, id: i64, risks: &[i64], audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        let risks = risks.to_vec();
+        self.with_conn(move |conn| set_incident_risks(conn, id, &risks, audit, at)).await
+    }
+
+    async fn incidents_owing_risk_changes(&self, limit: usize) -> Result<Vec<Incident>> {
+        self.with_conn(move |conn| incidents_owing_risk_changes(conn, limit)).await
+    }
+
+    async fn claim_delivery(&self, id: i64, expected_next: i64, lease_until: i64) -> Result<bool> {
+        self.with_conn(move |conn| claim_delivery(conn, id, expected_next, lease_until)).await
+    }
+
+    async fn add_webhook(&self, new: NewWebhook, audit: AuditRecord, at: OffsetDateTime) -> Result<Webhook> {
+        self.with_conn(move |conn| add_webhook(conn, new, audit, at)).await
+    }
+
+    async fn webhooks(&self, project: &str) -> Result<Vec<Webhook>> {
+        let project = project.to_string();
+        self.with_conn(move |conn| webhooks(conn, &project)).await
+    }
+
+    async fn webhook(&self, id: i64) -> Result<Option<Webhook>> {
+        self.with_conn(move |conn| webhook_by_id(conn, id)).await
+    }
+
+    async fn remove_webhook(&self, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        self.with_conn(move |conn| remove_webhook(conn, id, audit, at)).await
+    }
+
+    async fn due_deliveries(&self, now: i64, limit: usize) -> Result<Vec<Delivery>> {
+        self.with_conn(move |conn| due_deliveries(conn, now, limit)).await
+    }
+
+    async fn record_attempt(&self, id: i64, outcome: &AttemptOutcome, at: OffsetDateTime) -> Result<()> {
+        let outcome = outcome.clone();
+        self.with_conn(move |conn| record_attempt(conn, id, &outcome, at)).await
+    }
+
+    async fn deliveries(&self, project: &str, webhook: Option<i64>, limit: usize) -> Result<Vec<Delivery>> {
+        let project = project.to_string();
+        self.with_conn(move |conn| deliveries(conn, &project, webhook, limit)).await
+    }
 }

@@ -1,6 +1,7 @@
 //! SQLite: tier overrides, evidence, policy versions, promotion requests and deployments.
 
-use super::{PROJECT_COLUMNS, append_audit, db_err, parse_time, project, project_from_row, time_text};
+use super::{PROJECT_COLUMNS, SqliteStore, append_audit, db_err, parse_time, project, project_from_row, time_text};
+use async_trait::async_trait;
 use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
 use riskops_core::auth::Role;
@@ -10,6 +11,7 @@ use riskops_core::promotion::{
     Deployment, Evidence, ModelSignature, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter,
     PromotionStatus,
 };
+use riskops_core::store::GovernanceStore;
 use riskops_core::{Error, ErrorKind, Result};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::Value;
@@ -462,4 +464,70 @@ pub(super) fn deployments(conn: &Connection, model: &str) -> Result<Vec<Deployme
         });
     }
     Ok(out)
+}
+
+#[async_trait]
+impl GovernanceStore for SqliteStore {
+    async fn set_project_tier(
+        &self,
+        project: &str,
+        tier: Option<Tier>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Project> {
+        let project = project.to_string();
+        self.with_conn(move |conn| set_project_tier(conn, &project, tier, audit, at)).await
+    }
+
+    async fn add_evidence(&self, new: NewEvidence, audit: AuditRecord, at: OffsetDateTime) -> Result<Evidence> {
+        self.with_conn(move |conn| add_evidence(conn, new, audit, at)).await
+    }
+
+    async fn evidence(&self, model: &str, version: u32) -> Result<Vec<Evidence>> {
+        let model = model.to_string();
+        self.with_conn(move |conn| evidence(conn, &model, version)).await
+    }
+
+    async fn create_promotion(&self, new: NewPromotion, audit: AuditRecord, at: OffsetDateTime) -> Result<Promotion> {
+        self.with_conn(move |conn| create_promotion(conn, new, audit, at)).await
+    }
+
+    async fn promotion(&self, id: i64) -> Result<Option<Promotion>> {
+        self.with_conn(move |conn| promotion(conn, id)).await
+    }
+
+    async fn promotions(&self, filter: &PromotionFilter) -> Result<Vec<Promotion>> {
+        let filter = filter.clone();
+        self.with_conn(move |conn| promotions(conn, &filter)).await
+    }
+
+    async fn add_decision(
+        &self,
+        id: i64,
+        decision: Decision,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Promotion> {
+        self.with_conn(move |conn| add_decision(conn, id, decision, audit, at)).await
+    }
+
+    async fn close_promotion(
+        &self,
+        id: i64,
+        deployment: Option<NewDeployment>,
+        reason: Option<String>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Promotion> {
+        self.with_conn(move |conn| close_promotion(conn, id, deployment, reason, audit, at)).await
+    }
+
+    async fn deploy(&self, new: NewDeployment, audit: AuditRecord, at: OffsetDateTime) -> Result<Deployment> {
+        self.with_conn(move |conn| deploy(conn, new, audit, at)).await
+    }
+
+    async fn deployments(&self, model: &str) -> Result<Vec<Deployment>> {
+        let model = model.to_string();
+        self.with_conn(move |conn| deployments(conn, &model)).await
+    }
 }
