@@ -19,6 +19,7 @@ use riskops_core::{Error, ErrorKind, Result};
 use time::OffsetDateTime;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::FromSql;
 
 mod alerting;
 mod audit;
@@ -152,12 +153,28 @@ fn db_err(e: tokio_postgres::Error) -> Error {
     Error::internal(format!("PostgreSQL: {}", explain(&e, "")))
 }
 
+/// Reads a column without panicking: `Row::get` panics when a column's type is not the one
+/// asked for (a schema the code does not expect); here that is an internal error naming the
+/// column.
+trait RowExt {
+    fn col<'a, T: FromSql<'a>>(&'a self, idx: usize) -> Result<T>;
+}
+
+impl RowExt for tokio_postgres::Row {
+    fn col<'a, T: FromSql<'a>>(&'a self, idx: usize) -> Result<T> {
+        self.try_get(idx).map_err(|e| {
+            let name = self.columns().get(idx).map_or("?", |c| c.name());
+            Error::internal(format!("PostgreSQL: cannot read column {name}: {e}"))
+        })
+    }
+}
+
 const PROJECT_COLUMNS: &str = "id, name, description, created_at, created_by, tier, context_json";
 
 fn project(r: &tokio_postgres::Row) -> Result<Project> {
-    let name: String = r.get(1);
-    let tier: Option<&str> = r.get(5);
-    let context: Option<&str> = r.get(6);
+    let name: String = r.col(1)?;
+    let tier: Option<&str> = r.col(5)?;
+    let context: Option<&str> = r.col(6)?;
     let context = context
         .map(|c| {
             let json = serde_json::from_str(c).map_err(|e| Error::internal(format!("project {name}: context: {e}")))?;
@@ -165,11 +182,11 @@ fn project(r: &tokio_postgres::Row) -> Result<Project> {
         })
         .transpose()?;
     Ok(Project {
-        id: r.get(0),
+        id: r.col(0)?,
         name,
-        description: r.get(2),
-        created_at: r.get(3),
-        created_by: r.get(4),
+        description: r.col(2)?,
+        created_at: r.col(3)?,
+        created_by: r.col(4)?,
         tier_override: tier.map(|t| Tier::parse("tier", t)).transpose()?,
         context,
     })
@@ -189,7 +206,7 @@ async fn insert_project(tx: &Transaction<'_>, p: &NewProject, by: &str, at: Offs
         }
         Err(e) => Err(e),
         Ok(row) => Ok(Project {
-            id: row.get(0),
+            id: row.col(0)?,
             name: p.name.clone(),
             description: p.description.clone(),
             created_at: at,

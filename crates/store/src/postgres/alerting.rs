@@ -5,7 +5,7 @@
 //! webhooks a delivery is queued for are locked (`FOR SHARE`) until the queuing
 //! transaction ends, so that a webhook removed meanwhile never keeps a pending delivery.
 
-use super::{PostgresStore, append_audit, db_err};
+use super::{PostgresStore, RowExt, append_audit, db_err};
 use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use riskops_core::alerting::Severity;
@@ -47,16 +47,17 @@ pub(super) async fn due_windows(
         )
         .await
         .map_err(db_err)?;
-    Ok(rows
-        .iter()
-        .map(|r| DueWindow {
-            model: r.get(0),
-            version: r.get::<_, i32>(1) as u32,
-            start: r.get(2),
-            end: r.get(3),
-            rev: r.get(4),
+    rows.iter()
+        .map(|r| {
+            Ok(DueWindow {
+                model: r.col(0)?,
+                version: r.col::<i32>(1)? as u32,
+                start: r.col(2)?,
+                end: r.col(3)?,
+                rev: r.col(4)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub(super) async fn monitor_results(
@@ -75,19 +76,20 @@ pub(super) async fn monitor_results(
         )
         .await
         .map_err(db_err)?;
-    Ok(rows
-        .iter()
-        .map(|r| MonitorResult {
-            version: r.get::<_, i32>(0) as u32,
-            window_start: r.get(1),
-            window_end: r.get(2),
-            monitor_id: r.get(3),
-            value: r.get(4),
-            at: r.get(5),
-            breached: r.get(6),
-            incident_id: r.get(7),
+    rows.iter()
+        .map(|r| {
+            Ok(MonitorResult {
+                version: r.col::<i32>(0)? as u32,
+                window_start: r.col(1)?,
+                window_end: r.col(2)?,
+                monitor_id: r.col(3)?,
+                value: r.col(4)?,
+                at: r.col(5)?,
+                breached: r.col(6)?,
+                incident_id: r.col(7)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub(super) async fn commit_evaluation(
@@ -167,7 +169,7 @@ pub(super) async fn commit_evaluation(
             )
             .await
             .map_err(db_err)?;
-        let id: i64 = row.get(0);
+        let id: i64 = row.col(0)?;
         attach_windows(&tx, &w.model, version, &i.monitor_id, id, &i.windows).await?;
         queue_deliveries(&tx, &i.project, id, "incident.opened", at).await?;
         opened.push(id);
@@ -178,8 +180,8 @@ pub(super) async fn commit_evaluation(
             .await
             .map_err(db_err)?
             .ok_or_else(|| Error::internal(format!("incident {} to extend does not exist", x.id)))?;
-        let (model, version, monitor_id): (String, i32, String) = (row.get(0), row.get(1), row.get(2));
-        if row.get::<_, &str>(3) == "resolved" {
+        let (model, version, monitor_id): (String, i32, String) = (row.col(0)?, row.col(1)?, row.col(2)?);
+        if row.col::<&str>(3)? == "resolved" {
             // Resolved since it was read: the next pass opens a new incident instead.
             return Err(Error::conflict(format!("incident {} was resolved meanwhile", x.id)));
         }
@@ -297,32 +299,32 @@ fn json(text: &str) -> Result<serde_json::Value> {
 }
 
 fn incident(r: &tokio_postgres::Row) -> Result<Incident> {
-    let (monitor, severity, state): (&str, &str, &str) = (r.get(5), r.get(6), r.get(7));
-    let (evidence, advice, raised): (&str, Option<&str>, &str) = (r.get(12), r.get(13), r.get(14));
+    let (monitor, severity, state): (&str, &str, &str) = (r.col(5)?, r.col(6)?, r.col(7)?);
+    let (evidence, advice, raised): (&str, Option<&str>, &str) = (r.col(12)?, r.col(13)?, r.col(14)?);
     Ok(Incident {
-        id: r.get(0),
-        project: r.get(1),
-        model: r.get(2),
-        version: r.get::<_, i32>(3) as u32,
-        monitor_id: r.get(4),
+        id: r.col(0)?,
+        project: r.col(1)?,
+        model: r.col(2)?,
+        version: r.col::<i32>(3)? as u32,
+        monitor_id: r.col(4)?,
         monitor: json(monitor)?,
         severity: Severity::parse("severity", severity)?,
         state: IncidentState::parse("state", state)?,
-        title: r.get(8),
-        first_window: r.get(9),
-        last_window: r.get(10),
-        windows: r.get::<_, i32>(11).max(0) as u32,
+        title: r.col(8)?,
+        first_window: r.col(9)?,
+        last_window: r.col(10)?,
+        windows: r.col::<i32>(11)?.max(0) as u32,
         evidence: json(evidence)?,
         advice: advice.map(json).transpose()?,
         raised_risks: serde_json::from_str(raised).unwrap_or_default(),
-        opened_at: r.get(15),
-        updated_at: r.get(16),
-        acknowledged_by: r.get(17),
-        acknowledged_at: r.get(18),
-        resolved_by: r.get(19),
-        resolved_at: r.get(20),
-        note: r.get(21),
-        risk_action: r.get::<_, Option<&str>>(22).map(RiskAction::parse).transpose()?,
+        opened_at: r.col(15)?,
+        updated_at: r.col(16)?,
+        acknowledged_by: r.col(17)?,
+        acknowledged_at: r.col(18)?,
+        resolved_by: r.col(19)?,
+        resolved_at: r.col(20)?,
+        note: r.col(21)?,
+        risk_action: r.col::<Option<&str>>(22)?.map(RiskAction::parse).transpose()?,
     })
 }
 
@@ -363,7 +365,7 @@ pub(super) async fn set_incident_state(
         .await
         .map_err(db_err)?
         .ok_or_else(|| Error::not_found(format!("no incident {id}")))?;
-    let (current, project): (&str, String) = (row.get(0), row.get(1));
+    let (current, project): (&str, String) = (row.col(0)?, row.col(1)?);
     let current = IncidentState::parse("state", current)?;
     if current == IncidentState::Resolved || current == state {
         return Err(Error::conflict(format!("incident {id} is {} already", current.as_str())));
@@ -409,13 +411,13 @@ const WEBHOOK_COLUMNS: &str = "id, project, url, secret, format, created_by, cre
 
 fn webhook(r: &tokio_postgres::Row) -> Result<Webhook> {
     Ok(Webhook {
-        id: r.get(0),
-        project: r.get(1),
-        url: r.get(2),
-        secret: Secret::new(r.get(3)),
-        format: WebhookFormat::parse("format", r.get(4))?,
-        created_by: r.get(5),
-        created_at: r.get(6),
+        id: r.col(0)?,
+        project: r.col(1)?,
+        url: r.col(2)?,
+        secret: Secret::new(r.col(3)?),
+        format: WebhookFormat::parse("format", r.col(4)?)?,
+        created_by: r.col(5)?,
+        created_at: r.col(6)?,
     })
 }
 
@@ -485,19 +487,19 @@ const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.incident_id, d.event, d.st
     d.last_status, d.last_error, d.created_at, d.delivered_at, d.incident_json";
 
 fn delivery(r: &tokio_postgres::Row) -> Result<Delivery> {
-    let at_event: Option<&str> = r.get(11);
+    let at_event: Option<&str> = r.col(11)?;
     Ok(Delivery {
-        id: r.get(0),
-        webhook_id: r.get(1),
-        incident_id: r.get(2),
-        event: r.get(3),
-        state: DeliveryState::parse(r.get(4))?,
-        attempts: r.get::<_, i32>(5).max(0) as u32,
-        next_attempt_at: r.get(6),
-        last_status: r.get::<_, Option<i32>>(7).and_then(|s| u16::try_from(s).ok()),
-        last_error: r.get(8),
-        created_at: r.get(9),
-        delivered_at: r.get(10),
+        id: r.col(0)?,
+        webhook_id: r.col(1)?,
+        incident_id: r.col(2)?,
+        event: r.col(3)?,
+        state: DeliveryState::parse(r.col(4)?)?,
+        attempts: r.col::<i32>(5)?.max(0) as u32,
+        next_attempt_at: r.col(6)?,
+        last_status: r.col::<Option<i32>>(7)?.and_then(|s| u16::try_from(s).ok()),
+        last_error: r.col(8)?,
+        created_at: r.col(9)?,
+        delivered_at: r.col(10)?,
         incident: at_event.map(json).transpose()?,
     })
 }

@@ -1,7 +1,7 @@
 //! PostgreSQL: the audit trail (the one writer of events, `append_audit`), signing keys and
 //! checkpoints.
 
-use super::{AUDIT_CHAIN_LOCK, PostgresStore, db_err};
+use super::{AUDIT_CHAIN_LOCK, PostgresStore, RowExt, db_err};
 use crate::audit_row::{AUDIT_COLUMNS, json_column, parse_json_column};
 use async_trait::async_trait;
 use deadpool_postgres::Transaction;
@@ -27,7 +27,8 @@ pub(super) async fn append_audit(tx: &Transaction<'_>, record: AuditRecord, at: 
         .query_opt("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", &[])
         .await
         .map_err(db_err)?
-        .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)));
+        .map(|r| -> Result<(i64, String)> { Ok((r.col(0)?, r.col(1)?)) })
+        .transpose()?;
     let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS_HASH.to_string()));
     let event = seal(record, prev_seq, &prev_hash, at);
     tx.execute(
@@ -54,11 +55,11 @@ pub(super) const CHECKPOINT_COLUMNS: &str = "seq, hash, key_id, signature, signe
 
 pub(super) fn checkpoint(r: &tokio_postgres::Row) -> Result<Checkpoint> {
     Ok(Checkpoint {
-        seq: r.get(0),
-        hash: r.get(1),
-        key_id: r.get(2),
-        signature: Signature::from_hex(r.get(3))?,
-        signed_at: r.get(4),
+        seq: r.col(0)?,
+        hash: r.col(1)?,
+        key_id: r.col(2)?,
+        signature: Signature::from_hex(r.col(3)?)?,
+        signed_at: r.col(4)?,
     })
 }
 
@@ -87,18 +88,18 @@ impl AuditStore for PostgresStore {
             .map_err(db_err)?;
         rows.iter()
             .map(|r| {
-                let seq: i64 = r.get(0);
+                let seq: i64 = r.col(0)?;
                 Ok(AuditEvent {
                     seq,
-                    time: r.get(1),
-                    actor: r.get(2),
-                    action: r.get(3),
-                    target: r.get(4),
-                    before: parse_json_column(seq, "before", r.get(5))?,
-                    after: parse_json_column(seq, "after", r.get(6))?,
-                    request_id: r.get(7),
-                    prev_hash: r.get(8),
-                    hash: r.get(9),
+                    time: r.col(1)?,
+                    actor: r.col(2)?,
+                    action: r.col(3)?,
+                    target: r.col(4)?,
+                    before: parse_json_column(seq, "before", r.col(5)?)?,
+                    after: parse_json_column(seq, "after", r.col(6)?)?,
+                    request_id: r.col(7)?,
+                    prev_hash: r.col(8)?,
+                    hash: r.col(9)?,
                 })
             })
             .collect()
@@ -117,7 +118,7 @@ impl AuditStore for PostgresStore {
             .query_opt("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1", &[])
             .await
             .map_err(db_err)?;
-        Ok(row.map(|r| (r.get(0), r.get(1))))
+        row.map(|r| Ok((r.col(0)?, r.col(1)?))).transpose()
     }
 
     async fn register_public_key(&self, key: &PublicKey, at: OffsetDateTime) -> Result<()> {
@@ -136,7 +137,7 @@ impl AuditStore for PostgresStore {
         let client = self.client().await?;
         let rows =
             client.query("SELECT public_key FROM signing_keys ORDER BY created_at", &[]).await.map_err(db_err)?;
-        rows.iter().map(|r| PublicKey::from_hex(r.get(0))).collect()
+        rows.iter().map(|r| PublicKey::from_hex(r.col(0)?)).collect()
     }
 
     async fn write_checkpoint(&self, cp: &Checkpoint) -> Result<bool> {
@@ -160,7 +161,7 @@ impl AuditStore for PostgresStore {
             .query_one("SELECT EXISTS (SELECT 1 FROM audit_events WHERE seq = $1 AND hash = $2)", &[&cp.seq, &cp.hash])
             .await
             .map_err(db_err)?
-            .get::<_, bool>(0);
+            .col::<bool>(0)?;
         if in_trail {
             Ok(false)
         } else {

@@ -4,7 +4,7 @@
 //! concurrent replicas see the same outcomes as SQLite's one-writer-at-a-time: a request's
 //! row while deciding or closing it, a model's row while changing its deployments.
 
-use super::{PROJECT_COLUMNS, PostgresStore, append_audit, db_err, project};
+use super::{PROJECT_COLUMNS, PostgresStore, RowExt, append_audit, db_err, project};
 use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use riskops_core::artifact::Digest;
@@ -100,7 +100,7 @@ pub(super) async fn add_evidence(
         )
         .await
         .map_err(db_err)?;
-    let id: i64 = row.get(0);
+    let id: i64 = row.col(0)?;
     append_audit(&tx, audit, at).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(Evidence {
@@ -131,16 +131,16 @@ pub(super) async fn evidence(client: &impl GenericClient, model: &str, version: 
     rows.iter()
         .map(|r| {
             Ok(Evidence {
-                id: r.get(0),
+                id: r.col(0)?,
                 model: model.to_string(),
                 version,
-                kind: r.get(1),
-                digest: Digest::parse(r.get(2))?,
-                size: r.get::<_, i64>(3).max(0) as u64,
-                passed: r.get(4),
-                summary: r.get(5),
-                created_at: r.get(6),
-                created_by: r.get(7),
+                kind: r.col(1)?,
+                digest: Digest::parse(r.col(2)?)?,
+                size: r.col::<i64>(3)?.max(0) as u64,
+                passed: r.col(4)?,
+                summary: r.col(5)?,
+                created_at: r.col(6)?,
+                created_by: r.col(7)?,
             })
         })
         .collect()
@@ -152,27 +152,27 @@ const PROMOTION_SELECT: &str = "SELECT r.id, r.model, p.name, r.version, r.envir
      JOIN projects p ON p.id = m.project_id";
 
 async fn promotion_from(client: &impl GenericClient, r: &tokio_postgres::Row) -> Result<Promotion> {
-    let id: i64 = r.get(0);
-    let environment: String = r.get(4);
-    let status: String = r.get(7);
-    let tier: String = r.get(10);
-    let gate: String = r.get(11);
+    let id: i64 = r.col(0)?;
+    let environment: String = r.col(4)?;
+    let status: String = r.col(7)?;
+    let tier: String = r.col(10)?;
+    let gate: String = r.col(11)?;
     let gate: serde_json::Value =
         serde_json::from_str(&gate).map_err(|e| Error::internal(format!("promotion {id}: gate: {e}")))?;
     Ok(Promotion {
         tier: Tier::parse("tier", &tier)?,
         gate: Gate::from_json(&gate)?,
         id,
-        model: r.get(1),
-        project: r.get(2),
-        version: r.get::<_, i32>(3) as u32,
+        model: r.col(1)?,
+        project: r.col(2)?,
+        version: r.col::<i32>(3)? as u32,
         environment: Environment::parse("environment", &environment)?,
-        reason: r.get(5),
-        requested_by: r.get(6),
+        reason: r.col(5)?,
+        requested_by: r.col(6)?,
         status: PromotionStatus::parse("status", &status)?,
-        created_at: r.get(8),
-        closed_at: r.get(9),
-        closed_reason: r.get(12),
+        created_at: r.col(8)?,
+        closed_at: r.col(9)?,
+        closed_reason: r.col(12)?,
         decisions: decisions(client, id).await?,
     })
 }
@@ -190,11 +190,11 @@ async fn decisions(client: &impl GenericClient, id: i64) -> Result<Vec<Decision>
     rows.iter()
         .map(|r| {
             Ok(Decision {
-                by: r.get(0),
-                roles: parse_roles(r.get(1))?,
-                approve: r.get(2),
-                comment: r.get(3),
-                at: r.get(4),
+                by: r.col(0)?,
+                roles: parse_roles(r.col(1)?)?,
+                approve: r.col(2)?,
+                comment: r.col(3)?,
+                at: r.col(4)?,
             })
         })
         .collect()
@@ -268,7 +268,7 @@ pub(super) async fn create_promotion(
                 new.model, new.version, new.environment
             )));
         }
-        other => other?.get(0),
+        other => other?.col(0)?,
     };
     audit.target = format!("promotion:{id}");
     audit.set_after("id", id.into());
@@ -282,7 +282,7 @@ pub(super) async fn create_promotion(
 /// the transaction, so it cannot be closed meanwhile.
 async fn require_pending(tx: &Transaction<'_>, id: i64) -> Result<()> {
     let row = tx.query_opt("SELECT status FROM promotions WHERE id = $1 FOR UPDATE", &[&id]).await.map_err(db_err)?;
-    let status: Option<String> = row.map(|r| r.get(0));
+    let status: Option<String> = row.map(|r| r.col(0)).transpose()?;
     match status.as_deref() {
         None => Err(Error::not_found(format!("no promotion request {id}"))),
         Some("pending") => Ok(()),
@@ -364,7 +364,9 @@ async fn insert_deployment(
         )
         .await
         .map_err(db_err)?
-        .map(|r| r.get::<_, i32>(0) as u32);
+        .map(|r| r.col::<i32>(0))
+        .transpose()?
+        .map(|v| v as u32);
     tx.execute(
         "UPDATE deployments SET until = $1 WHERE model = $2 AND environment = $3 AND until IS NULL",
         &[&at, &new.model, &env],
@@ -432,20 +434,20 @@ pub(super) async fn deployments(client: &impl GenericClient, model: &str) -> Res
         .map_err(db_err)?;
     rows.iter()
         .map(|r| {
-            let environment: String = r.get(1);
-            let key_id: Option<String> = r.get(9);
-            let signature: Option<String> = r.get(10);
+            let environment: String = r.col(1)?;
+            let key_id: Option<String> = r.col(9)?;
+            let signature: Option<String> = r.col(10)?;
             Ok(Deployment {
                 model: model.to_string(),
-                version: r.get::<_, i32>(0) as u32,
+                version: r.col::<i32>(0)? as u32,
                 environment: Environment::parse("environment", &environment)?,
-                since: r.get(2),
-                until: r.get(3),
-                by: r.get(4),
-                promotion_id: r.get(5),
-                reason: r.get(6),
-                emergency: r.get(7),
-                digest: Digest::parse(r.get(8))?,
+                since: r.col(2)?,
+                until: r.col(3)?,
+                by: r.col(4)?,
+                promotion_id: r.col(5)?,
+                reason: r.col(6)?,
+                emergency: r.col(7)?,
+                digest: Digest::parse(r.col(8)?)?,
                 signature: key_id.zip(signature).map(|(key_id, signature)| ModelSignature { key_id, signature }),
             })
         })

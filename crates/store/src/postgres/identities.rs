@@ -1,6 +1,6 @@
 //! PostgreSQL: identities, role bindings and API tokens.
 
-use super::{PostgresStore, append_audit, db_err};
+use super::{PostgresStore, RowExt, append_audit, db_err};
 use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use riskops_core::audit::AuditRecord;
@@ -27,7 +27,7 @@ pub(super) async fn insert_identity(
         Err(e) if e.kind == ErrorKind::Conflict => {
             return Err(Error::conflict(format!("an identity named {:?} already exists", new.name)));
         }
-        other => other?.get(0),
+        other => other?.col(0)?,
     };
     for binding in &new.roles {
         tx.execute(
@@ -56,7 +56,7 @@ async fn insert_token(tx: &Transaction<'_>, identity_id: i64, new: &NewToken, at
         .await
         .map_err(db_err)?;
     Ok(TokenInfo {
-        id: row.get(0),
+        id: row.col(0)?,
         identity: new.identity.clone(),
         label: new.label.clone(),
         created_at: at,
@@ -89,8 +89,8 @@ pub(super) async fn roles_of(client: &impl GenericClient, identity_id: i64) -> R
         .map_err(db_err)?;
     let mut roles = Vec::with_capacity(rows.len());
     for r in rows {
-        let project: String = r.get(1);
-        roles.push(RoleBinding { role: Role::parse(r.get(0))?, project: (!project.is_empty()).then_some(project) });
+        let project: String = r.col(1)?;
+        roles.push(RoleBinding { role: Role::parse(r.col(0)?)?, project: (!project.is_empty()).then_some(project) });
     }
     Ok(roles)
 }
@@ -108,11 +108,11 @@ async fn identity_row(
         .await
         .map_err(db_err)?;
     let Some(row) = row else { return Ok(None) };
-    let id: i64 = row.get(0);
-    let kind: String = row.get(2);
+    let id: i64 = row.col(0)?;
+    let kind: String = row.col(2)?;
     let record =
-        IdentityRecord { id, name: row.get(1), kind: IdentityKind::parse(&kind)?, roles: roles_of(client, id).await? };
-    Ok(Some((record, row.get(3), row.get(4))))
+        IdentityRecord { id, name: row.col(1)?, kind: IdentityKind::parse(&kind)?, roles: roles_of(client, id).await? };
+    Ok(Some((record, row.col(3)?, row.col(4)?)))
 }
 
 pub(super) async fn identity(client: &impl GenericClient, name: &str) -> Result<Option<IdentityRecord>> {
@@ -137,15 +137,15 @@ pub(super) async fn identities(client: &impl GenericClient) -> Result<Vec<Identi
         .map_err(db_err)?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let id: i64 = row.get(0);
-        let kind: String = row.get(2);
+        let id: i64 = row.col(0)?;
+        let kind: String = row.col(2)?;
         let identity = IdentityRecord {
             id,
-            name: row.get(1),
+            name: row.col(1)?,
             kind: IdentityKind::parse(&kind)?,
             roles: roles_of(client, id).await?,
         };
-        out.push(IdentitySummary { identity, created_at: row.get(3) });
+        out.push(IdentitySummary { identity, created_at: row.col(3)? });
     }
     Ok(out)
 }
@@ -204,15 +204,15 @@ pub(super) async fn create_token(
 const TOKEN_SELECT: &str = "SELECT t.id, i.name, t.label, t.created_at, t.expires_at, t.revoked_at \
      FROM api_tokens t JOIN identities i ON i.id = t.identity_id";
 
-fn token_info(r: &tokio_postgres::Row) -> TokenInfo {
-    TokenInfo {
-        id: r.get(0),
-        identity: r.get(1),
-        label: r.get(2),
-        created_at: r.get(3),
-        expires_at: r.get(4),
-        revoked_at: r.get(5),
-    }
+fn token_info(r: &tokio_postgres::Row) -> Result<TokenInfo> {
+    Ok(TokenInfo {
+        id: r.col(0)?,
+        identity: r.col(1)?,
+        label: r.col(2)?,
+        created_at: r.col(3)?,
+        expires_at: r.col(4)?,
+        revoked_at: r.col(5)?,
+    })
 }
 
 /// Tokens of one identity, or of everyone; newest first.
@@ -221,12 +221,12 @@ pub(super) async fn tokens(client: &impl GenericClient, identity: Option<&str>) 
         .query(&format!("{TOKEN_SELECT} WHERE $1::TEXT IS NULL OR i.name = $1 ORDER BY t.id DESC"), &[&identity])
         .await
         .map_err(db_err)?;
-    Ok(rows.iter().map(token_info).collect())
+    rows.iter().map(token_info).collect()
 }
 
 pub(super) async fn token(client: &impl GenericClient, id: i64) -> Result<Option<TokenInfo>> {
     let row = client.query_opt(&format!("{TOKEN_SELECT} WHERE t.id = $1"), &[&id]).await.map_err(db_err)?;
-    Ok(row.as_ref().map(token_info))
+    row.as_ref().map(token_info).transpose()
 }
 
 pub(super) async fn revoke_token(
@@ -268,10 +268,10 @@ impl IdentityStore for PostgresStore {
             .await
             .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
-        let id: i64 = row.get(0);
-        let kind: String = row.get(2);
+        let id: i64 = row.col(0)?;
+        let kind: String = row.col(2)?;
         let roles = roles_of(&client, id).await?;
-        Ok(Some(IdentityRecord { id, name: row.get(1), kind: IdentityKind::parse(&kind)?, roles }))
+        Ok(Some(IdentityRecord { id, name: row.col(1)?, kind: IdentityKind::parse(&kind)?, roles }))
     }
 
     async fn create_identity(&self, new: NewIdentity, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {

@@ -1,6 +1,6 @@
 //! PostgreSQL: the registry (datasets, models, their versions, labels and notes).
 
-use super::{PostgresStore, append_audit, db_err};
+use super::{PostgresStore, RowExt, append_audit, db_err};
 use crate::registry_rows::{
     DATASET_SELECT, DatasetRow, MODEL_SELECT, ModelRow, merged_tags, not_found, other_project, tables, tags_json,
     to_i64,
@@ -17,22 +17,22 @@ use riskops_core::{Error, Result};
 use time::OffsetDateTime;
 use tokio_postgres::types::ToSql;
 
-pub(super) fn dataset_row(r: &tokio_postgres::Row) -> DatasetRow {
-    DatasetRow {
-        name: r.get(0),
-        project: r.get(1),
-        version: i64::from(r.get::<_, i32>(2)),
-        digest: r.get(3),
-        size: r.get(4),
-        format: r.get(5),
-        rows: r.get(6),
-        schema_json: r.get(7),
-        profile_json: r.get(8),
-        description: r.get(9),
-        tags_json: r.get(10),
-        created_at: r.get(11),
-        created_by: r.get(12),
-    }
+pub(super) fn dataset_row(r: &tokio_postgres::Row) -> Result<DatasetRow> {
+    Ok(DatasetRow {
+        name: r.col(0)?,
+        project: r.col(1)?,
+        version: i64::from(r.col::<i32>(2)?),
+        digest: r.col(3)?,
+        size: r.col(4)?,
+        format: r.col(5)?,
+        rows: r.col(6)?,
+        schema_json: r.col(7)?,
+        profile_json: r.col(8)?,
+        description: r.col(9)?,
+        tags_json: r.col(10)?,
+        created_at: r.col(11)?,
+        created_by: r.col(12)?,
+    })
 }
 
 pub(super) async fn dataset_rows(
@@ -41,27 +41,27 @@ pub(super) async fn dataset_rows(
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<DatasetVersion>> {
     let rows = client.query(&format!("{DATASET_SELECT} {filter}"), params).await.map_err(db_err)?;
-    rows.iter().map(|r| dataset_row(r).into_domain()).collect()
+    rows.iter().map(|r| dataset_row(r)?.into_domain()).collect()
 }
 
-pub(super) fn model_row(r: &tokio_postgres::Row) -> ModelRow {
-    ModelRow {
-        name: r.get(0),
-        project: r.get(1),
-        version: i64::from(r.get::<_, i32>(2)),
-        digest: r.get(3),
-        size: r.get(4),
-        framework: r.get(5),
-        training: (r.get(6), r.get::<_, Option<i32>>(7).map(i64::from)),
-        validation: (r.get(8), r.get::<_, Option<i32>>(9).map(i64::from)),
-        code: (r.get(10), r.get(11)),
-        params_json: r.get(12),
-        metrics_json: r.get(13),
-        description: r.get(14),
-        tags_json: r.get(15),
-        author: r.get(16),
-        created_at: r.get(17),
-    }
+pub(super) fn model_row(r: &tokio_postgres::Row) -> Result<ModelRow> {
+    Ok(ModelRow {
+        name: r.col(0)?,
+        project: r.col(1)?,
+        version: i64::from(r.col::<i32>(2)?),
+        digest: r.col(3)?,
+        size: r.col(4)?,
+        framework: r.col(5)?,
+        training: (r.col(6)?, r.col::<Option<i32>>(7)?.map(i64::from)),
+        validation: (r.col(8)?, r.col::<Option<i32>>(9)?.map(i64::from)),
+        code: (r.col(10)?, r.col(11)?),
+        params_json: r.col(12)?,
+        metrics_json: r.col(13)?,
+        description: r.col(14)?,
+        tags_json: r.col(15)?,
+        author: r.col(16)?,
+        created_at: r.col(17)?,
+    })
 }
 
 pub(super) async fn model_rows(
@@ -70,7 +70,7 @@ pub(super) async fn model_rows(
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<ModelVersion>> {
     let rows = client.query(&format!("{MODEL_SELECT} {filter}"), params).await.map_err(db_err)?;
-    rows.iter().map(|r| model_row(r).into_domain()).collect()
+    rows.iter().map(|r| model_row(r)?.into_domain()).collect()
 }
 
 pub(super) fn version_param(version: Option<u32>) -> Result<Option<i32>> {
@@ -90,8 +90,12 @@ pub(super) async fn owner_id(
     at: OffsetDateTime,
 ) -> Result<(i64, String)> {
     let wanted = project.unwrap_or(DEFAULT_PROJECT);
-    let project_id: Option<i64> =
-        tx.query_opt("SELECT id FROM projects WHERE name = $1", &[&wanted]).await.map_err(db_err)?.map(|r| r.get(0));
+    let project_id: Option<i64> = tx
+        .query_opt("SELECT id FROM projects WHERE name = $1", &[&wanted])
+        .await
+        .map_err(db_err)?
+        .map(|r| r.col(0))
+        .transpose()?;
     if let Some(project_id) = project_id {
         tx.execute(
             &format!(
@@ -112,7 +116,7 @@ pub(super) async fn owner_id(
     let Some(row) = row else {
         return Err(Error::not_found(format!("no project named {wanted:?}")));
     };
-    let (id, owner): (i64, String) = (row.get(0), row.get(1));
+    let (id, owner): (i64, String) = (row.col(0)?, row.col(1)?);
     if let Some(p) = project
         && p != owner
     {
@@ -128,7 +132,7 @@ pub(super) async fn next_version(tx: &Transaction<'_>, versions: &str, fk: &str,
         .query_one(&format!("SELECT COALESCE(MAX(version), 0) + 1 FROM {versions} WHERE {fk} = $1"), &[&owner])
         .await
         .map_err(db_err)?;
-    Ok(row.get(0))
+    row.col(0)
 }
 
 pub(super) async fn resolve_dataset(tx: &Transaction<'_>, field: &str, r: &VersionRef) -> Result<(i64, VersionRef)> {
@@ -142,7 +146,7 @@ pub(super) async fn resolve_dataset(tx: &Transaction<'_>, field: &str, r: &Versi
         .await
         .map_err(db_err)?;
     let row = found.ok_or_else(|| Error::invalid(field, format!("no dataset version {r}")))?;
-    Ok((row.get(0), VersionRef::exact(&r.name, row.get::<_, i32>(1) as u32)))
+    Ok((row.col(0)?, VersionRef::exact(&r.name, row.col::<i32>(1)? as u32)))
 }
 
 pub(super) async fn entries(client: &impl GenericClient, kind: &str, project: Option<&str>) -> Result<Vec<Entry>> {
@@ -156,16 +160,17 @@ pub(super) async fn entries(client: &impl GenericClient, kind: &str, project: Op
          WHERE ($1::TEXT IS NULL OR p.name = $1) GROUP BY t.name, p.name ORDER BY t.name"
     );
     let rows = client.query(&sql, &[&project]).await.map_err(db_err)?;
-    Ok(rows
-        .iter()
-        .map(|r| Entry {
-            name: r.get(0),
-            project: r.get(1),
-            latest_version: r.get::<_, i32>(2) as u32,
-            versions: r.get::<_, i64>(3) as u32,
-            updated_at: r.get(4),
+    rows.iter()
+        .map(|r| {
+            Ok(Entry {
+                name: r.col(0)?,
+                project: r.col(1)?,
+                latest_version: r.col::<i32>(2)? as u32,
+                versions: r.col::<i64>(3)? as u32,
+                updated_at: r.col(4)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 #[async_trait]
@@ -364,7 +369,7 @@ impl RegistryStore for PostgresStore {
             )
             .await
             .map_err(db_err)?;
-        Ok(row.get(0))
+        Ok(row.col(0)?)
     }
 
     async fn referenced_digests(&self) -> Result<std::collections::HashSet<String>> {
@@ -375,7 +380,7 @@ impl RegistryStore for PostgresStore {
                  UNION SELECT digest FROM monitoring_segments", &[])
             .await
             .map_err(db_err)?;
-        rows.iter().map(|r| r.try_get::<_, String>(0).map_err(db_err)).collect()
+        rows.iter().map(|r| r.col::<String>(0)).collect()
     }
 
     async fn add_tags(
@@ -399,7 +404,7 @@ impl RegistryStore for PostgresStore {
             .await
             .map_err(db_err)?
             .ok_or_else(|| not_found(kind, name, version))?;
-        let (id, current): (i64, String) = (row.get(0), row.get(1));
+        let (id, current): (i64, String) = (row.col(0)?, row.col(1)?);
         let all = merged_tags(&current, &tags)?;
         tx.execute(&format!("UPDATE {versions} SET tags_json = $1 WHERE id = $2"), &[&tags_json(&all), &id])
             .await
@@ -457,6 +462,6 @@ impl RegistryStore for PostgresStore {
             )
             .await
             .map_err(db_err)?;
-        Ok(rows.iter().map(|r| Note { text: r.get(0), created_at: r.get(1), created_by: r.get(2) }).collect())
+        rows.iter().map(|r| Ok(Note { text: r.col(0)?, created_at: r.col(1)?, created_by: r.col(2)? })).collect()
     }
 }

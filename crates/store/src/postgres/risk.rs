@@ -3,7 +3,7 @@
 //! Document versions are numbered under the chain lock, like policy versions, so that
 //! concurrent replicas never pick the same number.
 
-use super::{AUDIT_CHAIN_LOCK, PROJECT_COLUMNS, PostgresStore, append_audit, db_err, project};
+use super::{AUDIT_CHAIN_LOCK, PROJECT_COLUMNS, PostgresStore, RowExt, append_audit, db_err, project};
 use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient};
 use riskops_core::audit::AuditRecord;
@@ -49,13 +49,13 @@ pub(super) async fn document(client: &impl GenericClient, kind: &str) -> Result<
         .await
         .map_err(db_err)?;
     row.map(|r| {
-        let document: String = r.get(1);
+        let document: String = r.col(1)?;
         Ok(VersionedDocument {
-            version: r.get::<_, i32>(0) as u32,
+            version: r.col::<i32>(0)? as u32,
             document: serde_json::from_str(&document)
                 .map_err(|e| Error::internal(format!("stored {kind} is not JSON: {e}")))?,
-            created_by: r.get(3),
-            created_at: r.get(2),
+            created_by: r.col(3)?,
+            created_at: r.col(2)?,
         })
     })
     .transpose()
@@ -76,7 +76,7 @@ pub(super) async fn set_document(
         .query_one("SELECT COALESCE(MAX(version), 0) + 1 FROM documents WHERE kind = $1", &[&kind])
         .await
         .map_err(db_err)?
-        .get(0);
+        .col(0)?;
     let by = audit.actor().to_string();
     tx.execute(
         "INSERT INTO documents (kind, version, document, created_at, created_by) VALUES ($1, $2, $3, $4, $5)",
@@ -94,17 +94,17 @@ pub(super) async fn set_document(
 const ENTRY_COLUMNS: &str = "id, project, fields_json, created_at, updated_at, updated_by";
 
 fn entry(r: &tokio_postgres::Row) -> Result<RiskEntry> {
-    let id: i64 = r.get(0);
-    let fields: &str = r.get(2);
+    let id: i64 = r.col(0)?;
+    let fields: &str = r.col(2)?;
     let json: Value =
         serde_json::from_str(fields).map_err(|e| Error::internal(format!("risk entry {id} is not JSON: {e}")))?;
     Ok(RiskEntry {
         id,
-        project: r.get(1),
+        project: r.col(1)?,
         fields: RiskFields::from_json(&json)?,
-        created_at: r.get(3),
-        updated_at: r.get(4),
-        updated_by: r.get(5),
+        created_at: r.col(3)?,
+        updated_at: r.col(4)?,
+        updated_by: r.col(5)?,
     })
 }
 
@@ -120,7 +120,7 @@ pub(super) async fn add_risk_entries(
         .query_one("SELECT EXISTS (SELECT 1 FROM projects WHERE name = $1)", &[&project])
         .await
         .map_err(db_err)?
-        .get(0);
+        .col(0)?;
     if !exists {
         return Err(Error::not_found(format!("no project named {project:?}")));
     }
@@ -135,7 +135,7 @@ pub(super) async fn add_risk_entries(
             )
             .await
             .map_err(db_err)?;
-        ids.push(row.get::<_, i64>(0));
+        ids.push(row.col::<i64>(0)?);
     }
     audit.set_after("ids", ids.clone().into());
     append_audit(&tx, audit, at).await?;

@@ -119,3 +119,29 @@ async fn a_missing_postgres_database_is_named_with_how_to_create_it() {
         "{e}"
     );
 }
+
+/// A column whose stored type is not the one the code reads (a schema changed behind the
+/// server's back) fails that read with an internal error naming the column: PostgreSQL's
+/// `Row::get` would panic instead. SQLite reads through `rusqlite`, whose `get` returns the
+/// error already.
+#[tokio::test]
+async fn a_postgres_column_of_an_unexpected_type_is_an_internal_error_naming_it() {
+    let Some(pg) = postgres().await else { return };
+    admin_permit(&pg.store).await;
+    let schema = pg.pg_schema.as_ref().unwrap();
+    let (client, conn) = tokio_postgres::connect(schema.base_url(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let table = format!("{}.projects", schema.name());
+    client
+        .batch_execute(&format!(
+            "ALTER TABLE {table} ALTER COLUMN description DROP DEFAULT; \
+             ALTER TABLE {table} ALTER COLUMN description TYPE INTEGER USING length(description)"
+        ))
+        .await
+        .unwrap();
+    let e = pg.store.project("default").await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Internal, "{e}");
+    assert!(e.message.contains("column description"), "{e}");
+    let e = pg.store.list_projects().await.unwrap_err();
+    assert!(e.message.contains("column description"), "{e}");
+}
