@@ -9,6 +9,7 @@ pub mod artifacts;
 mod audit_row;
 pub mod postgres;
 mod registry_rows;
+mod rows;
 pub mod sqlite;
 pub mod testing;
 

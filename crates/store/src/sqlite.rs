@@ -21,7 +21,6 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 mod alerting;
 mod audit;
@@ -31,6 +30,8 @@ mod identities;
 mod monitoring;
 mod registry;
 mod risk;
+
+use crate::rows::parse_time;
 
 pub use self::audit::verify_file;
 use self::audit::{append_audit, checkpoint_rows};
@@ -158,10 +159,6 @@ fn time_text(t: OffsetDateTime) -> String {
         t.second(),
         t.microsecond()
     )
-}
-
-fn parse_time(text: &str) -> Result<OffsetDateTime> {
-    OffsetDateTime::parse(text, &Rfc3339).map_err(|e| Error::internal(format!("bad time {text:?} in store: {e}")))
 }
 
 fn db_err(e: rusqlite::Error) -> Error {

@@ -6,13 +6,13 @@
 //! transaction ends, so that a webhook removed meanwhile never keeps a pending delivery.
 
 use super::{PostgresStore, RowExt, append_audit, db_err};
+use crate::rows::alerting::{DELIVERY_COLUMNS, DeliveryRow, INCIDENT_COLUMNS, IncidentRow};
 use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient, Transaction};
-use riskops_core::alerting::Severity;
 use riskops_core::audit::AuditRecord;
 use riskops_core::incident::{
-    AttemptOutcome, Delivery, DeliveryState, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState,
-    MonitorResult, NewWebhook, RiskAction, Webhook, WebhookFormat,
+    AttemptOutcome, Delivery, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState, MonitorResult,
+    NewWebhook, Webhook, WebhookFormat,
 };
 use riskops_core::secret::Secret;
 use riskops_core::store::AlertingStore;
@@ -290,42 +290,34 @@ async fn queue_deliveries(
     Ok(())
 }
 
-const INCIDENT_COLUMNS: &str = "id, project, model, version, monitor_id, monitor, severity, state, title, \
-    first_window, last_window, windows, evidence, advice, raised_risks, opened_at, updated_at, \
-    acknowledged_by, acknowledged_at, resolved_by, resolved_at, note, risk_action";
-
-fn json(text: &str) -> Result<serde_json::Value> {
-    serde_json::from_str(text).map_err(|e| Error::internal(format!("bad JSON in store: {e}")))
-}
-
+/// Decodes a row selected with [`INCIDENT_COLUMNS`].
 fn incident(r: &tokio_postgres::Row) -> Result<Incident> {
-    let (monitor, severity, state): (&str, &str, &str) = (r.col(5)?, r.col(6)?, r.col(7)?);
-    let (evidence, advice, raised): (&str, Option<&str>, &str) = (r.col(12)?, r.col(13)?, r.col(14)?);
-    Ok(Incident {
+    IncidentRow {
         id: r.col(0)?,
         project: r.col(1)?,
         model: r.col(2)?,
         version: r.col::<i32>(3)? as u32,
         monitor_id: r.col(4)?,
-        monitor: json(monitor)?,
-        severity: Severity::parse("severity", severity)?,
-        state: IncidentState::parse("state", state)?,
+        monitor: r.col(5)?,
+        severity: r.col(6)?,
+        state: r.col(7)?,
         title: r.col(8)?,
         first_window: r.col(9)?,
         last_window: r.col(10)?,
         windows: r.col::<i32>(11)?.max(0) as u32,
-        evidence: json(evidence)?,
-        advice: advice.map(json).transpose()?,
-        raised_risks: serde_json::from_str(raised).unwrap_or_default(),
-        opened_at: r.col(15)?,
+        evidence: r.col(12)?,
+        advice: r.col(13)?,
+        raised_risks: r.col(14)?,
+        opened_at: r.col::<OffsetDateTime>(15)?,
         updated_at: r.col(16)?,
         acknowledged_by: r.col(17)?,
         acknowledged_at: r.col(18)?,
         resolved_by: r.col(19)?,
         resolved_at: r.col(20)?,
         note: r.col(21)?,
-        risk_action: r.col::<Option<&str>>(22)?.map(RiskAction::parse).transpose()?,
-    })
+        risk_action: r.col(22)?,
+    }
+    .into_domain()
 }
 
 pub(super) async fn incidents(client: &impl GenericClient, f: &IncidentFilter) -> Result<Vec<Incident>> {
@@ -483,25 +475,23 @@ pub(super) async fn remove_webhook(client: &mut Client, id: i64, audit: AuditRec
     tx.commit().await.map_err(db_err)
 }
 
-const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.incident_id, d.event, d.state, d.attempts, d.next_attempt_at, \
-    d.last_status, d.last_error, d.created_at, d.delivered_at, d.incident_json";
-
+/// Decodes a row selected with [`DELIVERY_COLUMNS`].
 fn delivery(r: &tokio_postgres::Row) -> Result<Delivery> {
-    let at_event: Option<&str> = r.col(11)?;
-    Ok(Delivery {
+    DeliveryRow {
         id: r.col(0)?,
         webhook_id: r.col(1)?,
         incident_id: r.col(2)?,
         event: r.col(3)?,
-        state: DeliveryState::parse(r.col(4)?)?,
+        state: r.col(4)?,
         attempts: r.col::<i32>(5)?.max(0) as u32,
         next_attempt_at: r.col(6)?,
         last_status: r.col::<Option<i32>>(7)?.and_then(|s| u16::try_from(s).ok()),
         last_error: r.col(8)?,
-        created_at: r.col(9)?,
+        created_at: r.col::<OffsetDateTime>(9)?,
         delivered_at: r.col(10)?,
-        incident: at_event.map(json).transpose()?,
-    })
+        incident_json: r.col(11)?,
+    }
+    .into_domain()
 }
 
 pub(super) async fn due_deliveries(client: &impl GenericClient, now: i64, limit: usize) -> Result<Vec<Delivery>> {

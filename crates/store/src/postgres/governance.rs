@@ -5,16 +5,16 @@
 //! row while deciding or closing it, a model's row while changing its deployments.
 
 use super::{PROJECT_COLUMNS, PostgresStore, RowExt, append_audit, db_err, project};
+use crate::rows::governance::{DEPLOYMENT_COLUMNS, DeploymentRow, PROMOTION_SELECT, PromotionRow};
 use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
 use riskops_core::auth::Role;
-use riskops_core::governance::{Decision, Environment, Gate, Tier};
+use riskops_core::governance::{Decision, Tier};
 use riskops_core::project::Project;
 use riskops_core::promotion::{
-    Deployment, Evidence, ModelSignature, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter,
-    PromotionStatus,
+    Deployment, Evidence, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter, PromotionStatus,
 };
 use riskops_core::store::GovernanceStore;
 use riskops_core::{Error, ErrorKind, Result};
@@ -147,34 +147,25 @@ pub(super) async fn evidence(client: &impl GenericClient, model: &str, version: 
 }
 
 /// The newest policy version.
-const PROMOTION_SELECT: &str = "SELECT r.id, r.model, p.name, r.version, r.environment, r.reason, r.requested_by, \
-     r.status, r.created_at, r.closed_at, r.tier, r.gate_json, r.closed_reason FROM promotions r JOIN models m ON m.name = r.model \
-     JOIN projects p ON p.id = m.project_id";
-
+/// Decodes a row of [`PROMOTION_SELECT`] and reads its decisions.
 async fn promotion_from(client: &impl GenericClient, r: &tokio_postgres::Row) -> Result<Promotion> {
-    let id: i64 = r.col(0)?;
-    let environment: String = r.col(4)?;
-    let status: String = r.col(7)?;
-    let tier: String = r.col(10)?;
-    let gate: String = r.col(11)?;
-    let gate: serde_json::Value =
-        serde_json::from_str(&gate).map_err(|e| Error::internal(format!("promotion {id}: gate: {e}")))?;
-    Ok(Promotion {
-        tier: Tier::parse("tier", &tier)?,
-        gate: Gate::from_json(&gate)?,
-        id,
+    let row = PromotionRow {
+        id: r.col(0)?,
         model: r.col(1)?,
         project: r.col(2)?,
         version: r.col::<i32>(3)? as u32,
-        environment: Environment::parse("environment", &environment)?,
+        environment: r.col(4)?,
         reason: r.col(5)?,
         requested_by: r.col(6)?,
-        status: PromotionStatus::parse("status", &status)?,
-        created_at: r.col(8)?,
+        status: r.col(7)?,
+        created_at: r.col::<OffsetDateTime>(8)?,
         closed_at: r.col(9)?,
+        tier: r.col(10)?,
+        gate_json: r.col(11)?,
         closed_reason: r.col(12)?,
-        decisions: decisions(client, id).await?,
-    })
+    };
+    let decisions = decisions(client, row.id).await?;
+    row.into_domain(decisions)
 }
 
 /// A request's decisions, in the order they were made.
@@ -425,31 +416,25 @@ pub(super) async fn deploy(
 /// Every stay of every version of a model, oldest first.
 pub(super) async fn deployments(client: &impl GenericClient, model: &str) -> Result<Vec<Deployment>> {
     let rows = client
-        .query(
-            "SELECT version, environment, since, until, deployed_by, promotion_id, reason, emergency, digest, key_id, \
-             signature FROM deployments WHERE model = $1 ORDER BY id",
-            &[&model],
-        )
+        .query(&format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE model = $1 ORDER BY id"), &[&model])
         .await
         .map_err(db_err)?;
     rows.iter()
         .map(|r| {
-            let environment: String = r.col(1)?;
-            let key_id: Option<String> = r.col(9)?;
-            let signature: Option<String> = r.col(10)?;
-            Ok(Deployment {
-                model: model.to_string(),
+            DeploymentRow {
                 version: r.col::<i32>(0)? as u32,
-                environment: Environment::parse("environment", &environment)?,
-                since: r.col(2)?,
+                environment: r.col(1)?,
+                since: r.col::<OffsetDateTime>(2)?,
                 until: r.col(3)?,
-                by: r.col(4)?,
+                deployed_by: r.col(4)?,
                 promotion_id: r.col(5)?,
                 reason: r.col(6)?,
                 emergency: r.col(7)?,
-                digest: Digest::parse(r.col(8)?)?,
-                signature: key_id.zip(signature).map(|(key_id, signature)| ModelSignature { key_id, signature }),
-            })
+                digest: r.col(8)?,
+                key_id: r.col(9)?,
+                signature: r.col(10)?,
+            }
+            .into_domain(model)
         })
         .collect()
 }

@@ -1,12 +1,12 @@
 //! SQLite: monitor results, incidents, webhooks and their delivery queue.
 
 use super::{SqliteStore, append_audit, db_err, parse_time, time_text};
+use crate::rows::alerting::{DELIVERY_COLUMNS, DeliveryRow, INCIDENT_COLUMNS, IncidentRow};
 use async_trait::async_trait;
-use riskops_core::alerting::Severity;
 use riskops_core::audit::AuditRecord;
 use riskops_core::incident::{
-    AttemptOutcome, Delivery, DeliveryState, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState,
-    MonitorResult, NewWebhook, RiskAction, Webhook, WebhookFormat,
+    AttemptOutcome, Delivery, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState, MonitorResult,
+    NewWebhook, Webhook, WebhookFormat,
 };
 use riskops_core::secret::Secret;
 use riskops_core::store::AlertingStore;
@@ -236,56 +236,32 @@ fn queue_deliveries(tx: &Transaction<'_>, project: &str, incident: i64, event: &
     Ok(())
 }
 
-const INCIDENT_COLUMNS: &str = "id, project, model, version, monitor_id, monitor, severity, state, title, \
-    first_window, last_window, windows, evidence, advice, raised_risks, opened_at, updated_at, \
-    acknowledged_by, acknowledged_at, resolved_by, resolved_at, note, risk_action";
-
-type IncidentRow = (
-    (i64, String, String, u32, String, String, String, String, String),
-    (i64, i64, u32, String, Option<String>, String, String, String),
-    (Option<String>, Option<String>, Option<String>, Option<String>, String, Option<String>),
-);
-
-fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentRow> {
-    Ok((
-        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?),
-        (r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?),
-        (r.get(17)?, r.get(18)?, r.get(19)?, r.get(20)?, r.get(21)?, r.get(22)?),
-    ))
-}
-
-fn json(text: &str) -> Result<serde_json::Value> {
-    serde_json::from_str(text).map_err(|e| Error::internal(format!("bad JSON in store: {e}")))
-}
-
-fn incident(row: IncidentRow) -> Result<Incident> {
-    let ((id, project, model, version, monitor_id, monitor, severity, state, title), a, b) = row;
-    let (first_window, last_window, windows, evidence, advice, raised, opened_at, updated_at) = a;
-    let (acknowledged_by, acknowledged_at, resolved_by, resolved_at, note, risk_action) = b;
-    Ok(Incident {
-        id,
-        project,
-        model,
-        version,
-        monitor_id,
-        monitor: json(&monitor)?,
-        severity: Severity::parse("severity", &severity)?,
-        state: IncidentState::parse("state", &state)?,
-        title,
-        first_window,
-        last_window,
-        windows,
-        evidence: json(&evidence)?,
-        advice: advice.as_deref().map(json).transpose()?,
-        raised_risks: serde_json::from_str(&raised).unwrap_or_default(),
-        opened_at: parse_time(&opened_at)?,
-        updated_at: parse_time(&updated_at)?,
-        acknowledged_by,
-        acknowledged_at: acknowledged_at.as_deref().map(parse_time).transpose()?,
-        resolved_by,
-        resolved_at: resolved_at.as_deref().map(parse_time).transpose()?,
-        note,
-        risk_action: risk_action.as_deref().map(RiskAction::parse).transpose()?,
+/// Decodes a row selected with [`INCIDENT_COLUMNS`].
+fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentRow<String>> {
+    Ok(IncidentRow {
+        id: r.get(0)?,
+        project: r.get(1)?,
+        model: r.get(2)?,
+        version: r.get(3)?,
+        monitor_id: r.get(4)?,
+        monitor: r.get(5)?,
+        severity: r.get(6)?,
+        state: r.get(7)?,
+        title: r.get(8)?,
+        first_window: r.get(9)?,
+        last_window: r.get(10)?,
+        windows: r.get(11)?,
+        evidence: r.get(12)?,
+        advice: r.get(13)?,
+        raised_risks: r.get(14)?,
+        opened_at: r.get(15)?,
+        updated_at: r.get(16)?,
+        acknowledged_by: r.get(17)?,
+        acknowledged_at: r.get(18)?,
+        resolved_by: r.get(19)?,
+        resolved_at: r.get(20)?,
+        note: r.get(21)?,
+        risk_action: r.get(22)?,
     })
 }
 
@@ -298,12 +274,16 @@ pub(super) fn incidents(conn: &Connection, f: &IncidentFilter) -> Result<Vec<Inc
     let rows = stmt
         .query_map(params![f.project, f.model, f.state.map(IncidentState::as_str)], incident_row)
         .map_err(db_err)?;
-    rows.map(|r| incident(r.map_err(db_err)?)).collect()
+    rows.map(|r| r.map_err(db_err)?.into_domain()).collect()
 }
 
 pub(super) fn incident_by_id(conn: &Connection, id: i64) -> Result<Option<Incident>> {
     let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = ?1");
-    conn.query_row(&sql, params![id], incident_row).optional().map_err(db_err)?.map(incident).transpose()
+    conn.query_row(&sql, params![id], incident_row)
+        .optional()
+        .map_err(db_err)?
+        .map(IncidentRow::into_domain)
+        .transpose()
 }
 
 pub(super) fn set_incident_state(
@@ -425,57 +405,21 @@ pub(super) fn remove_webhook(conn: &mut Connection, id: i64, audit: AuditRecord,
     tx.commit().map_err(db_err)
 }
 
-const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.incident_id, d.event, d.state, d.attempts, d.next_attempt_at, \
-    d.last_status, d.last_error, d.created_at, d.delivered_at, d.incident_json";
-
-type DeliveryRow =
-    (i64, i64, i64, String, String, u32, i64, Option<u16>, Option<String>, String, Option<String>, Option<String>);
-
-fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        r.get(11)?,
-    ))
-}
-
-fn delivery(row: DeliveryRow) -> Result<Delivery> {
-    let (
-        id,
-        webhook_id,
-        incident_id,
-        event,
-        state,
-        attempts,
-        next_attempt_at,
-        last_status,
-        last_error,
-        created,
-        done,
-        at_event,
-    ) = row;
-    Ok(Delivery {
-        id,
-        webhook_id,
-        incident_id,
-        event,
-        state: DeliveryState::parse(&state)?,
-        attempts,
-        next_attempt_at,
-        last_status,
-        last_error,
-        created_at: parse_time(&created)?,
-        delivered_at: done.as_deref().map(parse_time).transpose()?,
-        incident: at_event.as_deref().map(json).transpose()?,
+/// Decodes a row selected with [`DELIVERY_COLUMNS`].
+fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRow<String>> {
+    Ok(DeliveryRow {
+        id: r.get(0)?,
+        webhook_id: r.get(1)?,
+        incident_id: r.get(2)?,
+        event: r.get(3)?,
+        state: r.get(4)?,
+        attempts: r.get(5)?,
+        next_attempt_at: r.get(6)?,
+        last_status: r.get(7)?,
+        last_error: r.get(8)?,
+        created_at: r.get(9)?,
+        delivered_at: r.get(10)?,
+        incident_json: r.get(11)?,
     })
 }
 
@@ -486,7 +430,7 @@ pub(super) fn due_deliveries(conn: &Connection, now: i64, limit: usize) -> Resul
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
     let rows = stmt.query_map(params![now, limit as i64], delivery_row).map_err(db_err)?;
-    rows.map(|r| delivery(r.map_err(db_err)?)).collect()
+    rows.map(|r| r.map_err(db_err)?.into_domain()).collect()
 }
 
 pub(super) fn record_attempt(conn: &Connection, id: i64, outcome: &AttemptOutcome, at: OffsetDateTime) -> Result<()> {
@@ -519,14 +463,14 @@ pub(super) fn deliveries(
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
     let rows = stmt.query_map(params![project, webhook, limit as i64], delivery_row).map_err(db_err)?;
-    rows.map(|r| delivery(r.map_err(db_err)?)).collect()
+    rows.map(|r| r.map_err(db_err)?.into_domain()).collect()
 }
 
 pub(super) fn incidents_owing_risk_changes(conn: &Connection, limit: usize) -> Result<Vec<Incident>> {
     let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE risk_action IS NOT NULL ORDER BY id LIMIT ?1");
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
     let rows = stmt.query_map(params![limit.min(i64::MAX as usize) as i64], incident_row).map_err(db_err)?;
-    rows.map(|r| incident(r.map_err(db_err)?)).collect()
+    rows.map(|r| r.map_err(db_err)?.into_domain()).collect()
 }
 
 pub(super) fn claim_delivery(conn: &Connection, id: i64, expected_next: i64, lease_until: i64) -> Result<bool> {
