@@ -178,40 +178,10 @@ impl AuditStore for SqliteStore {
                     "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
                 ))
                 .map_err(db_err)?;
-            type Row =
-                (i64, String, String, String, String, Option<String>, Option<String>, Option<String>, String, String);
-            let rows = stmt
-                .query_map(params![after_seq, limit], |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                        r.get(8)?,
-                        r.get(9)?,
-                    ))
-                })
-                .map_err(db_err)?;
+            let mut rows = stmt.query(params![after_seq, limit]).map_err(db_err)?;
             let mut events = Vec::new();
-            for row in rows {
-                let (seq, time, actor, action, target, before, after, request_id, prev_hash, hash): Row =
-                    row.map_err(db_err)?;
-                events.push(AuditEvent {
-                    seq,
-                    time: parse_audit_time(seq, &time)?,
-                    actor,
-                    action,
-                    target,
-                    before: parse_json_column(seq, "before", before)?,
-                    after: parse_json_column(seq, "after", after)?,
-                    request_id,
-                    prev_hash,
-                    hash,
-                });
+            while let Some(r) = rows.next().map_err(db_err)? {
+                events.push(audit_event(r)?);
             }
             Ok(events)
         })
