@@ -11,8 +11,6 @@
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use riskops_core::audit::AuditRecord;
-use riskops_core::context::ProjectContext;
-use riskops_core::governance::Tier;
 use riskops_core::project::{NewProject, Project};
 use riskops_core::store::{Bootstrap, ProjectStore, StoreKind};
 use riskops_core::{Error, ErrorKind, Result};
@@ -20,6 +18,8 @@ use time::OffsetDateTime;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::FromSql;
+
+use crate::rows::{PROJECT_COLUMNS, ProjectRow};
 
 mod alerting;
 mod audit;
@@ -169,27 +169,18 @@ impl RowExt for tokio_postgres::Row {
     }
 }
 
-const PROJECT_COLUMNS: &str = "id, name, description, created_at, created_by, tier, context_json";
-
+/// Decodes a row selected with [`PROJECT_COLUMNS`].
 fn project(r: &tokio_postgres::Row) -> Result<Project> {
-    let name: String = r.col(1)?;
-    let tier: Option<&str> = r.col(5)?;
-    let context: Option<&str> = r.col(6)?;
-    let context = context
-        .map(|c| {
-            let json = serde_json::from_str(c).map_err(|e| Error::internal(format!("project {name}: context: {e}")))?;
-            ProjectContext::from_json(&json)
-        })
-        .transpose()?;
-    Ok(Project {
+    ProjectRow {
         id: r.col(0)?,
-        name,
+        name: r.col(1)?,
         description: r.col(2)?,
-        created_at: r.col(3)?,
+        created_at: r.col::<OffsetDateTime>(3)?,
         created_by: r.col(4)?,
-        tier_override: tier.map(|t| Tier::parse("tier", t)).transpose()?,
-        context,
-    })
+        tier: r.col(5)?,
+        context_json: r.col(6)?,
+    }
+    .into_domain()
 }
 
 async fn insert_project(tx: &Transaction<'_>, p: &NewProject, by: &str, at: OffsetDateTime) -> Result<Project> {

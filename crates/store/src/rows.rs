@@ -6,6 +6,10 @@
 pub(crate) mod alerting;
 pub(crate) mod governance;
 
+use riskops_core::context::ProjectContext;
+use riskops_core::governance::Tier;
+use riskops_core::project::Project;
+
 use riskops_core::{Error, Result};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -41,4 +45,41 @@ pub(crate) fn into_time<T: StoredTime>(t: Option<T>) -> Result<Option<OffsetDate
 /// A JSON column read back.
 pub(crate) fn json(text: &str) -> Result<serde_json::Value> {
     serde_json::from_str(text).map_err(|e| Error::internal(format!("bad JSON in store: {e}")))
+}
+
+pub(crate) const PROJECT_COLUMNS: &str = "id, name, description, created_at, created_by, tier, context_json";
+
+/// A row of `projects`, in the order of [`PROJECT_COLUMNS`]; `T` is the backend's time.
+pub(crate) struct ProjectRow<T> {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub created_at: T,
+    pub created_by: String,
+    /// The tier override, if any.
+    pub tier: Option<String>,
+    pub context_json: Option<String>,
+}
+
+impl<T: StoredTime> ProjectRow<T> {
+    pub fn into_domain(self) -> Result<Project> {
+        let name = self.name;
+        let context = self
+            .context_json
+            .map(|c| {
+                let json =
+                    serde_json::from_str(&c).map_err(|e| Error::internal(format!("project {name}: context: {e}")))?;
+                ProjectContext::from_json(&json)
+            })
+            .transpose()?;
+        Ok(Project {
+            id: self.id,
+            description: self.description,
+            created_at: self.created_at.into_time()?,
+            created_by: self.created_by,
+            tier_override: self.tier.map(|t| Tier::parse("tier", &t)).transpose()?,
+            context,
+            name,
+        })
+    }
 }

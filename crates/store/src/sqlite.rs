@@ -12,8 +12,6 @@
 use async_trait::async_trait;
 use riskops_core::audit::AuditRecord;
 use riskops_core::checkpoint::Checkpoint;
-use riskops_core::context::ProjectContext;
-use riskops_core::governance::Tier;
 use riskops_core::project::{NewProject, Project};
 use riskops_core::store::{Bootstrap, ProjectStore, StoreKind};
 use riskops_core::{Error, ErrorKind, Result};
@@ -31,7 +29,7 @@ mod monitoring;
 mod registry;
 mod risk;
 
-use crate::rows::parse_time;
+use crate::rows::{PROJECT_COLUMNS, ProjectRow, parse_time};
 
 pub use self::audit::verify_file;
 use self::audit::{append_audit, checkpoint_rows};
@@ -174,26 +172,22 @@ fn join_err(e: tokio::task::JoinError) -> Error {
     Error::internal(format!("a store task failed: {e}"))
 }
 
-type ProjectRow = (i64, String, String, String, String, Option<String>, Option<String>);
-
-fn project_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProjectRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+/// Decodes a row selected with [`PROJECT_COLUMNS`].
+fn project_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProjectRow<String>> {
+    Ok(ProjectRow {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        description: r.get(2)?,
+        created_at: r.get(3)?,
+        created_by: r.get(4)?,
+        tier: r.get(5)?,
+        context_json: r.get(6)?,
+    })
 }
 
-fn project(row: ProjectRow) -> Result<Project> {
-    let (id, name, description, created_at, created_by, tier, context) = row;
-    let tier_override = tier.map(|t| Tier::parse("tier", &t)).transpose()?;
-    let context = context
-        .map(|c| {
-            let json =
-                serde_json::from_str(&c).map_err(|e| Error::internal(format!("project {name}: context: {e}")))?;
-            ProjectContext::from_json(&json)
-        })
-        .transpose()?;
-    Ok(Project { id, name, description, created_at: parse_time(&created_at)?, created_by, tier_override, context })
+fn project(row: ProjectRow<String>) -> Result<Project> {
+    row.into_domain()
 }
-
-const PROJECT_COLUMNS: &str = "id, name, description, created_at, created_by, tier, context_json";
 
 fn insert_project(tx: &Transaction<'_>, p: &NewProject, by: &str, at: OffsetDateTime) -> Result<Project> {
     let result = tx.execute(

@@ -6,15 +6,16 @@
 //! transaction ends, so that a webhook removed meanwhile never keeps a pending delivery.
 
 use super::{PostgresStore, RowExt, append_audit, db_err};
-use crate::rows::alerting::{DELIVERY_COLUMNS, DeliveryRow, INCIDENT_COLUMNS, IncidentRow};
+use crate::rows::alerting::{
+    DELIVERY_COLUMNS, DeliveryRow, INCIDENT_COLUMNS, IncidentRow, WEBHOOK_COLUMNS, WebhookRow,
+};
 use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use riskops_core::audit::AuditRecord;
 use riskops_core::incident::{
     AttemptOutcome, Delivery, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState, MonitorResult,
-    NewWebhook, Webhook, WebhookFormat,
+    NewWebhook, Webhook,
 };
-use riskops_core::secret::Secret;
 use riskops_core::store::AlertingStore;
 use riskops_core::{Error, Result};
 use time::OffsetDateTime;
@@ -399,18 +400,18 @@ pub(super) async fn set_incident_risks(
     tx.commit().await.map_err(db_err)
 }
 
-const WEBHOOK_COLUMNS: &str = "id, project, url, secret, format, created_by, created_at";
-
+/// Decodes a row selected with [`WEBHOOK_COLUMNS`].
 fn webhook(r: &tokio_postgres::Row) -> Result<Webhook> {
-    Ok(Webhook {
+    WebhookRow {
         id: r.col(0)?,
         project: r.col(1)?,
         url: r.col(2)?,
-        secret: Secret::new(r.col(3)?),
-        format: WebhookFormat::parse("format", r.col(4)?)?,
+        secret: r.col(3)?,
+        format: r.col(4)?,
         created_by: r.col(5)?,
-        created_at: r.col(6)?,
-    })
+        created_at: r.col::<OffsetDateTime>(6)?,
+    }
+    .into_domain()
 }
 
 pub(super) async fn add_webhook(

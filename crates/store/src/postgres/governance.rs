@@ -5,10 +5,11 @@
 //! row while deciding or closing it, a model's row while changing its deployments.
 
 use super::{PROJECT_COLUMNS, PostgresStore, RowExt, append_audit, db_err, project};
-use crate::rows::governance::{DEPLOYMENT_COLUMNS, DeploymentRow, PROMOTION_SELECT, PromotionRow};
+use crate::rows::governance::{
+    DEPLOYMENT_COLUMNS, DeploymentRow, EVIDENCE_COLUMNS, EvidenceRow, PROMOTION_SELECT, PromotionRow,
+};
 use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient, Transaction};
-use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
 use riskops_core::auth::Role;
 use riskops_core::governance::{Decision, Tier};
@@ -122,26 +123,24 @@ pub(super) async fn evidence(client: &impl GenericClient, model: &str, version: 
     let Some(v) = stored_version(version) else { return Ok(Vec::new()) };
     let rows = client
         .query(
-            "SELECT id, kind, digest, size, passed, summary, created_at, created_by FROM evidence \
-             WHERE model = $1 AND version = $2 ORDER BY id",
+            &format!("SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE model = $1 AND version = $2 ORDER BY id"),
             &[&model, &v],
         )
         .await
         .map_err(db_err)?;
     rows.iter()
         .map(|r| {
-            Ok(Evidence {
+            EvidenceRow {
                 id: r.col(0)?,
-                model: model.to_string(),
-                version,
                 kind: r.col(1)?,
-                digest: Digest::parse(r.col(2)?)?,
-                size: r.col::<i64>(3)?.max(0) as u64,
+                digest: r.col(2)?,
+                size: r.col(3)?,
                 passed: r.col(4)?,
                 summary: r.col(5)?,
-                created_at: r.col(6)?,
+                created_at: r.col::<OffsetDateTime>(6)?,
                 created_by: r.col(7)?,
-            })
+            }
+            .into_domain(model, version)
         })
         .collect()
 }

@@ -1,9 +1,10 @@
-//! Incident and webhook-delivery rows.
+//! Incident, webhook and webhook-delivery rows.
 
 use super::{StoredTime, into_time, json};
 use riskops_core::Result;
 use riskops_core::alerting::Severity;
-use riskops_core::incident::{Delivery, DeliveryState, Incident, IncidentState, RiskAction};
+use riskops_core::incident::{Delivery, DeliveryState, Incident, IncidentState, RiskAction, Webhook, WebhookFormat};
+use riskops_core::secret::Secret;
 
 pub(crate) const INCIDENT_COLUMNS: &str = "id, project, model, version, monitor_id, monitor, severity, state, title, \
     first_window, last_window, windows, evidence, advice, raised_risks, opened_at, updated_at, \
@@ -101,6 +102,33 @@ impl<T: StoredTime> DeliveryRow<T> {
             created_at: self.created_at.into_time()?,
             delivered_at: into_time(self.delivered_at)?,
             incident: self.incident_json.as_deref().map(json).transpose()?,
+        })
+    }
+}
+
+pub(crate) const WEBHOOK_COLUMNS: &str = "id, project, url, secret, format, created_by, created_at";
+
+/// A row of `webhooks`, in the order of [`WEBHOOK_COLUMNS`]; `T` is the backend's time.
+pub(crate) struct WebhookRow<T> {
+    pub id: i64,
+    pub project: String,
+    pub url: String,
+    pub secret: String,
+    pub format: String,
+    pub created_by: String,
+    pub created_at: T,
+}
+
+impl<T: StoredTime> WebhookRow<T> {
+    pub fn into_domain(self) -> Result<Webhook> {
+        Ok(Webhook {
+            id: self.id,
+            project: self.project,
+            url: self.url,
+            secret: Secret::new(self.secret),
+            format: WebhookFormat::parse("format", &self.format)?,
+            created_by: self.created_by,
+            created_at: self.created_at.into_time()?,
         })
     }
 }

@@ -1,9 +1,9 @@
-//! Promotion-request and deployment rows.
+//! Evidence, promotion-request and deployment rows.
 
 use super::{StoredTime, into_time};
 use riskops_core::artifact::Digest;
 use riskops_core::governance::{Decision, Environment, Gate, Tier};
-use riskops_core::promotion::{Deployment, ModelSignature, Promotion, PromotionStatus};
+use riskops_core::promotion::{Deployment, Evidence, ModelSignature, Promotion, PromotionStatus};
 use riskops_core::{Error, Result};
 
 pub(crate) const PROMOTION_SELECT: &str = "SELECT r.id, r.model, p.name, r.version, r.environment, r.reason, \
@@ -83,6 +83,37 @@ impl<T: StoredTime> DeploymentRow<T> {
             emergency: self.emergency,
             digest: Digest::parse(&self.digest)?,
             signature: self.key_id.zip(self.signature).map(|(key_id, signature)| ModelSignature { key_id, signature }),
+        })
+    }
+}
+
+pub(crate) const EVIDENCE_COLUMNS: &str = "id, kind, digest, size, passed, summary, created_at, created_by";
+
+/// A row of `evidence`, in the order of [`EVIDENCE_COLUMNS`]; `T` is the backend's time.
+pub(crate) struct EvidenceRow<T> {
+    pub id: i64,
+    pub kind: String,
+    pub digest: String,
+    pub size: i64,
+    pub passed: Option<bool>,
+    pub summary: String,
+    pub created_at: T,
+    pub created_by: String,
+}
+
+impl<T: StoredTime> EvidenceRow<T> {
+    pub fn into_domain(self, model: &str, version: u32) -> Result<Evidence> {
+        Ok(Evidence {
+            id: self.id,
+            model: model.to_string(),
+            version,
+            kind: self.kind,
+            digest: Digest::parse(&self.digest)?,
+            size: self.size.max(0) as u64,
+            passed: self.passed,
+            summary: self.summary,
+            created_by: self.created_by,
+            created_at: self.created_at.into_time()?,
         })
     }
 }

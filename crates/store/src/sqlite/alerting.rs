@@ -1,14 +1,15 @@
 //! SQLite: monitor results, incidents, webhooks and their delivery queue.
 
-use super::{SqliteStore, append_audit, db_err, parse_time, time_text};
-use crate::rows::alerting::{DELIVERY_COLUMNS, DeliveryRow, INCIDENT_COLUMNS, IncidentRow};
+use super::{SqliteStore, append_audit, db_err, time_text};
+use crate::rows::alerting::{
+    DELIVERY_COLUMNS, DeliveryRow, INCIDENT_COLUMNS, IncidentRow, WEBHOOK_COLUMNS, WebhookRow,
+};
 use async_trait::async_trait;
 use riskops_core::audit::AuditRecord;
 use riskops_core::incident::{
     AttemptOutcome, Delivery, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState, MonitorResult,
-    NewWebhook, Webhook, WebhookFormat,
+    NewWebhook, Webhook,
 };
-use riskops_core::secret::Secret;
 use riskops_core::store::AlertingStore;
 use riskops_core::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -340,22 +341,16 @@ pub(super) fn set_incident_risks(
     tx.commit().map_err(db_err)
 }
 
-const WEBHOOK_COLUMNS: &str = "id, project, url, secret, format, created_by, created_at";
-
-fn webhook(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, String, String, String, String, String)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
-}
-
-fn to_webhook(row: (i64, String, String, String, String, String, String)) -> Result<Webhook> {
-    let (id, project, url, secret, format, created_by, created_at) = row;
-    Ok(Webhook {
-        id,
-        project,
-        url,
-        secret: Secret::new(secret),
-        format: WebhookFormat::parse("format", &format)?,
-        created_by,
-        created_at: parse_time(&created_at)?,
+/// Decodes a row selected with [`WEBHOOK_COLUMNS`].
+fn webhook(r: &rusqlite::Row<'_>) -> rusqlite::Result<WebhookRow<String>> {
+    Ok(WebhookRow {
+        id: r.get(0)?,
+        project: r.get(1)?,
+        url: r.get(2)?,
+        secret: r.get(3)?,
+        format: r.get(4)?,
+        created_by: r.get(5)?,
+        created_at: r.get(6)?,
     })
 }
 
@@ -374,7 +369,7 @@ pub(super) fn add_webhook(
     let id = tx.last_insert_rowid();
     append_audit(&tx, audit, at)?;
     let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?1");
-    let created = to_webhook(tx.query_row(&sql, params![id], webhook).map_err(db_err)?)?;
+    let created = tx.query_row(&sql, params![id], webhook).map_err(db_err)?.into_domain()?;
     tx.commit().map_err(db_err)?;
     Ok(created)
 }
@@ -383,12 +378,12 @@ pub(super) fn webhooks(conn: &Connection, project: &str) -> Result<Vec<Webhook>>
     let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE project = ?1 AND removed = 0 ORDER BY id");
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
     let rows = stmt.query_map(params![project], webhook).map_err(db_err)?;
-    rows.map(|r| to_webhook(r.map_err(db_err)?)).collect()
+    rows.map(|r| r.map_err(db_err)?.into_domain()).collect()
 }
 
 pub(super) fn webhook_by_id(conn: &Connection, id: i64) -> Result<Option<Webhook>> {
     let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?1 AND removed = 0");
-    conn.query_row(&sql, params![id], webhook).optional().map_err(db_err)?.map(to_webhook).transpose()
+    conn.query_row(&sql, params![id], webhook).optional().map_err(db_err)?.map(WebhookRow::into_domain).transpose()
 }
 
 pub(super) fn remove_webhook(conn: &mut Connection, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {

@@ -1,9 +1,10 @@
 //! SQLite: tier overrides, evidence, policy versions, promotion requests and deployments.
 
 use super::{PROJECT_COLUMNS, SqliteStore, append_audit, db_err, parse_time, project, project_from_row, time_text};
-use crate::rows::governance::{DEPLOYMENT_COLUMNS, DeploymentRow, PROMOTION_SELECT, PromotionRow};
+use crate::rows::governance::{
+    DEPLOYMENT_COLUMNS, DeploymentRow, EVIDENCE_COLUMNS, EvidenceRow, PROMOTION_SELECT, PromotionRow,
+};
 use async_trait::async_trait;
-use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
 use riskops_core::auth::Role;
 use riskops_core::governance::{Decision, Tier};
@@ -103,34 +104,25 @@ pub(super) fn add_evidence(
 
 pub(super) fn evidence(conn: &Connection, model: &str, version: u32) -> Result<Vec<Evidence>> {
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT id, kind, digest, size, passed, summary, created_at, created_by FROM evidence \
-             WHERE model = ?1 AND version = ?2 ORDER BY id",
-        )
+        .prepare_cached(&format!(
+            "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE model = ?1 AND version = ?2 ORDER BY id"
+        ))
         .map_err(db_err)?;
-    type Row = (i64, String, String, i64, Option<bool>, String, String, String);
     let rows = stmt
         .query_map(params![model, version], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+            Ok(EvidenceRow::<String> {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                digest: r.get(2)?,
+                size: r.get(3)?,
+                passed: r.get(4)?,
+                summary: r.get(5)?,
+                created_at: r.get(6)?,
+                created_by: r.get(7)?,
+            })
         })
         .map_err(db_err)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, kind, digest, size, passed, summary, created_at, created_by): Row = row.map_err(db_err)?;
-        out.push(Evidence {
-            id,
-            model: model.to_string(),
-            version,
-            kind,
-            digest: Digest::parse(&digest)?,
-            size: size.max(0) as u64,
-            passed,
-            summary,
-            created_by,
-            created_at: parse_time(&created_at)?,
-        });
-    }
-    Ok(out)
+    rows.map(|row| row.map_err(db_err)?.into_domain(model, version)).collect()
 }
 
 /// Decodes a row of [`PROMOTION_SELECT`].
