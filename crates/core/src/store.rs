@@ -1,6 +1,11 @@
 //! The Store trait: everything riskops keeps, behind one interface with a SQLite and a
 //! PostgreSQL implementation (crate `riskops-store`).
 //!
+//! [`Store`] is the sum of one sub-trait per capability, matching the modules: projects
+//! ([`ProjectStore`]), the registry, identities, the audit trail, governance, the risk
+//! register, compliance, monitoring and alerting. Each backend implements each sub-trait
+//! beside that capability's SQL; `Arc<dyn Store>` reaches every method.
+//!
 //! Every method that changes state takes the [`AuditRecord`] of that change and must
 //! append it to the audit chain (via [`crate::audit::seal`]) in the same transaction, so a
 //! change and its record are committed together or not at all.
@@ -65,8 +70,11 @@ pub struct Bootstrap {
     pub audit: Vec<AuditRecord>,
 }
 
+/// Which backend this is, the first start, and projects: the scope datasets, models, risk
+/// registers and webhooks belong to (the `projects` table; a project's tier override and
+/// context are changed through [`GovernanceStore`] and [`RiskStore`]).
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait ProjectStore: Send + Sync + 'static {
     fn kind(&self) -> StoreKind;
 
     /// Applies `bootstrap` if no identity exists yet and returns true; otherwise changes
@@ -74,20 +82,18 @@ pub trait Store: Send + Sync + 'static {
     /// one bootstraps.
     async fn bootstrap(&self, bootstrap: Bootstrap, at: OffsetDateTime) -> Result<bool>;
 
-    /// The identity owning a token with this hash, if the token is neither revoked nor
-    /// expired at `now`.
-    async fn identity_by_token_hash(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<IdentityRecord>>;
-
     /// Creates a project; a name already taken is a conflict.
     async fn create_project(&self, project: NewProject, audit: AuditRecord, at: OffsetDateTime) -> Result<Project>;
 
     async fn list_projects(&self) -> Result<Vec<Project>>;
 
     async fn project(&self, name: &str) -> Result<Option<Project>>;
+}
 
-    /// Audit events with `seq > after_seq`, in order, at most `limit`.
-    async fn audit_events(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEvent>>;
-
+/// The registry: datasets, models and their immutable versions, their labels and notes,
+/// and which artifact digests rows refer to (so unreferenced objects can be removed).
+#[async_trait]
+pub trait RegistryStore: Send + Sync + 'static {
     /// Records a dataset version. The first version creates the dataset in `project`; a
     /// dataset name that belongs to another project is a conflict, an unknown project is
     /// not found. Bytes equal to an existing version of the dataset (same digest) return
@@ -131,7 +137,7 @@ pub trait Store: Send + Sync + 'static {
     /// segment) refers to this digest, so its artifact must stay.
     async fn digest_referenced(&self, digest: &str) -> Result<bool>;
 
-    /// Every digest something refers to (as in [`Store::digest_referenced`]), for removing
+    /// Every digest something refers to (as in [`RegistryStore::digest_referenced`]), for removing
     /// the objects a crash left behind.
     async fn referenced_digests(&self) -> Result<std::collections::HashSet<String>>;
 
@@ -160,8 +166,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// A version's notes, oldest first.
     async fn notes(&self, kind: Kind, name: &str, version: u32) -> Result<Vec<Note>>;
+}
 
-    // ---- identities -------------------------------------------------------------------
+/// Identities (people and services), their role bindings, tokens (stored hashed) and
+/// password hashes for signing in.
+#[async_trait]
+pub trait IdentityStore: Send + Sync + 'static {
+    /// The identity owning a token with this hash, if the token is neither revoked nor
+    /// expired at `now`.
+    async fn identity_by_token_hash(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<IdentityRecord>>;
 
     /// Creates an identity with its roles and first token; a taken name is a conflict.
     async fn create_identity(&self, new: NewIdentity, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo>;
@@ -194,13 +207,51 @@ pub trait Store: Send + Sync + 'static {
 
     /// Revokes a token; one already revoked is a conflict.
     async fn revoke_token(&self, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo>;
+}
+
+/// The audit trail as a whole: reading events, recording events that change nothing else,
+/// the head, signing keys' public halves and the signed checkpoints, and the append-only
+/// guards. (Every other capability appends its own records inside its transactions.)
+#[async_trait]
+pub trait AuditStore: Send + Sync + 'static {
+    /// Audit events with `seq > after_seq`, in order, at most `limit`.
+    async fn audit_events(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditEvent>>;
 
     /// Appends an event that records no other change (riskops acting on its own, such as
     /// throttling a client).
     async fn record_event(&self, audit: AuditRecord, at: OffsetDateTime) -> Result<()>;
 
-    // ---- governance -------------------------------------------------------------------
+    /// The newest audit event's `(seq, hash)`; `None` for an empty trail.
+    async fn audit_head(&self) -> Result<Option<(i64, String)>>;
 
+    /// Records a signing key's public half so verifiers can find it by key id. Idempotent.
+    /// Not an audit event: it is the server acting on its own at start (see `checkpoint`).
+    async fn register_public_key(&self, key: &PublicKey, at: OffsetDateTime) -> Result<()>;
+
+    /// Every registered public key.
+    async fn public_keys(&self) -> Result<Vec<PublicKey>>;
+
+    /// Stores a checkpoint if the event at its seq exists with exactly its hash (else an
+    /// integrity error: nothing that is not in the trail gets signed into it). Returns false,
+    /// writing nothing, when a checkpoint at that seq exists already (another replica's).
+    /// Not an audit event: that would move the head the checkpoint signs.
+    async fn write_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool>;
+
+    /// The checkpoint with the largest seq.
+    async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>>;
+
+    /// The append-only triggers of the audit trail (events and checkpoints) that are
+    /// missing from the database: empty when all are in place.
+    async fn missing_audit_guards(&self) -> Result<Vec<String>>;
+
+    /// Every checkpoint, in seq order.
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>>;
+}
+
+/// Governance: a project's tier override, evidence, promotion requests and their
+/// decisions, and deployments (a version's stay in an environment).
+#[async_trait]
+pub trait GovernanceStore: Send + Sync + 'static {
     /// Sets (or clears) a project's tier override; returns the project afterwards.
     async fn set_project_tier(
         &self,
@@ -236,7 +287,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Promotion>;
 
     /// Closes a pending request: rejected (`deployment == None`) or completed, in which case
-    /// the version enters the environment in the same transaction (see [`Store::deploy`]).
+    /// the version enters the environment in the same transaction (see [`GovernanceStore::deploy`]).
     /// `reason` says why a request closed without a decision closing it (its version was
     /// archived), kept as `closed_reason`. A request that is no longer pending is a conflict.
     async fn close_promotion(
@@ -254,34 +305,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every stay of every version of a model in any environment, oldest first.
     async fn deployments(&self, model: &str) -> Result<Vec<Deployment>>;
-    /// The newest audit event's `(seq, hash)`; `None` for an empty trail.
-    async fn audit_head(&self) -> Result<Option<(i64, String)>>;
+}
 
-    /// Records a signing key's public half so verifiers can find it by key id. Idempotent.
-    /// Not an audit event: it is the server acting on its own at start (see `checkpoint`).
-    async fn register_public_key(&self, key: &PublicKey, at: OffsetDateTime) -> Result<()>;
-
-    /// Every registered public key.
-    async fn public_keys(&self) -> Result<Vec<PublicKey>>;
-
-    /// Stores a checkpoint if the event at its seq exists with exactly its hash (else an
-    /// integrity error: nothing that is not in the trail gets signed into it). Returns false,
-    /// writing nothing, when a checkpoint at that seq exists already (another replica's).
-    /// Not an audit event: that would move the head the checkpoint signs.
-    async fn write_checkpoint(&self, checkpoint: &Checkpoint) -> Result<bool>;
-
-    /// The checkpoint with the largest seq.
-    async fn latest_checkpoint(&self) -> Result<Option<Checkpoint>>;
-
-    /// The append-only triggers of the audit trail (events and checkpoints) that are
-    /// missing from the database: empty when all are in place.
-    async fn missing_audit_guards(&self) -> Result<Vec<String>>;
-
-    /// Every checkpoint, in seq order.
-    async fn checkpoints(&self) -> Result<Vec<Checkpoint>>;
-
-    // ---- risk register ----------------------------------------------------------------
-
+/// The risk register: a project's context, the documents kept as versioned data (the
+/// taxonomy) and the register's entries.
+#[async_trait]
+pub trait RiskStore: Send + Sync + 'static {
     /// Sets (or clears) a project's context, stored as [`crate::context::ProjectContext::to_json`].
     async fn set_project_context(
         &self,
@@ -326,9 +355,11 @@ pub trait Store: Send + Sync + 'static {
     async fn risk_entries(&self, project: &str) -> Result<Vec<RiskEntry>>;
 
     async fn risk_entry(&self, id: i64) -> Result<Option<RiskEntry>>;
+}
 
-    // ---- compliance -------------------------------------------------------------------
-
+/// Compliance: attestations that a control holds for a project.
+#[async_trait]
+pub trait ComplianceStore: Send + Sync + 'static {
     /// Records an attestation that a control holds for a project (its evidence file, if
     /// any, is already in the artifact store); an unknown project is not found.
     async fn add_attestation(
@@ -340,9 +371,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// A project's attestations, oldest first.
     async fn attestations(&self, project: &str) -> Result<Vec<crate::compliance::Attestation>>;
+}
 
-    // ---- monitoring -------------------------------------------------------------------
-
+/// Monitoring: window states, the ids (and outcome fields) of records seen, and the
+/// raw-record segments with their retention.
+#[async_trait]
+pub trait MonitoringStore: Send + Sync + 'static {
     /// Stored windows of a model (one version, or all) whose start is in `[from, to)`,
     /// oldest first.
     async fn windows(&self, model: &str, version: Option<u32>, from: i64, to: i64) -> Result<Vec<StoredWindow>>;
@@ -386,9 +420,12 @@ pub trait Store: Send + Sync + 'static {
         audit: AuditRecord,
         at: OffsetDateTime,
     ) -> Result<bool>;
+}
 
-    // ---- alerting ---------------------------------------------------------------------
-
+/// Alerting: which windows are due for evaluation, monitor results, incidents, webhooks
+/// and their deliveries.
+#[async_trait]
+pub trait AlertingStore: Send + Sync + 'static {
     /// Windows that have closed and changed since monitors last looked (`evaluated_rev <
     /// rev`), oldest first, at most `limit`. Closed: a later window of the same model exists
     /// that has started by `now` (event time moved on; a stray future timestamp closes
@@ -460,4 +497,35 @@ pub trait Store: Send + Sync + 'static {
 
     /// A project's deliveries (one webhook's, or all), newest first, at most `limit`.
     async fn deliveries(&self, project: &str, webhook: Option<i64>, limit: usize) -> Result<Vec<Delivery>>;
+}
+
+/// Everything riskops keeps: every capability above, which each backend implements (each
+/// beside that capability's SQL). Callers hold an `Arc<dyn Store>`; a type that implements
+/// all the capabilities is a `Store` by the blanket impl below.
+pub trait Store:
+    ProjectStore
+    + RegistryStore
+    + IdentityStore
+    + AuditStore
+    + GovernanceStore
+    + RiskStore
+    + ComplianceStore
+    + MonitoringStore
+    + AlertingStore
+{
+}
+
+impl<
+    T: ProjectStore
+        + RegistryStore
+        + IdentityStore
+        + AuditStore
+        + GovernanceStore
+        + RiskStore
+        + ComplianceStore
+        + MonitoringStore
+        + AlertingStore
+        + ?Sized,
+> Store for T
+{
 }

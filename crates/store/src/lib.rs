@@ -3,12 +3,20 @@
 //! Each backend owns its SQL and its migrations (`migrations/<backend>/NNNN_name.sql`),
 //! which run at start, are idempotent, and are safe when several servers start at once.
 //! Both implement [`riskops_core::store::Store`] and pass the same conformance suite
-//! (`tests/conformance.rs`). Nothing above this crate writes SQL.
+//! (`tests/conformance.rs` and its modules in `tests/conformance/`). Nothing above this crate
+//! writes SQL.
+//!
+//! Each backend has one submodule per capability (`registry`, `audit`, `identities`,
+//! `governance`, `risk`, `compliance`, `monitoring`, `alerting`) holding that capability's SQL
+//! and its implementation of the matching store trait. Rows are decoded into the shared row
+//! types of `rows`, `registry_rows` and `audit_row`; PostgreSQL reads every column with
+//! `try_get`, so a column of an unexpected type is an error, never a panic.
 
 pub mod artifacts;
 mod audit_row;
 pub mod postgres;
 mod registry_rows;
+mod rows;
 pub mod sqlite;
 pub mod testing;
 

@@ -5,15 +5,18 @@
 //! webhooks a delivery is queued for are locked (`FOR SHARE`) until the queuing
 //! transaction ends, so that a webhook removed meanwhile never keeps a pending delivery.
 
-use super::{append_audit, db_err};
+use super::{PostgresStore, RowExt, append_audit, db_err};
+use crate::rows::alerting::{
+    DELIVERY_COLUMNS, DeliveryRow, INCIDENT_COLUMNS, IncidentRow, WEBHOOK_COLUMNS, WebhookRow,
+};
+use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient, Transaction};
-use riskops_core::alerting::Severity;
 use riskops_core::audit::AuditRecord;
 use riskops_core::incident::{
-    AttemptOutcome, Delivery, DeliveryState, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState,
-    MonitorResult, NewWebhook, RiskAction, Webhook, WebhookFormat,
+    AttemptOutcome, Delivery, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState, MonitorResult,
+    NewWebhook, Webhook,
 };
-use riskops_core::secret::Secret;
+use riskops_core::store::AlertingStore;
 use riskops_core::{Error, Result};
 use time::OffsetDateTime;
 
@@ -45,16 +48,17 @@ pub(super) async fn due_windows(
         )
         .await
         .map_err(db_err)?;
-    Ok(rows
-        .iter()
-        .map(|r| DueWindow {
-            model: r.get(0),
-            version: r.get::<_, i32>(1) as u32,
-            start: r.get(2),
-            end: r.get(3),
-            rev: r.get(4),
+    rows.iter()
+        .map(|r| {
+            Ok(DueWindow {
+                model: r.col(0)?,
+                version: r.col::<i32>(1)? as u32,
+                start: r.col(2)?,
+                end: r.col(3)?,
+                rev: r.col(4)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub(super) async fn monitor_results(
@@ -73,19 +77,20 @@ pub(super) async fn monitor_results(
         )
         .await
         .map_err(db_err)?;
-    Ok(rows
-        .iter()
-        .map(|r| MonitorResult {
-            version: r.get::<_, i32>(0) as u32,
-            window_start: r.get(1),
-            window_end: r.get(2),
-            monitor_id: r.get(3),
-            value: r.get(4),
-            at: r.get(5),
-            breached: r.get(6),
-            incident_id: r.get(7),
+    rows.iter()
+        .map(|r| {
+            Ok(MonitorResult {
+                version: r.col::<i32>(0)? as u32,
+                window_start: r.col(1)?,
+                window_end: r.col(2)?,
+                monitor_id: r.col(3)?,
+                value: r.col(4)?,
+                at: r.col(5)?,
+                breached: r.col(6)?,
+                incident_id: r.col(7)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub(super) async fn commit_evaluation(
@@ -165,7 +170,7 @@ pub(super) async fn commit_evaluation(
             )
             .await
             .map_err(db_err)?;
-        let id: i64 = row.get(0);
+        let id: i64 = row.col(0)?;
         attach_windows(&tx, &w.model, version, &i.monitor_id, id, &i.windows).await?;
         queue_deliveries(&tx, &i.project, id, "incident.opened", at).await?;
         opened.push(id);
@@ -176,8 +181,8 @@ pub(super) async fn commit_evaluation(
             .await
             .map_err(db_err)?
             .ok_or_else(|| Error::internal(format!("incident {} to extend does not exist", x.id)))?;
-        let (model, version, monitor_id): (String, i32, String) = (row.get(0), row.get(1), row.get(2));
-        if row.get::<_, &str>(3) == "resolved" {
+        let (model, version, monitor_id): (String, i32, String) = (row.col(0)?, row.col(1)?, row.col(2)?);
+        if row.col::<&str>(3)? == "resolved" {
             // Resolved since it was read: the next pass opens a new incident instead.
             return Err(Error::conflict(format!("incident {} was resolved meanwhile", x.id)));
         }
@@ -286,42 +291,34 @@ async fn queue_deliveries(
     Ok(())
 }
 
-const INCIDENT_COLUMNS: &str = "id, project, model, version, monitor_id, monitor, severity, state, title, \
-    first_window, last_window, windows, evidence, advice, raised_risks, opened_at, updated_at, \
-    acknowledged_by, acknowledged_at, resolved_by, resolved_at, note, risk_action";
-
-fn json(text: &str) -> Result<serde_json::Value> {
-    serde_json::from_str(text).map_err(|e| Error::internal(format!("bad JSON in store: {e}")))
-}
-
+/// Decodes a row selected with [`INCIDENT_COLUMNS`].
 fn incident(r: &tokio_postgres::Row) -> Result<Incident> {
-    let (monitor, severity, state): (&str, &str, &str) = (r.get(5), r.get(6), r.get(7));
-    let (evidence, advice, raised): (&str, Option<&str>, &str) = (r.get(12), r.get(13), r.get(14));
-    Ok(Incident {
-        id: r.get(0),
-        project: r.get(1),
-        model: r.get(2),
-        version: r.get::<_, i32>(3) as u32,
-        monitor_id: r.get(4),
-        monitor: json(monitor)?,
-        severity: Severity::parse("severity", severity)?,
-        state: IncidentState::parse("state", state)?,
-        title: r.get(8),
-        first_window: r.get(9),
-        last_window: r.get(10),
-        windows: r.get::<_, i32>(11).max(0) as u32,
-        evidence: json(evidence)?,
-        advice: advice.map(json).transpose()?,
-        raised_risks: serde_json::from_str(raised).unwrap_or_default(),
-        opened_at: r.get(15),
-        updated_at: r.get(16),
-        acknowledged_by: r.get(17),
-        acknowledged_at: r.get(18),
-        resolved_by: r.get(19),
-        resolved_at: r.get(20),
-        note: r.get(21),
-        risk_action: r.get::<_, Option<&str>>(22).map(RiskAction::parse).transpose()?,
-    })
+    IncidentRow {
+        id: r.col(0)?,
+        project: r.col(1)?,
+        model: r.col(2)?,
+        version: r.col::<i32>(3)? as u32,
+        monitor_id: r.col(4)?,
+        monitor: r.col(5)?,
+        severity: r.col(6)?,
+        state: r.col(7)?,
+        title: r.col(8)?,
+        first_window: r.col(9)?,
+        last_window: r.col(10)?,
+        windows: r.col::<i32>(11)?.max(0) as u32,
+        evidence: r.col(12)?,
+        advice: r.col(13)?,
+        raised_risks: r.col(14)?,
+        opened_at: r.col::<OffsetDateTime>(15)?,
+        updated_at: r.col(16)?,
+        acknowledged_by: r.col(17)?,
+        acknowledged_at: r.col(18)?,
+        resolved_by: r.col(19)?,
+        resolved_at: r.col(20)?,
+        note: r.col(21)?,
+        risk_action: r.col(22)?,
+    }
+    .into_domain()
 }
 
 pub(super) async fn incidents(client: &impl GenericClient, f: &IncidentFilter) -> Result<Vec<Incident>> {
@@ -361,7 +358,7 @@ pub(super) async fn set_incident_state(
         .await
         .map_err(db_err)?
         .ok_or_else(|| Error::not_found(format!("no incident {id}")))?;
-    let (current, project): (&str, String) = (row.get(0), row.get(1));
+    let (current, project): (&str, String) = (row.col(0)?, row.col(1)?);
     let current = IncidentState::parse("state", current)?;
     if current == IncidentState::Resolved || current == state {
         return Err(Error::conflict(format!("incident {id} is {} already", current.as_str())));
@@ -403,18 +400,18 @@ pub(super) async fn set_incident_risks(
     tx.commit().await.map_err(db_err)
 }
 
-const WEBHOOK_COLUMNS: &str = "id, project, url, secret, format, created_by, created_at";
-
+/// Decodes a row selected with [`WEBHOOK_COLUMNS`].
 fn webhook(r: &tokio_postgres::Row) -> Result<Webhook> {
-    Ok(Webhook {
-        id: r.get(0),
-        project: r.get(1),
-        url: r.get(2),
-        secret: Secret::new(r.get(3)),
-        format: WebhookFormat::parse("format", r.get(4))?,
-        created_by: r.get(5),
-        created_at: r.get(6),
-    })
+    WebhookRow {
+        id: r.col(0)?,
+        project: r.col(1)?,
+        url: r.col(2)?,
+        secret: r.col(3)?,
+        format: r.col(4)?,
+        created_by: r.col(5)?,
+        created_at: r.col::<OffsetDateTime>(6)?,
+    }
+    .into_domain()
 }
 
 pub(super) async fn add_webhook(
@@ -479,25 +476,23 @@ pub(super) async fn remove_webhook(client: &mut Client, id: i64, audit: AuditRec
     tx.commit().await.map_err(db_err)
 }
 
-const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.incident_id, d.event, d.state, d.attempts, d.next_attempt_at, \
-    d.last_status, d.last_error, d.created_at, d.delivered_at, d.incident_json";
-
+/// Decodes a row selected with [`DELIVERY_COLUMNS`].
 fn delivery(r: &tokio_postgres::Row) -> Result<Delivery> {
-    let at_event: Option<&str> = r.get(11);
-    Ok(Delivery {
-        id: r.get(0),
-        webhook_id: r.get(1),
-        incident_id: r.get(2),
-        event: r.get(3),
-        state: DeliveryState::parse(r.get(4))?,
-        attempts: r.get::<_, i32>(5).max(0) as u32,
-        next_attempt_at: r.get(6),
-        last_status: r.get::<_, Option<i32>>(7).and_then(|s| u16::try_from(s).ok()),
-        last_error: r.get(8),
-        created_at: r.get(9),
-        delivered_at: r.get(10),
-        incident: at_event.map(json).transpose()?,
-    })
+    DeliveryRow {
+        id: r.col(0)?,
+        webhook_id: r.col(1)?,
+        incident_id: r.col(2)?,
+        event: r.col(3)?,
+        state: r.col(4)?,
+        attempts: r.col::<i32>(5)?.max(0) as u32,
+        next_attempt_at: r.col(6)?,
+        last_status: r.col::<Option<i32>>(7)?.and_then(|s| u16::try_from(s).ok()),
+        last_error: r.col(8)?,
+        created_at: r.col::<OffsetDateTime>(9)?,
+        delivered_at: r.col(10)?,
+        incident_json: r.col(11)?,
+    }
+    .into_domain()
 }
 
 pub(super) async fn due_deliveries(client: &impl GenericClient, now: i64, limit: usize) -> Result<Vec<Delivery>> {
@@ -581,4 +576,83 @@ pub(super) async fn claim_delivery(
         .await
         .map_err(db_err)?;
     Ok(n == 1)
+}
+
+#[async_trait]
+impl AlertingStore for PostgresStore {
+    async fn due_windows(&self, now: i64, quiet_since: i64, limit: usize) -> Result<Vec<DueWindow>> {
+        due_windows(&self.client().await?, now, quiet_since, limit).await
+    }
+
+    async fn monitor_results(&self, model: &str, version: u32, monitor_id: &str) -> Result<Vec<MonitorResult>> {
+        monitor_results(&self.client().await?, model, version, monitor_id).await
+    }
+
+    async fn commit_evaluation(
+        &self,
+        write: EvaluationWrite,
+        audits: Vec<AuditRecord>,
+        at: OffsetDateTime,
+    ) -> Result<Vec<i64>> {
+        commit_evaluation(&mut self.client().await?, write, audits, at).await
+    }
+
+    async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>> {
+        incidents(&self.client().await?, filter).await
+    }
+
+    async fn incident(&self, id: i64) -> Result<Option<Incident>> {
+        incident_by_id(&self.client().await?, id).await
+    }
+
+    async fn set_incident_state(
+        &self,
+        id: i64,
+        state: IncidentState,
+        note: &str,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Incident> {
+        set_incident_state(&mut self.client().await?, id, state, note, audit, at).await
+    }
+
+    async fn set_incident_risks(&self, id: i64, risks: &[i64], audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        set_incident_risks(&mut self.client().await?, id, risks, audit, at).await
+    }
+
+    async fn incidents_owing_risk_changes(&self, limit: usize) -> Result<Vec<Incident>> {
+        incidents_owing_risk_changes(&self.client().await?, limit).await
+    }
+
+    async fn claim_delivery(&self, id: i64, expected_next: i64, lease_until: i64) -> Result<bool> {
+        claim_delivery(&self.client().await?, id, expected_next, lease_until).await
+    }
+
+    async fn add_webhook(&self, new: NewWebhook, audit: AuditRecord, at: OffsetDateTime) -> Result<Webhook> {
+        add_webhook(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn webhooks(&self, project: &str) -> Result<Vec<Webhook>> {
+        webhooks(&self.client().await?, project).await
+    }
+
+    async fn webhook(&self, id: i64) -> Result<Option<Webhook>> {
+        webhook_by_id(&self.client().await?, id).await
+    }
+
+    async fn remove_webhook(&self, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        remove_webhook(&mut self.client().await?, id, audit, at).await
+    }
+
+    async fn due_deliveries(&self, now: i64, limit: usize) -> Result<Vec<Delivery>> {
+        due_deliveries(&self.client().await?, now, limit).await
+    }
+
+    async fn record_attempt(&self, id: i64, outcome: &AttemptOutcome, at: OffsetDateTime) -> Result<()> {
+        record_attempt(&self.client().await?, id, outcome, at).await
+    }
+
+    async fn deliveries(&self, project: &str, webhook: Option<i64>, limit: usize) -> Result<Vec<Delivery>> {
+        deliveries(&self.client().await?, project, webhook, limit).await
+    }
 }

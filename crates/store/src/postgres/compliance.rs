@@ -1,10 +1,12 @@
 //! PostgreSQL: attestations of compliance controls.
 
-use super::{append_audit, db_err};
+use super::{PostgresStore, RowExt, append_audit, db_err};
+use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient};
 use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
 use riskops_core::compliance::{AttachedFile, Attestation, NewAttestation};
+use riskops_core::store::ComplianceStore;
 use riskops_core::{Error, Result};
 use time::OffsetDateTime;
 
@@ -32,7 +34,7 @@ pub(super) async fn add_attestation(
         )
         .await
         .map_err(db_err)?;
-    let id: i64 = row.get(0);
+    let id: i64 = row.col(0)?;
     audit.set_after("id", id.into());
     append_audit(&tx, audit, at).await?;
     tx.commit().await.map_err(db_err)?;
@@ -58,21 +60,37 @@ pub(super) async fn attestations(client: &impl GenericClient, project: &str) -> 
         .map_err(db_err)?;
     rows.iter()
         .map(|r| {
-            let digest: Option<String> = r.get(3);
-            let size: Option<i64> = r.get(4);
+            let digest: Option<String> = r.col(3)?;
+            let size: Option<i64> = r.col(4)?;
             let evidence = match (digest, size) {
                 (Some(d), Some(s)) => Some(AttachedFile { digest: Digest::parse(&d)?, size: s.max(0) as u64 }),
                 _ => None,
             };
             Ok(Attestation {
-                id: r.get(0),
+                id: r.col(0)?,
                 project: project.to_string(),
-                control: r.get(1),
-                statement: r.get(2),
+                control: r.col(1)?,
+                statement: r.col(2)?,
                 evidence,
-                created_by: r.get(6),
-                created_at: r.get(5),
+                created_by: r.col(6)?,
+                created_at: r.col(5)?,
             })
         })
         .collect()
+}
+
+#[async_trait]
+impl ComplianceStore for PostgresStore {
+    async fn add_attestation(
+        &self,
+        new: riskops_core::compliance::NewAttestation,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<riskops_core::compliance::Attestation> {
+        add_attestation(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn attestations(&self, project: &str) -> Result<Vec<riskops_core::compliance::Attestation>> {
+        attestations(&self.client().await?, project).await
+    }
 }

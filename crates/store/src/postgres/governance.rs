@@ -4,17 +4,20 @@
 //! concurrent replicas see the same outcomes as SQLite's one-writer-at-a-time: a request's
 //! row while deciding or closing it, a model's row while changing its deployments.
 
-use super::{PROJECT_COLUMNS, append_audit, db_err, project};
+use super::{PROJECT_COLUMNS, PostgresStore, RowExt, append_audit, db_err, project};
+use crate::rows::governance::{
+    DEPLOYMENT_COLUMNS, DeploymentRow, EVIDENCE_COLUMNS, EvidenceRow, PROMOTION_SELECT, PromotionRow,
+};
+use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient, Transaction};
-use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
 use riskops_core::auth::Role;
-use riskops_core::governance::{Decision, Environment, Gate, Tier};
+use riskops_core::governance::{Decision, Tier};
 use riskops_core::project::Project;
 use riskops_core::promotion::{
-    Deployment, Evidence, ModelSignature, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter,
-    PromotionStatus,
+    Deployment, Evidence, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter, PromotionStatus,
 };
+use riskops_core::store::GovernanceStore;
 use riskops_core::{Error, ErrorKind, Result};
 use time::OffsetDateTime;
 
@@ -98,7 +101,7 @@ pub(super) async fn add_evidence(
         )
         .await
         .map_err(db_err)?;
-    let id: i64 = row.get(0);
+    let id: i64 = row.col(0)?;
     append_audit(&tx, audit, at).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(Evidence {
@@ -120,59 +123,48 @@ pub(super) async fn evidence(client: &impl GenericClient, model: &str, version: 
     let Some(v) = stored_version(version) else { return Ok(Vec::new()) };
     let rows = client
         .query(
-            "SELECT id, kind, digest, size, passed, summary, created_at, created_by FROM evidence \
-             WHERE model = $1 AND version = $2 ORDER BY id",
+            &format!("SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE model = $1 AND version = $2 ORDER BY id"),
             &[&model, &v],
         )
         .await
         .map_err(db_err)?;
     rows.iter()
         .map(|r| {
-            Ok(Evidence {
-                id: r.get(0),
-                model: model.to_string(),
-                version,
-                kind: r.get(1),
-                digest: Digest::parse(r.get(2))?,
-                size: r.get::<_, i64>(3).max(0) as u64,
-                passed: r.get(4),
-                summary: r.get(5),
-                created_at: r.get(6),
-                created_by: r.get(7),
-            })
+            EvidenceRow {
+                id: r.col(0)?,
+                kind: r.col(1)?,
+                digest: r.col(2)?,
+                size: r.col(3)?,
+                passed: r.col(4)?,
+                summary: r.col(5)?,
+                created_at: r.col::<OffsetDateTime>(6)?,
+                created_by: r.col(7)?,
+            }
+            .into_domain(model, version)
         })
         .collect()
 }
 
 /// The newest policy version.
-const PROMOTION_SELECT: &str = "SELECT r.id, r.model, p.name, r.version, r.environment, r.reason, r.requested_by, \
-     r.status, r.created_at, r.closed_at, r.tier, r.gate_json, r.closed_reason FROM promotions r JOIN models m ON m.name = r.model \
-     JOIN projects p ON p.id = m.project_id";
-
+/// Decodes a row of [`PROMOTION_SELECT`] and reads its decisions.
 async fn promotion_from(client: &impl GenericClient, r: &tokio_postgres::Row) -> Result<Promotion> {
-    let id: i64 = r.get(0);
-    let environment: String = r.get(4);
-    let status: String = r.get(7);
-    let tier: String = r.get(10);
-    let gate: String = r.get(11);
-    let gate: serde_json::Value =
-        serde_json::from_str(&gate).map_err(|e| Error::internal(format!("promotion {id}: gate: {e}")))?;
-    Ok(Promotion {
-        tier: Tier::parse("tier", &tier)?,
-        gate: Gate::from_json(&gate)?,
-        id,
-        model: r.get(1),
-        project: r.get(2),
-        version: r.get::<_, i32>(3) as u32,
-        environment: Environment::parse("environment", &environment)?,
-        reason: r.get(5),
-        requested_by: r.get(6),
-        status: PromotionStatus::parse("status", &status)?,
-        created_at: r.get(8),
-        closed_at: r.get(9),
-        closed_reason: r.get(12),
-        decisions: decisions(client, id).await?,
-    })
+    let row = PromotionRow {
+        id: r.col(0)?,
+        model: r.col(1)?,
+        project: r.col(2)?,
+        version: r.col::<i32>(3)? as u32,
+        environment: r.col(4)?,
+        reason: r.col(5)?,
+        requested_by: r.col(6)?,
+        status: r.col(7)?,
+        created_at: r.col::<OffsetDateTime>(8)?,
+        closed_at: r.col(9)?,
+        tier: r.col(10)?,
+        gate_json: r.col(11)?,
+        closed_reason: r.col(12)?,
+    };
+    let decisions = decisions(client, row.id).await?;
+    row.into_domain(decisions)
 }
 
 /// A request's decisions, in the order they were made.
@@ -188,11 +180,11 @@ async fn decisions(client: &impl GenericClient, id: i64) -> Result<Vec<Decision>
     rows.iter()
         .map(|r| {
             Ok(Decision {
-                by: r.get(0),
-                roles: parse_roles(r.get(1))?,
-                approve: r.get(2),
-                comment: r.get(3),
-                at: r.get(4),
+                by: r.col(0)?,
+                roles: parse_roles(r.col(1)?)?,
+                approve: r.col(2)?,
+                comment: r.col(3)?,
+                at: r.col(4)?,
             })
         })
         .collect()
@@ -266,7 +258,7 @@ pub(super) async fn create_promotion(
                 new.model, new.version, new.environment
             )));
         }
-        other => other?.get(0),
+        other => other?.col(0)?,
     };
     audit.target = format!("promotion:{id}");
     audit.set_after("id", id.into());
@@ -280,7 +272,7 @@ pub(super) async fn create_promotion(
 /// the transaction, so it cannot be closed meanwhile.
 async fn require_pending(tx: &Transaction<'_>, id: i64) -> Result<()> {
     let row = tx.query_opt("SELECT status FROM promotions WHERE id = $1 FOR UPDATE", &[&id]).await.map_err(db_err)?;
-    let status: Option<String> = row.map(|r| r.get(0));
+    let status: Option<String> = row.map(|r| r.col(0)).transpose()?;
     match status.as_deref() {
         None => Err(Error::not_found(format!("no promotion request {id}"))),
         Some("pending") => Ok(()),
@@ -362,7 +354,9 @@ async fn insert_deployment(
         )
         .await
         .map_err(db_err)?
-        .map(|r| r.get::<_, i32>(0) as u32);
+        .map(|r| r.col::<i32>(0))
+        .transpose()?
+        .map(|v| v as u32);
     tx.execute(
         "UPDATE deployments SET until = $1 WHERE model = $2 AND environment = $3 AND until IS NULL",
         &[&at, &new.model, &env],
@@ -421,31 +415,87 @@ pub(super) async fn deploy(
 /// Every stay of every version of a model, oldest first.
 pub(super) async fn deployments(client: &impl GenericClient, model: &str) -> Result<Vec<Deployment>> {
     let rows = client
-        .query(
-            "SELECT version, environment, since, until, deployed_by, promotion_id, reason, emergency, digest, key_id, \
-             signature FROM deployments WHERE model = $1 ORDER BY id",
-            &[&model],
-        )
+        .query(&format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE model = $1 ORDER BY id"), &[&model])
         .await
         .map_err(db_err)?;
     rows.iter()
         .map(|r| {
-            let environment: String = r.get(1);
-            let key_id: Option<String> = r.get(9);
-            let signature: Option<String> = r.get(10);
-            Ok(Deployment {
-                model: model.to_string(),
-                version: r.get::<_, i32>(0) as u32,
-                environment: Environment::parse("environment", &environment)?,
-                since: r.get(2),
-                until: r.get(3),
-                by: r.get(4),
-                promotion_id: r.get(5),
-                reason: r.get(6),
-                emergency: r.get(7),
-                digest: Digest::parse(r.get(8))?,
-                signature: key_id.zip(signature).map(|(key_id, signature)| ModelSignature { key_id, signature }),
-            })
+            DeploymentRow {
+                version: r.col::<i32>(0)? as u32,
+                environment: r.col(1)?,
+                since: r.col::<OffsetDateTime>(2)?,
+                until: r.col(3)?,
+                deployed_by: r.col(4)?,
+                promotion_id: r.col(5)?,
+                reason: r.col(6)?,
+                emergency: r.col(7)?,
+                digest: r.col(8)?,
+                key_id: r.col(9)?,
+                signature: r.col(10)?,
+            }
+            .into_domain(model)
         })
         .collect()
+}
+
+#[async_trait]
+impl GovernanceStore for PostgresStore {
+    async fn set_project_tier(
+        &self,
+        project: &str,
+        tier: Option<Tier>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Project> {
+        set_project_tier(&mut self.client().await?, project, tier, audit, at).await
+    }
+
+    async fn add_evidence(&self, new: NewEvidence, audit: AuditRecord, at: OffsetDateTime) -> Result<Evidence> {
+        add_evidence(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn evidence(&self, model: &str, version: u32) -> Result<Vec<Evidence>> {
+        evidence(&self.client().await?, model, version).await
+    }
+
+    async fn create_promotion(&self, new: NewPromotion, audit: AuditRecord, at: OffsetDateTime) -> Result<Promotion> {
+        create_promotion(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn promotion(&self, id: i64) -> Result<Option<Promotion>> {
+        promotion(&self.client().await?, id).await
+    }
+
+    async fn promotions(&self, filter: &PromotionFilter) -> Result<Vec<Promotion>> {
+        promotions(&self.client().await?, filter).await
+    }
+
+    async fn add_decision(
+        &self,
+        id: i64,
+        decision: Decision,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Promotion> {
+        add_decision(&mut self.client().await?, id, decision, audit, at).await
+    }
+
+    async fn close_promotion(
+        &self,
+        id: i64,
+        deployment: Option<NewDeployment>,
+        reason: Option<String>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Promotion> {
+        close_promotion(&mut self.client().await?, id, deployment, reason, audit, at).await
+    }
+
+    async fn deploy(&self, new: NewDeployment, audit: AuditRecord, at: OffsetDateTime) -> Result<Deployment> {
+        deploy(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn deployments(&self, model: &str) -> Result<Vec<Deployment>> {
+        deployments(&self.client().await?, model).await
+    }
 }

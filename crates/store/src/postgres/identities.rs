@@ -1,10 +1,11 @@
 //! PostgreSQL: identities, role bindings and API tokens.
 
-use super::{append_audit, db_err};
+use super::{PostgresStore, RowExt, append_audit, db_err};
+use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient, Transaction};
 use riskops_core::audit::AuditRecord;
 use riskops_core::auth::{IdentityKind, IdentityRecord, IdentitySummary, NewToken, Role, RoleBinding, TokenInfo};
-use riskops_core::store::NewIdentity;
+use riskops_core::store::{IdentityStore, NewIdentity};
 use riskops_core::{Error, ErrorKind, Result};
 use time::OffsetDateTime;
 
@@ -26,7 +27,7 @@ pub(super) async fn insert_identity(
         Err(e) if e.kind == ErrorKind::Conflict => {
             return Err(Error::conflict(format!("an identity named {:?} already exists", new.name)));
         }
-        other => other?.get(0),
+        other => other?.col(0)?,
     };
     for binding in &new.roles {
         tx.execute(
@@ -55,7 +56,7 @@ async fn insert_token(tx: &Transaction<'_>, identity_id: i64, new: &NewToken, at
         .await
         .map_err(db_err)?;
     Ok(TokenInfo {
-        id: row.get(0),
+        id: row.col(0)?,
         identity: new.identity.clone(),
         label: new.label.clone(),
         created_at: at,
@@ -88,8 +89,8 @@ pub(super) async fn roles_of(client: &impl GenericClient, identity_id: i64) -> R
         .map_err(db_err)?;
     let mut roles = Vec::with_capacity(rows.len());
     for r in rows {
-        let project: String = r.get(1);
-        roles.push(RoleBinding { role: Role::parse(r.get(0))?, project: (!project.is_empty()).then_some(project) });
+        let project: String = r.col(1)?;
+        roles.push(RoleBinding { role: Role::parse(r.col(0)?)?, project: (!project.is_empty()).then_some(project) });
     }
     Ok(roles)
 }
@@ -107,11 +108,11 @@ async fn identity_row(
         .await
         .map_err(db_err)?;
     let Some(row) = row else { return Ok(None) };
-    let id: i64 = row.get(0);
-    let kind: String = row.get(2);
+    let id: i64 = row.col(0)?;
+    let kind: String = row.col(2)?;
     let record =
-        IdentityRecord { id, name: row.get(1), kind: IdentityKind::parse(&kind)?, roles: roles_of(client, id).await? };
-    Ok(Some((record, row.get(3), row.get(4))))
+        IdentityRecord { id, name: row.col(1)?, kind: IdentityKind::parse(&kind)?, roles: roles_of(client, id).await? };
+    Ok(Some((record, row.col(3)?, row.col(4)?)))
 }
 
 pub(super) async fn identity(client: &impl GenericClient, name: &str) -> Result<Option<IdentityRecord>> {
@@ -136,15 +137,15 @@ pub(super) async fn identities(client: &impl GenericClient) -> Result<Vec<Identi
         .map_err(db_err)?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let id: i64 = row.get(0);
-        let kind: String = row.get(2);
+        let id: i64 = row.col(0)?;
+        let kind: String = row.col(2)?;
         let identity = IdentityRecord {
             id,
-            name: row.get(1),
+            name: row.col(1)?,
             kind: IdentityKind::parse(&kind)?,
             roles: roles_of(client, id).await?,
         };
-        out.push(IdentitySummary { identity, created_at: row.get(3) });
+        out.push(IdentitySummary { identity, created_at: row.col(3)? });
     }
     Ok(out)
 }
@@ -203,15 +204,15 @@ pub(super) async fn create_token(
 const TOKEN_SELECT: &str = "SELECT t.id, i.name, t.label, t.created_at, t.expires_at, t.revoked_at \
      FROM api_tokens t JOIN identities i ON i.id = t.identity_id";
 
-fn token_info(r: &tokio_postgres::Row) -> TokenInfo {
-    TokenInfo {
-        id: r.get(0),
-        identity: r.get(1),
-        label: r.get(2),
-        created_at: r.get(3),
-        expires_at: r.get(4),
-        revoked_at: r.get(5),
-    }
+fn token_info(r: &tokio_postgres::Row) -> Result<TokenInfo> {
+    Ok(TokenInfo {
+        id: r.col(0)?,
+        identity: r.col(1)?,
+        label: r.col(2)?,
+        created_at: r.col(3)?,
+        expires_at: r.col(4)?,
+        revoked_at: r.col(5)?,
+    })
 }
 
 /// Tokens of one identity, or of everyone; newest first.
@@ -220,12 +221,12 @@ pub(super) async fn tokens(client: &impl GenericClient, identity: Option<&str>) 
         .query(&format!("{TOKEN_SELECT} WHERE $1::TEXT IS NULL OR i.name = $1 ORDER BY t.id DESC"), &[&identity])
         .await
         .map_err(db_err)?;
-    Ok(rows.iter().map(token_info).collect())
+    rows.iter().map(token_info).collect()
 }
 
 pub(super) async fn token(client: &impl GenericClient, id: i64) -> Result<Option<TokenInfo>> {
     let row = client.query_opt(&format!("{TOKEN_SELECT} WHERE t.id = $1"), &[&id]).await.map_err(db_err)?;
-    Ok(row.as_ref().map(token_info))
+    row.as_ref().map(token_info).transpose()
 }
 
 pub(super) async fn revoke_token(
@@ -253,8 +254,66 @@ pub(super) async fn revoke_token(
     Ok(info)
 }
 
-pub(super) async fn record_event(client: &mut Client, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
-    let tx = client.transaction().await.map_err(db_err)?;
-    append_audit(&tx, audit, at).await?;
-    tx.commit().await.map_err(db_err)
+#[async_trait]
+impl IdentityStore for PostgresStore {
+    async fn identity_by_token_hash(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<IdentityRecord>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT i.id, i.name, i.kind FROM api_tokens t JOIN identities i ON i.id = t.identity_id
+                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND i.disabled_at IS NULL
+                   AND (t.expires_at IS NULL OR t.expires_at > $2)",
+                &[&token_hash, &now],
+            )
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let id: i64 = row.col(0)?;
+        let kind: String = row.col(2)?;
+        let roles = roles_of(&client, id).await?;
+        Ok(Some(IdentityRecord { id, name: row.col(1)?, kind: IdentityKind::parse(&kind)?, roles }))
+    }
+
+    async fn create_identity(&self, new: NewIdentity, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
+        create_identity(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn identities(&self) -> Result<Vec<IdentitySummary>> {
+        identities(&self.client().await?).await
+    }
+
+    async fn identity(&self, name: &str) -> Result<Option<IdentityRecord>> {
+        identity(&self.client().await?, name).await
+    }
+
+    async fn identity_for_login(&self, name: &str) -> Result<Option<(IdentityRecord, Option<String>)>> {
+        identity_for_login(&self.client().await?, name).await
+    }
+
+    async fn set_role(
+        &self,
+        identity: &str,
+        binding: RoleBinding,
+        grant: bool,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<IdentityRecord> {
+        set_role(&mut self.client().await?, identity, binding, grant, audit, at).await
+    }
+
+    async fn create_token(&self, new: NewToken, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
+        create_token(&mut self.client().await?, new, audit, at).await
+    }
+
+    async fn tokens(&self, identity: Option<&str>) -> Result<Vec<TokenInfo>> {
+        tokens(&self.client().await?, identity).await
+    }
+
+    async fn token(&self, id: i64) -> Result<Option<TokenInfo>> {
+        token(&self.client().await?, id).await
+    }
+
+    async fn revoke_token(&self, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
+        revoke_token(&mut self.client().await?, id, audit, at).await
+    }
 }

@@ -4,11 +4,13 @@
 //! `rev` it read (or none, for a new window) and affects exactly one row, or the whole
 //! batch is refused as a conflict (the transaction is dropped, so nothing changes).
 
-use super::{append_audit, db_err};
+use super::{PostgresStore, RowExt, append_audit, db_err};
+use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient};
 use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
 use riskops_core::monitoring::{IngestWrite, Segment, StoredRecord, StoredWindow};
+use riskops_core::store::MonitoringStore;
 use riskops_core::{Error, Result};
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -39,18 +41,19 @@ pub(super) async fn windows(
         )
         .await
         .map_err(db_err)?;
-    Ok(rows
-        .iter()
-        .map(|r| StoredWindow {
-            version: r.get::<_, i32>(0) as u32,
-            start: r.get(1),
-            end: r.get(2),
-            state: r.get(3),
-            records: r.get::<_, i64>(4).max(0) as u64,
-            labelled: r.get::<_, i64>(5).max(0) as u64,
-            rev: r.get(6),
+    rows.iter()
+        .map(|r| {
+            Ok(StoredWindow {
+                version: r.col::<i32>(0)? as u32,
+                start: r.col(1)?,
+                end: r.col(2)?,
+                state: r.col(3)?,
+                records: r.col::<i64>(4)?.max(0) as u64,
+                labelled: r.col::<i64>(5)?.max(0) as u64,
+                rev: r.col(6)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The stored records among `ids`, in the order asked (like SQLite's one look-up per id).
@@ -70,17 +73,17 @@ pub(super) async fn records(client: &impl GenericClient, model: &str, ids: &[Str
         .iter()
         .map(|r| {
             let record = StoredRecord {
-                id: r.get(0),
-                version: r.get::<_, i32>(1) as u32,
-                window_start: r.get(2),
-                prediction: r.get(3),
-                score: r.get(4),
-                attributes: r.get(5),
-                labelled: r.get(6),
+                id: r.col(0)?,
+                version: r.col::<i32>(1)? as u32,
+                window_start: r.col(2)?,
+                prediction: r.col(3)?,
+                score: r.col(4)?,
+                attributes: r.col(5)?,
+                labelled: r.col(6)?,
             };
-            (record.id.clone(), record)
+            Ok((record.id.clone(), record))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
 }
 
@@ -197,21 +200,21 @@ pub(super) async fn latest_window(
         )
         .await
         .map_err(db_err)?;
-    Ok(row.map(|r| (r.get(0), r.get(1), r.get::<_, i64>(2).max(0) as u64)))
+    row.map(|r| Ok((r.col(0)?, r.col(1)?, r.col::<i64>(2)?.max(0) as u64))).transpose()
 }
 
 const SEGMENT_COLUMNS: &str = "model, digest, records, size, first_ts, last_ts, created_at, expires_at";
 
 fn segment(r: &tokio_postgres::Row) -> Result<Segment> {
     Ok(Segment {
-        model: r.get(0),
-        digest: Digest::parse(r.get::<_, &str>(1))?,
-        records: r.get::<_, i64>(2).max(0) as u64,
-        size: r.get::<_, i64>(3).max(0) as u64,
-        first_ts: r.get(4),
-        last_ts: r.get(5),
-        created_at: r.get(6),
-        expires_at: r.get(7),
+        model: r.col(0)?,
+        digest: Digest::parse(r.col::<&str>(1)?)?,
+        records: r.col::<i64>(2)?.max(0) as u64,
+        size: r.col::<i64>(3)?.max(0) as u64,
+        first_ts: r.col(4)?,
+        last_ts: r.col(5)?,
+        created_at: r.col(6)?,
+        expires_at: r.col(7)?,
     })
 }
 
@@ -248,7 +251,7 @@ pub(super) async fn drop_segment(
         .query_one("SELECT COUNT(*) FROM monitoring_segments WHERE digest = $1", &[&digest.as_str()])
         .await
         .map_err(db_err)?
-        .get(0);
+        .col(0)?;
     append_audit(&tx, audit, at).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(still == 0)
@@ -263,7 +266,7 @@ pub(super) async fn first_window_start(client: &impl GenericClient, model: &str,
         )
         .await
         .map_err(db_err)?;
-    Ok(row.get(0))
+    row.col(0)
 }
 
 /// Which of `ids` were refused and counted before.
@@ -275,7 +278,7 @@ pub(super) async fn known_refused(client: &impl GenericClient, model: &str, ids:
         .query("SELECT record_id FROM monitoring_refused WHERE model = $1 AND record_id = ANY($2)", &[&model, &ids])
         .await
         .map_err(db_err)?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    rows.iter().map(|r| r.col(0)).collect()
 }
 
 /// Which of `ids` the model has accepted (only the ids are read).
@@ -287,5 +290,54 @@ pub(super) async fn known_records(client: &impl GenericClient, model: &str, ids:
         .query("SELECT record_id FROM monitoring_records WHERE model = $1 AND record_id = ANY($2)", &[&model, &ids])
         .await
         .map_err(db_err)?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    rows.iter().map(|r| r.col(0)).collect()
+}
+
+#[async_trait]
+impl MonitoringStore for PostgresStore {
+    async fn windows(&self, model: &str, version: Option<u32>, from: i64, to: i64) -> Result<Vec<StoredWindow>> {
+        windows(&self.client().await?, model, version, from, to).await
+    }
+
+    async fn latest_window(&self, model: &str, version: u32) -> Result<Option<(i64, i64, u64)>> {
+        latest_window(&self.client().await?, model, version).await
+    }
+
+    async fn first_window_start(&self, model: &str, version: u32) -> Result<Option<i64>> {
+        first_window_start(&self.client().await?, model, version).await
+    }
+
+    async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
+        known_records(&self.client().await?, model, ids).await
+    }
+
+    async fn known_refused(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
+        known_refused(&self.client().await?, model, ids).await
+    }
+
+    async fn records(&self, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>> {
+        records(&self.client().await?, model, ids).await
+    }
+
+    async fn commit_ingest(&self, write: IngestWrite, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        commit_ingest(&mut self.client().await?, write, audit, at).await
+    }
+
+    async fn segments(&self, model: &str) -> Result<Vec<Segment>> {
+        segments(&self.client().await?, model).await
+    }
+
+    async fn expired_segments(&self, now: i64, limit: usize) -> Result<Vec<Segment>> {
+        expired_segments(&self.client().await?, now, limit).await
+    }
+
+    async fn drop_segment(
+        &self,
+        model: &str,
+        digest: &riskops_core::artifact::Digest,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<bool> {
+        drop_segment(&mut self.client().await?, model, digest, audit, at).await
+    }
 }

@@ -3,12 +3,14 @@
 //! Document versions are numbered under the chain lock, like policy versions, so that
 //! concurrent replicas never pick the same number.
 
-use super::{AUDIT_CHAIN_LOCK, PROJECT_COLUMNS, append_audit, db_err, project};
+use super::{AUDIT_CHAIN_LOCK, PROJECT_COLUMNS, PostgresStore, RowExt, append_audit, db_err, project};
+use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient};
 use riskops_core::audit::AuditRecord;
 use riskops_core::project::Project;
 use riskops_core::promotion::VersionedDocument;
 use riskops_core::risk::{RiskEntry, RiskFields};
+use riskops_core::store::RiskStore;
 use riskops_core::{Error, Result};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -47,13 +49,13 @@ pub(super) async fn document(client: &impl GenericClient, kind: &str) -> Result<
         .await
         .map_err(db_err)?;
     row.map(|r| {
-        let document: String = r.get(1);
+        let document: String = r.col(1)?;
         Ok(VersionedDocument {
-            version: r.get::<_, i32>(0) as u32,
+            version: r.col::<i32>(0)? as u32,
             document: serde_json::from_str(&document)
                 .map_err(|e| Error::internal(format!("stored {kind} is not JSON: {e}")))?,
-            created_by: r.get(3),
-            created_at: r.get(2),
+            created_by: r.col(3)?,
+            created_at: r.col(2)?,
         })
     })
     .transpose()
@@ -74,7 +76,7 @@ pub(super) async fn set_document(
         .query_one("SELECT COALESCE(MAX(version), 0) + 1 FROM documents WHERE kind = $1", &[&kind])
         .await
         .map_err(db_err)?
-        .get(0);
+        .col(0)?;
     let by = audit.actor().to_string();
     tx.execute(
         "INSERT INTO documents (kind, version, document, created_at, created_by) VALUES ($1, $2, $3, $4, $5)",
@@ -92,17 +94,17 @@ pub(super) async fn set_document(
 const ENTRY_COLUMNS: &str = "id, project, fields_json, created_at, updated_at, updated_by";
 
 fn entry(r: &tokio_postgres::Row) -> Result<RiskEntry> {
-    let id: i64 = r.get(0);
-    let fields: &str = r.get(2);
+    let id: i64 = r.col(0)?;
+    let fields: &str = r.col(2)?;
     let json: Value =
         serde_json::from_str(fields).map_err(|e| Error::internal(format!("risk entry {id} is not JSON: {e}")))?;
     Ok(RiskEntry {
         id,
-        project: r.get(1),
+        project: r.col(1)?,
         fields: RiskFields::from_json(&json)?,
-        created_at: r.get(3),
-        updated_at: r.get(4),
-        updated_by: r.get(5),
+        created_at: r.col(3)?,
+        updated_at: r.col(4)?,
+        updated_by: r.col(5)?,
     })
 }
 
@@ -118,7 +120,7 @@ pub(super) async fn add_risk_entries(
         .query_one("SELECT EXISTS (SELECT 1 FROM projects WHERE name = $1)", &[&project])
         .await
         .map_err(db_err)?
-        .get(0);
+        .col(0)?;
     if !exists {
         return Err(Error::not_found(format!("no project named {project:?}")));
     }
@@ -133,7 +135,7 @@ pub(super) async fn add_risk_entries(
             )
             .await
             .map_err(db_err)?;
-        ids.push(row.get::<_, i64>(0));
+        ids.push(row.col::<i64>(0)?);
     }
     audit.set_after("ids", ids.clone().into());
     append_audit(&tx, audit, at).await?;
@@ -194,4 +196,59 @@ pub(super) async fn risk_entry(client: &impl GenericClient, id: i64) -> Result<O
         .await
         .map_err(db_err)?;
     row.as_ref().map(entry).transpose()
+}
+
+#[async_trait]
+impl RiskStore for PostgresStore {
+    async fn set_project_context(
+        &self,
+        project: &str,
+        context: Option<serde_json::Value>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Project> {
+        set_project_context(&mut self.client().await?, project, context, audit, at).await
+    }
+
+    async fn document(&self, kind: &str) -> Result<Option<VersionedDocument>> {
+        document(&self.client().await?, kind).await
+    }
+
+    async fn set_document(
+        &self,
+        kind: &str,
+        document: serde_json::Value,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<VersionedDocument> {
+        set_document(&mut self.client().await?, kind, document, audit, at).await
+    }
+
+    async fn add_risk_entries(
+        &self,
+        project: &str,
+        entries: Vec<RiskFields>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Vec<RiskEntry>> {
+        add_risk_entries(&mut self.client().await?, project, entries, audit, at).await
+    }
+
+    async fn update_risk_entry(
+        &self,
+        id: i64,
+        fields: RiskFields,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<RiskEntry> {
+        update_risk_entry(&mut self.client().await?, id, fields, audit, at).await
+    }
+
+    async fn risk_entries(&self, project: &str) -> Result<Vec<RiskEntry>> {
+        risk_entries(&self.client().await?, project).await
+    }
+
+    async fn risk_entry(&self, id: i64) -> Result<Option<RiskEntry>> {
+        risk_entry(&self.client().await?, id).await
+    }
 }

@@ -1,13 +1,16 @@
 //! SQLite: monitor results, incidents, webhooks and their delivery queue.
 
-use super::{append_audit, db_err, parse_time, time_text};
-use riskops_core::alerting::Severity;
+use super::{SqliteStore, append_audit, db_err, time_text};
+use crate::rows::alerting::{
+    DELIVERY_COLUMNS, DeliveryRow, INCIDENT_COLUMNS, IncidentRow, WEBHOOK_COLUMNS, WebhookRow,
+};
+use async_trait::async_trait;
 use riskops_core::audit::AuditRecord;
 use riskops_core::incident::{
-    AttemptOutcome, Delivery, DeliveryState, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState,
-    MonitorResult, NewWebhook, RiskAction, Webhook, WebhookFormat,
+    AttemptOutcome, Delivery, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState, MonitorResult,
+    NewWebhook, Webhook,
 };
-use riskops_core::secret::Secret;
+use riskops_core::store::AlertingStore;
 use riskops_core::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use time::OffsetDateTime;
@@ -234,56 +237,32 @@ fn queue_deliveries(tx: &Transaction<'_>, project: &str, incident: i64, event: &
     Ok(())
 }
 
-const INCIDENT_COLUMNS: &str = "id, project, model, version, monitor_id, monitor, severity, state, title, \
-    first_window, last_window, windows, evidence, advice, raised_risks, opened_at, updated_at, \
-    acknowledged_by, acknowledged_at, resolved_by, resolved_at, note, risk_action";
-
-type IncidentRow = (
-    (i64, String, String, u32, String, String, String, String, String),
-    (i64, i64, u32, String, Option<String>, String, String, String),
-    (Option<String>, Option<String>, Option<String>, Option<String>, String, Option<String>),
-);
-
-fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentRow> {
-    Ok((
-        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?),
-        (r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?, r.get(16)?),
-        (r.get(17)?, r.get(18)?, r.get(19)?, r.get(20)?, r.get(21)?, r.get(22)?),
-    ))
-}
-
-fn json(text: &str) -> Result<serde_json::Value> {
-    serde_json::from_str(text).map_err(|e| Error::internal(format!("bad JSON in store: {e}")))
-}
-
-fn incident(row: IncidentRow) -> Result<Incident> {
-    let ((id, project, model, version, monitor_id, monitor, severity, state, title), a, b) = row;
-    let (first_window, last_window, windows, evidence, advice, raised, opened_at, updated_at) = a;
-    let (acknowledged_by, acknowledged_at, resolved_by, resolved_at, note, risk_action) = b;
-    Ok(Incident {
-        id,
-        project,
-        model,
-        version,
-        monitor_id,
-        monitor: json(&monitor)?,
-        severity: Severity::parse("severity", &severity)?,
-        state: IncidentState::parse("state", &state)?,
-        title,
-        first_window,
-        last_window,
-        windows,
-        evidence: json(&evidence)?,
-        advice: advice.as_deref().map(json).transpose()?,
-        raised_risks: serde_json::from_str(&raised).unwrap_or_default(),
-        opened_at: parse_time(&opened_at)?,
-        updated_at: parse_time(&updated_at)?,
-        acknowledged_by,
-        acknowledged_at: acknowledged_at.as_deref().map(parse_time).transpose()?,
-        resolved_by,
-        resolved_at: resolved_at.as_deref().map(parse_time).transpose()?,
-        note,
-        risk_action: risk_action.as_deref().map(RiskAction::parse).transpose()?,
+/// Decodes a row selected with [`INCIDENT_COLUMNS`].
+fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentRow<String>> {
+    Ok(IncidentRow {
+        id: r.get(0)?,
+        project: r.get(1)?,
+        model: r.get(2)?,
+        version: r.get(3)?,
+        monitor_id: r.get(4)?,
+        monitor: r.get(5)?,
+        severity: r.get(6)?,
+        state: r.get(7)?,
+        title: r.get(8)?,
+        first_window: r.get(9)?,
+        last_window: r.get(10)?,
+        windows: r.get(11)?,
+        evidence: r.get(12)?,
+        advice: r.get(13)?,
+        raised_risks: r.get(14)?,
+        opened_at: r.get(15)?,
+        updated_at: r.get(16)?,
+        acknowledged_by: r.get(17)?,
+        acknowledged_at: r.get(18)?,
+        resolved_by: r.get(19)?,
+        resolved_at: r.get(20)?,
+        note: r.get(21)?,
+        risk_action: r.get(22)?,
     })
 }
 
@@ -296,12 +275,16 @@ pub(super) fn incidents(conn: &Connection, f: &IncidentFilter) -> Result<Vec<Inc
     let rows = stmt
         .query_map(params![f.project, f.model, f.state.map(IncidentState::as_str)], incident_row)
         .map_err(db_err)?;
-    rows.map(|r| incident(r.map_err(db_err)?)).collect()
+    rows.map(|r| r.map_err(db_err)?.into_domain()).collect()
 }
 
 pub(super) fn incident_by_id(conn: &Connection, id: i64) -> Result<Option<Incident>> {
     let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = ?1");
-    conn.query_row(&sql, params![id], incident_row).optional().map_err(db_err)?.map(incident).transpose()
+    conn.query_row(&sql, params![id], incident_row)
+        .optional()
+        .map_err(db_err)?
+        .map(IncidentRow::into_domain)
+        .transpose()
 }
 
 pub(super) fn set_incident_state(
@@ -358,22 +341,16 @@ pub(super) fn set_incident_risks(
     tx.commit().map_err(db_err)
 }
 
-const WEBHOOK_COLUMNS: &str = "id, project, url, secret, format, created_by, created_at";
-
-fn webhook(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, String, String, String, String, String, String)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
-}
-
-fn to_webhook(row: (i64, String, String, String, String, String, String)) -> Result<Webhook> {
-    let (id, project, url, secret, format, created_by, created_at) = row;
-    Ok(Webhook {
-        id,
-        project,
-        url,
-        secret: Secret::new(secret),
-        format: WebhookFormat::parse("format", &format)?,
-        created_by,
-        created_at: parse_time(&created_at)?,
+/// Decodes a row selected with [`WEBHOOK_COLUMNS`].
+fn webhook(r: &rusqlite::Row<'_>) -> rusqlite::Result<WebhookRow<String>> {
+    Ok(WebhookRow {
+        id: r.get(0)?,
+        project: r.get(1)?,
+        url: r.get(2)?,
+        secret: r.get(3)?,
+        format: r.get(4)?,
+        created_by: r.get(5)?,
+        created_at: r.get(6)?,
     })
 }
 
@@ -392,7 +369,7 @@ pub(super) fn add_webhook(
     let id = tx.last_insert_rowid();
     append_audit(&tx, audit, at)?;
     let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?1");
-    let created = to_webhook(tx.query_row(&sql, params![id], webhook).map_err(db_err)?)?;
+    let created = tx.query_row(&sql, params![id], webhook).map_err(db_err)?.into_domain()?;
     tx.commit().map_err(db_err)?;
     Ok(created)
 }
@@ -401,12 +378,12 @@ pub(super) fn webhooks(conn: &Connection, project: &str) -> Result<Vec<Webhook>>
     let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE project = ?1 AND removed = 0 ORDER BY id");
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
     let rows = stmt.query_map(params![project], webhook).map_err(db_err)?;
-    rows.map(|r| to_webhook(r.map_err(db_err)?)).collect()
+    rows.map(|r| r.map_err(db_err)?.into_domain()).collect()
 }
 
 pub(super) fn webhook_by_id(conn: &Connection, id: i64) -> Result<Option<Webhook>> {
     let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?1 AND removed = 0");
-    conn.query_row(&sql, params![id], webhook).optional().map_err(db_err)?.map(to_webhook).transpose()
+    conn.query_row(&sql, params![id], webhook).optional().map_err(db_err)?.map(WebhookRow::into_domain).transpose()
 }
 
 pub(super) fn remove_webhook(conn: &mut Connection, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
@@ -423,57 +400,21 @@ pub(super) fn remove_webhook(conn: &mut Connection, id: i64, audit: AuditRecord,
     tx.commit().map_err(db_err)
 }
 
-const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.incident_id, d.event, d.state, d.attempts, d.next_attempt_at, \
-    d.last_status, d.last_error, d.created_at, d.delivered_at, d.incident_json";
-
-type DeliveryRow =
-    (i64, i64, i64, String, String, u32, i64, Option<u16>, Option<String>, String, Option<String>, Option<String>);
-
-fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        r.get(11)?,
-    ))
-}
-
-fn delivery(row: DeliveryRow) -> Result<Delivery> {
-    let (
-        id,
-        webhook_id,
-        incident_id,
-        event,
-        state,
-        attempts,
-        next_attempt_at,
-        last_status,
-        last_error,
-        created,
-        done,
-        at_event,
-    ) = row;
-    Ok(Delivery {
-        id,
-        webhook_id,
-        incident_id,
-        event,
-        state: DeliveryState::parse(&state)?,
-        attempts,
-        next_attempt_at,
-        last_status,
-        last_error,
-        created_at: parse_time(&created)?,
-        delivered_at: done.as_deref().map(parse_time).transpose()?,
-        incident: at_event.as_deref().map(json).transpose()?,
+/// Decodes a row selected with [`DELIVERY_COLUMNS`].
+fn delivery_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeliveryRow<String>> {
+    Ok(DeliveryRow {
+        id: r.get(0)?,
+        webhook_id: r.get(1)?,
+        incident_id: r.get(2)?,
+        event: r.get(3)?,
+        state: r.get(4)?,
+        attempts: r.get(5)?,
+        next_attempt_at: r.get(6)?,
+        last_status: r.get(7)?,
+        last_error: r.get(8)?,
+        created_at: r.get(9)?,
+        delivered_at: r.get(10)?,
+        incident_json: r.get(11)?,
     })
 }
 
@@ -484,7 +425,7 @@ pub(super) fn due_deliveries(conn: &Connection, now: i64, limit: usize) -> Resul
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
     let rows = stmt.query_map(params![now, limit as i64], delivery_row).map_err(db_err)?;
-    rows.map(|r| delivery(r.map_err(db_err)?)).collect()
+    rows.map(|r| r.map_err(db_err)?.into_domain()).collect()
 }
 
 pub(super) fn record_attempt(conn: &Connection, id: i64, outcome: &AttemptOutcome, at: OffsetDateTime) -> Result<()> {
@@ -517,14 +458,14 @@ pub(super) fn deliveries(
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
     let rows = stmt.query_map(params![project, webhook, limit as i64], delivery_row).map_err(db_err)?;
-    rows.map(|r| delivery(r.map_err(db_err)?)).collect()
+    rows.map(|r| r.map_err(db_err)?.into_domain()).collect()
 }
 
 pub(super) fn incidents_owing_risk_changes(conn: &Connection, limit: usize) -> Result<Vec<Incident>> {
     let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE risk_action IS NOT NULL ORDER BY id LIMIT ?1");
     let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
     let rows = stmt.query_map(params![limit.min(i64::MAX as usize) as i64], incident_row).map_err(db_err)?;
-    rows.map(|r| incident(r.map_err(db_err)?)).collect()
+    rows.map(|r| r.map_err(db_err)?.into_domain()).collect()
 }
 
 pub(super) fn claim_delivery(conn: &Connection, id: i64, expected_next: i64, lease_until: i64) -> Result<bool> {
@@ -535,4 +476,90 @@ pub(super) fn claim_delivery(conn: &Connection, id: i64, expected_next: i64, lea
         )
         .map_err(db_err)?;
     Ok(n == 1)
+}
+
+#[async_trait]
+impl AlertingStore for SqliteStore {
+    async fn due_windows(&self, now: i64, quiet_since: i64, limit: usize) -> Result<Vec<DueWindow>> {
+        self.with_conn(move |conn| due_windows(conn, now, quiet_since, limit)).await
+    }
+
+    async fn monitor_results(&self, model: &str, version: u32, monitor_id: &str) -> Result<Vec<MonitorResult>> {
+        let (model, monitor_id) = (model.to_string(), monitor_id.to_string());
+        self.with_conn(move |conn| monitor_results(conn, &model, version, &monitor_id)).await
+    }
+
+    async fn commit_evaluation(
+        &self,
+        write: EvaluationWrite,
+        audits: Vec<AuditRecord>,
+        at: OffsetDateTime,
+    ) -> Result<Vec<i64>> {
+        self.with_conn(move |conn| commit_evaluation(conn, write, audits, at)).await
+    }
+
+    async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>> {
+        let filter = filter.clone();
+        self.with_conn(move |conn| incidents(conn, &filter)).await
+    }
+
+    async fn incident(&self, id: i64) -> Result<Option<Incident>> {
+        self.with_conn(move |conn| incident_by_id(conn, id)).await
+    }
+
+    async fn set_incident_state(
+        &self,
+        id: i64,
+        state: IncidentState,
+        note: &str,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Incident> {
+        let note = note.to_string();
+        self.with_conn(move |conn| set_incident_state(conn, id, state, &note, audit, at)).await
+    }
+
+    async fn set_incident_risks(&self, id: i64, risks: &[i64], audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        let risks = risks.to_vec();
+        self.with_conn(move |conn| set_incident_risks(conn, id, &risks, audit, at)).await
+    }
+
+    async fn incidents_owing_risk_changes(&self, limit: usize) -> Result<Vec<Incident>> {
+        self.with_conn(move |conn| incidents_owing_risk_changes(conn, limit)).await
+    }
+
+    async fn claim_delivery(&self, id: i64, expected_next: i64, lease_until: i64) -> Result<bool> {
+        self.with_conn(move |conn| claim_delivery(conn, id, expected_next, lease_until)).await
+    }
+
+    async fn add_webhook(&self, new: NewWebhook, audit: AuditRecord, at: OffsetDateTime) -> Result<Webhook> {
+        self.with_conn(move |conn| add_webhook(conn, new, audit, at)).await
+    }
+
+    async fn webhooks(&self, project: &str) -> Result<Vec<Webhook>> {
+        let project = project.to_string();
+        self.with_conn(move |conn| webhooks(conn, &project)).await
+    }
+
+    async fn webhook(&self, id: i64) -> Result<Option<Webhook>> {
+        self.with_conn(move |conn| webhook_by_id(conn, id)).await
+    }
+
+    async fn remove_webhook(&self, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        self.with_conn(move |conn| remove_webhook(conn, id, audit, at)).await
+    }
+
+    async fn due_deliveries(&self, now: i64, limit: usize) -> Result<Vec<Delivery>> {
+        self.with_conn(move |conn| due_deliveries(conn, now, limit)).await
+    }
+
+    async fn record_attempt(&self, id: i64, outcome: &AttemptOutcome, at: OffsetDateTime) -> Result<()> {
+        let outcome = outcome.clone();
+        self.with_conn(move |conn| record_attempt(conn, id, &outcome, at)).await
+    }
+
+    async fn deliveries(&self, project: &str, webhook: Option<i64>, limit: usize) -> Result<Vec<Delivery>> {
+        let project = project.to_string();
+        self.with_conn(move |conn| deliveries(conn, &project, webhook, limit)).await
+    }
 }

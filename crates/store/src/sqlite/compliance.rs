@@ -1,11 +1,13 @@
 //! SQLite: attestations of compliance controls.
 
-use super::{append_audit, db_err, parse_time, time_text};
+use super::{SqliteStore, append_audit, db_err, parse_time, time_text};
+use async_trait::async_trait;
 use riskops_core::Result;
 use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
 use riskops_core::compliance::{AttachedFile, Attestation, NewAttestation};
 use riskops_core::error::Error;
+use riskops_core::store::ComplianceStore;
 use rusqlite::{Connection, TransactionBehavior, params};
 use time::OffsetDateTime;
 
@@ -81,4 +83,21 @@ pub(super) fn attestations(conn: &Connection, project: &str) -> Result<Vec<Attes
         });
     }
     Ok(out)
+}
+
+#[async_trait]
+impl ComplianceStore for SqliteStore {
+    async fn add_attestation(
+        &self,
+        new: riskops_core::compliance::NewAttestation,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<riskops_core::compliance::Attestation> {
+        self.with_conn(move |conn| add_attestation(conn, new, audit, at)).await
+    }
+
+    async fn attestations(&self, project: &str) -> Result<Vec<riskops_core::compliance::Attestation>> {
+        let project = project.to_string();
+        self.with_conn(move |conn| attestations(conn, &project)).await
+    }
 }

@@ -1,18 +1,20 @@
 //! SQLite: tier overrides, evidence, policy versions, promotion requests and deployments.
 
-use super::{PROJECT_COLUMNS, append_audit, db_err, parse_time, project, project_from_row, time_text};
-use riskops_core::artifact::Digest;
+use super::{PROJECT_COLUMNS, SqliteStore, append_audit, db_err, parse_time, project, project_from_row, time_text};
+use crate::rows::governance::{
+    DEPLOYMENT_COLUMNS, DeploymentRow, EVIDENCE_COLUMNS, EvidenceRow, PROMOTION_SELECT, PromotionRow,
+};
+use async_trait::async_trait;
 use riskops_core::audit::AuditRecord;
 use riskops_core::auth::Role;
-use riskops_core::governance::{Decision, Environment, Gate, Tier};
+use riskops_core::governance::{Decision, Tier};
 use riskops_core::project::Project;
 use riskops_core::promotion::{
-    Deployment, Evidence, ModelSignature, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter,
-    PromotionStatus,
+    Deployment, Evidence, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter, PromotionStatus,
 };
+use riskops_core::store::GovernanceStore;
 use riskops_core::{Error, ErrorKind, Result};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
-use serde_json::Value;
 use time::OffsetDateTime;
 
 fn immediate(conn: &mut Connection) -> Result<Transaction<'_>> {
@@ -102,81 +104,49 @@ pub(super) fn add_evidence(
 
 pub(super) fn evidence(conn: &Connection, model: &str, version: u32) -> Result<Vec<Evidence>> {
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT id, kind, digest, size, passed, summary, created_at, created_by FROM evidence \
-             WHERE model = ?1 AND version = ?2 ORDER BY id",
-        )
+        .prepare_cached(&format!(
+            "SELECT {EVIDENCE_COLUMNS} FROM evidence WHERE model = ?1 AND version = ?2 ORDER BY id"
+        ))
         .map_err(db_err)?;
-    type Row = (i64, String, String, i64, Option<bool>, String, String, String);
     let rows = stmt
         .query_map(params![model, version], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+            Ok(EvidenceRow::<String> {
+                id: r.get(0)?,
+                kind: r.get(1)?,
+                digest: r.get(2)?,
+                size: r.get(3)?,
+                passed: r.get(4)?,
+                summary: r.get(5)?,
+                created_at: r.get(6)?,
+                created_by: r.get(7)?,
+            })
         })
         .map_err(db_err)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, kind, digest, size, passed, summary, created_at, created_by): Row = row.map_err(db_err)?;
-        out.push(Evidence {
-            id,
-            model: model.to_string(),
-            version,
-            kind,
-            digest: Digest::parse(&digest)?,
-            size: size.max(0) as u64,
-            passed,
-            summary,
-            created_by,
-            created_at: parse_time(&created_at)?,
-        });
-    }
-    Ok(out)
+    rows.map(|row| row.map_err(db_err)?.into_domain(model, version)).collect()
 }
 
-const PROMOTION_SELECT: &str = "SELECT r.id, r.model, p.name, r.version, r.environment, r.reason, r.requested_by, \
-     r.status, r.created_at, r.closed_at, r.tier, r.gate_json, r.closed_reason FROM promotions r JOIN models m ON m.name = r.model \
-     JOIN projects p ON p.id = m.project_id";
-
-type PromotionRow =
-    (i64, String, String, u32, String, String, String, String, String, Option<String>, String, String, Option<String>);
-
-fn promotion_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PromotionRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        r.get(11)?,
-        r.get(12)?,
-    ))
-}
-
-fn promotion_from(conn: &Connection, row: PromotionRow) -> Result<Promotion> {
-    let (id, model, project, version, env, reason, requested_by, status, created, closed, tier, gate, closed_reason) =
-        row;
-    let gate: Value = serde_json::from_str(&gate).map_err(|e| Error::internal(format!("promotion {id}: gate: {e}")))?;
-    Ok(Promotion {
-        tier: Tier::parse("tier", &tier)?,
-        gate: Gate::from_json(&gate)?,
-        id,
-        model,
-        project,
-        version,
-        environment: Environment::parse("environment", &env)?,
-        reason,
-        requested_by,
-        status: PromotionStatus::parse("status", &status)?,
-        created_at: parse_time(&created)?,
-        closed_at: closed.as_deref().map(parse_time).transpose()?,
-        closed_reason,
-        decisions: decisions(conn, id)?,
+/// Decodes a row of [`PROMOTION_SELECT`].
+fn promotion_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PromotionRow<String>> {
+    Ok(PromotionRow {
+        id: r.get(0)?,
+        model: r.get(1)?,
+        project: r.get(2)?,
+        version: r.get(3)?,
+        environment: r.get(4)?,
+        reason: r.get(5)?,
+        requested_by: r.get(6)?,
+        status: r.get(7)?,
+        created_at: r.get(8)?,
+        closed_at: r.get(9)?,
+        tier: r.get(10)?,
+        gate_json: r.get(11)?,
+        closed_reason: r.get(12)?,
     })
+}
+
+fn promotion_from(conn: &Connection, row: PromotionRow<String>) -> Result<Promotion> {
+    let decisions = decisions(conn, row.id)?;
+    row.into_domain(decisions)
 }
 
 fn decisions(conn: &Connection, id: i64) -> Result<Vec<Decision>> {
@@ -223,7 +193,7 @@ pub(super) fn promotion(conn: &Connection, id: i64) -> Result<Option<Promotion>>
 }
 
 pub(super) fn promotions(conn: &Connection, filter: &PromotionFilter) -> Result<Vec<Promotion>> {
-    let rows: Vec<PromotionRow> = {
+    let rows: Vec<PromotionRow<String>> = {
         let mut stmt = conn
             .prepare_cached(&format!(
                 "{PROMOTION_SELECT} WHERE (?1 IS NULL OR r.model = ?1) AND (?2 IS NULL OR r.status = ?2) ORDER BY r.id DESC"
@@ -408,58 +378,90 @@ pub(super) fn deploy(
 
 pub(super) fn deployments(conn: &Connection, model: &str) -> Result<Vec<Deployment>> {
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT version, environment, since, until, deployed_by, promotion_id, reason, emergency, digest, key_id, signature \
-             FROM deployments WHERE model = ?1 ORDER BY id",
-        )
+        .prepare_cached(&format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments WHERE model = ?1 ORDER BY id"))
         .map_err(db_err)?;
-    type Row = (
-        u32,
-        String,
-        String,
-        Option<String>,
-        String,
-        Option<i64>,
-        String,
-        bool,
-        String,
-        Option<String>,
-        Option<String>,
-    );
     let rows = stmt
         .query_map([model], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-                r.get(10)?,
-            ))
+            Ok(DeploymentRow::<String> {
+                version: r.get(0)?,
+                environment: r.get(1)?,
+                since: r.get(2)?,
+                until: r.get(3)?,
+                deployed_by: r.get(4)?,
+                promotion_id: r.get(5)?,
+                reason: r.get(6)?,
+                emergency: r.get(7)?,
+                digest: r.get(8)?,
+                key_id: r.get(9)?,
+                signature: r.get(10)?,
+            })
         })
         .map_err(db_err)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (version, env, since, until, by, promotion_id, reason, emergency, digest, key_id, signature): Row =
-            row.map_err(db_err)?;
-        out.push(Deployment {
-            model: model.to_string(),
-            version,
-            environment: Environment::parse("environment", &env)?,
-            since: parse_time(&since)?,
-            until: until.as_deref().map(parse_time).transpose()?,
-            by,
-            promotion_id,
-            reason,
-            emergency,
-            digest: Digest::parse(&digest)?,
-            signature: key_id.zip(signature).map(|(key_id, signature)| ModelSignature { key_id, signature }),
-        });
+    rows.map(|row| row.map_err(db_err)?.into_domain(model)).collect()
+}
+
+#[async_trait]
+impl GovernanceStore for SqliteStore {
+    async fn set_project_tier(
+        &self,
+        project: &str,
+        tier: Option<Tier>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Project> {
+        let project = project.to_string();
+        self.with_conn(move |conn| set_project_tier(conn, &project, tier, audit, at)).await
     }
-    Ok(out)
+
+    async fn add_evidence(&self, new: NewEvidence, audit: AuditRecord, at: OffsetDateTime) -> Result<Evidence> {
+        self.with_conn(move |conn| add_evidence(conn, new, audit, at)).await
+    }
+
+    async fn evidence(&self, model: &str, version: u32) -> Result<Vec<Evidence>> {
+        let model = model.to_string();
+        self.with_conn(move |conn| evidence(conn, &model, version)).await
+    }
+
+    async fn create_promotion(&self, new: NewPromotion, audit: AuditRecord, at: OffsetDateTime) -> Result<Promotion> {
+        self.with_conn(move |conn| create_promotion(conn, new, audit, at)).await
+    }
+
+    async fn promotion(&self, id: i64) -> Result<Option<Promotion>> {
+        self.with_conn(move |conn| promotion(conn, id)).await
+    }
+
+    async fn promotions(&self, filter: &PromotionFilter) -> Result<Vec<Promotion>> {
+        let filter = filter.clone();
+        self.with_conn(move |conn| promotions(conn, &filter)).await
+    }
+
+    async fn add_decision(
+        &self,
+        id: i64,
+        decision: Decision,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Promotion> {
+        self.with_conn(move |conn| add_decision(conn, id, decision, audit, at)).await
+    }
+
+    async fn close_promotion(
+        &self,
+        id: i64,
+        deployment: Option<NewDeployment>,
+        reason: Option<String>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Promotion> {
+        self.with_conn(move |conn| close_promotion(conn, id, deployment, reason, audit, at)).await
+    }
+
+    async fn deploy(&self, new: NewDeployment, audit: AuditRecord, at: OffsetDateTime) -> Result<Deployment> {
+        self.with_conn(move |conn| deploy(conn, new, audit, at)).await
+    }
+
+    async fn deployments(&self, model: &str) -> Result<Vec<Deployment>> {
+        let model = model.to_string();
+        self.with_conn(move |conn| deployments(conn, &model)).await
+    }
 }

@@ -1,9 +1,10 @@
 //! SQLite: identities, role bindings and API tokens.
 
-use super::{append_audit, db_err, parse_time, time_text};
+use super::{SqliteStore, append_audit, db_err, parse_time, time_text};
+use async_trait::async_trait;
 use riskops_core::audit::AuditRecord;
 use riskops_core::auth::{IdentityKind, IdentityRecord, IdentitySummary, NewToken, Role, RoleBinding, TokenInfo};
-use riskops_core::store::NewIdentity;
+use riskops_core::store::{IdentityStore, NewIdentity};
 use riskops_core::{Error, ErrorKind, Result};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use time::OffsetDateTime;
@@ -237,8 +238,79 @@ pub(super) fn revoke_token(
     Ok(info)
 }
 
-pub(super) fn record_event(conn: &mut Connection, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
-    append_audit(&tx, audit, at)?;
-    tx.commit().map_err(db_err)
+#[async_trait]
+impl IdentityStore for SqliteStore {
+    async fn identity_by_token_hash(&self, token_hash: &str, now: OffsetDateTime) -> Result<Option<IdentityRecord>> {
+        let token_hash = token_hash.to_string();
+        self.with_conn(move |conn| {
+            let row: Option<(i64, String, String, Option<String>, Option<String>, Option<String>)> = conn
+                .query_row(
+                    "SELECT i.id, i.name, i.kind, i.disabled_at, t.expires_at, t.revoked_at
+                     FROM api_tokens t JOIN identities i ON i.id = t.identity_id WHERE t.token_hash = ?1",
+                    [&token_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+                )
+                .optional()
+                .map_err(db_err)?;
+            let Some((id, name, kind, disabled, expires, revoked)) = row else { return Ok(None) };
+            if disabled.is_some() || revoked.is_some() {
+                return Ok(None);
+            }
+            if let Some(expires) = expires
+                && parse_time(&expires)? <= now
+            {
+                return Ok(None);
+            }
+            let roles = roles_of(conn, id)?;
+            Ok(Some(IdentityRecord { id, name, kind: IdentityKind::parse(&kind)?, roles }))
+        })
+        .await
+    }
+
+    async fn create_identity(&self, new: NewIdentity, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
+        self.with_conn(move |conn| create_identity(conn, new, audit, at)).await
+    }
+
+    async fn identities(&self) -> Result<Vec<IdentitySummary>> {
+        self.with_conn(|conn| identities(conn)).await
+    }
+
+    async fn identity(&self, name: &str) -> Result<Option<IdentityRecord>> {
+        let name = name.to_string();
+        self.with_conn(move |conn| identity(conn, &name)).await
+    }
+
+    async fn identity_for_login(&self, name: &str) -> Result<Option<(IdentityRecord, Option<String>)>> {
+        let name = name.to_string();
+        self.with_conn(move |conn| identity_for_login(conn, &name)).await
+    }
+
+    async fn set_role(
+        &self,
+        identity: &str,
+        binding: RoleBinding,
+        grant: bool,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<IdentityRecord> {
+        let identity = identity.to_string();
+        self.with_conn(move |conn| set_role(conn, &identity, binding, grant, audit, at)).await
+    }
+
+    async fn create_token(&self, new: NewToken, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
+        self.with_conn(move |conn| create_token(conn, new, audit, at)).await
+    }
+
+    async fn tokens(&self, identity: Option<&str>) -> Result<Vec<TokenInfo>> {
+        let identity = identity.map(str::to_string);
+        self.with_conn(move |conn| tokens(conn, identity.as_deref())).await
+    }
+
+    async fn token(&self, id: i64) -> Result<Option<TokenInfo>> {
+        self.with_conn(move |conn| token(conn, id)).await
+    }
+
+    async fn revoke_token(&self, id: i64, audit: AuditRecord, at: OffsetDateTime) -> Result<TokenInfo> {
+        self.with_conn(move |conn| revoke_token(conn, id, audit, at)).await
+    }
 }

@@ -1,9 +1,11 @@
 //! SQLite: monitoring windows and the per-record outcome fields late labels need.
 
-use super::{append_audit, db_err, time_text};
+use super::{SqliteStore, append_audit, db_err, time_text};
+use async_trait::async_trait;
 use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
 use riskops_core::monitoring::{IngestWrite, Segment, StoredRecord, StoredWindow};
+use riskops_core::store::MonitoringStore;
 use riskops_core::{Error, Result};
 use rusqlite::{Connection, TransactionBehavior, params};
 use time::OffsetDateTime;
@@ -280,4 +282,61 @@ fn known_ids(conn: &Connection, table: &str, model: &str, ids: &[String]) -> Res
         }
     }
     Ok(out)
+}
+
+#[async_trait]
+impl MonitoringStore for SqliteStore {
+    async fn windows(&self, model: &str, version: Option<u32>, from: i64, to: i64) -> Result<Vec<StoredWindow>> {
+        let model = model.to_string();
+        self.with_conn(move |conn| windows(conn, &model, version, from, to)).await
+    }
+
+    async fn latest_window(&self, model: &str, version: u32) -> Result<Option<(i64, i64, u64)>> {
+        let model = model.to_string();
+        self.with_conn(move |conn| latest_window(conn, &model, version)).await
+    }
+
+    async fn first_window_start(&self, model: &str, version: u32) -> Result<Option<i64>> {
+        let model = model.to_string();
+        self.with_conn(move |conn| first_window_start(conn, &model, version)).await
+    }
+
+    async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
+        let (model, ids) = (model.to_string(), ids.to_vec());
+        self.with_conn(move |conn| known_records(conn, &model, &ids)).await
+    }
+
+    async fn known_refused(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {
+        let (model, ids) = (model.to_string(), ids.to_vec());
+        self.with_conn(move |conn| known_refused(conn, &model, &ids)).await
+    }
+
+    async fn records(&self, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>> {
+        let (model, ids) = (model.to_string(), ids.to_vec());
+        self.with_conn(move |conn| records(conn, &model, &ids)).await
+    }
+
+    async fn commit_ingest(&self, write: IngestWrite, audit: AuditRecord, at: OffsetDateTime) -> Result<()> {
+        self.with_conn(move |conn| commit_ingest(conn, write, audit, at)).await
+    }
+
+    async fn segments(&self, model: &str) -> Result<Vec<Segment>> {
+        let model = model.to_string();
+        self.with_conn(move |conn| segments(conn, &model)).await
+    }
+
+    async fn expired_segments(&self, now: i64, limit: usize) -> Result<Vec<Segment>> {
+        self.with_conn(move |conn| expired_segments(conn, now, limit)).await
+    }
+
+    async fn drop_segment(
+        &self,
+        model: &str,
+        digest: &riskops_core::artifact::Digest,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<bool> {
+        let (model, digest) = (model.to_string(), digest.clone());
+        self.with_conn(move |conn| drop_segment(conn, &model, &digest, audit, at)).await
+    }
 }

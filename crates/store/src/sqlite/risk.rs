@@ -1,10 +1,12 @@
 //! SQLite: project context, versioned documents and the risk register.
 
-use super::{PROJECT_COLUMNS, append_audit, db_err, parse_time, project, project_from_row, time_text};
+use super::{PROJECT_COLUMNS, SqliteStore, append_audit, db_err, parse_time, project, project_from_row, time_text};
+use async_trait::async_trait;
 use riskops_core::audit::AuditRecord;
 use riskops_core::project::Project;
 use riskops_core::promotion::VersionedDocument;
 use riskops_core::risk::{RiskEntry, RiskFields};
+use riskops_core::store::RiskStore;
 use riskops_core::{Error, Result};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde_json::Value;
@@ -175,4 +177,64 @@ pub(super) fn risk_entry(conn: &Connection, id: i64) -> Result<Option<RiskEntry>
         .map_err(db_err)?
         .map(entry)
         .transpose()
+}
+
+#[async_trait]
+impl RiskStore for SqliteStore {
+    async fn set_project_context(
+        &self,
+        project: &str,
+        context: Option<serde_json::Value>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Project> {
+        let project = project.to_string();
+        self.with_conn(move |conn| set_project_context(conn, &project, context, audit, at)).await
+    }
+
+    async fn document(&self, kind: &str) -> Result<Option<VersionedDocument>> {
+        let kind = kind.to_string();
+        self.with_conn(move |conn| document(conn, &kind)).await
+    }
+
+    async fn set_document(
+        &self,
+        kind: &str,
+        document: serde_json::Value,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<VersionedDocument> {
+        let kind = kind.to_string();
+        self.with_conn(move |conn| set_document(conn, &kind, document, audit, at)).await
+    }
+
+    async fn add_risk_entries(
+        &self,
+        project: &str,
+        entries: Vec<RiskFields>,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<Vec<RiskEntry>> {
+        let project = project.to_string();
+        self.with_conn(move |conn| add_risk_entries(conn, &project, entries, audit, at)).await
+    }
+
+    async fn update_risk_entry(
+        &self,
+        id: i64,
+        fields: RiskFields,
+        audit: AuditRecord,
+        at: OffsetDateTime,
+    ) -> Result<RiskEntry> {
+        self.with_conn(move |conn| update_risk_entry(conn, id, fields, audit, at)).await
+    }
+
+    async fn risk_entries(&self, project: &str) -> Result<Vec<RiskEntry>> {
+        let project = project.to_string();
+        self.with_conn(move |conn| risk_entries(conn, &project)).await
+    }
+
+    async fn risk_entry(&self, id: i64) -> Result<Option<RiskEntry>> {
+        self.with_conn(move |conn| risk_entry(conn, id)).await
+    }
 }
