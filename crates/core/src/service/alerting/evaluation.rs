@@ -35,7 +35,7 @@ impl Riskops {
     /// counts as closed. Each model is evaluated on its own; one failing does not stop the
     /// others.
     ///
-    /// [`Store::due_windows`]: crate::store::Store::due_windows
+    /// [`Store::due_windows`]: crate::store::AlertingStore::due_windows
     pub async fn evaluate_monitors(&self, quiet_seconds: i64) -> Result<EvaluationSummary> {
         let now = self.clock.now().unix_timestamp();
         let due = self.store.due_windows(now, now - quiet_seconds, WINDOWS_PER_PASS).await?;
