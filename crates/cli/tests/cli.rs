@@ -364,7 +364,7 @@ fn datasets_and_models_are_versioned_pulled_compared_and_traced() {
         "--artifact",
         artifact.to_str().unwrap(),
         "--framework",
-        "onnx",
+        "other",
         "--training-data",
         "events@1",
         "--validation-data",

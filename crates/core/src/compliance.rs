@@ -1304,6 +1304,7 @@ mod tests {
             metrics: Value::Null,
             description: String::new(),
             tags: Default::default(),
+            signature: None,
             author: author.into(),
             created_at: t(0),
         }

@@ -58,6 +58,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "delivery_snapshots", include_str!("../migrations/postgres/0011_delivery_snapshots.sql")),
     (12, "refused_records", include_str!("../migrations/postgres/0012_refused_records.sql")),
     (13, "promotion_closed_reason", include_str!("../migrations/postgres/0013_promotion_closed_reason.sql")),
+    (14, "model_signature", include_str!("../migrations/postgres/0014_model_signature.sql")),
 ];
 
 /// The triggers that keep the audit trail append-only (migrations 0001 and 0005).
@@ -318,6 +319,7 @@ fn model_row(r: &tokio_postgres::Row) -> ModelRow {
         description: r.get(14),
         tags_json: r.get(15),
         author: r.get(16),
+        signature_json: r.get(18),
         created_at: r.get(17),
     }
 }
@@ -624,7 +626,8 @@ impl Store for PostgresStore {
         tx.execute(
             "INSERT INTO model_versions (model_id, version, digest, size, framework, training_version_id,
              validation_version_id, code_repo, code_commit, params_json, metrics_json, description, tags_json,
-             author, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             author, created_at, signature_json)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             &[
                 &model_id,
                 &version,
@@ -641,6 +644,7 @@ impl Store for PostgresStore {
                 &tags_json(&new.tags),
                 &by,
                 &at,
+                &new.signature.as_ref().map(|s| s.to_json().to_string()),
             ],
         )
         .await
@@ -666,6 +670,7 @@ impl Store for PostgresStore {
             metrics: new.metrics,
             description: new.description,
             tags: new.tags,
+            signature: new.signature,
             author: by,
             created_at: at,
         })

@@ -67,6 +67,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "delivery_snapshots", include_str!("../migrations/sqlite/0011_delivery_snapshots.sql")),
     (12, "refused_records", include_str!("../migrations/sqlite/0012_refused_records.sql")),
     (13, "promotion_closed_reason", include_str!("../migrations/sqlite/0013_promotion_closed_reason.sql")),
+    (14, "model_signature", include_str!("../migrations/sqlite/0014_model_signature.sql")),
 ];
 
 #[derive(Clone)]
@@ -463,6 +464,7 @@ fn model_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ModelRow, String)> {
             tags_json: r.get(15)?,
             author: r.get(16)?,
             created_at: OffsetDateTime::UNIX_EPOCH,
+            signature_json: r.get(18)?,
         },
         created_at,
     ))
@@ -809,7 +811,8 @@ impl Store for SqliteStore {
             tx.execute(
                 "INSERT INTO model_versions (model_id, version, digest, size, framework, training_version_id,
                  validation_version_id, code_repo, code_commit, params_json, metrics_json, description, tags_json,
-                 author, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 author, created_at, signature_json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                 params![
                     model_id,
                     version,
@@ -825,7 +828,8 @@ impl Store for SqliteStore {
                     new.description,
                     tags_json(&new.tags),
                     by,
-                    time_text(at)
+                    time_text(at),
+                    new.signature.as_ref().map(|s| s.to_json().to_string())
                 ],
             )
             .map_err(db_err)?;
@@ -850,6 +854,7 @@ impl Store for SqliteStore {
                 metrics: new.metrics,
                 description: new.description,
                 tags: new.tags,
+                signature: new.signature,
                 author: by,
                 created_at: at,
             })

@@ -16,7 +16,7 @@ use riskops_core::project::{NewProject, Project};
 use riskops_core::promotion::{
     ModelSignature, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter, PromotionStatus,
 };
-use riskops_core::registry::{Framework, NewModelVersion};
+use riskops_core::registry::{Framework, InterfaceInput, ModelInterface, NewModelVersion};
 use riskops_core::secret::Secret;
 use riskops_core::service::{BootstrapOutcome, RequestContext};
 use riskops_core::signing::SigningKey;
@@ -350,6 +350,7 @@ async fn register(store: &Arc<dyn Store>, permit: &Permit, name: &str, n: u8) ->
         params: json!({}),
         metrics: json!({}),
         tags: Default::default(),
+        signature: None,
     };
     store
         .create_model_version(new, audit(permit, "model.register", &format!("model:{name}")), T0)
@@ -614,6 +615,46 @@ async fn project_tiers_are_set_and_cleared() {
         assert_eq!(made.tier_override, None);
         assert_eq!(store.project("fraud").await.unwrap(), Some(made));
         chain.verify().await;
+    }
+}
+
+#[tokio::test]
+async fn a_model_version_keeps_its_signature() {
+    let signature = ModelInterface {
+        inputs: vec![
+            InterfaceInput { name: "age".into(), elem_type: "float".into(), shape: vec![None, Some(1)] },
+            InterfaceInput { name: "sex".into(), elem_type: "string".into(), shape: vec![None, Some(1)] },
+        ],
+        label: "output_label".into(),
+        probabilities: Some(("output_probability".into(), vec!["0".into(), "1".into()])),
+        task: "classification".into(),
+    };
+    for b in backends().await {
+        let store = &b.store;
+        let permit = admin_permit(store).await;
+        let new = NewModelVersion {
+            name: "signed".into(),
+            project: None,
+            description: String::new(),
+            framework: Framework::Onnx,
+            digest: digest(7),
+            size: 10,
+            training_data: None,
+            validation_data: None,
+            code: None,
+            params: json!({}),
+            metrics: json!({}),
+            tags: Default::default(),
+            signature: Some(signature.clone()),
+        };
+        let created =
+            store.create_model_version(new, audit(&permit, "model.register", "model:signed"), T0).await.unwrap();
+        assert_eq!(created.signature.as_ref(), Some(&signature));
+        let read = store.model_version("signed", Some(1)).await.unwrap().unwrap();
+        assert_eq!(read.signature, Some(signature.clone()), "{:?}", store.kind());
+        // Versions without one (other frameworks) read back as None.
+        register(store, &permit, "unsigned", 8).await;
+        assert_eq!(store.model_version("unsigned", None).await.unwrap().unwrap().signature, None);
     }
 }
 
