@@ -8,7 +8,7 @@
 //! onnxruntime's to ~1e-6. Tree ensembles are public data ([`tree::TreeEnsemble`]).
 
 mod attrs;
-mod bind;
+pub mod bind;
 pub mod ops;
 mod proto;
 pub mod tensor;
