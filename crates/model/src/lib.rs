@@ -201,11 +201,6 @@ impl Model {
             .collect()
     }
 
-    /// The names of the operators the graph uses, with their domains.
-    pub fn operators(&self) -> usize {
-        self.nodes.len()
-    }
-
     /// Evaluates the graph; returns every graph output by name.
     pub fn run(&self, inputs: HashMap<String, Tensor>) -> Result<HashMap<String, Tensor>, ModelError> {
         for spec in &self.signature.inputs {
@@ -308,6 +303,14 @@ fn input_spec(v: &proto::ValueInfoProto) -> Result<InputSpec, ModelError> {
 }
 
 fn check_input(spec: &InputSpec, t: &Tensor) -> Result<(), ModelError> {
+    if t.shape.iter().product::<usize>() != t.len() {
+        return Err(ModelError::Input(format!(
+            "input {}: shape {:?} does not match {} values",
+            spec.name,
+            t.shape,
+            t.len()
+        )));
+    }
     let ok = match spec.elem_type {
         ElemType::String => matches!(t.data, Data::Str(_)),
         ElemType::Float => matches!(t.data, Data::F32(_)),
@@ -349,16 +352,14 @@ fn signature(nodes: &[Node], outputs: &[String], inputs: Vec<InputSpec>) -> Resu
         _ => None,
     });
     let classes = zipmap.or(classifier);
-    match (outputs.get(1), classes) {
-        (Some(p), Some(classes)) => {
-            Ok(Signature { inputs, label, probabilities: Some((p.clone(), classes)), task: Task::Classification })
-        }
-        (Some(_), None) => Err(ModelError::Malformed(
-            "a second output but no class labels: cannot tell the probabilities' classes".into(),
-        )),
-        (None, Some(_)) => Ok(Signature { inputs, label, probabilities: None, task: Task::Classification }),
-        (None, None) => Ok(Signature { inputs, label, probabilities: None, task: Task::Regression }),
-    }
+    let task = if classes.is_some() { Task::Classification } else { Task::Regression };
+    // The probabilities are the second output of a classifier; other graphs' further outputs
+    // are left to `run`.
+    let probabilities = match (outputs.get(1), classes) {
+        (Some(p), Some(classes)) => Some((p.clone(), classes)),
+        _ => None,
+    };
+    Ok(Signature { inputs, label, probabilities, task })
 }
 
 /// A constant tensor (initializer or attribute).

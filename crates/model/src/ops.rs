@@ -555,7 +555,8 @@ fn matmul2(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
             let av = a[i * k + p];
             let brow = &b[p * n..(p + 1) * n];
             for (cj, &bj) in row.iter_mut().zip(brow) {
-                *cj += av * bj;
+                // Fused, as onnxruntime's MLAS kernels accumulate.
+                *cj = av.mul_add(bj, *cj);
             }
         }
     }
@@ -901,17 +902,36 @@ fn impute(
     }
 }
 
+/// Row-wise normalisation as onnxruntime computes it (L2 as `±sqrt(x² / Σx²)`; a zero norm
+/// leaves the row as it is).
 fn normalize(t: &Tensor, norm: Norm) -> Result<Tensor, ModelError> {
     let (_, cols) = t.rows_cols()?;
+    let squares: Vec<f32> = match &t.data {
+        Data::F64(v) => v.iter().map(|x| (x * x) as f32).collect(),
+        _ => t.to_f32()?.iter().map(|x| x * x).collect(),
+    };
     let mut v = t.to_f32()?;
-    for row in v.chunks_mut(cols.max(1)) {
-        let d = match norm {
-            Norm::Max => row.iter().copied().fold(f32::MIN, f32::max),
-            Norm::L1 => row.iter().map(|x| x.abs()).sum(),
-            Norm::L2 => row.iter().map(|x| x * x).sum::<f32>().sqrt(),
-        };
-        if d != 0.0 {
-            row.iter_mut().for_each(|x| *x /= d);
+    for (row, sq) in v.chunks_mut(cols.max(1)).zip(squares.chunks(cols.max(1))) {
+        match norm {
+            Norm::Max | Norm::L1 => {
+                let d = if norm == Norm::Max {
+                    row.iter().copied().fold(f32::MIN, f32::max)
+                } else {
+                    row.iter().map(|x| x.abs()).sum()
+                };
+                if d != 0.0 {
+                    row.iter_mut().for_each(|x| *x /= d);
+                }
+            }
+            Norm::L2 => {
+                let sum: f32 = sq.iter().sum();
+                if sum != 0.0 {
+                    for (x, s) in row.iter_mut().zip(sq) {
+                        let r = (s / sum).sqrt();
+                        *x = if *x < 0.0 { -r } else { r };
+                    }
+                }
+            }
         }
     }
     Ok(Tensor::f32(t.shape.clone(), v))
@@ -1064,7 +1084,9 @@ fn linear_regressor(
 
 fn tree_ensemble(te: &TreeEnsemble, t: &Tensor, n_outputs: usize) -> Result<Vec<Tensor>, ModelError> {
     let (rows, cols) = t.rows_cols()?;
-    let x = t.to_f32()?;
+    // Widened to f64: a float32 value compares with a float32 threshold exactly as in float32,
+    // and a double input compares in double, as onnxruntime does for each input type.
+    let x = t.to_f64()?;
     let out = te.eval(&x, rows, cols);
     let scores = Tensor::f32(vec![rows, out.width], out.scores);
     match &te.kind {

@@ -125,8 +125,8 @@ impl TreeEnsemble {
             let n = usize::try_from(attrs.int_or("n_targets", 1)).map_err(|_| attrs.bad("n_targets"))?;
             (EnsembleKind::Regressor { aggregate }, n)
         };
-        if n_outputs == 0 {
-            return Err(attrs.bad("no classes or targets"));
+        if n_outputs == 0 || (classifier && n_outputs < 2) {
+            return Err(attrs.bad("a classifier needs two classes or more, a regressor a target"));
         }
         let trees = build_trees(attrs, prefix, n_outputs)?;
         let base_values = attrs.floats_or_tensor("base_values")?.unwrap_or_default();
@@ -135,7 +135,7 @@ impl TreeEnsemble {
     }
 
     /// Raw sums of leaf weights per row and output, in tree order (float32, as onnxruntime).
-    fn accumulate(&self, x: &[f32], rows: usize, cols: usize) -> (Vec<f32>, Vec<bool>) {
+    fn accumulate(&self, x: &[f64], rows: usize, cols: usize) -> (Vec<f32>, Vec<bool>) {
         let width = self.n_outputs;
         let mut scores = vec![0f32; rows * width];
         let mut has = vec![false; rows * width];
@@ -162,7 +162,8 @@ impl TreeEnsemble {
         (scores, has)
     }
 
-    pub fn eval(&self, x: &[f32], rows: usize, cols: usize) -> EnsembleOutput {
+    /// Scores rows × cols features (row-major).
+    pub fn eval(&self, x: &[f64], rows: usize, cols: usize) -> EnsembleOutput {
         let (mut scores, has) = self.accumulate(x, rows, cols);
         match &self.kind {
             EnsembleKind::Regressor { aggregate } => {
@@ -309,13 +310,13 @@ fn argmax_seen(row: &[f32], seen: &[bool], all_seen: bool) -> usize {
 
 impl Tree {
     /// The weights of the leaf `row` reaches.
-    pub fn leaf_weights(&self, row: &[f32]) -> &[(usize, f32)] {
+    pub fn leaf_weights(&self, row: &[f64]) -> &[(usize, f32)] {
         let mut at = 0;
         loop {
             match &self.nodes[at] {
                 TreeNode::Leaf { weights } => return weights,
                 TreeNode::Branch { feature, threshold, mode, true_child, false_child, missing_goes_true, .. } => {
-                    let x = row.get(*feature).copied().unwrap_or(f32::NAN);
+                    let x = row.get(*feature).copied().unwrap_or(f64::NAN);
                     at = if goes_true(x, *threshold, *mode, *missing_goes_true) { *true_child } else { *false_child };
                 }
             }
@@ -323,12 +324,10 @@ impl Tree {
     }
 }
 
-fn goes_true(x: f32, threshold: f64, mode: BranchMode, missing_goes_true: bool) -> bool {
+fn goes_true(x: f64, threshold: f64, mode: BranchMode, missing_goes_true: bool) -> bool {
     if x.is_nan() && missing_goes_true {
         return true;
     }
-    // A float32 threshold widened to f64 compares exactly like the float32 comparison.
-    let x = f64::from(x);
     match mode {
         BranchMode::Leq => x <= threshold,
         BranchMode::Lt => x < threshold,

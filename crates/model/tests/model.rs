@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use riskops_model::{ClassLabels, Column, ColumnValues, Data, Model, ModelError, Task, bind_columns};
+use riskops_model::{ClassLabels, Column, ColumnValues, Data, Model, ModelError, Task, Tensor, bind_columns};
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
@@ -73,11 +73,13 @@ fn check_fixture(name: &str, label: &str) {
             let got = f64::from(probs[r * classes.len() + k]);
             worst = worst.max((got - want).abs());
         }
-        let want_label = value(r, "label") as i64;
-        match &prediction.labels {
-            Data::I64(v) => assert_eq!(v[r], want_label, "{name} row {r}: label"),
+        let j = header.iter().position(|h| h == "label").unwrap();
+        let got_label = match &prediction.labels {
+            Data::I64(v) => v[r].to_string(),
+            Data::Str(v) => v[r].clone(),
             other => panic!("{name}: labels {other:?}"),
-        }
+        };
+        assert_eq!(got_label, expected[r][j], "{name} row {r}: label");
     }
     assert!(worst <= 1e-5, "{name}: largest probability difference {worst}");
 }
@@ -120,6 +122,59 @@ fn gradient_boosting_regressor_matches_onnxruntime() {
 #[test]
 fn multiclass_softmax_ensemble_matches_onnxruntime() {
     check_fixture("bike_weather_gbc", "weathersit");
+}
+
+#[test]
+fn ordinal_encoded_pipeline_with_string_classes_matches_onnxruntime() {
+    check_fixture("adult_ordinal_gbc", "income");
+}
+
+#[test]
+fn multinomial_logistic_regression_matches_onnxruntime() {
+    check_fixture("bike_weather_logreg", "weathersit");
+}
+
+#[test]
+fn normalizer_and_linear_regressor_match_onnxruntime() {
+    check_fixture("bike_ridge", "count");
+}
+
+/// A tensor of the operator graph's JSON (`{"type","shape","values"}`).
+fn json_tensor(v: &serde_json::Value) -> Tensor {
+    let shape: Vec<usize> = v["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+    let values = v["values"].as_array().unwrap();
+    let data = match v["type"].as_str().unwrap() {
+        "float32" => Data::F32(values.iter().map(|x| x.as_f64().unwrap() as f32).collect()),
+        "int64" => Data::I64(values.iter().map(|x| x.as_i64().unwrap()).collect()),
+        t if t == "object" || t.starts_with("<U") => {
+            Data::Str(values.iter().map(|x| x.as_str().unwrap().to_string()).collect())
+        }
+        other => panic!("type {other}"),
+    };
+    Tensor::new(shape, data).unwrap()
+}
+
+#[test]
+fn every_other_operator_matches_onnxruntime_on_a_hand_made_graph() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(data("ops_misc.json")).unwrap()).unwrap();
+    let model = load("ops_misc");
+    let inputs: HashMap<String, Tensor> =
+        doc["inputs"].as_object().unwrap().iter().map(|(k, v)| (k.clone(), json_tensor(v))).collect();
+    let outputs = model.run(inputs).unwrap();
+    for (name, want) in doc["outputs"].as_object().unwrap() {
+        let want = json_tensor(want);
+        let got = &outputs[name];
+        assert_eq!(got.shape, want.shape, "{name}");
+        match (&got.data, &want.data) {
+            (Data::F32(g), Data::F32(w)) => {
+                for (i, (a, b)) in g.iter().zip(w).enumerate() {
+                    assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{name}[{i}]: {a} vs {b}");
+                }
+            }
+            (g, w) => assert_eq!(g, w, "{name}"),
+        }
+    }
 }
 
 #[test]

@@ -7,7 +7,8 @@ features, the label) and NAME_expected.csv (onnxruntime's outputs on those rows:
     /work/venv/bin/python make_onnx_fixtures.py [path/to/shared/data]
 
 Versions used are written to versions.json. Seeds are fixed, so a rerun with the same
-versions gives the same files.
+versions gives the same models and outputs (the .onnx bytes differ: skl2onnx names graphs
+with random identifiers).
 """
 
 import json
@@ -23,12 +24,16 @@ import skl2onnx
 from skl2onnx import convert_sklearn, update_registered_converter
 from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor, RandomForestClassifier
+from sklearn.ensemble import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    RandomForestClassifier,
+)
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import Normalizer, OneHotEncoder, OrdinalEncoder, StandardScaler
 from sklearn.svm import SVC
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -176,6 +181,30 @@ def adult_pipeline():
     save("adult_logreg", onx, rows, feed)
 
 
+def adult_ordinal():
+    """Ordinal-encoded categoricals into gradient boosting; string class labels."""
+    df = adult()
+    numeric = ["age", "education_num", "hours_per_week"]
+    categorical = ["workclass", "marital_status", "occupation", "sex"]
+    df = df[["id"] + numeric + categorical + ["income"]].copy()
+    df[numeric] = df[numeric].astype(np.float32)
+    df["income"] = np.where(df["income"] == 1, ">50K", "<=50K")
+    train, rows = split(df)
+    pipe = Pipeline([
+        ("prep", ColumnTransformer([
+            ("num", SimpleImputer(strategy="median"), numeric),
+            ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1), categorical),
+        ])),
+        ("gbc", GradientBoostingClassifier(n_estimators=30, max_depth=3, random_state=SEED)),
+    ])
+    pipe.fit(train[numeric + categorical], train["income"])
+    initial = [(c, FloatTensorType([None, 1])) for c in numeric] + [(c, StringTensorType([None, 1])) for c in categorical]
+    onx = convert_sklearn(pipe, initial_types=initial, target_opset=OPSET)
+    feed = {c: rows[[c]].to_numpy(dtype=np.float32) for c in numeric}
+    feed.update({c: rows[[c]].to_numpy(dtype=object).astype(str) for c in categorical})
+    save("adult_ordinal_gbc", onx, rows, feed)
+
+
 def bike_models():
     df = bike()
     features = ["season", "year", "month", "hour", "holiday", "weekday", "workingday", "weathersit",
@@ -194,12 +223,110 @@ def bike_models():
     onx = convert_sklearn(gbc, initial_types=[("input", FloatTensorType([None, len(others)]))], target_opset=OPSET,
                           options={id(gbc): {"zipmap": False}})
     save("bike_weather_gbc", onx, rows_m, matrix_feed(rows_m, others), classes=list(gbc.classes_))
+    # Multinomial logistic regression: a LinearClassifier with a softmax.
+    logreg = Pipeline([("scale", StandardScaler()), ("logreg", LogisticRegression(max_iter=2000))])
+    logreg.fit(train[others].to_numpy(dtype=np.float32), train["weathersit"])
+    onx = convert_sklearn(logreg, initial_types=[("input", FloatTensorType([None, len(others)]))], target_opset=OPSET,
+                          options={id(logreg): {"zipmap": False}})
+    save("bike_weather_logreg", onx, rows_m, matrix_feed(rows_m, others), classes=list(logreg.classes_))
+    # Normalizer and a linear regressor.
+    ridge = Pipeline([("scale", StandardScaler()), ("norm", Normalizer()), ("ridge", Ridge(alpha=1.0))])
+    ridge.fit(X, train["count"])
+    save("bike_ridge", convert_sklearn(ridge, initial_types=initial, target_opset=OPSET), rows, matrix_feed(rows, features))
+
+
+def operator_graph():
+    """A hand-made graph of the operators the exported models above do not use, with
+    onnxruntime's outputs for each (ops_misc.onnx, ops_misc.json)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    df = adult().dropna(subset=["workclass"]).iloc[:ROWS]
+    x = np.stack([df["age"] / 10, df["education_num"], df["hours_per_week"] / 10, df["capital_gain"] / 1e4], axis=1)
+    feed = {
+        "X": x.astype(np.float32),
+        "C": df[["workclass"]].to_numpy(dtype=object).astype(str),
+        "K": df[["education_num"]].to_numpy(dtype=np.int64),
+    }
+    rng = np.random.default_rng(SEED)
+    init = [
+        numpy_helper.from_array(rng.normal(size=(3, 4)).astype(np.float32), "W"),
+        numpy_helper.from_array(rng.normal(size=(3,)).astype(np.float32), "B"),
+        numpy_helper.from_array(np.array(3.0, dtype=np.float32), "three"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "s_start"),
+        numpy_helper.from_array(np.array([3], dtype=np.int64), "s_end"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "s_axes"),
+        numpy_helper.from_array(np.array([3, 0], dtype=np.int64), "g_idx"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "u_axes"),
+    ]
+    ml = "ai.onnx.ml"
+    cats = sorted(df["workclass"].unique())[:5]
+    nodes = [
+        helper.make_node("Gemm", ["X", "W", "B"], ["G"], alpha=0.5, beta=2.0, transB=1),
+        helper.make_node("Softmax", ["G"], ["S"], axis=-1),
+        helper.make_node("ArgMax", ["S"], ["AM"], axis=1, keepdims=0),
+        helper.make_node("Tanh", ["G"], ["T"]),
+        helper.make_node("Div", ["T", "three"], ["D"]),
+        helper.make_node("Slice", ["X", "s_start", "s_end", "s_axes"], ["XS"]),
+        helper.make_node("Gather", ["X", "g_idx"], ["XG"], axis=1),
+        helper.make_node("Unsqueeze", ["XS", "u_axes"], ["XU"]),
+        helper.make_node("Flatten", ["XU"], ["XF"], axis=1),
+        helper.make_node("Squeeze", ["XU", "u_axes"], ["XQ"]),
+        helper.make_node("Binarizer", ["X"], ["XB"], domain=ml, threshold=1.5),
+        helper.make_node("Normalizer", ["X"], ["XN"], domain=ml, norm="L2"),
+        helper.make_node("Normalizer", ["X"], ["XN1"], domain=ml, norm="L1"),
+        helper.make_node("CategoryMapper", ["C"], ["CM"], domain=ml, cats_strings=cats,
+                         cats_int64s=list(range(len(cats))), default_int64=-1),
+        helper.make_node("LabelEncoder", ["K"], ["LE"], domain=ml, keys_int64s=[9, 10, 13],
+                         values_strings=["hs", "college", "bachelors"], default_string="other"),
+        helper.make_node("LabelEncoder", ["C"], ["LEF"], domain=ml, keys_strings=cats,
+                         values_floats=[float(i) / 2 for i in range(len(cats))], default_float=-1.0),
+        helper.make_node("FeatureVectorizer", ["XG", "XS"], ["FV"], domain=ml, inputdimensions=[2, 2]),
+        helper.make_node("LinearRegressor", ["X"], ["LR"], domain=ml, targets=2,
+                         coefficients=[0.5, -1.0, 0.25, 2.0, 1.0, 0.0, -0.5, 0.125], intercepts=[0.1, -0.2]),
+        helper.make_node("Cast", ["X"], ["XD"], to=TensorProto.DOUBLE),
+        helper.make_node("Scaler", ["XD"], ["SC"], domain=ml, offset=[3.5, 10.0, 4.0, 0.1], scale=[0.3, 0.4, 0.5, 2.0]),
+        helper.make_node("Sigmoid", ["D"], ["SG"]),
+        helper.make_node("Relu", ["G"], ["RL"]),
+        helper.make_node("Mul", ["XS", "XG"], ["MU"]),
+    ]
+    output_types = {"AM": TensorProto.INT64, "CM": TensorProto.INT64, "LE": TensorProto.STRING}
+    outputs = ["S", "AM", "D", "XF", "XQ", "XB", "XN", "XN1", "CM", "LE", "LEF", "FV", "LR", "SC", "SG", "RL", "MU"]
+    graph = helper.make_graph(
+        nodes, "ops_misc",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 4]),
+         helper.make_tensor_value_info("C", TensorProto.STRING, [None, 1]),
+         helper.make_tensor_value_info("K", TensorProto.INT64, [None, 1])],
+        [helper.make_tensor_value_info(o, output_types.get(o, TensorProto.FLOAT), None) for o in outputs],
+        initializer=init,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 15), helper.make_opsetid(ml, 3)])
+    data = model.SerializeToString()
+    with open(os.path.join(HERE, "ops_misc.onnx"), "wb") as f:
+        f.write(data)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    sess = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    results = sess.run(outputs, feed)
+
+    def tensor(a):
+        a = np.asarray(a)
+        values = a.reshape(-1).tolist() if a.dtype != object else [str(v) for v in a.reshape(-1)]
+        if a.dtype == np.float32:
+            values = [float(v) for v in a.reshape(-1)]
+        return {"type": str(a.dtype), "shape": list(a.shape), "values": values}
+
+    doc = {"inputs": {k: tensor(v) for k, v in feed.items()}, "outputs": dict(zip(outputs, map(tensor, results)))}
+    with open(os.path.join(HERE, "ops_misc.json"), "w") as f:
+        json.dump(doc, f)
+    print("ops_misc", len(data), "bytes")
 
 
 def main():
     credit_models()
     adult_pipeline()
+    adult_ordinal()
     bike_models()
+    operator_graph()
     versions = {"scikit-learn": sklearn.__version__, "skl2onnx": skl2onnx.__version__, "onnx": onnx.__version__,
                 "onnxruntime": ort.__version__, "numpy": np.__version__, "pandas": pd.__version__}
     for mod in ("xgboost", "lightgbm", "onnxmltools"):
