@@ -449,6 +449,7 @@ fn onnx_models_are_registered_with_their_signature_and_score_files_and_datasets(
     assert!(shown.contains("signature (classification):"), "{shown}");
     assert!(shown.contains("  input  age float [?, 1]") && shown.contains("  input  sex string [?, 1]"), "{shown}");
     assert!(shown.contains("  output output_probability (probabilities: 0, 1)"), "{shown}");
+    assert!(shown.contains("  columns: one per input, by name"), "{shown}");
 
     // One input per column, by name; scores on standard output.
     let input = fixture("adult_logreg_input.csv");
@@ -477,6 +478,10 @@ fn onnx_models_are_registered_with_their_signature_and_score_files_and_datasets(
     // A single 2-D input takes the features in file order (label and id left out), from a
     // dataset version fetched through the API; CSV or Parquet by the output's extension.
     run(&["model", "register", "gbc", "--artifact", &fixture("credit_gbc.onnx"), "--framework", "onnx"]);
+    let shown = json_stdout(&run(&["model", "show", "gbc@1", "--format", "json"]));
+    let first_input = &shown["signature"]["inputs"][0];
+    assert_eq!(*first_input, serde_json::json!({"name": "input", "type": "float", "shape": [null, 23]}));
+    assert_eq!(shown["signature"]["columns"], "features_in_order");
     let pushed = run(&["dataset", "push", "credit", &fixture("credit_gbc_input.csv")]);
     assert!(pushed.status.success(), "{}", String::from_utf8_lossy(&pushed.stderr));
     let csv_out = dir.path().join("scores.csv");

@@ -238,7 +238,17 @@ impl ModelInterface {
                 })),
             },
             "task": self.task,
+            "columns": self.column_rule(),
         })
+    }
+
+    /// How dataset columns map to the inputs (`predict`): a single input wider than one
+    /// column takes the feature columns in file order; otherwise one column per input, by name.
+    pub fn column_rule(&self) -> &'static str {
+        match self.inputs.as_slice() {
+            [only] if only.shape.get(1).is_none_or(|d| *d != Some(1)) => "features_in_order",
+            _ => "one_per_input",
+        }
     }
 
     /// Reads the stored form back.

@@ -83,12 +83,9 @@ pub fn bind_columns(
     {
         return Err(ModelError::Input(format!("the data has no label column {label:?}")));
     }
+    // One input takes the feature columns unless a column carries its name (a one-column model).
     let single_matrix = match signature.inputs.as_slice() {
-        [only] => {
-            features.is_some()
-                || (find(&only.name).is_err() && only.width() != Some(1))
-                || only.width().is_some_and(|w| w > 1)
-        }
+        [only] => features.is_some() || find(&only.name).is_err() || only.width().is_some_and(|w| w > 1),
         _ => false,
     };
     let mut tensors = HashMap::new();

@@ -246,6 +246,29 @@ fn a_missing_column_and_a_type_mismatch_are_explained() {
 }
 
 #[test]
+fn a_one_column_input_named_otherwise_takes_the_one_feature_column() {
+    let signature = riskops_model::Signature {
+        inputs: vec![riskops_model::InputSpec {
+            name: "x".into(),
+            elem_type: riskops_model::ElemType::Float,
+            shape: vec![None, Some(1)],
+        }],
+        label: "y".into(),
+        probabilities: None,
+        task: Task::Regression,
+    };
+    let cols = vec![
+        Column { name: "id".into(), values: ColumnValues::Int(vec![7, 8]) },
+        Column { name: "amount".into(), values: ColumnValues::Float(vec![1.5, f64::NAN]) },
+        Column { name: "y".into(), values: ColumnValues::Float(vec![0.0, 1.0]) },
+    ];
+    let (inputs, bindings) = bind_columns(&signature, &cols, Some("y"), None, &HashMap::new()).unwrap();
+    assert_eq!(bindings[0].columns, ["amount"]);
+    let Data::F32(x) = &inputs["x"].data else { panic!("not float") };
+    assert_eq!((inputs["x"].shape.clone(), x[0], x[1].is_nan()), (vec![2, 1], 1.5, true));
+}
+
+#[test]
 fn a_matrix_input_takes_the_listed_features() {
     let model = load("credit_gbc");
     let cols = columns("credit_gbc_input.csv");

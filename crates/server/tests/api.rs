@@ -688,7 +688,7 @@ async fn onnx_models_are_loaded_at_registration_and_keep_their_signature() {
             sig["outputs"],
             json!({"label": "output_label", "probabilities": {"name": "output_probability", "classes": ["0", "1"]}})
         );
-        assert_eq!(sig["task"], "classification");
+        assert_eq!((sig["task"].as_str(), sig["columns"].as_str()), (Some("classification"), Some("one_per_input")));
 
         // Other frameworks are stored as they are, without a signature.
         let (status, m) =

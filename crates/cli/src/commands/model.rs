@@ -227,6 +227,12 @@ fn print_signature(sig: &Value) {
         println!("  input  {} {} [{}]", str_field(input, "name"), str_field(input, "type"), dims.join(", "));
     }
     println!("  output {} (label)", str_field(&sig["outputs"], "label"));
+    match sig["columns"].as_str() {
+        Some("features_in_order") => println!(
+            "  columns: the feature columns in file order (--label and id-like columns left out), or --features a,b,c"
+        ),
+        _ => println!("  columns: one per input, by name (--input-map FILE where names differ)"),
+    }
     if let Some(classes) = sig["outputs"]["probabilities"]["classes"].as_array() {
         let names: Vec<String> = classes.iter().map(|c| c.as_str().unwrap_or_default().to_string()).collect();
         println!(
