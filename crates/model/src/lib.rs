@@ -104,7 +104,10 @@ pub struct InputSpec {
 impl InputSpec {
     /// Columns this input takes per row (the product of the dimensions after the first).
     pub fn width(&self) -> Option<usize> {
-        self.shape.iter().skip(1).map(|d| d.and_then(|d| usize::try_from(d).ok())).product()
+        self.shape
+            .iter()
+            .skip(1)
+            .try_fold(1usize, |acc, d| d.and_then(|d| usize::try_from(d).ok()).and_then(|d| acc.checked_mul(d)))
     }
 }
 
@@ -303,7 +306,7 @@ fn input_spec(v: &proto::ValueInfoProto) -> Result<InputSpec, ModelError> {
 }
 
 fn check_input(spec: &InputSpec, t: &Tensor) -> Result<(), ModelError> {
-    if t.shape.iter().product::<usize>() != t.len() {
+    if tensor::checked_size(&t.shape) != Some(t.len()) {
         return Err(ModelError::Input(format!(
             "input {}: shape {:?} does not match {} values",
             spec.name,

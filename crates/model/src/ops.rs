@@ -437,7 +437,8 @@ fn reshape(t: &Tensor, shape: &Tensor) -> Result<Tensor, ModelError> {
         }
     }
     if let Some(i) = infer {
-        let known: usize = out.iter().product();
+        let known =
+            crate::tensor::checked_size(&out).ok_or_else(|| bad("Reshape", format!("invalid shape {spec:?}")))?;
         if known == 0 || !t.len().is_multiple_of(known) {
             return Err(bad("Reshape", format!("cannot reshape {:?} to {spec:?}", t.shape)));
         }

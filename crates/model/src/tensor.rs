@@ -19,6 +19,14 @@ pub struct Tensor {
     pub data: Data,
 }
 
+/// The number of elements of a shape, or None when it overflows (a corrupt or hostile
+/// shape); zero dimensions count as one for the overflow check, so every partial product of a
+/// shape that passes fits too.
+pub fn checked_size(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d.max(1)))?;
+    Some(shape.iter().product())
+}
+
 impl Data {
     pub fn len(&self) -> usize {
         match self {
@@ -47,7 +55,7 @@ impl Data {
 
 impl Tensor {
     pub fn new(shape: Vec<usize>, data: Data) -> Result<Tensor, ModelError> {
-        let size: usize = shape.iter().product();
+        let size = checked_size(&shape).ok_or_else(|| ModelError::Input(format!("shape {shape:?} is too large")))?;
         if size != data.len() {
             return Err(ModelError::Input(format!(
                 "a tensor of shape {shape:?} needs {size} values, got {}",
@@ -112,7 +120,7 @@ impl Tensor {
 
     /// The same data with another shape (same element count, checked).
     pub fn reshaped(mut self, shape: Vec<usize>) -> Result<Tensor, ModelError> {
-        if shape.iter().product::<usize>() != self.len() {
+        if checked_size(&shape) != Some(self.len()) {
             return Err(ModelError::Input(format!("cannot reshape {:?} to {shape:?}", self.shape)));
         }
         self.shape = shape;
