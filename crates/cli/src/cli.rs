@@ -44,6 +44,8 @@ pub enum Command {
     Model(ModelCommand),
     /// Show where a dataset or model version came from and what was built from it.
     Lineage(LineageArgs),
+    /// Score a data file or dataset version with a registered ONNX model, here (batch scoring).
+    Predict(PredictArgs),
     /// Read, export and verify the tamper-evident audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -87,6 +89,36 @@ pub enum Command {
     /// Notify a URL (JSON or Slack) of a project's incidents: add, list, remove, and see deliveries.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "The model's artifact (and the dataset, for D@V) is fetched through the API and run here with \
+    riskops' ONNX runtime. Columns map to the model's inputs by name (one input per column); a model with one \
+    2-D input takes the feature columns in file order, leaving out the --label column and id-like columns (id, \
+    *_id), or the --features listed. --input-map is a JSON file {\"input_or_feature\": \"column\"} for names \
+    that differ.\n\n\
+    Output: the id-like columns as read, then `prediction` (the label, or the value of a regressor) and \
+    `proba_<class>` per class; CSV, or Parquet when --output ends in .parquet; CSV on standard output \
+    without --output.\n\n\
+    Example:\n  riskops predict scorer@2 --data holdout@1 --label default --output scores.parquet")]
+pub struct PredictArgs {
+    /// The model version, `NAME@V` (registered with --framework onnx).
+    pub version: String,
+    /// A CSV or Parquet file, or a dataset version `NAME@V`.
+    #[arg(long)]
+    pub data: String,
+    /// The label column: left out of the features (kept out of the output).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// The feature columns of a model with one 2-D input, in the model's order: `a,b,c`.
+    #[arg(long, value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+    /// A JSON file mapping model input (or feature) names to the data's column names.
+    #[arg(long)]
+    pub input_map: Option<PathBuf>,
+    /// Where to write the scores (.parquet for Parquet, else CSV); standard output when absent.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -200,6 +200,84 @@ impl CodeRef {
     }
 }
 
+/// A model's input/output signature (not the cryptographic one of `promotion`): what it
+/// takes and gives, read from its artifact when it is registered (ONNX models;
+/// other frameworks have none). Shown by `model show`; `predict` maps dataset columns to the
+/// inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInterface {
+    pub inputs: Vec<InterfaceInput>,
+    /// The output holding the predicted label (classifiers) or value (regressors).
+    pub label: String,
+    /// The output holding class probabilities, and the class of each column.
+    pub probabilities: Option<(String, Vec<String>)>,
+    /// `classification` or `regression`.
+    pub task: String,
+}
+
+/// One model input: a tensor whose first dimension is the batch (`None`: not fixed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InterfaceInput {
+    pub name: String,
+    /// `float`, `double`, `int64`, `string`, …
+    pub elem_type: String,
+    pub shape: Vec<Option<i64>>,
+}
+
+impl ModelInterface {
+    /// The stored (and shown) form.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "inputs": self.inputs.iter().map(|i| serde_json::json!({
+                "name": i.name, "type": i.elem_type, "shape": i.shape,
+            })).collect::<Vec<_>>(),
+            "outputs": {
+                "label": self.label,
+                "probabilities": self.probabilities.as_ref().map(|(name, classes)| serde_json::json!({
+                    "name": name, "classes": classes,
+                })),
+            },
+            "task": self.task,
+            "columns": self.column_rule(),
+        })
+    }
+
+    /// How dataset columns map to the inputs (`predict`): a single input wider than one
+    /// column takes the feature columns in file order; otherwise one column per input, by name.
+    pub fn column_rule(&self) -> &'static str {
+        match self.inputs.as_slice() {
+            [only] if only.shape.get(1).is_none_or(|d| *d != Some(1)) => "features_in_order",
+            _ => "one_per_input",
+        }
+    }
+
+    /// Reads the stored form back.
+    pub fn from_json(v: &Value) -> Result<ModelInterface> {
+        let bad = || Error::internal("bad model signature in store");
+        let text = |v: &Value| v.as_str().map(str::to_string).ok_or_else(bad);
+        let inputs = v["inputs"]
+            .as_array()
+            .ok_or_else(bad)?
+            .iter()
+            .map(|i| {
+                Ok(InterfaceInput {
+                    name: text(&i["name"])?,
+                    elem_type: text(&i["type"])?,
+                    shape: i["shape"].as_array().ok_or_else(bad)?.iter().map(Value::as_i64).collect(),
+                })
+            })
+            .collect::<Result<_>>()?;
+        let probabilities = match &v["outputs"]["probabilities"] {
+            Value::Null => None,
+            p => Some((
+                text(&p["name"])?,
+                p["classes"].as_array().ok_or_else(bad)?.iter().map(text).collect::<Result<_>>()?,
+            )),
+        };
+        Ok(ModelInterface { inputs, label: text(&v["outputs"]["label"])?, probabilities, task: text(&v["task"])? })
+    }
+}
+
 /// A model version to record; the artifact is already stored under `digest`.
 #[derive(Debug, Clone)]
 pub struct NewModelVersion {
@@ -217,6 +295,8 @@ pub struct NewModelVersion {
     pub params: Value,
     pub metrics: Value,
     pub tags: Tags,
+    /// Set by the service from the artifact (see [`ModelInterface`]).
+    pub signature: Option<ModelInterface>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -234,6 +314,7 @@ pub struct ModelVersion {
     pub metrics: Value,
     pub description: String,
     pub tags: Tags,
+    pub signature: Option<ModelInterface>,
     pub author: String,
     pub created_at: OffsetDateTime,
 }

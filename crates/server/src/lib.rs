@@ -11,6 +11,7 @@ mod checkpointer;
 pub mod error;
 pub mod extract;
 mod metrics;
+mod models;
 mod profiling;
 pub mod routes;
 mod segments;
@@ -196,6 +197,7 @@ pub async fn start(
     let riskops = Riskops::new(store, artifacts, clock)
         .with_signing_key(Arc::new(key))
         .with_segment_writer(Arc::new(segments::ParquetSegments { tmp_dir: tmp_dir.clone() }))
+        .with_model_inspector(Arc::new(models::OnnxInspector))
         .with_webhook_allow_hosts(settings.alerting.webhook_allow_hosts.clone());
     let orphans = riskops.remove_unreferenced_artifacts().await?;
     if removed_tmp + orphans > 0 {

@@ -2,7 +2,9 @@
 //! The SELECT lists are shared; only placeholders and WHERE clauses differ per backend.
 
 use riskops_core::artifact::Digest;
-use riskops_core::registry::{CodeRef, DataFormat, DatasetVersion, Framework, ModelVersion, Tags, VersionRef};
+use riskops_core::registry::{
+    CodeRef, DataFormat, DatasetVersion, Framework, ModelInterface, ModelVersion, Tags, VersionRef,
+};
 use riskops_core::{Error, Result};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -13,7 +15,7 @@ pub(crate) const DATASET_SELECT: &str = "SELECT d.name, p.name, v.version, v.dig
 
 pub(crate) const MODEL_SELECT: &str = "SELECT m.name, p.name, v.version, v.digest, v.size, v.framework, \
      td.name, tv.version, vd.name, vv.version, v.code_repo, v.code_commit, v.params_json, v.metrics_json, \
-     v.description, v.tags_json, v.author, v.created_at \
+     v.description, v.tags_json, v.author, v.created_at, v.signature_json \
      FROM model_versions v JOIN models m ON m.id = v.model_id JOIN projects p ON p.id = m.project_id \
      LEFT JOIN dataset_versions tv ON tv.id = v.training_version_id LEFT JOIN datasets td ON td.id = tv.dataset_id \
      LEFT JOIN dataset_versions vv ON vv.id = v.validation_version_id LEFT JOIN datasets vd ON vd.id = vv.dataset_id";
@@ -70,6 +72,7 @@ pub(crate) struct ModelRow {
     pub tags_json: String,
     pub author: String,
     pub created_at: OffsetDateTime,
+    pub signature_json: Option<String>,
 }
 
 impl ModelRow {
@@ -94,6 +97,10 @@ impl ModelRow {
             params: parse_json("params", &self.params_json)?,
             metrics: parse_json("metrics", &self.metrics_json)?,
             tags: parse_tags(&self.tags_json)?,
+            signature: match &self.signature_json {
+                Some(text) => Some(ModelInterface::from_json(&parse_json("signature", text)?)?),
+                None => None,
+            },
             name: self.name,
             project: self.project,
             description: self.description,

@@ -17,7 +17,7 @@ use riskops_core::project::{NewProject, Project};
 use riskops_core::promotion::{
     ModelSignature, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter, PromotionStatus,
 };
-use riskops_core::registry::{Framework, NewModelVersion};
+use riskops_core::registry::{Framework, InterfaceInput, ModelInterface, NewModelVersion};
 use riskops_core::secret::Secret;
 use riskops_core::service::{BootstrapOutcome, RequestContext};
 use riskops_core::signing::SigningKey;
@@ -186,6 +186,7 @@ async fn register(store: &Arc<dyn Store>, permit: &Permit, name: &str, n: u8) ->
         params: json!({}),
         metrics: json!({}),
         tags: Default::default(),
+        signature: None,
     };
     store
         .create_model_version(new, audit(permit, "model.register", &format!("model:{name}")), T0)

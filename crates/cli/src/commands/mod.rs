@@ -10,6 +10,7 @@ mod identities;
 mod lineage;
 mod model;
 mod monitoring;
+mod predict;
 mod project;
 mod risk;
 mod serve;
@@ -69,6 +70,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Compliance(cmd) => compliance::report(&client, format, cmd).await,
                 Command::Control(cmd) => compliance::control(&client, format, cmd).await,
                 Command::Lineage(args) => lineage::run(&client, format, args).await,
+                Command::Predict(args) => predict::run(&client, format, args).await,
                 Command::Audit(cmd) => return audit::run(Some(&client), format, cmd).await,
             }?;
             Ok(ExitCode::SUCCESS)

@@ -212,6 +212,35 @@ fn print_model(v: &Value) {
             }
         }
     }
+    print_signature(&v["signature"]);
+}
+
+/// Inputs (name, type, shape; `?` where the model leaves a dimension open) and outputs.
+fn print_signature(sig: &Value) {
+    let Some(inputs) = sig["inputs"].as_array() else { return };
+    println!("signature ({}):", sig["task"].as_str().unwrap_or("-"));
+    for input in inputs {
+        let dims: Vec<String> = input["shape"]
+            .as_array()
+            .map(|d| d.iter().map(|x| x.as_i64().map_or("?".into(), |n| n.to_string())).collect())
+            .unwrap_or_default();
+        println!("  input  {} {} [{}]", str_field(input, "name"), str_field(input, "type"), dims.join(", "));
+    }
+    println!("  output {} (label)", str_field(&sig["outputs"], "label"));
+    match sig["columns"].as_str() {
+        Some("features_in_order") => println!(
+            "  columns: the feature columns in file order (--label and id-like columns left out), or --features a,b,c"
+        ),
+        _ => println!("  columns: one per input, by name (--input-map FILE where names differ)"),
+    }
+    if let Some(classes) = sig["outputs"]["probabilities"]["classes"].as_array() {
+        let names: Vec<String> = classes.iter().map(|c| c.as_str().unwrap_or_default().to_string()).collect();
+        println!(
+            "  output {} (probabilities: {})",
+            str_field(&sig["outputs"]["probabilities"], "name"),
+            names.join(", ")
+        );
+    }
 }
 
 /// What changed between two versions: parameters, metrics (with the difference), data and code.

@@ -47,7 +47,7 @@ fn datasets_and_models_are_versioned_pulled_compared_and_traced() {
         "--artifact",
         artifact.to_str().unwrap(),
         "--framework",
-        "onnx",
+        "other",
         "--training-data",
         "events@1",
         "--validation-data",
@@ -75,4 +75,117 @@ fn datasets_and_models_are_versioned_pulled_compared_and_traced() {
     );
     let events = json_stdout(&run(&["lineage", "events@1", "--kind", "dataset", "--format", "openlineage"]));
     assert_eq!(events[0]["outputs"][0]["name"], "model/ranker@1");
+}
+
+/// A fixture of riskops-model's tests (made from real data by its committed script).
+fn model_fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/tests/data").join(name)
+}
+
+/// Rows of a CSV as maps from column to text.
+fn csv_rows(text: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    lines.map(|l| header.iter().map(|h| h.to_string()).zip(l.split(',').map(str::to_string)).collect()).collect()
+}
+
+/// `predict`'s output agrees with onnxruntime's (`<fixture>_expected.csv`) to 1e-5.
+fn assert_matches_onnxruntime(scored: &str, fixture: &str) {
+    let got = csv_rows(scored);
+    let want = csv_rows(&std::fs::read_to_string(model_fixture(&format!("{fixture}_expected.csv"))).unwrap());
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g["id"], w["id"], "ids are carried through in order");
+        assert_eq!(g["prediction"].parse::<f64>().unwrap(), w["label"].parse::<f64>().unwrap(), "{g:?}");
+        for class in ["0", "1"] {
+            let key = format!("proba_{class}");
+            let (a, b): (f64, f64) = (g[&key].parse().unwrap(), w[&key].parse().unwrap());
+            assert!((a - b).abs() <= 1e-5, "{fixture} {key}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn onnx_models_are_registered_with_their_signature_and_score_files_and_datasets() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), Some("predict-token"));
+    let run = |args: &[&str]| server.riskops("predict-token", args);
+    let fixture = |name: &str| model_fixture(name).to_str().unwrap().to_string();
+
+    // An unsupported operator is refused, named.
+    let refused = run(&[
+        "model",
+        "register",
+        "svc",
+        "--artifact",
+        &fixture("credit_svc_unsupported.onnx"),
+        "--framework",
+        "onnx",
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("SVMClassifier (domain ai.onnx.ml)"));
+
+    let registered =
+        run(&["model", "register", "adult", "--artifact", &fixture("adult_logreg.onnx"), "--framework", "onnx"]);
+    assert!(registered.status.success(), "{}", String::from_utf8_lossy(&registered.stderr));
+    let shown = String::from_utf8(run(&["model", "show", "adult@1"]).stdout).unwrap();
+    assert!(shown.contains("signature (classification):"), "{shown}");
+    assert!(shown.contains("  input  age float [?, 1]") && shown.contains("  input  sex string [?, 1]"), "{shown}");
+    assert!(shown.contains("  output output_probability (probabilities: 0, 1)"), "{shown}");
+    assert!(shown.contains("  columns: one per input, by name"), "{shown}");
+
+    // One input per column, by name; scores on standard output.
+    let input = fixture("adult_logreg_input.csv");
+    let out = run(&["predict", "adult@1", "--data", &input, "--label", "income"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let scored = String::from_utf8(out.stdout).unwrap();
+    assert!(scored.starts_with("id,prediction,proba_0,proba_1\n"), "{}", &scored[..80]);
+    assert_matches_onnxruntime(&scored, "adult_logreg");
+
+    // Renamed columns are mapped back; a missing one is named.
+    let renamed = dir.path().join("renamed.csv");
+    std::fs::write(&renamed, std::fs::read_to_string(&input).unwrap().replacen(",sex,", ",gender,", 1)).unwrap();
+    let renamed = renamed.to_str().unwrap();
+    let missing = run(&["predict", "adult@1", "--data", renamed]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("no column \"sex\""),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    let map = dir.path().join("map.json");
+    std::fs::write(&map, r#"{"sex": "gender"}"#).unwrap();
+    let out = run(&["predict", "adult@1", "--data", renamed, "--input-map", map.to_str().unwrap()]);
+    assert_matches_onnxruntime(&String::from_utf8(out.stdout).unwrap(), "adult_logreg");
+
+    // A single 2-D input takes the features in file order (label and id left out), from a
+    // dataset version fetched through the API; CSV or Parquet by the output's extension.
+    run(&["model", "register", "gbc", "--artifact", &fixture("credit_gbc.onnx"), "--framework", "onnx"]);
+    let shown = json_stdout(&run(&["model", "show", "gbc@1", "--format", "json"]));
+    let first_input = &shown["signature"]["inputs"][0];
+    assert_eq!(*first_input, serde_json::json!({"name": "input", "type": "float", "shape": [null, 23]}));
+    assert_eq!(shown["signature"]["columns"], "features_in_order");
+    let pushed = run(&["dataset", "push", "credit", &fixture("credit_gbc_input.csv")]);
+    assert!(pushed.status.success(), "{}", String::from_utf8_lossy(&pushed.stderr));
+    let csv_out = dir.path().join("scores.csv");
+    let out = run(&["predict", "gbc@1", "--data", "credit@1", "--label", "default", "-o", csv_out.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_matches_onnxruntime(&std::fs::read_to_string(&csv_out).unwrap(), "credit_gbc");
+    let parquet_out = dir.path().join("scores.parquet");
+    let out =
+        run(&["predict", "gbc@1", "--data", "credit@1", "--label", "default", "-o", parquet_out.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(&std::fs::read(&parquet_out).unwrap()[..4], b"PAR1");
+    // Without --label the label counts as a feature: 24 columns for 23 inputs, explained.
+    let wrong = run(&["predict", "gbc@1", "--data", "credit@1"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("takes 23 features, the data gives 24"));
+    // A text column where the model takes numbers is a type mismatch, named.
+    let text = dir.path().join("text.csv");
+    std::fs::write(&text, std::fs::read_to_string(&input).unwrap().replacen(",1848.0,40.0,", ",1848.0,forty,", 1))
+        .unwrap();
+    let mismatch = run(&["predict", "adult@1", "--data", text.to_str().unwrap(), "--label", "income"]);
+    assert_eq!(mismatch.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&mismatch.stderr);
+    assert!(err.contains("column hours_per_week is text, but input hours_per_week takes float"), "{err}");
 }

@@ -43,6 +43,7 @@ fn version(v: u32, author: &str) -> ModelVersion {
         metrics: Value::Null,
         description: String::new(),
         tags: Default::default(),
+        signature: None,
         author: author.into(),
         created_at: t(0),
     }

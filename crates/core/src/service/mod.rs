@@ -37,6 +37,7 @@ pub use identities::{IdentityRequest, IssuedToken, parse_binding};
 pub use kpi::{KpiReport, VersionKpi};
 pub use metrics::{LOOK_BACK_DAYS, LatestWindow, ModelMetrics};
 pub use monitoring::{IngestOutcome, MAX_BATCH, MonitorConfig, SegmentFile, SegmentWriter};
+pub use registry::ModelInspector;
 pub use registry::PushPermit;
 pub use risk::{Assessment, RiskPatch, TierSource};
 pub use status::{ModelStatus, MonitoringStatus};
@@ -80,6 +81,8 @@ pub struct Riskops {
     reference_profiles: Arc<monitoring::ProfileCache>,
     /// Writes raw-record segments; without one (tools, unit tests) none are kept.
     segment_writer: Option<Arc<dyn SegmentWriter>>,
+    /// Reads model artifacts at registration; without one (tools, unit tests) none is read.
+    model_inspector: Option<Arc<dyn ModelInspector>>,
     ingest_turns: Arc<monitoring::IngestTurns>,
     /// Webhook receivers allowed at internal addresses (`--webhook-allow-host`).
     webhook_allow_hosts: Arc<Vec<String>>,
@@ -95,6 +98,7 @@ impl Riskops {
             throttle: Arc::default(),
             reference_profiles: Arc::default(),
             segment_writer: None,
+            model_inspector: None,
             ingest_turns: Arc::default(),
             webhook_allow_hosts: Arc::default(),
         }
@@ -110,6 +114,12 @@ impl Riskops {
     /// Keeps each batch's raw records as a segment written by `writer`.
     pub fn with_segment_writer(mut self, writer: Arc<dyn SegmentWriter>) -> Self {
         self.segment_writer = Some(writer);
+        self
+    }
+
+    /// Reads each registered model's artifact with `inspector` (see [`ModelInspector`]).
+    pub fn with_model_inspector(mut self, inspector: Arc<dyn ModelInspector>) -> Self {
+        self.model_inspector = Some(inspector);
         self
     }
 

@@ -15,6 +15,19 @@ use crate::registry::{
 };
 use std::path::Path;
 
+/// Reads a model artifact at registration: the server's loads ONNX models with
+/// riskops-model, so a model riskops cannot run is refused (422 naming the operator) and
+/// its signature is recorded. Kept behind a trait so riskops-core does not depend on the
+/// model runtime.
+pub trait ModelInspector: Send + Sync {
+    /// The signature of the model in `file`; None for frameworks it does not read.
+    fn inspect(
+        &self,
+        framework: crate::registry::Framework,
+        file: &Path,
+    ) -> Result<Option<crate::registry::ModelInterface>>;
+}
+
 /// A checked request to push: obtained before the upload is read, so a refused push
 /// reads (and stores) nothing.
 pub struct PushPermit {
@@ -127,13 +140,15 @@ impl Riskops {
         result
     }
 
-    /// Stores the received model artifact and records the version with its lineage.
+    /// Stores the received model artifact and records the version with its lineage. The
+    /// model inspector (if any) reads the artifact first: a model it cannot run is refused
+    /// before anything is stored, and its signature is recorded with the version.
     pub async fn register_model(
         &self,
         ctx: &RequestContext,
         push: PushPermit,
         file: &Path,
-        new: NewModelVersion,
+        mut new: NewModelVersion,
     ) -> Result<ModelVersion> {
         validate_description(&new.description)?;
         validate_tags(&new.tags)?;
@@ -150,12 +165,16 @@ impl Riskops {
         {
             return Err(Error::invalid("metrics", format!("{k:?} must be a number")));
         }
+        if let Some(inspector) = &self.model_inspector {
+            new.signature = inspector.inspect(new.framework, file)?;
+        }
         let audit = AuditRecord::new(&push.permit, "model.register", format!("model:{}", new.name))
             .after(serde_json::json!({
                 "name": new.name,
                 "digest": new.digest.as_str(),
                 "size": new.size,
                 "framework": new.framework.as_str(),
+                "signature": new.signature.as_ref().map(crate::registry::ModelInterface::to_json),
                 "code_repo": new.code.as_ref().map(|c| c.repo.clone()),
                 "code_commit": new.code.as_ref().map(|c| c.commit.clone()),
             }))

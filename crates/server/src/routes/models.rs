@@ -60,7 +60,7 @@ struct Checked {
         (status = 201, body = ModelVersionView),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "unknown project", body = ErrorBody),
         (status = 409, description = "the name belongs to another project", body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 422, description = "invalid metadata or unknown dataset version", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, description = "invalid metadata, unknown dataset version, or an ONNX model riskops cannot run (the error names the operator)", body = ErrorBody),
     )
 )]
 pub async fn register_model(
@@ -109,6 +109,7 @@ pub async fn register_model(
         params: meta.params.unwrap_or_else(|| Value::Object(Default::default())),
         metrics: meta.metrics.unwrap_or_else(|| Value::Object(Default::default())),
         tags: meta.tags,
+        signature: None,
     };
     let version = riskops.register_model(&ctx, checked.permit, &received.path, new).await?;
     Ok((StatusCode::CREATED, Json(version.into())))

@@ -96,6 +96,11 @@ pub struct ModelVersionView {
     metrics: Value,
     description: String,
     tags: BTreeMap<String, String>,
+    /// What the model takes and gives, read from the artifact at registration (ONNX models;
+    /// null otherwise): `{"inputs":[{"name","type","shape"}],"outputs":{"label",
+    /// "probabilities":{"name","classes"}|null},"task"}`.
+    #[schema(value_type = Option<Object>)]
+    signature: Option<Value>,
     author: String,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -119,6 +124,7 @@ impl From<ModelVersion> for ModelVersionView {
             metrics: v.metrics,
             description: v.description,
             tags: v.tags,
+            signature: v.signature.as_ref().map(|s| s.to_json()),
             author: v.author,
             created_at: v.created_at,
         }

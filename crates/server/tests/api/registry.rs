@@ -184,6 +184,55 @@ async fn a_corrupted_artifact_is_reported_and_never_served() {
     assert!(body["error"]["message"].as_str().unwrap().contains(&hex), "{body}");
 }
 
+/// An ONNX fixture of riskops-model's tests (made from real data by its committed script).
+fn onnx_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/tests/data").join(name)).unwrap()
+}
+
+#[tokio::test]
+async fn onnx_models_are_loaded_at_registration_and_keep_their_signature() {
+    for s in servers().await {
+        let stored = s.artifact_count();
+        // An operator riskops cannot run: 422 naming it, and nothing stored.
+        let svc = onnx_fixture("credit_svc_unsupported.onnx");
+        let (status, body) = s.upload("/api/v1/models/svc/versions", json!({"framework": "onnx"}), svc).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["field"], "artifact");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("SVMClassifier (domain ai.onnx.ml)"), "{message}");
+        // Bytes that are not a model at all.
+        let (status, body) =
+            s.upload("/api/v1/models/svc/versions", json!({"framework": "onnx"}), b"not a model".to_vec()).await;
+        assert_eq!((status, body["error"]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("artifact")));
+        assert!(!body["error"]["message"].as_str().unwrap().contains('/'), "no server path: {body}");
+        assert_eq!(s.artifact_count(), stored);
+        let (status, _) = s.get("/api/v1/models/svc/versions", Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // A pipeline with one input per column: the signature lists them, typed.
+        let (status, m) = s
+            .upload("/api/v1/models/adult/versions", json!({"framework": "onnx"}), onnx_fixture("adult_logreg.onnx"))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let (status, shown) = s.get("/api/v1/models/adult/versions/1", Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(shown["signature"], m["signature"]);
+        let sig = &shown["signature"];
+        assert_eq!(sig["inputs"][0], json!({"name": "age", "type": "float", "shape": [null, 1]}));
+        assert_eq!(sig["inputs"].as_array().unwrap().iter().filter(|i| i["type"] == "string").count(), 7);
+        assert_eq!(
+            sig["outputs"],
+            json!({"label": "output_label", "probabilities": {"name": "output_probability", "classes": ["0", "1"]}})
+        );
+        assert_eq!((sig["task"].as_str(), sig["columns"].as_str()), (Some("classification"), Some("one_per_input")));
+
+        // Other frameworks are stored as they are, without a signature.
+        let (status, m) =
+            s.upload("/api/v1/models/opaque/versions", json!({"framework": "other"}), b"m".to_vec()).await;
+        assert_eq!((status, m["signature"].clone()), (StatusCode::CREATED, Value::Null));
+    }
+}
+
 #[tokio::test]
 async fn models_record_their_data_and_code_and_lineage_follows_both_ways() {
     for s in servers().await {
@@ -205,7 +254,7 @@ async fn models_record_their_data_and_code_and_lineage_follows_both_ways() {
         assert_eq!(s.artifact_count(), stored);
 
         let metadata = json!({
-            "framework": "onnx", "training_data": "train@1", "validation_data": "holdout",
+            "framework": "other", "training_data": "train@1", "validation_data": "holdout",
             "code_repo": "https://git.example.com/churn.git", "code_commit": "9f1c2ab",
             "params": {"depth": 6}, "metrics": {"auc": 0.8}, "description": "first model",
         });

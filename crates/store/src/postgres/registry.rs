@@ -61,6 +61,7 @@ pub(super) fn model_row(r: &tokio_postgres::Row) -> Result<ModelRow> {
         tags_json: r.col(15)?,
         author: r.col(16)?,
         created_at: r.col(17)?,
+        signature_json: r.col(18)?,
     })
 }
 
@@ -276,7 +277,8 @@ impl RegistryStore for PostgresStore {
         tx.execute(
             "INSERT INTO model_versions (model_id, version, digest, size, framework, training_version_id,
              validation_version_id, code_repo, code_commit, params_json, metrics_json, description, tags_json,
-             author, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             author, created_at, signature_json)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             &[
                 &model_id,
                 &version,
@@ -293,6 +295,7 @@ impl RegistryStore for PostgresStore {
                 &tags_json(&new.tags),
                 &by,
                 &at,
+                &new.signature.as_ref().map(|s| s.to_json().to_string()),
             ],
         )
         .await
@@ -318,6 +321,7 @@ impl RegistryStore for PostgresStore {
             metrics: new.metrics,
             description: new.description,
             tags: new.tags,
+            signature: new.signature,
             author: by,
             created_at: at,
         })

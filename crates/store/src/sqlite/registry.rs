@@ -96,6 +96,7 @@ pub(super) fn model_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ModelRow, St
             tags_json: r.get(15)?,
             author: r.get(16)?,
             created_at: OffsetDateTime::UNIX_EPOCH,
+            signature_json: r.get(18)?,
         },
         created_at,
     ))
@@ -310,7 +311,8 @@ impl RegistryStore for SqliteStore {
             tx.execute(
                 "INSERT INTO model_versions (model_id, version, digest, size, framework, training_version_id,
                  validation_version_id, code_repo, code_commit, params_json, metrics_json, description, tags_json,
-                 author, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 author, created_at, signature_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                 params![
                     model_id,
                     version,
@@ -326,7 +328,8 @@ impl RegistryStore for SqliteStore {
                     new.description,
                     tags_json(&new.tags),
                     by,
-                    time_text(at)
+                    time_text(at),
+                    new.signature.as_ref().map(|s| s.to_json().to_string())
                 ],
             )
             .map_err(db_err)?;
@@ -351,6 +354,7 @@ impl RegistryStore for SqliteStore {
                 metrics: new.metrics,
                 description: new.description,
                 tags: new.tags,
+                signature: new.signature,
                 author: by,
                 created_at: at,
             })

@@ -397,3 +397,43 @@ async fn governance_history_cannot_be_rewritten() {
         assert!(client.batch_execute(&reason).await.is_err());
     }
 }
+
+#[tokio::test]
+async fn a_model_version_keeps_its_signature() {
+    let signature = ModelInterface {
+        inputs: vec![
+            InterfaceInput { name: "age".into(), elem_type: "float".into(), shape: vec![None, Some(1)] },
+            InterfaceInput { name: "sex".into(), elem_type: "string".into(), shape: vec![None, Some(1)] },
+        ],
+        label: "output_label".into(),
+        probabilities: Some(("output_probability".into(), vec!["0".into(), "1".into()])),
+        task: "classification".into(),
+    };
+    for b in backends().await {
+        let store = &b.store;
+        let permit = admin_permit(store).await;
+        let new = NewModelVersion {
+            name: "signed".into(),
+            project: None,
+            description: String::new(),
+            framework: Framework::Onnx,
+            digest: digest(7),
+            size: 10,
+            training_data: None,
+            validation_data: None,
+            code: None,
+            params: json!({}),
+            metrics: json!({}),
+            tags: Default::default(),
+            signature: Some(signature.clone()),
+        };
+        let created =
+            store.create_model_version(new, audit(&permit, "model.register", "model:signed"), T0).await.unwrap();
+        assert_eq!(created.signature.as_ref(), Some(&signature));
+        let read = store.model_version("signed", Some(1)).await.unwrap().unwrap();
+        assert_eq!(read.signature, Some(signature.clone()), "{:?}", store.kind());
+        // Versions without one (other frameworks) read back as None.
+        register(store, &permit, "unsigned", 8).await;
+        assert_eq!(store.model_version("unsigned", None).await.unwrap().unwrap().signature, None);
+    }
+}
