@@ -11,9 +11,18 @@
 //! monitor's evidence) is a [`Document`]: its shape is validated by core, field by field.
 
 pub mod alerting;
+pub mod annotations;
+pub mod audit;
+pub mod compliance;
 pub mod error;
+pub mod governance;
+pub mod identities;
 pub mod lineage;
 pub mod monitoring;
+pub mod projects;
+pub mod registry;
+pub mod risk;
+pub mod system;
 
 pub use error::{ErrorBody, ErrorDetail};
 
