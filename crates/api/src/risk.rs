@@ -112,7 +112,7 @@ pub struct AssessmentView {
     pub proposed: Vec<ProposedRisk>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RiskUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
