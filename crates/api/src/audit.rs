@@ -26,7 +26,7 @@ pub struct AuditEvent {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EventList {
-    /// In sequence order.
+    /// Each `{"seq","time","actor","action","target","before","after","request_id","prev_hash","hash"}`.
     pub events: Vec<AuditEvent>,
 }
 
@@ -75,6 +75,7 @@ pub struct CheckpointLine {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CheckpointList {
-    /// In seq order.
+    /// Each `{"checkpoint":{"seq","hash","key_id","signature","signed_at"},"public_key"}`,
+    /// in seq order; `public_key` is null when the store does not know the signing key.
     pub checkpoints: Vec<CheckpointLine>,
 }

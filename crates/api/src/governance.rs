@@ -81,6 +81,7 @@ pub struct ApprovalView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct GateView {
     pub evidence: Vec<String>,
+    /// `{"role":…,"count":…}` each.
     pub approvals: Vec<ApprovalView>,
 }
 

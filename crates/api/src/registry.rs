@@ -67,7 +67,7 @@ pub struct DatasetVersionView {
     pub format: String,
     pub rows: u64,
     pub description: String,
-    pub tags: Tags,
+    pub tags: BTreeMap<String, String>,
     #[schema(format = DateTime)]
     pub created_at: String,
     pub created_by: String,
@@ -98,7 +98,7 @@ pub struct ModelVersionView {
     #[schema(value_type = Object)]
     pub metrics: Document,
     pub description: String,
-    pub tags: Tags,
+    pub tags: BTreeMap<String, String>,
     pub author: String,
     #[schema(format = DateTime)]
     pub created_at: String,
