@@ -4,16 +4,25 @@
 //! a change of shape is a compile error on both sides rather than a `v["rows"]` that
 //! quietly reads null. Each type derives `ToSchema`, so `openapi.json` describes exactly
 //! what is sent (a test checks real answers against it). This crate knows nothing of the
-//! domain: the server converts riskops-core's types into these (`From` impls live beside
-//! the handlers), and core builds no API shapes.
+//! domain: the server converts riskops-core's types into these (private functions beside
+//! the handlers: the orphan rule forbids `From` impls there), and core builds no API shapes.
 //!
 //! Times are RFC 3339 strings in UTC. A free-form JSON document (a policy, a taxonomy, a
 //! monitor's evidence) is a [`Document`]: its shape is validated by core, field by field.
 
 pub mod alerting;
+pub mod annotations;
+pub mod audit;
+pub mod compliance;
 pub mod error;
+pub mod governance;
+pub mod identities;
 pub mod lineage;
 pub mod monitoring;
+pub mod projects;
+pub mod registry;
+pub mod risk;
+pub mod system;
 
 pub use error::{ErrorBody, ErrorDetail};
 

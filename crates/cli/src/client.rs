@@ -2,8 +2,36 @@
 
 use anyhow::{Context, Result, anyhow, bail};
 use reqwest::{Method, StatusCode};
+use riskops_api::ErrorBody;
 use riskops_core::secret::Secret;
+use serde::Serialize;
+use serde::de::{Deserialize, DeserializeOwned};
 use serde_json::Value;
+
+/// A successful answer: read into its `riskops-api` type for text output, and the JSON as
+/// the server sent it (its field order kept) for `--format json`, which prints that, so a
+/// field a newer server adds is shown too.
+#[derive(Debug)]
+pub struct Answer<T> {
+    pub body: T,
+    pub json: Value,
+}
+
+impl<T: DeserializeOwned> Answer<T> {
+    fn read(path: &str, json: Value) -> Result<Self> {
+        let body = T::deserialize(&json)
+            .with_context(|| format!("the answer to {path} is not what this riskops expects (another version?)"))?;
+        Ok(Answer { body, json })
+    }
+}
+
+impl<T> std::ops::Deref for Answer<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.body
+    }
+}
 
 pub struct Client {
     base: String,
@@ -24,12 +52,13 @@ impl Client {
         Ok(Client { base, token, http })
     }
 
-    pub async fn get(&self, path: &str) -> Result<Value> {
-        self.send(Method::GET, path, None).await
+    /// GETs `path` and reads the answer into its `riskops-api` type.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Answer<T>> {
+        Answer::read(path, self.send(Method::GET, path, None::<&()>).await?)
     }
 
-    pub async fn post(&self, path: &str, body: &Value) -> Result<Value> {
-        self.send(Method::POST, path, Some(body)).await
+    pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<Answer<T>> {
+        Answer::read(path, self.send(Method::POST, path, Some(body)).await?)
     }
 
     /// Posts raw bytes (a prediction batch) with their content type.
@@ -43,19 +72,20 @@ impl Client {
         self.answer(&url, response).await
     }
 
-    pub async fn put(&self, path: &str, body: &Value) -> Result<Value> {
-        self.send(Method::PUT, path, Some(body)).await
+    pub async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<Answer<T>> {
+        Answer::read(path, self.send(Method::PUT, path, Some(body)).await?)
     }
 
-    pub async fn patch(&self, path: &str, body: &Value) -> Result<Value> {
-        self.send(Method::PATCH, path, Some(body)).await
+    pub async fn patch<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<Answer<T>> {
+        Answer::read(path, self.send(Method::PATCH, path, Some(body)).await?)
     }
 
-    pub async fn delete(&self, path: &str) -> Result<Value> {
-        self.send(Method::DELETE, path, None).await
+    /// DELETEs `path`; `T` is `()` for routes that answer 204 without a body.
+    pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<Answer<T>> {
+        Answer::read(path, self.send(Method::DELETE, path, None::<&()>).await?)
     }
 
-    async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value> {
+    async fn send<B: Serialize>(&self, method: Method, path: &str, body: Option<&B>) -> Result<Value> {
         let url = format!("{}{path}", self.base);
         let mut request = self.http.request(method, &url);
         if let Some(token) = &self.token {
@@ -92,8 +122,9 @@ impl Client {
         if status.is_success() {
             return Ok(value);
         }
-        let code = value.pointer("/error/code").and_then(Value::as_str).unwrap_or("error");
-        let message = value.pointer("/error/message").and_then(Value::as_str).unwrap_or("no message");
+        let error = ErrorBody::deserialize(&value).ok().map(|b| b.error);
+        let code = error.as_ref().map_or("error", |e| e.code.as_str());
+        let message = error.as_ref().map_or("no message", |e| e.message.as_str());
         let hint = match status {
             StatusCode::UNAUTHORIZED if self.token.is_none() => " (no token given: use --token or RISKOPS_TOKEN)",
             _ => "",
@@ -104,7 +135,13 @@ impl Client {
 
 /// A file upload: `metadata` JSON then the file, streamed from disk with a progress bar.
 impl Client {
-    pub async fn upload(&self, path: &str, metadata: &Value, file: &std::path::Path) -> Result<Value> {
+    pub async fn upload<M: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        metadata: &M,
+        file: &std::path::Path,
+    ) -> Result<Answer<T>> {
+        let metadata = serde_json::to_string(metadata)?;
         let handle = tokio::fs::File::open(file).await.with_context(|| format!("cannot open {}", file.display()))?;
         let size = handle.metadata().await.map(|m| m.len()).unwrap_or(0);
         let bar = std::sync::Arc::new(crate::progress::Progress::bytes(size, "uploading"));
@@ -114,7 +151,7 @@ impl Client {
             .file_name(file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into()))
             .mime_str("application/octet-stream")?;
         let form = reqwest::multipart::Form::new()
-            .part("metadata", reqwest::multipart::Part::text(metadata.to_string()).mime_str("application/json")?)
+            .part("metadata", reqwest::multipart::Part::text(metadata).mime_str("application/json")?)
             .part("file", part);
         let url = format!("{}{path}", self.base);
         let mut request = self.http.post(&url).multipart(form);
@@ -123,7 +160,7 @@ impl Client {
         }
         let response = request.send().await.map_err(|e| self.send_error(&url, e))?;
         bar.finish();
-        self.answer(&url, response).await
+        Answer::read(path, self.answer(&url, response).await?)
     }
 
     /// Downloads to `dest` (atomically), checking the bytes against the digest the server
@@ -207,5 +244,29 @@ where
             self.bar.set(self.sent);
         }
         polled
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use riskops_api::system::WhoAmI;
+
+    #[test]
+    fn an_answer_is_typed_and_keeps_the_json_as_sent() {
+        // Fields in the server's order, plus one this CLI does not know (a newer server).
+        let sent = r#"{"roles":["admin"],"name":"ada","kind":"user","since":"2026"}"#;
+        let answer = Answer::<WhoAmI>::read("/api/v1/whoami", serde_json::from_str(sent).unwrap()).unwrap();
+        assert_eq!(answer.name, "ada");
+        assert_eq!(answer.roles, vec!["admin".to_string()]);
+        assert_eq!(answer.json.to_string(), sent, "--format json prints what was sent");
+    }
+
+    #[test]
+    fn an_answer_of_another_shape_is_a_clear_error() {
+        let wrong = serde_json::json!({"name": "ada", "roles": "admin"});
+        let error = Answer::<WhoAmI>::read("/api/v1/whoami", wrong).unwrap_err();
+        let text = format!("{error:#}");
+        assert!(text.contains("the answer to /api/v1/whoami is not what this riskops expects"), "{text}");
     }
 }

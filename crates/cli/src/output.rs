@@ -1,6 +1,7 @@
 //! Printing results: a readable text by default, one JSON document with `--format json`.
 
 use crate::cli::Format;
+use crate::client::Answer;
 use serde_json::Value;
 
 /// Prints `value` as JSON, or calls `text` to print it for people.
@@ -12,6 +13,11 @@ pub fn emit(format: Format, value: &Value, text: impl FnOnce(&Value)) {
             text(value)
         }
     }
+}
+
+/// Prints an answer as the server sent it (JSON), or calls `text` with its typed form.
+pub fn show<T>(format: Format, answer: &Answer<T>, text: impl FnOnce(&T)) {
+    emit(format, &answer.json, |_| text(&answer.body))
 }
 
 /// `table`, or `empty` on its own line when there are no rows.

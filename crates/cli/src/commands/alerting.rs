@@ -3,8 +3,11 @@
 use super::identities::items;
 use crate::cli::{Format, IncidentCommand, MonitorAlertCommand, WebhookCommand};
 use crate::client::Client;
-use crate::output::{emit, str_field, table, table_or};
+use crate::output::{emit, show, str_field, table, table_or};
 use anyhow::Result;
+use riskops_api::alerting::{
+    DeliveryList, Incident, IncidentList, Monitor, MonitorList, MonitoringStatus, Webhook, WebhookList,
+};
 use serde_json::{Value, json};
 
 /// A path segment or query value with everything but unreserved characters
@@ -57,22 +60,15 @@ pub async fn monitor(client: &Client, format: Format, command: MonitorAlertComma
             if let Some(s) = severity {
                 body["severity"] = json!(s);
             }
-            let added = client.post(&monitors_path(&project, &model), &body).await?;
-            emit(format, &added, |m| {
-                println!(
-                    "added monitor {} to {model}: {} ({})",
-                    str_field(m, "id"),
-                    str_field(m, "description"),
-                    str_field(m, "severity")
-                )
-            });
+            let added = client.post::<_, Monitor>(&monitors_path(&project, &model), &body).await?;
+            show(format, &added, |m| println!("added monitor {} to {model}: {} ({})", m.id, m.description, m.severity));
         }
         MonitorAlertCommand::List { project, model } => {
-            let view = client.get(&monitors_path(&project, &model)).await?;
-            emit(format, &view, print_monitors);
+            let view = client.get::<MonitorList>(&monitors_path(&project, &model)).await?;
+            show(format, &view, print_monitors);
         }
         MonitorAlertCommand::Remove { project, model, id } => {
-            client.delete(&format!("{}/{}", monitors_path(&project, &model), encode(&id))).await?;
+            client.delete::<()>(&format!("{}/{}", monitors_path(&project, &model), encode(&id))).await?;
             let done = json!({"model": model, "removed": id});
             emit(format, &done, |_| {
                 if id.starts_with("default:") {
@@ -83,81 +79,72 @@ pub async fn monitor(client: &Client, format: Format, command: MonitorAlertComma
             });
         }
         MonitorAlertCommand::Status { project } => {
-            let status = client.get(&format!("/api/v1/projects/{}/monitoring/status", encode(&project))).await?;
-            emit(format, &status, print_status);
+            let path = format!("/api/v1/projects/{}/monitoring/status", encode(&project));
+            let status = client.get::<MonitoringStatus>(&path).await?;
+            show(format, &status, print_status);
         }
     }
     Ok(())
 }
 
-fn print_monitors(view: &Value) {
-    println!("{} (project {}, tier {})", str_field(view, "model"), str_field(view, "project"), str_field(view, "tier"));
-    let rows: Vec<Vec<String>> = items(view, "monitors")
-        .map(|m| {
-            vec![
-                str_field(m, "id").to_string(),
-                str_field(m, "severity").to_string(),
-                str_field(m, "origin").to_string(),
-                str_field(m, "description").to_string(),
-            ]
-        })
+fn print_monitors(view: &MonitorList) {
+    println!("{} (project {}, tier {})", view.model, view.project, view.tier);
+    let rows: Vec<Vec<String>> = view
+        .monitors
+        .iter()
+        .map(|m| vec![m.id.clone(), m.severity.clone(), m.origin.clone().unwrap_or_default(), m.description.clone()])
         .collect();
     table_or("no monitors in force", &["ID", "SEVERITY", "ORIGIN", "CONDITION"], &rows);
-    let off: Vec<&str> = items(view, "disabled_defaults").filter_map(Value::as_str).collect();
-    if !off.is_empty() {
-        println!("switched off: {}", off.join(", "));
+    if !view.disabled_defaults.is_empty() {
+        println!("switched off: {}", view.disabled_defaults.join(", "));
     }
 }
 
-fn print_status(status: &Value) {
-    let models: Vec<&Value> = items(status, "models").collect();
-    if models.is_empty() {
-        println!("project {} has no models", str_field(status, "project"));
+fn print_status(status: &MonitoringStatus) {
+    if status.models.is_empty() {
+        println!("project {} has no models", status.project);
         return;
     }
-    for (i, m) in models.into_iter().enumerate() {
+    for (i, m) in status.models.iter().enumerate() {
         if i > 0 {
             println!();
         }
-        let stages: Vec<String> = m["stages"]
-            .as_object()
-            .map(|o| o.iter().map(|(env, v)| format!("{env} v{}", text(v))).collect())
-            .unwrap_or_default();
+        let stages: Vec<String> = m.stages.iter().map(|(env, v)| format!("{env} v{v}")).collect();
         let stages = if stages.is_empty() { "not deployed".to_string() } else { stages.join(", ") };
-        println!("{}  (tier {}; {stages})", str_field(m, "model"), str_field(m, "tier"));
-        let w = &m["last_window"];
-        if w.is_null() {
-            println!("  last window  none in the last 30 days");
-        } else {
-            let drifted: Vec<&str> = items(w, "drifted_features").filter_map(Value::as_str).collect();
-            let share = w["drift_share"].as_f64().map_or("-".to_string(), |s| format!("{:.0}%", s * 100.0));
-            let f1 = w["performance"]["f1"].as_f64().map(|x| format!(", f1 {x:.3}")).unwrap_or_default();
-            println!(
-                "  last window  {} v{}: {} records ({} labelled), drift {share}{}{f1}",
-                str_field(w, "start"),
-                text(&w["version"]),
-                text(&w["records"]),
-                text(&w["labelled"]),
-                if drifted.is_empty() { String::new() } else { format!(" ({})", drifted.join(", ")) },
-            );
+        println!("{}  (tier {}; {stages})", m.model, m.tier);
+        // The window's summary is a document (the monitoring JSON's headline numbers).
+        match m.last_window.as_ref().map(|w| &w.0).filter(|w| !w.is_null()) {
+            None => println!("  last window  none in the last 30 days"),
+            Some(w) => {
+                let drifted: Vec<&str> = items(w, "drifted_features").filter_map(Value::as_str).collect();
+                let share = w["drift_share"].as_f64().map_or("-".to_string(), |s| format!("{:.0}%", s * 100.0));
+                let f1 = w["performance"]["f1"].as_f64().map(|x| format!(", f1 {x:.3}")).unwrap_or_default();
+                println!(
+                    "  last window  {} v{}: {} records ({} labelled), drift {share}{}{f1}",
+                    str_field(w, "start"),
+                    text(&w["version"]),
+                    text(&w["records"]),
+                    text(&w["labelled"]),
+                    if drifted.is_empty() { String::new() } else { format!(" ({})", drifted.join(", ")) },
+                );
+            }
         }
-        let incidents: Vec<&Value> = items(m, "open_incidents").collect();
-        if incidents.is_empty() {
+        if m.open_incidents.is_empty() {
             println!("  incidents    none open");
         }
-        for (j, inc) in incidents.into_iter().enumerate() {
+        for (j, inc) in m.open_incidents.iter().enumerate() {
             println!(
                 "  {}#{} {} {}: {} (since {})",
                 if j == 0 { "incidents    " } else { "             " },
-                text(&inc["id"]),
-                str_field(inc, "severity"),
-                str_field(inc, "state"),
-                str_field(inc, "title"),
-                str_field(inc, "since"),
+                inc.id,
+                inc.severity,
+                inc.state,
+                inc.title,
+                inc.since,
             );
         }
-        for a in items(m, "advice") {
-            println!("  advice       {}", str_field(a, "reason"));
+        for a in &m.advice {
+            println!("  advice       {}", str_field(&a.0, "reason"));
         }
     }
 }
@@ -166,80 +153,70 @@ pub async fn incident(client: &Client, format: Format, command: IncidentCommand)
     match command {
         IncidentCommand::List { project, model, state } => {
             let q = query(&[("project", project), ("model", model), ("state", state)]);
-            let list = client.get(&format!("/api/v1/incidents{q}")).await?;
-            emit(format, &list, print_incidents);
+            let list = client.get::<IncidentList>(&format!("/api/v1/incidents{q}")).await?;
+            show(format, &list, print_incidents);
         }
         IncidentCommand::Show { id } => {
-            let incident = client.get(&format!("/api/v1/incidents/{id}")).await?;
-            emit(format, &incident, print_incident);
+            let incident = client.get::<Incident>(&format!("/api/v1/incidents/{id}")).await?;
+            show(format, &incident, print_incident);
         }
         IncidentCommand::Ack { id, note } => {
             let body = json!({"note": note});
-            let incident = client.post(&format!("/api/v1/incidents/{id}/acknowledge"), &body).await?;
-            emit(format, &incident, |i| println!("incident {id} acknowledged by {}", text(&i["acknowledged_by"])));
+            let incident = client.post::<_, Incident>(&format!("/api/v1/incidents/{id}/acknowledge"), &body).await?;
+            show(format, &incident, |i| println!("incident {id} acknowledged by {}", or_dash(&i.acknowledged_by)));
         }
         IncidentCommand::Resolve { id, note } => {
             let body = json!({"note": note});
-            let incident = client.post(&format!("/api/v1/incidents/{id}/resolve"), &body).await?;
-            emit(format, &incident, |i| {
-                let risks: Vec<String> = items(i, "raised_risks").map(text).collect();
+            let incident = client.post::<_, Incident>(&format!("/api/v1/incidents/{id}/resolve"), &body).await?;
+            show(format, &incident, |i| {
+                let risks: Vec<String> = i.raised_risks.iter().map(i64::to_string).collect();
                 let lowered =
                     if risks.is_empty() { String::new() } else { format!("; risks lowered: {}", risks.join(", ")) };
-                println!("incident {id} resolved by {}{lowered}", text(&i["resolved_by"]));
+                println!("incident {id} resolved by {}{lowered}", or_dash(&i.resolved_by));
             });
         }
     }
     Ok(())
 }
 
-fn print_incidents(list: &Value) {
-    let rows: Vec<Vec<String>> = items(list, "incidents")
+/// An optional text, or "-".
+fn or_dash(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "-".to_string())
+}
+
+fn print_incidents(list: &IncidentList) {
+    let rows: Vec<Vec<String>> = list
+        .incidents
+        .iter()
         .map(|i| {
             vec![
-                text(&i["id"]),
-                str_field(i, "state").to_string(),
-                str_field(i, "severity").to_string(),
-                format!("{}@{}", str_field(i, "model"), text(&i["version"])),
-                str_field(i, "first_window").to_string(),
-                str_field(i, "title").to_string(),
+                i.id.to_string(),
+                i.state.clone(),
+                i.severity.clone(),
+                format!("{}@{}", i.model, i.version),
+                i.first_window.clone(),
+                i.title.clone(),
             ]
         })
         .collect();
     table_or("no incidents", &["ID", "STATE", "SEVERITY", "MODEL", "SINCE", "TITLE"], &rows);
 }
 
-fn print_incident(i: &Value) {
-    println!(
-        "incident {} [{}, {}]: {}",
-        text(&i["id"]),
-        str_field(i, "severity"),
-        str_field(i, "state"),
-        str_field(i, "title")
-    );
-    println!(
-        "project {}, model {}@{}, monitor {}",
-        str_field(i, "project"),
-        str_field(i, "model"),
-        text(&i["version"]),
-        str_field(i, "monitor_id")
-    );
-    println!(
-        "{} window(s) from {} to {}; opened {}",
-        text(&i["windows"]),
-        str_field(i, "first_window"),
-        str_field(i, "last_window"),
-        str_field(i, "opened_at")
-    );
-    if !i["acknowledged_by"].is_null() {
-        println!("acknowledged by {} at {}", text(&i["acknowledged_by"]), text(&i["acknowledged_at"]));
+fn print_incident(i: &Incident) {
+    println!("incident {} [{}, {}]: {}", i.id, i.severity, i.state, i.title);
+    println!("project {}, model {}@{}, monitor {}", i.project, i.model, i.version, i.monitor_id);
+    println!("{} window(s) from {} to {}; opened {}", i.windows, i.first_window, i.last_window, i.opened_at);
+    if i.acknowledged_by.is_some() {
+        println!("acknowledged by {} at {}", or_dash(&i.acknowledged_by), or_dash(&i.acknowledged_at));
     }
-    if !i["resolved_by"].is_null() {
-        println!("resolved by {} at {}", text(&i["resolved_by"]), text(&i["resolved_at"]));
+    if i.resolved_by.is_some() {
+        println!("resolved by {} at {}", or_dash(&i.resolved_by), or_dash(&i.resolved_at));
     }
-    if !str_field(i, "note").is_empty() {
-        println!("note: {}", str_field(i, "note"));
+    if !i.note.is_empty() {
+        println!("note: {}", i.note);
     }
-    let values: Vec<Vec<String>> = items(&i["evidence"], "values")
+    // The evidence and the advice are documents: what the monitor saw, as recorded.
+    let values: Vec<Vec<String>> = items(&i.evidence.0, "values")
         .map(|v| {
             let at = if v["at"].is_null() { String::new() } else { text(&v["at"]) };
             vec![str_field(v, "window").to_string(), text(&v["value"]), at]
@@ -248,10 +225,10 @@ fn print_incident(i: &Value) {
     if !values.is_empty() {
         table(&["WINDOW", "VALUE", "WHERE"], &values);
     }
-    if let Some(reason) = i["advice"]["reason"].as_str() {
+    if let Some(reason) = i.advice.as_ref().and_then(|a| a.0["reason"].as_str()) {
         println!("advice: {reason}");
     }
-    let risks: Vec<String> = items(i, "raised_risks").map(text).collect();
+    let risks: Vec<String> = i.raised_risks.iter().map(i64::to_string).collect();
     if !risks.is_empty() {
         println!("raised risks: {}", risks.join(", "));
     }
@@ -270,27 +247,25 @@ pub async fn webhook(client: &Client, format: Format, command: WebhookCommand) -
                 (None, _) => "json".to_string(),
             };
             let body = json!({"url": url, "secret": secret.expose(), "format": payload});
-            let added = client.post(&format!("/api/v1/projects/{}/webhooks", encode(&project)), &body).await?;
-            emit(format, &added, |w| {
-                println!(
-                    "added webhook {} to {project}: {} ({}); the secret is not shown again",
-                    text(&w["id"]),
-                    str_field(w, "url"),
-                    str_field(w, "format")
-                )
+            let path = format!("/api/v1/projects/{}/webhooks", encode(&project));
+            let added = client.post::<_, Webhook>(&path, &body).await?;
+            show(format, &added, |w| {
+                println!("added webhook {} to {project}: {} ({}); the secret is not shown again", w.id, w.url, w.format)
             });
         }
         WebhookCommand::List { project } => {
-            let list = client.get(&format!("/api/v1/projects/{}/webhooks", encode(&project))).await?;
-            emit(format, &list, |l| {
-                let rows: Vec<Vec<String>> = items(l, "webhooks")
+            let list = client.get::<WebhookList>(&format!("/api/v1/projects/{}/webhooks", encode(&project))).await?;
+            show(format, &list, |l| {
+                let rows: Vec<Vec<String>> = l
+                    .webhooks
+                    .iter()
                     .map(|w| {
                         vec![
-                            text(&w["id"]),
-                            str_field(w, "format").to_string(),
-                            str_field(w, "created_by").to_string(),
-                            str_field(w, "created_at").to_string(),
-                            str_field(w, "url").to_string(),
+                            w.id.to_string(),
+                            w.format.clone(),
+                            w.created_by.clone(),
+                            w.created_at.clone(),
+                            w.url.clone(),
                         ]
                     })
                     .collect();
@@ -298,28 +273,31 @@ pub async fn webhook(client: &Client, format: Format, command: WebhookCommand) -
             });
         }
         WebhookCommand::Remove { project, id } => {
-            client.delete(&format!("/api/v1/projects/{}/webhooks/{id}", encode(&project))).await?;
+            client.delete::<()>(&format!("/api/v1/projects/{}/webhooks/{id}", encode(&project))).await?;
             emit(format, &json!({"project": project, "removed": id}), |_| println!("removed webhook {id}"));
         }
         WebhookCommand::Deliveries { project, webhook, limit } => {
             let q = query(&[("webhook", webhook.map(|w| w.to_string())), ("limit", Some(limit.to_string()))]);
-            let list = client.get(&format!("/api/v1/projects/{}/webhooks/deliveries{q}", encode(&project))).await?;
-            emit(format, &list, |l| {
-                let rows: Vec<Vec<String>> = items(l, "deliveries")
+            let path = format!("/api/v1/projects/{}/webhooks/deliveries{q}", encode(&project));
+            let list = client.get::<DeliveryList>(&path).await?;
+            show(format, &list, |l| {
+                let rows: Vec<Vec<String>> = l
+                    .deliveries
+                    .iter()
                     .map(|d| {
-                        let last = match (&d["last_status"], &d["last_error"]) {
-                            (Value::Null, Value::Null) => "-".to_string(),
-                            (status, Value::Null) => text(status),
-                            (_, error) => text(error),
+                        let last = match (&d.last_status, &d.last_error) {
+                            (None, None) => "-".to_string(),
+                            (Some(status), None) => status.to_string(),
+                            (_, Some(error)) => error.clone(),
                         };
                         vec![
-                            text(&d["id"]),
-                            text(&d["webhook_id"]),
-                            text(&d["incident_id"]),
-                            str_field(d, "event").to_string(),
-                            str_field(d, "state").to_string(),
-                            text(&d["attempts"]),
-                            str_field(d, "created_at").to_string(),
+                            d.id.to_string(),
+                            d.webhook_id.to_string(),
+                            d.incident_id.to_string(),
+                            d.event.clone(),
+                            d.state.clone(),
+                            d.attempts.to_string(),
+                            d.created_at.clone(),
                             last,
                         ]
                     })

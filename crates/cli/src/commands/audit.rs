@@ -1,13 +1,14 @@
 //! `riskops audit log|export|verify`.
 
 use crate::cli::{AuditCommand, Format};
-use crate::client::Client;
-use crate::output::{emit, str_field, table};
+use crate::client::{Answer, Client};
+use crate::output::{show, table};
 use anyhow::{Context, Result, anyhow};
+use riskops_api::audit::{CheckpointList, CheckpointSummary, EventList, VerifyReport};
 use riskops_core::audit::{AuditEvent, ChainReport, parse_json_strict};
 use riskops_core::checkpoint::{Checkpoint, TrailVerifier};
 use riskops_core::signing::PublicKey;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
@@ -24,20 +25,13 @@ pub async fn run(client: Option<&Client>, format: Format, command: AuditCommand)
                     query.push(format!("{k}={}", encode(&v)));
                 }
             }
-            let list = server()?.get(&format!("/api/v1/audit/events?{}", query.join("&"))).await?;
-            emit(format, &list, |l| {
-                let rows: Vec<Vec<String>> = l["events"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
+            let list = server()?.get::<EventList>(&format!("/api/v1/audit/events?{}", query.join("&"))).await?;
+            show(format, &list, |l| {
+                let rows: Vec<Vec<String>> = l
+                    .events
+                    .iter()
                     .map(|e| {
-                        vec![
-                            e["seq"].to_string(),
-                            str_field(e, "time").into(),
-                            str_field(e, "actor").into(),
-                            str_field(e, "action").into(),
-                            str_field(e, "target").into(),
-                        ]
+                        vec![e.seq.to_string(), e.time.clone(), e.actor.clone(), e.action.clone(), e.target.clone()]
                     })
                     .collect();
                 table(&["SEQ", "TIME", "ACTOR", "ACTION", "TARGET"], &rows);
@@ -54,22 +48,21 @@ pub async fn run(client: Option<&Client>, format: Format, command: AuditCommand)
             };
             // Checkpoints first: each then covers an event that the event pages below include.
             // (Read after the events, one signed in between would look like a cut-off tail.)
-            let checkpoints = client.get("/api/v1/audit/checkpoints").await?;
-            let checkpoints = checkpoints["checkpoints"].as_array().cloned().unwrap_or_default();
+            let checkpoints = client.get::<CheckpointList>("/api/v1/audit/checkpoints").await?.body.checkpoints;
             let mut after = 0i64;
             let mut count = 0u64;
             loop {
-                let page = client.get(&format!("/api/v1/audit/events?after={after}&limit={PAGE}")).await?;
-                let events = page["events"].as_array().cloned().unwrap_or_default();
-                let Some(last) = events.last() else { break };
-                after = last["seq"].as_i64().unwrap_or(after);
-                for e in &events {
-                    writeln!(out, "{e}")?;
+                let page = client.get::<EventList>(&format!("/api/v1/audit/events?after={after}&limit={PAGE}")).await?;
+                let Some(last) = page.events.last() else { break };
+                after = last.seq;
+                // One line per event, written as the server wrote it (the verifier insists).
+                for e in &page.events {
+                    writeln!(out, "{}", serde_json::to_string(e)?)?;
                     count += 1;
                 }
             }
             for c in &checkpoints {
-                writeln!(out, "{c}")?;
+                writeln!(out, "{}", serde_json::to_string(c)?)?;
             }
             out.flush()?;
             if let Some(path) = output {
@@ -79,11 +72,11 @@ pub async fn run(client: Option<&Client>, format: Format, command: AuditCommand)
         }
         AuditCommand::Checkpoint => {
             let client = server()?;
-            let all = client.get("/api/v1/audit/checkpoints").await?;
-            let Some(latest) = all["checkpoints"].as_array().and_then(|c| c.last()).cloned() else {
+            let all = client.get::<CheckpointList>("/api/v1/audit/checkpoints").await?;
+            let Some(latest) = all.checkpoints.last() else {
                 anyhow::bail!("the server has signed no checkpoint yet (it does so moments after the first change)");
             };
-            println!("{latest}");
+            println!("{}", serde_json::to_string(latest)?);
             Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Verify { data_dir, file, public_key, checkpoint } => {
@@ -102,33 +95,28 @@ pub async fn run(client: Option<&Client>, format: Format, command: AuditCommand)
                     if !path.is_file() {
                         anyhow::bail!("{} has no {}", dir.display(), riskops_store::sqlite::FILE_NAME);
                     }
-                    report_json(riskops_store::sqlite::verify_file(&path, pinned.as_ref(), kept)?)
+                    local_report(riskops_store::sqlite::verify_file(&path, pinned.as_ref(), kept)?)?
                 }
-                (None, Some(file)) => report_json(verify_export(&file, pinned.as_ref(), kept)?),
+                (None, Some(file)) => local_report(verify_export(&file, pinned.as_ref(), kept)?)?,
                 (None, None) => {
                     let query = pinned.map(|k| format!("?public_key={}", k.to_hex())).unwrap_or_default();
-                    let v = server()?.get(&format!("/api/v1/audit/verify{query}")).await?;
-                    if v["ok"].as_bool().is_none() {
-                        anyhow::bail!("unexpected verify answer: {v}");
-                    }
-                    v
+                    server()?.get::<VerifyReport>(&format!("/api/v1/audit/verify{query}")).await?
                 }
             };
-            let ok = doc["ok"] == true;
-            emit(format, &doc, |d| {
-                if d["ok"] == true {
-                    println!("audit trail intact: {} events, head {}", d["events"], str_field(d, "head"));
+            let ok = doc.ok;
+            show(format, &doc, |d| {
+                let null = || "null".to_string();
+                if d.ok {
+                    println!("audit trail intact: {} events, head {}", d.events, d.head);
                 } else {
-                    println!("audit trail BROKEN at event {}: {}", d["first_bad_seq"], str_field(d, "reason"));
-                    println!("{} events before it verify; last good hash {}", d["events"], str_field(d, "head"));
+                    let at = d.first_bad_seq.map_or_else(null, |s| s.to_string());
+                    println!("audit trail BROKEN at event {at}: {}", d.reason.as_deref().unwrap_or(""));
+                    println!("{} events before it verify; last good hash {}", d.events, d.head);
                 }
-                match d["checkpoint"].as_object() {
+                match &d.checkpoint {
                     Some(c) => println!(
                         "signed checkpoint at event {} ({}, key {}); {} newer events not yet signed",
-                        c["seq"],
-                        c["signed_at"].as_str().unwrap_or("?"),
-                        c["key_id"].as_str().unwrap_or("?"),
-                        d["unsigned_tail"]
+                        c.seq, c.signed_at, c.key_id, d.unsigned_tail
                     ),
                     None => println!("no signed checkpoint: a cut-off tail of the trail would go unnoticed"),
                 }
@@ -158,18 +146,20 @@ fn read_kept_checkpoints(paths: &[std::path::PathBuf]) -> Result<(Vec<Checkpoint
     Ok((checkpoints, keys))
 }
 
-/// The report as printed, the same shape as the server's `GET /api/v1/audit/verify`.
-fn report_json(r: ChainReport) -> Value {
-    let checkpoint = r.checkpoint.map(|c| json!({"seq": c.seq, "signed_at": c.signed_at_text(), "key_id": c.key_id}));
-    json!({
-        "ok": r.ok,
-        "events": r.events,
-        "head": r.head,
-        "first_bad_seq": r.first_bad_seq,
-        "reason": r.reason,
-        "checkpoint": checkpoint,
-        "unsigned_tail": r.unsigned_tail,
-    })
+/// A report made here (from a copy), in the shape of the server's `GET /api/v1/audit/verify`.
+fn local_report(r: ChainReport) -> Result<Answer<VerifyReport>> {
+    let checkpoint =
+        r.checkpoint.map(|c| CheckpointSummary { seq: c.seq, signed_at: c.signed_at_text(), key_id: c.key_id });
+    let body = VerifyReport {
+        ok: r.ok,
+        events: r.events,
+        head: r.head,
+        first_bad_seq: r.first_bad_seq,
+        reason: r.reason,
+        checkpoint,
+        unsigned_tail: r.unsigned_tail,
+    };
+    Ok(Answer { json: serde_json::to_value(&body)?, body })
 }
 
 /// Verifies a JSON-lines export: events, then `{"checkpoint":…,"public_key":…}` lines. Two

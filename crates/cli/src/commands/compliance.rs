@@ -1,14 +1,15 @@
 //! `riskops compliance report` (text, JSON, Markdown or one self-contained HTML page) and
 //! `riskops control list|attest|attestations`.
 
-use super::identities::items;
 use crate::cli::{ComplianceCommand, ControlCommand, Format};
 use crate::client::Client;
-use crate::output::{emit, str_field, table};
+use crate::output::{show, table};
 use anyhow::{Result, bail};
+use riskops_api::Document;
+use riskops_api::compliance::{AttestationList, AttestationMetadata, AttestationView, CatalogueView, ComplianceView};
 use riskops_core::compliance::Framework;
 use riskops_core::encode::escape_html as esc;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::fmt::Write;
 
 pub async fn report(client: &Client, format: Format, command: ComplianceCommand) -> Result<()> {
@@ -17,11 +18,11 @@ pub async fn report(client: &Client, format: Format, command: ComplianceCommand)
         Framework::parse("framework", f).map_err(|e| anyhow::anyhow!("--framework: {}", e.message))?;
     }
     let query = framework.map(|f| format!("?framework={f}")).unwrap_or_default();
-    let r = client.get(&format!("/api/v1/projects/{project}/compliance{query}")).await?;
+    let r = client.get::<ComplianceView>(&format!("/api/v1/projects/{project}/compliance{query}")).await?;
     match format {
         Format::Markdown => print!("{}", markdown(&r)),
         Format::Html => print!("{}", html(&r)),
-        _ => emit(format, &r, print_text),
+        _ => show(format, &r, print_text),
     }
     Ok(())
 }
@@ -29,18 +30,19 @@ pub async fn report(client: &Client, format: Format, command: ComplianceCommand)
 pub async fn control(client: &Client, format: Format, command: ControlCommand) -> Result<()> {
     match command {
         ControlCommand::List => {
-            let catalogue = client.get("/api/v1/controls").await?;
-            emit(format, &catalogue, |c| {
-                println!("catalogue {}", str_field(c, "version"));
-                let rows: Vec<Vec<String>> = items(c, "controls")
+            let catalogue = client.get::<CatalogueView>("/api/v1/controls").await?;
+            show(format, &catalogue, |c| {
+                println!("catalogue {}", c.version);
+                let rows: Vec<Vec<String>> = c
+                    .controls
+                    .iter()
                     .map(|k| {
-                        let applies: Vec<&str> = items(k, "applies").filter_map(Value::as_str).collect();
                         vec![
-                            str_field(k, "id").into(),
-                            str_field(k, "check").into(),
-                            applies.join(" or "),
-                            references(&k["frameworks"]),
-                            str_field(k, "title").into(),
+                            k.id.clone(),
+                            k.check.clone(),
+                            k.applies.join(" or "),
+                            references(&k.frameworks),
+                            k.title.clone(),
                         ]
                     })
                     .collect();
@@ -49,38 +51,35 @@ pub async fn control(client: &Client, format: Format, command: ControlCommand) -
         }
         ControlCommand::Attest { project, control, statement, file } => {
             let path = format!("/api/v1/projects/{project}/attestations");
-            let metadata = json!({"control": control, "statement": statement});
+            let metadata = AttestationMetadata { control, statement };
             let made = match file {
                 Some(file) => {
                     if !file.is_file() {
                         bail!("--file {} is not a readable file", file.display());
                     }
-                    client.upload(&path, &metadata, &file).await?
+                    client.upload::<_, AttestationView>(&path, &metadata, &file).await?
                 }
-                None => client.post(&path, &metadata).await?,
+                None => client.post::<_, AttestationView>(&path, &metadata).await?,
             };
-            emit(format, &made, |a| {
-                let file = a["evidence"]["digest"].as_str().map(|d| format!(" with {d}")).unwrap_or_default();
-                println!(
-                    "{} attested for {} by {}{file}",
-                    str_field(a, "control"),
-                    str_field(a, "project"),
-                    str_field(a, "created_by")
-                );
+            show(format, &made, |a| {
+                let file = a.evidence.as_ref().map(|e| format!(" with {}", e.digest)).unwrap_or_default();
+                println!("{} attested for {} by {}{file}", a.control, a.project, a.created_by);
             });
         }
         ControlCommand::Attestations { project } => {
-            let list = client.get(&format!("/api/v1/projects/{project}/attestations")).await?;
-            emit(format, &list, |l| {
-                let rows: Vec<Vec<String>> = items(l, "attestations")
+            let list = client.get::<AttestationList>(&format!("/api/v1/projects/{project}/attestations")).await?;
+            show(format, &list, |l| {
+                let rows: Vec<Vec<String>> = l
+                    .attestations
+                    .iter()
                     .map(|a| {
                         vec![
-                            a["id"].to_string(),
-                            str_field(a, "control").into(),
-                            str_field(a, "created_by").into(),
-                            str_field(a, "created_at").into(),
-                            a["evidence"]["digest"].as_str().unwrap_or("-").into(),
-                            str_field(a, "statement").into(),
+                            a.id.to_string(),
+                            a.control.clone(),
+                            a.created_by.clone(),
+                            a.created_at.clone(),
+                            a.evidence.as_ref().map_or("-".to_string(), |e| e.digest.clone()),
+                            a.statement.clone(),
                         ]
                     })
                     .collect();
@@ -97,8 +96,8 @@ fn framework_title(key: &str) -> &str {
 }
 
 /// `nist-ai-rmf GV-1.6, MP-1.1; eu-ai-act Art. 11` from `{"nist-ai-rmf":[…],…}`.
-fn references(frameworks: &Value) -> String {
-    let Some(map) = frameworks.as_object() else { return String::new() };
+fn references(frameworks: &Document) -> String {
+    let Some(map) = frameworks.0.as_object() else { return String::new() };
     map.iter()
         .map(|(f, refs)| {
             let refs: Vec<&str> = refs.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
@@ -113,14 +112,13 @@ fn percent(ratio: f64) -> String {
 }
 
 /// `(key, ratio, met, applicable)` per framework in the report, in the catalogue's order.
-fn coverage(r: &Value) -> Vec<(String, f64, u64, u64)> {
-    let Some(map) = r["coverage"].as_object() else { return Vec::new() };
-    let mut rows: Vec<(String, f64, u64, u64)> = map
+fn coverage(r: &ComplianceView) -> Vec<(String, f64, u32, u32)> {
+    let mut rows: Vec<(String, f64, u32, u32)> = r
+        .coverage
         .iter()
         .map(|(f, ratio)| {
-            let detail = &r["coverage_detail"][f];
-            let (met, applicable) = (detail["met"].as_u64().unwrap_or(0), detail["applicable"].as_u64().unwrap_or(0));
-            (f.clone(), ratio.as_f64().unwrap_or(0.0), met, applicable)
+            let detail = r.coverage_detail.get(f);
+            (f.clone(), *ratio, detail.map_or(0, |d| d.met), detail.map_or(0, |d| d.applicable))
         })
         .collect();
     let order = |key: &str| Framework::ALL.iter().position(|f| f.as_str() == key).unwrap_or(usize::MAX);
@@ -128,40 +126,35 @@ fn coverage(r: &Value) -> Vec<(String, f64, u64, u64)> {
     rows
 }
 
-fn headline(r: &Value) -> String {
-    let framework = r["framework"].as_str().map(|f| format!(", {} only", framework_title(f))).unwrap_or_default();
+fn headline(r: &ComplianceView) -> String {
+    let framework = r.framework.as_deref().map(|f| format!(", {} only", framework_title(f))).unwrap_or_default();
     format!(
         "project {}: tier {} ({}){framework}; catalogue {}; generated {}",
-        str_field(r, "project"),
-        str_field(r, "tier"),
-        str_field(r, "tier_source"),
-        str_field(r, "catalogue_version"),
-        str_field(r, "generated_at")
+        r.project, r.tier, r.tier_source, r.catalogue_version, r.generated_at
     )
 }
 
-fn summary(r: &Value) -> String {
-    let s = &r["summary"];
+fn summary(r: &ComplianceView) -> String {
+    let s = &r.summary;
     format!(
         "{} satisfied, {} attested, {} unsatisfied, {} not applicable",
-        s["satisfied"], s["attested"], s["unsatisfied"], s["not_applicable"]
+        s.satisfied, s.attested, s.unsatisfied, s.not_applicable
     )
 }
 
-fn print_text(r: &Value) {
+fn print_text(r: &ComplianceView) {
     println!("Compliance of {}", headline(r));
     println!();
-    let rows: Vec<Vec<String>> = items(r, "controls")
-        .map(|c| vec![str_field(c, "id").into(), str_field(c, "status").into(), str_field(c, "reason").into()])
-        .collect();
+    let rows: Vec<Vec<String>> =
+        r.controls.iter().map(|c| vec![c.id.clone(), c.status.clone(), c.reason.clone()]).collect();
     table(&["ID", "STATUS", "REASON"], &rows);
     println!();
     println!("coverage (satisfied + attested of the applicable controls):");
     for (f, ratio, met, applicable) in coverage(r) {
         println!("  {:<22} {:>4}  ({met} of {applicable})", framework_title(&f), percent(ratio));
     }
-    for n in items(r, "frameworks_not_applicable") {
-        println!("  {:<22} n/a   {}", framework_title(str_field(n, "framework")), str_field(n, "reason"));
+    for n in &r.frameworks_not_applicable {
+        println!("  {:<22} n/a   {}", framework_title(&n.framework), &n.reason);
     }
     println!("{}", summary(r));
 }
@@ -172,39 +165,34 @@ fn md(text: &str) -> String {
     esc(&text.replace('\\', "\\\\").replace('|', "\\|")).replace(['\n', '\r'], " ")
 }
 
-fn markdown(r: &Value) -> String {
+fn markdown(r: &ComplianceView) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# Compliance report: {}\n", md(str_field(r, "project")));
+    let _ = writeln!(out, "# Compliance report: {}\n", md(&r.project));
     let _ = writeln!(out, "{}\n", md(&headline(r)));
     let _ = writeln!(out, "## Coverage\n");
     let _ = writeln!(out, "| Framework | Coverage | Met | Applicable |\n|---|---:|---:|---:|");
     for (f, ratio, met, applicable) in coverage(r) {
         let _ = writeln!(out, "| {} | {} | {met} | {applicable} |", md(framework_title(&f)), percent(ratio));
     }
-    for n in items(r, "frameworks_not_applicable") {
-        let _ = writeln!(out, "| {} | n/a | – | – |", md(framework_title(str_field(n, "framework"))));
+    for n in &r.frameworks_not_applicable {
+        let _ = writeln!(out, "| {} | n/a | – | – |", md(framework_title(&n.framework)));
     }
     out.push('\n');
-    for n in items(r, "frameworks_not_applicable") {
-        let _ = writeln!(
-            out,
-            "{} does not apply: {}\n",
-            md(framework_title(str_field(n, "framework"))),
-            md(str_field(n, "reason"))
-        );
+    for n in &r.frameworks_not_applicable {
+        let _ = writeln!(out, "{} does not apply: {}\n", md(framework_title(&n.framework)), md(&n.reason));
     }
     let _ = writeln!(out, "## Controls\n");
     let _ = writeln!(out, "| ID | Control | Check | Status | Reason | References |\n|---|---|---|---|---|---|");
-    for c in items(r, "controls") {
+    for c in &r.controls {
         let _ = writeln!(
             out,
             "| {} | {} | {} | **{}** | {} | {} |",
-            md(str_field(c, "id")),
-            md(str_field(c, "title")),
-            md(str_field(c, "check")),
-            md(str_field(c, "status")),
-            md(str_field(c, "reason")),
-            md(&references(&c["frameworks"]))
+            md(&c.id),
+            md(&c.title),
+            md(&c.check),
+            md(&c.status),
+            md(&c.reason),
+            md(&references(&c.frameworks))
         );
     }
     let _ = writeln!(out, "\n{}.", summary(r));
@@ -222,9 +210,9 @@ font-size:.8em;font-weight:600;white-space:nowrap}.satisfied{background:#dafbe1;
 width:12rem;display:inline-block;vertical-align:middle}.bar span{display:block;height:100%;border-radius:.3rem;\
 background:#1a7f37}footer{color:#59636e;font-size:.85em;margin-top:2rem}";
 
-fn html(r: &Value) -> String {
+fn html(r: &ComplianceView) -> String {
     let mut out = String::with_capacity(32 * 1024);
-    let project = esc(str_field(r, "project"));
+    let project = esc(&r.project);
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -247,12 +235,12 @@ fn html(r: &Value) -> String {
             percent(ratio)
         );
     }
-    for n in items(r, "frameworks_not_applicable") {
+    for n in &r.frameworks_not_applicable {
         let _ = write!(
             out,
             "<tr><td>{}</td><td><span class=\"badge not_applicable\">not applicable</span></td><td colspan=\"3\">{}</td></tr>",
-            esc(framework_title(str_field(n, "framework"))),
-            esc(str_field(n, "reason"))
+            esc(framework_title(&n.framework)),
+            esc(&n.reason)
         );
     }
     let _ = write!(out, "</tbody></table><p>{}.</p></section>", esc(&summary(r)));
@@ -260,8 +248,8 @@ fn html(r: &Value) -> String {
         "<section><h2>Controls</h2><table><thead><tr><th>ID</th><th>Control</th><th>Status</th>\
                   <th>Reason</th><th>References</th></tr></thead><tbody>",
     );
-    for c in items(r, "controls") {
-        let status = str_field(c, "status");
+    for c in &r.controls {
+        let status = c.status.as_str();
         let class = match status {
             "satisfied" | "attested" | "unsatisfied" | "not_applicable" => status,
             _ => "not_applicable",
@@ -270,12 +258,12 @@ fn html(r: &Value) -> String {
             out,
             "<tr><td class=\"id\">{}</td><td>{}<br><small>{}</small></td><td><span class=\"badge {class}\">{}</span></td>\
              <td>{}</td><td class=\"refs\">{}</td></tr>",
-            esc(str_field(c, "id")),
-            esc(str_field(c, "title")),
-            esc(str_field(c, "check")),
+            esc(&c.id),
+            esc(&c.title),
+            esc(&c.check),
             esc(&status.replace('_', " ")),
-            esc(str_field(c, "reason")),
-            esc(&references(&c["frameworks"]))
+            esc(&c.reason),
+            esc(&references(&c.frameworks))
         );
     }
     out.push_str("</tbody></table></section><footer>riskops ");
@@ -290,8 +278,8 @@ fn html(r: &Value) -> String {
 mod tests {
     use super::*;
 
-    fn sample() -> Value {
-        json!({
+    fn sample() -> ComplianceView {
+        serde_json::from_value(serde_json::json!({
             "project": "credit", "tier": "high", "tier_source": "register", "framework": null,
             "catalogue_version": "riskops-controls-2026.11", "generated_at": "2026-11-03T10:00:00Z",
             "controls": [
@@ -305,7 +293,8 @@ mod tests {
             "coverage_detail": {"nist-ai-rmf": {"met": 1, "applicable": 2}, "sr-11-7": {"met": 0, "applicable": 1}},
             "frameworks_not_applicable": [{"framework": "hipaa", "reason": "no phi"}],
             "summary": {"satisfied": 0, "attested": 1, "unsatisfied": 1, "not_applicable": 0}
-        })
+        }))
+        .unwrap()
     }
 
     #[test]

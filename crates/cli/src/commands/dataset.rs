@@ -2,8 +2,10 @@
 
 use crate::cli::{DatasetCommand, Format};
 use crate::client::Client;
-use crate::output::{emit, str_field, table};
+use crate::output::{emit, show, str_field, table};
 use anyhow::{Context, Result, anyhow, bail};
+use riskops_api::annotations::{AddNote, AddTags, NoteList, NoteView, TagsView};
+use riskops_api::registry::{DatasetVersionView, EntryList, EntryView, PushMetadata, Tags};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -32,32 +34,34 @@ pub async fn run(client: &Client, format: Format, command: DatasetCommand) -> Re
             if !file.is_file() {
                 bail!("{} is not a readable file", file.display());
             }
-            let metadata = json!({"project": project, "description": description, "tags": parse_tags(&tags)?});
-            let v = client.upload(&format!("/api/v1/datasets/{name}/versions"), &metadata, &file).await?;
-            emit(format, &v, |v| {
+            let metadata = PushMetadata { project, description, tags: parse_tags(&tags)? };
+            let path = format!("/api/v1/datasets/{name}/versions");
+            let v = client.upload::<_, DatasetVersionView>(&path, &metadata, &file).await?;
+            show(format, &v, |v| {
                 println!(
                     "{}@{} ({}): {} rows, {} columns, {}",
-                    str_field(v, "name"),
-                    v["version"],
-                    str_field(v, "project"),
-                    v["rows"],
-                    v["schema"].as_array().map_or(0, Vec::len),
-                    str_field(v, "digest")
+                    v.name,
+                    v.version,
+                    v.project,
+                    v.rows,
+                    v.schema.0.as_array().map_or(0, Vec::len),
+                    v.digest
                 );
             });
         }
         DatasetCommand::List { project } => {
             let query = project.map(|p| format!("?project={p}")).unwrap_or_default();
-            let list = client.get(&format!("/api/v1/datasets{query}")).await?;
-            emit(format, &list, print_entries);
+            let list = client.get::<EntryList>(&format!("/api/v1/datasets{query}")).await?;
+            show(format, &list, |l| print_entries(&l.items));
         }
         DatasetCommand::Show { version } => {
             let (name, v) = split_version(&version);
-            let mut shown = client.get(&format!("/api/v1/datasets/{name}/versions/{v}")).await?;
-            shown["notes"] =
-                client.get(&format!("/api/v1/datasets/{name}/versions/{}/notes", shown["version"])).await?["notes"]
-                    .take();
-            emit(format, &shown, print_dataset);
+            let mut shown = client.get::<DatasetVersionView>(&format!("/api/v1/datasets/{name}/versions/{v}")).await?;
+            let path = format!("/api/v1/datasets/{name}/versions/{}/notes", shown.version);
+            let mut notes = client.get::<NoteList>(&path).await?;
+            // `--format json` shows the version with its notes, as one document.
+            shown.json["notes"] = notes.json["notes"].take();
+            show(format, &shown, |v| print_dataset(v, &notes.notes));
         }
         DatasetCommand::Pull { version, output } => {
             let (name, v) = split_version(&version);
@@ -83,15 +87,10 @@ fn exact(text: &str) -> Result<(String, String)> {
 
 pub async fn annotate_tags(client: &Client, format: Format, kind: &str, version: &str, tags: &[String]) -> Result<()> {
     let (name, v) = exact(version)?;
-    let all =
-        client.post(&format!("/api/v1/{kind}/{name}/versions/{v}/tags"), &json!({"tags": parse_tags(tags)?})).await?;
-    emit(format, &all, |t| {
-        let labels: Vec<String> = t["tags"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-            .collect();
+    let body = AddTags { tags: parse_tags(tags)? };
+    let all = client.post::<_, TagsView>(&format!("/api/v1/{kind}/{name}/versions/{v}/tags"), &body).await?;
+    show(format, &all, |t| {
+        let labels: Vec<String> = t.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
         println!("{name}@{v}: {}", labels.join(" "));
     });
     Ok(())
@@ -99,54 +98,42 @@ pub async fn annotate_tags(client: &Client, format: Format, kind: &str, version:
 
 pub async fn annotate_note(client: &Client, format: Format, kind: &str, version: &str, text: &str) -> Result<()> {
     let (name, v) = exact(version)?;
-    let note = client.post(&format!("/api/v1/{kind}/{name}/versions/{v}/notes"), &json!({"text": text})).await?;
-    emit(format, &note, |n| {
-        println!("noted on {name}@{v} by {} at {}", str_field(n, "created_by"), str_field(n, "created_at"))
-    });
+    let body = AddNote { text: text.to_string() };
+    let note = client.post::<_, NoteView>(&format!("/api/v1/{kind}/{name}/versions/{v}/notes"), &body).await?;
+    show(format, &note, |n| println!("noted on {name}@{v} by {} at {}", n.created_by, n.created_at));
     Ok(())
 }
 
-pub fn print_entries(v: &Value) {
-    let rows: Vec<Vec<String>> = v["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
+pub fn print_entries(items: &[EntryView]) {
+    let rows: Vec<Vec<String>> = items
+        .iter()
         .map(|e| {
             vec![
-                str_field(e, "name").to_string(),
-                str_field(e, "project").to_string(),
-                e["latest_version"].to_string(),
-                e["versions"].to_string(),
-                str_field(e, "updated_at").to_string(),
+                e.name.clone(),
+                e.project.clone(),
+                e.latest_version.to_string(),
+                e.versions.to_string(),
+                e.updated_at.clone(),
             ]
         })
         .collect();
     table(&["NAME", "PROJECT", "LATEST", "VERSIONS", "UPDATED"], &rows);
 }
 
-fn print_dataset(v: &Value) {
-    println!(
-        "{}@{}  project {}  {}",
-        str_field(v, "name"),
-        v["version"],
-        str_field(v, "project"),
-        str_field(v, "digest")
-    );
-    println!(
-        "{} rows, {} bytes, {}, pushed {} by {}",
-        v["rows"],
-        v["size"],
-        str_field(v, "format"),
-        str_field(v, "created_at"),
-        str_field(v, "created_by")
-    );
-    if !str_field(v, "description").is_empty() {
-        println!("{}", str_field(v, "description"));
+fn print_dataset(v: &DatasetVersionView, notes: &[NoteView]) {
+    println!("{}@{}  project {}  {}", v.name, v.version, v.project, v.digest);
+    println!("{} rows, {} bytes, {}, pushed {} by {}", v.rows, v.size, v.format, v.created_at, v.created_by);
+    if !v.description.is_empty() {
+        println!("{}", v.description);
     }
-    print_tags_and_notes(v);
+    print_tags_and_notes(&v.tags, notes);
     println!();
-    let columns = v["profile"]["columns"].as_array().cloned().unwrap_or_default();
-    let types: BTreeMap<&str, &str> = v["schema"]
+    // The profile and the schema are documents (per-column statistics as riskops-data computes them).
+    let profile = v.profile.as_ref().map_or(&Value::Null, |p| &p.0);
+    let columns = profile["columns"].as_array().cloned().unwrap_or_default();
+    let types: BTreeMap<&str, &str> = v
+        .schema
+        .0
         .as_array()
         .into_iter()
         .flatten()
@@ -192,11 +179,12 @@ fn print_dataset(v: &Value) {
 async fn diff(client: &Client, format: Format, from: &str, to: &str) -> Result<()> {
     let fetch = |text: &str| {
         let (name, v) = split_version(text);
-        async move { client.get(&format!("/api/v1/datasets/{name}/versions/{v}")).await }
+        async move { client.get::<DatasetVersionView>(&format!("/api/v1/datasets/{name}/versions/{v}")).await }
     };
-    let (a, b) = (fetch(from).await?, fetch(to).await?);
-    let schema = |v: &Value| -> BTreeMap<String, (String, String)> {
-        v["schema"]
+    let (a, b) = (fetch(from).await?.body, fetch(to).await?.body);
+    let schema = |v: &DatasetVersionView| -> BTreeMap<String, (String, String)> {
+        v.schema
+            .0
             .as_array()
             .into_iter()
             .flatten()
@@ -238,8 +226,8 @@ async fn diff(client: &Client, format: Format, from: &str, to: &str) -> Result<(
             .map_err(|e| anyhow!("{e}"))?;
     let _ = std::fs::remove_dir_all(&dir);
     let result = json!({
-        "from": format!("{}@{}", str_field(&a, "name"), a["version"]),
-        "to": format!("{}@{}", str_field(&b, "name"), b["version"]),
+        "from": format!("{}@{}", a.name, a.version),
+        "to": format!("{}@{}", b.name, b.version),
         "schema": {"added": added, "removed": removed, "changed": changed},
         "drift": super::drift::report_json(&report),
     });
@@ -270,12 +258,12 @@ fn tempfile_dir() -> Result<std::path::PathBuf> {
 }
 
 /// Labels and notes of a version, for `show`.
-pub fn print_tags_and_notes(v: &Value) {
-    if let Some(tags) = v["tags"].as_object().filter(|t| !t.is_empty()) {
-        let labels: Vec<String> = tags.iter().map(|(k, x)| format!("{k}={}", x.as_str().unwrap_or(""))).collect();
+pub fn print_tags_and_notes(tags: &Tags, notes: &[NoteView]) {
+    if !tags.is_empty() {
+        let labels: Vec<String> = tags.iter().map(|(k, x)| format!("{k}={x}")).collect();
         println!("tags: {}", labels.join(" "));
     }
-    for n in v["notes"].as_array().into_iter().flatten() {
-        println!("note ({}, {}): {}", str_field(n, "created_by"), str_field(n, "created_at"), str_field(n, "text"));
+    for n in notes {
+        println!("note ({}, {}): {}", n.created_by, n.created_at, n.text);
     }
 }

@@ -2,11 +2,16 @@
 //! promote, rollback, stage, verify.
 
 use super::dataset::split_version;
-use super::identities::{items, join};
 use crate::cli::{EvidenceCommand, Format, PolicyCommand, PromotionCommand};
-use crate::client::Client;
-use crate::output::{emit, str_field, table};
+use crate::client::{Answer, Client};
+use crate::output::{emit, show, str_field, table};
 use anyhow::{Context, Result, bail};
+use riskops_api::governance::{
+    DecisionRequest, DeploymentView, EvidenceList, EvidenceMetadata, EvidenceView, PolicyView, PromoteRequest,
+    PromotionList, PromotionResponse, RollbackRequest, SignatureView, StagesView,
+};
+use riskops_api::registry::ModelVersionView;
+use riskops_api::system::SigningKeyInfo;
 use riskops_core::signing::{PublicKey, Signature, model_signature_message};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -21,37 +26,32 @@ pub async fn evidence(client: &Client, format: Format, command: EvidenceCommand)
                 bail!("--file {} is not a readable file", file.display());
             }
             let (name, v) = split_version(&version);
-            let metadata = json!({"kind": kind, "passed": passed, "summary": summary});
-            let added =
-                client.upload(&format!("/api/v1/models/{name}/versions/{v}/evidence"), &metadata, &file).await?;
-            emit(format, &added, |e| {
-                println!(
-                    "{} evidence for {}@{}: {}",
-                    str_field(e, "kind"),
-                    str_field(e, "model"),
-                    e["version"],
-                    str_field(e, "digest")
-                );
-            });
+            let metadata = EvidenceMetadata { kind, passed, summary };
+            let path = format!("/api/v1/models/{name}/versions/{v}/evidence");
+            let added = client.upload::<_, EvidenceView>(&path, &metadata, &file).await?;
+            show(format, &added, |e| println!("{} evidence for {}@{}: {}", e.kind, e.model, e.version, e.digest));
         }
         EvidenceCommand::List { version } => {
             let (name, v) = split_version(&version);
-            let list = client.get(&format!("/api/v1/models/{name}/versions/{v}/evidence")).await?;
-            emit(format, &list, |v| {
-                let rows: Vec<Vec<String>> = items(v, "evidence")
-                    .map(|e| {
-                        let passed = e["passed"].as_bool().map_or("-", |p| if p { "passed" } else { "FAILED" });
-                        let counts = match e["does_not_count"].as_str() {
+            let list = client.get::<EvidenceList>(&format!("/api/v1/models/{name}/versions/{v}/evidence")).await?;
+            show(format, &list, |v| {
+                let rows: Vec<Vec<String>> = v
+                    .evidence
+                    .iter()
+                    .map(|s| {
+                        let e = &s.evidence;
+                        let passed = e.passed.map_or("-", |p| if p { "passed" } else { "FAILED" });
+                        let counts = match &s.does_not_count {
                             Some(why) => format!("no: {why}"),
-                            None if e["counts"] == true => "yes".to_string(),
+                            None if s.counts => "yes".to_string(),
                             None => "-".to_string(),
                         };
                         vec![
-                            e["id"].to_string(),
-                            str_field(e, "kind").into(),
+                            e.id.to_string(),
+                            e.kind.clone(),
                             passed.into(),
-                            str_field(e, "created_by").into(),
-                            str_field(e, "summary").into(),
+                            e.created_by.clone(),
+                            e.summary.clone(),
                             counts,
                         ]
                     })
@@ -74,17 +74,19 @@ pub async fn promotion(client: &Client, format: Format, command: PromotionComman
                 query.push(format!("status={s}"));
             }
             let q = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
-            let list = client.get(&format!("/api/v1/promotions{q}")).await?;
-            emit(format, &list, |v| {
-                let rows: Vec<Vec<String>> = items(v, "promotions")
+            let list = client.get::<PromotionList>(&format!("/api/v1/promotions{q}")).await?;
+            show(format, &list, |v| {
+                let rows: Vec<Vec<String>> = v
+                    .promotions
+                    .iter()
                     .map(|p| {
                         vec![
-                            p["id"].to_string(),
-                            format!("{}@{}", str_field(p, "model"), p["version"]),
-                            str_field(p, "environment").into(),
-                            str_field(p, "status").into(),
-                            str_field(p, "requested_by").into(),
-                            join(&p["missing"]),
+                            p.id.to_string(),
+                            format!("{}@{}", p.model, p.version),
+                            p.environment.clone(),
+                            p.status.clone(),
+                            p.requested_by.clone(),
+                            p.missing.join(", "),
                         ]
                     })
                     .collect();
@@ -92,59 +94,40 @@ pub async fn promotion(client: &Client, format: Format, command: PromotionComman
             });
             return Ok(());
         }
-        PromotionCommand::Show { id } => client.get(&format!("/api/v1/promotions/{id}")).await?,
+        PromotionCommand::Show { id } => client.get::<PromotionResponse>(&format!("/api/v1/promotions/{id}")).await?,
         PromotionCommand::Approve { id, comment } => {
-            client.post(&format!("/api/v1/promotions/{id}/approve"), &json!({"comment": comment})).await?
+            client.post(&format!("/api/v1/promotions/{id}/approve"), &DecisionRequest { comment }).await?
         }
         PromotionCommand::Reject { id, comment } => {
-            client.post(&format!("/api/v1/promotions/{id}/reject"), &json!({"comment": comment})).await?
+            client.post(&format!("/api/v1/promotions/{id}/reject"), &DecisionRequest { comment }).await?
         }
     };
-    emit(format, &shown, print_promotion);
+    show(format, &shown, print_promotion);
     Ok(())
 }
 
-pub fn print_promotion(p: &Value) {
+pub fn print_promotion(p: &PromotionResponse) {
     println!(
         "promotion {}: {}@{} → {}  [{}]  ({} tier, requested by {})",
-        p["id"],
-        str_field(p, "model"),
-        p["version"],
-        str_field(p, "environment"),
-        str_field(p, "status"),
-        str_field(p, "tier"),
-        str_field(p, "requested_by")
+        p.id, p.model, p.version, p.environment, p.status, p.tier, p.requested_by
     );
-    let reasons: Vec<&Value> = items(p, "missing_reasons").collect();
-    if reasons.is_empty() {
-        // An older server: the requirements without their reasons.
-        let missing = join(&p["missing"]);
-        if !missing.is_empty() {
-            println!("missing: {missing}");
-        }
-    } else {
+    if !p.missing_reasons.is_empty() {
         println!("missing:");
-        for r in reasons {
-            println!("  {}: {}", str_field(r, "requirement"), str_field(r, "reason"));
+        for r in &p.missing_reasons {
+            println!("  {}: {}", r.requirement, r.reason);
         }
     }
-    if let Some(reason) = p["closed_reason"].as_str() {
+    if let Some(reason) = &p.closed_reason {
         println!("closed: {reason}");
     }
-    for d in items(p, "decisions") {
-        println!(
-            "  {} by {} ({}) {}",
-            str_field(d, "decision"),
-            str_field(d, "by"),
-            join(&d["roles"]),
-            str_field(d, "comment")
-        );
+    for d in &p.decisions {
+        println!("  {} by {} ({}) {}", d.decision, d.by, d.roles.join(", "), d.comment);
     }
 }
 
 pub async fn policy(client: &Client, format: Format, command: PolicyCommand) -> Result<()> {
     let shown = match command {
-        PolicyCommand::Show => client.get("/api/v1/policy").await?,
+        PolicyCommand::Show => client.get::<PolicyView>("/api/v1/policy").await?,
         PolicyCommand::Set { file } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let doc: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
@@ -153,7 +136,8 @@ pub async fn policy(client: &Client, format: Format, command: PolicyCommand) -> 
             client.put("/api/v1/policy", &doc).await?
         }
     };
-    emit(format, &shown, |v| println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()));
+    // The text form is the answer as sent too: the policy is a document to read whole.
+    emit(format, &shown.json, |v| println!("{}", serde_json::to_string_pretty(v).unwrap_or_default()));
     Ok(())
 }
 
@@ -168,26 +152,26 @@ pub async fn promote(
     wait: Option<std::time::Duration>,
 ) -> Result<ExitCode> {
     let (name, v) = split_version(version);
-    let made = client
-        .post(&format!("/api/v1/models/{name}/versions/{v}/promotions"), &json!({"to": to, "reason": reason}))
-        .await?;
+    let body = PromoteRequest { to: to.to_string(), reason: reason.to_string() };
+    let made =
+        client.post::<_, PromotionResponse>(&format!("/api/v1/models/{name}/versions/{v}/promotions"), &body).await?;
     let Some(timeout) = wait else {
-        emit(format, &made, print_promotion);
+        show(format, &made, print_promotion);
         return Ok(ExitCode::SUCCESS);
     };
     let (last, timed_out) = wait_for_decision(client, made, timeout).await?;
-    emit(format, &last, print_promotion);
-    let status = str_field(&last, "status");
+    show(format, &last, print_promotion);
+    let (id, status) = (last.id, last.status.as_str());
     if timed_out {
-        eprintln!("error: promotion {} is still {status} after {}", last["id"], humanize(timeout));
+        eprintln!("error: promotion {id} is still {status} after {}", humanize(timeout));
         return Ok(ExitCode::from(1));
     }
     if status == "completed" {
         return Ok(ExitCode::SUCCESS);
     }
-    match last["closed_reason"].as_str() {
-        Some(reason) => eprintln!("error: promotion {} was closed: {reason}", last["id"]),
-        None => eprintln!("error: promotion {} was {status}", last["id"]),
+    match &last.closed_reason {
+        Some(reason) => eprintln!("error: promotion {id} was closed: {reason}"),
+        None => eprintln!("error: promotion {id} was {status}"),
     }
     Ok(ExitCode::from(1))
 }
@@ -197,16 +181,20 @@ const POLL_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Polls the request until it is no longer pending or `timeout` passes; returns the request
 /// as last seen and whether time ran out. Says on stderr what it still waits for.
-async fn wait_for_decision(client: &Client, mut request: Value, timeout: std::time::Duration) -> Result<(Value, bool)> {
+async fn wait_for_decision(
+    client: &Client,
+    mut request: Answer<PromotionResponse>,
+    timeout: std::time::Duration,
+) -> Result<(Answer<PromotionResponse>, bool)> {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut said = String::new();
     loop {
-        if str_field(&request, "status") != "pending" {
+        if request.status != "pending" {
             return Ok((request, false));
         }
-        let missing = join(&request["missing"]);
+        let missing = request.missing.join(", ");
         if missing != said {
-            eprintln!("waiting for promotion {}: missing {missing}", request["id"]);
+            eprintln!("waiting for promotion {}: missing {missing}", request.id);
             said = missing;
         }
         let now = tokio::time::Instant::now();
@@ -214,7 +202,7 @@ async fn wait_for_decision(client: &Client, mut request: Value, timeout: std::ti
             return Ok((request, true));
         }
         tokio::time::sleep(POLL_EVERY.min(deadline - now)).await;
-        request = client.get(&format!("/api/v1/promotions/{}", request["id"])).await?;
+        request = client.get(&format!("/api/v1/promotions/{}", request.id)).await?;
     }
 }
 
@@ -237,15 +225,10 @@ pub async fn rollback(
     env: &str,
     reason: &str,
 ) -> Result<()> {
-    let body = json!({"version": version, "environment": env, "reason": reason});
-    let done = client.post(&format!("/api/v1/models/{name}/rollback"), &body).await?;
-    emit(format, &done, |d| {
-        println!(
-            "{}@{} is back in {} (emergency rollback, gates skipped)",
-            str_field(d, "model"),
-            d["version"],
-            str_field(d, "environment")
-        );
+    let body = RollbackRequest { version, environment: Some(env.to_string()), reason: reason.to_string() };
+    let done = client.post::<_, DeploymentView>(&format!("/api/v1/models/{name}/rollback"), &body).await?;
+    show(format, &done, |d| {
+        println!("{}@{} is back in {} (emergency rollback, gates skipped)", d.model, d.version, d.environment);
     });
     Ok(())
 }
@@ -254,37 +237,37 @@ pub async fn stage(client: &Client, format: Format, name: &str, at: Option<&str>
     // A bare date means its start, in UTC.
     let at = at.map(|t| if t.contains('T') { t.to_string() } else { format!("{t}T00:00:00Z") });
     let query = at.map(|t| format!("?at={}", t.replace('+', "%2B"))).unwrap_or_default();
-    let stages = client.get(&format!("/api/v1/models/{name}/stages{query}")).await?;
-    emit(format, &stages, |s| {
-        println!("{} at {}", str_field(s, "model"), str_field(s, "at"));
-        if let Some(envs) = s["environments"].as_object() {
-            for (env, d) in envs {
-                let version = if d.is_null() {
-                    "-".to_string()
-                } else {
-                    format!("version {} since {}", d["version"], str_field(d, "since"))
-                };
-                println!("  {env:<11} {version}");
-            }
+    let stages = client.get::<StagesView>(&format!("/api/v1/models/{name}/stages{query}")).await?;
+    show(format, &stages, |s| {
+        println!("{} at {}", s.model, s.at);
+        let envs = [("staging", &s.environments.staging), ("production", &s.environments.production)];
+        for (env, d) in envs {
+            let version = match d {
+                None => "-".to_string(),
+                Some(d) => format!("version {} since {}", d.version, d.since),
+            };
+            println!("  {env:<11} {version}");
         }
         let stages: Vec<String> =
-            items(s, "versions").map(|v| format!("{}: {}", v["version"], join(&v["stages"]))).collect();
+            s.versions.iter().map(|v| format!("{}: {}", v.version, v.stages.join(", "))).collect();
         if !stages.is_empty() {
             println!("  versions    {}", stages.join("; "));
         }
-        let rows: Vec<Vec<String>> = items(s, "history")
+        let rows: Vec<Vec<String>> = s
+            .history
+            .iter()
             .map(|d| {
-                let how = if d["emergency"] == true {
+                let how = if d.emergency {
                     "ROLLBACK".to_string()
                 } else {
-                    format!("promotion {}", d["promotion_id"])
+                    format!("promotion {}", d.promotion_id.map_or("null".to_string(), |id| id.to_string()))
                 };
                 vec![
-                    str_field(d, "since").into(),
-                    d["until"].as_str().unwrap_or("now").into(),
-                    str_field(d, "environment").into(),
-                    d["version"].to_string(),
-                    str_field(d, "by").into(),
+                    d.since.clone(),
+                    d.until.clone().unwrap_or_else(|| "now".into()),
+                    d.environment.clone(),
+                    d.version.to_string(),
+                    d.by.clone(),
                     how,
                 ]
             })
@@ -314,41 +297,46 @@ pub async fn verify(
         Some(path) => {
             let text =
                 std::fs::read_to_string(path).with_context(|| format!("cannot read --record {}", path.display()))?;
-            let stages: Value =
-                serde_json::from_str(&text).with_context(|| format!("--record {} is not JSON", path.display()))?;
-            if stages["model"].as_str() != Some(name.as_str()) {
-                bail!("--record {} is the stage record of {:?}, not of {name}", path.display(), stages["model"]);
+            let stages: StagesView = serde_json::from_str(&text).with_context(|| {
+                format!("--record {} is not a stage record (`riskops model stage NAME --format json`)", path.display())
+            })?;
+            if stages.model != name {
+                bail!("--record {} is the stage record of {:?}, not of {name}", path.display(), stages.model);
             }
-            let number: u64 = v.parse().with_context(|| "offline, give the version number: NAME@V")?;
-            let digest = items(&stages, "history")
-                .find(|d| d["version"].as_u64() == Some(number))
-                .map(|d| str_field(d, "digest").to_string())
+            let number: u32 = v.parse().with_context(|| "offline, give the version number: NAME@V")?;
+            let digest = stages
+                .history
+                .iter()
+                .find(|d| d.version == number)
+                .map(|d| d.digest.clone())
                 .with_context(|| format!("--record has no deployment of {name}@{number}"))?;
             (number, digest, stages)
         }
         None => {
-            let record = client.get(&format!("/api/v1/models/{name}/versions/{v}")).await?;
-            let number = record["version"].as_u64().context("the server's record has no version")?;
-            let digest = str_field(&record, "digest").to_string();
-            (number, digest, client.get(&format!("/api/v1/models/{name}/stages")).await?)
+            let record = client.get::<ModelVersionView>(&format!("/api/v1/models/{name}/versions/{v}")).await?.body;
+            let stages = client.get::<StagesView>(&format!("/api/v1/models/{name}/stages")).await?.body;
+            (record.version, record.digest, stages)
         }
     };
     let key_hex = match (pinned, record) {
         (Some(k), _) => k.to_string(),
         (None, Some(_)) => bail!("offline (--record), pin the key with --public-key"),
-        (None, None) => str_field(&client.get("/api/v1/signing-key").await?, "public_key").to_string(),
+        (None, None) => client.get::<SigningKeyInfo>("/api/v1/signing-key").await?.body.public_key,
     };
     let key = PublicKey::from_hex(&key_hex).map_err(|e| anyhow::anyhow!("public key: {}", e.message))?;
-    let signed: Vec<&Value> = items(&stages, "history")
-        .filter(|d| d["version"].as_u64() == Some(number) && d["signature"].is_object())
+    let signed: Vec<(&DeploymentView, &SignatureView)> = stages
+        .history
+        .iter()
+        .filter(|d| d.version == number)
+        .filter_map(|d| d.signature.as_ref().map(|s| (d, s)))
         .collect();
     let mut reasons = Vec::new();
     if file_digest != digest {
         reasons.push(format!("the file's digest {file_digest} is not the registered {digest}"));
     }
-    let signature_ok = signed.iter().any(|d| {
-        let message = model_signature_message(&name, number as u32, str_field(d, "environment"), &file_digest);
-        Signature::from_hex(str_field(&d["signature"], "signature")).is_ok_and(|s| key.verify(&message, &s).is_ok())
+    let signature_ok = signed.iter().any(|(d, signature)| {
+        let message = model_signature_message(&name, number, &d.environment, &file_digest);
+        Signature::from_hex(&signature.signature).is_ok_and(|s| key.verify(&message, &s).is_ok())
     });
     if signed.is_empty() {
         reasons.push(format!("{name}@{number} was never signed (it has not entered production)"));

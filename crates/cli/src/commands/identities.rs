@@ -2,9 +2,12 @@
 
 use crate::cli::{Format, TokenCommand, UserCommand};
 use crate::client::Client;
-use crate::output::{emit, str_field, table};
+use crate::output::{show, table};
 use anyhow::{Context, Result, bail};
-use serde_json::{Value, json};
+use riskops_api::identities::{
+    CreateToken, CreateUser, CreatedUser, IdentityView, IssuedTokenView, RoleChange, TokenList, TokenView, UserList,
+};
+use serde_json::Value;
 
 /// `30d`, `12h`, `90m`, `45s` or plain seconds, as seconds.
 pub fn parse_duration(text: &str) -> Result<i64> {
@@ -36,32 +39,32 @@ pub async fn user(client: &Client, format: Format, command: UserCommand) -> Resu
                 None
             };
             let kind = if service_account { "service_account" } else { "user" };
-            let body = json!({
-                "name": name, "kind": kind, "roles": roles, "password": password,
-                "expires_in_seconds": seconds(&expires_in)?,
-            });
-            let made = client.post("/api/v1/users", &body).await?;
-            emit(format, &made, |v| {
-                let identity = &v["identity"];
-                println!(
-                    "created {} {} with roles {}",
-                    str_field(identity, "kind"),
-                    str_field(identity, "name"),
-                    join(&identity["roles"])
-                );
-                println!("API token (shown once, keep it safe):\n{}", str_field(v, "token"));
+            let body = CreateUser {
+                name,
+                kind: Some(kind.to_string()),
+                roles,
+                password,
+                expires_in_seconds: seconds(&expires_in)?,
+            };
+            let made = client.post::<_, CreatedUser>("/api/v1/users", &body).await?;
+            show(format, &made, |v| {
+                let identity = &v.identity;
+                println!("created {} {} with roles {}", identity.kind, identity.name, identity.roles.join(", "));
+                println!("API token (shown once, keep it safe):\n{}", v.token);
             });
         }
         UserCommand::List => {
-            let list = client.get("/api/v1/users").await?;
-            emit(format, &list, |v| {
-                let rows: Vec<Vec<String>> = items(v, "users")
+            let list = client.get::<UserList>("/api/v1/users").await?;
+            show(format, &list, |v| {
+                let rows: Vec<Vec<String>> = v
+                    .users
+                    .iter()
                     .map(|u| {
                         vec![
-                            str_field(u, "name").into(),
-                            str_field(u, "kind").into(),
-                            join(&u["roles"]),
-                            str_field(u, "created_at").into(),
+                            u.name.clone(),
+                            u.kind.clone(),
+                            u.roles.join(", "),
+                            u.created_at.clone().unwrap_or_default(),
                         ]
                     })
                     .collect();
@@ -69,12 +72,13 @@ pub async fn user(client: &Client, format: Format, command: UserCommand) -> Resu
             });
         }
         UserCommand::Grant { name, role } => {
-            let after = client.post(&format!("/api/v1/users/{name}/roles"), &json!({"role": role})).await?;
-            emit(format, &after, |v| println!("{} now has {}", str_field(v, "name"), join(&v["roles"])));
+            let body = RoleChange { role };
+            let after = client.post::<_, IdentityView>(&format!("/api/v1/users/{name}/roles"), &body).await?;
+            show(format, &after, |v| println!("{} now has {}", v.name, v.roles.join(", ")));
         }
         UserCommand::Revoke { name, role } => {
-            let after = client.delete(&format!("/api/v1/users/{name}/roles/{role}")).await?;
-            emit(format, &after, |v| println!("{} now has {}", str_field(v, "name"), join(&v["roles"])));
+            let after = client.delete::<IdentityView>(&format!("/api/v1/users/{name}/roles/{role}")).await?;
+            show(format, &after, |v| println!("{} now has {}", v.name, v.roles.join(", ")));
         }
     }
     Ok(())
@@ -83,16 +87,16 @@ pub async fn user(client: &Client, format: Format, command: UserCommand) -> Resu
 pub async fn token(client: &Client, format: Format, command: TokenCommand) -> Result<()> {
     match command {
         TokenCommand::Create { user, expires_in, label } => {
-            let body = json!({"user": user, "label": label, "expires_in_seconds": seconds(&expires_in)?});
-            let made = client.post("/api/v1/tokens", &body).await?;
-            emit(format, &made, |v| {
+            let body = CreateToken { user, label, expires_in_seconds: seconds(&expires_in)? };
+            let made = client.post::<_, IssuedTokenView>("/api/v1/tokens", &body).await?;
+            show(format, &made, |v| {
                 println!(
                     "token {} for {} (expires {}); shown once:",
-                    v["id"],
-                    str_field(v, "identity"),
-                    or_never(&v["expires_at"])
+                    v.info.id,
+                    v.info.identity,
+                    or_never(&v.info.expires_at)
                 );
-                println!("{}", str_field(v, "token"));
+                println!("{}", v.token);
             });
         }
         TokenCommand::List { user, all } => {
@@ -101,17 +105,19 @@ pub async fn token(client: &Client, format: Format, command: TokenCommand) -> Re
                 (Some(u), false) => format!("?user={u}"),
                 (None, false) => String::new(),
             };
-            let list = client.get(&format!("/api/v1/tokens{query}")).await?;
-            emit(format, &list, |v| {
-                let rows: Vec<Vec<String>> = items(v, "tokens")
+            let list = client.get::<TokenList>(&format!("/api/v1/tokens{query}")).await?;
+            show(format, &list, |v| {
+                let rows: Vec<Vec<String>> = v
+                    .tokens
+                    .iter()
                     .map(|t| {
-                        let state = if t["revoked_at"].is_string() { "revoked" } else { "active" };
+                        let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
                         vec![
-                            t["id"].to_string(),
-                            str_field(t, "identity").into(),
-                            str_field(t, "label").into(),
-                            str_field(t, "created_at").into(),
-                            or_never(&t["expires_at"]),
+                            t.id.to_string(),
+                            t.identity.clone(),
+                            t.label.clone(),
+                            t.created_at.clone(),
+                            or_never(&t.expires_at),
                             state.into(),
                         ]
                     })
@@ -120,8 +126,8 @@ pub async fn token(client: &Client, format: Format, command: TokenCommand) -> Re
             });
         }
         TokenCommand::Revoke { id } => {
-            let revoked = client.delete(&format!("/api/v1/tokens/{id}")).await?;
-            emit(format, &revoked, |v| println!("revoked token {} of {}", v["id"], str_field(v, "identity")));
+            let revoked = client.delete::<TokenView>(&format!("/api/v1/tokens/{id}")).await?;
+            show(format, &revoked, |v| println!("revoked token {} of {}", v.id, v.identity));
         }
     }
     Ok(())
@@ -135,8 +141,8 @@ pub fn join(list: &Value) -> String {
     list.as_array().into_iter().flatten().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")
 }
 
-fn or_never(v: &Value) -> String {
-    v.as_str().unwrap_or("never").to_string()
+fn or_never(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "never".to_string())
 }
 
 #[cfg(test)]

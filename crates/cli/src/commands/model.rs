@@ -1,11 +1,14 @@
 //! `riskops model register|list|show|pull|diff`.
 
 use super::dataset::{annotate_note, annotate_tags, parse_tags, split_version};
-use super::identities::items;
 use crate::cli::{Format, ModelCommand, RegisterArgs};
 use crate::client::Client;
-use crate::output::{emit, str_field, table};
+use crate::output::{emit, show, str_field, table};
 use anyhow::{Context, Result, bail};
+use riskops_api::Document;
+use riskops_api::annotations::{NoteList, NoteView};
+use riskops_api::governance::{KpiView, StagesView};
+use riskops_api::registry::{EntryList, EntryView, ModelVersionView, RegisterMetadata};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -14,27 +17,31 @@ pub async fn run(client: &Client, format: Format, command: ModelCommand) -> Resu
         ModelCommand::Register(args) => register(client, format, *args).await?,
         ModelCommand::List { project } => {
             let query = project.map(|p| format!("?project={p}")).unwrap_or_default();
-            let mut list = client.get(&format!("/api/v1/models{query}")).await?;
-            if let Some(models) = list["items"].as_array_mut() {
-                for m in models {
-                    let stages = stages(client, str_field(m, "name")).await?;
-                    m["environments"] = environments(&stages);
-                }
+            let mut list = client.get::<EntryList>(&format!("/api/v1/models{query}")).await?;
+            let mut deployed = Vec::new();
+            for m in &list.body.items {
+                deployed.push(Deployed::of(&stages(client, &m.name).await?));
             }
-            emit(format, &list, print_models);
+            // `--format json` shows each model with its environments, as one document.
+            for (m, d) in list.json["items"].as_array_mut().into_iter().flatten().zip(&deployed) {
+                m["environments"] = d.json();
+            }
+            show(format, &list, |l| print_models(&l.items, &deployed));
         }
         ModelCommand::Show { version } => {
             let (name, v) = split_version(&version);
-            let mut shown = client.get(&format!("/api/v1/models/{name}/versions/{v}")).await?;
-            shown["notes"] =
-                client.get(&format!("/api/v1/models/{name}/versions/{}/notes", shown["version"])).await?["notes"]
-                    .take();
+            let mut shown = client.get::<ModelVersionView>(&format!("/api/v1/models/{name}/versions/{v}")).await?;
+            let path = format!("/api/v1/models/{name}/versions/{}/notes", shown.version);
+            let mut notes = client.get::<NoteList>(&path).await?;
             let stages = stages(client, &name).await?;
-            shown["stages"] = items(&stages, "versions")
-                .find(|s| s["version"] == shown["version"])
-                .map_or(json!([]), |s| s["stages"].clone());
-            shown["environments"] = environments(&stages);
-            emit(format, &shown, print_model);
+            let stage: Vec<String> =
+                stages.versions.iter().find(|s| s.version == shown.version).map_or(Vec::new(), |s| s.stages.clone());
+            let deployed = Deployed::of(&stages);
+            // `--format json` shows the version with its notes, stages and environments, as one document.
+            shown.json["notes"] = notes.json["notes"].take();
+            shown.json["stages"] = json!(stage);
+            shown.json["environments"] = deployed.json();
+            show(format, &shown, |v| print_model(v, &notes.notes, &stage, &deployed));
         }
         ModelCommand::Pull { version, output } => {
             let (name, v) = split_version(&version);
@@ -53,8 +60,11 @@ pub async fn run(client: &Client, format: Format, command: ModelCommand) -> Resu
             let given = [tp, fp, fn_, tn];
             let kpi = if given.iter().any(Option::is_some) || currency.is_some() || description.is_some() {
                 // Only the values given change; the rest stay as stored.
-                let current = client.get(&format!("/api/v1/models/{name}/kpi")).await?["values"].take();
-                let mut body = if current.is_object() { current } else { json!({"currency": "USD"}) };
+                let current = client.get::<KpiView>(&format!("/api/v1/models/{name}/kpi")).await?.body.values;
+                let mut body = match current {
+                    Some(values) => serde_json::to_value(values)?,
+                    None => json!({"currency": "USD"}),
+                };
                 for (key, value) in [("tp", tp), ("fp", fp), ("fn", fn_), ("tn", tn)] {
                     if let Some(v) = value {
                         body[key] = json!(v);
@@ -66,11 +76,11 @@ pub async fn run(client: &Client, format: Format, command: ModelCommand) -> Resu
                 if let Some(d) = description {
                     body["description"] = json!(d);
                 }
-                client.put(&format!("/api/v1/models/{name}/kpi"), &body).await?
+                client.put::<_, KpiView>(&format!("/api/v1/models/{name}/kpi"), &body).await?
             } else {
-                client.get(&format!("/api/v1/models/{name}/kpi")).await?
+                client.get::<KpiView>(&format!("/api/v1/models/{name}/kpi")).await?
             };
-            emit(format, &kpi, print_kpi);
+            show(format, &kpi, print_kpi);
         }
         ModelCommand::Stage { name, at } => super::governance::stage(client, format, &name, at.as_deref()).await?,
         ModelCommand::Verify { .. } => bail!("internal: model verify is dispatched separately"),
@@ -78,32 +88,49 @@ pub async fn run(client: &Client, format: Format, command: ModelCommand) -> Resu
     Ok(())
 }
 
-async fn stages(client: &Client, model: &str) -> Result<Value> {
-    client.get(&format!("/api/v1/models/{model}/stages")).await
+async fn stages(client: &Client, model: &str) -> Result<StagesView> {
+    Ok(client.get::<StagesView>(&format!("/api/v1/models/{model}/stages")).await?.body)
 }
 
-/// `{"staging": 2, "production": 1}` (null where no version is) from a stages answer.
-fn environments(stages: &Value) -> Value {
-    let envs = stages["environments"].as_object().cloned().unwrap_or_default();
-    Value::Object(envs.into_iter().map(|(env, d)| (env, d["version"].clone())).collect())
+/// The version in each environment (none where no version is), from a stages answer.
+struct Deployed {
+    staging: Option<u32>,
+    production: Option<u32>,
 }
 
-/// `version 3` or `-` for one environment of `environments`.
-fn in_env(environments: &Value, env: &str) -> String {
-    environments[env].as_u64().map_or("-".to_string(), |v| v.to_string())
+impl Deployed {
+    fn of(stages: &StagesView) -> Self {
+        let e = &stages.environments;
+        Deployed {
+            staging: e.staging.as_ref().map(|d| d.version),
+            production: e.production.as_ref().map(|d| d.version),
+        }
+    }
+
+    /// `{"staging": 2, "production": 1}`, null where no version is.
+    fn json(&self) -> Value {
+        json!({"staging": self.staging, "production": self.production})
+    }
 }
 
-fn print_models(v: &Value) {
-    let rows: Vec<Vec<String>> = items(v, "items")
-        .map(|m| {
+/// `3`, or `-` where no version is.
+fn in_env(version: Option<u32>) -> String {
+    version.map_or("-".to_string(), |v| v.to_string())
+}
+
+fn print_models(items: &[EntryView], deployed: &[Deployed]) {
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .zip(deployed)
+        .map(|(m, d)| {
             vec![
-                str_field(m, "name").to_string(),
-                str_field(m, "project").to_string(),
-                m["latest_version"].to_string(),
-                m["versions"].to_string(),
-                in_env(&m["environments"], "staging"),
-                in_env(&m["environments"], "production"),
-                str_field(m, "updated_at").to_string(),
+                m.name.clone(),
+                m.project.clone(),
+                m.latest_version.to_string(),
+                m.versions.to_string(),
+                in_env(d.staging),
+                in_env(d.production),
+                m.updated_at.clone(),
             ]
         })
         .collect();
@@ -125,54 +152,55 @@ async fn register(client: &Client, format: Format, args: RegisterArgs) -> Result
     if !args.artifact.is_file() {
         bail!("--artifact {} is not a readable file", args.artifact.display());
     }
-    let metadata = json!({
-        "project": args.project,
-        "framework": args.framework,
-        "training_data": args.training_data,
-        "validation_data": args.validation_data,
-        "code_repo": args.code_repo,
-        "code_commit": args.code_commit,
-        "params": read_json(&args.params, "params")?,
-        "metrics": read_json(&args.metrics, "metrics")?,
-        "description": args.description,
-        "tags": parse_tags(&args.tags)?,
-    });
-    let v = client.upload(&format!("/api/v1/models/{}/versions", args.name), &metadata, &args.artifact).await?;
-    emit(format, &v, |v| {
-        println!("{}@{} ({}): {}", str_field(v, "name"), v["version"], str_field(v, "project"), str_field(v, "digest"));
-    });
+    let metadata = RegisterMetadata {
+        project: args.project,
+        framework: Some(args.framework),
+        training_data: args.training_data,
+        validation_data: args.validation_data,
+        code_repo: args.code_repo,
+        code_commit: args.code_commit,
+        params: Some(Document(read_json(&args.params, "params")?)),
+        metrics: Some(Document(read_json(&args.metrics, "metrics")?)),
+        description: args.description,
+        tags: parse_tags(&args.tags)?,
+    };
+    let path = format!("/api/v1/models/{}/versions", args.name);
+    let v = client.upload::<_, ModelVersionView>(&path, &metadata, &args.artifact).await?;
+    show(format, &v, |v| println!("{}@{} ({}): {}", v.name, v.version, v.project, v.digest));
     Ok(())
 }
 
-fn print_kpi(k: &Value) {
-    let values = &k["values"];
-    if values.is_null() {
-        println!("{}: no values per outcome yet (set them with --tp/--fp/--fn/--tn)", str_field(k, "model"));
-    } else {
-        println!(
+/// A number as JSON writes it (`-25.0`, not `-25`), as these lines always showed it.
+fn json_number(x: f64) -> String {
+    serde_json::to_string(&x).unwrap_or_default()
+}
+
+fn print_kpi(k: &KpiView) {
+    match &k.values {
+        None => println!("{}: no values per outcome yet (set them with --tp/--fp/--fn/--tn)", k.model),
+        Some(values) => println!(
             "{}: per outcome in {}: TP {}  FP {}  FN {}  TN {}",
-            str_field(k, "model"),
-            str_field(values, "currency"),
-            values["tp"],
-            values["fp"],
-            values["fn"],
-            values["tn"]
-        );
+            k.model,
+            values.currency,
+            json_number(values.tp),
+            json_number(values.fp),
+            json_number(values.fn_),
+            json_number(values.tn)
+        ),
     }
-    let rows: Vec<Vec<String>> = k["versions"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let rows: Vec<Vec<String>> = k
+        .versions
+        .iter()
         .map(|v| {
-            let m = &v["confusion_matrix"];
-            let metric = |k: &str| v[k].as_f64().map_or("-".into(), |x| format!("{x:.3}"));
+            let m = &v.confusion_matrix;
+            let metric = |x: Option<f64>| x.map_or("-".into(), |x| format!("{x:.3}"));
             vec![
-                v["version"].to_string(),
-                format!("{}/{}/{}/{}", m["tp"], m["fp"], m["fn"], m["tn"]),
-                metric("precision"),
-                metric("recall"),
-                metric("f1"),
-                v["expected_value_per_1000"].as_f64().map_or("-".into(), |x| format!("{x:.2}")),
+                v.version.to_string(),
+                format!("{}/{}/{}/{}", m.tp, m.fp, m.fn_, m.tn),
+                metric(v.precision),
+                metric(v.recall),
+                metric(v.f1),
+                v.expected_value_per_1000.map_or("-".into(), |x| format!("{x:.2}")),
             ]
         })
         .collect();
@@ -181,38 +209,31 @@ fn print_kpi(k: &Value) {
     }
 }
 
-fn print_model(v: &Value) {
-    println!(
-        "{}@{}  project {}  {}",
-        str_field(v, "name"),
-        v["version"],
-        str_field(v, "project"),
-        str_field(v, "framework")
-    );
-    println!("artifact {} ({} bytes)", str_field(v, "digest"), v["size"]);
-    println!("registered {} by {}", str_field(v, "created_at"), str_field(v, "author"));
-    println!("stage           {}", super::identities::join(&v["stages"]));
-    println!(
-        "environments    staging: {}, production: {}",
-        in_env(&v["environments"], "staging"),
-        in_env(&v["environments"], "production")
-    );
-    let or_none = |k: &str| if str_field(v, k).is_empty() { "–".to_string() } else { str_field(v, k).to_string() };
-    println!("training data   {}", or_none("training_data"));
-    println!("validation data {}", or_none("validation_data"));
-    if !str_field(v, "code_repo").is_empty() {
-        println!("code            {} @ {}", str_field(v, "code_repo"), str_field(v, "code_commit"));
+fn print_model(v: &ModelVersionView, notes: &[NoteView], stages: &[String], deployed: &Deployed) {
+    println!("{}@{}  project {}  {}", v.name, v.version, v.project, v.framework);
+    println!("artifact {} ({} bytes)", v.digest, v.size);
+    println!("registered {} by {}", v.created_at, v.author);
+    println!("stage           {}", stages.join(", "));
+    println!("environments    staging: {}, production: {}", in_env(deployed.staging), in_env(deployed.production));
+    let or_none = |x: &Option<String>| x.clone().filter(|x| !x.is_empty()).unwrap_or_else(|| "–".to_string());
+    println!("training data   {}", or_none(&v.training_data));
+    println!("validation data {}", or_none(&v.validation_data));
+    if let Some(repo) = v.code_repo.as_ref().filter(|r| !r.is_empty()) {
+        println!("code            {} @ {}", repo, v.code_commit.as_deref().unwrap_or(""));
     }
-    super::dataset::print_tags_and_notes(v);
-    for (title, key) in [("params", "params"), ("metrics", "metrics")] {
-        if let Some(map) = v[key].as_object().filter(|m| !m.is_empty()) {
+    super::dataset::print_tags_and_notes(&v.tags, notes);
+    // Parameters and metrics are documents: any JSON the model's author gave.
+    for (title, doc) in [("params", &v.params), ("metrics", &v.metrics)] {
+        if let Some(map) = doc.0.as_object().filter(|m| !m.is_empty()) {
             println!("{title}:");
             for (k, x) in map {
                 println!("  {k} = {x}");
             }
         }
     }
-    print_signature(&v["signature"]);
+    if let Some(signature) = &v.signature {
+        print_signature(&signature.0);
+    }
 }
 
 /// Inputs (name, type, shape; `?` where the model leaves a dimension open) and outputs.
@@ -243,16 +264,20 @@ fn print_signature(sig: &Value) {
     }
 }
 
+/// `{"from","to","changed"}` for one field of two versions.
+fn field<T: serde::Serialize + PartialEq>(from: &T, to: &T) -> Value {
+    json!({"from": from, "to": to, "changed": from != to})
+}
+
 /// What changed between two versions: parameters, metrics (with the difference), data and code.
 async fn diff(client: &Client, format: Format, from: &str, to: &str) -> Result<()> {
     let fetch = |text: &str| {
         let (name, v) = split_version(text);
-        async move { client.get(&format!("/api/v1/models/{name}/versions/{v}")).await }
+        async move { client.get::<ModelVersionView>(&format!("/api/v1/models/{name}/versions/{v}")).await }
     };
-    let (a, b) = (fetch(from).await?, fetch(to).await?);
-    let changes = |key: &str| -> Vec<Value> {
-        let (ma, mb) =
-            (a[key].as_object().cloned().unwrap_or_default(), b[key].as_object().cloned().unwrap_or_default());
+    let (a, b) = (fetch(from).await?.body, fetch(to).await?.body);
+    let changes = |da: &Document, db: &Document| -> Vec<Value> {
+        let (ma, mb) = (da.0.as_object().cloned().unwrap_or_default(), db.0.as_object().cloned().unwrap_or_default());
         let keys: BTreeSet<&String> = ma.keys().chain(mb.keys()).collect();
         keys.into_iter()
             .filter(|k| ma.get(*k) != mb.get(*k))
@@ -266,17 +291,16 @@ async fn diff(client: &Client, format: Format, from: &str, to: &str) -> Result<(
             })
             .collect()
     };
-    let field = |k: &str| json!({"from": a[k], "to": b[k], "changed": a[k] != b[k]});
     let result = json!({
-        "from": format!("{}@{}", str_field(&a, "name"), a["version"]),
-        "to": format!("{}@{}", str_field(&b, "name"), b["version"]),
-        "params": changes("params"),
-        "metrics": changes("metrics"),
-        "training_data": field("training_data"),
-        "validation_data": field("validation_data"),
-        "code_commit": field("code_commit"),
-        "framework": field("framework"),
-        "digest": field("digest"),
+        "from": format!("{}@{}", a.name, a.version),
+        "to": format!("{}@{}", b.name, b.version),
+        "params": changes(&a.params, &b.params),
+        "metrics": changes(&a.metrics, &b.metrics),
+        "training_data": field(&a.training_data, &b.training_data),
+        "validation_data": field(&a.validation_data, &b.validation_data),
+        "code_commit": field(&a.code_commit, &b.code_commit),
+        "framework": field(&a.framework, &b.framework),
+        "digest": field(&a.digest, &b.digest),
     });
     emit(format, &result, |r| {
         println!("{} → {}", str_field(r, "from"), str_field(r, "to"));

@@ -3,8 +3,9 @@
 use super::identities::items;
 use crate::cli::{Format, LabelArgs, LogArgs, MonitorCommand};
 use crate::client::Client;
-use crate::output::{emit, str_field, table_or};
+use crate::output::{emit, show, str_field, table_or};
 use anyhow::{Context, Result, bail};
+use riskops_api::monitoring::{MonitorConfig, MonitoringView};
 use riskops_monitor::{RecordBuilder, RecordColumn};
 use serde_json::{Value, json};
 use std::io::BufRead;
@@ -402,14 +403,12 @@ pub async fn monitor(client: &Client, format: Format, command: MonitorCommand) -
                 "window": window, "task": task, "positive": positive, "exclude": exclude, "sensitive": sensitive,
                 "retention_days": retention_days, "min_records": min_records,
             });
-            let config = client.put(&format!("/api/v1/projects/{project}/models/{model}/monitor"), &body).await?;
-            emit(format, &config, |c| {
+            let path = format!("/api/v1/projects/{project}/models/{model}/monitor");
+            let config = client.put::<_, MonitorConfig>(&path, &body).await?;
+            show(format, &config, |c| {
                 println!(
                     "{model}: {} windows, {} task, raw records kept {} days, drift judged from {} records",
-                    str_field(c, "window"),
-                    str_field(c, "task"),
-                    c["retention_days"],
-                    c["min_records"]
+                    c.window, c.task, c.retention_days, c.min_records
                 )
             });
         }
@@ -421,17 +420,19 @@ pub async fn monitor(client: &Client, format: Format, command: MonitorCommand) -
                 }
             }
             let query = if q.is_empty() { String::new() } else { format!("?{}", q.join("&")) };
-            let report = client.get(&format!("/api/v1/projects/{project}/models/{model}/monitoring{query}")).await?;
-            emit(format, &report, print_windows);
+            let path = format!("/api/v1/projects/{project}/models/{model}/monitoring{query}");
+            let report = client.get::<MonitoringView>(&path).await?;
+            show(format, &report, print_windows);
         }
     }
     Ok(())
 }
 
 /// One line per window (drift, performance, fairness, quality, latency, business), then
-/// the newest window in detail.
-fn print_windows(report: &Value) {
-    let windows: Vec<&Value> = items(report, "windows").collect();
+/// the newest window in detail. Each window report is a document (the monitoring JSON the
+/// README describes), read as such.
+fn print_windows(report: &MonitoringView) {
+    let windows: Vec<&Value> = report.windows.iter().map(|w| &w.0).collect();
     let rows: Vec<Vec<String>> = windows
         .iter()
         .map(|w| {

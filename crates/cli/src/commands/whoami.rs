@@ -2,20 +2,15 @@
 
 use crate::cli::Format;
 use crate::client::Client;
-use crate::output::{emit, str_field};
+use crate::output::show;
 use anyhow::Result;
-use serde_json::Value;
+use riskops_api::system::WhoAmI;
 
 pub async fn run(client: &Client, format: Format) -> Result<()> {
-    let me = client.get("/api/v1/whoami").await?;
-    emit(format, &me, |v| {
-        let roles: Vec<&str> = v
-            .get("roles")
-            .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        println!("{} ({})", str_field(v, "name"), str_field(v, "kind"));
-        println!("roles: {}", if roles.is_empty() { "none".to_string() } else { roles.join(", ") });
+    let me = client.get::<WhoAmI>("/api/v1/whoami").await?;
+    show(format, &me, |v| {
+        println!("{} ({})", v.name, v.kind);
+        println!("roles: {}", if v.roles.is_empty() { "none".to_string() } else { v.roles.join(", ") });
     });
     Ok(())
 }

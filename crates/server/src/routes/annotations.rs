@@ -7,12 +7,12 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use riskops_api::annotations::{AddNote, AddTags, NoteList, NoteView, TagsView};
 use riskops_core::Error;
-use riskops_core::registry::{Kind, Note, Tags};
+use riskops_core::registry::{Kind, Note};
 use riskops_core::service::RequestContext;
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 #[derive(Deserialize, IntoParams)]
 pub struct ExactVersion {
@@ -21,43 +21,8 @@ pub struct ExactVersion {
     version: u32,
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AddTags {
-    /// Labels to add or overwrite.
-    tags: Tags,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TagsView {
-    /// All the version's labels after the change.
-    tags: Tags,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AddNote {
-    text: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct NoteView {
-    text: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    created_at: OffsetDateTime,
-    created_by: String,
-}
-
-impl From<Note> for NoteView {
-    fn from(n: Note) -> Self {
-        NoteView { text: n.text, created_at: n.created_at, created_by: n.created_by }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct NoteList {
-    notes: Vec<NoteView>,
+fn note_view(n: Note) -> NoteView {
+    NoteView { text: n.text, created_at: super::rfc3339(n.created_at), created_by: n.created_by }
 }
 
 fn positive(version: u32) -> Result<u32, ApiError> {
@@ -83,7 +48,7 @@ async fn note(
     body: AddNote,
 ) -> Result<(StatusCode, Json<NoteView>), ApiError> {
     let note = state.riskops.add_note(ctx, kind, &p.name, positive(p.version)?, body.text).await?;
-    Ok((StatusCode::CREATED, Json(note.into())))
+    Ok((StatusCode::CREATED, Json(note_view(note))))
 }
 
 async fn notes(
@@ -93,7 +58,7 @@ async fn notes(
     p: ExactVersion,
 ) -> Result<Json<NoteList>, ApiError> {
     let notes = state.riskops.notes(ctx, kind, &p.name, positive(p.version)?).await?;
-    Ok(Json(NoteList { notes: notes.into_iter().map(Into::into).collect() }))
+    Ok(Json(NoteList { notes: notes.into_iter().map(note_view).collect() }))
 }
 
 /// Adds labels to a dataset version.

@@ -5,16 +5,17 @@ use crate::extract::Caller;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Query, State};
+use riskops_api::Document;
+use riskops_api::audit::{AuditEvent, CheckpointLine, CheckpointList, CheckpointSummary, EventList, VerifyReport};
 use riskops_core::Error;
 use riskops_core::audit::ChainReport;
 use riskops_core::checkpoint::Checkpoint;
 use riskops_core::service::AuditFilter;
 use riskops_core::signing::PublicKey;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 /// Most events one request returns.
 const MAX_LIMIT: u32 = 10_000;
@@ -33,48 +34,32 @@ pub struct EventQuery {
     limit: Option<u32>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct EventList {
-    /// Each `{"seq","time","actor","action","target","before","after","request_id","prev_hash","hash"}`.
-    #[schema(value_type = Vec<Object>)]
-    events: Vec<Value>,
+fn verify_report(r: ChainReport) -> VerifyReport {
+    let checkpoint =
+        r.checkpoint.map(|c| CheckpointSummary { seq: c.seq, signed_at: c.signed_at_text(), key_id: c.key_id });
+    VerifyReport {
+        ok: r.ok,
+        events: r.events,
+        head: r.head,
+        first_bad_seq: r.first_bad_seq,
+        reason: r.reason,
+        checkpoint,
+        unsigned_tail: r.unsigned_tail,
+    }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct VerifyReport {
-    ok: bool,
-    events: u64,
-    /// Hash of the last event that verified.
-    head: String,
-    first_bad_seq: Option<i64>,
-    reason: Option<String>,
-    /// The newest checkpoint whose signature verified, if any.
-    checkpoint: Option<CheckpointSummary>,
-    /// Events newer than that checkpoint (not yet signed; not an error).
-    unsigned_tail: u64,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CheckpointSummary {
-    seq: i64,
-    /// RFC 3339.
-    signed_at: String,
-    key_id: String,
-}
-
-impl From<ChainReport> for VerifyReport {
-    fn from(r: ChainReport) -> Self {
-        let checkpoint =
-            r.checkpoint.map(|c| CheckpointSummary { seq: c.seq, signed_at: c.signed_at_text(), key_id: c.key_id });
-        VerifyReport {
-            ok: r.ok,
-            events: r.events,
-            head: r.head,
-            first_bad_seq: r.first_bad_seq,
-            reason: r.reason,
-            checkpoint,
-            unsigned_tail: r.unsigned_tail,
-        }
+fn audit_event(e: &riskops_core::audit::AuditEvent) -> AuditEvent {
+    AuditEvent {
+        seq: e.seq,
+        time: super::rfc3339(e.time),
+        actor: e.actor.clone(),
+        action: e.action.clone(),
+        target: e.target.clone(),
+        before: e.before.clone().map(Document),
+        after: e.after.clone().map(Document),
+        request_id: e.request_id.clone(),
+        prev_hash: e.prev_hash.clone(),
+        hash: e.hash.clone(),
     }
 }
 
@@ -85,17 +70,18 @@ pub struct VerifyQuery {
     public_key: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct CheckpointList {
-    /// Each `{"checkpoint":{"seq","hash","key_id","signature","signed_at"},"public_key"}`,
-    /// in seq order; `public_key` is null when the store does not know the signing key.
-    #[schema(value_type = Vec<Object>)]
-    checkpoints: Vec<Value>,
-}
-
-/// The JSON-lines form of a checkpoint in exports and in [`CheckpointList`].
-fn checkpoint_line(checkpoint: &Checkpoint, key: Option<&PublicKey>) -> Value {
-    serde_json::json!({"checkpoint": checkpoint.to_json(), "public_key": key.map(PublicKey::to_hex)})
+/// The line form of a checkpoint in exports and in [`CheckpointList`].
+fn checkpoint_line(checkpoint: &Checkpoint, key: Option<&PublicKey>) -> CheckpointLine {
+    CheckpointLine {
+        checkpoint: riskops_api::audit::Checkpoint {
+            seq: checkpoint.seq,
+            hash: checkpoint.hash.clone(),
+            key_id: checkpoint.key_id.clone(),
+            signature: checkpoint.signature.to_hex(),
+            signed_at: checkpoint.signed_at_text(),
+        },
+        public_key: key.map(PublicKey::to_hex),
+    }
 }
 
 /// Audit events in sequence order.
@@ -120,7 +106,7 @@ pub async fn events(
     }
     let filter = AuditFilter { actor: q.actor, target: q.target, since, after_seq: q.after.unwrap_or(0), limit };
     let events = state.riskops.audit_events(&ctx, &filter).await?;
-    Ok(Json(EventList { events: events.iter().map(|e| e.to_json()).collect() }))
+    Ok(Json(EventList { events: events.iter().map(audit_event).collect() }))
 }
 
 /// Recomputes every event's hash and link and checks the signed checkpoints: `ok` is false
@@ -139,7 +125,7 @@ pub async fn verify(
         Some(hex) => Some(PublicKey::from_hex(hex).map_err(|e| Error::invalid("public_key", e.message))?),
         None => None,
     };
-    Ok(Json(state.riskops.verify_audit(&ctx, pinned.as_ref()).await?.into()))
+    Ok(Json(verify_report(state.riskops.verify_audit(&ctx, pinned.as_ref()).await?)))
 }
 
 /// The signed checkpoints with their public keys, for exports.

@@ -13,59 +13,37 @@ use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
+use riskops_api::Document;
+use riskops_api::compliance::{
+    AttachedFileView, AttestationList, AttestationMetadata, AttestationView, CatalogueControl, CatalogueView,
+    ComplianceView, ControlView, CoverageDetail, FrameworkNotApplicable, StatusCounts,
+};
 use riskops_core::compliance::{
     AttachedFile, Attestation, Catalogue, ComplianceReport, ControlStatus, Framework, NewAttestation, frameworks_json,
 };
 use riskops_core::{Error, ErrorKind};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use std::collections::BTreeMap;
-use time::OffsetDateTime;
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// Largest JSON attestation (a statement is at most 4 KiB; a file goes as multipart).
 const JSON_LIMIT: usize = 64 * 1024;
 
-#[derive(Serialize, ToSchema)]
-pub struct CatalogueControl {
-    id: String,
-    title: String,
-    /// `auto` (checked from riskops's data) or `attest` (a person's attestation).
-    check: &'static str,
-    /// When the control applies (any of): `always`, `phi`, `tier>=high`, `eu_high_risk`,
-    /// `deployed` (a version of the project is in production).
-    applies: Vec<String>,
-    /// Clause references per framework: `{"nist-ai-rmf":["GV-1.6"],…}`.
-    #[schema(value_type = Object)]
-    frameworks: Value,
-    notes: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CatalogueView {
-    version: String,
-    source: String,
-    controls: Vec<CatalogueControl>,
-}
-
-impl From<Catalogue> for CatalogueView {
-    fn from(c: Catalogue) -> Self {
-        CatalogueView {
-            version: c.version,
-            source: c.source,
-            controls: c
-                .controls
-                .into_iter()
-                .map(|c| CatalogueControl {
-                    check: c.check.as_str(),
-                    applies: c.applies.iter().map(|a| a.as_string()).collect(),
-                    frameworks: frameworks_json(&c.frameworks),
-                    id: c.id,
-                    title: c.title,
-                    notes: c.notes,
-                })
-                .collect(),
-        }
+fn catalogue_view(c: Catalogue) -> CatalogueView {
+    CatalogueView {
+        version: c.version,
+        source: c.source,
+        controls: c
+            .controls
+            .into_iter()
+            .map(|c| CatalogueControl {
+                check: c.check.as_str().to_string(),
+                applies: c.applies.iter().map(|a| a.as_string()).collect(),
+                frameworks: Document(frameworks_json(&c.frameworks)),
+                id: c.id,
+                title: c.title,
+                notes: c.notes,
+            })
+            .collect(),
     }
 }
 
@@ -76,7 +54,7 @@ impl From<Catalogue> for CatalogueView {
     responses((status = 200, body = CatalogueView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
 )]
 pub async fn controls(State(state): State<AppState>, Caller(ctx): Caller) -> Result<Json<CatalogueView>, ApiError> {
-    Ok(Json(state.riskops.control_catalogue(&ctx).await?.into()))
+    Ok(Json(catalogue_view(state.riskops.control_catalogue(&ctx).await?)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -85,110 +63,47 @@ pub struct ComplianceQuery {
     framework: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ControlView {
-    id: String,
-    title: String,
-    /// `auto` or `attest`.
-    check: &'static str,
-    /// `satisfied`, `unsatisfied`, `not_applicable` or `attested`.
-    status: &'static str,
-    /// Why, computed from the project's data (e.g. "scorer: production version 3 has no
-    /// validation evidence").
-    reason: String,
-    /// Clause references per framework.
-    #[schema(value_type = Object)]
-    frameworks: Value,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CoverageDetail {
-    /// Applicable controls mapped to the framework that are satisfied or attested.
-    met: u32,
-    /// Applicable controls mapped to the framework.
-    applicable: u32,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct FrameworkNotApplicable {
-    framework: &'static str,
-    reason: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct StatusCounts {
-    satisfied: u32,
-    unsatisfied: u32,
-    not_applicable: u32,
-    attested: u32,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ComplianceView {
-    project: String,
-    tier: &'static str,
-    /// `override`, `register` or `unassessed`.
-    tier_source: &'static str,
-    /// The framework the report is limited to, if any.
-    framework: Option<&'static str>,
-    catalogue_version: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    generated_at: OffsetDateTime,
-    controls: Vec<ControlView>,
-    /// Per framework that applies: (satisfied + attested) / applicable controls mapped to
-    /// it, 0.0–1.0. A framework that does not apply (HIPAA without phi data) is absent.
-    #[schema(value_type = Object)]
-    coverage: BTreeMap<&'static str, f64>,
-    #[schema(value_type = Object)]
-    coverage_detail: BTreeMap<&'static str, CoverageDetail>,
-    frameworks_not_applicable: Vec<FrameworkNotApplicable>,
-    summary: StatusCounts,
-}
-
-impl From<ComplianceReport> for ComplianceView {
-    fn from(r: ComplianceReport) -> Self {
-        let mut summary = StatusCounts { satisfied: 0, unsatisfied: 0, not_applicable: 0, attested: 0 };
-        for c in &r.controls {
-            match c.status {
-                ControlStatus::Satisfied => summary.satisfied += 1,
-                ControlStatus::Unsatisfied => summary.unsatisfied += 1,
-                ControlStatus::NotApplicable => summary.not_applicable += 1,
-                ControlStatus::Attested => summary.attested += 1,
-            }
+fn compliance_view(r: ComplianceReport) -> ComplianceView {
+    let mut summary = StatusCounts { satisfied: 0, unsatisfied: 0, not_applicable: 0, attested: 0 };
+    for c in &r.controls {
+        match c.status {
+            ControlStatus::Satisfied => summary.satisfied += 1,
+            ControlStatus::Unsatisfied => summary.unsatisfied += 1,
+            ControlStatus::NotApplicable => summary.not_applicable += 1,
+            ControlStatus::Attested => summary.attested += 1,
         }
-        ComplianceView {
-            project: r.project,
-            tier: r.tier.as_str(),
-            tier_source: r.tier_source.as_str(),
-            framework: r.framework.map(Framework::as_str),
-            catalogue_version: r.catalogue_version,
-            generated_at: r.generated_at,
-            coverage: r.coverage.iter().map(|(f, c)| (f.as_str(), c.ratio())).collect(),
-            coverage_detail: r
-                .coverage
-                .iter()
-                .map(|(f, c)| (f.as_str(), CoverageDetail { met: c.met, applicable: c.applicable }))
-                .collect(),
-            frameworks_not_applicable: r
-                .frameworks_not_applicable
-                .into_iter()
-                .map(|(f, reason)| FrameworkNotApplicable { framework: f.as_str(), reason })
-                .collect(),
-            controls: r
-                .controls
-                .into_iter()
-                .map(|c| ControlView {
-                    check: c.check.as_str(),
-                    status: c.status.as_str(),
-                    frameworks: frameworks_json(&c.frameworks),
-                    id: c.id,
-                    title: c.title,
-                    reason: c.reason,
-                })
-                .collect(),
-            summary,
-        }
+    }
+    ComplianceView {
+        project: r.project,
+        tier: r.tier.as_str().to_string(),
+        tier_source: r.tier_source.as_str().to_string(),
+        framework: r.framework.map(|f| f.as_str().to_string()),
+        catalogue_version: r.catalogue_version,
+        generated_at: super::rfc3339(r.generated_at),
+        coverage: r.coverage.iter().map(|(f, c)| (f.as_str().to_string(), c.ratio())).collect(),
+        coverage_detail: r
+            .coverage
+            .iter()
+            .map(|(f, c)| (f.as_str().to_string(), CoverageDetail { met: c.met, applicable: c.applicable }))
+            .collect(),
+        frameworks_not_applicable: r
+            .frameworks_not_applicable
+            .into_iter()
+            .map(|(f, reason)| FrameworkNotApplicable { framework: f.as_str().to_string(), reason })
+            .collect(),
+        controls: r
+            .controls
+            .into_iter()
+            .map(|c| ControlView {
+                check: c.check.as_str().to_string(),
+                status: c.status.as_str().to_string(),
+                frameworks: Document(frameworks_json(&c.frameworks)),
+                id: c.id,
+                title: c.title,
+                reason: c.reason,
+            })
+            .collect(),
+        summary,
     }
 }
 
@@ -207,49 +122,18 @@ pub async fn compliance(
     Query(q): Query<ComplianceQuery>,
 ) -> Result<Json<ComplianceView>, ApiError> {
     let framework = q.framework.as_deref().map(|f| Framework::parse("framework", f)).transpose()?;
-    Ok(Json(state.riskops.compliance_report(&ctx, &name, framework).await?.into()))
+    Ok(Json(compliance_view(state.riskops.compliance_report(&ctx, &name, framework).await?)))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AttestationMetadata {
-    /// A control id of the catalogue, e.g. `C11`.
-    control: String,
-    /// What holds and how you know (at most 4096 bytes).
-    statement: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AttachedFileView {
-    digest: String,
-    size: u64,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AttestationView {
-    id: i64,
-    project: String,
-    control: String,
-    statement: String,
-    /// The evidence file, if one was attached.
-    evidence: Option<AttachedFileView>,
-    created_by: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    created_at: OffsetDateTime,
-}
-
-impl From<Attestation> for AttestationView {
-    fn from(a: Attestation) -> Self {
-        AttestationView {
-            id: a.id,
-            project: a.project,
-            control: a.control,
-            statement: a.statement,
-            evidence: a.evidence.map(|e| AttachedFileView { digest: e.digest.as_str().to_string(), size: e.size }),
-            created_by: a.created_by,
-            created_at: a.created_at,
-        }
+fn attestation_view(a: Attestation) -> AttestationView {
+    AttestationView {
+        id: a.id,
+        project: a.project,
+        control: a.control,
+        statement: a.statement,
+        evidence: a.evidence.map(|e| AttachedFileView { digest: e.digest.as_str().to_string(), size: e.size }),
+        created_by: a.created_by,
+        created_at: super::rfc3339(a.created_at),
     }
 }
 
@@ -316,12 +200,7 @@ pub async fn add_attestation(
         )
         .into());
     };
-    Ok((StatusCode::CREATED, Json(attestation.into())))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct AttestationList {
-    attestations: Vec<AttestationView>,
+    Ok((StatusCode::CREATED, Json(attestation_view(attestation))))
 }
 
 /// A project's attestations, oldest first (project.read).
@@ -336,5 +215,5 @@ pub async fn list_attestations(
     Path(name): Path<String>,
 ) -> Result<Json<AttestationList>, ApiError> {
     let list = state.riskops.attestations(&ctx, &name).await?;
-    Ok(Json(AttestationList { attestations: list.into_iter().map(Into::into).collect() }))
+    Ok(Json(AttestationList { attestations: list.into_iter().map(attestation_view).collect() }))
 }

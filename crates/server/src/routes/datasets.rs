@@ -2,28 +2,17 @@
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Caller;
-use crate::routes::registry_views::{DatasetVersionView, EntryList, VersionPath, file_response, parse_version};
+use crate::routes::registry_views::{VersionPath, dataset_version_view, entry_list, file_response, parse_version};
 use crate::state::AppState;
 use crate::upload;
 use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use riskops_core::registry::{DataFormat, NewDatasetVersion, Tags, VersionRef};
+use riskops_api::registry::{DatasetVersionView, EntryList, PushMetadata};
+use riskops_core::registry::{DataFormat, NewDatasetVersion, VersionRef};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
-
-/// The `metadata` part of a dataset push.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PushMetadata {
-    /// The project a new dataset goes to (default `default`); must match an existing dataset's.
-    project: Option<String>,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    tags: Tags,
-}
+use utoipa::IntoParams;
 
 /// Pushes a CSV or Parquet file as the next version of a dataset (multipart/form-data:
 /// `metadata` JSON, then `file`). Bytes equal to an existing version return that version
@@ -68,7 +57,7 @@ pub async fn push_dataset(
     };
     let created = riskops.push_dataset(&ctx, permit, &received.path, new).await?;
     let status = if created.is_new() { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(DatasetVersionView::full(created.into_inner(), true))))
+    Ok((status, Json(dataset_version_view(created.into_inner(), true))))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -88,7 +77,7 @@ pub async fn list_datasets(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<EntryList>, ApiError> {
     let entries = state.riskops.list_datasets(&ctx, q.project.as_deref()).await?;
-    Ok(Json(EntryList::new(entries)))
+    Ok(Json(entry_list(entries)))
 }
 
 /// Every version of a dataset, oldest first (without profiles).
@@ -103,7 +92,7 @@ pub async fn dataset_versions(
     Path(name): Path<String>,
 ) -> Result<Json<Vec<DatasetVersionView>>, ApiError> {
     let versions = state.riskops.dataset_versions(&ctx, &name).await?;
-    Ok(Json(versions.into_iter().map(|v| DatasetVersionView::full(v, false)).collect()))
+    Ok(Json(versions.into_iter().map(|v| dataset_version_view(v, false)).collect()))
 }
 
 /// One version with its schema and profile; `latest` names the newest.
@@ -119,7 +108,7 @@ pub async fn dataset_version(
 ) -> Result<Json<DatasetVersionView>, ApiError> {
     let r = VersionRef { name: path.name.clone(), version: parse_version(&path.version)? };
     let version = state.riskops.dataset_version(&ctx, &r).await?;
-    Ok(Json(DatasetVersionView::full(version, true)))
+    Ok(Json(dataset_version_view(version, true)))
 }
 
 /// The version's bytes, checked against its digest first: a corrupt object is an

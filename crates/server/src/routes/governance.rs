@@ -9,24 +9,22 @@ use crate::upload;
 use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
+use riskops_api::Document;
+use riskops_api::governance::{
+    ApprovalView, ConfusionCounts, DecisionRequest, DecisionView, DeploymentView, EnvironmentDeployments, EvidenceList,
+    EvidenceMetadata, EvidenceStanding, EvidenceView, GateView, KpiView, MissingReason, OutcomeValues, PolicyView,
+    PromoteRequest, PromotionList, PromotionResponse, RollbackRequest, SignatureView, StagesView, VersionKpiView,
+    VersionStage,
+};
 use riskops_core::Error;
 use riskops_core::governance::{Decision, Environment, Gate};
 use riskops_core::promotion::{Deployment, Evidence, NewEvidence, PromotionFilter, PromotionStatus};
 use riskops_core::registry::VersionRef;
 use riskops_core::service::{PromotionView, Stages};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use utoipa::{IntoParams, ToSchema};
-
-#[derive(Serialize, ToSchema)]
-pub struct PolicyView {
-    /// The stored version, or null while riskops's default policy applies.
-    version: Option<u32>,
-    #[schema(value_type = Object)]
-    policy: Value,
-}
+use utoipa::IntoParams;
 
 /// The promotion policy in force: a gate (evidence kinds and approvals) per tier and
 /// environment.
@@ -36,7 +34,7 @@ pub struct PolicyView {
 )]
 pub async fn get_policy(State(state): State<AppState>, Caller(ctx): Caller) -> Result<Json<PolicyView>, ApiError> {
     let (policy, version) = state.riskops.policy(&ctx).await?;
-    Ok(Json(PolicyView { version, policy: policy.to_json() }))
+    Ok(Json(PolicyView { version, policy: Document(policy.to_json()) }))
 }
 
 /// Replaces the promotion policy (admin, risk_officer); every tier and environment must
@@ -49,54 +47,24 @@ pub async fn get_policy(State(state): State<AppState>, Caller(ctx): Caller) -> R
 pub async fn put_policy(
     State(state): State<AppState>,
     Caller(ctx): Caller,
-    ApiJson(riskops_api::Document(body)): ApiJson<riskops_api::Document>,
+    ApiJson(Document(body)): ApiJson<Document>,
 ) -> Result<Json<PolicyView>, ApiError> {
     let (policy, version) = state.riskops.set_policy(&ctx, &body).await?;
-    Ok(Json(PolicyView { version: Some(version), policy: policy.to_json() }))
+    Ok(Json(PolicyView { version: Some(version), policy: Document(policy.to_json()) }))
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct EvidenceMetadata {
-    /// `validation`, `fairness`, `stress_test`, `explainability`, `documentation`,
-    /// `security`, `performance` or `data_quality`.
-    kind: String,
-    /// Whether the check passed; failed evidence never satisfies a gate.
-    passed: Option<bool>,
-    #[serde(default)]
-    summary: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct EvidenceView {
-    id: i64,
-    model: String,
-    version: u32,
-    kind: String,
-    digest: String,
-    size: u64,
-    passed: Option<bool>,
-    summary: String,
-    created_by: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    created_at: OffsetDateTime,
-}
-
-impl From<Evidence> for EvidenceView {
-    fn from(e: Evidence) -> Self {
-        EvidenceView {
-            id: e.id,
-            model: e.model,
-            version: e.version,
-            kind: e.kind,
-            digest: e.digest.as_str().to_string(),
-            size: e.size,
-            passed: e.passed,
-            summary: e.summary,
-            created_by: e.created_by,
-            created_at: e.created_at,
-        }
+fn evidence_view(e: Evidence) -> EvidenceView {
+    EvidenceView {
+        id: e.id,
+        model: e.model,
+        version: e.version,
+        kind: e.kind,
+        digest: e.digest.as_str().to_string(),
+        size: e.size,
+        passed: e.passed,
+        summary: e.summary,
+        created_by: e.created_by,
+        created_at: super::rfc3339(e.created_at),
     }
 }
 
@@ -136,25 +104,7 @@ pub async fn add_evidence(
         summary: meta.summary,
     };
     let evidence = riskops.add_evidence(&ctx, permit, &received.path, new).await?;
-    Ok((StatusCode::CREATED, Json(evidence.into())))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct EvidenceList {
-    evidence: Vec<EvidenceStanding>,
-}
-
-/// A piece of evidence and whether it counts toward a gate that asks for its kind.
-#[derive(Serialize, ToSchema)]
-pub struct EvidenceStanding {
-    #[serde(flatten)]
-    evidence: EvidenceView,
-    /// It satisfies its kind in a gate: it passed, it is the newest of its kind from someone
-    /// who may provide it, and (except documentation) it is not from the version's author or
-    /// a pending request's requester.
-    counts: bool,
-    /// Why it does not count, e.g. `it failed`; null when it counts.
-    does_not_count: Option<String>,
+    Ok((StatusCode::CREATED, Json(evidence_view(evidence))))
 }
 
 /// The evidence of a model version, oldest first.
@@ -171,132 +121,62 @@ pub async fn list_evidence(
     let evidence = state.riskops.evidence_standing(&ctx, &version_ref(&path)?).await?;
     let evidence = evidence
         .into_iter()
-        .map(|(e, why_not)| EvidenceStanding { evidence: e.into(), counts: why_not.is_none(), does_not_count: why_not })
+        .map(|(e, why_not)| EvidenceStanding {
+            evidence: evidence_view(e),
+            counts: why_not.is_none(),
+            does_not_count: why_not,
+        })
         .collect();
     Ok(Json(EvidenceList { evidence }))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct DecisionView {
-    by: String,
-    roles: Vec<&'static str>,
-    /// `approve` or `reject`.
-    decision: &'static str,
-    comment: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    at: OffsetDateTime,
-}
-
-impl From<&Decision> for DecisionView {
-    fn from(d: &Decision) -> Self {
-        DecisionView {
-            by: d.by.clone(),
-            roles: d.roles.iter().map(|r| r.as_str()).collect(),
-            decision: if d.approve { "approve" } else { "reject" },
-            comment: d.comment.clone(),
-            at: d.at,
-        }
+fn decision_view(d: &Decision) -> DecisionView {
+    DecisionView {
+        by: d.by.clone(),
+        roles: d.roles.iter().map(|r| r.as_str().to_string()).collect(),
+        decision: if d.approve { "approve" } else { "reject" }.to_string(),
+        comment: d.comment.clone(),
+        at: super::rfc3339(d.at),
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct GateView {
-    evidence: Vec<String>,
-    /// `{"role":…,"count":…}` each.
-    #[schema(value_type = Vec<Object>)]
-    approvals: Vec<Value>,
-}
-
-impl From<&Gate> for GateView {
-    fn from(g: &Gate) -> Self {
-        GateView {
-            evidence: g.evidence.clone(),
-            approvals: g
-                .approvals
-                .iter()
-                .map(|a| serde_json::json!({"role": a.role.as_str(), "count": a.count}))
-                .collect(),
-        }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PromotionResponse {
-    id: i64,
-    /// `pending`, `completed` or `rejected`.
-    status: &'static str,
-    /// What the request still needs: `evidence:<kind>` per missing kind and
-    /// `approval:<role>` per missing approval. Empty once closed.
-    missing: Vec<String>,
-    /// Why each entry of `missing` is missing, in the same order, e.g.
-    /// `{"requirement":"evidence:validation","reason":"only evidence from the requester or the
-    /// version's author (dana), who may not provide it"}`.
-    missing_reasons: Vec<MissingReason>,
-    model: String,
-    project: String,
-    version: u32,
-    environment: &'static str,
-    tier: &'static str,
-    gate: GateView,
-    reason: String,
-    requested_by: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    closed_at: Option<OffsetDateTime>,
-    /// Why the request closed when no decision closed it, e.g. `scorer@1 was archived:
-    /// replaced in production by scorer@2`; null otherwise.
-    closed_reason: Option<String>,
-    decisions: Vec<DecisionView>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct MissingReason {
-    /// An entry of `missing`.
-    requirement: String,
-    reason: String,
-}
-
-impl From<PromotionView> for PromotionResponse {
-    fn from(v: PromotionView) -> Self {
-        let p = v.promotion;
-        let missing_reasons = v
-            .missing
+fn gate_view(g: &Gate) -> GateView {
+    GateView {
+        evidence: g.evidence.clone(),
+        approvals: g
+            .approvals
             .iter()
-            .zip(v.missing_reasons)
-            .map(|(requirement, reason)| MissingReason { requirement: requirement.clone(), reason })
-            .collect();
-        PromotionResponse {
-            id: p.id,
-            status: p.status.as_str(),
-            missing_reasons,
-            missing: v.missing,
-            decisions: p.decisions.iter().map(Into::into).collect(),
-            model: p.model,
-            project: p.project,
-            version: p.version,
-            environment: p.environment.as_str(),
-            tier: v.tier.as_str(),
-            gate: (&v.gate).into(),
-            reason: p.reason,
-            requested_by: p.requested_by,
-            created_at: p.created_at,
-            closed_at: p.closed_at,
-            closed_reason: p.closed_reason,
-        }
+            .map(|a| ApprovalView { role: a.role.as_str().to_string(), count: a.count })
+            .collect(),
     }
 }
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PromoteRequest {
-    /// `staging` or `production`.
-    to: String,
-    #[serde(default)]
-    reason: String,
+fn promotion_response(v: PromotionView) -> PromotionResponse {
+    let p = v.promotion;
+    let missing_reasons = v
+        .missing
+        .iter()
+        .zip(v.missing_reasons)
+        .map(|(requirement, reason)| MissingReason { requirement: requirement.clone(), reason })
+        .collect();
+    PromotionResponse {
+        id: p.id,
+        status: p.status.as_str().to_string(),
+        missing_reasons,
+        missing: v.missing,
+        decisions: p.decisions.iter().map(decision_view).collect(),
+        model: p.model,
+        project: p.project,
+        version: p.version,
+        environment: p.environment.as_str().to_string(),
+        tier: v.tier.as_str().to_string(),
+        gate: gate_view(&v.gate),
+        reason: p.reason,
+        requested_by: p.requested_by,
+        created_at: super::rfc3339(p.created_at),
+        closed_at: p.closed_at.map(super::rfc3339),
+        closed_reason: p.closed_reason,
+    }
 }
 
 /// Asks for a model version to enter an environment. The answer says what is missing; the
@@ -318,7 +198,7 @@ pub async fn promote(
 ) -> Result<(StatusCode, Json<PromotionResponse>), ApiError> {
     let env = Environment::parse("to", &body.to)?;
     let view = state.riskops.request_promotion(&ctx, &version_ref(&path)?, env, &body.reason).await?;
-    Ok((StatusCode::CREATED, Json(view.into())))
+    Ok((StatusCode::CREATED, Json(promotion_response(view))))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -326,11 +206,6 @@ pub struct PromotionQuery {
     model: Option<String>,
     /// `pending`, `completed` or `rejected`.
     status: Option<String>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct PromotionList {
-    promotions: Vec<PromotionResponse>,
 }
 
 /// Promotion requests, newest first.
@@ -345,7 +220,7 @@ pub async fn list_promotions(
 ) -> Result<Json<PromotionList>, ApiError> {
     let status = q.status.as_deref().map(|s| PromotionStatus::parse("status", s)).transpose()?;
     let views = state.riskops.promotions(&ctx, &PromotionFilter { model: q.model, status }).await?;
-    Ok(Json(PromotionList { promotions: views.into_iter().map(Into::into).collect() }))
+    Ok(Json(PromotionList { promotions: views.into_iter().map(promotion_response).collect() }))
 }
 
 /// One promotion request.
@@ -358,15 +233,7 @@ pub async fn get_promotion(
     Caller(ctx): Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<PromotionResponse>, ApiError> {
-    Ok(Json(state.riskops.promotion(&ctx, id).await?.into()))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DecisionRequest {
-    /// Optional for an approval, required for a rejection.
-    #[serde(default)]
-    comment: String,
+    Ok(Json(promotion_response(state.riskops.promotion(&ctx, id).await?)))
 }
 
 /// Approves a pending request (a holder of a role the gate asks for; never the requester
@@ -382,7 +249,7 @@ pub async fn approve(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<DecisionRequest>,
 ) -> Result<Json<PromotionResponse>, ApiError> {
-    Ok(Json(state.riskops.decide(&ctx, id, true, &body.comment).await?.into()))
+    Ok(Json(promotion_response(state.riskops.decide(&ctx, id, true, &body.comment).await?)))
 }
 
 /// Rejects a pending request, which closes it.
@@ -397,69 +264,27 @@ pub async fn reject(
     Path(id): Path<i64>,
     ApiJson(body): ApiJson<DecisionRequest>,
 ) -> Result<Json<PromotionResponse>, ApiError> {
-    Ok(Json(state.riskops.decide(&ctx, id, false, &body.comment).await?.into()))
+    Ok(Json(promotion_response(state.riskops.decide(&ctx, id, false, &body.comment).await?)))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct SignatureView {
-    algorithm: &'static str,
-    key_id: String,
-    /// Hex ed25519 signature over
-    /// `riskops-model-signature-v1\n{model}\n{version}\n{environment}\n{digest}\n`.
-    signature: String,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct DeploymentView {
-    model: String,
-    version: u32,
-    environment: &'static str,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    since: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    until: Option<OffsetDateTime>,
-    by: String,
-    promotion_id: Option<i64>,
-    reason: String,
-    /// True for an emergency rollback that skipped the gates.
-    emergency: bool,
-    digest: String,
-    signature: Option<SignatureView>,
-}
-
-impl From<Deployment> for DeploymentView {
-    fn from(d: Deployment) -> Self {
-        DeploymentView {
-            model: d.model,
-            version: d.version,
-            environment: d.environment.as_str(),
-            since: d.since,
-            until: d.until,
-            by: d.by,
-            promotion_id: d.promotion_id,
-            reason: d.reason,
-            emergency: d.emergency,
-            digest: d.digest.as_str().to_string(),
-            signature: d.signature.map(|s| SignatureView {
-                algorithm: "ed25519",
-                key_id: s.key_id,
-                signature: s.signature,
-            }),
-        }
+fn deployment_view(d: Deployment) -> DeploymentView {
+    DeploymentView {
+        model: d.model,
+        version: d.version,
+        environment: d.environment.as_str().to_string(),
+        since: super::rfc3339(d.since),
+        until: d.until.map(super::rfc3339),
+        by: d.by,
+        promotion_id: d.promotion_id,
+        reason: d.reason,
+        emergency: d.emergency,
+        digest: d.digest.as_str().to_string(),
+        signature: d.signature.map(|s| SignatureView {
+            algorithm: "ed25519".to_string(),
+            key_id: s.key_id,
+            signature: s.signature,
+        }),
     }
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RollbackRequest {
-    /// The earlier version to put back.
-    version: u32,
-    /// `production` (default) or `staging`.
-    #[serde(default)]
-    environment: Option<String>,
-    reason: String,
 }
 
 /// Emergency rollback (admin, risk_officer): puts an earlier version back at once, without
@@ -477,7 +302,7 @@ pub async fn rollback(
 ) -> Result<Json<DeploymentView>, ApiError> {
     let env = Environment::parse("environment", body.environment.as_deref().unwrap_or("production"))?;
     let r = VersionRef { name, version: Some(body.version) };
-    Ok(Json(state.riskops.rollback(&ctx, &r, env, &body.reason).await?.into()))
+    Ok(Json(deployment_view(state.riskops.rollback(&ctx, &r, env, &body.reason).await?)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -486,45 +311,25 @@ pub struct StageQuery {
     at: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct VersionStage {
-    version: u32,
-    /// `production`, `staging`, `archived` or `development` (a version can be in both
-    /// environments).
-    stages: Vec<&'static str>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct StagesView {
-    model: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    at: OffsetDateTime,
-    /// The version in each environment at `at` (null: none).
-    #[schema(value_type = Object)]
-    environments: serde_json::Map<String, Value>,
-    versions: Vec<VersionStage>,
-    /// Every deployment up to `at`, oldest first.
-    history: Vec<DeploymentView>,
-}
-
-impl From<Stages> for StagesView {
-    fn from(s: Stages) -> Self {
-        let environments = s
-            .environments
+fn stages_view(s: Stages) -> StagesView {
+    let mut environments = EnvironmentDeployments { staging: None, production: None };
+    for (env, d) in s.environments {
+        let slot = match env {
+            Environment::Staging => &mut environments.staging,
+            Environment::Production => &mut environments.production,
+        };
+        *slot = d.map(deployment_view);
+    }
+    StagesView {
+        model: s.model,
+        at: super::rfc3339(s.at),
+        environments,
+        versions: s
+            .versions
             .into_iter()
-            .map(|(env, d)| {
-                let v = d.map(|d| serde_json::to_value(DeploymentView::from(d)).unwrap_or(Value::Null));
-                (env.as_str().to_string(), v.unwrap_or(Value::Null))
-            })
-            .collect();
-        StagesView {
-            model: s.model,
-            at: s.at,
-            environments,
-            versions: s.versions.into_iter().map(|(version, stages)| VersionStage { version, stages }).collect(),
-            history: s.history.into_iter().map(Into::into).collect(),
-        }
+            .map(|(version, stages)| VersionStage { version, stages: stages.iter().map(|s| s.to_string()).collect() })
+            .collect(),
+        history: s.history.into_iter().map(deployment_view).collect(),
     }
 }
 
@@ -548,61 +353,40 @@ pub async fn stages(
                     .map_err(|e| Error::invalid("at", format!("{t:?} is not an RFC 3339 time: {e}")))
             })
             .transpose()?;
-    Ok(Json(state.riskops.stages(&ctx, &name, at).await?.into()))
+    Ok(Json(stages_view(state.riskops.stages(&ctx, &name, at).await?)))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct VersionKpiView {
-    version: u32,
-    evidence_id: i64,
-    /// `{"tp","fp","fn","tn"}` from the evidence file.
-    #[schema(value_type = Object)]
-    confusion_matrix: Value,
-    decisions: u64,
-    /// The classifier's metrics from the same matrix (positive class: fraud, default, …).
-    accuracy: Option<f64>,
-    precision: Option<f64>,
-    recall: Option<f64>,
-    f1: Option<f64>,
-    /// Expected value per 1,000 decisions (negative: a cost), when values are set.
-    expected_value_per_1000: Option<f64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct KpiView {
-    model: String,
-    /// `{"currency","tp","fp","fn","tn","description"}`, or null until set.
-    #[schema(value_type = Option<Object>)]
-    values: Option<Value>,
-    versions: Vec<VersionKpiView>,
-}
-
-impl From<riskops_core::service::KpiReport> for KpiView {
-    fn from(r: riskops_core::service::KpiReport) -> Self {
-        KpiView {
-            model: r.model,
-            values: r.values.as_ref().map(|v| v.to_json()),
-            versions: r
-                .versions
-                .into_iter()
-                .map(|v| VersionKpiView {
-                    version: v.version,
-                    evidence_id: v.evidence_id,
-                    confusion_matrix: serde_json::json!({
-                        "tp": v.matrix.true_positives,
-                        "fp": v.matrix.false_positives,
-                        "fn": v.matrix.false_negatives,
-                        "tn": v.matrix.true_negatives,
-                    }),
-                    decisions: v.matrix.count(),
-                    accuracy: v.matrix.accuracy(),
-                    precision: v.matrix.precision(),
-                    recall: v.matrix.recall(),
-                    f1: v.matrix.f1(),
-                    expected_value_per_1000: v.per_thousand,
-                })
-                .collect(),
-        }
+fn kpi_view(r: riskops_core::service::KpiReport) -> KpiView {
+    KpiView {
+        model: r.model,
+        values: r.values.map(|v| OutcomeValues {
+            currency: v.currency,
+            tp: v.tp,
+            fp: v.fp,
+            fn_: v.fn_,
+            tn: v.tn,
+            description: v.description,
+        }),
+        versions: r
+            .versions
+            .into_iter()
+            .map(|v| VersionKpiView {
+                version: v.version,
+                evidence_id: v.evidence_id,
+                confusion_matrix: ConfusionCounts {
+                    tp: v.matrix.true_positives,
+                    fp: v.matrix.false_positives,
+                    fn_: v.matrix.false_negatives,
+                    tn: v.matrix.true_negatives,
+                },
+                decisions: v.matrix.count(),
+                accuracy: v.matrix.accuracy(),
+                precision: v.matrix.precision(),
+                recall: v.matrix.recall(),
+                f1: v.matrix.f1(),
+                expected_value_per_1000: v.per_thousand,
+            })
+            .collect(),
     }
 }
 
@@ -619,7 +403,7 @@ pub async fn get_kpi(
     Caller(ctx): Caller,
     Path(name): Path<String>,
 ) -> Result<Json<KpiView>, ApiError> {
-    Ok(Json(state.riskops.kpi(&ctx, &name).await?.into()))
+    Ok(Json(kpi_view(state.riskops.kpi(&ctx, &name).await?)))
 }
 
 /// Sets the value of each outcome: `{"currency":"EUR","tp":0,"fp":-25,"fn":-400,"tn":0}`
@@ -633,8 +417,8 @@ pub async fn put_kpi(
     State(state): State<AppState>,
     Caller(ctx): Caller,
     Path(name): Path<String>,
-    ApiJson(riskops_api::Document(body)): ApiJson<riskops_api::Document>,
+    ApiJson(Document(body)): ApiJson<Document>,
 ) -> Result<Json<KpiView>, ApiError> {
     state.riskops.set_kpi(&ctx, &name, &body).await?;
-    Ok(Json(state.riskops.kpi(&ctx, &name).await?.into()))
+    Ok(Json(kpi_view(state.riskops.kpi(&ctx, &name).await?)))
 }

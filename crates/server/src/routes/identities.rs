@@ -6,105 +6,39 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use riskops_api::identities::{
+    CreateToken, CreateUser, CreatedUser, IdentityView, IssuedTokenView, RoleChange, SignIn, TokenList, TokenView,
+    UserList,
+};
 use riskops_core::auth::{IdentityKind, IdentityRecord, IdentitySummary, TokenInfo};
 use riskops_core::secret::Secret;
 use riskops_core::service::{IdentityRequest, IssuedToken, parse_binding};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use time::{Duration, OffsetDateTime};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateUser {
-    /// 1–128 characters from `[A-Za-z0-9._-]`; unique.
-    name: String,
-    /// `user` (default) or `service_account`.
-    #[serde(default)]
-    kind: Option<String>,
-    /// Each as `ROLE` (every project) or `ROLE@PROJECT`.
-    roles: Vec<String>,
-    /// For signing in to the dashboard; at least 12 characters; stored as argon2id.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
-    password: Option<Secret<String>>,
-    /// Lifetime of the first token in seconds; none means it does not expire.
-    #[serde(default)]
-    expires_in_seconds: Option<i64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct IdentityView {
-    name: String,
-    kind: &'static str,
-    roles: Vec<String>,
-    #[serde(with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    created_at: Option<OffsetDateTime>,
-}
-
-impl IdentityView {
-    fn of(identity: &IdentityRecord, created_at: Option<OffsetDateTime>) -> Self {
-        IdentityView {
-            name: identity.name.clone(),
-            kind: identity.kind.as_str(),
-            roles: identity.roles.iter().map(ToString::to_string).collect(),
-            created_at,
-        }
+fn identity_view(identity: &IdentityRecord, created_at: Option<OffsetDateTime>) -> IdentityView {
+    IdentityView {
+        name: identity.name.clone(),
+        kind: identity.kind.as_str().to_string(),
+        roles: identity.roles.iter().map(ToString::to_string).collect(),
+        created_at: created_at.map(super::rfc3339),
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct TokenView {
-    id: i64,
-    identity: String,
-    label: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    created_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    expires_at: Option<OffsetDateTime>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    revoked_at: Option<OffsetDateTime>,
-}
-
-impl From<TokenInfo> for TokenView {
-    fn from(t: TokenInfo) -> Self {
-        TokenView {
-            id: t.id,
-            identity: t.identity,
-            label: t.label,
-            created_at: t.created_at,
-            expires_at: t.expires_at,
-            revoked_at: t.revoked_at,
-        }
+fn token_view(t: TokenInfo) -> TokenView {
+    TokenView {
+        id: t.id,
+        identity: t.identity,
+        label: t.label,
+        created_at: super::rfc3339(t.created_at),
+        expires_at: t.expires_at.map(super::rfc3339),
+        revoked_at: t.revoked_at.map(super::rfc3339),
     }
 }
 
-/// A token just created: `token` is shown this once and never again.
-#[derive(Serialize, ToSchema)]
-pub struct IssuedTokenView {
-    token: String,
-    #[serde(flatten)]
-    info: TokenView,
-}
-
-impl From<IssuedToken> for IssuedTokenView {
-    fn from(t: IssuedToken) -> Self {
-        IssuedTokenView { token: t.token.expose().clone(), info: t.info.into() }
-    }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CreatedUser {
-    identity: IdentityView,
-    /// The first API token, shown once.
-    token: String,
-    token_id: i64,
-    #[serde(with = "time::serde::rfc3339::option")]
-    #[schema(value_type = Option<String>, format = DateTime)]
-    expires_at: Option<OffsetDateTime>,
+fn issued_token_view(t: IssuedToken) -> IssuedTokenView {
+    IssuedTokenView { token: t.token.expose().clone(), info: token_view(t.info) }
 }
 
 fn lifetime(seconds: Option<i64>) -> Option<Duration> {
@@ -134,24 +68,19 @@ pub async fn create_user(
         name: body.name,
         kind,
         roles,
-        password: body.password,
+        password: body.password.map(Secret::new),
         token_expires_in: lifetime(body.expires_in_seconds),
     };
     let (identity, issued) = state.riskops.create_identity(&ctx, req).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedUser {
-            identity: IdentityView::of(&identity, None),
+            identity: identity_view(&identity, None),
             token: issued.token.expose().clone(),
             token_id: issued.info.id,
-            expires_at: issued.info.expires_at,
+            expires_at: issued.info.expires_at.map(super::rfc3339),
         }),
     ))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct UserList {
-    users: Vec<IdentityView>,
 }
 
 /// Every identity with its roles (admin, auditor).
@@ -164,16 +93,9 @@ pub async fn list_users(State(state): State<AppState>, Caller(ctx): Caller) -> R
     Ok(Json(UserList {
         users: users
             .iter()
-            .map(|IdentitySummary { identity, created_at }| IdentityView::of(identity, Some(*created_at)))
+            .map(|IdentitySummary { identity, created_at }| identity_view(identity, Some(*created_at)))
             .collect(),
     }))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RoleChange {
-    /// `ROLE` or `ROLE@PROJECT`.
-    role: String,
 }
 
 /// Grants a role (admin).
@@ -190,7 +112,7 @@ pub async fn grant_role(
 ) -> Result<Json<IdentityView>, ApiError> {
     let binding = parse_binding(&body.role)?;
     let identity = state.riskops.set_role(&ctx, &name, binding, true).await?;
-    Ok(Json(IdentityView::of(&identity, None)))
+    Ok(Json(identity_view(&identity, None)))
 }
 
 /// Revokes a role (admin). The last global admin cannot lose the role.
@@ -206,20 +128,7 @@ pub async fn revoke_role(
 ) -> Result<Json<IdentityView>, ApiError> {
     let binding = parse_binding(&role)?;
     let identity = state.riskops.set_role(&ctx, &name, binding, false).await?;
-    Ok(Json(IdentityView::of(&identity, None)))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateToken {
-    /// Whose token (admin only for someone else); default: the caller.
-    #[serde(default)]
-    user: Option<String>,
-    #[serde(default)]
-    label: String,
-    /// Lifetime in seconds; none means it does not expire.
-    #[serde(default)]
-    expires_in_seconds: Option<i64>,
+    Ok(Json(identity_view(&identity, None)))
 }
 
 /// Creates an API token; the token is in the answer, once.
@@ -235,7 +144,7 @@ pub async fn create_token(
 ) -> Result<(StatusCode, Json<IssuedTokenView>), ApiError> {
     let issued =
         state.riskops.create_token(&ctx, body.user.as_deref(), &body.label, lifetime(body.expires_in_seconds)).await?;
-    Ok((StatusCode::CREATED, Json(issued.into())))
+    Ok((StatusCode::CREATED, Json(issued_token_view(issued))))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -245,11 +154,6 @@ pub struct TokenQuery {
     /// Everyone's tokens (admin, auditor).
     #[serde(default)]
     all: bool,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct TokenList {
-    tokens: Vec<TokenView>,
 }
 
 /// Lists tokens (never the tokens themselves): the caller's, or others' for admins and auditors.
@@ -264,7 +168,7 @@ pub async fn list_tokens(
     Query(q): Query<TokenQuery>,
 ) -> Result<Json<TokenList>, ApiError> {
     let tokens = state.riskops.tokens(&ctx, q.user.as_deref(), q.all).await?;
-    Ok(Json(TokenList { tokens: tokens.into_iter().map(Into::into).collect() }))
+    Ok(Json(TokenList { tokens: tokens.into_iter().map(token_view).collect() }))
 }
 
 /// Revokes a token: one's own, or anyone's for admins.
@@ -278,15 +182,7 @@ pub async fn revoke_token(
     Caller(ctx): Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<TokenView>, ApiError> {
-    Ok(Json(state.riskops.revoke_token(&ctx, id).await?.into()))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SignIn {
-    name: String,
-    #[schema(value_type = String)]
-    password: Secret<String>,
+    Ok(Json(token_view(state.riskops.revoke_token(&ctx, id).await?)))
 }
 
 /// Signs in with a password; answers a token that lives 12 hours. Repeated failures lock
@@ -301,6 +197,6 @@ pub async fn login(
     ClientAddr(client): ClientAddr,
     ApiJson(body): ApiJson<SignIn>,
 ) -> Result<Json<IssuedTokenView>, ApiError> {
-    let issued = state.riskops.sign_in(&body.name, &body.password, &client).await?;
-    Ok(Json(issued.into()))
+    let issued = state.riskops.sign_in(&body.name, &Secret::new(body.password), &client).await?;
+    Ok(Json(issued_token_view(issued)))
 }

@@ -127,3 +127,8 @@ pub(crate) async fn check_model_in_project(
     state.riskops.model_in_project(ctx, project, model).await?;
     Ok(())
 }
+
+/// A time on the wire: RFC 3339 in UTC, as `time::serde::rfc3339` writes it.
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}

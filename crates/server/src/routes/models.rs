@@ -2,44 +2,19 @@
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::Caller;
-use crate::routes::registry_views::{EntryList, ModelVersionView, VersionPath, file_response, parse_version};
+use crate::routes::registry_views::{VersionPath, entry_list, file_response, model_version_view, parse_version};
 use crate::state::AppState;
 use crate::upload;
 use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use riskops_api::registry::{EntryList, ModelVersionView, RegisterMetadata};
 use riskops_core::Error;
-use riskops_core::registry::{CodeRef, Framework, NewModelVersion, Tags, VersionRef};
+use riskops_core::registry::{CodeRef, Framework, NewModelVersion, VersionRef};
 use serde::Deserialize;
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
-
-/// The `metadata` part of a model registration.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterMetadata {
-    /// The project a new model goes to (default `default`); must match an existing model's.
-    project: Option<String>,
-    /// `onnx`, `sklearn`, `xgboost`, `lightgbm`, `pytorch` or `other` (the default).
-    framework: Option<String>,
-    /// `DATASET@V` (or `DATASET` for its latest version) the model was trained on.
-    training_data: Option<String>,
-    validation_data: Option<String>,
-    code_repo: Option<String>,
-    /// The commit hash (7–64 hex digits); with `code_repo`.
-    code_commit: Option<String>,
-    /// Hyper-parameters, any JSON object.
-    #[schema(value_type = Object)]
-    params: Option<Value>,
-    /// Metrics: an object of numbers.
-    #[schema(value_type = Object)]
-    metrics: Option<Value>,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    tags: Tags,
-}
+use utoipa::IntoParams;
 
 struct Checked {
     permit: riskops_core::service::PushPermit,
@@ -106,13 +81,13 @@ pub async fn register_model(
         training_data: checked.training_data,
         validation_data: checked.validation_data,
         code: checked.code,
-        params: meta.params.unwrap_or_else(|| Value::Object(Default::default())),
-        metrics: meta.metrics.unwrap_or_else(|| Value::Object(Default::default())),
+        params: meta.params.map_or_else(|| Value::Object(Default::default()), |d| d.0),
+        metrics: meta.metrics.map_or_else(|| Value::Object(Default::default()), |d| d.0),
         tags: meta.tags,
         signature: None,
     };
     let version = riskops.register_model(&ctx, checked.permit, &received.path, new).await?;
-    Ok((StatusCode::CREATED, Json(version.into())))
+    Ok((StatusCode::CREATED, Json(model_version_view(version))))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -131,7 +106,7 @@ pub async fn list_models(
     Caller(ctx): Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<EntryList>, ApiError> {
-    Ok(Json(EntryList::new(state.riskops.list_models(&ctx, q.project.as_deref()).await?)))
+    Ok(Json(entry_list(state.riskops.list_models(&ctx, q.project.as_deref()).await?)))
 }
 
 /// Every version of a model, oldest first.
@@ -145,7 +120,7 @@ pub async fn model_versions(
     Caller(ctx): Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Vec<ModelVersionView>>, ApiError> {
-    Ok(Json(state.riskops.model_versions(&ctx, &name).await?.into_iter().map(Into::into).collect()))
+    Ok(Json(state.riskops.model_versions(&ctx, &name).await?.into_iter().map(model_version_view).collect()))
 }
 
 /// One model version; `latest` names the newest.
@@ -160,7 +135,7 @@ pub async fn model_version(
     Path(path): Path<VersionPath>,
 ) -> Result<Json<ModelVersionView>, ApiError> {
     let r = VersionRef { name: path.name.clone(), version: parse_version(&path.version)? };
-    Ok(Json(state.riskops.model_version(&ctx, &r).await?.into()))
+    Ok(Json(model_version_view(state.riskops.model_version(&ctx, &r).await?)))
 }
 
 /// The artifact's bytes, checked against its digest first.

@@ -1,17 +1,17 @@
-//! JSON shapes of registry objects, shared by the dataset, model and lineage routes.
+//! Registry objects as the API shows them (converted from core's), shared by the dataset,
+//! model and lineage routes.
 
 use crate::error::ApiError;
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
+use riskops_api::Document;
+use riskops_api::registry::{DatasetVersionView, EntryList, EntryView, ModelVersionView};
 use riskops_core::Error;
 use riskops_core::artifact::{Digest, VerifiedFile};
 use riskops_core::registry::{DatasetVersion, Entry, ModelVersion};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use std::collections::BTreeMap;
-use time::OffsetDateTime;
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 #[derive(Deserialize, IntoParams)]
 pub struct VersionPath {
@@ -31,137 +31,59 @@ pub fn parse_version(text: &str) -> Result<Option<u32>, ApiError> {
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct DatasetVersionView {
-    name: String,
-    project: String,
-    version: u32,
-    /// `sha256:<hex>` of the file's bytes.
-    digest: String,
-    size: u64,
-    /// `csv` or `parquet`.
-    format: &'static str,
-    rows: u64,
-    description: String,
-    tags: BTreeMap<String, String>,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    created_at: OffsetDateTime,
-    created_by: String,
-    /// Columns with pandas dtype and drift type: `[{"name","dtype","type"}]`.
-    #[schema(value_type = Vec<Object>)]
-    schema: Value,
-    /// Per-column statistics (omitted in listings).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Object)]
-    profile: Option<Value>,
-}
-
-impl DatasetVersionView {
-    pub fn full(v: DatasetVersion, with_profile: bool) -> Self {
-        DatasetVersionView {
-            name: v.name,
-            project: v.project,
-            version: v.version,
-            digest: v.digest.to_string(),
-            size: v.size,
-            format: v.format.as_str(),
-            rows: v.rows,
-            description: v.description,
-            tags: v.tags,
-            created_at: v.created_at,
-            created_by: v.created_by,
-            schema: v.schema,
-            profile: with_profile.then_some(v.profile),
-        }
+/// A dataset version as the API shows it; listings leave the profile out.
+pub fn dataset_version_view(v: DatasetVersion, with_profile: bool) -> DatasetVersionView {
+    DatasetVersionView {
+        name: v.name,
+        project: v.project,
+        version: v.version,
+        digest: v.digest.to_string(),
+        size: v.size,
+        format: v.format.as_str().to_string(),
+        rows: v.rows,
+        description: v.description,
+        tags: v.tags,
+        created_at: super::rfc3339(v.created_at),
+        created_by: v.created_by,
+        schema: Document(v.schema),
+        profile: with_profile.then_some(Document(v.profile)),
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct ModelVersionView {
-    name: String,
-    project: String,
-    version: u32,
-    digest: String,
-    size: u64,
-    framework: &'static str,
-    /// `NAME@V` of the training dataset version.
-    training_data: Option<String>,
-    validation_data: Option<String>,
-    code_repo: Option<String>,
-    code_commit: Option<String>,
-    #[schema(value_type = Object)]
-    params: Value,
-    #[schema(value_type = Object)]
-    metrics: Value,
-    description: String,
-    tags: BTreeMap<String, String>,
-    /// What the model takes and gives, read from the artifact at registration (ONNX models;
-    /// null otherwise): `{"inputs":[{"name","type","shape"}],"outputs":{"label",
-    /// "probabilities":{"name","classes"}|null},"task"}`.
-    #[schema(value_type = Option<Object>)]
-    signature: Option<Value>,
-    author: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    created_at: OffsetDateTime,
-}
-
-impl From<ModelVersion> for ModelVersionView {
-    fn from(v: ModelVersion) -> Self {
-        ModelVersionView {
-            name: v.name,
-            project: v.project,
-            version: v.version,
-            digest: v.digest.to_string(),
-            size: v.size,
-            framework: v.framework.as_str(),
-            training_data: v.training_data.map(|r| r.to_string()),
-            validation_data: v.validation_data.map(|r| r.to_string()),
-            code_repo: v.code.as_ref().map(|c| c.repo.clone()),
-            code_commit: v.code.map(|c| c.commit),
-            params: v.params,
-            metrics: v.metrics,
-            description: v.description,
-            tags: v.tags,
-            signature: v.signature.as_ref().map(|s| s.to_json()),
-            author: v.author,
-            created_at: v.created_at,
-        }
+pub fn model_version_view(v: ModelVersion) -> ModelVersionView {
+    ModelVersionView {
+        name: v.name,
+        project: v.project,
+        version: v.version,
+        digest: v.digest.to_string(),
+        size: v.size,
+        framework: v.framework.as_str().to_string(),
+        training_data: v.training_data.map(|r| r.to_string()),
+        validation_data: v.validation_data.map(|r| r.to_string()),
+        code_repo: v.code.as_ref().map(|c| c.repo.clone()),
+        code_commit: v.code.map(|c| c.commit),
+        params: Document(v.params),
+        metrics: Document(v.metrics),
+        description: v.description,
+        tags: v.tags,
+        signature: v.signature.as_ref().map(|s| Document(s.to_json())),
+        author: v.author,
+        created_at: super::rfc3339(v.created_at),
     }
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct EntryView {
-    name: String,
-    project: String,
-    latest_version: u32,
-    versions: u32,
-    #[serde(with = "time::serde::rfc3339")]
-    #[schema(value_type = String, format = DateTime)]
-    updated_at: OffsetDateTime,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct EntryList {
-    items: Vec<EntryView>,
-}
-
-impl EntryList {
-    pub fn new(entries: Vec<Entry>) -> Self {
-        EntryList {
-            items: entries
-                .into_iter()
-                .map(|e| EntryView {
-                    name: e.name,
-                    project: e.project,
-                    latest_version: e.latest_version,
-                    versions: e.versions,
-                    updated_at: e.updated_at,
-                })
-                .collect(),
-        }
-    }
+pub fn entry_list(entries: Vec<Entry>) -> EntryList {
+    let items = entries
+        .into_iter()
+        .map(|e| EntryView {
+            name: e.name,
+            project: e.project,
+            latest_version: e.latest_version,
+            versions: e.versions,
+            updated_at: super::rfc3339(e.updated_at),
+        })
+        .collect();
+    EntryList { items }
 }
 
 /// Streams a verified file with its digest in a header.

@@ -5,31 +5,16 @@ use crate::extract::Caller;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
-use utoipa::ToSchema;
-
-#[derive(Serialize, ToSchema)]
-pub struct Health {
-    /// Always `ok` when the server answers.
-    status: &'static str,
-    version: &'static str,
-    /// Where metadata is kept: `sqlite` or `postgres`.
-    store: &'static str,
-}
+use riskops_api::system::{Health, SigningKeyInfo, WhoAmI};
 
 /// Liveness and what this server is; needs no token.
 #[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
 pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
-    Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION"), store: state.riskops.store_kind().as_str() })
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct WhoAmI {
-    name: String,
-    /// `user` or `service_account`.
-    kind: &'static str,
-    /// Each role as `ROLE` (every project) or `ROLE@PROJECT`.
-    roles: Vec<String>,
+    Json(Health {
+        status: "ok".to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        store: state.riskops.store_kind().as_str().to_string(),
+    })
 }
 
 /// The identity behind the bearer token.
@@ -41,19 +26,9 @@ pub async fn whoami(Caller(ctx): Caller) -> Result<Json<WhoAmI>, ApiError> {
     let p = &ctx.principal;
     Ok(Json(WhoAmI {
         name: p.name().to_string(),
-        kind: p.kind().as_str(),
+        kind: p.kind().as_str().to_string(),
         roles: p.roles().iter().map(ToString::to_string).collect(),
     }))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct SigningKeyInfo {
-    /// Always `ed25519`.
-    algorithm: &'static str,
-    /// The raw 32-byte public key, as 64 hex digits.
-    public_key: String,
-    /// First 16 hex digits of SHA-256 of the key: names the key in each signature.
-    key_id: String,
 }
 
 /// The public key that signs audit checkpoints and production models. Public by nature,
@@ -65,7 +40,7 @@ pub struct SigningKeyInfo {
 pub async fn signing_key(State(state): State<AppState>) -> Result<Json<SigningKeyInfo>, ApiError> {
     let key = state.riskops.signing_key()?.public_key();
     Ok(Json(SigningKeyInfo {
-        algorithm: riskops_core::signing::ALGORITHM,
+        algorithm: riskops_core::signing::ALGORITHM.to_string(),
         public_key: key.to_hex(),
         key_id: key.key_id(),
     }))
