@@ -88,8 +88,8 @@ impl DataFormat {
 #[derive(Debug, Clone)]
 pub struct NewDatasetVersion {
     pub name: String,
-    /// `None`: the dataset's project, or `default` for a new dataset.
-    pub project: Option<String>,
+    /// The project it lands in, decided once by the push's check (`PushPermit::project`).
+    pub project: String,
     pub description: String,
     pub tags: Tags,
     pub digest: Digest,
@@ -282,8 +282,9 @@ impl ModelInterface {
 #[derive(Debug, Clone)]
 pub struct NewModelVersion {
     pub name: String,
-    /// `None`: the model's project, or `default` for a new model.
-    pub project: Option<String>,
+    /// The project it lands in, decided once by the registration's check
+    /// (`PushPermit::project`).
+    pub project: String,
     pub description: String,
     pub framework: Framework,
     pub digest: Digest,

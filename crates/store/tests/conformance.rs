@@ -175,7 +175,7 @@ fn digest(n: u8) -> Digest {
 async fn register(store: &Arc<dyn Store>, permit: &Permit, name: &str, n: u8) -> u32 {
     let new = NewModelVersion {
         name: name.into(),
-        project: None,
+        project: "default".into(),
         description: String::new(),
         framework: Framework::Onnx,
         digest: digest(n),

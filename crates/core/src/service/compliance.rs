@@ -47,7 +47,7 @@ impl Riskops {
         if self.store.project(project).await?.is_none() {
             return Err(Error::not_found(format!("no project named {project:?}")));
         }
-        Ok(PushPermit::new(permit))
+        Ok(PushPermit::new(permit, project))
     }
 
     /// Records an attestation; `file` (received and hashed to `new.evidence`) is stored

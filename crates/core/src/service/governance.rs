@@ -115,7 +115,7 @@ impl Riskops {
     ) -> Result<(PushPermit, ModelVersion)> {
         validate_evidence_kind("kind", kind)?;
         let (version, permit) = self.model_version_for(ctx, Operation::EvidenceAdd, r).await?;
-        Ok((PushPermit::new(permit), version))
+        Ok((PushPermit::new(permit, &version.project), version))
     }
 
     /// Stores the evidence file and records it; pending requests for the version are

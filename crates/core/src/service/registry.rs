@@ -32,11 +32,21 @@ pub trait ModelInspector: Send + Sync {
 /// reads (and stores) nothing.
 pub struct PushPermit {
     permit: Permit,
+    /// The project the push lands in: the one named, else the existing entry's, else
+    /// `default`. Decided once, where the permission was checked, and carried to the store.
+    project: String,
 }
 
 impl PushPermit {
-    pub(crate) fn new(permit: Permit) -> Self {
-        PushPermit { permit }
+    /// A permit for a file added to something that already has its project (evidence of a
+    /// version, an attestation of a project).
+    pub(crate) fn new(permit: Permit, project: &str) -> Self {
+        PushPermit { permit, project: project.to_string() }
+    }
+
+    /// The project the push was allowed into.
+    pub fn project(&self) -> &str {
+        &self.project
     }
 
     pub(crate) fn permit(&self) -> &Permit {
@@ -69,6 +79,17 @@ fn refuse_other_project(
     }
 }
 
+/// A push records the project its permit was checked for, nothing else.
+fn same_project(push: &PushPermit, project: &str) -> Result<()> {
+    if push.project != project {
+        return Err(Error::internal(format!(
+            "a push checked for project {:?} was sent for project {project:?}",
+            push.project
+        )));
+    }
+    Ok(())
+}
+
 impl Riskops {
     /// Checks permission and the names of a dataset push, before any byte is received.
     pub async fn check_dataset_push(
@@ -79,9 +100,9 @@ impl Riskops {
     ) -> Result<PushPermit> {
         validate_name("name", name)?;
         let existing = self.store.dataset_version(name, None).await?.map(|v| v.project);
-        let permit = self.authorize_push(ctx, Operation::DatasetPush, project, existing.as_deref())?;
-        refuse_other_project(ctx, "dataset", name, project, existing.as_deref())?;
-        Ok(PushPermit { permit })
+        let (permit, project) = self.authorize_push(ctx, Operation::DatasetPush, project, existing.as_deref())?;
+        refuse_other_project(ctx, "dataset", name, Some(&project), existing.as_deref())?;
+        Ok(PushPermit { permit, project })
     }
 
     /// Checks permission and names of a model registration, before any byte is received.
@@ -93,9 +114,9 @@ impl Riskops {
     ) -> Result<PushPermit> {
         validate_name("name", name)?;
         let existing = self.store.model_version(name, None).await?.map(|v| v.project);
-        let permit = self.authorize_push(ctx, Operation::ModelRegister, project, existing.as_deref())?;
-        refuse_other_project(ctx, "model", name, project, existing.as_deref())?;
-        Ok(PushPermit { permit })
+        let (permit, project) = self.authorize_push(ctx, Operation::ModelRegister, project, existing.as_deref())?;
+        refuse_other_project(ctx, "model", name, Some(&project), existing.as_deref())?;
+        Ok(PushPermit { permit, project })
     }
 
     /// The project a push lands in is the one named, else the existing entry's, else
@@ -106,12 +127,12 @@ impl Riskops {
         op: Operation,
         project: Option<&str>,
         existing: Option<&str>,
-    ) -> Result<Permit> {
+    ) -> Result<(Permit, String)> {
         if let Some(p) = project {
             validate_name("project", p)?;
         }
         let target = project.or(existing).unwrap_or(DEFAULT_PROJECT);
-        auth::authorize(&ctx.principal, op, Scope::Project(target))
+        Ok((auth::authorize(&ctx.principal, op, Scope::Project(target))?, target.to_string()))
     }
 
     /// Stores the received file (at `file`, hashed to `new.digest`) and records the version.
@@ -124,6 +145,7 @@ impl Riskops {
     ) -> Result<Created<DatasetVersion>> {
         validate_description(&new.description)?;
         validate_tags(&new.tags)?;
+        same_project(&push, &new.project)?;
         let audit = AuditRecord::new(&push.permit, "dataset.push", format!("dataset:{}", new.name))
             .after(serde_json::json!({
                 "name": new.name,
@@ -152,6 +174,7 @@ impl Riskops {
     ) -> Result<ModelVersion> {
         validate_description(&new.description)?;
         validate_tags(&new.tags)?;
+        same_project(&push, &new.project)?;
         if let Some(code) = &new.code {
             code.validate()?;
         }

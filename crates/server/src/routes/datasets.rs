@@ -45,7 +45,7 @@ pub async fn push_dataset(
     let profile = crate::profiling::profile(&received.path).await?;
     let new = NewDatasetVersion {
         name,
-        project: meta.project,
+        project: permit.project().to_string(),
         description: meta.description,
         tags: meta.tags,
         digest: received.digest.clone(),

@@ -73,7 +73,7 @@ pub async fn register_model(
         .await?;
     let new = NewModelVersion {
         name,
-        project: meta.project,
+        project: checked.permit.project().to_string(),
         description: meta.description,
         framework: checked.framework,
         digest: received.digest.clone(),

@@ -8,7 +8,6 @@ use crate::registry_rows::{
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Transaction};
 use riskops_core::audit::AuditRecord;
-use riskops_core::project::DEFAULT_PROJECT;
 use riskops_core::registry::{
     Created, DatasetVersion, Entry, Kind, ModelVersion, NewDatasetVersion, NewModelVersion, Note, Tags, VersionRef,
 };
@@ -86,11 +85,10 @@ pub(super) async fn owner_id(
     table: &str,
     kind: &str,
     name: &str,
-    project: Option<&str>,
+    wanted: &str,
     by: &str,
     at: OffsetDateTime,
 ) -> Result<(i64, String)> {
-    let wanted = project.unwrap_or(DEFAULT_PROJECT);
     let project_id: Option<i64> = tx
         .query_opt("SELECT id FROM projects WHERE name = $1", &[&wanted])
         .await
@@ -118,9 +116,7 @@ pub(super) async fn owner_id(
         return Err(Error::not_found(format!("no project named {wanted:?}")));
     };
     let (id, owner): (i64, String) = (row.col(0)?, row.col(1)?);
-    if let Some(p) = project
-        && p != owner
-    {
+    if wanted != owner {
         return Err(other_project(kind, name));
     }
     Ok((id, owner))
@@ -185,8 +181,7 @@ impl RegistryStore for PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db_err)?;
         let by = audit.actor().to_string();
-        let (dataset_id, project) =
-            owner_id(&tx, "datasets", "dataset", &new.name, new.project.as_deref(), &by, at).await?;
+        let (dataset_id, project) = owner_id(&tx, "datasets", "dataset", &new.name, &new.project, &by, at).await?;
         let same = dataset_rows(&tx, "WHERE d.id = $1 AND v.digest = $2", &[&dataset_id, &new.digest.as_str()]).await?;
         if let Some(existing) = same.into_iter().next() {
             return Ok(Created::Existing(existing));
@@ -272,7 +267,7 @@ impl RegistryStore for PostgresStore {
             Some(r) => Some(resolve_dataset(&tx, "validation_data", r).await?),
             None => None,
         };
-        let (model_id, project) = owner_id(&tx, "models", "model", &new.name, new.project.as_deref(), &by, at).await?;
+        let (model_id, project) = owner_id(&tx, "models", "model", &new.name, &new.project, &by, at).await?;
         let version = next_version(&tx, "model_versions", "model_id", model_id).await?;
         tx.execute(
             "INSERT INTO model_versions (model_id, version, digest, size, framework, training_version_id,

@@ -7,7 +7,6 @@ use crate::registry_rows::{
 };
 use async_trait::async_trait;
 use riskops_core::audit::AuditRecord;
-use riskops_core::project::DEFAULT_PROJECT;
 use riskops_core::registry::{
     Created, DatasetVersion, Entry, Kind, ModelVersion, NewDatasetVersion, NewModelVersion, Note, Tags, VersionRef,
 };
@@ -120,7 +119,7 @@ pub(super) fn owner_id(
     table: &str,
     kind: &str,
     name: &str,
-    project: Option<&str>,
+    project: &str,
     by: &str,
     at: OffsetDateTime,
 ) -> Result<(i64, String)> {
@@ -133,14 +132,11 @@ pub(super) fn owner_id(
         .optional()
         .map_err(db_err)?;
     if let Some((id, owner)) = existing {
-        if let Some(p) = project
-            && p != owner
-        {
+        if project != owner {
             return Err(other_project(kind, name));
         }
         return Ok((id, owner));
     }
-    let project = project.unwrap_or(DEFAULT_PROJECT);
     let project_id: i64 = tx
         .query_row("SELECT id FROM projects WHERE name = ?1", [project], |r| r.get(0))
         .optional()
@@ -216,7 +212,7 @@ impl RegistryStore for SqliteStore {
         self.with_conn(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
             let by = audit.actor().to_string();
-            let (dataset_id, project) = owner_id(&tx, "datasets", "dataset", &new.name, new.project.as_deref(), &by, at)?;
+            let (dataset_id, project) = owner_id(&tx, "datasets", "dataset", &new.name, &new.project, &by, at)?;
             let same = dataset_rows(
                 &tx,
                 "WHERE d.id = ?1 AND v.digest = ?2",
@@ -306,7 +302,7 @@ impl RegistryStore for SqliteStore {
             let training = new.training_data.as_ref().map(|r| resolve_dataset(&tx, "training_data", r)).transpose()?;
             let validation =
                 new.validation_data.as_ref().map(|r| resolve_dataset(&tx, "validation_data", r)).transpose()?;
-            let (model_id, project) = owner_id(&tx, "models", "model", &new.name, new.project.as_deref(), &by, at)?;
+            let (model_id, project) = owner_id(&tx, "models", "model", &new.name, &new.project, &by, at)?;
             let version = next_version(&tx, "model_versions", "model_id", model_id)?;
             tx.execute(
                 "INSERT INTO model_versions (model_id, version, digest, size, framework, training_version_id,

@@ -414,7 +414,7 @@ async fn a_model_version_keeps_its_signature() {
         let permit = admin_permit(store).await;
         let new = NewModelVersion {
             name: "signed".into(),
-            project: None,
+            project: "default".into(),
             description: String::new(),
             framework: Framework::Onnx,
             digest: digest(7),
