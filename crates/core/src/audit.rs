@@ -5,6 +5,7 @@
 //! of all its fields and the previous event's hash, so editing, deleting or reordering any
 //! event breaks [`verify_chain`] at the first affected sequence number.
 
+use crate::action::Action;
 use crate::auth::Permit;
 use crate::checkpoint::Checkpoint;
 use crate::encode::hex;
@@ -30,10 +31,17 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
-    pub fn new(permit: &Permit, action: &str, target: impl Into<String>) -> Self {
+    /// An event of `action` by the permit's holder. The action must be one the permit's
+    /// operation may cause (`Action::allowed_by`, the one table): checked in every test run.
+    pub fn new(permit: &Permit, action: Action, target: impl Into<String>) -> Self {
+        debug_assert!(
+            action.allowed_by(permit.operation()),
+            "{action} recorded under a permit for {}",
+            permit.operation().as_str()
+        );
         AuditRecord {
             actor: permit.actor().to_string(),
-            action: action.to_string(),
+            action: action.as_str().to_string(),
             target: target.into(),
             before: None,
             after: None,
@@ -412,7 +420,7 @@ mod tests {
         let mut events: Vec<AuditEvent> = Vec::new();
         for i in 0..n {
             let (seq, prev) = events.last().map(|e| (e.seq, e.hash.clone())).unwrap_or((0, GENESIS_HASH.into()));
-            let record = AuditRecord::new(&permit, "project.create", format!("project:p{i}"))
+            let record = AuditRecord::new(&permit, Action::ProjectCreate, format!("project:p{i}"))
                 .after(json!({"name": format!("p{i}"), "n": i}));
             events.push(seal(record, seq, &prev, datetime!(2026-01-01 00:00 UTC) + time::Duration::seconds(i)));
         }

@@ -223,6 +223,7 @@ impl TrailVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::action::Action;
     use crate::audit::{AuditEvent, AuditRecord, GENESIS_HASH, seal};
     use crate::auth::Permit;
     use serde_json::json;
@@ -235,7 +236,8 @@ mod tests {
         let mut events: Vec<AuditEvent> = Vec::new();
         for i in 0..n {
             let (seq, prev) = events.last().map(|e| (e.seq, e.hash.clone())).unwrap_or((0, GENESIS_HASH.into()));
-            let record = AuditRecord::new(&permit, "project.create", format!("project:p{i}")).after(json!({"n": i}));
+            let record =
+                AuditRecord::new(&permit, Action::ProjectCreate, format!("project:p{i}")).after(json!({"n": i}));
             events.push(seal(record, seq, &prev, AT));
         }
         events

@@ -4,6 +4,7 @@
 
 use super::registry::PushPermit;
 use super::{ADMIN_NAME, RequestContext, Riskops, TierSource};
+use crate::action::Action;
 use crate::audit::AuditRecord;
 use crate::auth::{self, IdentityKind, Operation, Scope, TokenInfo};
 use crate::compliance::{
@@ -73,7 +74,7 @@ impl Riskops {
         if file.is_some() != new.evidence.is_some() {
             return Err(Error::internal("an attestation's file and its digest go together"));
         }
-        let audit = AuditRecord::new(permit, "control.attest", format!("project:{}", new.project))
+        let audit = AuditRecord::new(permit, Action::ControlAttest, format!("project:{}", new.project))
             .after(json!({
                 "control": new.control,
                 "statement": new.statement,

@@ -3,6 +3,7 @@
 
 use super::registry::PushPermit;
 use super::{RequestContext, Riskops};
+use crate::action::Action;
 use crate::audit::AuditRecord;
 use crate::auth::{self, Operation, Permit, Role, Scope};
 use crate::error::{Error, Result};
@@ -73,7 +74,7 @@ impl Riskops {
         check_text("reason", reason, true)?;
         let before =
             self.store.project(name).await?.ok_or_else(|| Error::not_found(format!("no project named {name:?}")))?;
-        let audit = AuditRecord::new(&permit, "project.tier", format!("project:{name}"))
+        let audit = AuditRecord::new(&permit, Action::ProjectTier, format!("project:{name}"))
             .before(json!({"tier": self.project_tier(&before).await?.0.as_str(), "override": before.tier_override.map(Tier::as_str)}))
             .after(json!({"override": tier.map(Tier::as_str), "reason": reason}))
             .request_id(ctx.request_id.clone());
@@ -98,7 +99,7 @@ impl Riskops {
         let permit = auth::authorize(&ctx.principal, Operation::PolicyEdit, Scope::Global)?;
         let policy = Policy::from_json(document)?;
         let (before, _) = self.current_policy().await?;
-        let audit = AuditRecord::new(&permit, "policy.update", "policy")
+        let audit = AuditRecord::new(&permit, Action::PolicyUpdate, "policy")
             .before(before.to_json())
             .after(policy.to_json())
             .request_id(ctx.request_id.clone());
@@ -128,15 +129,16 @@ impl Riskops {
         new: NewEvidence,
     ) -> Result<Evidence> {
         check_text("summary", &new.summary, false)?;
-        let audit = AuditRecord::new(push.permit(), "evidence.add", format!("model:{}@{}", new.model, new.version))
-            .after(json!({
-                "kind": new.kind,
-                "digest": new.digest.as_str(),
-                "size": new.size,
-                "passed": new.passed,
-                "summary": new.summary,
-            }))
-            .request_id(ctx.request_id.clone());
+        let audit =
+            AuditRecord::new(push.permit(), Action::EvidenceAdd, format!("model:{}@{}", new.model, new.version))
+                .after(json!({
+                    "kind": new.kind,
+                    "digest": new.digest.as_str(),
+                    "size": new.size,
+                    "passed": new.passed,
+                    "summary": new.summary,
+                }))
+                .request_id(ctx.request_id.clone());
         let digest = new.digest.clone();
         let stored_now = self.store_artifact(file, &digest).await?;
         let result = self.store.add_evidence(new, audit, self.clock.now()).await;
@@ -208,7 +210,7 @@ impl Riskops {
         let (tier, _) = self.project_tier(&project).await?;
         let (policy, policy_version) = self.current_policy().await?;
         let gate = with_pack(policy.gate(tier, environment), project.context.as_ref(), tier, environment);
-        let audit = AuditRecord::new(&permit, "promotion.request", "promotion")
+        let audit = AuditRecord::new(&permit, Action::PromotionRequest, "promotion")
             .after(json!({
                 "model": version.name,
                 "version": version.version,
@@ -289,7 +291,7 @@ impl Riskops {
         }
         let decision =
             Decision { by: me.to_string(), roles, approve, comment: comment.to_string(), at: self.clock.now() };
-        let action = if approve { "promotion.approve" } else { "promotion.reject" };
+        let action = if approve { Action::PromotionApprove } else { Action::PromotionReject };
         let audit = AuditRecord::new(&permit, action, format!("promotion:{id}"))
             .after(json!({"comment": comment, "roles": decision.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()}))
             .request_id(ctx.request_id.clone());
@@ -324,9 +326,13 @@ impl Riskops {
         }
         self.check_artifact(&version).await?;
         let new = self.deployment_of(&version, environment, None, reason, true)?;
-        let audit = AuditRecord::new(&permit, "model.rollback", format!("model:{}@{}", version.name, version.version))
-            .after(json!({"environment": environment.as_str(), "reason": reason, "emergency": true, "gates_skipped": true}))
-            .request_id(ctx.request_id.clone());
+        let audit = AuditRecord::new(
+            &permit,
+            Action::ModelRollback,
+            format!("model:{}@{}", version.name, version.version),
+        )
+        .after(json!({"environment": environment.as_str(), "reason": reason, "emergency": true, "gates_skipped": true}))
+        .request_id(ctx.request_id.clone());
         let replaced = current.map(|d| d.version);
         let deployed = self.store.deploy(new, audit, self.clock.now()).await?;
         self.close_requests_if_archived(&permit, ctx, &version.name, replaced, environment, version.version).await?;
@@ -375,7 +381,7 @@ impl Riskops {
         let p = &view.promotion;
         let target = format!("promotion:{}", p.id);
         let closed = if rejected {
-            let audit = AuditRecord::new(permit, "promotion.rejected", target)
+            let audit = AuditRecord::new(permit, Action::PromotionRejected, target)
                 .after(json!({"model": p.model, "version": p.version, "environment": p.environment.as_str()}))
                 .request_id(ctx.request_id.clone());
             self.store.close_promotion(p.id, None, None, audit, self.clock.now()).await?
@@ -384,7 +390,7 @@ impl Riskops {
             self.check_artifact(&version).await?;
             let deployment = self.deployment_of(&version, p.environment, Some(p.id), &p.reason, false)?;
             let replaced = self.version_in(&p.model, p.environment).await?;
-            let audit = AuditRecord::new(permit, "promotion.completed", target)
+            let audit = AuditRecord::new(permit, Action::PromotionCompleted, target)
                 .after(json!({
                     "model": p.model,
                     "version": p.version,
@@ -427,7 +433,7 @@ impl Riskops {
         let filter = PromotionFilter { model: Some(model.to_string()), status: Some(PromotionStatus::Pending) };
         let reason = format!("{model}@{old} was archived: replaced in {environment} by {model}@{by}");
         for p in self.store.promotions(&filter).await?.into_iter().filter(|p| p.version == old) {
-            let audit = AuditRecord::new(permit, "promotion.closed", format!("promotion:{}", p.id))
+            let audit = AuditRecord::new(permit, Action::PromotionClosed, format!("promotion:{}", p.id))
                 .after(json!({
                     "model": model, "version": old, "environment": p.environment.as_str(), "reason": reason,
                 }))

@@ -2,6 +2,7 @@
 //! sign-in, and throttling of failed attempts.
 
 use super::{RequestContext, Riskops};
+use crate::action::Action;
 use crate::audit::AuditRecord;
 use crate::auth::{
     self, IdentityKind, IdentityRecord, IdentitySummary, NewToken, Operation, Permit, Principal, Role, RoleBinding,
@@ -89,7 +90,7 @@ impl Riskops {
     async fn count_failure(&self, key: &str, what: &str) {
         let now = self.clock.now();
         if self.throttle.failure(key, now) {
-            let record = AuditRecord::new(&Permit::system(), "auth.throttled", key.to_string()).after(json!({
+            let record = AuditRecord::new(&Permit::system(), Action::AuthThrottled, key.to_string()).after(json!({
                 "reason": format!("more than {} {what} within {} s", crate::throttle::MAX_FAILURES, crate::throttle::WINDOW.whole_seconds()),
                 "key": key,
                 "locked_for_seconds": crate::throttle::LOCKOUT.whole_seconds(),
@@ -115,7 +116,7 @@ impl Riskops {
         let password_hash = req.password.as_ref().map(password::hash).transpose()?;
         let token = generate_token()?;
         let roles: Vec<String> = req.roles.iter().map(ToString::to_string).collect();
-        let audit = AuditRecord::new(&permit, "identity.create", format!("identity:{}", req.name))
+        let audit = AuditRecord::new(&permit, Action::IdentityCreate, format!("identity:{}", req.name))
             .after(json!({
                 "name": req.name,
                 "kind": req.kind.as_str(),
@@ -166,7 +167,7 @@ impl Riskops {
                 return Err(Error::conflict("this is the last administrator; grant admin to someone else first"));
             }
         }
-        let action = if grant { "identity.grant" } else { "identity.revoke" };
+        let action = if grant { Action::IdentityGrant } else { Action::IdentityRevoke };
         let audit = AuditRecord::new(&permit, action, format!("identity:{name}"))
             .after(json!({"role": binding.to_string()}))
             .request_id(ctx.request_id.clone());
@@ -201,7 +202,7 @@ impl Riskops {
     ) -> Result<IssuedToken> {
         let expires_at = self.expiry(expires_in)?;
         let token = generate_token()?;
-        let audit = AuditRecord::new(permit, "token.create", format!("identity:{owner}"))
+        let audit = AuditRecord::new(permit, Action::TokenCreate, format!("identity:{owner}"))
             .after(json!({"label": label, "expires_at": expires_at.map(super::rfc3339)}))
             .request_id(request_id);
         let new = NewToken {
@@ -229,7 +230,7 @@ impl Riskops {
         let op = if own { Operation::OwnTokens } else { Operation::IdentityAdmin };
         let permit = auth::authorize(&ctx.principal, op, Scope::Global)?;
         let token = token.ok_or_else(|| Error::not_found(format!("no token {id}")))?;
-        let audit = AuditRecord::new(&permit, "token.revoke", format!("identity:{}", token.identity))
+        let audit = AuditRecord::new(&permit, Action::TokenRevoke, format!("identity:{}", token.identity))
             .after(json!({"token_id": id, "label": token.label}))
             .request_id(ctx.request_id.clone());
         self.store.revoke_token(id, audit, self.clock.now()).await

@@ -2,6 +2,7 @@
 //! of each version that has confusion-matrix evidence.
 
 use super::{RequestContext, Riskops};
+use crate::action::Action;
 use crate::audit::AuditRecord;
 use crate::auth::Operation;
 use crate::error::Result;
@@ -41,7 +42,7 @@ impl Riskops {
         let r = VersionRef { name: model.to_string(), version: None };
         let (_, permit) = self.model_version_for(ctx, Operation::RegistryAnnotate, &r).await?;
         let values = OutcomeValues::from_json(values)?;
-        let audit = AuditRecord::new(&permit, "model.kpi", format!("model:{model}"))
+        let audit = AuditRecord::new(&permit, Action::ModelKpi, format!("model:{model}"))
             .after(values.to_json())
             .request_id(ctx.request_id.clone());
         self.store.set_document(&kind(model), values.to_json(), audit, self.clock.now()).await?;

@@ -3,6 +3,7 @@
 //! Each operation authenticates (a [`Principal`]), authorizes (a [`Permit`]), validates,
 //! and hands the change with its audit record to the store. Nothing here knows about HTTP.
 
+use crate::action::Action;
 use crate::artifact::ArtifactStore;
 use crate::audit::AuditRecord;
 use crate::auth::{
@@ -168,9 +169,9 @@ impl Riskops {
             description: "The project things go to unless told otherwise.".to_string(),
         };
         let audit = vec![
-            AuditRecord::new(&permit, "identity.create", format!("identity:{ADMIN_NAME}"))
+            AuditRecord::new(&permit, Action::IdentityCreate, format!("identity:{ADMIN_NAME}"))
                 .after(serde_json::json!({"name": ADMIN_NAME, "kind": "user", "roles": ["admin"]})),
-            AuditRecord::new(&permit, "project.create", format!("project:{DEFAULT_PROJECT}"))
+            AuditRecord::new(&permit, Action::ProjectCreate, format!("project:{DEFAULT_PROJECT}"))
                 .after(serde_json::json!({"name": default_project.name, "description": default_project.description})),
         ];
         let bootstrap = Bootstrap {
@@ -195,7 +196,7 @@ impl Riskops {
     pub async fn create_project(&self, ctx: &RequestContext, project: NewProject) -> Result<Project> {
         let permit = auth::authorize(&ctx.principal, Operation::ProjectCreate, Scope::Global)?;
         project.validate()?;
-        let audit = AuditRecord::new(&permit, "project.create", format!("project:{}", project.name))
+        let audit = AuditRecord::new(&permit, Action::ProjectCreate, format!("project:{}", project.name))
             .after(serde_json::json!({"name": project.name, "description": project.description}))
             .request_id(ctx.request_id.clone());
         self.store.create_project(project, audit, self.clock.now()).await

@@ -3,6 +3,7 @@
 //! the metadata does not commit, an object nothing else refers to is removed again.
 
 use super::{RequestContext, Riskops};
+use crate::action::Action;
 use crate::artifact::{Digest, VerifiedFile};
 use crate::audit::AuditRecord;
 use crate::auth::{self, Operation, Permit, Scope};
@@ -79,6 +80,20 @@ fn refuse_other_project(
     }
 }
 
+fn tag_action(kind: Kind) -> Action {
+    match kind {
+        Kind::Dataset => Action::DatasetTag,
+        Kind::Model => Action::ModelTag,
+    }
+}
+
+fn note_action(kind: Kind) -> Action {
+    match kind {
+        Kind::Dataset => Action::DatasetNote,
+        Kind::Model => Action::ModelNote,
+    }
+}
+
 /// A push records the project its permit was checked for, nothing else.
 fn same_project(push: &PushPermit, project: &str) -> Result<()> {
     if push.project != project {
@@ -146,7 +161,7 @@ impl Riskops {
         validate_description(&new.description)?;
         validate_tags(&new.tags)?;
         same_project(&push, &new.project)?;
-        let audit = AuditRecord::new(&push.permit, "dataset.push", format!("dataset:{}", new.name))
+        let audit = AuditRecord::new(&push.permit, Action::DatasetPush, format!("dataset:{}", new.name))
             .after(serde_json::json!({
                 "name": new.name,
                 "digest": new.digest.as_str(),
@@ -191,7 +206,7 @@ impl Riskops {
         if let Some(inspector) = &self.model_inspector {
             new.signature = inspector.inspect(new.framework, file)?;
         }
-        let audit = AuditRecord::new(&push.permit, "model.register", format!("model:{}", new.name))
+        let audit = AuditRecord::new(&push.permit, Action::ModelRegister, format!("model:{}", new.name))
             .after(serde_json::json!({
                 "name": new.name,
                 "digest": new.digest.as_str(),
@@ -412,10 +427,9 @@ impl Riskops {
         }
         validate_tags(&tags)?;
         let permit = self.annotation_permit(ctx, kind, name, version).await?;
-        let audit =
-            AuditRecord::new(&permit, &format!("{}.tag", kind.as_str()), format!("{}:{name}@{version}", kind.as_str()))
-                .after(serde_json::to_value(&tags).unwrap_or_default())
-                .request_id(ctx.request_id.clone());
+        let audit = AuditRecord::new(&permit, tag_action(kind), format!("{}:{name}@{version}", kind.as_str()))
+            .after(serde_json::to_value(&tags).unwrap_or_default())
+            .request_id(ctx.request_id.clone());
         self.store.add_tags(kind, name, version, tags, audit, self.clock.now()).await
     }
 
@@ -432,13 +446,9 @@ impl Riskops {
             return Err(Error::invalid("text", format!("must be 1 to {MAX_NOTE_LEN} bytes of text")));
         }
         let permit = self.annotation_permit(ctx, kind, name, version).await?;
-        let audit = AuditRecord::new(
-            &permit,
-            &format!("{}.note", kind.as_str()),
-            format!("{}:{name}@{version}", kind.as_str()),
-        )
-        .after(serde_json::json!({"text": text}))
-        .request_id(ctx.request_id.clone());
+        let audit = AuditRecord::new(&permit, note_action(kind), format!("{}:{name}@{version}", kind.as_str()))
+            .after(serde_json::json!({"text": text}))
+            .request_id(ctx.request_id.clone());
         self.store.add_note(kind, name, version, text, audit, self.clock.now()).await
     }
 

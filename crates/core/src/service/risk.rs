@@ -1,6 +1,7 @@
 //! Risk services: project context, the taxonomy, the register and the tier it gives.
 
 use super::{RequestContext, Riskops};
+use crate::action::Action;
 use crate::audit::AuditRecord;
 use crate::auth::{self, Operation, Permit, Scope};
 use crate::context::{DataSensitivity, ProjectContext, Template};
@@ -133,7 +134,7 @@ impl Riskops {
                 format!("{:?} is the version in force; a changed taxonomy needs a new version string", current.version),
             ));
         }
-        let audit = AuditRecord::new(&permit, "taxonomy.update", TAXONOMY)
+        let audit = AuditRecord::new(&permit, Action::TaxonomyUpdate, TAXONOMY)
             .after(json!({"taxonomy_version": taxonomy.version}))
             .request_id(ctx.request_id.clone());
         let stored = self.store.set_document(TAXONOMY, document.clone(), audit, self.clock.now()).await?;
@@ -201,7 +202,7 @@ impl Riskops {
         context: Option<ProjectContext>,
     ) -> Result<Project> {
         let json = context.as_ref().map(ProjectContext::to_json);
-        let audit = AuditRecord::new(permit, "project.context", format!("project:{name}"))
+        let audit = AuditRecord::new(permit, Action::ProjectContext, format!("project:{name}"))
             .after(json.clone().unwrap_or(Value::Null))
             .request_id(ctx.request_id.clone());
         self.store.set_project_context(name, json, audit, self.clock.now()).await
@@ -231,7 +232,7 @@ impl Riskops {
         let added = if dry_run || new.is_empty() {
             Vec::new()
         } else {
-            let audit = AuditRecord::new(&permit, "risk.assess", format!("project:{name}"))
+            let audit = AuditRecord::new(&permit, Action::RiskAssess, format!("project:{name}"))
                 .after(json!({
                     "taxonomy_version": taxonomy.version,
                     "entries": new.iter().map(RiskFields::to_json).collect::<Vec<_>>(),
@@ -262,7 +263,7 @@ impl Riskops {
         }
         fields.validate()?;
         check_controls(&fields)?;
-        let audit = AuditRecord::new(&permit, "risk.add", format!("project:{name}"))
+        let audit = AuditRecord::new(&permit, Action::RiskAdd, format!("project:{name}"))
             .after(fields.to_json())
             .request_id(ctx.request_id.clone());
         let mut added = self.store.add_risk_entries(name, vec![fields], audit, self.clock.now()).await?;
@@ -298,7 +299,7 @@ impl Riskops {
         }
         f.validate()?;
         check_controls(&f)?;
-        let audit = AuditRecord::new(&permit, "risk.update", format!("risk:{id}"))
+        let audit = AuditRecord::new(&permit, Action::RiskUpdate, format!("risk:{id}"))
             .before(before.to_json())
             .after(f.to_json())
             .request_id(ctx.request_id.clone());
@@ -351,7 +352,7 @@ impl Riskops {
                 let Some(mut fields) = context.as_ref().and_then(|c| taxonomy.score(mode, c)) else { continue };
                 fields.likelihood = (fields.likelihood + 1).min(5);
                 fields.rationale = format!("{}; raised: {reason}", fields.rationale);
-                let audit = AuditRecord::new(permit, "risk.likelihood", format!("project:{project}"))
+                let audit = AuditRecord::new(permit, Action::RiskLikelihood, format!("project:{project}"))
                     .after(json!({"signal": signal, "reason": reason, "entry": fields.to_json()}))
                     .request_id(request_id.clone());
                 changed.extend(self.store.add_risk_entries(project, vec![fields], audit, self.clock.now()).await?);
@@ -363,7 +364,7 @@ impl Riskops {
                 }
                 let mut f = e.fields.clone();
                 f.likelihood += 1;
-                let audit = AuditRecord::new(permit, "risk.likelihood", format!("risk:{}", e.id))
+                let audit = AuditRecord::new(permit, Action::RiskLikelihood, format!("risk:{}", e.id))
                     .before(json!({"likelihood": e.fields.likelihood, "inherent_score": e.fields.inherent_score()}))
                     .after(json!({"likelihood": f.likelihood, "inherent_score": f.inherent_score(), "signal": signal, "reason": reason}))
                     .request_id(request_id.clone());
@@ -391,7 +392,7 @@ impl Riskops {
             }
             let mut f = e.fields.clone();
             f.likelihood -= 1;
-            let audit = AuditRecord::new(permit, "risk.likelihood", format!("risk:{}", e.id))
+            let audit = AuditRecord::new(permit, Action::RiskLikelihood, format!("risk:{}", e.id))
                 .before(json!({"likelihood": e.fields.likelihood, "inherent_score": e.fields.inherent_score()}))
                 .after(json!({"likelihood": f.likelihood, "inherent_score": f.inherent_score(), "reason": reason}))
                 .request_id(request_id.clone());

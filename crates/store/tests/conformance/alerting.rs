@@ -23,7 +23,7 @@ async fn ingest_at(
     at: OffsetDateTime,
 ) {
     let write = IngestWrite { model: model.into(), windows, ..IngestWrite::default() };
-    store.commit_ingest(write, audit(permit, "monitoring.ingest", &format!("model:{model}")), at).await.unwrap();
+    store.commit_ingest(write, audit(permit, "predictions.ingest", &format!("model:{model}")), at).await.unwrap();
 }
 
 fn due(model: &str, version: u32, start: i64, rev: i64) -> DueWindow {
@@ -269,7 +269,7 @@ async fn evaluations_keep_results_and_open_and_extend_incidents() {
         // The next pass evaluates hour 2 again (its incident is kept, its value replaced)
         // and extends the incident with hour 3; the window marked evaluated too.
         ingest_at(store, &permit, "fraud", vec![window(1, hour(3), b"h3", 1, None)], T0).await;
-        chain.one("monitoring.ingest").await;
+        chain.one("predictions.ingest").await;
         let again = result(1, hour(2), "m1", 0.7, true);
         let h3 = result(1, hour(3), "m1", 0.8, true);
         let extension = IncidentExtension {
@@ -340,7 +340,13 @@ async fn incidents_are_acknowledged_then_resolved_once_each() {
         let (a, other) = (ids[0], ids[1]);
         let mut chain = Chain::new(store).await;
         let set = |id: i64, state: IncidentState, note: &'static str, permit: &Permit, at: OffsetDateTime| {
-            store.set_incident_state(id, state, note, audit(permit, "incident.state", &format!("incident:{id}")), at)
+            store.set_incident_state(
+                id,
+                state,
+                note,
+                audit(permit, "incident.acknowledge", &format!("incident:{id}")),
+                at,
+            )
         };
         let events = |id: i64| async move {
             let ds = store.deliveries("default", Some(hook.id), 100).await.unwrap();
@@ -348,7 +354,7 @@ async fn incidents_are_acknowledged_then_resolved_once_each() {
         };
 
         let acked = set(a, IncidentState::Acknowledged, "looking into it", &bob, minutes(3)).await.unwrap();
-        chain.one("incident.state").await;
+        chain.one("incident.acknowledge").await;
         assert_eq!(acked.state, IncidentState::Acknowledged, "{kind:?}");
         assert_eq!(acked.acknowledged_by.as_deref(), Some("bob"), "{kind:?}");
         assert_eq!(acked.acknowledged_at, Some(minutes(3)), "{kind:?}");
@@ -370,7 +376,7 @@ async fn incidents_are_acknowledged_then_resolved_once_each() {
 
         // Resolving keeps the acknowledgement (and the note, when none is given).
         let resolved = set(a, IncidentState::Resolved, "", &admin, minutes(5)).await.unwrap();
-        chain.one("incident.state").await;
+        chain.one("incident.acknowledge").await;
         let expected = Incident {
             state: IncidentState::Resolved,
             resolved_by: Some("admin".into()),
@@ -394,7 +400,7 @@ async fn incidents_are_acknowledged_then_resolved_once_each() {
 
         // An open incident can be resolved straight away; a missing one is not found.
         let straight = set(other, IncidentState::Resolved, "false alarm", &bob, minutes(7)).await.unwrap();
-        chain.one("incident.state").await;
+        chain.one("incident.acknowledge").await;
         assert_eq!(straight.resolved_by.as_deref(), Some("bob"), "{kind:?}");
         assert_eq!((straight.acknowledged_by, straight.note.as_str()), (None, "false alarm"), "{kind:?}");
         assert_eq!(events(other).await, ["incident.opened", "incident.resolved"], "{kind:?}");
@@ -435,7 +441,13 @@ async fn a_delivery_tells_of_the_incident_as_it_was_when_its_event_happened() {
         let id = open_incidents(store, &admin, vec![new_incident("default", "fraud", 1, "m1", &[hour(0)])], minutes(1))
             .await[0];
         let set = |state: IncidentState, note: &'static str, at: OffsetDateTime| {
-            store.set_incident_state(id, state, note, audit(&admin, "incident.state", &format!("incident:{id}")), at)
+            store.set_incident_state(
+                id,
+                state,
+                note,
+                audit(&admin, "incident.acknowledge", &format!("incident:{id}")),
+                at,
+            )
         };
         set(IncidentState::Acknowledged, "looking into it", minutes(3)).await.unwrap();
         set(IncidentState::Resolved, "fixed upstream", minutes(5)).await.unwrap();
@@ -697,7 +709,7 @@ async fn incidents_are_listed_newest_first_by_project_model_and_state() {
         let loans = open_incidents(store, &permit, vec![new_incident("credit", "loans", 1, "m1", &[hour(0)])], T0);
         let loans = loans.await[0];
         let set = |id: i64, state: IncidentState| {
-            store.set_incident_state(id, state, "", audit(&permit, "incident.state", "incident"), minutes(1))
+            store.set_incident_state(id, state, "", audit(&permit, "incident.acknowledge", "incident"), minutes(1))
         };
         set(fraud[1], IncidentState::Acknowledged).await.unwrap();
         set(loans, IncidentState::Resolved).await.unwrap();

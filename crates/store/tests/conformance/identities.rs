@@ -76,15 +76,15 @@ async fn roles_are_granted_and_revoked_once() {
         let mut chain = Chain::new(store).await;
 
         let grant = |b: RoleBinding, yes: bool| {
-            let action = if yes { "role.grant" } else { "role.revoke" };
+            let action = if yes { "identity.grant" } else { "identity.revoke" };
             store.set_role("ana", b, yes, audit(&permit, action, "identity:ana"), T0)
         };
         grant(binding(Role::RiskOfficer, None), true).await.unwrap();
-        chain.one("role.grant").await;
+        chain.one("identity.grant").await;
         grant(binding(Role::DataScientist, Some("zeta")), true).await.unwrap();
-        chain.one("role.grant").await;
+        chain.one("identity.grant").await;
         let after = grant(binding(Role::DataScientist, Some("alpha")), true).await.unwrap();
-        chain.one("role.grant").await;
+        chain.one("identity.grant").await;
         // Sorted by role, then project.
         let expected = vec![
             binding(Role::DataScientist, Some("alpha")),
@@ -103,7 +103,7 @@ async fn roles_are_granted_and_revoked_once() {
         chain.none().await;
 
         let revoked = grant(binding(Role::Validator, Some("default")), false).await.unwrap();
-        chain.one("role.revoke").await;
+        chain.one("identity.revoke").await;
         assert_eq!(revoked.roles, expected[..3]);
         let missing = grant(binding(Role::Validator, Some("default")), false).await.unwrap_err();
         assert_eq!(
@@ -119,7 +119,7 @@ async fn roles_are_granted_and_revoked_once() {
             "nobody",
             binding(Role::Viewer, None),
             true,
-            audit(&permit, "role.grant", "identity:nobody"),
+            audit(&permit, "identity.grant", "identity:nobody"),
             T0,
         );
         let nobody = nobody.await.unwrap_err();
@@ -199,7 +199,9 @@ async fn tokens_are_listed_revoked_and_expire() {
         chain.none().await;
 
         // An event that records no other change.
-        let throttled = AuditRecord::new(&permit, "auth.throttled", "client:127.0.0.1").after(json!({"failures": 5}));
+        let throttled =
+            AuditRecord::new(&Permit::system_for_tests("system"), Action::AuthThrottled, "client:127.0.0.1")
+                .after(json!({"failures": 5}));
         store.record_event(throttled, minutes(4)).await.unwrap();
         let event = chain.one("auth.throttled").await;
         assert_eq!((event.after, event.time), (Some(json!({"failures": 5})), minutes(4)));

@@ -49,12 +49,12 @@ async fn monitoring_windows_are_written_once_and_then_only_at_their_rev() {
         let kind = store.kind();
         let permit = admin_permit(store).await;
         let mut chain = Chain::new(store).await;
-        let commit = |w: IngestWrite| store.commit_ingest(w, audit(&permit, "monitoring.ingest", "model:fraud"), T0);
+        let commit = |w: IngestWrite| store.commit_ingest(w, audit(&permit, "predictions.ingest", "model:fraud"), T0);
 
         commit(ingest(vec![window(1, hour(0), b"s1", 2, None)], vec![record("r1", 1, hour(0), Some(0.5))], &[]))
             .await
             .unwrap();
-        chain.one("monitoring.ingest").await;
+        chain.one("predictions.ingest").await;
         let first = StoredWindow {
             version: 1,
             start: hour(0),
@@ -82,7 +82,7 @@ async fn monitoring_windows_are_written_once_and_then_only_at_their_rev() {
 
         // At the rev read, the state is replaced, the counts added and the rev bumped.
         commit(ingest(vec![window(1, hour(0), b"s2", 3, Some(1))], vec![], &[])).await.unwrap();
-        chain.one("monitoring.ingest").await;
+        chain.one("predictions.ingest").await;
         let second = StoredWindow { state: b"s2".to_vec(), records: 5, rev: 2, ..first.clone() };
         assert_eq!(all_windows(store).await, std::slice::from_ref(&second), "{kind:?}");
 
@@ -107,7 +107,7 @@ async fn monitoring_windows_are_written_once_and_then_only_at_their_rev() {
         ))
         .await
         .unwrap();
-        chain.one("monitoring.ingest").await;
+        chain.one("predictions.ingest").await;
         let starts = |ws: Vec<StoredWindow>| ws.into_iter().map(|w| (w.version, w.start)).collect::<Vec<_>>();
         assert_eq!(
             starts(all_windows(store).await),
@@ -133,12 +133,12 @@ async fn monitoring_records_are_accepted_once_and_labelled_once() {
         let kind = store.kind();
         let permit = admin_permit(store).await;
         let mut chain = Chain::new(store).await;
-        let commit = |w: IngestWrite| store.commit_ingest(w, audit(&permit, "monitoring.ingest", "model:fraud"), T0);
+        let commit = |w: IngestWrite| store.commit_ingest(w, audit(&permit, "predictions.ingest", "model:fraud"), T0);
 
         let r1 = record("r1", 1, hour(0), Some(0.25));
         let r2 = record("r2", 1, hour(0), None);
         commit(ingest(vec![window(1, hour(0), b"s1", 2, None)], vec![r1.clone(), r2.clone()], &[])).await.unwrap();
-        chain.one("monitoring.ingest").await;
+        chain.one("predictions.ingest").await;
 
         let mut known = store.known_records("fraud", &ids(&["r0", "r2", "r1", "r3"])).await.unwrap();
         known.sort();
@@ -166,7 +166,7 @@ async fn monitoring_records_are_accepted_once_and_labelled_once() {
         // A label marks its record once, with the window's count.
         let labelling = WindowWrite { labelled: 1, ..window(1, hour(0), b"s2", 0, Some(1)) };
         commit(ingest(vec![labelling], vec![], &["r1"])).await.unwrap();
-        chain.one("monitoring.ingest").await;
+        chain.one("predictions.ingest").await;
         let labelled = store.records("fraud", &ids(&["r1", "r2"])).await.unwrap();
         assert_eq!(labelled, [StoredRecord { labelled: true, ..r1.clone() }, r2.clone()], "{kind:?}");
         let w = &all_windows(store).await[0];

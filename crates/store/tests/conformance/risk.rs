@@ -141,9 +141,9 @@ async fn documents_are_versioned_per_kind() {
         );
 
         // Another kind starts at 1 and leaves the taxonomy's versions alone.
-        let other = audit(&permit, "document.update", "document:controls");
+        let other = audit(&permit, "policy.update", "document:controls");
         let controls = store.set_document("controls", json!(["human review"]), other, minutes(2)).await.unwrap();
-        let event = chain.one("document.update").await;
+        let event = chain.one("policy.update").await;
         assert_eq!((controls.version, event.after), (1, Some(json!({"version": 1}))), "{kind:?}");
         assert_eq!(store.document("controls").await.unwrap(), Some(controls));
         assert_eq!(store.document("taxonomy").await.unwrap().unwrap().version, 2, "{kind:?}");

@@ -2,6 +2,7 @@
 //! extend incidents, and incidents none of whose windows breaches any more resolve.
 
 use super::*;
+use crate::action::Action;
 use crate::alerting::{Monitor, retrain_advice};
 use crate::audit::AuditRecord;
 use crate::auth::Permit;
@@ -172,14 +173,14 @@ impl Riskops {
                         match change {
                             Rejudged::Refreshed(refresh) => {
                                 audits.push(
-                                    AuditRecord::new(&system, "incident.update", format!("incident:{}", i.id))
+                                    AuditRecord::new(&system, Action::IncidentUpdate, format!("incident:{}", i.id))
                                         .after(json!({"evidence": refresh.evidence})),
                                 );
                                 write.refreshed.push(refresh);
                             }
                             Rejudged::Resolved(resolution) => {
                                 audits.push(
-                                    AuditRecord::new(&system, "incident.resolve", format!("incident:{}", i.id))
+                                    AuditRecord::new(&system, Action::IncidentResolve, format!("incident:{}", i.id))
                                         .before(json!({"state": i.state.as_str()}))
                                         .after(json!({"state": "resolved", "note": resolution.reason, "evidence": resolution.evidence})),
                                 );
@@ -205,7 +206,7 @@ impl Riskops {
                 match open.iter().find(|i| i.version == version && i.monitor_id == m.id) {
                     Some(i) => {
                         audits.push(
-                            AuditRecord::new(&system, "incident.update", format!("incident:{}", i.id))
+                            AuditRecord::new(&system, Action::IncidentUpdate, format!("incident:{}", i.id))
                                 .after(json!({"windows": fresh.iter().map(|w| rfc3339_unix(*w)).collect::<Vec<_>>()})),
                         );
                         extended_ids.push(i.id);
@@ -215,7 +216,7 @@ impl Riskops {
                         let severity = m.severity.for_tier(tier);
                         let title = format!("{model}@{version}: {}", m.describe());
                         audits.push(
-                            AuditRecord::new(&system, "incident.open", format!("model:{model}"))
+                            AuditRecord::new(&system, Action::IncidentOpen, format!("model:{model}"))
                                 .after(json!({"version": version, "monitor": m.to_json(), "severity": severity.as_str(), "since": since})),
                         );
                         write.opened.push(NewIncident {

@@ -1,6 +1,7 @@
 //! Incidents: listed, acknowledged and resolved by people, and the risk register following
 //! them.
 
+use crate::action::Action;
 use crate::audit::AuditRecord;
 use crate::auth::{self, Operation, Permit, Scope};
 use crate::error::{Error, Result};
@@ -47,8 +48,8 @@ impl Riskops {
         let current = self.store.incident(id).await?.ok_or_else(|| Error::not_found(format!("no incident {id}")))?;
         let permit = auth::authorize(&ctx.principal, Operation::IncidentManage, Scope::Project(&current.project))?;
         let action = match state {
-            IncidentState::Acknowledged => "incident.acknowledge",
-            IncidentState::Resolved => "incident.resolve",
+            IncidentState::Acknowledged => Action::IncidentAcknowledge,
+            IncidentState::Resolved => Action::IncidentResolve,
             IncidentState::Open => return Err(Error::invalid("state", "use acknowledged or resolved")),
         };
         let audit = AuditRecord::new(&permit, action, format!("incident:{id}"))
@@ -81,7 +82,7 @@ impl Riskops {
             let siblings: Vec<Incident> =
                 self.store.incidents(&filter).await?.into_iter().filter(|o| shares_signal(o)).collect();
             let settle = |id: i64, risks: Vec<i64>, note: &str| {
-                let audit = AuditRecord::new(&system, "incident.risks", format!("incident:{id}"))
+                let audit = AuditRecord::new(&system, Action::IncidentRisks, format!("incident:{id}"))
                     .after(json!({"signal": signal, "risks": risks, "why": note}));
                 (id, risks, audit)
             };

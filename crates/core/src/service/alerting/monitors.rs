@@ -2,6 +2,7 @@
 //! versioned document.
 
 use super::*;
+use crate::action::Action;
 use crate::alerting::Monitor;
 use crate::audit::AuditRecord;
 use crate::auth::{self, Operation, Permit, Scope};
@@ -71,7 +72,7 @@ impl Riskops {
         let monitor = Monitor::from_json(monitor)?;
         let mut set = self.monitor_set(model).await?;
         let added = set.add(monitor)?;
-        let audit = AuditRecord::new(&permit, "monitor.add", format!("model:{model}"))
+        let audit = AuditRecord::new(&permit, Action::MonitorAdd, format!("model:{model}"))
             .after(added.to_json())
             .request_id(ctx.request_id.clone());
         self.store.set_document(&monitors_kind(model), set.to_json(), audit, self.clock.now()).await?;
@@ -91,7 +92,7 @@ impl Riskops {
         }
         let before = set.effective(tier).into_iter().find(|m| m.id == id).map(|m| m.to_json());
         set.remove(id, tier)?;
-        let audit = AuditRecord::new(&permit, "monitor.remove", format!("model:{model}"))
+        let audit = AuditRecord::new(&permit, Action::MonitorRemove, format!("model:{model}"))
             .before(before.unwrap_or(Value::Null))
             .request_id(ctx.request_id.clone());
         self.store.set_document(&monitors_kind(model), set.to_json(), audit, self.clock.now()).await?;

@@ -1,6 +1,7 @@
 //! Webhooks out: receivers per project, and deliveries (an outbox written with the
 //! incident) sent signed, retried with backoff.
 
+use crate::action::Action;
 use crate::audit::AuditRecord;
 use crate::auth::{self, Operation, Scope};
 use crate::error::{Error, Result};
@@ -47,7 +48,7 @@ impl Riskops {
         }
         // Audited by host only: a receiver's path or query may be its credential.
         let shown = crate::incident::shown_url(url);
-        let audit = AuditRecord::new(&permit, "webhook.add", format!("project:{project}"))
+        let audit = AuditRecord::new(&permit, Action::WebhookAdd, format!("project:{project}"))
             .after(json!({"url": shown, "format": format.as_str()}))
             .request_id(ctx.request_id.clone());
         let new = NewWebhook { project: project.to_string(), url: url.to_string(), secret, format };
@@ -67,8 +68,8 @@ impl Riskops {
             Some(w) if w.project == project => {}
             _ => return Err(Error::not_found(format!("project {project} has no webhook {id}"))),
         }
-        let audit =
-            AuditRecord::new(&permit, "webhook.remove", format!("webhook:{id}")).request_id(ctx.request_id.clone());
+        let audit = AuditRecord::new(&permit, Action::WebhookRemove, format!("webhook:{id}"))
+            .request_id(ctx.request_id.clone());
         self.store.remove_webhook(id, audit, self.clock.now()).await
     }
 

@@ -2,6 +2,7 @@
 //! versioned document.
 
 use super::{RequestContext, Riskops};
+use crate::action::Action;
 use crate::audit::AuditRecord;
 use crate::auth::Operation;
 use crate::error::{Error, Result};
@@ -148,7 +149,7 @@ impl Riskops {
         let r = VersionRef { name: model.into(), version: None };
         let (_, permit) = self.model_version_for(ctx, Operation::MonitorConfigure, &r).await?;
         let config = MonitorConfig::from_json(config)?;
-        let audit = AuditRecord::new(&permit, "monitor.configure", format!("model:{model}"))
+        let audit = AuditRecord::new(&permit, Action::MonitorConfigure, format!("model:{model}"))
             .after(config.to_json())
             .request_id(ctx.request_id.clone());
         self.store.set_document(&config_kind(model), config.to_json(), audit, self.clock.now()).await?;

@@ -4,6 +4,7 @@
 use super::reports::positive_of;
 use super::*;
 use super::{RequestContext, Riskops};
+use crate::action::Action;
 use crate::audit::AuditRecord;
 use crate::error::{Error, ErrorKind, Result};
 use crate::monitoring::{IngestWrite, StoredRecord, StoredWindow, WindowSpec, WindowWrite};
@@ -198,7 +199,7 @@ impl Riskops {
                 }
             }
             let accepted = new_records.len() as u64;
-            let audit = AuditRecord::new(&permit, "predictions.ingest", format!("model:{model}"))
+            let audit = AuditRecord::new(&permit, Action::PredictionsIngest, format!("model:{model}"))
                 .after(json!({
                     "accepted": accepted,
                     "duplicates": outcome.duplicates + known.len() as u64,
@@ -430,7 +431,7 @@ impl Riskops {
                 })
                 .collect();
             let accepted = labelled.len() as u64;
-            let audit = AuditRecord::new(&permit, "labels.ingest", format!("model:{model}"))
+            let audit = AuditRecord::new(&permit, Action::LabelsIngest, format!("model:{model}"))
                 .after(
                     json!({"accepted": accepted, "duplicates": outcome.duplicates, "rejected": outcome.rejected.len()}),
                 )

@@ -3,6 +3,7 @@
 
 use super::*;
 use super::{RequestContext, Riskops};
+use crate::action::Action;
 use crate::artifact::{Digest, VerifiedFile};
 use crate::audit::AuditRecord;
 use crate::auth::Operation;
@@ -83,7 +84,7 @@ impl Riskops {
         let system = crate::auth::Permit::system();
         for s in &expired {
             let audit =
-                AuditRecord::new(&system, "predictions.expire", format!("model:{}", s.model)).before(s.to_json());
+                AuditRecord::new(&system, Action::PredictionsExpire, format!("model:{}", s.model)).before(s.to_json());
             let unreferenced = self.store.drop_segment(&s.model, &s.digest, audit, self.clock.now()).await?;
             if unreferenced && let Err(e) = self.artifacts.delete(&s.digest).await {
                 tracing::warn!(digest = %s.digest, error = %e, "could not delete an expired segment");
