@@ -1,0 +1,49 @@
+//! The grammar of drift between two local tables.
+
+use super::*;
+
+/// `riskops drift REFERENCE CURRENT`.
+#[derive(Args, Debug)]
+#[command(after_help = "Each column gets Evidently's default method unless told otherwise: \
+    with up to 1000 reference values, the Kolmogorov–Smirnov test for numerical columns with more than 5 \
+    distinct values, else chi-square (more than 2 values) or the Z-test; above 1000, the normed Wasserstein \
+    distance, else Jensen–Shannon. Tests drift below p = 0.05 (KS: at or below), distances at 0.1 and above. \
+    The dataset drifts when at least half of the columns do.\n\n\
+    Methods: ks wasserstein jensenshannon psi kl hellinger tvd chisquare chisquare_contingency ztest \
+    anderson cramervonmises energy mannwhitney fisher gtest mmd\n\n\
+    Exit status: 0 when done (1 with --fail-on-drift when the dataset drifts), 2 on an error.\n\n\
+    Examples:\n  riskops drift train.csv today.csv\n  riskops drift ref.parquet cur.csv --method psi --format html --output drift.html\n  \
+    riskops drift ref.csv cur.csv --method age=ks --categorical zip --fail-on-drift")]
+pub struct DriftArgs {
+    /// The reference data (CSV), e.g. the training set.
+    pub reference: PathBuf,
+    /// The current data (CSV), e.g. recent production inputs.
+    pub current: PathBuf,
+    /// A method for every column (`--method psi`) or for one (`--method age=ks`); repeatable.
+    #[arg(long = "method", value_name = "[COLUMN=]METHOD")]
+    pub methods: Vec<String>,
+    /// Drift threshold for every column (p-value for tests, distance for distances).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Share of drifted columns at which the dataset drifts.
+    #[arg(long, default_value_t = 0.5)]
+    pub drift_share: f64,
+    /// Columns to treat as numerical, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub numerical: Vec<String>,
+    /// Columns to treat as categorical, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub categorical: Vec<String>,
+    /// Compare only these columns, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// Field separator of the CSV files (detected when absent); `\\t` for tab.
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// Write the result to this file instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Exit with status 1 when the dataset drifts (for CI pipelines).
+    #[arg(long)]
+    pub fail_on_drift: bool,
+}

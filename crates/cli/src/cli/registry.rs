@@ -1,0 +1,272 @@
+//! The grammar of datasets, models, lineage and scoring with a registered model.
+
+use super::*;
+
+#[derive(Args, Debug)]
+#[command(after_help = "The model's artifact (and the dataset, for D@V) is fetched through the API and run here with \
+    riskops' ONNX runtime. Columns map to the model's inputs by name (one input per column); a model with one \
+    2-D input takes the feature columns in file order, leaving out the --label column and id-like columns (id, \
+    *_id), or the --features listed. --input-map is a JSON file {\"input_or_feature\": \"column\"} for names \
+    that differ.\n\n\
+    Output: the id-like columns as read, then `prediction` (the label, or the value of a regressor) and \
+    `proba_<class>` per class; CSV, or Parquet when --output ends in .parquet; CSV on standard output \
+    without --output.\n\n\
+    Example:\n  riskops predict scorer@2 --data holdout@1 --label default --output scores.parquet")]
+pub struct PredictArgs {
+    /// The model version, `NAME@V` (registered with --framework onnx).
+    pub version: String,
+    /// A CSV or Parquet file, or a dataset version `NAME@V`.
+    #[arg(long)]
+    pub data: String,
+    /// The label column: left out of the features (kept out of the output).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// The feature columns of a model with one 2-D input, in the model's order: `a,b,c`.
+    #[arg(long, value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+    /// A JSON file mapping model input (or feature) names to the data's column names.
+    #[arg(long)]
+    pub input_map: Option<PathBuf>,
+    /// Where to write the scores (.parquet for Parquet, else CSV); standard output when absent.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DatasetCommand {
+    /// Push a CSV or Parquet file as the next version: `riskops dataset push sales data.csv`.
+    /// Identical bytes return the existing version.
+    Push {
+        /// Dataset name: letters, digits, '.', '_' and '-'.
+        name: String,
+        /// The CSV or Parquet file.
+        file: PathBuf,
+        /// Project of a new dataset [default: default].
+        #[arg(long)]
+        project: Option<String>,
+        /// What this version holds.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// A label, `key=value`; repeatable.
+        #[arg(long = "tag", value_name = "KEY=VALUE")]
+        tags: Vec<String>,
+    },
+    /// List datasets with their latest version.
+    List {
+        /// Only this project's.
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Show a version's schema and profile: `riskops dataset show sales@2` (latest without @V).
+    Show {
+        /// `NAME@V` (the latest without @V).
+        version: String,
+    },
+    /// Download a version's exact bytes, checked against its digest: `riskops dataset pull sales@2 -o sales.csv`.
+    Pull {
+        version: String,
+        /// Where to write the file (replaced atomically once its digest checks out).
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+    /// Compare two versions: schema changes and a drift report: `riskops dataset diff sales@1 sales@2`.
+    Diff {
+        /// The older version, `NAME@V`.
+        from: String,
+        /// The newer version, `NAME@V`.
+        to: String,
+    },
+    /// Add labels to a version: `riskops dataset tag sales@2 reviewed=yes`.
+    Tag {
+        version: String,
+        /// Labels to add, `key=value`.
+        #[arg(value_name = "KEY=VALUE", required = true)]
+        tags: Vec<String>,
+    },
+    /// Add a note to a version: `riskops dataset note sales@2 "March rows re-exported"`.
+    Note {
+        /// `NAME@V`.
+        version: String,
+        /// The note.
+        text: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ModelCommand {
+    /// Register a model artifact as the next version, with its lineage.
+    Register(Box<RegisterArgs>),
+    /// List models with their latest version.
+    List {
+        /// Only this project's.
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Show a version: `riskops model show churn@3` (latest without @V).
+    Show {
+        /// `NAME@V` (the latest without @V).
+        version: String,
+    },
+    /// Download a version's artifact, checked against its digest.
+    Pull {
+        version: String,
+        /// Where to write the file (replaced atomically once its digest checks out).
+        #[arg(long, short)]
+        output: PathBuf,
+    },
+    /// Compare two versions' parameters, metrics and training data.
+    Diff {
+        /// The older version, `NAME@V`.
+        from: String,
+        /// The newer version, `NAME@V`.
+        to: String,
+    },
+    /// Add labels to a version: `riskops model tag churn@3 candidate=yes`.
+    Tag {
+        version: String,
+        /// Labels to add, `key=value`.
+        #[arg(value_name = "KEY=VALUE", required = true)]
+        tags: Vec<String>,
+    },
+    /// Add a note to a version: `riskops model note churn@3 "retrained after the schema fix"`.
+    Note {
+        /// `NAME@V`.
+        version: String,
+        /// The note.
+        text: String,
+    },
+    /// Ask for a version to enter staging or production; answers what is still missing.
+    /// With --wait, blocks until the request completes (exit 0), is rejected or closed (exit 1)
+    /// or --timeout passes (exit 1), so a CI job can gate on it:
+    /// `riskops model promote scorer@3 --to production --wait --timeout 2h`.
+    Promote {
+        /// `NAME@V` (or `NAME` for the latest version).
+        version: String,
+        /// staging or production.
+        #[arg(long)]
+        to: String,
+        /// Why this version should go there (kept with the request).
+        #[arg(long, default_value = "")]
+        reason: String,
+        /// Wait until the request is decided: completed (exit 0), rejected or closed (exit 1).
+        #[arg(long)]
+        wait: bool,
+        /// With --wait: give up (exit 1) after this long, e.g. 90s, 30m, 1h, 2d.
+        #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = duration, requires = "wait")]
+        timeout: std::time::Duration,
+    },
+    /// Emergency: put an earlier version back into production at once, skipping the gates (risk_officer).
+    Rollback {
+        /// The model.
+        name: String,
+        /// The version to put back.
+        #[arg(long = "to")]
+        version: u32,
+        /// Why (kept in the audit trail).
+        #[arg(long)]
+        reason: String,
+        /// The environment to put it back into: production or staging.
+        #[arg(long, default_value = "production")]
+        environment: String,
+    },
+    /// Business KPIs: set what each outcome is worth (costs negative) and see, per version with
+    /// confusion-matrix evidence, precision, recall, F1 and the expected value per 1,000
+    /// decisions: `riskops model kpi fraud --currency EUR --fp -25 --fn -400`. The evidence is a
+    /// JSON file `{"confusion_matrix":[[tn,fp],[fn,tp]]}` (or `{"tp":…,"fp":…,"fn":…,"tn":…}`)
+    /// added with `riskops evidence add NAME@V --kind performance --file cm.json --passed true`.
+    Kpi {
+        /// The model.
+        name: String,
+        /// Currency of the values, e.g. EUR [default: USD].
+        #[arg(long)]
+        currency: Option<String>,
+        /// Value of a true positive per decision (gains positive, costs negative).
+        #[arg(long, allow_hyphen_values = true)]
+        tp: Option<f64>,
+        /// Value of a false positive per decision, e.g. -25.
+        #[arg(long, allow_hyphen_values = true)]
+        fp: Option<f64>,
+        /// Value of a false negative per decision, e.g. -400.
+        #[arg(long = "fn", allow_hyphen_values = true)]
+        fn_: Option<f64>,
+        /// Value of a true negative per decision.
+        #[arg(long, allow_hyphen_values = true)]
+        tn: Option<f64>,
+        /// How the values were estimated.
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Which version is in each environment, now or --at a past time, and the history.
+    Stage {
+        /// The model.
+        name: String,
+        /// RFC 3339 time, e.g. 2026-11-01T00:00:00Z.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Check a local file against a version's record and the server's signature. Exit status 1 on mismatch.
+    Verify {
+        /// `NAME@V`.
+        version: String,
+        /// The local model file to check.
+        file: PathBuf,
+        /// The server's public key (hex), to check without trusting the server's answer for it.
+        #[arg(long)]
+        public_key: Option<String>,
+        /// A saved `riskops model stage NAME --format json`: with --public-key, verify offline.
+        #[arg(long, requires = "public_key")]
+        record: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Example:\n  riskops model register churn --artifact model.onnx --framework onnx \\\n    \
+    --training-data customers@3 --validation-data customers-holdout@1 \\\n    \
+    --code-repo https://git.example.com/ml/churn.git --code-commit 9f1c2ab --params params.json --metrics metrics.json")]
+pub struct RegisterArgs {
+    /// Model name: letters, digits, '.', '_' and '-'.
+    pub name: String,
+    /// The model file (ONNX, pickle, …).
+    #[arg(long)]
+    pub artifact: PathBuf,
+    /// Project of a new model [default: default].
+    #[arg(long)]
+    pub project: Option<String>,
+    /// onnx, sklearn, xgboost, lightgbm, pytorch or other.
+    #[arg(long, default_value = "other")]
+    pub framework: String,
+    /// The dataset version it was trained on, `NAME@V`.
+    #[arg(long)]
+    pub training_data: Option<String>,
+    /// The dataset version it was validated on, `NAME@V`.
+    #[arg(long)]
+    pub validation_data: Option<String>,
+    /// Repository of the training code.
+    #[arg(long, requires = "code_commit")]
+    pub code_repo: Option<String>,
+    /// Commit of the training code.
+    #[arg(long, requires = "code_repo")]
+    pub code_commit: Option<String>,
+    /// A JSON file of hyper-parameters.
+    #[arg(long)]
+    pub params: Option<PathBuf>,
+    /// A JSON file of metrics (an object of numbers).
+    #[arg(long)]
+    pub metrics: Option<PathBuf>,
+    /// What this version is.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// A label, `key=value`; repeatable.
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "--format: text (default), json ({nodes, edges}), dot (Graphviz) or openlineage (run events).")]
+pub struct LineageArgs {
+    /// `NAME@V` (or `NAME` for the latest version).
+    pub version: String,
+    /// Whether NAME is a dataset or a model [default: model if a model has that name, else dataset].
+    #[arg(long, value_parser = ["dataset", "model"])]
+    pub kind: Option<String>,
+}

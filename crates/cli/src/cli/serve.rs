@@ -1,0 +1,66 @@
+//! The grammar of the server and its settings.
+
+use super::*;
+
+/// `riskops serve`. Each setting comes from its flag, else its RISKOPS_* variable, else the
+/// config file (`--config`, or ./riskops.toml when present), else its default.
+#[derive(Args, Debug, Default)]
+#[command(after_help = "The first start on an empty store creates the user `admin`. Its API token is \
+                        RISKOPS_BOOTSTRAP_TOKEN when set, otherwise a random token printed once to stderr.\n\n\
+                        Logs go to stderr; RISKOPS_LOG sets the level (e.g. `debug` or `info,riskops_store=debug`).")]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "RISKOPS_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the SQLite file and the artifacts/ folder [default: ./riskops-data].
+    #[arg(long, env = "RISKOPS_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Keep metadata in PostgreSQL instead of SQLite: postgres://user@host:5432/db.
+    #[arg(long, env = "RISKOPS_DATABASE_URL", hide_env_values = true, value_parser = secret)]
+    pub database_url: Option<Secret<String>>,
+    /// Keep artifacts in S3-compatible storage: s3://bucket/prefix (AWS_ENDPOINT_URL,
+    /// AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP configure it)
+    /// [default: the artifacts/ folder in the data directory].
+    #[arg(long, env = "RISKOPS_ARTIFACT_STORE")]
+    pub artifact_store: Option<String>,
+    /// Largest accepted request body, e.g. 2MiB, 512KiB or a number of bytes [default: 2MiB].
+    #[arg(long, env = "RISKOPS_BODY_LIMIT")]
+    pub body_limit: Option<String>,
+    /// Largest accepted dataset or model file, e.g. 16GiB [default: 16GiB].
+    #[arg(long, env = "RISKOPS_UPLOAD_LIMIT")]
+    pub upload_limit: Option<String>,
+    /// Largest prediction or label batch, as sent and once decompressed (a gzip body is
+    /// refused with 413 as soon as it would expand past it) [default: 64MiB].
+    #[arg(long, env = "RISKOPS_BATCH_LIMIT")]
+    pub batch_limit: Option<String>,
+    /// Log lines as text or as JSON objects [default: text].
+    #[arg(long, env = "RISKOPS_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// The Ed25519 private key (PKCS#8) that signs audit checkpoints and production models;
+    /// created with mode 0600 on first start [default: signing-key.pk8 in the data directory].
+    #[arg(long, env = "RISKOPS_SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<PathBuf>,
+    /// How long a monitoring window that has ended must go without new records before it
+    /// closes and monitors judge it, in seconds (a record of a later window closes it at
+    /// once) [default: 10].
+    #[arg(long, env = "RISKOPS_WINDOW_QUIET")]
+    pub window_quiet: Option<u64>,
+    /// A webhook receiver allowed although it is at a loopback, private or link-local
+    /// address (refused by default, so project users cannot make the server call internal
+    /// services): HOST for every port or HOST:PORT; repeat for several.
+    #[arg(long = "webhook-allow-host", value_name = "HOST[:PORT]")]
+    pub webhook_allow_host: Vec<String>,
+    /// A TOML file with the same settings (listen, data_dir, database_url, artifact_store,
+    /// body_limit, upload_limit, batch_limit, log_format, signing_key_file, bootstrap_token, window_quiet,
+    /// webhook_allow_hosts)
+    /// [default: ./riskops.toml if it exists].
+    #[arg(long, env = "RISKOPS_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
