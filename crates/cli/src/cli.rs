@@ -89,6 +89,9 @@ pub enum Command {
     /// Notify a URL (JSON or Slack) of a project's incidents: add, list, remove, and see deliveries.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Reports for a validation committee and a regulator: `riskops report model scorer@3 --format html > scorer-3.html`.
+    #[command(subcommand)]
+    Report(ReportCommand),
 }
 
 #[derive(Args, Debug)]
@@ -1022,6 +1025,7 @@ pub fn formats_of(path: &[&str]) -> &'static [Format] {
         ["drift"] => &[Text, Json, Html],
         ["lineage"] => &[Text, Json, Dot, Openlineage],
         ["compliance", "report"] => &[Text, Json, Markdown, Html],
+        ["report", "model"] => &[Text, Json, Markdown, Html],
         ["webhook", "add"] => &[Text, Json, Slack],
         _ => &[Text, Json],
     }
@@ -1262,6 +1266,23 @@ pub enum ComplianceCommand {
         /// Only the controls of one framework: nist-ai-rmf, eu-ai-act, sr-11-7, hipaa or iso-42001.
         #[arg(long)]
         framework: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportCommand {
+    /// The model report of one version: intended use (the project's context and workflow), data and code
+    /// lineage, the risk register with scores, validation, fairness and stress results (with charts for
+    /// evidence riskops produced), explanations, approvals and deployments with their signatures, monitoring
+    /// and open incidents: `riskops report model scorer@3 --format html > scorer-3.html`.
+    #[command(after_help = "--format: text (default; the Markdown), markdown, json (everything gathered, the \
+        evidence's JSON reports included) or html (one self-contained page: inline CSS and SVG charts, no scripts \
+        or remote files, a print stylesheet; print it to PDF from a browser). Evidence produced by riskops \
+        (validate, stress) is shown with its metrics, reliability diagram, weak segments and checks; uploaded \
+        evidence is listed with its verdict, author, time and digest as filed.")]
+    Model {
+        /// The model version, `NAME@V` (or `NAME@latest`).
+        version: String,
     },
 }
 
