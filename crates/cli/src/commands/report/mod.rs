@@ -1,0 +1,245 @@
+//! `riskops report model NAME@V`: the document a validation committee and a regulator read,
+//! gathered through the API (typed answers) and written as one self-contained HTML page
+//! (inline CSS and SVG charts, a print stylesheet, no scripts), Markdown, or JSON.
+//!
+//! Evidence that riskops produced (`produced_by: riskops`, a JSON report with `metrics`,
+//! `calibration`, `segments`, `checks`) is rendered in full; any other evidence is listed
+//! with its result, author and digest, so the report degrades to what is on file.
+
+mod html;
+mod markdown;
+mod rows;
+mod svg;
+
+use super::dataset::split_version;
+use crate::cli::{Format, ReportCommand};
+use crate::client::Client;
+use anyhow::Result;
+use riskops_api::alerting::{Incident, IncidentList};
+use riskops_api::governance::{
+    DeploymentView, EvidenceList, EvidenceStanding, PromotionList, PromotionResponse, StagesView,
+};
+use riskops_api::lineage::{Graph, LineageAnswer};
+use riskops_api::monitoring::MonitoringView;
+use riskops_api::projects::ProjectView;
+use riskops_api::registry::ModelVersionView;
+use riskops_api::risk::{RiskList, RiskView};
+use serde_json::{Value, json};
+
+/// Evidence files up to this size are read to look for a JSON report; larger ones are
+/// listed only (a report of metrics and checks is a few kilobytes).
+const REPORT_LIMIT: u64 = 4 << 20;
+
+/// Monitoring windows shown: the newest ones.
+const WINDOWS_SHOWN: usize = 10;
+
+pub async fn run(client: &Client, format: Format, command: ReportCommand) -> Result<()> {
+    let ReportCommand::Model { version } = command;
+    let report = gather(client, &version).await?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report.to_json())?),
+        Format::Html => print!("{}", html::html(&report)),
+        // Text is the Markdown: it reads well in a terminal too.
+        _ => print!("{}", markdown::markdown(&report)),
+    }
+    Ok(())
+}
+
+/// One piece of evidence with what its file says, when it is a JSON report.
+pub struct EvidenceItem {
+    pub standing: EvidenceStanding,
+    /// `riskops` for evidence riskops produced (validate, stress); null for uploads.
+    pub produced_by: Option<String>,
+    /// The file's JSON report (`metrics`, `calibration`, `segments`, `checks`, …), if any.
+    pub report: Option<Value>,
+    /// The evidence as the server sent it (fields this CLI does not know included).
+    pub json: Value,
+}
+
+/// Monitoring of the model: the newest windows, or why there are none.
+pub struct Monitoring {
+    pub windows: Vec<Value>,
+    pub note: Option<String>,
+}
+
+pub struct ModelReport {
+    /// The server's time when the report was gathered.
+    pub generated_at: String,
+    pub model: ModelVersionView,
+    pub project: ProjectView,
+    pub lineage: Graph,
+    pub risks: Vec<RiskView>,
+    pub evidence: Vec<EvidenceItem>,
+    pub promotions: Vec<PromotionResponse>,
+    pub deployments: Vec<DeploymentView>,
+    /// The environments this version is in now.
+    pub stages: Vec<String>,
+    pub monitoring: Monitoring,
+    pub incidents: Vec<Incident>,
+}
+
+async fn gather(client: &Client, reference: &str) -> Result<ModelReport> {
+    let (name, v) = split_version(reference);
+    let model = client.get::<ModelVersionView>(&format!("/api/v1/models/{name}/versions/{v}")).await?.body;
+    let version = model.version;
+    let project = client.get::<ProjectView>(&format!("/api/v1/projects/{}", model.project)).await?.body;
+    let lineage = match client.get::<LineageAnswer>(&format!("/api/v1/lineage/model/{name}/{version}")).await?.body {
+        LineageAnswer::Graph(graph) => graph,
+        LineageAnswer::OpenLineage(_) => Graph { nodes: Vec::new(), edges: Vec::new() },
+    };
+    let risks = client.get::<RiskList>(&format!("/api/v1/projects/{}/risks", project.name)).await?.body.risks;
+    let evidence = gather_evidence(client, &name, version).await?;
+    let promotions = client.get::<PromotionList>(&format!("/api/v1/promotions?model={name}")).await?.body.promotions;
+    let promotions: Vec<PromotionResponse> = promotions.into_iter().filter(|p| p.version == version).collect();
+    let stages = client.get::<StagesView>(&format!("/api/v1/models/{name}/stages")).await?.body;
+    let deployments: Vec<DeploymentView> = stages.history.iter().filter(|d| d.version == version).cloned().collect();
+    let current = stages.versions.iter().find(|s| s.version == version).map(|s| s.stages.clone()).unwrap_or_default();
+    let monitoring = gather_monitoring(client, &project.name, &name).await;
+    let incidents = client
+        .get::<IncidentList>(&format!("/api/v1/incidents?project={}&model={name}", project.name))
+        .await?
+        .body
+        .incidents
+        .into_iter()
+        .filter(|i| i.state != "resolved")
+        .collect();
+    Ok(ModelReport {
+        generated_at: stages.at,
+        model,
+        project,
+        lineage,
+        risks,
+        evidence,
+        promotions,
+        deployments,
+        stages: current,
+        monitoring,
+        incidents,
+    })
+}
+
+async fn gather_evidence(client: &Client, name: &str, version: u32) -> Result<Vec<EvidenceItem>> {
+    let path = format!("/api/v1/models/{name}/versions/{version}/evidence");
+    let list = client.get::<EvidenceList>(&path).await?;
+    let mut items = Vec::new();
+    for (i, standing) in list.body.evidence.into_iter().enumerate() {
+        let json = list.json["evidence"][i].clone();
+        let report = if standing.evidence.size <= REPORT_LIMIT {
+            let file = format!("{path}/{}/file", standing.evidence.id);
+            client.get_small_file(&file, REPORT_LIMIT).await?.and_then(|bytes| json_report(&bytes))
+        } else {
+            None
+        };
+        let produced_by = json["produced_by"]
+            .as_str()
+            .or_else(|| report.as_ref().and_then(|r| r["produced_by"].as_str()))
+            .map(str::to_string);
+        items.push(EvidenceItem { standing, produced_by, report, json });
+    }
+    Ok(items)
+}
+
+/// The file as a report when it is a JSON object holding results a report can show.
+fn json_report(bytes: &[u8]) -> Option<Value> {
+    let value: Value = serde_json::from_slice(bytes).ok()?;
+    let keys = ["metrics", "calibration", "segments", "checks", "fairness"];
+    keys.iter().any(|k| !value[*k].is_null()).then_some(value)
+}
+
+/// Monitoring is optional: a model without windows (or not configured) says so instead.
+async fn gather_monitoring(client: &Client, project: &str, name: &str) -> Monitoring {
+    let path = format!("/api/v1/projects/{project}/models/{name}/monitoring?granularity=day");
+    match client.get::<MonitoringView>(&path).await {
+        Ok(view) => {
+            let mut windows: Vec<Value> = view.body.windows.into_iter().map(|w| w.0).collect();
+            let skip = windows.len().saturating_sub(WINDOWS_SHOWN);
+            windows.drain(..skip);
+            let note = windows.is_empty().then(|| "no monitoring windows in the last 7 days".to_string());
+            Monitoring { windows, note }
+        }
+        Err(e) => Monitoring { windows: Vec::new(), note: Some(format!("monitoring not available: {e}")) },
+    }
+}
+
+impl ModelReport {
+    fn title(&self) -> String {
+        format!("{}@{}", self.model.name, self.model.version)
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "report": "model",
+            "generated_at": self.generated_at,
+            "model": to(&self.model),
+            "project": to(&self.project),
+            "stages": self.stages,
+            "lineage": to(&self.lineage),
+            "risks": to(&self.risks),
+            "evidence": self.evidence.iter().map(|e| {
+                let mut j = e.json.clone();
+                if let Some(map) = j.as_object_mut() {
+                    map.insert("produced_by".into(), json!(e.produced_by));
+                    map.insert("report".into(), e.report.clone().unwrap_or(Value::Null));
+                }
+                j
+            }).collect::<Vec<_>>(),
+            "explanations": null,
+            "promotions": to(&self.promotions),
+            "deployments": to(&self.deployments),
+            "monitoring": {"windows": self.monitoring.windows, "note": self.monitoring.note},
+            "open_incidents": to(&self.incidents),
+        })
+    }
+
+    fn produced(&self) -> impl Iterator<Item = &EvidenceItem> {
+        self.evidence.iter().filter(|e| e.report.is_some())
+    }
+}
+
+/// A typed answer back as JSON (the types serialise as the server sent them).
+fn to<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rows::{calibration_bins, metrics, when};
+    use super::svg::{metric_bars_svg, reliability_svg};
+    use super::*;
+
+    #[test]
+    fn a_report_file_is_recognised_by_its_results_and_other_files_are_not() {
+        assert!(json_report(br#"{"checks":[{"name":"edge_cases","passed":true}]}"#).is_some());
+        assert!(json_report(br#"{"metrics":{"roc_auc":{"value":0.8}}}"#).is_some());
+        assert!(json_report(br#"{"tp":1}"#).is_none());
+        assert!(json_report(b"validation report, signed").is_none());
+    }
+
+    #[test]
+    fn metrics_and_bins_are_read_whichever_shape_they_come_in() {
+        let r = json!({
+            "metrics": {"roc_auc": {"value": 0.81, "ci_low": 0.78, "ci_high": 0.84}, "brier": 0.12},
+            "calibration": {"ece": 0.02, "bins": [{"mean_predicted": 0.1, "fraction_positive": 0.12, "n": 40},
+                                                  {"predicted": 0.9, "observed": 0.85}]}
+        });
+        let ms = metrics(&r);
+        assert_eq!(ms.len(), 2);
+        assert!(ms.contains(&("roc_auc".to_string(), 0.81, Some(0.78), Some(0.84))));
+        assert!(ms.contains(&("brier".to_string(), 0.12, None, None)));
+        assert_eq!(calibration_bins(&r), vec![(0.1, 0.12, Some(40)), (0.9, 0.85, None)]);
+        let svg = reliability_svg(&calibration_bins(&r));
+        assert!(svg.starts_with("<svg") && svg.contains("<polyline") && svg.matches("<circle").count() == 2);
+    }
+
+    #[test]
+    fn times_are_shown_to_the_minute() {
+        assert_eq!(when("2026-12-05T19:52:24.40624Z"), "2026-12-05 19:52 UTC");
+        assert_eq!(when("soon"), "soon");
+    }
+
+    #[test]
+    fn svg_text_is_escaped() {
+        let svg = metric_bars_svg(&[("<b>auc</b>".to_string(), 0.5, None, None)]);
+        assert!(svg.contains("&lt;b&gt;auc&lt;/b&gt;") && !svg.contains("<b>"));
+    }
+}
