@@ -91,6 +91,30 @@ fn reported_model(dir: &Path) -> Server {
             ["evidence", "add", "scorer@1", "--kind", kind, "--file", file.to_str().unwrap(), "--passed", "true"];
         as_(&val, &args);
     }
+    // A stress test that found a weakness, filed after the gate's evidence.
+    let stress = dir.join("stress.json");
+    let stress_report = serde_json::json!({
+        "kind": "stress_test", "passed": false,
+        "checks": [
+            {"name": "edge_cases", "passed": false, "value": 1, "threshold": 0,
+             "failures": [{"input": {"income": null, "age": 30}, "output": null, "reason": "no output for a missing income"}]},
+            {"name": "noise_robustness", "passed": true, "value": 0.021, "threshold": 0.05,
+             "by_feature": {"income": 0.034, "age": 0.008}}
+        ]
+    });
+    std::fs::write(&stress, stress_report.to_string()).unwrap();
+    let args = [
+        "evidence",
+        "add",
+        "scorer@1",
+        "--kind",
+        "stress_test",
+        "--file",
+        stress.to_str().unwrap(),
+        "--passed",
+        "false",
+    ];
+    as_(&val, &args);
     as_(&val, &["promotion", "approve", &id, "--comment", "validated on holdout"]);
     assert_eq!(as_(&risk, &["promotion", "approve", &id])["status"], "completed");
     server
@@ -108,9 +132,13 @@ fn the_model_report_gathers_lineage_risks_evidence_approvals_and_deployments_in_
     assert_eq!(doc["stages"], serde_json::json!(["production"]));
     assert_eq!(doc["model"]["training_data"], "loans@1");
     assert!(doc["lineage"]["edges"].as_array().unwrap().iter().any(|e| e["relation"] == "trained_on"), "{doc}");
-    assert_eq!(doc["risks"][0]["inherent_score"], 12);
+    assert_eq!(
+        (doc["risks"][0]["severity"].as_u64(), doc["risks"][0]["failure_mode"].as_str()),
+        (Some(4), Some("threshold_misalignment"))
+    );
     let evidence = doc["evidence"].as_array().unwrap();
-    assert_eq!(evidence.len(), 3);
+    assert_eq!(evidence.len(), 4);
+    assert_eq!(evidence[3]["report"]["checks"][0]["failures"][0]["reason"], "no output for a missing income");
     assert_eq!(evidence[0]["report"]["metrics"]["roc_auc"]["value"], 0.8123, "the JSON report is read");
     assert!(evidence[1]["report"].is_null(), "a plain file has no report");
     assert!(doc["explanations"].is_null());
@@ -133,6 +161,8 @@ fn the_model_report_gathers_lineage_risks_evidence_approvals_and_deployments_in_
         "| roc_auc | 0.8123 | 0.7900 – 0.8300 |",
         "| age&lt;25 | 310 | roc_auc |",
         "| min_roc_auc | passed |",
+        "| edge_cases | failed | 1 | 0 | 1 failure(s): {&quot;income&quot;:null,&quot;age&quot;:30} → no output for a missing income |",
+        "by feature: income 0.0340, age 0.0080",
         "Not yet produced.",
         "| approve | victor | validator |",
         "| production |",
@@ -181,13 +211,14 @@ fn the_html_model_report_renders_in_headless_chromium() {
     assert!(html.status.success());
     let page = dir.path().join("report.html");
     std::fs::write(&page, &html.stdout).unwrap();
-    // Kept for people to look at when RISKOPS_REPORT_SHOT names a file.
-    let shot = std::env::var_os("RISKOPS_REPORT_SHOT").map_or_else(|| dir.path().join("report.png"), Into::into);
-    let pdf = dir.path().join("report.pdf");
+    // Kept for people to look at when RISKOPS_REPORT_KEEP names a folder.
+    let keep = std::env::var_os("RISKOPS_REPORT_KEEP").map_or_else(|| dir.path().to_path_buf(), Into::into);
+    std::fs::write(Path::new(&keep).join("report.html"), &html.stdout).unwrap();
+    let shot = Path::new(&keep).join("report.png");
+    let pdf = Path::new(&keep).join("report.pdf");
     let profile = dir.path().join("profile");
     let url = format!("file://{}", page.display());
-    for output in [format!("--screenshot={}", Path::new(&shot).display()), format!("--print-to-pdf={}", pdf.display())]
-    {
+    for output in [format!("--screenshot={}", shot.display()), format!("--print-to-pdf={}", pdf.display())] {
         let out = Command::new(&browser)
             .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars"])
             .arg(format!("--user-data-dir={}", profile.display()))

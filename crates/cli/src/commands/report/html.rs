@@ -29,7 +29,9 @@ font-size:.85em;word-break:break-all}\
 color:var(--bad)}.high{background:#ffd8b5;color:#953800}.medium,.pending{background:var(--warnbg);color:var(--warn)}\
 .none{background:#eaeef2;color:var(--muted)}\
 .note{border-left:4px solid var(--blue);background:#ddf4ff;padding:.5rem .8rem;margin:.6rem 0;border-radius:0 .3rem .3rem 0}\
-.placeholder{border:1px dashed var(--line);color:var(--muted);padding:.8rem;border-radius:.4rem}\
+.attention{border-left:4px solid var(--bad);background:var(--badbg);padding:.5rem .9rem;margin:.6rem 0 1rem;\
+border-radius:0 .3rem .3rem 0}.attention ul{margin:.3rem 0 0;padding-left:1.2rem}.attention.ok{border-left-color:var(--ok);\
+background:var(--okbg)}.placeholder{border:1px dashed var(--line);color:var(--muted);padding:.8rem;border-radius:.4rem}\
 .charts{display:flex;flex-wrap:wrap;gap:1.2rem;align-items:flex-start}figure{margin:.4rem 0}\
 figcaption{font-size:.8rem;color:var(--muted);margin-top:.2rem}svg text{font-family:inherit}\
 .result{border:1px solid var(--line);border-radius:.5rem;padding:.2rem 1rem .6rem;margin:1rem 0}\
@@ -142,6 +144,16 @@ pub(super) fn html_cards(out: &mut String, r: &ModelReport) {
         );
     }
     out.push_str("</div>");
+    let points = attention(r);
+    if points.is_empty() {
+        out.push_str("<p class=\"attention ok\">Nothing failed and nothing is open.</p>");
+    } else {
+        out.push_str("<div class=\"attention\"><strong>For the committee's attention</strong><ul>");
+        for point in &points {
+            let _ = write!(out, "<li>{}</li>", esc(point));
+        }
+        out.push_str("</ul></div>");
+    }
 }
 
 pub(super) fn html_intended_use(out: &mut String, r: &ModelReport) {

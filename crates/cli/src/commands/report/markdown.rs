@@ -33,6 +33,16 @@ pub(super) fn markdown(r: &ModelReport) -> String {
         md(&when(&r.generated_at))
     );
 
+    let points = attention(r);
+    if points.is_empty() {
+        let _ = writeln!(out, "**Attention:** nothing failed, nothing open.\n");
+    } else {
+        let _ = writeln!(out, "**Attention:**\n");
+        for point in &points {
+            let _ = writeln!(out, "- {}", md(point));
+        }
+        out.push('\n');
+    }
     let _ = writeln!(out, "## 1. Intended use\n");
     if !r.project.description.is_empty() {
         let _ = writeln!(out, "{}\n", md(&r.project.description));

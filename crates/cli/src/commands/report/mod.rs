@@ -207,6 +207,84 @@ mod tests {
     use super::svg::{metric_bars_svg, reliability_svg};
     use super::*;
 
+    /// A report of one version with the given evidence `(kind, passed, produced_by, report)`.
+    fn sample(evidence: &[(&str, bool, Option<&str>, Option<Value>)]) -> ModelReport {
+        let model = serde_json::from_value(json!({
+            "name": "scorer", "project": "credit", "version": 2, "digest": "sha256:ab", "size": 10,
+            "framework": "onnx", "training_data": "loans@1", "validation_data": null, "code_repo": null,
+            "code_commit": null, "params": {}, "metrics": {}, "description": "", "tags": {}, "signature": null,
+            "author": "dana", "created_at": "2026-11-03T10:00:00Z"
+        }))
+        .unwrap();
+        let project = serde_json::from_value(json!({
+            "name": "credit", "description": "", "created_at": "2026-11-01T10:00:00Z", "created_by": "admin",
+            "tier": "high", "tier_source": "unassessed", "tier_override": null, "context": null
+        }))
+        .unwrap();
+        let evidence = evidence
+            .iter()
+            .enumerate()
+            .map(|(i, (kind, passed, produced_by, report))| {
+                let json = json!({
+                    "id": i + 1, "model": "scorer", "version": 2, "kind": kind, "digest": "sha256:cd", "size": 100,
+                    "passed": passed, "summary": "", "created_by": "victor",
+                    "created_at": "2026-11-03T11:00:00Z", "counts": true, "does_not_count": null,
+                    "produced_by": produced_by
+                });
+                EvidenceItem {
+                    standing: serde_json::from_value(json.clone()).unwrap(),
+                    produced_by: produced_by.map(str::to_string),
+                    report: report.clone(),
+                    json,
+                }
+            })
+            .collect();
+        ModelReport {
+            generated_at: "2026-11-04T09:00:00Z".into(),
+            model,
+            project,
+            lineage: Graph { nodes: Vec::new(), edges: Vec::new() },
+            risks: Vec::new(),
+            evidence,
+            promotions: Vec::new(),
+            deployments: Vec::new(),
+            stages: Vec::new(),
+            monitoring: Monitoring {
+                windows: Vec::new(),
+                note: Some("no monitoring windows in the last 7 days".into()),
+            },
+            incidents: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn produced_evidence_is_rendered_with_its_results_and_named_as_riskops() {
+        let stress = json!({"kind": "stress_test", "passed": false, "checks": [
+            {"name": "edge_cases", "passed": false, "value": 2, "threshold": 0,
+             "failures": [{"input": {"x": "<missing>"}, "output": null, "reason": "NaN probability"}]}]});
+        let r = sample(&[("stress_test", false, Some("riskops"), Some(stress))]);
+        let page = html::html(&r);
+        assert!(page.contains("riskops (run by victor)"), "{page}");
+        assert!(page.contains("1 piece(s) of evidence were produced by riskops"));
+        assert!(page.contains("failed checks in evidence 1: edge_cases"), "the committee's attention");
+        assert!(page.contains("{&quot;x&quot;:&quot;&lt;missing&gt;&quot;} → NaN probability"), "escaped failures");
+        let text = markdown::markdown(&r);
+        assert!(text.contains("| edge_cases | failed | 2 | 0 |"), "{text}");
+    }
+
+    #[test]
+    fn only_uploaded_evidence_degrades_to_the_list_and_says_so() {
+        let r = sample(&[("validation", true, None, None), ("fairness", true, None, None)]);
+        let page = html::html(&r);
+        assert!(page.contains("Only uploaded evidence is on file"), "{page}");
+        assert!(!page.contains("aria-label=\"metric bars\"") && !page.contains("<h3>Checks</h3>"));
+        assert!(page.contains("uploaded by victor") && page.contains("Nothing failed and nothing is open."));
+        assert!(page.contains("This version has never been deployed.") && page.contains("No open incidents."));
+        let text = markdown::markdown(&r);
+        assert!(text.contains("| 2 | fairness | passed | uploaded by victor | 2026-11-03 11:00 UTC | yes |"), "{text}");
+        assert!(r.to_json()["evidence"][0]["report"].is_null());
+    }
+
     #[test]
     fn a_report_file_is_recognised_by_its_results_and_other_files_are_not() {
         assert!(json_report(br#"{"checks":[{"name":"edge_cases","passed":true}]}"#).is_some());

@@ -139,10 +139,56 @@ pub(super) fn context_rows(p: &ProjectView) -> Vec<(String, String)> {
                 Value::Array(items) => items.iter().map(|i| compact(i, 60)).collect::<Vec<_>>().join(", "),
                 other => compact(other, 300),
             };
-            rows.push((k.replace('_', " "), value));
+            rows.push((sentence_case(&k.replace('_', " ")), value));
         }
     }
     rows
+}
+
+/// `workflow description` → `Workflow description`; `eu ai act` keeps its acronym.
+fn sentence_case(label: &str) -> String {
+    match label {
+        "eu ai act" => "EU AI Act".into(),
+        "annex iii area" => "Annex III area".into(),
+        _ => {
+            let mut chars = label.chars();
+            chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+        }
+    }
+}
+
+/// What needs the committee's attention, most serious first: failed evidence and checks,
+/// open incidents, unmet requirements of pending promotions, high and critical risks.
+pub(super) fn attention(r: &ModelReport) -> Vec<String> {
+    let mut items = Vec::new();
+    for e in &r.evidence {
+        let ev = &e.standing.evidence;
+        if ev.passed == Some(false) {
+            items.push(format!("{} evidence {} failed ({})", ev.kind, ev.id, who_produced(e)));
+        }
+        let failed: Vec<&str> = e
+            .report
+            .as_ref()
+            .map(checks)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c["passed"] == false)
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        if !failed.is_empty() {
+            items.push(format!("failed checks in evidence {}: {}", ev.id, failed.join(", ")));
+        }
+    }
+    for i in &r.incidents {
+        items.push(format!("open {} incident {}: {}", i.severity, i.id, i.title));
+    }
+    for p in r.promotions.iter().filter(|p| p.status == "pending") {
+        items.push(format!("promotion {} to {} still needs {}", p.id, p.environment, p.missing.join(", ")));
+    }
+    for k in r.risks.iter().filter(|k| k.status != "closed" && matches!(k.band.as_str(), "high" | "critical")) {
+        items.push(format!("{} residual risk {}: {} ({})", k.band, k.id, k.failure_mode, k.residual_score));
+    }
+    items
 }
 
 pub(super) fn lineage_rows(m: &ModelVersionView) -> Vec<(&'static str, String)> {
