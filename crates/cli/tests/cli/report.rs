@@ -117,6 +117,30 @@ fn reported_model(dir: &Path) -> Server {
     as_(&val, &args);
     as_(&val, &["promotion", "approve", &id, "--comment", "validated on holdout"]);
     assert_eq!(as_(&risk, &["promotion", "approve", &id])["status"], "completed");
+
+    // Production traffic: a day of labelled predictions, an hour ago by the server's clock.
+    admin(&[
+        "monitor",
+        "configure",
+        "--project",
+        "credit",
+        "--model",
+        "scorer",
+        "--window",
+        "day",
+        "--exclude",
+        "default",
+    ]);
+    #[allow(clippy::disallowed_methods)] // records must be recent for the server's own (real) clock
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 3600;
+    let mut logs = String::from("id,timestamp,version,income,age,prediction,label\n");
+    for i in 0..60 {
+        logs.push_str(&format!("p{i},{now},1,{},{},{},{}\n", 10 + i % 25, 30 + i % 20, i % 2, (i / 2) % 2));
+    }
+    let file = dir.join("logs.csv");
+    std::fs::write(&file, logs).unwrap();
+    let sent = admin(&["log", file.to_str().unwrap(), "--project", "credit", "--model", "scorer"]);
+    assert_eq!(sent["accepted"], 60, "{sent}");
     server
 }
 
@@ -148,6 +172,9 @@ fn the_model_report_gathers_lineage_risks_evidence_approvals_and_deployments_in_
     assert_eq!(doc["deployments"][0]["environment"], "production");
     assert_eq!(doc["deployments"][0]["signature"]["algorithm"], "ed25519");
     assert_eq!(doc["open_incidents"], serde_json::json!([]));
+    let windows = doc["monitoring"]["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 1, "{}", doc["monitoring"]);
+    assert_eq!(windows[0]["records"], 60);
 
     let md = run(&["report", "model", "scorer@1", "--format", "markdown"]);
     assert!(md.status.success(), "{}", String::from_utf8_lossy(&md.stderr));

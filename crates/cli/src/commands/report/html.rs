@@ -347,7 +347,7 @@ pub(super) fn html_monitoring(out: &mut String, r: &ModelReport) {
         }
         None => {
             out.push_str(
-                "<p class=\"meta\">Daily windows of the last 7 days, newest last (all versions of the model).</p>",
+                "<p class=\"meta\">Daily windows, the newest ten of the 90 days before the report, newest last (all versions of the model).</p>",
             );
             let rows: Vec<Vec<String>> = r.monitoring.windows.iter().map(window_row).collect();
             html_table(out, &WINDOW_HEADERS, &rows, &[]);

@@ -25,13 +25,16 @@ use riskops_api::projects::ProjectView;
 use riskops_api::registry::ModelVersionView;
 use riskops_api::risk::{RiskList, RiskView};
 use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// Evidence files up to this size are read to look for a JSON report; larger ones are
 /// listed only (a report of metrics and checks is a few kilobytes).
 const REPORT_LIMIT: u64 = 4 << 20;
 
-/// Monitoring windows shown: the newest ones.
+/// Monitoring windows shown: the newest daily ones of this many days before the report.
 const WINDOWS_SHOWN: usize = 10;
+const MONITORING_DAYS: i64 = 90;
 
 pub async fn run(client: &Client, format: Format, command: ReportCommand) -> Result<()> {
     let ReportCommand::Model { version } = command;
@@ -94,7 +97,7 @@ async fn gather(client: &Client, reference: &str) -> Result<ModelReport> {
     let stages = client.get::<StagesView>(&format!("/api/v1/models/{name}/stages")).await?.body;
     let deployments: Vec<DeploymentView> = stages.history.iter().filter(|d| d.version == version).cloned().collect();
     let current = stages.versions.iter().find(|s| s.version == version).map(|s| s.stages.clone()).unwrap_or_default();
-    let monitoring = gather_monitoring(client, &project.name, &name).await;
+    let monitoring = gather_monitoring(client, &project.name, &name, &stages.at).await;
     let incidents = client
         .get::<IncidentList>(&format!("/api/v1/incidents?project={}&model={name}", project.name))
         .await?
@@ -147,17 +150,24 @@ fn json_report(bytes: &[u8]) -> Option<Value> {
 }
 
 /// Monitoring is optional: a model without windows (or not configured) says so instead.
-async fn gather_monitoring(client: &Client, project: &str, name: &str) -> Monitoring {
-    let path = format!("/api/v1/projects/{project}/models/{name}/monitoring?granularity=day");
+/// The period ends at the server's time `now` (RFC 3339), so the report asks for what the
+/// server has, whatever this machine's clock says.
+async fn gather_monitoring(client: &Client, project: &str, name: &str, now: &str) -> Monitoring {
+    let from = OffsetDateTime::parse(now, &Rfc3339)
+        .map(|t| t.unix_timestamp() - MONITORING_DAYS * 86_400)
+        .map_or_else(|_| String::new(), |from| format!("&from={from}"));
+    let path = format!("/api/v1/projects/{project}/models/{name}/monitoring?granularity=day{from}");
     match client.get::<MonitoringView>(&path).await {
         Ok(view) => {
             let mut windows: Vec<Value> = view.body.windows.into_iter().map(|w| w.0).collect();
             let skip = windows.len().saturating_sub(WINDOWS_SHOWN);
             windows.drain(..skip);
-            let note = windows.is_empty().then(|| "no monitoring windows in the last 7 days".to_string());
+            let note = windows
+                .is_empty()
+                .then(|| format!("No monitoring windows in the {MONITORING_DAYS} days before the report"));
             Monitoring { windows, note }
         }
-        Err(e) => Monitoring { windows: Vec::new(), note: Some(format!("monitoring not available: {e}")) },
+        Err(e) => Monitoring { windows: Vec::new(), note: Some(format!("Monitoring not available: {e}")) },
     }
 }
 
@@ -249,10 +259,7 @@ mod tests {
             promotions: Vec::new(),
             deployments: Vec::new(),
             stages: Vec::new(),
-            monitoring: Monitoring {
-                windows: Vec::new(),
-                note: Some("no monitoring windows in the last 7 days".into()),
-            },
+            monitoring: Monitoring { windows: Vec::new(), note: Some("No monitoring windows".into()) },
             incidents: Vec::new(),
         }
     }

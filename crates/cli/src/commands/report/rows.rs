@@ -244,7 +244,7 @@ pub(super) fn window_row(w: &Value) -> Vec<String> {
         .filter_map(|(_, f)| f["demographic_parity_ratio"].as_f64())
         .min_by(f64::total_cmp);
     vec![
-        w["start"].as_str().unwrap_or("").to_string(),
+        when(w["start"].as_str().unwrap_or("")),
         num(&w["version"]),
         num(&w["records"]),
         num(&w["labelled"]),
