@@ -221,6 +221,41 @@ impl Client {
     }
 }
 
+impl Client {
+    /// A small file (an evidence report) read into memory and checked against the digest the
+    /// server states; `None` when it is larger than `limit` bytes (left unread).
+    pub async fn get_small_file(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>> {
+        use sha2::Digest as _;
+        let url = format!("{}{path}", self.base);
+        let mut request = self.http.get(&url);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token.expose());
+        }
+        let response = request.send().await.map_err(|e| self.send_error(&url, e))?;
+        if !response.status().is_success() {
+            return Err(self.answer(&url, response).await.err().unwrap_or_else(|| anyhow!("download failed")));
+        }
+        if response.content_length().is_some_and(|n| n > limit) {
+            return Ok(None);
+        }
+        let expected = response
+            .headers()
+            .get("x-riskops-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .ok_or_else(|| anyhow!("the server sent no digest for {url}"))?;
+        let bytes = response.bytes().await.with_context(|| format!("download from {url} broke off"))?;
+        if bytes.len() as u64 > limit {
+            return Ok(None);
+        }
+        let actual = format!("sha256:{}", riskops_core::encode::hex(&sha2::Sha256::digest(&bytes)));
+        if actual != expected {
+            bail!("the bytes of {url} hash to {actual}, not {expected}");
+        }
+        Ok(Some(bytes.to_vec()))
+    }
+}
+
 /// A byte stream that moves a progress bar as it is read.
 struct Counted<S> {
     inner: S,

@@ -24,6 +24,8 @@ mod monitoring;
 mod quickstart;
 #[path = "cli/registry.rs"]
 mod registry;
+#[path = "cli/report.rs"]
+mod report;
 #[path = "cli/serve.rs"]
 mod serve;
 

@@ -1,4 +1,4 @@
-//! The grammar of compliance reports and attestations.
+//! The grammar of compliance reports, attestations and the model report.
 
 use super::*;
 
@@ -41,5 +41,22 @@ pub enum ControlCommand {
     Attestations {
         /// The project.
         project: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportCommand {
+    /// The model report of one version: intended use (the project's context and workflow), data and code
+    /// lineage, the risk register with scores, validation, fairness and stress results (with charts for
+    /// evidence riskops produced), explanations, approvals and deployments with their signatures, monitoring
+    /// and open incidents: `riskops report model scorer@3 --format html > scorer-3.html`.
+    #[command(after_help = "--format: text (default; the Markdown), markdown, json (everything gathered, the \
+        evidence's JSON reports included) or html (one self-contained page: inline CSS and SVG charts, no scripts \
+        or remote files, a print stylesheet; print it to PDF from a browser). Evidence produced by riskops \
+        (validate, stress) is shown with its metrics, reliability diagram, weak segments and checks; uploaded \
+        evidence is listed with its verdict, author, time and digest as filed.")]
+    Model {
+        /// The model version, `NAME@V` (or `NAME@latest`).
+        version: String,
     },
 }

@@ -111,6 +111,9 @@ pub enum Command {
     /// Notify a URL (JSON or Slack) of a project's incidents: add, list, remove, and see deliveries.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Reports for a validation committee and a regulator: `riskops report model scorer@3 --format html > scorer-3.html`.
+    #[command(subcommand)]
+    Report(ReportCommand),
 }
 
 /// Options of every command that talks to a server; accepted before or after the command.
@@ -138,6 +141,7 @@ pub fn formats_of(path: &[&str]) -> &'static [Format] {
         ["drift"] => &[Text, Json, Html],
         ["lineage"] => &[Text, Json, Dot, Openlineage],
         ["compliance", "report"] => &[Text, Json, Markdown, Html],
+        ["report", "model"] => &[Text, Json, Markdown, Html],
         ["webhook", "add"] => &[Text, Json, Slack],
         _ => &[Text, Json],
     }

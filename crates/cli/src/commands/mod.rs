@@ -12,6 +12,7 @@ mod model;
 mod monitoring;
 mod predict;
 mod project;
+mod report;
 mod risk;
 mod serve;
 mod whoami;
@@ -71,6 +72,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Control(cmd) => compliance::control(&client, format, cmd).await,
                 Command::Lineage(args) => lineage::run(&client, format, args).await,
                 Command::Predict(args) => predict::run(&client, format, args).await,
+                Command::Report(cmd) => report::run(&client, format, cmd).await,
                 Command::Audit(cmd) => return audit::run(Some(&client), format, cmd).await,
             }?;
             Ok(ExitCode::SUCCESS)

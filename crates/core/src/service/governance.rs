@@ -172,6 +172,23 @@ impl Riskops {
         self.store.evidence(&version.name, version.version).await
     }
 
+    /// One piece of a version's evidence and its file, checked against its digest (the model
+    /// report reads produced evidence's JSON report from it).
+    pub async fn evidence_file(
+        &self,
+        ctx: &RequestContext,
+        r: &VersionRef,
+        id: i64,
+    ) -> Result<(Evidence, crate::artifact::VerifiedFile)> {
+        let (version, _) = self.model_version_for(ctx, Operation::RegistryRead, r).await?;
+        let evidence =
+            self.store.evidence(&version.name, version.version).await?.into_iter().find(|e| e.id == id).ok_or_else(
+                || Error::not_found(format!("{}@{} has no evidence {id}", version.name, version.version)),
+            )?;
+        let file = self.artifacts.open_verified(&evidence.digest).await?;
+        Ok((evidence, file))
+    }
+
     /// A version's evidence, oldest first, each with why it does not count toward a gate
     /// asking for its kind (`None` when it counts). Judged as `judge` does, with the
     /// version's author and the requesters of its pending promotions excluded.

@@ -130,6 +130,39 @@ pub async fn list_evidence(
     Ok(Json(EvidenceList { evidence }))
 }
 
+/// The path of one piece of evidence.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct EvidencePath {
+    /// Model name.
+    pub name: String,
+    /// A version number, or `latest`.
+    pub version: String,
+    /// The evidence id (from the version's evidence list).
+    pub id: i64,
+}
+
+/// The file of one piece of a version's evidence (for produced evidence, its JSON report),
+/// checked against its digest before it is sent.
+#[utoipa::path(
+    get, path = "/api/v1/models/{name}/versions/{version}/evidence/{id}/file", tag = "governance",
+    security(("bearer" = [])), params(EvidencePath),
+    responses(
+        (status = 200, description = "the evidence file, with its digest in `x-riskops-digest`", content_type = "application/octet-stream"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 500, description = "integrity_error", body = ErrorBody)
+    )
+)]
+pub async fn evidence_file(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(path): Path<EvidencePath>,
+) -> Result<axum::response::Response, ApiError> {
+    let r = VersionRef { name: path.name.clone(), version: parse_version(&path.version)? };
+    let (evidence, file) = state.riskops.evidence_file(&ctx, &r, path.id).await?;
+    let filename = format!("{}-v{}-evidence-{}.bin", evidence.model, evidence.version, evidence.id);
+    crate::routes::registry_views::file_response(file, &evidence.digest, &filename).await
+}
+
 fn decision_view(d: &Decision) -> DecisionView {
     DecisionView {
         by: d.by.clone(),

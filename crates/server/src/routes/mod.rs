@@ -38,6 +38,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(models::list_models))
         .routes(routes!(models::model_version))
         .routes(routes!(models::model_file))
+        .routes(routes!(governance::evidence_file))
         .routes(routes!(lineage::lineage))
         .routes(routes!(annotations::dataset_tags))
         .routes(routes!(annotations::model_tags))

@@ -521,6 +521,17 @@ async fn a_model_reaches_production_only_through_evidence_and_approvals() {
         let (_, listed) = s.get("/api/v1/models/scorer/versions/1/evidence", Some(&viewer)).await;
         let listed = listed["evidence"].as_array().unwrap();
         assert!(listed.len() == 3 && listed.iter().all(|e| e["counts"] == true && e["does_not_count"].is_null()));
+        // Each file can be read back by its id (the model report reads produced reports so),
+        // checked against its digest; an id of another version is a 404.
+        let fairness = &listed[1];
+        let url = s.url(&format!("/api/v1/models/scorer/versions/1/evidence/{}/file", fairness["id"]));
+        let file = s.http.get(&url).bearer_auth(&viewer).send().await.unwrap();
+        assert_eq!(file.status(), StatusCode::OK);
+        assert_eq!(file.headers()["x-riskops-digest"].to_str().unwrap(), fairness["digest"].as_str().unwrap());
+        assert_eq!(file.bytes().await.unwrap().as_ref(), b"fairness report");
+        let (status, body) = s.get("/api/v1/models/scorer/versions/1/evidence/999999/file", Some(&viewer)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        assert_error(&body, "not_found");
         let (_, done) = s.call("POST", &format!("/api/v1/promotions/{id}/approve"), &risk, Some(json!({}))).await;
         assert_eq!(done["status"], "completed", "{done}");
         assert!(missing(&done).is_empty());

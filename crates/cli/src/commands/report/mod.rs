@@ -1,0 +1,330 @@
+//! `riskops report model NAME@V`: the document a validation committee and a regulator read,
+//! gathered through the API (typed answers) and written as one self-contained HTML page
+//! (inline CSS and SVG charts, a print stylesheet, no scripts), Markdown, or JSON.
+//!
+//! Evidence that riskops produced (`produced_by: riskops`, a JSON report with `metrics`,
+//! `calibration`, `segments`, `checks`) is rendered in full; any other evidence is listed
+//! with its result, author and digest, so the report degrades to what is on file.
+
+mod html;
+mod markdown;
+mod rows;
+mod svg;
+
+use super::dataset::split_version;
+use crate::cli::{Format, ReportCommand};
+use crate::client::Client;
+use anyhow::Result;
+use riskops_api::alerting::{Incident, IncidentList};
+use riskops_api::governance::{
+    DeploymentView, EvidenceList, EvidenceStanding, PromotionList, PromotionResponse, StagesView,
+};
+use riskops_api::lineage::{Graph, LineageAnswer};
+use riskops_api::monitoring::MonitoringView;
+use riskops_api::projects::ProjectView;
+use riskops_api::registry::ModelVersionView;
+use riskops_api::risk::{RiskList, RiskView};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Evidence files up to this size are read to look for a JSON report; larger ones are
+/// listed only (a report of metrics and checks is a few kilobytes).
+const REPORT_LIMIT: u64 = 4 << 20;
+
+/// Monitoring windows shown: the newest daily ones of this many days before the report.
+const WINDOWS_SHOWN: usize = 10;
+const MONITORING_DAYS: i64 = 90;
+
+pub async fn run(client: &Client, format: Format, command: ReportCommand) -> Result<()> {
+    let ReportCommand::Model { version } = command;
+    let report = gather(client, &version).await?;
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report.to_json())?),
+        Format::Html => print!("{}", html::html(&report)),
+        // Text is the Markdown: it reads well in a terminal too.
+        _ => print!("{}", markdown::markdown(&report)),
+    }
+    Ok(())
+}
+
+/// One piece of evidence with what its file says, when it is a JSON report.
+pub struct EvidenceItem {
+    pub standing: EvidenceStanding,
+    /// `riskops` for evidence riskops produced (validate, stress); null for uploads.
+    pub produced_by: Option<String>,
+    /// The file's JSON report (`metrics`, `calibration`, `segments`, `checks`, …), if any.
+    pub report: Option<Value>,
+    /// The evidence as the server sent it (fields this CLI does not know included).
+    pub json: Value,
+}
+
+/// Monitoring of the model: the newest windows, or why there are none.
+pub struct Monitoring {
+    pub windows: Vec<Value>,
+    pub note: Option<String>,
+}
+
+pub struct ModelReport {
+    /// The server's time when the report was gathered.
+    pub generated_at: String,
+    pub model: ModelVersionView,
+    pub project: ProjectView,
+    pub lineage: Graph,
+    pub risks: Vec<RiskView>,
+    pub evidence: Vec<EvidenceItem>,
+    pub promotions: Vec<PromotionResponse>,
+    pub deployments: Vec<DeploymentView>,
+    /// The environments this version is in now.
+    pub stages: Vec<String>,
+    pub monitoring: Monitoring,
+    pub incidents: Vec<Incident>,
+}
+
+async fn gather(client: &Client, reference: &str) -> Result<ModelReport> {
+    let (name, v) = split_version(reference);
+    let model = client.get::<ModelVersionView>(&format!("/api/v1/models/{name}/versions/{v}")).await?.body;
+    let version = model.version;
+    let project = client.get::<ProjectView>(&format!("/api/v1/projects/{}", model.project)).await?.body;
+    let lineage = match client.get::<LineageAnswer>(&format!("/api/v1/lineage/model/{name}/{version}")).await?.body {
+        LineageAnswer::Graph(graph) => graph,
+        LineageAnswer::OpenLineage(_) => Graph { nodes: Vec::new(), edges: Vec::new() },
+    };
+    let risks = client.get::<RiskList>(&format!("/api/v1/projects/{}/risks", project.name)).await?.body.risks;
+    let evidence = gather_evidence(client, &name, version).await?;
+    let promotions = client.get::<PromotionList>(&format!("/api/v1/promotions?model={name}")).await?.body.promotions;
+    let promotions: Vec<PromotionResponse> = promotions.into_iter().filter(|p| p.version == version).collect();
+    let stages = client.get::<StagesView>(&format!("/api/v1/models/{name}/stages")).await?.body;
+    let deployments: Vec<DeploymentView> = stages.history.iter().filter(|d| d.version == version).cloned().collect();
+    let current = stages.versions.iter().find(|s| s.version == version).map(|s| s.stages.clone()).unwrap_or_default();
+    let monitoring = gather_monitoring(client, &project.name, &name, &stages.at).await;
+    let incidents = client
+        .get::<IncidentList>(&format!("/api/v1/incidents?project={}&model={name}", project.name))
+        .await?
+        .body
+        .incidents
+        .into_iter()
+        .filter(|i| i.state != "resolved")
+        .collect();
+    Ok(ModelReport {
+        generated_at: stages.at,
+        model,
+        project,
+        lineage,
+        risks,
+        evidence,
+        promotions,
+        deployments,
+        stages: current,
+        monitoring,
+        incidents,
+    })
+}
+
+async fn gather_evidence(client: &Client, name: &str, version: u32) -> Result<Vec<EvidenceItem>> {
+    let path = format!("/api/v1/models/{name}/versions/{version}/evidence");
+    let list = client.get::<EvidenceList>(&path).await?;
+    let mut items = Vec::new();
+    for (i, standing) in list.body.evidence.into_iter().enumerate() {
+        let json = list.json["evidence"][i].clone();
+        let report = if standing.evidence.size <= REPORT_LIMIT {
+            let file = format!("{path}/{}/file", standing.evidence.id);
+            client.get_small_file(&file, REPORT_LIMIT).await?.and_then(|bytes| json_report(&bytes))
+        } else {
+            None
+        };
+        let produced_by = json["produced_by"]
+            .as_str()
+            .or_else(|| report.as_ref().and_then(|r| r["produced_by"].as_str()))
+            .map(str::to_string);
+        items.push(EvidenceItem { standing, produced_by, report, json });
+    }
+    Ok(items)
+}
+
+/// The file as a report when it is a JSON object holding results a report can show.
+fn json_report(bytes: &[u8]) -> Option<Value> {
+    let value: Value = serde_json::from_slice(bytes).ok()?;
+    let keys = ["metrics", "calibration", "segments", "checks", "fairness"];
+    keys.iter().any(|k| !value[*k].is_null()).then_some(value)
+}
+
+/// Monitoring is optional: a model without windows (or not configured) says so instead.
+/// The period ends at the server's time `now` (RFC 3339), so the report asks for what the
+/// server has, whatever this machine's clock says.
+async fn gather_monitoring(client: &Client, project: &str, name: &str, now: &str) -> Monitoring {
+    let from = OffsetDateTime::parse(now, &Rfc3339)
+        .map(|t| t.unix_timestamp() - MONITORING_DAYS * 86_400)
+        .map_or_else(|_| String::new(), |from| format!("&from={from}"));
+    let path = format!("/api/v1/projects/{project}/models/{name}/monitoring?granularity=day{from}");
+    match client.get::<MonitoringView>(&path).await {
+        Ok(view) => {
+            let mut windows: Vec<Value> = view.body.windows.into_iter().map(|w| w.0).collect();
+            let skip = windows.len().saturating_sub(WINDOWS_SHOWN);
+            windows.drain(..skip);
+            let note = windows
+                .is_empty()
+                .then(|| format!("No monitoring windows in the {MONITORING_DAYS} days before the report"));
+            Monitoring { windows, note }
+        }
+        Err(e) => Monitoring { windows: Vec::new(), note: Some(format!("Monitoring not available: {e}")) },
+    }
+}
+
+impl ModelReport {
+    fn title(&self) -> String {
+        format!("{}@{}", self.model.name, self.model.version)
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "report": "model",
+            "generated_at": self.generated_at,
+            "model": to(&self.model),
+            "project": to(&self.project),
+            "stages": self.stages,
+            "lineage": to(&self.lineage),
+            "risks": to(&self.risks),
+            "evidence": self.evidence.iter().map(|e| {
+                let mut j = e.json.clone();
+                if let Some(map) = j.as_object_mut() {
+                    map.insert("produced_by".into(), json!(e.produced_by));
+                    map.insert("report".into(), e.report.clone().unwrap_or(Value::Null));
+                }
+                j
+            }).collect::<Vec<_>>(),
+            "explanations": null,
+            "promotions": to(&self.promotions),
+            "deployments": to(&self.deployments),
+            "monitoring": {"windows": self.monitoring.windows, "note": self.monitoring.note},
+            "open_incidents": to(&self.incidents),
+        })
+    }
+
+    fn produced(&self) -> impl Iterator<Item = &EvidenceItem> {
+        self.evidence.iter().filter(|e| e.report.is_some())
+    }
+}
+
+/// A typed answer back as JSON (the types serialise as the server sent them).
+fn to<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rows::{calibration_bins, metrics, when};
+    use super::svg::{metric_bars_svg, reliability_svg};
+    use super::*;
+
+    /// A report of one version with the given evidence `(kind, passed, produced_by, report)`.
+    fn sample(evidence: &[(&str, bool, Option<&str>, Option<Value>)]) -> ModelReport {
+        let model = serde_json::from_value(json!({
+            "name": "scorer", "project": "credit", "version": 2, "digest": "sha256:ab", "size": 10,
+            "framework": "onnx", "training_data": "loans@1", "validation_data": null, "code_repo": null,
+            "code_commit": null, "params": {}, "metrics": {}, "description": "", "tags": {}, "signature": null,
+            "author": "dana", "created_at": "2026-11-03T10:00:00Z"
+        }))
+        .unwrap();
+        let project = serde_json::from_value(json!({
+            "name": "credit", "description": "", "created_at": "2026-11-01T10:00:00Z", "created_by": "admin",
+            "tier": "high", "tier_source": "unassessed", "tier_override": null, "context": null
+        }))
+        .unwrap();
+        let evidence = evidence
+            .iter()
+            .enumerate()
+            .map(|(i, (kind, passed, produced_by, report))| {
+                let json = json!({
+                    "id": i + 1, "model": "scorer", "version": 2, "kind": kind, "digest": "sha256:cd", "size": 100,
+                    "passed": passed, "summary": "", "created_by": "victor",
+                    "created_at": "2026-11-03T11:00:00Z", "counts": true, "does_not_count": null,
+                    "produced_by": produced_by
+                });
+                EvidenceItem {
+                    standing: serde_json::from_value(json.clone()).unwrap(),
+                    produced_by: produced_by.map(str::to_string),
+                    report: report.clone(),
+                    json,
+                }
+            })
+            .collect();
+        ModelReport {
+            generated_at: "2026-11-04T09:00:00Z".into(),
+            model,
+            project,
+            lineage: Graph { nodes: Vec::new(), edges: Vec::new() },
+            risks: Vec::new(),
+            evidence,
+            promotions: Vec::new(),
+            deployments: Vec::new(),
+            stages: Vec::new(),
+            monitoring: Monitoring { windows: Vec::new(), note: Some("No monitoring windows".into()) },
+            incidents: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn produced_evidence_is_rendered_with_its_results_and_named_as_riskops() {
+        let stress = json!({"kind": "stress_test", "passed": false, "checks": [
+            {"name": "edge_cases", "passed": false, "value": 2, "threshold": 0,
+             "failures": [{"input": {"x": "<missing>"}, "output": null, "reason": "NaN probability"}]}]});
+        let r = sample(&[("stress_test", false, Some("riskops"), Some(stress))]);
+        let page = html::html(&r);
+        assert!(page.contains("riskops (run by victor)"), "{page}");
+        assert!(page.contains("1 piece(s) of evidence were produced by riskops"));
+        assert!(page.contains("failed checks in evidence 1: edge_cases"), "the committee's attention");
+        assert!(page.contains("{&quot;x&quot;:&quot;&lt;missing&gt;&quot;} → NaN probability"), "escaped failures");
+        let text = markdown::markdown(&r);
+        assert!(text.contains("| edge_cases | failed | 2 | 0 |"), "{text}");
+    }
+
+    #[test]
+    fn only_uploaded_evidence_degrades_to_the_list_and_says_so() {
+        let r = sample(&[("validation", true, None, None), ("fairness", true, None, None)]);
+        let page = html::html(&r);
+        assert!(page.contains("Only uploaded evidence is on file"), "{page}");
+        assert!(!page.contains("aria-label=\"metric bars\"") && !page.contains("<h3>Checks</h3>"));
+        assert!(page.contains("uploaded by victor") && page.contains("Nothing failed and nothing is open."));
+        assert!(page.contains("This version has never been deployed.") && page.contains("No open incidents."));
+        let text = markdown::markdown(&r);
+        assert!(text.contains("| 2 | fairness | passed | uploaded by victor | 2026-11-03 11:00 UTC | yes |"), "{text}");
+        assert!(r.to_json()["evidence"][0]["report"].is_null());
+    }
+
+    #[test]
+    fn a_report_file_is_recognised_by_its_results_and_other_files_are_not() {
+        assert!(json_report(br#"{"checks":[{"name":"edge_cases","passed":true}]}"#).is_some());
+        assert!(json_report(br#"{"metrics":{"roc_auc":{"value":0.8}}}"#).is_some());
+        assert!(json_report(br#"{"tp":1}"#).is_none());
+        assert!(json_report(b"validation report, signed").is_none());
+    }
+
+    #[test]
+    fn metrics_and_bins_are_read_whichever_shape_they_come_in() {
+        let r = json!({
+            "metrics": {"roc_auc": {"value": 0.81, "ci_low": 0.78, "ci_high": 0.84}, "brier": 0.12},
+            "calibration": {"ece": 0.02, "bins": [{"mean_predicted": 0.1, "fraction_positive": 0.12, "n": 40},
+                                                  {"predicted": 0.9, "observed": 0.85}]}
+        });
+        let ms = metrics(&r);
+        assert_eq!(ms.len(), 2);
+        assert!(ms.contains(&("roc_auc".to_string(), 0.81, Some(0.78), Some(0.84))));
+        assert!(ms.contains(&("brier".to_string(), 0.12, None, None)));
+        assert_eq!(calibration_bins(&r), vec![(0.1, 0.12, Some(40)), (0.9, 0.85, None)]);
+        let svg = reliability_svg(&calibration_bins(&r));
+        assert!(svg.starts_with("<svg") && svg.contains("<polyline") && svg.matches("<circle").count() == 2);
+    }
+
+    #[test]
+    fn times_are_shown_to_the_minute() {
+        assert_eq!(when("2026-12-05T19:52:24.40624Z"), "2026-12-05 19:52 UTC");
+        assert_eq!(when("soon"), "soon");
+    }
+
+    #[test]
+    fn svg_text_is_escaped() {
+        let svg = metric_bars_svg(&[("<b>auc</b>".to_string(), 0.5, None, None)]);
+        assert!(svg.contains("&lt;b&gt;auc&lt;/b&gt;") && !svg.contains("<b>"));
+    }
+}
