@@ -144,6 +144,10 @@ pub struct Model {
     outputs: Vec<String>,
 }
 
+/// Below this many rows per core a batch is scored on one thread: starting threads and
+/// copying the rows would cost more than they save.
+const MIN_ROWS_PER_THREAD: usize = 8192;
+
 /// Scores of a batch: one label (or value) per row and, for classifiers, the probabilities.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prediction {
@@ -240,8 +244,57 @@ impl Model {
         Ok(result)
     }
 
-    /// Runs the model and picks the label (or value) and the probabilities out.
+    /// Runs the model and picks the label (or value) and the probabilities out. A large batch
+    /// is cut into one run of whole rows per core (tabular models score each row on its own,
+    /// so the answer is the same, value for value); anything unusual runs as one batch.
     pub fn predict(&self, inputs: HashMap<String, Tensor>) -> Result<Prediction, ModelError> {
+        let rows = inputs.values().next().map(|t| t.shape.first().copied().unwrap_or(1)).unwrap_or(0);
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let parts = cores.min(rows / MIN_ROWS_PER_THREAD);
+        let batch_first = inputs.values().all(|t| t.shape.len() >= 2 && t.shape[0] == rows);
+        if parts > 1
+            && batch_first
+            && let Some(prediction) = self.predict_in_parts(&inputs, rows, parts)
+        {
+            return Ok(prediction);
+        }
+        self.predict_batch(inputs)
+    }
+
+    /// `predict` over `parts` runs of rows on as many threads; `None` when a part fails or the
+    /// parts do not fit together (then the whole batch runs, and reports any error).
+    fn predict_in_parts(&self, inputs: &HashMap<String, Tensor>, rows: usize, parts: usize) -> Option<Prediction> {
+        let bounds: Vec<std::ops::Range<usize>> =
+            (0..parts).map(|i| (rows * i / parts)..(rows * (i + 1) / parts)).collect();
+        let results: Vec<Result<Prediction, ModelError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = bounds
+                .iter()
+                .map(|range| {
+                    let part: HashMap<String, Tensor> =
+                        inputs.iter().map(|(name, t)| (name.clone(), t.rows(range.clone()))).collect();
+                    scope.spawn(move || self.predict_batch(part))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(Err(ModelError::Malformed("a scoring thread failed".into()))))
+                .collect()
+        });
+        let mut labels = Vec::with_capacity(parts);
+        let mut probabilities: Option<Vec<f32>> = None;
+        let mut classes = None;
+        for result in results {
+            let p = result.ok()?;
+            labels.push(p.labels);
+            if let Some(v) = p.probabilities {
+                probabilities.get_or_insert_with(|| Vec::with_capacity(v.len() * parts)).extend(v);
+            }
+            classes = p.classes;
+        }
+        Some(Prediction { labels: Data::concat(labels)?, probabilities, classes })
+    }
+
+    fn predict_batch(&self, inputs: HashMap<String, Tensor>) -> Result<Prediction, ModelError> {
         let rows = inputs.values().next().map(|t| t.shape.first().copied().unwrap_or(1)).unwrap_or(0);
         let mut out = self.run(inputs)?;
         let label = out.remove(&self.signature.label).ok_or_else(|| ModelError::Malformed("no label output".into()))?;

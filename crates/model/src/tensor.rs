@@ -42,6 +42,34 @@ impl Data {
         self.len() == 0
     }
 
+    /// Values `range` (a run of whole rows of a row-major tensor).
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Data {
+        match self {
+            Data::F32(v) => Data::F32(v[range].to_vec()),
+            Data::F64(v) => Data::F64(v[range].to_vec()),
+            Data::I64(v) => Data::I64(v[range].to_vec()),
+            Data::Str(v) => Data::Str(v[range].to_vec()),
+            Data::Bool(v) => Data::Bool(v[range].to_vec()),
+        }
+    }
+
+    /// `parts` one after the other; `None` when they are not all of one type.
+    pub fn concat(parts: Vec<Data>) -> Option<Data> {
+        let mut parts = parts.into_iter();
+        let mut out = parts.next()?;
+        for part in parts {
+            match (&mut out, part) {
+                (Data::F32(a), Data::F32(b)) => a.extend(b),
+                (Data::F64(a), Data::F64(b)) => a.extend(b),
+                (Data::I64(a), Data::I64(b)) => a.extend(b),
+                (Data::Str(a), Data::Str(b)) => a.extend(b),
+                (Data::Bool(a), Data::Bool(b)) => a.extend(b),
+                _ => return None,
+            }
+        }
+        Some(out)
+    }
+
     pub fn type_name(&self) -> &'static str {
         match self {
             Data::F32(_) => "float",
@@ -63,6 +91,16 @@ impl Tensor {
             )));
         }
         Ok(Tensor { shape, data })
+    }
+
+    /// Rows `range` of a tensor whose first dimension is the batch.
+    pub fn rows(&self, range: std::ops::Range<usize>) -> Tensor {
+        let per_row: usize = self.shape.iter().skip(1).product();
+        let mut shape = self.shape.clone();
+        if let Some(first) = shape.first_mut() {
+            *first = range.len();
+        }
+        Tensor { shape, data: self.data.slice(range.start * per_row..range.end * per_row) }
     }
 
     pub fn f32(shape: Vec<usize>, v: Vec<f32>) -> Tensor {

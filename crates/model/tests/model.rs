@@ -301,3 +301,41 @@ fn a_matrix_input_takes_the_listed_features() {
     assert_eq!(bindings[0].columns, features);
     assert_eq!(inputs["input"].shape, vec![300, 23]);
 }
+
+/// The fixture's columns repeated `times` over (rows 0..300, then 0..300 again, …).
+fn tiled(name: &str, times: usize) -> Vec<Column> {
+    columns(name)
+        .into_iter()
+        .map(|c| {
+            let values = match c.values {
+                ColumnValues::Float(v) => {
+                    ColumnValues::Float(v.iter().copied().cycle().take(v.len() * times).collect())
+                }
+                ColumnValues::Str(v) => ColumnValues::Str(v.iter().cloned().cycle().take(v.len() * times).collect()),
+                other => other,
+            };
+            Column { name: c.name, values }
+        })
+        .collect()
+}
+
+#[test]
+fn a_large_batch_scored_on_every_core_gives_each_row_its_own_answer() {
+    // 300 rows are scored on one thread; 300 × 120 = 36,000 are cut into parts per core.
+    for (name, label) in [("credit_gbc", "default"), ("adult_logreg", "income"), ("bike_gbr", "count")] {
+        let model = load(name);
+        let bind =
+            |cols: &[Column]| bind_columns(model.signature(), cols, Some(label), None, &HashMap::new()).unwrap().0;
+        let one = model.predict(bind(&columns(&format!("{name}_input.csv")))).unwrap();
+        let many = model.predict(bind(&tiled(&format!("{name}_input.csv"), 120))).unwrap();
+        assert_eq!(many.labels.len(), 300 * 120, "{name}");
+        for tile in [0, 1, 59, 119] {
+            let labels = many.labels.slice(tile * 300..(tile + 1) * 300);
+            assert_eq!(labels, one.labels, "{name}: tile {tile}");
+            if let (Some(p), Some(q)) = (&many.probabilities, &one.probabilities) {
+                let width = q.len() / 300;
+                assert_eq!(&p[tile * 300 * width..(tile + 1) * 300 * width], &q[..], "{name}: tile {tile}");
+            }
+        }
+    }
+}
