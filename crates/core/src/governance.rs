@@ -142,9 +142,34 @@ impl Gate {
 
 /// The promotion policy: a gate per tier and environment. Stored as JSON:
 /// `{"tiers":{"low":{"staging":{"evidence":[…],"approvals":[{"role":"validator","count":1}]},"production":{…}},…}}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     gates: BTreeMap<(Tier, Environment), Gate>,
+    /// Per tier, the thresholds produced evidence is judged against (`validation.min_roc_auc`, …).
+    thresholds: BTreeMap<Tier, BTreeMap<String, f64>>,
+}
+
+/// The thresholds produced evidence (`riskops validate`, `riskops stress`) is judged against,
+/// with their defaults for the low, medium, high and critical tiers. A policy document may
+/// override any of them per tier under `thresholds`.
+pub const THRESHOLDS: [(&str, [f64; 4]); 9] = [
+    ("validation.min_roc_auc", [0.6, 0.65, 0.7, 0.75]),
+    ("validation.max_ece", [0.1, 0.1, 0.08, 0.05]),
+    ("validation.min_r2", [0.0, 0.1, 0.2, 0.3]),
+    ("validation.max_auc_drop_vs_champion", [0.02, 0.02, 0.02, 0.01]),
+    ("fairness.min_dp_ratio", [0.8, 0.8, 0.8, 0.8]),
+    ("fairness.max_eo_difference", [0.2, 0.2, 0.1, 0.1]),
+    ("stress.max_flip_rate", [0.1, 0.1, 0.05, 0.05]),
+    ("stress.max_shift_auc_drop", [0.15, 0.15, 0.1, 0.1]),
+    ("stress.max_unseen_auc_drop", [0.1, 0.1, 0.05, 0.05]),
+];
+
+fn default_thresholds() -> BTreeMap<Tier, BTreeMap<String, f64>> {
+    Tier::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, tier)| (*tier, THRESHOLDS.iter().map(|(name, by_tier)| (name.to_string(), by_tier[i])).collect()))
+        .collect()
 }
 
 impl Policy {
@@ -171,11 +196,16 @@ impl Policy {
             (Tier::Critical, P),
             gate(&["validation", "fairness", "stress_test", "explainability", "documentation"], vec![v(), r(), c()]),
         );
-        Policy { gates }
+        Policy { gates, thresholds: default_thresholds() }
     }
 
     pub fn gate(&self, tier: Tier, env: Environment) -> Gate {
         self.gates.get(&(tier, env)).cloned().unwrap_or_default()
+    }
+
+    /// The thresholds of a tier, every one of [`THRESHOLDS`] present.
+    pub fn thresholds(&self, tier: Tier) -> BTreeMap<String, f64> {
+        self.thresholds.get(&tier).cloned().unwrap_or_default()
     }
 
     /// Reads a policy document, naming the field at fault. Every tier and environment
@@ -183,8 +213,8 @@ impl Policy {
     pub fn from_json(doc: &Value) -> Result<Policy> {
         let bad = |path: String, msg: &str| Error::invalid("policy", format!("{path}: {msg}"));
         let obj = doc.as_object().ok_or_else(|| bad("policy".into(), "must be a JSON object"))?;
-        if let Some(k) = obj.keys().find(|k| *k != "tiers") {
-            return Err(bad(k.clone(), "unknown field; the policy has only `tiers`"));
+        if let Some(k) = obj.keys().find(|k| *k != "tiers" && *k != "thresholds") {
+            return Err(bad(k.clone(), "unknown field; the policy has `tiers` and `thresholds`"));
         }
         let tiers = obj.get("tiers").and_then(Value::as_object).ok_or_else(|| bad("tiers".into(), "missing object"))?;
         let mut gates = BTreeMap::new();
@@ -217,7 +247,8 @@ impl Policy {
                 ));
             }
         }
-        Ok(Policy { gates })
+        let thresholds = thresholds_from_json(obj.get("thresholds"))?;
+        Ok(Policy { gates, thresholds })
     }
 
     pub fn to_json(&self) -> Value {
@@ -226,8 +257,34 @@ impl Policy {
             let entry = tiers.entry(tier.as_str()).or_insert_with(|| json!({}));
             entry[env.as_str()] = gate.to_json();
         }
-        json!({ "tiers": tiers })
+        let thresholds: serde_json::Map<String, Value> =
+            self.thresholds.iter().map(|(tier, t)| (tier.as_str().to_string(), json!(t))).collect();
+        json!({ "tiers": tiers, "thresholds": thresholds })
     }
+}
+
+/// `{"high": {"validation.min_roc_auc": 0.72}, …}`: each given value replaces the default.
+fn thresholds_from_json(v: Option<&Value>) -> Result<BTreeMap<Tier, BTreeMap<String, f64>>> {
+    let bad = |path: String, msg: &str| Error::invalid("policy", format!("{path}: {msg}"));
+    let mut thresholds = default_thresholds();
+    let Some(v) = v else { return Ok(thresholds) };
+    let obj = v.as_object().ok_or_else(|| bad("thresholds".into(), "must be an object"))?;
+    for (tier_name, values) in obj {
+        let at = format!("thresholds.{tier_name}");
+        let tier = Tier::parse("policy", tier_name).map_err(|_| bad(at.clone(), "unknown tier"))?;
+        let values = values.as_object().ok_or_else(|| bad(at.clone(), "must be an object"))?;
+        let of_tier = thresholds.entry(tier).or_default();
+        for (name, value) in values {
+            let at = format!("{at}.{name}");
+            if !THRESHOLDS.iter().any(|(known, _)| known == name) {
+                let known: Vec<&str> = THRESHOLDS.iter().map(|(k, _)| *k).collect();
+                return Err(bad(at, &format!("unknown threshold; known: {}", known.join(", "))));
+            }
+            let value = value.as_f64().filter(|x| x.is_finite()).ok_or_else(|| bad(at, "must be a number"))?;
+            of_tier.insert(name.clone(), value);
+        }
+    }
+    Ok(thresholds)
 }
 
 fn gate_from_json(path: &str, v: &Value) -> Result<Gate> {

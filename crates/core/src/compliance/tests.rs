@@ -59,6 +59,8 @@ fn evidence(v: u32, kind: &str, passed: Option<bool>, at: OffsetDateTime) -> Evi
         size: 3,
         passed,
         summary: String::new(),
+        produced_by: None,
+        dataset: None,
         created_by: "victor".into(),
         created_at: at,
     }

@@ -135,6 +135,8 @@ impl Riskops {
                 "size": new.size,
                 "passed": new.passed,
                 "summary": new.summary,
+                "produced_by": new.produced_by,
+                "dataset": new.dataset,
             }))
             .request_id(ctx.request_id.clone());
         let digest = new.digest.clone();
