@@ -46,6 +46,9 @@ pub enum Command {
     Lineage(LineageArgs),
     /// Score a data file or dataset version with a registered ONNX model, here (batch scoring).
     Predict(PredictArgs),
+    /// Validate a model version on a dataset version: the server runs the model and files
+    /// validation (and fairness) evidence it produced itself.
+    Validate(ValidateArgs),
     /// Read, export and verify the tamper-evident audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -89,6 +92,42 @@ pub enum Command {
     /// Notify a URL (JSON or Slack) of a project's incidents: add, list, remove, and see deliveries.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "The server scores every row of the dataset version with the model (an ONNX model riskops \
+    runs) and computes: metrics with 95% intervals (ROC AUC by DeLong, the others by a bootstrap seeded with --seed), \
+    calibration (ECE, ten reliability bins), weak segments (slices of one feature, numbers cut at quartiles, whose \
+    ROC AUC is significantly below the whole's: one-sided DeLong z-test, Holm-corrected), the version in production \
+    on the same rows (--compare-with production), fairness per --protected attribute, and checks against the \
+    policy's thresholds for the project's tier (validation.min_roc_auc, fairness.min_dp_ratio, …). The report is \
+    filed as `validation` evidence (and `fairness` with --protected) produced by riskops, which gates asking for \
+    produced evidence accept; an uploaded file does not. Needs the permission to add evidence.\n\n\
+    Example:\n  riskops validate scorer@2 --data holdout@1 --label default --protected SEX --compare-with production")]
+pub struct ValidateArgs {
+    /// The model version, `NAME@V`.
+    pub version: String,
+    /// The dataset version to validate on, `NAME@V`.
+    #[arg(long)]
+    pub data: String,
+    /// The column holding the outcome.
+    #[arg(long)]
+    pub label: String,
+    /// Protected attributes (columns) for fairness: `A,B`.
+    #[arg(long, value_delimiter = ',')]
+    pub protected: Vec<String>,
+    /// `auto` (every feature) or the columns to look for weak segments in: `A,B`.
+    #[arg(long, default_value = "auto")]
+    pub segments: String,
+    /// Decision threshold on the positive class's probability (default: the model's label).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// `production`: compare with the version in production on the same rows.
+    #[arg(long)]
+    pub compare_with: Option<String>,
+    /// Seed of the bootstrap intervals.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 #[derive(Args, Debug)]

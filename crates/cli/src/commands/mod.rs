@@ -14,6 +14,7 @@ mod predict;
 mod project;
 mod risk;
 mod serve;
+mod validate;
 mod whoami;
 
 use crate::cli::{Cli, Command};
@@ -71,6 +72,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Control(cmd) => compliance::control(&client, format, cmd).await,
                 Command::Lineage(args) => lineage::run(&client, format, args).await,
                 Command::Predict(args) => predict::run(&client, format, args).await,
+                Command::Validate(args) => validate::run(&client, format, args).await,
                 Command::Audit(cmd) => return audit::run(Some(&client), format, cmd).await,
             }?;
             Ok(ExitCode::SUCCESS)
