@@ -139,3 +139,61 @@ pub struct ValidationReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fairness_evidence_id: Option<i64>,
 }
+
+/// `POST /api/v1/models/{name}/versions/{version}/stress-tests`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StressRequest {
+    /// The dataset version to perturb, `NAME@V`.
+    pub data: String,
+    /// The outcome column: needed for `shift_degradation` and `unseen_data`.
+    #[serde(default)]
+    pub label: Option<String>,
+    /// Data the model has not seen (e.g. a later period), `NAME@V`, compared with `data`.
+    #[serde(default)]
+    pub unseen: Option<String>,
+    /// Declared monotone constraints, `COL:+` (increasing) or `COL:-` (decreasing).
+    #[serde(default)]
+    pub monotone: Vec<String>,
+    /// Seeds the sampling and the noise (default 0), so a run is reproduced.
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+/// An input that made the model fail a check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StressFailure {
+    /// The values changed from a real row: column → value (`null` for missing).
+    pub input: BTreeMap<String, Option<String>>,
+    /// What the model gave (or the error).
+    pub output: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StressCheck {
+    /// `edge_cases`, `noise_robustness`, `shift_degradation`, `unseen_data` or `monotonicity`.
+    pub name: String,
+    pub passed: bool,
+    pub value: Option<f64>,
+    /// From the policy (`stress.max_flip_rate`, …); null where any failure fails.
+    pub threshold: Option<f64>,
+    /// Per feature (or per level), the numbers behind `value`.
+    pub by_feature: BTreeMap<String, BTreeMap<String, f64>>,
+    pub failures: Vec<StressFailure>,
+    /// What was done and how `value` is read.
+    pub detail: String,
+}
+
+/// What `riskops stress` found, as filed (the stored report has no `evidence_id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StressReport {
+    pub evidence_id: Option<i64>,
+    pub kind: String,
+    pub produced_by: String,
+    pub passed: bool,
+    pub model: String,
+    pub data: String,
+    pub seed: u64,
+    pub checks: Vec<StressCheck>,
+}

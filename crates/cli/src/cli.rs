@@ -49,6 +49,9 @@ pub enum Command {
     /// Validate a model version on a dataset version: the server runs the model and files
     /// validation (and fairness) evidence it produced itself.
     Validate(ValidateArgs),
+    /// Stress-test a model version: the server runs it on edge cases, noise, shifted and
+    /// unseen data and files stress_test evidence it produced itself.
+    Stress(StressArgs),
     /// Read, export and verify the tamper-evident audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -92,6 +95,39 @@ pub enum Command {
     /// Notify a URL (JSON or Slack) of a project's incidents: add, list, remove, and see deliveries.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Checks, each judged against the policy's thresholds for the project's tier:\n\
+    edge_cases: every feature at its minimum, maximum, 0.1%/99.9% quantiles, 10x its range beyond either end and \
+    missing; text features missing, an unseen category and an empty string: outputs must be finite and in range \
+    (probabilities in [0, 1] summing to 1); failures list the input.\n\
+    noise_robustness: Gaussian noise at 1/5/10% of each numeric feature's standard deviation, category swaps at 1/5%: \
+    flip rate and score change per feature and overall (stress.max_flip_rate, on the overall 5%).\n\
+    shift_degradation (with --label): performance as each feature shifts by 0.25/0.5/1/2 standard deviations \
+    (stress.max_shift_auc_drop at 1 sd), and the most fragile features.\n\
+    unseen_data (with --unseen and --label): ROC AUC on the data and the unseen data, with intervals.\n\
+    monotonicity (with --monotone COL:+|-): the score must not move against the declared direction.\n\
+    Sampling and noise are seeded by --seed, so a run is reproduced.\n\n\
+    Example:\n  riskops stress scorer@2 --data holdout@1 --label default --unseen q3@1 --monotone PAY_0:+")]
+pub struct StressArgs {
+    /// The model version, `NAME@V`.
+    pub version: String,
+    /// The dataset version to perturb, `NAME@V`.
+    #[arg(long)]
+    pub data: String,
+    /// The column holding the outcome (for shift_degradation and unseen_data).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Data the model has not seen (e.g. a later period), `NAME@V`.
+    #[arg(long)]
+    pub unseen: Option<String>,
+    /// A declared monotone constraint, `COL:+` or `COL:-`; repeatable.
+    #[arg(long)]
+    pub monotone: Vec<String>,
+    /// Seed of the sampling and the noise.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 #[derive(Args, Debug)]

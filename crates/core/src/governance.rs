@@ -152,7 +152,7 @@ pub struct Policy {
 /// The thresholds produced evidence (`riskops validate`, `riskops stress`) is judged against,
 /// with their defaults for the low, medium, high and critical tiers. A policy document may
 /// override any of them per tier under `thresholds`.
-pub const THRESHOLDS: [(&str, [f64; 4]); 9] = [
+pub const THRESHOLDS: [(&str, [f64; 4]); 10] = [
     ("validation.min_roc_auc", [0.6, 0.65, 0.7, 0.75]),
     ("validation.max_ece", [0.1, 0.1, 0.08, 0.05]),
     ("validation.min_r2", [0.0, 0.1, 0.2, 0.3]),
@@ -162,6 +162,7 @@ pub const THRESHOLDS: [(&str, [f64; 4]); 9] = [
     ("stress.max_flip_rate", [0.1, 0.1, 0.05, 0.05]),
     ("stress.max_shift_auc_drop", [0.15, 0.15, 0.1, 0.1]),
     ("stress.max_unseen_auc_drop", [0.1, 0.1, 0.05, 0.05]),
+    ("stress.max_monotone_violation_rate", [0.0, 0.0, 0.0, 0.0]),
 ];
 
 fn default_thresholds() -> BTreeMap<Tier, BTreeMap<String, f64>> {

@@ -73,6 +73,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Lineage(args) => lineage::run(&client, format, args).await,
                 Command::Predict(args) => predict::run(&client, format, args).await,
                 Command::Validate(args) => validate::run(&client, format, args).await,
+                Command::Stress(args) => validate::stress(&client, format, args).await,
                 Command::Audit(cmd) => return audit::run(Some(&client), format, cmd).await,
             }?;
             Ok(ExitCode::SUCCESS)

@@ -1,12 +1,12 @@
-//! `riskops validate`: asks the server to run the model over a dataset version and file the
-//! evidence it produced; prints the report.
+//! `riskops validate` and `riskops stress`: ask the server to run the model over a dataset
+//! version and file the evidence it produced; print the report.
 
 use super::dataset::split_version;
-use crate::cli::{Format, ValidateArgs};
+use crate::cli::{Format, StressArgs, ValidateArgs};
 use crate::client::Client;
 use crate::output::show;
 use anyhow::Result;
-use riskops_api::validation::{Estimate, ValidationReport, ValidationRequest};
+use riskops_api::validation::{Estimate, StressReport, StressRequest, ValidationReport, ValidationRequest};
 
 pub async fn run(client: &Client, format: Format, args: ValidateArgs) -> Result<()> {
     let (name, v) = split_version(&args.version);
@@ -68,5 +68,40 @@ fn print_text(r: &ValidationReport) {
     for c in &r.checks {
         let value = c.value.map_or("n/a".into(), |v| format!("{v:.4}"));
         println!("  {} {}: {value} (threshold {})", if c.passed { "ok  " } else { "FAIL" }, c.name, c.threshold);
+    }
+}
+
+pub async fn stress(client: &Client, format: Format, args: StressArgs) -> Result<()> {
+    let (name, v) = split_version(&args.version);
+    let request = StressRequest {
+        data: args.data,
+        label: args.label,
+        unseen: args.unseen,
+        monotone: args.monotone,
+        seed: Some(args.seed),
+    };
+    let path = format!("/api/v1/models/{name}/versions/{v}/stress-tests");
+    let answer = client.post::<_, StressReport>(&path, &request).await?;
+    show(format, &answer, print_stress);
+    Ok(())
+}
+
+fn print_stress(r: &StressReport) {
+    let verdict = if r.passed { "PASSED" } else { "FAILED" };
+    let id = r.evidence_id.map(|id| format!(" (evidence {id})")).unwrap_or_default();
+    println!("stress test of {} on {} (seed {}): {verdict}{id}", r.model, r.data, r.seed);
+    for c in &r.checks {
+        let value = c.value.map_or("n/a".into(), |v| format!("{v:.4}"));
+        let threshold = c.threshold.map_or(String::new(), |t| format!(" (threshold {t})"));
+        println!("  {} {}: {value}{threshold}", if c.passed { "ok  " } else { "FAIL" }, c.name);
+        println!("       {}", c.detail);
+        for f in c.failures.iter().take(10) {
+            let input: Vec<String> =
+                f.input.iter().map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("<missing>"))).collect();
+            println!("       {}: {} -> {}", input.join(", "), f.reason, f.output);
+        }
+        if c.failures.len() > 10 {
+            println!("       … and {} more (--format json lists them all)", c.failures.len() - 10);
+        }
     }
 }

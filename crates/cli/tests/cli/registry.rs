@@ -206,6 +206,43 @@ fn onnx_models_are_registered_with_their_signature_and_score_files_and_datasets(
     let bad = run(&["validate", "gbc@1", "--data", "credit@1", "--label", "nope"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no column \"nope\""));
+    // riskops stress: produced stress_test evidence, reproduced from its seed.
+    let stress = |seed: &str| {
+        json_stdout(&run(&[
+            "stress",
+            "gbc@1",
+            "--data",
+            "credit@1",
+            "--label",
+            "default",
+            "--monotone",
+            "PAY_0:+",
+            "--seed",
+            seed,
+            "--format",
+            "json",
+        ]))
+    };
+    let report = stress("5");
+    assert_eq!((report["kind"].as_str(), report["produced_by"].as_str()), (Some("stress_test"), Some("riskops")));
+    let names: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["edge_cases", "noise_robustness", "shift_degradation", "monotonicity"]);
+    assert_eq!(stress("5")["checks"], report["checks"]);
+    let out = run(&["stress", "gbc@1", "--data", "credit@1", "--monotone", "PAY_0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("COL:+"));
+    // Unseen data needs outcomes; text output.
+    let out = run(&["stress", "gbc@1", "--data", "credit@1", "--label", "default", "--unseen", "credit@1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&["stress", "adult@1", "--data", "credit@1", "--unseen", "credit@1"]);
+    assert_eq!(out.status.code(), Some(2));
+    run(&["dataset", "push", "adult", &input]);
+    let out = run(&["stress", "adult@1", "--data", "adult@1", "--label", "income"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("stress test of adult@1 on adult@1 (seed 0): ") && text.contains("noise_robustness"),
+        "{text}"
+    );
     // Without --label the label counts as a feature: 24 columns for 23 inputs, explained.
     let wrong = run(&["predict", "gbc@1", "--data", "credit@1"]);
     assert_eq!(wrong.status.code(), Some(2));

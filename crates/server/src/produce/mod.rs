@@ -2,6 +2,7 @@
 //! version as pandas types it, scores every row and computes the report (`validation`).
 
 mod stats;
+mod stress;
 mod validation;
 
 use riskops_core::service::{EvidenceProducer, ProducedEvidence, StressJob, ValidationJob};
@@ -18,8 +19,8 @@ impl EvidenceProducer for ModelRunner {
         validation::validate(job)
     }
 
-    fn stress(&self, _job: &StressJob) -> Result<Vec<ProducedEvidence>> {
-        Err(Error::invalid("stress", "stress tests are not produced by this server yet"))
+    fn stress(&self, job: &StressJob) -> Result<Vec<ProducedEvidence>> {
+        stress::stress(job)
     }
 }
 
@@ -41,7 +42,7 @@ pub(crate) fn read_table(file: &Path) -> Result<Table> {
     table.map_err(|e| Error::invalid("data", format!("the dataset cannot be read: {e}")))
 }
 
-fn to_model_column(c: &riskops_data::Column) -> Column {
+pub(crate) fn to_model_column(c: &riskops_data::Column) -> Column {
     let values = match &c.values {
         Values::Int(v) => ColumnValues::Int(v.clone()),
         Values::Float(v) => ColumnValues::Float(v.clone()),

@@ -91,6 +91,7 @@ pub fn uploads() -> OpenApiRouter<AppState> {
         .routes(routes!(models::register_model, models::model_versions))
         .routes(routes!(governance::add_evidence, governance::list_evidence))
         .routes(routes!(validation::validate))
+        .routes(routes!(validation::stress))
         .routes(routes!(compliance::add_attestation, compliance::list_attestations))
 }
 

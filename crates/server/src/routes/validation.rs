@@ -8,10 +8,10 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use riskops_api::validation::{ValidationReport, ValidationRequest};
+use riskops_api::validation::{StressReport, StressRequest, ValidationReport, ValidationRequest};
 use riskops_core::Error;
 use riskops_core::registry::VersionRef;
-use riskops_core::service::ValidationOptions;
+use riskops_core::service::{StressOptions, ValidationOptions};
 
 /// Validates a model version on a dataset version: metrics with 95% intervals (DeLong for
 /// ROC AUC, seeded bootstrap otherwise), calibration, weak segments, the version in
@@ -65,4 +65,42 @@ pub async fn validate(
         .ok_or_else(|| Error::internal("no validation report was produced"))?;
     report.fairness_evidence_id = fairness_id;
     Ok((StatusCode::CREATED, Json(report)))
+}
+
+/// Stress-tests a model version on a dataset version: edge cases, noise robustness, shift
+/// degradation (with a label), unseen data (with `unseen`) and declared monotone constraints,
+/// seeded, judged against the policy's `stress.*` thresholds; filed as `stress_test` evidence
+/// produced by riskops (permission: `evidence.add`).
+#[utoipa::path(
+    post, path = "/api/v1/models/{name}/versions/{version}/stress-tests", tag = "governance", security(("bearer" = [])),
+    params(VersionPath),
+    request_body = StressRequest,
+    responses((status = 201, body = StressReport), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+pub async fn stress(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(path): Path<VersionPath>,
+    ApiJson(req): ApiJson<StressRequest>,
+) -> Result<(StatusCode, Json<StressReport>), ApiError> {
+    let r = VersionRef { name: path.name.clone(), version: parse_version(&path.version)? };
+    let data = VersionRef::parse("data", &req.data)?;
+    let unseen = req.unseen.as_deref().map(|u| VersionRef::parse("unseen", u)).transpose()?;
+    let monotone = req.monotone.iter().map(|m| parse_monotone(m)).collect::<Result<Vec<_>, Error>>()?;
+    let options = StressOptions { label: req.label, monotone, seed: req.seed.unwrap_or(0) };
+    let filed = state.riskops.produce_stress(&ctx, &r, &data, unseen.as_ref(), options).await?;
+    let (evidence, bytes) = filed.into_iter().next().ok_or_else(|| Error::internal("no stress report was produced"))?;
+    let mut report: StressReport =
+        serde_json::from_slice(&bytes).map_err(|e| Error::internal(format!("reading back the report: {e}")))?;
+    report.evidence_id = Some(evidence.id);
+    Ok((StatusCode::CREATED, Json(report)))
+}
+
+/// `COL:+` (increasing) or `COL:-` (decreasing).
+fn parse_monotone(text: &str) -> Result<(String, bool), Error> {
+    match text.rsplit_once(':') {
+        Some((col, "+")) if !col.is_empty() => Ok((col.to_string(), true)),
+        Some((col, "-")) if !col.is_empty() => Ok((col.to_string(), false)),
+        _ => Err(Error::invalid("monotone", format!("{text:?}: give COL:+ (increasing) or COL:- (decreasing)"))),
+    }
 }

@@ -79,3 +79,74 @@ async fn validate_scores_the_dataset_on_the_server_and_files_produced_evidence()
         assert!(edges.iter().any(|e| e["from"] == "dataset:credit@1" && e["relation"] == "validated_on"), "{lineage}");
     }
 }
+
+#[tokio::test]
+async fn stress_tests_are_produced_on_the_server_and_find_a_pipeline_without_an_imputer() {
+    for s in servers().await {
+        s.upload("/api/v1/datasets/bike/versions", json!({}), model_fixture("bike_weather_logreg_input.csv")).await;
+        s.upload("/api/v1/datasets/adult/versions", json!({}), model_fixture("adult_logreg_input.csv")).await;
+        for (name, file) in [("weather", "bike_weather_logreg.onnx"), ("adult", "adult_logreg.onnx")] {
+            let (status, m) = s
+                .upload(&format!("/api/v1/models/{name}/versions"), json!({"framework": "onnx"}), model_fixture(file))
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{m}");
+        }
+        let (status, body) = s
+            .post("/api/v1/models/weather/versions/1/stress-tests", json!({"data": "bike@1", "monotone": ["temp"]}))
+            .await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("monotone")));
+
+        // A scaler and a logistic regression without an imputer: a missing number gives no valid output.
+        let request = json!({"data": "bike@1", "label": "weathersit", "monotone": ["temp:+"], "seed": 3});
+        let (status, report) = s.post("/api/v1/models/weather/versions/1/stress-tests", request.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{report}");
+        assert_eq!((report["kind"].as_str(), report["produced_by"].as_str()), (Some("stress_test"), Some("riskops")));
+        let check =
+            |name: &str| report["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap().clone();
+        let edge = check("edge_cases");
+        assert_eq!(edge["passed"], false);
+        let missing: Vec<&Value> = edge["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["reason"].as_str().unwrap().starts_with("missing"))
+            .collect();
+        assert_eq!(missing.len(), 11, "every feature missing fails: {edge}");
+        assert_eq!(missing[0]["input"].as_object().unwrap().values().next().unwrap(), &Value::Null);
+        let noise = check("noise_robustness");
+        let all = &noise["by_feature"]["(all features)"];
+        assert!(all["flip_rate@1%"].as_f64().unwrap() <= all["flip_rate@10%"].as_f64().unwrap() + 0.05, "{noise}");
+        assert_eq!(noise["value"], all["flip_rate@5%"]);
+        assert_eq!(noise["threshold"], 0.05);
+        assert!(noise["by_feature"]["humidity"]["score_change@10%"].as_f64().unwrap() >= 0.0);
+        let shift = check("shift_degradation");
+        assert_eq!(shift["by_feature"]["temp"].as_object().unwrap().len(), 5, "{shift}");
+        assert!(check("monotonicity")["by_feature"]["temp"]["violation_rate"].is_f64());
+        assert_eq!(report["passed"], false);
+        // Reproduced from its seed.
+        let (_, again) = s.post("/api/v1/models/weather/versions/1/stress-tests", request).await;
+        assert_eq!(again["checks"], report["checks"]);
+
+        // The adult pipeline imputes missing numbers and ignores unseen categories; its later
+        // rows (the second half, as unseen data) are compared with the whole, with intervals.
+        let text = String::from_utf8(model_fixture("adult_logreg_input.csv")).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let late = format!("{}\n{}\n", lines[0], lines[151..].join("\n"));
+        s.upload("/api/v1/datasets/late/versions", json!({}), late.into_bytes()).await;
+        let request = json!({"data": "adult@1", "label": "income", "unseen": "late@1"});
+        let (status, report) = s.post("/api/v1/models/adult/versions/1/stress-tests", request).await;
+        assert_eq!(status, StatusCode::CREATED, "{report}");
+        let check =
+            |name: &str| report["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap().clone();
+        assert_eq!(check("edge_cases")["passed"], true, "{}", check("edge_cases"));
+        let unseen = check("unseen_data");
+        let (data, late) = (&unseen["by_feature"]["data"], &unseen["by_feature"]["late@1"]);
+        assert!(late["ci_low"].as_f64().unwrap() <= late["roc_auc"].as_f64().unwrap(), "{unseen}");
+        let drop = data["roc_auc"].as_f64().unwrap() - late["roc_auc"].as_f64().unwrap();
+        assert!((unseen["value"].as_f64().unwrap() - drop).abs() < 1e-12);
+
+        let (_, listed) = s.get("/api/v1/models/weather/versions/1/evidence", Some(TOKEN)).await;
+        assert_eq!(listed["evidence"][0]["kind"], "stress_test");
+        assert_eq!(listed["evidence"][0]["produced_by"], "riskops");
+    }
+}
