@@ -85,6 +85,9 @@ pub struct ApprovalView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct GateView {
     pub evidence: Vec<String>,
+    /// The kinds of `evidence` that count only when riskops produced them (validate, stress).
+    #[serde(default)]
+    pub produced: Vec<String>,
     /// `{"role":…,"count":…}` each.
     pub approvals: Vec<ApprovalView>,
 }

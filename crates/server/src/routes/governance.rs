@@ -147,6 +147,7 @@ fn decision_view(d: &Decision) -> DecisionView {
 fn gate_view(g: &Gate) -> GateView {
     GateView {
         evidence: g.evidence.clone(),
+        produced: g.produced.clone(),
         approvals: g
             .approvals
             .iter()

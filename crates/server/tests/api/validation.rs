@@ -150,3 +150,73 @@ async fn stress_tests_are_produced_on_the_server_and_find_a_pipeline_without_an_
         assert_eq!(listed["evidence"][0]["produced_by"], "riskops");
     }
 }
+
+#[tokio::test]
+async fn a_gate_asking_for_produced_evidence_opens_on_validate_and_stress_not_on_uploads() {
+    for s in servers().await {
+        s.post("/api/v1/projects", json!({"name": "credit"})).await;
+        let ds = s.user("dana", &["data_scientist@credit"]).await;
+        let val = s.user("victor", &["validator"]).await;
+        let risk = s.user("rita", &["risk_officer"]).await;
+        // Lenient thresholds: this story is about who produced the evidence, not its numbers.
+        let (_, current) = s.get("/api/v1/policy", Some(TOKEN)).await;
+        let mut policy = current["policy"].clone();
+        policy["thresholds"]["high"] =
+            json!({"validation.max_ece": 1.0, "stress.max_flip_rate": 1.0, "stress.max_shift_auc_drop": 1.0});
+        let (status, body) = s.call("PUT", "/api/v1/policy", TOKEN, Some(policy)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        s.upload("/api/v1/datasets/holdout/versions", json!({}), model_fixture("credit_gbc_input.csv")).await;
+        let metadata = json!({"project": "credit", "framework": "onnx"});
+        let (status, body) =
+            s.upload_as(&ds, "/api/v1/models/scorer/versions", metadata, model_fixture("credit_gbc.onnx")).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+
+        let (_, p) =
+            s.call("POST", "/api/v1/models/scorer/versions/1/promotions", &ds, Some(json!({"to": "production"}))).await;
+        let id = p["id"].as_i64().unwrap();
+        assert_eq!(p["gate"]["produced"], json!(["validation", "stress_test"]), "{p}");
+        // Uploaded files, even passing ones, do not count where the gate asks for produced evidence.
+        for kind in ["validation", "stress_test", "fairness", "documentation"] {
+            let (status, e) = s
+                .upload_as(
+                    &val,
+                    "/api/v1/models/scorer/versions/1/evidence",
+                    json!({"kind": kind, "passed": true}),
+                    format!("{kind} report").into_bytes(),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{e}");
+        }
+        s.call("POST", &format!("/api/v1/promotions/{id}/approve"), &val, Some(json!({}))).await;
+        let (_, p) = s.call("POST", &format!("/api/v1/promotions/{id}/approve"), &risk, Some(json!({}))).await;
+        assert_eq!(p["status"], "pending", "{p}");
+        assert_eq!(p["missing"], json!(["evidence:validation", "evidence:stress_test"]));
+        assert_eq!(
+            p["missing_reasons"][0]["reason"],
+            "only uploaded validation evidence on file (1); the gate asks for validation evidence riskops produced (riskops validate)"
+        );
+
+        // Who may not add evidence may not have riskops produce it either.
+        let request = json!({"data": "holdout@1", "label": "default"});
+        let (status, report) =
+            s.call("POST", "/api/v1/models/scorer/versions/1/validations", &ds, Some(request.clone())).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{report}");
+
+        let (status, report) =
+            s.call("POST", "/api/v1/models/scorer/versions/1/validations", &val, Some(request.clone())).await;
+        assert_eq!((status, report["passed"].clone()), (StatusCode::CREATED, json!(true)), "{report}");
+        let (_, p) = s.get(&format!("/api/v1/promotions/{id}"), Some(TOKEN)).await;
+        assert_eq!(p["missing"], json!(["evidence:stress_test"]));
+        let (status, report) =
+            s.call("POST", "/api/v1/models/scorer/versions/1/stress-tests", &val, Some(request)).await;
+        assert_eq!((status, report["passed"].clone()), (StatusCode::CREATED, json!(true)), "{report}");
+        let (_, p) = s.get(&format!("/api/v1/promotions/{id}"), Some(TOKEN)).await;
+        assert_eq!(p["status"], "completed", "{p}");
+
+        // Compliance judges the produced evidence: C07 (validation) and C14 (thresholds).
+        let (_, r) = s.call("GET", "/api/v1/projects/credit/compliance", TOKEN, None).await;
+        let control = |id: &str| r["controls"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap().clone();
+        assert_eq!(control("C07")["status"], "satisfied", "{}", control("C07"));
+        assert_eq!(control("C14")["status"], "satisfied", "{}", control("C14"));
+    }
+}
