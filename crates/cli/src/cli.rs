@@ -133,8 +133,8 @@ pub struct StressArgs {
 #[derive(Args, Debug)]
 #[command(after_help = "The server scores every row of the dataset version with the model (an ONNX model riskops \
     runs) and computes: metrics with 95% intervals (ROC AUC by DeLong, the others by a bootstrap seeded with --seed), \
-    calibration (ECE, ten reliability bins), weak segments (slices of one feature, numbers cut at quartiles, whose \
-    ROC AUC is significantly below the whole's: one-sided DeLong z-test, Holm-corrected), the version in production \
+    calibration (ECE, ten reliability bins), weak segments (slices of one or two features, numbers cut at quartiles, \
+    whose ROC AUC is significantly below the whole's: one-sided DeLong z-test, Holm-corrected), the version in production \
     on the same rows (--compare-with production), fairness per --protected attribute, and checks against the \
     policy's thresholds for the project's tier (validation.min_roc_auc, fairness.min_dp_ratio, …). The report is \
     filed as `validation` evidence (and `fairness` with --protected) produced by riskops, which gates asking for \

@@ -18,8 +18,9 @@ use std::collections::BTreeMap;
 const MIN_SEGMENT: usize = 30;
 /// Numeric features are cut into this many quantile bins.
 const QUANTILE_BINS: usize = 4;
-const SEGMENT_TEST: &str = "one-sided z-test of the segment's ROC AUC (DeLong variance) against the whole's, \
-     Holm-adjusted over all segments (classifiers only)";
+const SEGMENT_TEST: &str = "slices of one feature (numbers at their quartiles) and crosses of two (among the 8 \
+     features with the weakest slices), at least 30 rows: one-sided z-test of the slice's ROC AUC (DeLong variance) \
+     against the whole's, Holm-adjusted over all slices tested (classifiers only)";
 
 /// A metric of a summary, undefined in some cases.
 type Metric<S> = fn(&S) -> Option<f64>;
@@ -334,8 +335,12 @@ fn slices(values: &Values, name: &str) -> Vec<(String, Vec<usize>)> {
     }
 }
 
-/// Slices on one feature whose ROC AUC is below the whole's, tested and Holm-corrected,
-/// weakest (most significant, then largest gap) first.
+/// Pairs of features are crossed among at most this many (those with the weakest slices).
+const PAIR_COLUMNS: usize = 8;
+
+/// Slices on one feature and on two (the cross of two features' slices) whose ROC AUC is
+/// below the whole's, tested and Holm-corrected together, weakest (most significant, then
+/// largest gap) first.
 fn segments(table: &Table, s: &Scored, label: &str, chosen: Option<&[String]>) -> Result<Vec<SegmentResult>> {
     let Some(whole) = Placements::new(&s.actual, &s.scores) else { return Ok(Vec::new()) };
     let overall = whole.auc();
@@ -348,14 +353,37 @@ fn segments(table: &Table, s: &Scored, label: &str, chosen: Option<&[String]>) -
         Some(chosen) => chosen.contains(&c.name),
         None => c.name != label && !riskops_model::bind::is_id_like(&c.name),
     });
+    let test = |segment: String, idx: &[usize]| -> Option<(String, usize, f64, f64)> {
+        if idx.len() < MIN_SEGMENT || idx.len() == s.actual.len() {
+            return None;
+        }
+        let p = Placements::new(&pick(&s.actual, idx), &pick(&s.scores, idx))?;
+        Some((segment, idx.len(), p.auc(), p_below(p.auc(), p.variance(), overall)))
+    };
     let mut found: Vec<(String, usize, f64, f64)> = Vec::new();
+    // Per column: its slices, and its weakest single slice's p-value (to pick pairs).
+    let mut sliced: Vec<(Vec<(String, Vec<usize>)>, f64)> = Vec::new();
     for column in columns {
-        for (segment, idx) in slices(&column.values, &column.name) {
-            if idx.len() < MIN_SEGMENT || idx.len() == s.actual.len() {
-                continue;
+        let slices = slices(&column.values, &column.name);
+        let mut weakest: f64 = 1.0;
+        for (segment, idx) in &slices {
+            if let Some(t) = test(segment.clone(), idx) {
+                weakest = weakest.min(t.3);
+                found.push(t);
             }
-            let Some(p) = Placements::new(&pick(&s.actual, &idx), &pick(&s.scores, &idx)) else { continue };
-            found.push((segment, idx.len(), p.auc(), p_below(p.auc(), p.variance(), overall)));
+        }
+        sliced.push((slices, weakest));
+    }
+    sliced.sort_by(|a, b| a.1.total_cmp(&b.1));
+    sliced.truncate(PAIR_COLUMNS);
+    for (i, (a, _)) in sliced.iter().enumerate() {
+        for (b, _) in &sliced[i + 1..] {
+            for (sa, ia) in a {
+                for (sb, ib) in b {
+                    let both: Vec<usize> = ia.iter().copied().filter(|r| ib.binary_search(r).is_ok()).collect();
+                    found.extend(test(format!("{sa} & {sb}"), &both));
+                }
+            }
         }
     }
     let adjusted = holm(&found.iter().map(|f| f.3).collect::<Vec<_>>());

@@ -57,9 +57,13 @@ async fn validate_scores_the_dataset_on_the_server_and_files_produced_evidence()
         assert_eq!(report["checks"][0]["threshold"], 0.7);
         assert_eq!(report["passed"], report["checks"].as_array().unwrap().iter().all(|c| c["passed"] == true));
         assert!(report["segment_test"].as_str().unwrap().contains("Holm"));
-        for seg in report["segments"].as_array().unwrap() {
+        let segments = report["segments"].as_array().unwrap();
+        for seg in segments {
             assert!(seg["gap"].as_f64().unwrap() < 0.0 && seg["n"].as_u64().unwrap() >= 30, "{seg}");
         }
+        let p_values: Vec<f64> = segments.iter().map(|s| s["p_value"].as_f64().unwrap()).collect();
+        assert!(p_values.windows(2).all(|w| w[0] <= w[1]), "ranked by adjusted p-value");
+        assert!(segments.iter().any(|s| s["segment"].as_str().unwrap().contains(" & ")), "two-feature slices");
         let sex = &report["fairness"]["attributes"][0];
         assert_eq!((sex["attribute"].as_str(), sex["groups"].as_array().unwrap().len()), (Some("SEX"), 2));
         assert!(report["fairness_evidence_id"].is_i64());
@@ -218,5 +222,35 @@ async fn a_gate_asking_for_produced_evidence_opens_on_validate_and_stress_not_on
         let control = |id: &str| r["controls"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap().clone();
         assert_eq!(control("C07")["status"], "satisfied", "{}", control("C07"));
         assert_eq!(control("C14")["status"], "satisfied", "{}", control("C14"));
+
+        // A challenger is compared with the version in production on the same rows.
+        let metadata = json!({"project": "credit", "framework": "onnx"});
+        let (status, body) =
+            s.upload_as(&ds, "/api/v1/models/scorer/versions", metadata, model_fixture("credit_xgb.onnx")).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let request = json!({"data": "holdout@1", "label": "default", "compare_with": "production"});
+        let (status, report) =
+            s.call("POST", "/api/v1/models/scorer/versions/2/validations", &val, Some(request)).await;
+        assert_eq!(status, StatusCode::CREATED, "{report}");
+        let champion = &report["champion"];
+        assert_eq!((champion["model"].as_str(), champion["version"].as_u64()), (Some("scorer"), Some(1)));
+        let champion_auc = champion["metrics"]["roc_auc"]["value"].as_f64().unwrap();
+        assert!((champion_auc - reference_auc("credit_gbc")).abs() < 1e-9);
+        let diff = &champion["roc_auc_difference"];
+        let d = diff["value"].as_f64().unwrap();
+        assert!((d - (report["metrics"]["roc_auc"]["value"].as_f64().unwrap() - champion_auc)).abs() < 1e-12);
+        assert!(diff["ci_low"].as_f64().unwrap() <= d && d <= diff["ci_high"].as_f64().unwrap(), "{diff}");
+        assert!(
+            report["checks"].as_array().unwrap().iter().any(|c| c["name"] == "validation.max_auc_drop_vs_champion")
+        );
+        let (status, body) = s
+            .call(
+                "POST",
+                "/api/v1/models/scorer/versions/2/validations",
+                &val,
+                Some(json!({"data": "holdout@1", "label": "default", "compare_with": "staging"})),
+            )
+            .await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("compare_with")));
     }
 }
