@@ -287,8 +287,11 @@ fn calibration(s: &Scored) -> Calibration {
     Calibration { ece, bins }
 }
 
+/// A slice's name and its rows, in increasing order.
+type Slice = (String, Vec<usize>);
+
 /// Row indices of each slice of a column: quantile bins for numbers, values for text.
-fn slices(values: &Values, name: &str) -> Vec<(String, Vec<usize>)> {
+fn slices(values: &Values, name: &str) -> Vec<Slice> {
     let rows = values.len();
     match values {
         Values::Str(_) | Values::Bool(_) => {
@@ -362,7 +365,7 @@ fn segments(table: &Table, s: &Scored, label: &str, chosen: Option<&[String]>) -
     };
     let mut found: Vec<(String, usize, f64, f64)> = Vec::new();
     // Per column: its slices, and its weakest single slice's p-value (to pick pairs).
-    let mut sliced: Vec<(Vec<(String, Vec<usize>)>, f64)> = Vec::new();
+    let mut sliced: Vec<(Vec<Slice>, f64)> = Vec::new();
     for column in columns {
         let slices = slices(&column.values, &column.name);
         let mut weakest: f64 = 1.0;
