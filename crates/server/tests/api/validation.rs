@@ -254,3 +254,24 @@ async fn a_gate_asking_for_produced_evidence_opens_on_validate_and_stress_not_on
         assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("compare_with")));
     }
 }
+
+#[tokio::test]
+async fn a_regressor_is_validated_with_regression_metrics() {
+    for s in servers().await {
+        s.upload("/api/v1/datasets/bike/versions", json!({}), model_fixture("bike_gbr_input.csv")).await;
+        let (status, m) = s
+            .upload("/api/v1/models/rides/versions", json!({"framework": "onnx"}), model_fixture("bike_gbr.onnx"))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let (status, report) =
+            s.post("/api/v1/models/rides/versions/1/validations", json!({"data": "bike@1", "label": "count"})).await;
+        assert_eq!(status, StatusCode::CREATED, "{report}");
+        assert_eq!(report["task"], "regression");
+        let metrics: Vec<&str> = report["metrics"].as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(metrics, ["mae", "mape", "r2", "rmse"]);
+        let r2 = &report["metrics"]["r2"];
+        assert!(r2["ci_low"].as_f64().unwrap() <= r2["value"].as_f64().unwrap(), "{r2}");
+        assert!(report["calibration"].is_null() && report["segments"].as_array().unwrap().is_empty());
+        assert_eq!(report["checks"][0]["name"], "validation.min_r2");
+    }
+}
