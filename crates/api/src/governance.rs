@@ -37,6 +37,10 @@ pub struct EvidenceView {
     pub size: u64,
     pub passed: Option<bool>,
     pub summary: String,
+    /// `riskops` when riskops produced it (`riskops validate`, `riskops stress`); null when uploaded.
+    pub produced_by: Option<String>,
+    /// The dataset version (`NAME@V`) produced evidence was computed on.
+    pub dataset: Option<String>,
     pub created_by: String,
     #[schema(format = DateTime)]
     pub created_at: String,
@@ -81,6 +85,9 @@ pub struct ApprovalView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct GateView {
     pub evidence: Vec<String>,
+    /// The kinds of `evidence` that count only when riskops produced them (validate, stress).
+    #[serde(default)]
+    pub produced: Vec<String>,
     /// `{"role":…,"count":…}` each.
     pub approvals: Vec<ApprovalView>,
 }

@@ -23,6 +23,7 @@ pub mod projects;
 pub mod registry;
 pub mod risk;
 pub mod system;
+pub mod validation;
 
 pub use error::{ErrorBody, ErrorDetail};
 

@@ -119,6 +119,9 @@ pub struct ApprovalRule {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Gate {
     pub evidence: Vec<String>,
+    /// The kinds of `evidence` that only count when riskops produced them (`riskops validate`,
+    /// `riskops stress`): an uploaded file does not.
+    pub produced: Vec<String>,
     pub approvals: Vec<ApprovalRule>,
 }
 
@@ -128,9 +131,19 @@ impl Gate {
         self.approvals.iter().map(|a| a.role).collect()
     }
 
+    /// Whether evidence of `kind` must be produced by riskops to count.
+    pub fn needs_produced(&self, kind: &str) -> bool {
+        self.produced.iter().any(|k| k == kind)
+    }
+
     pub fn to_json(&self) -> Value {
+        let evidence: Vec<Value> = self
+            .evidence
+            .iter()
+            .map(|k| if self.needs_produced(k) { json!({"kind": k, "produced": true}) } else { json!(k) })
+            .collect();
         json!({
-            "evidence": self.evidence,
+            "evidence": evidence,
             "approvals": self.approvals.iter().map(|a| json!({"role": a.role.as_str(), "count": a.count})).collect::<Vec<_>>(),
         })
     }
@@ -142,9 +155,35 @@ impl Gate {
 
 /// The promotion policy: a gate per tier and environment. Stored as JSON:
 /// `{"tiers":{"low":{"staging":{"evidence":[…],"approvals":[{"role":"validator","count":1}]},"production":{…}},…}}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Policy {
     gates: BTreeMap<(Tier, Environment), Gate>,
+    /// Per tier, the thresholds produced evidence is judged against (`validation.min_roc_auc`, …).
+    thresholds: BTreeMap<Tier, BTreeMap<String, f64>>,
+}
+
+/// The thresholds produced evidence (`riskops validate`, `riskops stress`) is judged against,
+/// with their defaults for the low, medium, high and critical tiers. A policy document may
+/// override any of them per tier under `thresholds`.
+pub const THRESHOLDS: [(&str, [f64; 4]); 10] = [
+    ("validation.min_roc_auc", [0.6, 0.65, 0.7, 0.75]),
+    ("validation.max_ece", [0.1, 0.1, 0.08, 0.05]),
+    ("validation.min_r2", [0.0, 0.1, 0.2, 0.3]),
+    ("validation.max_auc_drop_vs_champion", [0.02, 0.02, 0.02, 0.01]),
+    ("fairness.min_dp_ratio", [0.8, 0.8, 0.8, 0.8]),
+    ("fairness.max_eo_difference", [0.2, 0.2, 0.1, 0.1]),
+    ("stress.max_flip_rate", [0.1, 0.1, 0.05, 0.05]),
+    ("stress.max_shift_auc_drop", [0.15, 0.15, 0.1, 0.1]),
+    ("stress.max_unseen_auc_drop", [0.1, 0.1, 0.05, 0.05]),
+    ("stress.max_monotone_violation_rate", [0.0, 0.0, 0.0, 0.0]),
+];
+
+fn default_thresholds() -> BTreeMap<Tier, BTreeMap<String, f64>> {
+    Tier::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, tier)| (*tier, THRESHOLDS.iter().map(|(name, by_tier)| (name.to_string(), by_tier[i])).collect()))
+        .collect()
 }
 
 impl Policy {
@@ -153,7 +192,13 @@ impl Policy {
         let rule = |role, count| ApprovalRule { role, count };
         let gate = |evidence: &[&str], approvals: Vec<ApprovalRule>| Gate {
             evidence: evidence.iter().map(|s| s.to_string()).collect(),
+            produced: Vec::new(),
             approvals,
+        };
+        // High and critical models reach production on evidence riskops produced itself.
+        let produced = |mut g: Gate| {
+            g.produced = vec!["validation".to_string(), "stress_test".to_string()];
+            g
         };
         let v = || rule(Role::Validator, 1);
         let r = || rule(Role::RiskOfficer, 1);
@@ -165,17 +210,28 @@ impl Policy {
         gates.insert((Tier::Medium, S), gate(&["validation"], vec![v()]));
         gates.insert((Tier::Medium, P), gate(&["validation", "documentation"], vec![v()]));
         gates.insert((Tier::High, S), gate(&["validation"], vec![v(), r()]));
-        gates.insert((Tier::High, P), gate(&["validation", "fairness", "documentation"], vec![v(), r()]));
+        gates.insert(
+            (Tier::High, P),
+            produced(gate(&["validation", "stress_test", "fairness", "documentation"], vec![v(), r()])),
+        );
         gates.insert((Tier::Critical, S), gate(&["validation", "fairness"], vec![v(), r(), c()]));
         gates.insert(
             (Tier::Critical, P),
-            gate(&["validation", "fairness", "stress_test", "explainability", "documentation"], vec![v(), r(), c()]),
+            produced(gate(
+                &["validation", "fairness", "stress_test", "explainability", "documentation"],
+                vec![v(), r(), c()],
+            )),
         );
-        Policy { gates }
+        Policy { gates, thresholds: default_thresholds() }
     }
 
     pub fn gate(&self, tier: Tier, env: Environment) -> Gate {
         self.gates.get(&(tier, env)).cloned().unwrap_or_default()
+    }
+
+    /// The thresholds of a tier, every one of [`THRESHOLDS`] present.
+    pub fn thresholds(&self, tier: Tier) -> BTreeMap<String, f64> {
+        self.thresholds.get(&tier).cloned().unwrap_or_default()
     }
 
     /// Reads a policy document, naming the field at fault. Every tier and environment
@@ -183,8 +239,8 @@ impl Policy {
     pub fn from_json(doc: &Value) -> Result<Policy> {
         let bad = |path: String, msg: &str| Error::invalid("policy", format!("{path}: {msg}"));
         let obj = doc.as_object().ok_or_else(|| bad("policy".into(), "must be a JSON object"))?;
-        if let Some(k) = obj.keys().find(|k| *k != "tiers") {
-            return Err(bad(k.clone(), "unknown field; the policy has only `tiers`"));
+        if let Some(k) = obj.keys().find(|k| *k != "tiers" && *k != "thresholds") {
+            return Err(bad(k.clone(), "unknown field; the policy has `tiers` and `thresholds`"));
         }
         let tiers = obj.get("tiers").and_then(Value::as_object).ok_or_else(|| bad("tiers".into(), "missing object"))?;
         let mut gates = BTreeMap::new();
@@ -217,7 +273,8 @@ impl Policy {
                 ));
             }
         }
-        Ok(Policy { gates })
+        let thresholds = thresholds_from_json(obj.get("thresholds"))?;
+        Ok(Policy { gates, thresholds })
     }
 
     pub fn to_json(&self) -> Value {
@@ -226,8 +283,34 @@ impl Policy {
             let entry = tiers.entry(tier.as_str()).or_insert_with(|| json!({}));
             entry[env.as_str()] = gate.to_json();
         }
-        json!({ "tiers": tiers })
+        let thresholds: serde_json::Map<String, Value> =
+            self.thresholds.iter().map(|(tier, t)| (tier.as_str().to_string(), json!(t))).collect();
+        json!({ "tiers": tiers, "thresholds": thresholds })
     }
+}
+
+/// `{"high": {"validation.min_roc_auc": 0.72}, …}`: each given value replaces the default.
+fn thresholds_from_json(v: Option<&Value>) -> Result<BTreeMap<Tier, BTreeMap<String, f64>>> {
+    let bad = |path: String, msg: &str| Error::invalid("policy", format!("{path}: {msg}"));
+    let mut thresholds = default_thresholds();
+    let Some(v) = v else { return Ok(thresholds) };
+    let obj = v.as_object().ok_or_else(|| bad("thresholds".into(), "must be an object"))?;
+    for (tier_name, values) in obj {
+        let at = format!("thresholds.{tier_name}");
+        let tier = Tier::parse("policy", tier_name).map_err(|_| bad(at.clone(), "unknown tier"))?;
+        let values = values.as_object().ok_or_else(|| bad(at.clone(), "must be an object"))?;
+        let of_tier = thresholds.entry(tier).or_default();
+        for (name, value) in values {
+            let at = format!("{at}.{name}");
+            if !THRESHOLDS.iter().any(|(known, _)| known == name) {
+                let known: Vec<&str> = THRESHOLDS.iter().map(|(k, _)| *k).collect();
+                return Err(bad(at, &format!("unknown threshold; known: {}", known.join(", "))));
+            }
+            let value = value.as_f64().filter(|x| x.is_finite()).ok_or_else(|| bad(at, "must be a number"))?;
+            of_tier.insert(name.clone(), value);
+        }
+    }
+    Ok(thresholds)
 }
 
 fn gate_from_json(path: &str, v: &Value) -> Result<Gate> {
@@ -237,10 +320,17 @@ fn gate_from_json(path: &str, v: &Value) -> Result<Gate> {
         return Err(bad(&format!(".{k}"), "unknown field; a gate has `evidence` and `approvals`".into()));
     }
     let mut gate = Gate::default();
-    for (i, kind) in obj.get("evidence").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        let kind = kind.as_str().ok_or_else(|| bad(&format!(".evidence[{i}]"), "must be a string".into()))?;
-        validate_evidence_kind("policy", kind).map_err(|e| bad(&format!(".evidence[{i}]"), e.message))?;
+    for (i, entry) in obj.get("evidence").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let at = format!(".evidence[{i}]");
+        let (kind, produced) = evidence_requirement(entry).map_err(|msg| bad(&at, msg))?;
+        validate_evidence_kind("policy", kind).map_err(|e| bad(&at, e.message))?;
+        if gate.evidence.iter().any(|k| k == kind) {
+            return Err(bad(&at, format!("{kind} appears twice")));
+        }
         gate.evidence.push(kind.to_string());
+        if produced {
+            gate.produced.push(kind.to_string());
+        }
     }
     for (i, rule) in obj.get("approvals").and_then(Value::as_array).into_iter().flatten().enumerate() {
         let at = format!(".approvals[{i}]");
@@ -260,6 +350,24 @@ fn gate_from_json(path: &str, v: &Value) -> Result<Gate> {
         gate.approvals.push(ApprovalRule { role, count: count as u32 });
     }
     Ok(gate)
+}
+
+/// An evidence requirement: `"kind"`, or `{"kind": "kind", "produced": true}` for evidence that
+/// counts only when riskops produced it.
+fn evidence_requirement(entry: &Value) -> std::result::Result<(&str, bool), String> {
+    if let Some(kind) = entry.as_str() {
+        return Ok((kind, false));
+    }
+    let obj = entry.as_object().ok_or("must be a kind or {\"kind\", \"produced\"}")?;
+    if let Some(k) = obj.keys().find(|k| !matches!(k.as_str(), "kind" | "produced")) {
+        return Err(format!("unknown field {k}; an evidence requirement has `kind` and `produced`"));
+    }
+    let kind = obj.get("kind").and_then(Value::as_str).ok_or("needs a `kind` string")?;
+    let produced = match obj.get("produced") {
+        None => false,
+        Some(v) => v.as_bool().ok_or("`produced` must be true or false")?,
+    };
+    Ok((kind, produced))
 }
 
 /// Workflows where a model's output informs care: the healthcare pack asks for a second,
@@ -314,6 +422,8 @@ pub struct EvidenceFact {
     pub passed: Option<bool>,
     /// Who recorded it.
     pub by: String,
+    /// riskops produced it (validate, stress) rather than someone uploading a file.
+    pub produced: bool,
 }
 
 /// Whether a piece of evidence can satisfy a gate. It must say it passed (documentation
@@ -382,14 +492,27 @@ pub fn judge(gate: &Gate, evidence: &[EvidenceFact], decisions: &[Decision], exc
     // Per kind, the newest evidence from someone who may provide it decides: a later
     // failure withdraws an earlier pass, a later pass (after a fix) replaces a failure.
     let standing = evidence_standing(evidence, excluded);
+    // Where the gate asks for produced evidence, uploaded files are not considered at all.
+    let produced: Vec<EvidenceFact> = evidence.iter().filter(|e| e.produced).cloned().collect();
+    let produced_standing = evidence_standing(&produced, excluded);
     for kind in &gate.evidence {
+        let (facts, standing): (&[EvidenceFact], &[Option<String>]) =
+            if gate.needs_produced(kind) { (&produced, &produced_standing) } else { (evidence, &standing) };
         let of_kind: Vec<(&EvidenceFact, &Option<String>)> =
-            evidence.iter().zip(&standing).filter(|(e, _)| &e.kind == kind).collect();
+            facts.iter().zip(standing).filter(|(e, _)| &e.kind == kind).collect();
         if of_kind.iter().any(|(_, why_not)| why_not.is_none()) {
             continue;
         }
         missing.push(format!("evidence:{kind}"));
-        reasons.push(missing_evidence_reason(kind, &of_kind, excluded));
+        let uploaded = evidence.iter().filter(|e| &e.kind == kind && !e.produced).count();
+        reasons.push(if gate.needs_produced(kind) && of_kind.is_empty() && uploaded > 0 {
+            format!(
+                "only uploaded {kind} evidence on file ({uploaded}); the gate asks for {kind} evidence riskops produced ({})",
+                if kind == "stress_test" { "riskops stress" } else { "riskops validate" }
+            )
+        } else {
+            missing_evidence_reason(kind, &of_kind, excluded)
+        });
     }
     // One slot per required approval; each approver fills at most one slot.
     let slots: Vec<Role> = gate.approvals.iter().flat_map(|a| std::iter::repeat_n(a.role, a.count as usize)).collect();
@@ -477,178 +600,4 @@ fn max_matching(slots: &[Role], approvers: &[&Decision]) -> Vec<Option<usize>> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn decision(by: &str, roles: &[Role], approve: bool) -> Decision {
-        Decision {
-            by: by.into(),
-            roles: roles.to_vec(),
-            approve,
-            comment: String::new(),
-            at: OffsetDateTime::UNIX_EPOCH,
-        }
-    }
-
-    fn passed(kind: &str) -> EvidenceFact {
-        EvidenceFact { kind: kind.into(), passed: Some(true), by: "val".into() }
-    }
-
-    #[test]
-    fn the_default_policy_round_trips_through_json() {
-        let p = Policy::default_policy();
-        assert_eq!(Policy::from_json(&p.to_json()).unwrap(), p);
-        assert_eq!(p.gate(Tier::Critical, Environment::Production).approvals.len(), 3);
-        assert!(p.gate(Tier::Low, Environment::Staging).approvals.is_empty());
-    }
-
-    #[test]
-    fn malformed_policies_name_the_field() {
-        let mut doc = Policy::default_policy().to_json();
-        doc["tiers"]["high"]["production"]["approvals"][0]["count"] = json!(0);
-        assert!(Policy::from_json(&doc).unwrap_err().message.contains("tiers.high.production.approvals[0].count"));
-        let mut doc = Policy::default_policy().to_json();
-        doc["tiers"]["low"].as_object_mut().unwrap().remove("staging");
-        assert!(Policy::from_json(&doc).unwrap_err().message.contains("tiers.low.staging"));
-        let mut doc = Policy::default_policy().to_json();
-        doc["tiers"]["low"]["staging"]["evidence"] = json!(["vibes"]);
-        assert!(Policy::from_json(&doc).unwrap_err().message.contains("tiers.low.staging.evidence[0]"));
-        let mut doc = Policy::default_policy().to_json();
-        doc["tiers"]["low"]["staging"]["approvals"] = json!([{"role": "viewer", "count": 1}]);
-        assert!(Policy::from_json(&doc).unwrap_err().message.contains("cannot approve"));
-        assert!(Policy::from_json(&json!({"tiers": {}, "extra": 1})).is_err());
-        let mut doc = Policy::default_policy().to_json();
-        doc["tiers"]["high"]["production"] = json!({"evidence": [], "approvals": []});
-        assert!(
-            Policy::from_json(&doc).unwrap_err().message.contains("tiers.high.production"),
-            "no open gate for high tiers"
-        );
-        let mut doc = Policy::default_policy().to_json();
-        doc["tiers"]["low"]["production"]["approvals"] =
-            json!([{"role": "validator", "count": 1}, {"role": "validator", "count": 1}]);
-        assert!(Policy::from_json(&doc).unwrap_err().message.contains("appears twice"));
-    }
-
-    #[test]
-    fn a_person_counts_once_and_the_matching_finds_the_best_assignment() {
-        let gate = Policy::default_policy().gate(Tier::High, Environment::Staging);
-        let ev = [passed("validation")];
-        // One person with both roles fills only one slot.
-        let both = decision("ana", &[Role::Validator, Role::RiskOfficer], true);
-        assert_eq!(judge(&gate, &ev, std::slice::from_ref(&both), &[]).missing, ["approval:risk_officer"]);
-        // With a pure validator as well, the matching puts ana on risk_officer.
-        let j = judge(&gate, &ev, &[both, decision("bo", &[Role::Validator], true)], &[]);
-        assert!(j.complete(), "{j:?}");
-    }
-
-    #[test]
-    fn excluded_people_do_not_count_and_rejections_reject() {
-        let gate = Policy::default_policy().gate(Tier::Medium, Environment::Staging);
-        let ev = [passed("validation")];
-        let j = judge(&gate, &ev, &[decision("author", &[Role::Validator], true)], &["author"]);
-        assert_eq!(j.missing, ["approval:validator"]);
-        let j = judge(&gate, &ev, &[decision("v", &[Role::Validator], false)], &[]);
-        assert!(j.rejected && !j.complete());
-        // A rejection by someone without an approver role of this gate does not count.
-        let j = judge(&gate, &ev, &[decision("c", &[Role::Committee], false)], &[]);
-        assert!(!j.rejected);
-    }
-
-    #[test]
-    fn each_missing_entry_says_why_what_is_on_file_does_not_count() {
-        let gate = Policy::default_policy().gate(Tier::High, Environment::Production);
-        let by =
-            |kind: &str, who: &str, passed: Option<bool>| EvidenceFact { kind: kind.into(), passed, by: who.into() };
-        let ev = [
-            by("validation", "dana", Some(true)),
-            by("fairness", "val", Some(true)),
-            by("fairness", "val", Some(false)),
-            by("documentation", "dana", None),
-        ];
-        let decisions = [decision("dana", &[Role::Validator], true)];
-        let j = judge(&gate, &ev, &decisions, &["dana"]);
-        assert_eq!(
-            j.missing,
-            ["evidence:validation", "evidence:fairness", "approval:validator", "approval:risk_officer"]
-        );
-        assert_eq!(j.reasons.len(), j.missing.len());
-        assert!(j.reasons[0].starts_with("only evidence from the requester or the version's author (dana)"), "{j:?}");
-        assert_eq!(j.reasons[1], "the newest fairness evidence (by val) failed");
-        assert!(j.reasons[2].starts_with("approved by dana only"), "{j:?}");
-        assert_eq!(j.reasons[3], "no approval by a risk_officer yet");
-        let j = judge(&gate, &[], &[], &[]);
-        assert_eq!(j.reasons[0], "no validation evidence on file");
-
-        // The same rule per piece, for `evidence list`: documentation may come from the author.
-        let standing = evidence_standing(&ev, &["dana"]);
-        assert!(standing[0].as_deref().is_some_and(|r| r.contains("must come from someone else")), "{standing:?}");
-        assert_eq!(standing[1].as_deref(), Some("newer fairness evidence replaces it"));
-        assert_eq!(standing[2].as_deref(), Some("it failed"));
-        assert_eq!(standing[3], None);
-    }
-
-    #[test]
-    fn industry_packs_add_their_approval_levels() {
-        use crate::context::{Autonomy, DataSensitivity, Industry};
-        let ctx = |template, workflow: &str| ProjectContext {
-            industry: Industry::Other,
-            workflow: workflow.into(),
-            workflow_description: String::new(),
-            data_sensitivity: vec![DataSensitivity::Phi],
-            autonomy: Autonomy::HumanInTheLoop,
-            eu_ai_act: None,
-            annex_iii_area: None,
-            template,
-        };
-        let p = Policy::default_policy();
-        let base = p.gate(Tier::High, Environment::Production);
-        let clinical = with_pack(
-            base.clone(),
-            Some(&ctx(Some(Template::Healthcare), "clinical_decision_support")),
-            Tier::High,
-            Environment::Production,
-        );
-        assert_eq!(clinical.approvals.iter().find(|a| a.role == Role::Validator).map(|a| a.count), Some(2));
-        let billing = with_pack(
-            base.clone(),
-            Some(&ctx(Some(Template::Healthcare), "billing_information")),
-            Tier::High,
-            Environment::Production,
-        );
-        assert_eq!(billing, base, "no extra level outside clinical workflows");
-        let bank = with_pack(
-            base.clone(),
-            Some(&ctx(Some(Template::Finance), "credit_decisioning")),
-            Tier::High,
-            Environment::Production,
-        );
-        assert!(bank.approvals.contains(&ApprovalRule { role: Role::Committee, count: 2 }));
-        let low = with_pack(
-            p.gate(Tier::Low, Environment::Production),
-            Some(&ctx(Some(Template::Finance), "credit_decisioning")),
-            Tier::Low,
-            Environment::Production,
-        );
-        assert!(
-            !low.approvals.iter().any(|a| a.role == Role::Committee)
-                && low.evidence.contains(&"documentation".to_string())
-        );
-    }
-
-    #[test]
-    fn failed_evidence_does_not_satisfy_the_gate() {
-        let gate = Policy::default_policy().gate(Tier::Low, Environment::Production);
-        let fact = |passed, by: &str| EvidenceFact { kind: "validation".into(), passed, by: by.into() };
-        let approved = [decision("v", &[Role::Validator], true)];
-        let j = judge(&gate, &[fact(Some(false), "v")], &approved, &[]);
-        assert_eq!(j.missing, ["evidence:validation"]);
-        assert!(!judge(&gate, &[fact(None, "v")], &approved, &[]).complete(), "a result must be stated");
-        assert!(!judge(&gate, &[fact(Some(true), "author")], &approved, &["author"]).complete(), "not independent");
-        assert!(judge(&gate, &[fact(Some(true), "v")], &approved, &["author"]).complete());
-        assert!(evidence_counts("documentation", None, "author", &["author"]), "authors document their models");
-        let newer_failure = [fact(Some(true), "v"), fact(Some(false), "w")];
-        assert!(!judge(&gate, &newer_failure, &approved, &[]).complete(), "a later failure withdraws the pass");
-        let fixed = [fact(Some(false), "v"), fact(Some(true), "w")];
-        assert!(judge(&gate, &fixed, &approved, &[]).complete(), "a later pass replaces the failure");
-    }
-}
+mod tests;

@@ -104,6 +104,12 @@ impl Lineage {
         id
     }
 
+    /// A dataset version riskops validated the model `model_node` on (produced evidence).
+    pub fn add_validated_on(&mut self, d: &DatasetVersion, model_node: &str) {
+        let from = self.add_dataset(d);
+        self.add_edge(from, model_node.to_string(), Relation::ValidatedOn);
+    }
+
     /// A model version with its upstream: data it was trained and validated on, its code.
     /// `datasets` resolves a dataset reference to its version (for the digest).
     pub fn add_model(&mut self, m: &ModelVersion, datasets: &[DatasetVersion]) -> String {

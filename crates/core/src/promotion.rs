@@ -17,6 +17,10 @@ pub struct NewEvidence {
     pub size: u64,
     pub passed: Option<bool>,
     pub summary: String,
+    /// `riskops` for evidence riskops produced itself (validate, stress); None when uploaded.
+    pub produced_by: Option<String>,
+    /// The dataset version (`NAME@V`) produced evidence was computed on.
+    pub dataset: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +33,8 @@ pub struct Evidence {
     pub size: u64,
     pub passed: Option<bool>,
     pub summary: String,
+    pub produced_by: Option<String>,
+    pub dataset: Option<String>,
     pub created_by: String,
     pub created_at: OffsetDateTime,
 }

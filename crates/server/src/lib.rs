@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 mod metrics;
 mod models;
+mod produce;
 mod profiling;
 pub mod routes;
 mod segments;
@@ -198,6 +199,7 @@ pub async fn start(
         .with_signing_key(Arc::new(key))
         .with_segment_writer(Arc::new(segments::ParquetSegments { tmp_dir: tmp_dir.clone() }))
         .with_model_inspector(Arc::new(models::OnnxInspector))
+        .with_evidence_producer(Arc::new(produce::ModelRunner), tmp_dir.join("produced"))
         .with_webhook_allow_hosts(settings.alerting.webhook_allow_hosts.clone());
     let orphans = riskops.remove_unreferenced_artifacts().await?;
     if removed_tmp + orphans > 0 {

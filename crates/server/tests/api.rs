@@ -34,6 +34,8 @@ mod registry;
 use registry::{csv, sha256_hex};
 #[path = "api/risk.rs"]
 mod risk;
+#[path = "api/validation.rs"]
+mod validation;
 
 const TOKEN: &str = "test-admin-token";
 

@@ -68,6 +68,12 @@ pub enum Command {
     Lineage(LineageArgs),
     /// Score a data file or dataset version with a registered ONNX model, here (batch scoring).
     Predict(PredictArgs),
+    /// Validate a model version on a dataset version: the server runs the model and files
+    /// validation (and fairness) evidence it produced itself.
+    Validate(ValidateArgs),
+    /// Stress-test a model version: the server runs it on edge cases, noise, shifted and
+    /// unseen data and files stress_test evidence it produced itself.
+    Stress(StressArgs),
     /// Read, export and verify the tamper-evident audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),

@@ -1,4 +1,5 @@
-//! The grammar of datasets, models, lineage and scoring with a registered model.
+//! The grammar of datasets, models, lineage, scoring with a registered model, and the
+//! validation and stress tests riskops runs on it.
 
 use super::*;
 
@@ -269,4 +270,73 @@ pub struct LineageArgs {
     /// Whether NAME is a dataset or a model [default: model if a model has that name, else dataset].
     #[arg(long, value_parser = ["dataset", "model"])]
     pub kind: Option<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "Checks, each judged against the policy's thresholds for the project's tier:\n\
+    edge_cases: every feature at its minimum, maximum, 0.1%/99.9% quantiles, 10x its range beyond either end and \
+    missing; text features missing, an unseen category and an empty string: outputs must be finite and in range \
+    (probabilities in [0, 1] summing to 1); failures list the input.\n\
+    noise_robustness: Gaussian noise at 1/5/10% of each numeric feature's standard deviation, category swaps at 1/5%: \
+    flip rate and score change per feature and overall (stress.max_flip_rate, on the overall 5%).\n\
+    shift_degradation (with --label): performance as each feature shifts by 0.25/0.5/1/2 standard deviations \
+    (stress.max_shift_auc_drop at 1 sd), and the most fragile features.\n\
+    unseen_data (with --unseen and --label): ROC AUC on the data and the unseen data, with intervals.\n\
+    monotonicity (with --monotone COL:+|-): the score must not move against the declared direction.\n\
+    Sampling and noise are seeded by --seed, so a run is reproduced.\n\n\
+    Example:\n  riskops stress scorer@2 --data holdout@1 --label default --unseen q3@1 --monotone PAY_0:+")]
+pub struct StressArgs {
+    /// The model version, `NAME@V`.
+    pub version: String,
+    /// The dataset version to perturb, `NAME@V`.
+    #[arg(long)]
+    pub data: String,
+    /// The column holding the outcome (for shift_degradation and unseen_data).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Data the model has not seen (e.g. a later period), `NAME@V`.
+    #[arg(long)]
+    pub unseen: Option<String>,
+    /// A declared monotone constraint, `COL:+` or `COL:-`; repeatable.
+    #[arg(long)]
+    pub monotone: Vec<String>,
+    /// Seed of the sampling and the noise.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "The server scores every row of the dataset version with the model (an ONNX model riskops \
+    runs) and computes: metrics with 95% intervals (ROC AUC by DeLong, the others by a bootstrap seeded with --seed), \
+    calibration (ECE, ten reliability bins), weak segments (slices of one or two features, numbers cut at quartiles, \
+    whose ROC AUC is significantly below the whole's: one-sided DeLong z-test, Holm-corrected), the version in production \
+    on the same rows (--compare-with production), fairness per --protected attribute, and checks against the \
+    policy's thresholds for the project's tier (validation.min_roc_auc, fairness.min_dp_ratio, …). The report is \
+    filed as `validation` evidence (and `fairness` with --protected) produced by riskops, which gates asking for \
+    produced evidence accept; an uploaded file does not. Needs the permission to add evidence.\n\n\
+    Example:\n  riskops validate scorer@2 --data holdout@1 --label default --protected SEX --compare-with production")]
+pub struct ValidateArgs {
+    /// The model version, `NAME@V`.
+    pub version: String,
+    /// The dataset version to validate on, `NAME@V`.
+    #[arg(long)]
+    pub data: String,
+    /// The column holding the outcome.
+    #[arg(long)]
+    pub label: String,
+    /// Protected attributes (columns) for fairness: `A,B`.
+    #[arg(long, value_delimiter = ',')]
+    pub protected: Vec<String>,
+    /// `auto` (every feature) or the columns to look for weak segments in: `A,B`.
+    #[arg(long, default_value = "auto")]
+    pub segments: String,
+    /// Decision threshold on the positive class's probability (default: the model's label).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// `production`: compare with the version in production on the same rows.
+    #[arg(long)]
+    pub compare_with: Option<String>,
+    /// Seed of the bootstrap intervals.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }

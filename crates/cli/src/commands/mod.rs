@@ -15,6 +15,7 @@ mod project;
 mod report;
 mod risk;
 mod serve;
+mod validate;
 mod whoami;
 
 use crate::cli::{Cli, Command};
@@ -73,6 +74,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Lineage(args) => lineage::run(&client, format, args).await,
                 Command::Predict(args) => predict::run(&client, format, args).await,
                 Command::Report(cmd) => report::run(&client, format, cmd).await,
+                Command::Validate(args) => validate::run(&client, format, args).await,
+                Command::Stress(args) => validate::stress(&client, format, args).await,
                 Command::Audit(cmd) => return audit::run(Some(&client), format, cmd).await,
             }?;
             Ok(ExitCode::SUCCESS)

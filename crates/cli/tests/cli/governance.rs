@@ -2,12 +2,35 @@
 
 use super::*;
 
+/// The policy riskops shipped before high and critical gates asked for evidence riskops
+/// produced: for stories about approvals and waiting, with uploaded evidence.
+pub(crate) fn accept_uploaded_evidence(server: &Server, admin_token: &str, dir: &Path) {
+    let shown = json_stdout(&server.riskops(admin_token, &["policy", "show", "--format", "json"]));
+    let mut policy = shown["policy"].clone();
+    for tier in ["high", "critical"] {
+        let gate = &mut policy["tiers"][tier]["production"];
+        let kinds: Vec<serde_json::Value> = gate["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.get("kind").cloned().unwrap_or_else(|| e.clone()))
+            .filter(|k| !(tier == "high" && k == "stress_test"))
+            .collect();
+        gate["evidence"] = serde_json::json!(kinds);
+    }
+    let file = dir.join("policy.json");
+    std::fs::write(&file, policy.to_string()).unwrap();
+    let out = server.riskops(admin_token, &["policy", "set", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 #[test]
 fn a_model_is_promoted_by_separate_people_and_verified_against_its_signature() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     let server = Server::start(&data, Some("gov-admin"));
+    accept_uploaded_evidence(&server, "gov-admin", dir.path());
     let admin = |args: &[&str]| json_stdout(&server.riskops("gov-admin", &[args, &["--format", "json"]].concat()));
     let token_of = |name: &str, role: &str| {
         admin(&["user", "create", name, "--role", role])["token"].as_str().unwrap().to_string()
@@ -102,6 +125,7 @@ fn promote_wait_blocks_until_the_request_completes_is_rejected_or_times_out() {
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     let server = Server::start(&data, Some("wait-admin"));
+    accept_uploaded_evidence(&server, "wait-admin", dir.path());
     let admin = |args: &[&str]| json_stdout(&server.riskops("wait-admin", &[args, &["--format", "json"]].concat()));
     let token_of = |name: &str, role: &str| {
         admin(&["user", "create", name, "--role", role])["token"].as_str().unwrap().to_string()

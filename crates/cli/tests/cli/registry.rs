@@ -176,6 +176,73 @@ fn onnx_models_are_registered_with_their_signature_and_score_files_and_datasets(
         run(&["predict", "gbc@1", "--data", "credit@1", "--label", "default", "-o", parquet_out.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(&std::fs::read(&parquet_out).unwrap()[..4], b"PAR1");
+    // riskops validate: the server scores the dataset version and files produced evidence.
+    let out = run(&["validate", "gbc@1", "--data", "credit@1", "--label", "default", "--protected", "SEX"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("validation of gbc@1 on credit@1: "), "{text}");
+    assert!(text.contains("  roc_auc    0.77") && text.contains("validation.min_roc_auc"), "{text}");
+    assert!(text.contains("fairness SEX: demographic parity ratio"), "{text}");
+    let report = json_stdout(&run(&[
+        "validate",
+        "gbc@1",
+        "--data",
+        "credit@1",
+        "--label",
+        "default",
+        "--segments",
+        "AGE,LIMIT_BAL",
+        "--format",
+        "json",
+    ]));
+    assert_eq!((report["kind"].as_str(), report["produced_by"].as_str()), (Some("validation"), Some("riskops")));
+    assert!(report["segments"].as_array().unwrap().iter().all(|s| {
+        let name = s["segment"].as_str().unwrap();
+        name.starts_with("AGE") || name.starts_with("LIMIT_BAL")
+    }));
+    let listed = json_stdout(&run(&["evidence", "list", "gbc@1", "--format", "json"]));
+    let produced = listed["evidence"].as_array().unwrap().iter().filter(|e| e["produced_by"] == "riskops").count();
+    assert_eq!(produced, 3, "{listed}");
+    let bad = run(&["validate", "gbc@1", "--data", "credit@1", "--label", "nope"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no column \"nope\""));
+    // riskops stress: produced stress_test evidence, reproduced from its seed.
+    let stress = |seed: &str| {
+        json_stdout(&run(&[
+            "stress",
+            "gbc@1",
+            "--data",
+            "credit@1",
+            "--label",
+            "default",
+            "--monotone",
+            "PAY_0:+",
+            "--seed",
+            seed,
+            "--format",
+            "json",
+        ]))
+    };
+    let report = stress("5");
+    assert_eq!((report["kind"].as_str(), report["produced_by"].as_str()), (Some("stress_test"), Some("riskops")));
+    let names: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["edge_cases", "noise_robustness", "shift_degradation", "monotonicity"]);
+    assert_eq!(stress("5")["checks"], report["checks"]);
+    let out = run(&["stress", "gbc@1", "--data", "credit@1", "--monotone", "PAY_0"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("COL:+"));
+    // Unseen data needs outcomes; text output.
+    let out = run(&["stress", "gbc@1", "--data", "credit@1", "--label", "default", "--unseen", "credit@1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&["stress", "adult@1", "--data", "credit@1", "--unseen", "credit@1"]);
+    assert_eq!(out.status.code(), Some(2));
+    run(&["dataset", "push", "adult", &input]);
+    let out = run(&["stress", "adult@1", "--data", "adult@1", "--label", "income"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with("stress test of adult@1 on adult@1 (seed 0): ") && text.contains("noise_robustness"),
+        "{text}"
+    );
     // Without --label the label counts as a feature: 24 columns for 23 inputs, explained.
     let wrong = run(&["predict", "gbc@1", "--data", "credit@1"]);
     assert_eq!(wrong.status.code(), Some(2));

@@ -16,6 +16,8 @@ fn reported_model(dir: &Path) -> Server {
     let (ds, val, risk) =
         (token_of("dana", "data_scientist"), token_of("victor", "validator"), token_of("rita", "risk_officer"));
     let as_ = |token: &str, args: &[&str]| json_stdout(&server.riskops(token, &[args, &["--format", "json"]].concat()));
+    // The story is about what the report shows of uploaded evidence and approvals.
+    super::governance::accept_uploaded_evidence(&server, "rep-admin", dir);
 
     admin(&[
         "project",

@@ -215,8 +215,9 @@ fn independent_approval(f: &ComplianceFacts) -> (ControlStatus, String) {
 fn evidence_kind(f: &ComplianceFacts, kind: &str) -> (ControlStatus, String) {
     let mut gaps = Vec::new();
     let mut found = Vec::new();
+    let produced_only = f.gate().needs_produced(kind);
     for (m, d) in f.production() {
-        match m.evidence_of(d.version, kind) {
+        match m.evidence_of(d.version, kind, produced_only) {
             Some(e) => found.push(format!(
                 "{}: {kind} evidence {} by {} on {} ({})",
                 label(d),
@@ -224,6 +225,10 @@ fn evidence_kind(f: &ComplianceFacts, kind: &str) -> (ControlStatus, String) {
                 e.created_by,
                 e.created_at.date(),
                 result_of(e)
+            )),
+            None if produced_only && m.evidence_of(d.version, kind, false).is_some() => gaps.push(format!(
+                "{}: production version {} has only uploaded {kind} evidence; the gate asks for {kind} evidence riskops produced",
+                m.name, d.version
             )),
             None if m.failed_evidence_of(d.version, kind) => {
                 gaps.push(format!("{}: production version {} has only failed {kind} evidence", m.name, d.version))
@@ -244,7 +249,7 @@ fn revalidation(f: &ComplianceFacts) -> (ControlStatus, String) {
     let mut gaps = Vec::new();
     let mut found = Vec::new();
     for (m, d) in f.production() {
-        let Some(e) = m.evidence_of(d.version, "validation") else {
+        let Some(e) = m.evidence_of(d.version, "validation", f.gate().needs_produced("validation")) else {
             gaps.push(format!("{}: production version {} was never validated", m.name, d.version));
             continue;
         };
@@ -367,8 +372,13 @@ fn gated_thresholds(f: &ComplianceFacts) -> (ControlStatus, String) {
             }
         }
         for kind in &required {
-            match m.evidence_of(d.version, kind) {
+            let produced_only = gate.needs_produced(kind);
+            match m.evidence_of(d.version, kind, produced_only) {
                 Some(e) => found.push(format!("{} {kind} ({})", label(d), result_of(e))),
+                None if produced_only => gaps.push(format!(
+                    "{}: production version {} has no passing {kind} evidence produced by riskops",
+                    m.name, d.version
+                )),
                 None => {
                     gaps.push(format!("{}: production version {} has no passing {kind} evidence", m.name, d.version))
                 }

@@ -148,14 +148,15 @@ impl ModelFacts {
     /// The evidence of `kind` that satisfies it, judged as promotion gates judge it: the
     /// newest from someone other than the version's author (anyone, for documentation)
     /// decides, and counts when it states it passed (see `governance::evidence_counts`).
-    pub(super) fn evidence_of(&self, v: u32, kind: &str) -> Option<&Evidence> {
+    /// With `produced_only` (the gate asks for evidence riskops produced), uploaded files are
+    /// not considered.
+    pub(super) fn evidence_of(&self, v: u32, kind: &str, produced_only: bool) -> Option<&Evidence> {
         let author = self.versions.iter().find(|mv| mv.version == v).map(|mv| mv.author.as_str()).unwrap_or_default();
-        let newest = self
-            .evidence
-            .get(&v)?
-            .iter()
-            .rev()
-            .find(|e| e.kind == kind && (kind == "documentation" || e.created_by != author))?;
+        let newest = self.evidence.get(&v)?.iter().rev().find(|e| {
+            e.kind == kind
+                && (kind == "documentation" || e.created_by != author)
+                && (!produced_only || e.produced_by.is_some())
+        })?;
         crate::governance::evidence_counts(kind, newest.passed, &newest.created_by, &[author]).then_some(newest)
     }
 

@@ -59,6 +59,9 @@ fn evidence(v: u32, kind: &str, passed: Option<bool>, at: OffsetDateTime) -> Evi
         size: 3,
         passed,
         summary: String::new(),
+        // riskops produced what it can produce; the rest is uploaded.
+        produced_by: matches!(kind, "validation" | "fairness" | "stress_test").then(|| "riskops".into()),
+        dataset: None,
         created_by: "victor".into(),
         created_at: at,
     }
@@ -134,6 +137,7 @@ fn facts() -> ComplianceFacts {
             evidence(1, "validation", Some(true), t(1)),
             evidence(1, "documentation", Some(true), t(1)),
             evidence(1, "fairness", Some(true), t(1)),
+            evidence(1, "stress_test", Some(true), t(1)),
         ],
     );
     ComplianceFacts {

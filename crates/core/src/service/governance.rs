@@ -137,6 +137,8 @@ impl Riskops {
                     "size": new.size,
                     "passed": new.passed,
                     "summary": new.summary,
+                    "produced_by": new.produced_by,
+                    "dataset": new.dataset,
                 }))
                 .request_id(ctx.request_id.clone());
         let digest = new.digest.clone();
@@ -205,7 +207,12 @@ impl Riskops {
         excluded.extend(pending.iter().filter(|p| p.version == version.version).map(|p| p.requested_by.as_str()));
         let facts: Vec<EvidenceFact> = evidence
             .iter()
-            .map(|e| EvidenceFact { kind: e.kind.clone(), passed: e.passed, by: e.created_by.clone() })
+            .map(|e| EvidenceFact {
+                kind: e.kind.clone(),
+                passed: e.passed,
+                by: e.created_by.clone(),
+                produced: e.produced_by.is_some(),
+            })
             .collect();
         let standing = crate::governance::evidence_standing(&facts, &excluded);
         Ok(evidence.into_iter().zip(standing).collect())
@@ -483,7 +490,12 @@ impl Riskops {
             .evidence(&p.model, p.version)
             .await?
             .into_iter()
-            .map(|e| EvidenceFact { kind: e.kind, passed: e.passed, by: e.created_by })
+            .map(|e| EvidenceFact {
+                kind: e.kind,
+                passed: e.passed,
+                by: e.created_by,
+                produced: e.produced_by.is_some(),
+            })
             .collect();
         let excluded = [p.requested_by.as_str(), version.author.as_str()];
         Ok(judge(gate, &evidence, &p.decisions, &excluded))

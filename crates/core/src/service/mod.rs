@@ -27,6 +27,7 @@ mod identities;
 mod kpi;
 mod metrics;
 mod monitoring;
+mod produce;
 mod registry;
 mod risk;
 mod status;
@@ -38,6 +39,10 @@ pub use identities::{IdentityRequest, IssuedToken, parse_binding};
 pub use kpi::{KpiReport, VersionKpi};
 pub use metrics::{LOOK_BACK_DAYS, LatestWindow, ModelMetrics};
 pub use monitoring::{IngestOutcome, MAX_BATCH, MonitorConfig, SegmentFile, SegmentWriter};
+pub use produce::{
+    DataInput, EvidenceProducer, ModelInput, PRODUCED_BY, ProducedEvidence, StressJob, StressOptions, ValidationJob,
+    ValidationOptions,
+};
 pub use registry::ModelInspector;
 pub use registry::PushPermit;
 pub use risk::{Assessment, RiskPatch, TierSource};
@@ -84,6 +89,10 @@ pub struct Riskops {
     segment_writer: Option<Arc<dyn SegmentWriter>>,
     /// Reads model artifacts at registration; without one (tools, unit tests) none is read.
     model_inspector: Option<Arc<dyn ModelInspector>>,
+    /// Runs models for produced evidence (validate, stress); without one none is produced.
+    evidence_producer: Option<Arc<dyn EvidenceProducer>>,
+    /// Where the producer writes its reports before they are stored.
+    produce_dir: Option<std::path::PathBuf>,
     ingest_turns: Arc<monitoring::IngestTurns>,
     /// Webhook receivers allowed at internal addresses (`--webhook-allow-host`).
     webhook_allow_hosts: Arc<Vec<String>>,
@@ -100,6 +109,8 @@ impl Riskops {
             reference_profiles: Arc::default(),
             segment_writer: None,
             model_inspector: None,
+            evidence_producer: None,
+            produce_dir: None,
             ingest_turns: Arc::default(),
             webhook_allow_hosts: Arc::default(),
         }
@@ -121,6 +132,13 @@ impl Riskops {
     /// Reads each registered model's artifact with `inspector` (see [`ModelInspector`]).
     pub fn with_model_inspector(mut self, inspector: Arc<dyn ModelInspector>) -> Self {
         self.model_inspector = Some(inspector);
+        self
+    }
+
+    /// Produces validation and stress evidence with `producer`, writing reports under `work_dir`.
+    pub fn with_evidence_producer(mut self, producer: Arc<dyn EvidenceProducer>, work_dir: std::path::PathBuf) -> Self {
+        self.evidence_producer = Some(producer);
+        self.produce_dir = Some(work_dir);
         self
     }
 

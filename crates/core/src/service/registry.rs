@@ -31,6 +31,7 @@ pub trait ModelInspector: Send + Sync {
 
 /// A checked request to push: obtained before the upload is read, so a refused push
 /// reads (and stores) nothing.
+#[derive(Clone)]
 pub struct PushPermit {
     permit: Permit,
     /// The project the push lands in: the one named, else the existing entry's, else
@@ -380,9 +381,27 @@ impl Riskops {
             }
         }
         let mut lineage = Lineage::default();
-        lineage.add_model(&model, &datasets);
+        let model_node = lineage.add_model(&model, &datasets);
+        for dataset in self.produced_on(&model).await? {
+            lineage.add_validated_on(&dataset, &model_node);
+        }
         self.add_deployments(&mut lineage, &model).await?;
         Ok(lineage)
+    }
+
+    /// The dataset versions riskops produced evidence on for a model version (`validated_on`).
+    async fn produced_on(&self, model: &ModelVersion) -> Result<Vec<DatasetVersion>> {
+        let mut datasets: Vec<DatasetVersion> = Vec::new();
+        for e in self.store.evidence(&model.name, model.version).await? {
+            let Some(r) = e.dataset.as_deref().filter(|_| e.produced_by.is_some()) else { continue };
+            let r = VersionRef::parse("dataset", r)?;
+            if let Some(d) = self.store.dataset_version(&r.name, r.version).await?
+                && !datasets.iter().any(|x| x.name == d.name && x.version == d.version)
+            {
+                datasets.push(d);
+            }
+        }
+        Ok(datasets)
     }
 
     /// The lineage of a dataset version: the models trained or validated on it, with their

@@ -63,6 +63,8 @@ fn evidence_view(e: Evidence) -> EvidenceView {
         size: e.size,
         passed: e.passed,
         summary: e.summary,
+        produced_by: e.produced_by,
+        dataset: e.dataset,
         created_by: e.created_by,
         created_at: super::rfc3339(e.created_at),
     }
@@ -102,6 +104,8 @@ pub async fn add_evidence(
         size: received.size,
         passed: meta.passed,
         summary: meta.summary,
+        produced_by: None,
+        dataset: None,
     };
     let evidence = riskops.add_evidence(&ctx, permit, &received.path, new).await?;
     Ok((StatusCode::CREATED, Json(evidence_view(evidence))))
@@ -176,6 +180,7 @@ fn decision_view(d: &Decision) -> DecisionView {
 fn gate_view(g: &Gate) -> GateView {
     GateView {
         evidence: g.evidence.clone(),
+        produced: g.produced.clone(),
         approvals: g
             .approvals
             .iter()

@@ -15,6 +15,7 @@ pub mod projects;
 pub mod registry_views;
 pub mod risk;
 pub mod system;
+pub mod validation;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -90,6 +91,8 @@ pub fn uploads() -> OpenApiRouter<AppState> {
         .routes(routes!(datasets::push_dataset, datasets::dataset_versions))
         .routes(routes!(models::register_model, models::model_versions))
         .routes(routes!(governance::add_evidence, governance::list_evidence))
+        .routes(routes!(validation::validate))
+        .routes(routes!(validation::stress))
         .routes(routes!(compliance::add_attestation, compliance::list_attestations))
 }
 

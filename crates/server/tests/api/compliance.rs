@@ -36,6 +36,8 @@ async fn evidence(s: &TestServer, token: &str, model: &str, version: u32, kind: 
 #[tokio::test]
 async fn a_model_in_production_gets_reasons_and_new_evidence_flips_its_control_and_coverage() {
     for s in servers().await {
+        // Controls on uploaded evidence: the policy before gates asked for produced evidence.
+        s.accept_uploaded_evidence().await;
         s.post("/api/v1/projects", json!({"name": "credit"})).await;
         let ds = s.user("dana", &["data_scientist@credit"]).await;
         let val = s.user("victor", &["validator"]).await;
@@ -251,6 +253,8 @@ async fn hipaa_applies_only_to_projects_that_handle_phi() {
 #[tokio::test]
 async fn a_failed_stress_test_on_the_production_version_flips_c14_until_an_independent_pass() {
     for s in servers().await {
+        // Controls on uploaded evidence: the policy before gates asked for produced evidence.
+        s.accept_uploaded_evidence().await;
         s.post("/api/v1/projects", json!({"name": "credit"})).await;
         let ds = s.user("dana", &["data_scientist@credit"]).await;
         let val = s.user("victor", &["validator"]).await;

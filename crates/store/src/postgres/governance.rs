@@ -85,8 +85,8 @@ pub(super) async fn add_evidence(
     let by = audit.actor().to_string();
     let row = tx
         .query_one(
-            "INSERT INTO evidence (model, version, kind, digest, size, passed, summary, created_at, created_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            "INSERT INTO evidence (model, version, kind, digest, size, passed, summary, created_at, created_by, \
+             produced_by, dataset) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
             &[
                 &new.model,
                 &version,
@@ -97,6 +97,8 @@ pub(super) async fn add_evidence(
                 &new.summary,
                 &at,
                 &by,
+                &new.produced_by,
+                &new.dataset,
             ],
         )
         .await
@@ -113,6 +115,8 @@ pub(super) async fn add_evidence(
         size: new.size,
         passed: new.passed,
         summary: new.summary,
+        produced_by: new.produced_by,
+        dataset: new.dataset,
         created_by: by,
         created_at: at,
     })
@@ -139,6 +143,8 @@ pub(super) async fn evidence(client: &impl GenericClient, model: &str, version: 
                 summary: r.col(5)?,
                 created_at: r.col::<OffsetDateTime>(6)?,
                 created_by: r.col(7)?,
+                produced_by: r.col(8)?,
+                dataset: r.col(9)?,
             }
             .into_domain(model, version)
         })

@@ -87,7 +87,8 @@ impl<T: StoredTime> DeploymentRow<T> {
     }
 }
 
-pub(crate) const EVIDENCE_COLUMNS: &str = "id, kind, digest, size, passed, summary, created_at, created_by";
+pub(crate) const EVIDENCE_COLUMNS: &str =
+    "id, kind, digest, size, passed, summary, created_at, created_by, produced_by, dataset";
 
 /// A row of `evidence`, in the order of [`EVIDENCE_COLUMNS`]; `T` is the backend's time.
 pub(crate) struct EvidenceRow<T> {
@@ -99,6 +100,8 @@ pub(crate) struct EvidenceRow<T> {
     pub summary: String,
     pub created_at: T,
     pub created_by: String,
+    pub produced_by: Option<String>,
+    pub dataset: Option<String>,
 }
 
 impl<T: StoredTime> EvidenceRow<T> {
@@ -112,6 +115,8 @@ impl<T: StoredTime> EvidenceRow<T> {
             size: self.size.max(0) as u64,
             passed: self.passed,
             summary: self.summary,
+            produced_by: self.produced_by,
+            dataset: self.dataset,
             created_by: self.created_by,
             created_at: self.created_at.into_time()?,
         })

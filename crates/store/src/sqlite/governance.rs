@@ -70,8 +70,8 @@ pub(super) fn add_evidence(
     require_model_version(&tx, &new.model, new.version)?;
     let by = audit.actor().to_string();
     tx.execute(
-        "INSERT INTO evidence (model, version, kind, digest, size, passed, summary, created_at, created_by) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO evidence (model, version, kind, digest, size, passed, summary, created_at, created_by, \
+         produced_by, dataset) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
             new.model,
             new.version,
@@ -81,7 +81,9 @@ pub(super) fn add_evidence(
             new.passed,
             new.summary,
             time_text(at),
-            by
+            by,
+            new.produced_by,
+            new.dataset
         ],
     )
     .map_err(db_err)?;
@@ -97,6 +99,8 @@ pub(super) fn add_evidence(
         size: new.size,
         passed: new.passed,
         summary: new.summary,
+        produced_by: new.produced_by,
+        dataset: new.dataset,
         created_by: by,
         created_at: at,
     })
@@ -119,6 +123,8 @@ pub(super) fn evidence(conn: &Connection, model: &str, version: u32) -> Result<V
                 summary: r.get(5)?,
                 created_at: r.get(6)?,
                 created_by: r.get(7)?,
+                produced_by: r.get(8)?,
+                dataset: r.get(9)?,
             })
         })
         .map_err(db_err)?;

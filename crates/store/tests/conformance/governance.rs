@@ -61,6 +61,8 @@ async fn evidence_and_policy_versions_are_kept() {
             size: 1234,
             passed,
             summary: format!("{kind} report"),
+            produced_by: (kind == "fairness").then(|| "riskops".to_string()),
+            dataset: (kind == "fairness").then(|| "holdout@1".to_string()),
         };
         let add = |new: NewEvidence| {
             let target = format!("model:{}@{}", new.model, new.version);
@@ -72,8 +74,13 @@ async fn evidence_and_policy_versions_are_kept() {
             (validation.model.as_str(), validation.version, validation.size, validation.created_by.as_str()),
             ("scorecard", 1, 1234, "admin")
         );
+        // Produced evidence keeps who produced it and on which data.
         let fairness = add(evidence(1, "fairness", 8, None)).await.unwrap();
         chain.one("evidence.add").await;
+        assert_eq!(
+            (fairness.produced_by.as_deref(), fairness.dataset.as_deref()),
+            (Some("riskops"), Some("holdout@1"))
+        );
         assert_eq!(store.evidence("scorecard", 1).await.unwrap(), [validation, fairness], "{kind:?}");
 
         let unknown = add(evidence(2, "validation", 9, Some(false))).await.unwrap_err();
@@ -335,6 +342,8 @@ async fn governance_history_cannot_be_rewritten() {
             size: 1,
             passed: Some(true),
             summary: String::new(),
+            produced_by: None,
+            dataset: None,
         };
         store.add_evidence(ev, audit(&permit, "evidence.add", "model:scorecard@1"), T0).await.unwrap();
         store.set_document("policy", json!({}), audit(&permit, "policy.update", "policy"), T0).await.unwrap();

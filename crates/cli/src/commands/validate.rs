@@ -1,0 +1,107 @@
+//! `riskops validate` and `riskops stress`: ask the server to run the model over a dataset
+//! version and file the evidence it produced; print the report.
+
+use super::dataset::split_version;
+use crate::cli::{Format, StressArgs, ValidateArgs};
+use crate::client::Client;
+use crate::output::show;
+use anyhow::Result;
+use riskops_api::validation::{Estimate, StressReport, StressRequest, ValidationReport, ValidationRequest};
+
+pub async fn run(client: &Client, format: Format, args: ValidateArgs) -> Result<()> {
+    let (name, v) = split_version(&args.version);
+    let segments = match args.segments.as_str() {
+        "auto" => None,
+        cols => Some(cols.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).collect()),
+    };
+    let request = ValidationRequest {
+        data: args.data,
+        label: args.label,
+        protected: args.protected,
+        segments,
+        threshold: args.threshold,
+        compare_with: args.compare_with,
+        seed: Some(args.seed),
+    };
+    let path = format!("/api/v1/models/{name}/versions/{v}/validations");
+    let answer = client.post::<_, ValidationReport>(&path, &request).await?;
+    show(format, &answer, print_text);
+    Ok(())
+}
+
+fn estimate(e: &Estimate) -> String {
+    match (e.value, e.ci_low, e.ci_high) {
+        (Some(v), Some(lo), Some(hi)) => format!("{v:.4} [{lo:.4}, {hi:.4}]"),
+        (Some(v), _, _) => format!("{v:.4}"),
+        _ => "n/a".to_string(),
+    }
+}
+
+fn print_text(r: &ValidationReport) {
+    let verdict = if r.passed { "PASSED" } else { "FAILED" };
+    let id = r.evidence_id.map(|id| format!(" (evidence {id})")).unwrap_or_default();
+    println!("validation of {} on {}: {verdict}{id}, {} rows, produced by {}", r.model, r.data, r.n, r.produced_by);
+    println!("metrics (95% intervals):");
+    for (name, e) in &r.metrics {
+        println!("  {name:<10} {}", estimate(e));
+    }
+    if let Some(c) = &r.calibration {
+        println!("calibration: ECE {:.4}", c.ece);
+    }
+    let weak: Vec<_> = r.segments.iter().filter(|s| s.significant).collect();
+    println!("weak segments ({}): {}", r.segment_test, if weak.is_empty() { "none" } else { "" });
+    for s in weak {
+        println!("  {} (n={}): {} {:.4}, gap {:+.4}, p={:.3}", s.segment, s.n, s.metric, s.value, s.gap, s.p_value);
+    }
+    if let Some(c) = &r.champion {
+        let diff = c.roc_auc_difference.as_ref().map(estimate).unwrap_or_else(|| "n/a".into());
+        println!("champion {}@{}: ROC AUC difference {diff}", c.model, c.version);
+    }
+    if let Some(f) = &r.fairness {
+        for a in &f.attributes {
+            let ratio = a.demographic_parity_ratio.map_or("n/a".into(), |x| format!("{x:.4}"));
+            let eo = a.equalized_odds_difference.map_or("n/a".into(), |x| format!("{x:.4}"));
+            println!("fairness {}: demographic parity ratio {ratio}, equalized odds difference {eo}", a.attribute);
+        }
+    }
+    println!("checks:");
+    for c in &r.checks {
+        let value = c.value.map_or("n/a".into(), |v| format!("{v:.4}"));
+        println!("  {} {}: {value} (threshold {})", if c.passed { "ok  " } else { "FAIL" }, c.name, c.threshold);
+    }
+}
+
+pub async fn stress(client: &Client, format: Format, args: StressArgs) -> Result<()> {
+    let (name, v) = split_version(&args.version);
+    let request = StressRequest {
+        data: args.data,
+        label: args.label,
+        unseen: args.unseen,
+        monotone: args.monotone,
+        seed: Some(args.seed),
+    };
+    let path = format!("/api/v1/models/{name}/versions/{v}/stress-tests");
+    let answer = client.post::<_, StressReport>(&path, &request).await?;
+    show(format, &answer, print_stress);
+    Ok(())
+}
+
+fn print_stress(r: &StressReport) {
+    let verdict = if r.passed { "PASSED" } else { "FAILED" };
+    let id = r.evidence_id.map(|id| format!(" (evidence {id})")).unwrap_or_default();
+    println!("stress test of {} on {} (seed {}): {verdict}{id}", r.model, r.data, r.seed);
+    for c in &r.checks {
+        let value = c.value.map_or("n/a".into(), |v| format!("{v:.4}"));
+        let threshold = c.threshold.map_or(String::new(), |t| format!(" (threshold {t})"));
+        println!("  {} {}: {value}{threshold}", if c.passed { "ok  " } else { "FAIL" }, c.name);
+        println!("       {}", c.detail);
+        for f in c.failures.iter().take(10) {
+            let input: Vec<String> =
+                f.input.iter().map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("<missing>"))).collect();
+            println!("       {}: {} -> {}", input.join(", "), f.reason, f.output);
+        }
+        if c.failures.len() > 10 {
+            println!("       … and {} more (--format json lists them all)", c.failures.len() - 10);
+        }
+    }
+}

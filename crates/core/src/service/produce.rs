@@ -1,0 +1,249 @@
+//! Evidence riskops produces itself: `riskops validate` and `riskops stress` run the model over
+//! a dataset version on the server, and the report is filed as evidence with
+//! `produced_by = riskops`, so a gate can trust what it says (an uploaded file says only what
+//! its uploader wrote). Running the model is the server's ([`EvidenceProducer`]), so this crate
+//! does not depend on the model runtime.
+
+use super::registry::PushPermit;
+use super::{RequestContext, Riskops};
+use crate::artifact::Digest;
+use crate::auth::Operation;
+use crate::error::{Error, Result};
+use crate::governance::Environment;
+use crate::promotion::{Evidence, NewEvidence};
+use crate::registry::{DatasetVersion, ModelVersion, VersionRef};
+use sha2::{Digest as _, Sha256};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Who produced evidence riskops computed itself.
+pub const PRODUCED_BY: &str = "riskops";
+
+/// What `riskops validate` asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidationOptions {
+    pub label: String,
+    pub protected: Vec<String>,
+    /// Columns to look for weak segments in; None: every feature column (`auto`).
+    pub segments: Option<Vec<String>>,
+    /// Decision threshold on the positive class's probability; None: the model's own label.
+    pub threshold: Option<f64>,
+    /// Also score the version in production on the same rows.
+    pub compare_with_production: bool,
+    /// Seeds the bootstrap, so a report can be reproduced.
+    pub seed: u64,
+}
+
+/// What `riskops stress` asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StressOptions {
+    pub label: Option<String>,
+    /// Constraints `(column, increasing)` to check.
+    pub monotone: Vec<(String, bool)>,
+    pub seed: u64,
+}
+
+/// A model version with its artifact as a local file.
+#[derive(Debug, Clone)]
+pub struct ModelInput {
+    pub version: ModelVersion,
+    pub file: PathBuf,
+}
+
+/// A dataset version with its artifact as a local file.
+#[derive(Debug, Clone)]
+pub struct DataInput {
+    pub version: DatasetVersion,
+    pub file: PathBuf,
+}
+
+/// Everything a validation needs, files already verified against their digests.
+#[derive(Debug, Clone)]
+pub struct ValidationJob {
+    pub model: ModelInput,
+    pub data: DataInput,
+    /// The version in production, when asked for and another version is there.
+    pub champion: Option<ModelInput>,
+    pub options: ValidationOptions,
+    /// The thresholds of the project's tier (see `governance::THRESHOLDS`).
+    pub thresholds: BTreeMap<String, f64>,
+    /// Where the producer may write its report files.
+    pub work_dir: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct StressJob {
+    pub model: ModelInput,
+    pub data: DataInput,
+    pub unseen: Option<DataInput>,
+    pub options: StressOptions,
+    pub thresholds: BTreeMap<String, f64>,
+    pub work_dir: PathBuf,
+}
+
+/// One piece of evidence a producer computed: its verdict and its report, written to `file`
+/// (removed when dropped, once stored).
+#[derive(Debug)]
+pub struct ProducedEvidence {
+    pub kind: String,
+    pub passed: bool,
+    pub summary: String,
+    /// The report (JSON) as stored.
+    pub report: Vec<u8>,
+    pub file: PathBuf,
+}
+
+impl Drop for ProducedEvidence {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.file);
+    }
+}
+
+/// Runs models: the server's scores with riskops-model.
+pub trait EvidenceProducer: Send + Sync {
+    /// `validation` evidence, and `fairness` evidence when protected attributes are given.
+    fn validate(&self, job: &ValidationJob) -> Result<Vec<ProducedEvidence>>;
+    /// `stress_test` evidence.
+    fn stress(&self, job: &StressJob) -> Result<Vec<ProducedEvidence>>;
+}
+
+impl Riskops {
+    /// Runs the model over a dataset version and files the evidence it produced (permission:
+    /// `evidence.add`, as for uploaded evidence). Returns each piece with its report.
+    pub async fn produce_validation(
+        &self,
+        ctx: &RequestContext,
+        r: &VersionRef,
+        data: &VersionRef,
+        options: ValidationOptions,
+    ) -> Result<Vec<(Evidence, Vec<u8>)>> {
+        let producer = self.producer()?;
+        let (version, permit) = self.model_version_for(ctx, Operation::EvidenceAdd, r).await?;
+        if options.label.trim().is_empty() {
+            return Err(Error::invalid("label", "is required: the column holding the outcome"));
+        }
+        let (dataset, data_file) = self.dataset_file(ctx, data).await?;
+        let model_file = self.artifacts.open_verified(&version.digest).await?;
+        let champion = match options.compare_with_production {
+            true => self.champion_of(&version).await?,
+            false => None,
+        };
+        let champion_file = match &champion {
+            Some(c) => Some(self.artifacts.open_verified(&c.digest).await?),
+            None => None,
+        };
+        let thresholds = self.thresholds_for(&version).await?;
+        let job = ValidationJob {
+            model: ModelInput { version: version.clone(), file: model_file.path.clone() },
+            data: DataInput { version: dataset.clone(), file: data_file.path.clone() },
+            champion: champion
+                .zip(champion_file.as_ref())
+                .map(|(v, f)| ModelInput { version: v, file: f.path.clone() }),
+            options,
+            thresholds,
+            work_dir: self.work_dir()?,
+        };
+        let produced = run_blocking(move || producer.validate(&job)).await?;
+        drop((model_file, data_file, champion_file));
+        self.file_produced(ctx, PushPermit::new(permit, &version.project), &version, &dataset, produced).await
+    }
+
+    /// Stress-tests the model on a dataset version and files `stress_test` evidence.
+    pub async fn produce_stress(
+        &self,
+        ctx: &RequestContext,
+        r: &VersionRef,
+        data: &VersionRef,
+        unseen: Option<&VersionRef>,
+        options: StressOptions,
+    ) -> Result<Vec<(Evidence, Vec<u8>)>> {
+        let producer = self.producer()?;
+        let (version, permit) = self.model_version_for(ctx, Operation::EvidenceAdd, r).await?;
+        let (dataset, data_file) = self.dataset_file(ctx, data).await?;
+        let unseen = match unseen {
+            Some(u) => Some(self.dataset_file(ctx, u).await?),
+            None => None,
+        };
+        let model_file = self.artifacts.open_verified(&version.digest).await?;
+        let thresholds = self.thresholds_for(&version).await?;
+        let job = StressJob {
+            model: ModelInput { version: version.clone(), file: model_file.path.clone() },
+            data: DataInput { version: dataset.clone(), file: data_file.path.clone() },
+            unseen: unseen.as_ref().map(|(v, f)| DataInput { version: v.clone(), file: f.path.clone() }),
+            options,
+            thresholds,
+            work_dir: self.work_dir()?,
+        };
+        let produced = run_blocking(move || producer.stress(&job)).await?;
+        drop((model_file, data_file, unseen));
+        self.file_produced(ctx, PushPermit::new(permit, &version.project), &version, &dataset, produced).await
+    }
+
+    fn producer(&self) -> Result<Arc<dyn EvidenceProducer>> {
+        self.evidence_producer
+            .clone()
+            .ok_or_else(|| Error::invalid("model", "this riskops instance cannot run models (no evidence producer)"))
+    }
+
+    fn work_dir(&self) -> Result<PathBuf> {
+        self.produce_dir.clone().ok_or_else(|| Error::internal("this riskops instance has no work folder"))
+    }
+
+    /// The version of the same model in production now, unless it is `version` itself.
+    async fn champion_of(&self, version: &ModelVersion) -> Result<Option<ModelVersion>> {
+        let deployments = self.store.deployments(&version.name).await?;
+        let current = deployments
+            .iter()
+            .find(|d| d.environment == Environment::Production && d.until.is_none())
+            .map(|d| d.version);
+        match current {
+            Some(v) if v != version.version => self.store.model_version(&version.name, Some(v)).await,
+            _ => Ok(None),
+        }
+    }
+
+    /// The thresholds of the tier of the version's project, from the policy in force.
+    async fn thresholds_for(&self, version: &ModelVersion) -> Result<BTreeMap<String, f64>> {
+        let project = self
+            .store
+            .project(&version.project)
+            .await?
+            .ok_or_else(|| Error::internal(format!("project {} vanished", version.project)))?;
+        let (tier, _) = self.project_tier(&project).await?;
+        let (policy, _) = self.current_policy().await?;
+        Ok(policy.thresholds(tier))
+    }
+
+    async fn file_produced(
+        &self,
+        ctx: &RequestContext,
+        push: PushPermit,
+        version: &ModelVersion,
+        dataset: &DatasetVersion,
+        produced: Vec<ProducedEvidence>,
+    ) -> Result<Vec<(Evidence, Vec<u8>)>> {
+        let mut filed = Vec::with_capacity(produced.len());
+        for mut p in produced {
+            let new = NewEvidence {
+                model: version.name.clone(),
+                version: version.version,
+                kind: p.kind.clone(),
+                digest: Digest::from_sha256(&Sha256::digest(&p.report)),
+                size: p.report.len() as u64,
+                passed: Some(p.passed),
+                summary: std::mem::take(&mut p.summary),
+                produced_by: Some(PRODUCED_BY.to_string()),
+                dataset: Some(format!("{}@{}", dataset.name, dataset.version)),
+            };
+            let evidence = self.add_evidence(ctx, push.clone(), &p.file, new).await?;
+            filed.push((evidence, std::mem::take(&mut p.report)));
+        }
+        Ok(filed)
+    }
+}
+
+/// Scoring a dataset is CPU work: off the async workers.
+async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| Error::internal(format!("the model run stopped: {e}")))?
+}

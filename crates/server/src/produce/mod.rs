@@ -1,0 +1,110 @@
+//! The server's [`EvidenceProducer`]: loads the model with riskops-model, reads the dataset
+//! version as pandas types it, scores every row and computes the report (`validation`).
+
+mod stats;
+mod stress;
+mod validation;
+
+use riskops_core::service::{EvidenceProducer, ProducedEvidence, StressJob, ValidationJob};
+use riskops_core::{Error, Result};
+use riskops_data::{CsvOptions, Table, Values, read_csv};
+use riskops_model::{Column, ColumnValues, Data, Model, Prediction, bind_columns};
+use std::collections::HashMap;
+use std::path::Path;
+
+pub struct ModelRunner;
+
+impl EvidenceProducer for ModelRunner {
+    fn validate(&self, job: &ValidationJob) -> Result<Vec<ProducedEvidence>> {
+        validation::validate(job)
+    }
+
+    fn stress(&self, job: &StressJob) -> Result<Vec<ProducedEvidence>> {
+        stress::stress(job)
+    }
+}
+
+/// A model as loaded for scoring; a version that is not an ONNX model riskops runs is a 422.
+pub(crate) fn load_model(file: &Path, name: &str) -> Result<Model> {
+    let bytes = std::fs::read(file).map_err(|e| Error::unavailable(format!("reading {}: {e}", file.display())))?;
+    Model::load(&bytes).map_err(|e| {
+        Error::invalid("model", format!("{name} cannot be run by riskops (register it as an ONNX model): {e}"))
+    })
+}
+
+/// CSV or Parquet, by the file's first bytes, typed as pandas would type it.
+pub(crate) fn read_table(file: &Path) -> Result<Table> {
+    let table = if riskops_parquet::is_parquet(file) {
+        riskops_parquet::read_parquet(file, None, &|_| {}).map(|r| r.table).map_err(|e| e.to_string())
+    } else {
+        read_csv(file, &CsvOptions::default(), &|_| {}).map_err(|e| e.to_string())
+    };
+    table.map_err(|e| Error::invalid("data", format!("the dataset cannot be read: {e}")))
+}
+
+pub(crate) fn to_model_column(c: &riskops_data::Column) -> Column {
+    let values = match &c.values {
+        Values::Int(v) => ColumnValues::Int(v.clone()),
+        Values::Float(v) => ColumnValues::Float(v.clone()),
+        Values::Bool(v) => ColumnValues::Bool(v.clone()),
+        Values::Str(s) => ColumnValues::Str((0..s.codes.len()).map(|i| s.get(i).map(str::to_string)).collect()),
+    };
+    Column { name: c.name.clone(), values }
+}
+
+/// Scores every row of the table; the label column is left out of the model's inputs.
+pub(crate) fn score(model: &Model, table: &Table, label: Option<&str>) -> Result<Prediction> {
+    let columns: Vec<Column> = table.columns.iter().map(to_model_column).collect();
+    let (inputs, _) = bind_columns(model.signature(), &columns, label, None, &HashMap::new())
+        .map_err(|e| Error::invalid("data", format!("the dataset does not fit the model: {e}")))?;
+    model.predict(inputs).map_err(|e| Error::invalid("data", format!("scoring failed: {e}")))
+}
+
+/// A cell as text, the way class labels are named (`1`, not `1.0`).
+pub(crate) fn cell_text(values: &Values, row: usize) -> Option<String> {
+    match values {
+        Values::Int(v) => Some(v[row].to_string()),
+        Values::Float(v) if v[row].is_nan() => None,
+        Values::Float(v) if v[row].fract() == 0.0 && v[row].abs() < 1e15 => Some(format!("{}", v[row] as i64)),
+        Values::Float(v) => Some(v[row].to_string()),
+        Values::Bool(v) => Some(if v[row] { "True" } else { "False" }.to_string()),
+        Values::Str(s) => s.get(row).map(str::to_string),
+    }
+}
+
+/// The predicted labels as text, one per row.
+pub(crate) fn label_texts(data: &Data) -> Vec<String> {
+    match data {
+        Data::F32(v) => v.iter().map(|x| x.to_string()).collect(),
+        Data::F64(v) => v.iter().map(|x| x.to_string()).collect(),
+        Data::I64(v) => v.iter().map(i64::to_string).collect(),
+        Data::Str(v) => v.clone(),
+        Data::Bool(v) => v.iter().map(bool::to_string).collect(),
+    }
+}
+
+/// Predicted values of a regressor.
+pub(crate) fn label_values(data: &Data) -> Vec<f64> {
+    match data {
+        Data::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
+        Data::F64(v) => v.clone(),
+        Data::I64(v) => v.iter().map(|&x| x as f64).collect(),
+        Data::Str(v) => v.iter().map(|s| s.parse().unwrap_or(f64::NAN)).collect(),
+        Data::Bool(v) => v.iter().map(|&b| f64::from(u8::from(b))).collect(),
+    }
+}
+
+/// Writes a report beside the others and returns it as produced evidence.
+pub(crate) fn produced(
+    work_dir: &Path,
+    kind: &str,
+    passed: bool,
+    summary: String,
+    report: Vec<u8>,
+) -> Result<ProducedEvidence> {
+    std::fs::create_dir_all(work_dir)
+        .map_err(|e| Error::unavailable(format!("creating {}: {e}", work_dir.display())))?;
+    let file = work_dir.join(format!("{kind}-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(&file, &report).map_err(|e| Error::unavailable(format!("writing {}: {e}", file.display())))?;
+    Ok(ProducedEvidence { kind: kind.to_string(), passed, summary, report, file })
+}

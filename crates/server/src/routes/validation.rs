@@ -1,0 +1,106 @@
+//! Evidence riskops produces: `POST …/validations` runs the model over a dataset version on
+//! the server and files `validation` (and `fairness`) evidence with `produced_by: riskops`.
+
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, Caller};
+use crate::routes::registry_views::{VersionPath, parse_version};
+use crate::state::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use riskops_api::validation::{StressReport, StressRequest, ValidationReport, ValidationRequest};
+use riskops_core::Error;
+use riskops_core::registry::VersionRef;
+use riskops_core::service::{StressOptions, ValidationOptions};
+
+/// Validates a model version on a dataset version: metrics with 95% intervals (DeLong for
+/// ROC AUC, seeded bootstrap otherwise), calibration, weak segments, the version in
+/// production on the same rows, fairness for protected attributes, and checks against the
+/// policy's thresholds for the project's tier. The report is filed as evidence produced by
+/// riskops (permission: `evidence.add`).
+#[utoipa::path(
+    post, path = "/api/v1/models/{name}/versions/{version}/validations", tag = "governance", security(("bearer" = [])),
+    params(VersionPath),
+    request_body = ValidationRequest,
+    responses((status = 201, body = ValidationReport), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+pub async fn validate(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(path): Path<VersionPath>,
+    ApiJson(req): ApiJson<ValidationRequest>,
+) -> Result<(StatusCode, Json<ValidationReport>), ApiError> {
+    let r = VersionRef { name: path.name.clone(), version: parse_version(&path.version)? };
+    let data = VersionRef::parse("data", &req.data)?;
+    let compare_with_production = match req.compare_with.as_deref() {
+        None => false,
+        Some("production") => true,
+        Some(other) => {
+            return Err(Error::invalid("compare_with", format!("{other:?}: only `production` is known")).into());
+        }
+    };
+    if let Some(t) = req.threshold.filter(|t| !(0.0..=1.0).contains(t) || t.is_nan()) {
+        return Err(Error::invalid("threshold", format!("{t} is not a probability in [0, 1]")).into());
+    }
+    let options = ValidationOptions {
+        label: req.label,
+        protected: req.protected,
+        segments: req.segments,
+        threshold: req.threshold,
+        compare_with_production,
+        seed: req.seed.unwrap_or(0),
+    };
+    let filed = state.riskops.produce_validation(&ctx, &r, &data, options).await?;
+    let mut reports = Vec::new();
+    for (evidence, bytes) in filed {
+        let mut report: ValidationReport =
+            serde_json::from_slice(&bytes).map_err(|e| Error::internal(format!("reading back the report: {e}")))?;
+        report.evidence_id = Some(evidence.id);
+        reports.push(report);
+    }
+    let fairness_id = reports.iter().find(|r| r.kind == "fairness").and_then(|r| r.evidence_id);
+    let mut report = reports
+        .into_iter()
+        .find(|r| r.kind == "validation")
+        .ok_or_else(|| Error::internal("no validation report was produced"))?;
+    report.fairness_evidence_id = fairness_id;
+    Ok((StatusCode::CREATED, Json(report)))
+}
+
+/// Stress-tests a model version on a dataset version: edge cases, noise robustness, shift
+/// degradation (with a label), unseen data (with `unseen`) and declared monotone constraints,
+/// seeded, judged against the policy's `stress.*` thresholds; filed as `stress_test` evidence
+/// produced by riskops (permission: `evidence.add`).
+#[utoipa::path(
+    post, path = "/api/v1/models/{name}/versions/{version}/stress-tests", tag = "governance", security(("bearer" = [])),
+    params(VersionPath),
+    request_body = StressRequest,
+    responses((status = 201, body = StressReport), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+pub async fn stress(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(path): Path<VersionPath>,
+    ApiJson(req): ApiJson<StressRequest>,
+) -> Result<(StatusCode, Json<StressReport>), ApiError> {
+    let r = VersionRef { name: path.name.clone(), version: parse_version(&path.version)? };
+    let data = VersionRef::parse("data", &req.data)?;
+    let unseen = req.unseen.as_deref().map(|u| VersionRef::parse("unseen", u)).transpose()?;
+    let monotone = req.monotone.iter().map(|m| parse_monotone(m)).collect::<Result<Vec<_>, Error>>()?;
+    let options = StressOptions { label: req.label, monotone, seed: req.seed.unwrap_or(0) };
+    let filed = state.riskops.produce_stress(&ctx, &r, &data, unseen.as_ref(), options).await?;
+    let (evidence, bytes) = filed.into_iter().next().ok_or_else(|| Error::internal("no stress report was produced"))?;
+    let mut report: StressReport =
+        serde_json::from_slice(&bytes).map_err(|e| Error::internal(format!("reading back the report: {e}")))?;
+    report.evidence_id = Some(evidence.id);
+    Ok((StatusCode::CREATED, Json(report)))
+}
+
+/// `COL:+` (increasing) or `COL:-` (decreasing).
+fn parse_monotone(text: &str) -> Result<(String, bool), Error> {
+    match text.rsplit_once(':') {
+        Some((col, "+")) if !col.is_empty() => Ok((col.to_string(), true)),
+        Some((col, "-")) if !col.is_empty() => Ok((col.to_string(), false)),
+        _ => Err(Error::invalid("monotone", format!("{text:?}: give COL:+ (increasing) or COL:- (decreasing)"))),
+    }
+}

@@ -1,0 +1,277 @@
+//! Evidence riskops produces: `POST …/validations` scores a dataset version with the model on
+//! the server and files `validation` and `fairness` evidence, produced by riskops.
+
+use super::*;
+
+fn model_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/tests/data").join(name)).unwrap()
+}
+
+/// scikit-learn's roc_auc_score on the same predictions (tests/data/make_validation_reference.py).
+fn reference_auc(name: &str) -> f64 {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/validation_reference.json");
+    let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    v["roc_auc"][name].as_f64().unwrap()
+}
+
+#[tokio::test]
+async fn validate_scores_the_dataset_on_the_server_and_files_produced_evidence() {
+    for s in servers().await {
+        let (status, _) =
+            s.upload("/api/v1/datasets/credit/versions", json!({}), model_fixture("credit_gbc_input.csv")).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, m) = s
+            .upload("/api/v1/models/credit/versions", json!({"framework": "onnx"}), model_fixture("credit_gbc.onnx"))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+
+        // Bad input: a 422 naming the field, and nothing filed.
+        let url = "/api/v1/models/credit/versions/1/validations";
+        let (status, body) = s.post(url, json!({"data": "credit@1", "label": "nope"})).await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("label")),
+            "{body}"
+        );
+        let (status, body) = s.post(url, json!({"data": "credit@1", "label": "default", "threshold": 2.0})).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("threshold")));
+        let (_, listed) = s.get("/api/v1/models/credit/versions/1/evidence", Some(TOKEN)).await;
+        assert_eq!(listed["evidence"].as_array().unwrap().len(), 0);
+
+        let request = json!({"data": "credit@1", "label": "default", "protected": ["SEX"], "seed": 7});
+        let (status, report) = s.post(url, request.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{report}");
+        assert_eq!((report["kind"].as_str(), report["produced_by"].as_str()), (Some("validation"), Some("riskops")));
+        assert_eq!(report["n"], 300);
+        let auc = &report["metrics"]["roc_auc"];
+        let expected = reference_auc("credit_gbc");
+        assert!((auc["value"].as_f64().unwrap() - expected).abs() < 1e-9, "{auc} vs sklearn {expected}");
+        assert!(auc["ci_low"].as_f64().unwrap() < expected && expected < auc["ci_high"].as_f64().unwrap(), "{auc}");
+        let accuracy = &report["metrics"]["accuracy"];
+        assert!(accuracy["ci_low"].as_f64().unwrap() <= accuracy["value"].as_f64().unwrap());
+        assert_eq!(report["calibration"]["bins"].as_array().unwrap().len(), 10);
+        let checks: Vec<&str> =
+            report["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(checks, ["validation.min_roc_auc", "validation.max_ece"]);
+        // The default policy's threshold for an unassessed (high) project.
+        assert_eq!(report["checks"][0]["threshold"], 0.7);
+        assert_eq!(report["passed"], report["checks"].as_array().unwrap().iter().all(|c| c["passed"] == true));
+        assert!(report["segment_test"].as_str().unwrap().contains("Holm"));
+        let segments = report["segments"].as_array().unwrap();
+        for seg in segments {
+            assert!(seg["gap"].as_f64().unwrap() < 0.0 && seg["n"].as_u64().unwrap() >= 30, "{seg}");
+        }
+        let p_values: Vec<f64> = segments.iter().map(|s| s["p_value"].as_f64().unwrap()).collect();
+        assert!(p_values.windows(2).all(|w| w[0] <= w[1]), "ranked by adjusted p-value");
+        assert!(segments.iter().any(|s| s["segment"].as_str().unwrap().contains(" & ")), "two-feature slices");
+        let sex = &report["fairness"]["attributes"][0];
+        assert_eq!((sex["attribute"].as_str(), sex["groups"].as_array().unwrap().len()), (Some("SEX"), 2));
+        assert!(report["fairness_evidence_id"].is_i64());
+
+        // The same seed gives the same report.
+        let (_, again) = s.post(url, request).await;
+        assert_eq!(again["metrics"], report["metrics"]);
+
+        // Filed as evidence produced by riskops, on the dataset, and linked in lineage.
+        let (_, listed) = s.get("/api/v1/models/credit/versions/1/evidence", Some(TOKEN)).await;
+        let first = &listed["evidence"][0];
+        assert_eq!((first["kind"].as_str(), first["produced_by"].as_str()), (Some("validation"), Some("riskops")));
+        assert_eq!(first["dataset"], "credit@1");
+        assert_eq!(listed["evidence"][1]["kind"], "fairness");
+        let (_, lineage) = s.get("/api/v1/lineage/model/credit/1", Some(TOKEN)).await;
+        let edges = lineage["edges"].as_array().unwrap();
+        assert!(edges.iter().any(|e| e["from"] == "dataset:credit@1" && e["relation"] == "validated_on"), "{lineage}");
+    }
+}
+
+#[tokio::test]
+async fn stress_tests_are_produced_on_the_server_and_find_a_pipeline_without_an_imputer() {
+    for s in servers().await {
+        s.upload("/api/v1/datasets/bike/versions", json!({}), model_fixture("bike_weather_logreg_input.csv")).await;
+        s.upload("/api/v1/datasets/adult/versions", json!({}), model_fixture("adult_logreg_input.csv")).await;
+        for (name, file) in [("weather", "bike_weather_logreg.onnx"), ("adult", "adult_logreg.onnx")] {
+            let (status, m) = s
+                .upload(&format!("/api/v1/models/{name}/versions"), json!({"framework": "onnx"}), model_fixture(file))
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{m}");
+        }
+        let (status, body) = s
+            .post("/api/v1/models/weather/versions/1/stress-tests", json!({"data": "bike@1", "monotone": ["temp"]}))
+            .await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("monotone")));
+
+        // A scaler and a logistic regression without an imputer: a missing number gives no valid output.
+        let request = json!({"data": "bike@1", "label": "weathersit", "monotone": ["temp:+"], "seed": 3});
+        let (status, report) = s.post("/api/v1/models/weather/versions/1/stress-tests", request.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{report}");
+        assert_eq!((report["kind"].as_str(), report["produced_by"].as_str()), (Some("stress_test"), Some("riskops")));
+        let check =
+            |name: &str| report["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap().clone();
+        let edge = check("edge_cases");
+        assert_eq!(edge["passed"], false);
+        let missing: Vec<&Value> = edge["failures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["reason"].as_str().unwrap().starts_with("missing"))
+            .collect();
+        assert_eq!(missing.len(), 11, "every feature missing fails: {edge}");
+        assert_eq!(missing[0]["input"].as_object().unwrap().values().next().unwrap(), &Value::Null);
+        let noise = check("noise_robustness");
+        let all = &noise["by_feature"]["(all features)"];
+        assert!(all["flip_rate@1%"].as_f64().unwrap() <= all["flip_rate@10%"].as_f64().unwrap() + 0.05, "{noise}");
+        assert_eq!(noise["value"], all["flip_rate@5%"]);
+        assert_eq!(noise["threshold"], 0.05);
+        assert!(noise["by_feature"]["humidity"]["score_change@10%"].as_f64().unwrap() >= 0.0);
+        let shift = check("shift_degradation");
+        assert_eq!(shift["by_feature"]["temp"].as_object().unwrap().len(), 5, "{shift}");
+        assert!(check("monotonicity")["by_feature"]["temp"]["violation_rate"].is_f64());
+        assert_eq!(report["passed"], false);
+        // Reproduced from its seed.
+        let (_, again) = s.post("/api/v1/models/weather/versions/1/stress-tests", request).await;
+        assert_eq!(again["checks"], report["checks"]);
+
+        // The adult pipeline imputes missing numbers and ignores unseen categories; its later
+        // rows (the second half, as unseen data) are compared with the whole, with intervals.
+        let text = String::from_utf8(model_fixture("adult_logreg_input.csv")).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let late = format!("{}\n{}\n", lines[0], lines[151..].join("\n"));
+        s.upload("/api/v1/datasets/late/versions", json!({}), late.into_bytes()).await;
+        let request = json!({"data": "adult@1", "label": "income", "unseen": "late@1"});
+        let (status, report) = s.post("/api/v1/models/adult/versions/1/stress-tests", request).await;
+        assert_eq!(status, StatusCode::CREATED, "{report}");
+        let check =
+            |name: &str| report["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap().clone();
+        assert_eq!(check("edge_cases")["passed"], true, "{}", check("edge_cases"));
+        let unseen = check("unseen_data");
+        let (data, late) = (&unseen["by_feature"]["data"], &unseen["by_feature"]["late@1"]);
+        assert!(late["ci_low"].as_f64().unwrap() <= late["roc_auc"].as_f64().unwrap(), "{unseen}");
+        let drop = data["roc_auc"].as_f64().unwrap() - late["roc_auc"].as_f64().unwrap();
+        assert!((unseen["value"].as_f64().unwrap() - drop).abs() < 1e-12);
+
+        let (_, listed) = s.get("/api/v1/models/weather/versions/1/evidence", Some(TOKEN)).await;
+        assert_eq!(listed["evidence"][0]["kind"], "stress_test");
+        assert_eq!(listed["evidence"][0]["produced_by"], "riskops");
+    }
+}
+
+#[tokio::test]
+async fn a_gate_asking_for_produced_evidence_opens_on_validate_and_stress_not_on_uploads() {
+    for s in servers().await {
+        s.post("/api/v1/projects", json!({"name": "credit"})).await;
+        let ds = s.user("dana", &["data_scientist@credit"]).await;
+        let val = s.user("victor", &["validator"]).await;
+        let risk = s.user("rita", &["risk_officer"]).await;
+        // Lenient thresholds: this story is about who produced the evidence, not its numbers.
+        let (_, current) = s.get("/api/v1/policy", Some(TOKEN)).await;
+        let mut policy = current["policy"].clone();
+        policy["thresholds"]["high"] =
+            json!({"validation.max_ece": 1.0, "stress.max_flip_rate": 1.0, "stress.max_shift_auc_drop": 1.0});
+        let (status, body) = s.call("PUT", "/api/v1/policy", TOKEN, Some(policy)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        s.upload("/api/v1/datasets/holdout/versions", json!({}), model_fixture("credit_gbc_input.csv")).await;
+        let metadata = json!({"project": "credit", "framework": "onnx"});
+        let (status, body) =
+            s.upload_as(&ds, "/api/v1/models/scorer/versions", metadata, model_fixture("credit_gbc.onnx")).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+
+        let (_, p) =
+            s.call("POST", "/api/v1/models/scorer/versions/1/promotions", &ds, Some(json!({"to": "production"}))).await;
+        let id = p["id"].as_i64().unwrap();
+        assert_eq!(p["gate"]["produced"], json!(["validation", "stress_test"]), "{p}");
+        // Uploaded files, even passing ones, do not count where the gate asks for produced evidence.
+        for kind in ["validation", "stress_test", "fairness", "documentation"] {
+            let (status, e) = s
+                .upload_as(
+                    &val,
+                    "/api/v1/models/scorer/versions/1/evidence",
+                    json!({"kind": kind, "passed": true}),
+                    format!("{kind} report").into_bytes(),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{e}");
+        }
+        s.call("POST", &format!("/api/v1/promotions/{id}/approve"), &val, Some(json!({}))).await;
+        let (_, p) = s.call("POST", &format!("/api/v1/promotions/{id}/approve"), &risk, Some(json!({}))).await;
+        assert_eq!(p["status"], "pending", "{p}");
+        assert_eq!(p["missing"], json!(["evidence:validation", "evidence:stress_test"]));
+        assert_eq!(
+            p["missing_reasons"][0]["reason"],
+            "only uploaded validation evidence on file (1); the gate asks for validation evidence riskops produced (riskops validate)"
+        );
+
+        // Who may not add evidence may not have riskops produce it either.
+        let request = json!({"data": "holdout@1", "label": "default"});
+        let (status, report) =
+            s.call("POST", "/api/v1/models/scorer/versions/1/validations", &ds, Some(request.clone())).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{report}");
+
+        let (status, report) =
+            s.call("POST", "/api/v1/models/scorer/versions/1/validations", &val, Some(request.clone())).await;
+        assert_eq!((status, report["passed"].clone()), (StatusCode::CREATED, json!(true)), "{report}");
+        let (_, p) = s.get(&format!("/api/v1/promotions/{id}"), Some(TOKEN)).await;
+        assert_eq!(p["missing"], json!(["evidence:stress_test"]));
+        let (status, report) =
+            s.call("POST", "/api/v1/models/scorer/versions/1/stress-tests", &val, Some(request)).await;
+        assert_eq!((status, report["passed"].clone()), (StatusCode::CREATED, json!(true)), "{report}");
+        let (_, p) = s.get(&format!("/api/v1/promotions/{id}"), Some(TOKEN)).await;
+        assert_eq!(p["status"], "completed", "{p}");
+
+        // Compliance judges the produced evidence: C07 (validation) and C14 (thresholds).
+        let (_, r) = s.call("GET", "/api/v1/projects/credit/compliance", TOKEN, None).await;
+        let control = |id: &str| r["controls"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap().clone();
+        assert_eq!(control("C07")["status"], "satisfied", "{}", control("C07"));
+        assert_eq!(control("C14")["status"], "satisfied", "{}", control("C14"));
+
+        // A challenger is compared with the version in production on the same rows.
+        let metadata = json!({"project": "credit", "framework": "onnx"});
+        let (status, body) =
+            s.upload_as(&ds, "/api/v1/models/scorer/versions", metadata, model_fixture("credit_xgb.onnx")).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let request = json!({"data": "holdout@1", "label": "default", "compare_with": "production"});
+        let (status, report) =
+            s.call("POST", "/api/v1/models/scorer/versions/2/validations", &val, Some(request)).await;
+        assert_eq!(status, StatusCode::CREATED, "{report}");
+        let champion = &report["champion"];
+        assert_eq!((champion["model"].as_str(), champion["version"].as_u64()), (Some("scorer"), Some(1)));
+        let champion_auc = champion["metrics"]["roc_auc"]["value"].as_f64().unwrap();
+        assert!((champion_auc - reference_auc("credit_gbc")).abs() < 1e-9);
+        let diff = &champion["roc_auc_difference"];
+        let d = diff["value"].as_f64().unwrap();
+        assert!((d - (report["metrics"]["roc_auc"]["value"].as_f64().unwrap() - champion_auc)).abs() < 1e-12);
+        assert!(diff["ci_low"].as_f64().unwrap() <= d && d <= diff["ci_high"].as_f64().unwrap(), "{diff}");
+        assert!(
+            report["checks"].as_array().unwrap().iter().any(|c| c["name"] == "validation.max_auc_drop_vs_champion")
+        );
+        let (status, body) = s
+            .call(
+                "POST",
+                "/api/v1/models/scorer/versions/2/validations",
+                &val,
+                Some(json!({"data": "holdout@1", "label": "default", "compare_with": "staging"})),
+            )
+            .await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("compare_with")));
+    }
+}
+
+#[tokio::test]
+async fn a_regressor_is_validated_with_regression_metrics() {
+    for s in servers().await {
+        s.upload("/api/v1/datasets/bike/versions", json!({}), model_fixture("bike_gbr_input.csv")).await;
+        let (status, m) = s
+            .upload("/api/v1/models/rides/versions", json!({"framework": "onnx"}), model_fixture("bike_gbr.onnx"))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let (status, report) =
+            s.post("/api/v1/models/rides/versions/1/validations", json!({"data": "bike@1", "label": "count"})).await;
+        assert_eq!(status, StatusCode::CREATED, "{report}");
+        assert_eq!(report["task"], "regression");
+        let metrics: Vec<&str> = report["metrics"].as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(metrics, ["mae", "mape", "r2", "rmse"]);
+        let r2 = &report["metrics"]["r2"];
+        assert!(r2["ci_low"].as_f64().unwrap() <= r2["value"].as_f64().unwrap(), "{r2}");
+        assert!(report["calibration"].is_null() && report["segments"].as_array().unwrap().is_empty());
+        assert_eq!(report["checks"][0]["name"], "validation.min_r2");
+    }
+}
