@@ -148,6 +148,7 @@ pub fn formats_of(path: &[&str]) -> &'static [Format] {
         ["lineage"] => &[Text, Json, Dot, Openlineage],
         ["compliance", "report"] => &[Text, Json, Markdown, Html],
         ["report", "model"] => &[Text, Json, Markdown, Html],
+        ["validate"] | ["stress"] => &[Text, Json, Html],
         ["webhook", "add"] => &[Text, Json, Slack],
         _ => &[Text, Json],
     }

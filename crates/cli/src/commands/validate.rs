@@ -25,6 +25,9 @@ pub async fn run(client: &Client, format: Format, args: ValidateArgs) -> Result<
     };
     let path = format!("/api/v1/models/{name}/versions/{v}/validations");
     let answer = client.post::<_, ValidationReport>(&path, &request).await?;
+    if format == Format::Html {
+        return print_page(client, &answer.body.model, answer.body.evidence_id).await;
+    }
     show(format, &answer, print_text);
     Ok(())
 }
@@ -82,7 +85,20 @@ pub async fn stress(client: &Client, format: Format, args: StressArgs) -> Result
     };
     let path = format!("/api/v1/models/{name}/versions/{v}/stress-tests");
     let answer = client.post::<_, StressReport>(&path, &request).await?;
+    if format == Format::Html {
+        return print_page(client, &answer.body.model, answer.body.evidence_id).await;
+    }
     show(format, &answer, print_stress);
+    Ok(())
+}
+
+/// The evidence just filed as one self-contained HTML page (the model report's section).
+async fn print_page(client: &Client, model: &str, evidence_id: Option<i64>) -> Result<()> {
+    let id = evidence_id.ok_or_else(|| anyhow::anyhow!("the server filed no evidence to show"))?;
+    // The server names the exact version it ran (`NAME@V`).
+    let (name, v) = split_version(model);
+    let version: u32 = v.parse().map_err(|_| anyhow::anyhow!("the server named no version in {model:?}"))?;
+    print!("{}", super::report::evidence_page(client, &name, version, id).await?);
     Ok(())
 }
 

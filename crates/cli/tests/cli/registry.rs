@@ -203,6 +203,16 @@ fn onnx_models_are_registered_with_their_signature_and_score_files_and_datasets(
     let listed = json_stdout(&run(&["evidence", "list", "gbc@1", "--format", "json"]));
     let produced = listed["evidence"].as_array().unwrap().iter().filter(|e| e["produced_by"] == "riskops").count();
     assert_eq!(produced, 3, "{listed}");
+    // --format html: the filed evidence as one self-contained page, as the model report shows it.
+    let page = run(&["validate", "gbc@1", "--data", "credit@1", "--label", "default", "--format", "html"]);
+    assert!(page.status.success(), "{}", String::from_utf8_lossy(&page.stderr));
+    let page = String::from_utf8(page.stdout).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("validation of gbc@1"), "{}", &page[..200]);
+    assert!(page.contains("<svg") && page.contains("roc_auc") && !page.contains("<script"), "{page}");
+    let page = run(&["stress", "gbc@1", "--data", "credit@1", "--label", "default", "--format", "html"]);
+    assert!(page.status.success(), "{}", String::from_utf8_lossy(&page.stderr));
+    let page = String::from_utf8(page.stdout).unwrap();
+    assert!(page.contains("stress test of gbc@1") && page.contains("edge_cases"), "{page}");
     let bad = run(&["validate", "gbc@1", "--data", "credit@1", "--label", "nope"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no column \"nope\""));

@@ -84,6 +84,35 @@ pub(super) fn html(r: &ModelReport) -> String {
     out
 }
 
+/// A self-contained page of one piece of evidence and its results (what `riskops validate`
+/// and `riskops stress` print with `--format html`).
+pub(super) fn evidence_page(model: &str, e: &EvidenceItem) -> String {
+    let mut out = String::with_capacity(16 * 1024);
+    let kind = e.standing.evidence.kind.replace('_', " ");
+    let title = format!("{kind} of {model}");
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body>\
+         <header><p class=\"kicker\">Evidence produced by riskops</p><h1>{}</h1>\
+         <p class=\"meta\">{} · {}</p></header><section>",
+        esc(&title),
+        esc(&title),
+        esc(&who_produced(e)),
+        esc(&when(&e.standing.evidence.created_at))
+    );
+    html_result(&mut out, e);
+    let _ = writeln!(
+        out,
+        "</section><footer>riskops {} · evidence {} of {} · the same section as in `riskops report model`</footer></body></html>",
+        env!("CARGO_PKG_VERSION"),
+        e.standing.evidence.id,
+        esc(model)
+    );
+    out
+}
+
 /// A badge whose class is the word itself when it is one of the styled words.
 pub(super) fn badge(word: &str) -> String {
     let class = match word {

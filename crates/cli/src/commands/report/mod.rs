@@ -121,6 +121,17 @@ async fn gather(client: &Client, reference: &str) -> Result<ModelReport> {
     })
 }
 
+/// One page for one piece of evidence riskops just produced (`validate`/`stress --format
+/// html`): the report section of the model report, on its own, self-contained.
+pub async fn evidence_page(client: &Client, name: &str, version: u32, evidence_id: i64) -> Result<String> {
+    let items = gather_evidence(client, name, version).await?;
+    let item = items
+        .iter()
+        .find(|e| e.standing.evidence.id == evidence_id)
+        .ok_or_else(|| anyhow::anyhow!("evidence {evidence_id} of {name}@{version} is not listed"))?;
+    Ok(html::evidence_page(&format!("{name}@{version}"), item))
+}
+
 async fn gather_evidence(client: &Client, name: &str, version: u32) -> Result<Vec<EvidenceItem>> {
     let path = format!("/api/v1/models/{name}/versions/{version}/evidence");
     let list = client.get::<EvidenceList>(&path).await?;
