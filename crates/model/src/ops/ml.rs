@@ -242,7 +242,7 @@ pub(super) fn linear_scores(
         return Err(bad(op, format!("{} coefficients for {targets} outputs × {cols} features", coefficients.len())));
     }
     let x = t.to_f32()?;
-    let mut out = matmul2(&x, &transpose(coefficients, targets, cols), rows, cols, targets);
+    let mut out = matmul2_fused(&x, &transpose(coefficients, targets, cols), rows, cols, targets);
     if intercepts.len() == targets {
         for row in out.chunks_mut(targets) {
             row.iter_mut().zip(intercepts).for_each(|(s, b)| *s += b);

@@ -210,6 +210,10 @@ pub(super) fn gather(t: &Tensor, indices: &Tensor, ax: i64) -> Result<Tensor, Mo
 }
 
 /// C = A·B for 2-D float32 matrices, summed in k order.
+/// `a` (m × k) times `b` (k × n), multiplying then adding, so the loop vectorises on any
+/// x86-64 (a fused `mul_add` is a libm call per element without the FMA target feature):
+/// for the MatMul and Gemm of MLPs, where it doubles the speed; the results differ from
+/// onnxruntime's fused kernels by about an ulp per step.
 pub(super) fn matmul2(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
     let mut c = vec![0f32; m * n];
     for i in 0..m {
@@ -218,7 +222,23 @@ pub(super) fn matmul2(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec
             let av = a[i * k + p];
             let brow = &b[p * n..(p + 1) * n];
             for (cj, &bj) in row.iter_mut().zip(brow) {
-                // Fused, as onnxruntime's MLAS kernels accumulate.
+                *cj += av * bj;
+            }
+        }
+    }
+    c
+}
+
+/// `matmul2` accumulated with fused multiply-adds, as onnxruntime's linear models do: a linear
+/// regressor's value then matches onnxruntime's to the last bit even at large magnitudes.
+pub(super) fn matmul2_fused(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+    let mut c = vec![0f32; m * n];
+    for i in 0..m {
+        let row = &mut c[i * n..(i + 1) * n];
+        for p in 0..k {
+            let av = a[i * k + p];
+            let brow = &b[p * n..(p + 1) * n];
+            for (cj, &bj) in row.iter_mut().zip(brow) {
                 *cj = av.mul_add(bj, *cj);
             }
         }
