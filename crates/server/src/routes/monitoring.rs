@@ -224,11 +224,11 @@ pub async fn predictions(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<IngestAnswer>, ApiError> {
-    state.riskops.check_ingest(&ctx, &path.project, &path.model).await?;
+    let permit = state.riskops.check_ingest(&ctx, &path.project, &path.model).await?;
     let bytes = read_body(&headers, body, state.batch_limit).await?;
     let batch = parse_batch(&headers, &bytes)?;
     drop(bytes);
-    let outcome = state.riskops.ingest_records(&ctx, &path.project, &path.model, batch).await?;
+    let outcome = state.riskops.ingest_records(&ctx, permit, batch).await?;
     crate::metrics::record_ingested(outcome.accepted);
     Ok(Json(answer(outcome)))
 }
@@ -247,7 +247,7 @@ pub async fn labels(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<IngestAnswer>, ApiError> {
-    state.riskops.check_ingest(&ctx, &path.project, &path.model).await?;
+    let permit = state.riskops.check_ingest(&ctx, &path.project, &path.model).await?;
     let bytes = read_body(&headers, body, state.batch_limit).await?;
     let Capped(body) = crate::extract::json_body::<Capped<Label>>(&bytes)?;
     let labels = body
@@ -255,7 +255,7 @@ pub async fn labels(
         .into_iter()
         .map(|l| (l.id.as_str().map(str::to_string).unwrap_or_else(|| l.id.to_string()), l.label))
         .collect();
-    Ok(Json(answer(state.riskops.add_labels(&ctx, &path.project, &path.model, labels).await?)))
+    Ok(Json(answer(state.riskops.add_labels(&ctx, permit, labels).await?)))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -49,11 +49,11 @@ impl Riskops {
     pub async fn ingest_records(
         &self,
         ctx: &RequestContext,
-        project: &str,
-        model: &str,
+        ingest: IngestPermit,
         batch: Vec<std::result::Result<Record, (Option<String>, String)>>,
     ) -> Result<IngestOutcome> {
-        let permit = self.ingest_permit(ctx, project, model).await?;
+        let IngestPermit { permit, model } = ingest;
+        let model = model.as_str();
         if batch.len() > MAX_BATCH {
             return Err(Error::new(ErrorKind::PayloadTooLarge, format!("at most {MAX_BATCH} records per batch")));
         }
@@ -353,11 +353,11 @@ impl Riskops {
     pub async fn add_labels(
         &self,
         ctx: &RequestContext,
-        project: &str,
-        model: &str,
+        ingest: IngestPermit,
         labels: Vec<(String, Value)>,
     ) -> Result<IngestOutcome> {
-        let permit = self.ingest_permit(ctx, project, model).await?;
+        let IngestPermit { permit, model } = ingest;
+        let model = model.as_str();
         if labels.len() > MAX_BATCH {
             return Err(Error::new(ErrorKind::PayloadTooLarge, format!("at most {MAX_BATCH} labels per batch")));
         }

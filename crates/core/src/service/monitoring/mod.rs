@@ -52,20 +52,22 @@ pub(super) type IngestTurns = std::sync::Mutex<HashMap<String, Arc<tokio::sync::
 /// Decoded reference profiles kept at most; past it the cache starts over.
 const MAX_CACHED_PROFILES: usize = 64;
 
-impl Riskops {
-    /// Checks that the caller may send logs or labels for `model` in `project`; the server
-    /// asks before it reads a batch's body, so nobody without the right makes it read one.
-    pub async fn check_ingest(&self, ctx: &RequestContext, project: &str, model: &str) -> Result<()> {
-        self.ingest_permit(ctx, project, model).await.map(|_| ())
-    }
+/// The right to send logs or labels for one model, made only by [`Riskops::check_ingest`].
+pub struct IngestPermit {
+    permit: Permit,
+    model: String,
+}
 
-    /// Checks that the caller may send logs for `model` in `project`.
-    async fn ingest_permit(&self, ctx: &RequestContext, project: &str, model: &str) -> Result<Permit> {
+impl Riskops {
+    /// Checks that the caller may send logs or labels for `model` in `project`: the server
+    /// asks before it reads a batch's body, so nobody without the right makes it read one.
+    /// The answer is what ingestion then takes, so the check is made once per batch.
+    pub async fn check_ingest(&self, ctx: &RequestContext, project: &str, model: &str) -> Result<IngestPermit> {
         validate_name("project", project)?;
         validate_name("model", model)?;
         let permit = auth::authorize(&ctx.principal, Operation::Ingest, Scope::Project(project))?;
         self.latest_in_project(project, model).await?;
-        Ok(permit)
+        Ok(IngestPermit { permit, model: model.to_string() })
     }
 
     async fn reference(&self, version: &ModelVersion, config: &MonitorConfig) -> Result<Reference> {
