@@ -350,9 +350,7 @@ pub async fn monitoring_status(
 
 // ---- riskops-core's types as the API shows them ------------------------------------------
 
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
+use super::rfc3339;
 
 fn monitor(m: &riskops_core::alerting::Monitor, origin: Option<&str>) -> Monitor {
     Monitor {
