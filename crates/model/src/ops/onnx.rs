@@ -215,23 +215,18 @@ pub(super) fn gather(t: &Tensor, indices: &Tensor, ax: i64) -> Result<Tensor, Mo
 /// for the MatMul and Gemm of MLPs, where it doubles the speed; the results differ from
 /// onnxruntime's fused kernels by about an ulp per step.
 pub(super) fn matmul2(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
-    let mut c = vec![0f32; m * n];
-    for i in 0..m {
-        let row = &mut c[i * n..(i + 1) * n];
-        for p in 0..k {
-            let av = a[i * k + p];
-            let brow = &b[p * n..(p + 1) * n];
-            for (cj, &bj) in row.iter_mut().zip(brow) {
-                *cj += av * bj;
-            }
-        }
-    }
-    c
+    matmul_with(a, b, m, k, n, |acc, x, y| acc + x * y)
 }
 
 /// `matmul2` accumulated with fused multiply-adds, as onnxruntime's linear models do: a linear
 /// regressor's value then matches onnxruntime's to the last bit even at large magnitudes.
 pub(super) fn matmul2_fused(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+    matmul_with(a, b, m, k, n, |acc, x, y| x.mul_add(y, acc))
+}
+
+/// Row-major `a` × `b`, each step `acc = step(acc, a[i][p], b[p][j])` (inlined per caller).
+#[inline(always)]
+fn matmul_with(a: &[f32], b: &[f32], m: usize, k: usize, n: usize, step: impl Fn(f32, f32, f32) -> f32) -> Vec<f32> {
     let mut c = vec![0f32; m * n];
     for i in 0..m {
         let row = &mut c[i * n..(i + 1) * n];
@@ -239,7 +234,7 @@ pub(super) fn matmul2_fused(a: &[f32], b: &[f32], m: usize, k: usize, n: usize) 
             let av = a[i * k + p];
             let brow = &b[p * n..(p + 1) * n];
             for (cj, &bj) in row.iter_mut().zip(brow) {
-                *cj = av.mul_add(bj, *cj);
+                *cj = step(*cj, av, bj);
             }
         }
     }
