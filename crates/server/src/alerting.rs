@@ -198,20 +198,6 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-/// Whether the chain of `e` holds a [`Refused`].
-fn refused(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source = Some(e);
-    while let Some(err) = source {
-        // An io::Error's source() skips the error it wraps: look inside it too.
-        let wrapped = err.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref);
-        if err.is::<Refused>() || wrapped.is_some_and(|inner| inner.is::<Refused>()) {
-            return true;
-        }
-        source = err.source();
-    }
-    false
-}
-
 #[async_trait::async_trait]
 impl WebhookTransport for HttpTransport {
     async fn post(&self, url: &str, headers: &[(String, String)], body: Vec<u8>) -> Result<u16, String> {
@@ -236,7 +222,7 @@ impl WebhookTransport for HttpTransport {
             let response =
                 if allowed { self.allowed.request(request).await } else { self.guarded.request(request).await };
             let response = response.map_err(|e| {
-                if refused(&e) {
+                if crate::error::chain_has::<Refused>(&e) {
                     return refused_message(&host);
                 }
                 // Whether the port was closed, filtered or spoke something else stays in the
@@ -286,7 +272,7 @@ mod tests {
     #[tokio::test]
     async fn names_that_resolve_to_internal_addresses_are_refused_at_delivery() {
         let err = tower::Service::call(&mut GuardedResolver, Name::from_str("localhost").unwrap()).await.unwrap_err();
-        assert!(refused(&err), "{err}");
+        assert!(crate::error::chain_has::<Refused>(&err), "{err}");
         let transport = HttpTransport::new(Vec::new()).unwrap();
         for url in ["http://localhost:9/x", "http://127.0.0.1:9/x", "http://[::ffff:127.0.0.1]:9/x"] {
             let said = transport.post(url, &[], b"{}".to_vec()).await.unwrap_err();

@@ -121,3 +121,17 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
 pub async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError(Error::not_found(format!("no route for {}", uri.path())))
 }
+
+/// Whether `e` or any error in its chain of sources is a `T` (looking inside an
+/// `io::Error` too, whose `source()` skips the error it wraps).
+pub(crate) fn chain_has<T: std::error::Error + 'static>(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
+    while let Some(err) = source {
+        let wrapped = err.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref);
+        if err.is::<T>() || wrapped.is_some_and(|inner| inner.is::<T>()) {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}

@@ -74,12 +74,8 @@ fn too_large(limit: usize, how: &str) -> Error {
 
 /// A body that could not be read: over the limit (413), or cut off by the client (400).
 fn body_error(e: &axum::Error, limit: usize) -> Error {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = source {
-        if err.is::<http_body_util::LengthLimitError>() {
-            return too_large(limit, "as sent");
-        }
-        source = err.source();
+    if crate::error::chain_has::<http_body_util::LengthLimitError>(e) {
+        return too_large(limit, "as sent");
     }
     Error::bad_request(format!("the body could not be read: {e}"))
 }
