@@ -94,6 +94,9 @@ pub struct Riskops {
     /// Where the producer writes its reports before they are stored.
     produce_dir: Option<std::path::PathBuf>,
     ingest_turns: Arc<monitoring::IngestTurns>,
+    /// One settlement of the risk register at a time in this process: a resolve request and
+    /// the alerting loop could otherwise both apply the same pending `lower`.
+    settling: Arc<tokio::sync::Mutex<()>>,
     /// Webhook receivers allowed at internal addresses (`--webhook-allow-host`).
     webhook_allow_hosts: Arc<Vec<String>>,
 }
@@ -112,6 +115,7 @@ impl Riskops {
             evidence_producer: None,
             produce_dir: None,
             ingest_turns: Arc::default(),
+            settling: Arc::default(),
             webhook_allow_hosts: Arc::default(),
         }
     }

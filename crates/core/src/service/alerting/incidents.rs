@@ -71,6 +71,7 @@ impl Riskops {
     /// signal's raise adds nothing, and a resolved incident hands its raise to another
     /// unresolved one of the same signal instead of lowering. Returns the incidents settled.
     pub async fn settle_risks(&self) -> Result<usize> {
+        let _turn = self.settling.lock().await;
         let owing = self.store.incidents_owing_risk_changes(50).await?;
         let system = Permit::system();
         for incident in &owing {
