@@ -148,7 +148,7 @@ pub struct ModelStatus {
     /// The version in each environment that has one: `{"production": 3}`.
     pub stages: std::collections::BTreeMap<String, u32>,
     /// The latest window of the last 30 days, summarised; null without one.
-    pub last_window: Option<Document>,
+    pub last_window: Option<crate::window::LastWindow>,
     /// Newest first.
     pub open_incidents: Vec<OpenIncident>,
     /// The retrain advice of the open incidents.

@@ -24,6 +24,7 @@ pub mod registry;
 pub mod risk;
 pub mod system;
 pub mod validation;
+pub mod window;
 
 pub use error::{ErrorBody, ErrorDetail};
 

@@ -1,6 +1,6 @@
 //! Prediction logs and labels in, windows out, and a model's monitoring settings.
 
-use crate::Document;
+use crate::window::WindowReport;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -37,10 +37,10 @@ pub struct Label {
 
 /// Window reports, oldest first: drift per feature against the version's reference
 /// dataset, data quality, performance, fairness per sensitive attribute, latency, business
-/// value. Each report is the monitoring JSON described in the README.
+/// value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MonitoringView {
-    pub windows: Vec<Document>,
+    pub windows: Vec<WindowReport>,
 }
 
 /// How a model is monitored.

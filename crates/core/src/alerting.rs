@@ -1,7 +1,7 @@
 //! Monitors, without IO: what a monitor watches in a window report, when it breaches, and
 //! what an incident it opens says (severity, retrain advice, the risk signal it raises).
 //!
-//! A monitor names a metric by its path in the monitoring JSON (`drift.share`,
+//! A monitor names a metric by its path in the window report (`drift.share`,
 //! `performance.f1`, `fairness.sex.demographic_parity_ratio`, …). `--above X` breaches when
 //! the value is X or more, `--below X` when it is less than X, so the two with one X split
 //! every value between them. `relative` compares the change from the reference value
@@ -12,6 +12,8 @@
 
 use crate::error::{Error, Result};
 use crate::governance::Tier;
+use crate::monitoring::{Business, MonitoredWindow};
+use riskops_monitor::Observed;
 use serde_json::{Value, json};
 
 /// Which way a monitor's threshold points.
@@ -280,7 +282,7 @@ impl Monitor {
 
     /// Reads this monitor's metric from a window report. `reference`: the value relative
     /// monitors compare against (`None`: not known yet, so a relative monitor cannot breach).
-    pub fn observe(&self, report: &Value, reference: Option<f64>) -> Observation {
+    pub fn observe(&self, report: &MonitoredWindow, reference: Option<f64>) -> Observation {
         let found = read_metric(report, &self.metric, self.comparison);
         let Some((value, at)) = found else { return Observation { value: None, at: None, breached: false } };
         let compared = if self.relative { reference.map(|r| value - r) } else { Some(value) };
@@ -302,15 +304,15 @@ impl Monitor {
     ///   out-of-range record is not a 100% rate, but a window whose every record was
     ///   refused has no accepted record and must still fire `quality.rejected_rate`);
     /// - volume: always; a volume monitor exists to notice small windows.
-    pub fn judges(&self, report: &Value, min_records: u64) -> bool {
-        let count = |path: &str| report.pointer(path).and_then(Value::as_u64).unwrap_or(0);
+    pub fn judges(&self, window: &MonitoredWindow, min_records: u64) -> bool {
+        let report = &window.report;
         let enough = |n: u64| n >= min_records;
         match Family::of(&self.metric) {
-            Some(Family::DataDrift | Family::PredictionDrift | Family::Latency) => enough(count("/records")),
-            Some(Family::Performance | Family::Business) => enough(count("/labelled")),
-            Some(Family::Fairness) if needs_labels(&self.metric) => enough(count("/labelled")),
-            Some(Family::Fairness) => enough(count("/records")),
-            Some(Family::Quality) => enough(count("/records") + count("/quality/rejected")),
+            Some(Family::DataDrift | Family::PredictionDrift | Family::Latency) => enough(report.records),
+            Some(Family::Performance | Family::Business) => enough(report.labelled),
+            Some(Family::Fairness) if needs_labels(&self.metric) => enough(report.labelled),
+            Some(Family::Fairness) => enough(report.records),
+            Some(Family::Quality) => enough(report.records + report.quality.rejected),
             Some(Family::Volume) | None => true,
         }
     }
@@ -349,93 +351,35 @@ pub fn validate_metric(metric: &str) -> Result<()> {
     if metric.is_empty() || parts.iter().any(|p| p.is_empty()) || metric.len() > 200 {
         return Err(Error::invalid("metric", format!("{metric:?} is not a metric path such as drift.share")));
     }
-    let ok = matches!(
-        parts.as_slice(),
-        ["volume" | "records" | "labelled"]
-            | ["drift", "share" | "drifted" | "any" | "n_drifted" | "n_near_threshold"]
-            | ["drift", "feature", _]
-            | ["drift", "feature", _, "statistic" | "p_value" | "drifted"]
-            | ["prediction_drift", "statistic" | "p_value" | "drifted"]
-            | ["performance", _]
-            | ["fairness", _, _]
-            | ["fairness", _, "by_group", _, _]
-            | ["quality", _]
-            | ["quality", _, _]
-            | ["latency", _]
-            | ["business", _]
-    );
-    if !ok {
+    let business = matches!(parts.as_slice(), ["business", name] if Business::METRICS.contains(name));
+    if !business && !riskops_monitor::is_metric(&parts) {
         return Err(Error::invalid(
             "metric",
             format!(
-                "{metric:?} is not a window metric; use drift.share, drift.any, drift.feature.<name>, \
-                 prediction_drift.statistic, performance.<f1|accuracy|roc_auc|…>, \
-                 fairness.<attribute|*>.<demographic_parity_ratio|…>, quality.<missing_rate|out_of_range_rate|…>, \
-                 volume, latency.<p95_ms|…> or business.<cost_per_1000|cost>"
+                "{metric:?} is not a window metric; use one of {}, business.<{}> (a feature, attribute or group \
+                 name where <name> stands; * for every attribute)",
+                riskops_monitor::metric_names(),
+                Business::METRICS.join("|")
             ),
         ));
     }
     Ok(())
 }
 
-/// A metric's value in a report and where the worst one was.
-fn read_metric(report: &Value, metric: &str, comparison: Comparison) -> Option<(f64, Option<String>)> {
+/// A metric's value in a window and, where the path holds one value per feature or
+/// attribute, the worst one and where it was.
+fn read_metric(window: &MonitoredWindow, metric: &str, comparison: Comparison) -> Option<(f64, Option<String>)> {
     let parts: Vec<&str> = metric.split('.').collect();
-    match parts.as_slice() {
-        ["volume"] => report.get("records").and_then(number).map(|x| (x, None)),
-        ["drift", "any"] => {
-            let n = report.pointer("/drift/n_drifted").and_then(number)?;
-            Some((f64::from(u8::from(n > 0.0)), None))
-        }
-        ["drift", "feature", name, rest @ ..] => {
-            let feature = report
-                .pointer("/drift/features")?
-                .as_array()?
-                .iter()
-                .find(|f| f.get("name").and_then(Value::as_str) == Some(name))?;
-            let field = rest.first().copied().unwrap_or("drifted");
-            feature.get(field).and_then(number).map(|x| (x, Some((*name).to_string())))
-        }
-        ["fairness", "*", rest @ ..] => {
-            let mut worst: Option<(f64, Option<String>)> = None;
-            for (attribute, v) in report.get("fairness")?.as_object()? {
-                let Some(x) = walk(v, rest).and_then(number) else { continue };
-                if worst.as_ref().is_none_or(|(w, _)| comparison.worse(x, *w)) {
-                    worst = Some((x, Some(attribute.clone())));
-                }
-            }
-            worst
-        }
-        _ => {
-            let node = walk(report, &parts)?;
-            if let Some(x) = number(node) {
-                return Some((x, None));
-            }
-            // One value per feature (quality rates): the worst counts.
-            let mut worst: Option<(f64, Option<String>)> = None;
-            for (name, v) in node.as_object()? {
-                let Some(x) = number(v) else { continue };
-                if worst.as_ref().is_none_or(|(w, _)| comparison.worse(x, *w)) {
-                    worst = Some((x, Some(name.clone())));
-                }
-            }
-            worst
-        }
-    }
-}
-
-fn walk<'a>(mut v: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    for p in path {
-        v = v.get(*p)?;
-    }
-    Some(v)
-}
-
-fn number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Bool(b) => Some(f64::from(u8::from(*b))),
-        Value::Number(n) => n.as_f64().filter(|x| x.is_finite()),
+    let at = match parts.as_slice() {
+        ["drift", "feature", name, ..] => Some((*name).to_string()),
         _ => None,
+    };
+    match window.metric(&parts)? {
+        Observed::One(x) => Some((x, at)),
+        Observed::PerName(values) => values
+            .into_iter()
+            .reduce(|worst, v| if comparison.worse(v.1, worst.1) { v } else { worst })
+            .map(|(name, x)| (x, Some(name))),
     }
 }
 
@@ -529,18 +473,23 @@ impl MonitorSet {
 
 /// The retrain recommendation an incident carries when drift or performance stayed past
 /// its bound for the monitor's persistence.
-pub fn retrain_advice(monitor: &Monitor, since: &str, values: &[(String, Option<f64>)], report: &Value) -> Value {
+/// `window`: the latest report of the version, when this evaluation made one.
+pub fn retrain_advice(
+    monitor: &Monitor,
+    since: &str,
+    values: &[(String, Option<f64>)],
+    window: Option<&MonitoredWindow>,
+) -> Value {
+    let report = window.map(|w| &w.report);
     let drifted: Vec<Value> = report
-        .pointer("/drift/features")
-        .and_then(Value::as_array)
-        .map(|fs| {
-            fs.iter()
-                .filter(|f| f.get("drifted").and_then(Value::as_bool) == Some(true))
-                .map(|f| json!({"name": f["name"], "method": f["method"], "statistic": f["statistic"]}))
-                .collect()
-        })
-        .unwrap_or_default();
-    let performance = report.get("performance").cloned().unwrap_or(Value::Null);
+        .iter()
+        .flat_map(|r| r.drift.features.iter().filter(|f| f.drifted))
+        .map(|f| json!({"name": f.name, "method": f.method.name(), "statistic": finite(f.statistic)}))
+        .collect();
+    let performance = match report.and_then(|r| r.performance.as_ref()) {
+        Some(p) => Value::Object(p.values().into_iter().map(|(name, x)| (name.to_string(), json!(x))).collect()),
+        None => Value::Null,
+    };
     json!({
         "action": "retrain",
         "reason": format!(
@@ -555,25 +504,104 @@ pub fn retrain_advice(monitor: &Monitor, since: &str, values: &[(String, Option<
     })
 }
 
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn report() -> Value {
-        json!({
-            "records": 120,
-            "drift": {"share": 0.4, "n_drifted": 2, "features": [
-                {"name": "age", "drifted": true, "statistic": 0.3, "method": "ks"},
-                {"name": "income", "drifted": false, "statistic": 0.01, "method": "ks"}
-            ]},
-            "performance": {"f1": 0.71, "accuracy": 0.8},
-            "fairness": {
-                "sex": {"demographic_parity_ratio": 0.75},
-                "age_band": {"demographic_parity_ratio": 0.9}
+    use riskops_monitor::{
+        AttributeFairness, BinaryPerformance, ColumnType, FeatureDrift, Method, PerformanceReport, Quality,
+        WindowDrift, WindowReport,
+    };
+
+    fn feature(name: &str, drifted: bool, statistic: f64) -> FeatureDrift {
+        FeatureDrift {
+            name: name.into(),
+            column_type: ColumnType::Numerical,
+            method: Method::Ks,
+            statistic,
+            p_value: Some(if drifted { 0.001 } else { 0.5 }),
+            threshold: 0.05,
+            drifted,
+            n_reference: 1000,
+            n_current: 120,
+            exact: true,
+            approx_error: Some(0.0),
+            p_value_range: None,
+            near_threshold: false,
+        }
+    }
+
+    fn parity(ratio: f64) -> AttributeFairness {
+        AttributeFairness {
+            records: 120,
+            labelled: 120,
+            demographic_parity_difference: Some(1.0 - ratio),
+            demographic_parity_ratio: Some(ratio),
+            four_fifths: None,
+            equalized_odds_difference: None,
+            groups_exact: true,
+            by_group: Vec::new(),
+        }
+    }
+
+    /// 120 records, all labelled; age drifted; F1 0.71; parity 0.75 for sex, 0.9 for age
+    /// band; income missing most; a cost of 5,250 per 1,000 decisions.
+    fn report() -> MonitoredWindow {
+        let quality = Quality {
+            volume: 120,
+            rejected: 0,
+            rejected_rate: Some(0.0),
+            rejected_by_reason: Vec::new(),
+            records_with_violations: 0,
+            unknown_features: 0,
+            missing_rate: vec![("age".into(), Some(0.01)), ("income".into(), Some(0.08))],
+            out_of_range_rate: Vec::new(),
+            unseen_categories: Vec::new(),
+            unseen_counts: Vec::new(),
+            type_violations: Vec::new(),
+            type_violation_rate: Vec::new(),
+            unseen_examples: Vec::new(),
+        };
+        let performance = BinaryPerformance {
+            count: 120,
+            accuracy: Some(0.8),
+            precision: None,
+            recall: None,
+            f1: Some(0.71),
+            roc_auc: None,
+            roc_auc_max_error: None,
+            log_loss: None,
+            confusion_matrix: [[60, 10], [14, 36]],
+            scored: 0,
+        };
+        let report = WindowReport {
+            start: 0,
+            end: 3600,
+            version: "1".into(),
+            records: 120,
+            labelled: 120,
+            drift: WindowDrift {
+                share: 0.4,
+                drifted: false,
+                n_drifted: 2,
+                n_near_threshold: 0,
+                features: vec![feature("age", true, 0.3), feature("income", false, 0.01)],
+                skipped: Vec::new(),
+                insufficient: false,
+                min_records: 100,
             },
-            "quality": {"missing_rate": {"age": 0.01, "income": 0.08}},
-            "business": {"currency": "EUR", "cost_per_1000": 5250.0}
-        })
+            prediction_drift: None,
+            quality,
+            performance: Some(PerformanceReport::Binary(performance)),
+            fairness: vec![("age_band".into(), parity(0.9)), ("sex".into(), parity(0.75))],
+            latency: None,
+        };
+        let business = Business { currency: "EUR".into(), value_per_1000: -5250.0, value: -630.0, decisions: 120 };
+        MonitoredWindow { report, business: Some(business) }
     }
 
     fn monitor(v: Value) -> Monitor {
@@ -625,7 +653,8 @@ mod tests {
         assert!(m.observe(&report(), Some(0.8)).breached, "0.71 is 0.09 under 0.8");
         assert!(!m.observe(&report(), Some(0.74)).breached, "0.03 under");
         assert!(!m.observe(&report(), None).breached, "no reference yet");
-        let unlabelled = json!({"performance": null});
+        let mut unlabelled = report();
+        unlabelled.report.performance = None;
         assert_eq!(m.observe(&unlabelled, Some(0.8)).value, None);
     }
 
@@ -633,9 +662,10 @@ mod tests {
     fn small_windows_are_judged_only_where_the_sample_is_large_enough() {
         // 120 records, 30 of them labelled.
         let mut small = report();
-        small["labelled"] = json!(30);
-        let judges =
-            |small: &Value, metric: &str, min: u64| monitor(json!({"metric": metric, "above": 0.1})).judges(small, min);
+        small.report.labelled = 30;
+        let judges = |small: &MonitoredWindow, metric: &str, min: u64| {
+            monitor(json!({"metric": metric, "above": 0.1})).judges(small, min)
+        };
         assert!(judges(&small, "drift.share", 100) && !judges(&small, "drift.share", 121), "drift needs the records");
         assert!(!judges(&small, "prediction_drift.statistic", 200));
         assert!(
@@ -649,8 +679,8 @@ mod tests {
         assert!(judges(&small, "fairness.sex.by_group.f.selection_rate", 100));
         assert!(!judges(&small, "latency.p99_ms", 121));
         assert!(judges(&small, "quality.missing_rate", 120) && !judges(&small, "quality.missing_rate", 121));
-        small["records"] = json!(0);
-        small["quality"]["rejected"] = json!(500);
+        small.report.records = 0;
+        small.report.quality.rejected = 500;
         assert!(judges(&small, "quality.rejected_rate", 500), "every record refused: still judged");
         assert!(!judges(&small, "drift.share", 1));
         assert!(judges(&small, "volume", 1_000_000), "volume is judged at any size");
@@ -660,6 +690,8 @@ mod tests {
     fn bad_monitors_are_refused_with_the_field() {
         for (v, field) in [
             (json!({"metric": "drift.sharee", "above": 1}), "metric"),
+            (json!({"metric": "performance.f2", "above": 1}), "metric"),
+            (json!({"metric": "fairness.sex.parity", "above": 1}), "metric"),
             (json!({"metric": "drift.share"}), "above"),
             (json!({"metric": "drift.share", "above": 1, "below": 2}), "above"),
             (json!({"metric": "drift.share", "above": 1, "for": 0}), "for"),

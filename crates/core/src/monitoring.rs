@@ -149,3 +149,72 @@ impl Segment {
         })
     }
 }
+
+/// A window's report as the API answers it and monitors read it: the monitor crate's
+/// report plus what core adds, the business value of its labelled decisions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonitoredWindow {
+    pub report: riskops_monitor::WindowReport,
+    /// `None` without values per outcome or labels.
+    pub business: Option<Business>,
+}
+
+/// The window's decisions valued with the model's values per outcome (costs are the
+/// negated values, so a monitor can fire on `business.cost_per_1000 --above X`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Business {
+    pub currency: String,
+    pub value_per_1000: f64,
+    pub value: f64,
+    /// Labelled decisions valued.
+    pub decisions: u64,
+}
+
+impl Business {
+    pub fn cost_per_1000(&self) -> f64 {
+        -self.value_per_1000
+    }
+
+    pub fn cost(&self) -> f64 {
+        -self.value
+    }
+
+    /// The names a monitor may watch (`business.<name>`).
+    pub const METRICS: [&'static str; 5] = ["value_per_1000", "cost_per_1000", "value", "cost", "decisions"];
+
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        match name {
+            "value_per_1000" => Some(self.value_per_1000),
+            "cost_per_1000" => Some(self.cost_per_1000()),
+            "value" => Some(self.value),
+            "cost" => Some(self.cost()),
+            "decisions" => Some(self.decisions as f64),
+            _ => None,
+        }
+    }
+}
+
+impl MonitoredWindow {
+    /// The value a monitor's metric path names (see [`riskops_monitor::WindowReport::metric`]).
+    pub fn metric(&self, path: &[&str]) -> Option<riskops_monitor::Observed> {
+        match path {
+            ["business", name] => {
+                self.business.as_ref()?.metric(name).filter(|x| x.is_finite()).map(riskops_monitor::Observed::One)
+            }
+            _ => self.report.metric(path),
+        }
+    }
+}
+
+/// A model's latest window in brief, for the project's status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastWindow {
+    pub start: i64,
+    pub end: i64,
+    pub version: u32,
+    pub records: u64,
+    pub labelled: u64,
+    pub drift_share: f64,
+    pub drifted_features: Vec<String>,
+    pub performance: Option<riskops_monitor::PerformanceReport>,
+}

@@ -8,8 +8,8 @@ use riskops_data::profile::{Dtype, profile_table};
 use riskops_data::{Column, CsvOptions, StrColumn, Table, Values, read_csv};
 use riskops_drift::{DriftOptions, detect_drift};
 use riskops_monitor::{
-    Conformer, Features, InputSchema, Record, RejectReason, ReportContext, SchemaOptions, Task, Value, WindowReport,
-    WindowState, ks_p_value,
+    BinaryPerformance, Conformer, Features, InputSchema, Observed, PerformanceReport, Record, RejectReason,
+    ReportContext, SchemaOptions, Task, Value, WindowReport, WindowState, ks_p_value,
 };
 use riskops_stats::metrics::{BinaryOutcomes, GroupOutcomes, RegressionSummary};
 use std::collections::BTreeMap;
@@ -185,6 +185,54 @@ fn assert_matches_exact(ours: &WindowReport, reference: &Table, current: &Table)
     near
 }
 
+/// The value of `name` in a list of per-name values.
+fn named<'a, T>(values: &'a [(String, T)], name: &str) -> &'a T {
+    &values.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("no {name}")).1
+}
+
+fn binary(r: &WindowReport) -> &BinaryPerformance {
+    match &r.performance {
+        Some(PerformanceReport::Binary(b)) => b,
+        other => panic!("not a binary performance: {other:?}"),
+    }
+}
+
+/// Every name monitors may watch, in a window with labels, scores, latency and an
+/// attribute, reads a value: the names a monitor is allowed and the values it reads come
+/// from one table, and this holds them to it.
+fn every_metric_name_reads_a_value(r: &WindowReport) {
+    let names = riskops_monitor::metric_names();
+    let mut checked = 0;
+    for part in names.split(", ") {
+        let Some((prefix, list)) = part.rsplit_once(".<") else { continue };
+        let Some(list) = list.strip_suffix('>') else { continue };
+        let prefix = prefix.replace("<attribute|*>", "sex").replace("<attribute>", "sex");
+        let prefix = match prefix.strip_suffix(".by_group.<group>") {
+            Some(p) => format!("{p}.by_group.{}", r.fairness[0].1.by_group[0].0),
+            None => prefix,
+        };
+        for name in list.split('|') {
+            let path = format!("{prefix}.{name}");
+            let parts: Vec<&str> = path.split('.').collect();
+            assert!(riskops_monitor::is_metric(&parts), "{path} is listed but not allowed");
+            let undefined_here = [
+                "prediction_drift",
+                "performance.mae",
+                "performance.rmse",
+                "performance.mape",
+                "performance.r2",
+                "performance.roc_auc_max_error",
+            ];
+            if undefined_here.iter().any(|u| path.starts_with(u)) {
+                continue;
+            }
+            assert!(r.metric(&parts).is_some(), "{path} is allowed but reads nothing");
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "{checked} names checked");
+}
+
 fn feature<'a>(r: &'a WindowReport, name: &str) -> &'a riskops_monitor::FeatureDrift {
     r.drift.features.iter().find(|f| f.name == name).unwrap()
 }
@@ -207,22 +255,20 @@ fn exact_sketches_give_detect_drifts_answers_and_flag_the_drifted_features() {
     assert_eq!(feature(&r, "PURPOSE").method.name(), "chisquare");
     assert!(!feature(&r, "AMOUNT").drifted && !feature(&r, "AGE").drifted);
 
-    let json = r.to_json();
-    for key in ["start", "end", "version", "records", "labelled", "drift", "prediction_drift", "quality"] {
-        assert!(json.get(key).is_some(), "{key}");
-    }
-    assert_eq!(json["start"], "2023-11-14T22:13:20Z");
-    assert_eq!(json["records"], 400);
-    let f = &json["drift"]["features"][1];
-    for key in ["name", "method", "statistic", "p_value", "threshold", "drifted", "approx_error", "near_threshold"] {
-        assert!(f.get(key).is_some(), "{key}");
-    }
+    assert_eq!((r.records, r.start, r.version.as_str()), (400, 1_700_000_000, "3"));
+    assert_eq!(riskops_monitor::rfc3339(r.start), "2023-11-14T22:13:20Z");
     // Quality: the shifted durations leave the reference range; A40 is not new.
-    let q = &json["quality"];
-    assert!(q["out_of_range_rate"]["DURATION_MONTHS"].as_f64().unwrap() > 0.0);
-    assert!(q["out_of_range_rate"]["AMOUNT"].as_f64().is_some());
-    assert_eq!(q["unseen_categories"]["PURPOSE"], 0.0);
-    assert_eq!(q["missing_rate"]["AGE"], 0.0);
+    let q = &r.quality;
+    assert!(named(&q.out_of_range_rate, "DURATION_MONTHS").unwrap() > 0.0);
+    assert!(named(&q.out_of_range_rate, "AMOUNT").is_some());
+    assert_eq!(*named(&q.unseen_categories, "PURPOSE"), Some(0.0));
+    assert_eq!(*named(&q.missing_rate, "AGE"), Some(0.0));
+    // What monitors read by name is what the report holds.
+    assert_eq!(r.metric(&["drift", "n_drifted"]), Some(Observed::One(r.drift.n_drifted as f64)));
+    assert_eq!(r.metric(&["drift", "feature", "PURPOSE"]), Some(Observed::One(1.0)));
+    assert_eq!(r.metric(&["quality", "missing_rate", "AGE"]), Some(Observed::One(0.0)));
+    let Some(Observed::PerName(rates)) = r.metric(&["quality", "out_of_range_rate"]) else { panic!() };
+    assert_eq!(rates.len(), q.out_of_range_rate.len());
 }
 
 #[test]
@@ -273,7 +319,7 @@ fn performance_and_fairness_equal_the_metrics_on_the_same_records() {
     let profile = profile_table(&t);
     let schema = InputSchema::from_profile(&profile, &options());
     let recs = records(&drift(&t), true);
-    let r = report(&window(&schema, &recs), &profile).to_json();
+    let r = report(&window(&schema, &recs), &profile);
 
     let mut outcomes = BinaryOutcomes::new();
     let mut groups = GroupOutcomes::new();
@@ -283,24 +329,25 @@ fn performance_and_fairness_equal_the_metrics_on_the_same_records() {
         outcomes.add_scored(actual, predicted, rec.score.unwrap());
         groups.add(&rec.attributes["sex"], actual, predicted);
     }
-    let p = &r["performance"];
-    assert_eq!(p["accuracy"].as_f64(), outcomes.accuracy());
-    assert_eq!(p["precision"].as_f64(), outcomes.precision());
-    assert_eq!(p["recall"].as_f64(), outcomes.recall());
-    assert_eq!(p["f1"].as_f64(), outcomes.f1());
-    assert_eq!(p["log_loss"].as_f64(), outcomes.log_loss());
-    assert_eq!(p["roc_auc"].as_f64(), outcomes.roc_auc().map(|a| a.value));
-    assert_eq!(r["labelled"], 1000);
-    let f = &r["fairness"]["sex"];
-    assert_eq!(f["demographic_parity_difference"].as_f64(), groups.demographic_parity_difference());
-    assert_eq!(f["demographic_parity_ratio"].as_f64(), groups.demographic_parity_ratio());
-    assert_eq!(f["equalized_odds_difference"].as_f64(), groups.equalized_odds_difference());
-    assert_eq!(f["four_fifths"]["passes"].as_bool(), groups.four_fifths().map(|x| x.passes));
+    let p = binary(&r);
+    assert_eq!(p.accuracy, outcomes.accuracy());
+    assert_eq!(p.precision, outcomes.precision());
+    assert_eq!(p.recall, outcomes.recall());
+    assert_eq!(p.f1, outcomes.f1());
+    assert_eq!(p.log_loss, outcomes.log_loss());
+    assert_eq!(p.roc_auc, outcomes.roc_auc().map(|a| a.value));
+    assert_eq!(r.labelled, 1000);
+    let f = named(&r.fairness, "sex");
+    assert_eq!(f.demographic_parity_difference, groups.demographic_parity_difference());
+    assert_eq!(f.demographic_parity_ratio, groups.demographic_parity_ratio());
+    assert_eq!(f.equalized_odds_difference, groups.equalized_odds_difference());
+    assert_eq!(f.four_fifths.as_ref().map(|x| x.passes), groups.four_fifths().map(|x| x.passes));
     for m in groups.by_group() {
-        assert_eq!(f["by_group"][&m.group]["selection_rate"].as_f64(), Some(m.selection_rate));
-        assert_eq!(f["by_group"][&m.group]["count"].as_u64(), Some(m.count));
+        assert_eq!(named(&f.by_group, &m.group).selection_rate, m.selection_rate);
+        assert_eq!(named(&f.by_group, &m.group).count, m.count);
     }
-    assert_eq!(r["latency"]["count"], 1000);
+    assert_eq!(r.latency.as_ref().map(|l| l.count), Some(1000));
+    every_metric_name_reads_a_value(&r);
 
     // Late labels: the same outcomes added after the records give the same performance.
     let mut late = window(&schema, &records(&drift(&t), false));
@@ -309,9 +356,9 @@ fn performance_and_fairness_equal_the_metrics_on_the_same_records() {
         let label = rec.label.clone().unwrap();
         late.add_outcome(&schema, &label, &rec.prediction, rec.score, &rec.attributes).unwrap();
     }
-    let l = report(&late, &profile).to_json();
-    assert_eq!(l["performance"], r["performance"]);
-    assert_eq!(l["fairness"], r["fairness"]);
+    let l = report(&late, &profile);
+    assert_eq!(l.performance, r.performance);
+    assert_eq!(l.fairness, r.fairness);
     assert!(late.add_outcome(&schema, &Value::Null, &Value::Number(1.0), None, &BTreeMap::new()).is_err());
 }
 
@@ -335,13 +382,11 @@ fn regression_windows_equal_the_regression_summary() {
         actual.push(y);
         predicted.push(p);
     }
-    let json = report(&window(&schema, &recs), &profile).to_json();
+    let r = report(&window(&schema, &recs), &profile);
     let exact = RegressionSummary::from_slices(&actual, &predicted).unwrap();
-    assert_eq!(json["performance"]["mae"].as_f64(), exact.mae());
-    assert_eq!(json["performance"]["rmse"].as_f64(), exact.rmse());
-    assert_eq!(json["performance"]["mape"].as_f64(), exact.mape());
-    assert_eq!(json["performance"]["r2"].as_f64(), exact.r2());
-    assert_eq!(json["fairness"], serde_json::json!({}));
+    let Some(PerformanceReport::Regression(p)) = &r.performance else { panic!("{:?}", r.performance) };
+    assert_eq!((p.mae, p.rmse, p.mape, p.r2), (exact.mae(), exact.rmse(), exact.mape(), exact.r2()));
+    assert!(r.fairness.is_empty());
 }
 
 #[test]
@@ -366,7 +411,7 @@ fn prediction_drift_against_a_baseline_window() {
     // Longer loans lower the score: fewer approvals.
     assert_eq!(p.method.name(), "ztest");
     assert!(p.drifted && p.exact);
-    assert_eq!(r.to_json()["prediction_drift"]["method"], "ztest");
+    assert_eq!(r.metric(&["prediction_drift", "drifted"]), Some(Observed::One(1.0)));
 }
 
 #[test]
@@ -380,7 +425,7 @@ fn encode_decode_round_trips_and_rejects_garbage() {
     let bytes = w.encode();
     let back = WindowState::decode(&bytes).unwrap();
     assert_eq!(back, w);
-    assert_eq!(report(&w, &profile).to_json()["drift"]["status"], "ok", "3,500 records are enough");
+    assert!(!report(&w, &profile).drift.insufficient, "3,500 records are enough");
     assert_eq!(back.encode(), bytes);
     assert_eq!(report(&back, &profile), report(&w, &profile));
     // A decoded window keeps accumulating as the original would.
@@ -425,23 +470,22 @@ fn schema_violations_are_answered_per_record() {
     );
     assert!(schema.check(&recs[2]).is_ok(), "null is a missing value");
     let w = window(&schema, &recs);
-    let json = report(&w, &profile).to_json();
-    let q = &json["quality"];
-    assert_eq!(q["records_with_violations"], 1);
-    assert_eq!(q["unknown_features"], 1);
-    assert_eq!(q["type_violations"]["AMOUNT"], 1);
-    assert_eq!(q["type_violations"]["PURPOSE"], 1);
-    assert_eq!(q["type_violations"]["DURATION_MONTHS"], 0, "6.5 in an integer column is a number");
-    assert_eq!(q["missing_rate"]["AGE"].as_f64(), Some(1.0 / 3.0));
-    assert_eq!(q["missing_rate"]["JOB"].as_f64(), Some(1.0 / 3.0));
+    let q = report(&w, &profile).quality;
+    assert_eq!(q.records_with_violations, 1);
+    assert_eq!(q.unknown_features, 1);
+    assert_eq!(*named(&q.type_violations, "AMOUNT"), 1);
+    assert_eq!(*named(&q.type_violations, "PURPOSE"), 1);
+    assert_eq!(*named(&q.type_violations, "DURATION_MONTHS"), 0, "6.5 in an integer column is a number");
+    assert_eq!(*named(&q.missing_rate, "AGE"), Some(1.0 / 3.0));
+    assert_eq!(*named(&q.missing_rate, "JOB"), Some(1.0 / 3.0));
 
     // Unseen categories are counted and listed.
     let mut rec = recs[0].clone();
     rec.features.insert("PURPOSE".into(), Value::Text("A411".into()));
     let w = window(&schema, &[rec.clone(), rec]);
-    let q = report(&w, &profile).to_json()["quality"].clone();
-    assert_eq!(q["unseen_categories"]["PURPOSE"], 1.0);
-    assert_eq!(q["unseen_examples"]["PURPOSE"], serde_json::json!([["A411", 2]]));
+    let q = report(&w, &profile).quality;
+    assert_eq!(*named(&q.unseen_categories, "PURPOSE"), Some(1.0));
+    assert_eq!(*named(&q.unseen_examples, "PURPOSE"), vec![("A411".to_string(), 2)]);
 
     // An array where a scalar belongs is a value of the wrong kind too: the record is read.
     let nested = serde_json::json!({"id": 8, "timestamp": 1700000000, "features": {"AGE": [30], "JOB": {"a": 1}},
@@ -486,14 +530,17 @@ fn a_value_of_the_wrong_kind_keeps_its_record_and_rejections_count_by_reason() {
     // Refused records count in the window by reason: once per record, under each kind.
     w.reject([RejectReason::UnknownFeature, RejectReason::MissingFeature, RejectReason::UnknownFeature]);
     w.reject([RejectReason::Type]);
-    let q = report(&w, &profile).to_json()["quality"].clone();
-    assert_eq!(q["rejected"], 2);
-    assert_eq!(q["rejected_rate"].as_f64(), Some(2.0 / 12.0));
-    assert_eq!(q["rejected_by_reason"], serde_json::json!({"unknown_feature": 1, "missing_feature": 1, "type": 1}));
-    assert_eq!(q["volume"], 10, "rejected records are not in the volume");
-    let drift = report(&w, &profile).to_json()["drift"].clone();
-    assert_eq!((drift["status"].as_str(), drift["min_records"].as_u64()), (Some("insufficient"), Some(100)));
-    assert!(drift["share"].is_number(), "its statistics are still shown: {drift}");
+    let q = report(&w, &profile).quality;
+    assert_eq!(q.rejected, 2);
+    assert_eq!(q.rejected_rate, Some(2.0 / 12.0));
+    assert_eq!(
+        q.rejected_by_reason,
+        vec![(RejectReason::UnknownFeature, 1), (RejectReason::MissingFeature, 1), (RejectReason::Type, 1)]
+    );
+    assert_eq!(q.volume, 10, "rejected records are not in the volume");
+    let drift = report(&w, &profile).drift;
+    assert_eq!((drift.insufficient, drift.min_records), (true, 100));
+    assert!(!drift.features.is_empty(), "its statistics are still shown: {drift:?}");
 
     // They merge, encode, and a window stored before they were counted still decodes.
     let mut merged = w.clone();
@@ -554,17 +601,17 @@ fn fairness_of_predictions_needs_no_labels_and_the_rest_comes_with_them() {
     }
     let rates: BTreeMap<&str, f64> = per_group.iter().map(|(g, (n, s))| (*g, s / n)).collect();
     let (lo, hi) = (rates.values().copied().fold(1.0, f64::min), rates.values().copied().fold(0.0, f64::max));
-    let f = report(&w, &profile).to_json()["fairness"]["sex"].clone();
-    assert_eq!((f["records"].as_u64(), f["labelled"].as_u64()), (Some(1000), Some(0)), "{f}");
-    assert!((f["demographic_parity_difference"].as_f64().unwrap() - (hi - lo)).abs() < 1e-12, "{f}");
-    assert!((f["demographic_parity_ratio"].as_f64().unwrap() - lo / hi).abs() < 1e-12, "{f}");
-    assert_eq!(f["four_fifths"]["passes"].as_bool(), Some(lo / hi >= 0.8));
+    let f = named(&report(&w, &profile).fairness, "sex").clone();
+    assert_eq!((f.records, f.labelled), (1000, 0), "{f:?}");
+    assert!((f.demographic_parity_difference.unwrap() - (hi - lo)).abs() < 1e-12, "{f:?}");
+    assert!((f.demographic_parity_ratio.unwrap() - lo / hi).abs() < 1e-12, "{f:?}");
+    assert_eq!(f.four_fifths.as_ref().map(|x| x.passes), Some(lo / hi >= 0.8));
     for (group, rate) in &rates {
-        let g = &f["by_group"][*group];
-        assert!((g["selection_rate"].as_f64().unwrap() - rate).abs() < 1e-12, "{g}");
-        assert_eq!((g["labelled"].as_u64(), g["true_positive_rate"].as_f64()), (Some(0), None), "{g}");
+        let g = named(&f.by_group, group);
+        assert!((g.selection_rate - rate).abs() < 1e-12, "{g:?}");
+        assert_eq!((g.labelled, g.true_positive_rate), (0, None), "{g:?}");
     }
-    assert!(f["equalized_odds_difference"].is_null(), "needs labels: {f}");
+    assert!(f.equalized_odds_difference.is_none(), "needs labels: {f:?}");
 
     // Labels for half the records: equalized odds and per-group rates of the labelled
     // ones appear (as GroupOutcomes, checked against fairlearn, computes them); the
@@ -575,17 +622,14 @@ fn fairness_of_predictions_needs_no_labels_and_the_rest_comes_with_them() {
         w.add_outcome(&schema, &label, &r.prediction, r.score, &r.attributes).unwrap();
         truth.add(&r.attributes["sex"], label == Value::Number(1.0), r.prediction == Value::Number(1.0));
     }
-    let after = report(&w, &profile).to_json()["fairness"]["sex"].clone();
-    assert_eq!(after["labelled"], 500);
-    assert_eq!(after["equalized_odds_difference"].as_f64(), truth.equalized_odds_difference());
-    assert_eq!(after["demographic_parity_difference"], f["demographic_parity_difference"]);
+    let after = named(&report(&w, &profile).fairness, "sex").clone();
+    assert_eq!(after.labelled, 500);
+    assert_eq!(after.equalized_odds_difference, truth.equalized_odds_difference());
+    assert_eq!(after.demographic_parity_difference, f.demographic_parity_difference);
     for m in truth.by_group() {
-        let g = &after["by_group"][&m.group];
-        assert_eq!(
-            (g["labelled"].as_u64(), g["true_positive_rate"].as_f64()),
-            (Some(m.count), Some(m.true_positive_rate))
-        );
-        assert_eq!(g["accuracy"].as_f64(), Some(m.accuracy));
+        let g = named(&after.by_group, &m.group);
+        assert_eq!((g.labelled, g.true_positive_rate), (m.count, Some(m.true_positive_rate)));
+        assert_eq!(g.accuracy, Some(m.accuracy));
     }
 
     // Selections merge and encode; a window stored before them reports parity from its
@@ -593,13 +637,13 @@ fn fairness_of_predictions_needs_no_labels_and_the_rest_comes_with_them() {
     assert_eq!(WindowState::decode(&w.encode()).unwrap(), w);
     let mut merged = w.clone();
     merged.merge(&w).unwrap();
-    assert_eq!(report(&merged, &profile).to_json()["fairness"]["sex"]["records"], 2000);
+    assert_eq!(named(&report(&merged, &profile).fairness, "sex").records, 2000);
     let mut stored_before = w.clone();
     stored_before.selections.clear();
     let old = WindowState::decode(&as_version_2(&stored_before)).unwrap();
-    let old_f = report(&old, &profile).to_json()["fairness"]["sex"].clone();
-    assert_eq!(old_f["demographic_parity_difference"].as_f64(), truth.demographic_parity_difference());
-    assert_eq!(old_f["records"], 500);
+    let old_f = named(&report(&old, &profile).fairness, "sex").clone();
+    assert_eq!(old_f.demographic_parity_difference, truth.demographic_parity_difference());
+    assert_eq!(old_f.records, 500);
 }
 
 #[test]

@@ -20,7 +20,7 @@ use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use riskops_core::service::ModelMetrics;
-use serde_json::Value;
+use riskops_monitor::{FeatureDrift, PerformanceReport, WindowReport};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -202,49 +202,32 @@ fn per_version(
     }
 }
 
-fn report(m: &ModelMetrics) -> Option<&Value> {
-    m.latest.as_ref().map(|w| &w.report)
+fn report(m: &ModelMetrics) -> Option<&WindowReport> {
+    m.latest.as_ref().map(|w| &w.report.report)
 }
 
-fn drift_features(m: &ModelMetrics) -> impl Iterator<Item = &serde_json::Map<String, Value>> {
-    report(m)
-        .and_then(|r| r.pointer("/drift/features"))
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_object)
-}
-
-/// One sample per feature of the drift report: `(feature, method)` labels and the field's value.
+/// One sample per feature of the drift report: `(feature, method)` labels and the value.
 fn drift_samples(
     m: &ModelMetrics,
-    value: impl Fn(&serde_json::Map<String, Value>) -> Option<String>,
+    value: impl Fn(&FeatureDrift) -> Option<f64>,
 ) -> Vec<(Vec<(&'static str, String)>, String)> {
-    drift_features(m)
+    report(m)
+        .into_iter()
+        .flat_map(|r| &r.drift.features)
         .filter_map(|f| {
-            let name = f.get("name")?.as_str()?;
-            let method = f.get("method").and_then(Value::as_str).unwrap_or("");
             let v = value(f)?;
-            Some((vec![("feature", name.to_string()), ("method", method.to_string())], v))
+            Some((vec![("feature", f.name.clone()), ("method", f.method.name().to_string())], float(v)))
         })
         .collect()
 }
 
-fn number(v: Option<&Value>) -> Option<String> {
-    v.and_then(Value::as_f64).map(float)
+/// A sample without labels beyond the version's, when the value is defined.
+fn one(x: Option<f64>) -> Vec<(Vec<(&'static str, String)>, String)> {
+    x.filter(|x| x.is_finite()).map(|x| (Vec::new(), float(x))).into_iter().collect()
 }
 
-/// The numeric fields of a JSON object (its metric names come from code, not from data),
-/// less counts of records (`riskops_window_labelled_records` has them).
-fn numeric_fields(v: Option<&Value>) -> Vec<(String, f64)> {
-    v.and_then(Value::as_object)
-        .map(|o| {
-            o.iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "count" | "scored" | "records" | "labelled"))
-                .filter_map(|(k, x)| x.as_f64().map(|x| (k.clone(), x)))
-                .collect()
-        })
-        .unwrap_or_default()
+fn flag(b: bool) -> f64 {
+    f64::from(u8::from(b))
 }
 
 fn render(models: &[ModelMetrics], http: &HttpMetrics, ingested: u64) -> String {
@@ -292,24 +275,20 @@ fn render(models: &[ModelMetrics], http: &HttpMetrics, ingested: u64) -> String 
         "gauge",
         "Drift statistic of a feature in the version's latest window, against its reference dataset.",
     );
-    per_version(&mut e, models, "riskops_drift_statistic", |m| drift_samples(m, |f| number(f.get("statistic"))));
+    per_version(&mut e, models, "riskops_drift_statistic", |m| drift_samples(m, |f| Some(f.statistic)));
 
     e.family(
         "riskops_drift_p_value",
         "gauge",
         "p-value of the drift test of a feature in the latest window, where the method has one.",
     );
-    per_version(&mut e, models, "riskops_drift_p_value", |m| drift_samples(m, |f| number(f.get("p_value"))));
+    per_version(&mut e, models, "riskops_drift_p_value", |m| drift_samples(m, |f| f.p_value));
 
     e.family("riskops_drift_detected", "gauge", "1 when the feature drifted in the latest window, else 0.");
-    per_version(&mut e, models, "riskops_drift_detected", |m| {
-        drift_samples(m, |f| f.get("drifted").and_then(Value::as_bool).map(|d| if d { "1" } else { "0" }.to_string()))
-    });
+    per_version(&mut e, models, "riskops_drift_detected", |m| drift_samples(m, |f| Some(flag(f.drifted))));
 
     e.family("riskops_drift_share", "gauge", "Share of features drifted in the latest window.");
-    per_version(&mut e, models, "riskops_drift_share", |m| {
-        number(report(m).and_then(|r| r.pointer("/drift/share"))).map(|v| (Vec::new(), v)).into_iter().collect()
-    });
+    per_version(&mut e, models, "riskops_drift_share", |m| one(report(m).map(|r| r.drift.share)));
 
     e.family("riskops_window_records", "gauge", "Prediction records in the latest window.");
     per_version(&mut e, models, "riskops_window_records", |m| {
@@ -322,12 +301,8 @@ fn render(models: &[ModelMetrics], http: &HttpMetrics, ingested: u64) -> String 
         "Records of the latest window refused by the version's schema, by reason (a record counts under each of its reasons).",
     );
     per_version(&mut e, models, "riskops_window_rejected_records", |m| {
-        let Some(by_reason) =
-            report(m).and_then(|r| r.pointer("/quality/rejected_by_reason")).and_then(Value::as_object)
-        else {
-            return Vec::new();
-        };
-        by_reason.iter().filter_map(|(reason, n)| Some((vec![("reason", reason.clone())], number(Some(n))?))).collect()
+        let by_reason = report(m).into_iter().flat_map(|r| &r.quality.rejected_by_reason);
+        by_reason.map(|(reason, n)| (vec![("reason", reason.name().to_string())], n.to_string())).collect()
     });
 
     e.family(
@@ -336,10 +311,7 @@ fn render(models: &[ModelMetrics], http: &HttpMetrics, ingested: u64) -> String 
         "Share of the latest window's records that were refused (rejected / (accepted + rejected)).",
     );
     per_version(&mut e, models, "riskops_window_rejected_rate", |m| {
-        number(report(m).and_then(|r| r.pointer("/quality/rejected_rate")))
-            .map(|v| (Vec::new(), v))
-            .into_iter()
-            .collect()
+        one(report(m).and_then(|r| r.quality.rejected_rate))
     });
 
     e.family("riskops_window_labelled_records", "gauge", "Records of the latest window whose label has arrived.");
@@ -358,9 +330,13 @@ fn render(models: &[ModelMetrics], http: &HttpMetrics, ingested: u64) -> String 
         "Performance of the latest window's labelled records (accuracy, f1, roc_auc, ... or mae, rmse, ...).",
     );
     per_version(&mut e, models, "riskops_performance", |m| {
-        numeric_fields(report(m).and_then(|r| r.get("performance")))
+        // Counts of records are left out: `riskops_window_labelled_records` has them.
+        let values = report(m).and_then(|r| r.performance.as_ref()).map(PerformanceReport::values);
+        values
             .into_iter()
-            .map(|(metric, x)| (vec![("metric", metric)], float(x)))
+            .flatten()
+            .filter(|(metric, _)| !matches!(*metric, "count" | "scored"))
+            .map(|(metric, x)| (vec![("metric", metric.to_string())], float(x)))
             .collect()
     });
 
@@ -370,11 +346,10 @@ fn render(models: &[ModelMetrics], http: &HttpMetrics, ingested: u64) -> String 
         "Business value of the latest window from the model's values per outcome (value, cost, value_per_1000, cost_per_1000).",
     );
     per_version(&mut e, models, "riskops_business", |m| {
-        let business = report(m).and_then(|r| r.get("business")).filter(|b| b.is_object());
-        numeric_fields(business)
+        let Some(business) = m.latest.as_ref().and_then(|w| w.report.business.as_ref()) else { return Vec::new() };
+        ["value", "cost", "value_per_1000", "cost_per_1000"]
             .into_iter()
-            .filter(|(metric, _)| metric != "decisions")
-            .map(|(metric, x)| (vec![("metric", metric)], float(x)))
+            .filter_map(|metric| Some((vec![("metric", metric.to_string())], float(business.metric(metric)?))))
             .collect()
     });
 
@@ -384,18 +359,19 @@ fn render(models: &[ModelMetrics], http: &HttpMetrics, ingested: u64) -> String 
         "Fairness of the latest window per sensitive attribute (demographic parity, equalized odds, four-fifths ratio).",
     );
     per_version(&mut e, models, "riskops_fairness", |m| {
-        let Some(attributes) = report(m).and_then(|r| r.get("fairness")).and_then(Value::as_object) else {
-            return Vec::new();
-        };
         let mut out = Vec::new();
-        for (attribute, metrics) in attributes {
+        for (attribute, f) in report(m).into_iter().flat_map(|r| &r.fairness) {
             // Only the attribute's summary: its groups are named by record values.
-            let mut fields = numeric_fields(Some(metrics));
-            if let Some(ratio) = metrics.pointer("/four_fifths/ratio").and_then(Value::as_f64) {
-                fields.push(("four_fifths_ratio".to_string(), ratio));
-            }
+            let fields = [
+                ("demographic_parity_difference", f.demographic_parity_difference),
+                ("demographic_parity_ratio", f.demographic_parity_ratio),
+                ("equalized_odds_difference", f.equalized_odds_difference),
+                ("four_fifths_ratio", f.four_fifths.as_ref().map(|x| x.ratio)),
+            ];
             for (metric, x) in fields {
-                out.push((vec![("attribute", attribute.clone()), ("metric", metric)], float(x)));
+                if let Some(x) = x.filter(|x| x.is_finite()) {
+                    out.push((vec![("attribute", attribute.clone()), ("metric", metric.to_string())], float(x)));
+                }
             }
         }
         out

@@ -112,20 +112,23 @@ fn print_status(status: &MonitoringStatus) {
         let stages: Vec<String> = m.stages.iter().map(|(env, v)| format!("{env} v{v}")).collect();
         let stages = if stages.is_empty() { "not deployed".to_string() } else { stages.join(", ") };
         println!("{}  (tier {}; {stages})", m.model, m.tier);
-        // The window's summary is a document (the monitoring JSON's headline numbers).
-        match m.last_window.as_ref().map(|w| &w.0).filter(|w| !w.is_null()) {
+        match &m.last_window {
             None => println!("  last window  none in the last 30 days"),
             Some(w) => {
-                let drifted: Vec<&str> = items(w, "drifted_features").filter_map(Value::as_str).collect();
-                let share = w["drift_share"].as_f64().map_or("-".to_string(), |s| format!("{:.0}%", s * 100.0));
-                let f1 = w["performance"]["f1"].as_f64().map(|x| format!(", f1 {x:.3}")).unwrap_or_default();
+                let f1 = w.performance.as_ref().and_then(|p| p.get("f1"));
                 println!(
-                    "  last window  {} v{}: {} records ({} labelled), drift {share}{}{f1}",
-                    str_field(w, "start"),
-                    text(&w["version"]),
-                    text(&w["records"]),
-                    text(&w["labelled"]),
-                    if drifted.is_empty() { String::new() } else { format!(" ({})", drifted.join(", ")) },
+                    "  last window  {} v{}: {} records ({} labelled), drift {:.0}%{}{}",
+                    w.start,
+                    w.version,
+                    w.records,
+                    w.labelled,
+                    w.drift_share * 100.0,
+                    if w.drifted_features.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", w.drifted_features.join(", "))
+                    },
+                    f1.map(|x| format!(", f1 {x:.3}")).unwrap_or_default(),
                 );
             }
         }

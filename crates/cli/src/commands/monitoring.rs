@@ -3,9 +3,10 @@
 use super::identities::items;
 use crate::cli::{Format, LabelArgs, LogArgs, MonitorCommand};
 use crate::client::Client;
-use crate::output::{emit, show, str_field, table_or};
+use crate::output::{emit, show, table_or};
 use anyhow::{Context, Result, bail};
 use riskops_api::monitoring::{MonitorConfig, MonitoringView};
+use riskops_api::window::{ByName, WindowReport};
 use riskops_monitor::{RecordBuilder, RecordColumn};
 use serde_json::{Value, json};
 use std::io::BufRead;
@@ -429,30 +430,26 @@ pub async fn monitor(client: &Client, format: Format, command: MonitorCommand) -
 }
 
 /// One line per window (drift, performance, fairness, quality, latency, business), then
-/// the newest window in detail. Each window report is a document (the monitoring JSON the
-/// README describes), read as such.
+/// the newest window in detail.
 fn print_windows(report: &MonitoringView) {
-    let windows: Vec<&Value> = report.windows.iter().map(|w| &w.0).collect();
-    let rows: Vec<Vec<String>> = windows
+    let rows: Vec<Vec<String>> = report
+        .windows
         .iter()
         .map(|w| {
-            let drifted: Vec<&str> = items(&w["drift"], "features")
-                .filter(|f| f["drifted"] == true)
-                .filter_map(|f| f["name"].as_str())
-                .collect();
-            let perf = &w["performance"];
+            let drifted = w.drifted_features();
+            let perf = w.performance.as_ref();
             vec![
-                str_field(w, "start").to_string(),
-                w["version"].as_str().map(str::to_string).unwrap_or_else(|| w["version"].to_string()),
-                w["records"].to_string(),
-                w["labelled"].to_string(),
-                w["drift"]["share"].as_f64().map_or("-".into(), percent),
+                w.start.clone(),
+                w.version.clone(),
+                w.records.to_string(),
+                w.labelled.to_string(),
+                percent(w.drift.share),
                 if drifted.is_empty() { "-".into() } else { drifted.join(", ") },
-                fixed(perf["f1"].as_f64().or(perf["r2"].as_f64()), 3),
-                fixed(worst_parity_ratio(&w["fairness"]).map(|(_, r)| r), 2),
-                worst_rate(&w["quality"]["missing_rate"]).map_or("-".into(), |(_, r)| percent(r)),
-                fixed(w["latency"]["p95_ms"].as_f64(), 1),
-                fixed(w["business"]["value_per_1000"].as_f64(), 2),
+                fixed(perf.and_then(|p| p.get("f1").or_else(|| p.get("r2"))), 3),
+                fixed(w.worst_parity_ratio().map(|(_, r)| r), 2),
+                w.quality.missing_rate.highest().map_or("-".into(), |(_, r)| percent(r)),
+                fixed(w.latency.as_ref().and_then(|l| l.p95_ms), 1),
+                fixed(w.business.as_ref().map(|b| b.value_per_1000), 2),
             ]
         })
         .collect();
@@ -473,7 +470,7 @@ fn print_windows(report: &MonitoringView) {
         ],
         &rows,
     );
-    if let Some(latest) = windows.last() {
+    if let Some(latest) = report.windows.last() {
         println!();
         print_window_detail(latest);
     }
@@ -487,56 +484,33 @@ fn percent(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
-/// The attribute with the lowest demographic parity ratio, and that ratio.
-fn worst_parity_ratio(fairness: &Value) -> Option<(String, f64)> {
-    let attributes = fairness.as_object()?;
-    attributes
-        .iter()
-        .filter_map(|(a, f)| f["demographic_parity_ratio"].as_f64().map(|r| (a.clone(), r)))
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-}
-
-/// The feature with the highest rate in a `{feature: rate}` map, and that rate.
-fn worst_rate(rates: &Value) -> Option<(String, f64)> {
-    rates.as_object()?.iter().filter_map(|(f, r)| r.as_f64().map(|r| (f.clone(), r))).max_by(|a, b| a.1.total_cmp(&b.1))
-}
-
 /// Every section of one window: drift, performance, fairness, quality, business, latency.
-fn print_window_detail(w: &Value) {
-    let version = w["version"].as_str().map_or_else(|| w["version"].to_string(), str::to_string);
-    println!("newest window {} to {} (version {version}):", str_field(w, "start"), str_field(w, "end"));
-    let drift = &w["drift"];
+fn print_window_detail(w: &WindowReport) {
+    println!("newest window {} to {} (version {}):", w.start, w.end, w.version);
     println!(
         "  drift        {} of the features drifted{}",
-        drift["share"].as_f64().map_or("-".into(), percent),
-        if drift["drifted"] == true { " (the dataset drifts)" } else { "" }
+        percent(w.drift.share),
+        if w.drift.drifted { " (the dataset drifts)" } else { "" }
     );
-    let perf = &w["performance"];
-    let performance = if perf.is_null() {
-        "no labelled records yet".to_string()
-    } else {
-        ["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "mae", "rmse", "mape", "r2"]
-            .iter()
-            .filter_map(|k| perf[*k].as_f64().map(|x| format!("{k} {x:.3}")))
-            .collect::<Vec<_>>()
-            .join(", ")
+    let performance = match &w.performance {
+        None => "no labelled records yet".to_string(),
+        Some(p) => p.values().iter().map(|(k, x)| format!("{k} {x:.3}")).collect::<Vec<_>>().join(", "),
     };
-    println!("  performance  {performance} ({} labelled)", w["labelled"]);
-    let fairness: Vec<String> = w["fairness"]
-        .as_object()
-        .into_iter()
-        .flatten()
+    println!("  performance  {performance} ({} labelled)", w.labelled);
+    let fairness: Vec<String> = w
+        .fairness
+        .iter()
         .map(|(attribute, f)| {
-            let four_fifths = match f["four_fifths"]["passes"].as_bool() {
+            let four_fifths = match f.four_fifths.as_ref().map(|x| x.passes) {
                 Some(true) => ", four-fifths rule passes",
                 Some(false) => ", four-fifths rule FAILS",
                 None => "",
             };
             format!(
                 "{attribute}: parity ratio {}, parity difference {}, equalized odds difference {}{four_fifths}",
-                fixed(f["demographic_parity_ratio"].as_f64(), 3),
-                fixed(f["demographic_parity_difference"].as_f64(), 3),
-                fixed(f["equalized_odds_difference"].as_f64(), 3),
+                fixed(f.demographic_parity_ratio, 3),
+                fixed(f.demographic_parity_difference, 3),
+                fixed(f.equalized_odds_difference, 3),
             )
         })
         .collect();
@@ -546,37 +520,31 @@ fn print_window_detail(w: &Value) {
     for (i, line) in fairness.iter().enumerate() {
         println!("  {:<12} {line}", if i == 0 { "fairness" } else { "" });
     }
-    let q = &w["quality"];
-    let worst = |key: &str| worst_rate(&q[key]).map_or("-".to_string(), |(f, r)| format!("{} ({f})", percent(r)));
-    let violations: u64 = q["type_violations"].as_object().into_iter().flatten().filter_map(|(_, n)| n.as_u64()).sum();
+    let q = &w.quality;
+    let worst =
+        |rates: &ByName<Option<f64>>| rates.highest().map_or("-".to_string(), |(f, r)| format!("{} ({f})", percent(r)));
+    let violations: u64 = q.type_violations.iter().map(|(_, n)| n).sum();
     println!(
-        "  quality      worst missing rate {}, worst out-of-range rate {}, {} type violations, {} records with violations",
-        worst("missing_rate"),
-        worst("out_of_range_rate"),
-        violations,
-        q["records_with_violations"].as_u64().unwrap_or(0)
+        "  quality      worst missing rate {}, worst out-of-range rate {}, {violations} type violations, {} records with violations",
+        worst(&q.missing_rate),
+        worst(&q.out_of_range_rate),
+        q.records_with_violations
     );
-    let b = &w["business"];
-    match b["value_per_1000"].as_f64() {
-        Some(value) => println!(
-            "  business     value per 1,000 decisions {value:.2} {} (cost {:.2}); {:.2} over {} decisions",
-            str_field(b, "currency"),
-            -value,
-            b["value"].as_f64().unwrap_or(0.0),
-            b["decisions"]
+    match &w.business {
+        Some(b) => println!(
+            "  business     value per 1,000 decisions {:.2} {} (cost {:.2}); {:.2} over {} decisions",
+            b.value_per_1000, b.currency, b.cost_per_1000, b.value, b.decisions
         ),
         None => println!("  business     - (needs the model's values per outcome, `riskops model kpi`, and labels)"),
     }
-    let l = &w["latency"];
-    if l.is_null() {
-        println!("  latency      - (records carry no latency_ms)");
-    } else {
-        println!(
+    match &w.latency {
+        None => println!("  latency      - (records carry no latency_ms)"),
+        Some(l) => println!(
             "  latency      p50 {} ms, p95 {} ms, p99 {} ms, max {} ms",
-            fixed(l["p50_ms"].as_f64(), 1),
-            fixed(l["p95_ms"].as_f64(), 1),
-            fixed(l["p99_ms"].as_f64(), 1),
-            fixed(l["max_ms"].as_f64(), 1)
-        );
+            fixed(l.p50_ms, 1),
+            fixed(l.p95_ms, 1),
+            fixed(l.p99_ms, 1),
+            fixed(l.max_ms, 1)
+        ),
     }
 }

@@ -11,8 +11,8 @@ use crate::alerting::Severity;
 use crate::auth::{self, Operation};
 use crate::error::{Error, ErrorKind, Result};
 use crate::incident::{IncidentFilter, IncidentState};
+use crate::monitoring::MonitoredWindow;
 use riskops_monitor::WindowState;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// How old a version's latest window may be and still be exported.
@@ -26,8 +26,8 @@ pub struct LatestWindow {
     pub end: i64,
     pub records: u64,
     pub labelled: u64,
-    /// The API's window report (as `GET …/monitoring` answers it for this window).
-    pub report: Value,
+    /// The window's report (as `GET …/monitoring` answers it for this window).
+    pub report: MonitoredWindow,
 }
 
 /// One model version's metrics.

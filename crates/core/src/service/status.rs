@@ -9,10 +9,9 @@ use crate::auth::{self, Operation, Scope};
 use crate::error::{Error, Result};
 use crate::governance::{Environment, Tier};
 use crate::incident::{Incident, IncidentFilter, IncidentState};
-use crate::monitoring::StoredWindow;
+use crate::monitoring::{LastWindow, StoredWindow};
 use crate::project::validate_name;
 use riskops_monitor::WindowState;
-use serde_json::{Map, Value, json};
 
 /// How far back the latest window is looked for.
 const LOOK_BACK: i64 = 30 * 86_400;
@@ -25,30 +24,9 @@ pub struct ModelStatus {
     /// The version active in each environment that has one.
     pub stages: Vec<(Environment, u32)>,
     /// The latest window of the last 30 days (or later), summarised; `None` without one.
-    pub last_window: Option<Value>,
+    pub last_window: Option<LastWindow>,
     /// Incidents not resolved yet (open or acknowledged), newest first.
     pub open_incidents: Vec<Incident>,
-}
-
-impl ModelStatus {
-    pub fn to_json(&self) -> Value {
-        let stages: Map<String, Value> =
-            self.stages.iter().map(|(env, version)| (env.as_str().to_string(), json!(version))).collect();
-        json!({
-            "model": self.model,
-            "tier": self.tier.as_str(),
-            "stages": stages,
-            "last_window": self.last_window,
-            "open_incidents": self.open_incidents.iter().map(|i| json!({
-                "id": i.id,
-                "severity": i.severity.as_str(),
-                "title": i.title,
-                "state": i.state.as_str(),
-                "since": riskops_monitor::rfc3339(i.first_window),
-            })).collect::<Vec<_>>(),
-            "advice": self.open_incidents.iter().filter_map(|i| i.advice.clone()).collect::<Vec<_>>(),
-        })
-    }
 }
 
 /// Every model of a project, by name.
@@ -57,16 +35,6 @@ pub struct MonitoringStatus {
     pub project: String,
     pub tier: Tier,
     pub models: Vec<ModelStatus>,
-}
-
-impl MonitoringStatus {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "project": self.project,
-            "tier": self.tier.as_str(),
-            "models": self.models.iter().map(ModelStatus::to_json).collect::<Vec<_>>(),
-        })
-    }
 }
 
 impl Riskops {
@@ -104,7 +72,12 @@ impl Riskops {
 
     /// The model's latest window, summarised from its report. Where versions share the
     /// latest window, the one in production counts, else the one with most records.
-    async fn last_window(&self, model: &str, latest_version: u32, production: Option<u32>) -> Result<Option<Value>> {
+    async fn last_window(
+        &self,
+        model: &str,
+        latest_version: u32,
+        production: Option<u32>,
+    ) -> Result<Option<LastWindow>> {
         let now = self.clock.now().unix_timestamp();
         // Windows after now (a sender's clock ahead) count too: they are the latest.
         let windows = self.latest_windows(model, 1..=latest_version, now - LOOK_BACK).await?;
@@ -115,23 +88,17 @@ impl Riskops {
             .max_by_key(|w| (Some(w.version) == production, w.records, w.version));
         let Some(w) = chosen else { return Ok(None) };
         let state = WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
-        let report = WindowReports::new(self, model).await?.report(w.version, w.start, w.end, &state).await?;
-        let drifted: Vec<Value> = report
-            .pointer("/drift/features")
-            .and_then(Value::as_array)
-            .map(|fs| {
-                fs.iter().filter(|f| f.get("drifted") == Some(&Value::Bool(true))).map(|f| f["name"].clone()).collect()
-            })
-            .unwrap_or_default();
-        Ok(Some(json!({
-            "start": report["start"],
-            "end": report["end"],
-            "version": w.version,
-            "records": w.records,
-            "labelled": w.labelled,
-            "drift_share": report.pointer("/drift/share").cloned().unwrap_or(Value::Null),
-            "drifted_features": drifted,
-            "performance": report.get("performance").cloned().unwrap_or(Value::Null),
-        })))
+        let window = WindowReports::new(self, model).await?.report(w.version, w.start, w.end, &state).await?;
+        let report = window.report;
+        Ok(Some(LastWindow {
+            start: report.start,
+            end: report.end,
+            version: w.version,
+            records: w.records,
+            labelled: w.labelled,
+            drift_share: report.drift.share,
+            drifted_features: report.drift.features.into_iter().filter(|f| f.drifted).map(|f| f.name).collect(),
+            performance: report.performance,
+        }))
     }
 }

@@ -428,7 +428,7 @@ fn model_status(m: &riskops_core::service::ModelStatus) -> ModelStatus {
         model: m.model.clone(),
         tier: m.tier.as_str().to_string(),
         stages: m.stages.iter().map(|(env, version)| (env.as_str().to_string(), *version)).collect(),
-        last_window: m.last_window.clone().map(Document),
+        last_window: m.last_window.as_ref().map(super::window_views::last_window),
         open_incidents: m
             .open_incidents
             .iter()

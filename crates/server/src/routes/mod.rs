@@ -16,6 +16,7 @@ pub mod registry_views;
 pub mod risk;
 pub mod system;
 pub mod validation;
+pub mod window_views;
 
 use crate::error::ApiError;
 use crate::state::AppState;

@@ -298,7 +298,7 @@ pub async fn monitoring(
     let granularity = q.granularity.as_deref().map(|g| WindowSpec::parse("granularity", g)).transpose()?;
     super::check_model_in_project(&state, &ctx, &path.project, &path.model).await?;
     let windows = state.riskops.monitoring(&ctx, &path.model, from, to, granularity).await?;
-    Ok(Json(MonitoringView { windows: windows.into_iter().map(Document).collect() }))
+    Ok(Json(MonitoringView { windows: windows.iter().map(super::window_views::window_report).collect() }))
 }
 
 /// How a model is monitored: window (`hour`, `day`, `records:N`), task, positive class,

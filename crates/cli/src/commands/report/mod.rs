@@ -24,6 +24,7 @@ use riskops_api::monitoring::MonitoringView;
 use riskops_api::projects::ProjectView;
 use riskops_api::registry::ModelVersionView;
 use riskops_api::risk::{RiskList, RiskView};
+use riskops_api::window::WindowReport;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -61,7 +62,7 @@ pub struct EvidenceItem {
 
 /// Monitoring of the model: the newest windows, or why there are none.
 pub struct Monitoring {
-    pub windows: Vec<Value>,
+    pub windows: Vec<WindowReport>,
     pub note: Option<String>,
 }
 
@@ -170,7 +171,7 @@ async fn gather_monitoring(client: &Client, project: &str, name: &str, now: &str
     let path = format!("/api/v1/projects/{project}/models/{name}/monitoring?granularity=day{from}");
     match client.get::<MonitoringView>(&path).await {
         Ok(view) => {
-            let mut windows: Vec<Value> = view.body.windows.into_iter().map(|w| w.0).collect();
+            let mut windows = view.body.windows;
             let skip = windows.len().saturating_sub(WINDOWS_SHOWN);
             windows.drain(..skip);
             let note = windows

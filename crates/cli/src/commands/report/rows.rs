@@ -7,6 +7,7 @@ use riskops_api::lineage::Graph;
 use riskops_api::projects::ProjectView;
 use riskops_api::registry::ModelVersionView;
 use riskops_api::risk::RiskView;
+use riskops_api::window::WindowReport;
 use serde_json::Value;
 
 pub(super) fn passed_word(passed: Option<bool>) -> &'static str {
@@ -228,33 +229,20 @@ pub(super) fn signature_inputs(m: &ModelVersionView) -> Vec<String> {
         .collect()
 }
 
-pub(super) fn window_row(w: &Value) -> Vec<String> {
-    let perf = &w["performance"];
-    let drifted: Vec<&str> = w["drift"]["features"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|f| f["drifted"] == true)
-        .filter_map(|f| f["name"].as_str())
-        .collect();
-    let parity = w["fairness"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .filter_map(|(_, f)| f["demographic_parity_ratio"].as_f64())
-        .min_by(f64::total_cmp);
+pub(super) fn window_row(w: &WindowReport) -> Vec<String> {
+    let drifted = w.drifted_features();
     vec![
-        when(w["start"].as_str().unwrap_or("")),
-        num(&w["version"]),
-        num(&w["records"]),
-        num(&w["labelled"]),
-        w["drift"]["share"].as_f64().map_or("-".into(), |s| format!("{:.0}%", s * 100.0)),
+        when(&w.start),
+        w.version.clone(),
+        w.records.to_string(),
+        w.labelled.to_string(),
+        format!("{:.0}%", w.drift.share * 100.0),
         if drifted.is_empty() { "-".into() } else { drifted.join(", ") },
-        ["roc_auc", "f1", "accuracy", "r2", "rmse"]
-            .iter()
-            .find_map(|k| perf[*k].as_f64().map(|x| format!("{k} {x:.3}")))
+        w.performance
+            .as_ref()
+            .and_then(|p| p.values().first().map(|(k, x)| format!("{k} {x:.3}")))
             .unwrap_or_else(|| "-".into()),
-        parity.map_or("-".into(), |p| format!("{p:.2}")),
+        w.worst_parity_ratio().map_or("-".into(), |(_, p)| format!("{p:.2}")),
     ]
 }
 

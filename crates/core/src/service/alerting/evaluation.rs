@@ -11,6 +11,7 @@ use crate::incident::{
     AutoResolution, DueWindow, EvaluationWrite, Incident, IncidentExtension, IncidentFilter, IncidentRefresh,
     IncidentState, MonitorResult, NewIncident,
 };
+use crate::monitoring::MonitoredWindow;
 use crate::service::Riskops;
 use crate::service::monitoring::WindowReports;
 use riskops_monitor::WindowState;
@@ -75,7 +76,7 @@ impl Riskops {
         let monitors = self.monitor_set(model).await?.effective(tier);
         let mut reports = WindowReports::new(self, model).await?;
         let mut write = EvaluationWrite { model: model.to_string(), ..EvaluationWrite::default() };
-        let mut last_report: HashMap<u32, Value> = HashMap::new();
+        let mut last_report: HashMap<u32, MonitoredWindow> = HashMap::new();
         let mut versions: Vec<u32> = Vec::new();
         let mut references: HashMap<(u32, String), Option<f64>> = HashMap::new();
         for w in due {
@@ -201,8 +202,10 @@ impl Riskops {
                     "since": since,
                     "values": run.iter().map(|r| json!({"window": rfc3339_unix(r.window_start), "value": r.value, "at": r.at, "breached": r.breached})).collect::<Vec<_>>(),
                 });
-                let report = last_report.get(&version).cloned().unwrap_or(Value::Null);
-                let advice = m.family().advises_retraining().then(|| retrain_advice(m, &since, &values, &report));
+                let advice = m
+                    .family()
+                    .advises_retraining()
+                    .then(|| retrain_advice(m, &since, &values, last_report.get(&version)));
                 match open.iter().find(|i| i.version == version && i.monitor_id == m.id) {
                     Some(i) => {
                         audits.push(

@@ -5,12 +5,11 @@ use super::*;
 use super::{RequestContext, Riskops};
 use crate::auth::Operation;
 use crate::error::{Error, Result};
-use crate::kpi::{OutcomeValues, confusion_from_json};
-use crate::monitoring::WindowSpec;
+use crate::kpi::{Confusion, OutcomeValues};
+use crate::monitoring::{Business, MonitoredWindow, WindowSpec};
 use crate::registry::VersionRef;
 use riskops_data::profile::{ColumnProfile, Dtype};
-use riskops_monitor::{ReportContext, Task, WindowReport, WindowState};
-use serde_json::{Value, json};
+use riskops_monitor::{PerformanceReport, ReportContext, Task, WindowReport, WindowState};
 use std::collections::{BTreeMap, HashMap};
 
 impl Riskops {
@@ -45,7 +44,7 @@ impl Riskops {
         from: i64,
         to: i64,
         granularity: Option<WindowSpec>,
-    ) -> Result<Vec<Value>> {
+    ) -> Result<Vec<MonitoredWindow>> {
         self.model_version_for(ctx, Operation::RegistryRead, &VersionRef { name: model.into(), version: None }).await?;
         let config = self.stored_monitor_config(model).await?;
         let stored = self.store.windows(model, None, from, to).await?;
@@ -102,15 +101,15 @@ impl<'a> WindowReports<'a> {
         })
     }
 
-    /// The API's window report, with the expected business value when the model has
-    /// values per outcome and the window labels.
+    /// The window's report, with the expected business value when the model has values
+    /// per outcome and the window labels.
     pub(in crate::service) async fn report(
         &mut self,
         version: u32,
         start: i64,
         end: i64,
         state: &WindowState,
-    ) -> Result<Value> {
+    ) -> Result<MonitoredWindow> {
         let Some(reference) =
             self.riskops.cached_reference(&mut self.references, &self.model, version, &self.config).await?
         else {
@@ -130,12 +129,14 @@ impl<'a> WindowReports<'a> {
             drift_share: 0.5,
             min_records,
         };
-        let mut report = WindowReport::compute(state, &ctx).to_json();
+        let mut report = WindowReport::compute(state, &ctx);
         if is_baseline {
-            report["prediction_drift"] = json!({"skipped": "this is the version's first window: later windows' predictions are compared with it"});
+            report.prediction_drift = Some(Err(
+                "this is the version's first window: later windows' predictions are compared with it".to_string(),
+            ));
         }
-        report["business"] = business(&report, self.values.as_ref());
-        Ok(report)
+        let business = business(&report, self.values.as_ref());
+        Ok(MonitoredWindow { report, business })
     }
 
     /// Records a window needs before sample statistics are judged.
@@ -179,23 +180,19 @@ fn prediction_dtype(state: &WindowState, task: &Task) -> Dtype {
     }
 }
 
-/// `{"currency","value_per_1000","cost_per_1000","value","cost"}` from the window's
-/// confusion matrix and the model's values per outcome (costs are the negated values, so a
-/// monitor can fire on `business.cost_per_1000 --above X`); `null` without either.
-fn business(report: &Value, values: Option<&OutcomeValues>) -> Value {
-    let Some(values) = values else { return Value::Null };
-    let Some(matrix) = report.pointer("/performance/confusion_matrix").and_then(confusion_from_json) else {
-        return Value::Null;
-    };
-    let Some(per_thousand) = values.per_thousand(&matrix) else { return Value::Null };
-    let total = per_thousand * matrix.count() as f64 / 1000.0;
-    json!({
-        "currency": values.currency,
-        "value_per_1000": per_thousand,
-        "cost_per_1000": -per_thousand,
-        "value": total,
-        "cost": -total,
-        "decisions": matrix.count(),
+/// The value of the window's labelled decisions from its confusion matrix and the model's
+/// values per outcome; `None` without either.
+fn business(report: &WindowReport, values: Option<&OutcomeValues>) -> Option<Business> {
+    let values = values?;
+    let Some(PerformanceReport::Binary(performance)) = &report.performance else { return None };
+    let [[tn, fp], [fn_, tp]] = performance.confusion_matrix;
+    let matrix = Confusion { true_negatives: tn, false_positives: fp, false_negatives: fn_, true_positives: tp };
+    let per_thousand = values.per_thousand(&matrix)?;
+    Some(Business {
+        currency: values.currency.clone(),
+        value_per_1000: per_thousand,
+        value: per_thousand * matrix.count() as f64 / 1000.0,
+        decisions: matrix.count(),
     })
 }
 
