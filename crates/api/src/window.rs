@@ -294,6 +294,11 @@ pub struct LastWindow {
     pub drift_share: f64,
     pub drifted_features: Vec<String>,
     pub performance: Option<Performance>,
+    /// The sensitive attribute with the lowest demographic parity ratio.
+    pub lowest_parity_attribute: Option<String>,
+    pub lowest_parity_ratio: Option<f64>,
+    /// `null` without values per outcome or labels.
+    pub business: Option<Business>,
 }
 
 impl WindowReport {

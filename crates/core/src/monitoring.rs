@@ -217,4 +217,7 @@ pub struct LastWindow {
     pub drift_share: f64,
     pub drifted_features: Vec<String>,
     pub performance: Option<riskops_monitor::PerformanceReport>,
+    /// The sensitive attribute with the lowest demographic parity ratio, and that ratio.
+    pub lowest_parity: Option<(String, f64)>,
+    pub business: Option<Business>,
 }

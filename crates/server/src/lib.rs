@@ -8,6 +8,7 @@
 
 mod alerting;
 mod checkpointer;
+mod console;
 pub mod error;
 pub mod extract;
 mod metrics;
@@ -106,8 +107,11 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
     // every error carries it; json_errors sits outside the body limits and the panic
     // guard so that their answers become JSON too.
     let poked = state.audit_written.clone();
+    // The console's forms are small: a sign-in or a comment.
+    let console = console::router().layer(DefaultBodyLimit::max(64 << 10)).layer(RequestBodyLimitLayer::new(64 << 10));
     api.merge(uploads)
         .merge(batches)
+        .merge(console)
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(poked, checkpointer::poke_after_writes))
         .layer(CatchPanicLayer::new())

@@ -19,6 +19,8 @@ mod alerting;
 mod alerting_flow;
 #[path = "api/compliance.rs"]
 mod compliance;
+#[path = "api/console.rs"]
+mod console;
 #[path = "api/contract.rs"]
 mod contract;
 #[path = "api/governance.rs"]

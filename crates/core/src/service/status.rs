@@ -90,6 +90,11 @@ impl Riskops {
         let state = WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
         let window = WindowReports::new(self, model).await?.report(w.version, w.start, w.end, &state).await?;
         let report = window.report;
+        let lowest_parity = report
+            .fairness
+            .iter()
+            .filter_map(|(a, f)| f.demographic_parity_ratio.filter(|r| r.is_finite()).map(|r| (a.clone(), r)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
         Ok(Some(LastWindow {
             start: report.start,
             end: report.end,
@@ -99,6 +104,8 @@ impl Riskops {
             drift_share: report.drift.share,
             drifted_features: report.drift.features.into_iter().filter(|f| f.drifted).map(|f| f.name).collect(),
             performance: report.performance,
+            lowest_parity,
+            business: window.business,
         }))
     }
 }

@@ -36,7 +36,7 @@ pub struct MonitorPath {
 
 #[derive(Deserialize, IntoParams)]
 pub struct ProjectPath {
-    project: String,
+    pub(crate) project: String,
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -60,7 +60,7 @@ pub async fn controls(State(state): State<AppState>, Caller(ctx): Caller) -> Res
 #[derive(Deserialize, IntoParams)]
 pub struct ComplianceQuery {
     /// Only the controls mapped to `nist-ai-rmf`, `eu-ai-act`, `sr-11-7`, `hipaa` or `iso-42001`.
-    framework: Option<String>,
+    pub(crate) framework: Option<String>,
 }
 
 fn compliance_view(r: ComplianceReport) -> ComplianceView {

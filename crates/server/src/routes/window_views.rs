@@ -41,6 +41,9 @@ pub(crate) fn last_window(w: &monitoring::LastWindow) -> LastWindow {
         drift_share: w.drift_share,
         drifted_features: w.drifted_features.clone(),
         performance: w.performance.as_ref().map(performance),
+        lowest_parity_attribute: w.lowest_parity.as_ref().map(|(a, _)| a.clone()),
+        lowest_parity_ratio: w.lowest_parity.as_ref().map(|(_, r)| *r),
+        business: w.business.as_ref().map(business),
     }
 }
 

@@ -1,0 +1,62 @@
+//! The web console: server-rendered pages for the people who govern models, served by
+//! `riskops serve` itself at `/`.
+//!
+//! Pages are built from the API's own answers: each page calls the route handlers of
+//! [`crate::routes`] with the signed-in caller, so a number on a page is the number the API
+//! gives, and every page goes through the same authorization. No script runs; the one
+//! stylesheet is compiled in, and the Content-Security-Policy allows nothing from another
+//! origin. A session is a cookie holding an API token (HttpOnly, SameSite=Strict, 12 hours);
+//! every form carries a CSRF token derived from it.
+
+mod html;
+mod portfolio;
+mod session;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+/// The console's routes, with its security headers.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(portfolio::page))
+        .route("/sign-in", get(session::sign_in_page).post(session::sign_in))
+        .route("/sign-out", axum::routing::post(session::sign_out))
+        .route("/assets/console.css", get(stylesheet))
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+/// Nothing from another origin, no scripts, no framing; answers are not cached (they hold
+/// what one person may see).
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        include_str!("console.css"),
+    )
+}

@@ -1,0 +1,148 @@
+//! The web console over HTTP: sign-in by password and by token, the session cookie's
+//! flags, CSRF on sign-out, the security headers, and a portfolio that shows only the
+//! projects the person has a role in, with the API's numbers.
+
+use super::*;
+
+/// A client that keeps no cookies and follows no redirects: the test reads each answer.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+async fn page(s: &TestServer, path: &str, cookie: Option<&str>) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let mut req = browser().get(s.url(path));
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    let response = req.send().await.unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    (status, headers, response.text().await.unwrap())
+}
+
+/// `application/x-www-form-urlencoded`, as a browser sends a form.
+fn encoded(fields: &[(&str, &str)]) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                b' ' => "+".to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+async fn form(s: &TestServer, path: &str, fields: &[(&str, &str)], cookie: Option<&str>) -> reqwest::Response {
+    let mut req =
+        browser().post(s.url(path)).header("content-type", "application/x-www-form-urlencoded").body(encoded(fields));
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    req.send().await.unwrap()
+}
+
+/// Signs in with the form; the session cookie (`name=value`) and its full Set-Cookie line.
+async fn sign_in(s: &TestServer, fields: &[(&str, &str)]) -> (String, String) {
+    let r = form(s, "/sign-in", fields, None).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "{:?}", r.text().await);
+    assert_eq!(r.headers()["location"], "/");
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    (set.split(';').next().unwrap().to_string(), set)
+}
+
+fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a sign-out form with its CSRF token") + 19;
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_person_signs_in_sees_only_their_projects_and_signs_out() {
+    for s in servers().await {
+        for (name, template, workflow) in
+            [("alpha", "finance", "fraud_detection"), ("beta", "healthcare", "billing_information")]
+        {
+            let body = json!({"name": name, "description": "<script>alert(1)</script>", "template": template,
+                "workflow": workflow});
+            let (status, p) = s.post("/api/v1/projects", body).await;
+            assert_eq!(status, StatusCode::CREATED, "{p}");
+            let (status, a) = s.post(&format!("/api/v1/projects/{name}/risks/assess"), json!({})).await;
+            assert_eq!(status, StatusCode::OK, "{a}");
+        }
+        let (status, d) = s.upload("/api/v1/datasets/loans/versions", json!({"project": "alpha"}), csv(300, 0.0)).await;
+        assert_eq!(status, StatusCode::CREATED, "{d}");
+        let metadata = json!({"project": "alpha", "training_data": "loans@1"});
+        let (status, m) = s.upload("/api/v1/models/scorer/versions", metadata, b"model".to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let user = json!({"name": "vera", "roles": ["viewer@alpha"], "password": "a long passphrase"});
+        let (status, made) = s.post("/api/v1/users", user).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+
+        // Without a session every page leads to the sign-in form.
+        let (status, headers, _) = page(&s, "/", None).await;
+        assert_eq!((status, headers["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/sign-in"));
+        let (status, headers, html) = page(&s, "/sign-in", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("name=\"password\"") && html.contains("name=\"token\""), "{html}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'none'") && csp.contains("form-action 'self'"), "{csp}");
+        assert_eq!(headers["x-frame-options"], "DENY");
+
+        // A wrong password: a page that says so, no cookie.
+        let r = form(&s, "/sign-in", &[("name", "vera"), ("password", "wrong")], None).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        assert!(r.headers().get("set-cookie").is_none());
+        assert!(r.text().await.unwrap().contains("Sign-in failed"));
+        // A form posted from another site is refused.
+        let r = browser()
+            .post(s.url("/sign-in"))
+            .header("origin", "https://evil.example")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(encoded(&[("name", "vera"), ("password", "a long passphrase")]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+        let (cookie, set) = sign_in(&s, &[("name", "vera"), ("password", "a long passphrase")]).await;
+        for flag in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+            assert!(set.contains(flag), "{flag} in {set}");
+        }
+        let (status, _, html) = page(&s, "/", Some(&cookie)).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains("alpha") && html.contains("scorer"), "{html}");
+        assert!(!html.contains("beta"), "a viewer of alpha sees nothing of beta: {html}");
+        assert!(!html.contains("<script>"), "values are escaped");
+        assert!(html.contains("vera") && html.contains("Open risks"));
+        // The heatmap counts the open entries of alpha's register, as the API lists them.
+        let (_, risks) = s.get("/api/v1/projects/alpha/risks", Some(TOKEN)).await;
+        let open = risks["risks"].as_array().unwrap().iter().filter(|r| r["status"] != "closed").count();
+        assert!(open > 0);
+        assert!(html.contains(&format!("<b>{open}</b><span>open risks in the registers</span>")), "{html}");
+
+        // Filters narrow the rows; sorting is a link.
+        let (_, _, filtered) = page(&s, "/?tier=low&sort=drift", Some(&cookie)).await;
+        assert!(filtered.contains("No models to show"), "alpha's model is not low tier: {filtered}");
+
+        // Sign-out needs the page's CSRF token, then revokes the session's token.
+        let r = form(&s, "/sign-out", &[("csrf", "forged")], Some(&cookie)).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let (status, _, _) = page(&s, "/", Some(&cookie)).await;
+        assert_eq!(status, StatusCode::OK, "a refused sign-out changes nothing");
+        let r = form(&s, "/sign-out", &[("csrf", &csrf_of(&html))], Some(&cookie)).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(r.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+        let (status, headers, _) = page(&s, "/", Some(&cookie)).await;
+        assert_eq!((status, headers["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/sign-in"));
+
+        // The admin signs in with an API token and sees both projects; signing out of the
+        // browser does not revoke a token used elsewhere.
+        let (cookie, _) = sign_in(&s, &[("token", TOKEN)]).await;
+        let (_, _, html) = page(&s, "/", Some(&cookie)).await;
+        assert!(html.contains("alpha") && html.contains("beta"), "{html}");
+        let r = form(&s, "/sign-out", &[("csrf", &csrf_of(&html))], Some(&cookie)).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let (status, _) = s.get("/api/v1/whoami", Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+}
