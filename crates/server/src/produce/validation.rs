@@ -11,6 +11,7 @@ use riskops_core::service::{PRODUCED_BY, ProducedEvidence, ValidationJob};
 use riskops_core::{Error, Result};
 use riskops_data::{Table, Values};
 use riskops_model::{Model, Prediction, Task};
+use riskops_stats::metrics::{Confusion, log_loss_term};
 use riskops_stats::{BinaryOutcomes, GroupOutcomes, RegressionSummary};
 use std::collections::BTreeMap;
 
@@ -197,14 +198,8 @@ fn pick<T: Copy>(v: &[T], idx: &[usize]) -> Vec<T> {
     idx.iter().map(|&i| v[i]).collect()
 }
 
-fn outcomes(s: &Scored, idx: Option<&[usize]>) -> Option<BinaryOutcomes> {
-    match idx {
-        None => BinaryOutcomes::from_slices(&s.actual, &s.predicted, Some(&s.scores)).ok(),
-        Some(idx) => {
-            BinaryOutcomes::from_slices(&pick(&s.actual, idx), &pick(&s.predicted, idx), Some(&pick(&s.scores, idx)))
-                .ok()
-        }
-    }
+fn outcomes(s: &Scored) -> Option<BinaryOutcomes> {
+    BinaryOutcomes::from_slices(&s.actual, &s.predicted, Some(&s.scores)).ok()
 }
 
 fn classification_metrics(s: &Scored, seed: u64) -> BTreeMap<String, Estimate> {
@@ -214,8 +209,24 @@ fn classification_metrics(s: &Scored, seed: u64) -> BTreeMap<String, Estimate> {
         Estimate { value: Some(p.auc()), ci_low: Some(lo), ci_high: Some(hi) }
     });
     metrics.insert("roc_auc".into(), auc.unwrap_or(Estimate { value: None, ci_low: None, ci_high: None }));
-    let whole = outcomes(s, None);
-    let rows = s.actual.len();
+    let whole = outcomes(s);
+    // A resample's metrics need only its confusion counts and log-loss sum, so each is one
+    // pass over drawn row numbers (sklearn's log loss term per row, computed once).
+    let loss: Vec<Option<f64>> =
+        s.actual.iter().zip(&s.scores).map(|(&a, &p)| p.is_finite().then(|| log_loss_term(a, p))).collect();
+    let outside_unit = s.scores.iter().any(|p| p.is_finite() && !(0.0..=1.0).contains(p));
+    let intervals = bootstrap(s.actual.len(), seed, |rows| {
+        let (mut counts, mut loss_sum, mut scored) = (Confusion::default(), 0.0, 0u64);
+        for i in rows {
+            counts.add(s.actual[i], s.predicted[i]);
+            if let Some(l) = loss[i] {
+                loss_sum += l;
+                scored += 1;
+            }
+        }
+        let log_loss = (scored > 0 && !outside_unit).then(|| loss_sum / scored as f64);
+        [counts.accuracy(), counts.precision(), counts.recall(), counts.f1(), log_loss]
+    });
     let named: [(&str, Metric<BinaryOutcomes>); 5] = [
         ("accuracy", BinaryOutcomes::accuracy),
         ("precision", BinaryOutcomes::precision),
@@ -223,31 +234,31 @@ fn classification_metrics(s: &Scored, seed: u64) -> BTreeMap<String, Estimate> {
         ("f1", BinaryOutcomes::f1),
         ("log_loss", BinaryOutcomes::log_loss),
     ];
-    for (i, (name, metric)) in named.iter().enumerate() {
+    for ((name, metric), ci) in named.iter().zip(intervals) {
         let value = whole.as_ref().and_then(metric);
-        let ci = bootstrap(rows, seed.wrapping_add(i as u64), |idx| outcomes(s, Some(idx)).as_ref().and_then(metric));
         metrics.insert(name.to_string(), Estimate { value, ci_low: ci.map(|c| c.0), ci_high: ci.map(|c| c.1) });
     }
     metrics
 }
 
 fn regression_metrics(actual: &[f64], predicted: &[f64], seed: u64) -> BTreeMap<String, Estimate> {
-    let summary = |idx: Option<&[usize]>| match idx {
-        None => RegressionSummary::from_slices(actual, predicted).ok(),
-        Some(idx) => RegressionSummary::from_slices(&pick(actual, idx), &pick(predicted, idx)).ok(),
-    };
-    let whole = summary(None);
+    let whole = RegressionSummary::from_slices(actual, predicted).ok();
     let named: [(&str, Metric<RegressionSummary>); 4] = [
         ("mae", RegressionSummary::mae),
         ("rmse", RegressionSummary::rmse),
         ("mape", RegressionSummary::mape),
         ("r2", RegressionSummary::r2),
     ];
+    let intervals = bootstrap(actual.len(), seed, |rows| {
+        let mut summary = RegressionSummary::new();
+        for i in rows {
+            summary.add(actual[i], predicted[i]);
+        }
+        named.map(|(_, metric)| metric(&summary))
+    });
     let mut metrics = BTreeMap::new();
-    for (i, (name, metric)) in named.iter().enumerate() {
+    for ((name, metric), ci) in named.iter().zip(intervals) {
         let value = whole.as_ref().and_then(metric);
-        let ci =
-            bootstrap(actual.len(), seed.wrapping_add(i as u64), |idx| summary(Some(idx)).as_ref().and_then(metric));
         metrics.insert(name.to_string(), Estimate { value, ci_low: ci.map(|c| c.0), ci_high: ci.map(|c| c.1) });
     }
     metrics

@@ -34,6 +34,13 @@ use std::collections::BTreeMap;
 use super::{CompensatedSum, Reader, ratio_or_zero};
 use crate::StatsError;
 
+/// One record's term of sklearn's `log_loss`: y_prob = [1 − p, p], clipped to [ε, 1 − ε],
+/// then −Σ y·log(y_prob); the metric is the mean of the terms.
+pub fn log_loss_term(actual: bool, score: f64) -> f64 {
+    let p = if actual { score } else { 1.0 - score };
+    -p.clamp(f64::EPSILON, 1.0 - f64::EPSILON).ln()
+}
+
 /// Distinct scores a [`ScoreSummary`] keeps exactly by default before switching to
 /// histograms.
 pub const DEFAULT_SCORE_CAP: usize = 4096;
@@ -598,9 +605,7 @@ impl BinaryOutcomes {
         if !(0.0..=1.0).contains(&score) {
             self.outside_unit = self.outside_unit.saturating_add(1);
         }
-        // sklearn: y_prob = [1 − p, p], clipped to [ε, 1 − ε], then −Σ y·log(y_prob).
-        let p = if actual { score } else { 1.0 - score };
-        self.log_loss.add(-p.clamp(f64::EPSILON, 1.0 - f64::EPSILON).ln());
+        self.log_loss.add(log_loss_term(actual, score));
     }
 
     /// Combines `other` into `self` (see [`ScoreSummary::merge`] for the scores).

@@ -33,7 +33,9 @@ pub mod classification;
 pub mod fairness;
 pub mod regression;
 
-pub use classification::{AucEstimate, BinaryOutcomes, Confusion, DEFAULT_SCORE_CAP, SCORE_BINS, ScoreSummary};
+pub use classification::{
+    AucEstimate, BinaryOutcomes, Confusion, DEFAULT_SCORE_CAP, SCORE_BINS, ScoreSummary, log_loss_term,
+};
 pub use fairness::{DEFAULT_GROUP_CAP, FourFifths, GroupMetrics, GroupOutcomes};
 pub use regression::RegressionSummary;
 
