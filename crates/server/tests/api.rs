@@ -64,6 +64,7 @@ fn test_settings(
             // The tests' receivers listen on loopback.
             webhook_allow_hosts: vec!["127.0.0.1".into()],
         },
+        endpoints: Default::default(),
     }
 }
 

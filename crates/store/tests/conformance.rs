@@ -194,6 +194,7 @@ async fn register(store: &Arc<dyn Store>, permit: &Permit, name: &str, n: u8) ->
         metrics: json!({}),
         tags: Default::default(),
         signature: None,
+        endpoint: None,
     };
     store
         .create_model_version(new, audit(permit, "model.register", &format!("model:{name}")), T0)

@@ -435,6 +435,7 @@ async fn a_model_version_keeps_its_signature() {
             metrics: json!({}),
             tags: Default::default(),
             signature: Some(signature.clone()),
+            endpoint: None,
         };
         let created =
             store.create_model_version(new, audit(&permit, "model.register", "model:signed"), T0).await.unwrap();
