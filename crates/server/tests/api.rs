@@ -27,6 +27,8 @@ mod governance;
 mod hardening;
 #[path = "api/metrics.rs"]
 mod metrics;
+#[path = "api/mlserver.rs"]
+mod mlserver;
 #[path = "api/monitoring.rs"]
 mod monitoring;
 #[path = "api/registry.rs"]

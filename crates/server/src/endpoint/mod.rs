@@ -114,7 +114,8 @@ impl EndpointModel {
         let (target, body) = match self.endpoint.protocol {
             Protocol::V2 => {
                 let names: Vec<&str> = probabilities.into_iter().chain([self.signature.label.as_str()]).collect();
-                (format!("{url}/infer"), v2::request(&self.signature.inputs, inputs, &names))
+                let body = v2::request(&self.signature.inputs, inputs, &names).map_err(|e| self.refusal(&e))?;
+                (format!("{url}/infer"), body)
             }
             Protocol::Mlflow => {
                 (format!("{url}/invocations"), mlflow::request(bindings, inputs, rows).map_err(|e| self.refusal(&e))?)
@@ -161,7 +162,7 @@ impl EndpointModel {
     }
 
     fn refusal(&self, why: &str) -> Error {
-        Error::invalid("endpoint", format!("the model endpoint {} answered unusably: {why}", self.endpoint.url))
+        Error::invalid("endpoint", format!("the model endpoint {} cannot be used: {why}", self.endpoint.url))
     }
 }
 

@@ -85,8 +85,28 @@ fn datatype(data: &Data) -> &'static str {
     }
 }
 
-/// The request body for one batch, inputs in the signature's order.
-pub(super) fn request(specs: &[InputSpec], inputs: &HashMap<String, Tensor>, outputs: &[&str]) -> Value {
+/// The request body for one batch, inputs in the signature's order. JSON has no NaN or
+/// infinity (serde would send null, which servers refuse or crash on): such a value is
+/// refused here, naming it, as a model refuses an input it cannot take.
+pub(super) fn request(
+    specs: &[InputSpec],
+    inputs: &HashMap<String, Tensor>,
+    outputs: &[&str],
+) -> Result<Value, String> {
+    for (name, t) in inputs {
+        let bad = match &t.data {
+            Data::F32(v) => v.iter().position(|x| !x.is_finite()),
+            Data::F64(v) => v.iter().position(|x| !x.is_finite()),
+            _ => None,
+        };
+        if let Some(i) = bad {
+            let width: usize = t.shape.iter().skip(1).product();
+            return Err(format!(
+                "input {name}, row {}: a missing or infinite value cannot be sent in v2 JSON",
+                i / width.max(1) + 1
+            ));
+        }
+    }
     let inputs: Vec<Value> = specs
         .iter()
         .filter_map(|s| inputs.get(&s.name).map(|t| (s, t)))
@@ -102,7 +122,7 @@ pub(super) fn request(specs: &[InputSpec], inputs: &HashMap<String, Tensor>, out
         })
         .collect();
     let outputs: Vec<Value> = outputs.iter().map(|n| json!({"name": n})).collect();
-    json!({"inputs": inputs, "outputs": outputs})
+    Ok(json!({"inputs": inputs, "outputs": outputs}))
 }
 
 /// The label and probability outputs of one batch's answer.

@@ -1,0 +1,76 @@
+//! Models served over HTTP, against a real MLServer: `.ci/run` trains one scikit-learn model
+//! (tools/mlserver/make_model.py), serves it with `mlserver start` and exports
+//! `RISKOPS_TEST_MLSERVER_URL` (the server) and `RISKOPS_TEST_MLSERVER_DIR` (the model's ONNX
+//! file and its data). Without them these tests say they skipped and pass.
+
+use super::*;
+
+/// The served model's URL and the folder with `credit_lr.onnx` and `german.csv`.
+fn mlserver() -> Option<(String, std::path::PathBuf)> {
+    match (std::env::var("RISKOPS_TEST_MLSERVER_URL"), std::env::var("RISKOPS_TEST_MLSERVER_DIR")) {
+        (Ok(url), Ok(dir)) => Some((format!("{}/v2/models/credit-lr", url.trim_end_matches('/')), dir.into())),
+        _ => {
+            eprintln!("skipped: RISKOPS_TEST_MLSERVER_URL unset (.ci/run starts an MLServer)");
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn mlserver_endpoint_validates_like_the_onnx_file_of_the_same_model() {
+    let Some((url, dir)) = mlserver() else { return };
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    for s in servers().await {
+        let (status, body) = s.upload("/api/v1/datasets/german/versions", json!({}), read("german.csv")).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) =
+            s.upload("/api/v1/models/credit-onnx/versions", json!({"framework": "onnx"}), read("credit_lr.onnx")).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let register = json!({"endpoint": url, "protocol": "v2", "classes": ["0", "1"],
+            "metadata": {"framework": "sklearn", "training_data": "german@1"}});
+        let (status, served) = s.post("/api/v1/models/credit-served/endpoints", register.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{served}");
+        assert_eq!(served["endpoint"], json!({"url": url, "protocol": "v2"}));
+        // The signature comes from the model's v2 metadata (its declared input) and the classes.
+        let signature = &served["signature"];
+        assert_eq!(signature["inputs"][0]["name"], "input-0", "{signature}");
+        assert_eq!(signature["outputs"]["probabilities"], json!({"name": "predict_proba", "classes": ["0", "1"]}));
+        assert_eq!(served["training_data"], "german@1");
+
+        let request = json!({"data": "german@1", "label": "CLASSIFICATION", "seed": 7});
+        let (status, onnx) = s.post("/api/v1/models/credit-onnx/versions/1/validations", request.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{onnx}");
+        let (status, endpoint) = s.post("/api/v1/models/credit-served/versions/1/validations", request).await;
+        assert_eq!(status, StatusCode::CREATED, "{endpoint}");
+        assert_eq!(endpoint["n"], 1000);
+        // The same model, run by riskops from ONNX (float32) and by scikit-learn behind MLServer.
+        for metric in ["roc_auc", "accuracy", "precision", "recall"] {
+            let (a, b) = (&onnx["metrics"][metric]["value"], &endpoint["metrics"][metric]["value"]);
+            assert!((a.as_f64().unwrap() - b.as_f64().unwrap()).abs() < 1e-6, "{metric}: onnx {a}, endpoint {b}");
+        }
+
+        // Stress tests score through the endpoint too.
+        let stress = json!({"data": "german@1", "label": "CLASSIFICATION", "monotone": ["DURATION_MONTHS:+"]});
+        let (status, report) = s.post("/api/v1/models/credit-served/versions/1/stress-tests", stress).await;
+        assert_eq!(status, StatusCode::CREATED, "{report}");
+        assert_eq!(report["kind"], "stress_test");
+
+        // A model the server does not serve, and a port nobody listens on: 422, nothing stored.
+        let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let closed_url = format!("http://{}/v2/models/credit-lr", closed.local_addr().unwrap());
+        drop(closed);
+        let unknown = url.replace("credit-lr", "no-such-model");
+        for bad in [unknown, closed_url] {
+            let (status, body) =
+                s.post("/api/v1/models/refused/endpoints", json!({"endpoint": bad, "protocol": "v2"})).await;
+            assert_eq!(
+                (status, body["error"]["field"].as_str()),
+                (StatusCode::UNPROCESSABLE_ENTITY, Some("endpoint")),
+                "{body}"
+            );
+            assert!(body["error"]["message"].as_str().unwrap().contains(&bad), "{body}");
+        }
+        let (status, _) = s.get("/api/v1/models/refused/versions", Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+}
