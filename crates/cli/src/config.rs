@@ -172,6 +172,31 @@ pub fn parse_size(text: &str) -> Result<usize> {
     }
 }
 
+/// How the server calls model endpoints; the file's values are checked as the flags' are.
+fn endpoint_settings(
+    batch_rows: Option<u64>,
+    timeout: Option<u64>,
+    retries: Option<u32>,
+) -> anyhow::Result<riskops_server::endpoint::EndpointSettings> {
+    let default = riskops_server::endpoint::EndpointSettings::default();
+    let batch_rows = match batch_rows {
+        Some(n @ 1..=1_000_000) => n as usize,
+        Some(_) => anyhow::bail!("endpoint_batch_rows: must be 1 to 1000000"),
+        None => default.batch_rows,
+    };
+    let timeout = match timeout {
+        Some(s @ 1..=3600) => std::time::Duration::from_secs(s),
+        Some(_) => anyhow::bail!("endpoint_timeout: must be 1 to 3600 seconds"),
+        None => default.timeout,
+    };
+    let retries = match retries {
+        Some(n @ 0..=10) => n,
+        Some(_) => anyhow::bail!("endpoint_retries: must be 0 to 10"),
+        None => default.retries,
+    };
+    Ok(riskops_server::endpoint::EndpointSettings { batch_rows, timeout, retries, ..default })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,29 +282,4 @@ mod tests {
         let shown = format!("{:?}", cfg.settings);
         assert!(!shown.contains("hunter2") && !shown.contains("tok-abcdef"), "{shown}");
     }
-}
-
-/// How the server calls model endpoints; the file's values are checked as the flags' are.
-fn endpoint_settings(
-    batch_rows: Option<u64>,
-    timeout: Option<u64>,
-    retries: Option<u32>,
-) -> anyhow::Result<riskops_server::endpoint::EndpointSettings> {
-    let default = riskops_server::endpoint::EndpointSettings::default();
-    let batch_rows = match batch_rows {
-        Some(n @ 1..=1_000_000) => n as usize,
-        Some(_) => anyhow::bail!("endpoint_batch_rows: must be 1 to 1000000"),
-        None => default.batch_rows,
-    };
-    let timeout = match timeout {
-        Some(s @ 1..=3600) => std::time::Duration::from_secs(s),
-        Some(_) => anyhow::bail!("endpoint_timeout: must be 1 to 3600 seconds"),
-        None => default.timeout,
-    };
-    let retries = match retries {
-        Some(n @ 0..=10) => n,
-        Some(_) => anyhow::bail!("endpoint_retries: must be 0 to 10"),
-        None => default.retries,
-    };
-    Ok(riskops_server::endpoint::EndpointSettings { batch_rows, timeout, retries, ..default })
 }

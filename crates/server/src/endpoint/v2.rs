@@ -143,7 +143,7 @@ pub(super) fn outputs(
             let o = find(name).ok_or(format!("the answer has no output {name:?}"))?;
             let values = flat(&o["data"]);
             let numbers: Vec<f64> = values.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect();
-            if rows == 0 || numbers.len() % rows != 0 {
+            if rows == 0 || !numbers.len().is_multiple_of(rows) {
                 return Err(format!("output {name:?} holds {} values for {rows} rows", numbers.len()));
             }
             Some(numbers)
