@@ -74,3 +74,77 @@ async fn mlserver_endpoint_validates_like_the_onnx_file_of_the_same_model() {
         assert_eq!(status, StatusCode::NOT_FOUND);
     }
 }
+
+/// An MLflow scoring server stand-in that runs `credit_gbc.onnx` with riskops-model on the
+/// `dataframe_split` it receives and answers the probabilities, as a pyfunc returning
+/// `predict_proba` does.
+async fn fake_mlflow(onnx: Vec<u8>) -> String {
+    use axum::routing::{get, post};
+    let model = Arc::new(riskops_model::Model::load(&onnx).unwrap());
+    let app = axum::Router::new().route("/ping", get(|| async { "\n" })).route(
+        "/invocations",
+        post(move |axum::Json(body): axum::Json<Value>| {
+            let model = model.clone();
+            async move {
+                let frame = &body["dataframe_split"];
+                let names: Vec<String> =
+                    frame["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+                let rows = frame["data"].as_array().unwrap();
+                let columns: Vec<riskops_model::Column> = names
+                    .iter()
+                    .enumerate()
+                    .map(|(j, name)| riskops_model::Column {
+                        name: name.clone(),
+                        values: riskops_model::ColumnValues::Float(
+                            rows.iter().map(|r| r[j].as_f64().unwrap()).collect(),
+                        ),
+                    })
+                    .collect();
+                let map = std::collections::HashMap::new();
+                let (inputs, _) = riskops_model::bind_columns(model.signature(), &columns, None, None, &map).unwrap();
+                let p = model.predict(inputs).unwrap();
+                let probs: Vec<Value> = p.probabilities.unwrap().chunks(2).map(|r| json!(r)).collect();
+                axum::Json(json!({"predictions": probs}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn an_mlflow_endpoint_validates_like_the_onnx_file_it_serves() {
+    let fixture = |name: &str| {
+        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/tests/data").join(name)).unwrap()
+    };
+    let url = fake_mlflow(fixture("credit_gbc.onnx")).await;
+    for s in servers().await {
+        let (status, _) =
+            s.upload("/api/v1/datasets/credit/versions", json!({}), fixture("credit_gbc_input.csv")).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, served) = s
+            .post(
+                "/api/v1/models/credit/endpoints",
+                json!({"endpoint": url, "protocol": "mlflow", "classes": ["0", "1"]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{served}");
+        assert_eq!(served["endpoint"]["protocol"], "mlflow");
+        // The artifact is the endpoint's descriptor, checked like any other.
+        let file = s.http.get(s.url("/api/v1/models/credit/versions/1/file")).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(file.status(), StatusCode::OK);
+        let descriptor: Value = serde_json::from_slice(&file.bytes().await.unwrap()).unwrap();
+        assert_eq!(descriptor, json!({"kind": "riskops-endpoint-v1", "protocol": "mlflow", "url": url}));
+
+        let request = json!({"data": "credit@1", "label": "default", "seed": 7});
+        let (status, report) = s.post("/api/v1/models/credit/versions/1/validations", request).await;
+        assert_eq!(status, StatusCode::CREATED, "{report}");
+        // The probabilities travel as JSON (f32 → f64 → f32: exact), so this is the ONNX
+        // model's AUC, as scikit-learn computed it on onnxruntime's outputs.
+        let expected = super::validation::reference_auc("credit_gbc");
+        let auc = report["metrics"]["roc_auc"]["value"].as_f64().unwrap();
+        assert!((auc - expected).abs() < 1e-9, "{auc} vs sklearn {expected}");
+    }
+}
