@@ -21,14 +21,14 @@ mod alerting_flow;
 mod compliance;
 #[path = "api/contract.rs"]
 mod contract;
+#[path = "api/endpoints.rs"]
+mod endpoints;
 #[path = "api/governance.rs"]
 mod governance;
 #[path = "api/hardening.rs"]
 mod hardening;
 #[path = "api/metrics.rs"]
 mod metrics;
-#[path = "api/mlserver.rs"]
-mod mlserver;
 #[path = "api/monitoring.rs"]
 mod monitoring;
 #[path = "api/registry.rs"]

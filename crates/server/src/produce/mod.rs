@@ -62,7 +62,8 @@ impl Scorer {
     }
 
     /// Scores model columns (the label column left out of the inputs). An input the data
-    /// does not fit is `Err(Fit)`; a model or endpoint that fails is `Err(Failed)`.
+    /// does not fit is `Err(Fit)`; a model that fails, or an endpoint that refuses the input,
+    /// `Err(Failed)`; an endpoint that does not answer, `Err(Unreachable)`.
     pub(crate) fn predict(&self, columns: &[Column], label: Option<&str>) -> std::result::Result<Prediction, Failure> {
         let (inputs, bindings) = bind_columns(self.signature(), columns, label, None, &HashMap::new())
             .map_err(|e| Failure::Fit(e.to_string()))?;

@@ -36,6 +36,11 @@ struct Runner<'a> {
 
 impl Runner<'_> {
     fn run(&self, columns: &[Column]) -> std::result::Result<Outputs, super::Failure> {
+        // Once the endpoint stopped answering the run's result is that error: waiting through
+        // the retries of every remaining check would only delay it.
+        if let Some(e) = self.unreachable.borrow().as_ref() {
+            return Err(super::Failure::Unreachable(e.clone()));
+        }
         let p = self.model.predict(columns, self.label).inspect_err(|f| {
             if let super::Failure::Unreachable(e) = f {
                 self.unreachable.borrow_mut().get_or_insert_with(|| e.clone());

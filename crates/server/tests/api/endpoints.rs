@@ -1,7 +1,8 @@
-//! Models served over HTTP, against a real MLServer: `.ci/run` trains one scikit-learn model
+//! Models served over HTTP. Against a real MLServer: `.ci/run` trains one scikit-learn model
 //! (tools/mlserver/make_model.py), serves it with `mlserver start` and exports
 //! `RISKOPS_TEST_MLSERVER_URL` (the server) and `RISKOPS_TEST_MLSERVER_DIR` (the model's ONNX
-//! file and its data). Without them these tests say they skipped and pass.
+//! file and its data); without them that test says it skipped and passes. MLflow and a failing
+//! endpoint against stand-ins in the test.
 
 use super::*;
 
@@ -147,4 +148,33 @@ async fn an_mlflow_endpoint_validates_like_the_onnx_file_it_serves() {
         let auc = report["metrics"]["roc_auc"]["value"].as_f64().unwrap();
         assert!((auc - expected).abs() < 1e-9, "{auc} vs sklearn {expected}");
     }
+}
+
+#[tokio::test]
+async fn an_endpoint_that_stops_answering_fails_the_run_naming_it_and_files_nothing() {
+    use axum::routing::{get, post};
+    let metadata = json!({"name": "m", "versions": [], "platform": "", "inputs": [], "outputs": []});
+    let app = axum::Router::new()
+        .route("/v2/models/m", get(move || async move { axum::Json(metadata.clone()) }))
+        .route("/v2/models/m/infer", post(|| async { (StatusCode::SERVICE_UNAVAILABLE, "overloaded") }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v2/models/m", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let fixture = |name: &str| {
+        std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/tests/data").join(name)).unwrap()
+    };
+    let s = TestServer::start_on(tempfile::tempdir().unwrap(), None, 1 << 20).await;
+    s.upload("/api/v1/datasets/credit/versions", json!({}), fixture("credit_gbc_input.csv")).await;
+    let register = json!({"endpoint": url, "protocol": "v2", "classes": ["0", "1"]});
+    let (status, body) = s.post("/api/v1/models/busy/endpoints", register).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let request = json!({"data": "credit@1", "label": "default"});
+    for path in ["validations", "stress-tests"] {
+        let (status, body) = s.post(&format!("/api/v1/models/busy/versions/1/{path}"), request.clone()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(&format!("{url}/infer")) && message.contains("HTTP 503: overloaded"), "{message}");
+    }
+    let (_, listed) = s.get("/api/v1/models/busy/versions/1/evidence", Some(TOKEN)).await;
+    assert_eq!(listed["evidence"].as_array().unwrap().len(), 0);
 }
