@@ -80,6 +80,34 @@ pub struct DatasetVersionView {
     pub profile: Option<Document>,
 }
 
+/// A model served over HTTP, registered as the next version (`riskops model register
+/// --endpoint`). riskops asks the endpoint first (v2: its metadata; MLflow: `/ping`) and stores
+/// nothing when it does not answer as its protocol says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterEndpoint {
+    /// v2: the model's URL, `http://HOST:PORT/v2/models/NAME` (or `…/NAME/versions/V`);
+    /// MLflow: the scoring server's URL (riskops posts to `/invocations`).
+    pub endpoint: String,
+    /// `v2` (Open Inference Protocol: KServe, Triton, MLServer) or `mlflow`.
+    pub protocol: String,
+    /// A classifier's classes in the order of the endpoint's probability columns (scikit-learn:
+    /// `model.classes_`, sorted); without them the endpoint is taken for a regressor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classes: Option<Vec<String>>,
+    /// Everything else a registration records (no `file`: the endpoint is the model).
+    #[serde(default)]
+    pub metadata: RegisterMetadata,
+}
+
+/// Where a served model is and how riskops talks to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EndpointView {
+    pub url: String,
+    /// `v2` or `mlflow`.
+    pub protocol: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ModelVersionView {
     pub name: String,
@@ -103,6 +131,10 @@ pub struct ModelVersionView {
     /// null otherwise): `{"inputs":[{"name","type","shape"}],"outputs":{"label",
     /// "probabilities":{"name","classes"}|null},"task","columns"}`.
     pub signature: Option<Document>,
+    /// Where the model is served, for a model riskops calls over HTTP (then the artifact is
+    /// only the endpoint's descriptor); null when the artifact is the model.
+    #[serde(default)]
+    pub endpoint: Option<EndpointView>,
     pub author: String,
     #[schema(format = DateTime)]
     pub created_at: String,

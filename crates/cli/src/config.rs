@@ -30,6 +30,9 @@ struct FileConfig {
     bootstrap_token: Option<String>,
     window_quiet: Option<u64>,
     webhook_allow_hosts: Option<Vec<String>>,
+    endpoint_batch_rows: Option<u64>,
+    endpoint_timeout: Option<u64>,
+    endpoint_retries: Option<u32>,
 }
 
 /// Settings for the server plus what only the CLI needs.
@@ -113,6 +116,11 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
                 webhook_allow_hosts,
                 ..riskops_server::AlertingSettings::default()
             },
+            endpoints: endpoint_settings(
+                args.endpoint_batch_rows.or(file.endpoint_batch_rows),
+                args.endpoint_timeout.or(file.endpoint_timeout),
+                args.endpoint_retries.or(file.endpoint_retries),
+            )?,
         },
         log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
     })
@@ -162,6 +170,31 @@ pub fn parse_size(text: &str) -> Result<usize> {
         Some(v) => Ok(v),
         None => bail!("{text:?} is too large"),
     }
+}
+
+/// How the server calls model endpoints; the file's values are checked as the flags' are.
+fn endpoint_settings(
+    batch_rows: Option<u64>,
+    timeout: Option<u64>,
+    retries: Option<u32>,
+) -> anyhow::Result<riskops_server::endpoint::EndpointSettings> {
+    let default = riskops_server::endpoint::EndpointSettings::default();
+    let batch_rows = match batch_rows {
+        Some(n @ 1..=1_000_000) => n as usize,
+        Some(_) => anyhow::bail!("endpoint_batch_rows: must be 1 to 1000000"),
+        None => default.batch_rows,
+    };
+    let timeout = match timeout {
+        Some(s @ 1..=3600) => std::time::Duration::from_secs(s),
+        Some(_) => anyhow::bail!("endpoint_timeout: must be 1 to 3600 seconds"),
+        None => default.timeout,
+    };
+    let retries = match retries {
+        Some(n @ 0..=10) => n,
+        Some(_) => anyhow::bail!("endpoint_retries: must be 0 to 10"),
+        None => default.retries,
+    };
+    Ok(riskops_server::endpoint::EndpointSettings { batch_rows, timeout, retries, ..default })
 }
 
 #[cfg(test)]

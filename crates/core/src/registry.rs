@@ -278,6 +278,79 @@ impl ModelInterface {
     }
 }
 
+/// How riskops talks to a model served over HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// The Open Inference Protocol v2 (KServe, Triton, MLServer): the endpoint is the model's
+    /// URL, `…/v2/models/NAME[/versions/V]`; metadata is a GET of it, scoring a POST to `/infer`.
+    V2,
+    /// MLflow's scoring server: the endpoint is the server's URL; scoring is a POST to
+    /// `/invocations` with `{"dataframe_split":{"columns","data"}}`.
+    Mlflow,
+}
+
+impl Protocol {
+    pub const ALL: [Protocol; 2] = [Protocol::V2, Protocol::Mlflow];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::V2 => "v2",
+            Protocol::Mlflow => "mlflow",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self> {
+        Protocol::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| Error::invalid("protocol", format!("unknown protocol {s:?}; one of v2, mlflow")))
+    }
+}
+
+/// A model served over HTTP instead of an artifact riskops runs itself. Its artifact is
+/// [`Endpoint::descriptor`]: the version's digest then covers where it is served, so a
+/// deployment's signature and the integrity checks hold for endpoint models too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Without a trailing slash.
+    pub url: String,
+    pub protocol: Protocol,
+}
+
+impl Endpoint {
+    /// Checks the URL's form (http or https, no credentials, no query) before anything is asked.
+    pub fn new(url: &str, protocol: Protocol) -> Result<Endpoint> {
+        let url = url.trim().trim_end_matches('/');
+        let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else {
+            return Err(Error::invalid("endpoint", "must be an http:// or https:// URL"));
+        };
+        let host = rest.split('/').next().unwrap_or_default();
+        if host.is_empty() || url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Error::invalid(
+                "endpoint",
+                "must be a URL with a host, without spaces, at most 2048 characters",
+            ));
+        }
+        // A password in the URL would be stored, shown and audited: refused.
+        if host.contains('@') || url.contains('?') || url.contains('#') {
+            return Err(Error::invalid("endpoint", "must not hold credentials, a query or a fragment"));
+        }
+        if protocol == Protocol::V2 && !rest.contains("/v2/models/") {
+            return Err(Error::invalid(
+                "endpoint",
+                "a v2 endpoint is the model's URL, e.g. http://host:8080/v2/models/NAME (or …/NAME/versions/V)",
+            ));
+        }
+        Ok(Endpoint { url: url.to_string(), protocol })
+    }
+
+    /// The bytes stored as the version's artifact.
+    pub fn descriptor(&self) -> Vec<u8> {
+        let v = serde_json::json!({"kind": "riskops-endpoint-v1", "protocol": self.protocol.as_str(), "url": self.url});
+        v.to_string().into_bytes()
+    }
+}
+
 /// A model version to record; the artifact is already stored under `digest`.
 #[derive(Debug, Clone)]
 pub struct NewModelVersion {
@@ -298,6 +371,8 @@ pub struct NewModelVersion {
     pub tags: Tags,
     /// Set by the service from the artifact (see [`ModelInterface`]).
     pub signature: Option<ModelInterface>,
+    /// Where the model is served, for a model riskops calls over HTTP.
+    pub endpoint: Option<Endpoint>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -316,6 +391,8 @@ pub struct ModelVersion {
     pub description: String,
     pub tags: Tags,
     pub signature: Option<ModelInterface>,
+    /// Where the model is served, for a model riskops calls over HTTP; None: its artifact is the model.
+    pub endpoint: Option<Endpoint>,
     pub author: String,
     pub created_at: OffsetDateTime,
 }
@@ -369,6 +446,23 @@ mod tests {
         for bad in ["sales@0", "sales@x", "sales@", "bad name@1", "@2"] {
             assert!(VersionRef::parse("training_data", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn endpoints_are_checked_before_anything_is_asked() {
+        let ok = Endpoint::new("http://127.0.0.1:8080/v2/models/credit/", Protocol::V2).unwrap();
+        assert_eq!(ok.url, "http://127.0.0.1:8080/v2/models/credit");
+        assert!(Endpoint::new("https://scoring.example", Protocol::Mlflow).is_ok());
+        for (bad, p) in [
+            ("ftp://x/v2/models/a", Protocol::V2),
+            ("http://x:8080", Protocol::V2),
+            ("http://user:pw@x/v2/models/a", Protocol::V2),
+            ("http://x/invocations?key=1", Protocol::Mlflow),
+            ("http:///v2/models/a", Protocol::V2),
+        ] {
+            assert_eq!(Endpoint::new(bad, p).unwrap_err().field.as_deref(), Some("endpoint"), "{bad}");
+        }
+        assert!(Protocol::parse("v3").is_err());
     }
 
     #[test]

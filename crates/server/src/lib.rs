@@ -9,8 +9,10 @@
 mod alerting;
 mod checkpointer;
 mod console;
+pub mod endpoint;
 pub mod error;
 pub mod extract;
+mod http_client;
 mod metrics;
 mod models;
 mod produce;
@@ -68,6 +70,8 @@ pub struct Settings {
     pub checkpoint_interval: Duration,
     /// When monitors are evaluated and windows close.
     pub alerting: AlertingSettings,
+    /// How model endpoints are called: batch size, timeout, retries.
+    pub endpoints: endpoint::EndpointSettings,
 }
 
 /// The default [`Settings::checkpoint_interval`].
@@ -202,8 +206,11 @@ pub async fn start(
     let riskops = Riskops::new(store, artifacts, clock)
         .with_signing_key(Arc::new(key))
         .with_segment_writer(Arc::new(segments::ParquetSegments { tmp_dir: tmp_dir.clone() }))
-        .with_model_inspector(Arc::new(models::OnnxInspector))
-        .with_evidence_producer(Arc::new(produce::ModelRunner), tmp_dir.join("produced"))
+        .with_model_inspector(Arc::new(models::Inspector { endpoints: settings.endpoints.clone() }))
+        .with_evidence_producer(
+            Arc::new(produce::ModelRunner { endpoints: settings.endpoints.clone() }),
+            tmp_dir.join("produced"),
+        )
         .with_webhook_allow_hosts(settings.alerting.webhook_allow_hosts.clone());
     let orphans = riskops.remove_unreferenced_artifacts().await?;
     if removed_tmp + orphans > 0 {

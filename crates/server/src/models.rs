@@ -1,16 +1,25 @@
-//! Reads model artifacts at registration: ONNX models are loaded with riskops-model, so a
-//! model riskops cannot run is refused before anything is stored, and its input/output
-//! signature is recorded with the version.
+//! Reads models at registration: ONNX models are loaded with riskops-model, so a model
+//! riskops cannot run is refused before anything is stored, and served models are asked for
+//! their metadata (`endpoint::inspect`); either way the input/output signature is recorded
+//! with the version.
 
-use riskops_core::registry::{Framework, InterfaceInput, ModelInterface};
+use crate::endpoint::{self, EndpointSettings};
+use riskops_core::registry::{Endpoint, Framework, InterfaceInput, ModelInterface};
 use riskops_core::service::ModelInspector;
 use riskops_core::{Error, Result};
 use riskops_model::{Model, ModelError, Task};
 use std::path::Path;
 
-pub struct OnnxInspector;
+pub struct Inspector {
+    pub endpoints: EndpointSettings,
+}
 
-impl ModelInspector for OnnxInspector {
+#[async_trait::async_trait]
+impl ModelInspector for Inspector {
+    async fn inspect_endpoint(&self, endpoint: &Endpoint, classes: Option<&[String]>) -> Result<ModelInterface> {
+        endpoint::inspect(endpoint, classes, self.endpoints.clone()).await
+    }
+
     fn inspect(&self, framework: Framework, file: &Path) -> Result<Option<ModelInterface>> {
         if framework != Framework::Onnx {
             return Ok(None);

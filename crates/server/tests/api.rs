@@ -23,6 +23,8 @@ mod compliance;
 mod console;
 #[path = "api/contract.rs"]
 mod contract;
+#[path = "api/endpoints.rs"]
+mod endpoints;
 #[path = "api/governance.rs"]
 mod governance;
 #[path = "api/hardening.rs"]
@@ -66,6 +68,7 @@ fn test_settings(
             // The tests' receivers listen on loopback.
             webhook_allow_hosts: vec!["127.0.0.1".into()],
         },
+        endpoints: Default::default(),
     }
 }
 

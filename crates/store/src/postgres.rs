@@ -48,6 +48,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "promotion_closed_reason", include_str!("../migrations/postgres/0013_promotion_closed_reason.sql")),
     (14, "model_signature", include_str!("../migrations/postgres/0014_model_signature.sql")),
     (15, "produced_evidence", include_str!("../migrations/postgres/0015_produced_evidence.sql")),
+    (16, "model_endpoint", include_str!("../migrations/postgres/0016_model_endpoint.sql")),
 ];
 
 /// Advisory lock keys (arbitrary constants, unique to riskops).

@@ -3,7 +3,7 @@
 
 use riskops_core::artifact::Digest;
 use riskops_core::registry::{
-    CodeRef, DataFormat, DatasetVersion, Framework, ModelInterface, ModelVersion, Tags, VersionRef,
+    CodeRef, DataFormat, DatasetVersion, Endpoint, Framework, ModelInterface, ModelVersion, Protocol, Tags, VersionRef,
 };
 use riskops_core::{Error, Result};
 use serde_json::Value;
@@ -15,7 +15,7 @@ pub(crate) const DATASET_SELECT: &str = "SELECT d.name, p.name, v.version, v.dig
 
 pub(crate) const MODEL_SELECT: &str = "SELECT m.name, p.name, v.version, v.digest, v.size, v.framework, \
      td.name, tv.version, vd.name, vv.version, v.code_repo, v.code_commit, v.params_json, v.metrics_json, \
-     v.description, v.tags_json, v.author, v.created_at, v.signature_json \
+     v.description, v.tags_json, v.author, v.created_at, v.signature_json, v.endpoint_url, v.endpoint_protocol \
      FROM model_versions v JOIN models m ON m.id = v.model_id JOIN projects p ON p.id = m.project_id \
      LEFT JOIN dataset_versions tv ON tv.id = v.training_version_id LEFT JOIN datasets td ON td.id = tv.dataset_id \
      LEFT JOIN dataset_versions vv ON vv.id = v.validation_version_id LEFT JOIN datasets vd ON vd.id = vv.dataset_id";
@@ -73,6 +73,8 @@ pub(crate) struct ModelRow {
     pub author: String,
     pub created_at: OffsetDateTime,
     pub signature_json: Option<String>,
+    /// Both or neither (`model register --endpoint`).
+    pub endpoint: (Option<String>, Option<String>),
 }
 
 impl ModelRow {
@@ -100,6 +102,10 @@ impl ModelRow {
             signature: match &self.signature_json {
                 Some(text) => Some(ModelInterface::from_json(&parse_json("signature", text)?)?),
                 None => None,
+            },
+            endpoint: match self.endpoint {
+                (Some(url), Some(protocol)) => Some(Endpoint { url, protocol: Protocol::parse(&protocol)? }),
+                _ => None,
             },
             name: self.name,
             project: self.project,

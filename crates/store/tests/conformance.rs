@@ -18,7 +18,7 @@ use riskops_core::project::{NewProject, Project};
 use riskops_core::promotion::{
     ModelSignature, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter, PromotionStatus,
 };
-use riskops_core::registry::{Framework, InterfaceInput, ModelInterface, NewModelVersion};
+use riskops_core::registry::{Endpoint, Framework, InterfaceInput, ModelInterface, NewModelVersion, Protocol};
 use riskops_core::secret::Secret;
 use riskops_core::service::{BootstrapOutcome, RequestContext};
 use riskops_core::signing::SigningKey;
@@ -26,6 +26,7 @@ use riskops_core::store::{NewIdentity, Store, StoreKind};
 use riskops_core::{ErrorKind, Result, Riskops};
 use riskops_store::testing::PostgresSchema;
 use serde_json::json;
+use sha2::Digest as _;
 use std::sync::Arc;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -194,6 +195,7 @@ async fn register(store: &Arc<dyn Store>, permit: &Permit, name: &str, n: u8) ->
         metrics: json!({}),
         tags: Default::default(),
         signature: None,
+        endpoint: None,
     };
     store
         .create_model_version(new, audit(permit, "model.register", &format!("model:{name}")), T0)

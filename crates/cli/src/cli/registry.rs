@@ -95,7 +95,8 @@ pub enum DatasetCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum ModelCommand {
-    /// Register a model artifact as the next version, with its lineage.
+    /// Register a model as the next version, with its lineage: its artifact (--artifact), or
+    /// the endpoint where it is served (--endpoint).
     Register(Box<RegisterArgs>),
     /// List models with their latest version.
     List {
@@ -221,15 +222,37 @@ pub enum ModelCommand {
 }
 
 #[derive(Args, Debug)]
-#[command(after_help = "Example:\n  riskops model register churn --artifact model.onnx --framework onnx \\\n    \
+#[command(after_help = "Examples:\n  riskops model register churn --artifact model.onnx --framework onnx \\\n    \
     --training-data customers@3 --validation-data customers-holdout@1 \\\n    \
-    --code-repo https://git.example.com/ml/churn.git --code-commit 9f1c2ab --params params.json --metrics metrics.json")]
+    --code-repo https://git.example.com/ml/churn.git --code-commit 9f1c2ab --params params.json --metrics metrics.json\n\n\
+A model served over HTTP (MLServer, KServe, Triton; or an MLflow scoring server):\n  \
+riskops model register churn --endpoint http://mlserver:8080/v2/models/churn --protocol v2 \\\n    \
+--classes 0,1 --framework sklearn --training-data customers@3\n  \
+riskops model register churn --endpoint http://mlflow:5000 --protocol mlflow --classes 0,1")]
 pub struct RegisterArgs {
     /// Model name: letters, digits, '.', '_' and '-'.
     pub name: String,
-    /// The model file (ONNX, pickle, …).
-    #[arg(long)]
-    pub artifact: PathBuf,
+    /// The model file (ONNX, pickle, …). riskops runs ONNX models itself (validate, stress,
+    /// predict); other files are recorded only.
+    #[arg(long, required_unless_present = "endpoint", conflicts_with = "endpoint")]
+    pub artifact: Option<PathBuf>,
+    /// Instead of a file: the URL where the model is served. riskops asks it what it takes
+    /// and gives before registering (nothing is stored when it does not answer), then scores
+    /// through it wherever it scores a model (validate, stress, predict). With --protocol v2
+    /// (KServe, Triton, MLServer) this is the model's URL,
+    /// http://HOST:PORT/v2/models/NAME (or …/NAME/versions/V); with --protocol mlflow, the
+    /// scoring server's URL (riskops posts to /invocations).
+    #[arg(long, value_name = "URL", requires = "protocol")]
+    pub endpoint: Option<String>,
+    /// How to talk to --endpoint: v2 (the Open Inference Protocol) or mlflow.
+    #[arg(long, value_parser = ["v2", "mlflow"], requires = "endpoint")]
+    pub protocol: Option<String>,
+    /// With --endpoint, a classifier's classes in the order of its probability columns
+    /// (scikit-learn: model.classes_, sorted), e.g. --classes 0,1. riskops then asks a v2
+    /// endpoint for predict_proba as well as predict, so validation gets scores (ROC AUC).
+    /// Without it the endpoint is taken for a regressor (its predictions are values).
+    #[arg(long, value_delimiter = ',', requires = "endpoint")]
+    pub classes: Option<Vec<String>>,
     /// Project of a new model [default: default].
     #[arg(long)]
     pub project: Option<String>,

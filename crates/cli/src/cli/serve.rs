@@ -50,9 +50,19 @@ pub struct ServeArgs {
     /// services): HOST for every port or HOST:PORT; repeat for several.
     #[arg(long = "webhook-allow-host", value_name = "HOST[:PORT]")]
     pub webhook_allow_host: Vec<String>,
+    /// Rows per scoring request to a model endpoint (`model register --endpoint`) [default: 1000].
+    #[arg(long, env = "RISKOPS_ENDPOINT_BATCH_ROWS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub endpoint_batch_rows: Option<u64>,
+    /// The longest one request to a model endpoint may take, in seconds [default: 30].
+    #[arg(long, env = "RISKOPS_ENDPOINT_TIMEOUT", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub endpoint_timeout: Option<u64>,
+    /// Further attempts after a model endpoint did not answer, timed out or answered 429/5xx,
+    /// waiting 0.25 s, then twice as long each time [default: 3].
+    #[arg(long, env = "RISKOPS_ENDPOINT_RETRIES", value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub endpoint_retries: Option<u32>,
     /// A TOML file with the same settings (listen, data_dir, database_url, artifact_store,
     /// body_limit, upload_limit, batch_limit, log_format, signing_key_file, bootstrap_token, window_quiet,
-    /// webhook_allow_hosts)
+    /// webhook_allow_hosts, endpoint_batch_rows, endpoint_timeout, endpoint_retries)
     /// [default: ./riskops.toml if it exists].
     #[arg(long, env = "RISKOPS_CONFIG")]
     pub config: Option<PathBuf>,

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use riskops_api::Document;
 use riskops_api::annotations::{NoteList, NoteView};
 use riskops_api::governance::{KpiView, StagesView};
-use riskops_api::registry::{EntryList, EntryView, ModelVersionView, RegisterMetadata};
+use riskops_api::registry::{EntryList, EntryView, ModelVersionView, RegisterEndpoint, RegisterMetadata};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -149,8 +149,10 @@ fn read_json(path: &Option<std::path::PathBuf>, what: &str) -> Result<Value> {
 }
 
 async fn register(client: &Client, format: Format, args: RegisterArgs) -> Result<()> {
-    if !args.artifact.is_file() {
-        bail!("--artifact {} is not a readable file", args.artifact.display());
+    if let Some(artifact) = &args.artifact
+        && !artifact.is_file()
+    {
+        bail!("--artifact {} is not a readable file", artifact.display());
     }
     let metadata = RegisterMetadata {
         project: args.project,
@@ -164,9 +166,26 @@ async fn register(client: &Client, format: Format, args: RegisterArgs) -> Result
         description: args.description,
         tags: parse_tags(&args.tags)?,
     };
-    let path = format!("/api/v1/models/{}/versions", args.name);
-    let v = client.upload::<_, ModelVersionView>(&path, &metadata, &args.artifact).await?;
-    show(format, &v, |v| println!("{}@{} ({}): {}", v.name, v.version, v.project, v.digest));
+    let v = match (args.endpoint, args.artifact) {
+        (Some(endpoint), _) => {
+            let body = RegisterEndpoint {
+                endpoint,
+                protocol: args.protocol.unwrap_or_else(|| "v2".into()),
+                classes: args.classes,
+                metadata,
+            };
+            client.post::<_, ModelVersionView>(&format!("/api/v1/models/{}/endpoints", args.name), &body).await?
+        }
+        (None, Some(artifact)) => {
+            let path = format!("/api/v1/models/{}/versions", args.name);
+            client.upload::<_, ModelVersionView>(&path, &metadata, &artifact).await?
+        }
+        (None, None) => bail!("give --artifact FILE or --endpoint URL"),
+    };
+    show(format, &v, |v| match &v.endpoint {
+        Some(e) => println!("{}@{} ({}): served at {} ({})", v.name, v.version, v.project, e.url, e.protocol),
+        None => println!("{}@{} ({}): {}", v.name, v.version, v.project, v.digest),
+    });
     Ok(())
 }
 
@@ -211,7 +230,10 @@ fn print_kpi(k: &KpiView) {
 
 fn print_model(v: &ModelVersionView, notes: &[NoteView], stages: &[String], deployed: &Deployed) {
     println!("{}@{}  project {}  {}", v.name, v.version, v.project, v.framework);
-    println!("artifact {} ({} bytes)", v.digest, v.size);
+    match &v.endpoint {
+        Some(e) => println!("endpoint {} (protocol {}; artifact {}, its descriptor)", e.url, e.protocol, v.digest),
+        None => println!("artifact {} ({} bytes)", v.digest, v.size),
+    }
     println!("registered {} by {}", v.created_at, v.author);
     println!("stage           {}", stages.join(", "));
     println!("environments    staging: {}, production: {}", in_env(deployed.staging), in_env(deployed.production));

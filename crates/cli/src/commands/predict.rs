@@ -1,13 +1,17 @@
 //! `riskops predict`: scores a file or dataset version with a registered ONNX model, locally
-//! with riskops-model (the artifact and the data come through the API).
+//! with riskops-model (the artifact and the data come through the API), or, for a model
+//! registered by its endpoint, through that endpoint (as the server's validate does).
 
 use super::dataset::split_version;
 use crate::cli::{Format, PredictArgs};
 use crate::client::Client;
 use crate::output::emit;
 use anyhow::{Context, Result, anyhow, bail};
+use riskops_api::registry::ModelVersionView;
+use riskops_core::registry::{Endpoint, ModelInterface, Protocol};
 use riskops_data::{CsvOptions, Table, Values, read_csv};
 use riskops_model::{Column, ColumnValues, Data, Model, Prediction, bind_columns};
+use riskops_server::endpoint::{EndpointModel, EndpointSettings};
 use serde_json::json;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -17,8 +21,7 @@ pub async fn run(client: &Client, format: Format, args: PredictArgs) -> Result<(
     let input_map = read_input_map(args.input_map.as_deref())?;
     let work = WorkDir::new()?;
     let (name, v) = split_version(&args.version);
-    let model_path = work.0.join("model.onnx");
-    client.download(&format!("/api/v1/models/{name}/versions/{v}/file"), &model_path).await?;
+    let version: ModelVersionView = client.get(&format!("/api/v1/models/{name}/versions/{v}")).await?.body;
     let data_path = match Path::new(&args.data) {
         local if local.is_file() => local.to_path_buf(),
         _ if args.data.contains('@') => {
@@ -29,14 +32,26 @@ pub async fn run(client: &Client, format: Format, args: PredictArgs) -> Result<(
         }
         missing => bail!("--data {}: no such file (a dataset version is NAME@V)", missing.display()),
     };
-    let bytes = std::fs::read(&model_path).with_context(|| format!("cannot read {}", model_path.display()))?;
-    let model = Model::load(&bytes).map_err(|e| anyhow!("model {}: {e}", args.version))?;
     let table = read_table(&data_path).with_context(|| format!("cannot read --data {}", args.data))?;
     let columns: Vec<Column> = table.columns.iter().map(to_model_column).collect();
-    let (inputs, _) =
-        bind_columns(model.signature(), &columns, args.label.as_deref(), args.features.as_deref(), &input_map)
-            .map_err(|e| anyhow!("{e}"))?;
-    let prediction = model.predict(inputs).map_err(|e| anyhow!("scoring failed: {e}"))?;
+    let bind = |signature| {
+        bind_columns(signature, &columns, args.label.as_deref(), args.features.as_deref(), &input_map)
+            .map_err(|e| anyhow!("{e}"))
+    };
+    let prediction = match served(&version)? {
+        Some(model) => {
+            let (inputs, bindings) = bind(model.signature())?;
+            model.predict(&inputs, &bindings).await.map_err(|e| anyhow!("{}", e.message))?
+        }
+        None => {
+            let model_path = work.0.join("model.onnx");
+            client.download(&format!("/api/v1/models/{name}/versions/{v}/file"), &model_path).await?;
+            let bytes = std::fs::read(&model_path).with_context(|| format!("cannot read {}", model_path.display()))?;
+            let model = Model::load(&bytes).map_err(|e| anyhow!("model {}: {e}", args.version))?;
+            let (inputs, _) = bind(model.signature())?;
+            model.predict(inputs).map_err(|e| anyhow!("scoring failed: {e}"))?
+        }
+    };
     let out = output_columns(&table, &prediction);
     match &args.output {
         None => write_csv(std::io::stdout().lock(), &out)?,
@@ -49,6 +64,18 @@ pub async fn run(client: &Client, format: Format, args: PredictArgs) -> Result<(
         }
     }
     Ok(())
+}
+
+/// The version's endpoint, ready to score, when it was registered by one.
+fn served(version: &ModelVersionView) -> Result<Option<EndpointModel>> {
+    let Some(e) = &version.endpoint else { return Ok(None) };
+    let protocol = Protocol::parse(&e.protocol).map_err(|e| anyhow!("{}", e.message))?;
+    let endpoint = Endpoint::new(&e.url, protocol).map_err(|e| anyhow!("{}", e.message))?;
+    let signature = version.signature.as_ref().ok_or_else(|| anyhow!("the endpoint model has no signature"))?;
+    let interface = ModelInterface::from_json(&signature.0).map_err(|e| anyhow!("{}", e.message))?;
+    let model =
+        EndpointModel::new(endpoint, &interface, EndpointSettings::default()).map_err(|e| anyhow!("{}", e.message))?;
+    Ok(Some(model))
 }
 
 /// A private folder for the fetched files, removed when done.

@@ -266,3 +266,41 @@ fn onnx_models_are_registered_with_their_signature_and_score_files_and_datasets(
     let err = String::from_utf8_lossy(&mismatch.stderr);
     assert!(err.contains("column hours_per_week is text, but input hours_per_week takes float"), "{err}");
 }
+
+#[test]
+fn a_model_served_over_http_is_registered_shown_and_scored_through_its_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), Some("endpoint-token"));
+    let run = |args: &[&str]| server.riskops("endpoint-token", args);
+
+    // --protocol goes with --endpoint; an endpoint nobody answers at registers nothing.
+    let usage = run(&["model", "register", "served", "--endpoint", "http://127.0.0.1:9/v2/models/m"]);
+    assert_eq!(usage.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&usage.stderr).contains("--protocol"));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v2/models/m", closed.local_addr().unwrap());
+    drop(closed);
+    let refused = run(&["model", "register", "served", "--endpoint", &url, "--protocol", "v2"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains(&url) && said.contains("no HTTP answer"), "{said}");
+    assert!(!run(&["model", "show", "served"]).status.success(), "nothing was stored");
+
+    let (Ok(mlserver), Ok(models)) =
+        (std::env::var("RISKOPS_TEST_MLSERVER_URL"), std::env::var("RISKOPS_TEST_MLSERVER_DIR"))
+    else {
+        eprintln!("skipped the MLServer part: RISKOPS_TEST_MLSERVER_URL unset (.ci/run starts one)");
+        return;
+    };
+    let data = std::path::Path::new(&models).join("german.csv");
+    let url = format!("{mlserver}/v2/models/credit-lr");
+    let out = run(&["model", "register", "served", "--endpoint", &url, "--protocol", "v2", "--classes", "0,1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shown = String::from_utf8(run(&["model", "show", "served"]).stdout).unwrap();
+    assert!(shown.contains(&format!("endpoint {url} (protocol v2")), "{shown}");
+    let scored = run(&["predict", "served", "--data", data.to_str().unwrap(), "--label", "CLASSIFICATION"]);
+    assert!(scored.status.success(), "{}", String::from_utf8_lossy(&scored.stderr));
+    let text = String::from_utf8(scored.stdout).unwrap();
+    assert!(text.starts_with("prediction,proba_0,proba_1\n"), "{text}");
+    assert_eq!(text.lines().count(), 1001);
+}

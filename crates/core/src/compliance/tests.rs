@@ -44,6 +44,7 @@ fn version(v: u32, author: &str) -> ModelVersion {
         description: String::new(),
         tags: Default::default(),
         signature: None,
+        endpoint: None,
         author: author.into(),
         created_at: t(0),
     }

@@ -11,15 +11,17 @@ use crate::error::{Error, Result};
 use crate::lineage::Lineage;
 use crate::project::{DEFAULT_PROJECT, validate_description, validate_name};
 use crate::registry::{
-    Created, DatasetVersion, Entry, Kind, MAX_NOTE_LEN, ModelVersion, NewDatasetVersion, NewModelVersion, Note, Tags,
-    VersionRef, validate_tags,
+    Created, DatasetVersion, Endpoint, Entry, Kind, MAX_NOTE_LEN, ModelVersion, NewDatasetVersion, NewModelVersion,
+    Note, Tags, VersionRef, validate_tags,
 };
+use sha2::Digest as _;
 use std::path::Path;
 
 /// Reads a model artifact at registration: the server's loads ONNX models with
 /// riskops-model, so a model riskops cannot run is refused (422 naming the operator) and
 /// its signature is recorded. Kept behind a trait so riskops-core does not depend on the
-/// model runtime.
+/// model runtime (nor on HTTP, for endpoints).
+#[async_trait::async_trait]
 pub trait ModelInspector: Send + Sync {
     /// The signature of the model in `file`; None for frameworks it does not read.
     fn inspect(
@@ -27,6 +29,15 @@ pub trait ModelInspector: Send + Sync {
         framework: crate::registry::Framework,
         file: &Path,
     ) -> Result<Option<crate::registry::ModelInterface>>;
+
+    /// Asks a served model what it takes and gives; an endpoint that does not answer, or not
+    /// as its protocol says, is a 422 on `endpoint`. `classes` (in the order of the endpoint's
+    /// probability columns) make it a classifier.
+    async fn inspect_endpoint(
+        &self,
+        endpoint: &Endpoint,
+        classes: Option<&[String]>,
+    ) -> Result<crate::registry::ModelInterface>;
 }
 
 /// A checked request to push: obtained before the upload is read, so a refused push
@@ -93,6 +104,27 @@ fn note_action(kind: Kind) -> Action {
         Kind::Dataset => Action::DatasetNote,
         Kind::Model => Action::ModelNote,
     }
+}
+
+/// What every model registration checks before the artifact is read or an endpoint asked.
+fn check_new_model(push: &PushPermit, new: &NewModelVersion) -> Result<()> {
+    validate_description(&new.description)?;
+    validate_tags(&new.tags)?;
+    same_project(push, &new.project)?;
+    if let Some(code) = &new.code {
+        code.validate()?;
+    }
+    for (field, value) in [("params", &new.params), ("metrics", &new.metrics)] {
+        if !(value.is_object() || value.is_null()) {
+            return Err(Error::invalid(field, "must be a JSON object"));
+        }
+    }
+    if let Some(metrics) = new.metrics.as_object()
+        && let Some((k, _)) = metrics.iter().find(|(_, v)| !v.is_number())
+    {
+        return Err(Error::invalid("metrics", format!("{k:?} must be a number")));
+    }
+    Ok(())
 }
 
 /// A push records the project its permit was checked for, nothing else.
@@ -188,25 +220,55 @@ impl Riskops {
         file: &Path,
         mut new: NewModelVersion,
     ) -> Result<ModelVersion> {
-        validate_description(&new.description)?;
-        validate_tags(&new.tags)?;
-        same_project(&push, &new.project)?;
-        if let Some(code) = &new.code {
-            code.validate()?;
-        }
-        for (field, value) in [("params", &new.params), ("metrics", &new.metrics)] {
-            if !(value.is_object() || value.is_null()) {
-                return Err(Error::invalid(field, "must be a JSON object"));
-            }
-        }
-        if let Some(metrics) = new.metrics.as_object()
-            && let Some((k, _)) = metrics.iter().find(|(_, v)| !v.is_number())
-        {
-            return Err(Error::invalid("metrics", format!("{k:?} must be a number")));
+        check_new_model(&push, &new)?;
+        if new.endpoint.is_some() {
+            return Err(Error::internal("an endpoint model is registered by register_endpoint_model"));
         }
         if let Some(inspector) = &self.model_inspector {
             new.signature = inspector.inspect(new.framework, file)?;
         }
+        self.record_model(ctx, push, file, new).await
+    }
+
+    /// Records a model served over HTTP (`new.endpoint`): the endpoint must answer as its
+    /// protocol says (its signature is recorded), else nothing is stored. `file` holds the
+    /// endpoint's descriptor, the version's artifact. `classes`, in the order of the endpoint's
+    /// probability columns, make it a classifier whose scores validation can use.
+    pub async fn register_endpoint_model(
+        &self,
+        ctx: &RequestContext,
+        push: PushPermit,
+        file: &Path,
+        mut new: NewModelVersion,
+        classes: Option<Vec<String>>,
+    ) -> Result<ModelVersion> {
+        check_new_model(&push, &new)?;
+        let endpoint = new.endpoint.clone().ok_or_else(|| Error::internal("an endpoint model without endpoint"))?;
+        if new.digest != Digest::from_sha256(&sha2::Sha256::digest(endpoint.descriptor())) {
+            return Err(Error::internal("an endpoint model's artifact is not its descriptor"));
+        }
+        if let Some(c) = &classes
+            && (c.len() < 2 || c.iter().any(|x| x.is_empty() || x.len() > 256))
+        {
+            return Err(Error::invalid("classes", "give two or more classes, each 1 to 256 bytes"));
+        }
+        let inspector = self
+            .model_inspector
+            .as_ref()
+            .ok_or_else(|| Error::invalid("endpoint", "this riskops instance cannot call model endpoints"))?;
+        new.signature = Some(inspector.inspect_endpoint(&endpoint, classes.as_deref()).await?);
+        self.record_model(ctx, push, file, new).await
+    }
+
+    /// Stores the artifact and records the checked version, removing the artifact again if
+    /// the record does not commit.
+    async fn record_model(
+        &self,
+        ctx: &RequestContext,
+        push: PushPermit,
+        file: &Path,
+        new: NewModelVersion,
+    ) -> Result<ModelVersion> {
         let audit = AuditRecord::new(&push.permit, Action::ModelRegister, format!("model:{}", new.name))
             .after(serde_json::json!({
                 "name": new.name,
@@ -216,6 +278,8 @@ impl Riskops {
                 "signature": new.signature.as_ref().map(crate::registry::ModelInterface::to_json),
                 "code_repo": new.code.as_ref().map(|c| c.repo.clone()),
                 "code_commit": new.code.as_ref().map(|c| c.commit.clone()),
+                "endpoint": new.endpoint.as_ref().map(|e| e.url.clone()),
+                "protocol": new.endpoint.as_ref().map(|e| e.protocol.as_str()),
             }))
             .request_id(ctx.request_id.clone());
         let digest = new.digest.clone();

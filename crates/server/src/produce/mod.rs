@@ -1,35 +1,110 @@
-//! The server's [`EvidenceProducer`]: loads the model with riskops-model, reads the dataset
-//! version as pandas types it, scores every row and computes the report (`validation`).
+//! The server's [`EvidenceProducer`]: loads the model (an ONNX file run by riskops-model, or
+//! a served model called over HTTP: one [`Scorer`] either way), reads the dataset version as
+//! pandas types it, scores every row and computes the report (`validation`).
 
 mod stats;
 mod stress;
 mod validation;
 
-use riskops_core::service::{EvidenceProducer, ProducedEvidence, StressJob, ValidationJob};
-use riskops_core::{Error, Result};
+use crate::endpoint::{EndpointModel, EndpointSettings};
+use riskops_core::service::{EvidenceProducer, ModelInput, ProducedEvidence, StressJob, ValidationJob};
+use riskops_core::{Error, ErrorKind, Result};
 use riskops_data::{CsvOptions, Table, Values, read_csv};
-use riskops_model::{Column, ColumnValues, Data, Model, Prediction, bind_columns};
+use riskops_model::{Column, ColumnValues, Data, Model, Prediction, Signature, bind_columns};
 use std::collections::HashMap;
 use std::path::Path;
 
-pub struct ModelRunner;
+pub struct ModelRunner {
+    pub endpoints: EndpointSettings,
+}
 
 impl EvidenceProducer for ModelRunner {
     fn validate(&self, job: &ValidationJob) -> Result<Vec<ProducedEvidence>> {
-        validation::validate(job)
+        validation::validate(job, &self.endpoints)
     }
 
     fn stress(&self, job: &StressJob) -> Result<Vec<ProducedEvidence>> {
-        stress::stress(job)
+        stress::stress(job, &self.endpoints)
     }
 }
 
-/// A model as loaded for scoring; a version that is not an ONNX model riskops runs is a 422.
-pub(crate) fn load_model(file: &Path, name: &str) -> Result<Model> {
-    let bytes = std::fs::read(file).map_err(|e| Error::unavailable(format!("reading {}: {e}", file.display())))?;
-    Model::load(&bytes).map_err(|e| {
-        Error::invalid("model", format!("{name} cannot be run by riskops (register it as an ONNX model): {e}"))
-    })
+/// A model as the producer scores it: run in-process, or called where it is served. The
+/// checks and reports do not know which.
+pub(crate) enum Scorer {
+    Onnx(Model),
+    Endpoint(EndpointModel),
+}
+
+impl Scorer {
+    /// The version's model: its endpoint when it has one, else its artifact, which must be
+    /// an ONNX model riskops runs (else a 422).
+    pub(crate) fn load(input: &ModelInput, settings: &EndpointSettings) -> Result<Scorer> {
+        let v = &input.version;
+        if let Some(endpoint) = &v.endpoint {
+            let interface =
+                v.signature.as_ref().ok_or_else(|| Error::internal("an endpoint model without signature"))?;
+            return Ok(Scorer::Endpoint(EndpointModel::new(endpoint.clone(), interface, settings.clone())?));
+        }
+        let name = format!("{}@{}", v.name, v.version);
+        let bytes = std::fs::read(&input.file)
+            .map_err(|e| Error::unavailable(format!("reading {}: {e}", input.file.display())))?;
+        let model = Model::load(&bytes).map_err(|e| {
+            Error::invalid("model", format!("{name} cannot be run by riskops (register it as an ONNX model): {e}"))
+        })?;
+        Ok(Scorer::Onnx(model))
+    }
+
+    pub(crate) fn signature(&self) -> &Signature {
+        match self {
+            Scorer::Onnx(m) => m.signature(),
+            Scorer::Endpoint(e) => e.signature(),
+        }
+    }
+
+    /// Scores model columns (the label column left out of the inputs). An input the data
+    /// does not fit is `Err(Fit)`; a model that fails, or an endpoint that refuses the input,
+    /// `Err(Failed)`; an endpoint that does not answer, `Err(Unreachable)`.
+    pub(crate) fn predict(&self, columns: &[Column], label: Option<&str>) -> std::result::Result<Prediction, Failure> {
+        let (inputs, bindings) = bind_columns(self.signature(), columns, label, None, &HashMap::new())
+            .map_err(|e| Failure::Fit(e.to_string()))?;
+        match self {
+            Scorer::Onnx(m) => {
+                m.predict(inputs).map_err(|e| Failure::Failed(Error::invalid("data", format!("scoring failed: {e}"))))
+            }
+            Scorer::Endpoint(e) => e.predict_blocking(&inputs, &bindings).map_err(|e| match e.kind {
+                ErrorKind::Busy => Failure::Unreachable(e),
+                _ => Failure::Failed(e),
+            }),
+        }
+    }
+}
+
+/// Why a model gave no prediction.
+pub(crate) enum Failure {
+    /// The data does not fit its inputs.
+    Fit(String),
+    /// It failed, or its endpoint refused the input: the error says which.
+    Failed(Error),
+    /// Its endpoint did not answer, retries included: no verdict on the model.
+    Unreachable(Error),
+}
+
+impl Failure {
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            Failure::Fit(e) => Error::invalid("data", format!("the dataset does not fit the model: {e}")),
+            Failure::Failed(e) | Failure::Unreachable(e) => e,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Fit(e) => f.write_str(e),
+            Failure::Failed(e) | Failure::Unreachable(e) => f.write_str(&e.message),
+        }
+    }
 }
 
 /// CSV or Parquet, by the file's first bytes, typed as pandas would type it.
@@ -53,11 +128,9 @@ pub(crate) fn to_model_column(c: &riskops_data::Column) -> Column {
 }
 
 /// Scores every row of the table; the label column is left out of the model's inputs.
-pub(crate) fn score(model: &Model, table: &Table, label: Option<&str>) -> Result<Prediction> {
+pub(crate) fn score(model: &Scorer, table: &Table, label: Option<&str>) -> Result<Prediction> {
     let columns: Vec<Column> = table.columns.iter().map(to_model_column).collect();
-    let (inputs, _) = bind_columns(model.signature(), &columns, label, None, &HashMap::new())
-        .map_err(|e| Error::invalid("data", format!("the dataset does not fit the model: {e}")))?;
-    model.predict(inputs).map_err(|e| Error::invalid("data", format!("scoring failed: {e}")))
+    model.predict(&columns, label).map_err(Failure::into_error)
 }
 
 /// A cell as text, the way class labels are named (`1`, not `1.0`).

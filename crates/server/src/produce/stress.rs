@@ -2,12 +2,13 @@
 //! distributions, unseen data — and its declared monotone constraints. Seeded throughout.
 
 use super::stats::{Placements, Rng, normal_interval};
-use super::{label_texts, load_model, produced, read_table, to_model_column};
+use super::{Scorer, label_texts, produced, read_table, to_model_column};
+use crate::endpoint::EndpointSettings;
 use riskops_api::validation::{StressCheck, StressFailure, StressReport};
 use riskops_core::service::{PRODUCED_BY, ProducedEvidence, StressJob};
 use riskops_core::{Error, Result};
-use riskops_model::{Column, ColumnValues, Model, Task, bind_columns};
-use std::collections::{BTreeMap, HashMap};
+use riskops_model::{Column, ColumnValues, Task};
+use std::collections::BTreeMap;
 
 /// Rows perturbed by the noise, shift and monotonicity checks (a seeded sample).
 const SAMPLE_ROWS: usize = 1000;
@@ -26,15 +27,25 @@ struct Outputs {
 }
 
 struct Runner<'a> {
-    model: &'a Model,
+    model: &'a Scorer,
     label: Option<&'a str>,
+    /// The first time the model's endpoint did not answer at all: the checks count failures
+    /// as the model's, which this is not, so the run ends with it instead of a report.
+    unreachable: std::cell::RefCell<Option<Error>>,
 }
 
 impl Runner<'_> {
-    fn run(&self, columns: &[Column]) -> std::result::Result<Outputs, String> {
-        let (inputs, _) = bind_columns(self.model.signature(), columns, self.label, None, &HashMap::new())
-            .map_err(|e| e.to_string())?;
-        let p = self.model.predict(inputs).map_err(|e| e.to_string())?;
+    fn run(&self, columns: &[Column]) -> std::result::Result<Outputs, super::Failure> {
+        // Once the endpoint stopped answering the run's result is that error: waiting through
+        // the retries of every remaining check would only delay it.
+        if let Some(e) = self.unreachable.borrow().as_ref() {
+            return Err(super::Failure::Unreachable(e.clone()));
+        }
+        let p = self.model.predict(columns, self.label).inspect_err(|f| {
+            if let super::Failure::Unreachable(e) = f {
+                self.unreachable.borrow_mut().get_or_insert_with(|| e.clone());
+            }
+        })?;
         let labels = label_texts(&p.labels);
         let rows = labels.len();
         let mut scores = Vec::with_capacity(rows);
@@ -69,9 +80,9 @@ impl Runner<'_> {
     }
 }
 
-pub fn stress(job: &StressJob) -> Result<Vec<ProducedEvidence>> {
+pub fn stress(job: &StressJob, endpoints: &EndpointSettings) -> Result<Vec<ProducedEvidence>> {
     let name = format!("{}@{}", job.model.version.name, job.model.version.version);
-    let model = load_model(&job.model.file, &name)?;
+    let model = Scorer::load(&job.model, endpoints)?;
     let table = read_table(&job.data.file)?;
     let label = job.options.label.as_deref();
     if let Some(l) = label
@@ -85,11 +96,10 @@ pub fn stress(job: &StressJob) -> Result<Vec<ProducedEvidence>> {
         }
     }
     let columns: Vec<Column> = table.columns.iter().map(to_model_column).collect();
-    let runner = Runner { model: &model, label };
+    let runner = Runner { model: &model, label, unreachable: Default::default() };
     let mut rng = Rng::new(job.options.seed);
     let sample = sample_rows(&columns, table.rows, &mut rng);
-    let base =
-        runner.run(&sample).map_err(|e| Error::invalid("data", format!("the dataset does not fit the model: {e}")))?;
+    let base = runner.run(&sample).map_err(super::Failure::into_error)?;
     let features: Vec<&Column> = columns
         .iter()
         .filter(|c| Some(c.name.as_str()) != label && !riskops_model::bind::is_id_like(&c.name))
@@ -113,6 +123,9 @@ pub fn stress(job: &StressJob) -> Result<Vec<ProducedEvidence>> {
     }
     if !job.options.monotone.is_empty() {
         checks.push(monotonicity(&runner, &sample, &job.options.monotone, t("stress.max_monotone_violation_rate")));
+    }
+    if let Some(e) = runner.unreachable.take() {
+        return Err(e);
     }
     let report = StressReport {
         evidence_id: None,
@@ -409,7 +422,7 @@ fn shift_degradation(
 ) -> Result<StressCheck> {
     let label_column = sample.iter().find(|c| c.name == label).ok_or_else(|| Error::invalid("label", "missing"))?;
     let positive = positive_class(runner);
-    let base = runner.run(sample).map_err(|e| Error::invalid("data", e))?;
+    let base = runner.run(sample).map_err(|e| Error::invalid("data", e.to_string()))?;
     let Some(reference) = performance(&base, label_column, regression, &positive) else {
         return Err(Error::invalid("label", "performance is undefined on these rows (one class only?)"));
     };

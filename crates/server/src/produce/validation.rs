@@ -2,7 +2,8 @@
 //! the same rows, fairness, and checks against the policy's thresholds.
 
 use super::stats::{Placements, bootstrap, holm, normal_interval, p_below};
-use super::{cell_text, label_texts, label_values, load_model, produced, read_table, score};
+use super::{Scorer, cell_text, label_texts, label_values, produced, read_table, score};
+use crate::endpoint::EndpointSettings;
 use riskops_api::validation::{
     AttributeFairness, Calibration, CalibrationBin, ChampionResult, CheckResult, Estimate, FairnessResult, GroupResult,
     SegmentResult, ValidationReport,
@@ -10,7 +11,7 @@ use riskops_api::validation::{
 use riskops_core::service::{PRODUCED_BY, ProducedEvidence, ValidationJob};
 use riskops_core::{Error, Result};
 use riskops_data::{Table, Values};
-use riskops_model::{Model, Prediction, Task};
+use riskops_model::{Prediction, Task};
 use riskops_stats::metrics::{Confusion, log_loss_term};
 use riskops_stats::{BinaryOutcomes, GroupOutcomes, RegressionSummary};
 use std::collections::BTreeMap;
@@ -33,9 +34,9 @@ struct Scored {
     scores: Vec<f64>,
 }
 
-pub fn validate(job: &ValidationJob) -> Result<Vec<ProducedEvidence>> {
+pub fn validate(job: &ValidationJob, endpoints: &EndpointSettings) -> Result<Vec<ProducedEvidence>> {
     let name = format!("{}@{}", job.model.version.name, job.model.version.version);
-    let model = load_model(&job.model.file, &name)?;
+    let model = Scorer::load(&job.model, endpoints)?;
     let table = read_table(&job.data.file)?;
     let label = table
         .columns
@@ -96,7 +97,7 @@ pub fn validate(job: &ValidationJob) -> Result<Vec<ProducedEvidence>> {
                 .push(check("validation.min_roc_auc", auc, threshold("validation.min_roc_auc"), |v, t| v >= t));
             report.checks.push(check("validation.max_ece", Some(ece), threshold("validation.max_ece"), |v, t| v <= t));
             if let Some(champion) = &job.champion {
-                let result = champion_result(champion, &table, &job.options, &scored)?;
+                let result = champion_result(champion, endpoints, &table, &job.options, &scored)?;
                 let drop = result.roc_auc_difference.as_ref().and_then(|d| d.value);
                 let max_drop = threshold("validation.max_auc_drop_vs_champion");
                 report.checks.push(check("validation.max_auc_drop_vs_champion", drop, max_drop, |v, t| v >= -t));
@@ -421,12 +422,12 @@ fn segments(table: &Table, s: &Scored, label: &str, chosen: Option<&[String]>) -
 
 fn champion_result(
     champion: &riskops_core::service::ModelInput,
+    endpoints: &EndpointSettings,
     table: &Table,
     options: &riskops_core::service::ValidationOptions,
     challenger: &Scored,
 ) -> Result<ChampionResult> {
-    let name = format!("{}@{}", champion.version.name, champion.version.version);
-    let model: Model = load_model(&champion.file, &name)?;
+    let model = Scorer::load(champion, endpoints)?;
     let label = table.columns.iter().find(|c| c.name == options.label).map(|c| &c.values);
     let Some(label) = label else { return Err(Error::invalid("label", "missing")) };
     let prediction = score(&model, table, Some(&options.label))?;

@@ -38,6 +38,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(datasets::dataset_version))
         .routes(routes!(datasets::dataset_file))
         .routes(routes!(models::list_models))
+        .routes(routes!(models::register_endpoint))
         .routes(routes!(models::model_version))
         .routes(routes!(models::model_file))
         .routes(routes!(governance::evidence_file))

@@ -1,7 +1,8 @@
-//! Models: register an artifact as a new immutable version with its lineage, list, show, pull.
+//! Models: register an artifact (or an endpoint serving the model) as a new immutable version
+//! with its lineage, list, show, pull.
 
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::Caller;
+use crate::extract::{ApiJson, Caller};
 use crate::routes::registry_views::{VersionPath, entry_list, file_response, model_version_view, parse_version};
 use crate::state::AppState;
 use crate::upload;
@@ -9,9 +10,10 @@ use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use riskops_api::registry::{EntryList, ModelVersionView, RegisterMetadata};
+use riskops_api::registry::{EntryList, ModelVersionView, RegisterEndpoint, RegisterMetadata};
 use riskops_core::Error;
-use riskops_core::registry::{CodeRef, Framework, NewModelVersion, VersionRef};
+use riskops_core::registry::{CodeRef, Endpoint, Framework, NewModelVersion, Protocol, VersionRef};
+use riskops_store::artifacts::Incoming;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
@@ -47,28 +49,7 @@ pub async fn register_model(
     let riskops = &state.riskops;
     let (meta, checked, received) =
         upload::receive(multipart, &state.tmp_dir, state.upload_limit, async |m: &RegisterMetadata| {
-            let permit = riskops.check_model_register(&ctx, &name, m.project.as_deref()).await?;
-            let framework = Framework::parse(m.framework.as_deref().unwrap_or("other"))?;
-            let parse = |field, text: &Option<String>| text.as_deref().map(|t| VersionRef::parse(field, t)).transpose();
-            let training_data = parse("training_data", &m.training_data)?;
-            let validation_data = parse("validation_data", &m.validation_data)?;
-            // Refuse an unknown dataset before receiving the artifact.
-            for (field, r) in [("training_data", &training_data), ("validation_data", &validation_data)] {
-                if let Some(r) = r
-                    && riskops.dataset_version(&ctx, r).await.is_err()
-                {
-                    return Err(Error::invalid(field, format!("no dataset version {r}")));
-                }
-            }
-            let code = match (&m.code_repo, &m.code_commit) {
-                (Some(repo), Some(commit)) => Some(CodeRef { repo: repo.clone(), commit: commit.clone() }),
-                (None, None) => None,
-                _ => return Err(Error::invalid("code_commit", "code_repo and code_commit go together")),
-            };
-            if let Some(c) = &code {
-                c.validate()?;
-            }
-            Ok(Checked { permit, framework, training_data, validation_data, code })
+            check_metadata(riskops, &ctx, &name, m).await
         })
         .await?;
     let new = NewModelVersion {
@@ -85,9 +66,91 @@ pub async fn register_model(
         metrics: meta.metrics.map_or_else(|| Value::Object(Default::default()), |d| d.0),
         tags: meta.tags,
         signature: None,
+        endpoint: None,
     };
     let version = riskops.register_model(&ctx, checked.permit, &received.path, new).await?;
     Ok((StatusCode::CREATED, Json(model_version_view(version))))
+}
+
+/// Registers a model served over HTTP as the next version. riskops asks the endpoint what it
+/// takes and gives (v2: the model's metadata; MLflow: `/ping`) and records that signature;
+/// an endpoint that does not answer as its protocol says is a 422 and nothing is stored. The
+/// version's artifact is the endpoint's descriptor, so its digest covers where it is served.
+#[utoipa::path(
+    post, path = "/api/v1/models/{name}/endpoints", tag = "models", security(("bearer" = [])),
+    params(("name" = String, Path, description = "model name")),
+    request_body = RegisterEndpoint,
+    responses(
+        (status = 201, body = ModelVersionView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, description = "unknown project", body = ErrorBody),
+        (status = 409, description = "the name belongs to another project", body = ErrorBody),
+        (status = 422, description = "invalid metadata, an endpoint URL or protocol riskops cannot use, or an endpoint that did not answer as its protocol says (the error names it)", body = ErrorBody),
+    )
+)]
+pub async fn register_endpoint(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<RegisterEndpoint>,
+) -> Result<(StatusCode, Json<ModelVersionView>), ApiError> {
+    let riskops = &state.riskops;
+    let checked = check_metadata(riskops, &ctx, &name, &body.metadata).await?;
+    let endpoint = Endpoint::new(&body.endpoint, Protocol::parse(&body.protocol)?)?;
+    // The descriptor goes through the same path as an uploaded artifact: hashed into tmp/.
+    let mut incoming = Incoming::create(&state.tmp_dir, state.upload_limit).await?;
+    incoming.write(&endpoint.descriptor()).await?;
+    let received = incoming.finish().await?;
+    let meta = body.metadata;
+    let new = NewModelVersion {
+        name,
+        project: checked.permit.project().to_string(),
+        description: meta.description,
+        framework: checked.framework,
+        digest: received.digest.clone(),
+        size: received.size,
+        training_data: checked.training_data,
+        validation_data: checked.validation_data,
+        code: checked.code,
+        params: meta.params.map_or_else(|| Value::Object(Default::default()), |d| d.0),
+        metrics: meta.metrics.map_or_else(|| Value::Object(Default::default()), |d| d.0),
+        tags: meta.tags,
+        signature: None,
+        endpoint: Some(endpoint),
+    };
+    let version = riskops.register_endpoint_model(&ctx, checked.permit, &received.path, new, body.classes).await?;
+    Ok((StatusCode::CREATED, Json(model_version_view(version))))
+}
+
+/// The checks of a registration's metadata, before any artifact byte is read or any endpoint
+/// is asked: permission and project, framework, known dataset versions, code reference.
+async fn check_metadata(
+    riskops: &riskops_core::Riskops,
+    ctx: &riskops_core::service::RequestContext,
+    name: &str,
+    m: &RegisterMetadata,
+) -> Result<Checked, Error> {
+    let permit = riskops.check_model_register(ctx, name, m.project.as_deref()).await?;
+    let framework = Framework::parse(m.framework.as_deref().unwrap_or("other"))?;
+    let parse = |field, text: &Option<String>| text.as_deref().map(|t| VersionRef::parse(field, t)).transpose();
+    let training_data = parse("training_data", &m.training_data)?;
+    let validation_data = parse("validation_data", &m.validation_data)?;
+    // Refuse an unknown dataset before receiving the artifact.
+    for (field, r) in [("training_data", &training_data), ("validation_data", &validation_data)] {
+        if let Some(r) = r
+            && riskops.dataset_version(ctx, r).await.is_err()
+        {
+            return Err(Error::invalid(field, format!("no dataset version {r}")));
+        }
+    }
+    let code = match (&m.code_repo, &m.code_commit) {
+        (Some(repo), Some(commit)) => Some(CodeRef { repo: repo.clone(), commit: commit.clone() }),
+        (None, None) => None,
+        _ => return Err(Error::invalid("code_commit", "code_repo and code_commit go together")),
+    };
+    if let Some(c) = &code {
+        c.validate()?;
+    }
+    Ok(Checked { permit, framework, training_data, validation_data, code })
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use riskops_api::Document;
-use riskops_api::registry::{DatasetVersionView, EntryList, EntryView, ModelVersionView};
+use riskops_api::registry::{DatasetVersionView, EndpointView, EntryList, EntryView, ModelVersionView};
 use riskops_core::Error;
 use riskops_core::artifact::{Digest, VerifiedFile};
 use riskops_core::registry::{DatasetVersion, Entry, ModelVersion};
@@ -67,6 +67,7 @@ pub fn model_version_view(v: ModelVersion) -> ModelVersionView {
         description: v.description,
         tags: v.tags,
         signature: v.signature.as_ref().map(|s| Document(s.to_json())),
+        endpoint: v.endpoint.map(|e| EndpointView { url: e.url, protocol: e.protocol.as_str().to_string() }),
         author: v.author,
         created_at: super::rfc3339(v.created_at),
     }

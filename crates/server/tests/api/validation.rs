@@ -8,7 +8,7 @@ fn model_fixture(name: &str) -> Vec<u8> {
 }
 
 /// scikit-learn's roc_auc_score on the same predictions (tests/data/make_validation_reference.py).
-fn reference_auc(name: &str) -> f64 {
+pub(crate) fn reference_auc(name: &str) -> f64 {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/validation_reference.json");
     let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     v["roc_auc"][name].as_f64().unwrap()

@@ -61,6 +61,7 @@ pub(super) fn model_row(r: &tokio_postgres::Row) -> Result<ModelRow> {
         author: r.col(16)?,
         created_at: r.col(17)?,
         signature_json: r.col(18)?,
+        endpoint: (r.col(19)?, r.col(20)?),
     })
 }
 
@@ -272,8 +273,8 @@ impl RegistryStore for PostgresStore {
         tx.execute(
             "INSERT INTO model_versions (model_id, version, digest, size, framework, training_version_id,
              validation_version_id, code_repo, code_commit, params_json, metrics_json, description, tags_json,
-             author, created_at, signature_json)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+             author, created_at, signature_json, endpoint_url, endpoint_protocol)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
             &[
                 &model_id,
                 &version,
@@ -291,6 +292,8 @@ impl RegistryStore for PostgresStore {
                 &by,
                 &at,
                 &new.signature.as_ref().map(|s| s.to_json().to_string()),
+                &new.endpoint.as_ref().map(|e| e.url.clone()),
+                &new.endpoint.as_ref().map(|e| e.protocol.as_str()),
             ],
         )
         .await
@@ -317,6 +320,7 @@ impl RegistryStore for PostgresStore {
             description: new.description,
             tags: new.tags,
             signature: new.signature,
+            endpoint: new.endpoint,
             author: by,
             created_at: at,
         })

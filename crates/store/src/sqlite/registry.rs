@@ -96,6 +96,7 @@ pub(super) fn model_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ModelRow, St
             author: r.get(16)?,
             created_at: OffsetDateTime::UNIX_EPOCH,
             signature_json: r.get(18)?,
+            endpoint: (r.get(19)?, r.get(20)?),
         },
         created_at,
     ))
@@ -307,8 +308,8 @@ impl RegistryStore for SqliteStore {
             tx.execute(
                 "INSERT INTO model_versions (model_id, version, digest, size, framework, training_version_id,
                  validation_version_id, code_repo, code_commit, params_json, metrics_json, description, tags_json,
-                 author, created_at, signature_json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                 author, created_at, signature_json, endpoint_url, endpoint_protocol)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
                 params![
                     model_id,
                     version,
@@ -325,7 +326,9 @@ impl RegistryStore for SqliteStore {
                     tags_json(&new.tags),
                     by,
                     time_text(at),
-                    new.signature.as_ref().map(|s| s.to_json().to_string())
+                    new.signature.as_ref().map(|s| s.to_json().to_string()),
+                    new.endpoint.as_ref().map(|e| e.url.clone()),
+                    new.endpoint.as_ref().map(|e| e.protocol.as_str())
                 ],
             )
             .map_err(db_err)?;
@@ -351,6 +354,7 @@ impl RegistryStore for SqliteStore {
                 description: new.description,
                 tags: new.tags,
                 signature: new.signature,
+                endpoint: new.endpoint,
                 author: by,
                 created_at: at,
             })

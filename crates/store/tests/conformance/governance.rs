@@ -368,7 +368,8 @@ async fn governance_history_cannot_be_rewritten() {
         store.deploy(two, audit(&permit, "model.rollback", "model:scorecard@2"), minutes(1)).await.unwrap();
     }
     // {s}. is the PostgreSQL schema; every statement must be refused by a trigger.
-    const REWRITES: [&str; 8] = [
+    const REWRITES: [&str; 9] = [
+        "UPDATE {s}.model_versions SET endpoint_url = 'http://elsewhere'",
         "UPDATE {s}.evidence SET passed = NULL",
         "DELETE FROM {s}.evidence",
         "UPDATE {s}.promotions SET status = 'pending'",
@@ -435,6 +436,7 @@ async fn a_model_version_keeps_its_signature() {
             metrics: json!({}),
             tags: Default::default(),
             signature: Some(signature.clone()),
+            endpoint: None,
         };
         let created =
             store.create_model_version(new, audit(&permit, "model.register", "model:signed"), T0).await.unwrap();
@@ -444,5 +446,36 @@ async fn a_model_version_keeps_its_signature() {
         // Versions without one (other frameworks) read back as None.
         register(store, &permit, "unsigned", 8).await;
         assert_eq!(store.model_version("unsigned", None).await.unwrap().unwrap().signature, None);
+        assert_eq!(store.model_version("unsigned", None).await.unwrap().unwrap().endpoint, None);
+
+        // A served model keeps its endpoint and protocol (changing them: `REWRITES`).
+        let endpoint = Endpoint::new("http://scoring:8080/v2/models/signed", Protocol::V2).unwrap();
+        let served = NewModelVersion {
+            endpoint: Some(endpoint.clone()),
+            digest: Digest::from_sha256(&sha2::Sha256::digest(endpoint.descriptor())),
+            ..created_input(&signature)
+        };
+        store.create_model_version(served, audit(&permit, "model.register", "model:signed"), T0).await.unwrap();
+        let read = store.model_version("signed", Some(2)).await.unwrap().unwrap();
+        assert_eq!(read.endpoint, Some(endpoint), "{:?}", store.kind());
+    }
+}
+
+fn created_input(signature: &ModelInterface) -> NewModelVersion {
+    NewModelVersion {
+        name: "signed".into(),
+        project: "default".into(),
+        description: String::new(),
+        framework: Framework::Sklearn,
+        digest: digest(9),
+        size: 10,
+        training_data: None,
+        validation_data: None,
+        code: None,
+        params: json!({}),
+        metrics: json!({}),
+        tags: Default::default(),
+        signature: Some(signature.clone()),
+        endpoint: None,
     }
 }
