@@ -10,6 +10,7 @@
 
 mod html;
 mod portfolio;
+mod promotions;
 mod session;
 
 use crate::state::AppState;
@@ -24,6 +25,8 @@ use axum::routing::get;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(portfolio::page))
+        .route("/promotions", get(promotions::page))
+        .route("/promotions/{id}/decision", axum::routing::post(promotions::decide))
         .route("/sign-in", get(session::sign_in_page).post(session::sign_in))
         .route("/sign-out", axum::routing::post(session::sign_out))
         .route("/assets/console.css", get(stylesheet))

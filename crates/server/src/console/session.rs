@@ -103,7 +103,7 @@ fn set_cookie(value: &str, max_age: u32) -> HeaderValue {
 }
 
 /// A form posted from another origin is refused (browsers send `Origin` on every POST).
-fn same_origin(headers: &HeaderMap) -> Result<(), Forbidden> {
+pub(super) fn same_origin(headers: &HeaderMap) -> Result<(), Forbidden> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);

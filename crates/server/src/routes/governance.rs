@@ -241,9 +241,9 @@ pub async fn promote(
 
 #[derive(Deserialize, IntoParams)]
 pub struct PromotionQuery {
-    model: Option<String>,
+    pub(crate) model: Option<String>,
     /// `pending`, `completed` or `rejected`.
-    status: Option<String>,
+    pub(crate) status: Option<String>,
 }
 
 /// Promotion requests, newest first.

@@ -146,3 +146,80 @@ async fn a_person_signs_in_sees_only_their_projects_and_signs_out() {
         assert_eq!(status, StatusCode::OK);
     }
 }
+
+#[tokio::test]
+async fn a_validator_approves_in_the_console_and_the_requester_is_told_why_they_cannot() {
+    for s in servers().await {
+        let (status, p) = s.post("/api/v1/projects", json!({"name": "alpha"})).await;
+        assert_eq!(status, StatusCode::CREATED, "{p}");
+        let (status, d) = s.upload("/api/v1/datasets/loans/versions", json!({"project": "alpha"}), csv(300, 0.0)).await;
+        assert_eq!(status, StatusCode::CREATED, "{d}");
+        for (name, role) in [("dana", "data_scientist@alpha"), ("victor", "validator@alpha")] {
+            let user = json!({"name": name, "roles": [role], "password": "a long passphrase"});
+            let (status, made) = s.post("/api/v1/users", user).await;
+            assert_eq!(status, StatusCode::CREATED, "{made}");
+        }
+        let (dana_cookie, _) = sign_in(&s, &[("name", "dana"), ("password", "a long passphrase")]).await;
+        let dana = dana_cookie.split_once('.').unwrap().1.to_string();
+        let (status, m) = s
+            .upload_as(
+                &dana,
+                "/api/v1/models/scorer/versions",
+                json!({"project": "alpha", "training_data": "loans@1"}),
+                b"model".to_vec(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let request = json!({"to": "staging", "reason": "first release"});
+        let (status, p) = s.call("POST", "/api/v1/models/scorer/versions/1/promotions", &dana, Some(request)).await;
+        assert_eq!(status, StatusCode::CREATED, "{p}");
+        let id = p["id"].as_i64().unwrap();
+
+        // The queue shows the request, what it misses and why, with the decision form.
+        let (status, _, html) = page(&s, "/promotions", Some(&dana_cookie)).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains(&format!("promotion-{id}")) && html.contains("first release"), "{html}");
+        for m in p["missing_reasons"].as_array().unwrap() {
+            assert!(html.contains(&riskops_core::encode::escape_html(m["reason"].as_str().unwrap())), "{m} in {html}");
+        }
+        // The requester may not approve their own request: the page says why, nothing changes.
+        let csrf = csrf_of(&html);
+        let r = form(
+            &s,
+            &format!("/promotions/{id}/decision"),
+            &[("csrf", &csrf), ("decision", "approve")],
+            Some(&dana_cookie),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let text = r.text().await.unwrap();
+        assert!(text.contains(&format!("Promotion #{id} was not approved")), "{text}");
+        let (_, after) = s.get(&format!("/api/v1/promotions/{id}"), Some(TOKEN)).await;
+        assert!(after["decisions"].as_array().unwrap().is_empty(), "{after}");
+
+        // The validator approves with a comment.
+        let (victor_cookie, _) = sign_in(&s, &[("name", "victor"), ("password", "a long passphrase")]).await;
+        let (_, _, html) = page(&s, "/promotions", Some(&victor_cookie)).await;
+        let fields = [("csrf", csrf_of(&html)), ("decision", "approve".into()), ("comment", "holdout AUC fine".into())];
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = form(&s, &format!("/promotions/{id}/decision"), &fields, Some(&victor_cookie)).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let (_, after) = s.get(&format!("/api/v1/promotions/{id}"), Some(TOKEN)).await;
+        let decision = &after["decisions"][0];
+        assert_eq!(
+            (decision["by"].as_str(), decision["decision"].as_str()),
+            (Some("victor"), Some("approve")),
+            "{after}"
+        );
+        assert_eq!(decision["comment"], "holdout AUC fine");
+        // A forged form changes nothing.
+        let r = form(
+            &s,
+            &format!("/promotions/{id}/decision"),
+            &[("csrf", "x"), ("decision", "reject")],
+            Some(&victor_cookie),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+}
