@@ -17,7 +17,7 @@ pub(super) fn page_response(status: StatusCode, title: &str, session: Option<&Se
         Some(s) => format!(
             r#"<header class="bar">
 <a class="brand" href="/">riskops</a>
-<nav aria-label="Main"><a href="/">Portfolio</a><a href="/promotions">Promotions</a></nav>
+<nav aria-label="Main"><a href="/">Portfolio</a><a href="/promotions">Promotions</a><a href="/incidents">Incidents</a></nav>
 <form class="who" method="post" action="/sign-out">
 <span>{}</span>
 <input type="hidden" name="csrf" value="{}">
@@ -69,4 +69,10 @@ pub(super) fn fixed(x: Option<f64>, digits: usize) -> String {
 /// A share as a percentage, or a dash.
 pub(super) fn percent(x: Option<f64>) -> String {
     x.map_or_else(|| "–".to_string(), |x| format!("{:.0}%", x * 100.0))
+}
+
+/// `acknowledge` → `Acknowledge`.
+pub(super) fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

@@ -9,6 +9,7 @@
 //! every form carries a CSRF token derived from it.
 
 mod html;
+mod incidents;
 mod portfolio;
 mod promotions;
 mod session;
@@ -27,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/", get(portfolio::page))
         .route("/promotions", get(promotions::page))
         .route("/promotions/{id}/decision", axum::routing::post(promotions::decide))
+        .route("/incidents", get(incidents::page))
+        .route("/incidents/{id}/state", axum::routing::post(incidents::set_state))
         .route("/sign-in", get(session::sign_in_page).post(session::sign_in))
         .route("/sign-out", axum::routing::post(session::sign_out))
         .route("/assets/console.css", get(stylesheet))

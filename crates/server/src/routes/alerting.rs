@@ -142,10 +142,10 @@ pub async fn remove_monitor(
 
 #[derive(Deserialize, IntoParams)]
 pub struct IncidentQuery {
-    project: Option<String>,
-    model: Option<String>,
+    pub(crate) project: Option<String>,
+    pub(crate) model: Option<String>,
     /// `open`, `acknowledged` or `resolved`.
-    state: Option<String>,
+    pub(crate) state: Option<String>,
 }
 
 /// Incidents the caller may read, newest first.

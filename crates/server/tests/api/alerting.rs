@@ -25,7 +25,7 @@ impl TestServer {
 /// The `default` project (high tier until assessed) with the model `churn` trained on
 /// `customers@1`.
 /// Returns the model version as registered.
-async fn churn(s: &TestServer) -> Value {
+pub(crate) async fn churn(s: &TestServer) -> Value {
     let (status, d) = s.upload("/api/v1/datasets/customers/versions", json!({}), csv(300, 0.0)).await;
     assert_eq!(status, StatusCode::CREATED, "{d}");
     let (status, m) =
@@ -262,7 +262,7 @@ async fn incidents_are_listed_and_unknown_ones_not_found() {
 
 /// Records of the hour starting at `start`: income far from the reference, every `f`
 /// predicted 0 and every `m` 1 (so the fairness default fires too).
-fn drifting_hour(start: i64, n: usize) -> Vec<u8> {
+pub(crate) fn drifting_hour(start: i64, n: usize) -> Vec<u8> {
     (0..n)
         .map(|i| {
             let (segment, sex) = (["a", "b", "c"][i % 3], ["f", "m"][i % 2]);

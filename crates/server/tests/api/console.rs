@@ -3,6 +3,7 @@
 //! projects the person has a role in, with the API's numbers.
 
 use super::*;
+use std::time::Duration;
 
 /// A client that keeps no cookies and follows no redirects: the test reads each answer.
 fn browser() -> reqwest::Client {
@@ -221,5 +222,68 @@ async fn a_validator_approves_in_the_console_and_the_requester_is_told_why_they_
         )
         .await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+}
+
+#[tokio::test]
+async fn an_incident_is_acknowledged_in_the_console_and_a_viewer_cannot_resolve_it() {
+    for s in servers().await {
+        let user = json!({"name": "vera", "roles": ["viewer"], "password": "a long passphrase"});
+        let (status, made) = s.post("/api/v1/users", user).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        let ingest = s.user("collector", &["ingest@default"]).await;
+        let model = super::alerting::churn(&s).await;
+        let created = model["created_at"].as_str().unwrap();
+        let now = time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
+            .unwrap()
+            .unix_timestamp();
+        let hour = now - now % 3600;
+        for start in [hour - 3 * 3600, hour - 2 * 3600] {
+            let req = s
+                .http
+                .post(s.url("/api/v1/projects/default/models/churn/predictions"))
+                .bearer_auth(&ingest)
+                .header("content-type", "application/x-ndjson");
+            let (status, answer) =
+                read(req.body(super::alerting::drifting_hour(start, 120)).send().await.unwrap()).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+        }
+        let mut id = None;
+        for _ in 0..300 {
+            let (_, list) = s.get("/api/v1/incidents?state=open", Some(TOKEN)).await;
+            if let Some(first) = list["incidents"].as_array().and_then(|a| a.first()) {
+                id = first["id"].as_i64();
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let id = id.expect("an incident opened");
+
+        let (admin, _) = sign_in(&s, &[("token", TOKEN)]).await;
+        let (status, _, html) = page(&s, "/incidents", Some(&admin)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains(&format!("incident-{id}")) && html.contains("Acknowledge"), "{html}");
+        let fields =
+            [("csrf", csrf_of(&html)), ("to", "acknowledge".into()), ("note", "looking into the income feed".into())];
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = form(&s, &format!("/incidents/{id}/state"), &fields, Some(&admin)).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let (_, after) = s.get(&format!("/api/v1/incidents/{id}"), Some(TOKEN)).await;
+        assert_eq!(
+            (after["state"].as_str(), after["acknowledged_by"].as_str()),
+            (Some("acknowledged"), Some("admin")),
+            "{after}"
+        );
+        assert_eq!(after["note"], "looking into the income feed");
+
+        let (viewer, _) = sign_in(&s, &[("name", "vera"), ("password", "a long passphrase")]).await;
+        let (_, _, html) = page(&s, "/incidents?state=acknowledged", Some(&viewer)).await;
+        let r =
+            form(&s, &format!("/incidents/{id}/state"), &[("csrf", &csrf_of(&html)), ("to", "resolve")], Some(&viewer))
+                .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(r.text().await.unwrap().contains(&format!("Incident #{id} was not resolved")));
+        let (_, after) = s.get(&format!("/api/v1/incidents/{id}"), Some(TOKEN)).await;
+        assert_eq!(after["state"], "acknowledged");
     }
 }
