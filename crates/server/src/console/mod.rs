@@ -8,8 +8,10 @@
 //! origin. A session is a cookie holding an API token (HttpOnly, SameSite=Strict, 12 hours);
 //! every form carries a CSRF token derived from it.
 
+mod chart;
 mod html;
 mod incidents;
+mod model;
 mod portfolio;
 mod promotions;
 mod session;
@@ -28,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(portfolio::page))
         .route("/promotions", get(promotions::page))
         .route("/promotions/{id}/decision", axum::routing::post(promotions::decide))
+        .route("/projects/{project}/models/{model}", get(model::page))
         .route("/incidents", get(incidents::page))
         .route("/incidents/{id}/state", axum::routing::post(incidents::set_state))
         .route("/sign-in", get(session::sign_in_page).post(session::sign_in))

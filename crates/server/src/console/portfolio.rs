@@ -288,8 +288,10 @@ fn models_table(rows: &[Row<'_>], q: &PortfolioQuery) -> String {
             .map_or_else(|| "–".to_string(), |b| format!("{} {}", fixed(Some(b.value_per_1000), 0), esc(&b.currency)));
         let _ = writeln!(
             out,
-            "<tr><td><b>{}</b> / {}</td><td>{}</td><td><span class=\"tag tier-{t}\">{t}</span></td><td>{}</td><td>{drift}</td><td>{performance}</td><td class=\"num\">{parity}</td><td>{}</td><td class=\"num\">{value}</td></tr>",
+            "<tr><td><b>{}</b> / <a href=\"/projects/{}/models/{}\">{}</a></td><td>{}</td><td><span class=\"tag tier-{t}\">{t}</span></td><td>{}</td><td>{drift}</td><td>{performance}</td><td class=\"num\">{parity}</td><td>{}</td><td class=\"num\">{value}</td></tr>",
             esc(&r.project.name),
+            esc(&url_encode(&r.project.name)),
+            esc(&url_encode(&m.model)),
             esc(&m.model),
             esc(&industry(r.project)),
             if stages.is_empty() { "<span class=\"muted\">not deployed</span>".to_string() } else { stages.join(", ") },

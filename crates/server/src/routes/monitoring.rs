@@ -30,8 +30,8 @@ use utoipa::IntoParams;
 
 #[derive(Deserialize, IntoParams)]
 pub struct ModelPath {
-    project: String,
-    model: String,
+    pub(crate) project: String,
+    pub(crate) model: String,
 }
 
 /// A batch's outcome as the API shows it.
@@ -257,11 +257,11 @@ pub async fn labels(
 #[derive(Deserialize, IntoParams)]
 pub struct MonitoringQuery {
     /// RFC 3339 or unix seconds; default: 7 days before `to`.
-    from: Option<String>,
+    pub(crate) from: Option<String>,
     /// RFC 3339 or unix seconds; default: now.
-    to: Option<String>,
+    pub(crate) to: Option<String>,
     /// `hour` or `day` (days roll hourly windows up).
-    granularity: Option<String>,
+    pub(crate) granularity: Option<String>,
 }
 
 fn instant(field: &str, text: &str) -> Result<i64, Error> {

@@ -260,6 +260,22 @@ async fn an_incident_is_acknowledged_in_the_console_and_a_viewer_cannot_resolve_
         let id = id.expect("an incident opened");
 
         let (admin, _) = sign_in(&s, &[("token", TOKEN)]).await;
+        // The model's page: one point per window in the range, as the API reports them, and
+        // the incident marked on the time axis.
+        let (_, monitoring) = s.get("/api/v1/projects/default/models/churn/monitoring", Some(TOKEN)).await;
+        let windows = monitoring["windows"].as_array().unwrap().len();
+        assert_eq!(windows, 2, "{monitoring}");
+        let (status, _, html) = page(&s, "/projects/default/models/churn", Some(&admin)).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        let drift_chart = html.split("<figure").nth(1).unwrap();
+        assert!(drift_chart.contains("Drift share"), "{drift_chart}");
+        assert_eq!(drift_chart.matches("class=\"pt\"").count(), windows, "{drift_chart}");
+        assert!(drift_chart.contains("class=\"marker\""), "the incident is marked: {drift_chart}");
+        let volume_chart = html.split("<figure").find(|f| f.contains("Volume")).unwrap();
+        assert!(volume_chart.contains(": 120</title>"), "{volume_chart}");
+        let (status, _, html) = page(&s, "/projects/default/models/nope", Some(&admin)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{html}");
+
         let (status, _, html) = page(&s, "/incidents", Some(&admin)).await;
         assert_eq!(status, StatusCode::OK);
         assert!(html.contains(&format!("incident-{id}")) && html.contains("Acknowledge"), "{html}");

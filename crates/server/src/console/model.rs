@@ -1,0 +1,277 @@
+//! A model's page: its versions and where each runs, and its monitoring over a chosen
+//! range as charts with one point per window (drift share, performance, fairness, volume,
+//! data quality, latency, business value), its incidents marked on the time axis, and the
+//! newest window's drift per feature.
+
+use super::chart::{self, Chart};
+use super::html::{self, esc, fixed};
+use super::session::Session;
+use crate::error::ApiError;
+use crate::extract::Caller;
+use crate::routes::{self, alerting, monitoring};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use riskops_api::alerting::{Incident, ModelStatus};
+use riskops_api::registry::ModelVersionView;
+use riskops_api::window::WindowReport;
+use serde::Deserialize;
+use std::fmt::Write as _;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ModelPagePath {
+    project: String,
+    model: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct RangeQuery {
+    /// Days back from now (default 7, at most 366).
+    days: Option<u32>,
+    /// `hour` or `day`; default: the model's own windows.
+    granularity: Option<String>,
+}
+
+struct ModelData {
+    status: ModelStatus,
+    versions: Vec<ModelVersionView>,
+    windows: Vec<WindowReport>,
+    incidents: Vec<Incident>,
+    span: (i64, i64),
+}
+
+pub(super) async fn page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(path): Path<ModelPagePath>,
+    Query(range): Query<RangeQuery>,
+) -> Response {
+    match gather(&state, &session, &path, &range).await {
+        Ok(data) => {
+            let title = format!("{} / {}", path.project, path.model);
+            html::page_response(StatusCode::OK, &title, Some(&session), &render(&path, &range, &data))
+        }
+        Err(e) => html::error_page(crate::error::status_and_code(e.0.kind).0, &e.0.message),
+    }
+}
+
+async fn gather(
+    state: &AppState,
+    session: &Session,
+    path: &ModelPagePath,
+    range: &RangeQuery,
+) -> Result<ModelData, ApiError> {
+    let caller = || Caller(session.ctx.clone());
+    let project = alerting::ProjectPath { project: path.project.clone() };
+    let status = alerting::monitoring_status(State(state.clone()), caller(), Path(project)).await?.0;
+    let Some(model) = status.models.into_iter().find(|m| m.model == path.model) else {
+        return Err(
+            riskops_core::Error::not_found(format!("no model {:?} in project {:?}", path.model, path.project)).into()
+        );
+    };
+    let versions = routes::models::model_versions(State(state.clone()), caller(), Path(path.model.clone())).await?.0;
+    let to = state.riskops.now().unix_timestamp() + 1;
+    let from = to - i64::from(range.days.unwrap_or(7).clamp(1, 366)) * 86_400;
+    let query = monitoring::MonitoringQuery {
+        from: Some(from.to_string()),
+        to: Some(to.to_string()),
+        granularity: range.granularity.clone().filter(|g| !g.is_empty()),
+    };
+    let model_path = monitoring::ModelPath { project: path.project.clone(), model: path.model.clone() };
+    let windows =
+        monitoring::monitoring(State(state.clone()), caller(), Path(model_path), Query(query)).await?.0.windows;
+    let incident_query =
+        alerting::IncidentQuery { project: Some(path.project.clone()), model: Some(path.model.clone()), state: None };
+    let incidents = alerting::list_incidents(State(state.clone()), caller(), Query(incident_query)).await?.0.incidents;
+    Ok(ModelData { status: model, versions, windows, incidents, span: (from, to) })
+}
+
+fn unix(text: &str) -> i64 {
+    OffsetDateTime::parse(text, &Rfc3339).map_or(0, |t| t.unix_timestamp())
+}
+
+fn render(path: &ModelPagePath, range: &RangeQuery, d: &ModelData) -> String {
+    let m = &d.status;
+    let mut out = format!(
+        "<h1>{} / {} <span class=\"tag tier-{t}\">{t}</span></h1>\n",
+        esc(&path.project),
+        esc(&path.model),
+        t = esc(&m.tier)
+    );
+    out.push_str(&versions_table(d));
+    out.push_str(&range_form(range));
+    let w = &d.windows;
+    let series = |f: &dyn Fn(&WindowReport) -> Option<f64>| -> Vec<(i64, Option<f64>)> {
+        w.iter().map(|r| (unix(&r.start), f(r))).collect()
+    };
+    let markers: Vec<(i64, String)> =
+        d.incidents.iter().map(|i| (unix(&i.first_window), format!("incident #{}: {}", i.id, i.title))).collect();
+    let metric = w
+        .iter()
+        .filter_map(|r| r.performance.as_ref())
+        .find_map(|p| ["roc_auc", "f1", "r2"].into_iter().find(|m| p.get(m).is_some()));
+    let charts = [
+        Chart {
+            title: "Drift share (features drifted)",
+            points: series(&|r| Some(r.drift.share)),
+            span: d.span,
+            floor_zero: true,
+            markers: &markers,
+            format: chart::share,
+        },
+        Chart {
+            title: &format!("Performance ({})", metric.unwrap_or("no labels yet")),
+            points: series(&|r| r.performance.as_ref().and_then(|p| p.get(metric?))),
+            span: d.span,
+            floor_zero: false,
+            markers: &markers,
+            format: chart::three,
+        },
+        Chart {
+            title: "Lowest demographic parity ratio",
+            points: series(&|r| r.worst_parity_ratio().map(|(_, x)| x)),
+            span: d.span,
+            floor_zero: false,
+            markers: &markers,
+            format: chart::three,
+        },
+        Chart {
+            title: "Volume (records)",
+            points: series(&|r| Some(r.records as f64)),
+            span: d.span,
+            floor_zero: true,
+            markers: &markers,
+            format: chart::count,
+        },
+        Chart {
+            title: "Worst missing rate",
+            points: series(&|r| r.quality.missing_rate.highest().map(|(_, x)| x)),
+            span: d.span,
+            floor_zero: true,
+            markers: &markers,
+            format: chart::share,
+        },
+        Chart {
+            title: "Latency p95 (ms)",
+            points: series(&|r| r.latency.as_ref().and_then(|l| l.p95_ms)),
+            span: d.span,
+            floor_zero: true,
+            markers: &markers,
+            format: chart::one,
+        },
+        Chart {
+            title: "Business value per 1,000 decisions",
+            points: series(&|r| r.business.as_ref().map(|b| b.value_per_1000)),
+            span: d.span,
+            floor_zero: false,
+            markers: &markers,
+            format: chart::one,
+        },
+    ];
+    let _ = writeln!(out, "<h2>Monitoring: {} window(s)</h2>\n<div class=\"charts\">", w.len());
+    for c in &charts {
+        out.push_str(&c.render());
+    }
+    out.push_str("</div>\n");
+    out.push_str(&latest_drift(w.last()));
+    out.push_str(&incidents_list(&d.incidents));
+    out
+}
+
+fn versions_table(d: &ModelData) -> String {
+    let mut out = String::from(
+        "<h2>Versions</h2>\n<table>\n<thead><tr><th scope=\"col\">Version</th><th scope=\"col\">Where</th><th scope=\"col\">Framework</th><th scope=\"col\">Trained on</th><th scope=\"col\">Validated on</th><th scope=\"col\">Code</th></tr></thead>\n<tbody>\n",
+    );
+    for v in d.versions.iter().rev() {
+        let whereabouts: Vec<&str> =
+            d.status.stages.iter().filter(|(_, n)| **n == v.version).map(|(env, _)| env.as_str()).collect();
+        let code = match (&v.code_repo, &v.code_commit) {
+            (Some(repo), Some(commit)) => format!("{} @ {}", esc(repo), esc(commit)),
+            _ => "–".into(),
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>v{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{code}</td></tr>",
+            v.version,
+            if whereabouts.is_empty() { "–".to_string() } else { esc(&whereabouts.join(", ")) },
+            esc(&v.framework),
+            esc(v.training_data.as_deref().unwrap_or("–")),
+            esc(v.validation_data.as_deref().unwrap_or("–")),
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+    out
+}
+
+fn range_form(range: &RangeQuery) -> String {
+    let days = range.days.unwrap_or(7);
+    let mut out = String::from("<form class=\"filters\" method=\"get\"><label>Range<select name=\"days\">");
+    for (n, label) in
+        [(1, "last day"), (7, "last 7 days"), (30, "last 30 days"), (90, "last 90 days"), (365, "last year")]
+    {
+        let selected = if n == days { " selected" } else { "" };
+        let _ = write!(out, "<option value=\"{n}\"{selected}>{label}</option>");
+    }
+    out.push_str("</select></label><label>Windows<select name=\"granularity\">");
+    for (g, label) in [("", "as configured"), ("hour", "hourly"), ("day", "daily")] {
+        let selected = if range.granularity.as_deref().unwrap_or("") == g { " selected" } else { "" };
+        let _ = write!(out, "<option value=\"{g}\"{selected}>{label}</option>");
+    }
+    out.push_str("</select></label><button type=\"submit\">Show</button></form>\n");
+    out
+}
+
+fn latest_drift(latest: Option<&WindowReport>) -> String {
+    let Some(w) = latest else { return "<p class=\"muted\">No window in this range.</p>\n".to_string() };
+    let mut out = format!(
+        "<h2>Newest window: drift per feature</h2>\n<p class=\"muted\">{} to {}, version {}, {} records ({} labelled){}</p>\n<table>\n<thead><tr><th scope=\"col\">Feature</th><th scope=\"col\">Method</th><th scope=\"col\">Statistic</th><th scope=\"col\">p-value</th><th scope=\"col\">Threshold</th><th scope=\"col\">Drifted</th></tr></thead>\n<tbody>\n",
+        esc(&w.start),
+        esc(&w.end),
+        esc(&w.version),
+        w.records,
+        w.labelled,
+        if matches!(w.drift.status, riskops_api::window::DriftStatus::Insufficient) {
+            " — too few records to judge drift"
+        } else {
+            ""
+        }
+    );
+    for f in &w.drift.features {
+        let exact = if f.exact { "" } else { " <span class=\"muted\">(approximate)</span>" };
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}{exact}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            esc(&f.name),
+            esc(&f.method),
+            fixed(f.statistic, 4),
+            fixed(f.p_value, 4),
+            fixed(Some(f.threshold), 3),
+            if f.drifted { "<span class=\"drift-yes\">yes</span>" } else { "no" }
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+    out
+}
+
+fn incidents_list(incidents: &[Incident]) -> String {
+    if incidents.is_empty() {
+        return "<h2>Incidents</h2>\n<p class=\"muted\">None.</p>\n".to_string();
+    }
+    let mut out = String::from("<h2>Incidents</h2>\n<ul>\n");
+    for i in incidents {
+        let _ = writeln!(
+            out,
+            "<li><a href=\"/incidents?state=all#incident-{id}\">#{id}</a> <span class=\"tag sev-{sev}\">{sev}</span> {} — {} since {}</li>",
+            esc(&i.title),
+            esc(&i.state),
+            esc(&i.first_window),
+            id = i.id,
+            sev = esc(&i.severity)
+        );
+    }
+    out.push_str("</ul>\n");
+    out
+}
