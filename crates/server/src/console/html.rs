@@ -17,7 +17,7 @@ pub(super) fn page_response(status: StatusCode, title: &str, session: Option<&Se
         Some(s) => format!(
             r#"<header class="bar">
 <a class="brand" href="/">riskops</a>
-<nav aria-label="Main"><a href="/">Portfolio</a><a href="/promotions">Promotions</a><a href="/incidents">Incidents</a></nav>
+<nav aria-label="Main"><a href="/">Portfolio</a><a href="/promotions">Promotions</a><a href="/incidents">Incidents</a><a href="/audit">Audit</a></nav>
 <form class="who" method="post" action="/sign-out">
 <span>{}</span>
 <input type="hidden" name="csrf" value="{}">

@@ -8,6 +8,7 @@
 //! origin. A session is a cookie holding an API token (HttpOnly, SameSite=Strict, 12 hours);
 //! every form carries a CSRF token derived from it.
 
+mod audit;
 mod chart;
 mod html;
 mod incidents;
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/promotions/{id}/decision", axum::routing::post(promotions::decide))
         .route("/projects/{project}/models/{model}", get(model::page))
         .route("/incidents", get(incidents::page))
+        .route("/audit", get(audit::page))
         .route("/incidents/{id}/state", axum::routing::post(incidents::set_state))
         .route("/sign-in", get(session::sign_in_page).post(session::sign_in))
         .route("/sign-out", axum::routing::post(session::sign_out))

@@ -23,15 +23,15 @@ const MAX_LIMIT: u32 = 10_000;
 #[derive(Deserialize, IntoParams)]
 pub struct EventQuery {
     /// Only this actor's events.
-    actor: Option<String>,
+    pub(crate) actor: Option<String>,
     /// Only this target (`project:fraud`), or a kind of target (`dataset:`).
-    target: Option<String>,
+    pub(crate) target: Option<String>,
     /// Only events at or after this time (RFC 3339).
-    since: Option<String>,
+    pub(crate) since: Option<String>,
     /// Only events after this sequence number (for paging).
-    after: Option<i64>,
+    pub(crate) after: Option<i64>,
     /// At most this many events (default 100, at most 10,000).
-    limit: Option<u32>,
+    pub(crate) limit: Option<u32>,
 }
 
 fn verify_report(r: ChainReport) -> VerifyReport {
@@ -67,7 +67,7 @@ fn audit_event(e: &riskops_core::audit::AuditEvent) -> AuditEvent {
 pub struct VerifyQuery {
     /// Trust only this Ed25519 public key (64 hex digits) for checkpoints, whatever keys
     /// the store lists: catches a replaced key table.
-    public_key: Option<String>,
+    pub(crate) public_key: Option<String>,
 }
 
 /// The line form of a checkpoint in exports and in [`CheckpointList`].

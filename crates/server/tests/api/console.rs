@@ -121,6 +121,10 @@ async fn a_person_signs_in_sees_only_their_projects_and_signs_out() {
         assert!(open > 0);
         assert!(html.contains(&format!("<b>{open}</b><span>open risks in the registers</span>")), "{html}");
 
+        // A viewer may not read the audit trail.
+        let (status, _, _) = page(&s, "/audit", Some(&cookie)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
         // Filters narrow the rows; sorting is a link.
         let (_, _, filtered) = page(&s, "/?tier=low&sort=drift", Some(&cookie)).await;
         assert!(filtered.contains("No models to show"), "alpha's model is not low tier: {filtered}");
@@ -141,6 +145,15 @@ async fn a_person_signs_in_sees_only_their_projects_and_signs_out() {
         let (cookie, _) = sign_in(&s, &[("token", TOKEN)]).await;
         let (_, _, html) = page(&s, "/", Some(&cookie)).await;
         assert!(html.contains("alpha") && html.contains("beta"), "{html}");
+        // The audit trail: verified, filtered by target as the API filters it.
+        let (status, _, audit) = page(&s, "/audit?target=project%3Abeta", Some(&cookie)).await;
+        assert_eq!(status, StatusCode::OK, "{audit}");
+        assert!(audit.contains("Chain verified"), "{audit}");
+        let (_, events) = s.get("/api/v1/audit/events?target=project:beta", Some(TOKEN)).await;
+        let events = events["events"].as_array().unwrap();
+        assert!(!events.is_empty());
+        assert_eq!(audit.matches("<td>project:beta</td>").count(), events.len(), "{audit}");
+        assert!(!audit.contains("<td>project:alpha</td>"));
         let r = form(&s, "/sign-out", &[("csrf", &csrf_of(&html))], Some(&cookie)).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         let (status, _) = s.get("/api/v1/whoami", Some(TOKEN)).await;
