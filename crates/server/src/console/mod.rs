@@ -14,6 +14,7 @@ mod html;
 mod incidents;
 mod model;
 mod portfolio;
+mod project;
 mod promotions;
 mod session;
 
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(portfolio::page))
         .route("/promotions", get(promotions::page))
         .route("/promotions/{id}/decision", axum::routing::post(promotions::decide))
+        .route("/projects/{project}", get(project::page))
         .route("/projects/{project}/models/{model}", get(model::page))
         .route("/incidents", get(incidents::page))
         .route("/audit", get(audit::page))

@@ -288,7 +288,8 @@ fn models_table(rows: &[Row<'_>], q: &PortfolioQuery) -> String {
             .map_or_else(|| "–".to_string(), |b| format!("{} {}", fixed(Some(b.value_per_1000), 0), esc(&b.currency)));
         let _ = writeln!(
             out,
-            "<tr><td><b>{}</b> / <a href=\"/projects/{}/models/{}\">{}</a></td><td>{}</td><td><span class=\"tag tier-{t}\">{t}</span></td><td>{}</td><td>{drift}</td><td>{performance}</td><td class=\"num\">{parity}</td><td>{}</td><td class=\"num\">{value}</td></tr>",
+            "<tr><td><a href=\"/projects/{}\"><b>{}</b></a> / <a href=\"/projects/{}/models/{}\">{}</a></td><td>{}</td><td><span class=\"tag tier-{t}\">{t}</span></td><td>{}</td><td>{drift}</td><td>{performance}</td><td class=\"num\">{parity}</td><td>{}</td><td class=\"num\">{value}</td></tr>",
+            esc(&url_encode(&r.project.name)),
             esc(&r.project.name),
             esc(&url_encode(&r.project.name)),
             esc(&url_encode(&m.model)),
@@ -322,7 +323,8 @@ fn compliance_table(data: &[ProjectData]) -> String {
     for d in data {
         let _ = write!(
             out,
-            "<tr><td>{}</td><td><span class=\"tag tier-{t}\">{t}</span></td>",
+            "<tr><td><a href=\"/projects/{}\">{}</a></td><td><span class=\"tag tier-{t}\">{t}</span></td>",
+            esc(&url_encode(&d.project.name)),
             esc(&d.project.name),
             t = esc(&d.project.tier)
         );

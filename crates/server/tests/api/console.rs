@@ -121,6 +121,18 @@ async fn a_person_signs_in_sees_only_their_projects_and_signs_out() {
         assert!(open > 0);
         assert!(html.contains(&format!("<b>{open}</b><span>open risks in the registers</span>")), "{html}");
 
+        // The project's page: its register and compliance report, as the API gives them.
+        let (status, _, project) = page(&s, "/projects/alpha", Some(&cookie)).await;
+        assert_eq!(status, StatusCode::OK, "{project}");
+        assert!(project.matches("<td class=\"num\">").count() >= open, "{project}");
+        let (_, report) = s.get("/api/v1/projects/alpha/compliance", Some(TOKEN)).await;
+        for c in report["controls"].as_array().unwrap() {
+            assert!(project.contains(&format!("<b>{}</b>", c["id"].as_str().unwrap())), "{c}");
+        }
+        let (status, _, other) = page(&s, "/projects/beta", Some(&cookie)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "a viewer of alpha cannot open beta (as the API answers)");
+        assert!(!other.contains("Risk register"), "{other}");
+
         // A viewer may not read the audit trail.
         let (status, _, _) = page(&s, "/audit", Some(&cookie)).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
