@@ -35,6 +35,7 @@ pub(super) fn page_response(status: StatusCode, title: &str, session: Option<&Se
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{} · riskops</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/console.css">
 </head>
 <body>

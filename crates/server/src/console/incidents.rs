@@ -140,10 +140,10 @@ pub(super) async fn set_state(
     };
     match moved {
         Ok(_) => Redirect::to(&format!("/incidents?state=all#incident-{id}")).into_response(),
+        // As for promotions: the list again with the reason on top, answered 200.
         Err(e) => {
-            let code = crate::error::status_and_code(e.0.kind).0;
             let notice = format!("Incident #{id} was not {}d: {}", form.to, e.0.message);
-            render_page(&state, &session, "open", code, Some(&notice)).await
+            render_page(&state, &session, "open", StatusCode::OK, Some(&notice)).await
         }
     }
 }

@@ -149,10 +149,11 @@ pub(super) async fn decide(
     };
     match decided {
         Ok(_) => Redirect::to(&format!("/promotions?status=all#promotion-{id}")).into_response(),
+        // The queue again with the reason on top, answered 200: the page is what the person
+        // asked for, and a browser would log a 4xx document as an error.
         Err(e) => {
-            let code = crate::error::status_and_code(e.0.kind).0;
             let notice = format!("Promotion #{id} was not {}d: {}", form.decision, e.0.message);
-            render_page(&state, &session, "pending", code, Some(&notice)).await
+            render_page(&state, &session, "pending", StatusCode::OK, Some(&notice)).await
         }
     }
 }
