@@ -298,15 +298,19 @@ fn score_change(base: &Outputs, other: &Outputs) -> f64 {
     base.scores.iter().zip(&other.scores).map(|(a, b)| (a - b).abs()).filter(|d| d.is_finite()).sum::<f64>() / n
 }
 
-fn noisy(column: &Column, level: f64, rng: &mut Rng) -> Option<Column> {
-    let v = numbers(&column.values)?;
-    let sd = std_dev(&v);
-    Some(with_numbers(&column.name, v.iter().map(|x| x + level * sd * rng.normal()).collect()))
+/// The sampled rows' values of `full` with Gaussian noise at `level` of the whole column's
+/// standard deviation. The spread comes from every row; only the sampled rows are scored.
+fn noisy(full: &Column, sampled: &Column, level: f64, rng: &mut Rng) -> Option<Column> {
+    let sd = std_dev(&numbers(&full.values)?);
+    let v = numbers(&sampled.values)?;
+    Some(with_numbers(&full.name, v.iter().map(|x| x + level * sd * rng.normal()).collect()))
 }
 
-fn swapped(column: &Column, rate: f64, rng: &mut Rng) -> Option<Column> {
-    let ColumnValues::Str(v) = &column.values else { return None };
-    let mut categories: Vec<&String> = v.iter().flatten().collect();
+/// The sampled rows' values with a share `rate` swapped to a random category of the whole
+/// column.
+fn swapped(full: &Column, sampled: &Column, rate: f64, rng: &mut Rng) -> Option<Column> {
+    let (ColumnValues::Str(all), ColumnValues::Str(v)) = (&full.values, &sampled.values) else { return None };
+    let mut categories: Vec<&String> = all.iter().flatten().collect();
     categories.sort();
     categories.dedup();
     if categories.len() < 2 {
@@ -316,7 +320,12 @@ fn swapped(column: &Column, rate: f64, rng: &mut Rng) -> Option<Column> {
         .iter()
         .map(|x| if rng.unit() < rate { Some(categories[rng.below(categories.len())].clone()) } else { x.clone() })
         .collect();
-    Some(Column { name: column.name.clone(), values: ColumnValues::Str(values) })
+    Some(Column { name: full.name.clone(), values: ColumnValues::Str(values) })
+}
+
+/// The sample's column of the same name as `full`.
+fn sampled<'a>(sample: &'a [Column], full: &Column) -> Option<&'a Column> {
+    sample.iter().find(|c| c.name == full.name)
 }
 
 /// Gaussian noise at 1/5/10% of each numeric feature's standard deviation and category swaps
@@ -347,13 +356,14 @@ fn noise_robustness(
         }),
     };
     for feature in features {
+        let Some(rows) = sampled(sample, feature) else { continue };
         for level in NOISE_LEVELS {
-            if let Some(c) = noisy(feature, level, rng) {
+            if let Some(c) = noisy(feature, rows, level, rng) {
                 record(feature.name.clone(), format!("{}%", level * 100.0), replaced(sample, c), &mut failures);
             }
         }
         for rate in SWAP_RATES {
-            if let Some(c) = swapped(feature, rate, rng) {
+            if let Some(c) = swapped(feature, rows, rate, rng) {
                 record(feature.name.clone(), format!("{}%", rate * 100.0), replaced(sample, c), &mut failures);
             }
         }
@@ -361,7 +371,8 @@ fn noise_robustness(
     for (level, rate) in [(0.01, 0.01), (0.05, 0.05), (0.10, 0.05)] {
         let mut columns = sample.to_vec();
         for feature in features {
-            if let Some(c) = noisy(feature, level, rng).or_else(|| swapped(feature, rate, rng)) {
+            let Some(rows) = sampled(sample, feature) else { continue };
+            if let Some(c) = noisy(feature, rows, level, rng).or_else(|| swapped(feature, rows, rate, rng)) {
                 columns = replaced(&columns, c);
             }
         }
@@ -429,14 +440,14 @@ fn shift_degradation(
     let mut by_feature = BTreeMap::new();
     let mut worst: Option<(f64, String)> = None;
     for feature in features {
+        let Some(rows) = sampled(sample, feature) else { continue };
+        // The spread and the rarest category are the whole column's; the sampled rows move.
+        let sd = numbers(&feature.values).map(|v| std_dev(&v));
         let mut curve = BTreeMap::from([("0".to_string(), reference)]);
         for k in SHIFTS {
-            let shifted = match numbers(&feature.values) {
-                Some(v) => {
-                    let sd = std_dev(&v);
-                    Some(with_numbers(&feature.name, v.iter().map(|x| x + k * sd).collect()))
-                }
-                None => toward_rarest(feature, (k / 2.0).min(1.0)),
+            let shifted = match (sd, numbers(&rows.values)) {
+                (Some(sd), Some(v)) => Some(with_numbers(&feature.name, v.iter().map(|x| x + k * sd).collect())),
+                _ => toward_rarest(feature, rows, (k / 2.0).min(1.0)),
             };
             let Some(shifted) = shifted else { continue };
             let Ok(out) = runner.run(&replaced(sample, shifted)) else { continue };
@@ -470,10 +481,11 @@ fn shift_degradation(
     })
 }
 
-fn toward_rarest(column: &Column, share: f64) -> Option<Column> {
-    let ColumnValues::Str(v) = &column.values else { return None };
+fn toward_rarest(full: &Column, sampled: &Column, share: f64) -> Option<Column> {
+    let (ColumnValues::Str(all), ColumnValues::Str(v)) = (&full.values, &sampled.values) else { return None };
+    let column = full;
     let mut counts: BTreeMap<&String, usize> = BTreeMap::new();
-    for x in v.iter().flatten() {
+    for x in all.iter().flatten() {
         *counts.entry(x).or_default() += 1;
     }
     let rarest = counts.iter().min_by_key(|(_, n)| **n).map(|(c, _)| (*c).clone())?;

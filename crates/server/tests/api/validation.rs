@@ -149,6 +149,22 @@ async fn stress_tests_are_produced_on_the_server_and_find_a_pipeline_without_an_
         let drop = data["roc_auc"].as_f64().unwrap() - late["roc_auc"].as_f64().unwrap();
         assert!((unseen["value"].as_f64().unwrap() - drop).abs() < 1e-12);
 
+        // More rows than the checks sample: noise is added to the sampled rows themselves
+        // (a perturbed table once held every row of the feature next to the sample's others),
+        // so 1% noise flips few decisions.
+        let tiled = format!(
+            "{}\n{}\n",
+            lines[0],
+            std::iter::repeat_n(lines[1..].join("\n"), 10).collect::<Vec<_>>().join("\n")
+        );
+        s.upload("/api/v1/datasets/many/versions", json!({}), tiled.into_bytes()).await;
+        let request = json!({"data": "many@1", "label": "income", "seed": 5});
+        let (status, report) = s.post("/api/v1/models/adult/versions/1/stress-tests", request).await;
+        assert_eq!(status, StatusCode::CREATED, "{report}");
+        let noise = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "noise_robustness").unwrap();
+        let flips = noise["by_feature"]["(all features)"]["flip_rate@1%"].as_f64().unwrap();
+        assert!(flips < 0.05, "1% noise flipped {flips} of the decisions: {noise}");
+
         let (_, listed) = s.get("/api/v1/models/weather/versions/1/evidence", Some(TOKEN)).await;
         assert_eq!(listed["evidence"][0]["kind"], "stress_test");
         assert_eq!(listed["evidence"][0]["produced_by"], "riskops");
