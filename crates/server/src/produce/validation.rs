@@ -350,6 +350,29 @@ fn slices(values: &Values, name: &str) -> Vec<Slice> {
     }
 }
 
+/// The rows of every cell of two features' slices, cell `i * b.len() + j` holding slice i of
+/// `a` and slice j of `b`, rows ascending: one pass over the rows (each row's slice per
+/// feature looked up), not a search per pair of slices.
+fn crossed(a: &[Slice], b: &[Slice], rows: usize) -> Vec<Vec<usize>> {
+    let slice_of = |slices: &[Slice]| {
+        let mut of = vec![usize::MAX; rows];
+        for (k, (_, idx)) in slices.iter().enumerate() {
+            for &r in idx {
+                of[r] = k;
+            }
+        }
+        of
+    };
+    let (of_a, of_b) = (slice_of(a), slice_of(b));
+    let mut cells = vec![Vec::new(); a.len() * b.len()];
+    for r in 0..rows {
+        if of_a[r] != usize::MAX && of_b[r] != usize::MAX {
+            cells[of_a[r] * b.len() + of_b[r]].push(r);
+        }
+    }
+    cells
+}
+
 /// Pairs of features are crossed among at most this many (those with the weakest slices).
 const PAIR_COLUMNS: usize = 8;
 
@@ -393,11 +416,9 @@ fn segments(table: &Table, s: &Scored, label: &str, chosen: Option<&[String]>) -
     sliced.truncate(PAIR_COLUMNS);
     for (i, (a, _)) in sliced.iter().enumerate() {
         for (b, _) in &sliced[i + 1..] {
-            for (sa, ia) in a {
-                for (sb, ib) in b {
-                    let both: Vec<usize> = ia.iter().copied().filter(|r| ib.binary_search(r).is_ok()).collect();
-                    found.extend(test(format!("{sa} & {sb}"), &both));
-                }
+            for (k, both) in crossed(a, b, s.actual.len()).iter().enumerate() {
+                let (sa, sb) = (&a[k / b.len()].0, &b[k % b.len()].0);
+                found.extend(test(format!("{sa} & {sb}"), both));
             }
         }
     }
