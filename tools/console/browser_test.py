@@ -147,7 +147,7 @@ def check(binary, url, out_dir):
         windows = api(url, "/api/v1/projects/credit/models/scorer/monitoring")["windows"]
         assert windows, "the logs made windows"
         rita.click("a[href='/projects/credit/models/scorer']")
-        points = rita.locator("figure").first.locator("circle.pt").count()
+        points = rita.locator("figure", has_text="Drift share").locator("circle.pt").count()
         assert points == len(windows), (points, len(windows))
         rita.screenshot(path=os.path.join(out_dir, "model.png"), full_page=True)
         rita.goto(url + "/projects/credit")

@@ -12,6 +12,7 @@ mod audit;
 mod chart;
 mod html;
 mod incidents;
+mod lineage;
 mod model;
 mod portfolio;
 mod project;

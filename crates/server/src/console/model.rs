@@ -14,6 +14,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use riskops_api::alerting::{Incident, ModelStatus};
+use riskops_api::governance::EvidenceStanding;
+use riskops_api::lineage::{Graph, LineageAnswer};
 use riskops_api::registry::ModelVersionView;
 use riskops_api::window::WindowReport;
 use serde::Deserialize;
@@ -38,6 +40,9 @@ pub(super) struct RangeQuery {
 struct ModelData {
     status: ModelStatus,
     versions: Vec<ModelVersionView>,
+    /// The newest version's evidence and lineage (`None`: not readable by this person).
+    evidence: Option<Vec<EvidenceStanding>>,
+    lineage: Option<Graph>,
     windows: Vec<WindowReport>,
     incidents: Vec<Incident>,
     span: (i64, i64),
@@ -73,6 +78,28 @@ async fn gather(
         );
     };
     let versions = routes::models::model_versions(State(state.clone()), caller(), Path(path.model.clone())).await?.0;
+    let newest = versions.iter().map(|v| v.version).max().unwrap_or(1).to_string();
+    let version_path = routes::registry_views::VersionPath { name: path.model.clone(), version: newest.clone() };
+    let evidence = routes::governance::list_evidence(State(state.clone()), caller(), Path(version_path))
+        .await
+        .ok()
+        .map(|e| e.0.evidence);
+    let lineage_path = routes::lineage::LineagePath { kind: "model".into(), name: path.model.clone(), version: newest };
+    let lineage_query = routes::lineage::LineageQuery { format: None };
+    let lineage = match routes::lineage::lineage(
+        State(state.clone()),
+        caller(),
+        Path(lineage_path),
+        Query(lineage_query),
+    )
+    .await
+    {
+        Ok(answer) => match answer.0 {
+            LineageAnswer::Graph(g) => Some(g),
+            LineageAnswer::OpenLineage(_) => None,
+        },
+        Err(_) => None,
+    };
     let to = state.riskops.now().unix_timestamp() + 1;
     let from = to - i64::from(range.days.unwrap_or(7).clamp(1, 366)) * 86_400;
     let query = monitoring::MonitoringQuery {
@@ -86,7 +113,7 @@ async fn gather(
     let incident_query =
         alerting::IncidentQuery { project: Some(path.project.clone()), model: Some(path.model.clone()), state: None };
     let incidents = alerting::list_incidents(State(state.clone()), caller(), Query(incident_query)).await?.0.incidents;
-    Ok(ModelData { status: model, versions, windows, incidents, span: (from, to) })
+    Ok(ModelData { status: model, versions, evidence, lineage, windows, incidents, span: (from, to) })
 }
 
 fn unix(text: &str) -> i64 {
@@ -102,6 +129,18 @@ fn render(path: &ModelPagePath, range: &RangeQuery, d: &ModelData) -> String {
         t = esc(&m.tier)
     );
     out.push_str(&versions_table(d));
+    if let (Some(graph), Some(newest)) = (&d.lineage, d.versions.iter().map(|v| v.version).max()) {
+        let center = graph
+            .nodes
+            .iter()
+            .find(|n| n.kind == "model" && n.name == path.model && n.version == Some(newest))
+            .map(|n| n.id.clone());
+        if let Some(center) = center {
+            let _ = writeln!(out, "<h2>Lineage of v{newest}</h2>");
+            out.push_str(&super::lineage::render(graph, &center));
+        }
+    }
+    out.push_str(&evidence_table(d));
     out.push_str(&range_form(range));
     let w = &d.windows;
     let series = |f: &dyn Fn(&WindowReport) -> Option<f64>| -> Vec<(i64, Option<f64>)> {
@@ -200,6 +239,41 @@ fn versions_table(d: &ModelData) -> String {
             esc(&v.framework),
             esc(v.training_data.as_deref().unwrap_or("–")),
             esc(v.validation_data.as_deref().unwrap_or("–")),
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+    out
+}
+
+fn evidence_table(d: &ModelData) -> String {
+    let Some(evidence) = &d.evidence else { return String::new() };
+    let newest = d.versions.iter().map(|v| v.version).max().unwrap_or(1);
+    let mut out = format!("<h2>Evidence of v{newest}</h2>\n");
+    if evidence.is_empty() {
+        out.push_str(
+            "<p class=\"muted\">None yet: `riskops validate`, `riskops stress` or `riskops evidence add`.</p>\n",
+        );
+        return out;
+    }
+    out.push_str("<table>\n<thead><tr><th scope=\"col\">Kind</th><th scope=\"col\">Produced by</th><th scope=\"col\">Passed</th><th scope=\"col\">Summary</th><th scope=\"col\">Counts toward gates</th><th scope=\"col\">Filed</th></tr></thead>\n<tbody>\n");
+    for e in evidence {
+        let v = &e.evidence;
+        let counts =
+            if e.counts { "yes".to_string() } else { format!("no: {}", e.does_not_count.as_deref().unwrap_or("")) };
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} by {}</td></tr>",
+            esc(&v.kind),
+            esc(v.produced_by.as_deref().unwrap_or("uploaded")),
+            match v.passed {
+                Some(true) => "yes",
+                Some(false) => "<span class=\"drift-yes\">no</span>",
+                None => "–",
+            },
+            esc(&v.summary),
+            esc(&counts),
+            esc(&v.created_at),
+            esc(&v.created_by)
         );
     }
     out.push_str("</tbody>\n</table>\n");

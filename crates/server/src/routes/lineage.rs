@@ -19,16 +19,16 @@ use utoipa::IntoParams;
 #[derive(Deserialize, IntoParams)]
 pub struct LineagePath {
     /// `dataset` or `model`.
-    kind: String,
-    name: String,
+    pub(crate) kind: String,
+    pub(crate) name: String,
     /// A version number, or `latest`.
-    version: String,
+    pub(crate) version: String,
 }
 
 #[derive(Deserialize, IntoParams)]
 pub struct LineageQuery {
     /// `graph` (default) or `openlineage` (one COMPLETE run event per model version).
-    format: Option<String>,
+    pub(crate) format: Option<String>,
 }
 
 /// Upstream and downstream of a version: for a model, the data it was trained and

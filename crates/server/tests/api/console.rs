@@ -133,6 +133,16 @@ async fn a_person_signs_in_sees_only_their_projects_and_signs_out() {
         assert_eq!(status, StatusCode::FORBIDDEN, "a viewer of alpha cannot open beta (as the API answers)");
         assert!(!other.contains("Risk register"), "{other}");
 
+        // The model's page draws its lineage as the API gives it, and lists its evidence.
+        let (status, _, model) = page(&s, "/projects/alpha/models/scorer", Some(&cookie)).await;
+        assert_eq!(status, StatusCode::OK, "{model}");
+        let (_, graph) = s.get("/api/v1/lineage/model/scorer/1", Some(TOKEN)).await;
+        assert!(model.contains("Lineage of v1") && model.contains("dataset loans@1"), "{model}");
+        for e in graph["edges"].as_array().unwrap() {
+            assert!(model.contains(&format!(">{}</text>", e["relation"].as_str().unwrap())), "{e} in {model}");
+        }
+        assert!(model.contains("Evidence of v1"), "{model}");
+
         // A viewer may not read the audit trail.
         let (status, _, _) = page(&s, "/audit", Some(&cookie)).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
@@ -292,7 +302,7 @@ async fn an_incident_is_acknowledged_in_the_console_and_a_viewer_cannot_resolve_
         assert_eq!(windows, 2, "{monitoring}");
         let (status, _, html) = page(&s, "/projects/default/models/churn", Some(&admin)).await;
         assert_eq!(status, StatusCode::OK, "{html}");
-        let drift_chart = html.split("<figure").nth(1).unwrap();
+        let drift_chart = html.split("<figure").find(|f| f.contains("Drift share")).unwrap();
         assert!(drift_chart.contains("Drift share"), "{drift_chart}");
         assert_eq!(drift_chart.matches("class=\"pt\"").count(), windows, "{drift_chart}");
         assert!(drift_chart.contains("class=\"marker\""), "the incident is marked: {drift_chart}");
