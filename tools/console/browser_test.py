@@ -10,6 +10,8 @@ drift chart has one point per window the API reports; the requester cannot appro
 own promotion and the validator can; no page logs a browser error or requests anything from
 another origin. Screenshots go to OUT_DIR. Exits non-zero on the first failed check.
 Chromium is found at RISKOPS_CHROMIUM (default /usr/bin/chromium); no browser is downloaded.
+With RISKOPS_AXE (the path of axe-core's axe.min.js, from npm, used only here) every main
+page is also checked for accessibility: no serious or critical violation.
 """
 import csv
 import json
@@ -167,8 +169,39 @@ def check(binary, url, out_dir):
         decisions = api(url, "/api/v1/promotions/1")["decisions"]
         assert [(d["by"], d["decision"]) for d in decisions] == [("victor", "approve")], decisions
         victor.screenshot(path=os.path.join(out_dir, "promotions.png"), full_page=True)
+
+        axe = os.environ.get("RISKOPS_AXE")
+        if axe:
+            accessibility(browser, url, axe, problems)
         browser.close()
     assert not problems, "\n".join(problems)
+
+
+def accessibility(browser, url, axe, problems):
+    """axe-core on each main page, signed in as the risk officer. The CSP forbids scripts, so
+    this one context bypasses it to inject axe (the pages themselves run none)."""
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    page.goto(url + "/sign-in")
+    report(page, axe, "sign-in", problems)
+    page.fill("#name", "rita")
+    page.fill("#password", PASSWORD)
+    page.click("form[action='/sign-in'] >> nth=0 >> button")
+    page.wait_for_load_state()
+    for path in ["/", "/projects/credit", "/projects/credit/models/scorer", "/promotions?status=all",
+                 "/incidents?state=all", "/audit"]:
+        page.goto(url + path)
+        report(page, axe, path, problems)
+    context.close()
+
+
+def report(page, axe, name, problems):
+    page.add_script_tag(path=axe)
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    for v in result["violations"]:
+        if v["impact"] in ("serious", "critical"):
+            problems.append(f"accessibility on {name}: {v['id']} ({v['impact']}): {v['help']} "
+                            f"— e.g. {v['nodes'][0]['html'][:120] if v['nodes'] else ''}")
 
 
 if __name__ == "__main__":
