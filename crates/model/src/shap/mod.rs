@@ -1,0 +1,265 @@
+//! Exact SHAP values of tree ensembles (TreeSHAP), in the ensemble's **margin space**: the
+//! scores before the post transform (log-odds for a logistic model, raw class scores before a
+//! softmax, the prediction of a regressor, the class-1 probability of a random forest).
+//!
+//! Two ways to "remove" a feature, as shap's `TreeExplainer` offers:
+//!
+//! * [`path_dependent`] (Lundberg et al. 2020, Algorithm 2): a feature outside the coalition
+//!   follows both children of a split, weighted by the training **covers** (the share of
+//!   training rows that went each way). ONNX exports carry no covers, so they come from
+//!   [`Covers::from_data`] (replaying training rows), [`Covers::from_hitrates`] (when the
+//!   export wrote real `nodes_hitrates`) or the caller ([`Covers::new`]).
+//! * [`interventional`]: a feature outside the coalition takes its value from a background
+//!   row; values are averaged over the background. Needs no covers, so it is exact for every
+//!   model whatever its training did (bootstrap, subsampling, hessian-weighted covers).
+//!
+//! Both give one value per row, feature and output, with `base + Σ values = margin`
+//! ([`check_additivity`]). Arithmetic is f64 over the model's float32 leaf weights.
+//!
+//! **Outputs.** An ensemble scoring one column for two classes (scikit-learn's and the
+//! boosters' binary exports) has one output, the positive class: shap's single output for
+//! gradient boosting, XGBoost and LightGBM, and shap's class-1 output for a random forest
+//! (its class-0 output is the negation, with base `1 - base`). Otherwise one output per class
+//! or target. `MIN`/`MAX` aggregation is not additive and is refused.
+
+mod covers;
+mod interventional;
+mod path_dependent;
+
+use crate::ModelError;
+use crate::tree::{Aggregate, EnsembleKind, Tree, TreeEnsemble, TreeNode};
+
+pub use covers::Covers;
+
+/// SHAP values of a batch of rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    pub rows: usize,
+    pub n_features: usize,
+    pub n_outputs: usize,
+    /// The expected margin per output (the same for every row).
+    pub base_values: Vec<f64>,
+    /// Row-major rows × features × outputs.
+    pub values: Vec<f64>,
+}
+
+impl Explanation {
+    pub fn value(&self, row: usize, feature: usize, output: usize) -> f64 {
+        self.values[(row * self.n_features + feature) * self.n_outputs + output]
+    }
+
+    /// `base + Σ values` of one row and output: the margin the explanation accounts for.
+    pub fn total(&self, row: usize, output: usize) -> f64 {
+        let contributions: f64 = (0..self.n_features).map(|f| self.value(row, f, output)).sum();
+        self.base_values[output] + contributions
+    }
+}
+
+/// Rows given to an explanation: row-major `rows × cols` values of the ensemble's input.
+#[derive(Debug, Clone, Copy)]
+pub struct Rows<'a> {
+    values: &'a [f64],
+    rows: usize,
+    cols: usize,
+}
+
+impl<'a> Rows<'a> {
+    pub fn new(values: &'a [f64], cols: usize) -> Result<Rows<'a>, ModelError> {
+        if cols == 0 || !values.len().is_multiple_of(cols) {
+            return Err(ModelError::Input(format!("{} values do not make rows of {cols} columns", values.len())));
+        }
+        Ok(Rows { values, rows: values.len() / cols, cols })
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    pub(crate) fn row(&self, r: usize) -> &'a [f64] {
+        &self.values[r * self.cols..(r + 1) * self.cols]
+    }
+}
+
+/// What the explanations need to know about an ensemble's margin, checked once.
+pub(crate) struct Margin<'a> {
+    pub trees: &'a [Tree],
+    pub n_outputs: usize,
+    /// Multiplies every leaf weight: 1/trees for `AVERAGE`, else 1.
+    pub scale: f64,
+    /// Added to each output after the trees.
+    pub base: Vec<f64>,
+    /// Deepest branch count from root to leaf, for path buffers.
+    pub max_depth: usize,
+}
+
+impl<'a> Margin<'a> {
+    pub fn of(ensemble: &'a TreeEnsemble, cols: usize) -> Result<Margin<'a>, ModelError> {
+        let scale = match ensemble.kind {
+            EnsembleKind::Regressor { aggregate: Aggregate::Average } => 1.0 / ensemble.trees.len().max(1) as f64,
+            EnsembleKind::Regressor { aggregate: Aggregate::Min | Aggregate::Max } => {
+                return Err(ModelError::Input(
+                    "SHAP values need additive trees; this ensemble takes the MIN or MAX of its trees".into(),
+                ));
+            }
+            _ => 1.0,
+        };
+        let mut written = vec![false; ensemble.n_outputs];
+        let mut max_depth = 0;
+        for tree in &ensemble.trees {
+            max_depth = max_depth.max(depth(tree));
+            for node in &tree.nodes {
+                match node {
+                    TreeNode::Leaf { weights, .. } => weights.iter().for_each(|&(k, _)| written[k] = true),
+                    TreeNode::Branch { feature, .. } if *feature >= cols => {
+                        return Err(ModelError::Input(format!(
+                            "the trees split on feature {feature}, the rows have {cols} columns"
+                        )));
+                    }
+                    TreeNode::Branch { .. } => {}
+                }
+            }
+        }
+        // Two classes scored in one column: explain that column (the positive class).
+        let single = matches!(ensemble.kind, EnsembleKind::Classifier { .. }) && ensemble.n_outputs == 2 && !written[1];
+        let n_outputs = if single { 1 } else { ensemble.n_outputs };
+        let b = &ensemble.base_values;
+        let base = (0..n_outputs)
+            .map(|k| match b.len() {
+                n if n == ensemble.n_outputs => f64::from(b[k]),
+                n if n >= 1 && n_outputs == 1 => f64::from(b[0]),
+                _ => 0.0,
+            })
+            .collect();
+        Ok(Margin { trees: &ensemble.trees, n_outputs, scale, base, max_depth })
+    }
+
+    /// The margin of one row, per output, in f64.
+    pub fn eval(&self, row: &[f64], out: &mut [f64]) {
+        out.copy_from_slice(&self.base);
+        for tree in self.trees {
+            for &(k, w) in tree.leaf_weights(row) {
+                out[k] += self.scale * f64::from(w);
+            }
+        }
+    }
+}
+
+/// Branches on the longest root-to-leaf path.
+fn depth(tree: &Tree) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(0usize, 0usize)];
+    while let Some((at, d)) = stack.pop() {
+        match &tree.nodes[at] {
+            TreeNode::Leaf { .. } => deepest = deepest.max(d),
+            TreeNode::Branch { true_child, false_child, .. } => {
+                stack.push((*true_child, d + 1));
+                stack.push((*false_child, d + 1));
+            }
+        }
+    }
+    deepest
+}
+
+/// The ensemble's margin (scores before the post transform) of each row: rows × outputs,
+/// outputs as in [`Explanation`].
+pub fn margins(ensemble: &TreeEnsemble, x: Rows<'_>) -> Result<Vec<f64>, ModelError> {
+    let margin = Margin::of(ensemble, x.cols)?;
+    let mut out = vec![0.0; x.rows * margin.n_outputs];
+    for (r, o) in out.chunks_mut(margin.n_outputs).enumerate() {
+        margin.eval(x.row(r), o);
+    }
+    Ok(out)
+}
+
+/// Path-dependent TreeSHAP (shap's `feature_perturbation="tree_path_dependent"`).
+pub fn path_dependent(ensemble: &TreeEnsemble, covers: &Covers, x: Rows<'_>) -> Result<Explanation, ModelError> {
+    let margin = Margin::of(ensemble, x.cols)?;
+    covers.check(ensemble)?;
+    let base_values = path_dependent::expected_margin(&margin, covers);
+    let values = in_parallel(x, margin.n_outputs, |row, phi| path_dependent::explain_row(&margin, covers, row, phi));
+    Ok(Explanation { rows: x.rows, n_features: x.cols, n_outputs: margin.n_outputs, base_values, values })
+}
+
+/// Interventional TreeSHAP against background rows (shap's
+/// `feature_perturbation="interventional"` with `data=background`).
+pub fn interventional(ensemble: &TreeEnsemble, background: Rows<'_>, x: Rows<'_>) -> Result<Explanation, ModelError> {
+    if background.cols != x.cols || background.rows == 0 {
+        return Err(ModelError::Input(format!(
+            "the background needs rows of the explained rows' {} columns (it has {} rows of {})",
+            x.cols, background.rows, background.cols
+        )));
+    }
+    let margin = Margin::of(ensemble, x.cols)?;
+    let base_values = interventional::expected_margin(&margin, background);
+    let values =
+        in_parallel(x, margin.n_outputs, |row, phi| interventional::explain_row(&margin, background, row, phi));
+    Ok(Explanation { rows: x.rows, n_features: x.cols, n_outputs: margin.n_outputs, base_values, values })
+}
+
+/// Below this many rows an explanation runs on one thread (TreeSHAP costs far more per row
+/// than scoring, so the threshold is much lower than `Model::predict`'s).
+const MIN_ROWS_PER_THREAD: usize = 16;
+
+/// Runs `explain_row(row, phi)` for every row, rows split over the cores; `phi` is the row's
+/// features × outputs block of the result, zeroed.
+fn in_parallel<F>(x: Rows<'_>, n_outputs: usize, explain_row: F) -> Vec<f64>
+where
+    F: Fn(&[f64], &mut [f64]) + Sync,
+{
+    let block = x.cols * n_outputs;
+    let mut values = vec![0.0; x.rows * block];
+    if block == 0 {
+        return values;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let parts = cores.min(x.rows / MIN_ROWS_PER_THREAD).max(1);
+    let rows_per_part = x.rows.div_ceil(parts).max(1);
+    let explain_row = &explain_row;
+    std::thread::scope(|scope| {
+        for (p, chunk) in values.chunks_mut(rows_per_part * block).enumerate() {
+            let first = p * rows_per_part;
+            let mut work = move || {
+                for (i, phi) in chunk.chunks_mut(block).enumerate() {
+                    explain_row(x.row(first + i), phi);
+                }
+            };
+            if parts == 1 {
+                work();
+            } else {
+                scope.spawn(work);
+            }
+        }
+    });
+    values
+}
+
+/// A row and output where `base + Σ values` misses the margin.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdditivityError {
+    pub row: usize,
+    pub output: usize,
+    pub total: f64,
+    pub margin: f64,
+}
+
+/// Checks `base + Σ values = margin` for every row and output, within `relative` of
+/// `max(|margin|, 1)` (margins near 0 are compared absolutely). `margins` is rows × outputs,
+/// as [`margins`] gives.
+pub fn check_additivity(explanation: &Explanation, margins: &[f64], relative: f64) -> Result<(), AdditivityError> {
+    for r in 0..explanation.rows {
+        for k in 0..explanation.n_outputs {
+            let margin = margins.get(r * explanation.n_outputs + k).copied().unwrap_or(f64::NAN);
+            let total = explanation.total(r, k);
+            // Written so that a NaN total or margin fails too.
+            let close = (total - margin).abs() <= relative * margin.abs().max(1.0);
+            if !close {
+                return Err(AdditivityError { row: r, output: k, total, margin });
+            }
+        }
+    }
+    Ok(())
+}
