@@ -23,6 +23,7 @@
 //! or target. `MIN`/`MAX` aggregation is not additive and is refused.
 
 mod covers;
+mod fast;
 mod interventional;
 mod path_dependent;
 
@@ -175,18 +176,57 @@ pub fn margins(ensemble: &TreeEnsemble, x: Rows<'_>) -> Result<Vec<f64>, ModelEr
     Ok(out)
 }
 
-/// Path-dependent TreeSHAP (shap's `feature_perturbation="tree_path_dependent"`).
+/// Path-dependent TreeSHAP (shap's `feature_perturbation="tree_path_dependent"`), on every core.
 pub fn path_dependent(ensemble: &TreeEnsemble, covers: &Covers, x: Rows<'_>) -> Result<Explanation, ModelError> {
+    path_dependent_on(ensemble, covers, x, cores())
+}
+
+/// [`path_dependent`] on at most `threads` threads (a server may cap what one request takes).
+pub fn path_dependent_on(
+    ensemble: &TreeEnsemble,
+    covers: &Covers,
+    x: Rows<'_>,
+    threads: usize,
+) -> Result<Explanation, ModelError> {
     let margin = Margin::of(ensemble, x.cols)?;
     covers.check(ensemble)?;
     let base_values = path_dependent::expected_margin(&margin, covers);
-    let values = in_parallel(x, margin.n_outputs, |row, phi| path_dependent::explain_row(&margin, covers, row, phi));
+    // Trees in blocks whose per-leaf tables fit the memory budget: each block's tables are
+    // built (in parallel), every row walks the block, and the tables are dropped. Trees where
+    // tables do not pay off (few rows, very deep paths) run Algorithm 2.
+    let mut values = vec![0.0; x.rows * x.cols * margin.n_outputs];
+    let mut start = 0;
+    while start < margin.trees.len() {
+        let (end, tables) = fast::plan_block(&margin, covers, x.rows, start, threads);
+        for_each_row(x, margin.n_outputs, threads, &mut values, |row, phi| {
+            let mut buffer = path_dependent::path_buffer(margin.max_depth);
+            let mut strays = vec![0u32; row.len()];
+            for (t, tables) in (start..end).zip(&tables) {
+                let tree = &margin.trees[t];
+                match tables {
+                    Some(tables) => fast::explain_tree(&margin, tree, tables, row, &mut strays, phi),
+                    None => path_dependent::explain_tree(&margin, tree, covers.tree(t), row, &mut buffer, phi),
+                }
+            }
+        });
+        start = end;
+    }
     Ok(Explanation { rows: x.rows, n_features: x.cols, n_outputs: margin.n_outputs, base_values, values })
 }
 
 /// Interventional TreeSHAP against background rows (shap's
-/// `feature_perturbation="interventional"` with `data=background`).
+/// `feature_perturbation="interventional"` with `data=background`), on every core.
 pub fn interventional(ensemble: &TreeEnsemble, background: Rows<'_>, x: Rows<'_>) -> Result<Explanation, ModelError> {
+    interventional_on(ensemble, background, x, cores())
+}
+
+/// [`interventional`] on at most `threads` threads.
+pub fn interventional_on(
+    ensemble: &TreeEnsemble,
+    background: Rows<'_>,
+    x: Rows<'_>,
+    threads: usize,
+) -> Result<Explanation, ModelError> {
     if background.cols != x.cols || background.rows == 0 {
         return Err(ModelError::Input(format!(
             "the background needs rows of the explained rows' {} columns (it has {} rows of {})",
@@ -195,8 +235,10 @@ pub fn interventional(ensemble: &TreeEnsemble, background: Rows<'_>, x: Rows<'_>
     }
     let margin = Margin::of(ensemble, x.cols)?;
     let base_values = interventional::expected_margin(&margin, background);
-    let values =
-        in_parallel(x, margin.n_outputs, |row, phi| interventional::explain_row(&margin, background, row, phi));
+    let mut values = vec![0.0; x.rows * x.cols * margin.n_outputs];
+    for_each_row(x, margin.n_outputs, threads, &mut values, |row, phi| {
+        interventional::explain_row(&margin, background, row, phi)
+    });
     Ok(Explanation { rows: x.rows, n_features: x.cols, n_outputs: margin.n_outputs, base_values, values })
 }
 
@@ -204,19 +246,17 @@ pub fn interventional(ensemble: &TreeEnsemble, background: Rows<'_>, x: Rows<'_>
 /// than scoring, so the threshold is much lower than `Model::predict`'s).
 const MIN_ROWS_PER_THREAD: usize = 16;
 
-/// Runs `explain_row(row, phi)` for every row, rows split over the cores; `phi` is the row's
-/// features × outputs block of the result, zeroed.
-fn in_parallel<F>(x: Rows<'_>, n_outputs: usize, explain_row: F) -> Vec<f64>
+/// Runs `explain_row(row, phi)` for every row, rows split over `threads`; `phi` is the row's
+/// features × outputs block of `values` (rows × features × outputs), added to.
+fn for_each_row<F>(x: Rows<'_>, n_outputs: usize, threads: usize, values: &mut [f64], explain_row: F)
 where
     F: Fn(&[f64], &mut [f64]) + Sync,
 {
     let block = x.cols * n_outputs;
-    let mut values = vec![0.0; x.rows * block];
     if block == 0 {
-        return values;
+        return;
     }
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let parts = cores.min(x.rows / MIN_ROWS_PER_THREAD).max(1);
+    let parts = threads.min(x.rows / MIN_ROWS_PER_THREAD).max(1);
     let rows_per_part = x.rows.div_ceil(parts).max(1);
     let explain_row = &explain_row;
     std::thread::scope(|scope| {
@@ -234,7 +274,10 @@ where
             }
         }
     });
-    values
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 /// A row and output where `base + Σ values` misses the margin.

@@ -17,7 +17,7 @@ use crate::tree::{Tree, TreeNode, goes_true};
 const NO_FEATURE: usize = usize::MAX;
 
 #[derive(Debug, Clone, Copy)]
-struct PathElement {
+pub(super) struct PathElement {
     feature: usize,
     zero: f64,
     one: f64,
@@ -47,16 +47,23 @@ pub(super) fn expected_margin(margin: &Margin<'_>, covers: &Covers) -> Vec<f64> 
     expected
 }
 
-/// Adds every tree's SHAP values of `row` to `phi` (features × outputs).
-pub(super) fn explain_row(margin: &Margin<'_>, covers: &Covers, row: &[f64], phi: &mut [f64]) {
-    // One segment per depth, each a copy of its parent's path plus one element: shap sizes
-    // the buffer (D + 2)(D + 3) / 2 for trees D branches deep.
-    let d = margin.max_depth;
-    let mut buffer = vec![EMPTY; (d + 2) * (d + 3) / 2 + 1];
-    for (t, tree) in margin.trees.iter().enumerate() {
-        let mut walk = Walk { tree, cover: covers.tree(t), row, phi, n_outputs: margin.n_outputs, scale: margin.scale };
-        walk.recurse(&mut buffer, 0, 0, 0, 1.0, 1.0, NO_FEATURE);
-    }
+/// A path buffer for trees at most `max_depth` branches deep: one segment per depth, each a
+/// copy of its parent's path plus one element ((D + 2)(D + 3) / 2 elements, as shap sizes it).
+pub(super) fn path_buffer(max_depth: usize) -> Vec<PathElement> {
+    vec![EMPTY; (max_depth + 2) * (max_depth + 3) / 2 + 1]
+}
+
+/// Adds one tree's SHAP values of `row` to `phi` (features × outputs).
+pub(super) fn explain_tree(
+    margin: &Margin<'_>,
+    tree: &Tree,
+    cover: &[f64],
+    row: &[f64],
+    buffer: &mut [PathElement],
+    phi: &mut [f64],
+) {
+    let mut walk = Walk { tree, cover, row, phi, n_outputs: margin.n_outputs, scale: margin.scale };
+    walk.recurse(buffer, 0, 0, 0, 1.0, 1.0, NO_FEATURE);
 }
 
 struct Walk<'a> {

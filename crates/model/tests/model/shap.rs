@@ -254,3 +254,25 @@ fn covers_that_do_not_fit_the_trees_are_refused() {
     let short = Rows::new(&fx.rows[..5], 5).unwrap();
     assert!(shap::interventional(fx.ensemble(), fx.background(), short).is_err());
 }
+
+#[test]
+fn per_leaf_tables_and_algorithm_2_agree() {
+    // A batch uses per-leaf tables (fast::plan finds them worth it for 80 rows), a single row
+    // Algorithm 2; both must give the same values.
+    for (name, dataset) in MODELS {
+        let fx = Fixture::load(name, dataset);
+        let covers = fx.shap_covers();
+        let batch = shap::path_dependent(fx.ensemble(), &covers, fx.x()).unwrap();
+        let cols = fx.features.len();
+        for r in [0, 17, 79] {
+            let one = Rows::new(&fx.rows[r * cols..(r + 1) * cols], cols).unwrap();
+            let single = shap::path_dependent(fx.ensemble(), &covers, one).unwrap();
+            for f in 0..cols {
+                for k in 0..batch.n_outputs {
+                    let (a, b) = (batch.value(r, f, k), single.value(0, f, k));
+                    assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{name} row {r} feature {f}: {a} vs {b}");
+                }
+            }
+        }
+    }
+}
