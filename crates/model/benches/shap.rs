@@ -78,7 +78,9 @@ fn main() {
         "| model | perturbation | rows | shap | riskops (1 thread) | riskops ({cores} cores) | shap ÷ riskops (1 thread) | shap ÷ riskops ({cores} cores) | largest difference |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
-    for name in MODELS {
+    // RISKOPS_SHAP_BENCH_MODELS=gbc_300x5,xgb_300x6 runs only those.
+    let only = std::env::var("RISKOPS_SHAP_BENCH_MODELS").ok();
+    for name in MODELS.iter().filter(|m| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == **m))) {
         let model = Model::load(&std::fs::read(dir.join(format!("{name}.onnx"))).unwrap()).unwrap();
         let (ensemble, _) = model.explained_ensemble().unwrap();
         let covers: Vec<Vec<f64>> =

@@ -52,7 +52,7 @@ pub(super) fn plan_block(
     let mut planned: Vec<Option<Vec<LeafPath>>> = Vec::new();
     let mut used = 0usize;
     for (t, tree) in margin.trees.iter().enumerate().skip(start) {
-        let paths = leaf_paths(tree, covers.tree(t));
+        let paths = leaf_paths(tree, Some(covers.tree(t)));
         let deepest = paths.iter().map(|p| p.features.len()).max().unwrap_or(0);
         if deepest > MAX_TABULATED_FEATURES {
             planned.push(None);
@@ -119,14 +119,15 @@ fn tabulate_all(
 }
 
 /// A leaf's path before tabulation.
-struct LeafPath {
-    node: usize,
-    features: Vec<usize>,
-    zero: Vec<f64>,
+pub(super) struct LeafPath {
+    pub node: usize,
+    pub features: Vec<usize>,
+    pub zero: Vec<f64>,
 }
 
-/// Every leaf's distinct features and the product of cover shares of the splits on each.
-fn leaf_paths(tree: &Tree, cover: &[f64]) -> Vec<LeafPath> {
+/// Every leaf's distinct features and the product of cover shares of the splits on each
+/// (1 without covers).
+pub(super) fn leaf_paths(tree: &Tree, cover: Option<&[f64]>) -> Vec<LeafPath> {
     let mut out = Vec::new();
     let mut stack = vec![(0usize, Vec::<usize>::new(), Vec::<f64>::new())];
     while let Some((node, features, zero)) = stack.pop() {
@@ -134,7 +135,11 @@ fn leaf_paths(tree: &Tree, cover: &[f64]) -> Vec<LeafPath> {
             TreeNode::Leaf { .. } => out.push(LeafPath { node, features, zero }),
             TreeNode::Branch { feature, true_child, false_child, .. } => {
                 for child in [*true_child, *false_child] {
-                    let share = if cover[node] > 0.0 { cover[child] / cover[node] } else { 0.0 };
+                    let share = match cover {
+                        Some(c) if c[node] > 0.0 => c[child] / c[node],
+                        Some(_) => 0.0,
+                        None => 1.0,
+                    };
                     let (mut f, mut z) = (features.clone(), zero.clone());
                     match f.iter().position(|g| g == feature) {
                         Some(i) => z[i] *= share,

@@ -25,8 +25,12 @@ pub(super) fn expected_margin(margin: &Margin<'_>, background: Rows<'_>) -> Vec<
     sum.iter().map(|s| s / background.rows as f64).collect()
 }
 
-/// Adds the row's SHAP values, averaged over the background, to `phi` (features × outputs).
-pub(super) fn explain_row(margin: &Margin<'_>, background: Rows<'_>, row: &[f64], phi: &mut [f64]) {
+/// Adds the row's SHAP values in `trees`, averaged over the background, to `phi`
+/// (features × outputs).
+pub(super) fn explain_row(margin: &Margin<'_>, trees: &[&Tree], background: Rows<'_>, row: &[f64], phi: &mut [f64]) {
+    if trees.is_empty() {
+        return;
+    }
     let weights = ShapleyWeights::new(margin.max_depth);
     let mut pair = Pair {
         x: row,
@@ -39,14 +43,18 @@ pub(super) fn explain_row(margin: &Margin<'_>, background: Rows<'_>, row: &[f64]
         n_outputs: margin.n_outputs,
         scale: margin.scale,
     };
+    // Summed over the background in a scratch block, then averaged into `phi` (which may
+    // already hold other trees' values).
+    let mut sum = vec![0.0; pair.phi.len()];
+    let phi = std::mem::replace(&mut pair.phi, &mut sum);
     for b in 0..background.rows {
         pair.z = background.row(b);
-        for tree in margin.trees {
+        for tree in trees {
             pair.walk(tree, 0);
         }
     }
     let n = background.rows as f64;
-    pair.phi.iter_mut().for_each(|v| *v /= n);
+    phi.iter_mut().zip(pair.phi.iter()).for_each(|(v, s)| *v += s / n);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,13 +131,13 @@ impl Pair<'_> {
 
 /// (a−1)!·b!/(a+b)! for a ≥ 1, a + b ≤ the deepest path: the Shapley weight of a feature of
 /// A when the leaf needs A in and B out (by symmetry, of B with the sides swapped).
-struct ShapleyWeights {
+pub(super) struct ShapleyWeights {
     size: usize,
     table: Vec<f64>,
 }
 
 impl ShapleyWeights {
-    fn new(max_depth: usize) -> ShapleyWeights {
+    pub(super) fn new(max_depth: usize) -> ShapleyWeights {
         let size = max_depth + 1;
         let mut table = vec![0.0; size * size];
         for a in 1..size {
@@ -145,7 +153,7 @@ impl ShapleyWeights {
         ShapleyWeights { size, table }
     }
 
-    fn with_x(&self, a: usize, b: usize) -> f64 {
+    pub(super) fn with_x(&self, a: usize, b: usize) -> f64 {
         self.table[a * self.size + b]
     }
 }

@@ -22,6 +22,7 @@
 //! (its class-0 output is the negation, with base `1 - base`). Otherwise one output per class
 //! or target. `MIN`/`MAX` aggregation is not additive and is refused.
 
+mod background;
 mod covers;
 mod fast;
 mod interventional;
@@ -198,14 +199,19 @@ pub fn path_dependent_on(
     let mut start = 0;
     while start < margin.trees.len() {
         let (end, tables) = fast::plan_block(&margin, covers, x.rows, start, threads);
-        for_each_row(x, margin.n_outputs, threads, &mut values, |row, phi| {
+        let block = x.cols * margin.n_outputs;
+        for_each_part(x, block, threads, &mut values, |rows, part| {
             let mut buffer = path_dependent::path_buffer(margin.max_depth);
-            let mut strays = vec![0u32; row.len()];
+            let mut strays = vec![0u32; x.cols];
+            // Tree by tree over the part's rows, so one tree's nodes and tables stay in cache.
             for (t, tables) in (start..end).zip(&tables) {
                 let tree = &margin.trees[t];
-                match tables {
-                    Some(tables) => fast::explain_tree(&margin, tree, tables, row, &mut strays, phi),
-                    None => path_dependent::explain_tree(&margin, tree, covers.tree(t), row, &mut buffer, phi),
+                for (r, phi) in rows.clone().zip(part.chunks_mut(block)) {
+                    let row = x.row(r);
+                    match tables {
+                        Some(tables) => fast::explain_tree(&margin, tree, tables, row, &mut strays, phi),
+                        None => path_dependent::explain_tree(&margin, tree, covers.tree(t), row, &mut buffer, phi),
+                    }
                 }
             }
         });
@@ -236,9 +242,28 @@ pub fn interventional_on(
     let margin = Margin::of(ensemble, x.cols)?;
     let base_values = interventional::expected_margin(&margin, background);
     let mut values = vec![0.0; x.rows * x.cols * margin.n_outputs];
-    for_each_row(x, margin.n_outputs, threads, &mut values, |row, phi| {
-        interventional::explain_row(&margin, background, row, phi)
-    });
+    // As in `path_dependent_on`: blocks of trees, each tabulated against the background
+    // where that pays off (many rows, shallow trees), else walked pair by pair.
+    let block = x.cols * margin.n_outputs;
+    let mut start = 0;
+    while start < margin.trees.len() {
+        let (end, tables) = background::plan_block(&margin, background, x.rows, start);
+        let walked: Vec<&Tree> =
+            (start..end).zip(&tables).filter(|(_, t)| t.is_none()).map(|(i, _)| &margin.trees[i]).collect();
+        for_each_part(x, block, threads, &mut values, |rows, part| {
+            let mut strays = vec![0u32; x.cols];
+            for (t, tables) in (start..end).zip(&tables) {
+                let Some(tables) = tables else { continue };
+                for (r, phi) in rows.clone().zip(part.chunks_mut(block)) {
+                    background::explain_tree(&margin, &margin.trees[t], tables, x.row(r), &mut strays, phi);
+                }
+            }
+            for (r, phi) in rows.zip(part.chunks_mut(block)) {
+                interventional::explain_row(&margin, &walked, background, x.row(r), phi);
+            }
+        });
+        start = end;
+    }
     Ok(Explanation { rows: x.rows, n_features: x.cols, n_outputs: margin.n_outputs, base_values, values })
 }
 
@@ -246,31 +271,25 @@ pub fn interventional_on(
 /// than scoring, so the threshold is much lower than `Model::predict`'s).
 const MIN_ROWS_PER_THREAD: usize = 16;
 
-/// Runs `explain_row(row, phi)` for every row, rows split over `threads`; `phi` is the row's
-/// features × outputs block of `values` (rows × features × outputs), added to.
-fn for_each_row<F>(x: Rows<'_>, n_outputs: usize, threads: usize, values: &mut [f64], explain_row: F)
+/// Splits the rows over `threads` and runs `explain(rows, part)` for each run of rows, `part`
+/// being their `block` values each (features × outputs) of `values`, added to.
+fn for_each_part<F>(x: Rows<'_>, block: usize, threads: usize, values: &mut [f64], explain: F)
 where
-    F: Fn(&[f64], &mut [f64]) + Sync,
+    F: Fn(std::ops::Range<usize>, &mut [f64]) + Sync,
 {
-    let block = x.cols * n_outputs;
-    if block == 0 {
+    if block == 0 || x.rows == 0 {
         return;
     }
     let parts = threads.min(x.rows / MIN_ROWS_PER_THREAD).max(1);
     let rows_per_part = x.rows.div_ceil(parts).max(1);
-    let explain_row = &explain_row;
+    let explain = &explain;
     std::thread::scope(|scope| {
-        for (p, chunk) in values.chunks_mut(rows_per_part * block).enumerate() {
-            let first = p * rows_per_part;
-            let mut work = move || {
-                for (i, phi) in chunk.chunks_mut(block).enumerate() {
-                    explain_row(x.row(first + i), phi);
-                }
-            };
+        for (p, part) in values.chunks_mut(rows_per_part * block).enumerate() {
+            let rows = p * rows_per_part..p * rows_per_part + part.len() / block;
             if parts == 1 {
-                work();
+                explain(rows, part);
             } else {
-                scope.spawn(work);
+                scope.spawn(move || explain(rows, part));
             }
         }
     });

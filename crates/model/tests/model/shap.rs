@@ -256,21 +256,29 @@ fn covers_that_do_not_fit_the_trees_are_refused() {
 }
 
 #[test]
-fn per_leaf_tables_and_algorithm_2_agree() {
-    // A batch uses per-leaf tables (fast::plan finds them worth it for 80 rows), a single row
-    // Algorithm 2; both must give the same values.
+fn tables_for_a_batch_and_walks_for_one_row_agree() {
+    // A batch uses per-leaf tables (worth building for 80 rows), a single row Algorithm 2
+    // (path-dependent) or pair walks (interventional); both must give the same values.
     for (name, dataset) in MODELS {
         let fx = Fixture::load(name, dataset);
         let covers = fx.shap_covers();
-        let batch = shap::path_dependent(fx.ensemble(), &covers, fx.x()).unwrap();
+        let batch = [
+            shap::path_dependent(fx.ensemble(), &covers, fx.x()).unwrap(),
+            shap::interventional(fx.ensemble(), fx.background(), fx.x()).unwrap(),
+        ];
         let cols = fx.features.len();
         for r in [0, 17, 79] {
             let one = Rows::new(&fx.rows[r * cols..(r + 1) * cols], cols).unwrap();
-            let single = shap::path_dependent(fx.ensemble(), &covers, one).unwrap();
-            for f in 0..cols {
-                for k in 0..batch.n_outputs {
-                    let (a, b) = (batch.value(r, f, k), single.value(0, f, k));
-                    assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{name} row {r} feature {f}: {a} vs {b}");
+            let single = [
+                shap::path_dependent(fx.ensemble(), &covers, one).unwrap(),
+                shap::interventional(fx.ensemble(), fx.background(), one).unwrap(),
+            ];
+            for (batch, single) in batch.iter().zip(&single) {
+                for f in 0..cols {
+                    for k in 0..batch.n_outputs {
+                        let (a, b) = (batch.value(r, f, k), single.value(0, f, k));
+                        assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{name} row {r} feature {f}: {a} vs {b}");
+                    }
                 }
             }
         }
