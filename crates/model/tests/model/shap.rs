@@ -284,3 +284,67 @@ fn tables_for_a_batch_and_walks_for_one_row_agree() {
         }
     }
 }
+
+#[test]
+fn the_margin_is_what_the_post_transform_turns_into_the_models_output() {
+    for (name, dataset) in MODELS {
+        let fx = Fixture::load(name, dataset);
+        let ensemble = fx.ensemble();
+        let margins = shap::margins(ensemble, fx.x()).unwrap();
+        let values: Vec<f32> = fx.rows.iter().map(|v| *v as f32).collect();
+        let input = Tensor::f32(vec![values.len() / fx.features.len(), fx.features.len()], values);
+        let name_in = fx.model.signature().inputs[0].name.clone();
+        let prediction = fx.model.predict(HashMap::from([(name_in, input)])).unwrap();
+        let n = margins.len() / fx.x().rows();
+        // The model sums float32: its rounding grows with the largest scores (a count regressor's).
+        let scale = margins.iter().fold(1f64, |m, v| m.max(v.abs())) as f32;
+        for r in 0..fx.x().rows() {
+            let mut row: Vec<f32> = margins[r * n..(r + 1) * n].iter().map(|m| *m as f32).collect();
+            let (got, want): (Vec<f32>, Vec<f32>) = match &prediction.probabilities {
+                // Binary, one score column: the positive class's probability.
+                Some(p) if n == 1 => {
+                    ensemble.post_transform.apply(&mut row);
+                    (row, vec![p[r * 2 + 1]])
+                }
+                Some(p) => {
+                    ensemble.post_transform.apply(&mut row);
+                    (row, p[r * n..(r + 1) * n].to_vec())
+                }
+                None => match &prediction.labels {
+                    riskops_model::Data::F32(v) => (row, vec![v[r]]),
+                    other => panic!("{name}: {other:?}"),
+                },
+            };
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() <= 1e-6 * scale, "{name} row {r}: margin gives {g}, the model {w}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_pipeline_is_explained_over_the_features_its_trees_read() {
+    // Imputer and ordinal encoder before gradient boosting: the trees read 7 computed columns.
+    let model = super::load("adult_ordinal_gbc");
+    let (ensemble, direct) = model.explained_ensemble().unwrap();
+    assert!(!direct);
+    let columns = super::columns("adult_ordinal_gbc_input.csv");
+    let (inputs, _) =
+        riskops_model::bind_columns(model.signature(), &columns, Some("income"), None, &HashMap::new()).unwrap();
+    let (x, cols) = model.ensemble_features(inputs.clone()).unwrap();
+    assert_eq!(cols, 7);
+    let rows = Rows::new(&x, cols).unwrap();
+    let background = Rows::new(&x[..50 * cols], cols).unwrap();
+    let interventional = shap::interventional(ensemble, background, rows).unwrap();
+    assert_additive("adult_ordinal_gbc", ensemble, rows, &interventional);
+    let covers = Covers::from_data(ensemble, rows).unwrap();
+    let path_dependent = shap::path_dependent(ensemble, &covers, rows).unwrap();
+    assert_additive("adult_ordinal_gbc", ensemble, rows, &path_dependent);
+    // The margin is the log-odds of the model's second class (">50K").
+    let probabilities = model.predict(inputs).unwrap().probabilities.unwrap();
+    let margins = shap::margins(ensemble, rows).unwrap();
+    for (r, m) in margins.iter().enumerate() {
+        let p = 1.0 / (1.0 + (-m).exp());
+        assert!((p - f64::from(probabilities[r * 2 + 1])).abs() <= 1e-5, "row {r}");
+    }
+}
