@@ -348,3 +348,23 @@ fn a_pipeline_is_explained_over_the_features_its_trees_read() {
         assert!((p - f64::from(probabilities[r * 2 + 1])).abs() <= 1e-5, "row {r}");
     }
 }
+
+#[test]
+fn real_hitrates_are_used_as_covers() {
+    // An export with real `nodes_hitrates` (here shap's covers written into every node).
+    let fx = Fixture::load("credit_gbc", "credit");
+    let mut ensemble = fx.ensemble().clone();
+    let covers = fx.shap_covers();
+    for (tree, cover) in ensemble.trees.iter_mut().zip(covers.trees()) {
+        for (node, c) in tree.nodes.iter_mut().zip(cover) {
+            match node {
+                riskops_model::tree::TreeNode::Branch { hitrate, .. }
+                | riskops_model::tree::TreeNode::Leaf { hitrate, .. } => *hitrate = Some(*c as f32),
+            }
+        }
+    }
+    let from_hitrates = Covers::from_hitrates(&ensemble).unwrap();
+    assert_eq!(from_hitrates, covers);
+    let explanation = shap::path_dependent(&ensemble, &from_hitrates, fx.x()).unwrap();
+    assert!(difference("credit_gbc", &explanation, &fx.doc["path_dependent"]) <= TOLERANCE);
+}
