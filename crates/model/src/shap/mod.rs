@@ -14,13 +14,27 @@
 //!   model whatever its training did (bootstrap, subsampling, hessian-weighted covers).
 //!
 //! Both give one value per row, feature and output, with `base + Σ values = margin`
-//! ([`check_additivity`]). Arithmetic is f64 over the model's float32 leaf weights.
+//! ([`check_additivity`]). Arithmetic is f64 over the model's float32 leaf weights, so values
+//! agree with shap's (which uses the libraries' float64 leaves) to ~1e-7 of a row's scale.
+//! Rows run on every core ([`path_dependent_on`] / [`interventional_on`] cap the threads).
+//! For a large batch, per-leaf tables built once replace the per-row tree walks where they
+//! pay off (`fast.rs`, `background.rs`); a single row walks the trees.
 //!
-//! **Outputs.** An ensemble scoring one column for two classes (scikit-learn's and the
-//! boosters' binary exports) has one output, the positive class: shap's single output for
-//! gradient boosting, XGBoost and LightGBM, and shap's class-1 output for a random forest
-//! (its class-0 output is the negation, with base `1 - base`). Otherwise one output per class
-//! or target. `MIN`/`MAX` aggregation is not additive and is refused.
+//! **Features.** The ensemble's input columns: a plain exported ensemble reads the model's
+//! input, so the features are its columns; in a pipeline (imputer, encoders, scaler before
+//! the trees) they are the computed columns, which `Model::ensemble_features` gives.
+//!
+//! **Outputs**, matching shap 0.51's TreeExplainer (`model_output="raw"`):
+//!
+//! | model (export) | outputs here | shap |
+//! |---|---|---|
+//! | scikit-learn GradientBoostingClassifier, binary | 1: log-odds of class 1 | the same |
+//! | XGBoost / LightGBM binary classifier | 1: margin (log-odds of class 1) | the same |
+//! | scikit-learn RandomForestClassifier, binary | 1: probability of class 1 | 2 outputs; ours is its class 1, its class 0 is the negation (base `1 − base`) |
+//! | multi-class (LightGBM, XGBoost, random forests) | 1 per class: raw score (probability for forests) | the same (shap does not explain sklearn's multi-class gradient boosting) |
+//! | regressors (gradient boosting, forests: `AVERAGE` or pre-divided `SUM`) | 1 per target | the same |
+//!
+//! `MIN`/`MAX` aggregation is not additive and is refused.
 
 mod background;
 mod covers;
