@@ -16,7 +16,10 @@
 //!
 //!   i ∈ T: v·(1 − z_i)·Z·E(T∖{i}),    i ∉ T: −v·Z·E(T).
 //!
-//! E depends on the covers only, so it is tabulated once for every subset of F.
+//! E depends on the covers only, so it is tabulated once for every subset of F, as
+//! F(T) = Z·E(T) directly; then i ∈ T reads F(T∖{i})·(1 − z_i)/z_i (Z for T∖{i} has the
+//! extra factor z_i) and i ∉ T reads −F(T): one lookup per feature and leaf. That needs
+//! every z > 0, true of real covers; a tree with an empty child runs Algorithm 2.
 
 use super::Margin;
 use super::covers::Covers;
@@ -25,12 +28,13 @@ use crate::tree::{Tree, TreeNode, goes_true};
 /// Table entries (f64) all trees together may take: 32 MiB.
 const TABLE_BUDGET: usize = 1 << 22;
 
-/// A leaf's distinct path features, their cover shares and E over every subset of them
-/// (indexed by bitmask over `features`).
+/// A leaf's distinct path features, (1 − z)/z for each, F over every subset T of them
+/// (indexed by bitmask over `features`) and its weights times the ensemble's scale.
 struct LeafTable {
     features: Vec<usize>,
-    zero: Vec<f64>,
+    ratio: Vec<f64>,
     table: Vec<f64>,
+    outputs: Vec<(usize, f64)>,
 }
 
 /// The tables of one tree: `leaf_at[node]` indexes `leaves` for leaf nodes.
@@ -54,7 +58,8 @@ pub(super) fn plan_block(
     for (t, tree) in margin.trees.iter().enumerate().skip(start) {
         let paths = leaf_paths(tree, Some(covers.tree(t)));
         let deepest = paths.iter().map(|p| p.features.len()).max().unwrap_or(0);
-        if deepest > MAX_TABULATED_FEATURES {
+        let empty_child = paths.iter().any(|p| p.zero.iter().any(|&z| z <= 0.0));
+        if deepest > MAX_TABULATED_FEATURES || empty_child {
             planned.push(None);
             continue;
         }
@@ -102,7 +107,7 @@ fn tabulate_all(
             let handle = scope.spawn(move || {
                 part.into_iter()
                     .enumerate()
-                    .map(|(i, paths)| paths.map(|p| tabulate(&margin.trees[from + i], p)))
+                    .map(|(i, paths)| paths.map(|p| tabulate(&margin.trees[from + i], p, margin.scale)))
                     .collect::<Vec<_>>()
             });
             handles.push((len, handle));
@@ -156,15 +161,24 @@ pub(super) fn leaf_paths(tree: &Tree, cover: Option<&[f64]>) -> Vec<LeafPath> {
     out
 }
 
-fn tabulate(tree: &Tree, paths: Vec<LeafPath>) -> TreeTables {
+fn tabulate(tree: &Tree, paths: Vec<LeafPath>, scale: f64) -> TreeTables {
     let mut leaf_at = vec![usize::MAX; tree.nodes.len()];
     let leaves = paths
         .into_iter()
         .enumerate()
         .map(|(i, p)| {
             leaf_at[p.node] = i;
-            let table = subset_sums(&p.zero);
-            LeafTable { features: p.features, zero: p.zero, table }
+            let mut table = subset_sums(&p.zero);
+            for (mask, f) in table.iter_mut().enumerate() {
+                // F(T) = Z·E(T), Z = Π_{j∉T} z_j.
+                *f *= p.zero.iter().enumerate().filter(|&(j, _)| mask & (1 << j) == 0).map(|(_, z)| z).product::<f64>();
+            }
+            let ratio = p.zero.iter().map(|z| (1.0 - z) / z).collect();
+            let outputs = match &tree.nodes[p.node] {
+                TreeNode::Leaf { weights, .. } => weights.iter().map(|&(k, w)| (k, scale * f64::from(w))).collect(),
+                TreeNode::Branch { .. } => Vec::new(),
+            };
+            LeafTable { features: p.features, ratio, table, outputs }
         })
         .collect();
     TreeTables { leaf_at, leaves }
@@ -214,7 +228,7 @@ pub(super) fn explain_tree(
     strays: &mut [u32],
     phi: &mut [f64],
 ) {
-    let mut walk = Walk { tree, tables, row, strays, phi, n_outputs: margin.n_outputs, scale: margin.scale };
+    let mut walk = Walk { tree, tables, row, strays, phi, n_outputs: margin.n_outputs };
     walk.visit(0);
 }
 
@@ -225,13 +239,12 @@ struct Walk<'a> {
     strays: &'a mut [u32],
     phi: &'a mut [f64],
     n_outputs: usize,
-    scale: f64,
 }
 
 impl Walk<'_> {
     fn visit(&mut self, node: usize) {
         match &self.tree.nodes[node] {
-            TreeNode::Leaf { weights, .. } => self.leaf(node, weights),
+            TreeNode::Leaf { .. } => self.leaf(node),
             &TreeNode::Branch { feature, threshold, mode, true_child, false_child, missing_goes_true, .. } => {
                 let (hot, cold) = if goes_true(self.row[feature], threshold, mode, missing_goes_true) {
                     (true_child, false_child)
@@ -246,29 +259,16 @@ impl Walk<'_> {
         }
     }
 
-    fn leaf(&mut self, node: usize, weights: &[(usize, f32)]) {
+    fn leaf(&mut self, node: usize) {
         let leaf = &self.tables.leaves[self.tables.leaf_at[node]];
-        let mut followed = 0usize; // T as a bitmask over the leaf's features
-        let mut z_out = 1.0; // Z = Π_{j∉T} z_j
-        for (j, &f) in leaf.features.iter().enumerate() {
-            if self.strays[f] == 0 {
-                followed |= 1 << j;
-            } else {
-                z_out *= leaf.zero[j];
-            }
-        }
-        if z_out == 0.0 {
-            return;
-        }
-        let absent = -z_out * leaf.table[followed] * self.scale;
-        for (j, &f) in leaf.features.iter().enumerate() {
-            let share = if followed & (1 << j) != 0 {
-                (1.0 - leaf.zero[j]) * z_out * leaf.table[followed & !(1 << j)] * self.scale
-            } else {
-                absent
-            };
-            for &(k, w) in weights {
-                self.phi[f * self.n_outputs + k] += share * f64::from(w);
+        // T as a bitmask over the leaf's features.
+        let followed =
+            leaf.features.iter().enumerate().fold(0usize, |t, (j, &f)| t | (usize::from(self.strays[f] == 0) << j));
+        let absent = -leaf.table[followed];
+        for (j, (&f, &ratio)) in leaf.features.iter().zip(&leaf.ratio).enumerate() {
+            let share = if followed & (1 << j) != 0 { ratio * leaf.table[followed ^ (1 << j)] } else { absent };
+            for &(k, w) in &leaf.outputs {
+                self.phi[f * self.n_outputs + k] += share * w;
             }
         }
     }

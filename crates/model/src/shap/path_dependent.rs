@@ -123,11 +123,16 @@ impl Walk<'_> {
                     unwind(path, depth, i);
                     depth -= 1;
                 }
-                self.recurse(buffer, hot, at, depth + 1, hot_zero * incoming_zero, incoming_one, feature);
-                // A cold child no training row reached adds nothing (every weight becomes 0);
-                // skipping it also keeps unwind from dividing by its zero fraction.
-                if cold_zero * incoming_zero > 0.0 {
-                    self.recurse(buffer, cold, at, depth + 1, cold_zero * incoming_zero, 0.0, feature);
+                // A child with both fractions 0 (no training row reached it, and the row does
+                // not go there) adds nothing: extending the path with it zeroes every weight.
+                // Skipping it also keeps unwind from dividing by its zero fraction. With
+                // shap's own covers every child has rows, so this never skips.
+                for (child, zero, one) in
+                    [(hot, hot_zero * incoming_zero, incoming_one), (cold, cold_zero * incoming_zero, 0.0)]
+                {
+                    if zero > 0.0 || one > 0.0 {
+                        self.recurse(buffer, child, at, depth + 1, zero, one, feature);
+                    }
                 }
             }
         }

@@ -368,3 +368,21 @@ fn real_hitrates_are_used_as_covers() {
     let explanation = shap::path_dependent(&ensemble, &from_hitrates, fx.x()).unwrap();
     assert!(difference("credit_gbc", &explanation, &fx.doc["path_dependent"]) <= TOLERANCE);
 }
+
+#[test]
+fn covers_from_few_rows_leave_empty_nodes_and_stay_additive() {
+    // 30 rows reach only some nodes: zero covers (a tree with an empty child runs Algorithm 2
+    // in the batch too), still one explanation whatever the batch size, and additive.
+    let fx = Fixture::load("credit_gbc", "credit");
+    let cols = fx.features.len();
+    let covers = Covers::from_data(fx.ensemble(), Rows::new(&fx.train[..30 * cols], cols).unwrap()).unwrap();
+    assert!(covers.trees().iter().flatten().any(|c| *c == 0.0));
+    let one_row = Rows::new(&fx.rows[..cols], cols).unwrap();
+    let one = shap::path_dependent(fx.ensemble(), &covers, one_row).unwrap();
+    assert_additive("credit_gbc one row", fx.ensemble(), one_row, &one);
+    let batch = shap::path_dependent(fx.ensemble(), &covers, fx.x()).unwrap();
+    assert_additive("credit_gbc", fx.ensemble(), fx.x(), &batch);
+    for f in 0..cols {
+        assert!((batch.value(0, f, 0) - one.value(0, f, 0)).abs() <= 1e-12);
+    }
+}
