@@ -35,6 +35,15 @@ fn seconds(f: impl FnOnce() -> Explanation) -> (f64, Explanation) {
     (started.elapsed().as_secs_f64(), e)
 }
 
+/// CPU seconds the calling thread has run (Linux: /proc/thread-self/schedstat, in ns). The
+/// machine may be shared, so wall time alone would charge riskops for other processes' work.
+fn thread_cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|ns| ns.parse::<f64>().ok()))
+        .map_or(f64::NAN, |ns| ns / 1e9)
+}
+
 /// The largest difference from shap's values of the first rows, relative to each row's largest.
 fn difference(got: &Explanation, want: &serde_json::Value) -> f64 {
     let mut worst = 0f64;
@@ -73,7 +82,10 @@ fn main() {
     let (background, _) = read_rows(&dir.join("background.csv"));
     let background = Rows::new(&background, cols).unwrap();
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    println!("shap {} vs riskops ({cores} cores); seconds\n", timings["shap"].as_str().unwrap_or("?"));
+    println!(
+        "shap {} vs riskops ({cores} cores); wall seconds (CPU seconds of the explaining thread / shap's process)\n",
+        timings["shap"].as_str().unwrap_or("?")
+    );
     println!(
         "| model | perturbation | rows | shap | riskops (1 thread) | riskops ({cores} cores) | shap ÷ riskops (1 thread) | shap ÷ riskops ({cores} cores) | largest difference |"
     );
@@ -94,15 +106,19 @@ fn main() {
                 "path_dependent" => shap::path_dependent_on(ensemble, &covers, rows, threads).unwrap(),
                 _ => shap::interventional_on(ensemble, background, rows, threads).unwrap(),
             };
+            let cpu_before = thread_cpu_seconds();
             let (one, _) = seconds(|| explain(1));
+            let one_cpu = thread_cpu_seconds() - cpu_before;
             let (all, explanation) = seconds(|| explain(cores));
             let margins = shap::margins(ensemble, rows).unwrap();
             shap::check_additivity(&explanation, &margins, 1e-6).unwrap();
             let worst = difference(&explanation, &peer["values"]);
             let theirs = peer["seconds"].as_f64().unwrap();
+            let theirs_cpu = peer["cpu_seconds"].as_f64().unwrap_or(f64::NAN);
             println!(
-                "| {name} | {kind} | {n} | {theirs:.2} | {one:.2} | {all:.2} | {:.1} | {:.1} | {worst:.1e} |",
+                "| {name} | {kind} | {n} | {theirs:.2} ({theirs_cpu:.2}) | {one:.2} ({one_cpu:.2}) | {all:.2} | {:.1} ({:.1}) | {:.1} | {worst:.1e} |",
                 theirs / one,
+                theirs_cpu / one_cpu,
                 theirs / all
             );
         }

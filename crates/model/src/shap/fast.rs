@@ -92,6 +92,12 @@ fn tabulate_all(
     threads: usize,
 ) -> Vec<Option<TreeTables>> {
     let parts = threads.min(planned.len()).max(1);
+    if parts == 1 {
+        let tabulate_one = |(i, paths): (usize, Option<Vec<LeafPath>>)| {
+            paths.map(|p| tabulate(&margin.trees[start + i], p, margin.scale))
+        };
+        return planned.into_iter().enumerate().map(tabulate_one).collect();
+    }
     let per_part = planned.len().div_ceil(parts).max(1);
     let mut planned = planned;
     let mut out: Vec<Option<TreeTables>> = Vec::with_capacity(planned.len());
