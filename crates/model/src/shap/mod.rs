@@ -31,7 +31,7 @@
 //! | scikit-learn GradientBoostingClassifier, binary | 1: log-odds of class 1 | the same |
 //! | XGBoost / LightGBM binary classifier | 1: margin (log-odds of class 1) | the same |
 //! | scikit-learn RandomForestClassifier, binary | 1: probability of class 1 | 2 outputs; ours is its class 1, its class 0 is the negation (base `1 − base`) |
-//! | multi-class (LightGBM, XGBoost, random forests) | 1 per class: raw score (probability for forests) | the same (shap does not explain sklearn's multi-class gradient boosting) |
+//! | multi-class (tested: LightGBM; XGBoost, random forests alike) | 1 per class: raw score (probability for forests) | the same (shap does not explain sklearn's multi-class gradient boosting) |
 //! | regressors (gradient boosting, forests: `AVERAGE` or pre-divided `SUM`) | 1 per target | the same |
 //!
 //! `MIN`/`MAX` aggregation is not additive and is refused.
