@@ -11,6 +11,7 @@ mod attrs;
 pub mod bind;
 pub mod ops;
 mod proto;
+pub mod shap;
 pub mod tensor;
 pub mod transform;
 pub mod tree;
@@ -208,15 +209,77 @@ impl Model {
             .collect()
     }
 
+    /// The model's one tree ensemble, for explanations, and whether it reads a graph input
+    /// directly (then its features are that input's columns; otherwise the graph's
+    /// preprocessing computes them, and SHAP values are over those computed features).
+    pub fn explained_ensemble(&self) -> Result<(&TreeEnsemble, bool), ModelError> {
+        let mut found = self.nodes.iter().filter_map(|n| match &n.op {
+            ops::Op::TreeEnsemble(te) => Some((te.as_ref(), n)),
+            _ => None,
+        });
+        match (found.next(), found.next()) {
+            (Some((te, node)), None) => {
+                let direct = node.inputs.first().is_some_and(|i| self.signature.inputs.iter().any(|s| &s.name == i));
+                Ok((te, direct))
+            }
+            (None, _) => Err(ModelError::Input("the model has no tree ensemble to explain".into())),
+            (Some(_), Some(_)) => {
+                Err(ModelError::Input("the model has several tree ensembles; riskops explains one".into()))
+            }
+        }
+    }
+
+    /// The rows the tree ensemble reads, widened to f64 as the evaluator does: the graph runs
+    /// up to the ensemble (its preprocessing, if any). Returns the values (row-major) and the
+    /// number of columns.
+    pub fn ensemble_features(&self, inputs: HashMap<String, Tensor>) -> Result<(Vec<f64>, usize), ModelError> {
+        let (ensemble, _) = self.explained_ensemble()?;
+        let at = self
+            .nodes
+            .iter()
+            .position(|n| matches!(&n.op, ops::Op::TreeEnsemble(te) if std::ptr::eq(te.as_ref(), ensemble)))
+            .ok_or_else(|| ModelError::Malformed("the tree ensemble is not in the graph".into()))?;
+        let name = self.nodes[at]
+            .inputs
+            .first()
+            .ok_or_else(|| ModelError::Malformed("a tree ensemble without input".into()))?;
+        let mut values = self.evaluate(&inputs, at)?;
+        let t = values
+            .remove(name.as_str())
+            .or_else(|| inputs.get(name).cloned())
+            .or_else(|| self.initializers.get(name).cloned())
+            .ok_or_else(|| ModelError::Malformed(format!("value {name} is not computed by the graph")))?;
+        let (_, cols) = t.rows_cols()?;
+        Ok((t.to_f64()?, cols))
+    }
+
     /// Evaluates the graph; returns every graph output by name.
     pub fn run(&self, inputs: HashMap<String, Tensor>) -> Result<HashMap<String, Tensor>, ModelError> {
+        let mut values = self.evaluate(&inputs, self.nodes.len())?;
+        let mut result = HashMap::new();
+        for name in &self.outputs {
+            let t = values
+                .remove(name.as_str())
+                .or_else(|| inputs.get(name).cloned())
+                .ok_or_else(|| ModelError::Malformed(format!("output {name} is not computed by the graph")))?;
+            result.insert(name.clone(), t);
+        }
+        Ok(result)
+    }
+
+    /// Checks the inputs and runs the first `upto` nodes; returns the values they computed.
+    fn evaluate<'a>(
+        &'a self,
+        inputs: &HashMap<String, Tensor>,
+        upto: usize,
+    ) -> Result<HashMap<&'a str, Tensor>, ModelError> {
         for spec in &self.signature.inputs {
             let t =
                 inputs.get(&spec.name).ok_or_else(|| ModelError::Input(format!("input {} is not given", spec.name)))?;
             check_input(spec, t)?;
         }
         let mut values: HashMap<&str, Tensor> = HashMap::new();
-        for node in &self.nodes {
+        for node in &self.nodes[..upto] {
             let args: Vec<Option<&Tensor>> = node
                 .inputs
                 .iter()
@@ -233,15 +296,7 @@ impl Model {
                 values.insert(name.as_str(), t);
             }
         }
-        let mut result = HashMap::new();
-        for name in &self.outputs {
-            let t = values
-                .remove(name.as_str())
-                .or_else(|| inputs.get(name).cloned())
-                .ok_or_else(|| ModelError::Malformed(format!("output {name} is not computed by the graph")))?;
-            result.insert(name.clone(), t);
-        }
-        Ok(result)
+        Ok(values)
     }
 
     /// Runs the model and picks the label (or value) and the probabilities out. A large batch

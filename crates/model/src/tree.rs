@@ -35,7 +35,11 @@ pub enum TreeNode {
         hitrate: Option<f32>,
     },
     /// Weights added to outputs (class or target index, weight).
-    Leaf { weights: Vec<(usize, f32)> },
+    Leaf {
+        weights: Vec<(usize, f32)>,
+        /// `nodes_hitrates` when exported, else None.
+        hitrate: Option<f32>,
+    },
 }
 
 /// One tree; node 0 is the root.
@@ -228,7 +232,7 @@ impl TreeEnsemble {
         let mut all_positive = true;
         for tree in &self.trees {
             for node in &tree.nodes {
-                if let TreeNode::Leaf { weights } = node {
+                if let TreeNode::Leaf { weights, .. } = node {
                     for &(k, w) in weights {
                         classes.insert(k);
                         all_positive &= w >= 0.0;
@@ -314,7 +318,7 @@ impl Tree {
         let mut at = 0;
         loop {
             match &self.nodes[at] {
-                TreeNode::Leaf { weights } => return weights,
+                TreeNode::Leaf { weights, .. } => return weights,
                 TreeNode::Branch { feature, threshold, mode, true_child, false_child, missing_goes_true, .. } => {
                     let x = row.get(*feature).copied().unwrap_or(f64::NAN);
                     at = if goes_true(x, *threshold, *mode, *missing_goes_true) { *true_child } else { *false_child };
@@ -324,7 +328,8 @@ impl Tree {
     }
 }
 
-fn goes_true(x: f64, threshold: f64, mode: BranchMode, missing_goes_true: bool) -> bool {
+/// Whether a row's value `x` takes the branch's true child (as onnxruntime decides).
+pub(crate) fn goes_true(x: f64, threshold: f64, mode: BranchMode, missing_goes_true: bool) -> bool {
     if x.is_nan() && missing_goes_true {
         return true;
     }
@@ -416,7 +421,10 @@ fn build_trees(attrs: &Attrs, prefix: &str, n_outputs: usize) -> Result<Vec<Tree
                 other => return Err(attrs.bad(&format!("unknown node mode {other}"))),
             };
             nodes.push(match mode {
-                None => TreeNode::Leaf { weights: leaf_weights.remove(&(t, local)).unwrap_or_default() },
+                None => TreeNode::Leaf {
+                    weights: leaf_weights.remove(&(t, local)).unwrap_or_default(),
+                    hitrate: hitrates.get(i).copied(),
+                },
                 Some(mode) => TreeNode::Branch {
                     feature: usize::try_from(features[i]).map_err(|_| attrs.bad("negative feature id"))?,
                     threshold: thresholds[i],

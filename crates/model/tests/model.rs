@@ -8,6 +8,9 @@ use std::path::PathBuf;
 
 use riskops_model::{ClassLabels, Column, ColumnValues, Data, Model, ModelError, Task, Tensor, bind_columns};
 
+#[path = "model/shap.rs"]
+mod shap;
+
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
 }

@@ -1,0 +1,281 @@
+//! Path-dependent TreeSHAP with per-leaf tables computed once per ensemble (the idea of
+//! Yang 2021, "Fast TreeSHAP", v2): O(leaves × depth) per row and tree instead of
+//! Algorithm 2's O(leaves × depth²), at the price of 2^d numbers per leaf (d = distinct
+//! features on its path), so it is used tree by tree within a memory budget and only when
+//! enough rows are explained to repay the tables.
+//!
+//! Why it works. A leaf with value v whose path splits on the distinct features F (d of
+//! them) adds to feature i ∈ F
+//!
+//!   v·(o_i − z_i)·Σ_{S ⊆ F∖{i}} w_d(|S|)·Π_{j∈S} o_j·Π_{j∈F∖{i}∖S} z_j,   w_d(k) = k!(d−1−k)!/d!
+//!
+//! where z_j is the cover share of the path's splits on j and o_j is 1 when the row follows
+//! all of them, else 0. Only o depends on the row, through T = {j : o_j = 1}. Writing
+//! E(U) = Σ_{S⊆U} w_d(|S|)·Π_{j∈U∖S} z_j and Z = Π_{j∈F∖T} z_j, the sum is Z·E(T∖{i}) for
+//! i ∈ T and z_i's term cancels to Z·E(T) for i ∉ T:
+//!
+//!   i ∈ T: v·(1 − z_i)·Z·E(T∖{i}),    i ∉ T: −v·Z·E(T).
+//!
+//! E depends on the covers only, so it is tabulated once for every subset of F, as
+//! F(T) = Z·E(T) directly; then i ∈ T reads F(T∖{i})·(1 − z_i)/z_i (Z for T∖{i} has the
+//! extra factor z_i) and i ∉ T reads −F(T): one lookup per feature and leaf. That needs
+//! every z > 0, true of real covers; a tree with an empty child runs Algorithm 2.
+
+use super::Margin;
+use super::covers::Covers;
+use crate::tree::{Tree, TreeNode, goes_true};
+
+/// Table entries (f64) all trees together may take: 32 MiB.
+const TABLE_BUDGET: usize = 1 << 22;
+
+/// A leaf's distinct path features, (1 − z)/z for each, F over every subset T of them
+/// (indexed by bitmask over `features`) and its weights times the ensemble's scale.
+struct LeafTable {
+    features: Vec<usize>,
+    ratio: Vec<f64>,
+    table: Vec<f64>,
+    outputs: Vec<(usize, f64)>,
+}
+
+/// The tables of one tree: `leaf_at[node]` indexes `leaves` for leaf nodes.
+pub(super) struct TreeTables {
+    leaf_at: Vec<usize>,
+    leaves: Vec<LeafTable>,
+}
+
+/// From tree `start` on, the trees whose tables fit the budget together: returns the end of
+/// the block and, per tree of it, its tables (built in parallel) or None where Algorithm 2
+/// is cheaper (few rows) or a path is too deep to tabulate. At least one tree per block.
+pub(super) fn plan_block(
+    margin: &Margin<'_>,
+    covers: &Covers,
+    rows: usize,
+    start: usize,
+    threads: usize,
+) -> (usize, Vec<Option<TreeTables>>) {
+    let mut planned: Vec<Option<Vec<LeafPath>>> = Vec::new();
+    let mut used = 0usize;
+    for (t, tree) in margin.trees.iter().enumerate().skip(start) {
+        let paths = leaf_paths(tree, Some(covers.tree(t)));
+        let deepest = paths.iter().map(|p| p.features.len()).max().unwrap_or(0);
+        let empty_child = paths.iter().any(|p| p.zero.iter().any(|&z| z <= 0.0));
+        if deepest > MAX_TABULATED_FEATURES || empty_child {
+            planned.push(None);
+            continue;
+        }
+        let entries: usize = paths.iter().map(|p| 1usize << p.features.len()).sum();
+        // Tabulating costs ~2^d·d per leaf once; Algorithm 2 costs ~d² per leaf and row.
+        let build: usize = paths.iter().map(|p| (1usize << p.features.len()) * p.features.len()).sum();
+        let saved = paths.iter().map(|p| p.features.len() * p.features.len()).sum::<usize>().saturating_mul(rows);
+        if build >= saved {
+            planned.push(None);
+            continue;
+        }
+        if used + entries > TABLE_BUDGET && !planned.is_empty() {
+            break;
+        }
+        used += entries;
+        planned.push(Some(paths));
+    }
+    let end = start + planned.len();
+    (end, tabulate_all(margin, start, planned, threads))
+}
+
+/// Paths with more distinct features than this run Algorithm 2 (2^d entries per leaf).
+const MAX_TABULATED_FEATURES: usize = 16;
+
+/// Tabulates the planned trees, split over `threads`.
+fn tabulate_all(
+    margin: &Margin<'_>,
+    start: usize,
+    planned: Vec<Option<Vec<LeafPath>>>,
+    threads: usize,
+) -> Vec<Option<TreeTables>> {
+    let parts = threads.min(planned.len()).max(1);
+    if parts == 1 {
+        let tabulate_one = |(i, paths): (usize, Option<Vec<LeafPath>>)| {
+            paths.map(|p| tabulate(&margin.trees[start + i], p, margin.scale))
+        };
+        return planned.into_iter().enumerate().map(tabulate_one).collect();
+    }
+    let per_part = planned.len().div_ceil(parts).max(1);
+    let mut planned = planned;
+    let mut out: Vec<Option<TreeTables>> = Vec::with_capacity(planned.len());
+    std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        let mut first = start;
+        while !planned.is_empty() {
+            let rest = planned.split_off(per_part.min(planned.len()));
+            let part = std::mem::replace(&mut planned, rest);
+            let from = first;
+            first += part.len();
+            let len = part.len();
+            let handle = scope.spawn(move || {
+                part.into_iter()
+                    .enumerate()
+                    .map(|(i, paths)| paths.map(|p| tabulate(&margin.trees[from + i], p, margin.scale)))
+                    .collect::<Vec<_>>()
+            });
+            handles.push((len, handle));
+        }
+        for (len, h) in handles {
+            // A tabulating thread cannot fail short of a bug; its trees then run Algorithm 2.
+            match h.join() {
+                Ok(tables) => out.extend(tables),
+                Err(_) => out.extend(std::iter::repeat_with(|| None).take(len)),
+            }
+        }
+    });
+    out
+}
+
+/// A leaf's path before tabulation.
+pub(super) struct LeafPath {
+    pub node: usize,
+    pub features: Vec<usize>,
+    pub zero: Vec<f64>,
+}
+
+/// Every leaf's distinct features and the product of cover shares of the splits on each
+/// (1 without covers).
+pub(super) fn leaf_paths(tree: &Tree, cover: Option<&[f64]>) -> Vec<LeafPath> {
+    let mut out = Vec::new();
+    let mut stack = vec![(0usize, Vec::<usize>::new(), Vec::<f64>::new())];
+    while let Some((node, features, zero)) = stack.pop() {
+        match &tree.nodes[node] {
+            TreeNode::Leaf { .. } => out.push(LeafPath { node, features, zero }),
+            TreeNode::Branch { feature, true_child, false_child, .. } => {
+                for child in [*true_child, *false_child] {
+                    let share = match cover {
+                        Some(c) if c[node] > 0.0 => c[child] / c[node],
+                        Some(_) => 0.0,
+                        None => 1.0,
+                    };
+                    let (mut f, mut z) = (features.clone(), zero.clone());
+                    match f.iter().position(|g| g == feature) {
+                        Some(i) => z[i] *= share,
+                        None => {
+                            f.push(*feature);
+                            z.push(share);
+                        }
+                    }
+                    stack.push((child, f, z));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn tabulate(tree: &Tree, paths: Vec<LeafPath>, scale: f64) -> TreeTables {
+    let mut leaf_at = vec![usize::MAX; tree.nodes.len()];
+    let leaves = paths
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            leaf_at[p.node] = i;
+            let mut table = subset_sums(&p.zero);
+            for (mask, f) in table.iter_mut().enumerate() {
+                // F(T) = Z·E(T), Z = Π_{j∉T} z_j.
+                *f *= p.zero.iter().enumerate().filter(|&(j, _)| mask & (1 << j) == 0).map(|(_, z)| z).product::<f64>();
+            }
+            let ratio = p.zero.iter().map(|z| (1.0 - z) / z).collect();
+            let outputs = match &tree.nodes[p.node] {
+                TreeNode::Leaf { weights, .. } => weights.iter().map(|&(k, w)| (k, scale * f64::from(w))).collect(),
+                TreeNode::Branch { .. } => Vec::new(),
+            };
+            LeafTable { features: p.features, ratio, table, outputs }
+        })
+        .collect();
+    TreeTables { leaf_at, leaves }
+}
+
+/// E(U) for every U ⊆ {0..d}: Σ_k w_d(k)·c_U(k), where c_U(k) sums Π_{j∈U∖S} z_j over the
+/// S ⊆ U of size k (built by adding one feature at a time: c_{U+j}(k) = z_j·c_U(k) + c_U(k−1)).
+fn subset_sums(zero: &[f64]) -> Vec<f64> {
+    let d = zero.len();
+    // w_d(k) = k!(d−1−k)!/d!, computed as 1/(d·C(d−1, k)).
+    let weights: Vec<f64> = (0..d)
+        .map(|k| {
+            let mut binom = 1.0;
+            for i in 0..k {
+                binom = binom * (d - 1 - i) as f64 / (i + 1) as f64;
+            }
+            1.0 / (d as f64 * binom)
+        })
+        .collect();
+    let width = d + 1;
+    let mut c = vec![0.0; (1usize << d) * width];
+    c[0] = 1.0;
+    let mut table = vec![0.0; 1usize << d];
+    for mask in 1usize..(1 << d) {
+        let j = usize::BITS as usize - 1 - mask.leading_zeros() as usize;
+        let prev = mask & !(1 << j);
+        for k in 0..=mask.count_ones() as usize {
+            let keep = zero[j] * c[prev * width + k];
+            let add = if k > 0 { c[prev * width + k - 1] } else { 0.0 };
+            c[mask * width + k] = keep + add;
+        }
+    }
+    for (mask, e) in table.iter_mut().enumerate() {
+        // |U| = d is never looked up (some feature is always left out); w_d(d) is undefined.
+        *e = (0..=mask.count_ones() as usize).filter(|&k| k < d).map(|k| weights[k] * c[mask * width + k]).sum();
+    }
+    table
+}
+
+/// Adds one tree's SHAP values of `row` to `phi`; `strays` counts, per feature, the splits
+/// on the current path the row does not follow (all zero between calls).
+pub(super) fn explain_tree(
+    margin: &Margin<'_>,
+    tree: &Tree,
+    tables: &TreeTables,
+    row: &[f64],
+    strays: &mut [u32],
+    phi: &mut [f64],
+) {
+    let mut walk = Walk { tree, tables, row, strays, phi, n_outputs: margin.n_outputs };
+    walk.visit(0);
+}
+
+struct Walk<'a> {
+    tree: &'a Tree,
+    tables: &'a TreeTables,
+    row: &'a [f64],
+    strays: &'a mut [u32],
+    phi: &'a mut [f64],
+    n_outputs: usize,
+}
+
+impl Walk<'_> {
+    fn visit(&mut self, node: usize) {
+        match &self.tree.nodes[node] {
+            TreeNode::Leaf { .. } => self.leaf(node),
+            &TreeNode::Branch { feature, threshold, mode, true_child, false_child, missing_goes_true, .. } => {
+                let (hot, cold) = if goes_true(self.row[feature], threshold, mode, missing_goes_true) {
+                    (true_child, false_child)
+                } else {
+                    (false_child, true_child)
+                };
+                self.visit(hot);
+                self.strays[feature] += 1;
+                self.visit(cold);
+                self.strays[feature] -= 1;
+            }
+        }
+    }
+
+    fn leaf(&mut self, node: usize) {
+        let leaf = &self.tables.leaves[self.tables.leaf_at[node]];
+        // T as a bitmask over the leaf's features.
+        let followed =
+            leaf.features.iter().enumerate().fold(0usize, |t, (j, &f)| t | (usize::from(self.strays[f] == 0) << j));
+        let absent = -leaf.table[followed];
+        for (j, (&f, &ratio)) in leaf.features.iter().zip(&leaf.ratio).enumerate() {
+            let share = if followed & (1 << j) != 0 { ratio * leaf.table[followed ^ (1 << j)] } else { absent };
+            for &(k, w) in &leaf.outputs {
+                self.phi[f * self.n_outputs + k] += share * w;
+            }
+        }
+    }
+}
