@@ -15,6 +15,7 @@ pub mod annotations;
 pub mod audit;
 pub mod compliance;
 pub mod error;
+pub mod explain;
 pub mod governance;
 pub mod identities;
 pub mod lineage;

@@ -74,6 +74,9 @@ pub enum Command {
     /// Stress-test a model version: the server runs it on edge cases, noise, shifted and
     /// unseen data and files stress_test evidence it produced itself.
     Stress(StressArgs),
+    /// Explain a tree-ensemble model version's outputs on a dataset version: the server
+    /// computes exact TreeSHAP and permutation importance and files explainability evidence.
+    Explain(ExplainArgs),
     /// Read, export and verify the tamper-evident audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),

@@ -2,10 +2,11 @@
 //! version and file the evidence it produced; print the report.
 
 use super::dataset::split_version;
-use crate::cli::{Format, StressArgs, ValidateArgs};
+use crate::cli::{ExplainArgs, Format, StressArgs, ValidateArgs};
 use crate::client::Client;
 use crate::output::show;
 use anyhow::Result;
+use riskops_api::explain::{ExplainRequest, ExplanationReport};
 use riskops_api::validation::{Estimate, StressReport, StressRequest, ValidationReport, ValidationRequest};
 
 pub async fn run(client: &Client, format: Format, args: ValidateArgs) -> Result<()> {
@@ -119,5 +120,53 @@ fn print_stress(r: &StressReport) {
         if c.failures.len() > 10 {
             println!("       … and {} more (--format json lists them all)", c.failures.len() - 10);
         }
+    }
+}
+
+pub async fn explain(client: &Client, format: Format, args: ExplainArgs) -> Result<()> {
+    let (name, v) = split_version(&args.version);
+    let request = ExplainRequest {
+        data: args.data,
+        rows: Some(args.rows),
+        label: args.label,
+        background: args.background,
+        repeats: Some(args.repeats),
+        seed: Some(args.seed),
+    };
+    let path = format!("/api/v1/models/{name}/versions/{v}/explanations");
+    let answer = client.post::<_, ExplanationReport>(&path, &request).await?;
+    if format == Format::Html {
+        return print_page(client, &answer.body.model, answer.body.evidence_id).await;
+    }
+    show(format, &answer, print_explanation);
+    Ok(())
+}
+
+fn print_explanation(r: &ExplanationReport) {
+    let id = r.evidence_id.map(|id| format!(" (evidence {id})")).unwrap_or_default();
+    println!(
+        "explanation of {} on {} rows of {}{id}: {} in {}, base value {:.4}",
+        r.model,
+        r.rows.len(),
+        r.data,
+        r.method,
+        r.output,
+        r.base_value
+    );
+    println!(
+        "additivity: {} (largest error {:.1e}); background: {} rows of {}",
+        if r.passed { "holds on every row" } else { "FAILS" },
+        r.additivity_max_error,
+        r.background_rows,
+        r.background
+    );
+    let permutation = r.permutation_metric.as_deref().map_or(String::new(), |m| format!("  PERMUTATION ({m} drop)"));
+    println!("\n{:<28} {:>14}{permutation}", "FEATURE", "MEAN |SHAP|");
+    for g in &r.global {
+        let p = match (g.permutation_importance, g.std) {
+            (Some(m), Some(s)) => format!("  {m:>9.4} ± {s:.4}"),
+            _ => String::new(),
+        };
+        println!("{:<28} {:>14.6}{p}", g.feature, g.mean_abs_shap);
     }
 }

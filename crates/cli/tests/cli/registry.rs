@@ -38,8 +38,9 @@ fn datasets_and_models_are_versioned_pulled_compared_and_traced() {
     std::fs::write(&params, r#"{"depth": 4}"#).unwrap();
     let refused =
         run(&["model", "register", "ranker", "--artifact", artifact.to_str().unwrap(), "--training-data", "events@5"]);
-    assert_eq!(refused.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("no dataset version events@5"));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{said}");
+    assert!(said.contains("no dataset version events@5"), "{said}");
     let m = json_stdout(&run(&[
         "model",
         "register",

@@ -40,8 +40,8 @@ pub use kpi::{KpiReport, VersionKpi};
 pub use metrics::{LOOK_BACK_DAYS, LatestWindow, ModelMetrics};
 pub use monitoring::{IngestOutcome, IngestPermit, MAX_BATCH, MonitorConfig, SegmentFile, SegmentWriter};
 pub use produce::{
-    DataInput, EvidenceProducer, ModelInput, PRODUCED_BY, ProducedEvidence, StressJob, StressOptions, ValidationJob,
-    ValidationOptions,
+    DataInput, EvidenceProducer, ExplainJob, ExplainOptions, ModelInput, PRODUCED_BY, ProducedEvidence, StressJob,
+    StressOptions, ValidationJob, ValidationOptions,
 };
 pub use registry::ModelInspector;
 pub use registry::PushPermit;

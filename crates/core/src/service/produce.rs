@@ -44,6 +44,18 @@ pub struct StressOptions {
     pub seed: u64,
 }
 
+/// What `riskops explain` asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExplainOptions {
+    /// Rows explained (a seeded sample).
+    pub rows: usize,
+    /// The outcome column (left out of the inputs; permutation importance needs it).
+    pub label: Option<String>,
+    /// Shuffles per feature for permutation importance.
+    pub repeats: u32,
+    pub seed: u64,
+}
+
 /// A model version with its artifact as a local file.
 #[derive(Debug, Clone)]
 pub struct ModelInput {
@@ -82,6 +94,16 @@ pub struct StressJob {
     pub work_dir: PathBuf,
 }
 
+#[derive(Debug, Clone)]
+pub struct ExplainJob {
+    pub model: ModelInput,
+    pub data: DataInput,
+    /// What SHAP integrates over; `None`: `data`.
+    pub background: Option<DataInput>,
+    pub options: ExplainOptions,
+    pub work_dir: PathBuf,
+}
+
 /// One piece of evidence a producer computed: its verdict and its report, written to `file`
 /// (removed when dropped, once stored).
 #[derive(Debug)]
@@ -106,6 +128,8 @@ pub trait EvidenceProducer: Send + Sync {
     fn validate(&self, job: &ValidationJob) -> Result<Vec<ProducedEvidence>>;
     /// `stress_test` evidence.
     fn stress(&self, job: &StressJob) -> Result<Vec<ProducedEvidence>>;
+    /// `explainability` evidence.
+    fn explain(&self, job: &ExplainJob) -> Result<Vec<ProducedEvidence>>;
 }
 
 impl Riskops {
@@ -177,6 +201,42 @@ impl Riskops {
         };
         let produced = run_blocking(move || producer.stress(&job)).await?;
         drop((model_file, data_file, unseen));
+        self.file_produced(ctx, PushPermit::new(permit, &version.project), &version, &dataset, produced).await
+    }
+
+    /// Explains the model's outputs on a dataset version's rows and files `explainability`
+    /// evidence (permission: `evidence.add`).
+    pub async fn produce_explanation(
+        &self,
+        ctx: &RequestContext,
+        r: &VersionRef,
+        data: &VersionRef,
+        background: Option<&VersionRef>,
+        options: ExplainOptions,
+    ) -> Result<Vec<(Evidence, Vec<u8>)>> {
+        let producer = self.producer()?;
+        let (version, permit) = self.model_version_for(ctx, Operation::EvidenceAdd, r).await?;
+        if options.rows == 0 || options.rows > 100_000 {
+            return Err(Error::invalid("rows", "must be between 1 and 100,000"));
+        }
+        if !(1..=100).contains(&options.repeats) {
+            return Err(Error::invalid("repeats", "must be between 1 and 100"));
+        }
+        let (dataset, data_file) = self.dataset_file(ctx, data).await?;
+        let background = match background {
+            Some(b) => Some(self.dataset_file(ctx, b).await?),
+            None => None,
+        };
+        let model_file = self.artifacts.open_verified(&version.digest).await?;
+        let job = ExplainJob {
+            model: ModelInput { version: version.clone(), file: model_file.path.clone() },
+            data: DataInput { version: dataset.clone(), file: data_file.path.clone() },
+            background: background.as_ref().map(|(v, f)| DataInput { version: v.clone(), file: f.path.clone() }),
+            options,
+            work_dir: self.work_dir()?,
+        };
+        let produced = run_blocking(move || producer.explain(&job)).await?;
+        drop((model_file, data_file, background));
         self.file_produced(ctx, PushPermit::new(permit, &version.project), &version, &dataset, produced).await
     }
 

@@ -2,12 +2,13 @@
 //! a served model called over HTTP: one [`Scorer`] either way), reads the dataset version as
 //! pandas types it, scores every row and computes the report (`validation`).
 
+mod explain;
 mod stats;
 mod stress;
 mod validation;
 
 use crate::endpoint::{EndpointModel, EndpointSettings};
-use riskops_core::service::{EvidenceProducer, ModelInput, ProducedEvidence, StressJob, ValidationJob};
+use riskops_core::service::{EvidenceProducer, ExplainJob, ModelInput, ProducedEvidence, StressJob, ValidationJob};
 use riskops_core::{Error, ErrorKind, Result};
 use riskops_data::{CsvOptions, Table, Values, read_csv};
 use riskops_model::{Column, ColumnValues, Data, Model, Prediction, Signature, bind_columns};
@@ -25,6 +26,10 @@ impl EvidenceProducer for ModelRunner {
 
     fn stress(&self, job: &StressJob) -> Result<Vec<ProducedEvidence>> {
         stress::stress(job, &self.endpoints)
+    }
+
+    fn explain(&self, job: &ExplainJob) -> Result<Vec<ProducedEvidence>> {
+        explain::explain(job, &self.endpoints)
     }
 }
 

@@ -95,6 +95,7 @@ pub fn uploads() -> OpenApiRouter<AppState> {
         .routes(routes!(governance::add_evidence, governance::list_evidence))
         .routes(routes!(validation::validate))
         .routes(routes!(validation::stress))
+        .routes(routes!(validation::explain))
         .routes(routes!(compliance::add_attestation, compliance::list_attestations))
 }
 

@@ -8,10 +8,11 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use riskops_api::explain::{ExplainRequest, ExplanationReport};
 use riskops_api::validation::{StressReport, StressRequest, ValidationReport, ValidationRequest};
 use riskops_core::Error;
 use riskops_core::registry::VersionRef;
-use riskops_core::service::{StressOptions, ValidationOptions};
+use riskops_core::service::{ExplainOptions, StressOptions, ValidationOptions};
 
 /// Validates a model version on a dataset version: metrics with 95% intervals (DeLong for
 /// ROC AUC, seeded bootstrap otherwise), calibration, weak segments, the version in
@@ -91,6 +92,36 @@ pub async fn stress(
     let filed = state.riskops.produce_stress(&ctx, &r, &data, unseen.as_ref(), options).await?;
     let (evidence, bytes) = filed.into_iter().next().ok_or_else(|| Error::internal("no stress report was produced"))?;
     let mut report: StressReport =
+        serde_json::from_slice(&bytes).map_err(|e| Error::internal(format!("reading back the report: {e}")))?;
+    report.evidence_id = Some(evidence.id);
+    Ok((StatusCode::CREATED, Json(report)))
+}
+
+/// Explains a tree-ensemble model's outputs on a sample of a dataset version's rows: exact
+/// interventional TreeSHAP against a background sample (additivity checked on every row),
+/// global importance (mean |SHAP|) and, with a label, scikit-learn's permutation importance;
+/// filed as `explainability` evidence produced by riskops (permission: `evidence.add`).
+#[utoipa::path(
+    post, path = "/api/v1/models/{name}/versions/{version}/explanations", tag = "governance", security(("bearer" = [])),
+    params(VersionPath),
+    request_body = ExplainRequest,
+    responses((status = 201, body = ExplanationReport), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+pub async fn explain(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(path): Path<VersionPath>,
+    ApiJson(req): ApiJson<ExplainRequest>,
+) -> Result<(StatusCode, Json<ExplanationReport>), ApiError> {
+    let r = VersionRef { name: path.name.clone(), version: parse_version(&path.version)? };
+    let data = VersionRef::parse("data", &req.data)?;
+    let background = req.background.as_deref().map(|b| VersionRef::parse("background", b)).transpose()?;
+    let rows = usize::try_from(req.rows.unwrap_or(1000)).unwrap_or(usize::MAX);
+    let options =
+        ExplainOptions { rows, label: req.label, repeats: req.repeats.unwrap_or(5), seed: req.seed.unwrap_or(0) };
+    let filed = state.riskops.produce_explanation(&ctx, &r, &data, background.as_ref(), options).await?;
+    let (evidence, bytes) = filed.into_iter().next().ok_or_else(|| Error::internal("no explanation was produced"))?;
+    let mut report: ExplanationReport =
         serde_json::from_slice(&bytes).map_err(|e| Error::internal(format!("reading back the report: {e}")))?;
     report.evidence_id = Some(evidence.id);
     Ok((StatusCode::CREATED, Json(report)))

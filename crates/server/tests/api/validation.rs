@@ -291,3 +291,63 @@ async fn a_regressor_is_validated_with_regression_metrics() {
         assert_eq!(report["checks"][0]["name"], "validation.min_r2");
     }
 }
+
+#[tokio::test]
+async fn explain_files_produced_explainability_evidence_whose_values_add_up() {
+    for s in servers().await {
+        s.upload("/api/v1/datasets/credit/versions", json!({}), model_fixture("credit_gbc_input.csv")).await;
+        let (status, m) = s
+            .upload("/api/v1/models/gbc/versions", json!({"framework": "onnx"}), model_fixture("credit_gbc.onnx"))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let url = "/api/v1/models/gbc/versions/1/explanations";
+        let (status, body) = s.post(url, json!({"data": "credit@1", "rows": 0})).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("rows")));
+
+        let request = json!({"data": "credit@1", "label": "default", "rows": 200, "repeats": 3, "seed": 7});
+        let (status, report) = s.post(url, request.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{report}");
+        assert_eq!(
+            (report["kind"].as_str(), report["produced_by"].as_str()),
+            (Some("explainability"), Some("riskops"))
+        );
+        assert_eq!(
+            (report["method"].as_str(), report["output"].as_str()),
+            (Some("tree_shap_interventional"), Some("log_odds"))
+        );
+        assert_eq!(report["passed"], true, "{}", report["additivity_max_error"]);
+        assert!(report["additivity_max_error"].as_f64().unwrap() <= 1e-6);
+        // The features are the model's input columns (the id is carried, never a feature).
+        let features: Vec<&str> = report["features"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+        assert_eq!(features.len(), 23, "{features:?}");
+        assert!(features.contains(&"PAY_0") && !features.contains(&"id") && !features.contains(&"default"));
+        // Each row: base value + contributions = the output the model gives.
+        let base = report["base_value"].as_f64().unwrap();
+        let rows = report["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 200);
+        for r in rows {
+            let sum: f64 = r["contributions"].as_array().unwrap().iter().map(|c| c.as_f64().unwrap()).sum();
+            assert!((base + sum - r["output"].as_f64().unwrap()).abs() < 1e-6, "{r}");
+        }
+        // Global importance, most important first, with permutation importance (ROC AUC drop).
+        let global = report["global"].as_array().unwrap();
+        let shap: Vec<f64> = global.iter().map(|g| g["mean_abs_shap"].as_f64().unwrap()).collect();
+        assert!(shap.windows(2).all(|w| w[0] >= w[1]), "{shap:?}");
+        assert_eq!(report["permutation_metric"], "roc_auc");
+        assert!(global.iter().all(|g| g["permutation_importance"].is_f64() && g["std"].as_f64().unwrap() >= 0.0));
+        assert!(global[0]["permutation_importance"].as_f64().unwrap() > 0.0, "the top feature matters: {}", global[0]);
+        // Reproduced from its seed; filed by a validator (not the model's author), it is
+        // produced explainability evidence that counts toward the gates.
+        let validator = s.user("val", &["validator"]).await;
+        let (status, again) = s.call("POST", url, &validator, Some(request)).await;
+        assert_eq!(status, StatusCode::CREATED, "{again}");
+        assert_eq!(again["global"], report["global"]);
+        let (_, listed) = s.get("/api/v1/models/gbc/versions/1/evidence", Some(TOKEN)).await;
+        let by_validator = &listed["evidence"][1];
+        assert_eq!(
+            (by_validator["kind"].as_str(), by_validator["produced_by"].as_str(), by_validator["created_by"].as_str()),
+            (Some("explainability"), Some("riskops"), Some("val"))
+        );
+        assert_eq!(by_validator["counts"], true, "{by_validator}");
+    }
+}
