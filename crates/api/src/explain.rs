@@ -82,3 +82,46 @@ pub struct ExplanationReport {
     pub additivity_max_error: f64,
     pub rows: Vec<RowAttribution>,
 }
+
+/// `POST /api/v1/projects/{project}/models/{model}/versions/{version}/explain`: one record
+/// (`record`) or several (`records`, at most 1,000), each an object of column → value.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainRecordsRequest {
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub record: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub records: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+}
+
+/// One feature's part in a decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ContributionView {
+    pub feature: String,
+    /// The record's value (`null`: missing, or a feature the model's preprocessing computes).
+    pub value: Option<String>,
+    /// How far the feature moved the output from the base value.
+    pub contribution: f64,
+}
+
+/// Why the model decided as it did for one record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RecordExplanationView {
+    /// The model's label for the record.
+    pub prediction: String,
+    /// The output explained (= base value + Σ contributions), in `output_space`.
+    pub output: f64,
+    pub base_value: f64,
+    /// `log_odds`, `probability` or `raw`.
+    pub output_space: String,
+    /// Largest |contribution| first.
+    pub contributions: Vec<ContributionView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RecordExplanations {
+    /// One per record, in the order sent.
+    pub explanations: Vec<RecordExplanationView>,
+}

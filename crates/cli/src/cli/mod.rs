@@ -77,6 +77,8 @@ pub enum Command {
     /// Explain a tree-ensemble model version's outputs on a dataset version: the server
     /// computes exact TreeSHAP and permutation importance and files explainability evidence.
     Explain(ExplainArgs),
+    /// Explain one decision: each feature's contribution to the model's output for a record.
+    ExplainRecord(ExplainRecordArgs),
     /// Read, export and verify the tamper-evident audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),

@@ -396,3 +396,25 @@ pub struct ExplainArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
+
+#[derive(Args, Debug)]
+#[command(after_help = "Why the model decided as it did for one record (or each of a JSON array of records): the \
+    server answers the model's label, its output (log-odds for boosted classifiers, probability for forests, raw for \
+    regressors), the base value and each feature's SHAP contribution (exact interventional TreeSHAP against 100 rows \
+    of the version's validation data, else its training data), largest first; base value + contributions = output. \
+    Nothing is filed: it is a read.\n\n\
+    Example:\n  echo '{\"LIMIT_BAL\": 20000, \"PAY_0\": 2, …}' > applicant.json\n  \
+    riskops explain-record scorer@2 --project credit --record applicant.json")]
+pub struct ExplainRecordArgs {
+    /// The model version, `NAME@V`.
+    pub version: String,
+    /// The model's project.
+    #[arg(long)]
+    pub project: String,
+    /// A JSON file: one object of column → value, or an array of them.
+    #[arg(long)]
+    pub record: std::path::PathBuf,
+    /// Contributions shown per record (text output; JSON has them all).
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
+}

@@ -77,6 +77,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Validate(args) => validate::run(&client, format, args).await,
                 Command::Stress(args) => validate::stress(&client, format, args).await,
                 Command::Explain(args) => validate::explain(&client, format, args).await,
+                Command::ExplainRecord(args) => validate::explain_record(&client, format, args).await,
                 Command::Audit(cmd) => return audit::run(Some(&client), format, cmd).await,
             }?;
             Ok(ExitCode::SUCCESS)

@@ -2,11 +2,11 @@
 //! version and file the evidence it produced; print the report.
 
 use super::dataset::split_version;
-use crate::cli::{ExplainArgs, Format, StressArgs, ValidateArgs};
+use crate::cli::{ExplainArgs, ExplainRecordArgs, Format, StressArgs, ValidateArgs};
 use crate::client::Client;
 use crate::output::show;
 use anyhow::Result;
-use riskops_api::explain::{ExplainRequest, ExplanationReport};
+use riskops_api::explain::{ExplainRecordsRequest, ExplainRequest, ExplanationReport, RecordExplanations};
 use riskops_api::validation::{Estimate, StressReport, StressRequest, ValidationReport, ValidationRequest};
 
 pub async fn run(client: &Client, format: Format, args: ValidateArgs) -> Result<()> {
@@ -169,4 +169,52 @@ fn print_explanation(r: &ExplanationReport) {
         };
         println!("{:<28} {:>14.6}{p}", g.feature, g.mean_abs_shap);
     }
+}
+
+pub async fn explain_record(client: &Client, format: Format, args: ExplainRecordArgs) -> Result<()> {
+    let (name, v) = split_version(&args.version);
+    let text =
+        std::fs::read_to_string(&args.record).map_err(|e| anyhow::anyhow!("reading {}: {e}", args.record.display()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", args.record.display()))?;
+    let request = match value {
+        serde_json::Value::Object(one) => ExplainRecordsRequest { record: Some(one), records: None },
+        serde_json::Value::Array(many) => {
+            let records = many
+                .into_iter()
+                .map(|v| match v {
+                    serde_json::Value::Object(o) => Ok(o),
+                    _ => Err(anyhow::anyhow!("{}: every record must be an object", args.record.display())),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            ExplainRecordsRequest { record: None, records: Some(records) }
+        }
+        _ => anyhow::bail!("{}: give an object (one record) or an array of objects", args.record.display()),
+    };
+    let path = format!("/api/v1/projects/{}/models/{name}/versions/{v}/explain", args.project);
+    let answer = client.post::<_, RecordExplanations>(&path, &request).await?;
+    let top = args.top;
+    show(format, &answer, |r: &RecordExplanations| {
+        for (i, e) in r.explanations.iter().enumerate() {
+            if i > 0 {
+                println!();
+            }
+            println!(
+                "record {}: prediction {}, output {:.4} ({}) = base value {:.4} + contributions",
+                i + 1,
+                e.prediction,
+                e.output,
+                e.output_space,
+                e.base_value
+            );
+            println!("  {:<28} {:>14} {:>14}", "FEATURE", "VALUE", "CONTRIBUTION");
+            for c in e.contributions.iter().take(top) {
+                println!("  {:<28} {:>14} {:>+14.4}", c.feature, c.value.as_deref().unwrap_or("-"), c.contribution);
+            }
+            if e.contributions.len() > top {
+                println!("  … {} more (--top, or --format json)", e.contributions.len() - top);
+            }
+        }
+    });
+    Ok(())
 }

@@ -104,6 +104,37 @@ pub struct ExplainJob {
     pub work_dir: PathBuf,
 }
 
+/// Records to explain one by one, against a background dataset (the version's validation or
+/// training data).
+#[derive(Debug, Clone)]
+pub struct RecordsJob {
+    pub model: ModelInput,
+    pub background: DataInput,
+    /// Each record's values by column, as JSON (numbers, text, booleans, null for missing).
+    pub records: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Why the model decided as it did for one record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordExplanation {
+    /// The model's label for the record.
+    pub prediction: String,
+    /// The margin explained (log-odds, probability or raw value; see `output_space`).
+    pub output: f64,
+    pub base_value: f64,
+    pub output_space: String,
+    /// Largest |contribution| first.
+    pub contributions: Vec<Contribution>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contribution {
+    pub feature: String,
+    /// The record's value of the feature, as text (`None`: missing, or a computed feature).
+    pub value: Option<String>,
+    pub contribution: f64,
+}
+
 /// One piece of evidence a producer computed: its verdict and its report, written to `file`
 /// (removed when dropped, once stored).
 #[derive(Debug)]
@@ -130,6 +161,8 @@ pub trait EvidenceProducer: Send + Sync {
     fn stress(&self, job: &StressJob) -> Result<Vec<ProducedEvidence>>;
     /// `explainability` evidence.
     fn explain(&self, job: &ExplainJob) -> Result<Vec<ProducedEvidence>>;
+    /// Reasons for single decisions.
+    fn explain_records(&self, job: &RecordsJob) -> Result<Vec<RecordExplanation>>;
 }
 
 impl Riskops {
@@ -238,6 +271,43 @@ impl Riskops {
         let produced = run_blocking(move || producer.explain(&job)).await?;
         drop((model_file, data_file, background));
         self.file_produced(ctx, PushPermit::new(permit, &version.project), &version, &dataset, produced).await
+    }
+
+    /// Why the model decided as it did for each record (up to 1,000): SHAP contributions
+    /// against 100 rows of the version's validation data (else its training data). A read
+    /// (permission: `registry.read` in the project); nothing is filed.
+    pub async fn explain_records(
+        &self,
+        ctx: &RequestContext,
+        project: &str,
+        r: &VersionRef,
+        records: Vec<serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<Vec<RecordExplanation>> {
+        self.model_in_project(ctx, project, &r.name).await?;
+        let producer = self.producer()?;
+        let (version, _) = self.model_version_for(ctx, Operation::RegistryRead, r).await?;
+        if records.is_empty() || records.len() > 1000 {
+            return Err(Error::invalid("records", "give between 1 and 1,000 records"));
+        }
+        let Some(background) = version.validation_data.clone().or_else(|| version.training_data.clone()) else {
+            return Err(Error::invalid(
+                "model",
+                format!(
+                    "{}@{} has no validation or training data to explain against; register it with --validation-data",
+                    version.name, version.version
+                ),
+            ));
+        };
+        let (dataset, data_file) = self.dataset_file(ctx, &background).await?;
+        let model_file = self.artifacts.open_verified(&version.digest).await?;
+        let job = RecordsJob {
+            model: ModelInput { version: version.clone(), file: model_file.path.clone() },
+            background: DataInput { version: dataset, file: data_file.path.clone() },
+            records,
+        };
+        let answer = run_blocking(move || producer.explain_records(&job)).await;
+        drop((model_file, data_file));
+        answer
     }
 
     fn producer(&self) -> Result<Arc<dyn EvidenceProducer>> {

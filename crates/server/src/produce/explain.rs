@@ -125,7 +125,7 @@ pub fn explain(job: &ExplainJob, endpoints: &crate::endpoint::EndpointSettings) 
 }
 
 /// What the SHAP values add up to, as shap's TreeExplainer names it.
-fn output_space(ensemble: &riskops_model::TreeEnsemble) -> &'static str {
+pub(super) fn output_space(ensemble: &riskops_model::TreeEnsemble) -> &'static str {
     match (&ensemble.kind, ensemble.post_transform) {
         (EnsembleKind::Regressor { .. }, _) => "raw",
         (EnsembleKind::Classifier { .. }, PostTransform::None) => "probability",
@@ -276,4 +276,14 @@ fn shuffle(column: &Column, rng: &mut Rng) -> Column {
         order.swap(i, rng.below(i + 1));
     }
     select(std::slice::from_ref(column), &order).remove(0)
+}
+
+/// 100 rows of a background dataset (seeded), as the trees read them; `features`: the
+/// columns the explained records were bound by (the dataset may hold more, e.g. its label).
+pub(super) fn background_rows(model: &Model, columns: &[Column], features: &[String]) -> Result<(Vec<f64>, usize)> {
+    let rows = columns.first().map_or(0, |c| len(&c.values));
+    let picked = select(columns, &sample(rows, BACKGROUND_ROWS, &mut Rng::new(0)));
+    let (inputs, _) = bind_columns(model.signature(), &picked, None, Some(features), &HashMap::new())
+        .map_err(|e| Error::invalid("model", format!("the background data does not fit the model: {e}")))?;
+    model.ensemble_features(inputs).map_err(|e| Error::invalid("model", format!("explaining failed: {e}")))
 }

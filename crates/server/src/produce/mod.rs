@@ -3,12 +3,15 @@
 //! pandas types it, scores every row and computes the report (`validation`).
 
 mod explain;
+mod reasons;
 mod stats;
 mod stress;
 mod validation;
 
 use crate::endpoint::{EndpointModel, EndpointSettings};
-use riskops_core::service::{EvidenceProducer, ExplainJob, ModelInput, ProducedEvidence, StressJob, ValidationJob};
+use riskops_core::service::{
+    EvidenceProducer, ExplainJob, ModelInput, ProducedEvidence, RecordExplanation, RecordsJob, StressJob, ValidationJob,
+};
 use riskops_core::{Error, ErrorKind, Result};
 use riskops_data::{CsvOptions, Table, Values, read_csv};
 use riskops_model::{Column, ColumnValues, Data, Model, Prediction, Signature, bind_columns};
@@ -30,6 +33,10 @@ impl EvidenceProducer for ModelRunner {
 
     fn explain(&self, job: &ExplainJob) -> Result<Vec<ProducedEvidence>> {
         explain::explain(job, &self.endpoints)
+    }
+
+    fn explain_records(&self, job: &RecordsJob) -> Result<Vec<RecordExplanation>> {
+        reasons::explain_records(job, &self.endpoints)
     }
 }
 

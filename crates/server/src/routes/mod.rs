@@ -96,6 +96,7 @@ pub fn uploads() -> OpenApiRouter<AppState> {
         .routes(routes!(validation::validate))
         .routes(routes!(validation::stress))
         .routes(routes!(validation::explain))
+        .routes(routes!(validation::explain_records))
         .routes(routes!(compliance::add_attestation, compliance::list_attestations))
 }
 

@@ -8,11 +8,16 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use riskops_api::explain::{ExplainRequest, ExplanationReport};
+use riskops_api::explain::{
+    ContributionView, ExplainRecordsRequest, ExplainRequest, ExplanationReport, RecordExplanationView,
+    RecordExplanations,
+};
 use riskops_api::validation::{StressReport, StressRequest, ValidationReport, ValidationRequest};
 use riskops_core::Error;
 use riskops_core::registry::VersionRef;
 use riskops_core::service::{ExplainOptions, StressOptions, ValidationOptions};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// Validates a model version on a dataset version: metrics with 95% intervals (DeLong for
 /// ROC AUC, seeded bootstrap otherwise), calibration, weak segments, the version in
@@ -125,6 +130,54 @@ pub async fn explain(
         serde_json::from_slice(&bytes).map_err(|e| Error::internal(format!("reading back the report: {e}")))?;
     report.evidence_id = Some(evidence.id);
     Ok((StatusCode::CREATED, Json(report)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ProjectVersionPath {
+    project: String,
+    model: String,
+    /// A version number, or `latest`.
+    version: String,
+}
+
+/// Reasons for single decisions: for each record (one, or up to 1,000), the model's label,
+/// its output, the base value and each feature's SHAP contribution (exact interventional
+/// TreeSHAP against 100 rows of the version's validation or training data), largest first.
+/// A read: nothing is filed.
+#[utoipa::path(
+    post, path = "/api/v1/projects/{project}/models/{model}/versions/{version}/explain", tag = "governance", security(("bearer" = [])),
+    params(ProjectVersionPath),
+    request_body = ExplainRecordsRequest,
+    responses((status = 200, body = RecordExplanations), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+pub async fn explain_records(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(path): Path<ProjectVersionPath>,
+    ApiJson(req): ApiJson<ExplainRecordsRequest>,
+) -> Result<Json<RecordExplanations>, ApiError> {
+    let r = VersionRef { name: path.model.clone(), version: parse_version(&path.version)? };
+    let records = match (req.record, req.records) {
+        (Some(one), None) => vec![one],
+        (None, Some(many)) => many,
+        _ => return Err(Error::invalid("records", "give `record` (one) or `records` (several), not both").into()),
+    };
+    let explained = state.riskops.explain_records(&ctx, &path.project, &r, records).await?;
+    let explanations = explained
+        .into_iter()
+        .map(|e| RecordExplanationView {
+            prediction: e.prediction,
+            output: e.output,
+            base_value: e.base_value,
+            output_space: e.output_space,
+            contributions: e
+                .contributions
+                .into_iter()
+                .map(|c| ContributionView { feature: c.feature, value: c.value, contribution: c.contribution })
+                .collect(),
+        })
+        .collect();
+    Ok(Json(RecordExplanations { explanations }))
 }
 
 /// `COL:+` (increasing) or `COL:-` (decreasing).

@@ -351,3 +351,65 @@ async fn explain_files_produced_explainability_evidence_whose_values_add_up() {
         assert_eq!(by_validator["counts"], true, "{by_validator}");
     }
 }
+
+#[tokio::test]
+async fn one_decision_is_explained_feature_by_feature_against_the_versions_data() {
+    for s in servers().await {
+        s.upload("/api/v1/datasets/credit/versions", json!({}), model_fixture("credit_gbc_input.csv")).await;
+        let (status, m) = s
+            .upload("/api/v1/models/gbc/versions", json!({"framework": "onnx"}), model_fixture("credit_gbc.onnx"))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let text = String::from_utf8(model_fixture("credit_gbc_input.csv")).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let cells: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let record: serde_json::Map<String, Value> = header
+            .iter()
+            .zip(&cells)
+            .filter(|(h, _)| **h != "default")
+            .map(|(h, c)| (h.to_string(), json!(c.parse::<f64>().unwrap())))
+            .collect();
+        let url = "/api/v1/projects/default/models/gbc/versions/1/explain";
+        // Without data to explain against, the answer says what to register.
+        let (status, body) = s.post(url, json!({"record": record})).await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("model")),
+            "{body}"
+        );
+
+        let metadata = json!({"framework": "onnx", "validation_data": "credit@1"});
+        let (status, m) = s.upload("/api/v1/models/gbc/versions", metadata, model_fixture("credit_gbc.onnx")).await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let url = "/api/v1/projects/default/models/gbc/versions/2/explain";
+        let (status, answer) = s.post(url, json!({"record": record})).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let e = &answer["explanations"][0];
+        assert!(["0", "1"].contains(&e["prediction"].as_str().unwrap()), "{e}");
+        assert_eq!(e["output_space"], "log_odds");
+        let contributions = e["contributions"].as_array().unwrap();
+        assert_eq!(contributions.len(), 23);
+        let sizes: Vec<f64> = contributions.iter().map(|c| c["contribution"].as_f64().unwrap().abs()).collect();
+        assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "largest first: {sizes:?}");
+        let sum: f64 = contributions.iter().map(|c| c["contribution"].as_f64().unwrap()).sum();
+        assert!((e["base_value"].as_f64().unwrap() + sum - e["output"].as_f64().unwrap()).abs() < 1e-9, "{e}");
+        let pay = contributions.iter().find(|c| c["feature"] == "PAY_0").unwrap();
+        assert_eq!(pay["value"], json!(record["PAY_0"].to_string()));
+        // The output is the model's: its probability is the logistic of the log-odds.
+        let probability = 1.0 / (1.0 + (-e["output"].as_f64().unwrap()).exp());
+        let expected = model_fixture_text("credit_gbc_expected.csv");
+        let first: Vec<&str> = expected.lines().nth(1).unwrap().split(',').collect();
+        let p1: f64 = first.last().unwrap().parse().unwrap();
+        assert!((probability - p1).abs() < 1e-5, "{probability} vs onnxruntime's {p1}");
+        // Several at once; neither is an error.
+        let (status, two) = s.post(url, json!({"records": [record, record]})).await;
+        assert_eq!((status, two["explanations"].as_array().unwrap().len()), (StatusCode::OK, 2));
+        let (status, _) = s.post(url, json!({})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}
+
+fn model_fixture_text(name: &str) -> String {
+    String::from_utf8(model_fixture(name)).unwrap()
+}
