@@ -9,6 +9,7 @@
 
 mod attrs;
 pub mod bind;
+mod forest;
 pub mod ops;
 mod proto;
 pub mod shap;

@@ -8,6 +8,9 @@ use crate::ModelError;
 use crate::attrs::Attrs;
 use crate::transform::{PostTransform, logistic};
 
+/// Rows that walk each tree together when scoring (their features stay in L1/L2).
+const ROW_BLOCK: usize = 64;
+
 /// How a branch compares the feature with its threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BranchMode {
@@ -147,19 +150,26 @@ impl TreeEnsemble {
             EnsembleKind::Regressor { aggregate } => aggregate,
             EnsembleKind::Classifier { .. } => Aggregate::Sum,
         };
-        for r in 0..rows {
-            let row = &x[r * cols..(r + 1) * cols];
-            let out = &mut scores[r * width..(r + 1) * width];
-            let seen = &mut has[r * width..(r + 1) * width];
-            for tree in &self.trees {
-                for &(k, w) in tree.leaf_weights(row) {
-                    out[k] = match aggregate {
-                        Aggregate::Sum | Aggregate::Average => out[k] + w,
-                        Aggregate::Min if seen[k] => out[k].min(w),
-                        Aggregate::Max if seen[k] => out[k].max(w),
-                        Aggregate::Min | Aggregate::Max => w,
-                    };
-                    seen[k] = true;
+        // Rows in blocks, trees in order within each block: a tree's nodes stay in cache while
+        // the block's rows walk it, and every row still adds its leaves in tree order (float32
+        // sums as onnxruntime makes them).
+        let forest = crate::forest::Forest::new(&self.trees);
+        for start in (0..rows).step_by(ROW_BLOCK) {
+            let end = (start + ROW_BLOCK).min(rows);
+            for tree in 0..forest.trees() {
+                for r in start..end {
+                    let row = &x[r * cols..(r + 1) * cols];
+                    let leaf = forest.leaf(tree, row);
+                    for &(k, w) in forest.weights(leaf) {
+                        let k = r * width + k as usize;
+                        scores[k] = match aggregate {
+                            Aggregate::Sum | Aggregate::Average => scores[k] + w,
+                            Aggregate::Min if has[k] => scores[k].min(w),
+                            Aggregate::Max if has[k] => scores[k].max(w),
+                            Aggregate::Min | Aggregate::Max => w,
+                        };
+                        has[k] = true;
+                    }
                 }
             }
         }
