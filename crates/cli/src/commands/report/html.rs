@@ -62,10 +62,7 @@ pub(super) fn html(r: &ModelReport) -> String {
     html_lineage(&mut out, r);
     html_risks(&mut out, r);
     html_results(&mut out, r);
-    out.push_str(
-        "<section><h2>5. Explanations</h2><p class=\"placeholder\">Not yet produced: riskops has no explanations \
-         (feature attributions) on file for this version.</p></section>",
-    );
+    html_explanations(&mut out, r);
     html_approvals(&mut out, r);
     html_monitoring(&mut out, r);
     out.push_str("<section><h2>8. Open incidents</h2>");
@@ -382,5 +379,50 @@ pub(super) fn html_monitoring(out: &mut String, r: &ModelReport) {
             html_table(out, &WINDOW_HEADERS, &rows, &[]);
         }
     }
+    out.push_str("</section>");
+}
+
+/// Section 5: what the newest explanation riskops produced says the model relies on.
+fn html_explanations(out: &mut String, r: &ModelReport) {
+    out.push_str("<section><h2>5. Explanations</h2>");
+    let Some((id, e)) = r.explanation() else {
+        out.push_str(
+            "<p class=\"placeholder\">Not yet produced: run <code>riskops explain</code> on this version to file \
+             feature attributions.</p></section>",
+        );
+        return;
+    };
+    let _ = write!(
+        out,
+        "<p>Evidence {id}: exact TreeSHAP ({}) of {} rows of {} against {} background rows of {}, in the model's {} \
+         (base value {:.4}); base value + contributions equal the output on every row (largest error {:.1e}).</p>",
+        esc(&e.method),
+        e.rows.len(),
+        esc(&e.data),
+        e.background_rows,
+        esc(&e.background),
+        esc(&e.output),
+        e.base_value,
+        e.additivity_max_error
+    );
+    let top: Vec<(String, f64)> = e.global.iter().take(12).map(|g| (g.feature.clone(), g.mean_abs_shap)).collect();
+    out.push_str("<figure>");
+    out.push_str(&super::svg::importance_svg(&top));
+    out.push_str("<figcaption>Mean |SHAP| per feature, the twelve largest.</figcaption></figure>");
+    let metric = e.permutation_metric.as_deref().unwrap_or("score");
+    let rows: Vec<Vec<String>> = e
+        .global
+        .iter()
+        .take(12)
+        .map(|g| {
+            let permutation = match (g.permutation_importance, g.std) {
+                (Some(m), Some(s)) => format!("{m:.4} ± {s:.4}"),
+                _ => "–".to_string(),
+            };
+            vec![g.feature.clone(), format!("{:.4}", g.mean_abs_shap), permutation]
+        })
+        .collect();
+    let permutation = format!("Permutation importance ({metric} drop)");
+    html_table(out, &["Feature", "Mean |SHAP|", &permutation], &rows, &[]);
     out.push_str("</section>");
 }

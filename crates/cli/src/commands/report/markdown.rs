@@ -91,7 +91,32 @@ pub(super) fn markdown(r: &ModelReport) -> String {
         markdown_results(&mut out, e);
     }
 
-    let _ = writeln!(out, "## 5. Explanations\n\nNot yet produced.\n");
+    match r.explanation() {
+        None => {
+            let _ = writeln!(out, "## 5. Explanations\n\nNot yet produced: run `riskops explain` on this version.\n");
+        }
+        Some((id, e)) => {
+            let _ = writeln!(
+                out,
+                "## 5. Explanations\n\nEvidence {id}: exact TreeSHAP ({}) of {} rows of {}, in the model's {} (base value \
+                 {:.4}); additivity holds to {:.1e}.\n\n| Feature | Mean \\|SHAP\\| | Permutation importance |\n|---|---:|---:|",
+                e.method,
+                e.rows.len(),
+                e.data,
+                e.output,
+                e.base_value,
+                e.additivity_max_error
+            );
+            for g in e.global.iter().take(12) {
+                let permutation = match (g.permutation_importance, g.std) {
+                    (Some(m), Some(s)) => format!("{m:.4} ± {s:.4}"),
+                    _ => "–".to_string(),
+                };
+                let _ = writeln!(out, "| {} | {:.4} | {permutation} |", g.feature, g.mean_abs_shap);
+            }
+            out.push('\n');
+        }
+    }
 
     let _ = writeln!(out, "## 6. Approvals and deployment history\n");
     if r.promotions.is_empty() {

@@ -205,12 +205,30 @@ impl ModelReport {
                 }
                 j
             }).collect::<Vec<_>>(),
-            "explanations": null,
+            "explanations": self.explanation().map(|e| json!({
+                "evidence_id": e.0,
+                "method": e.1.method,
+                "output": e.1.output,
+                "base_value": e.1.base_value,
+                "background": e.1.background,
+                "rows": e.1.rows.len(),
+                "additivity_max_error": e.1.additivity_max_error,
+                "permutation_metric": e.1.permutation_metric,
+                "global": to(&e.1.global),
+            })),
             "promotions": to(&self.promotions),
             "deployments": to(&self.deployments),
             "monitoring": {"windows": self.monitoring.windows, "note": self.monitoring.note},
             "open_incidents": to(&self.incidents),
         })
+    }
+
+    /// The newest explanation riskops produced for this version: its evidence id and report.
+    fn explanation(&self) -> Option<(i64, riskops_api::explain::ExplanationReport)> {
+        self.produced()
+            .filter(|e| e.standing.evidence.kind == "explainability" && e.produced_by.as_deref() == Some(PRODUCED_BY))
+            .filter_map(|e| Some((e.standing.evidence.id, serde_json::from_value(e.report.clone()?).ok()?)))
+            .last()
     }
 
     fn produced(&self) -> impl Iterator<Item = &EvidenceItem> {
@@ -222,6 +240,9 @@ impl ModelReport {
 fn to<T: serde::Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
+
+/// Who produced evidence riskops computed itself (as the server names it).
+const PRODUCED_BY: &str = "riskops";
 
 #[cfg(test)]
 mod tests {
@@ -289,6 +310,32 @@ mod tests {
         assert!(page.contains("{&quot;x&quot;:&quot;&lt;missing&gt;&quot;} → NaN probability"), "escaped failures");
         let text = markdown::markdown(&r);
         assert!(text.contains("| edge_cases | failed | 2 | 0 |"), "{text}");
+    }
+
+    #[test]
+    fn the_newest_produced_explanation_fills_section_five() {
+        let explanation = json!({
+            "evidence_id": null, "kind": "explainability", "produced_by": "riskops", "passed": true,
+            "model": "scorer@2", "data": "holdout@1", "method": "tree_shap_interventional", "output": "log_odds",
+            "base_value": -1.35, "background": "holdout@1", "background_rows": 100,
+            "features": ["PAY_0", "LIMIT_BAL"], "permutation_metric": "roc_auc", "additivity_max_error": 1e-15,
+            "global": [
+                {"feature": "PAY_0", "mean_abs_shap": 0.4033, "permutation_importance": 0.06, "std": 0.006},
+                {"feature": "LIMIT_BAL", "mean_abs_shap": 0.1509, "permutation_importance": 0.0144, "std": 0.0061}
+            ],
+            "rows": [{"row": 0, "output": -1.66, "contributions": [-0.28, 0.27]}]
+        });
+        let uploaded = sample(&[("explainability", true, None, Some(json!({"note": "a slide deck"})))]);
+        assert!(html::html(&uploaded).contains("Not yet produced"), "an uploaded file is not an explanation");
+        let r = sample(&[("explainability", true, Some("riskops"), Some(explanation))]);
+        let page = html::html(&r);
+        assert!(page.contains("aria-label=\"feature importance\"") && page.contains(">PAY_0</text>"), "{page}");
+        assert!(page.contains("<td>0.0600 ± 0.0060</td>"), "{page}");
+        let text = markdown::markdown(&r);
+        assert!(text.contains("| PAY_0 | 0.4033 | 0.0600 ± 0.0060 |"), "{text}");
+        let json = r.to_json();
+        assert_eq!(json["explanations"]["global"][0]["feature"], "PAY_0");
+        assert_eq!(json["explanations"]["evidence_id"], 1);
     }
 
     #[test]

@@ -177,3 +177,33 @@ pub(super) fn risk_matrix_svg(risks: &[RiskView]) -> String {
     );
     s
 }
+
+/// Horizontal bars of the features' mean |SHAP|, scaled to the largest.
+pub(super) fn importance_svg(features: &[(String, f64)]) -> String {
+    let (label_w, bar_w, row_h) = (160.0, 260.0, 22.0);
+    let height = 8.0 + row_h * features.len() as f64;
+    let width = label_w + bar_w + 80.0;
+    let top = features.iter().map(|f| f.1).fold(0.0_f64, f64::max).max(f64::MIN_POSITIVE);
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" \
+         role=\"img\" aria-label=\"feature importance\">"
+    );
+    for (i, (name, value)) in features.iter().enumerate() {
+        let y = 4.0 + row_h * i as f64;
+        let w = bar_w * (value / top).clamp(0.0, 1.0);
+        let _ = write!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#1f2328\" text-anchor=\"end\">{}</text>\
+             <rect x=\"{label_w}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"#0969da\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#59636e\">{value:.4}</text>",
+            label_w - 6.0,
+            y + 13.0,
+            esc(name),
+            row_h - 8.0,
+            label_w + w + 4.0,
+            y + 13.0,
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
