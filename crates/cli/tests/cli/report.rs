@@ -192,7 +192,7 @@ fn the_model_report_gathers_lineage_risks_evidence_approvals_and_deployments_in_
         "| min_roc_auc | passed |",
         "| edge_cases | failed | 1 | 0 | 1 failure(s): {&quot;income&quot;:null,&quot;age&quot;:30} → no output for a missing income |",
         "by feature: income 0.0340, age 0.0080",
-        "Not yet produced.",
+        "Not yet produced: run `riskops explain` on this version.",
         "| approve | victor | validator |",
         "| production |",
         "ed25519 key",
