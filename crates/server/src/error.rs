@@ -61,23 +61,35 @@ impl From<Error> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code) = status_and_code(self.0.kind);
-        // Details of a failure stay in the log (with the request id), not in the answer: they
-        // may name the server's paths, hosts or SQL.
-        let message = match self.0.kind {
-            ErrorKind::Integrity | ErrorKind::Busy => self.0.message,
+impl ApiError {
+    /// The status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        status_and_code(self.0.kind).0
+    }
+
+    /// What the caller is told. Details of a failure stay in the log (with the request id),
+    /// not in the answer: they may name the server's paths, hosts or SQL. The console's
+    /// error pages say the same as the API.
+    pub fn public_message(&self) -> String {
+        match self.0.kind {
+            ErrorKind::Integrity | ErrorKind::Busy => self.0.message.clone(),
             ErrorKind::Unavailable => {
                 tracing::error!(error = %self.0, "storage unavailable");
                 "riskops cannot use its storage right now; try again shortly (the server log has the details under this request's id)".to_string()
             }
-            _ if status.is_server_error() => {
+            _ if self.status().is_server_error() => {
                 tracing::error!(error = %self.0, kind = ?self.0.kind, "request failed");
                 "internal error; the server log has the details under this request's id".to_string()
             }
-            _ => self.0.message,
-        };
+            _ => self.0.message.clone(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = status_and_code(self.0.kind);
+        let message = self.public_message();
         let body = ErrorBody { error: ErrorDetail { code: code.to_string(), message, field: self.0.field } };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {

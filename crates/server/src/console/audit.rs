@@ -41,7 +41,7 @@ pub(super) async fn page(State(state): State<AppState>, session: Session, Query(
     let caller = || Caller(session.ctx.clone());
     let events = match audit::events(State(state.clone()), caller(), Query(query)).await {
         Ok(list) => list.0.events,
-        Err(e) => return html::error_page(crate::error::status_and_code(e.0.kind).0, &e.0.message),
+        Err(e) => return html::api_error_page(&e),
     };
     let verified = audit::verify(State(state.clone()), caller(), Query(audit::VerifyQuery { public_key: None }))
         .await
@@ -51,7 +51,8 @@ pub(super) async fn page(State(state): State<AppState>, session: Session, Query(
     match verified {
         Ok(v) => body.push_str(&verification(&v)),
         Err(e) => {
-            let _ = writeln!(body, "<p class=\"error\">The chain could not be verified: {}</p>", esc(&e.0.message));
+            let _ =
+                writeln!(body, "<p class=\"error\">The chain could not be verified: {}</p>", esc(&e.public_message()));
         }
     }
     let value = |v: &Option<String>| esc(v.as_deref().unwrap_or(""));

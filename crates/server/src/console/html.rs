@@ -62,6 +62,12 @@ pub(super) fn error_page(status: StatusCode, message: &str) -> Response {
     page_response(status, title, None, &body)
 }
 
+/// An API error as a page, with its status and the message the API would give (storage and
+/// internal failures are not described to the caller).
+pub(super) fn api_error_page(e: &crate::error::ApiError) -> Response {
+    error_page(e.status(), &e.public_message())
+}
+
 /// A number with `digits` decimals, or a dash.
 pub(super) fn fixed(x: Option<f64>, digits: usize) -> String {
     x.map_or_else(|| "–".to_string(), |x| format!("{x:.digits$}"))

@@ -36,7 +36,7 @@ async fn render_page(
         alerting::IncidentQuery { project: None, model: None, state: (which != "all").then(|| which.to_string()) };
     let list = match alerting::list_incidents(State(state.clone()), Caller(session.ctx.clone()), Query(query)).await {
         Ok(list) => list.0.incidents,
-        Err(e) => return html::error_page(crate::error::status_and_code(e.0.kind).0, &e.0.message),
+        Err(e) => return html::api_error_page(&e),
     };
     let mut body = String::from("<h1>Incidents</h1>\n");
     if let Some(notice) = notice {
@@ -127,7 +127,7 @@ pub(super) async fn set_state(
     headers: HeaderMap,
     Form(form): Form<StateForm>,
 ) -> Response {
-    if let Err(refused) = super::session::same_origin(&headers).and_then(|()| session.check_csrf(&form.csrf)) {
+    if let Err(refused) = session.check_form(&headers, &form.csrf) {
         return refused.into_response();
     }
     // The API's handlers read `{"note"}` themselves (an empty body is allowed too).
@@ -142,7 +142,7 @@ pub(super) async fn set_state(
         Ok(_) => Redirect::to(&format!("/incidents?state=all#incident-{id}")).into_response(),
         // As for promotions: the list again with the reason on top, answered 200.
         Err(e) => {
-            let notice = format!("Incident #{id} was not {}d: {}", form.to, e.0.message);
+            let notice = format!("Incident #{id} was not {}d: {}", form.to, e.public_message());
             render_page(&state, &session, "open", StatusCode::OK, Some(&notice)).await
         }
     }

@@ -59,7 +59,7 @@ pub(super) async fn page(
             let title = format!("{} / {}", path.project, path.model);
             html::page_response(StatusCode::OK, &title, Some(&session), &render(&path, &range, &data))
         }
-        Err(e) => html::error_page(crate::error::status_and_code(e.0.kind).0, &e.0.message),
+        Err(e) => html::api_error_page(&e),
     }
 }
 

@@ -57,7 +57,7 @@ pub(super) async fn page(
 ) -> Response {
     match gather(&state, &session).await {
         Ok(data) => html::page_response(StatusCode::OK, "Portfolio", Some(&session), &render(&data, &query)),
-        Err(e) => html::error_page(crate::error::status_and_code(e.0.kind).0, &e.0.message),
+        Err(e) => html::api_error_page(&e),
     }
 }
 

@@ -18,7 +18,7 @@ pub(super) async fn page(State(state): State<AppState>, session: Session, Path(p
     let caller = || Caller(session.ctx.clone());
     let view = match routes::projects::get_project(State(state.clone()), caller(), Path(project.clone())).await {
         Ok(v) => v.0,
-        Err(e) => return html::error_page(crate::error::status_and_code(e.0.kind).0, &e.0.message),
+        Err(e) => return html::api_error_page(&e),
     };
     let path = routes::alerting::ProjectPath { project: project.clone() };
     let models =
@@ -57,21 +57,21 @@ pub(super) async fn page(State(state): State<AppState>, session: Session, Path(p
         }
         Ok(_) => body.push_str("<p class=\"muted\">No models yet.</p>\n"),
         Err(e) => {
-            let _ = writeln!(body, "<p class=\"muted\">{}</p>", esc(&e.0.message));
+            let _ = writeln!(body, "<p class=\"muted\">{}</p>", esc(&e.public_message()));
         }
     }
     body.push_str("<h2>Risk register</h2>\n");
     match risks {
         Ok(risks) => body.push_str(&register(&risks)),
         Err(e) => {
-            let _ = writeln!(body, "<p class=\"muted\">{}</p>", esc(&e.0.message));
+            let _ = writeln!(body, "<p class=\"muted\">{}</p>", esc(&e.public_message()));
         }
     }
     body.push_str("<h2>Compliance</h2>\n");
     match compliance {
         Ok(c) => body.push_str(&compliance_report(&c)),
         Err(e) => {
-            let _ = writeln!(body, "<p class=\"muted\">{}</p>", esc(&e.0.message));
+            let _ = writeln!(body, "<p class=\"muted\">{}</p>", esc(&e.public_message()));
         }
     }
     html::page_response(StatusCode::OK, &view.name, Some(&session), &body)

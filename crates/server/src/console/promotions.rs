@@ -41,7 +41,7 @@ async fn render_page(
     let list = match governance::list_promotions(State(state.clone()), Caller(session.ctx.clone()), Query(query)).await
     {
         Ok(list) => list.0.promotions,
-        Err(e) => return html::error_page(crate::error::status_and_code(e.0.kind).0, &e.0.message),
+        Err(e) => return html::api_error_page(&e),
     };
     let mut body = String::from("<h1>Promotions</h1>\n");
     if let Some(notice) = notice {
@@ -137,7 +137,7 @@ pub(super) async fn decide(
     headers: HeaderMap,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    if let Err(refused) = super::session::same_origin(&headers).and_then(|()| session.check_csrf(&form.csrf)) {
+    if let Err(refused) = session.check_form(&headers, &form.csrf) {
         return refused.into_response();
     }
     let caller = Caller(session.ctx.clone());
@@ -152,7 +152,7 @@ pub(super) async fn decide(
         // The queue again with the reason on top, answered 200: the page is what the person
         // asked for, and a browser would log a 4xx document as an error.
         Err(e) => {
-            let notice = format!("Promotion #{id} was not {}d: {}", form.decision, e.0.message);
+            let notice = format!("Promotion #{id} was not {}d: {}", form.decision, e.public_message());
             render_page(&state, &session, "pending", StatusCode::OK, Some(&notice)).await
         }
     }

@@ -35,8 +35,14 @@ impl Session {
         self.ctx.principal.name()
     }
 
+    /// Refuses a form posted from another origin or without this session's CSRF token.
+    pub fn check_form(&self, headers: &HeaderMap, csrf: &str) -> Result<(), Forbidden> {
+        same_origin(headers)?;
+        self.check_csrf(csrf)
+    }
+
     /// Refuses a form whose CSRF token is not this session's.
-    pub fn check_csrf(&self, sent: &str) -> Result<(), Forbidden> {
+    fn check_csrf(&self, sent: &str) -> Result<(), Forbidden> {
         if constant_time_eq(sent.as_bytes(), self.csrf.as_bytes()) {
             Ok(())
         } else {
@@ -103,7 +109,7 @@ fn set_cookie(value: &str, max_age: u32) -> HeaderValue {
 }
 
 /// A form posted from another origin is refused (browsers send `Origin` on every POST).
-pub(super) fn same_origin(headers: &HeaderMap) -> Result<(), Forbidden> {
+fn same_origin(headers: &HeaderMap) -> Result<(), Forbidden> {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return Ok(()) };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
@@ -199,7 +205,7 @@ pub(super) async fn sign_out(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Err(refused) = same_origin(&headers).and_then(|()| session.check_csrf(&form.csrf)) {
+    if let Err(refused) = session.check_form(&headers, &form.csrf) {
         return refused.into_response();
     }
     if session.token_id != 0 {

@@ -4,7 +4,7 @@
 //! importance (mean and standard deviation of the score's drop over shuffles).
 
 use super::stats::{Placements, Rng};
-use super::{Scorer, label_values, produced, read_table, to_model_column};
+use super::{Scorer, label_values, produced, read_table, sample_indices, select, to_model_column};
 use riskops_api::explain::{ExplanationReport, FeatureImportance, RowAttribution};
 use riskops_core::service::{ExplainJob, PRODUCED_BY, ProducedEvidence};
 use riskops_core::{Error, Result};
@@ -37,15 +37,17 @@ pub fn explain(job: &ExplainJob, endpoints: &crate::endpoint::EndpointSettings) 
     }
     let columns: Vec<Column> = table.columns.iter().map(to_model_column).collect();
     let mut rng = Rng::new(job.options.seed);
-    let picked = sample(table.rows, job.options.rows, &mut rng);
+    let picked = sample_indices(table.rows, job.options.rows, &mut rng);
     let explained = select(&columns, &picked);
     let (x, cols, features) = features_of(&model, &explained, label, direct)?;
-    let background_columns: Vec<Column> = match &job.background {
-        Some(b) => read_table(&b.file)?.columns.iter().map(to_model_column).collect(),
-        None => columns.clone(),
+    // The data itself is the background unless another dataset is named (no copy of it).
+    let other: Option<Vec<Column>> = match &job.background {
+        Some(b) => Some(read_table(&b.file)?.columns.iter().map(to_model_column).collect()),
+        None => None,
     };
-    let background_rows = background_columns.first().map_or(0, |c| len(&c.values));
-    let background = select(&background_columns, &sample(background_rows, BACKGROUND_ROWS, &mut rng));
+    let background_columns = other.as_deref().unwrap_or(&columns);
+    let background_rows = background_columns.first().map_or(0, |c| c.len());
+    let background = select(background_columns, &sample_indices(background_rows, BACKGROUND_ROWS, &mut rng));
     let (bx, bcols, _) = features_of(&model, &background, label, direct)?;
     if bcols != cols {
         return Err(Error::invalid("background", "the background does not have the data's columns"));
@@ -105,7 +107,7 @@ pub fn explain(job: &ExplainJob, endpoints: &crate::endpoint::EndpointSettings) 
             Some(b) => format!("{}@{}", b.version.name, b.version.version),
             None => format!("{}@{}", job.data.version.name, job.data.version.version),
         },
-        background_rows: background.first().map_or(0, |c| len(&c.values)) as u64,
+        background_rows: background.first().map_or(0, |c| c.len()) as u64,
         features,
         global,
         permutation_metric: permutation.map(|p| p.0.to_string()),
@@ -145,11 +147,16 @@ fn features_of(
         .map_err(|e| Error::invalid("data", format!("the dataset does not fit the model: {e}")))?;
     let (x, cols) =
         model.ensemble_features(inputs).map_err(|e| Error::invalid("data", format!("explaining failed: {e}")))?;
-    let names = match bindings.as_slice() {
+    Ok((x, cols, feature_names(&bindings, direct, cols)))
+}
+
+/// The names of the columns the trees read: the input's columns when the trees read one
+/// input directly, else `f0`, `f1`, … (a pipeline computes them).
+pub(super) fn feature_names(bindings: &[riskops_model::InputBinding], direct: bool, cols: usize) -> Vec<String> {
+    match bindings {
         [one] if direct && one.columns.len() == cols => one.columns.clone(),
         _ => (0..cols).map(|i| format!("f{i}")).collect(),
-    };
-    Ok((x, cols, names))
+    }
 }
 
 /// scikit-learn's `permutation_importance`: per feature, the score on the rows minus the
@@ -170,7 +177,7 @@ fn permutation_importance(
     let truth = rows.iter().find(|c| c.name == label).ok_or_else(|| Error::invalid("label", "missing"))?;
     let classifier = model.signature().task != Task::Regression;
     let positive = model.signature().probabilities.as_ref().and_then(|(_, c)| c.names().get(1).cloned());
-    let actual: Vec<f64> = numbers_or_classes(&truth.values, positive.as_deref());
+    let actual: Vec<f64> = numbers_or_classes(truth, positive.as_deref());
     let score = |columns: &[Column]| -> Result<f64> {
         let (inputs, _) = bind_columns(model.signature(), columns, Some(label), None, &HashMap::new())
             .map_err(|e| Error::invalid("data", format!("the dataset does not fit the model: {e}")))?;
@@ -215,7 +222,8 @@ fn permutation_importance(
 }
 
 /// The label as numbers: 1/0 for the positive class of a classifier, else its values.
-fn numbers_or_classes(values: &ColumnValues, positive: Option<&str>) -> Vec<f64> {
+fn numbers_or_classes(column: &Column, positive: Option<&str>) -> Vec<f64> {
+    let values = &column.values;
     let text = |i: usize| -> Option<String> {
         match values {
             ColumnValues::Int(v) => Some(v[i].to_string()),
@@ -225,7 +233,7 @@ fn numbers_or_classes(values: &ColumnValues, positive: Option<&str>) -> Vec<f64>
             ColumnValues::Str(v) => v[i].clone(),
         }
     };
-    (0..len(values))
+    (0..column.len())
         .map(|i| match (positive, values) {
             (Some(p), _) => f64::from(u8::from(text(i).as_deref() == Some(p))),
             (None, ColumnValues::Float(v)) => v[i],
@@ -235,42 +243,9 @@ fn numbers_or_classes(values: &ColumnValues, positive: Option<&str>) -> Vec<f64>
         .collect()
 }
 
-fn len(values: &ColumnValues) -> usize {
-    match values {
-        ColumnValues::Int(v) => v.len(),
-        ColumnValues::Float(v) => v.len(),
-        ColumnValues::Bool(v) => v.len(),
-        ColumnValues::Str(v) => v.len(),
-    }
-}
-
-/// Up to `n` of `rows` row numbers without replacement, in file order (seeded).
-fn sample(rows: usize, n: usize, rng: &mut Rng) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..rows).collect();
-    if rows > n {
-        for i in 0..n {
-            let j = i + rng.below(rows - i);
-            idx.swap(i, j);
-        }
-        idx.truncate(n);
-        idx.sort_unstable();
-    }
-    idx
-}
-
-fn select(columns: &[Column], rows: &[usize]) -> Vec<Column> {
-    let take = |values: &ColumnValues| match values {
-        ColumnValues::Int(v) => ColumnValues::Int(rows.iter().map(|&r| v[r]).collect()),
-        ColumnValues::Float(v) => ColumnValues::Float(rows.iter().map(|&r| v[r]).collect()),
-        ColumnValues::Bool(v) => ColumnValues::Bool(rows.iter().map(|&r| v[r]).collect()),
-        ColumnValues::Str(v) => ColumnValues::Str(rows.iter().map(|&r| v[r].clone()).collect()),
-    };
-    columns.iter().map(|c| Column { name: c.name.clone(), values: take(&c.values) }).collect()
-}
-
 /// The column with its values in a random order (Fisher–Yates).
 fn shuffle(column: &Column, rng: &mut Rng) -> Column {
-    let n = len(&column.values);
+    let n = column.len();
     let mut order: Vec<usize> = (0..n).collect();
     for i in (1..n).rev() {
         order.swap(i, rng.below(i + 1));
@@ -281,8 +256,8 @@ fn shuffle(column: &Column, rng: &mut Rng) -> Column {
 /// 100 rows of a background dataset (seeded), as the trees read them; `features`: the
 /// columns the explained records were bound by (the dataset may hold more, e.g. its label).
 pub(super) fn background_rows(model: &Model, columns: &[Column], features: &[String]) -> Result<(Vec<f64>, usize)> {
-    let rows = columns.first().map_or(0, |c| len(&c.values));
-    let picked = select(columns, &sample(rows, BACKGROUND_ROWS, &mut Rng::new(0)));
+    let rows = columns.first().map_or(0, |c| c.len());
+    let picked = select(columns, &sample_indices(rows, BACKGROUND_ROWS, &mut Rng::new(0)));
     let (inputs, _) = bind_columns(model.signature(), &picked, None, Some(features), &HashMap::new())
         .map_err(|e| Error::invalid("model", format!("the background data does not fit the model: {e}")))?;
     model.ensemble_features(inputs).map_err(|e| Error::invalid("model", format!("explaining failed: {e}")))

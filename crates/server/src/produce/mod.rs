@@ -193,3 +193,28 @@ pub(crate) fn produced(
     std::fs::write(&file, &report).map_err(|e| Error::unavailable(format!("writing {}: {e}", file.display())))?;
     Ok(ProducedEvidence { kind: kind.to_string(), passed, summary, report, file })
 }
+
+/// Up to `n` of `rows` row numbers drawn without replacement (seeded), in file order.
+pub(crate) fn sample_indices(rows: usize, n: usize, rng: &mut stats::Rng) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..rows).collect();
+    if rows > n {
+        for i in 0..n {
+            let j = i + rng.below(rows - i);
+            idx.swap(i, j);
+        }
+        idx.truncate(n);
+        idx.sort_unstable();
+    }
+    idx
+}
+
+/// The given rows of each column, in the order given.
+pub(crate) fn select(columns: &[Column], rows: &[usize]) -> Vec<Column> {
+    let take = |values: &ColumnValues| match values {
+        ColumnValues::Float(v) => ColumnValues::Float(rows.iter().map(|&r| v[r]).collect()),
+        ColumnValues::Int(v) => ColumnValues::Int(rows.iter().map(|&r| v[r]).collect()),
+        ColumnValues::Bool(v) => ColumnValues::Bool(rows.iter().map(|&r| v[r]).collect()),
+        ColumnValues::Str(v) => ColumnValues::Str(rows.iter().map(|&r| v[r].clone()).collect()),
+    };
+    columns.iter().map(|c| Column { name: c.name.clone(), values: take(&c.values) }).collect()
+}

@@ -1,7 +1,7 @@
 //! Reasons for single decisions: each record's SHAP contributions (exact interventional
 //! TreeSHAP) against 100 rows of the version's validation or training data, largest first.
 
-use super::explain::{background_rows, output_space};
+use super::explain::{background_rows, feature_names, output_space};
 use super::{Scorer, label_texts, read_table, to_model_column};
 use riskops_core::service::{Contribution, RecordExplanation, RecordsJob};
 use riskops_core::{Error, Result};
@@ -29,10 +29,7 @@ pub fn explain_records(
         model.predict(inputs.clone()).map_err(|e| Error::invalid("records", format!("scoring failed: {e}")))?;
     let (x, cols) =
         model.ensemble_features(inputs).map_err(|e| Error::invalid("records", format!("explaining failed: {e}")))?;
-    let features: Vec<String> = match bindings.as_slice() {
-        [one] if direct && one.columns.len() == cols => one.columns.clone(),
-        _ => (0..cols).map(|i| format!("f{i}")).collect(),
-    };
+    let features = feature_names(&bindings, direct, cols);
     let background_columns: Vec<Column> =
         read_table(&job.background.file)?.columns.iter().map(to_model_column).collect();
     let bound: Vec<String> = bindings.iter().flat_map(|b| b.columns.iter().cloned()).collect();

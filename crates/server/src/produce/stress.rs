@@ -2,7 +2,7 @@
 //! distributions, unseen data — and its declared monotone constraints. Seeded throughout.
 
 use super::stats::{Placements, Rng, normal_interval};
-use super::{Scorer, label_texts, produced, read_table, to_model_column};
+use super::{Scorer, label_texts, produced, read_table, sample_indices, select, to_model_column};
 use crate::endpoint::EndpointSettings;
 use riskops_api::validation::{StressCheck, StressFailure, StressReport};
 use riskops_core::service::{PRODUCED_BY, ProducedEvidence, StressJob};
@@ -147,31 +147,9 @@ pub fn stress(job: &StressJob, endpoints: &EndpointSettings) -> Result<Vec<Produ
     Ok(vec![produced(&job.work_dir, "stress_test", report.passed, summary, bytes)?])
 }
 
-fn take(values: &ColumnValues, rows: &[usize]) -> ColumnValues {
-    match values {
-        ColumnValues::Float(v) => ColumnValues::Float(rows.iter().map(|&r| v[r]).collect()),
-        ColumnValues::Int(v) => ColumnValues::Int(rows.iter().map(|&r| v[r]).collect()),
-        ColumnValues::Bool(v) => ColumnValues::Bool(rows.iter().map(|&r| v[r]).collect()),
-        ColumnValues::Str(v) => ColumnValues::Str(rows.iter().map(|&r| v[r].clone()).collect()),
-    }
-}
-
-fn select(columns: &[Column], rows: &[usize]) -> Vec<Column> {
-    columns.iter().map(|c| Column { name: c.name.clone(), values: take(&c.values, rows) }).collect()
-}
-
 /// Up to SAMPLE_ROWS rows drawn without replacement, in their file order.
 fn sample_rows(columns: &[Column], rows: usize, rng: &mut Rng) -> Vec<Column> {
-    let mut idx: Vec<usize> = (0..rows).collect();
-    if rows > SAMPLE_ROWS {
-        for i in 0..SAMPLE_ROWS {
-            let j = i + rng.below(rows - i);
-            idx.swap(i, j);
-        }
-        idx.truncate(SAMPLE_ROWS);
-        idx.sort_unstable();
-    }
-    select(columns, &idx)
+    select(columns, &sample_indices(rows, SAMPLE_ROWS, rng))
 }
 
 fn numbers(values: &ColumnValues) -> Option<Vec<f64>> {
