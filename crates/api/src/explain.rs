@@ -25,6 +25,16 @@ pub struct ExplainRequest {
     /// Seeds the samples and the shuffles (default 0).
     #[serde(default)]
     pub seed: Option<u64>,
+    /// `auto` (default: exact TreeSHAP for tree ensembles riskops runs, else
+    /// `permutation`), `tree` or `permutation` (sampled feature orderings, any model).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Background rows drawn (default 100).
+    #[serde(default)]
+    pub background_rows: Option<u64>,
+    /// Feature orderings sampled per row by the permutation method (default 10).
+    #[serde(default)]
+    pub permutations: Option<u32>,
 }
 
 /// One feature's importance.
@@ -62,7 +72,7 @@ pub struct ExplanationReport {
     pub passed: bool,
     pub model: String,
     pub data: String,
-    /// `tree_shap_interventional`.
+    /// `tree_shap_interventional` (exact) or `permutation_shap` (sampled).
     pub method: String,
     /// What the values are in: `log_odds` (boosted classifiers), `probability` (forests) or
     /// `raw` (regressors).
@@ -71,6 +81,15 @@ pub struct ExplanationReport {
     pub base_value: f64,
     pub background: String,
     pub background_rows: u64,
+    /// The background's rows by position in its dataset, so the values can be reproduced.
+    #[serde(default)]
+    pub background_sample: Vec<u64>,
+    /// Sampled methods: orderings per row, and the largest standard error of a value over
+    /// them (0 for a model additive in its output, e.g. a linear one); `null` when exact.
+    #[serde(default)]
+    pub orderings: Option<u32>,
+    #[serde(default)]
+    pub sampling_error: Option<f64>,
     /// The features the trees read: the model's input columns, or the columns its
     /// preprocessing computes (`f0`, `f1`, …) for a pipeline.
     pub features: Vec<String>,
@@ -80,7 +99,31 @@ pub struct ExplanationReport {
     pub permutation_metric: Option<String>,
     /// Largest |base value + Σ contributions − output| over the rows.
     pub additivity_max_error: f64,
+    /// How the top features' values move the output.
+    #[serde(default)]
+    pub dependence: Vec<Dependence>,
     pub rows: Vec<RowAttribution>,
+}
+
+/// One feature's SHAP values by its value: the explained rows grouped into bins (each
+/// distinct value when there are few, else quantile bins; text values by category).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Dependence {
+    pub feature: String,
+    pub bins: Vec<DependenceBin>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DependenceBin {
+    /// The bin's values: `[low, high]` for numbers (one value when equal), the category for text,
+    /// `missing` for missing values.
+    pub label: String,
+    pub rows: u64,
+    /// Mean of the feature's values in the bin (numbers only).
+    pub mean_value: Option<f64>,
+    pub mean_shap: f64,
+    pub min_shap: f64,
+    pub max_shap: f64,
 }
 
 /// `POST /api/v1/projects/{project}/models/{model}/versions/{version}/explain`: one record
@@ -94,6 +137,14 @@ pub struct ExplainRecordsRequest {
     #[serde(default)]
     #[schema(value_type = Option<Vec<Object>>)]
     pub records: Option<Vec<serde_json::Map<String, serde_json::Value>>>,
+    /// Add the principal reasons for an adverse decision (default: for projects of the
+    /// finance industry pack).
+    #[serde(default)]
+    pub reasons: Option<bool>,
+    /// Which way of the output is adverse: `increase` (default; e.g. the log-odds of
+    /// default) or `decrease` (e.g. the log-odds of approval).
+    #[serde(default)]
+    pub adverse: Option<String>,
 }
 
 /// One feature's part in a decision.
@@ -118,6 +169,23 @@ pub struct RecordExplanationView {
     pub output_space: String,
     /// Largest |contribution| first.
     pub contributions: Vec<ContributionView>,
+    /// Up to four principal reasons for an adverse decision, strongest first, in words for
+    /// a notice to the customer (ECOA / Regulation B); empty unless asked for or in a finance
+    /// project, and when no feature pushed toward the adverse side.
+    #[serde(default)]
+    pub reasons: Vec<ReasonView>,
+}
+
+/// One principal reason for an adverse decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReasonView {
+    pub rank: u32,
+    pub feature: String,
+    pub value: Option<String>,
+    /// How far the feature moved the output toward the adverse side.
+    pub weight: f64,
+    /// The version's reviewed wording (`params.reason_texts`), else the feature and its value.
+    pub text: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

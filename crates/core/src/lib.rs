@@ -24,6 +24,7 @@ pub mod monitoring;
 pub mod password;
 pub mod project;
 pub mod promotion;
+pub mod reasons;
 pub mod registry;
 pub mod risk;
 pub mod secret;

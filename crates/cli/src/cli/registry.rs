@@ -366,13 +366,21 @@ pub struct ValidateArgs {
 
 #[derive(Args, Debug)]
 #[command(after_help = "The server explains the model's outputs on a seeded sample of the dataset version's rows \
-    (--rows, default 1,000): exact interventional TreeSHAP (as shap's TreeExplainer with \
-    feature_perturbation=\"interventional\") against 100 background rows drawn from --background (default: the same \
-    dataset), in the model's margin (log-odds for boosted classifiers, probability for forests, raw for regressors), \
-    with the additivity check (base value + contributions = output) on every row; global importance as mean |SHAP|; \
-    and, with --label, scikit-learn's permutation importance (ROC AUC or R² drop over --repeats shuffles per feature, \
-    mean and standard deviation). Tree ensembles riskops runs (ONNX: scikit-learn, XGBoost, LightGBM) for now. The \
-    report is filed as `explainability` evidence produced by riskops, which gates asking for produced evidence accept.\n\n\
+    against --background-rows rows drawn from --background (default: the same dataset), with the additivity check \
+    (base value + contributions = output) on every row, global importance as mean |SHAP|, dependence summaries of the \
+    top five features (mean SHAP per value bin) and, with --label, scikit-learn's permutation importance (ROC AUC or \
+    R² drop over --repeats shuffles per feature, mean and standard deviation).\n\n\
+    Methods (--method):\n  \
+    tree         exact interventional TreeSHAP, as shap's TreeExplainer with feature_perturbation=\"interventional\", \
+    in the trees' margin (log-odds for boosted classifiers, probability for forests, raw for regressors): tree \
+    ensembles riskops runs (ONNX from scikit-learn, XGBoost, LightGBM); default --rows 1,000.\n  \
+    permutation  shap's PermutationExplainer for any model, HTTP endpoints included: --permutations random feature \
+    orderings per row, each walked forwards and backwards, in log-odds (binary classifiers) or raw (regressors); \
+    adds up exactly, states its largest standard error, and is exact for linear models (error 0 up to float32 rounding); default --rows \
+    100 (each row costs permutations × 2 × features × background-rows model calls).\n  \
+    auto         tree where it applies, else permutation.\n\n\
+    The report is filed as `explainability` evidence produced by riskops, which gates asking for produced evidence \
+    accept; it names the background rows used, so shap can reproduce the values.\n\n\
     Example:\n  riskops explain scorer@2 --data holdout@1 --label default --rows 2000")]
 pub struct ExplainArgs {
     /// The model version, `NAME@V`.
@@ -380,9 +388,9 @@ pub struct ExplainArgs {
     /// The rows to explain, `NAME@V`.
     #[arg(long)]
     pub data: String,
-    /// Rows explained (a seeded sample).
-    #[arg(long, default_value_t = 1000)]
-    pub rows: u64,
+    /// Rows explained (a seeded sample; default 1,000 for tree, 100 for permutation).
+    #[arg(long)]
+    pub rows: Option<u64>,
     /// The outcome column: left out of the inputs; permutation importance needs it.
     #[arg(long)]
     pub label: Option<String>,
@@ -395,6 +403,15 @@ pub struct ExplainArgs {
     /// Seed of the samples and the shuffles.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// How SHAP values are computed (see below).
+    #[arg(long, value_parser = ["auto", "tree", "permutation"], default_value = "auto")]
+    pub method: String,
+    /// Background rows drawn from --background.
+    #[arg(long, default_value_t = 100)]
+    pub background_rows: u64,
+    /// Feature orderings sampled per row (permutation method).
+    #[arg(long, default_value_t = 10)]
+    pub permutations: u32,
 }
 
 #[derive(Args, Debug)]
@@ -403,8 +420,12 @@ pub struct ExplainArgs {
     regressors), the base value and each feature's SHAP contribution (exact interventional TreeSHAP against 100 rows \
     of the version's validation data, else its training data), largest first; base value + contributions = output. \
     Nothing is filed: it is a read.\n\n\
+    Adverse action (ECOA / Regulation B): in finance projects, or with --reasons, each record also gets up to four \
+    principal reasons — the features that pushed the output furthest toward the adverse side (--adverse), never one \
+    that helped — in the wording the version was registered with (params.reason_texts: {\"PAY_0\": \"Recent \
+    delinquency on your account\", …}), else the feature and its value.\n\n\
     Example:\n  echo '{\"LIMIT_BAL\": 20000, \"PAY_0\": 2, …}' > applicant.json\n  \
-    riskops explain-record scorer@2 --project credit --record applicant.json")]
+    riskops explain-record scorer@2 --project credit --record applicant.json --reasons")]
 pub struct ExplainRecordArgs {
     /// The model version, `NAME@V`.
     pub version: String,
@@ -417,4 +438,11 @@ pub struct ExplainRecordArgs {
     /// Contributions shown per record (text output; JSON has them all).
     #[arg(long, default_value_t = 10)]
     pub top: usize,
+    /// Add the principal reasons for an adverse decision (always on in finance projects).
+    #[arg(long)]
+    pub reasons: bool,
+    /// Which way of the output is adverse (the output is the log-odds of the model's second
+    /// class, e.g. default).
+    #[arg(long, value_parser = ["increase", "decrease"], default_value = "increase")]
+    pub adverse: String,
 }

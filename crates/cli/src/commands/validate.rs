@@ -127,11 +127,14 @@ pub async fn explain(client: &Client, format: Format, args: ExplainArgs) -> Resu
     let (name, v) = split_version(&args.version);
     let request = ExplainRequest {
         data: args.data,
-        rows: Some(args.rows),
+        rows: args.rows,
         label: args.label,
         background: args.background,
         repeats: Some(args.repeats),
         seed: Some(args.seed),
+        method: Some(args.method),
+        background_rows: Some(args.background_rows),
+        permutations: Some(args.permutations),
     };
     let path = format!("/api/v1/models/{name}/versions/{v}/explanations");
     let answer = client.post::<_, ExplanationReport>(&path, &request).await?;
@@ -169,6 +172,13 @@ fn print_explanation(r: &ExplanationReport) {
         };
         println!("{:<28} {:>14.6}{p}", g.feature, g.mean_abs_shap);
     }
+    if let (Some(orderings), Some(error)) = (r.orderings, r.sampling_error) {
+        println!("\nsampled: {orderings} feature orderings per row; largest standard error of a value {error:.2e}");
+    }
+    for d in &r.dependence {
+        let bins: Vec<String> = d.bins.iter().map(|b| format!("{} → {:+.3}", b.label, b.mean_shap)).collect();
+        println!("\ndependence of {} (mean SHAP by value): {}", d.feature, bins.join(", "));
+    }
 }
 
 pub async fn explain_record(client: &Client, format: Format, args: ExplainRecordArgs) -> Result<()> {
@@ -178,7 +188,7 @@ pub async fn explain_record(client: &Client, format: Format, args: ExplainRecord
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", args.record.display()))?;
     let request = match value {
-        serde_json::Value::Object(one) => ExplainRecordsRequest { record: Some(one), records: None },
+        serde_json::Value::Object(one) => ExplainRecordsRequest { record: Some(one), ..Default::default() },
         serde_json::Value::Array(many) => {
             let records = many
                 .into_iter()
@@ -187,10 +197,12 @@ pub async fn explain_record(client: &Client, format: Format, args: ExplainRecord
                     _ => Err(anyhow::anyhow!("{}: every record must be an object", args.record.display())),
                 })
                 .collect::<Result<Vec<_>>>()?;
-            ExplainRecordsRequest { record: None, records: Some(records) }
+            ExplainRecordsRequest { records: Some(records), ..Default::default() }
         }
         _ => anyhow::bail!("{}: give an object (one record) or an array of objects", args.record.display()),
     };
+    let request =
+        ExplainRecordsRequest { reasons: args.reasons.then_some(true), adverse: Some(args.adverse.clone()), ..request };
     let path = format!("/api/v1/projects/{}/models/{name}/versions/{v}/explain", args.project);
     let answer = client.post::<_, RecordExplanations>(&path, &request).await?;
     let top = args.top;
@@ -213,6 +225,12 @@ pub async fn explain_record(client: &Client, format: Format, args: ExplainRecord
             }
             if e.contributions.len() > top {
                 println!("  … {} more (--top, or --format json)", e.contributions.len() - top);
+            }
+            if !e.reasons.is_empty() {
+                println!("  principal reasons (adverse action notice):");
+                for r in &e.reasons {
+                    println!("    {}. {}", r.rank, r.text);
+                }
             }
         }
     });

@@ -304,4 +304,44 @@ fn a_model_served_over_http_is_registered_shown_and_scored_through_its_endpoint(
     let text = String::from_utf8(scored.stdout).unwrap();
     assert!(text.starts_with("prediction,proba_0,proba_1\n"), "{text}");
     assert_eq!(text.lines().count(), 1001);
+
+    // Explained through its endpoint by sampled orderings. It is a logistic regression, so
+    // the orderings agree (no sampling error) and the values are those of the same model's
+    // ONNX file explained in process, on the same seeded rows and background.
+    run(&["dataset", "push", "german", data.to_str().unwrap()]);
+    let onnx = std::path::Path::new(&models).join("credit_lr.onnx");
+    let out = run(&["model", "register", "local", "--artifact", onnx.to_str().unwrap(), "--framework", "onnx"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let explain = |model: &str| {
+        json_stdout(&run(&[
+            "explain",
+            model,
+            "--data",
+            "german@1",
+            "--label",
+            "CLASSIFICATION",
+            "--rows",
+            "6",
+            "--background-rows",
+            "25",
+            "--permutations",
+            "3",
+            "--method",
+            "permutation",
+            "--format",
+            "json",
+        ]))
+    };
+    let (served, local) = (explain("served@1"), explain("local@1"));
+    assert_eq!((served["method"].as_str(), served["passed"].as_bool()), (Some("permutation_shap"), Some(true)));
+    assert!(served["sampling_error"].as_f64().unwrap() < 1e-6, "{}", served["sampling_error"]);
+    let values = |r: &serde_json::Value| -> Vec<f64> {
+        let rows = r["rows"].as_array().unwrap();
+        rows.iter()
+            .flat_map(|row| row["contributions"].as_array().unwrap().iter().map(|c| c.as_f64().unwrap()))
+            .collect()
+    };
+    let worst = values(&served).iter().zip(values(&local)).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(worst < 1e-3, "endpoint and ONNX explanations differ by {worst}");
+    assert_eq!(values(&served).len(), 6 * 7);
 }

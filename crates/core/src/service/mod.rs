@@ -40,8 +40,9 @@ pub use kpi::{KpiReport, VersionKpi};
 pub use metrics::{LOOK_BACK_DAYS, LatestWindow, ModelMetrics};
 pub use monitoring::{IngestOutcome, IngestPermit, MAX_BATCH, MonitorConfig, SegmentFile, SegmentWriter};
 pub use produce::{
-    Contribution, DataInput, EvidenceProducer, ExplainJob, ExplainOptions, ModelInput, PRODUCED_BY, ProducedEvidence,
-    RecordExplanation, RecordsJob, StressJob, StressOptions, ValidationJob, ValidationOptions,
+    Contribution, DataInput, EvidenceProducer, ExplainJob, ExplainMethod, ExplainOptions, ModelInput, PRODUCED_BY,
+    ProducedEvidence, ReasonsWanted, RecordExplanation, RecordsJob, StressJob, StressOptions, ValidationJob,
+    ValidationOptions,
 };
 pub use registry::ModelInspector;
 pub use registry::PushPermit;

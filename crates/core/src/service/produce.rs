@@ -8,6 +8,7 @@ use super::registry::PushPermit;
 use super::{RequestContext, Riskops};
 use crate::artifact::Digest;
 use crate::auth::Operation;
+use crate::context::Industry;
 use crate::error::{Error, Result};
 use crate::governance::Environment;
 use crate::promotion::{Evidence, NewEvidence};
@@ -54,6 +55,39 @@ pub struct ExplainOptions {
     /// Shuffles per feature for permutation importance.
     pub repeats: u32,
     pub seed: u64,
+    pub method: ExplainMethod,
+    /// Background rows SHAP integrates over (a seeded sample).
+    pub background_rows: usize,
+    /// Feature orderings sampled per row (the permutation method).
+    pub orderings: usize,
+}
+
+/// How SHAP values are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExplainMethod {
+    /// Exact TreeSHAP for tree ensembles riskops runs, sampled permutations for the rest.
+    Auto,
+    /// Exact interventional TreeSHAP (ONNX tree ensembles only).
+    Tree,
+    /// Sampled feature orderings: any model, HTTP endpoints included.
+    Permutation,
+}
+
+impl ExplainMethod {
+    /// `auto`, `tree` or `permutation`; anything else is a 422 naming them.
+    pub fn parse(text: &str) -> Result<ExplainMethod> {
+        match text {
+            "auto" => Ok(ExplainMethod::Auto),
+            "tree" => Ok(ExplainMethod::Tree),
+            "permutation" => Ok(ExplainMethod::Permutation),
+            "kernel" => Err(Error::invalid(
+                "method",
+                "kernel SHAP is not offered: use permutation, which is model-agnostic too, adds up exactly and \
+                 states its sampling error",
+            )),
+            other => Err(Error::invalid("method", format!("{other:?} is not one of auto, tree, permutation"))),
+        }
+    }
 }
 
 /// A model version with its artifact as a local file.
@@ -125,6 +159,18 @@ pub struct RecordExplanation {
     pub output_space: String,
     /// Largest |contribution| first.
     pub contributions: Vec<Contribution>,
+    /// The principal reasons for an adverse decision (filled by the service when asked for,
+    /// and for finance projects always; producers leave it empty).
+    pub reasons: Vec<crate::reasons::Reason>,
+}
+
+/// Whether single-decision explanations carry adverse-action reasons, and which way of the
+/// output is adverse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReasonsWanted {
+    /// `None`: for projects of the finance industry pack.
+    pub wanted: Option<bool>,
+    pub adverse: crate::reasons::Adverse,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -255,6 +301,12 @@ impl Riskops {
         if !(1..=100).contains(&options.repeats) {
             return Err(Error::invalid("repeats", "must be between 1 and 100"));
         }
+        if !(1..=10_000).contains(&options.background_rows) {
+            return Err(Error::invalid("background_rows", "must be between 1 and 10,000"));
+        }
+        if !(2..=1_000).contains(&options.orderings) {
+            return Err(Error::invalid("permutations", "must be between 2 and 1,000"));
+        }
         let (dataset, data_file) = self.dataset_file(ctx, data).await?;
         let background = match background {
             Some(b) => Some(self.dataset_file(ctx, b).await?),
@@ -282,6 +334,7 @@ impl Riskops {
         project: &str,
         r: &VersionRef,
         records: Vec<serde_json::Map<String, serde_json::Value>>,
+        reasons: ReasonsWanted,
     ) -> Result<Vec<RecordExplanation>> {
         self.model_in_project(ctx, project, &r.name).await?;
         let producer = self.producer()?;
@@ -307,7 +360,24 @@ impl Riskops {
         };
         let answer = run_blocking(move || producer.explain_records(&job)).await;
         drop((model_file, data_file));
-        answer
+        let mut explained = answer?;
+        let finance = || async {
+            let project = self.store.project(project).await?;
+            Ok::<_, Error>(project.and_then(|p| p.context).is_some_and(|c| c.industry == Industry::Finance))
+        };
+        let wanted = match reasons.wanted {
+            Some(w) => w,
+            None => finance().await?,
+        };
+        if wanted {
+            let texts = version.params.get("reason_texts");
+            for e in &mut explained {
+                let contributions =
+                    e.contributions.iter().map(|c| (c.feature.as_str(), c.value.as_deref(), c.contribution));
+                e.reasons = crate::reasons::adverse_reasons(contributions, reasons.adverse, texts);
+            }
+        }
+        Ok(explained)
     }
 
     fn producer(&self) -> Result<Arc<dyn EvidenceProducer>> {

@@ -2,8 +2,11 @@
 //! a served model called over HTTP: one [`Scorer`] either way), reads the dataset version as
 //! pandas types it, scores every row and computes the report (`validation`).
 
+mod dependence;
 mod explain;
+mod importance;
 mod reasons;
+mod sampled;
 mod stats;
 mod stress;
 mod validation;

@@ -60,6 +60,7 @@ pub fn explain_records(
                 base_value: explanation.base_values[0],
                 output_space: space.clone(),
                 contributions,
+                reasons: Vec::new(),
             }
         })
         .collect();
@@ -70,6 +71,10 @@ fn text(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),
+        // 2.0 reads as 2 in a notice to a customer.
+        Value::Number(n) if n.as_f64().is_some_and(|x| x.fract() == 0.0 && x.abs() < 1e15) => {
+            Some(format!("{}", n.as_f64().unwrap_or_default() as i64))
+        }
         other => Some(other.to_string()),
     }
 }

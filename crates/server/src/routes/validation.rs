@@ -9,13 +9,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use riskops_api::explain::{
-    ContributionView, ExplainRecordsRequest, ExplainRequest, ExplanationReport, RecordExplanationView,
+    ContributionView, ExplainRecordsRequest, ExplainRequest, ExplanationReport, ReasonView, RecordExplanationView,
     RecordExplanations,
 };
 use riskops_api::validation::{StressReport, StressRequest, ValidationReport, ValidationRequest};
 use riskops_core::Error;
+use riskops_core::reasons::Adverse;
 use riskops_core::registry::VersionRef;
-use riskops_core::service::{ExplainOptions, StressOptions, ValidationOptions};
+use riskops_core::service::{ExplainMethod, ExplainOptions, ReasonsWanted, StressOptions, ValidationOptions};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -121,9 +122,19 @@ pub async fn explain(
     let r = VersionRef { name: path.name.clone(), version: parse_version(&path.version)? };
     let data = VersionRef::parse("data", &req.data)?;
     let background = req.background.as_deref().map(|b| VersionRef::parse("background", b)).transpose()?;
-    let rows = usize::try_from(req.rows.unwrap_or(1000)).unwrap_or(usize::MAX);
-    let options =
-        ExplainOptions { rows, label: req.label, repeats: req.repeats.unwrap_or(5), seed: req.seed.unwrap_or(0) };
+    let method = ExplainMethod::parse(req.method.as_deref().unwrap_or("auto"))?;
+    // Sampling costs orderings × 2 × features × background model calls per row: fewer rows.
+    let default_rows = if method == ExplainMethod::Permutation { 100 } else { 1000 };
+    let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    let options = ExplainOptions {
+        rows: as_usize(req.rows.unwrap_or(default_rows)),
+        label: req.label,
+        repeats: req.repeats.unwrap_or(5),
+        seed: req.seed.unwrap_or(0),
+        method,
+        background_rows: as_usize(req.background_rows.unwrap_or(100)),
+        orderings: as_usize(u64::from(req.permutations.unwrap_or(10))),
+    };
     let filed = state.riskops.produce_explanation(&ctx, &r, &data, background.as_ref(), options).await?;
     let (evidence, bytes) = filed.into_iter().next().ok_or_else(|| Error::internal("no explanation was produced"))?;
     let mut report: ExplanationReport =
@@ -162,7 +173,9 @@ pub async fn explain_records(
         (None, Some(many)) => many,
         _ => return Err(Error::invalid("records", "give `record` (one) or `records` (several), not both").into()),
     };
-    let explained = state.riskops.explain_records(&ctx, &path.project, &r, records).await?;
+    let reasons =
+        ReasonsWanted { wanted: req.reasons, adverse: Adverse::parse(req.adverse.as_deref().unwrap_or("increase"))? };
+    let explained = state.riskops.explain_records(&ctx, &path.project, &r, records, reasons).await?;
     let explanations = explained
         .into_iter()
         .map(|e| RecordExplanationView {
@@ -174,6 +187,17 @@ pub async fn explain_records(
                 .contributions
                 .into_iter()
                 .map(|c| ContributionView { feature: c.feature, value: c.value, contribution: c.contribution })
+                .collect(),
+            reasons: e
+                .reasons
+                .into_iter()
+                .map(|r| ReasonView {
+                    rank: r.rank as u32,
+                    feature: r.feature,
+                    value: r.value,
+                    weight: r.weight,
+                    text: r.text,
+                })
                 .collect(),
         })
         .collect();

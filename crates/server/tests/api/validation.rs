@@ -395,7 +395,8 @@ async fn one_decision_is_explained_feature_by_feature_against_the_versions_data(
         let sum: f64 = contributions.iter().map(|c| c["contribution"].as_f64().unwrap()).sum();
         assert!((e["base_value"].as_f64().unwrap() + sum - e["output"].as_f64().unwrap()).abs() < 1e-9, "{e}");
         let pay = contributions.iter().find(|c| c["feature"] == "PAY_0").unwrap();
-        assert_eq!(pay["value"], json!(record["PAY_0"].to_string()));
+        // Whole numbers read as integers (2, not 2.0): the words of a notice to a customer.
+        assert_eq!(pay["value"], json!((record["PAY_0"].as_f64().unwrap() as i64).to_string()));
         // The output is the model's: its probability is the logistic of the log-odds.
         let probability = 1.0 / (1.0 + (-e["output"].as_f64().unwrap()).exp());
         let expected = model_fixture_text("credit_gbc_expected.csv");
@@ -412,4 +413,186 @@ async fn one_decision_is_explained_feature_by_feature_against_the_versions_data(
 
 fn model_fixture_text(name: &str) -> String {
     String::from_utf8(model_fixture(name)).unwrap()
+}
+
+#[tokio::test]
+async fn permutation_shap_explains_any_model_adds_up_and_is_exact_for_a_linear_one() {
+    for s in servers().await {
+        s.upload("/api/v1/datasets/adult/versions", json!({}), model_fixture("adult_logreg_input.csv")).await;
+        let (status, m) = s
+            .upload("/api/v1/models/lr/versions", json!({"framework": "onnx"}), model_fixture("adult_logreg.onnx"))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let url = "/api/v1/models/lr/versions/1/explanations";
+        // A logistic regression is no tree ensemble: `tree` is refused, `kernel` is not offered.
+        for (method, field) in [("tree", "method"), ("kernel", "method"), ("shapley", "method")] {
+            let (status, body) = s.post(url, json!({"data": "adult@1", "method": method})).await;
+            assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)));
+        }
+        let request = |seed: u64| json!({"data": "adult@1", "label": "income", "rows": 30, "background_rows": 40, "permutations": 4, "seed": seed});
+        let (status, report) = s.post(url, request(1)).await;
+        assert_eq!(status, StatusCode::CREATED, "{report}");
+        assert_eq!(
+            (report["method"].as_str(), report["output"].as_str()),
+            (Some("permutation_shap"), Some("log_odds"))
+        );
+        assert_eq!((report["orderings"].as_u64(), report["background_rows"].as_u64()), (Some(4), Some(40)));
+        assert_eq!(report["background_sample"].as_array().unwrap().len(), 40);
+        // Text columns are features like the others (coalitions mix the row's and the
+        // background's categories), the label and the id are not.
+        let features: Vec<&str> = report["features"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+        assert!(features.contains(&"occupation") && features.contains(&"age"), "{features:?}");
+        assert!(!features.contains(&"income") && !features.contains(&"id"), "{features:?}");
+        assert_eq!(report["passed"], true, "{}", report["additivity_max_error"]);
+        // Linear in log-odds: every ordering gives the same contributions, so the sampling
+        // error is nil but for the float32 rounding of the model's probabilities.
+        assert!(report["sampling_error"].as_f64().unwrap() < 1e-4, "{}", report["sampling_error"]);
+        let rows = report["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 30);
+        let base = report["base_value"].as_f64().unwrap();
+        for r in rows {
+            let sum: f64 = r["contributions"].as_array().unwrap().iter().map(|c| c.as_f64().unwrap()).sum();
+            assert!((base + sum - r["output"].as_f64().unwrap()).abs() < 1e-9, "{r}");
+        }
+        assert!(report["global"][0]["permutation_importance"].is_f64());
+        // Dependence of a text feature is by category.
+        let dependence = report["dependence"].as_array().unwrap();
+        assert_eq!(dependence.len(), 5);
+        assert!(
+            dependence.iter().all(|d| d["bins"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b["rows"].as_u64().unwrap())
+                .sum::<u64>()
+                == 30)
+        );
+    }
+}
+
+#[tokio::test]
+async fn permutation_shap_estimates_the_exact_tree_values_within_its_stated_error() {
+    for s in servers().await {
+        s.upload("/api/v1/datasets/credit/versions", json!({}), model_fixture("credit_gbc_input.csv")).await;
+        let (status, m) = s
+            .upload("/api/v1/models/gbc/versions", json!({"framework": "onnx"}), model_fixture("credit_gbc.onnx"))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let url = "/api/v1/models/gbc/versions/1/explanations";
+        // The same seed draws the same rows and background for both methods.
+        let request = |method: &str| json!({"data": "credit@1", "label": "default", "rows": 8, "background_rows": 30, "permutations": 30, "seed": 3, "method": method});
+        let (status, exact) = s.post(url, request("tree")).await;
+        assert_eq!(status, StatusCode::CREATED, "{exact}");
+        let (status, sampled) = s.post(url, request("permutation")).await;
+        assert_eq!(status, StatusCode::CREATED, "{sampled}");
+        assert_eq!(sampled["background_sample"], exact["background_sample"]);
+        assert_eq!(exact["output"], "log_odds");
+        assert!((exact["base_value"].as_f64().unwrap() - sampled["base_value"].as_f64().unwrap()).abs() < 1e-5);
+        let error = sampled["sampling_error"].as_f64().unwrap();
+        assert!(error > 1e-3, "a boosted model is not additive: orderings differ ({error})");
+        let values = |r: &Value| -> Vec<f64> {
+            r["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|row| {
+                    row["contributions"].as_array().unwrap().iter().map(|c| c.as_f64().unwrap()).collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        let (want, got) = (values(&exact), values(&sampled));
+        assert_eq!(want.len(), got.len());
+        // Unbiased: every value within five of the largest standard errors (plus float32
+        // rounding of the probabilities the sampled method reads).
+        let worst = want.iter().zip(&got).map(|(w, g)| (w - g).abs()).fold(0.0, f64::max);
+        assert!(worst <= 5.0 * error + 1e-4, "largest difference {worst} against standard error {error}");
+        assert!(worst > 0.0);
+    }
+}
+
+#[tokio::test]
+async fn a_finance_projects_decisions_carry_the_principal_adverse_reasons_in_reviewed_words() {
+    for s in servers().await {
+        let body = json!({"name": "lending", "template": "finance", "workflow": "fraud_detection"});
+        let (status, p) = s.post("/api/v1/projects", body).await;
+        assert_eq!(status, StatusCode::CREATED, "{p}");
+        let data = json!({"project": "lending"});
+        s.upload("/api/v1/datasets/credit/versions", data, model_fixture("credit_gbc_input.csv")).await;
+        let text = model_fixture_text("credit_gbc_input.csv");
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        // The wording reviewed with the version: one phrase per feature but LIMIT_BAL.
+        let wording: serde_json::Map<String, Value> = header
+            .iter()
+            .filter(|h| !["id", "default", "LIMIT_BAL"].contains(h))
+            .map(|h| (h.to_string(), json!(format!("Reason about {h}"))))
+            .collect();
+        let metadata = json!({"framework": "onnx", "project": "lending", "validation_data": "credit@1",
+            "params": {"reason_texts": wording}});
+        let (status, m) = s.upload("/api/v1/models/gbc/versions", metadata, model_fixture("credit_gbc.onnx")).await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let url = "/api/v1/projects/lending/models/gbc/versions/1/explain";
+        let records: Vec<serde_json::Map<String, Value>> = lines
+            .take(20)
+            .map(|l| {
+                header
+                    .iter()
+                    .zip(l.split(','))
+                    .filter(|(h, _)| **h != "default")
+                    .map(|(h, c)| (h.to_string(), json!(c.parse::<f64>().unwrap())))
+                    .collect()
+            })
+            .collect();
+        let (status, answer) = s.post(url, json!({"records": records})).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let mut seen_reasons = 0;
+        for e in answer["explanations"].as_array().unwrap() {
+            let contribution = |f: &str| {
+                e["contributions"].as_array().unwrap().iter().find(|c| c["feature"] == f).unwrap()["contribution"]
+                    .as_f64()
+                    .unwrap()
+            };
+            let reasons = e["reasons"].as_array().unwrap();
+            assert!(reasons.len() <= 4, "{reasons:?}");
+            let against = e["contributions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["contribution"].as_f64().unwrap() > 0.0)
+                .count();
+            assert_eq!(reasons.len(), against.min(4), "every record with factors against it gets them");
+            let weights: Vec<f64> = reasons.iter().map(|r| r["weight"].as_f64().unwrap()).collect();
+            assert!(weights.windows(2).all(|w| w[0] >= w[1]) && weights.iter().all(|&w| w > 0.0), "{weights:?}");
+            for (i, r) in reasons.iter().enumerate() {
+                let feature = r["feature"].as_str().unwrap();
+                assert_eq!(r["rank"], i + 1);
+                assert!((contribution(feature) - r["weight"].as_f64().unwrap()).abs() < 1e-12);
+                let want = match feature {
+                    "LIMIT_BAL" => format!(
+                        "The value of LIMIT_BAL ({}) weighed against the application",
+                        r["value"].as_str().unwrap()
+                    ),
+                    f => format!("Reason about {f}"),
+                };
+                assert_eq!(r["text"], json!(want));
+            }
+            seen_reasons += reasons.len();
+        }
+        assert!(seen_reasons > 0);
+        // Turned off on request; an unknown direction is a 422.
+        let (_, off) = s.post(url, json!({"records": records, "reasons": false})).await;
+        assert!(off["explanations"].as_array().unwrap().iter().all(|e| e["reasons"].as_array().unwrap().is_empty()));
+        let (status, body) = s.post(url, json!({"record": records[0], "adverse": "sideways"})).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("adverse")));
+        // With the other direction, the reasons are the factors that lowered the output.
+        let (_, turned) = s.post(url, json!({"record": records[0], "adverse": "decrease"})).await;
+        let e = &turned["explanations"][0];
+        for r in e["reasons"].as_array().unwrap() {
+            let c = e["contributions"].as_array().unwrap().iter().find(|c| c["feature"] == r["feature"]).unwrap();
+            assert!(
+                c["contribution"].as_f64().unwrap() < 0.0
+                    && (c["contribution"].as_f64().unwrap() + r["weight"].as_f64().unwrap()).abs() < 1e-12
+            );
+        }
+    }
 }

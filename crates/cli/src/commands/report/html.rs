@@ -394,8 +394,12 @@ fn html_explanations(out: &mut String, r: &ModelReport) {
     };
     let _ = write!(
         out,
-        "<p>Evidence {id}: exact TreeSHAP ({}) of {} rows of {} against {} background rows of {}, in the model's {} \
+        "<p>Evidence {id}: {} ({}) of {} rows of {} against {} background rows of {}, in the model's {} \
          (base value {:.4}); base value + contributions equal the output on every row (largest error {:.1e}).</p>",
+        match e.sampling_error {
+            Some(_) => "SHAP values sampled over feature orderings",
+            None => "exact TreeSHAP",
+        },
         esc(&e.method),
         e.rows.len(),
         esc(&e.data),
@@ -424,5 +428,26 @@ fn html_explanations(out: &mut String, r: &ModelReport) {
         .collect();
     let permutation = format!("Permutation importance ({metric} drop)");
     html_table(out, &["Feature", "Mean |SHAP|", &permutation], &rows, &[]);
+    if let (Some(orderings), Some(error)) = (e.orderings, e.sampling_error) {
+        let _ = write!(
+            out,
+            "<p>Sampled over {orderings} feature orderings per row: the largest standard error of a value is \
+             {error:.2e}.</p>"
+        );
+    }
+    if !e.dependence.is_empty() {
+        out.push_str("<h3>How the top features' values move the output</h3><div class=\"charts\">");
+        for d in &e.dependence {
+            out.push_str("<figure>");
+            out.push_str(&super::svg::dependence_svg(&d.feature, &d.bins));
+            let _ = write!(
+                out,
+                "<figcaption>{}: mean SHAP value per value bin (dot; red raises the output, blue lowers it) and \
+                 the range of the rows' values (grey).</figcaption></figure>",
+                esc(&d.feature)
+            );
+        }
+        out.push_str("</div>");
+    }
     out.push_str("</section>");
 }

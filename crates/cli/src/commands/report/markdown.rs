@@ -98,8 +98,12 @@ pub(super) fn markdown(r: &ModelReport) -> String {
         Some((id, e)) => {
             let _ = writeln!(
                 out,
-                "## 5. Explanations\n\nEvidence {id}: exact TreeSHAP ({}) of {} rows of {}, in the model's {} (base value \
+                "## 5. Explanations\n\nEvidence {id}: {} ({}) of {} rows of {}, in the model's {} (base value \
                  {:.4}); additivity holds to {:.1e}.\n\n| Feature | Mean \\|SHAP\\| | Permutation importance |\n|---|---:|---:|",
+                match e.sampling_error {
+                    Some(_) => "SHAP values sampled over feature orderings",
+                    None => "exact TreeSHAP",
+                },
                 e.method,
                 e.rows.len(),
                 e.data,
@@ -115,6 +119,13 @@ pub(super) fn markdown(r: &ModelReport) -> String {
                 let _ = writeln!(out, "| {} | {:.4} | {permutation} |", g.feature, g.mean_abs_shap);
             }
             out.push('\n');
+            for d in &e.dependence {
+                let bins: Vec<String> = d.bins.iter().map(|b| format!("{} → {:+.3}", b.label, b.mean_shap)).collect();
+                let _ = writeln!(out, "- **{}** (mean SHAP by value): {}", d.feature, bins.join(", "));
+            }
+            if !e.dependence.is_empty() {
+                out.push('\n');
+            }
         }
     }
 

@@ -323,7 +323,11 @@ mod tests {
                 {"feature": "PAY_0", "mean_abs_shap": 0.4033, "permutation_importance": 0.06, "std": 0.006},
                 {"feature": "LIMIT_BAL", "mean_abs_shap": 0.1509, "permutation_importance": 0.0144, "std": 0.0061}
             ],
-            "rows": [{"row": 0, "output": -1.66, "contributions": [-0.28, 0.27]}]
+            "rows": [{"row": 0, "output": -1.66, "contributions": [-0.28, 0.27]}],
+            "dependence": [{"feature": "PAY_0", "bins": [
+                {"label": "0", "rows": 3, "mean_value": 0.0, "mean_shap": -0.3, "min_shap": -0.4, "max_shap": -0.2},
+                {"label": "2", "rows": 1, "mean_value": 2.0, "mean_shap": 1.1, "min_shap": 1.1, "max_shap": 1.1}
+            ]}]
         });
         let uploaded = sample(&[("explainability", true, None, Some(json!({"note": "a slide deck"})))]);
         assert!(html::html(&uploaded).contains("Not yet produced"), "an uploaded file is not an explanation");
@@ -333,6 +337,10 @@ mod tests {
         assert!(page.contains("<td>0.0600 ± 0.0060</td>"), "{page}");
         let text = markdown::markdown(&r);
         assert!(text.contains("| PAY_0 | 0.4033 | 0.0600 ± 0.0060 |"), "{text}");
+        // The top features' dependence: a chart per feature, its numbers in Markdown.
+        assert!(page.contains("aria-label=\"SHAP values of PAY_0 by its value\""), "{page}");
+        assert!(page.contains("<title>2: mean +1.1000 over 1 rows</title>"), "{page}");
+        assert!(text.contains("- **PAY_0** (mean SHAP by value): 0 → -0.300, 2 → +1.100"), "{text}");
         let json = r.to_json();
         assert_eq!(json["explanations"]["global"][0]["feature"], "PAY_0");
         assert_eq!(json["explanations"]["evidence_id"], 1);

@@ -207,3 +207,63 @@ pub(super) fn importance_svg(features: &[(String, f64)]) -> String {
     s.push_str("</svg>");
     s
 }
+
+/// A feature's dependence summary: per value bin, the range of its SHAP values (a thin grey
+/// bar) and their mean (a dot), against the zero line; labels under the bins.
+pub(super) fn dependence_svg(feature: &str, bins: &[riskops_api::explain::DependenceBin]) -> String {
+    let (left, top, plot_h, bin_w) = (52.0, 10.0, 150.0, 46.0);
+    let width = left + bin_w * bins.len().max(1) as f64 + 10.0;
+    let height = top + plot_h + 48.0;
+    let low = bins.iter().map(|b| b.min_shap).fold(0.0, f64::min);
+    let high = bins.iter().map(|b| b.max_shap).fold(0.0, f64::max);
+    let span = (high - low).max(1e-12);
+    let py = |v: f64| top + plot_h * (high - v) / span;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" \
+         role=\"img\" aria-label=\"SHAP values of {} by its value\">",
+        esc(feature)
+    );
+    let _ = write!(
+        s,
+        "<line x1=\"{left}\" y1=\"{0:.1}\" x2=\"{1:.1}\" y2=\"{0:.1}\" stroke=\"#8c959f\"/>\
+         <text x=\"{2:.1}\" y=\"{3:.1}\" font-size=\"10\" fill=\"#59636e\" text-anchor=\"end\">0</text>\
+         <text x=\"{2:.1}\" y=\"{4:.1}\" font-size=\"10\" fill=\"#59636e\" text-anchor=\"end\">{5:+.2}</text>\
+         <text x=\"{2:.1}\" y=\"{6:.1}\" font-size=\"10\" fill=\"#59636e\" text-anchor=\"end\">{7:+.2}</text>",
+        py(0.0),
+        width - 10.0,
+        left - 6.0,
+        py(0.0) + 3.0,
+        top + 8.0,
+        high,
+        top + plot_h,
+        low
+    );
+    for (i, b) in bins.iter().enumerate() {
+        let x = left + bin_w * (i as f64 + 0.5);
+        let colour = if b.mean_shap >= 0.0 { "#cf222e" } else { "#0969da" };
+        let label: String = b.label.chars().take(9).collect();
+        let _ = write!(
+            s,
+            "<line x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#d1d9e0\" stroke-width=\"8\"/>\
+             <circle cx=\"{x:.1}\" cy=\"{:.1}\" r=\"4.5\" fill=\"{colour}\"><title>{}: mean {:+.4} over {} rows</title></circle>\
+             <text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"10\" fill=\"#1f2328\" text-anchor=\"middle\">{}</text>",
+            py(b.max_shap),
+            py(b.min_shap).max(py(b.max_shap) + 1.0),
+            py(b.mean_shap),
+            esc(&b.label),
+            b.mean_shap,
+            b.rows,
+            top + plot_h + 14.0,
+            esc(&label)
+        );
+    }
+    let _ = write!(
+        s,
+        "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#1f2328\" text-anchor=\"middle\">{}</text>",
+        left + bin_w * bins.len() as f64 / 2.0,
+        top + plot_h + 36.0,
+        esc(feature)
+    );
+    s.push_str("</svg>");
+    s
+}
