@@ -26,9 +26,14 @@ pub struct ExplainRequest {
     #[serde(default)]
     pub seed: Option<u64>,
     /// `auto` (default: exact TreeSHAP for tree ensembles riskops runs, else
-    /// `permutation`), `tree` or `permutation` (sampled feature orderings, any model).
+    /// `permutation`), `tree` (interventional), `tree-path` (path-dependent, covers from the
+    /// version's training data) or `permutation` (sampled feature orderings, any model).
     #[serde(default)]
     pub method: Option<String>,
+    /// `tree-path`: what a node's cover counts — `counts` of training rows (scikit-learn,
+    /// LightGBM; default) or `hessians` (XGBoost's binary logistic objective).
+    #[serde(default)]
+    pub covers: Option<String>,
     /// Background rows drawn (default 100).
     #[serde(default)]
     pub background_rows: Option<u64>,
@@ -72,7 +77,8 @@ pub struct ExplanationReport {
     pub passed: bool,
     pub model: String,
     pub data: String,
-    /// `tree_shap_interventional` (exact) or `permutation_shap` (sampled).
+    /// `tree_shap_interventional`, `tree_shap_path_dependent` (exact) or `permutation_shap`
+    /// (sampled).
     pub method: String,
     /// What the values are in: `log_odds` (boosted classifiers), `probability` (forests) or
     /// `raw` (regressors).

@@ -374,6 +374,10 @@ pub struct ValidateArgs {
     tree         exact interventional TreeSHAP, as shap's TreeExplainer with feature_perturbation=\"interventional\", \
     in the trees' margin (log-odds for boosted classifiers, probability for forests, raw for regressors): tree \
     ensembles riskops runs (ONNX from scikit-learn, XGBoost, LightGBM); default --rows 1,000.\n  \
+    tree-path    exact path-dependent TreeSHAP, as shap's default TreeExplainer(model): the trees' covers are \
+    replayed from the version's training data (--covers counts: rows, for scikit-learn without subsampling or \
+    bootstrap and LightGBM without bagging; hessians: XGBoost's binary logistic objective). A bootstrapped forest's \
+    covers cannot be replayed: use tree.\n  \
     permutation  shap's PermutationExplainer for any model, HTTP endpoints included: --permutations random feature \
     orderings per row, each walked forwards and backwards, in log-odds (binary classifiers) or raw (regressors); \
     adds up exactly, states its largest standard error, and is exact for linear models (error 0 up to float32 rounding); default --rows \
@@ -404,8 +408,11 @@ pub struct ExplainArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// How SHAP values are computed (see below).
-    #[arg(long, value_parser = ["auto", "tree", "permutation"], default_value = "auto")]
+    #[arg(long, value_parser = ["auto", "tree", "tree-path", "permutation"], default_value = "auto")]
     pub method: String,
+    /// tree-path: what a node's cover counts (XGBoost: hessians).
+    #[arg(long, value_parser = ["counts", "hessians"])]
+    pub covers: Option<String>,
     /// Background rows drawn from --background.
     #[arg(long, default_value_t = 100)]
     pub background_rows: u64,

@@ -133,6 +133,7 @@ pub async fn explain(client: &Client, format: Format, args: ExplainArgs) -> Resu
         repeats: Some(args.repeats),
         seed: Some(args.seed),
         method: Some(args.method),
+        covers: args.covers,
         background_rows: Some(args.background_rows),
         permutations: Some(args.permutations),
     };

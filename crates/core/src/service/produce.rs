@@ -69,6 +69,9 @@ pub enum ExplainMethod {
     Auto,
     /// Exact interventional TreeSHAP (ONNX tree ensembles only).
     Tree,
+    /// Exact path-dependent TreeSHAP (shap's default `TreeExplainer(model)`), with node covers
+    /// replayed from the version's training data: row counts, or XGBoost's hessians.
+    TreePath { hessians: bool },
     /// Sampled feature orderings: any model, HTTP endpoints included.
     Permutation,
 }
@@ -79,13 +82,16 @@ impl ExplainMethod {
         match text {
             "auto" => Ok(ExplainMethod::Auto),
             "tree" => Ok(ExplainMethod::Tree),
+            "tree-path" => Ok(ExplainMethod::TreePath { hessians: false }),
             "permutation" => Ok(ExplainMethod::Permutation),
             "kernel" => Err(Error::invalid(
                 "method",
                 "kernel SHAP is not offered: use permutation, which is model-agnostic too, adds up exactly and \
                  states its sampling error",
             )),
-            other => Err(Error::invalid("method", format!("{other:?} is not one of auto, tree, permutation"))),
+            other => {
+                Err(Error::invalid("method", format!("{other:?} is not one of auto, tree, tree-path, permutation")))
+            }
         }
     }
 }
@@ -134,6 +140,8 @@ pub struct ExplainJob {
     pub data: DataInput,
     /// What SHAP integrates over; `None`: `data`.
     pub background: Option<DataInput>,
+    /// The version's training data, for path-dependent TreeSHAP's covers.
+    pub training: Option<DataInput>,
     pub options: ExplainOptions,
     pub work_dir: PathBuf,
 }
@@ -312,16 +320,31 @@ impl Riskops {
             Some(b) => Some(self.dataset_file(ctx, b).await?),
             None => None,
         };
+        let training = match (options.method, &version.training_data) {
+            (ExplainMethod::TreePath { .. }, Some(t)) => Some(self.dataset_file(ctx, t).await?),
+            (ExplainMethod::TreePath { .. }, None) => {
+                return Err(Error::invalid(
+                    "method",
+                    format!(
+                        "{}@{} has no training data: path-dependent TreeSHAP replays it for the trees' covers \
+                         (register the version with --training-data, or use method tree)",
+                        version.name, version.version
+                    ),
+                ));
+            }
+            _ => None,
+        };
         let model_file = self.artifacts.open_verified(&version.digest).await?;
         let job = ExplainJob {
             model: ModelInput { version: version.clone(), file: model_file.path.clone() },
             data: DataInput { version: dataset.clone(), file: data_file.path.clone() },
             background: background.as_ref().map(|(v, f)| DataInput { version: v.clone(), file: f.path.clone() }),
+            training: training.as_ref().map(|(v, f)| DataInput { version: v.clone(), file: f.path.clone() }),
             options,
             work_dir: self.work_dir()?,
         };
         let produced = run_blocking(move || producer.explain(&job)).await?;
-        drop((model_file, data_file, background));
+        drop((model_file, data_file, background, training));
         self.file_produced(ctx, PushPermit::new(permit, &version.project), &version, &dataset, produced).await
     }
 

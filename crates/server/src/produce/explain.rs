@@ -42,6 +42,17 @@ struct Attributions {
     /// Whether the permutation importance shuffles only the named features (they are the
     /// model's input columns) or every input column (a pipeline computes the features).
     direct: bool,
+    /// Path-dependent TreeSHAP: the training rows the covers count (no background sample).
+    background_rows: Option<usize>,
+}
+
+const PATH_DEPENDENT: &str = "tree_shap_path_dependent";
+
+/// What exact TreeSHAP integrates over: background rows (interventional) or the trees' covers,
+/// replayed from the training rows (path-dependent).
+enum Against<'a> {
+    Background(&'a [Column]),
+    Covers { training: &'a [Column], hessians: bool },
 }
 
 impl Attributions {
@@ -74,14 +85,19 @@ pub fn explain(job: &ExplainJob, endpoints: &crate::endpoint::EndpointSettings) 
     let background_sample = sample_indices(background_rows, job.options.background_rows, &mut rng);
     let background = select(background_columns, &background_sample);
     let attributions = match (job.options.method, &scorer) {
-        (ExplainMethod::Tree | ExplainMethod::Auto, Scorer::Onnx(model)) if model.explained_ensemble().is_ok() => {
-            exact_tree(model, &explained, &background, label)?
+        (ExplainMethod::TreePath { hessians }, Scorer::Onnx(model)) if model.explained_ensemble().is_ok() => {
+            let training = job.training.as_ref().ok_or_else(|| Error::internal("no training data for the covers"))?;
+            let training: Vec<Column> = read_table(&training.file)?.columns.iter().map(to_model_column).collect();
+            exact_tree(model, &explained, Against::Covers { training: &training, hessians }, label)?
         }
-        (ExplainMethod::Tree, Scorer::Onnx(model)) => {
+        (ExplainMethod::Tree | ExplainMethod::Auto, Scorer::Onnx(model)) if model.explained_ensemble().is_ok() => {
+            exact_tree(model, &explained, Against::Background(&background), label)?
+        }
+        (ExplainMethod::Tree | ExplainMethod::TreePath { .. }, Scorer::Onnx(model)) => {
             let Err(e) = model.explained_ensemble() else { unreachable!("matched above") };
             return Err(Error::invalid("method", format!("{name} is not a tree ensemble TreeSHAP can explain: {e}")));
         }
-        (ExplainMethod::Tree, Scorer::Endpoint(_)) => {
+        (ExplainMethod::Tree | ExplainMethod::TreePath { .. }, Scorer::Endpoint(_)) => {
             return Err(Error::invalid(
                 "method",
                 format!("{name} is served over HTTP: exact TreeSHAP needs the trees; use method permutation"),
@@ -147,12 +163,18 @@ pub fn explain(job: &ExplainJob, endpoints: &crate::endpoint::EndpointSettings) 
         method: attributions.method.into(),
         output: attributions.output.into(),
         base_value: attributions.base_value,
-        background: match &job.background {
-            Some(b) => format!("{}@{}", b.version.name, b.version.version),
-            None => format!("{}@{}", job.data.version.name, job.data.version.version),
+        background: match (&job.training, &job.background) {
+            (Some(t), _) if attributions.method == PATH_DEPENDENT => {
+                format!("{}@{} (its rows' paths through the trees)", t.version.name, t.version.version)
+            }
+            (_, Some(b)) => format!("{}@{}", b.version.name, b.version.version),
+            (_, None) => format!("{}@{}", job.data.version.name, job.data.version.version),
         },
-        background_rows: background_sample.len() as u64,
-        background_sample: background_sample.iter().map(|&r| r as u64).collect(),
+        background_rows: attributions.background_rows.unwrap_or(background_sample.len()) as u64,
+        background_sample: match attributions.background_rows {
+            Some(_) => Vec::new(),
+            None => background_sample.iter().map(|&r| r as u64).collect(),
+        },
         orderings: attributions.sampling.map(|(o, _)| o as u32),
         sampling_error: attributions.sampling.map(|(_, e)| e),
         features: attributions.features,
@@ -178,17 +200,40 @@ pub fn explain(job: &ExplainJob, endpoints: &crate::endpoint::EndpointSettings) 
     Ok(vec![produced(&job.work_dir, "explainability", passed, summary, bytes)?])
 }
 
-/// Exact interventional TreeSHAP in the trees' margin.
-fn exact_tree(model: &Model, explained: &[Column], background: &[Column], label: Option<&str>) -> Result<Attributions> {
+/// Exact TreeSHAP in the trees' margin: interventional against background rows, or
+/// path-dependent with covers counted from the training rows (equal to shap's
+/// `TreeExplainer(model)` when the covers are what the trees were grown on: scikit-learn
+/// without subsampling or bootstrap, LightGBM without bagging, XGBoost with `hessians`).
+fn exact_tree(model: &Model, explained: &[Column], against: Against<'_>, label: Option<&str>) -> Result<Attributions> {
     let (ensemble, direct) = model.explained_ensemble().map_err(|e| Error::invalid("model", e.to_string()))?;
     let (x, cols, features) = features_of(model, explained, label, direct)?;
-    let (bx, bcols, _) = features_of(model, background, label, direct)?;
-    if bcols != cols {
-        return Err(Error::invalid("background", "the background does not have the data's columns"));
-    }
     let failed = |e: riskops_model::ModelError| Error::invalid("data", format!("explaining failed: {e}"));
     let rows = Rows::new(&x, cols).map_err(failed)?;
-    let explanation = shap::interventional(ensemble, Rows::new(&bx, cols).map_err(failed)?, rows).map_err(failed)?;
+    let (explanation, method, background_rows) = match against {
+        Against::Background(background) => {
+            let (bx, bcols, _) = features_of(model, background, label, direct)?;
+            if bcols != cols {
+                return Err(Error::invalid("background", "the background does not have the data's columns"));
+            }
+            let background = Rows::new(&bx, cols).map_err(failed)?;
+            (shap::interventional(ensemble, background, rows).map_err(failed)?, "tree_shap_interventional", None)
+        }
+        Against::Covers { training, hessians } => {
+            let (tx, tcols, _) = features_of(model, training, label, direct).map_err(|e| {
+                Error::invalid("method", format!("the training data does not fit the model: {}", e.message))
+            })?;
+            if tcols != cols {
+                return Err(Error::invalid("method", "the training data does not have the data's columns"));
+            }
+            let training = Rows::new(&tx, cols).map_err(failed)?;
+            let covers = match hessians {
+                true => shap::Covers::from_logistic_hessians(ensemble, training),
+                false => shap::Covers::from_data(ensemble, training),
+            }
+            .map_err(|e| Error::invalid("covers", e.to_string()))?;
+            (shap::path_dependent(ensemble, &covers, rows).map_err(failed)?, PATH_DEPENDENT, Some(training.rows()))
+        }
+    };
     let margins = shap::margins(ensemble, rows).map_err(failed)?;
     // The explained output: class 1's margin for a binary classifier (shap's convention), the
     // first for others.
@@ -197,7 +242,7 @@ fn exact_tree(model: &Model, explained: &[Column], background: &[Column], label:
     let n = rows.rows();
     let values = (0..n).flat_map(|i| (0..cols).map(move |f| (i, f))).map(|(i, f)| explanation.value(i, f, output));
     Ok(Attributions {
-        method: "tree_shap_interventional",
+        method,
         output: output_space(ensemble),
         base_value: explanation.base_values[output],
         outputs: (0..n).map(|i| margins[i * width + output]).collect(),
@@ -206,6 +251,7 @@ fn exact_tree(model: &Model, explained: &[Column], background: &[Column], label:
         features,
         sampling: None,
         direct,
+        background_rows,
     })
 }
 
@@ -240,6 +286,7 @@ fn sampled_attributions(
         sampling: Some((orderings.max(2), s.standard_errors.iter().fold(0.0, |a: f64, &b| a.max(b)))),
         features,
         direct: true,
+        background_rows: None,
     })
 }
 

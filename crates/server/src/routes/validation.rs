@@ -122,7 +122,15 @@ pub async fn explain(
     let r = VersionRef { name: path.name.clone(), version: parse_version(&path.version)? };
     let data = VersionRef::parse("data", &req.data)?;
     let background = req.background.as_deref().map(|b| VersionRef::parse("background", b)).transpose()?;
-    let method = ExplainMethod::parse(req.method.as_deref().unwrap_or("auto"))?;
+    let method = match (ExplainMethod::parse(req.method.as_deref().unwrap_or("auto"))?, req.covers.as_deref()) {
+        (ExplainMethod::TreePath { .. }, None | Some("counts")) => ExplainMethod::TreePath { hessians: false },
+        (ExplainMethod::TreePath { .. }, Some("hessians")) => ExplainMethod::TreePath { hessians: true },
+        (ExplainMethod::TreePath { .. }, Some(other)) => {
+            return Err(Error::invalid("covers", format!("{other:?}: give counts or hessians")).into());
+        }
+        (_, Some(_)) => return Err(Error::invalid("covers", "goes with method tree-path").into()),
+        (method, None) => method,
+    };
     // Sampling costs orderings × 2 × features × background model calls per row: fewer rows.
     let default_rows = if method == ExplainMethod::Permutation { 100 } else { 1000 };
     let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);

@@ -596,3 +596,57 @@ async fn a_finance_projects_decisions_carry_the_principal_adverse_reasons_in_rev
         }
     }
 }
+
+#[tokio::test]
+async fn path_dependent_treeshap_equals_shaps_default_tree_explainer_with_covers_from_the_training_rows() {
+    for s in servers().await {
+        s.upload("/api/v1/datasets/train/versions", json!({}), model_fixture("shap/credit_train.csv")).await;
+        s.upload("/api/v1/datasets/rows/versions", json!({}), model_fixture("shap/credit_rows.csv")).await;
+        // Without training data there is nothing to count covers from.
+        let (status, m) = s
+            .upload("/api/v1/models/bare/versions", json!({"framework": "onnx"}), model_fixture("shap/credit_gbc.onnx"))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let (status, body) = s
+            .post("/api/v1/models/bare/versions/1/explanations", json!({"data": "rows@1", "method": "tree-path"}))
+            .await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("method")));
+        for (model, covers) in [("credit_gbc", "counts"), ("credit_xgb", "hessians")] {
+            let metadata = json!({"framework": "onnx", "training_data": "train@1"});
+            let onnx = model_fixture(&format!("shap/{model}.onnx"));
+            let (status, m) =
+                s.upload(&format!("/api/v1/models/{}/versions", model.replace('_', "-")), metadata, onnx).await;
+            assert_eq!(status, StatusCode::CREATED, "{m}");
+            let url = format!("/api/v1/models/{}/versions/1/explanations", model.replace('_', "-"));
+            let request =
+                json!({"data": "rows@1", "label": "default", "rows": 1000, "method": "tree-path", "covers": covers});
+            let (status, report) = s.post(&url, request).await;
+            assert_eq!(status, StatusCode::CREATED, "{report}");
+            assert_eq!(report["method"], "tree_shap_path_dependent");
+            assert_eq!(report["background_rows"], 1000, "the covers count the training rows");
+            let want: Value = serde_json::from_slice(&model_fixture(&format!("shap/{model}.json"))).unwrap();
+            let want = &want["path_dependent"];
+            let base = want["expected_value"][0].as_f64().unwrap();
+            assert!(
+                (report["base_value"].as_f64().unwrap() - base).abs() < 1e-6,
+                "{model}: {} vs {base}",
+                report["base_value"]
+            );
+            let rows = report["rows"].as_array().unwrap();
+            assert_eq!(rows.len(), 80);
+            for (r, row) in rows.iter().enumerate() {
+                let theirs: Vec<f64> =
+                    want["values"][r].as_array().unwrap().iter().map(|v| v[0].as_f64().unwrap()).collect();
+                let scale = theirs.iter().fold(1f64, |m, v| m.max(v.abs()));
+                for (f, ours) in row["contributions"].as_array().unwrap().iter().enumerate() {
+                    let gap = (ours.as_f64().unwrap() - theirs[f]).abs() / scale;
+                    assert!(gap <= 1e-6, "{model} row {r} feature {f}: {ours} vs shap's {}", theirs[f]);
+                }
+            }
+        }
+        let (status, body) = s
+            .post("/api/v1/models/credit-gbc/versions/1/explanations", json!({"data": "rows@1", "covers": "hessians"}))
+            .await;
+        assert_eq!((status, body["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("covers")));
+    }
+}
