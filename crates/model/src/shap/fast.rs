@@ -37,10 +37,15 @@ struct LeafTable {
     outputs: Vec<(usize, f64)>,
 }
 
-/// The tables of one tree: `leaf_at[node]` indexes `leaves` for leaf nodes.
+/// The tables of one tree: `leaf_at[node]` indexes `leaves` for leaf nodes; `slot[node]`
+/// is a branch's feature's bit in the masks of the leaves below it (features are numbered
+/// in the order the path meets them, so the bit is the same for every leaf of the subtree)
+/// and `first[node]` whether the path meets that feature there for the first time.
 pub(super) struct TreeTables {
     leaf_at: Vec<usize>,
     leaves: Vec<LeafTable>,
+    slot: Vec<u8>,
+    first: Vec<bool>,
 }
 
 /// From tree `start` on, the trees whose tables fit the budget together: returns the end of
@@ -187,8 +192,34 @@ fn tabulate(tree: &Tree, paths: Vec<LeafPath>, scale: f64) -> TreeTables {
             LeafTable { features: p.features, ratio, table, outputs }
         })
         .collect();
-    TreeTables { leaf_at, leaves }
+    let (slot, first) = slots(tree);
+    TreeTables { leaf_at, leaves, slot, first }
 }
+
+/// Each branch's bit and whether its feature is new on the path (see [`TreeTables`]).
+fn slots(tree: &Tree) -> (Vec<u8>, Vec<bool>) {
+    let mut slot = vec![0u8; tree.nodes.len()];
+    let mut first = vec![false; tree.nodes.len()];
+    let mut stack = vec![(0usize, Vec::<usize>::new())];
+    while let Some((node, mut features)) = stack.pop() {
+        if let TreeNode::Branch { feature, true_child, false_child, .. } = &tree.nodes[node] {
+            let at = match features.iter().position(|f| f == feature) {
+                Some(at) => at,
+                None => {
+                    first[node] = true;
+                    features.push(*feature);
+                    features.len() - 1
+                }
+            };
+            // Paths with more than MAX_TABULATED_FEATURES features are never tabulated.
+            slot[node] = at as u8;
+            stack.push((*true_child, features.clone()));
+            stack.push((*false_child, features));
+        }
+    }
+    (slot, first)
+}
+
 
 /// E(U) for every U ⊆ {0..d}: Σ_k w_d(k)·c_U(k), where c_U(k) sums Π_{j∈U∖S} z_j over the
 /// S ⊆ U of size k (built by adding one feature at a time: c_{U+j}(k) = z_j·c_U(k) + c_U(k−1)).
@@ -224,57 +255,59 @@ fn subset_sums(zero: &[f64]) -> Vec<f64> {
     table
 }
 
-/// Adds one tree's SHAP values of `row` to `phi`; `strays` counts, per feature, the splits
-/// on the current path the row does not follow (all zero between calls).
-pub(super) fn explain_tree(
+/// Rows explained together against one tree's tables: each leaf's table is read once for
+/// all of them while it is in cache, instead of once per row (the tables of a deep tree do
+/// not fit the per-core cache, and per-row lookups into them were the bottleneck).
+pub(super) const ROW_BLOCK: usize = 64;
+
+/// Adds one tree's SHAP values of up to [`ROW_BLOCK`] rows to `phi` (rows × features ×
+/// outputs); `masks` and `stack` are scratch space kept between calls.
+pub(super) fn explain_rows(
     margin: &Margin<'_>,
     tree: &Tree,
     tables: &TreeTables,
-    row: &[f64],
-    strays: &mut [u32],
+    rows: &[&[f64]],
     phi: &mut [f64],
+    masks: &mut Vec<u32>,
+    stack: &mut Vec<(usize, u32)>,
 ) {
-    let mut walk = Walk { tree, tables, row, strays, phi, n_outputs: margin.n_outputs };
-    walk.visit(0);
-}
-
-struct Walk<'a> {
-    tree: &'a Tree,
-    tables: &'a TreeTables,
-    row: &'a [f64],
-    strays: &'a mut [u32],
-    phi: &'a mut [f64],
-    n_outputs: usize,
-}
-
-impl Walk<'_> {
-    fn visit(&mut self, node: usize) {
-        match &self.tree.nodes[node] {
-            TreeNode::Leaf { .. } => self.leaf(node),
-            &TreeNode::Branch { feature, threshold, mode, true_child, false_child, missing_goes_true, .. } => {
-                let (hot, cold) = if goes_true(self.row[feature], threshold, mode, missing_goes_true) {
-                    (true_child, false_child)
-                } else {
-                    (false_child, true_child)
-                };
-                self.visit(hot);
-                self.strays[feature] += 1;
-                self.visit(cold);
-                self.strays[feature] -= 1;
+    let n = rows.len();
+    masks.clear();
+    masks.resize(tables.leaves.len() * n, 0);
+    // Pass 1, per row: which of each leaf's path features the row follows at every split (T
+    // as a bitmask), carried down the tree: O(nodes) per row.
+    for (r, row) in rows.iter().enumerate() {
+        stack.clear();
+        stack.push((0, 0));
+        while let Some((node, mask)) = stack.pop() {
+            match &tree.nodes[node] {
+                TreeNode::Leaf { .. } => masks[tables.leaf_at[node] * n + r] = mask,
+                &TreeNode::Branch { feature, threshold, mode, true_child, false_child, missing_goes_true, .. } => {
+                    let (hot, cold) = if goes_true(row[feature], threshold, mode, missing_goes_true) {
+                        (true_child, false_child)
+                    } else {
+                        (false_child, true_child)
+                    };
+                    let bit = 1u32 << tables.slot[node];
+                    stack.push((cold, mask & !bit));
+                    stack.push((hot, if tables.first[node] { mask | bit } else { mask }));
+                }
             }
         }
     }
-
-    fn leaf(&mut self, node: usize) {
-        let leaf = &self.tables.leaves[self.tables.leaf_at[node]];
-        // T as a bitmask over the leaf's features.
-        let followed =
-            leaf.features.iter().enumerate().fold(0usize, |t, (j, &f)| t | (usize::from(self.strays[f] == 0) << j));
-        let absent = -leaf.table[followed];
-        for (j, (&f, &ratio)) in leaf.features.iter().zip(&leaf.ratio).enumerate() {
-            let share = if followed & (1 << j) != 0 { ratio * leaf.table[followed ^ (1 << j)] } else { absent };
-            for &(k, w) in &leaf.outputs {
-                self.phi[f * self.n_outputs + k] += share * w;
+    // Pass 2, per leaf: its table against every row's T.
+    let width = phi.len() / n.max(1);
+    let n_outputs = margin.n_outputs;
+    for (l, leaf) in tables.leaves.iter().enumerate() {
+        for (r, &followed) in masks[l * n..(l + 1) * n].iter().enumerate() {
+            let followed = followed as usize;
+            let phi = &mut phi[r * width..(r + 1) * width];
+            let absent = -leaf.table[followed];
+            for (j, (&f, &ratio)) in leaf.features.iter().zip(&leaf.ratio).enumerate() {
+                let share = if followed & (1 << j) != 0 { ratio * leaf.table[followed ^ (1 << j)] } else { absent };
+                for &(k, w) in &leaf.outputs {
+                    phi[f * n_outputs + k] += share * w;
+                }
             }
         }
     }

@@ -216,15 +216,22 @@ pub fn path_dependent_on(
         let block = x.cols * margin.n_outputs;
         for_each_part(x, block, threads, &mut values, |rows, part| {
             let mut buffer = path_dependent::path_buffer(margin.max_depth);
-            let mut strays = vec![0u32; x.cols];
+            let (mut masks, mut stack) = (Vec::new(), Vec::new());
             // Tree by tree over the part's rows, so one tree's nodes and tables stay in cache.
             for (t, tables) in (start..end).zip(&tables) {
                 let tree = &margin.trees[t];
-                for (r, phi) in rows.clone().zip(part.chunks_mut(block)) {
-                    let row = x.row(r);
-                    match tables {
-                        Some(tables) => fast::explain_tree(&margin, tree, tables, row, &mut strays, phi),
-                        None => path_dependent::explain_tree(&margin, tree, covers.tree(t), row, &mut buffer, phi),
+                match tables {
+                    Some(tables) => {
+                        let chunks = part.chunks_mut(block * fast::ROW_BLOCK);
+                        for (first, phi) in rows.clone().step_by(fast::ROW_BLOCK).zip(chunks) {
+                            let these: Vec<&[f64]> = (first..first + phi.len() / block).map(|r| x.row(r)).collect();
+                            fast::explain_rows(&margin, tree, tables, &these, phi, &mut masks, &mut stack);
+                        }
+                    }
+                    None => {
+                        for (r, phi) in rows.clone().zip(part.chunks_mut(block)) {
+                            path_dependent::explain_tree(&margin, tree, covers.tree(t), x.row(r), &mut buffer, phi);
+                        }
                     }
                 }
             }
