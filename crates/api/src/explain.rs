@@ -109,6 +109,10 @@ pub struct ExplanationReport {
     #[serde(default)]
     pub dependence: Vec<Dependence>,
     pub rows: Vec<RowAttribution>,
+    /// Where the rows' values are served as a Parquet table (`row`, `output`, one column per
+    /// feature); set in answers, not stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_artifact: Option<String>,
 }
 
 /// One feature's SHAP values by its value: the explained rows grouped into bins (each

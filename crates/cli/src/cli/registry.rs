@@ -413,6 +413,10 @@ pub struct ExplainArgs {
     /// tree-path: what a node's cover counts (XGBoost: hessians).
     #[arg(long, value_parser = ["counts", "hessians"])]
     pub covers: Option<String>,
+    /// Also write the rows' SHAP values to this Parquet file (`row`, `output`, one column per
+    /// feature).
+    #[arg(long, value_name = "FILE")]
+    pub rows_out: Option<std::path::PathBuf>,
     /// Background rows drawn from --background.
     #[arg(long, default_value_t = 100)]
     pub background_rows: u64,

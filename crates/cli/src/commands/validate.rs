@@ -139,6 +139,10 @@ pub async fn explain(client: &Client, format: Format, args: ExplainArgs) -> Resu
     };
     let path = format!("/api/v1/models/{name}/versions/{v}/explanations");
     let answer = client.post::<_, ExplanationReport>(&path, &request).await?;
+    if let (Some(out), Some(artifact)) = (&args.rows_out, &answer.body.rows_artifact) {
+        client.download(artifact, out).await?;
+        eprintln!("the rows' SHAP values are in {}", out.display());
+    }
     if format == Format::Html {
         return print_page(client, &answer.body.model, answer.body.evidence_id).await;
     }

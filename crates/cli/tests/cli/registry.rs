@@ -239,6 +239,35 @@ fn onnx_models_are_registered_with_their_signature_and_score_files_and_datasets(
     let names: Vec<&str> = report["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["edge_cases", "noise_robustness", "shift_degradation", "monotonicity"]);
     assert_eq!(stress("5")["checks"], report["checks"]);
+    // Explained: the report in JSON, the rows' values as Parquet beside it.
+    let rows_out = dir.path().join("shap.parquet");
+    let explained = json_stdout(&run(&[
+        "explain",
+        "gbc@1",
+        "--data",
+        "credit@1",
+        "--label",
+        "default",
+        "--rows",
+        "40",
+        "--repeats",
+        "2",
+        "--rows-out",
+        rows_out.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(
+        (explained["method"].as_str(), explained["passed"].as_bool()),
+        (Some("tree_shap_interventional"), Some(true))
+    );
+    assert_eq!(explained["dependence"].as_array().unwrap().len(), 5);
+    assert!(std::fs::read(&rows_out).unwrap().starts_with(b"PAR1"));
+    let text = String::from_utf8(
+        run(&["explain", "gbc@1", "--data", "credit@1", "--label", "default", "--rows", "40", "--repeats", "2"]).stdout,
+    )
+    .unwrap();
+    assert!(text.contains("additivity: holds on every row") && text.contains("dependence of PAY_0"), "{text}");
     let out = run(&["stress", "gbc@1", "--data", "credit@1", "--monotone", "PAY_0"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("COL:+"));

@@ -220,7 +220,6 @@ fn slots(tree: &Tree) -> (Vec<u8>, Vec<bool>) {
     (slot, first)
 }
 
-
 /// E(U) for every U ⊆ {0..d}: Σ_k w_d(k)·c_U(k), where c_U(k) sums Π_{j∈U∖S} z_j over the
 /// S ⊆ U of size k (built by adding one feature at a time: c_{U+j}(k) = z_j·c_U(k) + c_U(k−1)).
 fn subset_sums(zero: &[f64]) -> Vec<f64> {

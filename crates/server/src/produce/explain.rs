@@ -183,6 +183,7 @@ pub fn explain(job: &ExplainJob, endpoints: &crate::endpoint::EndpointSettings) 
         additivity_max_error: max_error,
         dependence,
         rows,
+        rows_artifact: None,
     };
     let top: Vec<String> = report.global.iter().take(3).map(|g| g.feature.clone()).collect();
     let how = match report.sampling_error {

@@ -2,6 +2,7 @@
 //! a served model called over HTTP: one [`Scorer`] either way), reads the dataset version as
 //! pandas types it, scores every row and computes the report (`validation`).
 
+mod attributions;
 mod dependence;
 mod explain;
 mod importance;
@@ -10,6 +11,8 @@ mod sampled;
 mod stats;
 mod stress;
 mod validation;
+
+pub(crate) use attributions::attributions_parquet;
 
 use crate::endpoint::{EndpointModel, EndpointSettings};
 use riskops_core::service::{

@@ -97,6 +97,7 @@ pub fn uploads() -> OpenApiRouter<AppState> {
         .routes(routes!(validation::stress))
         .routes(routes!(validation::explain))
         .routes(routes!(validation::explain_records))
+        .routes(routes!(validation::attributions))
         .routes(routes!(compliance::add_attestation, compliance::list_attestations))
 }
 

@@ -3,21 +3,26 @@
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Caller};
+use crate::routes::governance::EvidencePath;
 use crate::routes::registry_views::{VersionPath, parse_version};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::http::{HeaderValue, header};
 use riskops_api::explain::{
     ContributionView, ExplainRecordsRequest, ExplainRequest, ExplanationReport, ReasonView, RecordExplanationView,
     RecordExplanations,
 };
 use riskops_api::validation::{StressReport, StressRequest, ValidationReport, ValidationRequest};
 use riskops_core::Error;
+use riskops_core::artifact::Digest;
 use riskops_core::reasons::Adverse;
 use riskops_core::registry::VersionRef;
+use riskops_core::service::PRODUCED_BY;
 use riskops_core::service::{ExplainMethod, ExplainOptions, ReasonsWanted, StressOptions, ValidationOptions};
 use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
 use utoipa::IntoParams;
 
 /// Validates a model version on a dataset version: metrics with 95% intervals (DeLong for
@@ -148,7 +153,53 @@ pub async fn explain(
     let mut report: ExplanationReport =
         serde_json::from_slice(&bytes).map_err(|e| Error::internal(format!("reading back the report: {e}")))?;
     report.evidence_id = Some(evidence.id);
+    report.rows_artifact = Some(format!(
+        "/api/v1/models/{}/versions/{}/evidence/{}/attributions",
+        evidence.model, evidence.version, evidence.id
+    ));
     Ok((StatusCode::CREATED, Json(report)))
+}
+
+/// The rows' SHAP values of an explanation riskops produced, as a Parquet table (`row`,
+/// `output`, one column per feature), derived from the filed report (its digest checked).
+#[utoipa::path(
+    get, path = "/api/v1/models/{name}/versions/{version}/evidence/{id}/attributions", tag = "governance",
+    security(("bearer" = [])), params(EvidencePath),
+    responses(
+        (status = 200, description = "Parquet, its SHA-256 in `x-riskops-digest`", content_type = "application/vnd.apache.parquet"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)
+    )
+)]
+pub async fn attributions(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+    Path(path): Path<EvidencePath>,
+) -> Result<axum::response::Response, ApiError> {
+    let r = VersionRef { name: path.name.clone(), version: parse_version(&path.version)? };
+    let (evidence, file) = state.riskops.evidence_file(&ctx, &r, path.id).await?;
+    let none = || Error::not_found(format!("evidence {} holds no attributions riskops produced", path.id));
+    if evidence.kind != "explainability" || evidence.produced_by.as_deref() != Some(PRODUCED_BY) {
+        return Err(none().into());
+    }
+    let bytes = tokio::fs::read(&file.path)
+        .await
+        .map_err(|e| Error::unavailable(format!("reading {}: {e}", file.path.display())))?;
+    let report: ExplanationReport = serde_json::from_slice(&bytes).map_err(|_| none())?;
+    let table = tokio::task::spawn_blocking(move || crate::produce::attributions_parquet(&report))
+        .await
+        .map_err(|e| Error::internal(format!("the conversion stopped: {e}")))??;
+    let digest = Digest::from_sha256(&Sha256::digest(&table));
+    let filename = format!("{}-v{}-attributions-{}.parquet", evidence.model, evidence.version, evidence.id);
+    let mut response = axum::response::Response::new(axum::body::Body::from(table));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.apache.parquet"));
+    if let Ok(v) = HeaderValue::from_str(digest.as_str()) {
+        headers.insert("x-riskops-digest", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -336,6 +336,26 @@ async fn explain_files_produced_explainability_evidence_whose_values_add_up() {
         assert_eq!(report["permutation_metric"], "roc_auc");
         assert!(global.iter().all(|g| g["permutation_importance"].is_f64() && g["std"].as_f64().unwrap() >= 0.0));
         assert!(global[0]["permutation_importance"].as_f64().unwrap() > 0.0, "the top feature matters: {}", global[0]);
+        // The rows' values as a Parquet table: the same numbers, one column per feature.
+        let artifact = report["rows_artifact"].as_str().unwrap();
+        let answer = s.http.get(s.url(artifact)).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        assert_eq!(answer.headers()["content-type"], "application/vnd.apache.parquet");
+        let bytes = answer.bytes().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("attributions.parquet");
+        std::fs::write(&path, &bytes).unwrap();
+        let table = riskops_parquet::read_parquet(&path, None, &|_| {}).unwrap().table;
+        assert_eq!((table.rows, table.columns.len()), (200, 2 + 23));
+        let column = |name: &str| table.columns.iter().find(|c| c.name == name).unwrap();
+        let riskops_data::Values::Float(pay) = &column("PAY_0").values else { panic!("PAY_0 is a float column") };
+        let at = features.iter().position(|f| *f == "PAY_0").unwrap();
+        for (r, row) in rows.iter().enumerate() {
+            assert_eq!(pay[r], row["contributions"][at].as_f64().unwrap());
+        }
+        let missing = artifact.replace("/evidence/", "/evidence/9").to_string();
+        let (status, _) = s.get(&missing, Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
         // Reproduced from its seed; filed by a validator (not the model's author), it is
         // produced explainability evidence that counts toward the gates.
         let validator = s.user("val", &["validator"]).await;
