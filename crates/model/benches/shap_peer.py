@@ -12,6 +12,7 @@ CHECKED rows so the bench can check it computed the same thing.
 
 import json
 import os
+import resource
 import sys
 import time
 
@@ -88,6 +89,8 @@ def main():
             entry[key] = {"seconds": seconds, "cpu_seconds": cpu_seconds, "rows": n, "values": values[:CHECKED].tolist()}
             print(name, key, n, "rows", f"{seconds:.2f} s ({cpu_seconds:.2f} s CPU)", flush=True)
         timings["models"][name] = entry
+    # Peak resident memory of the whole process (training included), in MiB (Linux: KiB).
+    timings["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with open(os.path.join(OUT, "timings.json"), "w") as f:
         json.dump(timings, f)
 

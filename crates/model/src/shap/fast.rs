@@ -31,21 +31,33 @@ const TABLE_BUDGET: usize = 1 << 22;
 /// A leaf's distinct path features, (1 − z)/z for each, F over every subset T of them
 /// (indexed by bitmask over `features`) and its weights times the ensemble's scale.
 struct LeafTable {
+    node: usize,
     features: Vec<usize>,
     ratio: Vec<f64>,
     table: Vec<f64>,
     outputs: Vec<(usize, f64)>,
 }
 
-/// The tables of one tree: `leaf_at[node]` indexes `leaves` for leaf nodes; `slot[node]`
-/// is a branch's feature's bit in the masks of the leaves below it (features are numbered
-/// in the order the path meets them, so the bit is the same for every leaf of the subtree)
-/// and `first[node]` whether the path meets that feature there for the first time.
+/// The tables of one tree: per leaf its table; `branches` are the tree's branches in
+/// preorder (a parent before its children), for carrying masks down.
 pub(super) struct TreeTables {
-    leaf_at: Vec<usize>,
     leaves: Vec<LeafTable>,
-    slot: Vec<u8>,
-    first: Vec<bool>,
+    branches: Vec<FlatBranch>,
+}
+
+/// A branch as the mask pass reads it. `slot` is its feature's bit in the masks of the leaves
+/// below (features are numbered in the order the path meets them, so the bit is the same for
+/// every leaf of the subtree); `first`: the path meets the feature here for the first time.
+struct FlatBranch {
+    node: u32,
+    feature: u32,
+    threshold: f64,
+    mode: crate::tree::BranchMode,
+    missing_goes_true: bool,
+    true_child: u32,
+    false_child: u32,
+    slot: u8,
+    first: bool,
 }
 
 /// From tree `start` on, the trees whose tables fit the budget together: returns the end of
@@ -173,12 +185,9 @@ pub(super) fn leaf_paths(tree: &Tree, cover: Option<&[f64]>) -> Vec<LeafPath> {
 }
 
 fn tabulate(tree: &Tree, paths: Vec<LeafPath>, scale: f64) -> TreeTables {
-    let mut leaf_at = vec![usize::MAX; tree.nodes.len()];
     let leaves = paths
         .into_iter()
-        .enumerate()
-        .map(|(i, p)| {
-            leaf_at[p.node] = i;
+        .map(|p| {
             let mut table = subset_sums(&p.zero);
             for (mask, f) in table.iter_mut().enumerate() {
                 // F(T) = Z·E(T), Z = Π_{j∉T} z_j.
@@ -189,35 +198,44 @@ fn tabulate(tree: &Tree, paths: Vec<LeafPath>, scale: f64) -> TreeTables {
                 TreeNode::Leaf { weights, .. } => weights.iter().map(|&(k, w)| (k, scale * f64::from(w))).collect(),
                 TreeNode::Branch { .. } => Vec::new(),
             };
-            LeafTable { features: p.features, ratio, table, outputs }
+            LeafTable { node: p.node, features: p.features, ratio, table, outputs }
         })
         .collect();
-    let (slot, first) = slots(tree);
-    TreeTables { leaf_at, leaves, slot, first }
+    TreeTables { leaves, branches: flat_branches(tree) }
 }
 
-/// Each branch's bit and whether its feature is new on the path (see [`TreeTables`]).
-fn slots(tree: &Tree) -> (Vec<u8>, Vec<bool>) {
-    let mut slot = vec![0u8; tree.nodes.len()];
-    let mut first = vec![false; tree.nodes.len()];
+/// The tree's branches in preorder with their bits (see [`FlatBranch`]).
+fn flat_branches(tree: &Tree) -> Vec<FlatBranch> {
+    let mut out = Vec::new();
     let mut stack = vec![(0usize, Vec::<usize>::new())];
     while let Some((node, mut features)) = stack.pop() {
-        if let TreeNode::Branch { feature, true_child, false_child, .. } = &tree.nodes[node] {
-            let at = match features.iter().position(|f| f == feature) {
-                Some(at) => at,
+        if let &TreeNode::Branch { feature, threshold, mode, true_child, false_child, missing_goes_true, .. } =
+            &tree.nodes[node]
+        {
+            let (slot, first) = match features.iter().position(|&f| f == feature) {
+                Some(at) => (at, false),
                 None => {
-                    first[node] = true;
-                    features.push(*feature);
-                    features.len() - 1
+                    features.push(feature);
+                    (features.len() - 1, true)
                 }
             };
             // Paths with more than MAX_TABULATED_FEATURES features are never tabulated.
-            slot[node] = at as u8;
-            stack.push((*true_child, features.clone()));
-            stack.push((*false_child, features));
+            out.push(FlatBranch {
+                node: node as u32,
+                feature: feature as u32,
+                threshold,
+                mode,
+                missing_goes_true,
+                true_child: true_child as u32,
+                false_child: false_child as u32,
+                slot: slot as u8,
+                first,
+            });
+            stack.push((false_child, features.clone()));
+            stack.push((true_child, features));
         }
     }
-    (slot, first)
+    out
 }
 
 /// E(U) for every U ⊆ {0..d}: Σ_k w_d(k)·c_U(k), where c_U(k) sums Π_{j∈U∖S} z_j over the
@@ -260,7 +278,7 @@ fn subset_sums(zero: &[f64]) -> Vec<f64> {
 pub(super) const ROW_BLOCK: usize = 64;
 
 /// Adds one tree's SHAP values of up to [`ROW_BLOCK`] rows to `phi` (rows × features ×
-/// outputs); `masks` and `stack` are scratch space kept between calls.
+/// outputs); `masks` is scratch space kept between calls.
 pub(super) fn explain_rows(
     margin: &Margin<'_>,
     tree: &Tree,
@@ -268,37 +286,31 @@ pub(super) fn explain_rows(
     rows: &[&[f64]],
     phi: &mut [f64],
     masks: &mut Vec<u32>,
-    stack: &mut Vec<(usize, u32)>,
 ) {
     let n = rows.len();
     masks.clear();
-    masks.resize(tables.leaves.len() * n, 0);
-    // Pass 1, per row: which of each leaf's path features the row follows at every split (T
-    // as a bitmask), carried down the tree: O(nodes) per row.
-    for (r, row) in rows.iter().enumerate() {
-        stack.clear();
-        stack.push((0, 0));
-        while let Some((node, mask)) = stack.pop() {
-            match &tree.nodes[node] {
-                TreeNode::Leaf { .. } => masks[tables.leaf_at[node] * n + r] = mask,
-                &TreeNode::Branch { feature, threshold, mode, true_child, false_child, missing_goes_true, .. } => {
-                    let (hot, cold) = if goes_true(row[feature], threshold, mode, missing_goes_true) {
-                        (true_child, false_child)
-                    } else {
-                        (false_child, true_child)
-                    };
-                    let bit = 1u32 << tables.slot[node];
-                    stack.push((cold, mask & !bit));
-                    stack.push((hot, if tables.first[node] { mask | bit } else { mask }));
-                }
-            }
+    masks.resize(tree.nodes.len() * n, 0);
+    // Pass 1, branch by branch from the root, for all rows at once: which of each leaf's path
+    // features a row follows at every split (T as a bitmask), carried down to the leaves.
+    for b in &tables.branches {
+        let bit = 1u32 << b.slot;
+        let (at, t, f) = (b.node as usize * n, b.true_child as usize * n, b.false_child as usize * n);
+        for (r, row) in rows.iter().enumerate() {
+            let mask = masks[at + r];
+            let (hot, cold) = if goes_true(row[b.feature as usize], b.threshold, b.mode, b.missing_goes_true) {
+                (t, f)
+            } else {
+                (f, t)
+            };
+            masks[hot + r] = if b.first { mask | bit } else { mask };
+            masks[cold + r] = mask & !bit;
         }
     }
     // Pass 2, per leaf: its table against every row's T.
     let width = phi.len() / n.max(1);
     let n_outputs = margin.n_outputs;
-    for (l, leaf) in tables.leaves.iter().enumerate() {
-        for (r, &followed) in masks[l * n..(l + 1) * n].iter().enumerate() {
+    for leaf in &tables.leaves {
+        for (r, &followed) in masks[leaf.node * n..(leaf.node + 1) * n].iter().enumerate() {
             let followed = followed as usize;
             let phi = &mut phi[r * width..(r + 1) * width];
             let absent = -leaf.table[followed];

@@ -25,36 +25,91 @@ pub(super) fn expected_margin(margin: &Margin<'_>, background: Rows<'_>) -> Vec<
     sum.iter().map(|s| s / background.rows as f64).collect()
 }
 
-/// Adds the row's SHAP values in `trees`, averaged over the background, to `phi`
-/// (features × outputs).
-pub(super) fn explain_row(margin: &Margin<'_>, trees: &[&Tree], background: Rows<'_>, row: &[f64], phi: &mut [f64]) {
-    if trees.is_empty() {
+/// Background rows walked together: up to 128, one bit each.
+const GROUP: usize = 128;
+
+/// Which way each background row goes at each node: per group of up to 128 rows and per
+/// tree, one bitmask per node (bit b set: row b of the group goes to the true child).
+/// Computed once per explanation, so walking a row against the whole background splits a
+/// set of rows with one AND per node instead of comparing each background row's value.
+pub(super) struct BackgroundSides {
+    /// Per group: its row count and, per tree, the masks by node.
+    groups: Vec<(usize, Vec<Vec<u128>>)>,
+}
+
+impl BackgroundSides {
+    pub(super) fn new(trees: &[Tree], background: Rows<'_>) -> BackgroundSides {
+        let groups = (0..background.rows)
+            .step_by(GROUP)
+            .map(|first| {
+                let rows = (background.rows - first).min(GROUP);
+                let per_tree = trees
+                    .iter()
+                    .map(|tree| {
+                        tree.nodes
+                            .iter()
+                            .map(|node| match node {
+                                &TreeNode::Branch { feature, threshold, mode, missing_goes_true, .. } => (0..rows)
+                                    .filter(|&b| {
+                                        goes_true(
+                                            background.row(first + b)[feature],
+                                            threshold,
+                                            mode,
+                                            missing_goes_true,
+                                        )
+                                    })
+                                    .fold(0u128, |m, b| m | (1 << b)),
+                                TreeNode::Leaf { .. } => 0,
+                            })
+                            .collect()
+                    })
+                    .collect();
+                (rows, per_tree)
+            })
+            .collect();
+        BackgroundSides { groups }
+    }
+}
+
+/// Adds the row's SHAP values in the trees `walked` (indexes into `margin.trees`), averaged
+/// over the background, to `phi` (features × outputs).
+pub(super) fn explain_row(
+    margin: &Margin<'_>,
+    walked: &[usize],
+    sides: &BackgroundSides,
+    n_background: usize,
+    row: &[f64],
+    phi: &mut [f64],
+) {
+    if walked.is_empty() {
         return;
     }
     let weights = ShapleyWeights::new(margin.max_depth);
-    let mut pair = Pair {
+    let mut sum = vec![0.0; phi.len()];
+    let mut walk = Walk {
         x: row,
-        z: row,
         side: vec![Side::Free; row.len()],
         from_x: Vec::with_capacity(margin.max_depth),
         from_z: Vec::with_capacity(margin.max_depth),
         weights: &weights,
-        phi,
+        phi: &mut sum,
         n_outputs: margin.n_outputs,
         scale: margin.scale,
+        tree: &margin.trees[walked[0]],
+        goes: &[],
     };
-    // Summed over the background in a scratch block, then averaged into `phi` (which may
-    // already hold other trees' values).
-    let mut sum = vec![0.0; pair.phi.len()];
-    let phi = std::mem::replace(&mut pair.phi, &mut sum);
-    for b in 0..background.rows {
-        pair.z = background.row(b);
-        for tree in trees {
-            pair.walk(tree, 0);
+    for (rows, per_tree) in &sides.groups {
+        let all = if *rows == GROUP { u128::MAX } else { (1u128 << rows) - 1 };
+        for &t in walked {
+            walk.tree = &margin.trees[t];
+            walk.goes = &per_tree[t];
+            walk.visit(0, all);
         }
     }
-    let n = background.rows as f64;
-    phi.iter_mut().zip(pair.phi.iter()).for_each(|(v, s)| *v += s / n);
+    // Summed over the background in a scratch block, then averaged into `phi` (which may
+    // already hold other trees' values).
+    let n = n_background as f64;
+    phi.iter_mut().zip(sum.iter()).for_each(|(v, s)| *v += s / n);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,9 +119,12 @@ enum Side {
     Z,
 }
 
-struct Pair<'a> {
+/// One explained row against a set of background rows at once: the pair walk of every
+/// (row, background row) pair, done together while their paths agree. A set splits where
+/// its rows go different ways; rows that reach a leaf with the same sides chosen share its
+/// contribution (times their number).
+struct Walk<'a> {
     x: &'a [f64],
-    z: &'a [f64],
     /// Which side each feature took on the current path.
     side: Vec<Side>,
     from_x: Vec<usize>,
@@ -75,43 +133,57 @@ struct Pair<'a> {
     phi: &'a mut [f64],
     n_outputs: usize,
     scale: f64,
+    tree: &'a Tree,
+    goes: &'a [u128],
 }
 
-impl Pair<'_> {
-    fn walk(&mut self, tree: &Tree, node: usize) {
-        match &tree.nodes[node] {
-            TreeNode::Leaf { weights, .. } => self.leaf(weights),
+impl Walk<'_> {
+    fn visit(&mut self, node: usize, rows: u128) {
+        match &self.tree.nodes[node] {
+            TreeNode::Leaf { weights, .. } => self.leaf(weights, rows.count_ones()),
             &TreeNode::Branch { feature, threshold, mode, true_child, false_child, missing_goes_true, .. } => {
-                let child = |value: f64| {
-                    if goes_true(value, threshold, mode, missing_goes_true) { true_child } else { false_child }
-                };
-                let (x_child, z_child) = (child(self.x[feature]), child(self.z[feature]));
-                if x_child == z_child {
-                    return self.walk(tree, x_child);
-                }
+                let x_true = goes_true(self.x[feature], threshold, mode, missing_goes_true);
+                let (x_child, other) = if x_true { (true_child, false_child) } else { (false_child, true_child) };
+                // The background rows going x's way, and the others.
+                let along = if x_true { rows & self.goes[node] } else { rows & !self.goes[node] };
+                let apart = rows & !along;
                 match self.side[feature] {
-                    Side::X => self.walk(tree, x_child),
-                    Side::Z => self.walk(tree, z_child),
+                    // Decided earlier on the path: every row follows the chosen side.
+                    Side::X => self.visit(x_child, rows),
+                    Side::Z => {
+                        if along != 0 {
+                            self.visit(x_child, along);
+                        }
+                        if apart != 0 {
+                            self.visit(other, apart);
+                        }
+                    }
                     Side::Free => {
-                        self.side[feature] = Side::X;
-                        self.from_x.push(feature);
-                        self.walk(tree, x_child);
-                        self.from_x.pop();
-                        self.side[feature] = Side::Z;
-                        self.from_z.push(feature);
-                        self.walk(tree, z_child);
-                        self.from_z.pop();
-                        self.side[feature] = Side::Free;
+                        if along != 0 {
+                            self.visit(x_child, along);
+                        }
+                        if apart != 0 {
+                            self.side[feature] = Side::X;
+                            self.from_x.push(feature);
+                            self.visit(x_child, apart);
+                            self.from_x.pop();
+                            self.side[feature] = Side::Z;
+                            self.from_z.push(feature);
+                            self.visit(other, apart);
+                            self.from_z.pop();
+                            self.side[feature] = Side::Free;
+                        }
                     }
                 }
             }
         }
     }
 
-    fn leaf(&mut self, weights: &[(usize, f32)]) {
+    fn leaf(&mut self, weights: &[(usize, f32)], rows: u32) {
         let (a, b) = (self.from_x.len(), self.from_z.len());
+        let times = self.scale * f64::from(rows);
         if a > 0 {
-            let w = self.weights.with_x(a, b) * self.scale;
+            let w = self.weights.with_x(a, b) * times;
             for &f in &self.from_x {
                 for &(k, v) in weights {
                     self.phi[f * self.n_outputs + k] += w * f64::from(v);
@@ -119,7 +191,7 @@ impl Pair<'_> {
             }
         }
         if b > 0 {
-            let w = self.weights.with_x(b, a) * self.scale;
+            let w = self.weights.with_x(b, a) * times;
             for &f in &self.from_z {
                 for &(k, v) in weights {
                     self.phi[f * self.n_outputs + k] -= w * f64::from(v);

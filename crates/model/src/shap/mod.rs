@@ -216,7 +216,7 @@ pub fn path_dependent_on(
         let block = x.cols * margin.n_outputs;
         for_each_part(x, block, threads, &mut values, |rows, part| {
             let mut buffer = path_dependent::path_buffer(margin.max_depth);
-            let (mut masks, mut stack) = (Vec::new(), Vec::new());
+            let mut masks = Vec::new();
             // Tree by tree over the part's rows, so one tree's nodes and tables stay in cache.
             for (t, tables) in (start..end).zip(&tables) {
                 let tree = &margin.trees[t];
@@ -225,7 +225,7 @@ pub fn path_dependent_on(
                         let chunks = part.chunks_mut(block * fast::ROW_BLOCK);
                         for (first, phi) in rows.clone().step_by(fast::ROW_BLOCK).zip(chunks) {
                             let these: Vec<&[f64]> = (first..first + phi.len() / block).map(|r| x.row(r)).collect();
-                            fast::explain_rows(&margin, tree, tables, &these, phi, &mut masks, &mut stack);
+                            fast::explain_rows(&margin, tree, tables, &these, phi, &mut masks);
                         }
                     }
                     None => {
@@ -266,11 +266,11 @@ pub fn interventional_on(
     // As in `path_dependent_on`: blocks of trees, each tabulated against the background
     // where that pays off (many rows, shallow trees), else walked pair by pair.
     let block = x.cols * margin.n_outputs;
+    let sides = interventional::BackgroundSides::new(margin.trees, background);
     let mut start = 0;
     while start < margin.trees.len() {
         let (end, tables) = background::plan_block(&margin, background, x.rows, start);
-        let walked: Vec<&Tree> =
-            (start..end).zip(&tables).filter(|(_, t)| t.is_none()).map(|(i, _)| &margin.trees[i]).collect();
+        let walked: Vec<usize> = (start..end).zip(&tables).filter(|(_, t)| t.is_none()).map(|(i, _)| i).collect();
         for_each_part(x, block, threads, &mut values, |rows, part| {
             let mut strays = vec![0u32; x.cols];
             for (t, tables) in (start..end).zip(&tables) {
@@ -280,7 +280,7 @@ pub fn interventional_on(
                 }
             }
             for (r, phi) in rows.zip(part.chunks_mut(block)) {
-                interventional::explain_row(&margin, &walked, background, x.row(r), phi);
+                interventional::explain_row(&margin, &walked, &sides, background.rows, x.row(r), phi);
             }
         });
         start = end;
