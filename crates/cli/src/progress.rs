@@ -23,6 +23,11 @@ impl Progress {
         Self::new(total, message, "{msg:<12} [{bar:30}] {pos}/{len}")
     }
 
+    /// A bar never shown (for work another bar already counts).
+    pub fn hidden() -> Self {
+        Progress { bar: ProgressBar::hidden() }
+    }
+
     fn new(total: u64, message: &str, template: &str) -> Self {
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
         if let Ok(style) = ProgressStyle::with_template(template) {

@@ -12,5 +12,7 @@ pub mod fxhash;
 pub mod profile;
 
 pub use column::{Column, MISSING_CODE, StrColumn, Table, Values};
-pub use csv_reader::{CsvOptions, MISSING_TOKENS, Record, read_csv, read_csv_from, sniff_delimiter};
+pub use csv_reader::{
+    CsvOptions, MISSING_TOKENS, Record, open_with_delimiter, read_csv, read_csv_from, sniff_delimiter,
+};
 pub use error::DataError;

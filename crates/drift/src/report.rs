@@ -94,4 +94,19 @@ impl DriftReport {
             skipped,
         }
     }
+
+    /// One report from the reports of consecutive column groups of the same two tables
+    /// (compared group by group to bound memory): their columns and skipped columns in
+    /// order, the dataset's verdict taken over all of them. Equal to comparing the tables
+    /// whole, since each column's result depends on that column alone.
+    pub fn combine(parts: Vec<DriftReport>, drift_share_threshold: f64) -> DriftReport {
+        let (n_reference, n_current) = parts.first().map_or((0, 0), |p| (p.n_reference, p.n_current));
+        let mut columns = Vec::new();
+        let mut skipped = Vec::new();
+        for part in parts {
+            columns.extend(part.columns);
+            skipped.extend(part.skipped);
+        }
+        DriftReport::new(n_reference, n_current, columns, skipped, drift_share_threshold)
+    }
 }

@@ -51,6 +51,20 @@ pub fn is_parquet(path: &Path) -> bool {
     File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && &magic == b"PAR1"
 }
 
+/// The column names and row count from the file's footer, without reading any values.
+pub fn parquet_shape(path: &Path) -> Result<(Vec<String>, usize), DataError> {
+    let malformed = |message: String| DataError::Malformed { path: path.to_path_buf(), message };
+    if !is_parquet(path) {
+        return Err(malformed("not a Parquet file (it does not start with PAR1)".into()));
+    }
+    let file = File::open(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| malformed(format!("not a readable Parquet file: {e}")))?;
+    let rows = usize::try_from(builder.metadata().file_metadata().num_rows())
+        .map_err(|_| malformed("negative row count in the footer".into()))?;
+    Ok((builder.schema().fields().iter().map(|f| f.name().clone()).collect(), rows))
+}
+
 /// How Arrow columns become [`riskops_data::Values`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Typing {

@@ -46,4 +46,8 @@ pub struct DriftArgs {
     /// Exit with status 1 when the dataset drifts (for CI pipelines).
     #[arg(long)]
     pub fail_on_drift: bool,
+    /// Memory the tables may take (e.g. 512M, 2G; default a quarter of the machine's): larger
+    /// tables are read and compared a group of columns at a time, with the same results.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
 }

@@ -2,6 +2,7 @@
 
 mod html;
 mod json;
+mod stream;
 mod text;
 
 use crate::cli::{DriftArgs, Format};
@@ -19,20 +20,17 @@ pub fn run(args: DriftArgs, format: Format) -> Result<ExitCode> {
     }
     let options = options(&args)?;
     let csv = CsvOptions { delimiter: delimiter(args.delimiter.as_deref())?, columns: None };
-    let ((reference, skipped_ref), (current, skipped_cur)) = read_both(&args.reference, &args.current, &csv)?;
-    if options.columns.is_none() {
-        same_columns(&reference, &current, &args.reference, &args.current)?;
-    }
-    let columns = Progress::steps(reference.columns.len() as u64, "comparing");
-    let mut report =
-        detect_drift(reference, current, &options, &|done, _| columns.set(done as u64)).map_err(|e| anyhow!("{e}"))?;
+    let budget = stream::memory_limit(args.memory_limit.as_deref())?;
+    let (mut report, skipped) = match stream::plan(&args.reference, &args.current, &csv, &options, budget)? {
+        Some(groups) => stream::detect(&args.reference, &args.current, &csv, &options, groups)?,
+        None => in_memory(&args, &csv, &options)?,
+    };
     // Parquet columns of types pandas cannot compare (timestamps, …) are said, not hidden.
-    for (name, reason) in skipped_ref.into_iter().chain(skipped_cur) {
+    for (name, reason) in skipped {
         if !report.skipped.iter().any(|s| s.name == name) {
             report.skipped.push(riskops_drift::Skipped { name, reason });
         }
     }
-    columns.finish();
     let names = (display(&args.reference), display(&args.current));
     let rendered = match format {
         Format::Text | Format::Dot | Format::Openlineage | Format::Markdown | Format::Slack => text::render(&report),
@@ -44,6 +42,23 @@ pub fn run(args: DriftArgs, format: Format) -> Result<ExitCode> {
         None => print!("{rendered}"),
     }
     Ok(if report.drifted && args.fail_on_drift { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Both tables read whole, then compared.
+fn in_memory(
+    args: &DriftArgs,
+    csv: &CsvOptions,
+    options: &DriftOptions,
+) -> Result<(DriftReport, Vec<(String, String)>)> {
+    let ((reference, skipped_ref), (current, skipped_cur)) = read_both(&args.reference, &args.current, csv, true)?;
+    if options.columns.is_none() {
+        same_columns(&reference, &current, &args.reference, &args.current)?;
+    }
+    let columns = Progress::steps(reference.columns.len() as u64, "comparing");
+    let report =
+        detect_drift(reference, current, options, &|done, _| columns.set(done as u64)).map_err(|e| anyhow!("{e}"))?;
+    columns.finish();
+    Ok((report, skipped_ref.into_iter().chain(skipped_cur).collect()))
 }
 
 /// Every column must be in both files; says which are not, naming the files.
@@ -119,11 +134,12 @@ fn read_any(path: &Path, csv: &CsvOptions, progress: &dyn Fn(u64)) -> Result<Rea
     Ok((read_csv(path, csv, progress)?, Vec::new()))
 }
 
-/// Reads both files at once (one thread each) under one progress bar over their bytes.
-fn read_both(reference: &Path, current: &Path, csv: &CsvOptions) -> Result<(Read, Read)> {
+/// Reads both files at once (one thread each), under one progress bar over their bytes when
+/// `show` (a caller reading column groups counts columns instead).
+fn read_both(reference: &Path, current: &Path, csv: &CsvOptions, show: bool) -> Result<(Read, Read)> {
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).with_context(|| format!("cannot read {}", p.display()));
     let total = size(reference)? + size(current)?;
-    let bar = Progress::bytes(total, "reading");
+    let bar = if show { Progress::bytes(total, "reading") } else { Progress::hidden() };
     let done = [AtomicU64::new(0), AtomicU64::new(0)];
     let report = |side: usize, bytes: u64| {
         done[side].store(bytes, Ordering::Relaxed);
