@@ -149,7 +149,7 @@ pub(super) fn memory_limit(text: Option<&str>) -> Result<u64> {
         _ => bail!("--memory-limit {text:?}: the unit must be K, M, G or T"),
     };
     let bytes = number * scale as f64;
-    if !(bytes >= 1.0) {
+    if bytes.is_nan() || bytes < 1.0 {
         bail!("--memory-limit {text:?}: give a positive size");
     }
     Ok(bytes as u64)
