@@ -108,7 +108,9 @@ impl Family {
     pub fn of(metric: &str) -> Option<Family> {
         Some(match metric.split('.').next()? {
             "drift" => Family::DataDrift,
-            "prediction_drift" => Family::PredictionDrift,
+            // Attribution drift: the model turning to other features changes how its
+            // outputs arise before labels show it, as prediction drift does.
+            "prediction_drift" | "explain" => Family::PredictionDrift,
             "performance" => Family::Performance,
             "fairness" => Family::Fairness,
             "quality" => Family::Quality,

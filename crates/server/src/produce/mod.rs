@@ -2,6 +2,7 @@
 //! a served model called over HTTP: one [`Scorer`] either way), reads the dataset version as
 //! pandas types it, scores every row and computes the report (`validation`).
 
+mod attribution;
 mod explain;
 mod reasons;
 mod stats;
@@ -17,6 +18,8 @@ use riskops_data::{CsvOptions, Table, Values, read_csv};
 use riskops_model::{Column, ColumnValues, Data, Model, Prediction, Signature, bind_columns};
 use std::collections::HashMap;
 use std::path::Path;
+
+pub use attribution::WindowAttributions;
 
 pub struct ModelRunner {
     pub endpoints: EndpointSettings,

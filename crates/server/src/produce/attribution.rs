@@ -1,0 +1,191 @@
+//! Attribution drift: mean |SHAP| per feature of a monitoring window's sampled records and of
+//! the version's validation data, both by exact interventional TreeSHAP against the same 100
+//! background rows of that data (the background `explain-record` uses), so the two differ only
+//! by the rows explained.
+//!
+//! The reference side (model loaded, background and the reference's mean |SHAP|) is computed
+//! once per (model, dataset, columns) and kept: every window of a version compares with it.
+
+use super::explain::{background_rows, feature_names, output_space};
+use super::stats::Rng;
+use super::{Scorer, read_table, sample_indices, select, to_model_column};
+use riskops_core::service::{AttributionJob, WindowAttribution, WindowExplainer};
+use riskops_core::{Error, Result};
+use riskops_model::shap::{self, Rows};
+use riskops_model::{Column, ColumnValues, Model, bind_columns};
+use riskops_monitor::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Reference rows explained (a seeded sample of the validation data): enough that the
+/// reference shares move by well under a percent from one sample to another on the data
+/// riskops was tested on, and cheap (once per version).
+const REFERENCE_ROWS: usize = 1000;
+/// The seed of the reference rows' sample (the background's is `background_rows`').
+const REFERENCE_SEED: u64 = 17;
+/// Prepared references kept at most; past it the cache starts over.
+const MAX_PREPARED: usize = 16;
+
+/// The server's [`WindowExplainer`]: riskops-model's TreeSHAP on ONNX tree ensembles.
+#[derive(Default)]
+pub struct WindowAttributions {
+    prepared: Mutex<HashMap<String, Arc<Prepared>>>,
+}
+
+/// What every window of one version is explained with and compared against.
+struct Prepared {
+    model: Model,
+    /// The columns bound to the ensemble's input, in its order.
+    bound: Vec<String>,
+    features: Vec<String>,
+    background: Vec<f64>,
+    cols: usize,
+    reference: Vec<(String, f64)>,
+    reference_rows: u64,
+    output_space: &'static str,
+}
+
+impl WindowExplainer for WindowAttributions {
+    fn explain_window(&self, job: &AttributionJob) -> Result<WindowAttribution> {
+        let prepared = self.prepared(job)?;
+        let columns = sample_columns(&job.features, &job.rows);
+        let (inputs, _) =
+            bind_columns(prepared.model.signature(), &columns, None, Some(&prepared.bound), &HashMap::new())
+                .map_err(|e| Error::invalid("model", format!("the window's records do not fit the model: {e}")))?;
+        let window = mean_abs_shap(&prepared, inputs)?;
+        let dataset = &job.reference.version;
+        Ok(WindowAttribution {
+            window: prepared.features.iter().cloned().zip(window.0).collect(),
+            reference: prepared.reference.clone(),
+            reference_rows: prepared.reference_rows,
+            method: format!(
+                "interventional TreeSHAP against {} rows of {}@{}; reference: {} of its rows",
+                prepared.background.len() / prepared.cols.max(1),
+                dataset.name,
+                dataset.version,
+                prepared.reference_rows
+            ),
+            output_space: prepared.output_space.to_string(),
+        })
+    }
+}
+
+impl WindowAttributions {
+    fn prepared(&self, job: &AttributionJob) -> Result<Arc<Prepared>> {
+        let key = format!(
+            "{}\n{}\n{}\n{}",
+            job.model.version.digest,
+            job.reference.version.digest,
+            job.exclude.join(","),
+            job.features.join(",")
+        );
+        if let Some(p) = self.prepared.lock().ok().and_then(|c| c.get(&key).cloned()) {
+            return Ok(p);
+        }
+        let p = Arc::new(prepare(job)?);
+        if let Ok(mut cache) = self.prepared.lock() {
+            if cache.len() >= MAX_PREPARED {
+                cache.clear();
+            }
+            cache.insert(key, p.clone());
+        }
+        Ok(p)
+    }
+}
+
+fn prepare(job: &AttributionJob) -> Result<Prepared> {
+    let v = &job.model.version;
+    let name = format!("{}@{}", v.name, v.version);
+    // Endpoints are refused before this (core), so this loads the ONNX file.
+    let Scorer::Onnx(model) = Scorer::load(&job.model, &crate::endpoint::EndpointSettings::default())? else {
+        return Err(Error::invalid("model", format!("{name} is served over HTTP: riskops explains models it runs")));
+    };
+    let (ensemble, direct) = model
+        .explained_ensemble()
+        .map_err(|e| Error::invalid("model", format!("{name} cannot be explained by TreeSHAP: {e}")))?;
+    let space = output_space(ensemble);
+    // The window's columns decide the model's inputs, as for scoring its records.
+    let sample = sample_columns(&job.features, &[]);
+    let (_, bindings) = bind_columns(model.signature(), &sample, None, None, &HashMap::new())
+        .map_err(|e| Error::invalid("model", format!("the monitored features do not fit the model: {e}")))?;
+    let bound: Vec<String> = bindings.iter().flat_map(|b| b.columns.iter().cloned()).collect();
+    let reference: Vec<Column> = read_table(&job.reference.file)?
+        .columns
+        .iter()
+        .filter(|c| !job.exclude.contains(&c.name))
+        .map(to_model_column)
+        .collect();
+    let (background, cols) = background_rows(&model, &reference, &bound)?;
+    let features = feature_names(&bindings, direct, cols);
+    let rows = reference.first().map_or(0, Column::len);
+    let picked = select(&reference, &sample_indices(rows, REFERENCE_ROWS, &mut Rng::new(REFERENCE_SEED)));
+    let (inputs, _) = bind_columns(model.signature(), &picked, None, Some(&bound), &HashMap::new())
+        .map_err(|e| Error::invalid("model", format!("the reference data does not fit the model: {e}")))?;
+    let mut prepared = Prepared {
+        model,
+        bound,
+        features,
+        background,
+        cols,
+        reference: Vec::new(),
+        reference_rows: 0,
+        output_space: space,
+    };
+    let (means, explained) = mean_abs_shap(&prepared, inputs)?;
+    prepared.reference = prepared.features.iter().cloned().zip(means).collect();
+    prepared.reference_rows = explained as u64;
+    Ok(prepared)
+}
+
+/// Mean |SHAP| per feature over the rows (and over the outputs of a multi-output
+/// ensemble), and the number of rows.
+fn mean_abs_shap(p: &Prepared, inputs: HashMap<String, riskops_model::Tensor>) -> Result<(Vec<f64>, usize)> {
+    let failed = |e: riskops_model::ModelError| Error::invalid("model", format!("explaining failed: {e}"));
+    let (ensemble, _) = p.model.explained_ensemble().map_err(failed)?;
+    let (x, cols) = p.model.ensemble_features(inputs).map_err(failed)?;
+    if cols != p.cols {
+        return Err(Error::invalid("model", "the records do not have the model's columns"));
+    }
+    let rows = Rows::new(&x, cols).map_err(failed)?;
+    let e = shap::interventional(ensemble, Rows::new(&p.background, cols).map_err(failed)?, rows).map_err(failed)?;
+    let n = (e.rows * e.n_outputs).max(1) as f64;
+    let means = (0..e.n_features)
+        .map(|f| {
+            (0..e.rows)
+                .flat_map(|r| (0..e.n_outputs).map(move |o| (r, o)))
+                .map(|(r, o)| e.value(r, f, o).abs())
+                .sum::<f64>()
+                / n
+        })
+        .collect();
+    Ok((means, e.rows))
+}
+
+/// The sampled rows as columns: numbers where every present value is a number (or a
+/// boolean), text otherwise; a missing value is NaN (numbers) or absent (text), as a
+/// dataset's missing cells are read.
+fn sample_columns(names: &[String], rows: &[Vec<Value>]) -> Vec<Column> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(j, name)| {
+            let cells: Vec<&Value> = rows.iter().map(|r| r.get(j).unwrap_or(&Value::Null)).collect();
+            let numeric = cells.iter().all(|v| matches!(v, Value::Null | Value::Number(_) | Value::Bool(_)));
+            let values = if numeric {
+                ColumnValues::Float(
+                    cells
+                        .iter()
+                        .map(|v| match v {
+                            Value::Number(x) => *x,
+                            Value::Bool(b) => f64::from(u8::from(*b)),
+                            _ => f64::NAN,
+                        })
+                        .collect(),
+                )
+            } else {
+                ColumnValues::Str(cells.iter().map(|v| v.category()).collect())
+            };
+            Column { name: name.clone(), values }
+        })
+        .collect()
+}
