@@ -601,6 +601,7 @@ mod tests {
             performance: Some(PerformanceReport::Binary(performance)),
             fairness: vec![("age_band".into(), parity(0.9)), ("sex".into(), parity(0.75))],
             latency: None,
+            explain: None,
         };
         let business = Business { currency: "EUR".into(), value_per_1000: -5250.0, value: -630.0, decisions: 120 };
         MonitoredWindow { report, business: Some(business) }

@@ -49,9 +49,9 @@ pub use drift::{FeatureDrift, column_drift, ks_p_value};
 pub use features::{Features, Layout};
 pub use record::{Record, RecordReader, Text, Value, bool_text, number_category};
 pub use report::{
-    AttributeFairness, BinaryPerformance, Explanation, FeatureAttribution, GroupFairness, Latency, Named, Observed,
-    PerformanceReport, Quality, RegressionPerformance, ReportContext, WindowDrift, WindowReport, is_metric,
-    metric_names, rfc3339,
+    AttributeFairness, BinaryPerformance, EXPLAIN_FEATURE, Explanation, FeatureAttribution, GroupFairness, Latency,
+    Named, Observed, PerformanceReport, Quality, RegressionPerformance, ReportContext, WindowDrift, WindowReport,
+    is_metric, metric_names, rfc3339,
 };
 /// The column types and methods a [`FeatureDrift`] names.
 pub use riskops_drift::{ColumnType, Method};

@@ -95,6 +95,12 @@ pub enum MonitorCommand {
         /// on it (performance counts labelled records) [default: 100].
         #[arg(long, value_name = "N")]
         min_records: Option<u64>,
+        /// Records per window to explain with the model (a seeded sample, 0 to 1000): the
+        /// window report then shows mean |SHAP| per feature, its share and the change
+        /// from the validation data's (`explain.<feature>.share`, `.change`, `explain.shift`),
+        /// for ONNX tree ensembles riskops runs [default: 0, none].
+        #[arg(long, value_name = "N")]
+        explain_sample: Option<u32>,
     },
     /// Window reports: one line per window (drift, F1 or R², worst parity ratio, worst
     /// missing rate, p95 latency, business value), then the newest window in detail.

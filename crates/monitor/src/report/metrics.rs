@@ -53,7 +53,7 @@ const GROUP: &[&str] = &[
 ];
 const LATENCY: &[&str] = &["count", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms", "rank_error"];
 /// `explain.<feature|*>.<name>`: a feature's attribution in the window's sample.
-const EXPLAIN_FEATURE: &[&str] = &["share", "change", "mean_abs_shap", "reference_share"];
+pub const EXPLAIN_FEATURE: &[&str] = &["share", "change", "mean_abs_shap", "reference_share"];
 /// `explain.<name>`: the whole window's.
 const EXPLAIN: &[&str] = &["shift", "sampled"];
 

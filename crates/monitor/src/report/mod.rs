@@ -6,7 +6,7 @@ mod metrics;
 mod sections;
 
 pub use explain::{Explanation, FeatureAttribution};
-pub use metrics::{Observed, is_metric, metric_names};
+pub use metrics::{EXPLAIN_FEATURE, Observed, is_metric, metric_names};
 pub use sections::{
     AttributeFairness, BinaryPerformance, GroupFairness, Latency, Named, PerformanceReport, Quality,
     RegressionPerformance,
