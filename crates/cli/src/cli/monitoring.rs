@@ -158,6 +158,9 @@ const METRIC_HELP: &str = concat!(
     quality.missing_rate    the worst feature's; or out_of_range_rate, …\n  \
     volume                  records in the window\n  \
     latency.p95_ms          or p50_ms, p99_ms\n  \
+    explain.<feature|*>.share   its share of mean |SHAP| (explain.features.<feature> in the JSON);\n                          \
+    or change (from the validation data's share), mean_abs_shap, …\n  \
+    explain.shift           how much of the model's reliance moved between features (0 to 1)\n  \
     business.cost_per_1000  from the model's values per outcome (see below)\n\n\
     --above X fires when the value is X or more, --below X when it is under X. --relative compares \
     the change from the reference instead (the version's registered metric, else its first window).\n\n\

@@ -55,7 +55,8 @@ pub(in crate::service) type ExplanationCache =
 const MAX_CACHED_EXPLANATIONS: usize = 4096;
 
 impl Riskops {
-    /// The `explain` section of a window: `None` when the model keeps no sample.
+    /// The `explain` section of a window: `None` while the model's `explain_sample` is 0
+    /// (switched off means no TreeSHAP work, for old windows' samples too).
     pub(super) async fn window_explanation(
         &self,
         version: &ModelVersion,
@@ -64,7 +65,7 @@ impl Riskops {
         config: &MonitorConfig,
     ) -> Option<Result<Explanation, String>> {
         let sample = &state.explain_sample;
-        if config.explain_sample == 0 && sample.is_empty() {
+        if config.explain_sample == 0 {
             return None;
         }
         if sample.is_empty() {
