@@ -113,6 +113,10 @@ pub struct Attribution {
     pub output_space: String,
     /// ½ Σ |change|: the share of the model's reliance that moved between features.
     pub shift: f64,
+    /// Of the logged outputs, the share the model's attributions of the logged features do
+    /// not account for (0 when every logged output is the model's own on those features);
+    /// `null` when records carry no score (binary) or numeric prediction (regression).
+    pub unexplained: Option<f64>,
     /// Per feature, largest share first.
     #[schema(value_type = std::collections::HashMap<String, FeatureAttribution>)]
     pub features: ByName<FeatureAttribution>,

@@ -21,13 +21,24 @@ use crate::record::Value;
 /// background rows is well under a second, and 1,000 × 30 values stay a few hundred KB.
 pub const MAX_EXPLAIN_SAMPLE: u32 = 1000;
 
-/// A bottom-k sample of a window's records: per record its key (a hash of its id) and its
-/// feature values in the schema's order (`Null` where absent).
+/// A bottom-k sample of a window's records.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExplainSample {
     capacity: u32,
     /// Ascending by key, keys distinct, at most `capacity` entries.
-    entries: Vec<(u64, Vec<Value>)>,
+    entries: Vec<Sampled>,
+}
+
+/// One sampled record.
+#[derive(Debug, Clone, PartialEq)]
+struct Sampled {
+    /// A hash of its id.
+    key: u64,
+    /// Its feature values in the schema's order (`Null` where absent).
+    values: Vec<Value>,
+    /// The output it was logged with: the positive class's score (binary) or the predicted
+    /// number (regression); `None` when it carried none.
+    output: Option<f64>,
 }
 
 impl ExplainSample {
@@ -52,12 +63,17 @@ impl ExplainSample {
     /// Tells samples apart: the same records give the same fingerprint (a hash of their
     /// keys), so a computed explanation can be reused until the sample changes.
     pub fn fingerprint(&self) -> u64 {
-        self.entries.iter().fold(self.entries.len() as u64, |h, (k, _)| (h ^ k).wrapping_mul(0x0000_0100_0000_01b3))
+        self.entries.iter().fold(self.entries.len() as u64, |h, e| (h ^ e.key).wrapping_mul(0x0000_0100_0000_01b3))
     }
 
     /// The sampled records' feature values, in key order (the schema's feature order within).
     pub fn rows(&self) -> impl Iterator<Item = &[Value]> {
-        self.entries.iter().map(|(_, v)| v.as_slice())
+        self.entries.iter().map(|e| e.values.as_slice())
+    }
+
+    /// The sampled records' logged outputs, in the order of [`rows`](Self::rows).
+    pub fn outputs(&self) -> impl Iterator<Item = Option<f64>> {
+        self.entries.iter().map(|e| e.output)
     }
 
     /// The key of a record with this id when it would enter the sample; `None` when it
@@ -68,7 +84,7 @@ impl ExplainSample {
         }
         let key = record_key(id);
         let full = self.entries.len() >= self.capacity as usize;
-        match self.entries.binary_search_by_key(&key, |(k, _)| *k) {
+        match self.entries.binary_search_by_key(&key, |e| e.key) {
             Ok(_) => None,
             Err(at) if full && at >= self.entries.len() => None,
             Err(_) => Some(key),
@@ -76,9 +92,9 @@ impl ExplainSample {
     }
 
     /// Puts a record admitted under `key` in the sample (the highest key leaves when full).
-    pub fn insert(&mut self, key: u64, values: Vec<Value>) {
-        if let Err(at) = self.entries.binary_search_by_key(&key, |(k, _)| *k) {
-            self.entries.insert(at, (key, values));
+    pub fn insert(&mut self, key: u64, values: Vec<Value>, output: Option<f64>) {
+        if let Err(at) = self.entries.binary_search_by_key(&key, |e| e.key) {
+            self.entries.insert(at, Sampled { key, values, output });
             self.entries.truncate(self.capacity as usize);
         }
     }
@@ -94,7 +110,7 @@ impl ExplainSample {
         let (mut a, mut b) =
             (std::mem::take(&mut self.entries).into_iter().peekable(), other.entries.iter().peekable());
         while merged.len() < self.capacity as usize {
-            let (ka, kb) = (a.peek().map(|(k, _)| *k), b.peek().map(|(k, _)| *k));
+            let (ka, kb) = (a.peek().map(|e| e.key), b.peek().map(|e| e.key));
             let next = match (ka, kb) {
                 (None, None) => break,
                 (Some(x), Some(y)) if x == y => {
@@ -113,8 +129,15 @@ impl ExplainSample {
     pub(crate) fn encode(&self, w: &mut Writer) {
         w.u32(self.capacity);
         w.u32(self.entries.len() as u32);
-        for (key, values) in &self.entries {
+        for Sampled { key, values, output } in &self.entries {
             w.u64(*key);
+            match output {
+                None => w.u8(0),
+                Some(x) => {
+                    w.u8(1);
+                    w.u64(x.to_bits());
+                }
+            }
             w.u32(values.len() as u32);
             for v in values {
                 match v {
@@ -143,12 +166,17 @@ impl ExplainSample {
         if capacity > MAX_EXPLAIN_SAMPLE || n > capacity as usize {
             return Err(bad("more records than its capacity"));
         }
-        let mut entries: Vec<(u64, Vec<Value>)> = Vec::with_capacity(n);
+        let mut entries: Vec<Sampled> = Vec::with_capacity(n);
         for _ in 0..n {
             let key = r.u64()?;
-            if entries.last().is_some_and(|(k, _)| *k >= key) {
+            if entries.last().is_some_and(|e| e.key >= key) {
                 return Err(bad("keys out of order"));
             }
+            let output = match r.u8()? {
+                0 => None,
+                1 => Some(f64::from_bits(r.u64()?)),
+                t => return Err(bad(&format!("unknown output tag {t}"))),
+            };
             let m = r.u32()? as usize;
             if m > r.remaining() {
                 return Err(bad("value count exceeds the input"));
@@ -163,7 +191,7 @@ impl ExplainSample {
                     t => return Err(bad(&format!("unknown value tag {t}"))),
                 });
             }
-            entries.push((key, values));
+            entries.push(Sampled { key, values, output });
         }
         Ok(ExplainSample { capacity, entries })
     }
@@ -191,7 +219,7 @@ mod tests {
 
     fn offer(s: &mut ExplainSample, id: &str) {
         if let Some(key) = s.admits(id) {
-            s.insert(key, vec![Value::Text(id.into())]);
+            s.insert(key, vec![Value::Text(id.into())], None);
         }
     }
 
@@ -241,7 +269,7 @@ mod tests {
             [Value::Number(1.5), Value::Bool(true), Value::Text("x".into()), Value::Null].into_iter().enumerate()
         {
             if let Some(k) = s.admits(&format!("id{i}")) {
-                s.insert(k, vec![v.clone(), Value::Number(-0.0)]);
+                s.insert(k, vec![v.clone(), Value::Number(-0.0)], (i % 2 == 0).then_some(0.25));
             }
         }
         let mut w = Writer { out: Vec::new() };

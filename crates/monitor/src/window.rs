@@ -385,7 +385,14 @@ impl WindowState {
                 },
                 |_| {},
             );
-            self.explain_sample.insert(key, values);
+            let output = match &schema.task {
+                Task::Binary { positive } => record.positive_score(positive),
+                Task::Regression => match record.prediction {
+                    Value::Number(x) => Some(x),
+                    _ => None,
+                },
+            };
+            self.explain_sample.insert(key, values, output.filter(|x| x.is_finite()));
         }
         self.prediction.add(None, Some(&record.prediction));
         self.add_selection(schema, record);

@@ -406,6 +406,18 @@ fn render(models: &[ModelMetrics], http: &HttpMetrics, ingested: u64) -> String 
         }))
     });
 
+    e.family(
+        "riskops_attribution_unexplained",
+        "gauge",
+        "Share of the latest window's logged outputs that the model's attributions of the logged features do not account for (explain.unexplained).",
+    );
+    per_version(&mut e, models, "riskops_attribution_unexplained", |m| {
+        one(report(m).and_then(|r| match r.metric(&["explain", "unexplained"]) {
+            Some(Observed::One(x)) => Some(x),
+            _ => None,
+        }))
+    });
+
     e.family("riskops_open_incidents", "gauge", "Incidents open or acknowledged (not resolved), by severity.");
     per_version(&mut e, models, "riskops_open_incidents", |m| {
         m.open_incidents.iter().map(|(s, n)| (vec![("severity", s.as_str().to_string())], n.to_string())).collect()

@@ -161,6 +161,7 @@ const METRIC_HELP: &str = concat!(
     explain.<feature|*>.share   its share of mean |SHAP| (explain.features.<feature> in the JSON);\n                          \
     or change (from the validation data's share), mean_abs_shap, …\n  \
     explain.shift           how much of the model's reliance moved between features (0 to 1)\n  \
+    explain.unexplained     share of the logged outputs the attributions do not account for\n  \
     business.cost_per_1000  from the model's values per outcome (see below)\n\n\
     --above X fires when the value is X or more, --below X when it is under X. --relative compares \
     the change from the reference instead (the version's registered metric, else its first window).\n\n\

@@ -577,6 +577,12 @@ fn print_attribution(explain: Option<&WindowExplanation>) {
                 a.sampled,
                 a.reference_rows
             );
+            if let Some(u) = a.unexplained {
+                println!(
+                    "               {} of the logged outputs is not accounted for by the model's attributions",
+                    percent(u)
+                );
+            }
             let mut moved: Vec<_> = a.features.iter().collect();
             moved.sort_by(|x, y| y.1.change.abs().total_cmp(&x.1.change.abs()));
             for (feature, f) in moved.into_iter().take(8) {

@@ -36,6 +36,12 @@ pub struct Explanation {
     /// Total variation between the two share distributions, ½ Σ |change| in [0, 1]: how much
     /// of the model's reliance moved between features, whichever they are.
     pub shift: f64,
+    /// Of the logged outputs' distance from the base value, the share the model's
+    /// attributions of the logged features do not account for, in [0, 1] (0 on the
+    /// reference, whose outputs are the model's): rises when the traffic's outputs stop
+    /// following from its features as the model maps them. `None` without logged outputs.
+    /// Computed by the caller, which runs the model.
+    pub unexplained: Option<f64>,
 }
 
 impl Explanation {
@@ -71,7 +77,7 @@ impl Explanation {
             .collect();
         features.sort_by(|a, b| b.share.total_cmp(&a.share).then_with(|| a.feature.cmp(&b.feature)));
         let shift = 0.5 * features.iter().map(|f| f.change.abs()).sum::<f64>();
-        Explanation { sampled, reference_rows, method, output_space, features, shift }
+        Explanation { sampled, reference_rows, method, output_space, features, shift, unexplained: None }
     }
 }
 

@@ -55,7 +55,7 @@ const LATENCY: &[&str] = &["count", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "ma
 /// `explain.<feature|*>.<name>`: a feature's attribution in the window's sample.
 pub const EXPLAIN_FEATURE: &[&str] = &["share", "change", "mean_abs_shap", "reference_share"];
 /// `explain.<name>`: the whole window's.
-const EXPLAIN: &[&str] = &["shift", "sampled"];
+const EXPLAIN: &[&str] = &["shift", "unexplained", "sampled"];
 
 /// Whether a metric path (split at dots) names a value window reports have. Feature,
 /// attribute and group names are free (`*` for every attribute).
@@ -152,6 +152,7 @@ impl WindowReport {
                 let e = self.explain.as_ref()?.as_ref().ok()?;
                 one(match *name {
                     "shift" => Some(e.shift),
+                    "unexplained" => e.unexplained,
                     "sampled" => Some(e.sampled as f64),
                     _ => None,
                 })

@@ -52,10 +52,11 @@ impl WindowExplainer for WindowAttributions {
         let (inputs, _) =
             bind_columns(prepared.model.signature(), &columns, None, Some(&prepared.bound), &HashMap::new())
                 .map_err(|e| Error::invalid("model", format!("the window's records do not fit the model: {e}")))?;
-        let window = mean_abs_shap(&prepared, inputs)?;
+        let explained = explain_rows(&prepared, inputs)?;
         let dataset = &job.reference.version;
         Ok(WindowAttribution {
-            window: prepared.features.iter().cloned().zip(window.0).collect(),
+            window: prepared.features.iter().cloned().zip(mean_abs(&explained)).collect(),
+            unexplained: unexplained(&explained, &job.outputs, prepared.output_space),
             reference: prepared.reference.clone(),
             reference_rows: prepared.reference_rows,
             method: format!(
@@ -131,15 +132,64 @@ fn prepare(job: &AttributionJob) -> Result<Prepared> {
         reference_rows: 0,
         output_space: space,
     };
-    let (means, explained) = mean_abs_shap(&prepared, inputs)?;
-    prepared.reference = prepared.features.iter().cloned().zip(means).collect();
-    prepared.reference_rows = explained as u64;
+    let explained = explain_rows(&prepared, inputs)?;
+    prepared.reference = prepared.features.iter().cloned().zip(mean_abs(&explained)).collect();
+    prepared.reference_rows = explained.rows as u64;
     Ok(prepared)
 }
 
-/// Mean |SHAP| per feature over the rows (and over the outputs of a multi-output
-/// ensemble), and the number of rows.
-fn mean_abs_shap(p: &Prepared, inputs: HashMap<String, riskops_model::Tensor>) -> Result<(Vec<f64>, usize)> {
+/// Mean |SHAP| per feature over the rows (and over the outputs of a multi-output ensemble).
+fn mean_abs(e: &shap::Explanation) -> Vec<f64> {
+    let n = (e.rows * e.n_outputs).max(1) as f64;
+    (0..e.n_features)
+        .map(|f| {
+            let cells = (0..e.rows).flat_map(|r| (0..e.n_outputs).map(move |o| (r, o)));
+            cells.map(|(r, o)| e.value(r, f, o).abs()).sum::<f64>() / n
+        })
+        .collect()
+}
+
+/// How much of the logged outputs the model's attributions do not account for: over the
+/// rows logged with an output, mean |logged margin − (base + Σ SHAP)| over itself plus the
+/// sum of the mean |SHAP|. The reference's is 0 by construction (its outputs are the
+/// model's), so it rises when the traffic's outputs no longer follow from its features as
+/// the model maps them: a feature's relation to the output changed (values shuffled or
+/// corrupted after scoring, another model answering), which the attributions of the inputs
+/// alone cannot show. `None` without logged outputs, or for a multi-class ensemble.
+fn unexplained(e: &shap::Explanation, outputs: &[Option<f64>], space: &str) -> Option<f64> {
+    // A binary classifier's ensemble has one margin, or one per class (the positive class
+    // last: scikit-learn orders classes, and riskops' positive class is the larger label).
+    let output = match e.n_outputs {
+        1 => 0,
+        2 => 1,
+        _ => return None,
+    };
+    let to_margin = |x: f64| match space {
+        "log_odds" => {
+            let p = x.clamp(1e-7, 1.0 - 1e-7);
+            (p / (1.0 - p)).ln()
+        }
+        _ => x,
+    };
+    let rows: Vec<(usize, f64)> = outputs
+        .iter()
+        .enumerate()
+        .filter_map(|(r, o)| o.map(|x| (r, to_margin(x))))
+        .filter(|(r, _)| *r < e.rows)
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let n = rows.len() as f64;
+    let residual = rows.iter().map(|(r, logged)| (logged - e.total(*r, output)).abs()).sum::<f64>() / n;
+    let attributed =
+        rows.iter().map(|(r, _)| (0..e.n_features).map(|f| e.value(*r, f, output).abs()).sum::<f64>()).sum::<f64>() / n;
+    let total = residual + attributed;
+    Some(if total > 0.0 { residual / total } else { 0.0 })
+}
+
+/// Interventional SHAP values of the rows against the prepared background.
+fn explain_rows(p: &Prepared, inputs: HashMap<String, riskops_model::Tensor>) -> Result<shap::Explanation> {
     let failed = |e: riskops_model::ModelError| Error::invalid("model", format!("explaining failed: {e}"));
     let (ensemble, _) = p.model.explained_ensemble().map_err(failed)?;
     let (x, cols) = p.model.ensemble_features(inputs).map_err(failed)?;
@@ -147,18 +197,7 @@ fn mean_abs_shap(p: &Prepared, inputs: HashMap<String, riskops_model::Tensor>) -
         return Err(Error::invalid("model", "the records do not have the model's columns"));
     }
     let rows = Rows::new(&x, cols).map_err(failed)?;
-    let e = shap::interventional(ensemble, Rows::new(&p.background, cols).map_err(failed)?, rows).map_err(failed)?;
-    let n = (e.rows * e.n_outputs).max(1) as f64;
-    let means = (0..e.n_features)
-        .map(|f| {
-            (0..e.rows)
-                .flat_map(|r| (0..e.n_outputs).map(move |o| (r, o)))
-                .map(|(r, o)| e.value(r, f, o).abs())
-                .sum::<f64>()
-                / n
-        })
-        .collect();
-    Ok((means, e.rows))
+    shap::interventional(ensemble, Rows::new(&p.background, cols).map_err(failed)?, rows).map_err(failed)
 }
 
 /// The sampled rows as columns: numbers where every present value is a number (or a

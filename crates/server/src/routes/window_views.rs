@@ -42,6 +42,7 @@ fn attribution(e: &m::Explanation) -> Attribution {
         method: e.method.clone(),
         output_space: e.output_space.clone(),
         shift: e.shift,
+        unexplained: finite_opt(e.unexplained),
         features: ByName(
             e.features
                 .iter()

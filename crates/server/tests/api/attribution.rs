@@ -11,37 +11,51 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../model/tests/data").join(name)).unwrap()
 }
 
-/// The credit data's rows as records (the model's 23 features; `id` and the label left
-/// out), with `PAY_0` replaced when `pay_0` is given.
-fn records(rows: std::ops::Range<usize>, pay_0: Option<f64>, first_ts: i64) -> Vec<u8> {
+/// How a window's records differ from the credit data's rows.
+#[derive(Clone, Copy, PartialEq)]
+enum Traffic {
+    /// As they are, logged with the model's own scores (onnxruntime's, from the fixture).
+    AsValidated,
+    /// Every applicant four months late on the latest payment (`PAY_0` = 4), no score logged.
+    LatePayers,
+    /// `PAY_0` taken from another row (the rows in reverse), logged with the row's own score:
+    /// the feature's relation to the output is broken while its values look the same.
+    PayShuffled,
+}
+
+/// The credit data's rows as records (the model's 23 features; `id` and the label left out).
+fn records(rows: std::ops::Range<usize>, traffic: Traffic, first_ts: i64) -> Vec<u8> {
     let text = String::from_utf8(fixture("credit_gbc_input.csv")).unwrap();
+    let scores = String::from_utf8(fixture("credit_gbc_expected.csv")).unwrap();
+    let scores: Vec<f64> = scores.lines().skip(1).map(|l| l.rsplit(',').next().unwrap().parse().unwrap()).collect();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let data: Vec<&str> = lines.collect();
+    let data: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let pay_0 = header.iter().position(|h| *h == "PAY_0").unwrap();
     let mut out = String::new();
-    for (k, i) in rows.enumerate() {
-        let cells: Vec<&str> = data[i].split(',').collect();
+    for (k, i) in rows.clone().enumerate() {
         let mut features = serde_json::Map::new();
-        for (name, cell) in header.iter().zip(&cells) {
+        for (j, (name, cell)) in header.iter().zip(&data[i]).enumerate() {
             if matches!(*name, "id" | "default") {
                 continue;
             }
-            let mut x: f64 = cell.parse().unwrap();
-            if *name == "PAY_0"
-                && let Some(v) = pay_0
-            {
-                x = v;
-            }
+            let x: f64 = match traffic {
+                Traffic::LatePayers if j == pay_0 => 4.0,
+                Traffic::PayShuffled if j == pay_0 => data[rows.end - 1 - k][j].parse().unwrap(),
+                _ => cell.parse().unwrap(),
+            };
             features.insert(name.to_string(), json!(x));
         }
-        let r = json!({
-            "id": format!("r{i}-{}", pay_0.is_some()),
+        let mut r = json!({
+            "id": format!("r{i}-{}", traffic as u8),
             "timestamp": first_ts + k as i64,
             "version": "1",
             "features": features,
-            "prediction": 0,
-            "score": 0.2,
+            "prediction": u8::from(scores[i] >= 0.5),
         });
+        if traffic != Traffic::LatePayers {
+            r["score"] = json!(scores[i]);
+        }
         out.push_str(&format!("{r}\n"));
     }
     out.into_bytes()
@@ -85,6 +99,9 @@ async fn a_feature_the_model_turns_to_moves_its_attribution_share_and_a_monitor_
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{monitor}");
+        let unexplained = json!({"metric": "explain.unexplained", "above": 0.1});
+        let (status, unexplained_monitor) = s.call("POST", &format!("{base}/monitors"), TOKEN, Some(unexplained)).await;
+        assert_eq!(status, StatusCode::CREATED, "{unexplained_monitor}");
         let (status, e) = s
             .call(
                 "POST",
@@ -97,15 +114,17 @@ async fn a_feature_the_model_turns_to_moves_its_attribution_share_and_a_monitor_
 
         // A window of traffic like the validation data, then one where every applicant is
         // four months late on the latest payment: the model leans on PAY_0 for everyone.
-        s.ndjson(TOKEN, &format!("{base}/predictions"), records(0..150, None, T0)).await;
-        s.ndjson(TOKEN, &format!("{base}/predictions"), records(150..300, Some(4.0), T0 + 1000)).await;
+        s.ndjson(TOKEN, &format!("{base}/predictions"), records(0..150, Traffic::AsValidated, T0)).await;
+        s.ndjson(TOKEN, &format!("{base}/predictions"), records(150..300, Traffic::LatePayers, T0 + 1000)).await;
+        // Then PAY_0 no longer goes with the output it was logged with.
+        s.ndjson(TOKEN, &format!("{base}/predictions"), records(150..300, Traffic::PayShuffled, T0 + 2000)).await;
 
         let (status, view) = s.get(&format!("{base}/monitoring?from={T0}&to={}", T0 + 3600), Some(TOKEN)).await;
         assert_eq!(status, StatusCode::OK, "{view}");
         let windows = view["windows"].as_array().unwrap();
-        assert_eq!(windows.len(), 2, "{view}");
-        let (calm, shifted) = (&windows[0], &windows[1]);
-        for w in [calm, shifted] {
+        assert_eq!(windows.len(), 3, "{view}");
+        let (calm, shifted, shuffled) = (&windows[0], &windows[1], &windows[2]);
+        for w in [calm, shifted, shuffled] {
             assert_eq!(w["explain"]["sampled"], 100, "{w}");
             assert_eq!(w["explain"]["output_space"], "log_odds", "{w}");
             let shares: f64 = w["explain"]["features"].as_object().unwrap().values().map(|f| number(&f["share"])).sum();
@@ -122,19 +141,29 @@ async fn a_feature_the_model_turns_to_moves_its_attribution_share_and_a_monitor_
         assert!(number(&shifted["explain"]["shift"]) > number(&calm["explain"]["shift"]) + 0.2, "{view}");
         // Another feature lost share to PAY_0.
         assert!(number(&feature(shifted, "LIMIT_BAL")["change"]) < 0.0, "{shifted}");
+        // The model's own scores are what its attributions add up to; none logged, nothing
+        // to compare; PAY_0 shuffled against its scores leaves a share unexplained, though
+        // the attributions of the inputs alone barely move (same values, other rows).
+        let unexplained = |w: &Value| w["explain"]["unexplained"].as_f64();
+        assert!(unexplained(calm).unwrap() < 0.01, "{calm}");
+        assert_eq!(unexplained(shifted), None, "{shifted}");
+        assert!(unexplained(shuffled).unwrap() > 0.1, "{shuffled}");
+        assert!(number(&feature(shuffled, "PAY_0")["change"]).abs() < 0.1, "{shuffled}");
 
         // Both windows close (a later one exists, or they went quiet); the monitor fires on
         // the shifted one only.
-        let id = monitor["id"].as_str().unwrap().to_string();
-        let incidents = s
-            .eventually("/api/v1/incidents?model=gbc", |v| {
-                v["incidents"].as_array().unwrap().iter().any(|i| i["monitor_id"] == id.as_str())
-            })
-            .await;
-        let ours: Vec<&Value> =
-            incidents["incidents"].as_array().unwrap().iter().filter(|i| i["monitor_id"] == id.as_str()).collect();
-        assert_eq!(ours.len(), 1, "{incidents}");
-        assert_eq!(ours[0]["first_window"], shifted["start"], "{incidents}");
+        for (m, first) in [(&monitor, shifted), (&unexplained_monitor, shuffled)] {
+            let id = m["id"].as_str().unwrap();
+            let incidents = s
+                .eventually("/api/v1/incidents?model=gbc", |v| {
+                    v["incidents"].as_array().unwrap().iter().any(|i| i["monitor_id"] == id)
+                })
+                .await;
+            let ours: Vec<&Value> =
+                incidents["incidents"].as_array().unwrap().iter().filter(|i| i["monitor_id"] == id).collect();
+            assert_eq!(ours.len(), 1, "{incidents}");
+            assert_eq!(ours[0]["first_window"], first["start"], "{m} {incidents}");
+        }
 
         // /metrics exports the latest window's shares under the names monitors read.
         let text = s.http.get(s.url("/metrics")).bearer_auth(TOKEN).send().await.unwrap().text().await.unwrap();
@@ -143,8 +172,10 @@ async fn a_feature_the_model_turns_to_moves_its_attribution_share_and_a_monitor_
             .find(|l| l.starts_with("riskops_attribution{") && l.contains("feature=\"PAY_0\",metric=\"share\""))
             .unwrap_or_else(|| panic!("no PAY_0 share in /metrics: {text}"));
         let exported: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
-        assert!((exported - number(&shifted_pay["share"])).abs() < 1e-9, "{line}");
+        let latest_pay = number(&feature(shuffled, "PAY_0")["share"]);
+        assert!((exported - latest_pay).abs() < 1e-9, "{line}");
         assert!(text.contains("riskops_attribution_shift{"), "{text}");
+        assert!(text.contains("riskops_attribution_unexplained{"), "{text}");
     }
 }
 
@@ -161,7 +192,7 @@ async fn a_model_treeshap_cannot_explain_says_why_and_still_takes_records() {
         let config = json!({"exclude": ["id", "default"], "explain_sample": 20});
         let (status, c) = s.call("PUT", &format!("{base}/monitor"), TOKEN, Some(config)).await;
         assert_eq!(status, StatusCode::OK, "{c}");
-        let answer = s.ndjson(TOKEN, &format!("{base}/predictions"), records(0..30, None, T0)).await;
+        let answer = s.ndjson(TOKEN, &format!("{base}/predictions"), records(0..30, Traffic::AsValidated, T0)).await;
         assert_eq!(answer["accepted"], 30, "{answer}");
         let (status, view) = s.get(&format!("{base}/monitoring?from={T0}&to={}", T0 + 3600), Some(TOKEN)).await;
         assert_eq!(status, StatusCode::OK, "{view}");

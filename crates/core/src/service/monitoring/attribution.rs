@@ -28,6 +28,8 @@ pub struct AttributionJob {
     /// The sample's columns, and its rows in that order (`Null` for missing).
     pub features: Vec<String>,
     pub rows: Vec<Vec<Value>>,
+    /// Per row, the output it was logged with (positive-class score, or the predicted number).
+    pub outputs: Vec<Option<f64>>,
 }
 
 /// Mean |SHAP| per feature of the window's rows and of the reference's.
@@ -35,6 +37,9 @@ pub struct AttributionJob {
 pub struct WindowAttribution {
     pub window: Vec<(String, f64)>,
     pub reference: Vec<(String, f64)>,
+    /// The share of the logged outputs the attributions do not account for (see
+    /// `Explanation::unexplained`).
+    pub unexplained: Option<f64>,
     pub reference_rows: u64,
     pub method: String,
     pub output_space: String,
@@ -78,14 +83,18 @@ impl Riskops {
             return Some((*hit).clone());
         }
         let answer = match self.explain_sample(version, state, config).await {
-            Ok(a) => Ok(Explanation::from_means(
-                &a.window,
-                &a.reference,
-                sample.len() as u64,
-                a.reference_rows,
-                a.method,
-                a.output_space,
-            )),
+            Ok(a) => {
+                let mut e = Explanation::from_means(
+                    &a.window,
+                    &a.reference,
+                    sample.len() as u64,
+                    a.reference_rows,
+                    a.method,
+                    a.output_space,
+                );
+                e.unexplained = a.unexplained;
+                Ok(e)
+            }
             Err(e) if e.kind == ErrorKind::Invalid => Err(e.message),
             Err(e) => {
                 // A transient failure (an unreadable artifact): logged, not cached, and
@@ -135,6 +144,7 @@ impl Riskops {
             exclude: config.exclude.clone(),
             features: state.features.iter().map(|f| f.name.clone()).collect(),
             rows: state.explain_sample.rows().map(<[Value]>::to_vec).collect(),
+            outputs: state.explain_sample.outputs().collect(),
         };
         let answer = tokio::task::spawn_blocking(move || explainer.explain_window(&job))
             .await
