@@ -349,7 +349,9 @@ fn performance_and_fairness_equal_the_metrics_on_the_same_records() {
     assert_eq!(r.latency.as_ref().map(|l| l.count), Some(1000));
     let mut explained = r.clone();
     let means = [("x".to_string(), 0.3), ("y".to_string(), 0.1)];
-    explained.explain = Some(Ok(Explanation::from_means(&means, &means[..1], 5, 5, String::new(), String::new())));
+    let mut explanation = Explanation::from_means(&means, &means[..1], 5, 5, String::new(), String::new());
+    explanation.unexplained = Some(0.1);
+    explained.explain = Some(Ok(explanation));
     every_metric_name_reads_a_value(&explained);
 
     // Late labels: the same outcomes added after the records give the same performance.
