@@ -39,7 +39,7 @@ pub use identities::{IdentityRequest, IssuedToken, parse_binding};
 pub use kpi::{KpiReport, VersionKpi};
 pub use metrics::{LOOK_BACK_DAYS, LatestWindow, ModelMetrics};
 pub use monitoring::{
-    AttributionJob, IngestOutcome, IngestPermit, MAX_BATCH, MonitorConfig, SegmentFile, SegmentWriter,
+    ArtifactFiles, AttributionJob, IngestOutcome, IngestPermit, MAX_BATCH, MonitorConfig, SegmentFile, SegmentWriter,
     WindowAttribution, WindowExplainer,
 };
 pub use produce::{

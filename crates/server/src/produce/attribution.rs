@@ -9,7 +9,7 @@
 use super::explain::{background_rows, feature_names, output_space};
 use super::stats::Rng;
 use super::{Scorer, read_table, sample_indices, select, to_model_column};
-use riskops_core::service::{AttributionJob, WindowAttribution, WindowExplainer};
+use riskops_core::service::{AttributionJob, ModelInput, WindowAttribution, WindowExplainer};
 use riskops_core::{Error, Result};
 use riskops_model::shap::{self, Rows};
 use riskops_model::{Column, ColumnValues, Model, bind_columns};
@@ -46,14 +46,18 @@ struct Prepared {
 }
 
 impl WindowExplainer for WindowAttributions {
+    fn prepared(&self, job: &AttributionJob) -> bool {
+        self.prepared.lock().is_ok_and(|c| c.contains_key(&prepared_key(job)))
+    }
+
     fn explain_window(&self, job: &AttributionJob) -> Result<WindowAttribution> {
-        let prepared = self.prepared(job)?;
+        let prepared = self.prepare(job)?;
         let columns = sample_columns(&job.features, &job.rows);
         let (inputs, _) =
             bind_columns(prepared.model.signature(), &columns, None, Some(&prepared.bound), &HashMap::new())
                 .map_err(|e| Error::invalid("model", format!("the window's records do not fit the model: {e}")))?;
         let explained = explain_rows(&prepared, inputs)?;
-        let dataset = &job.reference.version;
+        let dataset = &job.reference;
         Ok(WindowAttribution {
             window: prepared.features.iter().cloned().zip(mean_abs(&explained)).collect(),
             unexplained: unexplained(&explained, &job.outputs, prepared.output_space),
@@ -72,14 +76,8 @@ impl WindowExplainer for WindowAttributions {
 }
 
 impl WindowAttributions {
-    fn prepared(&self, job: &AttributionJob) -> Result<Arc<Prepared>> {
-        let key = format!(
-            "{}\n{}\n{}\n{}",
-            job.model.version.digest,
-            job.reference.version.digest,
-            job.exclude.join(","),
-            job.features.join(",")
-        );
+    fn prepare(&self, job: &AttributionJob) -> Result<Arc<Prepared>> {
+        let key = prepared_key(job);
         if let Some(p) = self.prepared.lock().ok().and_then(|c| c.get(&key).cloned()) {
             return Ok(p);
         }
@@ -94,11 +92,18 @@ impl WindowAttributions {
     }
 }
 
+/// One model, reference and column set: what a [`Prepared`] is for.
+fn prepared_key(job: &AttributionJob) -> String {
+    format!("{}\n{}\n{}\n{}", job.model.digest, job.reference.digest, job.exclude.join(","), job.features.join(","))
+}
+
 fn prepare(job: &AttributionJob) -> Result<Prepared> {
-    let v = &job.model.version;
+    let v = &job.model;
     let name = format!("{}@{}", v.name, v.version);
+    let files = job.files.as_ref().ok_or_else(|| Error::internal("explaining a window needs its model's files"))?;
+    let input = ModelInput { version: v.clone(), file: files.model.clone() };
     // Endpoints are refused before this (core), so this loads the ONNX file.
-    let Scorer::Onnx(model) = Scorer::load(&job.model, &crate::endpoint::EndpointSettings::default())? else {
+    let Scorer::Onnx(model) = Scorer::load(&input, &crate::endpoint::EndpointSettings::default())? else {
         return Err(Error::invalid("model", format!("{name} is served over HTTP: riskops explains models it runs")));
     };
     let (ensemble, direct) = model
@@ -110,7 +115,7 @@ fn prepare(job: &AttributionJob) -> Result<Prepared> {
     let (_, bindings) = bind_columns(model.signature(), &sample, None, None, &HashMap::new())
         .map_err(|e| Error::invalid("model", format!("the monitored features do not fit the model: {e}")))?;
     let bound: Vec<String> = bindings.iter().flat_map(|b| b.columns.iter().cloned()).collect();
-    let reference: Vec<Column> = read_table(&job.reference.file)?
+    let reference: Vec<Column> = read_table(&files.reference)?
         .columns
         .iter()
         .filter(|c| !job.exclude.contains(&c.name))

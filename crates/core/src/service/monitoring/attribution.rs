@@ -10,19 +10,23 @@
 
 use super::{MonitorConfig, Riskops};
 use crate::error::{Error, ErrorKind, Result};
+use crate::registry::DatasetVersion;
 use crate::registry::ModelVersion;
-use crate::service::{DataInput, ModelInput};
 use riskops_monitor::{Explanation, Value, WindowState};
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 /// A window's sampled records to explain, with what they are compared against.
 #[derive(Debug, Clone)]
 pub struct AttributionJob {
-    pub model: ModelInput,
+    pub model: ModelVersion,
     /// The version's validation data (else its training data): the background SHAP
     /// integrates over and the reference whose attributions the window's are compared with.
-    pub reference: DataInput,
+    pub reference: DatasetVersion,
+    /// The two artifacts as local files, verified; `None` when the explainer said it has
+    /// what it needs of them ([`WindowExplainer::prepared`]).
+    pub files: Option<ArtifactFiles>,
     /// Reference columns that are not model inputs (the monitor configuration's `exclude`).
     pub exclude: Vec<String>,
     /// The sample's columns, and its rows in that order (`Null` for missing).
@@ -30,6 +34,12 @@ pub struct AttributionJob {
     pub rows: Vec<Vec<Value>>,
     /// Per row, the output it was logged with (positive-class score, or the predicted number).
     pub outputs: Vec<Option<f64>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ArtifactFiles {
+    pub model: PathBuf,
+    pub reference: PathBuf,
 }
 
 /// Mean |SHAP| per feature of the window's rows and of the reference's.
@@ -47,6 +57,11 @@ pub struct WindowAttribution {
 
 /// Explains window samples: the server's runs riskops-model's TreeSHAP.
 pub trait WindowExplainer: Send + Sync {
+    /// Whether the explainer already holds what the job's model and reference give (loaded
+    /// model, background, reference attributions), so the caller need not read and hash the
+    /// artifacts again: for a large validation file that would cost more than the SHAP.
+    fn prepared(&self, job: &AttributionJob) -> bool;
+
     /// `Err` with kind `Invalid` says why this model's windows cannot be explained (served
     /// over HTTP, not a tree ensemble, data that does not fit); that reason is reported.
     fn explain_window(&self, job: &AttributionJob) -> Result<WindowAttribution>;
@@ -136,20 +151,26 @@ impl Riskops {
             .dataset_version(&link.name, link.version)
             .await?
             .ok_or_else(|| Error::internal(format!("dataset {link} vanished")))?;
-        let data_file = self.artifacts.open_verified(&dataset.digest).await?;
-        let model_file = self.artifacts.open_verified(&version.digest).await?;
-        let job = AttributionJob {
-            model: ModelInput { version: version.clone(), file: model_file.path.clone() },
-            reference: DataInput { version: dataset, file: data_file.path.clone() },
+        let mut job = AttributionJob {
+            model: version.clone(),
+            reference: dataset,
+            files: None,
             exclude: config.exclude.clone(),
             features: state.features.iter().map(|f| f.name.clone()).collect(),
             rows: state.explain_sample.rows().map(<[Value]>::to_vec).collect(),
             outputs: state.explain_sample.outputs().collect(),
         };
+        let mut opened = None;
+        if !explainer.prepared(&job) {
+            let data_file = self.artifacts.open_verified(&job.reference.digest).await?;
+            let model_file = self.artifacts.open_verified(&version.digest).await?;
+            job.files = Some(ArtifactFiles { model: model_file.path.clone(), reference: data_file.path.clone() });
+            opened = Some((model_file, data_file));
+        }
         let answer = tokio::task::spawn_blocking(move || explainer.explain_window(&job))
             .await
             .map_err(|e| Error::internal(format!("explaining a window stopped: {e}")))?;
-        drop((model_file, data_file));
+        drop(opened);
         answer
     }
 }

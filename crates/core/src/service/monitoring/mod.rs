@@ -21,7 +21,7 @@ mod reports;
 mod segments;
 
 pub(super) use attribution::ExplanationCache;
-pub use attribution::{AttributionJob, WindowAttribution, WindowExplainer};
+pub use attribution::{ArtifactFiles, AttributionJob, WindowAttribution, WindowExplainer};
 pub use config::MonitorConfig;
 pub use ingest::{IngestOutcome, MAX_BATCH};
 pub(super) use reports::WindowReports;
