@@ -200,3 +200,29 @@ async fn a_model_treeshap_cannot_explain_says_why_and_still_takes_records() {
         assert!(reason.contains("TreeSHAP"), "{reason}");
     }
 }
+
+#[tokio::test]
+async fn a_model_served_over_http_is_not_explained_and_the_window_says_so() {
+    let url = super::endpoints::fake_mlflow(fixture("credit_gbc.onnx")).await;
+    for s in servers().await {
+        let (status, _) =
+            s.upload("/api/v1/datasets/credit/versions", json!({}), fixture("credit_gbc_input.csv")).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let registration = json!({
+            "endpoint": url, "protocol": "mlflow", "classes": ["0", "1"],
+            "metadata": {"validation_data": "credit@1"},
+        });
+        let (status, served) = s.post("/api/v1/models/served/endpoints", registration).await;
+        assert_eq!(status, StatusCode::CREATED, "{served}");
+        let base = "/api/v1/projects/default/models/served";
+        let config = json!({"exclude": ["id", "default"], "explain_sample": 20});
+        let (status, c) = s.call("PUT", &format!("{base}/monitor"), TOKEN, Some(config)).await;
+        assert_eq!(status, StatusCode::OK, "{c}");
+        let answer = s.ndjson(TOKEN, &format!("{base}/predictions"), records(0..30, Traffic::AsValidated, T0)).await;
+        assert_eq!(answer["accepted"], 30, "{answer}");
+        let (status, view) = s.get(&format!("{base}/monitoring?from={T0}&to={}", T0 + 3600), Some(TOKEN)).await;
+        assert_eq!(status, StatusCode::OK, "{view}");
+        let reason = view["windows"][0]["explain"]["skipped"].as_str().unwrap_or_else(|| panic!("{view}"));
+        assert!(reason.contains("served over HTTP"), "{reason}");
+    }
+}
