@@ -17,9 +17,9 @@ use riskops_monitor::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Reference rows explained (a seeded sample of the validation data): enough that the
-/// reference shares move by well under a percent from one sample to another on the data
-/// riskops was tested on, and cheap (once per version).
+/// Reference rows explained (a seeded sample of the validation data): as many as the
+/// largest window sample, so the reference's shares are at least as steady as a window's
+/// (their noise falls as 1/√rows), and cheap, once per version.
 const REFERENCE_ROWS: usize = 1000;
 /// The seed of the reference rows' sample (the background's is `background_rows`').
 const REFERENCE_SEED: u64 = 17;
@@ -110,17 +110,24 @@ fn prepare(job: &AttributionJob) -> Result<Prepared> {
         .explained_ensemble()
         .map_err(|e| Error::invalid("model", format!("{name} cannot be explained by TreeSHAP: {e}")))?;
     let space = output_space(ensemble);
-    // The window's columns decide the model's inputs, as for scoring its records.
-    let sample = sample_columns(&job.features, &[]);
-    let (_, bindings) = bind_columns(model.signature(), &sample, None, None, &HashMap::new())
-        .map_err(|e| Error::invalid("model", format!("the monitored features do not fit the model: {e}")))?;
-    let bound: Vec<String> = bindings.iter().flat_map(|b| b.columns.iter().cloned()).collect();
     let reference: Vec<Column> = read_table(&files.reference)?
         .columns
         .iter()
         .filter(|c| !job.exclude.contains(&c.name))
         .map(to_model_column)
         .collect();
+    // The window's features (the reference's columns, typed as the data is) decide the
+    // model's inputs, as for scoring its records.
+    // (Their types only: no rows are copied.)
+    let monitored: Vec<Column> = job
+        .features
+        .iter()
+        .filter_map(|f| reference.iter().find(|c| &c.name == f))
+        .flat_map(|c| select(std::slice::from_ref(c), &[]))
+        .collect();
+    let (_, bindings) = bind_columns(model.signature(), &monitored, None, None, &HashMap::new())
+        .map_err(|e| Error::invalid("model", format!("the monitored features do not fit the model: {e}")))?;
+    let bound: Vec<String> = bindings.iter().flat_map(|b| b.columns.iter().cloned()).collect();
     let (background, cols) = background_rows(&model, &reference, &bound)?;
     let features = feature_names(&bindings, direct, cols);
     let rows = reference.first().map_or(0, Column::len);
