@@ -60,6 +60,9 @@ pub struct MonitorConfig {
     pub retention_days: u32,
     /// The fewest records a window needs before its drift is judged.
     pub min_records: u64,
+    /// Records per window sampled to explain with the model (attribution drift); 0: none.
+    #[serde(default)]
+    pub explain_sample: u32,
 }
 
 /// One ingested batch's accepted records, kept as Parquet (zstd).

@@ -85,6 +85,52 @@ pub struct WindowReport {
     pub latency: Option<Latency>,
     /// `null` without values per outcome (`riskops kpi set`) or labels.
     pub business: Option<Business>,
+    /// Attributions of the window's sampled records against the validation data's: `null`
+    /// unless the model keeps a sample (`explain_sample`); `{"skipped": reason}` when they
+    /// cannot be computed (a model served over HTTP, not a tree ensemble).
+    #[serde(default)]
+    pub explain: Option<WindowExplanation>,
+}
+
+/// The window's attributions, or why there are none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum WindowExplanation {
+    Computed(Attribution),
+    Skipped { skipped: String },
+}
+
+/// Mean |SHAP| per feature over the window's sample, its share of the total and its change
+/// from the share on the version's validation data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Attribution {
+    /// Records of the window explained.
+    pub sampled: u64,
+    /// Rows of the validation data explained.
+    pub reference_rows: u64,
+    pub method: String,
+    /// `log_odds`, `probability` or `raw`.
+    pub output_space: String,
+    /// ½ Σ |change|: the share of the model's reliance that moved between features.
+    pub shift: f64,
+    /// Of the logged outputs, the share the model's attributions of the logged features do
+    /// not account for (0 when every logged output is the model's own on those features);
+    /// `null` when records carry no score (binary) or numeric prediction (regression).
+    pub unexplained: Option<f64>,
+    /// Per feature, largest share first.
+    #[schema(value_type = std::collections::HashMap<String, FeatureAttribution>)]
+    pub features: ByName<FeatureAttribution>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FeatureAttribution {
+    pub mean_abs_shap: f64,
+    /// Of the sum of every feature's mean |SHAP|.
+    pub share: f64,
+    pub reference_mean_abs_shap: f64,
+    pub reference_share: f64,
+    /// `share − reference_share`.
+    pub change: f64,
 }
 
 /// Whether a window had enough records for its drift to be judged.

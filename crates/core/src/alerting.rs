@@ -108,7 +108,9 @@ impl Family {
     pub fn of(metric: &str) -> Option<Family> {
         Some(match metric.split('.').next()? {
             "drift" => Family::DataDrift,
-            "prediction_drift" => Family::PredictionDrift,
+            // Attribution drift: the model turning to other features changes how its
+            // outputs arise before labels show it, as prediction drift does.
+            "prediction_drift" | "explain" => Family::PredictionDrift,
             "performance" => Family::Performance,
             "fairness" => Family::Fairness,
             "quality" => Family::Quality,
@@ -599,6 +601,7 @@ mod tests {
             performance: Some(PerformanceReport::Binary(performance)),
             fairness: vec![("age_band".into(), parity(0.9)), ("sex".into(), parity(0.75))],
             latency: None,
+            explain: None,
         };
         let business = Business { currency: "EUR".into(), value_per_1000: -5250.0, value: -630.0, decisions: 120 };
         MonitoredWindow { report, business: Some(business) }

@@ -40,6 +40,7 @@ pub mod drift;
 mod features;
 mod record;
 mod report;
+mod sample;
 mod schema;
 mod window;
 
@@ -48,11 +49,13 @@ pub use drift::{FeatureDrift, column_drift, ks_p_value};
 pub use features::{Features, Layout};
 pub use record::{Record, RecordReader, Text, Value, bool_text, number_category};
 pub use report::{
-    AttributeFairness, BinaryPerformance, GroupFairness, Latency, Named, Observed, PerformanceReport, Quality,
-    RegressionPerformance, ReportContext, WindowDrift, WindowReport, is_metric, metric_names, rfc3339,
+    AttributeFairness, BinaryPerformance, EXPLAIN_FEATURE, Explanation, FeatureAttribution, GroupFairness, Latency,
+    Named, Observed, PerformanceReport, Quality, RegressionPerformance, ReportContext, WindowDrift, WindowReport,
+    is_metric, metric_names, rfc3339,
 };
 /// The column types and methods a [`FeatureDrift`] names.
 pub use riskops_drift::{ColumnType, Method};
+pub use sample::{ExplainSample, MAX_EXPLAIN_SAMPLE};
 pub use schema::{Conformer, FeatureSpec, InputSchema, RejectReason, Rejections, SchemaOptions, Task, type_violation};
 pub use window::{ColumnState, LATENCY_K, MAX_ATTRIBUTES, Performance, SMALL_CAP, SmallCounts, WINDOW_K, WindowState};
 

@@ -3,6 +3,7 @@
 use crate::MonitorError;
 use crate::codec::{Reader, Writer};
 use crate::record::{Record, Value, bool_text};
+use crate::sample::ExplainSample;
 use crate::schema::{FeatureSpec, InputSchema, RejectReason, Rejections, Task, fits};
 use riskops_data::profile::Dtype;
 use riskops_stats::metrics::{BinaryOutcomes, GroupOutcomes, RegressionSummary};
@@ -300,13 +301,17 @@ pub struct WindowState {
     pub selections: BTreeMap<String, GroupOutcomes>,
     pub latency: Moments,
     pub latency_quantiles: QuantileSketch,
+    /// A seeded sample of the records' features for attributions (capacity 0: none kept);
+    /// see [`ExplainSample`].
+    pub explain_sample: ExplainSample,
 }
 
 const MAGIC: &[u8; 4] = b"RKMW";
 /// 2 added the rejected records' counts after the counters; 3 the selections per attribute
 /// after the fairness summaries. Earlier versions are still read (nothing rejected, no
-/// selections: reports fall back to the labelled outcomes).
-const VERSION: u8 = 3;
+/// selections: reports fall back to the labelled outcomes). 4 the explanation sample at the
+/// end (earlier versions: no sample).
+const VERSION: u8 = 4;
 
 impl WindowState {
     /// An empty window for the schema's features and task.
@@ -333,7 +338,15 @@ impl WindowState {
             selections: BTreeMap::new(),
             latency: Moments::new(),
             latency_quantiles: QuantileSketch::with_k(LATENCY_K).unwrap_or_default(),
+            explain_sample: ExplainSample::new(0),
         }
+    }
+
+    /// The window keeps a sample of up to `capacity` records for attributions (set on a
+    /// fresh window, before records are added).
+    pub fn with_explain_sample(mut self, capacity: u32) -> WindowState {
+        self.explain_sample = ExplainSample::new(capacity);
+        self
     }
 
     /// Adds one record. Never fails: schema violations are counted (per feature and per
@@ -361,6 +374,26 @@ impl WindowState {
             violation = true;
         }
         self.records_with_violations += u64::from(violation);
+        if let Some(key) = self.explain_sample.admits(&record.id) {
+            let mut values = vec![Value::Null; schema.features.len()];
+            schema.align(
+                record,
+                |i, v| {
+                    if let (Some(slot), Some(v)) = (values.get_mut(i), v.filter(|v| !matches!(v, Value::Nested))) {
+                        *slot = v.clone();
+                    }
+                },
+                |_| {},
+            );
+            let output = match &schema.task {
+                Task::Binary { positive } => record.positive_score(positive),
+                Task::Regression => match record.prediction {
+                    Value::Number(x) => Some(x),
+                    _ => None,
+                },
+            };
+            self.explain_sample.insert(key, values, output.filter(|x| x.is_finite()));
+        }
         self.prediction.add(None, Some(&record.prediction));
         self.add_selection(schema, record);
         if let Some(l) = record.latency_ms.filter(|l| l.is_finite()) {
@@ -513,6 +546,7 @@ impl WindowState {
         }
         self.latency.merge(&other.latency);
         self.latency_quantiles.merge(&other.latency_quantiles);
+        self.explain_sample.merge(&other.explain_sample);
         Ok(())
     }
 
@@ -561,6 +595,7 @@ impl WindowState {
         }
         self.latency.encode(&mut w.out);
         self.latency_quantiles.encode(&mut w.out);
+        self.explain_sample.encode(&mut w);
         w.out
     }
 
@@ -610,6 +645,10 @@ impl WindowState {
         let selections = if version >= 3 { decode_groups(&mut r)? } else { BTreeMap::new() };
         let latency = r.sketch(Moments::decode)?;
         let latency_quantiles = r.sketch(QuantileSketch::decode)?;
+        let explain_sample = if version >= 4 { ExplainSample::decode(&mut r)? } else { ExplainSample::new(0) };
+        if explain_sample.rows().any(|row| row.len() != features.len()) {
+            return Err(MonitorError::Decode("an explanation sample row does not have the window's features".into()));
+        }
         if r.remaining() != 0 {
             return Err(MonitorError::Decode("trailing bytes after the window state".into()));
         }
@@ -630,6 +669,7 @@ impl WindowState {
             selections,
             latency,
             latency_quantiles,
+            explain_sample,
         })
     }
 }

@@ -8,8 +8,8 @@ use riskops_data::profile::{Dtype, profile_table};
 use riskops_data::{Column, CsvOptions, StrColumn, Table, Values, read_csv};
 use riskops_drift::{DriftOptions, detect_drift};
 use riskops_monitor::{
-    BinaryPerformance, Conformer, Features, InputSchema, Observed, PerformanceReport, Record, RejectReason,
-    ReportContext, SchemaOptions, Task, Value, WindowReport, WindowState, ks_p_value,
+    BinaryPerformance, Conformer, Explanation, Features, InputSchema, Observed, PerformanceReport, Record,
+    RejectReason, ReportContext, SchemaOptions, Task, Value, WindowReport, WindowState, ks_p_value,
 };
 use riskops_stats::metrics::{BinaryOutcomes, GroupOutcomes, RegressionSummary};
 use std::collections::BTreeMap;
@@ -206,7 +206,7 @@ fn every_metric_name_reads_a_value(r: &WindowReport) {
     for part in names.split(", ") {
         let Some((prefix, list)) = part.rsplit_once(".<") else { continue };
         let Some(list) = list.strip_suffix('>') else { continue };
-        let prefix = prefix.replace("<attribute|*>", "sex").replace("<attribute>", "sex");
+        let prefix = prefix.replace("<attribute|*>", "sex").replace("<attribute>", "sex").replace("<feature|*>", "x");
         let prefix = match prefix.strip_suffix(".by_group.<group>") {
             Some(p) => format!("{p}.by_group.{}", r.fairness[0].1.by_group[0].0),
             None => prefix,
@@ -347,7 +347,12 @@ fn performance_and_fairness_equal_the_metrics_on_the_same_records() {
         assert_eq!(named(&f.by_group, &m.group).count, m.count);
     }
     assert_eq!(r.latency.as_ref().map(|l| l.count), Some(1000));
-    every_metric_name_reads_a_value(&r);
+    let mut explained = r.clone();
+    let means = [("x".to_string(), 0.3), ("y".to_string(), 0.1)];
+    let mut explanation = Explanation::from_means(&means, &means[..1], 5, 5, String::new(), String::new());
+    explanation.unexplained = Some(0.1);
+    explained.explain = Some(Ok(explanation));
+    every_metric_name_reads_a_value(&explained);
 
     // Late labels: the same outcomes added after the records give the same performance.
     let mut late = window(&schema, &records(&drift(&t), false));
@@ -554,11 +559,22 @@ fn a_value_of_the_wrong_kind_keeps_its_record_and_rejections_count_by_reason() {
     assert_eq!(WindowState::decode(&old).unwrap(), plain);
 }
 
+/// `w`'s encoding as version 3 wrote it: without the explanation sample (which `w` must
+/// not keep), whose capacity and length (two u32) end the encoding.
+fn as_version_3(w: &WindowState) -> Vec<u8> {
+    assert!(w.explain_sample.is_empty() && w.explain_sample.capacity() == 0);
+    let mut v4 = w.encode();
+    assert_eq!((v4[4], &v4[v4.len() - 8..]), (4, &[0u8; 8][..]));
+    v4.truncate(v4.len() - 8);
+    v4[4] = 3;
+    v4
+}
+
 /// `w`'s encoding as version 2 wrote it: without the selections (which `w` must not
 /// have), whose count sits just before the latency summaries.
 fn as_version_2(w: &WindowState) -> Vec<u8> {
     assert!(w.selections.is_empty());
-    let v3 = w.encode();
+    let v3 = as_version_3(w);
     assert_eq!(v3[4], 3);
     let mut latency = Vec::new();
     w.latency.encode(&mut latency);

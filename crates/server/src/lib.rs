@@ -211,6 +211,7 @@ pub async fn start(
             Arc::new(produce::ModelRunner { endpoints: settings.endpoints.clone() }),
             tmp_dir.join("produced"),
         )
+        .with_window_explainer(Arc::new(produce::WindowAttributions::default()))
         .with_webhook_allow_hosts(settings.alerting.webhook_allow_hosts.clone());
     let orphans = riskops.remove_unreferenced_artifacts().await?;
     if removed_tmp + orphans > 0 {

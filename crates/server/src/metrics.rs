@@ -20,7 +20,7 @@ use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use riskops_core::service::ModelMetrics;
-use riskops_monitor::{FeatureDrift, PerformanceReport, WindowReport};
+use riskops_monitor::{FeatureDrift, Observed, PerformanceReport, WindowReport};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -375,6 +375,47 @@ fn render(models: &[ModelMetrics], http: &HttpMetrics, ingested: u64) -> String 
             }
         }
         out
+    });
+
+    e.family(
+        "riskops_attribution",
+        "gauge",
+        "Attributions of the latest window's sampled records per feature (share of mean |SHAP|, change from the validation data's share, mean_abs_shap, reference_share): the names monitors read as explain.<feature>.<metric>.",
+    );
+    per_version(&mut e, models, "riskops_attribution", |m| {
+        let mut out = Vec::new();
+        for metric in riskops_monitor::EXPLAIN_FEATURE {
+            if let Some(Observed::PerName(values)) = report(m).and_then(|r| r.metric(&["explain", "*", metric])) {
+                for (feature, x) in values {
+                    out.push((vec![("feature", feature), ("metric", metric.to_string())], float(x)));
+                }
+            }
+        }
+        out
+    });
+
+    e.family(
+        "riskops_attribution_shift",
+        "gauge",
+        "Half the sum of |change| of the features' attribution shares in the latest window (explain.shift).",
+    );
+    per_version(&mut e, models, "riskops_attribution_shift", |m| {
+        one(report(m).and_then(|r| match r.metric(&["explain", "shift"]) {
+            Some(Observed::One(x)) => Some(x),
+            _ => None,
+        }))
+    });
+
+    e.family(
+        "riskops_attribution_unexplained",
+        "gauge",
+        "Share of the latest window's logged outputs that the model's attributions of the logged features do not account for (explain.unexplained).",
+    );
+    per_version(&mut e, models, "riskops_attribution_unexplained", |m| {
+        one(report(m).and_then(|r| match r.metric(&["explain", "unexplained"]) {
+            Some(Observed::One(x)) => Some(x),
+            _ => None,
+        }))
     });
 
     e.family("riskops_open_incidents", "gauge", "Incidents open or acknowledged (not resolved), by severity.");

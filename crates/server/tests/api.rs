@@ -17,6 +17,8 @@ use tokio::sync::oneshot;
 mod alerting;
 #[path = "api/alerting_flow.rs"]
 mod alerting_flow;
+#[path = "api/attribution.rs"]
+mod attribution;
 #[path = "api/compliance.rs"]
 mod compliance;
 #[path = "api/console.rs"]

@@ -95,6 +95,12 @@ pub enum MonitorCommand {
         /// on it (performance counts labelled records) [default: 100].
         #[arg(long, value_name = "N")]
         min_records: Option<u64>,
+        /// Records per window to explain with the model (a seeded sample, 0 to 1000): the
+        /// window report then shows mean |SHAP| per feature, its share and the change
+        /// from the validation data's (`explain.<feature>.share`, `.change`, `explain.shift`),
+        /// for ONNX tree ensembles riskops runs [default: 0, none].
+        #[arg(long, value_name = "N")]
+        explain_sample: Option<u32>,
     },
     /// Window reports: one line per window (drift, F1 or R², worst parity ratio, worst
     /// missing rate, p95 latency, business value), then the newest window in detail.
@@ -152,6 +158,10 @@ const METRIC_HELP: &str = concat!(
     quality.missing_rate    the worst feature's; or out_of_range_rate, …\n  \
     volume                  records in the window\n  \
     latency.p95_ms          or p50_ms, p99_ms\n  \
+    explain.<feature|*>.share   its share of mean |SHAP| (explain.features.<feature> in the JSON);\n                          \
+    or change (from the validation data's share), mean_abs_shap, …\n  \
+    explain.shift           how much of the model's reliance moved between features (0 to 1)\n  \
+    explain.unexplained     share of the logged outputs the attributions do not account for\n  \
     business.cost_per_1000  from the model's values per outcome (see below)\n\n\
     --above X fires when the value is X or more, --below X when it is under X. --relative compares \
     the change from the reference instead (the version's registered metric, else its first window).\n\n\

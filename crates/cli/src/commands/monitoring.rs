@@ -6,7 +6,7 @@ use crate::client::Client;
 use crate::output::{emit, show, table_or};
 use anyhow::{Context, Result, bail};
 use riskops_api::monitoring::{MonitorConfig, MonitoringView};
-use riskops_api::window::{ByName, WindowReport};
+use riskops_api::window::{ByName, WindowExplanation, WindowReport};
 use riskops_monitor::{RecordBuilder, RecordColumn};
 use serde_json::{Value, json};
 use std::io::BufRead;
@@ -399,17 +399,26 @@ pub async fn monitor(client: &Client, format: Format, command: MonitorCommand) -
             sensitive,
             retention_days,
             min_records,
+            explain_sample,
         } => {
             let body = json!({
                 "window": window, "task": task, "positive": positive, "exclude": exclude, "sensitive": sensitive,
-                "retention_days": retention_days, "min_records": min_records,
+                "retention_days": retention_days, "min_records": min_records, "explain_sample": explain_sample,
             });
             let path = format!("/api/v1/projects/{project}/models/{model}/monitor");
             let config = client.put::<_, MonitorConfig>(&path, &body).await?;
             show(format, &config, |c| {
                 println!(
-                    "{model}: {} windows, {} task, raw records kept {} days, drift judged from {} records",
-                    c.window, c.task, c.retention_days, c.min_records
+                    "{model}: {} windows, {} task, raw records kept {} days, drift judged from {} records{}",
+                    c.window,
+                    c.task,
+                    c.retention_days,
+                    c.min_records,
+                    if c.explain_sample > 0 {
+                        format!(", {} records a window explained", c.explain_sample)
+                    } else {
+                        String::new()
+                    }
                 )
             });
         }
@@ -450,6 +459,10 @@ fn print_windows(report: &MonitoringView) {
                 w.quality.missing_rate.highest().map_or("-".into(), |(_, r)| percent(r)),
                 fixed(w.latency.as_ref().and_then(|l| l.p95_ms), 1),
                 fixed(w.business.as_ref().map(|b| b.value_per_1000), 2),
+                match &w.explain {
+                    Some(WindowExplanation::Computed(a)) => percent(a.shift),
+                    _ => "-".into(),
+                },
             ]
         })
         .collect();
@@ -467,6 +480,7 @@ fn print_windows(report: &MonitoringView) {
             "MISSING",
             "P95 MS",
             "VALUE/1000",
+            "ATTR SHIFT",
         ],
         &rows,
     );
@@ -546,5 +560,40 @@ fn print_window_detail(w: &WindowReport) {
             fixed(l.p99_ms, 1),
             fixed(l.max_ms, 1)
         ),
+    }
+    print_attribution(w.explain.as_ref());
+}
+
+/// Shares of mean |SHAP| in the window against the validation data's, the features whose
+/// share moved most first (up to eight).
+fn print_attribution(explain: Option<&WindowExplanation>) {
+    match explain {
+        None => println!("  attribution  - (keep a sample to explain: `riskops monitor configure --explain-sample N`)"),
+        Some(WindowExplanation::Skipped { skipped }) => println!("  attribution  - ({skipped})"),
+        Some(WindowExplanation::Computed(a)) => {
+            println!(
+                "  attribution  shift {} of the model's reliance moved between features ({} records explained, {} of the validation data)",
+                percent(a.shift),
+                a.sampled,
+                a.reference_rows
+            );
+            if let Some(u) = a.unexplained {
+                println!(
+                    "               {} of the logged outputs is not accounted for by the model's attributions",
+                    percent(u)
+                );
+            }
+            let mut moved: Vec<_> = a.features.iter().collect();
+            moved.sort_by(|x, y| y.1.change.abs().total_cmp(&x.1.change.abs()));
+            for (feature, f) in moved.into_iter().take(8) {
+                println!(
+                    "               {feature}: share {} (validation {}, {:+.1} points), mean |SHAP| {:.4}",
+                    percent(f.share),
+                    percent(f.reference_share),
+                    f.change * 100.0,
+                    f.mean_abs_shap
+                );
+            }
+        }
     }
 }

@@ -33,8 +33,10 @@ fn prediction_logs_are_sent_from_files_and_windows_shown() {
         "churn",
         "--exclude",
         "target",
+        "--explain-sample",
+        "20",
     ]));
-    assert_eq!(configured["window"], "hour");
+    assert_eq!((configured["window"].as_str(), configured["explain_sample"].as_u64()), (Some("hour"), Some(20)));
     let token = json_stdout(&admin(&["user", "create", "collector", "--service-account", "--role", "ingest@default"]))
         ["token"]
         .as_str()
@@ -116,6 +118,9 @@ fn prediction_logs_are_sent_from_files_and_windows_shown() {
         assert!(!line.contains(" - ("), "{section} has values: {line}");
     }
     assert!(text.contains("sex: parity ratio") && text.contains("f1 ") && text.contains("p95 "), "{text}");
+    // The sample is kept, but a model riskops cannot run is not explained: the reason shows.
+    let attribution = text.lines().find(|l| l.trim_start().starts_with("attribution")).unwrap_or_default();
+    assert!(attribution.contains("- (") && attribution.contains("ONNX"), "{text}");
     let business = &shown["windows"][0]["business"];
     assert!(business.is_null(), "no values per outcome when shown as JSON above: {business}");
     let help =

@@ -38,7 +38,10 @@ pub use governance::{PromotionView, Stages};
 pub use identities::{IdentityRequest, IssuedToken, parse_binding};
 pub use kpi::{KpiReport, VersionKpi};
 pub use metrics::{LOOK_BACK_DAYS, LatestWindow, ModelMetrics};
-pub use monitoring::{IngestOutcome, IngestPermit, MAX_BATCH, MonitorConfig, SegmentFile, SegmentWriter};
+pub use monitoring::{
+    ArtifactFiles, AttributionJob, IngestOutcome, IngestPermit, MAX_BATCH, MonitorConfig, SegmentFile, SegmentWriter,
+    WindowAttribution, WindowExplainer,
+};
 pub use produce::{
     Contribution, DataInput, EvidenceProducer, ExplainJob, ExplainMethod, ExplainOptions, ModelInput, PRODUCED_BY,
     ProducedEvidence, ReasonsWanted, RecordExplanation, RecordsJob, StressJob, StressOptions, ValidationJob,
@@ -94,6 +97,10 @@ pub struct Riskops {
     evidence_producer: Option<Arc<dyn EvidenceProducer>>,
     /// Where the producer writes its reports before they are stored.
     produce_dir: Option<std::path::PathBuf>,
+    /// Explains windows' samples (attribution drift); without one the section says so.
+    window_explainer: Option<Arc<dyn WindowExplainer>>,
+    /// Windows' `explain` sections already computed.
+    explanations: Arc<monitoring::ExplanationCache>,
     ingest_turns: Arc<monitoring::IngestTurns>,
     /// One settlement of the risk register at a time in this process: a resolve request and
     /// the alerting loop could otherwise both apply the same pending `lower`.
@@ -115,6 +122,8 @@ impl Riskops {
             model_inspector: None,
             evidence_producer: None,
             produce_dir: None,
+            window_explainer: None,
+            explanations: Arc::default(),
             ingest_turns: Arc::default(),
             settling: Arc::default(),
             webhook_allow_hosts: Arc::default(),
@@ -148,6 +157,11 @@ impl Riskops {
     }
 
     /// The key this instance signs with.
+    pub fn with_window_explainer(mut self, explainer: Arc<dyn WindowExplainer>) -> Self {
+        self.window_explainer = Some(explainer);
+        self
+    }
+
     pub fn with_signing_key(mut self, key: Arc<SigningKey>) -> Self {
         self.signing_key = Some(key);
         self

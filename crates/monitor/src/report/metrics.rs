@@ -3,6 +3,7 @@
 //! a monitor may watch ([`is_metric`]) and the values it reads ([`WindowReport::metric`])
 //! cannot disagree.
 
+use super::explain::FeatureAttribution;
 use super::sections::{AttributeFairness, BinaryPerformance, GroupFairness, Latency, Quality, RegressionPerformance};
 use super::{PerformanceReport, WindowReport};
 use crate::drift::FeatureDrift;
@@ -51,6 +52,10 @@ const GROUP: &[&str] = &[
     "false_positive_rate",
 ];
 const LATENCY: &[&str] = &["count", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms", "rank_error"];
+/// `explain.<feature|*>.<name>`: a feature's attribution in the window's sample.
+pub const EXPLAIN_FEATURE: &[&str] = &["share", "change", "mean_abs_shap", "reference_share"];
+/// `explain.<name>`: the whole window's.
+const EXPLAIN: &[&str] = &["shift", "unexplained", "sampled"];
 
 /// Whether a metric path (split at dots) names a value window reports have. Feature,
 /// attribute and group names are free (`*` for every attribute).
@@ -67,6 +72,8 @@ pub fn is_metric(path: &[&str]) -> bool {
         ["fairness", _, name] => known(ATTRIBUTE, name),
         ["fairness", _, "by_group", _, name] => known(GROUP, name),
         ["latency", name] => known(LATENCY, name),
+        ["explain", name] => known(EXPLAIN, name),
+        ["explain", _, name] => known(EXPLAIN_FEATURE, name),
         _ => false,
     }
 }
@@ -84,6 +91,8 @@ pub fn metric_names() -> String {
         list("fairness.<attribute|*>", ATTRIBUTE),
         list("fairness.<attribute>.by_group.<group>", GROUP),
         list("latency", LATENCY),
+        list("explain", EXPLAIN),
+        list("explain.<feature|*>", EXPLAIN_FEATURE),
     ]
     .join(", ")
 }
@@ -139,8 +148,40 @@ impl WindowReport {
                 one(attribute_path(f, rest))
             }
             ["latency", name] => one(latency_field(self.latency.as_ref()?, name)),
+            ["explain", name] => {
+                let e = self.explain.as_ref()?.as_ref().ok()?;
+                one(match *name {
+                    "shift" => Some(e.shift),
+                    "unexplained" => e.unexplained,
+                    "sampled" => Some(e.sampled as f64),
+                    _ => None,
+                })
+            }
+            ["explain", "*", name] => {
+                let e = self.explain.as_ref()?.as_ref().ok()?;
+                let values: Vec<(String, f64)> = e
+                    .features
+                    .iter()
+                    .filter_map(|f| attribution_field(f, name).and_then(finite).map(|x| (f.feature.clone(), x)))
+                    .collect();
+                (!values.is_empty()).then_some(Observed::PerName(values))
+            }
+            ["explain", feature, name] => {
+                let e = self.explain.as_ref()?.as_ref().ok()?;
+                one(attribution_field(e.features.iter().find(|f| f.feature == *feature)?, name))
+            }
             _ => None,
         }
+    }
+}
+
+fn attribution_field(f: &FeatureAttribution, name: &str) -> Option<f64> {
+    match name {
+        "share" => Some(f.share),
+        "change" => Some(f.change),
+        "mean_abs_shap" => Some(f.mean_abs_shap),
+        "reference_share" => Some(f.reference_share),
+        _ => None,
     }
 }
 

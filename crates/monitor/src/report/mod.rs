@@ -1,10 +1,12 @@
 //! [`WindowReport`]: what a closed window says, computed from its [`WindowState`] and the
 //! version's reference profile.
 
+mod explain;
 mod metrics;
 mod sections;
 
-pub use metrics::{Observed, is_metric, metric_names};
+pub use explain::{Explanation, FeatureAttribution};
+pub use metrics::{EXPLAIN_FEATURE, Observed, is_metric, metric_names};
 pub use sections::{
     AttributeFairness, BinaryPerformance, GroupFairness, Latency, Named, PerformanceReport, Quality,
     RegressionPerformance,
@@ -70,6 +72,11 @@ pub struct WindowReport {
     pub fairness: Named<AttributeFairness>,
     /// `None` when no record carried its latency.
     pub latency: Option<Latency>,
+    /// Attributions of the window's sample against the reference's: `None` when the model
+    /// keeps no sample (`explain_sample` 0); `Err(reason)` when they cannot be computed (a
+    /// model served over HTTP, not a tree ensemble, no reference data). Filled in by the
+    /// caller, which runs the model: [`compute`](Self::compute) leaves it `None`.
+    pub explain: Option<Result<Explanation, String>>,
 }
 
 impl WindowReport {
@@ -115,6 +122,7 @@ impl WindowReport {
             performance: sections::performance(&state.performance),
             fairness: sections::fairness(state),
             latency: sections::latency(state),
+            explain: None,
         }
     }
 }

@@ -2,17 +2,18 @@
 //! a served model called over HTTP: one [`Scorer`] either way), reads the dataset version as
 //! pandas types it, scores every row and computes the report (`validation`).
 
-mod attributions;
+mod attribution;
 mod dependence;
 mod explain;
 mod importance;
 mod reasons;
+mod rows_parquet;
 mod sampled;
 mod stats;
 mod stress;
 mod validation;
 
-pub(crate) use attributions::attributions_parquet;
+pub(crate) use rows_parquet::attributions_parquet;
 
 use crate::endpoint::{EndpointModel, EndpointSettings};
 use riskops_core::service::{
@@ -23,6 +24,8 @@ use riskops_data::{CsvOptions, Table, Values, read_csv};
 use riskops_model::{Column, ColumnValues, Data, Model, Prediction, Signature, bind_columns};
 use std::collections::HashMap;
 use std::path::Path;
+
+pub use attribution::WindowAttributions;
 
 pub struct ModelRunner {
     pub endpoints: EndpointSettings,

@@ -346,6 +346,7 @@ fn config_view(c: &MonitorConfig) -> MonitorConfigView {
         sensitive: c.sensitive.clone(),
         retention_days: c.retention_days,
         min_records: c.min_records,
+        explain_sample: c.explain_sample,
     }
 }
 

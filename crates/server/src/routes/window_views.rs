@@ -2,9 +2,9 @@
 //! core's business value; shared by the monitoring and status routes.
 
 use riskops_api::window::{
-    BinaryPerformance, Business, ByName, DriftStatus, FeatureDrift, FourFifths, GroupFairness, LastWindow, Latency,
-    Performance, PredictionDrift, Quality, RegressionPerformance, SkippedFeature, WindowDrift, WindowFairness,
-    WindowReport,
+    Attribution, BinaryPerformance, Business, ByName, DriftStatus, FeatureAttribution, FeatureDrift, FourFifths,
+    GroupFairness, LastWindow, Latency, Performance, PredictionDrift, Quality, RegressionPerformance, SkippedFeature,
+    WindowDrift, WindowExplanation, WindowFairness, WindowReport,
 };
 use riskops_core::monitoring::{self, MonitoredWindow};
 use riskops_monitor as m;
@@ -28,6 +28,36 @@ pub(crate) fn window_report(w: &MonitoredWindow) -> WindowReport {
         fairness: by_name(&r.fairness, attribute),
         latency: r.latency.as_ref().map(latency),
         business: w.business.as_ref().map(business),
+        explain: r.explain.as_ref().map(|e| match e {
+            Ok(e) => WindowExplanation::Computed(attribution(e)),
+            Err(reason) => WindowExplanation::Skipped { skipped: reason.clone() },
+        }),
+    }
+}
+
+fn attribution(e: &m::Explanation) -> Attribution {
+    Attribution {
+        sampled: e.sampled,
+        reference_rows: e.reference_rows,
+        method: e.method.clone(),
+        output_space: e.output_space.clone(),
+        shift: e.shift,
+        unexplained: finite_opt(e.unexplained),
+        features: ByName(
+            e.features
+                .iter()
+                .map(|f| {
+                    let a = FeatureAttribution {
+                        mean_abs_shap: f.mean_abs_shap,
+                        share: f.share,
+                        reference_mean_abs_shap: f.reference_mean_abs_shap,
+                        reference_share: f.reference_share,
+                        change: f.change,
+                    };
+                    (f.feature.clone(), a)
+                })
+                .collect(),
+        ),
     }
 }
 

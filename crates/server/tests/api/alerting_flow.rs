@@ -68,7 +68,7 @@ fn hour(h: i64, n: usize, shift: f64, labelled: bool) -> Vec<u8> {
 }
 
 impl TestServer {
-    async fn ndjson(&self, token: &str, path: &str, body: Vec<u8>) -> Value {
+    pub(crate) async fn ndjson(&self, token: &str, path: &str, body: Vec<u8>) -> Value {
         let req = self.http.post(self.url(path)).bearer_auth(token).header("content-type", "application/x-ndjson");
         let (status, answer) = read(req.body(body).send().await.unwrap()).await;
         assert_eq!(status, StatusCode::OK, "{answer}");
@@ -76,7 +76,7 @@ impl TestServer {
     }
 
     /// Polls `path` until `done` holds (the alerting task runs every 100 ms in tests).
-    async fn eventually(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) async fn eventually(&self, path: &str, done: impl Fn(&Value) -> bool) -> Value {
         for _ in 0..300 {
             let (status, body) = self.get(path, Some(TOKEN)).await;
             assert_eq!(status, StatusCode::OK, "{body}");

@@ -79,7 +79,7 @@ async fn mlserver_endpoint_validates_like_the_onnx_file_of_the_same_model() {
 /// An MLflow scoring server stand-in that runs `credit_gbc.onnx` with riskops-model on the
 /// `dataframe_split` it receives and answers the probabilities, as a pyfunc returning
 /// `predict_proba` does.
-async fn fake_mlflow(onnx: Vec<u8>) -> String {
+pub(crate) async fn fake_mlflow(onnx: Vec<u8>) -> String {
     use axum::routing::{get, post};
     let model = Arc::new(riskops_model::Model::load(&onnx).unwrap());
     let app = axum::Router::new().route("/ping", get(|| async { "\n" })).route(

@@ -8,7 +8,7 @@ use crate::auth::Operation;
 use crate::error::{Error, Result};
 use crate::monitoring::WindowSpec;
 use crate::registry::VersionRef;
-use riskops_monitor::Task;
+use riskops_monitor::{MAX_EXPLAIN_SAMPLE, Task};
 use serde_json::{Value, json};
 
 /// How a model is monitored: stored as the versioned document `monitor:<model>`.
@@ -26,6 +26,9 @@ pub struct MonitorConfig {
     /// A window with fewer records reports its drift as `insufficient`, and monitors whose
     /// values are sample statistics do not judge it (see `alerting::Monitor::judges`).
     pub min_records: u64,
+    /// Records per window kept (a seeded sample) to explain with the model and compare with
+    /// the reference's attributions (`explain.<feature>.share`); 0: none.
+    pub explain_sample: u32,
 }
 
 /// Raw records are kept six months by default: the EU AI Act (Art. 19) asks at least that
@@ -47,6 +50,7 @@ impl Default for MonitorConfig {
             sensitive: Vec::new(),
             retention_days: DEFAULT_RETENTION_DAYS,
             min_records: DEFAULT_MIN_RECORDS,
+            explain_sample: 0,
         }
     }
 }
@@ -57,7 +61,7 @@ impl MonitorConfig {
             Task::Binary { positive } => ("binary", Some(positive.clone())),
             Task::Regression => ("regression", None),
         };
-        json!({"window": self.window.name(), "task": task, "positive": positive, "exclude": self.exclude, "sensitive": self.sensitive, "retention_days": self.retention_days, "min_records": self.min_records})
+        json!({"window": self.window.name(), "task": task, "positive": positive, "exclude": self.exclude, "sensitive": self.sensitive, "retention_days": self.retention_days, "min_records": self.min_records, "explain_sample": self.explain_sample})
     }
 
     pub fn from_json(v: &Value) -> Result<MonitorConfig> {
@@ -65,12 +69,19 @@ impl MonitorConfig {
         if let Some(k) = obj.keys().find(|k| {
             !matches!(
                 k.as_str(),
-                "window" | "task" | "positive" | "exclude" | "sensitive" | "retention_days" | "min_records"
+                "window"
+                    | "task"
+                    | "positive"
+                    | "exclude"
+                    | "sensitive"
+                    | "retention_days"
+                    | "min_records"
+                    | "explain_sample"
             )
         }) {
             return Err(Error::invalid(
                 k,
-                "unknown field; use window, task, positive, exclude, sensitive, retention_days, min_records",
+                "unknown field; use window, task, positive, exclude, sensitive, retention_days, min_records, explain_sample",
             ));
         }
         let text_list = |k: &str| -> Result<Vec<String>> {
@@ -110,6 +121,12 @@ impl MonitorConfig {
                     )
                 })?,
         };
+        let explain_sample = match obj.get("explain_sample") {
+            None | Some(Value::Null) => 0,
+            Some(v) => v.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|n| *n <= MAX_EXPLAIN_SAMPLE).ok_or_else(
+                || Error::invalid("explain_sample", format!("must be a whole number from 0 to {MAX_EXPLAIN_SAMPLE}")),
+            )?,
+        };
         Ok(MonitorConfig {
             window,
             task,
@@ -117,6 +134,7 @@ impl MonitorConfig {
             sensitive: text_list("sensitive")?,
             retention_days,
             min_records,
+            explain_sample,
         })
     }
 }

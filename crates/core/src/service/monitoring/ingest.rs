@@ -164,16 +164,17 @@ impl Riskops {
             };
             for (r, (start, end)) in refused_now.iter().zip(refused_windows) {
                 let Some(reference) = references.get(&r.version) else { continue };
-                let entry = states
-                    .entry((r.version, start))
-                    .or_insert_with(|| (end, WindowState::new(&reference.schema), 0, 0));
+                let entry = states.entry((r.version, start)).or_insert_with(|| {
+                    (end, WindowState::new(&reference.schema).with_explain_sample(config.explain_sample), 0, 0)
+                });
                 entry.0 = entry.0.max(end);
                 entry.1.reject(r.kinds.iter().copied());
             }
             for ((version, record), (start, end)) in fresh.iter().zip(windows) {
                 let Some(reference) = references.get(version) else { continue };
-                let entry =
-                    states.entry((*version, start)).or_insert_with(|| (end, WindowState::new(&reference.schema), 0, 0));
+                let entry = states.entry((*version, start)).or_insert_with(|| {
+                    (end, WindowState::new(&reference.schema).with_explain_sample(config.explain_sample), 0, 0)
+                });
                 entry.0 = entry.0.max(end);
                 entry.1.add(&reference.schema, record);
                 entry.2 += 1;

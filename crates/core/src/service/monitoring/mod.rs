@@ -14,11 +14,14 @@
 //! labels in), `segments` (raw records kept) and `reports` (windows out). This module holds
 //! what they share: the ingest permit and the references records are checked against.
 
+mod attribution;
 mod config;
 mod ingest;
 mod reports;
 mod segments;
 
+pub(super) use attribution::ExplanationCache;
+pub use attribution::{ArtifactFiles, AttributionJob, WindowAttribution, WindowExplainer};
 pub use config::MonitorConfig;
 pub use ingest::{IngestOutcome, MAX_BATCH};
 pub(super) use reports::WindowReports;

@@ -83,6 +83,8 @@ pub(in crate::service) struct WindowReports<'a> {
     references: HashMap<u32, Reference>,
     /// Per version: its first window's start and predictions (the prediction-drift baseline).
     baselines: HashMap<u32, Option<(i64, ColumnProfile)>>,
+    /// The versions reported, read once (their windows' explanations need them).
+    versions: HashMap<u32, crate::registry::ModelVersion>,
 }
 
 impl<'a> WindowReports<'a> {
@@ -98,6 +100,7 @@ impl<'a> WindowReports<'a> {
             values,
             references: HashMap::new(),
             baselines: HashMap::new(),
+            versions: HashMap::new(),
         })
     }
 
@@ -135,8 +138,20 @@ impl<'a> WindowReports<'a> {
                 "this is the version's first window: later windows' predictions are compared with it".to_string(),
             ));
         }
+        if let Some(v) = self.version(version).await? {
+            report.explain = self.riskops.window_explanation(&v, start, state, &self.config).await;
+        }
         let business = business(&report, self.values.as_ref());
         Ok(MonitoredWindow { report, business })
+    }
+
+    async fn version(&mut self, version: u32) -> Result<Option<crate::registry::ModelVersion>> {
+        if !self.versions.contains_key(&version)
+            && let Some(v) = self.riskops.store.model_version(&self.model, Some(version)).await?
+        {
+            self.versions.insert(version, v);
+        }
+        Ok(self.versions.get(&version).cloned())
     }
 
     /// Records a window needs before sample statistics are judged.
