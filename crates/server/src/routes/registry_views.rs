@@ -109,6 +109,23 @@ pub async fn file_response(file: VerifiedFile, digest: &Digest, filename: &str) 
     Ok(response)
 }
 
+/// A file made for the answer (not stored), with its SHA-256 in `x-riskops-digest` so a
+/// client checks it as it checks stored files.
+pub fn bytes_response(body: Vec<u8>, content_type: &'static str, filename: &str) -> Response {
+    use sha2::{Digest as _, Sha256};
+    let digest = Digest::from_sha256(&Sha256::digest(&body));
+    let mut response = Response::new(Body::from(body));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(digest.as_str()) {
+        headers.insert("x-riskops-digest", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
 /// A byte stream that keeps the verified file (and its temporary copy) alive while sending.
 struct GuardedStream<S> {
     inner: S,

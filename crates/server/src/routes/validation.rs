@@ -9,20 +9,17 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::http::{HeaderValue, header};
 use riskops_api::explain::{
     ContributionView, ExplainRecordsRequest, ExplainRequest, ExplanationReport, ReasonView, RecordExplanationView,
     RecordExplanations,
 };
 use riskops_api::validation::{StressReport, StressRequest, ValidationReport, ValidationRequest};
 use riskops_core::Error;
-use riskops_core::artifact::Digest;
 use riskops_core::reasons::Adverse;
 use riskops_core::registry::VersionRef;
 use riskops_core::service::PRODUCED_BY;
 use riskops_core::service::{ExplainMethod, ExplainOptions, ReasonsWanted, StressOptions, ValidationOptions};
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
 use utoipa::IntoParams;
 
 /// Validates a model version on a dataset version: metrics with 95% intervals (DeLong for
@@ -188,18 +185,8 @@ pub async fn attributions(
     let table = tokio::task::spawn_blocking(move || crate::produce::attributions_parquet(&report))
         .await
         .map_err(|e| Error::internal(format!("the conversion stopped: {e}")))??;
-    let digest = Digest::from_sha256(&Sha256::digest(&table));
     let filename = format!("{}-v{}-attributions-{}.parquet", evidence.model, evidence.version, evidence.id);
-    let mut response = axum::response::Response::new(axum::body::Body::from(table));
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/vnd.apache.parquet"));
-    if let Ok(v) = HeaderValue::from_str(digest.as_str()) {
-        headers.insert("x-riskops-digest", v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(response)
+    Ok(crate::routes::registry_views::bytes_response(table, "application/vnd.apache.parquet", &filename))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
