@@ -21,6 +21,10 @@ mod alerting_flow;
 mod compliance;
 #[path = "api/console.rs"]
 mod console;
+#[path = "api/console_bench.rs"]
+mod console_bench;
+#[path = "../benches/console/seed.rs"]
+mod console_seed;
 #[path = "api/contract.rs"]
 mod contract;
 #[path = "api/endpoints.rs"]
