@@ -10,6 +10,7 @@
 
 mod column;
 mod error;
+pub mod html;
 mod method;
 mod prepare;
 mod report;

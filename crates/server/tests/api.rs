@@ -23,6 +23,8 @@ mod compliance;
 mod console;
 #[path = "api/console_bench.rs"]
 mod console_bench;
+#[path = "api/console_drift.rs"]
+mod console_drift;
 #[path = "../benches/console/seed.rs"]
 mod console_seed;
 #[path = "api/contract.rs"]

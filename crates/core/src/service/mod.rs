@@ -38,7 +38,7 @@ pub use governance::{PromotionView, Stages};
 pub use identities::{IdentityRequest, IssuedToken, parse_binding};
 pub use kpi::{KpiReport, VersionKpi};
 pub use metrics::{LOOK_BACK_DAYS, LatestWindow, ModelMetrics};
-pub use monitoring::{IngestOutcome, IngestPermit, MAX_BATCH, MonitorConfig, SegmentFile, SegmentWriter};
+pub use monitoring::{IngestOutcome, IngestPermit, MAX_BATCH, MonitorConfig, SegmentFile, SegmentWriter, WindowDrift};
 pub use produce::{
     Contribution, DataInput, EvidenceProducer, ExplainJob, ExplainOptions, ModelInput, PRODUCED_BY, ProducedEvidence,
     RecordExplanation, RecordsJob, StressJob, StressOptions, ValidationJob, ValidationOptions,

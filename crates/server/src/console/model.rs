@@ -215,7 +215,7 @@ fn render(path: &ModelPagePath, range: &RangeQuery, d: &ModelData) -> String {
         out.push_str(&c.render());
     }
     out.push_str("</div>\n");
-    out.push_str(&latest_drift(w.last()));
+    out.push_str(&latest_drift(path, w.last()));
     out.push_str(&incidents_list(&d.incidents));
     out
 }
@@ -298,10 +298,10 @@ fn range_form(range: &RangeQuery) -> String {
     out
 }
 
-fn latest_drift(latest: Option<&WindowReport>) -> String {
+fn latest_drift(path: &ModelPagePath, latest: Option<&WindowReport>) -> String {
     let Some(w) = latest else { return "<p class=\"muted\">No window in this range.</p>\n".to_string() };
     let mut out = format!(
-        "<h2>Newest window: drift per feature</h2>\n<p class=\"muted\">{} to {}, version {}, {} records ({} labelled){}</p>\n<table>\n<thead><tr><th scope=\"col\">Feature</th><th scope=\"col\">Method</th><th scope=\"col\">Statistic</th><th scope=\"col\">p-value</th><th scope=\"col\">Threshold</th><th scope=\"col\">Drifted</th></tr></thead>\n<tbody>\n",
+        "<h2>Newest window: drift per feature</h2>\n<p class=\"muted\">{} to {}, version {}, {} records ({} labelled){} · <a href=\"{}\">drift report with distributions</a></p>\n<table>\n<thead><tr><th scope=\"col\">Feature</th><th scope=\"col\">Method</th><th scope=\"col\">Statistic</th><th scope=\"col\">p-value</th><th scope=\"col\">Threshold</th><th scope=\"col\">Drifted</th></tr></thead>\n<tbody>\n",
         esc(&w.start),
         esc(&w.end),
         esc(&w.version),
@@ -311,7 +311,8 @@ fn latest_drift(latest: Option<&WindowReport>) -> String {
             " — too few records to judge drift"
         } else {
             ""
-        }
+        },
+        esc(&super::drift::href(&path.project, &path.model, &w.start, &w.version)),
     );
     for f in &w.drift.features {
         let exact = if f.exact { "" } else { " <span class=\"muted\">(approximate)</span>" };

@@ -10,7 +10,11 @@ fn browser() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-async fn page(s: &TestServer, path: &str, cookie: Option<&str>) -> (StatusCode, reqwest::header::HeaderMap, String) {
+pub(super) async fn page(
+    s: &TestServer,
+    path: &str,
+    cookie: Option<&str>,
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
     let mut req = browser().get(s.url(path));
     if let Some(c) = cookie {
         req = req.header("cookie", c);
@@ -44,7 +48,7 @@ async fn form(s: &TestServer, path: &str, fields: &[(&str, &str)], cookie: Optio
 }
 
 /// Signs in with the form; the session cookie (`name=value`) and its full Set-Cookie line.
-async fn sign_in(s: &TestServer, fields: &[(&str, &str)]) -> (String, String) {
+pub(super) async fn sign_in(s: &TestServer, fields: &[(&str, &str)]) -> (String, String) {
     let r = form(s, "/sign-in", fields, None).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{:?}", r.text().await);
     assert_eq!(r.headers()["location"], "/");

@@ -18,11 +18,13 @@ mod config;
 mod ingest;
 mod reports;
 mod segments;
+mod window_drift;
 
 pub use config::MonitorConfig;
 pub use ingest::{IngestOutcome, MAX_BATCH};
 pub(super) use reports::WindowReports;
 pub use segments::{SegmentFile, SegmentWriter};
+pub use window_drift::WindowDrift;
 
 use super::{RequestContext, Riskops};
 use crate::auth::{self, Operation, Permit, Scope};
