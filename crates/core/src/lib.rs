@@ -27,6 +27,7 @@ pub mod promotion;
 pub mod registry;
 pub mod risk;
 pub mod secret;
+pub mod series;
 pub mod service;
 pub mod signing;
 pub mod store;

@@ -38,7 +38,9 @@ pub use governance::{PromotionView, Stages};
 pub use identities::{IdentityRequest, IssuedToken, parse_binding};
 pub use kpi::{KpiReport, VersionKpi};
 pub use metrics::{LOOK_BACK_DAYS, LatestWindow, ModelMetrics};
-pub use monitoring::{IngestOutcome, IngestPermit, MAX_BATCH, MonitorConfig, SegmentFile, SegmentWriter, WindowDrift};
+pub use monitoring::{
+    IngestOutcome, IngestPermit, MAX_BATCH, MonitorConfig, SegmentFile, SegmentWriter, WindowDrift, WindowPoint,
+};
 pub use produce::{
     Contribution, DataInput, EvidenceProducer, ExplainJob, ExplainOptions, ModelInput, PRODUCED_BY, ProducedEvidence,
     RecordExplanation, RecordsJob, StressJob, StressOptions, ValidationJob, ValidationOptions,

@@ -20,8 +20,9 @@ use riskops_core::action::Action;
 use riskops_core::audit::AuditRecord;
 use riskops_core::auth::{Operation, Scope};
 use riskops_core::clock::SystemClock;
-use riskops_core::monitoring::{IngestWrite, WindowWrite};
+use riskops_core::monitoring::{IngestWrite, SeriesRow, WindowWrite};
 use riskops_core::secret::Secret;
+use riskops_core::service::RequestContext;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::sync::Arc;
@@ -284,7 +285,8 @@ pub async fn seed(scale: Scale) -> Seeded {
 }
 
 /// Writes each model's year of closed hourly windows, copies of the template states, in one
-/// transaction per model; the last full hours are left to the models with drifted traffic.
+/// transaction per model, with their chart values as the monitors' evaluation would have
+/// stored them; the last full hours are left to the models with drifted traffic.
 async fn seed_windows(dir: &Path, scale: Scale, now_hour: i64, template_start: i64) -> usize {
     let store = riskops_store::open(None, dir).await.unwrap();
     let artifacts = Arc::new(riskops_store::artifacts::LocalArtifacts::new(dir.join("artifacts")).unwrap());
@@ -293,6 +295,17 @@ async fn seed_windows(dir: &Path, scale: Scale, now_hour: i64, template_start: i
     let templates =
         store.windows("m000", Some(1), template_start, template_start + TEMPLATE_HOURS * HOUR).await.unwrap();
     assert_eq!(templates.len(), TEMPLATE_HOURS as usize, "one template window per hour");
+    // Each template's chart values, as the monitors' evaluation stores them for every window
+    // it judges (every project's training data is the same table, so they hold for all).
+    let ctx = RequestContext { principal: principal.clone(), request_id: None };
+    let points: Vec<String> = riskops
+        .monitoring_series(&ctx, "m000", template_start, template_start + TEMPLATE_HOURS * HOUR)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.point.to_text())
+        .collect();
+    assert_eq!(points.len(), templates.len());
     let hours = scale.days * 24;
     let mut total = 0;
     for i in 0..scale.models {
@@ -315,11 +328,22 @@ async fn seed_windows(dir: &Path, scale: Scale, now_hour: i64, template_start: i
             })
             .collect();
         total += windows.len();
+        let series: Vec<SeriesRow> = windows
+            .iter()
+            .map(|w| SeriesRow {
+                version: w.version,
+                start: w.start,
+                end: w.end,
+                rev: 1,
+                point: Some(points[(w.start / HOUR) as usize % points.len()].clone()),
+            })
+            .collect();
         let permit = riskops_core::auth::authorize(&principal, Operation::Ingest, Scope::Project(&project)).unwrap();
         let audit = AuditRecord::new(&permit, Action::PredictionsIngest, format!("model:{model}"))
             .after(json!({"seeded_windows": windows.len()}));
-        let write = IngestWrite { model, windows, ..Default::default() };
+        let write = IngestWrite { model: model.clone(), windows, ..Default::default() };
         store.commit_ingest(write, audit, time::OffsetDateTime::now_utc()).await.unwrap();
+        store.put_series(&model, &series).await.unwrap();
     }
     total
 }
@@ -332,10 +356,12 @@ pub fn pages(scale: Scale) -> Vec<(String, String, f64)> {
         ("portfolio".to_string(), "/".to_string(), 500.0),
         ("project".into(), format!("/projects/{project}"), 300.0),
         ("model, default range (7 days)".into(), m.clone(), 300.0),
-        ("model, 30 days".into(), format!("{m}?days=30"), 300.0),
+        ("model, 14 days (hourly, longest)".into(), format!("{m}?days=14"), 300.0),
+        ("model, 30 days (daily means)".into(), format!("{m}?days=30"), 300.0),
     ];
     if scale.days > 30 {
-        out.push((format!("model, {} days", scale.days.min(366)), format!("{m}?days={}", scale.days.min(366)), 300.0));
+        let days = scale.days.min(366);
+        out.push((format!("model, {days} days (daily means)"), format!("{m}?days={days}"), 300.0));
     }
     out.extend([
         ("promotions".into(), "/promotions".into(), 300.0),

@@ -18,6 +18,7 @@ mod model;
 mod portfolio;
 mod project;
 mod promotions;
+mod series;
 mod session;
 
 use crate::state::AppState;

@@ -309,7 +309,7 @@ async fn an_incident_is_acknowledged_in_the_console_and_a_viewer_cannot_resolve_
         let drift_chart = html.split("<figure").find(|f| f.contains("Drift share")).unwrap();
         assert!(drift_chart.contains("Drift share"), "{drift_chart}");
         assert_eq!(drift_chart.matches("class=\"pt\"").count(), windows, "{drift_chart}");
-        assert!(drift_chart.contains("class=\"marker\""), "the incident is marked: {drift_chart}");
+        assert!(drift_chart.contains("class=\"marker incident\""), "the incident is marked: {drift_chart}");
         let volume_chart = html.split("<figure").find(|f| f.contains("Volume")).unwrap();
         assert!(volume_chart.contains(": 120</title>"), "{volume_chart}");
         let (status, _, html) = page(&s, "/projects/default/models/nope", Some(&admin)).await;

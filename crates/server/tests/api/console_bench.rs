@@ -28,6 +28,19 @@ async fn console_bench_seeds_windows_and_times_every_page() {
         .await
         .unwrap();
     assert!(page.contains("data-windows=\"23\"") || page.contains("data-windows=\"24\""), "{page}");
+    // Longer ranges are daily means of the stored chart values, and say so.
+    let month = http
+        .get(format!("{}/projects/p00/models/m001?days=30", seeded.base))
+        .header("cookie", "riskops_session=0.bench-admin-token-0123456789")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(month.contains("Daily means") && month.contains("Monitoring: 48 window(s)"), "{month}");
+    let days = ["data-windows=\"2\"", "data-windows=\"3\""];
+    assert!(days.iter().any(|d| month.contains(d)), "two days of windows span two or three dates: {month}");
     let incidents = http
         .get(format!("{}/incidents", seeded.base))
         .header("cookie", "riskops_session=0.bench-admin-token-0123456789")

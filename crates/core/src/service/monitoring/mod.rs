@@ -18,12 +18,14 @@ mod config;
 mod ingest;
 mod reports;
 mod segments;
+mod series;
 mod window_drift;
 
 pub use config::MonitorConfig;
 pub use ingest::{IngestOutcome, MAX_BATCH};
 pub(super) use reports::WindowReports;
 pub use segments::{SegmentFile, SegmentWriter};
+pub use series::WindowPoint;
 pub use window_drift::WindowDrift;
 
 use super::{RequestContext, Riskops};
