@@ -51,6 +51,14 @@ async fn console_bench_seeds_windows_and_times_every_page() {
         .await
         .unwrap();
     assert!(incidents.contains("m000"), "the drifted hour opened an incident: {incidents}");
+    // The monitors' evaluation stored the chart values of the windows it judged: the
+    // drifted traffic's hours of m000 (which opened the incident) have theirs.
+    let store = riskops_store::open(None, seeded.dir.path()).await.unwrap();
+    let hour = time::OffsetDateTime::now_utc().unix_timestamp() / 3600 * 3600;
+    // (A range of five hours: the test may run across the top of an hour.)
+    let rows = store.series("m000", hour - 5 * 3600, hour).await.unwrap();
+    let judged = rows.iter().filter(|r| r.point.as_deref().is_some_and(|p| p.contains("\"drift_share\""))).count();
+    assert!(judged >= 3, "{rows:?}");
     let _ = seeded.stop.send(());
     seeded.running.finished().await.unwrap();
 }
