@@ -252,13 +252,21 @@ async fn a_validator_approves_in_the_console_and_the_requester_is_told_why_they_
             "{after}"
         );
         assert_eq!(decision["comment"], "holdout AUC fine");
-        // The deployment it made is marked on the model page's time axis, on every chart.
+        // With its validation evidence and a risk officer's approval the request completes; the
+        // deployment is marked on the model page's time axis, on every chart.
+        let validation = json!({"kind": "validation", "passed": true});
+        let (status, e) =
+            s.upload("/api/v1/models/scorer/versions/1/evidence", validation, b"validation report".to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{e}");
+        let risk = s.user("rosa", &["risk_officer@alpha"]).await;
+        let (_, done) = s.call("POST", &format!("/api/v1/promotions/{id}/approve"), &risk, Some(json!({}))).await;
+        assert_eq!(done["status"], "completed", "{done}");
         let (_, stages) = s.get("/api/v1/models/scorer/stages", Some(TOKEN)).await;
         let deployments = stages["history"].as_array().unwrap().len();
         assert_eq!(deployments, 1, "{stages}");
         let (_, _, model) = page(&s, "/projects/alpha/models/scorer", Some(&victor_cookie)).await;
         assert_eq!(model.matches("class=\"marker deployment\"").count(), 7, "{model}");
-        assert!(model.contains("v1 to staging by"), "{model}");
+        assert!(model.contains("v1 to staging by rosa: first release"), "{model}");
         assert!(model.contains("riskops report model scorer@1"), "the model report's command: {model}");
         // A forged form changes nothing.
         let r = form(
