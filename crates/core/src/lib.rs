@@ -14,6 +14,7 @@ pub mod checkpoint;
 pub mod clock;
 pub mod compliance;
 pub mod context;
+pub mod drift_html;
 pub mod encode;
 pub mod error;
 pub mod governance;

@@ -10,7 +10,6 @@
 
 mod column;
 mod error;
-pub mod html;
 mod method;
 mod prepare;
 mod report;

@@ -1,5 +1,5 @@
 //! A window's drift against its version's reference, as `riskops drift --format html`
-//! shows two files (riskops-drift's renderer, shared with the CLI), with a way back to the
+//! shows two files (riskops-core's `drift_html`, shared with the CLI), with a way back to the
 //! model. Readable by whoever may read the model's monitoring (core's authorization).
 
 use super::html::{self, esc};
@@ -9,7 +9,7 @@ use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use riskops_drift::html::{Labels, STYLE, Stylesheet, render};
+use riskops_core::drift_html::{Labels, STYLE, Stylesheet, render};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;

@@ -1,10 +1,11 @@
-//! A drift report as one HTML page: no scripts, fonts or images from the network; one
+//! riskops-drift's report as one HTML page: no scripts, fonts or images from the network; one
 //! inline SVG chart per compared column, drifted columns first. The CLI writes it with its
 //! stylesheet inline (`riskops drift --format html`, a file that stands alone); the web
 //! console serves it with the stylesheet linked, under a Content-Security-Policy that
 //! allows no inline style. Nothing here reads or writes: a report in, text out.
 
-use crate::{ColumnDrift, DriftReport, Plot};
+use crate::encode::escape_html as esc;
+use riskops_drift::{ColumnDrift, DriftReport, Plot};
 use std::fmt::Write;
 
 /// Where the page's stylesheet ([`STYLE`]) comes from.
@@ -308,20 +309,4 @@ pub fn verdict(report: &DriftReport) -> String {
         report.drift_share * 100.0,
         report.drift_share_threshold * 100.0
     )
-}
-
-/// Text safe in HTML content and quoted attributes.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
