@@ -222,7 +222,7 @@ fn model_name(i: usize) -> String {
 pub async fn seed(scale: Scale) -> Seeded {
     let began = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let now_hour = time::OffsetDateTime::now_utc().unix_timestamp() / HOUR * HOUR;
+    let now_hour = riskops_core::clock::Clock::now(&SystemClock).unix_timestamp() / HOUR * HOUR;
     let (base, stop, running) = start(dir.path(), Duration::from_millis(200)).await;
     let api = Api { base, http: reqwest::Client::new() };
     let projects = scale.models.div_ceil(MODELS_PER_PROJECT);
@@ -342,7 +342,7 @@ async fn seed_windows(dir: &Path, scale: Scale, now_hour: i64, template_start: i
         let audit = AuditRecord::new(&permit, Action::PredictionsIngest, format!("model:{model}"))
             .after(json!({"seeded_windows": windows.len()}));
         let write = IngestWrite { model: model.clone(), windows, ..Default::default() };
-        store.commit_ingest(write, audit, time::OffsetDateTime::now_utc()).await.unwrap();
+        store.commit_ingest(write, audit, riskops_core::clock::Clock::now(&SystemClock)).await.unwrap();
         store.put_series(&model, &series).await.unwrap();
     }
     total

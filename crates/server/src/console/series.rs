@@ -8,7 +8,6 @@ use riskops_api::window::WindowReport;
 use riskops_core::series::{HEADLINE_METRICS, SeriesPoint};
 use riskops_core::service::WindowPoint;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 /// Ranges up to this many days show every window; longer ones show daily means.
 pub(super) const HOURLY_UP_TO_DAYS: u32 = 14;
@@ -78,17 +77,13 @@ pub(super) fn charts(points: &[(i64, SeriesPoint)], span: (i64, i64), markers: &
 
 /// What the charts' points are, said above them.
 pub(super) fn rule(days: u32, points: usize, windows: usize) -> String {
-    let mut out = String::new();
     if days > HOURLY_UP_TO_DAYS {
-        let _ = write!(
-            out,
+        format!(
             "<p class=\"muted\">Daily means: {points} points, each the mean of that day's windows ({windows} windows in the range). Ranges up to {HOURLY_UP_TO_DAYS} days show one point per window.</p>\n"
-        );
+        )
     } else {
-        let _ = write!(
-            out,
+        format!(
             "<p class=\"muted\">One point per window ({windows}). Ranges over {HOURLY_UP_TO_DAYS} days are shown as daily means.</p>\n"
-        );
+        )
     }
-    out
 }

@@ -54,7 +54,7 @@ async fn console_bench_seeds_windows_and_times_every_page() {
     // The monitors' evaluation stored the chart values of the windows it judged: the
     // drifted traffic's hours of m000 (which opened the incident) have theirs.
     let store = riskops_store::open(None, seeded.dir.path()).await.unwrap();
-    let hour = time::OffsetDateTime::now_utc().unix_timestamp() / 3600 * 3600;
+    let hour = riskops_core::clock::Clock::now(&riskops_core::clock::SystemClock).unix_timestamp() / 3600 * 3600;
     // (A range of five hours: the test may run across the top of an hour.)
     let rows = store.series("m000", hour - 5 * 3600, hour).await.unwrap();
     let judged = rows.iter().filter(|r| r.point.as_deref().is_some_and(|p| p.contains("\"drift_share\""))).count();

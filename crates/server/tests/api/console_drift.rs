@@ -18,7 +18,7 @@ async fn a_viewer_opens_a_windows_drift_report_from_the_model_page_and_others_ca
         let (status, m) = s.upload("/api/v1/models/scorer/versions", metadata, b"model".to_vec()).await;
         assert_eq!(status, StatusCode::CREATED, "{m}");
         // An hour of traffic, a little while ago, with income shifted far off the reference.
-        let start = (time::OffsetDateTime::now_utc().unix_timestamp() / 3600 - 2) * 3600;
+        let start = (riskops_core::clock::Clock::now(&SystemClock).unix_timestamp() / 3600 - 2) * 3600;
         let lines: String = (0..200)
             .map(|i| {
                 let segment = ["a", "b", "c"][i as usize % 3];
