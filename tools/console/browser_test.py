@@ -6,7 +6,8 @@ Starts `riskops serve` on a fresh data folder, seeds it through the CLI (two pro
 model with an hour of recent prediction logs, users in four roles with passwords, a
 promotion request), then signs in as each role and checks what the issue asks: the
 portfolio shows only the projects a person has a role in and the API's numbers; a model's
-drift chart has one point per window the API reports; the requester cannot approve their
+drift chart has one point per window the API reports, and its newest window's drift report
+a chart per compared feature; the requester cannot approve their
 own promotion and the validator can; no page logs a browser error or requests anything from
 another origin. Screenshots go to OUT_DIR. Exits non-zero on the first failed check.
 Chromium is found at RISKOPS_CHROMIUM (default /usr/bin/chromium); no browser is downloaded.
@@ -152,6 +153,11 @@ def check(binary, url, out_dir):
         points = rita.locator("figure", has_text="Drift share").locator("circle.pt").count()
         assert points == len(windows), (points, len(windows))
         rita.screenshot(path=os.path.join(out_dir, "model.png"), full_page=True)
+        # The newest window's drift report, as the CLI draws one: a chart per compared feature.
+        rita.click("a[href*='/windows/']")
+        charts = rita.locator("svg.chart").count()
+        assert charts == len(windows[-1]["drift"]["features"]), (charts, windows[-1]["drift"]["features"])
+        rita.screenshot(path=os.path.join(out_dir, "drift.png"), full_page=True)
         rita.goto(url + "/projects/credit")
         rita.screenshot(path=os.path.join(out_dir, "project.png"), full_page=True)
         rita.goto(url + "/audit")

@@ -83,6 +83,17 @@ pub struct StoredWindow {
     pub rev: i64,
 }
 
+/// A stored window without its state, with its chart values (a [`crate::series::SeriesPoint`]
+/// as JSON text) when they were stored for the window's current revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeriesRow {
+    pub version: u32,
+    pub start: i64,
+    pub end: i64,
+    pub rev: i64,
+    pub point: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredRecord {
     pub id: String,

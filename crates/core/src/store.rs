@@ -20,7 +20,7 @@ use crate::incident::{
     AttemptOutcome, Delivery, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState, MonitorResult,
     NewWebhook, Webhook,
 };
-use crate::monitoring::{IngestWrite, Segment, StoredRecord, StoredWindow};
+use crate::monitoring::{IngestWrite, Segment, SeriesRow, StoredRecord, StoredWindow};
 use crate::project::{NewProject, Project};
 use crate::promotion::{
     Deployment, Evidence, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter, VersionedDocument,
@@ -388,6 +388,13 @@ pub trait MonitoringStore: Send + Sync + 'static {
     /// The start of a model version's first window holding accepted records (its
     /// prediction-drift baseline; a window of only refused records is not one).
     async fn first_window_start(&self, model: &str, version: u32) -> Result<Option<i64>>;
+
+    /// Every stored window of a model whose start is in `[from, to)` (oldest first), without
+    /// its state, with its chart values when they were stored for its current revision.
+    async fn series(&self, model: &str, from: i64, to: i64) -> Result<Vec<SeriesRow>>;
+
+    /// Stores windows' chart values (replacing older ones).
+    async fn put_series(&self, model: &str, points: &[SeriesRow]) -> Result<()>;
 
     /// Which of these record ids the model has already accepted (in no particular order).
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>>;

@@ -37,6 +37,7 @@
 mod codec;
 pub mod columns;
 pub mod drift;
+mod drift_report;
 mod features;
 mod record;
 mod report;
@@ -46,6 +47,7 @@ mod window;
 
 pub use columns::{RecordBuilder, RecordColumn};
 pub use drift::{FeatureDrift, column_drift, ks_p_value};
+pub use drift_report::drift_report;
 pub use features::{Features, Layout};
 pub use record::{Record, RecordReader, Text, Value, bool_text, number_category};
 pub use report::{

@@ -23,6 +23,12 @@ mod attribution;
 mod compliance;
 #[path = "api/console.rs"]
 mod console;
+#[path = "api/console_bench.rs"]
+mod console_bench;
+#[path = "api/console_drift.rs"]
+mod console_drift;
+#[path = "../benches/console/seed.rs"]
+mod console_seed;
 #[path = "api/contract.rs"]
 mod contract;
 #[path = "api/endpoints.rs"]

@@ -49,6 +49,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (14, "model_signature", include_str!("../migrations/postgres/0014_model_signature.sql")),
     (15, "produced_evidence", include_str!("../migrations/postgres/0015_produced_evidence.sql")),
     (16, "model_endpoint", include_str!("../migrations/postgres/0016_model_endpoint.sql")),
+    (17, "monitoring_series", include_str!("../migrations/postgres/0017_monitoring_series.sql")),
 ];
 
 /// Advisory lock keys (arbitrary constants, unique to riskops).

@@ -54,6 +54,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (14, "model_signature", include_str!("../migrations/sqlite/0014_model_signature.sql")),
     (15, "produced_evidence", include_str!("../migrations/sqlite/0015_produced_evidence.sql")),
     (16, "model_endpoint", include_str!("../migrations/sqlite/0016_model_endpoint.sql")),
+    (17, "monitoring_series", include_str!("../migrations/sqlite/0017_monitoring_series.sql")),
 ];
 
 #[derive(Clone)]

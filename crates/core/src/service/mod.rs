@@ -40,7 +40,7 @@ pub use kpi::{KpiReport, VersionKpi};
 pub use metrics::{LOOK_BACK_DAYS, LatestWindow, ModelMetrics};
 pub use monitoring::{
     ArtifactFiles, AttributionJob, IngestOutcome, IngestPermit, MAX_BATCH, MonitorConfig, SegmentFile, SegmentWriter,
-    WindowAttribution, WindowExplainer,
+    WindowAttribution, WindowDrift, WindowExplainer, WindowPoint,
 };
 pub use produce::{
     Contribution, DataInput, EvidenceProducer, ExplainJob, ExplainMethod, ExplainOptions, ModelInput, PRODUCED_BY,

@@ -88,7 +88,9 @@ impl Riskops {
             .max_by_key(|w| (Some(w.version) == production, w.records, w.version));
         let Some(w) = chosen else { return Ok(None) };
         let state = WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
-        let window = WindowReports::new(self, model).await?.report(w.version, w.start, w.end, &state).await?;
+        // The summary shows no prediction drift: its baseline window is not read.
+        let mut reports = WindowReports::new(self, model).await?.without_prediction_drift();
+        let window = reports.report(w.version, w.start, w.end, &state).await?;
         let report = window.report;
         let lowest_parity = report
             .fairness

@@ -1,6 +1,7 @@
-//! Time-series charts as inline SVG: one point per window, a line through the defined
-//! ones, the value range on the axis, and markers (incidents) as vertical lines. No script
-//! and no style attribute: presentation attributes only, which the CSP allows.
+//! Time-series charts as inline SVG: one point per window (or per day), a line through the
+//! defined ones, the value range on the axis, and markers (incidents, deployments) as
+//! vertical lines. No script and no style attribute: presentation attributes only, which the
+//! CSP allows.
 
 use super::html::esc;
 use std::fmt::Write as _;
@@ -12,6 +13,30 @@ const RIGHT: f64 = 8.0;
 const TOP: f64 = 10.0;
 const BOTTOM: f64 = 22.0;
 
+/// A moment marked on the time axis.
+pub(super) struct Marker {
+    /// Unix seconds.
+    pub at: i64,
+    pub label: String,
+    pub kind: MarkerKind,
+}
+
+#[derive(Clone, Copy)]
+pub(super) enum MarkerKind {
+    Incident,
+    Deployment,
+}
+
+impl MarkerKind {
+    /// (class, colour, dash pattern)
+    fn look(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            MarkerKind::Incident => ("marker incident", "#b3261e", "3 3"),
+            MarkerKind::Deployment => ("marker deployment", "#1a7f37", "6 2"),
+        }
+    }
+}
+
 /// One chart. `points`: (unix seconds, value) per window, `None` where the window has no
 /// value; `span`: the time range shown; `floor_zero`: the axis starts at 0 (counts, shares).
 pub(super) struct Chart<'a> {
@@ -19,8 +44,8 @@ pub(super) struct Chart<'a> {
     pub points: Vec<(i64, Option<f64>)>,
     pub span: (i64, i64),
     pub floor_zero: bool,
-    /// (unix seconds, label) drawn as vertical lines.
-    pub markers: &'a [(i64, String)],
+    /// Drawn as vertical lines.
+    pub markers: &'a [Marker],
     /// How a value is written (axis and tooltips).
     pub format: fn(f64) -> String,
 }
@@ -69,12 +94,13 @@ impl Chart<'_> {
                 HEIGHT - 6.0
             );
         }
-        for (t, label) in self.markers.iter().filter(|(t, _)| (self.span.0..=self.span.1).contains(t)) {
+        for m in self.markers.iter().filter(|m| (self.span.0..=self.span.1).contains(&m.at)) {
+            let (class, colour, dash) = m.kind.look();
             let _ = writeln!(
                 out,
-                "<line class=\"marker\" x1=\"{0:.1}\" y1=\"{TOP}\" x2=\"{0:.1}\" y2=\"{bottom}\" stroke=\"#b3261e\" stroke-dasharray=\"3 3\"><title>{1}</title></line>",
-                x(*t),
-                esc(label)
+                "<line class=\"{class}\" x1=\"{0:.1}\" y1=\"{TOP}\" x2=\"{0:.1}\" y2=\"{bottom}\" stroke=\"{colour}\" stroke-dasharray=\"{dash}\"><title>{1}</title></line>",
+                x(m.at),
+                esc(&m.label)
             );
         }
         if defined.len() > 1 {

@@ -10,6 +10,7 @@
 
 mod audit;
 mod chart;
+mod drift;
 mod html;
 mod incidents;
 mod lineage;
@@ -17,6 +18,7 @@ mod model;
 mod portfolio;
 mod project;
 mod promotions;
+mod series;
 mod session;
 
 use crate::state::AppState;
@@ -35,12 +37,14 @@ pub fn router() -> Router<AppState> {
         .route("/promotions/{id}/decision", axum::routing::post(promotions::decide))
         .route("/projects/{project}", get(project::page))
         .route("/projects/{project}/models/{model}", get(model::page))
+        .route("/projects/{project}/models/{model}/windows/{start}/drift", get(drift::page))
         .route("/incidents", get(incidents::page))
         .route("/audit", get(audit::page))
         .route("/incidents/{id}/state", axum::routing::post(incidents::set_state))
         .route("/sign-in", get(session::sign_in_page).post(session::sign_in))
         .route("/sign-out", axum::routing::post(session::sign_out))
         .route("/assets/console.css", get(stylesheet))
+        .route(drift::STYLESHEET, get(drift::stylesheet))
         .layer(axum::middleware::from_fn(security_headers))
 }
 

@@ -1,10 +1,12 @@
 //! A model's page: its versions and where each runs, and its monitoring over a chosen
-//! range as charts with one point per window (drift share, performance, fairness, volume,
-//! data quality, latency, business value), its incidents marked on the time axis, and the
-//! newest window's drift per feature.
+//! range as charts (drift share, performance, fairness, volume, data quality, latency,
+//! business value; one point per window, daily means for long ranges: see `series`), its
+//! incidents and deployments marked on the time axis, and the newest window's drift per
+//! feature with a link to its full drift report.
 
-use super::chart::{self, Chart};
+use super::chart::{Marker, MarkerKind};
 use super::html::{self, esc, fixed};
+use super::series;
 use super::session::Session;
 use crate::error::ApiError;
 use crate::extract::Caller;
@@ -14,10 +16,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use riskops_api::alerting::{Incident, ModelStatus};
-use riskops_api::governance::EvidenceStanding;
+use riskops_api::governance::{DeploymentView, EvidenceStanding};
 use riskops_api::lineage::{Graph, LineageAnswer};
 use riskops_api::registry::ModelVersionView;
 use riskops_api::window::WindowReport;
+use riskops_core::series::SeriesPoint;
 use serde::Deserialize;
 use std::fmt::Write as _;
 use time::OffsetDateTime;
@@ -43,8 +46,15 @@ struct ModelData {
     /// The newest version's evidence and lineage (`None`: not readable by this person).
     evidence: Option<Vec<EvidenceStanding>>,
     lineage: Option<Graph>,
+    /// The range's windows; for a range shown as daily means, only the last day's.
     windows: Vec<WindowReport>,
+    /// What the charts draw: one point per window, or per day.
+    points: Vec<(i64, SeriesPoint)>,
+    /// Windows in the range.
+    window_count: usize,
+    days: u32,
     incidents: Vec<Incident>,
+    deployments: Vec<DeploymentView>,
     span: (i64, i64),
 }
 
@@ -101,19 +111,50 @@ async fn gather(
         Err(_) => None,
     };
     let to = state.riskops.now().unix_timestamp() + 1;
-    let from = to - i64::from(range.days.unwrap_or(7).clamp(1, 366)) * 86_400;
+    let days = range.days.unwrap_or(7).clamp(1, 366);
+    let from = to - i64::from(days) * 86_400;
+    let daily = days > series::HOURLY_UP_TO_DAYS;
+    // A range shown as daily means reads the windows' stored chart values; the window
+    // reports (the newest window's drift) are read for its last day only.
     let query = monitoring::MonitoringQuery {
-        from: Some(from.to_string()),
+        from: Some(if daily { (to - 86_400).to_string() } else { from.to_string() }),
         to: Some(to.to_string()),
-        granularity: range.granularity.clone().filter(|g| !g.is_empty()),
+        granularity: range.granularity.clone().filter(|g| !g.is_empty() && !daily),
     };
     let model_path = monitoring::ModelPath { project: path.project.clone(), model: path.model.clone() };
     let windows =
         monitoring::monitoring(State(state.clone()), caller(), Path(model_path), Query(query)).await?.0.windows;
+    let (points, window_count) = if daily {
+        let all = state.riskops.monitoring_series(&session.ctx, &path.model, from, to).await?;
+        (series::daily_means(&all), all.len())
+    } else {
+        (series::points_of(&windows, unix), windows.len())
+    };
+    let deployments = routes::governance::stages(
+        State(state.clone()),
+        caller(),
+        Path(path.model.clone()),
+        Query(routes::governance::StageQuery { at: None }),
+    )
+    .await
+    .map(|s| s.0.history)
+    .unwrap_or_default();
     let incident_query =
         alerting::IncidentQuery { project: Some(path.project.clone()), model: Some(path.model.clone()), state: None };
     let incidents = alerting::list_incidents(State(state.clone()), caller(), Query(incident_query)).await?.0.incidents;
-    Ok(ModelData { status: model, versions, evidence, lineage, windows, incidents, span: (from, to) })
+    Ok(ModelData {
+        status: model,
+        versions,
+        evidence,
+        lineage,
+        windows,
+        points,
+        window_count,
+        days,
+        incidents,
+        deployments,
+        span: (from, to),
+    })
 }
 
 fn unix(text: &str) -> i64 {
@@ -142,82 +183,40 @@ fn render(path: &ModelPagePath, range: &RangeQuery, d: &ModelData) -> String {
     }
     out.push_str(&evidence_table(d));
     out.push_str(&range_form(range));
-    let w = &d.windows;
-    let series = |f: &dyn Fn(&WindowReport) -> Option<f64>| -> Vec<(i64, Option<f64>)> {
-        w.iter().map(|r| (unix(&r.start), f(r))).collect()
-    };
-    let markers: Vec<(i64, String)> =
-        d.incidents.iter().map(|i| (unix(&i.first_window), format!("incident #{}: {}", i.id, i.title))).collect();
-    let metric = w
+    let mut markers: Vec<Marker> = d
+        .incidents
         .iter()
-        .filter_map(|r| r.performance.as_ref())
-        .find_map(|p| ["roc_auc", "f1", "r2"].into_iter().find(|m| p.get(m).is_some()));
-    let charts = [
-        Chart {
-            title: "Drift share (features drifted)",
-            points: series(&|r| Some(r.drift.share)),
-            span: d.span,
-            floor_zero: true,
-            markers: &markers,
-            format: chart::share,
-        },
-        Chart {
-            title: &format!("Performance ({})", metric.unwrap_or("no labels yet")),
-            points: series(&|r| r.performance.as_ref().and_then(|p| p.get(metric?))),
-            span: d.span,
-            floor_zero: false,
-            markers: &markers,
-            format: chart::three,
-        },
-        Chart {
-            title: "Lowest demographic parity ratio",
-            points: series(&|r| r.worst_parity_ratio().map(|(_, x)| x)),
-            span: d.span,
-            floor_zero: false,
-            markers: &markers,
-            format: chart::three,
-        },
-        Chart {
-            title: "Volume (records)",
-            points: series(&|r| Some(r.records as f64)),
-            span: d.span,
-            floor_zero: true,
-            markers: &markers,
-            format: chart::count,
-        },
-        Chart {
-            title: "Worst missing rate",
-            points: series(&|r| r.quality.missing_rate.highest().map(|(_, x)| x)),
-            span: d.span,
-            floor_zero: true,
-            markers: &markers,
-            format: chart::share,
-        },
-        Chart {
-            title: "Latency p95 (ms)",
-            points: series(&|r| r.latency.as_ref().and_then(|l| l.p95_ms)),
-            span: d.span,
-            floor_zero: true,
-            markers: &markers,
-            format: chart::one,
-        },
-        Chart {
-            title: "Business value per 1,000 decisions",
-            points: series(&|r| r.business.as_ref().map(|b| b.value_per_1000)),
-            span: d.span,
-            floor_zero: false,
-            markers: &markers,
-            format: chart::one,
-        },
-    ];
-    let _ = writeln!(out, "<h2>Monitoring: {} window(s)</h2>\n<div class=\"charts\">", w.len());
-    for c in &charts {
-        out.push_str(&c.render());
-    }
-    out.push_str("</div>\n");
-    out.push_str(&latest_drift(w.last()));
+        .map(|i| Marker {
+            at: unix(&i.first_window),
+            label: format!("incident #{}: {}", i.id, i.title),
+            kind: MarkerKind::Incident,
+        })
+        .collect();
+    markers.extend(d.deployments.iter().map(|dep| Marker {
+        at: unix(&dep.since),
+        label: format!("v{} to {} by {}: {}", dep.version, dep.environment, dep.by, dep.reason),
+        kind: MarkerKind::Deployment,
+    }));
+    let _ = writeln!(out, "<h2>Monitoring: {} window(s)</h2>", d.window_count);
+    out.push_str(&series::rule(d.days, d.points.len(), d.window_count));
+    out.push_str(
+        "<p class=\"muted legend\"><span class=\"key incident\">- - -</span> incident opened <span class=\"key deployment\">— —</span> deployment</p>\n",
+    );
+    out.push_str(&series::charts(&d.points, d.span, &markers));
+    out.push_str(&report_hint(path, d));
+    out.push_str(&latest_drift(path, d.windows.last()));
     out.push_str(&incidents_list(&d.incidents));
     out
+}
+
+/// The model report is rendered by the CLI from the API's answers (not served here yet):
+/// the page says how to get it for the newest version.
+fn report_hint(path: &ModelPagePath, d: &ModelData) -> String {
+    let newest = d.versions.iter().map(|v| v.version).max().unwrap_or(1);
+    format!(
+        "<p class=\"muted\">The model report (validation, evidence, monitoring, lineage) for a committee: <code>riskops report model {}@{newest} --format html -o report.html</code></p>\n",
+        esc(&path.model)
+    )
 }
 
 fn versions_table(d: &ModelData) -> String {
@@ -298,10 +297,10 @@ fn range_form(range: &RangeQuery) -> String {
     out
 }
 
-fn latest_drift(latest: Option<&WindowReport>) -> String {
+fn latest_drift(path: &ModelPagePath, latest: Option<&WindowReport>) -> String {
     let Some(w) = latest else { return "<p class=\"muted\">No window in this range.</p>\n".to_string() };
     let mut out = format!(
-        "<h2>Newest window: drift per feature</h2>\n<p class=\"muted\">{} to {}, version {}, {} records ({} labelled){}</p>\n<table>\n<thead><tr><th scope=\"col\">Feature</th><th scope=\"col\">Method</th><th scope=\"col\">Statistic</th><th scope=\"col\">p-value</th><th scope=\"col\">Threshold</th><th scope=\"col\">Drifted</th></tr></thead>\n<tbody>\n",
+        "<h2>Newest window: drift per feature</h2>\n<p class=\"muted\">{} to {}, version {}, {} records ({} labelled){} · <a href=\"{}\">drift report with distributions</a></p>\n<table>\n<thead><tr><th scope=\"col\">Feature</th><th scope=\"col\">Method</th><th scope=\"col\">Statistic</th><th scope=\"col\">p-value</th><th scope=\"col\">Threshold</th><th scope=\"col\">Drifted</th></tr></thead>\n<tbody>\n",
         esc(&w.start),
         esc(&w.end),
         esc(&w.version),
@@ -311,7 +310,8 @@ fn latest_drift(latest: Option<&WindowReport>) -> String {
             " — too few records to judge drift"
         } else {
             ""
-        }
+        },
+        esc(&super::drift::href(&path.project, &path.model, &w.start, &w.version)),
     );
     for f in &w.drift.features {
         let exact = if f.exact { "" } else { " <span class=\"muted\">(approximate)</span>" };

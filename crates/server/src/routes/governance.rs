@@ -346,7 +346,7 @@ pub async fn rollback(
 #[derive(Deserialize, IntoParams)]
 pub struct StageQuery {
     /// RFC 3339 time; default now.
-    at: Option<String>,
+    pub(crate) at: Option<String>,
 }
 
 fn stages_view(s: Stages) -> StagesView {

@@ -10,7 +10,11 @@ fn browser() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-async fn page(s: &TestServer, path: &str, cookie: Option<&str>) -> (StatusCode, reqwest::header::HeaderMap, String) {
+pub(super) async fn page(
+    s: &TestServer,
+    path: &str,
+    cookie: Option<&str>,
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
     let mut req = browser().get(s.url(path));
     if let Some(c) = cookie {
         req = req.header("cookie", c);
@@ -44,7 +48,7 @@ async fn form(s: &TestServer, path: &str, fields: &[(&str, &str)], cookie: Optio
 }
 
 /// Signs in with the form; the session cookie (`name=value`) and its full Set-Cookie line.
-async fn sign_in(s: &TestServer, fields: &[(&str, &str)]) -> (String, String) {
+pub(super) async fn sign_in(s: &TestServer, fields: &[(&str, &str)]) -> (String, String) {
     let r = form(s, "/sign-in", fields, None).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{:?}", r.text().await);
     assert_eq!(r.headers()["location"], "/");
@@ -248,6 +252,22 @@ async fn a_validator_approves_in_the_console_and_the_requester_is_told_why_they_
             "{after}"
         );
         assert_eq!(decision["comment"], "holdout AUC fine");
+        // With its validation evidence and a risk officer's approval the request completes; the
+        // deployment is marked on the model page's time axis, on every chart.
+        let validation = json!({"kind": "validation", "passed": true});
+        let (status, e) =
+            s.upload("/api/v1/models/scorer/versions/1/evidence", validation, b"validation report".to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{e}");
+        let risk = s.user("rosa", &["risk_officer@alpha"]).await;
+        let (_, done) = s.call("POST", &format!("/api/v1/promotions/{id}/approve"), &risk, Some(json!({}))).await;
+        assert_eq!(done["status"], "completed", "{done}");
+        let (_, stages) = s.get("/api/v1/models/scorer/stages", Some(TOKEN)).await;
+        let deployments = stages["history"].as_array().unwrap().len();
+        assert_eq!(deployments, 1, "{stages}");
+        let (_, _, model) = page(&s, "/projects/alpha/models/scorer", Some(&victor_cookie)).await;
+        assert_eq!(model.matches("class=\"marker deployment\"").count(), 7, "{model}");
+        assert!(model.contains("v1 to staging by rosa: first release"), "{model}");
+        assert!(model.contains("riskops report model scorer@1"), "the model report's command: {model}");
         // A forged form changes nothing.
         let r = form(
             &s,
@@ -305,7 +325,7 @@ async fn an_incident_is_acknowledged_in_the_console_and_a_viewer_cannot_resolve_
         let drift_chart = html.split("<figure").find(|f| f.contains("Drift share")).unwrap();
         assert!(drift_chart.contains("Drift share"), "{drift_chart}");
         assert_eq!(drift_chart.matches("class=\"pt\"").count(), windows, "{drift_chart}");
-        assert!(drift_chart.contains("class=\"marker\""), "the incident is marked: {drift_chart}");
+        assert!(drift_chart.contains("class=\"marker incident\""), "the incident is marked: {drift_chart}");
         let volume_chart = html.split("<figure").find(|f| f.contains("Volume")).unwrap();
         assert!(volume_chart.contains(": 120</title>"), "{volume_chart}");
         let (status, _, html) = page(&s, "/projects/default/models/nope", Some(&admin)).await;

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient};
 use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
-use riskops_core::monitoring::{IngestWrite, Segment, StoredRecord, StoredWindow};
+use riskops_core::monitoring::{IngestWrite, Segment, SeriesRow, StoredRecord, StoredWindow};
 use riskops_core::store::MonitoringStore;
 use riskops_core::{Error, Result};
 use std::collections::HashMap;
@@ -269,6 +269,45 @@ pub(super) async fn first_window_start(client: &impl GenericClient, model: &str,
     row.col(0)
 }
 
+pub(super) async fn series(client: &impl GenericClient, model: &str, from: i64, to: i64) -> Result<Vec<SeriesRow>> {
+    let rows = client
+        .query(
+            "SELECT w.version, w.start_ts, w.end_ts, w.rev, s.point FROM monitoring_windows w \
+             LEFT JOIN monitoring_series s ON s.model = w.model AND s.version = w.version AND s.start_ts = w.start_ts AND s.rev = w.rev \
+             WHERE w.model = $1 AND w.start_ts >= $2 AND w.start_ts < $3 ORDER BY w.start_ts, w.version",
+            &[&model, &from, &to],
+        )
+        .await
+        .map_err(db_err)?;
+    rows.iter()
+        .map(|r| {
+            Ok(SeriesRow {
+                version: r.col::<i32>(0)?.max(0) as u32,
+                start: r.col(1)?,
+                end: r.col(2)?,
+                rev: r.col(3)?,
+                point: r.col(4)?,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn put_series(client: &mut Client, model: &str, points: &[SeriesRow]) -> Result<()> {
+    let tx = client.transaction().await.map_err(db_err)?;
+    let put = tx
+        .prepare(
+            "INSERT INTO monitoring_series (model, version, start_ts, rev, point) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (model, version, start_ts) DO UPDATE SET rev = excluded.rev, point = excluded.point",
+        )
+        .await
+        .map_err(db_err)?;
+    for p in points {
+        let (Some(point), Ok(version)) = (&p.point, i32::try_from(p.version)) else { continue };
+        tx.execute(&put, &[&model, &version, &p.start, &p.rev, point]).await.map_err(db_err)?;
+    }
+    tx.commit().await.map_err(db_err)
+}
+
 /// Which of `ids` were refused and counted before.
 pub(super) async fn known_refused(client: &impl GenericClient, model: &str, ids: &[String]) -> Result<Vec<String>> {
     if ids.is_empty() {
@@ -305,6 +344,14 @@ impl MonitoringStore for PostgresStore {
 
     async fn first_window_start(&self, model: &str, version: u32) -> Result<Option<i64>> {
         first_window_start(&self.client().await?, model, version).await
+    }
+
+    async fn series(&self, model: &str, from: i64, to: i64) -> Result<Vec<SeriesRow>> {
+        series(&self.client().await?, model, from, to).await
+    }
+
+    async fn put_series(&self, model: &str, points: &[SeriesRow]) -> Result<()> {
+        put_series(&mut self.client().await?, model, points).await
     }
 
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {

@@ -4,7 +4,7 @@ use super::{SqliteStore, append_audit, db_err, time_text};
 use async_trait::async_trait;
 use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
-use riskops_core::monitoring::{IngestWrite, Segment, StoredRecord, StoredWindow};
+use riskops_core::monitoring::{IngestWrite, Segment, SeriesRow, StoredRecord, StoredWindow};
 use riskops_core::store::MonitoringStore;
 use riskops_core::{Error, Result};
 use rusqlite::{Connection, TransactionBehavior, params};
@@ -38,6 +38,38 @@ pub(super) fn windows(
         })
         .map_err(db_err)?;
     rows.collect::<rusqlite::Result<_>>().map_err(db_err)
+}
+
+pub(super) fn series(conn: &Connection, model: &str, from: i64, to: i64) -> Result<Vec<SeriesRow>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT w.version, w.start_ts, w.end_ts, w.rev, s.point FROM monitoring_windows w INDEXED BY monitoring_windows_revs \
+             LEFT JOIN monitoring_series s ON s.model = w.model AND s.version = w.version AND s.start_ts = w.start_ts AND s.rev = w.rev \
+             WHERE w.model = ?1 AND w.start_ts >= ?2 AND w.start_ts < ?3 ORDER BY w.start_ts, w.version",
+        )
+        .map_err(db_err)?;
+    let rows = stmt
+        .query_map(params![model, from, to], |r| {
+            Ok(SeriesRow { version: r.get(0)?, start: r.get(1)?, end: r.get(2)?, rev: r.get(3)?, point: r.get(4)? })
+        })
+        .map_err(db_err)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(db_err)
+}
+
+pub(super) fn put_series(conn: &mut Connection, model: &str, points: &[SeriesRow]) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err)?;
+    {
+        let mut put = tx
+            .prepare_cached(
+                "INSERT INTO monitoring_series (model, version, start_ts, rev, point) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (model, version, start_ts) DO UPDATE SET rev = excluded.rev, point = excluded.point",
+            )
+            .map_err(db_err)?;
+        for p in points.iter().filter(|p| p.point.is_some()) {
+            put.execute(params![model, p.version, p.start, p.rev, p.point]).map_err(db_err)?;
+        }
+    }
+    tx.commit().map_err(db_err)
 }
 
 pub(super) fn records(conn: &Connection, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>> {
@@ -299,6 +331,16 @@ impl MonitoringStore for SqliteStore {
     async fn first_window_start(&self, model: &str, version: u32) -> Result<Option<i64>> {
         let model = model.to_string();
         self.with_conn(move |conn| first_window_start(conn, &model, version)).await
+    }
+
+    async fn series(&self, model: &str, from: i64, to: i64) -> Result<Vec<SeriesRow>> {
+        let model = model.to_string();
+        self.with_conn(move |conn| series(conn, &model, from, to)).await
+    }
+
+    async fn put_series(&self, model: &str, points: &[SeriesRow]) -> Result<()> {
+        let (model, points) = (model.to_string(), points.to_vec());
+        self.with_conn(move |conn| put_series(conn, &model, &points)).await
     }
 
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {

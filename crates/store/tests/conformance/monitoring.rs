@@ -185,3 +185,37 @@ async fn monitoring_records_are_accepted_once_and_labelled_once() {
         chain.verify().await;
     }
 }
+
+#[tokio::test]
+async fn chart_values_are_listed_with_their_windows_only_at_the_windows_revision() {
+    use riskops_core::monitoring::SeriesRow;
+    for b in backends().await {
+        let store = &b.store;
+        let permit = admin_permit(store).await;
+        let commit = |w: IngestWrite| store.commit_ingest(w, audit(&permit, "predictions.ingest", "model:fraud"), T0);
+        commit(ingest(vec![window(1, hour(0), b"s1", 2, None), window(2, hour(1), b"s2", 3, None)], vec![], &[]))
+            .await
+            .unwrap();
+        let row = |version, start, rev, point: Option<&str>| SeriesRow {
+            version,
+            start,
+            end: start + 3600,
+            rev,
+            point: point.map(str::to_string),
+        };
+        // Listed without values until they are stored; a range leaves out what is outside it.
+        assert_eq!(
+            store.series("fraud", hour(0), hour(2)).await.unwrap(),
+            [row(1, hour(0), 1, None), row(2, hour(1), 1, None)]
+        );
+        assert_eq!(store.series("fraud", hour(1), hour(2)).await.unwrap(), [row(2, hour(1), 1, None)]);
+        store.put_series("fraud", &[row(1, hour(0), 1, Some("{\"a\":1}"))]).await.unwrap();
+        assert_eq!(store.series("fraud", hour(0), hour(1)).await.unwrap(), [row(1, hour(0), 1, Some("{\"a\":1}"))]);
+        // The window changes: its stored values are stale and no longer listed, until replaced.
+        commit(ingest(vec![window(1, hour(0), b"s1b", 1, Some(1))], vec![], &[])).await.unwrap();
+        assert_eq!(store.series("fraud", hour(0), hour(1)).await.unwrap(), [row(1, hour(0), 2, None)]);
+        store.put_series("fraud", &[row(1, hour(0), 2, Some("{\"a\":2}"))]).await.unwrap();
+        assert_eq!(store.series("fraud", hour(0), hour(1)).await.unwrap(), [row(1, hour(0), 2, Some("{\"a\":2}"))]);
+        assert!(store.series("other", i64::MIN, i64::MAX).await.unwrap().is_empty());
+    }
+}

@@ -1,6 +1,5 @@
 //! `riskops drift REFERENCE CURRENT`: read both files, compare, print or write the result.
 
-mod html;
 mod json;
 mod stream;
 mod text;
@@ -8,6 +7,7 @@ mod text;
 use crate::cli::{DriftArgs, Format};
 use crate::progress::Progress;
 use anyhow::{Context, Result, anyhow, bail};
+use riskops_core::drift_html as html;
 use riskops_data::{CsvOptions, Table, read_csv};
 use riskops_drift::{DriftOptions, DriftReport, Method, detect_drift};
 use std::path::Path;
@@ -35,7 +35,10 @@ pub fn run(args: DriftArgs, format: Format) -> Result<ExitCode> {
     let rendered = match format {
         Format::Text | Format::Dot | Format::Openlineage | Format::Markdown | Format::Slack => text::render(&report),
         Format::Json => json::render(&report),
-        Format::Html => html::render(&report, &names.0, &names.1),
+        Format::Html => {
+            let labels = html::Labels { reference: &names.0, current: &names.1, preface: "" };
+            html::render(&report, labels, html::Stylesheet::Inline)
+        }
     };
     match &args.output {
         Some(path) => write_atomically(path, rendered.as_bytes())?,
@@ -164,27 +167,8 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
-/// The score a verdict is based on, formatted for people.
-pub(crate) fn fmt_num(x: f64) -> String {
-    if !x.is_finite() {
-        return if x.is_nan() { "–".into() } else { "∞".into() };
-    }
-    if x != 0.0 && (x.abs() < 1e-3 || x.abs() >= 1e6) {
-        return format!("{x:.3e}");
-    }
-    let fixed = format!("{x:.4}");
-    fixed.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-pub(crate) fn verdict(report: &DriftReport) -> String {
-    format!(
-        "{} of {} columns drifted ({:.0}%; the dataset drifts at {:.0}%)",
-        report.n_drifted,
-        report.columns.len(),
-        report.drift_share * 100.0,
-        report.drift_share_threshold * 100.0
-    )
-}
+/// Numbers and the verdict as every format writes them (the HTML report's own).
+pub(crate) use html::{fmt_num, verdict};
 
 /// The documented JSON form of a report, for other commands (`dataset diff`).
 pub(crate) fn report_json(report: &DriftReport) -> serde_json::Value {

@@ -11,7 +11,8 @@ use crate::incident::{
     AutoResolution, DueWindow, EvaluationWrite, Incident, IncidentExtension, IncidentFilter, IncidentRefresh,
     IncidentState, MonitorResult, NewIncident,
 };
-use crate::monitoring::MonitoredWindow;
+use crate::monitoring::{MonitoredWindow, SeriesRow};
+use crate::series::SeriesPoint;
 use crate::service::Riskops;
 use crate::service::monitoring::WindowReports;
 use riskops_monitor::WindowState;
@@ -76,6 +77,8 @@ impl Riskops {
         let monitors = self.monitor_set(model).await?.effective(tier);
         let mut reports = WindowReports::new(self, model).await?;
         let mut write = EvaluationWrite { model: model.to_string(), ..EvaluationWrite::default() };
+        // The judged windows' chart values, kept once the judgement is committed.
+        let mut series = Vec::with_capacity(due.len());
         let mut last_report: HashMap<u32, MonitoredWindow> = HashMap::new();
         let mut versions: Vec<u32> = Vec::new();
         let mut references: HashMap<(u32, String), Option<f64>> = HashMap::new();
@@ -88,6 +91,13 @@ impl Riskops {
             let state =
                 WindowState::decode(&stored.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
             let report = reports.report(w.version, stored.start, stored.end, &state).await?;
+            series.push(SeriesRow {
+                version: w.version,
+                start: stored.start,
+                end: stored.end,
+                rev: stored.rev,
+                point: Some(SeriesPoint::of(&report).to_text()),
+            });
             write.evaluated.push((w.version, stored.start, stored.rev));
             let min_records = reports.min_records();
             for m in &monitors {
@@ -240,6 +250,7 @@ impl Riskops {
         }
         let windows = write.evaluated.len();
         let opened = self.store.commit_evaluation(write, audits, self.clock.now()).await?;
+        self.store.put_series(model, &series).await?;
         Ok(EvaluationSummary { windows, opened, extended: extended_ids, resolved: resolved_ids })
     }
 

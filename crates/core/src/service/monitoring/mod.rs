@@ -19,6 +19,8 @@ mod config;
 mod ingest;
 mod reports;
 mod segments;
+mod series;
+mod window_drift;
 
 pub(super) use attribution::ExplanationCache;
 pub use attribution::{ArtifactFiles, AttributionJob, WindowAttribution, WindowExplainer};
@@ -26,6 +28,8 @@ pub use config::MonitorConfig;
 pub use ingest::{IngestOutcome, MAX_BATCH};
 pub(super) use reports::WindowReports;
 pub use segments::{SegmentFile, SegmentWriter};
+pub use series::WindowPoint;
+pub use window_drift::WindowDrift;
 
 use super::{RequestContext, Riskops};
 use crate::auth::{self, Operation, Permit, Scope};

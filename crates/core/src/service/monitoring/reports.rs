@@ -85,6 +85,8 @@ pub(in crate::service) struct WindowReports<'a> {
     baselines: HashMap<u32, Option<(i64, ColumnProfile)>>,
     /// The versions reported, read once (their windows' explanations need them).
     versions: HashMap<u32, crate::registry::ModelVersion>,
+    /// False: reports leave prediction drift out (its baseline is another window to read).
+    prediction_drift: bool,
 }
 
 impl<'a> WindowReports<'a> {
@@ -101,7 +103,15 @@ impl<'a> WindowReports<'a> {
             references: HashMap::new(),
             baselines: HashMap::new(),
             versions: HashMap::new(),
+            prediction_drift: true,
         })
+    }
+
+    /// Reports without prediction drift, for summaries that do not show it: one window read
+    /// and decoded less per version.
+    pub(in crate::service) fn without_prediction_drift(mut self) -> Self {
+        self.prediction_drift = false;
+        self
     }
 
     /// The window's report, with the expected business value when the model has values
@@ -120,7 +130,7 @@ impl<'a> WindowReports<'a> {
         };
         let profile = reference.profile.clone();
         let min_records = self.config.min_records;
-        let baseline = self.baseline(version).await?;
+        let baseline = if self.prediction_drift { self.baseline(version).await? } else { None };
         let is_baseline = baseline.is_some_and(|(first, _)| *first == start);
         let version_text = version.to_string();
         let ctx = ReportContext {

@@ -1,29 +1,58 @@
-//! A self-contained HTML drift report: no scripts, fonts or images from the network; one
-//! inline SVG chart per compared column, drifted columns first.
+//! riskops-drift's report as one HTML page: no scripts, fonts or images from the network; one
+//! inline SVG chart per compared column, drifted columns first. The CLI writes it with its
+//! stylesheet inline (`riskops drift --format html`, a file that stands alone); the web
+//! console serves it with the stylesheet linked, under a Content-Security-Policy that
+//! allows no inline style. Nothing here reads or writes: a report in, text out.
 
-use super::{fmt_num, verdict};
-use riskops_core::encode::escape_html as esc;
+use crate::encode::escape_html as esc;
 use riskops_drift::{ColumnDrift, DriftReport, Plot};
 use std::fmt::Write;
+
+/// Where the page's stylesheet ([`STYLE`]) comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum Stylesheet<'a> {
+    /// In a `<style>` element: the page stands alone.
+    Inline,
+    /// A `<link>` to this URL, which serves [`STYLE`].
+    Linked(&'a str),
+}
+
+/// What the page says it compares, and what surrounds the report.
+#[derive(Debug, Clone, Copy)]
+pub struct Labels<'a> {
+    /// The reference and current data, as the reader knows them (file names, a dataset
+    /// version, a monitoring window).
+    pub reference: &'a str,
+    pub current: &'a str,
+    /// HTML put first in the body (a way back, for a page inside an application); empty for
+    /// none. The caller escapes it.
+    pub preface: &'a str,
+}
 
 const REFERENCE_COLOUR: &str = "#4c78a8";
 const CURRENT_COLOUR: &str = "#f58518";
 
-pub fn render(report: &DriftReport, reference: &str, current: &str) -> String {
+/// The whole page.
+pub fn render(report: &DriftReport, labels: Labels<'_>, stylesheet: Stylesheet<'_>) -> String {
     let mut columns: Vec<&ColumnDrift> = report.columns.iter().collect();
     columns.sort_by_key(|c| !c.drifted);
     let mut out = String::with_capacity(64 * 1024);
+    let style = match stylesheet {
+        Stylesheet::Inline => format!("<style>{STYLE}</style>"),
+        Stylesheet::Linked(href) => format!("<link rel=\"stylesheet\" href=\"{}\">", esc(href)),
+    };
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Data drift: {cur} against {rf}</title><style>{STYLE}</style></head><body>\
+         <title>Data drift: {cur} against {rf}</title>{style}</head><body>{preface}\
          <header><h1>Data drift report</h1><p class=\"files\">current <b>{cur}</b> ({nc} rows) against reference \
          <b>{rf}</b> ({nr} rows)</p></header>",
-        cur = esc(current),
-        rf = esc(reference),
+        cur = esc(labels.current),
+        rf = esc(labels.reference),
         nc = report.n_current,
         nr = report.n_reference,
+        preface = labels.preface,
     );
     let (class, headline) =
         if report.drifted { ("drift", "Dataset drift detected") } else { ("ok", "No dataset drift") };
@@ -59,8 +88,8 @@ pub fn render(report: &DriftReport, reference: &str, current: &str) -> String {
     out.push_str("</section><section><h2>Distributions</h2>");
     let _ = write!(
         out,
-        "<p class=\"legend\"><span class=\"swatch\" style=\"background:{REFERENCE_COLOUR}\"></span>reference \
-         <span class=\"swatch\" style=\"background:{CURRENT_COLOUR}\"></span>current</p>"
+        "<p class=\"legend\"><span class=\"swatch reference\"></span>reference \
+         <span class=\"swatch current\"></span>current</p>"
     );
     for c in &columns {
         column_card(&mut out, c);
@@ -224,11 +253,18 @@ fn badge(drifted: bool) -> &'static str {
     if drifted { "<span class=\"badge drift\">drift</span>" } else { "<span class=\"badge ok\">no drift</span>" }
 }
 
+/// The share of drifted columns as a bar, with the dataset threshold marked. SVG with
+/// presentation attributes, not `style`: a page under a CSP without inline styles shows it.
 fn share_bar(report: &DriftReport) -> String {
+    let at = |share: f64| (share.clamp(0.0, 1.0) * 1000.0).round() / 10.0;
     format!(
-        "<div class=\"share\"><div class=\"fill\" style=\"width:{:.1}%\"></div><div class=\"mark\" style=\"left:{:.1}%\"></div></div>",
+        "<svg class=\"share\" viewBox=\"0 0 100 4\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"{:.0}% of columns drifted, threshold {:.0}%\">\
+         <rect width=\"100\" height=\"4\" rx=\"2\" fill=\"#e6e8eb\"/><rect width=\"{}\" height=\"4\" rx=\"2\" fill=\"#d1242f\"/>\
+         <rect x=\"{}\" width=\"0.4\" height=\"4\" fill=\"#1f2328\"/></svg>",
         report.drift_share * 100.0,
-        report.drift_share_threshold * 100.0
+        report.drift_share_threshold * 100.0,
+        at(report.drift_share),
+        (at(report.drift_share_threshold) - 0.2).max(0.0),
     )
 }
 
@@ -237,16 +273,40 @@ fn anchor(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
 }
 
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:980px;padding:24px;color:#1f2328}\
+/// The report's stylesheet.
+pub const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:980px;padding:24px;color:#1f2328}\
 h1{margin:0 0 4px}h2{margin:28px 0 8px}h3{margin:0 0 4px;font-size:1.05em}.files{color:#57606a;margin:0}\
 .summary{border-radius:8px;padding:12px 18px;margin-top:18px}.summary.drift{background:#fff1f0;border:1px solid #f5a3a3}\
 .summary.ok{background:#effaf1;border:1px solid #9ad3a6}.summary h2{margin:4px 0}\
-.share{position:relative;height:10px;background:#e6e8eb;border-radius:5px;margin:8px 0 4px}\
-.share .fill{height:100%;background:#d1242f;border-radius:5px}.share .mark{position:absolute;top:-4px;width:2px;height:18px;background:#1f2328}\
+svg.share{display:block;width:100%;height:12px;margin:8px 0 4px}\
 table.overview{border-collapse:collapse;width:100%;font-size:.92em}table.overview th,table.overview td{border-bottom:1px solid #d8dee4;padding:5px 8px;text-align:left}\
 .badge{display:inline-block;border-radius:10px;padding:1px 8px;font-size:.8em;font-weight:600}\
 .badge.drift{background:#d1242f;color:#fff}.badge.ok{background:#dafbe1;color:#116329}\
 article.column{border:1px solid #d8dee4;border-radius:8px;padding:12px 14px;margin:12px 0}article.column.drift{border-left:4px solid #d1242f}\
 .meta{color:#57606a;font-size:.88em;margin:0 0 6px}.legend{color:#57606a}.swatch{display:inline-block;width:12px;height:12px;margin:0 4px 0 10px;vertical-align:-1px}\
+.swatch.reference{background:#4c78a8}.swatch.current{background:#f58518}.back{margin:0 0 12px}\
 svg.chart{width:100%;height:auto}.axis{stroke:#8c959f}.tick{font-size:11px;fill:#57606a}.skipped{color:#57606a}\
 footer{margin-top:32px;color:#8c959f;font-size:.85em}";
+
+/// A number as the report writes it: up to four decimals, scientific when tiny or huge.
+pub fn fmt_num(x: f64) -> String {
+    if !x.is_finite() {
+        return if x.is_nan() { "–".into() } else { "∞".into() };
+    }
+    if x != 0.0 && (x.abs() < 1e-3 || x.abs() >= 1e6) {
+        return format!("{x:.3e}");
+    }
+    let fixed = format!("{x:.4}");
+    fixed.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// The report's one-line verdict.
+pub fn verdict(report: &DriftReport) -> String {
+    format!(
+        "{} of {} columns drifted ({:.0}%; the dataset drifts at {:.0}%)",
+        report.n_drifted,
+        report.columns.len(),
+        report.drift_share * 100.0,
+        report.drift_share_threshold * 100.0
+    )
+}

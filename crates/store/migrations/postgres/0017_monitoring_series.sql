@@ -1,0 +1,15 @@
+-- Per window, the values the console charts (drift share, headline performance, lowest
+-- parity ratio, volume, worst missing rate, latency p95, business value), written when the
+-- monitors judge the window, so a year of windows is drawn without decoding a year of
+-- window states. rev: the window's revision the values were computed from (a stale point
+-- is recomputed from the state).
+CREATE TABLE monitoring_series (
+    model    TEXT    NOT NULL,
+    version  INTEGER NOT NULL,
+    start_ts BIGINT  NOT NULL,
+    rev      BIGINT  NOT NULL,
+    point    TEXT    NOT NULL,
+    PRIMARY KEY (model, version, start_ts)
+);
+-- Which windows a range holds and at which revision, without touching the (TOASTed) states.
+CREATE INDEX monitoring_windows_revs ON monitoring_windows (model, start_ts, version, end_ts, rev);
