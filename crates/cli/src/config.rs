@@ -27,6 +27,8 @@ struct FileConfig {
     batch_limit: Option<toml::Value>,
     log_format: Option<LogFormat>,
     signing_key_file: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     bootstrap_token: Option<String>,
     window_quiet: Option<u64>,
     webhook_allow_hosts: Option<Vec<String>>,
@@ -121,6 +123,11 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
                 args.endpoint_timeout.or(file.endpoint_timeout),
                 args.endpoint_retries.or(file.endpoint_retries),
             )?,
+            tls: match (args.tls_cert.or(file.tls_cert), args.tls_key.or(file.tls_key)) {
+                (Some(cert), Some(key)) => Some(riskops_server::tls::TlsFiles { cert, key }),
+                (None, None) => None,
+                _ => bail!("TLS needs both a certificate (tls_cert) and its key (tls_key)"),
+            },
         },
         log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
     })
@@ -228,6 +235,19 @@ mod tests {
         let env_wins =
             resolve(ServeArgs { config: Some(file), ..Default::default() }, Some("env-token".into())).unwrap();
         assert_eq!(env_wins.settings.bootstrap_token.unwrap().expose(), "env-token");
+    }
+
+    #[test]
+    fn tls_needs_the_certificate_and_its_key_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("riskops.toml");
+        std::fs::write(&file, "tls_cert = \"/tls/cert.pem\"\n").unwrap();
+        let half = resolve(ServeArgs { config: Some(file.clone()), ..Default::default() }, None);
+        assert!(half.err().unwrap().to_string().contains("tls_key"));
+        let args = ServeArgs { tls_key: Some("/tls/key.pem".into()), config: Some(file), ..Default::default() };
+        let tls = resolve(args, None).unwrap().settings.tls.unwrap();
+        assert_eq!((tls.cert, tls.key), (PathBuf::from("/tls/cert.pem"), PathBuf::from("/tls/key.pem")));
+        assert!(resolve(ServeArgs::default(), None).unwrap().settings.tls.is_none(), "plain HTTP unless asked");
     }
 
     #[test]

@@ -22,6 +22,7 @@ mod segments;
 mod serve;
 pub mod signing;
 pub mod state;
+pub mod tls;
 mod upload;
 
 pub use alerting::AlertingSettings;
@@ -72,6 +73,8 @@ pub struct Settings {
     pub alerting: AlertingSettings,
     /// How model endpoints are called: batch size, timeout, retries.
     pub endpoints: endpoint::EndpointSettings,
+    /// Serve HTTPS with this certificate and key (reloaded on SIGHUP); plain HTTP when absent.
+    pub tls: Option<tls::TlsFiles>,
 }
 
 /// The default [`Settings::checkpoint_interval`].
@@ -224,6 +227,11 @@ pub async fn start(
     let bootstrap = riskops.bootstrap(settings.bootstrap_token.as_ref()).await?;
     let public_key = riskops.register_signing_key().await?;
 
+    // A certificate that cannot be read stops the start, before anything listens.
+    let tls = settings.tls.clone().map(tls::Tls::load).transpose()?;
+    if let Some(t) = &tls {
+        t.reload_on_sighup()?;
+    }
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| Error::unavailable(format!("cannot listen on {}: {e}", settings.listen)))?;
@@ -239,10 +247,23 @@ pub async fn start(
         upload_limit: settings.upload_limit,
         batch_limit: settings.batch_limit,
         audit_written,
+        https: tls.is_some(),
     };
     let app = router(state, settings.body_limit);
+    // Under TLS, browsers are told to come back only over HTTPS (a year, as is usual).
+    let app = match tls {
+        Some(_) => app.layer(axum::middleware::map_response(|mut response: axum::response::Response| async move {
+            response.headers_mut().insert(
+                axum::http::header::STRICT_TRANSPORT_SECURITY,
+                axum::http::HeaderValue::from_static("max-age=31536000"),
+            );
+            response
+        })),
+        None => app,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let task = tokio::spawn(async move {
-        let served = serve::serve(listener, app, shutdown).await;
+        let served = serve::serve(listener, app, shutdown, tls).await;
         // Requests are done: sign the final head before reporting the server stopped.
         let _ = stop_checkpoints.send(true);
         if let Err(e) = checkpoints.await {
@@ -253,6 +274,6 @@ pub async fn start(
         }
         served
     });
-    tracing::info!(%local_addr, store = store_kind.as_str(), artifacts = artifact_kind, data_dir = %settings.data_dir.display(), key_id = %public_key.key_id(), "riskops is listening");
+    tracing::info!(%local_addr, scheme, store = store_kind.as_str(), artifacts = artifact_kind, data_dir = %settings.data_dir.display(), key_id = %public_key.key_id(), "riskops is listening");
     Ok(Running { local_addr, store_kind, bootstrap, task })
 }

@@ -9,6 +9,7 @@
 //! - Graceful shutdown: no new connections once `shutdown` resolves; in-flight requests finish.
 
 use crate::error::{ErrorBody, ErrorDetail, code_for_status};
+use crate::tls::Tls;
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -16,17 +17,24 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tower::ServiceExt;
 
 /// How long a client may take to send a request's head (and a kept-alive connection may idle).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `app` on `listener` until `shutdown` resolves, then waits for open requests.
-pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+/// Serves `app` on `listener` until `shutdown` resolves, then waits for open requests. With
+/// `tls`, each connection is a TLS handshake first (within [`HEADER_READ_TIMEOUT`]).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()>,
+    tls: Option<Arc<Tls>>,
+) -> io::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -44,19 +52,24 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().oneshot(request.map(axum::body::Body::new))
-        });
-        let connection = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            // One buffer per response head, so JsonErrorsIo sees hyper's own answers whole.
-            .writev(false)
-            .serve_connection(TokioIo::new(JsonErrorsIo::new(stream)), service);
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
+        let acceptor = tls.as_ref().map(|t| t.acceptor());
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let ended = match acceptor {
+                None => connection(stream, peer, app, watcher).await,
+                Some(acceptor) => match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await {
+                    Ok(Ok(stream)) => connection(stream, peer, app, watcher).await,
+                    Ok(Err(e)) => {
+                        tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                        return;
+                    }
+                },
+            };
+            if let Err(e) = ended {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
         });
@@ -66,17 +79,41 @@ pub async fn serve(listener: TcpListener, app: Router, shutdown: impl Future<Out
     Ok(())
 }
 
-/// A TCP stream whose outgoing error heads without a body (hyper's automatic answers; every
+/// One HTTP/1 connection over `stream` (TCP, or TLS over TCP), until it ends or the server
+/// shuts down gracefully.
+async fn connection<S>(
+    stream: S,
+    peer: std::net::SocketAddr,
+    app: Router,
+    watcher: hyper_util::server::graceful::Watcher,
+) -> Result<(), hyper::Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        app.clone().oneshot(request.map(axum::body::Body::new))
+    });
+    let connection = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        // One buffer per response head, so JsonErrorsIo sees hyper's own answers whole.
+        .writev(false)
+        .serve_connection(TokioIo::new(JsonErrorsIo::new(stream)), service);
+    watcher.watch(connection).await
+}
+
+/// A stream whose outgoing error heads without a body (hyper's automatic answers; every
 /// answer of riskops's own is JSON with a content type) are replaced by the JSON error shape.
-struct JsonErrorsIo {
-    inner: TcpStream,
+struct JsonErrorsIo<S> {
+    inner: S,
     /// A rewritten answer not yet fully written.
     pending: Vec<u8>,
     written: usize,
 }
 
-impl JsonErrorsIo {
-    fn new(inner: TcpStream) -> Self {
+impl<S: AsyncWrite + Unpin> JsonErrorsIo<S> {
+    fn new(inner: S) -> Self {
         JsonErrorsIo { inner, pending: Vec::new(), written: 0 }
     }
 
@@ -131,13 +168,13 @@ fn as_json_error(head: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-impl AsyncRead for JsonErrorsIo {
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for JsonErrorsIo<S> {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
-impl AsyncWrite for JsonErrorsIo {
+impl<S: AsyncWrite + Unpin> AsyncWrite for JsonErrorsIo<S> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         ready!(self.poll_pending(cx))?;
         if buf.starts_with(b"HTTP/1.")

@@ -16,4 +16,6 @@ pub struct AppState {
     pub batch_limit: usize,
     /// Poked after each successful write request, so the checkpointer signs the new head.
     pub audit_written: Arc<Notify>,
+    /// The server speaks TLS (the console's cookie is then `Secure`).
+    pub https: bool,
 }

@@ -46,6 +46,8 @@ mod registry;
 use registry::{csv, sha256_hex};
 #[path = "api/risk.rs"]
 mod risk;
+#[path = "api/tls.rs"]
+mod tls;
 #[path = "api/validation.rs"]
 mod validation;
 
@@ -77,6 +79,7 @@ fn test_settings(
             webhook_allow_hosts: vec!["127.0.0.1".into()],
         },
         endpoints: Default::default(),
+        tls: None,
     }
 }
 

@@ -40,6 +40,13 @@ pub struct ServeArgs {
     /// created with mode 0600 on first start [default: signing-key.pk8 in the data directory].
     #[arg(long, env = "RISKOPS_SIGNING_KEY_FILE")]
     pub signing_key_file: Option<PathBuf>,
+    /// Serve HTTPS (TLS 1.2 and 1.3) with this PEM certificate chain; needs --tls-key. Both
+    /// are read again on SIGHUP, so a renewed certificate needs no restart.
+    #[arg(long, env = "RISKOPS_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "RISKOPS_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// How long a monitoring window that has ended must go without new records before it
     /// closes and monitors judge it, in seconds (a record of a later window closes it at
     /// once) [default: 10].
@@ -61,7 +68,7 @@ pub struct ServeArgs {
     #[arg(long, env = "RISKOPS_ENDPOINT_RETRIES", value_parser = clap::value_parser!(u32).range(0..=10))]
     pub endpoint_retries: Option<u32>,
     /// A TOML file with the same settings (listen, data_dir, database_url, artifact_store,
-    /// body_limit, upload_limit, batch_limit, log_format, signing_key_file, bootstrap_token, window_quiet,
+    /// body_limit, upload_limit, batch_limit, log_format, signing_key_file, tls_cert, tls_key, bootstrap_token, window_quiet,
     /// webhook_allow_hosts, endpoint_batch_rows, endpoint_timeout, endpoint_retries)
     /// [default: ./riskops.toml if it exists].
     #[arg(long, env = "RISKOPS_CONFIG")]

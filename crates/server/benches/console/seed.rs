@@ -87,6 +87,7 @@ fn settings(dir: &Path, alerting_every: Duration) -> riskops_server::Settings {
             webhook_allow_hosts: Vec::new(),
         },
         endpoints: Default::default(),
+        tls: None,
     }
 }
 

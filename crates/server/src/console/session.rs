@@ -101,10 +101,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn set_cookie(value: &str, max_age: u32) -> HeaderValue {
-    // `Secure` is left out while the server speaks plain HTTP (a browser would drop the
-    // cookie); SameSite=Strict keeps it off every request another site starts.
-    let cookie = format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}");
+fn set_cookie(value: &str, max_age: u32, https: bool) -> HeaderValue {
+    // `Secure` only under TLS (over plain HTTP a browser would drop the cookie); SameSite=Strict
+    // keeps it off every request another site starts.
+    let secure = if https { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("riskops_session=; Max-Age=0"))
 }
 
@@ -179,7 +180,9 @@ pub(super) async fn sign_in(
     match signed_in {
         Ok((id, token)) => {
             let mut response = Redirect::to("/").into_response();
-            response.headers_mut().insert(header::SET_COOKIE, set_cookie(&format!("{id}.{token}"), MAX_AGE_SECONDS));
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, set_cookie(&format!("{id}.{token}"), MAX_AGE_SECONDS, state.https));
             response
         }
         Err(e) => {
@@ -215,6 +218,6 @@ pub(super) async fn sign_out(
         }
     }
     let mut response = Redirect::to("/sign-in").into_response();
-    response.headers_mut().insert(header::SET_COOKIE, set_cookie("", 0));
+    response.headers_mut().insert(header::SET_COOKIE, set_cookie("", 0, state.https));
     response
 }
