@@ -14,6 +14,7 @@
 
 pub mod artifacts;
 mod audit_row;
+mod pg_tls;
 pub mod postgres;
 mod registry_rows;
 mod rows;

@@ -69,10 +69,15 @@ impl PostgresStore {
     /// Connects to `url` and applies pending migrations. The URL is never logged: it may
     /// hold a password.
     pub async fn connect(url: &str) -> Result<Self> {
+        let (url, tls) = crate::pg_tls::split_url(url)?;
         let config: tokio_postgres::Config =
             url.parse().map_err(|e| Error::invalid("database-url", format!("not a valid PostgreSQL URL: {e}")))?;
         let database = config.get_dbname().or(config.get_user()).unwrap_or("postgres").to_string();
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let recycling = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        let manager = match tls {
+            crate::pg_tls::Mode::Plain => Manager::from_config(config, NoTls, recycling),
+            mode => Manager::from_config(config, crate::pg_tls::connector(&mode)?, recycling),
+        };
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(deadpool_postgres::Runtime::Tokio1)

@@ -145,3 +145,49 @@ async fn a_postgres_column_of_an_unexpected_type_is_an_internal_error_naming_it(
     let e = pg.store.list_projects().await.unwrap_err();
     assert!(e.message.contains("column description"), "{e}");
 }
+
+async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    riskops_store::open(Some(url), std::path::Path::new("/nonexistent")).await
+}
+
+/// `sslmode=require` encrypts; `verify-full` checks the certificate against `sslrootcert` and
+/// the host name (PostgreSQL's own certificate, as the server is set up, is the CA here).
+#[tokio::test]
+async fn postgres_is_reached_over_tls_when_the_url_asks_and_verified_when_it_says_so() {
+    let Some(schema) = PostgresSchema::create().await.unwrap() else { return };
+    let (admin, conn) = tokio_postgres::connect(schema.base_url(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let setting = |name: &'static str| {
+        let admin = &admin;
+        async move { admin.query_one(&format!("SHOW {name}"), &[]).await.unwrap().get::<_, String>(0) }
+    };
+    if setting("ssl").await != "on" {
+        eprintln!("skipped: this PostgreSQL has ssl off");
+        return;
+    }
+    let cert = setting("ssl_cert_file").await;
+    let with = |query: &str| format!("{}&{query}", schema.url());
+    let encrypted_sessions = || async {
+        let sql = "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+                   WHERE a.application_name = $1 AND s.ssl";
+        admin.query_one(sql, &[&schema.name()]).await.unwrap().get::<_, i64>(0)
+    };
+
+    let store = connect(&with("sslmode=require")).await.unwrap();
+    store.list_projects().await.unwrap();
+    assert!(encrypted_sessions().await > 0, "the store's sessions are encrypted");
+    drop(store);
+
+    // The certificate names localhost: verify-full passes for that name only.
+    let local = with(&format!("sslmode=verify-full&sslrootcert={cert}")).replacen("127.0.0.1", "localhost", 1);
+    if std::fs::read(&cert).is_ok() && local.contains("localhost") {
+        connect(&local).await.unwrap().list_projects().await.unwrap();
+        let by_address = local.replacen("localhost", "127.0.0.1", 1);
+        let refused = connect(&by_address).await.err().expect("the name does not match");
+        assert_eq!(refused.kind, ErrorKind::Unavailable, "{refused}");
+        let ca_only = by_address.replacen("verify-full", "verify-ca", 1);
+        connect(&ca_only).await.unwrap().list_projects().await.unwrap();
+    }
+    let unknown = connect(&with("sslmode=sometimes")).await.err().unwrap();
+    assert_eq!(unknown.kind, ErrorKind::Invalid, "{unknown}");
+}
