@@ -21,6 +21,7 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
+    database_ca: Option<PathBuf>,
     artifact_store: Option<String>,
     body_limit: Option<toml::Value>,
     upload_limit: Option<toml::Value>,
@@ -71,6 +72,11 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
             "--database-url must be a postgres:// or postgresql:// URL (leave it out to use SQLite in the data directory)"
         );
     }
+    let database_url = match (database_url, args.database_ca.or(file.database_ca)) {
+        (Some(url), Some(ca)) => Some(with_database_ca(&url, &ca)?),
+        (None, Some(_)) => bail!("--database-ca goes with a PostgreSQL --database-url"),
+        (url, None) => url,
+    };
     let body_limit = size_setting("body_limit", args.body_limit, file.body_limit)?.unwrap_or(DEFAULT_BODY_LIMIT);
     let upload_limit =
         size_setting("upload_limit", args.upload_limit, file.upload_limit)?.map_or(DEFAULT_UPLOAD_LIMIT, |n| n as u64);
@@ -131,6 +137,21 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
         },
         log_format: args.log_format.or(file.log_format).unwrap_or(LogFormat::Text),
     })
+}
+
+/// The URL with `sslrootcert` set to the CA file (the store's TLS reads it as libpq does),
+/// and `sslmode=verify-full` unless the URL chose a mode.
+fn with_database_ca(url: &str, ca: &std::path::Path) -> Result<String> {
+    let ca = ca
+        .to_str()
+        .filter(|p| !p.contains(['&', '?', '#', ' ']))
+        .ok_or_else(|| anyhow::anyhow!("--database-ca {}: give a path without spaces, &, ? or #", ca.display()))?;
+    if url.contains("sslrootcert=") {
+        bail!("--database-ca and sslrootcert in --database-url say the same thing: give one");
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let mode = if url.contains("sslmode=") { "" } else { "&sslmode=verify-full" };
+    Ok(format!("{url}{sep}sslrootcert={ca}{mode}"))
 }
 
 /// A size from its flag (or variable), else the config file: "2MiB", "1GiB" or bytes.
@@ -235,6 +256,23 @@ mod tests {
         let env_wins =
             resolve(ServeArgs { config: Some(file), ..Default::default() }, Some("env-token".into())).unwrap();
         assert_eq!(env_wins.settings.bootstrap_token.unwrap().expose(), "env-token");
+    }
+
+    #[test]
+    fn the_database_ca_makes_the_connection_verified_tls() {
+        let url = |u: &str, ca: &str| with_database_ca(u, std::path::Path::new(ca));
+        assert_eq!(
+            url("postgres://h/db", "/ca.pem").unwrap(),
+            "postgres://h/db?sslrootcert=/ca.pem&sslmode=verify-full"
+        );
+        assert_eq!(
+            url("postgres://h/db?sslmode=verify-ca", "/ca.pem").unwrap(),
+            "postgres://h/db?sslmode=verify-ca&sslrootcert=/ca.pem"
+        );
+        assert!(url("postgres://h/db?sslrootcert=/x.pem", "/ca.pem").is_err());
+        assert!(url("postgres://h/db", "/my ca.pem").is_err());
+        let no_database = ServeArgs { database_ca: Some("/ca.pem".into()), ..Default::default() };
+        assert!(resolve(no_database, None).is_err());
     }
 
     #[test]

@@ -18,6 +18,11 @@ pub struct ServeArgs {
     /// Keep metadata in PostgreSQL instead of SQLite: postgres://user@host:5432/db.
     #[arg(long, env = "RISKOPS_DATABASE_URL", hide_env_values = true, value_parser = secret)]
     pub database_url: Option<Secret<String>>,
+    /// The CA that signed PostgreSQL's certificate: the connection is then TLS, verified
+    /// against it (`sslmode=verify-full` unless the URL says otherwise; `sslrootcert` in
+    /// libpq's terms).
+    #[arg(long, env = "RISKOPS_DATABASE_CA", value_name = "FILE")]
+    pub database_ca: Option<PathBuf>,
     /// Keep artifacts in S3-compatible storage: s3://bucket/prefix (AWS_ENDPOINT_URL,
     /// AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP configure it)
     /// [default: the artifacts/ folder in the data directory].
@@ -67,7 +72,7 @@ pub struct ServeArgs {
     /// waiting 0.25 s, then twice as long each time [default: 3].
     #[arg(long, env = "RISKOPS_ENDPOINT_RETRIES", value_parser = clap::value_parser!(u32).range(0..=10))]
     pub endpoint_retries: Option<u32>,
-    /// A TOML file with the same settings (listen, data_dir, database_url, artifact_store,
+    /// A TOML file with the same settings (listen, data_dir, database_url, database_ca, artifact_store,
     /// body_limit, upload_limit, batch_limit, log_format, signing_key_file, tls_cert, tls_key, bootstrap_token, window_quiet,
     /// webhook_allow_hosts, endpoint_batch_rows, endpoint_timeout, endpoint_retries)
     /// [default: ./riskops.toml if it exists].
