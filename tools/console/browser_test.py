@@ -118,6 +118,8 @@ def check(binary, url, out_dir):
             page = context.new_page()
             page.on("console", lambda m: m.type == "error" and problems.append(f"{name}: console error {m.text}"))
             page.on("pageerror", lambda e: problems.append(f"{name}: page error {e}"))
+            # Which resource failed (the console message does not say).
+            page.on("response", lambda r: r.status >= 400 and problems.append(f"{name}: {r.status} for {r.url}"))
             page.on("request", lambda r: r.url.startswith(url) or r.url.startswith("data:")
                     or problems.append(f"{name}: request to another origin {r.url}"))
             page.goto(url + "/")

@@ -92,6 +92,10 @@ async fn a_person_signs_in_sees_only_their_projects_and_signs_out() {
         let csp = headers["content-security-policy"].to_str().unwrap();
         assert!(csp.contains("default-src 'none'") && csp.contains("form-action 'self'"), "{csp}");
         assert_eq!(headers["x-frame-options"], "DENY");
+        // The icon browsers ask for by themselves is there (a 404 is a console error).
+        let (status, headers, icon) = page(&s, "/favicon.ico", None).await;
+        assert_eq!((status, headers["content-type"].to_str().unwrap()), (StatusCode::OK, "image/svg+xml"));
+        assert!(icon.starts_with("<svg"), "{icon}");
 
         // A wrong password: a page that says so, no cookie.
         let r = form(&s, "/sign-in", &[("name", "vera"), ("password", "wrong")], None).await;
