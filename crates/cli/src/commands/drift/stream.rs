@@ -44,7 +44,7 @@ fn shape(path: &Path, csv: &CsvOptions) -> Result<Shape> {
 }
 
 /// The compared columns in groups that each fit `budget` bytes (at least one column per
-/// group), or `None` when everything fits at once and the tables are read whole.
+/// group), or `None` when everything fits at once and the tables are CSV, read whole.
 pub(super) fn plan(
     reference: &Path,
     current: &Path,
@@ -58,7 +58,10 @@ pub(super) fn plan(
         Some(list) => r.names.iter().filter(|n| list.contains(n)).cloned().collect(),
         None => r.names.clone(),
     };
-    if per_column.saturating_mul(wanted.len() as u64) <= budget {
+    // Parquet pairs always go through groups (one, when everything fits): a group decodes the
+    // larger file on every core, where reading the two whole files gives each one thread.
+    let parquet = riskops_parquet::is_parquet(reference) && riskops_parquet::is_parquet(current);
+    if per_column.saturating_mul(wanted.len() as u64) <= budget && !parquet {
         return Ok(None);
     }
     if options.columns.is_none()
@@ -287,6 +290,9 @@ mod tests {
         };
         let (reference, current) = (write("r.parquet", 500, 0.0), write("c.parquet", 200, 20.0));
         let options = DriftOptions::default();
+        // Even when they fit, Parquet pairs are read as one group (decoded on every core).
+        let one = plan(&reference, &current, &CsvOptions::default(), &options, 1 << 30).unwrap();
+        assert_eq!(one, Some(vec![vec!["x".to_string(), "y".to_string(), "z".to_string()]]));
         let whole = in_memory(&reference, &current, &options).unwrap();
         assert_eq!(whole, streamed(&reference, &current, &options).unwrap());
         assert!(whole.contains("\"x\""), "{whole}");
