@@ -77,6 +77,7 @@ async fn main() {
             break;
         }
     }
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     // A reference dataset with the same 20 features, and a model trained on it.
     let mut csv = (0..FEATURES).map(|f| format!("f{f}")).collect::<Vec<_>>().join(",") + "\n";

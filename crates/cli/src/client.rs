@@ -33,6 +33,26 @@ impl<T> std::ops::Deref for Answer<T> {
     }
 }
 
+/// The rustls error behind a failed request, if TLS is what failed (it travels inside
+/// io::Errors, whose `source()` skips their payload).
+fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+        return rustls_error(inner);
+    }
+    e.source().and_then(rustls_error)
+}
+
+/// A reqwest client builder whose TLS uses rustls with ring (reqwest is built without a
+/// provider of its own, so the process's default is set first; the system's CAs are
+/// trusted through the platform verifier).
+pub fn http_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 pub struct Client {
     base: String,
     token: Option<Secret<String>>,
@@ -40,15 +60,24 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(server: &str, token: Option<Secret<String>>) -> Result<Self> {
+    pub fn new(server: &str, token: Option<Secret<String>>, ca_cert: Option<&std::path::Path>) -> Result<Self> {
         let base = server.trim_end_matches('/').to_string();
         if !base.starts_with("http://") && !base.starts_with("https://") {
-            bail!("--server must be an http:// URL, e.g. http://127.0.0.1:8080 (got {server:?})");
+            bail!("--server must be an http:// or https:// URL, e.g. http://127.0.0.1:8080 (got {server:?})");
         }
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("riskops-cli/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("cannot build the HTTP client")?;
+        let mut builder = http_builder().user_agent(concat!("riskops-cli/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = ca_cert {
+            let pem = std::fs::read(path).with_context(|| format!("cannot read --ca-cert {}", path.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .with_context(|| format!("--ca-cert {} holds no PEM certificate", path.display()))?;
+            if certs.is_empty() {
+                bail!("--ca-cert {} holds no PEM certificate", path.display());
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().context("cannot build the HTTP client")?;
         Ok(Client { base, token, http })
     }
 
@@ -99,6 +128,13 @@ impl Client {
     }
 
     fn send_error(&self, url: &str, e: reqwest::Error) -> anyhow::Error {
+        // A certificate the client does not trust is a connect error too; say which it is.
+        if let Some(tls) = rustls_error(&e) {
+            return anyhow!(
+                "the TLS connection to {} failed: {tls} (for a private CA, give its certificate with --ca-cert)",
+                self.base
+            );
+        }
         if e.is_connect() {
             anyhow!(
                 "cannot reach the riskops server at {} (is `riskops serve` running? set --server or RISKOPS_URL)",

@@ -41,9 +41,15 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &Path, bootstrap_token: Option<&str>) -> Server {
+        Self::start_with(data_dir, bootstrap_token, &[])
+    }
+
+    /// [`Server::start`] with more `serve` arguments.
+    fn start_with(data_dir: &Path, bootstrap_token: Option<&str>, more: &[&str]) -> Server {
         let mut cmd = Command::new(BIN);
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(more)
             .env_remove("RISKOPS_BOOTSTRAP_TOKEN")
             .env_remove("RISKOPS_DATABASE_URL")
             .env_remove("RISKOPS_CONFIG")

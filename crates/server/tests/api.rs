@@ -53,6 +53,12 @@ mod validation;
 
 const TOKEN: &str = "test-admin-token";
 
+/// reqwest is built without a TLS provider of its own: the process's default (ring) first.
+fn http() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 /// The settings every test server starts with.
 fn test_settings(
     dir: &Path,
@@ -139,7 +145,7 @@ impl TestServer {
         .unwrap();
         TestServer {
             base: format!("http://{}", running.local_addr),
-            http: reqwest::Client::new(),
+            http: http().build().unwrap(),
             stop: Some(stop),
             running: Some(running),
             _dir: dir,

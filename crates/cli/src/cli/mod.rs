@@ -136,6 +136,10 @@ pub struct ClientArgs {
     /// API token (the first start of the server prints the admin token once).
     #[arg(long, env = "RISKOPS_TOKEN", hide_env_values = true, global = true, value_parser = secret)]
     pub token: Option<Secret<String>>,
+    /// A PEM CA certificate to trust for an https:// --server (a private CA), besides the
+    /// system's.
+    #[arg(long, env = "RISKOPS_CA_CERT", global = true, value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
     /// Output: a readable text or one JSON document on stdout; a few commands offer more
     /// (each command's --help lists what it accepts).
     #[arg(long, value_enum, default_value_t = Format::Text, global = true)]

@@ -35,7 +35,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         command => {
             crate::logging::init(crate::cli::LogFormat::Text, tracing_subscriber::filter::LevelFilter::WARN);
-            let client = Client::new(&cli.client.server, cli.client.token.clone())?;
+            let client = Client::new(&cli.client.server, cli.client.token.clone(), cli.client.ca_cert.as_deref())?;
             // Formats a command does not accept were refused in `main` (`cli::formats_of`).
             let format = cli.client.format;
             match command {

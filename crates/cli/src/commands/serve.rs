@@ -14,6 +14,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
     let config = config::resolve(args, std::env::var("RISKOPS_BOOTSTRAP_TOKEN").ok())?;
     crate::logging::init(config.log_format, LevelFilter::INFO);
     let data_dir = config.settings.data_dir.clone();
+    let scheme = if config.settings.tls.is_some() { "https" } else { "http" };
     let running = riskops_server::start(config.settings, Arc::new(SystemClock), shutdown_signal())
         .await
         .context("riskops could not start")?;
@@ -37,7 +38,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         }
     }
     eprintln!(
-        "riskops listening on http://{} (store: {}, data: {})",
+        "riskops listening on {scheme}://{} (store: {}, data: {})",
         running.local_addr,
         running.store_kind.as_str(),
         data_dir.display()

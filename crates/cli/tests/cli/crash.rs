@@ -64,6 +64,7 @@ impl CrashBatch {
 }
 
 fn crash_http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap()
 }
 

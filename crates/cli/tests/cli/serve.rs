@@ -102,3 +102,29 @@ fn serve_refuses_bad_configuration_with_a_message() {
     let out = Command::new(BIN).args(["serve", "--listen", "not-an-address"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_cli_speaks_https_to_a_server_with_a_private_ca_and_says_when_it_does_not_trust_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls = Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/tests/data/tls");
+    let (cert, key, ca) = (tls.join("cert-a.pem"), tls.join("key-a.pem"), tls.join("ca-a.pem"));
+    let more = ["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()];
+    let server = Server::start_with(dir.path(), Some("tls-token"), &more);
+    assert!(server.url.starts_with("https://127.0.0.1:"), "{}", server.url);
+    // The certificate names localhost (and 127.0.0.1).
+    let url = server.url.replace("127.0.0.1", "localhost");
+    let run = |args: &[&str]| {
+        Command::new(BIN).args(args).env("RISKOPS_URL", &url).env("RISKOPS_TOKEN", "tls-token").output().unwrap()
+    };
+    let trusted = run(&["whoami", "--ca-cert", ca.to_str().unwrap()]);
+    assert!(trusted.status.success(), "{}", String::from_utf8_lossy(&trusted.stderr));
+    assert!(String::from_utf8_lossy(&trusted.stdout).contains("admin"));
+    let untrusted = run(&["whoami"]);
+    assert_eq!(untrusted.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&untrusted.stderr);
+    assert!(said.contains("TLS connection") && said.contains("--ca-cert"), "{said}");
+    let other_ca = run(&["whoami", "--ca-cert", tls.join("ca-b.pem").to_str().unwrap()]);
+    assert!(!other_ca.status.success());
+    let not_pem = run(&["whoami", "--ca-cert", key.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&not_pem.stderr).contains("holds no PEM certificate"));
+}

@@ -225,7 +225,7 @@ pub async fn seed(scale: Scale) -> Seeded {
     let dir = tempfile::tempdir().unwrap();
     let now_hour = riskops_core::clock::Clock::now(&SystemClock).unix_timestamp() / HOUR * HOUR;
     let (base, stop, running) = start(dir.path(), Duration::from_millis(200)).await;
-    let api = Api { base, http: reqwest::Client::new() };
+    let api = Api { base, http: http().build().unwrap() };
     let projects = scale.models.div_ceil(MODELS_PER_PROJECT);
     for p in 0..projects {
         let (template, workflow) =
@@ -374,7 +374,7 @@ pub fn pages(scale: Scale) -> Vec<(String, String, f64)> {
 
 /// Times each page: one request untimed, then `requests` timed ones, in turn.
 pub async fn time_pages(seeded: &Seeded, scale: Scale) -> Vec<Timing> {
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let http = http().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let cookie = format!("riskops_session=0.{TOKEN}");
     let mut out = Vec::new();
     for (page, path, target_ms) in pages(scale) {
@@ -417,4 +417,10 @@ pub fn table(timings: &[Timing]) -> String {
         ));
     }
     out
+}
+
+/// reqwest is built without a TLS provider of its own: the process's default (ring) first.
+fn http() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
 }

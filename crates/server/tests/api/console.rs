@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// A client that keeps no cookies and follows no redirects: the test reads each answer.
 fn browser() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    super::http().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
 pub(super) async fn page(

@@ -17,7 +17,7 @@ async fn console_bench_seeds_windows_and_times_every_page() {
 
     // The seeded windows are on the model page: one point per window of the last 24 hours
     // (23 closed ones start in it, 24 when the clock is on the hour).
-    let http = reqwest::Client::new();
+    let http = super::http().build().unwrap();
     let page = http
         .get(format!("{}/projects/p00/models/m001?days=1", seeded.base))
         .header("cookie", "riskops_session=0.bench-admin-token-0123456789")

@@ -191,7 +191,7 @@ async fn passwords_sign_in_and_guessing_is_throttled_and_audited() {
 
 /// A client whose requests come from `ip` (any 127.0.0.0/8 address reaches the server).
 fn client_from(ip: [u8; 4]) -> reqwest::Client {
-    reqwest::Client::builder().local_address(std::net::IpAddr::from(ip)).build().unwrap()
+    super::http().local_address(std::net::IpAddr::from(ip)).build().unwrap()
 }
 
 async fn sign_in_from(s: &TestServer, client: &reqwest::Client, name: &str, password: &str) -> StatusCode {
