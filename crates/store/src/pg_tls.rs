@@ -83,18 +83,21 @@ pub(crate) fn connector(mode: &Mode) -> Result<MakeRustls> {
         Mode::VerifyCa { roots } => (roots, true, false),
         Mode::VerifyFull { roots } => (roots, true, true),
     };
-    let config = if check_chain {
-        let store = root_store(roots.as_deref())?;
-        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
+    let chain = match check_chain {
+        true => Some(
+            rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(root_store(roots.as_deref())?),
+                provider.clone(),
+            )
             .build()
-            .map_err(|e| Error::invalid("database-url", format!("sslrootcert: {e}")))?;
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Verifier { webpki, check_host, provider }))
-            .with_no_client_auth()
-    } else {
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(EncryptOnly { provider })).with_no_client_auth()
+            .map_err(|e| Error::invalid("database-url", format!("sslrootcert: {e}")))?,
+        ),
+        false => None,
     };
+    let config = builder
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Verifier { chain, check_host, provider }))
+        .with_no_client_auth();
     Ok(MakeRustls { config: Arc::new(config) })
 }
 
@@ -121,49 +124,13 @@ fn root_store(file: Option<&str>) -> Result<RootCertStore> {
     Ok(store)
 }
 
-/// `require`: the handshake's signatures are checked (the session is really keyed to the
-/// certificate presented) but not who issued it — libpq's `sslmode=require`.
-#[derive(Debug)]
-struct EncryptOnly {
-    provider: Arc<rustls::crypto::CryptoProvider>,
-}
-
-impl ServerCertVerifier for EncryptOnly {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
-    }
-}
-
-/// `verify-ca` / `verify-full`: webpki's chain check; the host name only for `verify-full`.
+/// What is checked of PostgreSQL's certificate. Always: the handshake's signatures (the
+/// session is really keyed to the certificate presented). With `chain` (`verify-ca`,
+/// `verify-full`, or `require` with `sslrootcert`): that a trusted CA issued it, and with
+/// `check_host` that it names the host. Without `chain`: nothing more — libpq's `require`.
 #[derive(Debug)]
 struct Verifier {
-    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    chain: Option<Arc<rustls::client::WebPkiServerVerifier>>,
     check_host: bool,
     provider: Arc<rustls::crypto::CryptoProvider>,
 }
@@ -177,7 +144,8 @@ impl ServerCertVerifier for Verifier {
         ocsp: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        match self.webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+        let Some(chain) = &self.chain else { return Ok(ServerCertVerified::assertion()) };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
             | Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForNameContext { .. }))
                 if !self.check_host =>

@@ -29,16 +29,17 @@ pub(super) fn expected_margin(margin: &Margin<'_>, background: Rows<'_>) -> Vec<
 const GROUP: usize = 128;
 
 /// Which way each background row goes at each node: per group of up to 128 rows and per
-/// tree, one bitmask per node (bit b set: row b of the group goes to the true child).
-/// Computed once per explanation, so walking a row against the whole background splits a
-/// set of rows with one AND per node instead of comparing each background row's value.
+/// walked tree, one bitmask per node (bit b set: row b of the group goes to the true child).
+/// Computed once per block of trees, for the trees walked (not those read from tables), so
+/// walking a row against the whole background splits a set of rows with one AND per node
+/// instead of comparing each background row's value.
 pub(super) struct BackgroundSides {
     /// Per group: its row count and, per tree, the masks by node.
     groups: Vec<(usize, Vec<Vec<u128>>)>,
 }
 
 impl BackgroundSides {
-    pub(super) fn new(trees: &[Tree], background: Rows<'_>) -> BackgroundSides {
+    pub(super) fn new(trees: &[&Tree], background: Rows<'_>) -> BackgroundSides {
         let groups = (0..background.rows)
             .step_by(GROUP)
             .map(|first| {
@@ -71,11 +72,11 @@ impl BackgroundSides {
     }
 }
 
-/// Adds the row's SHAP values in the trees `walked` (indexes into `margin.trees`), averaged
-/// over the background, to `phi` (features × outputs).
+/// Adds the row's SHAP values in the trees `walked` (those `sides` was made for, in its
+/// order), averaged over the background, to `phi` (features × outputs).
 pub(super) fn explain_row(
     margin: &Margin<'_>,
-    walked: &[usize],
+    walked: &[&Tree],
     sides: &BackgroundSides,
     n_background: usize,
     row: &[f64],
@@ -95,14 +96,14 @@ pub(super) fn explain_row(
         phi: &mut sum,
         n_outputs: margin.n_outputs,
         scale: margin.scale,
-        tree: &margin.trees[walked[0]],
+        tree: walked[0],
         goes: &[],
     };
     for (rows, per_tree) in &sides.groups {
         let all = if *rows == GROUP { u128::MAX } else { (1u128 << rows) - 1 };
-        for &t in walked {
-            walk.tree = &margin.trees[t];
-            walk.goes = &per_tree[t];
+        for (tree, goes) in walked.iter().zip(per_tree) {
+            walk.tree = tree;
+            walk.goes = goes;
             walk.visit(0, all);
         }
     }

@@ -266,11 +266,12 @@ pub fn interventional_on(
     // As in `path_dependent_on`: blocks of trees, each tabulated against the background
     // where that pays off (many rows, shallow trees), else walked pair by pair.
     let block = x.cols * margin.n_outputs;
-    let sides = interventional::BackgroundSides::new(margin.trees, background);
     let mut start = 0;
     while start < margin.trees.len() {
         let (end, tables) = background::plan_block(&margin, background, x.rows, start);
-        let walked: Vec<usize> = (start..end).zip(&tables).filter(|(_, t)| t.is_none()).map(|(i, _)| i).collect();
+        let walked: Vec<&Tree> =
+            (start..end).zip(&tables).filter(|(_, t)| t.is_none()).map(|(i, _)| &margin.trees[i]).collect();
+        let sides = interventional::BackgroundSides::new(&walked, background);
         for_each_part(x, block, threads, &mut values, |rows, part| {
             let mut strays = vec![0u32; x.cols];
             for (t, tables) in (start..end).zip(&tables) {

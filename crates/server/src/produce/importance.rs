@@ -91,10 +91,5 @@ fn numbers_or_classes(column: &Column, positive: Option<&str>) -> Vec<f64> {
 
 /// The column with its values in a random order (Fisher–Yates).
 fn shuffle(column: &Column, rng: &mut Rng) -> Column {
-    let n = column.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    for i in (1..n).rev() {
-        order.swap(i, rng.below(i + 1));
-    }
-    select(std::slice::from_ref(column), &order).remove(0)
+    select(std::slice::from_ref(column), &rng.permutation(column.len())).remove(0)
 }

@@ -17,7 +17,7 @@
 //! the estimate is exact (its standard error 0, but for the float32 rounding of the
 //! probabilities): shap's `LinearExplainer`, for free.
 
-use super::stats::Rng;
+use super::stats::{Rng, mean};
 use super::{Scorer, label_values, select};
 use riskops_core::{Error, Result};
 use riskops_model::{Column, ColumnValues, Prediction, Task};
@@ -113,7 +113,7 @@ pub(super) fn explain(game: &Game<'_>, orderings: usize, rng: &mut Rng) -> Resul
     let mut values = vec![0.0; n_rows * m];
     let mut standard_errors = vec![0.0; n_rows * m];
     for r in 0..n_rows {
-        let orders: Vec<Vec<usize>> = (0..orderings).map(|_| permutation(m, rng)).collect();
+        let orders: Vec<Vec<usize>> = (0..orderings).map(|_| rng.permutation(m)).collect();
         // The coalitions between the empty and the full one: forwards {π₁..π_k} and
         // backwards all∖{π₁..π_k}, k = 1..m−1, per ordering.
         let coalitions: Vec<Vec<bool>> = orders
@@ -157,15 +157,6 @@ pub(super) fn explain(game: &Game<'_>, orderings: usize, rng: &mut Rng) -> Resul
         }
     }
     Ok(Sampled { base_value, outputs, values, standard_errors })
-}
-
-/// A random ordering of 0..m (Fisher–Yates).
-fn permutation(m: usize, rng: &mut Rng) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..m).collect();
-    for i in (1..m).rev() {
-        order.swap(i, rng.below(i + 1));
-    }
-    order
 }
 
 /// The coalition of the ordering's first k features (forwards), or of all but them.
@@ -232,10 +223,6 @@ fn with<T: Clone>(values: &[T], last: T) -> Vec<T> {
     out
 }
 
-fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len().max(1) as f64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,7 +239,7 @@ mod tests {
     fn a_permutation_holds_every_feature_once() {
         let mut rng = Rng::new(3);
         for _ in 0..20 {
-            let mut p = permutation(7, &mut rng);
+            let mut p = rng.permutation(7);
             p.sort_unstable();
             assert_eq!(p, (0..7).collect::<Vec<_>>());
         }

@@ -65,7 +65,8 @@ impl Placements {
     }
 }
 
-fn mean(v: &[f64]) -> f64 {
+/// The mean; 0 for no values.
+pub(super) fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
@@ -127,6 +128,15 @@ impl Rng {
     /// Uniform in 0..n (n > 0).
     pub fn below(&mut self, n: usize) -> usize {
         ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
+    }
+
+    /// 0..n in a random order (Fisher–Yates).
+    pub fn permutation(&mut self, n: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            order.swap(i, self.below(i + 1));
+        }
+        order
     }
 
     /// Uniform in [0, 1).
