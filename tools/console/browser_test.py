@@ -160,6 +160,13 @@ def check(binary, url, out_dir):
         charts = rita.locator("svg.chart").count()
         assert charts == len(windows[-1]["drift"]["features"]), (charts, windows[-1]["drift"]["features"])
         rita.screenshot(path=os.path.join(out_dir, "drift.png"), full_page=True)
+        # The newest version's model report, as `riskops report model` writes it.
+        rita.go_back()
+        rita.click("a:has-text('Model report of v')")
+        newest = max(v["version"] for v in api(url, "/api/v1/models/scorer/versions"))
+        assert rita.inner_text("h1") == f"scorer@{newest}", rita.inner_text("h1")
+        assert rita.locator("text=Risk register").count() >= 1
+        rita.screenshot(path=os.path.join(out_dir, "model-report.png"), full_page=True)
         rita.goto(url + "/projects/credit")
         rita.screenshot(path=os.path.join(out_dir, "project.png"), full_page=True)
         rita.goto(url + "/audit")
@@ -197,7 +204,7 @@ def accessibility(browser, url, axe, problems):
     page.click("form[action='/sign-in'] >> nth=0 >> button")
     page.wait_for_load_state()
     for path in ["/", "/projects/credit", "/projects/credit/models/scorer", "/promotions?status=all",
-                 "/incidents?state=all", "/audit"]:
+                 "/incidents?state=all", "/audit", "/projects/credit/models/scorer/versions/latest/report"]:
         page.goto(url + path)
         report(page, axe, path, problems)
     context.close()

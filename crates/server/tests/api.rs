@@ -27,6 +27,8 @@ mod console;
 mod console_bench;
 #[path = "api/console_drift.rs"]
 mod console_drift;
+#[path = "api/console_report.rs"]
+mod console_report;
 #[path = "../benches/console/seed.rs"]
 mod console_seed;
 #[path = "api/contract.rs"]

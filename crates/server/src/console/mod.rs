@@ -18,6 +18,7 @@ mod model;
 mod portfolio;
 mod project;
 mod promotions;
+mod report;
 mod series;
 mod session;
 
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{project}", get(project::page))
         .route("/projects/{project}/models/{model}", get(model::page))
         .route("/projects/{project}/models/{model}/windows/{start}/drift", get(drift::page))
+        .route("/projects/{project}/models/{model}/versions/{version}/report", get(report::page))
         .route("/incidents", get(incidents::page))
         .route("/audit", get(audit::page))
         .route("/incidents/{id}/state", axum::routing::post(incidents::set_state))
@@ -46,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .route("/assets/console.css", get(stylesheet))
         .route("/favicon.ico", get(favicon))
         .route(drift::STYLESHEET, get(drift::stylesheet))
+        .route(report::STYLESHEET, get(report::stylesheet))
         .layer(axum::middleware::from_fn(security_headers))
 }
 

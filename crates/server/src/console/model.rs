@@ -169,7 +169,7 @@ fn render(path: &ModelPagePath, range: &RangeQuery, d: &ModelData) -> String {
         esc(&path.model),
         t = esc(&m.tier)
     );
-    out.push_str(&versions_table(d));
+    out.push_str(&versions_table(path, d));
     if let (Some(graph), Some(newest)) = (&d.lineage, d.versions.iter().map(|v| v.version).max()) {
         let center = graph
             .nodes
@@ -203,25 +203,25 @@ fn render(path: &ModelPagePath, range: &RangeQuery, d: &ModelData) -> String {
         "<p class=\"muted legend\"><span class=\"key incident\">- - -</span> incident opened <span class=\"key deployment\">— —</span> deployment</p>\n",
     );
     out.push_str(&series::charts(&d.points, d.span, &markers));
-    out.push_str(&report_hint(path, d));
+    out.push_str(&report_link(path, d));
     out.push_str(&latest_drift(path, d.windows.last()));
     out.push_str(&incidents_list(&d.incidents));
     out
 }
 
-/// The model report is rendered by the CLI from the API's answers (not served here yet):
-/// the page says how to get it for the newest version.
-fn report_hint(path: &ModelPagePath, d: &ModelData) -> String {
+/// The newest version's model report (validation, evidence, monitoring, lineage), for a
+/// committee; every version's is linked from the versions table.
+fn report_link(path: &ModelPagePath, d: &ModelData) -> String {
     let newest = d.versions.iter().map(|v| v.version).max().unwrap_or(1);
     format!(
-        "<p class=\"muted\">The model report (validation, evidence, monitoring, lineage) for a committee: <code>riskops report model {}@{newest} --format html -o report.html</code></p>\n",
-        esc(&path.model)
+        "<p><a href=\"{}\">Model report of v{newest}</a> <span class=\"muted\">(validation, evidence, risks, approvals, monitoring and lineage, for a committee; printable)</span></p>\n",
+        esc(&super::report::href(&path.project, &path.model, newest))
     )
 }
 
-fn versions_table(d: &ModelData) -> String {
+fn versions_table(path: &ModelPagePath, d: &ModelData) -> String {
     let mut out = String::from(
-        "<h2>Versions</h2>\n<table>\n<thead><tr><th scope=\"col\">Version</th><th scope=\"col\">Where</th><th scope=\"col\">Framework</th><th scope=\"col\">Trained on</th><th scope=\"col\">Validated on</th><th scope=\"col\">Code</th></tr></thead>\n<tbody>\n",
+        "<h2>Versions</h2>\n<table>\n<thead><tr><th scope=\"col\">Version</th><th scope=\"col\">Where</th><th scope=\"col\">Framework</th><th scope=\"col\">Trained on</th><th scope=\"col\">Validated on</th><th scope=\"col\">Code</th><th scope=\"col\">Report</th></tr></thead>\n<tbody>\n",
     );
     for v in d.versions.iter().rev() {
         let whereabouts: Vec<&str> =
@@ -232,12 +232,13 @@ fn versions_table(d: &ModelData) -> String {
         };
         let _ = writeln!(
             out,
-            "<tr><td>v{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{code}</td></tr>",
+            "<tr><td>v{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{code}</td><td><a href=\"{}\">report</a></td></tr>",
             v.version,
             if whereabouts.is_empty() { "–".to_string() } else { esc(&whereabouts.join(", ")) },
             esc(&v.framework),
             esc(v.training_data.as_deref().unwrap_or("–")),
             esc(v.validation_data.as_deref().unwrap_or("–")),
+            esc(&super::report::href(&path.project, &path.model, v.version)),
         );
     }
     out.push_str("</tbody>\n</table>\n");

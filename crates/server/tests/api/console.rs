@@ -271,7 +271,8 @@ async fn a_validator_approves_in_the_console_and_the_requester_is_told_why_they_
         let (_, _, model) = page(&s, "/projects/alpha/models/scorer", Some(&victor_cookie)).await;
         assert_eq!(model.matches("class=\"marker deployment\"").count(), 7, "{model}");
         assert!(model.contains("v1 to staging by rosa: first release"), "{model}");
-        assert!(model.contains("riskops report model scorer@1"), "the model report's command: {model}");
+        let report = "href=\"/projects/alpha/models/scorer/versions/1/report\"";
+        assert!(model.contains(report), "the model report's link: {model}");
         // A forged form changes nothing.
         let r = form(
             &s,

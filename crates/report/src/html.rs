@@ -1,12 +1,16 @@
-//! The report as one self-contained HTML page: inline CSS, inline SVG charts, a print stylesheet, no scripts.
+//! The report as one HTML page: inline SVG charts, a print stylesheet, no scripts. The CLI
+//! writes it with its stylesheet inline (a file that stands alone); the console links it, under
+//! a Content-Security-Policy that allows no inline style.
 
 use super::rows::*;
 use super::svg::{metric_bars_svg, reliability_svg, risk_matrix_svg};
 use super::{EvidenceItem, ModelReport};
+use riskops_core::drift_html::Stylesheet;
 use riskops_core::encode::escape_html as esc;
 use std::fmt::Write;
 
-pub(super) const STYLE: &str = "\
+/// The report's stylesheet (inline in a standalone file, served by the console).
+pub const STYLE: &str = "\
 :root{--ink:#1f2328;--muted:#59636e;--line:#d1d9e0;--soft:#f6f8fa;--ok:#1a7f37;--okbg:#dafbe1;--bad:#cf222e;\
 --badbg:#ffebe9;--warn:#9a6700;--warnbg:#fff8c5;--blue:#0969da}\
 *{box-sizing:border-box}body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0 auto;\
@@ -36,21 +40,25 @@ background:var(--okbg)}.placeholder{border:1px dashed var(--line);color:var(--mu
 figcaption{font-size:.8rem;color:var(--muted);margin-top:.2rem}svg text{font-family:inherit}\
 .result{border:1px solid var(--line);border-radius:.5rem;padding:.2rem 1rem .6rem;margin:1rem 0}\
 footer{color:var(--muted);font-size:.8rem;margin-top:2.5rem;border-top:1px solid var(--line);padding-top:.6rem}\
-@media print{body{max-width:none;padding:0;font-size:10.5pt}@page{size:A4;margin:14mm 12mm}\
+p.back{margin:0 0 1rem;font-size:.9rem}\
+@media print{p.back{display:none}body{max-width:none;padding:0;font-size:10.5pt}@page{size:A4;margin:14mm 12mm}\
 h2{break-after:avoid}table,figure,.result,.card{break-inside:avoid}.cards{grid-template-columns:repeat(5,1fr)}\
 header{border-bottom-width:2px}a{color:inherit;text-decoration:none}}";
 
-pub(super) fn html(r: &ModelReport) -> String {
+/// The whole report. `preface` is HTML put first in the body (a way back, for a page inside
+/// an application; the caller escapes it), empty for none.
+pub fn html(r: &ModelReport, stylesheet: Stylesheet<'_>, preface: &str) -> String {
     let mut out = String::with_capacity(64 * 1024);
     let title = esc(&r.title());
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Model report: {title}</title><style>{STYLE}</style></head><body>\
+         <title>Model report: {title}</title>{}</head><body>{preface}\
          <header><p class=\"kicker\">Model risk report · for the validation committee</p>\
          <h1>{title}</h1><p class=\"meta\">Project <strong>{}</strong> · {} · registered {} by {} · generated {}</p>\
          </header>",
+        style_element(stylesheet),
         esc(&r.project.name),
         esc(&r.model.framework),
         esc(&when(&r.model.created_at)),
@@ -83,7 +91,7 @@ pub(super) fn html(r: &ModelReport) -> String {
 
 /// A self-contained page of one piece of evidence and its results (what `riskops validate`
 /// and `riskops stress` print with `--format html`).
-pub(super) fn evidence_page(model: &str, e: &EvidenceItem) -> String {
+pub fn evidence_page(model: &str, e: &EvidenceItem) -> String {
     let mut out = String::with_capacity(16 * 1024);
     let kind = e.standing.evidence.kind.replace('_', " ");
     let title = format!("{kind} of {model}");
@@ -108,6 +116,13 @@ pub(super) fn evidence_page(model: &str, e: &EvidenceItem) -> String {
         esc(model)
     );
     out
+}
+
+fn style_element(stylesheet: Stylesheet<'_>) -> String {
+    match stylesheet {
+        Stylesheet::Inline => format!("<style>{STYLE}</style>"),
+        Stylesheet::Linked(href) => format!("<link rel=\"stylesheet\" href=\"{}\">", esc(href)),
+    }
 }
 
 /// A badge whose class is the word itself when it is one of the styled words.

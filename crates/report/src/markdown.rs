@@ -20,7 +20,8 @@ pub(super) fn md_table(out: &mut String, headers: &[&str], rows: &[Vec<String>])
     out.push('\n');
 }
 
-pub(super) fn markdown(r: &ModelReport) -> String {
+/// The whole report as Markdown.
+pub fn markdown(r: &ModelReport) -> String {
     let m = &r.model;
     let mut out = String::new();
     let _ = writeln!(out, "# Model report: {}\n", md(&r.title()));

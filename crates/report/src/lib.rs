@@ -1,6 +1,10 @@
-//! `riskops report model NAME@V`: the document a validation committee and a regulator read,
-//! gathered through the API (typed answers) and written as one self-contained HTML page
-//! (inline CSS and SVG charts, a print stylesheet, no scripts), Markdown, or JSON.
+//! The model report: the document a validation committee and a regulator read, gathered
+//! from the API's typed answers and written as one self-contained HTML page (inline CSS and
+//! SVG charts, a print stylesheet, no scripts), Markdown, or JSON.
+//!
+//! Where the answers come from is a [`ReportSource`]: the CLI asks a server over HTTP
+//! (`riskops report model`), the console calls the route handlers in process. Both render
+//! the same report from the same answers.
 //!
 //! Evidence that riskops produced (`produced_by: riskops`, a JSON report with `metrics`,
 //! `calibration`, `segments`, `checks`) is rendered in full; any other evidence is listed
@@ -11,42 +15,78 @@ mod markdown;
 mod rows;
 mod svg;
 
-use super::dataset::split_version;
-use crate::cli::{Format, ReportCommand};
-use crate::client::Client;
-use anyhow::Result;
-use riskops_api::alerting::{Incident, IncidentList};
-use riskops_api::governance::{
-    DeploymentView, EvidenceList, EvidenceStanding, PromotionList, PromotionResponse, StagesView,
-};
-use riskops_api::lineage::{Graph, LineageAnswer};
-use riskops_api::monitoring::MonitoringView;
+pub use html::{STYLE, evidence_page, html};
+pub use markdown::markdown;
+
+use riskops_api::alerting::Incident;
+use riskops_api::governance::{DeploymentView, EvidenceStanding, PromotionResponse, StagesView};
+use riskops_api::lineage::Graph;
 use riskops_api::projects::ProjectView;
 use riskops_api::registry::ModelVersionView;
-use riskops_api::risk::{RiskList, RiskView};
+use riskops_api::risk::RiskView;
 use riskops_api::window::WindowReport;
 use serde_json::{Value, json};
+use std::fmt::Display;
+use std::future::Future;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// Evidence files up to this size are read to look for a JSON report; larger ones are
 /// listed only (a report of metrics and checks is a few kilobytes).
-const REPORT_LIMIT: u64 = 4 << 20;
+pub const REPORT_LIMIT: u64 = 4 << 20;
 
 /// Monitoring windows shown: the newest daily ones of this many days before the report.
 const WINDOWS_SHOWN: usize = 10;
 const MONITORING_DAYS: i64 = 90;
 
-pub async fn run(client: &Client, format: Format, command: ReportCommand) -> Result<()> {
-    let ReportCommand::Model { version } = command;
-    let report = gather(client, &version).await?;
-    match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report.to_json())?),
-        Format::Html => print!("{}", html::html(&report)),
-        // Text is the Markdown: it reads well in a terminal too.
-        _ => print!("{}", markdown::markdown(&report)),
-    }
-    Ok(())
+/// The API's answers a report is made of, as the signed-in caller may read them. Each
+/// method is one API call (named after its route); an error ends the report, except for
+/// monitoring, whose absence the report states.
+pub trait ReportSource: Sync {
+    type Error: Display + Send;
+
+    /// `GET /api/v1/models/{name}/versions/{version}` (`version`: a number or `latest`).
+    fn model_version(
+        &self,
+        name: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<ModelVersionView, Self::Error>> + Send;
+    /// `GET /api/v1/projects/{name}`.
+    fn project(&self, name: &str) -> impl Future<Output = Result<ProjectView, Self::Error>> + Send;
+    /// `GET /api/v1/lineage/model/{name}/{version}` as a graph.
+    fn lineage(&self, name: &str, version: u32) -> impl Future<Output = Result<Graph, Self::Error>> + Send;
+    /// `GET /api/v1/projects/{project}/risks`.
+    fn risks(&self, project: &str) -> impl Future<Output = Result<Vec<RiskView>, Self::Error>> + Send;
+    /// `GET /api/v1/models/{name}/versions/{version}/evidence`: each piece typed, and as the
+    /// JSON the server sends (fields a client does not know included).
+    fn evidence(
+        &self,
+        name: &str,
+        version: u32,
+    ) -> impl Future<Output = Result<Vec<(EvidenceStanding, Value)>, Self::Error>> + Send;
+    /// The evidence file when it is at most `limit` bytes (`None` when larger), checked
+    /// against its digest.
+    fn evidence_file(
+        &self,
+        name: &str,
+        version: u32,
+        id: i64,
+        limit: u64,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, Self::Error>> + Send;
+    /// `GET /api/v1/promotions?model={name}`.
+    fn promotions(&self, name: &str) -> impl Future<Output = Result<Vec<PromotionResponse>, Self::Error>> + Send;
+    /// `GET /api/v1/models/{name}/stages`.
+    fn stages(&self, name: &str) -> impl Future<Output = Result<StagesView, Self::Error>> + Send;
+    /// Daily windows from `from` (unix seconds) on:
+    /// `GET /api/v1/projects/{project}/models/{name}/monitoring?granularity=day&from=…`.
+    fn daily_windows(
+        &self,
+        project: &str,
+        name: &str,
+        from: Option<i64>,
+    ) -> impl Future<Output = Result<Vec<WindowReport>, Self::Error>> + Send;
+    /// `GET /api/v1/incidents?project={project}&model={name}`, all states.
+    fn incidents(&self, project: &str, name: &str) -> impl Future<Output = Result<Vec<Incident>, Self::Error>> + Send;
 }
 
 /// One piece of evidence with what its file says, when it is a JSON report.
@@ -82,31 +122,21 @@ pub struct ModelReport {
     pub incidents: Vec<Incident>,
 }
 
-async fn gather(client: &Client, reference: &str) -> Result<ModelReport> {
-    let (name, v) = split_version(reference);
-    let model = client.get::<ModelVersionView>(&format!("/api/v1/models/{name}/versions/{v}")).await?.body;
+/// The report of model `name` at `version` (a number or `latest`).
+pub async fn gather<S: ReportSource>(source: &S, name: &str, version: &str) -> Result<ModelReport, S::Error> {
+    let model = source.model_version(name, version).await?;
     let version = model.version;
-    let project = client.get::<ProjectView>(&format!("/api/v1/projects/{}", model.project)).await?.body;
-    let lineage = match client.get::<LineageAnswer>(&format!("/api/v1/lineage/model/{name}/{version}")).await?.body {
-        LineageAnswer::Graph(graph) => graph,
-        LineageAnswer::OpenLineage(_) => Graph { nodes: Vec::new(), edges: Vec::new() },
-    };
-    let risks = client.get::<RiskList>(&format!("/api/v1/projects/{}/risks", project.name)).await?.body.risks;
-    let evidence = gather_evidence(client, &name, version).await?;
-    let promotions = client.get::<PromotionList>(&format!("/api/v1/promotions?model={name}")).await?.body.promotions;
-    let promotions: Vec<PromotionResponse> = promotions.into_iter().filter(|p| p.version == version).collect();
-    let stages = client.get::<StagesView>(&format!("/api/v1/models/{name}/stages")).await?.body;
+    let project = source.project(&model.project).await?;
+    let lineage = source.lineage(name, version).await?;
+    let risks = source.risks(&project.name).await?;
+    let evidence = gather_evidence(source, name, version).await?;
+    let promotions = source.promotions(name).await?.into_iter().filter(|p| p.version == version).collect();
+    let stages = source.stages(name).await?;
     let deployments: Vec<DeploymentView> = stages.history.iter().filter(|d| d.version == version).cloned().collect();
     let current = stages.versions.iter().find(|s| s.version == version).map(|s| s.stages.clone()).unwrap_or_default();
-    let monitoring = gather_monitoring(client, &project.name, &name, &stages.at).await;
-    let incidents = client
-        .get::<IncidentList>(&format!("/api/v1/incidents?project={}&model={name}", project.name))
-        .await?
-        .body
-        .incidents
-        .into_iter()
-        .filter(|i| i.state != "resolved")
-        .collect();
+    let monitoring = gather_monitoring(source, &project.name, name, &stages.at).await;
+    let incidents =
+        source.incidents(&project.name, name).await?.into_iter().filter(|i| i.state != "resolved").collect();
     Ok(ModelReport {
         generated_at: stages.at,
         model,
@@ -122,26 +152,19 @@ async fn gather(client: &Client, reference: &str) -> Result<ModelReport> {
     })
 }
 
-/// One page for one piece of evidence riskops just produced (`validate`/`stress --format
-/// html`): the report section of the model report, on its own, self-contained.
-pub async fn evidence_page(client: &Client, name: &str, version: u32, evidence_id: i64) -> Result<String> {
-    let items = gather_evidence(client, name, version).await?;
-    let item = items
-        .iter()
-        .find(|e| e.standing.evidence.id == evidence_id)
-        .ok_or_else(|| anyhow::anyhow!("evidence {evidence_id} of {name}@{version} is not listed"))?;
-    Ok(html::evidence_page(&format!("{name}@{version}"), item))
-}
-
-async fn gather_evidence(client: &Client, name: &str, version: u32) -> Result<Vec<EvidenceItem>> {
-    let path = format!("/api/v1/models/{name}/versions/{version}/evidence");
-    let list = client.get::<EvidenceList>(&path).await?;
+/// A version's evidence, each with its file's JSON report when it has one.
+pub async fn gather_evidence<S: ReportSource>(
+    source: &S,
+    name: &str,
+    version: u32,
+) -> Result<Vec<EvidenceItem>, S::Error> {
     let mut items = Vec::new();
-    for (i, standing) in list.body.evidence.into_iter().enumerate() {
-        let json = list.json["evidence"][i].clone();
+    for (standing, json) in source.evidence(name, version).await? {
         let report = if standing.evidence.size <= REPORT_LIMIT {
-            let file = format!("{path}/{}/file", standing.evidence.id);
-            client.get_small_file(&file, REPORT_LIMIT).await?.and_then(|bytes| json_report(&bytes))
+            source
+                .evidence_file(name, version, standing.evidence.id, REPORT_LIMIT)
+                .await?
+                .and_then(|bytes| json_report(&bytes))
         } else {
             None
         };
@@ -163,15 +186,11 @@ fn json_report(bytes: &[u8]) -> Option<Value> {
 
 /// Monitoring is optional: a model without windows (or not configured) says so instead.
 /// The period ends at the server's time `now` (RFC 3339), so the report asks for what the
-/// server has, whatever this machine's clock says.
-async fn gather_monitoring(client: &Client, project: &str, name: &str, now: &str) -> Monitoring {
-    let from = OffsetDateTime::parse(now, &Rfc3339)
-        .map(|t| t.unix_timestamp() - MONITORING_DAYS * 86_400)
-        .map_or_else(|_| String::new(), |from| format!("&from={from}"));
-    let path = format!("/api/v1/projects/{project}/models/{name}/monitoring?granularity=day{from}");
-    match client.get::<MonitoringView>(&path).await {
-        Ok(view) => {
-            let mut windows = view.body.windows;
+/// server has, whatever the reader's clock says.
+async fn gather_monitoring<S: ReportSource>(source: &S, project: &str, name: &str, now: &str) -> Monitoring {
+    let from = OffsetDateTime::parse(now, &Rfc3339).ok().map(|t| t.unix_timestamp() - MONITORING_DAYS * 86_400);
+    match source.daily_windows(project, name, from).await {
+        Ok(mut windows) => {
             let skip = windows.len().saturating_sub(WINDOWS_SHOWN);
             windows.drain(..skip);
             let note = windows
@@ -184,11 +203,12 @@ async fn gather_monitoring(client: &Client, project: &str, name: &str, now: &str
 }
 
 impl ModelReport {
-    fn title(&self) -> String {
+    pub fn title(&self) -> String {
         format!("{}@{}", self.model.name, self.model.version)
     }
 
-    fn to_json(&self) -> Value {
+    /// The report as JSON: the answers it was made of, and the explanation it shows.
+    pub fn to_json(&self) -> Value {
         json!({
             "report": "model",
             "generated_at": self.generated_at,
@@ -249,6 +269,7 @@ mod tests {
     use super::rows::{calibration_bins, metrics, when};
     use super::svg::{metric_bars_svg, reliability_svg};
     use super::*;
+    use riskops_core::drift_html::Stylesheet;
 
     /// A report of one version with the given evidence `(kind, passed, produced_by, report)`.
     fn sample(evidence: &[(&str, bool, Option<&str>, Option<Value>)]) -> ModelReport {
@@ -303,7 +324,7 @@ mod tests {
             {"name": "edge_cases", "passed": false, "value": 2, "threshold": 0,
              "failures": [{"input": {"x": "<missing>"}, "output": null, "reason": "NaN probability"}]}]});
         let r = sample(&[("stress_test", false, Some("riskops"), Some(stress))]);
-        let page = html::html(&r);
+        let page = html::html(&r, Stylesheet::Inline, "");
         assert!(page.contains("riskops (run by victor)"), "{page}");
         assert!(page.contains("1 piece(s) of evidence were produced by riskops"));
         assert!(page.contains("failed checks in evidence 1: edge_cases"), "the committee's attention");
@@ -330,9 +351,12 @@ mod tests {
             ]}]
         });
         let uploaded = sample(&[("explainability", true, None, Some(json!({"note": "a slide deck"})))]);
-        assert!(html::html(&uploaded).contains("Not yet produced"), "an uploaded file is not an explanation");
+        assert!(
+            html::html(&uploaded, Stylesheet::Inline, "").contains("Not yet produced"),
+            "an uploaded file is not an explanation"
+        );
         let r = sample(&[("explainability", true, Some("riskops"), Some(explanation))]);
-        let page = html::html(&r);
+        let page = html::html(&r, Stylesheet::Inline, "");
         assert!(page.contains("aria-label=\"feature importance\"") && page.contains(">PAY_0</text>"), "{page}");
         assert!(page.contains("<td>0.0600 ± 0.0060</td>"), "{page}");
         let text = markdown::markdown(&r);
@@ -349,7 +373,7 @@ mod tests {
     #[test]
     fn only_uploaded_evidence_degrades_to_the_list_and_says_so() {
         let r = sample(&[("validation", true, None, None), ("fairness", true, None, None)]);
-        let page = html::html(&r);
+        let page = html::html(&r, Stylesheet::Inline, "");
         assert!(page.contains("Only uploaded evidence is on file"), "{page}");
         assert!(!page.contains("aria-label=\"metric bars\"") && !page.contains("<h3>Checks</h3>"));
         assert!(page.contains("uploaded by victor") && page.contains("Nothing failed and nothing is open."));
@@ -381,6 +405,17 @@ mod tests {
         assert_eq!(calibration_bins(&r), vec![(0.1, 0.12, Some(40)), (0.9, 0.85, None)]);
         let svg = reliability_svg(&calibration_bins(&r));
         assert!(svg.starts_with("<svg") && svg.contains("<polyline") && svg.matches("<circle").count() == 2);
+    }
+
+    #[test]
+    fn a_linked_stylesheet_leaves_no_inline_style_and_the_preface_comes_first() {
+        let r = sample(&[("validation", true, None, None)]);
+        let page = html::html(&r, Stylesheet::Linked("/assets/model-report.css"), "<p class=\"back\">back</p>");
+        assert!(page.contains("<link rel=\"stylesheet\" href=\"/assets/model-report.css\">"), "{page}");
+        assert!(!page.contains("<style") && !page.contains("style=\""), "{page}");
+        assert!(page.contains("<body><p class=\"back\">back</p><header>"), "{page}");
+        let standalone = html::html(&r, Stylesheet::Inline, "");
+        assert!(standalone.contains("<style>") && standalone.contains("<body><header>"));
     }
 
     #[test]
