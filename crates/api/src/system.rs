@@ -12,6 +12,18 @@ pub struct Health {
     pub store: String,
 }
 
+/// Whether this server should be sent requests (`GET /readyz`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Readiness {
+    /// `ready`; `not_ready` when the database or the artifact store does not answer;
+    /// `draining` once the server was asked to stop (it still finishes what it has).
+    pub status: String,
+    /// `ok` or `unreachable` (the server's log says why).
+    pub database: String,
+    /// `ok` or `unreachable`.
+    pub artifacts: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct WhoAmI {
     pub name: String,

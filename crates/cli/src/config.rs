@@ -36,6 +36,7 @@ struct FileConfig {
     endpoint_batch_rows: Option<u64>,
     endpoint_timeout: Option<u64>,
     endpoint_retries: Option<u32>,
+    drain_seconds: Option<u64>,
 }
 
 /// Settings for the server plus what only the CLI needs.
@@ -129,6 +130,7 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
                 args.endpoint_timeout.or(file.endpoint_timeout),
                 args.endpoint_retries.or(file.endpoint_retries),
             )?,
+            drain: std::time::Duration::from_secs(args.drain_seconds.or(file.drain_seconds).unwrap_or(0)),
             tls: match (args.tls_cert.or(file.tls_cert), args.tls_key.or(file.tls_key)) {
                 (Some(cert), Some(key)) => Some(riskops_server::tls::TlsFiles { cert, key }),
                 (None, None) => None,
@@ -252,6 +254,11 @@ mod tests {
         assert_eq!(cfg.settings.body_limit, 1024);
         assert_eq!(cfg.settings.bootstrap_token.as_ref().unwrap().expose(), "file-token");
         assert_eq!(cfg.settings.signing_key_file, None);
+        assert_eq!(cfg.settings.drain, std::time::Duration::ZERO, "no drain unless asked");
+
+        std::fs::write(dir.path().join("drain.toml"), "drain_seconds = 15\n").unwrap();
+        let drain = ServeArgs { config: Some(dir.path().join("drain.toml")), ..Default::default() };
+        assert_eq!(resolve(drain, None).unwrap().settings.drain, std::time::Duration::from_secs(15));
 
         let env_wins =
             resolve(ServeArgs { config: Some(file), ..Default::default() }, Some("env-token".into())).unwrap();

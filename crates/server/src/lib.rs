@@ -75,6 +75,9 @@ pub struct Settings {
     pub endpoints: endpoint::EndpointSettings,
     /// Serve HTTPS with this certificate and key (reloaded on SIGHUP); plain HTTP when absent.
     pub tls: Option<tls::TlsFiles>,
+    /// After the shutdown signal, how long to go on serving with `/readyz` at 503, so a load
+    /// balancer stops sending before the listener closes; then in-flight requests finish.
+    pub drain: Duration,
 }
 
 /// The default [`Settings::checkpoint_interval`].
@@ -176,6 +179,18 @@ impl Running {
     }
 }
 
+/// `shutdown`, then the drain: readiness turns 503 at once and the listener closes `drain`
+/// later, so a load balancer that checks `/readyz` stops sending first.
+async fn drain_then(shutdown: impl Future<Output = ()>, draining: Arc<std::sync::atomic::AtomicBool>, drain: Duration) {
+    shutdown.await;
+    draining.store(true, std::sync::atomic::Ordering::SeqCst);
+    if !drain.is_zero() {
+        tracing::info!(seconds = drain.as_secs_f64(), "draining: /readyz answers 503, requests are still served");
+        tokio::time::sleep(drain).await;
+    }
+    tracing::info!("no new connections; finishing the requests in flight");
+}
+
 /// Opens the store, bootstraps, binds `settings.listen` and serves until `shutdown`
 /// resolves.
 pub async fn start(
@@ -236,6 +251,8 @@ pub async fn start(
         .await
         .map_err(|e| Error::unavailable(format!("cannot listen on {}: {e}", settings.listen)))?;
     let local_addr = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?;
+    let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let shutdown = drain_then(shutdown, draining.clone(), settings.drain);
     let audit_written = Arc::new(tokio::sync::Notify::new());
     let (stop_checkpoints, stopped) = tokio::sync::watch::channel(false);
     let checkpoints =
@@ -248,6 +265,7 @@ pub async fn start(
         batch_limit: settings.batch_limit,
         audit_written,
         https: tls.is_some(),
+        draining: draining.clone(),
     };
     let app = router(state, settings.body_limit);
     // Under TLS, browsers are told to come back only over HTTPS (a year, as is usual).

@@ -3,6 +3,7 @@
 use riskops_core::Riskops;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use tokio::sync::Notify;
 
 #[derive(Clone)]
@@ -18,4 +19,7 @@ pub struct AppState {
     pub audit_written: Arc<Notify>,
     /// The server speaks TLS (the console's cookie is then `Secure`).
     pub https: bool,
+    /// Set when the server is asked to stop: `/readyz` then answers 503 while requests are
+    /// still served for [`crate::Settings::drain`].
+    pub draining: Arc<AtomicBool>,
 }

@@ -46,6 +46,8 @@ mod monitoring;
 #[path = "api/registry.rs"]
 mod registry;
 use registry::{csv, sha256_hex};
+#[path = "api/replicas.rs"]
+mod replicas;
 #[path = "api/risk.rs"]
 mod risk;
 #[path = "api/tls.rs"]
@@ -88,6 +90,7 @@ fn test_settings(
         },
         endpoints: Default::default(),
         tls: None,
+        drain: std::time::Duration::ZERO,
     }
 }
 

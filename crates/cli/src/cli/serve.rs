@@ -72,9 +72,14 @@ pub struct ServeArgs {
     /// waiting 0.25 s, then twice as long each time [default: 3].
     #[arg(long, env = "RISKOPS_ENDPOINT_RETRIES", value_parser = clap::value_parser!(u32).range(0..=10))]
     pub endpoint_retries: Option<u32>,
+    /// On SIGTERM or Ctrl-C, go on serving this many seconds with `/readyz` answering 503, so
+    /// a load balancer stops sending first; then stop accepting and finish the requests in
+    /// flight [default: 0].
+    #[arg(long, env = "RISKOPS_DRAIN_SECONDS", value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub drain_seconds: Option<u64>,
     /// A TOML file with the same settings (listen, data_dir, database_url, database_ca, artifact_store,
     /// body_limit, upload_limit, batch_limit, log_format, signing_key_file, tls_cert, tls_key, bootstrap_token, window_quiet,
-    /// webhook_allow_hosts, endpoint_batch_rows, endpoint_timeout, endpoint_retries)
+    /// webhook_allow_hosts, endpoint_batch_rows, endpoint_timeout, endpoint_retries, drain_seconds)
     /// [default: ./riskops.toml if it exists].
     #[arg(long, env = "RISKOPS_CONFIG")]
     pub config: Option<PathBuf>,

@@ -190,6 +190,24 @@ impl Riskops {
         self.store.kind()
     }
 
+    /// Whether this server can do its work now: the database answers a read and the artifact
+    /// store answers a lookup, each within [`READINESS_TIMEOUT`]. Each part is `Err` with
+    /// what went wrong (for the log: it may name hosts, so not for an anonymous caller).
+    pub async fn readiness(&self) -> Readiness {
+        let timed_out = || format!("no answer within {} s", READINESS_TIMEOUT.as_secs());
+        let database = match tokio::time::timeout(READINESS_TIMEOUT, self.store.audit_head()).await {
+            Ok(answer) => answer.map(|_| ()).map_err(|e| e.to_string()),
+            Err(_) => Err(timed_out()),
+        };
+        // The digest of nothing in particular: a lookup that reaches the store and finds nothing.
+        let probe = crate::artifact::Digest::from_sha256(&[0; 32]);
+        let artifacts = match tokio::time::timeout(READINESS_TIMEOUT, self.artifacts.exists(&probe)).await {
+            Ok(answer) => answer.map(|_| ()).map_err(|e| e.to_string()),
+            Err(_) => Err(timed_out()),
+        };
+        Readiness { database, artifacts }
+    }
+
     /// Creates the `admin` user and the `default` project on an empty store.
     pub async fn bootstrap(&self, chosen_token: Option<&Secret<String>>) -> Result<BootstrapOutcome> {
         let (token, generated) = match chosen_token {
@@ -251,4 +269,14 @@ impl Riskops {
         validate_name("name", name)?;
         self.store.project(name).await?.ok_or_else(|| Error::not_found(format!("no project named {name:?}")))
     }
+}
+
+/// How long a readiness check waits for the database and for the artifact store.
+pub const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// What [`Riskops::readiness`] found.
+#[derive(Debug)]
+pub struct Readiness {
+    pub database: std::result::Result<(), String>,
+    pub artifacts: std::result::Result<(), String>,
 }

@@ -28,6 +28,7 @@ use utoipa_axum::routes;
 pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(base_document())
         .routes(routes!(system::healthz))
+        .routes(routes!(system::readyz))
         .routes(routes!(system::whoami))
         .routes(routes!(system::openapi_json))
         .routes(routes!(system::signing_key))

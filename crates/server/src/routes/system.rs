@@ -5,7 +5,9 @@ use crate::extract::Caller;
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
-use riskops_api::system::{Health, SigningKeyInfo, WhoAmI};
+use axum::http::StatusCode;
+use riskops_api::system::{Health, Readiness, SigningKeyInfo, WhoAmI};
+use std::sync::atomic::Ordering;
 
 /// Liveness and what this server is; needs no token.
 #[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health)))]
@@ -15,6 +17,36 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Health> {
         version: env!("CARGO_PKG_VERSION").to_string(),
         store: state.riskops.store_kind().as_str().to_string(),
     })
+}
+
+/// Readiness, for a load balancer or an orchestrator; needs no token. 200 when the database
+/// and the artifact store answer (within 3 s each); 503 when one does not, and from the
+/// moment the server is asked to stop (SIGTERM), while it still serves for `--drain-seconds`
+/// so the balancer stops sending before the listener closes. `/healthz` is liveness only.
+#[utoipa::path(
+    get, path = "/readyz", tag = "system",
+    responses((status = 200, body = Readiness), (status = 503, description = "not ready, or draining", body = Readiness))
+)]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    let checked = state.riskops.readiness().await;
+    let word = |part: &Result<(), String>, what: &str| match part {
+        Ok(()) => "ok".to_string(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: the {what} does not answer");
+            "unreachable".to_string()
+        }
+    };
+    let database = word(&checked.database, "database");
+    let artifacts = word(&checked.artifacts, "artifact store");
+    let status = if state.draining.load(Ordering::SeqCst) {
+        "draining"
+    } else if checked.database.is_ok() && checked.artifacts.is_ok() {
+        "ready"
+    } else {
+        "not_ready"
+    };
+    let code = if status == "ready" { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(Readiness { status: status.to_string(), database, artifacts }))
 }
 
 /// The identity behind the bearer token.
