@@ -11,7 +11,6 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -35,7 +34,7 @@ const ATTEMPTS: u32 = 3;
 /// The most of an error body read to find its `<Code>` and `<Message>`.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
-type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+use crate::credentials::{CredentialCache, Credentials, HttpClient};
 
 /// A client for one bucket. Cheap to clone (the connection pool is shared).
 #[derive(Clone)]
@@ -43,6 +42,8 @@ pub struct S3Client {
     config: Arc<S3Config>,
     target: Arc<Target>,
     http: HttpClient,
+    /// The keys requests are signed with, renewed before they expire when temporary.
+    credentials: Arc<CredentialCache>,
     /// Signatures carry the time; S3 refuses those more than 15 minutes off.
     clock: Arc<dyn Clock>,
 }
@@ -87,7 +88,23 @@ impl S3Client {
         tcp.set_nodelay(true);
         let connector = tls.https_or_http().enable_http1().wrap_connector(tcp);
         let http = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector);
-        Ok(S3Client { config: Arc::new(config), target: Arc::new(target), http, clock: Arc::new(SystemClock) })
+        let keys = match (&config.access_key_id, &config.secret_access_key) {
+            (Some(access_key_id), Some(secret)) => Some(Credentials {
+                access_key_id: access_key_id.clone(),
+                secret_access_key: secret.clone(),
+                session_token: config.session_token.clone(),
+                expires: None,
+            }),
+            _ => None,
+        };
+        let credentials = Arc::new(CredentialCache::new(config.credential_source.clone(), keys));
+        Ok(S3Client {
+            config: Arc::new(config),
+            target: Arc::new(target),
+            http,
+            credentials,
+            clock: Arc::new(SystemClock),
+        })
     }
 
     /// Signs with `clock`'s time instead of the system's.
@@ -98,6 +115,17 @@ impl S3Client {
 
     pub fn config(&self) -> &S3Config {
         &self.config
+    }
+
+    /// The keys the next request will be signed with (fetched or renewed if need be);
+    /// `None`: unsigned.
+    pub async fn credentials(&self) -> Result<Option<Credentials>> {
+        self.credentials.get(&self.http, self.clock.now()).await
+    }
+
+    /// Where the keys come from, for logs.
+    pub fn credential_source(&self) -> &crate::credentials::CredentialSource {
+        self.credentials.source()
     }
 
     /// `bucket <name> at <endpoint>`, for messages.
@@ -276,8 +304,7 @@ impl S3Client {
     ) -> Result<Response<Incoming>> {
         let path = self.path(key);
         let query = sigv4::canonical_query(query);
-        let payload_sha256 =
-            if body.is_empty() { sigv4::EMPTY_SHA256.to_string() } else { sigv4::hex(&Sha256::digest(&body)) };
+        let keys = self.credentials().await?;
         let mut last_error = String::new();
         for attempt in 1..=ATTEMPTS {
             if attempt > 1 {
@@ -285,7 +312,7 @@ impl S3Client {
                 tokio::time::sleep(Duration::from_millis(200 * 4u64.pow(attempt - 2))).await;
             }
             // Signed anew each attempt: the signature carries the time.
-            let request = self.request(&method, &path, &query, extra_headers, &payload_sha256, body.clone())?;
+            let request = self.request(&method, &path, &query, extra_headers, body.clone(), keys.as_ref())?;
             match tokio::time::timeout(RESPONSE_TIMEOUT, self.http.request(request)).await {
                 Ok(Ok(response)) if response.status().is_server_error() && attempt < ATTEMPTS => {
                     last_error = format!("HTTP {}", response.status());
@@ -311,9 +338,13 @@ impl S3Client {
         path: &str,
         query: &str,
         extra_headers: &[(&str, &str)],
-        payload_sha256: &str,
         body: Bytes,
+        keys: Option<&Credentials>,
     ) -> Result<Request<Full<Bytes>>> {
+        // Hashed at each attempt: a retry is rare, and a part is hashed in milliseconds.
+        let payload_sha256 =
+            if body.is_empty() { sigv4::EMPTY_SHA256.to_string() } else { sigv4::hex(&Sha256::digest(&body)) };
+        let payload_sha256 = payload_sha256.as_str();
         let amz_date = self
             .clock
             .now()
@@ -326,16 +357,20 @@ impl S3Client {
             ("x-amz-date".into(), amz_date.clone()),
         ];
         headers.extend(extra_headers.iter().map(|(n, v)| (n.to_string(), v.to_string())));
-        if let Some(token) = &self.config.session_token {
+        if let Some(token) = keys.and_then(|k| k.session_token.as_ref()) {
             headers.push(("x-amz-security-token".into(), token.expose().clone()));
         }
-        let authorization = match (&self.config.access_key_id, &self.config.secret_access_key) {
-            (Some(access_key_id), Some(secret)) => Some(sigv4::authorization(
+        let authorization = match keys {
+            Some(k) => Some(sigv4::authorization(
                 &sigv4::Request { method: method.as_str(), path, query, headers: &headers, payload_sha256 },
-                &sigv4::Key { access_key_id, secret_access_key: secret.expose(), region: &self.config.region },
+                &sigv4::Key {
+                    access_key_id: &k.access_key_id,
+                    secret_access_key: k.secret_access_key.expose(),
+                    region: &self.config.region,
+                },
                 &amz_date,
             )?),
-            _ => None,
+            None => None,
         };
         let scheme = if self.target.https { "https" } else { "http" };
         let uri = if query.is_empty() {
@@ -458,7 +493,7 @@ fn xml_unescape(text: &str) -> String {
 
 /// An error and its causes on one line: hyper's own message ("client error (Connect)")
 /// alone does not say that the connection was refused.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -492,8 +527,8 @@ mod tests {
 
     /// A whole request as the store sends it (path style, query, session token), against
     /// the signature botocore's `S3SigV4Auth` computes for the same request.
-    #[test]
-    fn requests_are_signed_as_botocore_signs_them() {
+    #[tokio::test]
+    async fn requests_are_signed_as_botocore_signs_them() {
         let clock = riskops_core::clock::ManualClock::new(time::macros::datetime!(2026-11-27 04:18:13 UTC));
         let client = S3Client::new(
             S3Config::new("my-bucket")
@@ -509,7 +544,8 @@ mod tests {
         let payload = sigv4::hex(&Sha256::digest(&body));
         let path = client.path(Some("team/sha256/ab/abcd"));
         let query = sigv4::canonical_query(&[("uploadId", "a/b+c="), ("partNumber", "2")]);
-        let request = client.request(&Method::PUT, &path, &query, &[], &payload, body).unwrap();
+        let keys = client.credentials().await.unwrap();
+        let request = client.request(&Method::PUT, &path, &query, &[], body, keys.as_ref()).unwrap();
         assert_eq!(
             request.uri().to_string(),
             "http://127.0.0.1:9000/my-bucket/team/sha256/ab/abcd?partNumber=2&uploadId=a%2Fb%2Bc%3D"
@@ -521,6 +557,7 @@ mod tests {
              Signature=eb526f75c3adf0a2efc8f48be971154aab4656e358ad1a13d387fd31a221d4f3"
         );
         assert_eq!(request.headers()["x-amz-security-token"], "session-token-x");
+        assert_eq!(request.headers()["x-amz-content-sha256"], payload.as_str());
         assert!(!format!("{client:?}").contains("session-token-x"));
     }
 

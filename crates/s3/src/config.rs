@@ -1,6 +1,7 @@
 //! Where the bucket is and how to sign for it: `s3://bucket/prefix` plus the usual AWS
 //! environment variables, checked before any request is made.
 
+use crate::credentials::CredentialSource;
 use http::uri::{Scheme, Uri};
 use riskops_core::secret::Secret;
 use riskops_core::{Error, Result};
@@ -32,6 +33,9 @@ pub struct S3Config {
     pub secret_access_key: Option<Secret<String>>,
     /// For temporary credentials (STS, SSO).
     pub session_token: Option<Secret<String>>,
+    /// Where keys come from when they are not the three fields above: a web identity or the
+    /// instance metadata service, fetched and renewed by the client.
+    pub credential_source: CredentialSource,
     /// Permits an `http://` endpoint. Off unless asked for (`AWS_ALLOW_HTTP=true`), so that
     /// artifacts and signed requests never travel in clear by a typo in a URL.
     pub allow_http: bool,
@@ -48,13 +52,16 @@ impl S3Config {
             access_key_id: None,
             secret_access_key: None,
             session_token: None,
+            credential_source: CredentialSource::Static,
             allow_http: false,
         }
     }
 
     /// `s3://bucket[/prefix]`, completed from the process environment: `AWS_ENDPOINT_URL_S3`,
     /// `AWS_ENDPOINT_URL` or `AWS_ENDPOINT`; `AWS_REGION` or `AWS_DEFAULT_REGION`;
-    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`; `AWS_ALLOW_HTTP`.
+    /// credentials as AWS's SDKs find them (see [`crate::credentials`]: keys in the
+    /// environment, a web identity token, the shared profile files, the instance metadata
+    /// service); `AWS_ALLOW_HTTP`.
     pub fn from_url(url: &str) -> Result<Self> {
         Self::from_url_and_env(url, |name| std::env::var(name).ok())
     }
@@ -74,9 +81,18 @@ impl S3Config {
         if let Some(region) = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")) {
             config.region = region;
         }
-        config.access_key_id = var("AWS_ACCESS_KEY_ID");
-        config.secret_access_key = var("AWS_SECRET_ACCESS_KEY").map(Secret::new);
-        config.session_token = var("AWS_SESSION_TOKEN").map(Secret::new);
+        let resolved = crate::credentials::resolve(&var, config.endpoint.is_some())?;
+        if let Some(keys) = resolved.keys {
+            config.access_key_id = Some(keys.access_key_id);
+            config.secret_access_key = Some(keys.secret_access_key);
+            config.session_token = keys.session_token;
+        }
+        if let Some(region) = resolved.region
+            && var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).is_none()
+        {
+            config.region = region;
+        }
+        config.credential_source = resolved.source.unwrap_or(CredentialSource::Static);
         config.allow_http =
             var("AWS_ALLOW_HTTP").is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
         config.validate()?;

@@ -49,6 +49,7 @@ impl S3Artifacts {
         tracing::info!(
             location = %client.config().location(),
             endpoint = %client.config().endpoint_display(),
+            credentials = %client.credential_source().describe(),
             "S3 artifact store connected"
         );
         Ok(S3Artifacts { client, tmp_dir })

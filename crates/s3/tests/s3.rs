@@ -236,3 +236,165 @@ async fn an_unreachable_endpoint_or_missing_bucket_is_unavailable_without_the_se
     assert!(!err.message.contains(SECRET), "{err}");
     println!("missing bucket: {err}");
 }
+
+/// A stand-in for EC2's instance metadata service and for STS, on loopback: answers what
+/// AWS documents, counts the requests, and checks IMDSv2's session token.
+mod fake_aws {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    pub struct Fake {
+        pub url: String,
+        pub requests: Arc<AtomicUsize>,
+        /// The form bodies STS received.
+        pub bodies: Arc<std::sync::Mutex<Vec<String>>>,
+    }
+
+    /// Serves until the test ends. `expiration`: the RFC 3339 time the keys expire.
+    pub async fn start(expiration: &'static str) -> Fake {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(AtomicUsize::new(0));
+        let bodies = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (count, seen) = (requests.clone(), bodies.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else { return };
+                let (count, seen) = (count.clone(), seen.clone());
+                tokio::spawn(async move {
+                    let mut buffer = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    // Head, then as much body as Content-Length says.
+                    let (head, body) = loop {
+                        let n = socket.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        buffer.extend_from_slice(&chunk[..n]);
+                        let text = String::from_utf8_lossy(&buffer).to_string();
+                        if let Some(end) = text.find("\r\n\r\n") {
+                            let head = text[..end].to_ascii_lowercase();
+                            let length = head
+                                .lines()
+                                .find_map(|l| l.strip_prefix("content-length:"))
+                                .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+                            if buffer.len() >= end + 4 + length {
+                                break (head, text[end + 4..end + 4 + length].to_string());
+                            }
+                        }
+                    };
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let line = head.lines().next().unwrap_or_default().to_string();
+                    let token_ok = head.contains("x-aws-ec2-metadata-token: imds-session");
+                    let (status, answer) = if line.starts_with("put /latest/api/token")
+                        && head.contains("x-aws-ec2-metadata-token-ttl-seconds: 21600")
+                    {
+                        ("200 OK", "imds-session".to_string())
+                    } else if line.starts_with("get /latest/meta-data/iam/security-credentials/ ") && token_ok {
+                        ("200 OK", "riskops-role\n".to_string())
+                    } else if line.starts_with("get /latest/meta-data/iam/security-credentials/riskops-role ")
+                        && token_ok
+                    {
+                        let json = format!(
+                            "{{\"Code\":\"Success\",\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"ASIAIMDS\",\
+                             \"SecretAccessKey\":\"imds-secret\",\"Token\":\"imds-token\",\"Expiration\":\"{expiration}\"}}"
+                        );
+                        ("200 OK", json)
+                    } else if line.starts_with("post / ") && body.contains("Action=AssumeRoleWithWebIdentity") {
+                        seen.lock().unwrap().push(body);
+                        let xml = format!(
+                            "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>\
+                             <AccessKeyId>ASIASTS</AccessKeyId><SecretAccessKey>sts-secret</SecretAccessKey>\
+                             <SessionToken>sts-token</SessionToken><Expiration>{expiration}</Expiration>\
+                             </Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>"
+                        );
+                        ("200 OK", xml)
+                    } else {
+                        ("401 Unauthorized", String::new())
+                    };
+                    let response = format!(
+                        "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                        answer.len()
+                    );
+                    let _ = socket.write_all(response.as_bytes()).await;
+                });
+            }
+        });
+        Fake { url, requests, bodies }
+    }
+}
+
+/// Keys from the instance metadata service (IMDSv2) are fetched once, kept while fresh,
+/// renewed five minutes before they expire; with an S3 server at hand, requests signed with
+/// them work.
+#[tokio::test]
+async fn instance_metadata_keys_are_fetched_kept_and_renewed_before_they_expire() {
+    use std::sync::atomic::Ordering;
+    let fake = fake_aws::start("2026-12-06T12:00:00Z").await;
+    let clock =
+        std::sync::Arc::new(riskops_core::clock::ManualClock::new(time::macros::datetime!(2026-12-06 11:00 UTC)));
+    let s3 = endpoint();
+    let mut config = S3Config::new(bucket("imds"))
+        .with_endpoint(s3.clone().unwrap_or_else(|| "http://127.0.0.1:9".into()))
+        .with_allow_http(true);
+    config.credential_source = riskops_s3::CredentialSource::InstanceMetadata { endpoint: fake.url.clone() };
+    let client = S3Client::new(config).unwrap().with_clock(clock.clone());
+    let keys = client.credentials().await.unwrap().unwrap();
+    assert_eq!(keys.access_key_id, "ASIAIMDS");
+    assert_eq!(keys.session_token.as_ref().unwrap().expose(), "imds-token");
+    assert!(!format!("{keys:?}").contains("imds-secret"), "Debug hides the secret");
+    assert_eq!(fake.requests.load(Ordering::SeqCst), 3, "token, role, keys");
+    clock.advance(time::Duration::minutes(50));
+    assert_eq!(client.credentials().await.unwrap().unwrap(), keys);
+    assert_eq!(fake.requests.load(Ordering::SeqCst), 3, "still fresh: kept");
+    clock.advance(time::Duration::minutes(6));
+    client.credentials().await.unwrap();
+    assert_eq!(fake.requests.load(Ordering::SeqCst), 6, "four minutes left: renewed");
+    if s3.is_some() {
+        // moto takes any keys, but they must be sent, session token included, signed.
+        client.create_bucket().await.unwrap();
+        client.put_object("k", Bytes::from_static(b"signed with fetched keys")).await.unwrap();
+        assert_eq!(client.head_object("k").await.unwrap(), Some(24));
+    }
+}
+
+/// A web identity token is exchanged at STS for the role's keys, the token read from its
+/// file at each renewal (an orchestrator rotates it).
+#[tokio::test]
+async fn a_web_identity_token_is_exchanged_at_sts_for_the_roles_keys() {
+    let fake = fake_aws::start("2026-12-06T12:00:00Z").await;
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "eyJhbGciOi.first\n").unwrap();
+    let clock =
+        std::sync::Arc::new(riskops_core::clock::ManualClock::new(time::macros::datetime!(2026-12-06 11:00 UTC)));
+    let mut config = S3Config::new("bucket").with_endpoint("http://127.0.0.1:9").with_allow_http(true);
+    config.credential_source = riskops_s3::CredentialSource::WebIdentity {
+        role_arn: "arn:aws:iam::123456789012:role/riskops".into(),
+        token_file: token_file.clone(),
+        session_name: "riskops".into(),
+        sts_endpoint: fake.url.clone(),
+    };
+    let client = S3Client::new(config).unwrap().with_clock(clock.clone());
+    let keys = client.credentials().await.unwrap().unwrap();
+    assert_eq!(
+        (keys.access_key_id.as_str(), keys.expires),
+        ("ASIASTS", Some(time::macros::datetime!(2026-12-06 12:00 UTC)))
+    );
+    std::fs::write(&token_file, "eyJhbGciOi.second\n").unwrap();
+    clock.advance(time::Duration::minutes(58));
+    client.credentials().await.unwrap();
+    let bodies = fake.bodies.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 2);
+    assert!(bodies[0].contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Friskops"), "{}", bodies[0]);
+    assert!(
+        bodies[0].contains("WebIdentityToken=eyJhbGciOi.first")
+            && bodies[1].contains("WebIdentityToken=eyJhbGciOi.second")
+    );
+    // A token file that cannot be read is an outage naming the file, not a panic.
+    std::fs::remove_file(&token_file).unwrap();
+    clock.advance(time::Duration::hours(2));
+    let error = client.credentials().await.unwrap_err();
+    assert!(error.message.contains("cannot read the web identity token file"), "{}", error.message);
+}

@@ -24,8 +24,10 @@ pub struct ServeArgs {
     #[arg(long, env = "RISKOPS_DATABASE_CA", value_name = "FILE")]
     pub database_ca: Option<PathBuf>,
     /// Keep artifacts in S3-compatible storage: s3://bucket/prefix (AWS_ENDPOINT_URL,
-    /// AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP configure it)
-    /// [default: the artifacts/ folder in the data directory].
+    /// AWS_REGION and AWS_ALLOW_HTTP configure it; credentials are found as AWS's SDKs find
+    /// them: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_WEB_IDENTITY_TOKEN_FILE with
+    /// AWS_ROLE_ARN, AWS_PROFILE in ~/.aws/credentials and ~/.aws/config, then the EC2
+    /// instance metadata service) [default: the artifacts/ folder in the data directory].
     #[arg(long, env = "RISKOPS_ARTIFACT_STORE")]
     pub artifact_store: Option<String>,
     /// Largest accepted request body, e.g. 2MiB, 512KiB or a number of bytes [default: 2MiB].
