@@ -2,13 +2,17 @@
 """riskops drift against Evidently 0.7.23, side by side on the same files, in one run.
 
     python3 tools/bench/drift_vs_evidently.py [--rows 100000 1000000 5000000] [--skip-evidently-above N]
+    python3 tools/bench/drift_vs_evidently.py --bike [--rows 1000000]
 
 For each size it makes (once) the synthetic files of tools/evidently/bench_evidently.py
 (N rows per side, 15 columns), then runs, each as its own process under /usr/bin/time -v:
   * riskops:   target/release/riskops drift REF CUR --format json  (build it first:
                cargo build --release -p riskops-cli)
   * Evidently: tools/evidently/reference_drift.py REF CUR (pandas read_csv + DataDriftPreset)
-and prints wall time (riskops: the median of three runs) and peak RSS of both whole
+With --bike the pair is real data instead: the UCI bike-sharing hours (../shared/data/
+bike_sharing/hour.csv, CC BY 4.0) of 2011 against those of 2012, each drawn with replacement
+(numpy RandomState(0)) to N rows, 14 columns (instant, dateday and year left out: an id, a
+date and a constant per side). Then it prints wall time (riskops: the median of three runs) and peak RSS of both whole
 processes, their ratios, and whether every
 column's method and verdict and the dataset verdict agree. Needs
 `pip install evidently==0.7.23 "pandas<3"`. Evidently is skipped above --skip-evidently-above
@@ -27,7 +31,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 EVIDENTLY = os.path.join(ROOT, "tools", "evidently")
 DATA = os.path.join(EVIDENTLY, "bench_data")
-RISKOPS = os.path.join(ROOT, "target", "release", "riskops")
+RISKOPS = os.environ.get("RISKOPS_BIN", os.path.join(ROOT, "target", "release", "riskops"))
 
 
 def warm(*paths):
@@ -59,6 +63,24 @@ def ensure_data(rows):
     return ref, cur
 
 
+def ensure_bike(rows):
+    """The bike-sharing pair at `rows` rows per side (see the docstring), written once."""
+    ref = os.path.join(DATA, f"bike_{rows}x14.reference.csv")
+    cur = os.path.join(DATA, f"bike_{rows}x14.current.csv")
+    if os.path.exists(ref) and os.path.exists(cur):
+        return ref, cur
+    import numpy as np
+    import pandas as pd
+    hours = pd.read_csv(os.path.join(ROOT, "..", "shared", "data", "bike_sharing", "hour.csv"))
+    hours = hours.drop(columns=["instant", "dateday"])
+    rng = np.random.RandomState(0)
+    os.makedirs(DATA, exist_ok=True)
+    for year, path in [(0, ref), (1, cur)]:
+        side = hours[hours["year"] == year].drop(columns=["year"]).reset_index(drop=True)
+        side.iloc[rng.randint(0, len(side), size=rows)].to_csv(path, index=False)
+    return ref, cur
+
+
 def agreement(ours, theirs):
     by_name = {c["name"]: c for c in ours["columns"]}
     diffs = []
@@ -75,7 +97,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000, 5_000_000])
     ap.add_argument("--skip-evidently-above", type=int, default=1_000_000)
+    ap.add_argument("--bike", action="store_true", help="the bike-sharing pair (14 columns) instead of synthetic data")
     args = ap.parse_args()
+    if args.bike and "--rows" not in sys.argv:
+        args.rows = [1_000_000]
     if not os.path.exists(RISKOPS):
         sys.exit(f"{RISKOPS} is missing: cargo build --release -p riskops-cli")
     print("| rows per side | riskops wall (s) | riskops peak (MiB) | Evidently wall (s) | Evidently peak (MiB) "
@@ -83,7 +108,7 @@ def main():
     print("|---:|---:|---:|---:|---:|---:|---:|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for rows in args.rows:
-            ref, cur = ensure_data(rows)
+            ref, cur = ensure_bike(rows) if args.bike else ensure_data(rows)
             ours_json = os.path.join(tmp, f"riskops_{rows}.json")
             warm(ref, cur)
             # riskops takes seconds, so it runs three times and the median counts (this

@@ -11,6 +11,9 @@ const RADIX_THRESHOLD: usize = 2048;
 const DIGIT_BITS: u32 = 11;
 const PASSES: usize = 6;
 const BUCKETS: usize = 1 << DIGIT_BITS;
+/// Integers spanning fewer values than this (or than the column's length) are sorted by
+/// counting: a table of this many counters is 0.5 MiB.
+const COUNTING_SPAN: usize = 1 << 16;
 
 /// Sorts `values` ascending in [`f64::total_cmp`] order. Uses 2n extra words for n above
 /// a few thousand; [`sort_floats_vec`] needs only n.
@@ -125,6 +128,24 @@ pub fn sorted_finite(values: Vec<f64>) -> Vec<f64> {
 
 /// Integers as sorted floats (as pandas compares an int64 column with a float64 one).
 pub fn sorted_from_ints(values: Vec<i64>) -> Vec<f64> {
+    // Counts, hours, codes: most integer columns span a small range, and counting each value
+    // sorts them in two passes where the radix sort takes up to six.
+    if let (Some(&min), Some(&max)) = (values.iter().min(), values.iter().max())
+        && let Some(span) = max.checked_sub(min).and_then(|s| usize::try_from(s).ok())
+        && span < values.len().max(COUNTING_SPAN)
+    {
+        let mut counts = vec![0usize; span + 1];
+        for &v in &values {
+            counts[(v - min) as usize] += 1;
+        }
+        let mut sorted = values;
+        sorted.clear();
+        let mut out: Vec<f64> = sorted.into_iter().map(|i| i as f64).collect();
+        for (offset, &count) in counts.iter().enumerate() {
+            out.extend(std::iter::repeat_n((min + offset as i64) as f64, count));
+        }
+        return out;
+    }
     let mut counts = vec![[0usize; BUCKETS]; PASSES];
     let mut keys: Vec<u64> =
         values.into_iter().map(|i| key(i as f64)).inspect(|&k| count_digits(&mut counts, k)).collect();
@@ -181,6 +202,27 @@ mod tests {
             let mut want: Vec<f64> = ints.iter().map(|&i| i as f64).collect();
             want.sort_by(f64::total_cmp);
             assert_eq!(sorted_from_ints(ints), want);
+        }
+    }
+
+    /// Narrow ranges are counted, wide ones radix-sorted: both give `total_cmp`'s order,
+    /// extremes and an empty column included.
+    #[test]
+    fn integers_sort_the_same_counted_or_radix_sorted() {
+        let mut seed = 11u64;
+        let columns: Vec<Vec<i64>> = vec![
+            Vec::new(),
+            vec![i64::MAX, i64::MIN, 0, -1, 1],
+            (0..100_000).map(|_| (lcg(&mut seed) % 24) as i64).collect(),
+            (0..100_000).map(|_| (lcg(&mut seed) % 1000) as i64 - 500).collect(),
+            (0..5_000).map(|_| (lcg(&mut seed) % 60_000) as i64 + 1_000_000).collect(),
+            (0..100_000).map(|_| lcg(&mut seed) as i64).collect(),
+        ];
+        for ints in columns {
+            let mut want: Vec<f64> = ints.iter().map(|&i| i as f64).collect();
+            want.sort_by(f64::total_cmp);
+            let got = sorted_from_ints(ints);
+            assert!(got.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()) && got.len() == want.len());
         }
     }
 
