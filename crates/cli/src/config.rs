@@ -37,6 +37,7 @@ struct FileConfig {
     endpoint_timeout: Option<u64>,
     endpoint_retries: Option<u32>,
     drain_seconds: Option<u64>,
+    http_listen: Option<SocketAddr>,
 }
 
 /// Settings for the server plus what only the CLI needs.
@@ -131,6 +132,7 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
                 args.endpoint_retries.or(file.endpoint_retries),
             )?,
             drain: std::time::Duration::from_secs(args.drain_seconds.or(file.drain_seconds).unwrap_or(0)),
+            http_listen: args.http_listen.or(file.http_listen),
             tls: match (args.tls_cert.or(file.tls_cert), args.tls_key.or(file.tls_key)) {
                 (Some(cert), Some(key)) => Some(riskops_server::tls::TlsFiles { cert, key }),
                 (None, None) => None,

@@ -15,6 +15,7 @@ pub mod extract;
 mod http_client;
 mod metrics;
 mod models;
+mod plain_http;
 mod produce;
 mod profiling;
 pub mod routes;
@@ -75,6 +76,9 @@ pub struct Settings {
     pub endpoints: endpoint::EndpointSettings,
     /// Serve HTTPS with this certificate and key (reloaded on SIGHUP); plain HTTP when absent.
     pub tls: Option<tls::TlsFiles>,
+    /// With `tls`, also listen here in plain HTTP: `/healthz` and `/readyz` answered, every
+    /// other request redirected to HTTPS. Refused without `tls`.
+    pub http_listen: Option<SocketAddr>,
     /// After the shutdown signal, how long to go on serving with `/readyz` at 503, so a load
     /// balancer stops sending before the listener closes; then in-flight requests finish.
     pub drain: Duration,
@@ -163,6 +167,8 @@ fn prepare_data_dir(
 /// A server that is accepting connections.
 pub struct Running {
     pub local_addr: SocketAddr,
+    /// The plain-HTTP listener beside TLS, when asked for.
+    pub http_addr: Option<SocketAddr>,
     pub store_kind: StoreKind,
     pub bootstrap: BootstrapOutcome,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -198,6 +204,12 @@ pub async fn start(
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Running, Error> {
+    if settings.http_listen.is_some() && settings.tls.is_none() {
+        return Err(Error::invalid(
+            "http_listen",
+            "a plain-HTTP listener goes beside TLS (--tls-cert, --tls-key); without them --listen is plain HTTP already",
+        ));
+    }
     let tmp_dir = settings.data_dir.join("tmp");
     let artifacts = settings.data_dir.join("artifacts");
     let removed_tmp = prepare_data_dir(&settings.data_dir, &artifacts, &tmp_dir)?;
@@ -251,8 +263,27 @@ pub async fn start(
         .await
         .map_err(|e| Error::unavailable(format!("cannot listen on {}: {e}", settings.listen)))?;
     let local_addr = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?;
+    let plain = match settings.http_listen {
+        None => None,
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| Error::unavailable(format!("cannot listen on {addr}: {e}")))?,
+        ),
+    };
+    let http_addr = plain.as_ref().map(|l| l.local_addr()).transpose().map_err(|e| Error::internal(e.to_string()))?;
     let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let shutdown = drain_then(shutdown, draining.clone(), settings.drain);
+    // One shutdown for every listener: after the drain, each stops accepting.
+    let (stop_listening, listening) = tokio::sync::watch::channel(false);
+    let drain = settings.drain;
+    let draining_flag = draining.clone();
+    tokio::spawn(async move {
+        drain_then(shutdown, draining_flag, drain).await;
+        let _ = stop_listening.send(true);
+    });
+    let stop_accepting = |mut listening: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = listening.wait_for(|stop| *stop).await;
+    };
     let audit_written = Arc::new(tokio::sync::Notify::new());
     let (stop_checkpoints, stopped) = tokio::sync::watch::channel(false);
     let checkpoints =
@@ -267,6 +298,7 @@ pub async fn start(
         https: tls.is_some(),
         draining: draining.clone(),
     };
+    let state_for_plain = state.clone();
     let app = router(state, settings.body_limit);
     // Under TLS, browsers are told to come back only over HTTPS (a year, as is usual).
     let app = match tls {
@@ -280,8 +312,17 @@ pub async fn start(
         None => app,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
+    let plain = plain.map(|l| {
+        let redirects = plain_http::router(state_for_plain, local_addr.port());
+        tokio::spawn(serve::serve(l, redirects, stop_accepting(listening.clone()), None))
+    });
     let task = tokio::spawn(async move {
-        let served = serve::serve(listener, app, shutdown, tls).await;
+        let served = serve::serve(listener, app, stop_accepting(listening), tls).await;
+        if let Some(plain) = plain
+            && let Ok(Err(e)) = plain.await
+        {
+            tracing::warn!(error = %e, "the plain-HTTP listener stopped with an error");
+        }
         // Requests are done: sign the final head before reporting the server stopped.
         let _ = stop_checkpoints.send(true);
         if let Err(e) = checkpoints.await {
@@ -293,5 +334,8 @@ pub async fn start(
         served
     });
     tracing::info!(%local_addr, scheme, store = store_kind.as_str(), artifacts = artifact_kind, data_dir = %settings.data_dir.display(), key_id = %public_key.key_id(), "riskops is listening");
-    Ok(Running { local_addr, store_kind, bootstrap, task })
+    if let Some(addr) = http_addr {
+        tracing::info!(%addr, "plain HTTP here answers /healthz and /readyz and redirects the rest to HTTPS");
+    }
+    Ok(Running { local_addr, http_addr, store_kind, bootstrap, task })
 }

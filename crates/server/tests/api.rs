@@ -91,6 +91,7 @@ fn test_settings(
         endpoints: Default::default(),
         tls: None,
         drain: std::time::Duration::ZERO,
+        http_listen: None,
     }
 }
 

@@ -54,6 +54,11 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, env = "RISKOPS_TLS_KEY", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// With TLS, also listen here in plain HTTP, for load balancers and health checks on a
+    /// private network: /healthz and /readyz are answered, every other request is redirected
+    /// (308) to the same path over HTTPS. Off unless asked for.
+    #[arg(long, env = "RISKOPS_HTTP_LISTEN", value_name = "ADDR", requires = "tls_cert")]
+    pub http_listen: Option<SocketAddr>,
     /// How long a monitoring window that has ended must go without new records before it
     /// closes and monitors judge it, in seconds (a record of a later window closes it at
     /// once) [default: 10].
@@ -81,7 +86,7 @@ pub struct ServeArgs {
     pub drain_seconds: Option<u64>,
     /// A TOML file with the same settings (listen, data_dir, database_url, database_ca, artifact_store,
     /// body_limit, upload_limit, batch_limit, log_format, signing_key_file, tls_cert, tls_key, bootstrap_token, window_quiet,
-    /// webhook_allow_hosts, endpoint_batch_rows, endpoint_timeout, endpoint_retries, drain_seconds)
+    /// webhook_allow_hosts, endpoint_batch_rows, endpoint_timeout, endpoint_retries, drain_seconds, http_listen)
     /// [default: ./riskops.toml if it exists].
     #[arg(long, env = "RISKOPS_CONFIG")]
     pub config: Option<PathBuf>,

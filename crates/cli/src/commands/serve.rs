@@ -43,6 +43,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode> {
         running.store_kind.as_str(),
         data_dir.display()
     );
+    if let Some(addr) = running.http_addr {
+        eprintln!("plain HTTP on http://{addr}: /healthz and /readyz, everything else redirected to HTTPS");
+    }
     let _ = std::io::stderr().flush();
     running.finished().await?;
     tracing::info!("riskops stopped");

@@ -89,6 +89,7 @@ fn settings(dir: &Path, alerting_every: Duration) -> riskops_server::Settings {
         endpoints: Default::default(),
         tls: None,
         drain: std::time::Duration::ZERO,
+        http_listen: None,
     }
 }
 

@@ -125,3 +125,47 @@ async fn a_certificate_that_cannot_be_read_stops_the_start_naming_it() {
     let err = started.err().expect("no server without its certificate");
     assert!(err.message.contains("nope.pem"), "{}", err.message);
 }
+
+/// Plain HTTP beside TLS only when asked: health and readiness for a balancer, every other
+/// request sent to HTTPS, nothing else in clear; refused without TLS.
+#[tokio::test]
+async fn a_plain_http_listener_beside_tls_answers_health_and_redirects_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let tls_dir = tempfile::tempdir().unwrap();
+    let tls_files = files(tls_dir.path(), "a");
+    let s = TestServer::start_tweaked(dir, |settings| {
+        settings.tls = Some(tls_files);
+        settings.http_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
+    let running = s.running.as_ref().unwrap();
+    let (https_port, plain) = (running.local_addr.port(), running.http_addr.unwrap());
+    let client = http().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for path in ["/healthz", "/readyz"] {
+        let answer = client.get(format!("http://{plain}{path}")).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "{path}");
+    }
+    let answer = client
+        .post(format!("http://localhost:{}/api/v1/projects?x=1", plain.port()))
+        .bearer_auth(TOKEN)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::PERMANENT_REDIRECT, "a POST stays a POST over HTTPS");
+    assert_eq!(answer.headers()["location"], format!("https://localhost:{https_port}/api/v1/projects?x=1").as_str());
+    assert!(answer.text().await.unwrap().is_empty(), "nothing of the API in clear");
+    // A request without a host name to send it to is refused.
+    let mut tcp = tokio::net::TcpStream::connect(plain).await.unwrap();
+    tcp.write_all(b"GET /api/v1/projects HTTP/1.0\r\n\r\n").await.unwrap();
+    let mut raw = Vec::new();
+    let _ = tcp.read_to_end(&mut raw).await;
+    assert!(String::from_utf8_lossy(&raw).starts_with("HTTP/1.0 400"), "{}", String::from_utf8_lossy(&raw));
+
+    let bare = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(bare.path(), None, 64 * 1024, None);
+    settings.http_listen = Some("127.0.0.1:0".parse().unwrap());
+    let refused = riskops_server::start(settings, Arc::new(SystemClock), async {}).await;
+    assert_eq!(refused.err().unwrap().field.as_deref(), Some("http_listen"), "plain HTTP beside TLS only");
+    assert_eq!(std::fs::read_dir(bare.path()).unwrap().count(), 0, "refused before anything was written");
+}
