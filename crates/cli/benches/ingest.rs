@@ -1,6 +1,6 @@
 //! Ingestion benchmark: a `riskops serve` on SQLite (release build, its own process), 20
-//! features per record, NDJSON batches of 10,000 over HTTP on loopback from 2 concurrent
-//! senders (RISKOPS_BENCH_SENDERS). Prints records per second, the server's CPU time per record and its peak memory
+//! features per record, NDJSON batches of 10,000 (RISKOPS_BENCH_BATCH) over HTTP on loopback
+//! from 2 concurrent senders (RISKOPS_BENCH_SENDERS; 1 sends its batches one after another). Prints records per second, the server's CPU time per record and its peak memory
 //! (VmHWM) after each size, so memory staying flat as traffic grows is visible.
 //!
 //! `cargo bench -p riskops-cli --bench ingest` (RISKOPS_BENCH_RECORDS=100000,1000000 to choose).
@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 const FEATURES: usize = 20;
-const BATCH: usize = 10_000;
+const DEFAULT_BATCH: usize = 10_000;
 const TOKEN: &str = "bench-admin-token";
 
 fn record(i: usize) -> Value {
@@ -58,6 +58,7 @@ async fn main() {
         .collect();
     // Concurrent senders: while one batch waits for its commit's fsync, others are parsed.
     let senders_count: usize = std::env::var("RISKOPS_BENCH_SENDERS").ok().and_then(|s| s.parse().ok()).unwrap_or(2);
+    let batch: usize = std::env::var("RISKOPS_BENCH_BATCH").ok().and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_BATCH);
     let dir = tempfile::tempdir().unwrap();
     let mut server = Command::new(env!("CARGO_BIN_EXE_riskops"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -124,7 +125,7 @@ async fn main() {
             let round = ROUND.min(end - next);
             let batches: Vec<Vec<u8>> = (next..next + round)
                 .collect::<Vec<_>>()
-                .chunks(BATCH)
+                .chunks(batch)
                 .map(|ids| ids.iter().map(|&i| format!("{}\n", record(i))).collect::<String>().into_bytes())
                 .collect();
             next += round;
