@@ -5,7 +5,7 @@
 //! where labels exist, and the calibration decision, to 1e-6 (the tolerance; the
 //! observed differences are float rounding, ~1e-12).
 
-use riskops_stats::monitoring::{Cbpe, Metric, needs_calibration, realized, size_chunks};
+use riskops_stats::monitoring::{Cbpe, Feature, Metric, Reconstruction, needs_calibration, realized, size_chunks};
 
 use super::json::Json;
 
@@ -97,4 +97,76 @@ fn cbpe_equals_nannyml_on_every_chunk() {
             }
         }
     }
+}
+
+/// A CSV's feature columns: numbers, or text borrowed from the CSV (`None` when empty).
+struct Columns<'a> {
+    numbers: Vec<Vec<f64>>,
+    text: Vec<Vec<Option<&'a str>>>,
+    categorical: Vec<bool>,
+}
+
+impl<'a> Columns<'a> {
+    fn new(csv: &'a Csv, names: &[&str], categorical: &[&str]) -> Columns<'a> {
+        let is_cat: Vec<bool> = names.iter().map(|n| categorical.contains(n)).collect();
+        Columns {
+            numbers: names.iter().zip(&is_cat).map(|(n, &c)| if c { Vec::new() } else { csv.num(n) }).collect(),
+            text: names
+                .iter()
+                .zip(&is_cat)
+                .map(|(n, &c)| {
+                    if c { csv.text(n).into_iter().map(|v| (!v.is_empty()).then_some(v)).collect() } else { Vec::new() }
+                })
+                .collect(),
+            categorical: is_cat,
+        }
+    }
+
+    fn features(&self, range: std::ops::Range<usize>) -> Vec<Feature<'_>> {
+        (0..self.categorical.len())
+            .map(|j| {
+                if self.categorical[j] {
+                    Feature::Categorical(&self.text[j][range.clone()])
+                } else {
+                    Feature::Continuous(&self.numbers[j][range.clone()])
+                }
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn reconstruction_error_equals_nannyml_on_every_chunk() {
+    let doc = Json::parse(REFERENCE);
+    let chunk_size = doc.get("chunk_size").num() as usize;
+    let drc = doc.get("drc");
+    let categorical: Vec<&str> = drc.get("categorical").arr().iter().map(Json::str).collect();
+    let names: Vec<&str> = doc.get("features").arr().iter().map(Json::str).collect();
+    let (reference, analysis) = (Csv::parse(REFERENCE_CSV), Csv::parse(ANALYSIS_CSV));
+    let (ref_cols, ana_cols) =
+        (Columns::new(&reference, &names, &categorical), Columns::new(&analysis, &names, &categorical));
+    let model = Reconstruction::fit(&ref_cols.features(0..reference.rows.len()), chunk_size).unwrap();
+    assert_eq!(model.components(), drc.get("n_components").num() as usize, "components kept");
+    let mut alerts = 0;
+    for (period, cols, rows) in
+        [("reference", &ref_cols, reference.rows.len()), ("analysis", &ana_cols, analysis.rows.len())]
+    {
+        let expected = drc.get(period).arr();
+        let chunks = size_chunks(rows, chunk_size);
+        assert_eq!(chunks.len(), expected.len());
+        for (k, (range, want)) in chunks.into_iter().zip(expected).enumerate() {
+            let got = model.error(&cols.features(range)).unwrap();
+            let what = |f: &str| format!("{period} chunk {k} reconstruction_error {f}");
+            close(got.value, want.get("value").opt_num(), &what("value"));
+            close(got.sampling_error, want.get("sampling_error").opt_num(), &what("sampling_error"));
+            close(got.lower, want.get("lower").opt_num(), &what("lower"));
+            close(got.upper, want.get("upper").opt_num(), &what("upper"));
+            close(got.thresholds.lower, want.get("lower_threshold").opt_num(), &what("lower_threshold"));
+            close(got.thresholds.upper, want.get("upper_threshold").opt_num(), &what("upper_threshold"));
+            assert_eq!(got.alert, want.get("alert").bool(), "{}", what("alert"));
+            alerts += usize::from(got.alert);
+        }
+    }
+    // The fixture's shuffled BILL_AMT2 (analysis chunks 5 and 6) is what alerts.
+    assert!(alerts >= 2, "the relational shift must alert");
 }
