@@ -1,10 +1,11 @@
 //! One module per command group.
 
 mod alerting;
+mod analyze;
 mod audit;
 mod compliance;
 mod dataset;
-mod drift;
+pub(crate) mod drift;
 mod governance;
 mod identities;
 mod lineage;
@@ -28,6 +29,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(args).await,
         // Local work: no server, no runtime needed.
         Command::Drift(args) => drift::run(args, cli.client.format),
+        Command::Monitor(crate::cli::MonitorGroup::Windows(crate::cli::MonitorCommand::Analyze(args))) => {
+            analyze::run(args, cli.client.format)
+        }
         // Verifying a data directory or an export needs no server either.
         Command::Audit(cmd @ crate::cli::AuditCommand::Verify { data_dir: Some(_), .. })
         | Command::Audit(cmd @ crate::cli::AuditCommand::Verify { file: Some(_), .. }) => {
