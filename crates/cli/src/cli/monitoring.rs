@@ -135,7 +135,8 @@ const ANALYZE_HELP: &str = "Chunk i holds rows i·N … (i+1)·N − 1 of the an
     class and label on every row, e.g. its validation data) fits the performance estimator (NannyML 0.13.1's CBPE, \
     binary classification, with its isotonic calibration of scores when its check finds it helps) and the \
     data-reconstruction model (PCA to 65% of variance); thresholds are the reference chunks' mean ± 3 std. Features: \
-    every reference column but the score, prediction and label, or --columns. Drift per chunk is `riskops drift`'s on \
+    every reference column but the score, prediction and label (and a prediction log's id, timestamp, \
+    version, latency_ms, attr.*, proba.*), or --columns. Drift per chunk is `riskops drift`'s on \
     those rows. Labels may be missing (late) in the analysis file: realized metrics are shown where they exist. \
     Without a score column nothing is estimated.\n\n\
     JSON: {\"chunk_size\",\"reference\":{…},\"chunks\":[{\"start\",\"end\",\"records\",\"drift\":{\"share\",\"drifted\",\"features\":[…]},\
@@ -164,7 +165,8 @@ pub struct AnalyzeArgs {
     #[arg(long, default_value = "label")]
     pub label_column: String,
     /// The feature columns, comma-separated [default: every reference column but the score,
-    /// prediction and label].
+    /// prediction and label, and a prediction log's id, timestamp, version, latency_ms,
+    /// attr.* and proba.*].
     #[arg(long, value_delimiter = ',')]
     pub columns: Option<Vec<String>>,
     /// CSV field delimiter [default: sniffed].

@@ -33,7 +33,7 @@ pub struct AnalysisOptions {
     /// The actual class; the reference needs it on every row for estimation.
     pub label_column: String,
     /// The feature columns [default: the reference's columns other than the score,
-    /// prediction and label].
+    /// prediction and label, and a prediction log's own fields (`id`, `timestamp`, …)].
     pub features: Option<Vec<String>>,
     /// Drift settings, as `riskops drift` takes them; `columns` is set to the features.
     pub drift: DriftOptions,
@@ -52,7 +52,14 @@ pub fn analyze(reference: &Table, analysis: &Table, options: &AnalysisOptions) -
     let outputs = [&options.score_column, &options.prediction_column, &options.label_column];
     let features: Vec<String> = match &options.features {
         Some(f) => f.clone(),
-        None => reference.names().filter(|n| !outputs.iter().any(|o| o == n)).map(str::to_owned).collect(),
+        // A prediction log's own fields (id, timestamp, version, latency_ms, attr.*,
+        // proba.*) are not model inputs.
+        None => reference
+            .names()
+            .filter(|n| !outputs.iter().any(|o| o == n))
+            .filter(|n| matches!(crate::RecordColumn::of(n), crate::RecordColumn::Feature(_)))
+            .map(str::to_owned)
+            .collect(),
     };
     for (table, which) in [(reference, "reference"), (analysis, "analysis file")] {
         let missing: Vec<&str> = features.iter().filter(|f| table.column(f).is_none()).map(String::as_str).collect();

@@ -253,13 +253,16 @@ fn encode(encodings: &[Encoding], features: &[Feature<'_>], rows: std::ops::Rang
     out
 }
 
-/// StandardScaler's mean and scale (population std; 1 for a constant column).
+/// StandardScaler's mean and scale (population std; 1 for a column scikit-learn deems
+/// constant: variance within rounding of zero, `_is_constant_feature`).
 fn standardization(x: &[f64], n: usize, d: usize) -> (Vec<f64>, Vec<f64>) {
     let means: Vec<f64> = (0..d).map(|j| (0..n).map(|i| x[i * d + j]).sum::<f64>() / n as f64).collect();
+    let (rows, eps) = (n as f64, f64::EPSILON);
     let scales = (0..d)
         .map(|j| {
-            let var = (0..n).map(|i| (x[i * d + j] - means[j]).powi(2)).sum::<f64>() / n as f64;
-            if var > 0.0 { var.sqrt() } else { 1.0 }
+            let var = (0..n).map(|i| (x[i * d + j] - means[j]).powi(2)).sum::<f64>() / rows;
+            let bound = rows * eps * var + (rows * means[j] * eps).powi(2);
+            if var <= bound { 1.0 } else { var.sqrt() }
         })
         .collect();
     (means, scales)

@@ -160,10 +160,17 @@ def cbpe_case(score):
     return result
 
 
-def drc_case():
-    calc = nml.DataReconstructionDriftCalculator(column_names=FEATURES, chunk_size=CHUNK)
-    calc.fit(reference)
-    periods = {"reference": calc.result.filter(period="reference").data, "analysis": calc.calculate(analysis).filter(period="analysis").data}
+def drc_case(extra=None):
+    """`extra`: a column of one value, 0.1 in the reference and 0.2 in the analysis, which
+    StandardScaler must treat as constant although its computed variance may be a rounding
+    residue (else the analysis' 0.2 is standardized into an enormous number)."""
+    ref, ana, columns = reference, analysis, list(FEATURES)
+    if extra:
+        ref, ana = reference.assign(**{extra: 0.1}), analysis.assign(**{extra: 0.2})
+        columns.append(extra)
+    calc = nml.DataReconstructionDriftCalculator(column_names=columns, chunk_size=CHUNK)
+    calc.fit(ref)
+    periods = {"reference": calc.result.filter(period="reference").data, "analysis": calc.calculate(ana).filter(period="analysis").data}
     result = {"n_components": int(calc._pca.n_components_), "categorical": calc.categorical_column_names}
     for period, data in periods.items():
         chunks = []
@@ -188,6 +195,7 @@ doc = {
     "features": FEATURES,
     "cbpe": [cbpe_case("score"), cbpe_case("score_overconfident")],
     "drc": drc_case(),
+    "drc_with_constant_column": drc_case("CONSTANT"),
 }
 with open(os.path.join(HERE, "nannyml_reference.json"), "w") as f:
     json.dump(doc, f, indent=1)
