@@ -139,7 +139,7 @@ const ANALYZE_HELP: &str = "Chunk i holds rows i·N … (i+1)·N − 1 of the an
     version, latency_ms, attr.*, proba.*), or --columns. Drift per chunk is `riskops drift`'s on \
     those rows. Labels may be missing (late) in the analysis file: realized metrics are shown where they exist. \
     Without a score column nothing is estimated.\n\n\
-    JSON: {\"chunk_size\",\"reference\":{…},\"chunks\":[{\"start\",\"end\",\"records\",\"drift\":{\"share\",\"drifted\",\"features\":[…]},\
+    JSON: {\"chunk_size\",\"reference\":{…},\"chunks\":[{\"start\",\"end\",\"records\",\"drift\":{\"share\",\"drifted\",\"features\":[{\"name\",\"method\",\"statistic\",\"p_value\",\"threshold\",\"drifted\"}],\"skipped\"},\
     \"estimated\":{\"roc_auc\":{\"value\",\"sampling_error\",\"lower\",\"upper\",\"lower_threshold\",\"upper_threshold\",\"alert\"},…}|null,\
     \"realized\":{…}|null,\"multivariate\":{\"reconstruction_error\":{…}}|null}]}.\n\n\
     Example:\n  riskops monitor analyze --reference validation.csv --analysis predictions.csv --chunk-size 5000 --format html -o backtest.html";

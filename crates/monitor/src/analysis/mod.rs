@@ -108,14 +108,27 @@ pub fn analyze(reference: &Table, analysis: &Table, options: &AnalysisOptions) -
     })
 }
 
-/// A chunk's univariate drift by riskops-drift.
+/// A chunk's univariate drift by riskops-drift. A feature with no value in the chunk
+/// (empty, missing or infinite only) cannot be compared: it is listed as skipped rather
+/// than failing the whole back-test, as `riskops drift` on that chunk alone would.
 fn chunk_drift(reference: &Table, current: &Table, options: &DriftOptions) -> Result<ChunkDrift, MonitorError> {
-    // One thread per chunk's columns is plenty; chunks are small.
-    let report = detect_drift(reference.clone(), current.clone(), options, &|_, _| {})
+    let mut options = options.clone();
+    let mut skipped = Vec::new();
+    if let Some(columns) = &mut options.columns {
+        columns.retain(|name| {
+            let empty = current.column(name).is_none_or(|c| table::has_no_value(&c.values));
+            if empty {
+                skipped.push(name.clone());
+            }
+            !empty
+        });
+    }
+    let report = detect_drift(reference.clone(), current.clone(), &options, &|_, _| {})
         .map_err(|e| MonitorError::Analysis(e.to_string()))?;
     Ok(ChunkDrift {
         share: report.drift_share,
         drifted: report.drifted,
+        skipped,
         features: report
             .columns
             .iter()
@@ -254,8 +267,19 @@ impl Multivar {
     }
 
     fn chunk(&self, chunk: &Table, features: &[String]) -> Result<Multivariate, MonitorError> {
-        let values = columns(chunk, features)?;
-        for ((v, &categorical), name) in values.iter().zip(&self.kinds).zip(features) {
+        let mut values = columns(chunk, features)?;
+        for ((v, &categorical), name) in values.iter_mut().zip(&self.kinds).zip(features) {
+            // A column with no value at all reads as numbers (pandas types an empty column
+            // float64): missing either way, imputed like any missing value.
+            match v {
+                FeatureValues::Continuous(x) if categorical && x.iter().all(|x| x.is_nan()) => {
+                    *v = FeatureValues::Categorical(vec![None; x.len()]);
+                }
+                FeatureValues::Categorical(x) if !categorical && x.iter().all(Option::is_none) => {
+                    *v = FeatureValues::Continuous(vec![f64::NAN; x.len()]);
+                }
+                _ => {}
+            }
             if matches!(v, FeatureValues::Categorical(_)) != categorical {
                 return Err(MonitorError::Analysis(format!(
                     "column {name:?} is {} in the reference but not in the analysis file",

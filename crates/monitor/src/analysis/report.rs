@@ -59,6 +59,8 @@ pub struct ChunkDrift {
     pub drifted: bool,
     /// Per feature, in the reference's order.
     pub features: Vec<FeatureDrift>,
+    /// Features with no value in the chunk, not compared.
+    pub skipped: Vec<String>,
 }
 
 /// One feature's drift in one chunk.

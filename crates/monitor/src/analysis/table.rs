@@ -42,6 +42,16 @@ fn compact(s: &StrColumn, rows: Range<usize>) -> StrColumn {
     out
 }
 
+/// Whether a column holds no comparable value: empty, missing or non-finite only.
+pub(crate) fn has_no_value(values: &Values) -> bool {
+    match values {
+        Values::Float(v) => v.iter().all(|x| !x.is_finite()),
+        Values::Str(s) => s.codes.iter().all(|&c| c == riskops_data::MISSING_CODE),
+        Values::Int(v) => v.is_empty(),
+        Values::Bool(v) => v.is_empty(),
+    }
+}
+
 /// A column as numbers (`None`: not numeric). Booleans are 0/1; missing is NaN.
 pub(crate) fn numbers(values: &Values) -> Option<Vec<f64>> {
     match values {

@@ -97,3 +97,29 @@ fn analyze_equals_nannyml_and_drift_on_the_same_rows() {
     // The relational shift alerts multivariate drift in chunks 5 and 6.
     assert_eq!(chunks[5]["multivariate"]["reconstruction_error"]["alert"], true);
 }
+
+/// A text feature with no value at all in the analysis file reads as numbers (as pandas
+/// types an empty column): multivariate drift imputes it like any missing value, and
+/// univariate drift lists it as skipped instead of failing the back-test.
+#[test]
+fn analyze_imputes_a_text_feature_that_is_empty_in_the_analysis() {
+    use riskops_monitor::analysis::{AnalysisOptions, analyze};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stats/tests/data/nannyml");
+    let read = |name: &str| read_csv(&dir.join(name), &CsvOptions::default(), &|_| {}).unwrap();
+    let (reference, mut analysis) = (read("reference.csv"), read("analysis.csv"));
+    let rows = analysis.rows;
+    let education = analysis.columns.iter_mut().find(|c| c.name == "EDUCATION").unwrap();
+    education.values = Values::Float(vec![f64::NAN; rows]);
+    let options = AnalysisOptions {
+        chunk_size: 1000,
+        score_column: "score".into(),
+        prediction_column: "prediction".into(),
+        label_column: "label".into(),
+        features: Some(vec!["LIMIT_BAL".into(), "AGE".into(), "EDUCATION".into(), "MARRIAGE".into()]),
+        drift: DriftOptions::default(),
+    };
+    let report = analyze(&reference, &analysis, &options).unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.chunks.iter().all(|c| c.multivariate.unwrap().reconstruction_error.value.is_finite()));
+    // Nothing to compare it on in univariate drift: skipped, said, the others compared.
+    assert!(report.chunks.iter().all(|c| c.drift.skipped == ["EDUCATION"] && c.drift.features.len() == 3));
+}
