@@ -297,7 +297,10 @@ fn sampling_components(metric: Metric, scores: &[f64], predictions: &[bool], lab
 /// NannyML's `auroc_sampling_error_components`: with positives the minority (labels and
 /// scores flipped otherwise), rows by score; each positive's count of negatives ranked
 /// below it, over the negatives; their std and the positives' share. NumPy orders tied
-/// scores by an unstable sort; here ties keep their row order.
+/// scores by an unstable sort (on AVX-512 machines a SIMD one, so NannyML's own answer
+/// depends on the CPU); here ties keep their row order. Measured on adult-income scores:
+/// 378 ties in 5,000 rows moved this standard error by 3e-7, a depth-6 tree's 4,970 ties
+/// by 1e-4; estimates, thresholds and alerts do not depend on it.
 fn auroc_components(scores: &[f64], labels: &[bool]) -> (f64, f64) {
     let n = labels.len();
     let positives = labels.iter().filter(|&&l| l).count();
