@@ -72,7 +72,7 @@ pub fn analyze(reference: &Table, analysis: &Table, options: &AnalysisOptions) -
     let mut drift_options = options.drift.clone();
     drift_options.columns = Some(features.clone());
     let reference_features = slice(reference, 0..reference.rows);
-    let outputs_of_analysis = cbpe.as_ref().map(|_| Outputs::read(analysis, options)).transpose()?;
+    let outputs_of_analysis = cbpe.as_ref().map(|_| Outputs::read(analysis, options, "analysis file")).transpose()?;
     let mut chunks = Vec::new();
     for rows in size_chunks(analysis.rows, options.chunk_size) {
         let current = slice(analysis, rows.clone());
@@ -152,16 +152,17 @@ struct Outputs {
 }
 
 impl Outputs {
-    fn read(table: &Table, options: &AnalysisOptions) -> Result<Outputs, MonitorError> {
+    /// `which` names the table in messages ("reference", "analysis file").
+    fn read(table: &Table, options: &AnalysisOptions, which: &str) -> Result<Outputs, MonitorError> {
         let err = MonitorError::Analysis;
-        let column = |name: &str| table.column(name).ok_or_else(|| err(format!("no column {name:?}")));
+        let column = |name: &str| table.column(name).ok_or_else(|| err(format!("the {which} has no column {name:?}")));
         let scores = numbers(&column(&options.score_column)?.values)
             .ok_or_else(|| err(format!("score column {:?} is not numeric", options.score_column)))?;
         let predictions = binary(&column(&options.prediction_column)?.values, &options.prediction_column)
             .map_err(err)?
             .into_iter()
             .enumerate()
-            .map(|(i, p)| p.ok_or_else(|| err(format!("row {i} has no prediction"))))
+            .map(|(i, p)| p.ok_or_else(|| err(format!("row {i} of the {which} has no prediction"))))
             .collect::<Result<Vec<bool>, _>>()?;
         // Labels may be missing (late) in the analysis file, or absent altogether.
         let labels = match table.column(&options.label_column) {
@@ -184,7 +185,7 @@ impl Estimation {
             return Ok(None);
         }
         let err = MonitorError::Analysis;
-        let out = Outputs::read(reference, options)?;
+        let out = Outputs::read(reference, options, "reference")?;
         if reference.column(&options.label_column).is_none() {
             return Err(err(format!(
                 "the reference needs the label column {:?} to estimate performance",
