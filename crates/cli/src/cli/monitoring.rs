@@ -146,9 +146,10 @@ const ANALYZE_HELP: &str = "Chunk i holds rows i·N … (i+1)·N − 1 of the an
 
 #[derive(Args, Debug)]
 pub struct AnalyzeArgs {
-    /// The reference: a CSV or Parquet file with features, scores, predictions and labels.
+    /// The reference: a CSV or Parquet file with features, scores, predictions and labels,
+    /// or a registered dataset version NAME@V (fetched from the server).
     #[arg(long)]
-    pub reference: PathBuf,
+    pub reference: String,
     /// The predictions to analyze: CSV or Parquet, the same columns (labels may be missing).
     #[arg(long)]
     pub analysis: PathBuf,

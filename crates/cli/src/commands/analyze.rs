@@ -1,21 +1,53 @@
 //! `riskops monitor analyze`: a back-test of a predictions file against a reference, with
-//! no server: both files read as `riskops drift` reads them, analyzed by
+//! no server (but to fetch a registered reference, NAME@V): both files read as
+//! `riskops drift` reads them, analyzed by
 //! riskops-monitor's `analysis`, printed as text, JSON or an HTML page of time series.
 
+use super::dataset::split_version;
 use super::drift::{delimiter, read_both, write_atomically};
 use crate::cli::{AnalyzeArgs, Format};
-use anyhow::{Result, anyhow};
+use crate::client::Client;
+use anyhow::{Context, Result, anyhow, bail};
 use riskops_core::analysis_html;
 use riskops_core::drift_html::fmt_num;
 use riskops_data::CsvOptions;
 use riskops_drift::DriftOptions;
 use riskops_monitor::analysis::{Analysis, AnalysisOptions, analyze};
 use std::fmt::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
+/// Whether `--reference` names a registered dataset version (NAME@V) rather than a file.
+pub fn is_registered(reference: &str) -> bool {
+    !Path::new(reference).is_file() && reference.contains('@')
+}
+
+/// `--reference NAME@V`: the version's file fetched into a temporary directory, then
+/// analyzed as a local file.
+pub async fn run_registered(client: &Client, format: Format, args: AnalyzeArgs) -> Result<ExitCode> {
+    let (dataset, version) = split_version(&args.reference);
+    let dir = std::env::temp_dir().join(format!("riskops-analyze-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join("reference");
+    let fetched = client.download(&format!("/api/v1/datasets/{dataset}/versions/{version}/file"), &path).await;
+    let result = fetched.and_then(|_| analyze_files(&args, &path, format));
+    // The fetched copy is not kept, whatever the outcome.
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// `--reference FILE`.
 pub fn run(args: AnalyzeArgs, format: Format) -> Result<ExitCode> {
+    let reference = Path::new(&args.reference).to_path_buf();
+    if !reference.is_file() {
+        bail!("--reference {}: no such file (a registered dataset version is NAME@V)", args.reference);
+    }
+    analyze_files(&args, &reference, format)
+}
+
+fn analyze_files(args: &AnalyzeArgs, reference_path: &Path, format: Format) -> Result<ExitCode> {
     let csv = CsvOptions { delimiter: delimiter(args.delimiter.as_deref())?, columns: None };
-    let ((reference, _), (analysis, _)) = read_both(&args.reference, &args.analysis, &csv, true)?;
+    let ((reference, _), (analysis, _)) = read_both(reference_path, &args.analysis, &csv, true)?;
     let options = AnalysisOptions {
         chunk_size: args.chunk_size,
         score_column: args.score_column.clone(),
@@ -31,9 +63,7 @@ pub fn run(args: AnalyzeArgs, format: Format) -> Result<ExitCode> {
             text.push('\n');
             text
         }
-        Format::Html => {
-            analysis_html::render(&report, &args.reference.display().to_string(), &args.analysis.display().to_string())
-        }
+        Format::Html => analysis_html::render(&report, &args.reference, &args.analysis.display().to_string()),
         _ => text(&report),
     };
     match &args.output {

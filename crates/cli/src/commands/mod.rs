@@ -29,7 +29,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(args).await,
         // Local work: no server, no runtime needed.
         Command::Drift(args) => drift::run(args, cli.client.format),
-        Command::Monitor(crate::cli::MonitorGroup::Windows(crate::cli::MonitorCommand::Analyze(args))) => {
+        // A back-test of local files needs no server; a registered reference is fetched below.
+        Command::Monitor(crate::cli::MonitorGroup::Windows(crate::cli::MonitorCommand::Analyze(args)))
+            if !analyze::is_registered(&args.reference) =>
+        {
             analyze::run(args, cli.client.format)
         }
         // Verifying a data directory or an export needs no server either.
@@ -65,6 +68,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Taxonomy(cmd) => risk::taxonomy(&client, format, cmd).await,
                 Command::Log(args) => return monitoring::log(&client, format, args).await,
                 Command::Label(args) => return monitoring::label(&client, format, args).await,
+                Command::Monitor(crate::cli::MonitorGroup::Windows(crate::cli::MonitorCommand::Analyze(args))) => {
+                    return analyze::run_registered(&client, format, args).await;
+                }
                 Command::Monitor(crate::cli::MonitorGroup::Windows(cmd)) => {
                     monitoring::monitor(&client, format, cmd).await
                 }

@@ -483,3 +483,49 @@ fn a_parquet_log_means_the_same_records_as_its_csv() {
     assert!(err.contains("no_id.parquet: no column \"id\"") && !err.contains("cannot reach"), "{err}");
     assert!(refused.stdout.is_empty());
 }
+
+/// `monitor analyze --reference NAME@V` fetches the registered reference and answers as
+/// with the same file given locally.
+#[test]
+fn monitor_analyze_reads_a_registered_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = Server::start(&data, Some("bt-admin"));
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stats/tests/data/nannyml");
+    let (reference, analysis) = (fixtures.join("reference.csv"), fixtures.join("analysis.csv"));
+    let pushed = server.riskops("bt-admin", &["dataset", "push", "validation", reference.to_str().unwrap()]);
+    assert!(pushed.status.success(), "{}", String::from_utf8_lossy(&pushed.stderr));
+    let args = |reference: &str| {
+        vec![
+            "monitor".to_string(),
+            "analyze".into(),
+            "--reference".into(),
+            reference.into(),
+            "--analysis".into(),
+            analysis.to_str().unwrap().into(),
+            "--chunk-size".into(),
+            "500".into(),
+            "--columns".into(),
+            "AGE,PAY_0,BILL_AMT1,BILL_AMT2,EDUCATION".into(),
+            "--format".into(),
+            "json".into(),
+        ]
+    };
+    let registered: Vec<String> = args("validation@1");
+    let registered: Vec<&str> = registered.iter().map(String::as_str).collect();
+    let local: Vec<String> = args(reference.to_str().unwrap());
+    let local: Vec<&str> = local.iter().map(String::as_str).collect();
+    let from_server = json_stdout(&server.riskops("bt-admin", &registered));
+    let from_file = json_stdout(&Command::new(BIN).args(&local).output().unwrap());
+    assert_eq!(from_server["chunks"], from_file["chunks"]);
+    assert_eq!(from_server["reference"]["records"], 2892);
+    // A name that is neither a file nor NAME@V is said as such.
+    let missing = Command::new(BIN)
+        .args(["monitor", "analyze", "--reference", "nofile.csv", "--analysis"])
+        .arg(&analysis)
+        .args(["--chunk-size", "10"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no such file"));
+}
