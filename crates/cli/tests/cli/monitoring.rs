@@ -1,5 +1,5 @@
 //! Monitoring from the command line: prediction logs and labels from files, windows,
-//! monitors, webhooks, incidents and status.
+//! monitors, webhooks, incidents and status; `monitor analyze`, the offline back-test.
 
 use super::*;
 
@@ -528,4 +528,66 @@ fn monitor_analyze_reads_a_registered_reference() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no such file"));
+}
+
+/// `riskops monitor analyze` (alias `backfill`) on riskops-stats' NannyML fixture (credit
+/// default; a relational shift in chunks 5–6, a population shift and no labels in 7–9):
+/// the JSON shape, NannyML's estimated ROC AUC/F1 and reconstruction error per chunk to
+/// 1e-6 with its alerts, realized only where labels exist, and an HTML page of series.
+#[test]
+fn monitor_analyze_back_tests_a_file_as_nannyml_chunks_it() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stats/tests/data");
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("nannyml_reference.json")).unwrap()).unwrap();
+    let features: Vec<&str> = expected["features"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    let (reference, analysis) = (data.join("nannyml/reference.csv"), data.join("nannyml/analysis.csv"));
+    let run = |command: &str, format: &str| {
+        Command::new(BIN)
+            .args(["monitor", command, "--reference"])
+            .arg(&reference)
+            .arg("--analysis")
+            .arg(&analysis)
+            .args(["--chunk-size", "300", "--columns", &features.join(","), "--format", format])
+            .output()
+            .unwrap()
+    };
+    let report = json_stdout(&run("analyze", "json"));
+    let chunks = report["chunks"].as_array().unwrap();
+    let (cbpe, drc) =
+        (expected["cbpe"][0]["analysis"].as_array().unwrap(), expected["drc"]["analysis"].as_array().unwrap());
+    assert_eq!(chunks.len(), 10);
+    assert_eq!(
+        (chunks[9]["start"].as_u64(), chunks[9]["end"].as_u64(), chunks[9]["records"].as_u64()),
+        (Some(2700), Some(2949), Some(250))
+    );
+    let close = |got: &Value, want: &Value, what: &str| {
+        let (g, w) = (got.as_f64().unwrap(), want.as_f64().unwrap());
+        assert!((g - w).abs() <= 1e-6, "{what}: {g} vs NannyML {w}");
+    };
+    for (k, c) in chunks.iter().enumerate() {
+        for m in ["roc_auc", "f1"] {
+            close(&c["estimated"][m]["value"], &cbpe[k][m]["value"], &format!("chunk {k} {m}"));
+            close(&c["estimated"][m]["lower"], &cbpe[k][m]["lower"], &format!("chunk {k} {m} lower"));
+            assert_eq!(c["estimated"][m]["alert"], cbpe[k][m]["alert"], "chunk {k} {m} alert");
+        }
+        let recon = &c["multivariate"]["reconstruction_error"];
+        close(&recon["value"], &drc[k]["value"], &format!("chunk {k} reconstruction error"));
+        assert_eq!(recon["alert"], drc[k]["alert"]);
+        assert_eq!(c["realized"].is_null(), k >= 7, "chunk {k}: realized only with labels");
+        let feature = &c["drift"]["features"][0];
+        assert!(feature["name"].is_string() && feature["method"].is_string() && feature["statistic"].is_number());
+    }
+    // The shuffled BILL_AMT2 moves no single column but the reconstruction error alerts.
+    assert_eq!(chunks[5]["multivariate"]["reconstruction_error"]["alert"], true);
+    assert_eq!(chunks[7]["estimated"]["f1"]["alert"], true);
+
+    let html = run("backfill", "html");
+    assert!(html.status.success());
+    let page = String::from_utf8(html.stdout).unwrap();
+    for metric in ["roc_auc", "f1", "reconstruction_error", "drift_share"] {
+        assert!(page.contains(&format!("data-metric=\"{metric}\"")), "{metric} chart");
+    }
+    assert!(page.contains("data-chunk=\"5\"") && page.contains("data-alert=\"true\"") && !page.contains("<script"));
+    let text = String::from_utf8(run("analyze", "text").stdout).unwrap();
+    assert!(text.starts_with("reference: 2892 rows, 10 chunks of 300"), "{text}");
 }
