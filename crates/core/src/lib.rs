@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod alerting;
+pub mod analysis_html;
 pub mod artifact;
 pub mod audit;
 pub mod auth;

@@ -34,6 +34,7 @@
 //! tables), performance and fairness are exact; KS and Wasserstein drift on KLL sketches
 //! come with an `approx_error` bound and a `near_threshold` flag.
 
+pub mod analysis;
 mod codec;
 pub mod columns;
 pub mod drift;
@@ -70,6 +71,8 @@ pub enum MonitorError {
     Decode(String),
     /// An outcome whose prediction or label cannot be read for the task.
     Outcome(String),
+    /// A back-test (`analysis::analyze`) whose inputs cannot be analyzed; the text says why.
+    Analysis(String),
 }
 
 impl std::fmt::Display for MonitorError {
@@ -78,6 +81,7 @@ impl std::fmt::Display for MonitorError {
             MonitorError::Mismatch(m) => write!(f, "windows do not match: {m}"),
             MonitorError::Decode(m) => write!(f, "cannot decode window state: {m}"),
             MonitorError::Outcome(m) => write!(f, "cannot read outcome: {m}"),
+            MonitorError::Analysis(m) => f.write_str(m),
         }
     }
 }

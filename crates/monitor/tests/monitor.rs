@@ -15,6 +15,9 @@ use riskops_stats::metrics::{BinaryOutcomes, GroupOutcomes, RegressionSummary};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+#[path = "monitor/analysis.rs"]
+mod analysis;
+
 const TARGET: &str = "CLASSIFICATION";
 
 fn german() -> Table {

@@ -22,6 +22,7 @@
 //! - [`sort`]: a radix sort for float columns, in `total_cmp` order.
 //! - [`sketch`]: mergeable, bounded-memory column summaries (moments, KLL quantiles,
 //!   distinct counts, category frequencies) with a binary encoding.
+//! - [`monitoring`]: NannyML's performance estimation (CBPE) and multivariate drift.
 //! - [`metrics`]: mergeable per-window summaries of labelled predictions and the
 //!   performance (scikit-learn) and fairness (fairlearn) metrics computed from them.
 //!
@@ -38,6 +39,7 @@ mod error;
 pub mod histogram;
 pub mod ks;
 pub mod metrics;
+pub mod monitoring;
 pub mod rank;
 pub mod sketch;
 pub mod sort;

@@ -8,6 +8,7 @@ mod suite {
     pub mod generator;
     pub mod json;
     pub mod metrics;
+    pub mod nannyml;
     pub mod reference;
     pub mod sketch;
     pub mod sketch_properties;

@@ -153,7 +153,7 @@ pub fn formats_of(path: &[&str]) -> &'static [Format] {
     use Format::{Dot, Html, Json, Markdown, Openlineage, Slack, Text};
     match path {
         ["serve"] => &[Text],
-        ["drift"] => &[Text, Json, Html],
+        ["drift"] | ["monitor", "analyze"] => &[Text, Json, Html],
         ["lineage"] => &[Text, Json, Dot, Openlineage],
         ["compliance", "report"] => &[Text, Json, Markdown, Html],
         ["report", "model"] => &[Text, Json, Markdown, Html],

@@ -102,6 +102,11 @@ pub enum MonitorCommand {
         #[arg(long, value_name = "N")]
         explain_sample: Option<u32>,
     },
+    /// Back-test a historical file of predictions offline, chunk by chunk as NannyML
+    /// chunks it: univariate drift, performance estimated without labels (CBPE), realized
+    /// performance where labels exist, and multivariate drift (reconstruction error).
+    #[command(alias = "backfill", after_help = ANALYZE_HELP)]
+    Analyze(AnalyzeArgs),
     /// Window reports: one line per window (drift, F1 or R², worst parity ratio, worst
     /// missing rate, p95 latency, business value), then the newest window in detail.
     #[command(after_help = BUSINESS_SIGN)]
@@ -123,6 +128,54 @@ pub enum MonitorCommand {
         #[arg(long)]
         granularity: Option<String>,
     },
+}
+
+const ANALYZE_HELP: &str = "Chunk i holds rows i·N … (i+1)·N − 1 of the analysis file (N = --chunk-size; the last, \
+    smaller chunk is kept), as NannyML's chunk_size makes them. The reference (a file with the model's score, predicted \
+    class and label on every row, e.g. its validation data) fits the performance estimator (NannyML 0.13.1's CBPE, \
+    binary classification, with its isotonic calibration of scores when its check finds it helps) and the \
+    data-reconstruction model (PCA to 65% of variance); thresholds are the reference chunks' mean ± 3 std. Features: \
+    every reference column but the score, prediction and label (and a prediction log's id, timestamp, \
+    version, latency_ms, attr.*, proba.*), or --columns. Drift per chunk is `riskops drift`'s on \
+    those rows. Labels may be missing (late) in the analysis file: realized metrics are shown where they exist. \
+    Without a score column nothing is estimated.\n\n\
+    JSON: {\"chunk_size\",\"reference\":{…},\"chunks\":[{\"start\",\"end\",\"records\",\"drift\":{\"share\",\"drifted\",\"features\":[{\"name\",\"method\",\"statistic\",\"p_value\",\"threshold\",\"drifted\"}],\"skipped\"},\
+    \"estimated\":{\"roc_auc\":{\"value\",\"sampling_error\",\"lower\",\"upper\",\"lower_threshold\",\"upper_threshold\",\"alert\"},…}|null,\
+    \"realized\":{…}|null,\"multivariate\":{\"reconstruction_error\":{…}}|null}]}.\n\n\
+    Example:\n  riskops monitor analyze --reference validation.csv --analysis predictions.csv --chunk-size 5000 --format html -o backtest.html";
+
+#[derive(Args, Debug)]
+pub struct AnalyzeArgs {
+    /// The reference: a CSV or Parquet file with features, scores, predictions and labels,
+    /// or a registered dataset version NAME@V (fetched from the server).
+    #[arg(long)]
+    pub reference: String,
+    /// The predictions to analyze: CSV or Parquet, the same columns (labels may be missing).
+    #[arg(long)]
+    pub analysis: PathBuf,
+    /// Rows per chunk.
+    #[arg(long, value_name = "N")]
+    pub chunk_size: usize,
+    /// The model's probability of the positive class.
+    #[arg(long, default_value = "score")]
+    pub score_column: String,
+    /// The predicted class (0/1 or true/false).
+    #[arg(long, default_value = "prediction")]
+    pub prediction_column: String,
+    /// The actual class (0/1 or true/false; empty where not known yet).
+    #[arg(long, default_value = "label")]
+    pub label_column: String,
+    /// The feature columns, comma-separated [default: every reference column but the score,
+    /// prediction and label, and a prediction log's id, timestamp, version, latency_ms,
+    /// attr.* and proba.*].
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// CSV field delimiter [default: sniffed].
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// Write the report to this file instead of standard output.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
 }
 
 /// `riskops monitor …`: the window commands and the alerting ones in one group.

@@ -1,10 +1,11 @@
 //! One module per command group.
 
 mod alerting;
+mod analyze;
 mod audit;
 mod compliance;
 mod dataset;
-mod drift;
+pub(crate) mod drift;
 mod governance;
 mod identities;
 mod lineage;
@@ -28,6 +29,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(args).await,
         // Local work: no server, no runtime needed.
         Command::Drift(args) => drift::run(args, cli.client.format),
+        // A back-test of local files needs no server; a registered reference is fetched below.
+        Command::Monitor(crate::cli::MonitorGroup::Windows(crate::cli::MonitorCommand::Analyze(args)))
+            if !analyze::is_registered(&args.reference) =>
+        {
+            analyze::run(args, cli.client.format)
+        }
         // Verifying a data directory or an export needs no server either.
         Command::Audit(cmd @ crate::cli::AuditCommand::Verify { data_dir: Some(_), .. })
         | Command::Audit(cmd @ crate::cli::AuditCommand::Verify { file: Some(_), .. }) => {
@@ -61,6 +68,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Taxonomy(cmd) => risk::taxonomy(&client, format, cmd).await,
                 Command::Log(args) => return monitoring::log(&client, format, args).await,
                 Command::Label(args) => return monitoring::label(&client, format, args).await,
+                Command::Monitor(crate::cli::MonitorGroup::Windows(crate::cli::MonitorCommand::Analyze(args))) => {
+                    return analyze::run_registered(&client, format, args).await;
+                }
                 Command::Monitor(crate::cli::MonitorGroup::Windows(cmd)) => {
                     monitoring::monitor(&client, format, cmd).await
                 }

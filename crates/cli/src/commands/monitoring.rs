@@ -389,6 +389,8 @@ fn whole_number(value: Value) -> Value {
 
 pub async fn monitor(client: &Client, format: Format, command: MonitorCommand) -> Result<()> {
     match command {
+        // Local: handled in `commands::run` without a client.
+        MonitorCommand::Analyze(_) => anyhow::bail!("internal: monitor analyze was dispatched as a client command"),
         MonitorCommand::Configure {
             project,
             model,

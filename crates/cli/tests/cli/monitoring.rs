@@ -1,5 +1,5 @@
 //! Monitoring from the command line: prediction logs and labels from files, windows,
-//! monitors, webhooks, incidents and status.
+//! monitors, webhooks, incidents and status; `monitor analyze`, the offline back-test.
 
 use super::*;
 
@@ -482,4 +482,112 @@ fn a_parquet_log_means_the_same_records_as_its_csv() {
     let err = String::from_utf8(refused.stderr).unwrap();
     assert!(err.contains("no_id.parquet: no column \"id\"") && !err.contains("cannot reach"), "{err}");
     assert!(refused.stdout.is_empty());
+}
+
+/// `monitor analyze --reference NAME@V` fetches the registered reference and answers as
+/// with the same file given locally.
+#[test]
+fn monitor_analyze_reads_a_registered_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = Server::start(&data, Some("bt-admin"));
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stats/tests/data/nannyml");
+    let (reference, analysis) = (fixtures.join("reference.csv"), fixtures.join("analysis.csv"));
+    let pushed = server.riskops("bt-admin", &["dataset", "push", "validation", reference.to_str().unwrap()]);
+    assert!(pushed.status.success(), "{}", String::from_utf8_lossy(&pushed.stderr));
+    let args = |reference: &str| {
+        vec![
+            "monitor".to_string(),
+            "analyze".into(),
+            "--reference".into(),
+            reference.into(),
+            "--analysis".into(),
+            analysis.to_str().unwrap().into(),
+            "--chunk-size".into(),
+            "500".into(),
+            "--columns".into(),
+            "AGE,PAY_0,BILL_AMT1,BILL_AMT2,EDUCATION".into(),
+            "--format".into(),
+            "json".into(),
+        ]
+    };
+    let registered: Vec<String> = args("validation@1");
+    let registered: Vec<&str> = registered.iter().map(String::as_str).collect();
+    let local: Vec<String> = args(reference.to_str().unwrap());
+    let local: Vec<&str> = local.iter().map(String::as_str).collect();
+    let from_server = json_stdout(&server.riskops("bt-admin", &registered));
+    let from_file = json_stdout(&Command::new(BIN).args(&local).output().unwrap());
+    assert_eq!(from_server["chunks"], from_file["chunks"]);
+    assert_eq!(from_server["reference"]["records"], 2892);
+    // A name that is neither a file nor NAME@V is said as such.
+    let missing = Command::new(BIN)
+        .args(["monitor", "analyze", "--reference", "nofile.csv", "--analysis"])
+        .arg(&analysis)
+        .args(["--chunk-size", "10"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no such file"));
+}
+
+/// `riskops monitor analyze` (alias `backfill`) on riskops-stats' NannyML fixture (credit
+/// default; a relational shift in chunks 5–6, a population shift and no labels in 7–9):
+/// the JSON shape, NannyML's estimated ROC AUC/F1 and reconstruction error per chunk to
+/// 1e-6 with its alerts, realized only where labels exist, and an HTML page of series.
+#[test]
+fn monitor_analyze_back_tests_a_file_as_nannyml_chunks_it() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../stats/tests/data");
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("nannyml_reference.json")).unwrap()).unwrap();
+    let features: Vec<&str> = expected["features"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+    let (reference, analysis) = (data.join("nannyml/reference.csv"), data.join("nannyml/analysis.csv"));
+    let run = |command: &str, format: &str| {
+        Command::new(BIN)
+            .args(["monitor", command, "--reference"])
+            .arg(&reference)
+            .arg("--analysis")
+            .arg(&analysis)
+            .args(["--chunk-size", "300", "--columns", &features.join(","), "--format", format])
+            .output()
+            .unwrap()
+    };
+    let report = json_stdout(&run("analyze", "json"));
+    let chunks = report["chunks"].as_array().unwrap();
+    let (cbpe, drc) =
+        (expected["cbpe"][0]["analysis"].as_array().unwrap(), expected["drc"]["analysis"].as_array().unwrap());
+    assert_eq!(chunks.len(), 10);
+    assert_eq!(
+        (chunks[9]["start"].as_u64(), chunks[9]["end"].as_u64(), chunks[9]["records"].as_u64()),
+        (Some(2700), Some(2949), Some(250))
+    );
+    let close = |got: &Value, want: &Value, what: &str| {
+        let (g, w) = (got.as_f64().unwrap(), want.as_f64().unwrap());
+        assert!((g - w).abs() <= 1e-6, "{what}: {g} vs NannyML {w}");
+    };
+    for (k, c) in chunks.iter().enumerate() {
+        for m in ["roc_auc", "f1"] {
+            close(&c["estimated"][m]["value"], &cbpe[k][m]["value"], &format!("chunk {k} {m}"));
+            close(&c["estimated"][m]["lower"], &cbpe[k][m]["lower"], &format!("chunk {k} {m} lower"));
+            assert_eq!(c["estimated"][m]["alert"], cbpe[k][m]["alert"], "chunk {k} {m} alert");
+        }
+        let recon = &c["multivariate"]["reconstruction_error"];
+        close(&recon["value"], &drc[k]["value"], &format!("chunk {k} reconstruction error"));
+        assert_eq!(recon["alert"], drc[k]["alert"]);
+        assert_eq!(c["realized"].is_null(), k >= 7, "chunk {k}: realized only with labels");
+        let feature = &c["drift"]["features"][0];
+        assert!(feature["name"].is_string() && feature["method"].is_string() && feature["statistic"].is_number());
+    }
+    // The shuffled BILL_AMT2 moves no single column but the reconstruction error alerts.
+    assert_eq!(chunks[5]["multivariate"]["reconstruction_error"]["alert"], true);
+    assert_eq!(chunks[7]["estimated"]["f1"]["alert"], true);
+
+    let html = run("backfill", "html");
+    assert!(html.status.success());
+    let page = String::from_utf8(html.stdout).unwrap();
+    for metric in ["roc_auc", "f1", "reconstruction_error", "drift_share"] {
+        assert!(page.contains(&format!("data-metric=\"{metric}\"")), "{metric} chart");
+    }
+    assert!(page.contains("data-chunk=\"5\"") && page.contains("data-alert=\"true\"") && !page.contains("<script"));
+    let text = String::from_utf8(run("analyze", "text").stdout).unwrap();
+    assert!(text.starts_with("reference: 2892 rows, 10 chunks of 300"), "{text}");
 }

@@ -70,6 +70,13 @@ impl Json {
         self.arr().iter().map(Json::num).collect()
     }
 
+    pub fn bool(&self) -> bool {
+        match self {
+            Json::Bool(b) => *b,
+            other => panic!("not a boolean: {other:?}"),
+        }
+    }
+
     pub fn bools(&self) -> Vec<bool> {
         self.arr()
             .iter()

@@ -116,7 +116,7 @@ fn options(args: &DriftArgs) -> Result<DriftOptions> {
     Ok(options)
 }
 
-fn delimiter(text: Option<&str>) -> Result<Option<u8>> {
+pub(crate) fn delimiter(text: Option<&str>) -> Result<Option<u8>> {
     match text {
         None => Ok(None),
         Some("\\t") | Some("tab") => Ok(Some(b'\t')),
@@ -126,7 +126,7 @@ fn delimiter(text: Option<&str>) -> Result<Option<u8>> {
 }
 
 /// A table and the columns left out of it (Parquet types that are not compared).
-type Read = (Table, Vec<(String, String)>);
+pub(crate) type Read = (Table, Vec<(String, String)>);
 
 /// CSV or Parquet, by the file's first bytes.
 fn read_any(path: &Path, csv: &CsvOptions, progress: &dyn Fn(u64)) -> Result<Read> {
@@ -139,7 +139,7 @@ fn read_any(path: &Path, csv: &CsvOptions, progress: &dyn Fn(u64)) -> Result<Rea
 
 /// Reads both files at once (one thread each), under one progress bar over their bytes when
 /// `show` (a caller reading column groups counts columns instead).
-fn read_both(reference: &Path, current: &Path, csv: &CsvOptions, show: bool) -> Result<(Read, Read)> {
+pub(crate) fn read_both(reference: &Path, current: &Path, csv: &CsvOptions, show: bool) -> Result<(Read, Read)> {
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).with_context(|| format!("cannot read {}", p.display()));
     let total = size(reference)? + size(current)?;
     let bar = if show { Progress::bytes(total, "reading") } else { Progress::hidden() };
@@ -159,7 +159,7 @@ fn read_both(reference: &Path, current: &Path, csv: &CsvOptions, show: bool) -> 
 }
 
 /// Writes to a temporary file beside `path`, then renames: a reader never sees half a report.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let file_name = path.file_name().ok_or_else(|| anyhow!("--output {} is not a file name", path.display()))?;
     let tmp = dir.join(format!(".{}.tmp{}", file_name.to_string_lossy(), std::process::id()));
