@@ -44,6 +44,10 @@ pub struct MonitorList {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Incident {
     pub id: i64,
+    /// `monitor` (a configured monitor breached) or `security` (the server's own checks:
+    /// a deployed artifact or signature that no longer verifies).
+    #[serde(default = "monitor_kind")]
+    pub kind: String,
     pub project: String,
     pub model: String,
     pub version: u32,
@@ -161,4 +165,8 @@ pub struct MonitoringStatus {
     pub project: String,
     pub tier: String,
     pub models: Vec<ModelStatus>,
+}
+
+fn monitor_kind() -> String {
+    "monitor".to_string()
 }

@@ -176,6 +176,33 @@ pub struct DeploymentView {
     pub emergency: bool,
     pub digest: String,
     pub signature: Option<SignatureView>,
+    /// For a current deployment the server's last integrity check found wrong: what is
+    /// wrong (the artifact no longer matches its digest, the signature does not verify…).
+    /// Absent when it verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compromised: Option<String>,
+}
+
+/// One current deployment whose integrity check failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct IntegrityProblemView {
+    pub project: String,
+    pub model: String,
+    pub version: u32,
+    pub environment: String,
+    pub problem: String,
+}
+
+/// What a verification of every current deployment found (`POST /api/v1/integrity/verify`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct IntegrityReportView {
+    /// Deployments verified: each artifact hashed again, its digest compared with the
+    /// registry's, a production deployment's signature checked.
+    pub checked: usize,
+    pub problems: Vec<IntegrityProblemView>,
+    /// Critical security incidents this verification opened (one per version while
+    /// unresolved).
+    pub opened_incidents: Vec<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -38,6 +38,7 @@ struct FileConfig {
     endpoint_retries: Option<u32>,
     drain_seconds: Option<u64>,
     http_listen: Option<SocketAddr>,
+    integrity_interval: Option<u64>,
 }
 
 /// Settings for the server plus what only the CLI needs.
@@ -133,6 +134,10 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
             )?,
             drain: std::time::Duration::from_secs(args.drain_seconds.or(file.drain_seconds).unwrap_or(0)),
             http_listen: args.http_listen.or(file.http_listen),
+            integrity_interval: args
+                .integrity_interval
+                .or(file.integrity_interval)
+                .map_or(riskops_server::DEFAULT_INTEGRITY_INTERVAL, std::time::Duration::from_secs),
             tls: match (args.tls_cert.or(file.tls_cert), args.tls_key.or(file.tls_key)) {
                 (Some(cert), Some(key)) => Some(riskops_server::tls::TlsFiles { cert, key }),
                 (None, None) => None,

@@ -13,6 +13,7 @@ pub mod endpoint;
 pub mod error;
 pub mod extract;
 mod http_client;
+mod integrity;
 mod metrics;
 mod models;
 mod plain_http;
@@ -79,10 +80,17 @@ pub struct Settings {
     /// With `tls`, also listen here in plain HTTP: `/healthz` and `/readyz` answered, every
     /// other request redirected to HTTPS. Refused without `tls`.
     pub http_listen: Option<SocketAddr>,
+    /// How often every current deployment is verified again (artifact digest, registry
+    /// digest, production signature); also once at start.
+    pub integrity_interval: Duration,
     /// After the shutdown signal, how long to go on serving with `/readyz` at 503, so a load
     /// balancer stops sending before the listener closes; then in-flight requests finish.
     pub drain: Duration,
 }
+
+/// The default [`Settings::integrity_interval`]: hourly, as each pass hashes every deployed
+/// artifact again.
+pub const DEFAULT_INTEGRITY_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// The default [`Settings::checkpoint_interval`].
 pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(30);
@@ -289,6 +297,7 @@ pub async fn start(
     let checkpoints =
         checkpointer::spawn(riskops.clone(), audit_written.clone(), settings.checkpoint_interval, stopped);
     let alerts = alerting::spawn(riskops.clone(), settings.alerting.clone(), stop_checkpoints.subscribe())?;
+    let integrity = integrity::spawn(riskops.clone(), settings.integrity_interval, stop_checkpoints.subscribe());
     let state = AppState {
         riskops,
         tmp_dir,
@@ -330,6 +339,9 @@ pub async fn start(
         }
         if let Err(e) = alerts.await {
             tracing::warn!(error = %e, "the alerting task failed");
+        }
+        if let Err(e) = integrity.await {
+            tracing::warn!(error = %e, "the integrity task failed");
         }
         served
     });

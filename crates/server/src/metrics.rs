@@ -121,8 +121,27 @@ pub async fn track(request: Request, next: Next) -> Response {
 pub async fn prometheus(State(state): State<AppState>, Caller(ctx): Caller) -> Result<Response, ApiError> {
     let models = state.riskops.model_metrics(&ctx).await?;
     let http = HTTP.lock().unwrap_or_else(PoisonError::into_inner).clone();
-    let body = render(&models, &http, INGESTED.load(Ordering::Relaxed));
+    let compromised = state.riskops.compromised_deployments(&ctx);
+    let mut body = render(&models, &http, INGESTED.load(Ordering::Relaxed));
+    body.push_str(&render_compromised(&compromised));
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response())
+}
+
+/// Deployments the last integrity check found compromised, one sample each (none: the
+/// family alone, so an alert rule can expect it).
+fn render_compromised(compromised: &[riskops_core::service::IntegrityProblem]) -> String {
+    let mut e = Exposition { out: String::new() };
+    let name = "riskops_deployment_compromised";
+    e.family(
+        name,
+        "gauge",
+        "1 for a current deployment whose artifact, registry digest or signature failed the integrity check.",
+    );
+    for p in compromised {
+        let version = p.version.to_string();
+        e.sample(name, &[("model", &p.model), ("version", &version), ("environment", p.environment.as_str())], "1");
+    }
+    e.out
 }
 
 /// The exposition text being written: families of samples, each with `# HELP` and `# TYPE`.

@@ -39,6 +39,8 @@ mod endpoints;
 mod governance;
 #[path = "api/hardening.rs"]
 mod hardening;
+#[path = "api/integrity.rs"]
+mod integrity;
 #[path = "api/metrics.rs"]
 mod metrics;
 #[path = "api/monitoring.rs"]
@@ -92,6 +94,7 @@ fn test_settings(
         tls: None,
         drain: std::time::Duration::ZERO,
         http_listen: None,
+        integrity_interval: riskops_server::DEFAULT_INTEGRITY_INTERVAL,
     }
 }
 

@@ -51,4 +51,9 @@ pub enum AuditCommand {
     /// Print the newest signed checkpoint as one JSON line, to keep outside riskops (a ticket,
     /// a WORM bucket, an email to the auditor) and pass to `audit verify --checkpoint` later.
     Checkpoint,
+    /// Verify every deployed model now (the server also does so at start and hourly): each
+    /// artifact hashed against its digest, the registry's digest compared, each production
+    /// signature checked. A failure opens a critical security incident (`riskops incident list
+    /// --kind security`). Exit status 1 when something is compromised.
+    Integrity,
 }

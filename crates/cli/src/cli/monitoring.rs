@@ -299,6 +299,10 @@ pub enum IncidentCommand {
         /// open, acknowledged or resolved.
         #[arg(long)]
         state: Option<String>,
+        /// monitor (a configured monitor breached) or security (the server's own checks,
+        /// e.g. a deployed artifact that no longer verifies).
+        #[arg(long)]
+        kind: Option<String>,
     },
     /// Show an incident: the monitor, the values that breached, the retrain advice.
     Show {

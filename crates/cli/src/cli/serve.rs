@@ -84,9 +84,14 @@ pub struct ServeArgs {
     /// flight [default: 0].
     #[arg(long, env = "RISKOPS_DRAIN_SECONDS", value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub drain_seconds: Option<u64>,
+    /// How often every deployed version is verified again, in seconds: its artifact hashed
+    /// against its digest, the registry's digest compared, a production signature checked;
+    /// a failure opens a critical security incident [default: 3600; also once at start].
+    #[arg(long, env = "RISKOPS_INTEGRITY_INTERVAL", value_parser = clap::value_parser!(u64).range(10..=604_800))]
+    pub integrity_interval: Option<u64>,
     /// A TOML file with the same settings (listen, data_dir, database_url, database_ca, artifact_store,
     /// body_limit, upload_limit, batch_limit, log_format, signing_key_file, tls_cert, tls_key, bootstrap_token, window_quiet,
-    /// webhook_allow_hosts, endpoint_batch_rows, endpoint_timeout, endpoint_retries, drain_seconds, http_listen)
+    /// webhook_allow_hosts, endpoint_batch_rows, endpoint_timeout, endpoint_retries, drain_seconds, http_listen, integrity_interval)
     /// [default: ./riskops.toml if it exists].
     #[arg(long, env = "RISKOPS_CONFIG")]
     pub config: Option<PathBuf>,

@@ -154,8 +154,8 @@ fn print_status(status: &MonitoringStatus) {
 
 pub async fn incident(client: &Client, format: Format, command: IncidentCommand) -> Result<()> {
     match command {
-        IncidentCommand::List { project, model, state } => {
-            let q = query(&[("project", project), ("model", model), ("state", state)]);
+        IncidentCommand::List { project, model, state, kind } => {
+            let q = query(&[("project", project), ("model", model), ("state", state), ("kind", kind)]);
             let list = client.get::<IncidentList>(&format!("/api/v1/incidents{q}")).await?;
             show(format, &list, print_incidents);
         }

@@ -5,6 +5,7 @@ use crate::client::{Answer, Client};
 use crate::output::{show, table};
 use anyhow::{Context, Result, anyhow};
 use riskops_api::audit::{CheckpointList, CheckpointSummary, EventList, VerifyReport};
+use riskops_api::governance::IntegrityReportView;
 use riskops_core::audit::{AuditEvent, ChainReport, parse_json_strict};
 use riskops_core::checkpoint::{Checkpoint, TrailVerifier};
 use riskops_core::signing::PublicKey;
@@ -78,6 +79,22 @@ pub async fn run(client: Option<&Client>, format: Format, command: AuditCommand)
             };
             println!("{}", serde_json::to_string(latest)?);
             Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Integrity => {
+            let report =
+                server()?.post::<_, IntegrityReportView>("/api/v1/integrity/verify", &serde_json::json!({})).await?;
+            let compromised = !report.body.problems.is_empty();
+            show(format, &report, |r| {
+                println!("{} deployment(s) verified; {} compromised", r.checked, r.problems.len());
+                for p in &r.problems {
+                    println!("  {}@{} in {} (project {}): {}", p.model, p.version, p.environment, p.project, p.problem);
+                }
+                if !r.opened_incidents.is_empty() {
+                    let ids: Vec<String> = r.opened_incidents.iter().map(i64::to_string).collect();
+                    println!("opened critical incident(s) {}", ids.join(", "));
+                }
+            });
+            Ok(if compromised { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
         AuditCommand::Verify { data_dir, file, public_key, checkpoint } => {
             let kept = read_kept_checkpoints(&checkpoint)?;

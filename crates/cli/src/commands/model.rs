@@ -96,14 +96,23 @@ async fn stages(client: &Client, model: &str) -> Result<StagesView> {
 struct Deployed {
     staging: Option<u32>,
     production: Option<u32>,
+    /// `production v1: <what is wrong>` for each deployment the server's integrity check
+    /// found compromised.
+    compromised: Vec<String>,
 }
 
 impl Deployed {
     fn of(stages: &StagesView) -> Self {
         let e = &stages.environments;
+        let compromised = [&e.staging, &e.production]
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d.compromised.as_ref().map(|why| format!("{} v{}: {why}", d.environment, d.version)))
+            .collect();
         Deployed {
             staging: e.staging.as_ref().map(|d| d.version),
             production: e.production.as_ref().map(|d| d.version),
+            compromised,
         }
     }
 
@@ -237,6 +246,9 @@ fn print_model(v: &ModelVersionView, notes: &[NoteView], stages: &[String], depl
     println!("registered {} by {}", v.created_at, v.author);
     println!("stage           {}", stages.join(", "));
     println!("environments    staging: {}, production: {}", in_env(deployed.staging), in_env(deployed.production));
+    for problem in &deployed.compromised {
+        println!("COMPROMISED     {problem} (see riskops incident list --kind security)");
+    }
     let or_none = |x: &Option<String>| x.clone().filter(|x| !x.is_empty()).unwrap_or_else(|| "–".to_string());
     println!("training data   {}", or_none(&v.training_data));
     println!("validation data {}", or_none(&v.validation_data));

@@ -24,6 +24,7 @@ mod audit;
 mod compliance;
 mod governance;
 mod identities;
+mod integrity;
 mod kpi;
 mod metrics;
 mod monitoring;
@@ -36,6 +37,7 @@ pub use alerting::{EvaluationSummary, MAX_ATTEMPTS, MonitorsView, WebhookTranspo
 pub use audit::AuditFilter;
 pub use governance::{PromotionView, Stages};
 pub use identities::{IdentityRequest, IssuedToken, parse_binding};
+pub use integrity::{Compromised, INTEGRITY_MONITOR, IntegrityProblem, IntegrityReport};
 pub use kpi::{KpiReport, VersionKpi};
 pub use metrics::{LOOK_BACK_DAYS, LatestWindow, ModelMetrics};
 pub use monitoring::{
@@ -107,6 +109,8 @@ pub struct Riskops {
     settling: Arc<tokio::sync::Mutex<()>>,
     /// Webhook receivers allowed at internal addresses (`--webhook-allow-host`).
     webhook_allow_hosts: Arc<Vec<String>>,
+    /// Deployments the last integrity verification found compromised.
+    compromised: Arc<std::sync::RwLock<integrity::Compromised>>,
 }
 
 impl Riskops {
@@ -127,6 +131,7 @@ impl Riskops {
             ingest_turns: Arc::default(),
             settling: Arc::default(),
             webhook_allow_hosts: Arc::default(),
+            compromised: Arc::default(),
         }
     }
 

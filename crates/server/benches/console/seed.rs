@@ -90,6 +90,7 @@ fn settings(dir: &Path, alerting_every: Duration) -> riskops_server::Settings {
         tls: None,
         drain: std::time::Duration::ZERO,
         http_listen: None,
+        integrity_interval: riskops_server::DEFAULT_INTEGRITY_INTERVAL,
     }
 }
 

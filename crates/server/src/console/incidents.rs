@@ -32,8 +32,12 @@ async fn render_page(
     code: StatusCode,
     notice: Option<&str>,
 ) -> Response {
-    let query =
-        alerting::IncidentQuery { project: None, model: None, state: (which != "all").then(|| which.to_string()) };
+    let query = alerting::IncidentQuery {
+        project: None,
+        model: None,
+        state: (which != "all").then(|| which.to_string()),
+        kind: None,
+    };
     let list = match alerting::list_incidents(State(state.clone()), Caller(session.ctx.clone()), Query(query)).await {
         Ok(list) => list.0.incidents,
         Err(e) => return html::api_error_page(&e),

@@ -139,8 +139,12 @@ async fn gather(
     .await
     .map(|s| s.0.history)
     .unwrap_or_default();
-    let incident_query =
-        alerting::IncidentQuery { project: Some(path.project.clone()), model: Some(path.model.clone()), state: None };
+    let incident_query = alerting::IncidentQuery {
+        project: Some(path.project.clone()),
+        model: Some(path.model.clone()),
+        state: None,
+        kind: None,
+    };
     let incidents = alerting::list_incidents(State(state.clone()), caller(), Query(incident_query)).await?.0.incidents;
     Ok(ModelData {
         status: model,

@@ -175,8 +175,12 @@ impl ReportSource for InProcess {
     }
 
     async fn incidents(&self, project: &str, name: &str) -> Result<Vec<Incident>, Error> {
-        let query =
-            alerting::IncidentQuery { project: Some(project.to_string()), model: Some(name.to_string()), state: None };
+        let query = alerting::IncidentQuery {
+            project: Some(project.to_string()),
+            model: Some(name.to_string()),
+            state: None,
+            kind: None,
+        };
         let answer = alerting::list_incidents(self.state(), self.caller(), Query(query)).await;
         Ok(answer.map_err(|ApiError(e)| e)?.0.incidents)
     }

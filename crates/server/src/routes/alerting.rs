@@ -146,6 +146,8 @@ pub struct IncidentQuery {
     pub(crate) model: Option<String>,
     /// `open`, `acknowledged` or `resolved`.
     pub(crate) state: Option<String>,
+    /// `monitor` or `security`.
+    pub(crate) kind: Option<String>,
 }
 
 /// Incidents the caller may read, newest first.
@@ -167,8 +169,13 @@ pub async fn list_incidents(
         model: q.model,
         state: q.state.as_deref().map(|s| IncidentState::parse("state", s)).transpose()?,
     };
+    if let Some(kind) = q.kind.as_deref().filter(|k| !matches!(*k, "monitor" | "security")) {
+        return Err(Error::invalid("kind", format!("unknown kind {kind:?}; use monitor or security")).into());
+    }
     let incidents = state.riskops.incidents(&ctx, &filter).await?;
-    Ok(Json(IncidentList { incidents: incidents.iter().map(incident).collect::<Result<_, _>>()? }))
+    let incidents: Vec<Incident> = incidents.iter().map(incident).collect::<Result<_, _>>()?;
+    let incidents = incidents.into_iter().filter(|i| q.kind.as_ref().is_none_or(|k| *k == i.kind)).collect();
+    Ok(Json(IncidentList { incidents }))
 }
 
 /// One incident: the monitor, the windows and values that opened it, the retrain advice
@@ -367,15 +374,21 @@ fn monitor(m: &riskops_core::alerting::Monitor, origin: Option<&str>) -> Monitor
 }
 
 fn incident(i: &riskops_core::incident::Incident) -> Result<Incident, Error> {
-    // The monitor is kept as it was when the incident opened.
-    let at_opening = riskops_core::alerting::Monitor::from_json(&i.monitor)?;
+    // The monitor is kept as it was when the incident opened. Security incidents come from
+    // the server's own checks, not from a configured monitor.
+    let (kind, monitor_view) = if i.monitor_id == riskops_core::service::INTEGRITY_MONITOR {
+        ("security", integrity_monitor(i))
+    } else {
+        ("monitor", monitor(&riskops_core::alerting::Monitor::from_json(&i.monitor)?, None))
+    };
     Ok(Incident {
+        kind: kind.to_string(),
         id: i.id,
         project: i.project.clone(),
         model: i.model.clone(),
         version: i.version,
         monitor_id: i.monitor_id.clone(),
-        monitor: monitor(&at_opening, None),
+        monitor: monitor_view,
         severity: i.severity.as_str().to_string(),
         state: i.state.as_str().to_string(),
         title: i.title.clone(),
@@ -393,6 +406,23 @@ fn incident(i: &riskops_core::incident::Incident) -> Result<Incident, Error> {
         resolved_at: i.resolved_at.map(rfc3339),
         note: i.note.clone(),
     })
+}
+
+/// The deployment integrity check, shown as the monitor of the incidents it opens.
+fn integrity_monitor(i: &riskops_core::incident::Incident) -> Monitor {
+    Monitor {
+        id: riskops_core::service::INTEGRITY_MONITOR.to_string(),
+        metric: riskops_core::service::INTEGRITY_MONITOR.to_string(),
+        comparison: "above".to_string(),
+        threshold: 0.0,
+        relative: false,
+        persistence: 1,
+        severity: i.severity.as_str().to_string(),
+        description: "deployment integrity: the artifact's digest, the registry's digest and the production \
+                      signature, verified at start and on a schedule"
+            .to_string(),
+        origin: Some("server".to_string()),
+    }
 }
 
 fn webhook(w: &riskops_core::incident::Webhook) -> Webhook {

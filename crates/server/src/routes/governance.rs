@@ -12,9 +12,9 @@ use axum::http::StatusCode;
 use riskops_api::Document;
 use riskops_api::governance::{
     ApprovalView, ConfusionCounts, DecisionRequest, DecisionView, DeploymentView, EnvironmentDeployments, EvidenceList,
-    EvidenceMetadata, EvidenceStanding, EvidenceView, GateView, KpiView, MissingReason, OutcomeValues, PolicyView,
-    PromoteRequest, PromotionList, PromotionResponse, RollbackRequest, SignatureView, StagesView, VersionKpiView,
-    VersionStage,
+    EvidenceMetadata, EvidenceStanding, EvidenceView, GateView, IntegrityProblemView, IntegrityReportView, KpiView,
+    MissingReason, OutcomeValues, PolicyView, PromoteRequest, PromotionList, PromotionResponse, RollbackRequest,
+    SignatureView, StagesView, VersionKpiView, VersionStage,
 };
 use riskops_core::Error;
 use riskops_core::governance::{Decision, Environment, Gate};
@@ -305,8 +305,10 @@ pub async fn reject(
     Ok(Json(promotion_response(state.riskops.decide(&ctx, id, false, &body.comment).await?)))
 }
 
-fn deployment_view(d: Deployment) -> DeploymentView {
+fn deployment_view(d: Deployment, riskops: &riskops_core::Riskops) -> DeploymentView {
+    let compromised = d.until.is_none().then(|| riskops.compromised(&d.model, d.version, d.environment.as_str()));
     DeploymentView {
+        compromised: compromised.flatten(),
         model: d.model,
         version: d.version,
         environment: d.environment.as_str().to_string(),
@@ -340,7 +342,7 @@ pub async fn rollback(
 ) -> Result<Json<DeploymentView>, ApiError> {
     let env = Environment::parse("environment", body.environment.as_deref().unwrap_or("production"))?;
     let r = VersionRef { name, version: Some(body.version) };
-    Ok(Json(deployment_view(state.riskops.rollback(&ctx, &r, env, &body.reason).await?)))
+    Ok(Json(deployment_view(state.riskops.rollback(&ctx, &r, env, &body.reason).await?, &state.riskops)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -349,14 +351,14 @@ pub struct StageQuery {
     pub(crate) at: Option<String>,
 }
 
-fn stages_view(s: Stages) -> StagesView {
+fn stages_view(s: Stages, riskops: &riskops_core::Riskops) -> StagesView {
     let mut environments = EnvironmentDeployments { staging: None, production: None };
     for (env, d) in s.environments {
         let slot = match env {
             Environment::Staging => &mut environments.staging,
             Environment::Production => &mut environments.production,
         };
-        *slot = d.map(deployment_view);
+        *slot = d.map(|d| deployment_view(d, riskops));
     }
     StagesView {
         model: s.model,
@@ -367,7 +369,7 @@ fn stages_view(s: Stages) -> StagesView {
             .into_iter()
             .map(|(version, stages)| VersionStage { version, stages: stages.iter().map(|s| s.to_string()).collect() })
             .collect(),
-        history: s.history.into_iter().map(deployment_view).collect(),
+        history: s.history.into_iter().map(|d| deployment_view(d, riskops)).collect(),
     }
 }
 
@@ -391,7 +393,7 @@ pub async fn stages(
                     .map_err(|e| Error::invalid("at", format!("{t:?} is not an RFC 3339 time: {e}")))
             })
             .transpose()?;
-    Ok(Json(stages_view(state.riskops.stages(&ctx, &name, at).await?)))
+    Ok(Json(stages_view(state.riskops.stages(&ctx, &name, at).await?, &state.riskops)))
 }
 
 fn kpi_view(r: riskops_core::service::KpiReport) -> KpiView {
@@ -459,4 +461,34 @@ pub async fn put_kpi(
 ) -> Result<Json<KpiView>, ApiError> {
     state.riskops.set_kpi(&ctx, &name, &body).await?;
     Ok(Json(kpi_view(state.riskops.kpi(&ctx, &name).await?)))
+}
+
+/// Verifies every current deployment now (auditors, admins): each artifact hashed again and
+/// its digest compared with the registry's, each production signature checked. A problem
+/// opens a critical security incident and marks the deployment `compromised` in its stages
+/// and in /metrics. The server also does this at start and every `--integrity-interval`.
+#[utoipa::path(
+    post, path = "/api/v1/integrity/verify", tag = "governance", security(("bearer" = [])),
+    responses((status = 200, body = IntegrityReportView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+pub async fn verify_integrity(
+    State(state): State<AppState>,
+    Caller(ctx): Caller,
+) -> Result<Json<IntegrityReportView>, ApiError> {
+    let report = state.riskops.verify_deployments_for(&ctx).await?;
+    Ok(Json(IntegrityReportView {
+        checked: report.checked,
+        problems: report
+            .problems
+            .into_iter()
+            .map(|p| IntegrityProblemView {
+                project: p.project,
+                model: p.model,
+                version: p.version,
+                environment: p.environment.as_str().to_string(),
+                problem: p.problem,
+            })
+            .collect(),
+        opened_incidents: report.opened,
+    }))
 }

@@ -29,6 +29,7 @@ pub fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(base_document())
         .routes(routes!(system::healthz))
         .routes(routes!(system::readyz))
+        .routes(routes!(governance::verify_integrity))
         .routes(routes!(system::whoami))
         .routes(routes!(system::openapi_json))
         .routes(routes!(system::signing_key))
