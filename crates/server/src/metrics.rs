@@ -69,6 +69,21 @@ pub fn record_ingested(n: u64) {
     INGESTED.fetch_add(n, Ordering::Relaxed);
 }
 
+/// Ingestion tries repeated because another replica changed a batch's windows first, and
+/// batches that still met others after every try (answered 503: send again).
+static INGEST_RETRIES: AtomicU64 = AtomicU64::new(0);
+static INGEST_GAVE_UP: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a batch's repeated tries (the predictions route, with its outcome).
+pub fn record_ingest_retries(n: u32) {
+    INGEST_RETRIES.fetch_add(u64::from(n), Ordering::Relaxed);
+}
+
+/// Counts a batch that kept meeting others and was refused with 503.
+pub fn record_ingest_gave_up() {
+    INGEST_GAVE_UP.fetch_add(1, Ordering::Relaxed);
+}
+
 /// A method as a label: the standard ones by name, any other (clients may invent
 /// methods) as `other`, so labels stay few.
 fn method_label(method: &Method) -> &'static str {
@@ -124,7 +139,23 @@ pub async fn prometheus(State(state): State<AppState>, Caller(ctx): Caller) -> R
     let compromised = state.riskops.compromised_deployments(&ctx);
     let mut body = render(&models, &http, INGESTED.load(Ordering::Relaxed));
     body.push_str(&render_compromised(&compromised));
+    body.push_str(&render_ingest_conflicts(
+        INGEST_RETRIES.load(Ordering::Relaxed),
+        INGEST_GAVE_UP.load(Ordering::Relaxed),
+    ));
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], body).into_response())
+}
+
+/// Replicas sharing a model's windows: how often a batch tried again, how often it gave up.
+fn render_ingest_conflicts(retries: u64, gave_up: u64) -> String {
+    let mut e = Exposition { out: String::new() };
+    let name = "riskops_ingest_conflict_retries_total";
+    e.family(name, "counter", "Ingestion tries repeated because another replica changed the batch's windows first.");
+    e.sample(name, &[], &retries.to_string());
+    let name = "riskops_ingest_conflicts_exhausted_total";
+    e.family(name, "counter", "Batches refused with 503 after every try met another replica's write.");
+    e.sample(name, &[], &gave_up.to_string());
+    e.out
 }
 
 /// Deployments the last integrity check found compromised, one sample each (none: the

@@ -273,8 +273,13 @@ pub async fn predictions(
     let bytes = read_body(&headers, body, state.batch_limit).await?;
     let batch = parse_batch(&headers, &bytes)?;
     drop(bytes);
-    let outcome = state.riskops.ingest_records(&ctx, permit, batch).await?;
+    let outcome = state.riskops.ingest_records(&ctx, permit, batch).await.inspect_err(|e| {
+        if e.kind == ErrorKind::Busy {
+            crate::metrics::record_ingest_gave_up();
+        }
+    })?;
     crate::metrics::record_ingested(outcome.accepted);
+    crate::metrics::record_ingest_retries(outcome.conflict_retries);
     Ok(Json(answer(outcome)))
 }
 

@@ -16,7 +16,22 @@ use std::sync::Arc;
 /// Largest batch accepted in one request.
 pub const MAX_BATCH: usize = 100_000;
 
-const ATTEMPTS: usize = 5;
+/// Tries of a batch whose windows another batch changed first (on another replica: this
+/// server's own batches of one model take turns). Between tries the batch waits a little
+/// longer each time, with jitter, so replicas racing for one window fall out of step.
+const ATTEMPTS: u32 = 10;
+
+/// The wait before try `attempt` (2 and later): 5 ms doubling to at most 320 ms, plus up to
+/// half as much again at random.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let base = 5u64 << (attempt.saturating_sub(2)).min(6);
+    let mut noise = [0u8; 2];
+    let jitter = match getrandom::fill(&mut noise) {
+        Ok(()) => u64::from(u16::from_le_bytes(noise)) % (base / 2 + 1),
+        Err(_) => 0,
+    };
+    std::time::Duration::from_millis(base + jitter)
+}
 
 /// What a batch of predictions did.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +40,8 @@ pub struct IngestOutcome {
     pub duplicates: u64,
     /// `(index in the batch, id if readable, reasons)`.
     pub rejected: Vec<(usize, Option<String>, Vec<String>)>,
+    /// Tries repeated because another replica changed the batch's windows first.
+    pub conflict_retries: u32,
 }
 
 /// A record of a known version and time that its schema refused, counted in its window
@@ -128,6 +145,9 @@ impl Riskops {
         let by_count = matches!(config.window, WindowSpec::Records(_));
         let positive = positive_of(&config.task);
         for attempt in 1..=ATTEMPTS {
+            if attempt > 1 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
             // The records are folded into fresh window states before taking the model's
             // turn, so batches fold in parallel; only reading the stored windows, merging
             // and committing take turns (then a batch of this server never finds its
@@ -227,13 +247,15 @@ impl Riskops {
                 Ok(()) => {
                     outcome.accepted = accepted;
                     outcome.duplicates += known.len() as u64;
+                    outcome.conflict_retries = attempt - 1;
                     return Ok(outcome);
                 }
-                Err(e) if e.kind == ErrorKind::Conflict && attempt < ATTEMPTS => continue,
+                // Never a 409 for the sender: the batch itself was fine.
+                Err(e) if e.kind == ErrorKind::Conflict => continue,
                 Err(e) => return Err(e),
             }
         }
-        Err(Error::busy("the model's windows kept changing; send the batch again"))
+        Err(Error::busy(format!("the model's windows kept changing under {ATTEMPTS} tries; send the batch again")))
     }
 
     /// Windows of `n` records: each fresh record's `(start, end)`, filling each version's
@@ -460,5 +482,22 @@ fn prediction_json(record: &Record) -> String {
             serde_json::Number::from_f64(*x).map(|n| n.to_string()).unwrap_or_else(|| "null".into())
         }
         riskops_monitor::Value::Text(t) => Value::String(t.to_string()).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::*;
+
+    #[test]
+    fn waits_grow_from_5_ms_to_a_bound_with_jitter_of_at_most_half() {
+        for attempt in 2..=ATTEMPTS {
+            let base = 5u64 << (attempt - 2).min(6);
+            for _ in 0..20 {
+                let ms = backoff(attempt).as_millis() as u64;
+                assert!((base..=base + base / 2).contains(&ms), "attempt {attempt}: {ms} ms");
+            }
+        }
+        assert!(backoff(ATTEMPTS).as_millis() <= 480, "the last wait stays under half a second");
     }
 }
