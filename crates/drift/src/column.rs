@@ -2,15 +2,16 @@
 
 use crate::method::Method;
 use crate::prepare::{self, Categories, Key};
+use crate::prepared::ReferenceValues;
 use crate::report::{ColumnDrift, ColumnType, Plot, Skipped};
 use crate::rules::{self, Inferred};
 use crate::{DriftError, DriftOptions};
 use riskops_data::Values;
 use riskops_stats as stats;
 
-pub struct Job {
+pub struct Job<'a> {
     pub name: String,
-    pub reference: Values,
+    pub reference: ReferenceValues<'a>,
     pub current: Values,
 }
 
@@ -24,7 +25,7 @@ const PLOT_CATEGORIES: usize = 20;
 /// Bins of a numerical chart, at most.
 const PLOT_MAX_BINS: usize = 40;
 
-pub fn run(job: Job, options: &DriftOptions) -> Result<Outcome, DriftError> {
+pub fn run(job: Job<'_>, options: &DriftOptions) -> Result<Outcome, DriftError> {
     let Job { name, reference, current } = job;
     let forced = if options.numerical.contains(&name) {
         Some(ColumnType::Numerical)
@@ -73,22 +74,24 @@ pub fn run(job: Job, options: &DriftOptions) -> Result<Outcome, DriftError> {
 
 fn numerical(
     name: String,
-    reference: Values,
+    reference: ReferenceValues<'_>,
     current: Values,
     chosen: Option<Method>,
     options: &DriftOptions,
 ) -> Result<ColumnDrift, DriftError> {
     let text = |example| DriftError::TextAsNumerical { column: name.clone(), example };
     // numpy widens Sturges bins of integer data to width 1.
-    let integer_data = matches!(reference, Values::Int(_)) && matches!(current, Values::Int(_));
-    let r = prepare::sorted_numbers(reference).map_err(text)?;
+    let integer_data = reference.is_int() && matches!(current, Values::Int(_));
+    let r = reference.sorted().map_err(text)?;
+    let r: &[f64] = &r;
     let c = prepare::sorted_numbers(current).map_err(text)?;
-    for (sample, side) in [(&r, "reference"), (&c, "current")] {
+    let c: &[f64] = &c;
+    for (sample, side) in [(r, "reference"), (c, "current")] {
         if sample.is_empty() {
             return Err(DriftError::NoValues { column: name.clone(), side });
         }
     }
-    let n_values = prepare::distinct_union_sorted(&r, &c);
+    let n_values = prepare::distinct_union_sorted(r, c);
     let method = chosen.unwrap_or_else(|| rules::default_method(ColumnType::Numerical, r.len(), n_values));
     let stats_err = |source| DriftError::Stats { column: name.clone(), source };
     let (statistic, p_value) = match method {
@@ -128,12 +131,12 @@ fn numerical(
 
 fn categorical(
     name: String,
-    reference: Values,
+    reference: ReferenceValues<'_>,
     current: Values,
     chosen: Option<Method>,
     options: &DriftOptions,
 ) -> Result<ColumnDrift, DriftError> {
-    let cats = prepare::categories(reference, current);
+    let cats = prepare::categories_counted(reference.counted(), prepare::count(current));
     let (n_ref, n_cur) = (cats.n_reference(), cats.n_current());
     if n_ref == 0 {
         return Err(DriftError::NoValues { column: name, side: "reference" });
