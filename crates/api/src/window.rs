@@ -157,6 +157,19 @@ pub struct WindowDrift {
     pub features: Vec<FeatureDrift>,
     /// Features not compared, with the reason.
     pub skipped: Vec<SkippedFeature>,
+    /// `true`: computed from the window's raw records exactly as `riskops drift` computes
+    /// it on the same rows (a closed window). `false`: from the sketches (an open window, or
+    /// raw records unavailable), each feature with its `approx_error`. Absent from older
+    /// servers, read as `false`.
+    #[serde(default)]
+    pub exact: bool,
+    /// When the exact result was computed (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub computed_at: Option<String>,
+    /// Where the result comes from when that needs saying: an open window's sketches, raw
+    /// records expired under the retention (the last exact result kept), none kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

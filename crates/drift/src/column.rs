@@ -95,37 +95,37 @@ fn numerical(
     let method = chosen.unwrap_or_else(|| rules::default_method(ColumnType::Numerical, r.len(), n_values));
     let stats_err = |source| DriftError::Stats { column: name.clone(), source };
     let (statistic, p_value) = match method {
-        Method::Ks => test(stats::ks_2samp_sorted(&r, &c)),
-        Method::Wasserstein => distance(stats::wasserstein_normed_sorted(&r, &c)),
-        Method::Anderson => test(stats::anderson_ksamp_sorted(&[&r, &c])),
-        Method::CramerVonMises => test(stats::cramervonmises_2samp_sorted(&r, &c)),
-        Method::Energy => distance(stats::energy_distance_sorted(&r, &c)),
-        Method::MannWhitney => test(stats::mann_whitney_u_sorted(&r, &c)),
-        Method::Mmd => distance(stats::mmd_rbf_median_heuristic(&thin(&r), &thin(&c))),
+        Method::Ks => test(stats::ks_2samp_sorted(r, c)),
+        Method::Wasserstein => distance(stats::wasserstein_normed_sorted(r, c)),
+        Method::Anderson => test(stats::anderson_ksamp_sorted(&[r, c])),
+        Method::CramerVonMises => test(stats::cramervonmises_2samp_sorted(r, c)),
+        Method::Energy => distance(stats::energy_distance_sorted(r, c)),
+        Method::MannWhitney => test(stats::mann_whitney_u_sorted(r, c)),
+        Method::Mmd => distance(stats::mmd_rbf_median_heuristic(&thin(r), &thin(c))),
         Method::Hellinger => {
             // Evidently's numerical Hellinger: Sturges bins over the distinct values of both samples.
-            let (lo, hi) = (r[0].min(c[0]), last(&r).max(last(&c)));
+            let (lo, hi) = (r[0].min(c[0]), last(r).max(last(c)));
             let edges = stats::sturges_bin_edges(lo, hi, n_values, integer_data).map_err(stats_err)?;
-            let rc = stats::histogram_counts_sorted(&r, &edges).map_err(stats_err)?;
-            let cc = stats::histogram_counts_sorted(&c, &edges).map_err(stats_err)?;
+            let rc = stats::histogram_counts_sorted(r, &edges).map_err(stats_err)?;
+            let cc = stats::histogram_counts_sorted(c, &edges).map_err(stats_err)?;
             on_frequencies(method, &rc, &cc, &name)?
         }
         frequency_method => {
-            let binned = prepare::distinct_sorted(&r) > rules::BINNING_MIN_VALUES && is_binned(frequency_method);
+            let binned = prepare::distinct_sorted(r) > rules::BINNING_MIN_VALUES && is_binned(frequency_method);
             if binned {
-                let (lo, hi) = (r[0].min(c[0]), last(&r).max(last(&c)));
+                let (lo, hi) = (r[0].min(c[0]), last(r).max(last(c)));
                 let edges = stats::sturges_bin_edges(lo, hi, r.len() + c.len(), integer_data).map_err(stats_err)?;
-                let rc = stats::histogram_counts_sorted(&r, &edges).map_err(stats_err)?;
-                let cc = stats::histogram_counts_sorted(&c, &edges).map_err(stats_err)?;
+                let rc = stats::histogram_counts_sorted(r, &edges).map_err(stats_err)?;
+                let cc = stats::histogram_counts_sorted(c, &edges).map_err(stats_err)?;
                 on_frequencies(frequency_method, &rc, &cc, &name)?
             } else {
-                let (_, ref_counts, cur_counts) = prepare::merged_frequencies(&r, &c);
+                let (_, ref_counts, cur_counts) = prepare::merged_frequencies(r, c);
                 on_frequencies(frequency_method, &ref_counts, &cur_counts, &name)?
             }
         }
     }
     .map_err(stats_err)?;
-    let plot = numeric_plot(&r, &c);
+    let plot = numeric_plot(r, c);
     Ok(finish(name, ColumnType::Numerical, method, statistic, p_value, options, (r.len(), c.len(), n_values), plot))
 }
 

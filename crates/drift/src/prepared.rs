@@ -71,6 +71,15 @@ impl PreparedReference {
         self.columns.iter().map(|c| c.name.as_str())
     }
 
+    /// Whether the column exists and holds a value a comparison can use (a finite number,
+    /// or a counted category).
+    pub fn has_values(&self, name: &str) -> bool {
+        self.columns.iter().find(|c| c.name == name).is_some_and(|c| {
+            c.numbers.as_ref().is_ok_and(|n| !n.is_empty())
+                || c.texts.as_ref().is_some_and(|(_, counts)| counts.iter().any(|&n| n > 0))
+        })
+    }
+
     /// Bytes held, roughly (for a cache's bound).
     pub fn size(&self) -> usize {
         self.columns
