@@ -404,3 +404,20 @@ impl Performance {
         self.values().into_iter().find(|(n, _)| *n == name).map(|(_, x)| x)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::WindowDrift;
+
+    /// An older server's drift (no `exact`, `computed_at`, `note`) still reads: as approximate.
+    #[test]
+    fn an_older_servers_drift_reads_as_approximate() {
+        let old = r#"{"status":"ok","min_records":100,"share":0.0,"drifted":false,"n_drifted":0,
+            "n_near_threshold":0,"features":[],"skipped":[]}"#;
+        let d: WindowDrift = serde_json::from_str(old).unwrap();
+        assert!(!d.exact && d.computed_at.is_none() && d.note.is_none());
+        let sent = serde_json::to_value(&d).unwrap();
+        assert_eq!(sent["exact"], false);
+        assert!(sent.get("note").is_none(), "absent options are not sent: {sent}");
+    }
+}

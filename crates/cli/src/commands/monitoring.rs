@@ -624,3 +624,33 @@ fn print_attribution(explain: Option<&WindowExplanation>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::drift_source;
+    use riskops_api::window::{DriftStatus, WindowDrift};
+
+    fn drift(exact: bool, note: Option<&str>) -> WindowDrift {
+        WindowDrift {
+            status: DriftStatus::Ok,
+            min_records: 0,
+            share: 0.0,
+            drifted: false,
+            n_drifted: 0,
+            n_near_threshold: 0,
+            features: Vec::new(),
+            skipped: Vec::new(),
+            exact,
+            computed_at: None,
+            note: note.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn approximate_drift_is_marked_and_exact_drift_says_where_it_comes_from() {
+        assert!(drift_source(&drift(false, Some("the window is open"))).contains("≈ the window is open"));
+        assert!(drift_source(&drift(false, None)).contains("≈ approximate"));
+        assert!(drift_source(&drift(true, None)).contains("exact (from the window's records)"));
+        assert!(!drift_source(&drift(true, Some("expired"))).contains('≈'));
+    }
+}

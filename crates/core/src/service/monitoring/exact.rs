@@ -12,7 +12,7 @@
 
 use super::{MonitorConfig, Riskops};
 use crate::error::{Error, Result};
-use crate::monitoring::{ExactDriftRow, WindowSpec};
+use crate::monitoring::{ExactDriftRow, Segment, WindowSpec};
 use crate::registry::ModelVersion;
 use riskops_data::Table;
 use riskops_data::profile::{Dtype, TableProfile};
@@ -86,6 +86,7 @@ impl Riskops {
         profile: &TableProfile,
         config: &MonitorConfig,
         sketched: &WindowDrift,
+        listed: &mut Option<Vec<Segment>>,
     ) -> ClosedDrift {
         let stored = match self.store.exact_drift(model, version.version, start, end).await {
             Ok(s) => s,
@@ -99,7 +100,7 @@ impl Riskops {
             && let Some(mut drift) = decode(row, sketched)
         {
             // Still the window's records; say so when they are no longer kept.
-            if let Ok(false) = self.records_kept(model, start, end, state.records).await {
+            if let Ok(false) = self.records_kept(model, (start, end), state.records, listed).await {
                 drift.note = Some(format!(
                     "the raw records expired under the retention ({} days): exact result computed at {} kept",
                     config.retention_days,
@@ -108,7 +109,7 @@ impl Riskops {
             }
             return ClosedDrift::Exact(drift);
         }
-        let fresh = self.compute_exact(model, version, start, end, state, profile, config).await;
+        let fresh = self.compute_exact(model, version, (start, end), state, profile, config, listed).await;
         let reason = match fresh {
             Ok(Ok(report)) => {
                 let now = self.clock.now().unix_timestamp();
@@ -155,11 +156,11 @@ impl Riskops {
         &self,
         model: &str,
         version: &ModelVersion,
-        start: i64,
-        end: i64,
+        (start, end): (i64, i64),
         state: &WindowState,
         profile: &TableProfile,
         config: &MonitorConfig,
+        listed: &mut Option<Vec<Segment>>,
     ) -> Result<std::result::Result<riskops_drift::DriftReport, String>> {
         let Some(tables) = self.record_tables.clone() else {
             return Ok(Err("this server does not read raw records".into()));
@@ -172,7 +173,7 @@ impl Riskops {
             .iter()
             .filter_map(|f| profile.columns.iter().find(|c| c.name == f.name).map(|c| (c.name.clone(), c.dtype)))
             .collect();
-        let segments = self.segments_of(model, start, end).await?;
+        let segments = self.segments_of(model, start, end, listed).await?;
         if segments.iter().map(|s| s.records).sum::<u64>() < state.records {
             return Ok(Err(format!(
                 "the raw records are no longer all kept (retention {} days)",
@@ -203,19 +204,35 @@ impl Riskops {
         answer
     }
 
-    /// Segments holding records of the time range `[start, end)` (of any version).
-    async fn segments_of(&self, model: &str, start: i64, end: i64) -> Result<Vec<crate::monitoring::Segment>> {
-        let all = self.store.segments(model).await?;
-        Ok(all.into_iter().filter(|s| s.first_ts < end && s.last_ts >= start).collect())
+    /// Segments holding records of the time range `[start, end)` (of any version); the
+    /// model's list is read once per `listed` (a request's reports share it).
+    async fn segments_of(
+        &self,
+        model: &str,
+        start: i64,
+        end: i64,
+        listed: &mut Option<Vec<Segment>>,
+    ) -> Result<Vec<Segment>> {
+        if listed.is_none() {
+            *listed = Some(self.store.segments(model).await?);
+        }
+        let all = listed.as_deref().unwrap_or_default();
+        Ok(all.iter().filter(|s| s.first_ts < end && s.last_ts >= start).cloned().collect())
     }
 
     /// Whether the segments can still hold a window's `records` (a cheap check on their
     /// counts: an expired segment is gone from the list).
-    async fn records_kept(&self, model: &str, start: i64, end: i64, records: u64) -> Result<bool> {
+    async fn records_kept(
+        &self,
+        model: &str,
+        (start, end): (i64, i64),
+        records: u64,
+        listed: &mut Option<Vec<Segment>>,
+    ) -> Result<bool> {
         if self.segment_writer.is_none() {
             return Ok(false);
         }
-        Ok(self.segments_of(model, start, end).await?.iter().map(|s| s.records).sum::<u64>() >= records)
+        Ok(self.segments_of(model, start, end, listed).await?.iter().map(|s| s.records).sum::<u64>() >= records)
     }
 
     /// The version's reference data prepared for `columns`, from the cache when it holds it.

@@ -92,6 +92,8 @@ pub(in crate::service) struct WindowReports<'a> {
     /// How the reported windows are cut (the configured window, or a roll-up): decides
     /// when one is closed, so its drift is computed exactly from its records.
     granularity: WindowSpec,
+    /// The model's raw-record segments, listed once for the closed windows' exact drift.
+    segments: Option<Vec<crate::monitoring::Segment>>,
 }
 
 impl<'a> WindowReports<'a> {
@@ -105,6 +107,7 @@ impl<'a> WindowReports<'a> {
             riskops,
             model: model.to_string(),
             granularity: config.window,
+            segments: None,
             config,
             values,
             references: HashMap::new(),
@@ -159,8 +162,9 @@ impl<'a> WindowReports<'a> {
             report.explain = self.riskops.window_explanation(&v, start, state, &self.config).await;
             let now = self.riskops.clock.now().unix_timestamp();
             if exact::is_closed(self.granularity, end, state.records, now) {
-                let (model, config) = (&self.model, &self.config);
-                match self.riskops.exact_drift(model, &v, start, end, state, &profile, config, &report.drift).await {
+                let (model, config, listed) = (&self.model, &self.config, &mut self.segments);
+                let drift = &report.drift;
+                match self.riskops.exact_drift(model, &v, start, end, state, &profile, config, drift, listed).await {
                     ClosedDrift::Exact(d) | ClosedDrift::Kept(d) => report.drift = d,
                     ClosedDrift::Unavailable(reason) => {
                         report.drift.note = Some(format!("approximate, from sketches: {reason}"));
