@@ -16,6 +16,8 @@ use riskops_data::{Column, CsvOptions, MISSING_CODE, StrColumn, Table, Values, r
 use riskops_parquet::{Typing, parquet_shape, read_parquet, read_parquet_with};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub struct FileRecordTables;
 
@@ -37,19 +39,11 @@ impl RecordTables for FileRecordTables {
         to: i64,
         columns: &[(String, Dtype)],
     ) -> Result<Table> {
+        // Segments are decoded on every core, then joined in file order.
+        let read = read_all(files, columns, version, from, to)?;
         let mut builders: Vec<Builder> = columns.iter().map(|(_, dtype)| Builder::new(*dtype)).collect();
         let mut rows = 0;
-        for file in files {
-            let unreadable = |e: riskops_data::DataError| Error::internal(format!("reading a segment: {e}"));
-            let (names, _) = parquet_shape(file).map_err(unreadable)?;
-            let wanted: Vec<String> = ["timestamp", "version"]
-                .into_iter()
-                .map(String::from)
-                .chain(columns.iter().map(|(n, _)| n.clone()))
-                .filter(|n| names.contains(n))
-                .collect();
-            let table = read_parquet_with(file, Some(&wanted), Typing::Stored, &|_| {}).map_err(unreadable)?.table;
-            let keep = rows_of(&table, version, from, to);
+        for (table, keep) in read {
             let n = keep.iter().filter(|k| **k).count();
             if n == 0 {
                 continue;
@@ -66,6 +60,53 @@ impl RecordTables for FileRecordTables {
             columns.iter().zip(builders).map(|((name, _), b)| Column { name: name.clone(), values: b.finish() });
         Ok(Table { columns: columns.collect(), rows })
     }
+}
+
+/// A segment's wanted columns, and which of its rows are the window's.
+type ReadSegment = (Table, Vec<bool>);
+
+/// Each segment's wanted columns and which of its rows are the window's, read in parallel.
+fn read_all(
+    files: &[PathBuf],
+    columns: &[(String, Dtype)],
+    version: u32,
+    from: i64,
+    to: i64,
+) -> Result<Vec<ReadSegment>> {
+    let read_one = |file: &PathBuf| -> Result<ReadSegment> {
+        let unreadable = |e: riskops_data::DataError| Error::internal(format!("reading a segment: {e}"));
+        let (names, _) = parquet_shape(file).map_err(unreadable)?;
+        let wanted: Vec<String> = ["timestamp", "version"]
+            .into_iter()
+            .map(String::from)
+            .chain(columns.iter().map(|(n, _)| n.clone()))
+            .filter(|n| names.contains(n))
+            .collect();
+        let table = read_parquet_with(file, Some(&wanted), Typing::Stored, &|_| {}).map_err(unreadable)?.table;
+        let keep = rows_of(&table, version, from, to);
+        Ok((table, keep))
+    };
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(files.len().max(1));
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<Result<ReadSegment>>>> = files.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { break };
+                    let answer = read_one(file);
+                    if let Ok(mut slot) = slots[i].lock() {
+                        *slot = Some(answer);
+                    }
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|slot| slot.into_inner().ok().flatten().unwrap_or_else(|| Err(Error::internal("a segment was not read"))))
+        .collect()
 }
 
 /// Which rows of a segment are the version's, with a timestamp in `[from, to)`.
@@ -127,6 +168,7 @@ impl Builder {
         let kept = |i: usize| keep.get(i).copied().unwrap_or(false);
         match self {
             Builder::Numbers { values: out, .. } => match values {
+                Values::Float(v) if keep.iter().all(|k| *k) => out.extend_from_slice(v),
                 Values::Float(v) => out.extend(v.iter().enumerate().filter(|(i, _)| kept(*i)).map(|(_, x)| *x)),
                 Values::Int(v) => out.extend(v.iter().enumerate().filter(|(i, _)| kept(*i)).map(|(_, x)| *x as f64)),
                 Values::Bool(v) => out.extend(v.iter().enumerate().filter(|(i, _)| kept(*i)).map(|_| f64::NAN)),
