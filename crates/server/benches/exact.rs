@@ -79,6 +79,17 @@ fn columns<'a>(rows: std::ops::Range<usize>, shift: f64, segment: bool) -> Vec<(
     out
 }
 
+/// This process's CPU time (user + system) in seconds, from /proc (Linux; 0 elsewhere): on
+/// a shared machine the wall time says more about the neighbours than about the close.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 11 and 12 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn main() {
     let records = env("RISKOPS_BENCH_RECORDS", 1_000_000);
     let reference_rows = env("RISKOPS_BENCH_REFERENCE", 100_000);
@@ -107,22 +118,26 @@ fn main() {
     let prepare = start.elapsed().as_secs_f64();
 
     println!(
-        "| records | features | segments | reference rows | prepare reference, once (s) | read records (s) | drift (s) | close = read + drift (s) |"
+        "| records | features | segments | reference rows | prepare reference, once (s) | read records (s) | drift (s) | close = read + drift (s) \
+         | close CPU time (s) | load average |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for _ in 0..3 {
-        let start = Instant::now();
+        let (start, cpu) = (Instant::now(), cpu_seconds());
         let window = tables.records(&segments, 1, T0, T0 + 3600, &features).unwrap();
         assert_eq!(window.rows, records);
         let read = start.elapsed().as_secs_f64();
         let options = DriftOptions { columns: Some(feature_names.clone()), ..DriftOptions::default() };
         let report = detect_drift_prepared(&reference, window, &options, &|_, _| {}).unwrap();
         let total = start.elapsed().as_secs_f64();
+        let cpu = cpu_seconds() - cpu;
         assert_eq!(report.columns.len(), features.len());
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
         println!(
-            "| {records} | {} | {SEGMENTS} | {reference_rows} | {prepare:.3} | {read:.3} | {:.3} | {total:.3} |",
+            "| {records} | {} | {SEGMENTS} | {reference_rows} | {prepare:.3} | {read:.3} | {:.3} | {total:.3} | {cpu:.2} | {} |",
             features.len(),
-            total - read
+            total - read,
+            load.split_whitespace().next().unwrap_or("-")
         );
     }
     println!(
