@@ -157,6 +157,19 @@ pub struct WindowDrift {
     pub features: Vec<FeatureDrift>,
     /// Features not compared, with the reason.
     pub skipped: Vec<SkippedFeature>,
+    /// `true`: computed from the window's raw records exactly as `riskops drift` computes
+    /// it on the same rows (a closed window). `false`: from the sketches (an open window, or
+    /// raw records unavailable), each feature with its `approx_error`. Absent from older
+    /// servers, read as `false`.
+    #[serde(default)]
+    pub exact: bool,
+    /// When the exact result was computed (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub computed_at: Option<String>,
+    /// Where the result comes from when that needs saying: an open window's sketches, raw
+    /// records expired under the retention (the last exact result kept), none kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -389,5 +402,22 @@ impl Performance {
     /// One metric by name.
     pub fn get(&self, name: &str) -> Option<f64> {
         self.values().into_iter().find(|(n, _)| *n == name).map(|(_, x)| x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WindowDrift;
+
+    /// An older server's drift (no `exact`, `computed_at`, `note`) still reads: as approximate.
+    #[test]
+    fn an_older_servers_drift_reads_as_approximate() {
+        let old = r#"{"status":"ok","min_records":100,"share":0.0,"drifted":false,"n_drifted":0,
+            "n_near_threshold":0,"features":[],"skipped":[]}"#;
+        let d: WindowDrift = serde_json::from_str(old).unwrap();
+        assert!(!d.exact && d.computed_at.is_none() && d.note.is_none());
+        let sent = serde_json::to_value(&d).unwrap();
+        assert_eq!(sent["exact"], false);
+        assert!(sent.get("note").is_none(), "absent options are not sent: {sent}");
     }
 }

@@ -131,6 +131,23 @@ pub struct IngestWrite {
     pub segment: Option<Segment>,
 }
 
+/// A closed window's (or rolled-up range's) drift computed exactly from its raw records,
+/// as stored: kept after its segments expire.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExactDriftRow {
+    pub model: String,
+    pub version: u32,
+    /// Unix seconds, the window's (or range's) bounds.
+    pub start: i64,
+    pub end: i64,
+    /// Records it was computed from.
+    pub records: u64,
+    /// Unix seconds.
+    pub computed_at: i64,
+    /// Core's JSON of the per-feature results (`service::monitoring::exact`).
+    pub drift: String,
+}
+
 /// A batch's accepted raw records as one compressed columnar file (Parquet, zstd) in the
 /// artifact store, kept until `expires_at` (the model's retention from when it arrived).
 #[derive(Debug, Clone, PartialEq, Eq)]

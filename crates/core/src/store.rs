@@ -20,7 +20,7 @@ use crate::incident::{
     AttemptOutcome, Delivery, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState, MonitorResult,
     NewWebhook, Webhook,
 };
-use crate::monitoring::{IngestWrite, Segment, SeriesRow, StoredRecord, StoredWindow};
+use crate::monitoring::{ExactDriftRow, IngestWrite, Segment, SeriesRow, StoredRecord, StoredWindow};
 use crate::project::{NewProject, Project};
 use crate::promotion::{
     Deployment, Evidence, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter, VersionedDocument,
@@ -395,6 +395,13 @@ pub trait MonitoringStore: Send + Sync + 'static {
 
     /// Stores windows' chart values (replacing older ones).
     async fn put_series(&self, model: &str, points: &[SeriesRow]) -> Result<()>;
+
+    /// The stored exact drift of a version's window (or rolled-up range) `[start, end)`.
+    async fn exact_drift(&self, model: &str, version: u32, start: i64, end: i64) -> Result<Option<ExactDriftRow>>;
+
+    /// Stores a window's exact drift, replacing an older one of the same bounds. Derived
+    /// data (recomputed from the segments while they last), so not audited.
+    async fn put_exact_drift(&self, row: &ExactDriftRow) -> Result<()>;
 
     /// Which of these record ids the model has already accepted (in no particular order).
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>>;

@@ -2,15 +2,16 @@
 
 use crate::method::Method;
 use crate::prepare::{self, Categories, Key};
+use crate::prepared::ReferenceValues;
 use crate::report::{ColumnDrift, ColumnType, Plot, Skipped};
 use crate::rules::{self, Inferred};
 use crate::{DriftError, DriftOptions};
 use riskops_data::Values;
 use riskops_stats as stats;
 
-pub struct Job {
+pub struct Job<'a> {
     pub name: String,
-    pub reference: Values,
+    pub reference: ReferenceValues<'a>,
     pub current: Values,
 }
 
@@ -24,7 +25,7 @@ const PLOT_CATEGORIES: usize = 20;
 /// Bins of a numerical chart, at most.
 const PLOT_MAX_BINS: usize = 40;
 
-pub fn run(job: Job, options: &DriftOptions) -> Result<Outcome, DriftError> {
+pub fn run(job: Job<'_>, options: &DriftOptions) -> Result<Outcome, DriftError> {
     let Job { name, reference, current } = job;
     let forced = if options.numerical.contains(&name) {
         Some(ColumnType::Numerical)
@@ -73,67 +74,69 @@ pub fn run(job: Job, options: &DriftOptions) -> Result<Outcome, DriftError> {
 
 fn numerical(
     name: String,
-    reference: Values,
+    reference: ReferenceValues<'_>,
     current: Values,
     chosen: Option<Method>,
     options: &DriftOptions,
 ) -> Result<ColumnDrift, DriftError> {
     let text = |example| DriftError::TextAsNumerical { column: name.clone(), example };
     // numpy widens Sturges bins of integer data to width 1.
-    let integer_data = matches!(reference, Values::Int(_)) && matches!(current, Values::Int(_));
-    let r = prepare::sorted_numbers(reference).map_err(text)?;
+    let integer_data = reference.is_int() && matches!(current, Values::Int(_));
+    let r = reference.sorted().map_err(text)?;
+    let r: &[f64] = &r;
     let c = prepare::sorted_numbers(current).map_err(text)?;
-    for (sample, side) in [(&r, "reference"), (&c, "current")] {
+    let c: &[f64] = &c;
+    for (sample, side) in [(r, "reference"), (c, "current")] {
         if sample.is_empty() {
             return Err(DriftError::NoValues { column: name.clone(), side });
         }
     }
-    let n_values = prepare::distinct_union_sorted(&r, &c);
+    let n_values = prepare::distinct_union_sorted(r, c);
     let method = chosen.unwrap_or_else(|| rules::default_method(ColumnType::Numerical, r.len(), n_values));
     let stats_err = |source| DriftError::Stats { column: name.clone(), source };
     let (statistic, p_value) = match method {
-        Method::Ks => test(stats::ks_2samp_sorted(&r, &c)),
-        Method::Wasserstein => distance(stats::wasserstein_normed_sorted(&r, &c)),
-        Method::Anderson => test(stats::anderson_ksamp_sorted(&[&r, &c])),
-        Method::CramerVonMises => test(stats::cramervonmises_2samp_sorted(&r, &c)),
-        Method::Energy => distance(stats::energy_distance_sorted(&r, &c)),
-        Method::MannWhitney => test(stats::mann_whitney_u_sorted(&r, &c)),
-        Method::Mmd => distance(stats::mmd_rbf_median_heuristic(&thin(&r), &thin(&c))),
+        Method::Ks => test(stats::ks_2samp_sorted(r, c)),
+        Method::Wasserstein => distance(stats::wasserstein_normed_sorted(r, c)),
+        Method::Anderson => test(stats::anderson_ksamp_sorted(&[r, c])),
+        Method::CramerVonMises => test(stats::cramervonmises_2samp_sorted(r, c)),
+        Method::Energy => distance(stats::energy_distance_sorted(r, c)),
+        Method::MannWhitney => test(stats::mann_whitney_u_sorted(r, c)),
+        Method::Mmd => distance(stats::mmd_rbf_median_heuristic(&thin(r), &thin(c))),
         Method::Hellinger => {
             // Evidently's numerical Hellinger: Sturges bins over the distinct values of both samples.
-            let (lo, hi) = (r[0].min(c[0]), last(&r).max(last(&c)));
+            let (lo, hi) = (r[0].min(c[0]), last(r).max(last(c)));
             let edges = stats::sturges_bin_edges(lo, hi, n_values, integer_data).map_err(stats_err)?;
-            let rc = stats::histogram_counts_sorted(&r, &edges).map_err(stats_err)?;
-            let cc = stats::histogram_counts_sorted(&c, &edges).map_err(stats_err)?;
+            let rc = stats::histogram_counts_sorted(r, &edges).map_err(stats_err)?;
+            let cc = stats::histogram_counts_sorted(c, &edges).map_err(stats_err)?;
             on_frequencies(method, &rc, &cc, &name)?
         }
         frequency_method => {
-            let binned = prepare::distinct_sorted(&r) > rules::BINNING_MIN_VALUES && is_binned(frequency_method);
+            let binned = prepare::distinct_sorted(r) > rules::BINNING_MIN_VALUES && is_binned(frequency_method);
             if binned {
-                let (lo, hi) = (r[0].min(c[0]), last(&r).max(last(&c)));
+                let (lo, hi) = (r[0].min(c[0]), last(r).max(last(c)));
                 let edges = stats::sturges_bin_edges(lo, hi, r.len() + c.len(), integer_data).map_err(stats_err)?;
-                let rc = stats::histogram_counts_sorted(&r, &edges).map_err(stats_err)?;
-                let cc = stats::histogram_counts_sorted(&c, &edges).map_err(stats_err)?;
+                let rc = stats::histogram_counts_sorted(r, &edges).map_err(stats_err)?;
+                let cc = stats::histogram_counts_sorted(c, &edges).map_err(stats_err)?;
                 on_frequencies(frequency_method, &rc, &cc, &name)?
             } else {
-                let (_, ref_counts, cur_counts) = prepare::merged_frequencies(&r, &c);
+                let (_, ref_counts, cur_counts) = prepare::merged_frequencies(r, c);
                 on_frequencies(frequency_method, &ref_counts, &cur_counts, &name)?
             }
         }
     }
     .map_err(stats_err)?;
-    let plot = numeric_plot(&r, &c);
+    let plot = numeric_plot(r, c);
     Ok(finish(name, ColumnType::Numerical, method, statistic, p_value, options, (r.len(), c.len(), n_values), plot))
 }
 
 fn categorical(
     name: String,
-    reference: Values,
+    reference: ReferenceValues<'_>,
     current: Values,
     chosen: Option<Method>,
     options: &DriftOptions,
 ) -> Result<ColumnDrift, DriftError> {
-    let cats = prepare::categories(reference, current);
+    let cats = prepare::categories_counted(reference.counted(), prepare::count(current));
     let (n_ref, n_cur) = (cats.n_reference(), cats.n_current());
     if n_ref == 0 {
         return Err(DriftError::NoValues { column: name, side: "reference" });

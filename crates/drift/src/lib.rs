@@ -12,11 +12,14 @@ mod column;
 mod error;
 mod method;
 mod prepare;
+mod prepared;
 mod report;
 pub mod rules;
 
 pub use error::DriftError;
 pub use method::{Method, MethodKind};
+use prepared::ReferenceValues;
+pub use prepared::{PreparedColumn, PreparedReference};
 pub use report::{ColumnDrift, ColumnType, DriftReport, Plot, Skipped};
 
 use riskops_data::Table;
@@ -69,6 +72,44 @@ pub fn detect_drift(
     options.validate()?;
     let (n_reference, n_current) = (reference.rows, current.rows);
     let jobs = pair_columns(reference, current, options)?;
+    run_jobs(jobs, n_reference, n_current, options, progress)
+}
+
+/// Compares `current` with a reference prepared once ([`PreparedReference`]): the same
+/// per-column computation as [`detect_drift`] on the reference's table, so the report is
+/// identical, without sorting or counting the reference again.
+pub fn detect_drift_prepared(
+    reference: &PreparedReference,
+    current: Table,
+    options: &DriftOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<DriftReport, DriftError> {
+    options.validate()?;
+    let n_current = current.rows;
+    let ref_names: Vec<String> = reference.names().map(str::to_string).collect();
+    let mut current_by_name = check_columns(&ref_names, current, options)?;
+    let wanted = wanted_columns(&ref_names, options);
+    let mut jobs = Vec::with_capacity(wanted.len());
+    for col in &reference.columns {
+        if !wanted.contains(&col.name) {
+            continue;
+        }
+        let cur = current_by_name
+            .remove(&col.name)
+            .ok_or_else(|| DriftError::ColumnMissing { column: col.name.clone(), missing_from: "current" })?;
+        jobs.push(column::Job { name: col.name.clone(), reference: ReferenceValues::Prepared(col), current: cur });
+    }
+    run_jobs(jobs, reference.rows, n_current, options, progress)
+}
+
+/// Runs the columns' comparisons on the worker threads, in the reference's column order.
+fn run_jobs(
+    jobs: Vec<column::Job<'_>>,
+    n_reference: usize,
+    n_current: usize,
+    options: &DriftOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<DriftReport, DriftError> {
     let total = jobs.len();
     let jobs: Vec<Mutex<Option<column::Job>>> = jobs.into_iter().map(|j| Mutex::new(Some(j))).collect();
     let results: Vec<Mutex<Option<Result<column::Outcome, DriftError>>>> =
@@ -111,18 +152,44 @@ pub fn detect_drift(
 
 /// Matches columns by name, in the reference's order; every compared column must be in
 /// both tables.
-fn pair_columns(reference: Table, current: Table, options: &DriftOptions) -> Result<Vec<column::Job>, DriftError> {
+fn pair_columns(
+    reference: Table,
+    current: Table,
+    options: &DriftOptions,
+) -> Result<Vec<column::Job<'static>>, DriftError> {
     let ref_names: Vec<String> = reference.names().map(str::to_string).collect();
-    let cur_names: Vec<String> = current.names().map(str::to_string).collect();
-    let wanted: Vec<String> = match &options.columns {
-        Some(list) => list.clone(),
-        None => {
-            if let Some(missing) = cur_names.iter().find(|n| !ref_names.contains(n)) {
-                return Err(DriftError::ColumnMissing { column: missing.clone(), missing_from: "reference" });
-            }
-            ref_names.clone()
+    let mut current_by_name = check_columns(&ref_names, current, options)?;
+    let wanted = wanted_columns(&ref_names, options);
+    let mut jobs = Vec::with_capacity(wanted.len());
+    for col in reference.columns {
+        if !wanted.contains(&col.name) {
+            continue;
         }
-    };
+        let cur = current_by_name
+            .remove(&col.name)
+            .ok_or_else(|| DriftError::ColumnMissing { column: col.name.clone(), missing_from: "current" })?;
+        jobs.push(column::Job { name: col.name, reference: ReferenceValues::Raw(col.values), current: cur });
+    }
+    Ok(jobs)
+}
+
+fn wanted_columns(ref_names: &[String], options: &DriftOptions) -> Vec<String> {
+    options.columns.clone().unwrap_or_else(|| ref_names.to_vec())
+}
+
+/// Checks that every compared column is in both tables; the current table's columns by name.
+fn check_columns(
+    ref_names: &[String],
+    current: Table,
+    options: &DriftOptions,
+) -> Result<HashMap<String, riskops_data::Values>, DriftError> {
+    let cur_names: Vec<String> = current.names().map(str::to_string).collect();
+    if options.columns.is_none()
+        && let Some(missing) = cur_names.iter().find(|n| !ref_names.contains(n))
+    {
+        return Err(DriftError::ColumnMissing { column: missing.clone(), missing_from: "reference" });
+    }
+    let wanted = wanted_columns(ref_names, options);
     for name in wanted.iter().chain(&options.numerical).chain(&options.categorical).chain(options.column_methods.keys())
     {
         if !ref_names.contains(name) {
@@ -132,19 +199,7 @@ fn pair_columns(reference: Table, current: Table, options: &DriftOptions) -> Res
             return Err(DriftError::ColumnMissing { column: name.clone(), missing_from: "current" });
         }
     }
-    let mut current_by_name: HashMap<String, riskops_data::Values> =
-        current.columns.into_iter().map(|c| (c.name, c.values)).collect();
-    let mut jobs = Vec::with_capacity(wanted.len());
-    for col in reference.columns {
-        if !wanted.contains(&col.name) {
-            continue;
-        }
-        let cur = current_by_name
-            .remove(&col.name)
-            .ok_or_else(|| DriftError::ColumnMissing { column: col.name.clone(), missing_from: "current" })?;
-        jobs.push(column::Job { name: col.name, reference: col.values, current: cur });
-    }
-    Ok(jobs)
+    Ok(current.columns.into_iter().map(|c| (c.name, c.values)).collect())
 }
 
 impl DriftOptions {

@@ -133,12 +133,12 @@ impl Categories {
 const DENSE_INT_SPAN: i64 = 1 << 16;
 
 /// Counts per category of one sample.
-enum Counted {
+pub(crate) enum Counted {
     Numbers(riskops_data::fxhash::FxHashMap<u64, u64>),
     Texts(StrColumn, Vec<u64>),
 }
 
-fn count(values: Values) -> Counted {
+pub(crate) fn count(values: Values) -> Counted {
     let mut numbers: riskops_data::fxhash::FxHashMap<u64, u64> = Default::default();
     let mut add = |x: f64| {
         if x.is_finite() {
@@ -184,10 +184,37 @@ fn count(values: Values) -> Counted {
 }
 
 /// Counts both samples per category, aligned over the sorted union of categories.
+#[cfg(test)]
 pub fn categories(reference: Values, current: Values) -> Categories {
+    categories_counted(count(reference), count(current))
+}
+
+/// The counts of a sorted sample's values (a prepared reference's), as [`count`] would
+/// count the sample itself: finite values, `-0.0` and `0.0` one category.
+pub(crate) fn count_sorted(sorted: &[f64]) -> Counted {
+    let mut numbers: riskops_data::fxhash::FxHashMap<u64, u64> = Default::default();
+    let mut i = 0;
+    while i < sorted.len() {
+        let x = sorted[i];
+        let start = i;
+        while i < sorted.len() && sorted[i] == x {
+            i += 1;
+        }
+        *numbers.entry((x + 0.0).to_bits()).or_insert(0) += (i - start) as u64;
+    }
+    Counted::Numbers(numbers)
+}
+
+/// Text categories already counted (a prepared reference's dictionary and counts).
+pub(crate) fn count_texts(dictionary: Vec<String>, counts: Vec<u64>) -> Counted {
+    Counted::Texts(StrColumn { codes: Vec::new(), dictionary }, counts)
+}
+
+/// [`categories`] of two samples already counted.
+pub(crate) fn categories_counted(reference: Counted, current: Counted) -> Categories {
     let mut union: Vec<(Key, u64, u64)> = Vec::new();
     let mut index: HashMap<KeyRef, usize> = HashMap::new();
-    for (side, counted) in [(0, count(reference)), (1, count(current))] {
+    for (side, counted) in [(0, reference), (1, current)] {
         let mut add = |key: Key, n: u64| {
             if n == 0 {
                 return;

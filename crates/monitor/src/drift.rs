@@ -40,6 +40,27 @@ pub struct FeatureDrift {
     pub near_threshold: bool,
 }
 
+impl FeatureDrift {
+    /// A result of the exact drift engine (riskops-drift on the raw values): exact, no bound.
+    pub fn from_exact(c: &riskops_drift::ColumnDrift) -> FeatureDrift {
+        FeatureDrift {
+            name: c.name.clone(),
+            column_type: c.column_type,
+            method: c.method,
+            statistic: c.statistic,
+            p_value: c.p_value,
+            threshold: c.threshold,
+            drifted: c.drifted,
+            n_reference: c.n_reference as u64,
+            n_current: c.n_current as u64,
+            exact: true,
+            approx_error: Some(0.0),
+            p_value_range: None,
+            near_threshold: false,
+        }
+    }
+}
+
 /// Compares `current` with `reference`; `Err(reason)` when the column is not compared.
 pub fn column_drift(reference: &ColumnProfile, current: &ColumnState) -> Result<FeatureDrift, String> {
     let name = current.name.clone();

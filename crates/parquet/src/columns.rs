@@ -15,7 +15,6 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, TimeUnit};
 use riskops_data::{MISSING_CODE, StrColumn, Values};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A code not assigned yet, in a dictionary's index → code map. Never a real code: the
@@ -342,7 +341,9 @@ impl<'a> StringValues<'a> {
 struct Interner {
     codes: Vec<u32>,
     dictionary: Vec<String>,
-    index: HashMap<String, u32>,
+    // Fx: one hash per value read, the CSV reader's hasher (SipHash cost a tenth of a
+    // segment's decoding).
+    index: riskops_data::fxhash::FxHashMap<String, u32>,
 }
 
 impl Interner {

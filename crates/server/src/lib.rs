@@ -19,6 +19,7 @@ mod models;
 mod plain_http;
 mod produce;
 mod profiling;
+pub mod record_tables;
 pub mod routes;
 mod segments;
 mod serve;
@@ -244,6 +245,7 @@ pub async fn start(
     let riskops = Riskops::new(store, artifacts, clock)
         .with_signing_key(Arc::new(key))
         .with_segment_writer(Arc::new(segments::ParquetSegments { tmp_dir: tmp_dir.clone() }))
+        .with_record_tables(Arc::new(record_tables::FileRecordTables))
         .with_model_inspector(Arc::new(models::Inspector { endpoints: settings.endpoints.clone() }))
         .with_evidence_producer(
             Arc::new(produce::ModelRunner { endpoints: settings.endpoints.clone() }),

@@ -35,6 +35,8 @@ mod console_seed;
 mod contract;
 #[path = "api/endpoints.rs"]
 mod endpoints;
+#[path = "api/exact.rs"]
+mod exact;
 #[path = "api/governance.rs"]
 mod governance;
 #[path = "api/hardening.rs"]

@@ -50,6 +50,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (15, "produced_evidence", include_str!("../migrations/postgres/0015_produced_evidence.sql")),
     (16, "model_endpoint", include_str!("../migrations/postgres/0016_model_endpoint.sql")),
     (17, "monitoring_series", include_str!("../migrations/postgres/0017_monitoring_series.sql")),
+    (19, "exact_drift", include_str!("../migrations/postgres/0019_exact_drift.sql")),
 ];
 
 /// Advisory lock keys (arbitrary constants, unique to riskops).

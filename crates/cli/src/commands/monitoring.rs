@@ -454,7 +454,8 @@ fn print_windows(report: &MonitoringView) {
                 w.version.clone(),
                 w.records.to_string(),
                 w.labelled.to_string(),
-                percent(w.drift.share),
+                // ≈: from sketches (an open window), not the exact computation.
+                format!("{}{}", if w.drift.exact { "" } else { "≈" }, percent(w.drift.share)),
                 if drifted.is_empty() { "-".into() } else { drifted.join(", ") },
                 fixed(perf.and_then(|p| p.get("f1").or_else(|| p.get("r2"))), 3),
                 fixed(w.worst_parity_ratio().map(|(_, r)| r), 2),
@@ -492,6 +493,16 @@ fn print_windows(report: &MonitoringView) {
     }
 }
 
+/// Whether a window's drift is exact (from its records) or approximate (sketches), and why.
+fn drift_source(d: &riskops_api::window::WindowDrift) -> String {
+    match (d.exact, &d.note) {
+        (true, None) => ", exact (from the window's records)".to_string(),
+        (true, Some(note)) => format!(", exact: {note}"),
+        (false, Some(note)) => format!(" ≈ {note}"),
+        (false, None) => " ≈ approximate, from sketches".to_string(),
+    }
+}
+
 fn fixed(x: Option<f64>, digits: usize) -> String {
     x.map_or("-".to_string(), |x| format!("{x:.digits$}"))
 }
@@ -504,10 +515,26 @@ fn percent(x: f64) -> String {
 fn print_window_detail(w: &WindowReport) {
     println!("newest window {} to {} (version {}):", w.start, w.end, w.version);
     println!(
-        "  drift        {} of the features drifted{}",
+        "  drift        {} of the features drifted{}{}",
         percent(w.drift.share),
-        if w.drift.drifted { " (the dataset drifts)" } else { "" }
+        if w.drift.drifted { " (the dataset drifts)" } else { "" },
+        drift_source(&w.drift)
     );
+    for f in &w.drift.features {
+        let value = f.statistic.map_or("-".to_string(), |x| format!("{x:.4}"));
+        let approx = match (f.exact, f.approx_error) {
+            (true, _) => String::new(),
+            (false, Some(bound)) => format!(" ≈ (approximate, ±{bound:.4})"),
+            (false, None) => " ≈ (approximate, unbounded)".to_string(),
+        };
+        let near = if f.near_threshold { ", near the threshold: the verdict may differ" } else { "" };
+        println!(
+            "               {} {} {value}{approx}{near}{}",
+            f.name,
+            f.method,
+            if f.drifted { " DRIFT" } else { "" }
+        );
+    }
     let performance = match &w.performance {
         None => "no labelled records yet".to_string(),
         Some(p) => p.values().iter().map(|(k, x)| format!("{k} {x:.3}")).collect::<Vec<_>>().join(", "),
@@ -597,5 +624,35 @@ fn print_attribution(explain: Option<&WindowExplanation>) {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::drift_source;
+    use riskops_api::window::{DriftStatus, WindowDrift};
+
+    fn drift(exact: bool, note: Option<&str>) -> WindowDrift {
+        WindowDrift {
+            status: DriftStatus::Ok,
+            min_records: 0,
+            share: 0.0,
+            drifted: false,
+            n_drifted: 0,
+            n_near_threshold: 0,
+            features: Vec::new(),
+            skipped: Vec::new(),
+            exact,
+            computed_at: None,
+            note: note.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn approximate_drift_is_marked_and_exact_drift_says_where_it_comes_from() {
+        assert!(drift_source(&drift(false, Some("the window is open"))).contains("≈ the window is open"));
+        assert!(drift_source(&drift(false, None)).contains("≈ approximate"));
+        assert!(drift_source(&drift(true, None)).contains("exact (from the window's records)"));
+        assert!(!drift_source(&drift(true, Some("expired"))).contains('≈'));
     }
 }

@@ -118,6 +118,9 @@ fn prediction_logs_are_sent_from_files_and_windows_shown() {
         assert!(!line.contains(" - ("), "{section} has values: {line}");
     }
     assert!(text.contains("sex: parity ratio") && text.contains("f1 ") && text.contains("p95 "), "{text}");
+    // The window has ended: its drift is exact, from its records, and says so.
+    let drift = text.lines().find(|l| l.trim_start().starts_with("drift")).unwrap_or_default();
+    assert!(drift.contains("exact (from the window's records)") && !drift.contains('≈'), "{text}");
     // The sample is kept, but a model riskops cannot run is not explained: the reason shows.
     let attribution = text.lines().find(|l| l.trim_start().starts_with("attribution")).unwrap_or_default();
     assert!(attribution.contains("- (") && attribution.contains("ONNX"), "{text}");

@@ -41,8 +41,8 @@ pub use integrity::{Compromised, INTEGRITY_MONITOR, IntegrityProblem, IntegrityR
 pub use kpi::{KpiReport, VersionKpi};
 pub use metrics::{LOOK_BACK_DAYS, LatestWindow, ModelMetrics};
 pub use monitoring::{
-    ArtifactFiles, AttributionJob, IngestOutcome, IngestPermit, MAX_BATCH, MonitorConfig, SegmentFile, SegmentWriter,
-    WindowAttribution, WindowDrift, WindowExplainer, WindowPoint,
+    ArtifactFiles, AttributionJob, IngestOutcome, IngestPermit, MAX_BATCH, MonitorConfig, RecordTables, SegmentFile,
+    SegmentWriter, WindowAttribution, WindowDrift, WindowExplainer, WindowPoint,
 };
 pub use produce::{
     Contribution, DataInput, EvidenceProducer, ExplainJob, ExplainMethod, ExplainOptions, ModelInput, PRODUCED_BY,
@@ -103,6 +103,11 @@ pub struct Riskops {
     window_explainer: Option<Arc<dyn WindowExplainer>>,
     /// Windows' `explain` sections already computed.
     explanations: Arc<monitoring::ExplanationCache>,
+    /// Reads segments and datasets for closed windows' exact drift; without one (tools,
+    /// unit tests) windows report the sketches' drift.
+    record_tables: Option<Arc<dyn RecordTables>>,
+    /// Reference data prepared for exact drift (bounded).
+    prepared_references: Arc<monitoring::PreparedCache>,
     ingest_turns: Arc<monitoring::IngestTurns>,
     /// One settlement of the risk register at a time in this process: a resolve request and
     /// the alerting loop could otherwise both apply the same pending `lower`.
@@ -128,6 +133,8 @@ impl Riskops {
             produce_dir: None,
             window_explainer: None,
             explanations: Arc::default(),
+            record_tables: None,
+            prepared_references: Arc::default(),
             ingest_turns: Arc::default(),
             settling: Arc::default(),
             webhook_allow_hosts: Arc::default(),

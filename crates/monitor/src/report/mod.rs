@@ -51,6 +51,42 @@ pub struct WindowDrift {
     /// The window had fewer records than `min_records`: no verdict should be drawn.
     pub insufficient: bool,
     pub min_records: u64,
+    /// Computed from the window's raw records exactly as `riskops drift` computes it (a
+    /// closed window); false: from the sketches, each feature with its error bound.
+    pub exact: bool,
+    /// When the exact result was computed (unix seconds).
+    pub computed_at: Option<i64>,
+    /// What a reader should know about where the result comes from (segments expired and
+    /// the last exact result kept, raw records not kept, …).
+    pub note: Option<String>,
+}
+
+impl WindowDrift {
+    /// Drift from per-feature results, with Evidently's dataset rule (drifted when at least
+    /// `drift_share` of the compared features drift).
+    pub fn of_features(
+        features: Vec<FeatureDrift>,
+        skipped: Vec<(String, String)>,
+        drift_share: f64,
+        insufficient: bool,
+        min_records: u64,
+    ) -> WindowDrift {
+        let n_drifted = features.iter().filter(|f| f.drifted).count();
+        let share = if features.is_empty() { 0.0 } else { n_drifted as f64 / features.len() as f64 };
+        WindowDrift {
+            share,
+            drifted: !features.is_empty() && share >= drift_share,
+            n_drifted,
+            n_near_threshold: features.iter().filter(|f| f.near_threshold).count(),
+            features,
+            skipped,
+            insufficient,
+            min_records,
+            exact: false,
+            computed_at: None,
+            note: None,
+        }
+    }
 }
 
 /// The report of one window: what the API's `GET …/monitoring` answers (the server turns
@@ -93,18 +129,13 @@ impl WindowReport {
                 },
             }
         }
-        let n_drifted = features.iter().filter(|f| f.drifted).count();
-        let share = if features.is_empty() { 0.0 } else { n_drifted as f64 / features.len() as f64 };
-        let drift = WindowDrift {
-            share,
-            drifted: !features.is_empty() && share >= ctx.drift_share,
-            n_drifted,
-            n_near_threshold: features.iter().filter(|f| f.near_threshold).count(),
+        let drift = WindowDrift::of_features(
             features,
             skipped,
-            insufficient: state.records < ctx.min_records,
-            min_records: ctx.min_records,
-        };
+            ctx.drift_share,
+            state.records < ctx.min_records,
+            ctx.min_records,
+        );
         let prediction_drift = ctx.prediction_reference.map(|r| {
             let mut p = state.prediction.clone();
             p.dtype = r.dtype;

@@ -104,6 +104,9 @@ fn drift(d: &m::WindowDrift) -> WindowDrift {
             .iter()
             .map(|(name, reason)| SkippedFeature { name: name.clone(), reason: reason.clone() })
             .collect(),
+        exact: d.exact,
+        computed_at: d.computed_at.map(riskops_monitor::rfc3339),
+        note: d.note.clone(),
     }
 }
 

@@ -219,3 +219,34 @@ async fn chart_values_are_listed_with_their_windows_only_at_the_windows_revision
         assert!(store.series("other", i64::MIN, i64::MAX).await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn exact_drift_is_kept_per_window_bounds_and_replaced_by_a_newer_one() {
+    use riskops_core::monitoring::ExactDriftRow;
+    for b in backends().await {
+        let store = &b.store;
+        let row = |start: i64, end: i64, records: u64, drift: &str| ExactDriftRow {
+            model: "fraud".into(),
+            version: 2,
+            start,
+            end,
+            records,
+            computed_at: 1_790_000_000 + records as i64,
+            drift: drift.into(),
+        };
+        assert_eq!(store.exact_drift("fraud", 2, hour(0), hour(1)).await.unwrap(), None);
+        store.put_exact_drift(&row(hour(0), hour(1), 10, "{\"hour\":1}")).await.unwrap();
+        // A day rolled up over the same start is another entry.
+        store.put_exact_drift(&row(hour(0), hour(24), 30, "{\"day\":1}")).await.unwrap();
+        store.put_exact_drift(&row(hour(0), hour(1), 12, "{\"hour\":2}")).await.unwrap();
+        assert_eq!(
+            store.exact_drift("fraud", 2, hour(0), hour(1)).await.unwrap(),
+            Some(row(hour(0), hour(1), 12, "{\"hour\":2}"))
+        );
+        assert_eq!(
+            store.exact_drift("fraud", 2, hour(0), hour(24)).await.unwrap(),
+            Some(row(hour(0), hour(24), 30, "{\"day\":1}"))
+        );
+        assert_eq!(store.exact_drift("fraud", 1, hour(0), hour(1)).await.unwrap(), None, "another version's");
+    }
+}

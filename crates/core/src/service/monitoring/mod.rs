@@ -16,6 +16,7 @@
 
 mod attribution;
 mod config;
+mod exact;
 mod ingest;
 mod reports;
 mod segments;
@@ -25,6 +26,8 @@ mod window_drift;
 pub(super) use attribution::ExplanationCache;
 pub use attribution::{ArtifactFiles, AttributionJob, WindowAttribution, WindowExplainer};
 pub use config::MonitorConfig;
+pub(super) use exact::PreparedCache;
+pub use exact::RecordTables;
 pub use ingest::{IngestOutcome, MAX_BATCH};
 pub(super) use reports::WindowReports;
 pub use segments::{SegmentFile, SegmentWriter};

@@ -1,6 +1,7 @@
 //! Windows out: window reports against the reference profile, with prediction drift and
 //! business values.
 
+use super::exact::{self, ClosedDrift};
 use super::*;
 use super::{RequestContext, Riskops};
 use crate::auth::Operation;
@@ -63,6 +64,7 @@ impl Riskops {
             }
         }
         let mut reports = WindowReports::new(self, model).await?;
+        reports.granularity = if config.window.rolls_up_into(target) { target } else { config.window };
         let mut out = Vec::new();
         for ((start, version), shapes) in merged {
             for (end, state) in shapes {
@@ -87,6 +89,11 @@ pub(in crate::service) struct WindowReports<'a> {
     versions: HashMap<u32, crate::registry::ModelVersion>,
     /// False: reports leave prediction drift out (its baseline is another window to read).
     prediction_drift: bool,
+    /// How the reported windows are cut (the configured window, or a roll-up): decides
+    /// when one is closed, so its drift is computed exactly from its records.
+    granularity: WindowSpec,
+    /// The model's raw-record segments, listed once for the closed windows' exact drift.
+    segments: Option<Vec<crate::monitoring::Segment>>,
 }
 
 impl<'a> WindowReports<'a> {
@@ -95,10 +102,13 @@ impl<'a> WindowReports<'a> {
             Some(d) => OutcomeValues::from_json(&d.document).ok(),
             None => None,
         };
+        let config = riskops.stored_monitor_config(model).await?;
         Ok(WindowReports {
             riskops,
             model: model.to_string(),
-            config: riskops.stored_monitor_config(model).await?,
+            granularity: config.window,
+            segments: None,
+            config,
             values,
             references: HashMap::new(),
             baselines: HashMap::new(),
@@ -150,6 +160,20 @@ impl<'a> WindowReports<'a> {
         }
         if let Some(v) = self.version(version).await? {
             report.explain = self.riskops.window_explanation(&v, start, state, &self.config).await;
+            let now = self.riskops.clock.now().unix_timestamp();
+            if exact::is_closed(self.granularity, end, state.records, now) {
+                let (model, config, listed) = (&self.model, &self.config, &mut self.segments);
+                let drift = &report.drift;
+                match self.riskops.exact_drift(model, &v, start, end, state, &profile, config, drift, listed).await {
+                    ClosedDrift::Exact(d) | ClosedDrift::Kept(d) => report.drift = d,
+                    ClosedDrift::Unavailable(reason) => {
+                        report.drift.note = Some(format!("approximate, from sketches: {reason}"));
+                    }
+                }
+            } else {
+                report.drift.note =
+                    Some("the window is open: approximate, from sketches (each feature with its error bound)".into());
+            }
         }
         let business = business(&report, self.values.as_ref());
         Ok(MonitoredWindow { report, business })

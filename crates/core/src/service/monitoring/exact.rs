@@ -1,0 +1,379 @@
+//! Exact verdicts: a closed window's drift computed from its raw records (the segments)
+//! against the version's reference data, with riskops-drift's `detect_drift` code path
+//! (`detect_drift_prepared`), so it equals `riskops drift` on the same rows.
+//!
+//! Reading files is the server's ([`RecordTables`]: Parquet segments, the dataset's CSV or
+//! Parquet). The reference's columns are prepared once per dataset version and column set
+//! (sorted numbers, counted categories) and kept in a bounded cache, so closing a window
+//! costs reading and sorting its own records. Each result is stored with the number of
+//! records it was computed from: a window only gains records, so an equal count means it
+//! is still current; when the segments no longer hold all of a window's records (expired
+//! under the retention) the last stored result is kept and says so.
+
+use super::{MonitorConfig, Riskops};
+use crate::error::{Error, Result};
+use crate::monitoring::{ExactDriftRow, Segment, WindowSpec};
+use crate::registry::ModelVersion;
+use riskops_data::Table;
+use riskops_data::profile::{Dtype, TableProfile};
+use riskops_drift::{ColumnType, DriftOptions, Method, PreparedReference};
+use riskops_monitor::{FeatureDrift, WindowDrift, WindowState};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Reads what exact drift needs from files: the server's reads Parquet and CSV.
+pub trait RecordTables: Send + Sync {
+    /// A dataset file (CSV or Parquet), only `columns`, typed as `riskops drift` types it.
+    fn dataset(&self, file: &Path, columns: &[String]) -> Result<Table>;
+
+    /// The feature `columns` of the records of `version` whose timestamp is in `[from, to)`
+    /// in these segment files, each typed as a CSV of those records would be typed against
+    /// the reference's dtype (see the server's implementation).
+    fn records(
+        &self,
+        files: &[PathBuf],
+        version: u32,
+        from: i64,
+        to: i64,
+        columns: &[(String, Dtype)],
+    ) -> Result<Table>;
+}
+
+/// Prepared references by (dataset digest, compared columns), most recently used last.
+pub(in crate::service) type PreparedCache = Mutex<Vec<((String, Vec<String>), Arc<PreparedReference>)>>;
+
+/// Prepared references kept at most, and their bytes at most: a large validation set's
+/// columns are 8 bytes a value.
+const MAX_PREPARED: usize = 16;
+const MAX_PREPARED_BYTES: usize = 1 << 30;
+
+/// Where a closed window's drift comes from.
+pub(in crate::service) enum ClosedDrift {
+    /// Computed from the records (now or before, for the same records).
+    Exact(WindowDrift),
+    /// The records are not all there any more: the last exact result, with a note.
+    Kept(WindowDrift),
+    /// No exact result: why (the sketches' report stands, marked approximate).
+    Unavailable(String),
+}
+
+/// Whether a window is closed, so its drift is computed from its records: a window of N
+/// records once it holds N, any window of time (or a rolled-up range) once it has ended.
+pub(in crate::service) fn is_closed(spec: WindowSpec, end: i64, records: u64, now: i64) -> bool {
+    match spec {
+        WindowSpec::Records(n) => records >= u64::from(n),
+        WindowSpec::Hour | WindowSpec::Day => end <= now,
+    }
+}
+
+impl Riskops {
+    /// Reads segment and dataset files with `tables`, so closed windows get exact drift.
+    pub fn with_record_tables(mut self, tables: Arc<dyn RecordTables>) -> Self {
+        self.record_tables = Some(tables);
+        self
+    }
+
+    /// The exact drift of a closed window `[start, end)` of `version` whose state is `state`.
+    #[allow(clippy::too_many_arguments)]
+    pub(in crate::service) async fn exact_drift(
+        &self,
+        model: &str,
+        version: &ModelVersion,
+        start: i64,
+        end: i64,
+        state: &WindowState,
+        profile: &TableProfile,
+        config: &MonitorConfig,
+        sketched: &WindowDrift,
+        listed: &mut Option<Vec<Segment>>,
+    ) -> ClosedDrift {
+        let stored = match self.store.exact_drift(model, version.version, start, end).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(model, error = %e.message, "reading a stored exact drift failed");
+                None
+            }
+        };
+        if let Some(row) = &stored
+            && row.records == state.records
+            && let Some(mut drift) = decode(row, sketched)
+        {
+            // Still the window's records; say so when they are no longer kept.
+            if let Ok(false) = self.records_kept(model, (start, end), state.records, listed).await {
+                drift.note = Some(format!(
+                    "the raw records expired under the retention ({} days): exact result computed at {} kept",
+                    config.retention_days,
+                    riskops_monitor::rfc3339(row.computed_at)
+                ));
+            }
+            return ClosedDrift::Exact(drift);
+        }
+        let fresh = self.compute_exact(model, version, (start, end), state, profile, config, listed).await;
+        let reason = match fresh {
+            Ok(Ok(report)) => {
+                let now = self.clock.now().unix_timestamp();
+                let row = ExactDriftRow {
+                    model: model.to_string(),
+                    version: version.version,
+                    start,
+                    end,
+                    records: state.records,
+                    computed_at: now,
+                    drift: encode(&report).to_string(),
+                };
+                if let Err(e) = self.store.put_exact_drift(&row).await {
+                    tracing::warn!(model, error = %e.message, "storing an exact drift failed");
+                }
+                if let Some(drift) = decode(&row, sketched) {
+                    return ClosedDrift::Exact(drift);
+                }
+                "the exact result could not be read back".to_string()
+            }
+            Ok(Err(reason)) => reason,
+            Err(e) => {
+                tracing::warn!(model, version = version.version, start, error = %e.message, "exact drift failed");
+                "the exact drift could not be computed now (see the server log)".to_string()
+            }
+        };
+        match stored.as_ref().and_then(|row| decode(row, sketched).map(|d| (row, d))) {
+            Some((row, mut drift)) => {
+                drift.note = Some(format!(
+                    "{reason}: this is the last exact result, computed at {} from {} of the window's {} records",
+                    riskops_monitor::rfc3339(row.computed_at),
+                    row.records,
+                    state.records
+                ));
+                ClosedDrift::Kept(drift)
+            }
+            None => ClosedDrift::Unavailable(reason),
+        }
+    }
+
+    /// `Ok(Err(reason))` when the records are not all available.
+    #[allow(clippy::too_many_arguments)]
+    async fn compute_exact(
+        &self,
+        model: &str,
+        version: &ModelVersion,
+        (start, end): (i64, i64),
+        state: &WindowState,
+        profile: &TableProfile,
+        config: &MonitorConfig,
+        listed: &mut Option<Vec<Segment>>,
+    ) -> Result<std::result::Result<riskops_drift::DriftReport, String>> {
+        let Some(tables) = self.record_tables.clone() else {
+            return Ok(Err("this server does not read raw records".into()));
+        };
+        if self.segment_writer.is_none() {
+            return Ok(Err("this server keeps no raw records".into()));
+        }
+        let columns: Vec<(String, Dtype)> = state
+            .features
+            .iter()
+            .filter_map(|f| profile.columns.iter().find(|c| c.name == f.name).map(|c| (c.name.clone(), c.dtype)))
+            .collect();
+        let segments = self.segments_of(model, start, end, listed).await?;
+        if segments.iter().map(|s| s.records).sum::<u64>() < state.records {
+            return Ok(Err(format!(
+                "the raw records are no longer all kept (retention {} days)",
+                config.retention_days
+            )));
+        }
+        let reference = self.prepared_reference(version, &columns, tables.as_ref()).await?;
+        let mut opened = Vec::with_capacity(segments.len());
+        for s in &segments {
+            opened.push(self.artifacts.open_verified(&s.digest).await?);
+        }
+        let files: Vec<PathBuf> = opened.iter().map(|f| f.path.clone()).collect();
+        let (number, expected) = (version.version, state.records);
+        let answer = tokio::task::spawn_blocking(move || {
+            let current = tables.records(&files, number, start, end, &columns)?;
+            if current.rows as u64 != expected {
+                return Ok(Err(format!(
+                    "the raw records kept ({} in the window's time range) are not the window's {expected}",
+                    current.rows
+                )));
+            }
+            let names: Vec<String> = columns.into_iter().map(|(n, _)| n).collect();
+            drift_of(&reference, current, names).map(Ok)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("exact drift stopped: {e}")))?;
+        drop(opened);
+        answer
+    }
+
+    /// Segments holding records of the time range `[start, end)` (of any version); the
+    /// model's list is read once per `listed` (a request's reports share it).
+    async fn segments_of(
+        &self,
+        model: &str,
+        start: i64,
+        end: i64,
+        listed: &mut Option<Vec<Segment>>,
+    ) -> Result<Vec<Segment>> {
+        if listed.is_none() {
+            *listed = Some(self.store.segments(model).await?);
+        }
+        let all = listed.as_deref().unwrap_or_default();
+        Ok(all.iter().filter(|s| s.first_ts < end && s.last_ts >= start).cloned().collect())
+    }
+
+    /// Whether the segments can still hold a window's `records` (a cheap check on their
+    /// counts: an expired segment is gone from the list).
+    async fn records_kept(
+        &self,
+        model: &str,
+        (start, end): (i64, i64),
+        records: u64,
+        listed: &mut Option<Vec<Segment>>,
+    ) -> Result<bool> {
+        if self.segment_writer.is_none() {
+            return Ok(false);
+        }
+        Ok(self.segments_of(model, start, end, listed).await?.iter().map(|s| s.records).sum::<u64>() >= records)
+    }
+
+    /// The version's reference data prepared for `columns`, from the cache when it holds it.
+    async fn prepared_reference(
+        &self,
+        version: &ModelVersion,
+        columns: &[(String, Dtype)],
+        tables: &dyn RecordTables,
+    ) -> Result<Arc<PreparedReference>> {
+        let link = version
+            .validation_data
+            .as_ref()
+            .or(version.training_data.as_ref())
+            .ok_or_else(|| Error::invalid("version", "no training or validation dataset"))?;
+        let dataset = self
+            .store
+            .dataset_version(&link.name, link.version)
+            .await?
+            .ok_or_else(|| Error::internal(format!("dataset {link} vanished")))?;
+        let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
+        let key = (dataset.digest.as_str().to_string(), names.clone());
+        if let Ok(mut cache) = self.prepared_references.lock()
+            && let Some(i) = cache.iter().position(|(k, _)| *k == key)
+        {
+            let hit = cache.remove(i);
+            let prepared = hit.1.clone();
+            cache.push(hit);
+            return Ok(prepared);
+        }
+        let file = self.artifacts.open_verified(&dataset.digest).await?;
+        let table = tables.dataset(&file.path, &names)?;
+        let prepared = tokio::task::spawn_blocking(move || PreparedReference::new(table, 0))
+            .await
+            .map_err(|e| Error::internal(format!("preparing a reference stopped: {e}")))?;
+        drop(file);
+        let prepared = Arc::new(prepared);
+        if let Ok(mut cache) = self.prepared_references.lock() {
+            cache.push((key, prepared.clone()));
+            while cache.len() > MAX_PREPARED
+                || (cache.len() > 1 && cache.iter().map(|(_, p)| p.size()).sum::<usize>() > MAX_PREPARED_BYTES)
+            {
+                cache.remove(0);
+            }
+        }
+        Ok(prepared)
+    }
+}
+
+/// riskops-drift on the window's rows. A column without values on either side is left out
+/// with its reason, as the sketches' report leaves it out, instead of failing the window
+/// (the drift engine refuses such a column).
+fn drift_of(reference: &PreparedReference, current: Table, columns: Vec<String>) -> Result<riskops_drift::DriftReport> {
+    let mut left_out = Vec::new();
+    let mut compared = Vec::with_capacity(columns.len());
+    for name in columns {
+        let in_window = current.column(&name).is_some_and(|c| has_values(&c.values));
+        if !in_window {
+            left_out.push(riskops_drift::Skipped { name, reason: "no values in the window".into() });
+        } else if !reference.has_values(&name) {
+            left_out.push(riskops_drift::Skipped { name, reason: "no values in the reference".into() });
+        } else {
+            compared.push(name);
+        }
+    }
+    let options = DriftOptions { columns: Some(compared), ..DriftOptions::default() };
+    let mut report = riskops_drift::detect_drift_prepared(reference, current, &options, &|_, _| {})
+        .map_err(|e| Error::internal(format!("exact drift: {e}")))?;
+    report.skipped.extend(left_out);
+    Ok(report)
+}
+
+/// Whether a column holds a value the drift engine compares (finite numbers, any text).
+fn has_values(values: &riskops_data::Values) -> bool {
+    match values {
+        riskops_data::Values::Float(v) => v.iter().any(|x| x.is_finite()),
+        riskops_data::Values::Int(v) => !v.is_empty(),
+        riskops_data::Values::Bool(v) => !v.is_empty(),
+        riskops_data::Values::Str(s) => s.codes.iter().any(|&c| c != riskops_data::MISSING_CODE),
+    }
+}
+
+/// The stored form: per feature what the report shows (the charts stay the sketches').
+fn encode(report: &riskops_drift::DriftReport) -> Value {
+    let number = |x: f64| if x.is_finite() { json!(x) } else { Value::Null };
+    json!({
+        "features": report.columns.iter().map(|c| json!({
+            "name": c.name,
+            "type": c.column_type.name(),
+            "method": c.method.name(),
+            "statistic": number(c.statistic),
+            "p_value": c.p_value.map(number),
+            "threshold": c.threshold,
+            "drifted": c.drifted,
+            "n_reference": c.n_reference,
+            "n_current": c.n_current,
+        })).collect::<Vec<_>>(),
+        "skipped": report.skipped.iter().map(|s| json!([s.name, s.reason])).collect::<Vec<_>>(),
+    })
+}
+
+/// A stored result as the window's drift (keeping the sketched report's record counts
+/// rule); `None` when it does not read (an older form), so it is computed again.
+fn decode(row: &ExactDriftRow, sketched: &WindowDrift) -> Option<WindowDrift> {
+    let v: Value = serde_json::from_str(&row.drift).ok()?;
+    let mut features = Vec::new();
+    for f in v.get("features")?.as_array()? {
+        let column_type = match f.get("type")?.as_str()? {
+            "numerical" => ColumnType::Numerical,
+            "categorical" => ColumnType::Categorical,
+            _ => return None,
+        };
+        features.push(FeatureDrift {
+            name: f.get("name")?.as_str()?.to_string(),
+            column_type,
+            method: Method::parse(f.get("method")?.as_str()?)?,
+            statistic: f.get("statistic")?.as_f64().unwrap_or(f64::NAN),
+            p_value: f
+                .get("p_value")
+                .and_then(|p| if p.is_null() { None } else { Some(p.as_f64().unwrap_or(f64::NAN)) }),
+            threshold: f.get("threshold")?.as_f64()?,
+            drifted: f.get("drifted")?.as_bool()?,
+            n_reference: f.get("n_reference")?.as_u64()?,
+            n_current: f.get("n_current")?.as_u64()?,
+            exact: true,
+            approx_error: Some(0.0),
+            p_value_range: None,
+            near_threshold: false,
+        });
+    }
+    let mut skipped = Vec::new();
+    for s in v.get("skipped")?.as_array()? {
+        skipped.push((s.get(0)?.as_str()?.to_string(), s.get(1)?.as_str()?.to_string()));
+    }
+    let mut drift = WindowDrift::of_features(
+        features,
+        skipped,
+        riskops_drift::rules::DRIFT_SHARE,
+        sketched.insufficient,
+        sketched.min_records,
+    );
+    drift.exact = true;
+    drift.computed_at = Some(row.computed_at);
+    Some(drift)
+}
