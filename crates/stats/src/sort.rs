@@ -191,9 +191,9 @@ pub fn sorted_from_ints(values: Vec<i64>) -> Vec<f64> {
         for &v in &values {
             counts[(v - min) as usize] += 1;
         }
-        let mut sorted = values;
-        sorted.clear();
-        let mut out: Vec<f64> = sorted.into_iter().map(|i| i as f64).collect();
+        let n = values.len();
+        drop(values);
+        let mut out = Vec::with_capacity(n);
         for (offset, &count) in counts.iter().enumerate() {
             out.extend(std::iter::repeat_n((min + offset as i64) as f64, count));
         }

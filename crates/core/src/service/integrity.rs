@@ -35,7 +35,7 @@ pub struct IntegrityProblem {
 
 /// Deployments found compromised by the last verification: by model, version and
 /// environment, their project and what is wrong.
-pub type Compromised = BTreeMap<(String, u32, &'static str), (String, String)>;
+pub type Compromised = BTreeMap<(String, u32, Environment), (String, String)>;
 
 /// What one verification pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -79,7 +79,7 @@ impl Riskops {
         let compromised: Compromised = report
             .problems
             .iter()
-            .map(|p| ((p.model.clone(), p.version, p.environment.as_str()), (p.project.clone(), p.problem.clone())))
+            .map(|p| ((p.model.clone(), p.version, p.environment), (p.project.clone(), p.problem.clone())))
             .collect();
         if let Ok(mut current) = self.compromised.write() {
             *current = compromised;
@@ -94,12 +94,9 @@ impl Riskops {
     }
 
     /// Why `model@version` in `environment` is compromised, per the last verification.
-    pub fn compromised(&self, model: &str, version: u32, environment: &str) -> Option<String> {
+    pub fn compromised(&self, model: &str, version: u32, environment: Environment) -> Option<String> {
         let current = self.compromised.read().ok()?;
-        current
-            .iter()
-            .find(|((m, v, e), _)| m == model && *v == version && *e == environment)
-            .map(|(_, (_, why))| why.clone())
+        current.get(&(model.to_string(), version, environment)).map(|(_, why)| why.clone())
     }
 
     /// The compromised deployments of the projects `ctx` may read the registry of, for
@@ -111,14 +108,12 @@ impl Riskops {
             .filter(|(_, (project, _))| {
                 auth::authorize(&ctx.principal, Operation::RegistryRead, Scope::Project(project)).is_ok()
             })
-            .filter_map(|((model, version, environment), (project, problem))| {
-                Some(IntegrityProblem {
-                    project,
-                    model,
-                    version,
-                    environment: Environment::parse("environment", environment).ok()?,
-                    problem,
-                })
+            .map(|((model, version, environment), (project, problem))| IntegrityProblem {
+                project,
+                model,
+                version,
+                environment,
+                problem,
             })
             .collect()
     }

@@ -306,7 +306,7 @@ pub async fn reject(
 }
 
 fn deployment_view(d: Deployment, riskops: &riskops_core::Riskops) -> DeploymentView {
-    let compromised = d.until.is_none().then(|| riskops.compromised(&d.model, d.version, d.environment.as_str()));
+    let compromised = d.until.is_none().then(|| riskops.compromised(&d.model, d.version, d.environment));
     DeploymentView {
         compromised: compromised.flatten(),
         model: d.model,
