@@ -16,6 +16,7 @@ pub mod clock;
 pub mod compliance;
 pub mod context;
 pub mod drift_html;
+pub mod drift_json;
 pub mod encode;
 pub mod error;
 pub mod governance;

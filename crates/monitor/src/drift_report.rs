@@ -2,7 +2,7 @@
 //! the sketches on both sides, so the window can be shown as `riskops drift --format html`
 //! shows two files (riskops-drift's `html` module).
 
-use crate::drift::column_drift;
+use crate::drift::{FeatureDrift, column_drift};
 use crate::window::{ColumnState, WindowState};
 use riskops_data::profile::{ColumnProfile, Dtype, TableProfile};
 use riskops_drift::{ColumnDrift, ColumnType, DriftReport, Plot, Skipped};
@@ -16,9 +16,38 @@ const TOP_CATEGORIES: usize = 12;
 /// The window's drift per feature against the reference profile; the dataset drifts when at
 /// least `drift_share` of the compared features do.
 pub fn drift_report(state: &WindowState, reference: &TableProfile, drift_share: f64) -> DriftReport {
+    drift_of_columns(&state.features, state.records, reference, drift_share).0
+}
+
+/// Drift between two profiles (a dataset's and another's, or the merged profiles of a Spark
+/// job's partitions), computed from their sketches as a window's is: the current profile's
+/// columns are taken as a window's. Beside the report, each compared column's
+/// [`FeatureDrift`], which says whether its statistic is exact and, if not, the bound on its
+/// error (`approx_error`) and whether the verdict is near the threshold.
+pub fn profile_drift(reference: &TableProfile, current: &TableProfile, drift_share: f64) -> ProfileDrift {
+    let columns: Vec<ColumnState> = current.columns.iter().map(ColumnState::from_profile).collect();
+    let (report, features) = drift_of_columns(&columns, current.rows, reference, drift_share);
+    ProfileDrift { report, features }
+}
+
+/// [`profile_drift`]'s answer.
+#[derive(Debug, Clone)]
+pub struct ProfileDrift {
+    pub report: DriftReport,
+    /// The compared columns, in the report's order, with their exactness and error bounds.
+    pub features: Vec<FeatureDrift>,
+}
+
+fn drift_of_columns(
+    features: &[ColumnState],
+    records: u64,
+    reference: &TableProfile,
+    drift_share: f64,
+) -> (DriftReport, Vec<FeatureDrift>) {
     let mut columns = Vec::new();
+    let mut compared = Vec::new();
     let mut skipped = Vec::new();
-    for current in &state.features {
+    for current in features {
         let Some(profile) = reference.columns.iter().find(|c| c.name == current.name) else {
             skipped.push(Skipped { name: current.name.clone(), reason: "not in the reference profile".into() });
             continue;
@@ -26,6 +55,7 @@ pub fn drift_report(state: &WindowState, reference: &TableProfile, drift_share: 
         match column_drift(profile, current) {
             Err(reason) => skipped.push(Skipped { name: current.name.clone(), reason }),
             Ok(d) => {
+                compared.push(d.clone());
                 let (n_values, plot) = match d.column_type {
                     ColumnType::Numerical => (profile.distinct.estimate() as usize, histogram(profile, current)),
                     ColumnType::Categorical => bars(profile, current),
@@ -48,16 +78,17 @@ pub fn drift_report(state: &WindowState, reference: &TableProfile, drift_share: 
     }
     let n_drifted = columns.iter().filter(|c| c.drifted).count();
     let share = if columns.is_empty() { 0.0 } else { n_drifted as f64 / columns.len() as f64 };
-    DriftReport {
+    let report = DriftReport {
         n_reference: reference.rows as usize,
-        n_current: state.records as usize,
+        n_current: records as usize,
         drifted: !columns.is_empty() && share >= drift_share,
         columns,
         skipped,
         n_drifted,
         drift_share: share,
         drift_share_threshold: drift_share,
-    }
+    };
+    (report, compared)
 }
 
 /// Shares of both sketches over equal-width bins spanning both samples.

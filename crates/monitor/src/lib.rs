@@ -48,7 +48,7 @@ mod window;
 
 pub use columns::{RecordBuilder, RecordColumn};
 pub use drift::{FeatureDrift, column_drift, ks_p_value};
-pub use drift_report::drift_report;
+pub use drift_report::{ProfileDrift, drift_report, profile_drift};
 pub use features::{Features, Layout};
 pub use record::{Record, RecordReader, Text, Value, bool_text, number_category};
 pub use report::{

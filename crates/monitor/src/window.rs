@@ -5,7 +5,7 @@ use crate::codec::{Reader, Writer};
 use crate::record::{Record, Value, bool_text};
 use crate::sample::ExplainSample;
 use crate::schema::{FeatureSpec, InputSchema, RejectReason, Rejections, Task, fits};
-use riskops_data::profile::Dtype;
+use riskops_data::profile::{ColumnProfile, Dtype};
 use riskops_stats::metrics::{BinaryOutcomes, GroupOutcomes, RegressionSummary};
 use riskops_stats::sketch::{Frequencies, Moments, QuantileSketch};
 use std::collections::{BTreeMap, HashSet};
@@ -114,6 +114,42 @@ impl ColumnState {
             quantiles: QuantileSketch::with_k(WINDOW_K).unwrap_or_default(),
             frequencies: Frequencies::new(),
             small: SmallCounts::default(),
+        }
+    }
+
+    /// A column seen whole elsewhere (a dataset's profile, say, or the merge of a Spark job's
+    /// partition profiles), as a window's column, so two profiles compare as a window and its
+    /// reference do. The exact small counts are kept when the profile's sketches are exact
+    /// about them (its quantile sketch holds every value, or an integer column's frequencies
+    /// are exact); otherwise they count as saturated, as a window's would past the cap.
+    pub fn from_profile(profile: &ColumnProfile) -> ColumnState {
+        let mut small = SmallCounts::default();
+        let exact_values: Option<Vec<(f64, u64)>> = if profile.quantiles.is_exact() {
+            Some(profile.quantiles.sorted_view())
+        } else if profile.dtype == Dtype::Int64 && profile.frequencies.is_exact() {
+            Some(profile.frequencies.iter().filter_map(|(k, n)| k.parse::<f64>().ok().map(|x| (x, n))).collect())
+        } else {
+            None
+        };
+        match exact_values {
+            Some(values) => values.into_iter().for_each(|(x, n)| small.add_n(x, n)),
+            None => small.saturated = true,
+        }
+        ColumnState {
+            name: profile.name.clone(),
+            dtype: profile.dtype,
+            flexible: false,
+            rows: profile.rows,
+            missing: profile.missing,
+            type_violations: 0,
+            infinite: profile.infinite,
+            out_of_range: 0,
+            unseen: 0,
+            tracks_unseen: false,
+            moments: profile.moments,
+            quantiles: profile.quantiles.clone(),
+            frequencies: profile.frequencies.clone(),
+            small,
         }
     }
 

@@ -22,6 +22,8 @@ mod write;
 
 pub use write::{ColumnValues, write_columns};
 
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{ArrowError, DataType, Schema};
 use columns::{ColumnBuilder, Finished};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -137,17 +139,9 @@ pub fn read_parquet_with(
         .map(PandasMetadata::parse)
         .unwrap_or_default();
 
-    // Every selected column in file order: its builder, or the reason it is left out.
-    let mut planned: Vec<(usize, Result<ColumnBuilder, String>)> = Vec::with_capacity(selected.len());
-    for &index in &selected {
-        let field = &schema.fields()[index];
-        let entry = match typing::plan(field.name(), field.data_type(), &pandas, typing) {
-            Plan::Read(source) => Ok(ColumnBuilder::new(source, rows)),
-            Plan::Skip(reason) => Err(reason),
-        };
-        planned.push((index, entry));
-    }
-    let read: Vec<usize> = planned.iter().filter(|(_, p)| p.is_ok()).map(|(i, _)| *i).collect();
+    let fields: Vec<(&str, &DataType)> = schema.fields().iter().map(|f| (f.name().as_str(), f.data_type())).collect();
+    let mut builder_of_table = TableBuilder::new(&fields, &selected, &pandas, typing, rows);
+    let read = builder_of_table.read_indices();
 
     let mut read_rows = rows;
     if !read.is_empty() {
@@ -161,13 +155,8 @@ pub fn read_parquet_with(
         read_rows = 0;
         for batch in reader {
             let batch = batch.map_err(|e| malformed(format!("cannot decode row {read_rows} onwards: {e}")))?;
-            // The projection keeps file order, as `planned` does.
-            let mut arrays = batch.columns().iter();
-            for (index, entry) in planned.iter_mut() {
-                let Ok(builder) = entry else { continue };
-                let array = arrays.next().ok_or_else(|| malformed("a record batch lacks columns".into()))?;
-                builder.push(array).map_err(|m| malformed(format!("column {:?}: {m}", names[*index])))?;
-            }
+            // The projection keeps file order, as the builder does.
+            builder_of_table.push(batch.columns().iter()).map_err(malformed)?;
             read_rows += batch.num_rows();
             progress(weights.bytes_at(read_rows, file_len));
         }
@@ -176,17 +165,97 @@ pub fn read_parquet_with(
         return Err(malformed(format!("the footer says {rows} rows, but {read_rows} were read")));
     }
     progress(file_len);
+    Ok(builder_of_table.finish(rows))
+}
 
-    let mut table = Table { columns: Vec::with_capacity(read.len()), rows };
-    let mut skipped = Vec::new();
-    for (index, entry) in planned {
-        let name = names[index].to_string();
-        match entry.map(ColumnBuilder::finish) {
-            Ok(Finished::Values(values)) => table.columns.push(Column { name, values }),
-            Ok(Finished::Skipped(reason)) | Err(reason) => skipped.push((name, reason)),
-        }
+/// Arrow record batches from outside a file (a pyarrow Table, a polars DataFrame, handed over
+/// through the Arrow C stream interface), typed as a Parquet file of the same schema and
+/// `pandas` metadata would be, so a DataFrame compares as the file it was written to would.
+/// The error says what is wrong with the data (an empty table, a duplicate column name...).
+pub fn read_batches(
+    schema: &Schema,
+    batches: impl Iterator<Item = Result<RecordBatch, ArrowError>>,
+    typing: Typing,
+) -> Result<ParquetTable, String> {
+    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    let mut seen = HashSet::new();
+    if let Some(name) = names.iter().find(|n| !seen.insert(**n)) {
+        return Err(format!("column {name:?} appears more than once"));
     }
-    Ok(ParquetTable { table, skipped })
+    let pandas = schema.metadata().get("pandas").map(|json| PandasMetadata::parse(json)).unwrap_or_default();
+    let fields: Vec<(&str, &DataType)> = schema.fields().iter().map(|f| (f.name().as_str(), f.data_type())).collect();
+    let selected: Vec<usize> = (0..fields.len()).collect();
+    let mut builder = TableBuilder::new(&fields, &selected, &pandas, typing, 0);
+    let read = builder.read_indices();
+    let mut rows = 0;
+    for batch in batches {
+        let batch = batch.map_err(|e| format!("cannot read row {rows} onwards: {e}"))?;
+        if batch.num_columns() != fields.len() {
+            return Err(format!("a record batch has {} columns, the schema {}", batch.num_columns(), fields.len()));
+        }
+        builder.push(read.iter().map(|&i| batch.column(i)))?;
+        rows += batch.num_rows();
+    }
+    if rows == 0 {
+        return Err("the table has no rows".into());
+    }
+    Ok(builder.finish(rows))
+}
+
+/// The columns of a table being read: for each selected column in schema order, its builder
+/// or the reason it is left out. Batches bring the read columns only, in the same order.
+struct TableBuilder {
+    planned: Vec<(String, usize, Result<ColumnBuilder, String>)>,
+}
+
+impl TableBuilder {
+    fn new(
+        fields: &[(&str, &DataType)],
+        selected: &[usize],
+        pandas: &PandasMetadata,
+        typing: Typing,
+        capacity: usize,
+    ) -> TableBuilder {
+        let planned = selected
+            .iter()
+            .map(|&index| {
+                let (name, data_type) = fields[index];
+                let entry = match typing::plan(name, data_type, pandas, typing) {
+                    Plan::Read(source) => Ok(ColumnBuilder::new(source, capacity)),
+                    Plan::Skip(reason) => Err(reason),
+                };
+                (name.to_string(), index, entry)
+            })
+            .collect();
+        TableBuilder { planned }
+    }
+
+    /// Schema indices of the columns that are read.
+    fn read_indices(&self) -> Vec<usize> {
+        self.planned.iter().filter(|p| p.2.is_ok()).map(|p| p.1).collect()
+    }
+
+    /// Appends one batch: `arrays` are the read columns, in order.
+    fn push<'a>(&mut self, mut arrays: impl Iterator<Item = &'a ArrayRef>) -> Result<(), String> {
+        for (name, _, entry) in self.planned.iter_mut() {
+            let Ok(builder) = entry else { continue };
+            let array = arrays.next().ok_or("a record batch lacks columns")?;
+            builder.push(array).map_err(|m| format!("column {name:?}: {m}"))?;
+        }
+        Ok(())
+    }
+
+    fn finish(self, rows: usize) -> ParquetTable {
+        let mut table = Table { columns: Vec::with_capacity(self.planned.len()), rows };
+        let mut skipped = Vec::new();
+        for (name, _, entry) in self.planned {
+            match entry.map(ColumnBuilder::finish) {
+                Ok(Finished::Values(values)) => table.columns.push(Column { name, values }),
+                Ok(Finished::Skipped(reason)) | Err(reason) => skipped.push((name, reason)),
+            }
+        }
+        ParquetTable { table, skipped }
+    }
 }
 
 /// Indices of the columns to read, in file order, or an error naming an unknown one.

@@ -420,3 +420,50 @@ fn csv_and_parquet_of_the_same_data_agree() {
         assert!(same_values(&c.values, &p.values), "{}: csv {:?} vs parquet {:?}", c.name, c.values, p.values);
     }
 }
+
+/// Arrow data handed over in memory (the Python package's path: a pyarrow Table or a polars
+/// DataFrame through the C stream interface) is typed as the same data read from a file: every
+/// fixture's record batches, with the file's schema and `pandas` metadata, give the same table.
+#[test]
+fn record_batches_are_typed_as_the_file_they_came_from() {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let mut checked = 0;
+    for entry in std::fs::read_dir(data("")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "parquet") || path.file_name().is_some_and(|n| n == "empty.parquet") {
+            continue;
+        }
+        let from_file = read_parquet(&path, None, &|_| {}).unwrap();
+        let builder = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap()).unwrap();
+        let schema = builder.schema().clone();
+        // Small batches, so columns are assembled from many of them.
+        let reader = builder.with_batch_size(1000).build().unwrap();
+        let from_batches = riskops_parquet::read_batches(&schema, reader, Typing::Pandas)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        // Compared as text: NaN (a missing float) is not equal to itself.
+        assert_eq!(format!("{from_batches:?}"), format!("{from_file:?}"), "{}", path.display());
+        checked += 1;
+    }
+    assert!(checked >= 3, "only {checked} fixtures");
+}
+
+#[test]
+fn record_batches_without_rows_or_with_a_repeated_name_are_refused() {
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch};
+    use arrow_schema::{DataType, Field, Schema};
+    use std::sync::Arc;
+    let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, false)]));
+    let empty = RecordBatch::new_empty(schema.clone());
+    let error = riskops_parquet::read_batches(&schema, std::iter::once(Ok(empty)), Typing::Pandas).unwrap_err();
+    assert!(error.contains("no rows"), "{error}");
+
+    let twice = Schema::new(vec![Field::new("a", DataType::Int64, false), Field::new("a", DataType::Int64, false)]);
+    let error = riskops_parquet::read_batches(&twice, std::iter::empty(), Typing::Pandas).unwrap_err();
+    assert!(error.contains("more than once"), "{error}");
+
+    let column: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 3]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![column]).unwrap();
+    let table = riskops_parquet::read_batches(&schema, std::iter::once(Ok(batch)), Typing::Pandas).unwrap();
+    assert_eq!(table.table.rows, 3);
+    assert_eq!(table.table.columns[0].values, Values::Int(vec![1, 2, 3]));
+}

@@ -1,6 +1,5 @@
 //! `riskops drift REFERENCE CURRENT`: read both files, compare, print or write the result.
 
-mod json;
 mod stream;
 mod text;
 
@@ -8,6 +7,7 @@ use crate::cli::{DriftArgs, Format};
 use crate::progress::Progress;
 use anyhow::{Context, Result, anyhow, bail};
 use riskops_core::drift_html as html;
+use riskops_core::drift_json as json;
 use riskops_data::{CsvOptions, Table, read_csv};
 use riskops_drift::{DriftOptions, DriftReport, Method, detect_drift};
 use std::path::Path;

@@ -228,7 +228,7 @@ mod tests {
     fn in_memory(reference: &Path, current: &Path, options: &DriftOptions) -> Result<String> {
         let csv = CsvOptions::default();
         let ((r, _), (c, _)) = read_both(reference, current, &csv, false)?;
-        Ok(super::super::json::render(&detect_drift(r, c, options, &|_, _| {}).map_err(|e| anyhow!("{e}"))?))
+        Ok(riskops_core::drift_json::render(&detect_drift(r, c, options, &|_, _| {}).map_err(|e| anyhow!("{e}"))?))
     }
 
     fn streamed(reference: &Path, current: &Path, options: &DriftOptions) -> Result<String> {
@@ -236,7 +236,7 @@ mod tests {
         let groups = plan(reference, current, &csv, options, 1)?.expect("one byte of memory cannot hold the tables");
         assert!(groups.iter().all(|g| g.len() == 1), "{groups:?}");
         let (report, _) = detect(reference, current, &csv, options, groups)?;
-        Ok(super::super::json::render(&report))
+        Ok(riskops_core::drift_json::render(&report))
     }
 
     #[test]

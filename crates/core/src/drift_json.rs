@@ -1,4 +1,5 @@
-//! The JSON form of a drift report: the documented shape, one document.
+//! The JSON form of a drift report: the documented shape, one document. `riskops drift
+//! --format json` prints it and the Python package's `DriftReport.to_dict()` returns it.
 
 use riskops_drift::DriftReport;
 use serde_json::{Value, json};
