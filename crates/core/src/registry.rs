@@ -65,6 +65,10 @@ pub fn validate_tags(tags: &Tags) -> Result<()> {
 pub enum DataFormat {
     Csv,
     Parquet,
+    /// A profile document only (`riskops_data::profile::PROFILE_MAGIC`): a table profiled
+    /// where it lives (by Spark, say) and pushed as its sketches. It serves drift against
+    /// sketches; what needs rows (validation, exact drift) says it has none.
+    Profile,
 }
 
 impl DataFormat {
@@ -72,6 +76,7 @@ impl DataFormat {
         match self {
             DataFormat::Csv => "csv",
             DataFormat::Parquet => "parquet",
+            DataFormat::Profile => "profile",
         }
     }
 
@@ -79,6 +84,7 @@ impl DataFormat {
         match s {
             "csv" => Ok(DataFormat::Csv),
             "parquet" => Ok(DataFormat::Parquet),
+            "profile" => Ok(DataFormat::Profile),
             other => Err(Error::internal(format!("unknown data format {other:?} in store"))),
         }
     }

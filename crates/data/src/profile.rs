@@ -269,6 +269,30 @@ fn histogram(q: &QuantileSketch) -> Value {
     json!({"edges": edges.iter().map(|e| number(*e)).collect::<Vec<_>>(), "counts": counts})
 }
 
+/// How a profile document's bytes begin (`TableProfile::to_json` written by serde_json, as
+/// the Python package's `Profile.to_bytes` does): `{"rows":`. A CSV file cannot begin so and
+/// be meant as a table, so an upload is told apart by its first bytes, as Parquet is by `PAR1`.
+pub const PROFILE_MAGIC: &[u8] = b"{\"rows\":";
+
+/// Whether the file at `path` begins as a profile document.
+pub fn is_profile_document(path: &Path) -> bool {
+    let mut start = [0u8; PROFILE_MAGIC.len()];
+    std::fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut start)).is_ok()
+        && start == PROFILE_MAGIC
+}
+
+/// Reads a profile document (a dataset pushed as its profile: a table too large to upload,
+/// profiled where it lives, by Spark say).
+pub fn read_profile_document(path: &Path) -> Result<TableProfile, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the profile: {e}"))?;
+    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| format!("not a profile document: {e}"))?;
+    let profile = TableProfile::from_json(&doc)?;
+    if profile.rows == 0 || profile.columns.is_empty() {
+        return Err("the profile has no rows or no columns".into());
+    }
+    Ok(profile)
+}
+
 /// Profiles a CSV file in one streaming pass (two when a numeric-looking column turns out
 /// to hold text, which pandas then reads as text throughout).
 pub fn profile_csv(path: &Path, delimiter: Option<u8>, progress: &dyn Fn(u64)) -> Result<TableProfile, DataError> {

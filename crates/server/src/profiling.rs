@@ -1,6 +1,7 @@
 //! Reading an uploaded data file into its schema and profile (on the blocking pool: it is
 //! CPU and disk work), in bounded memory: CSV is profiled as it streams, Parquet a group of
-//! columns at a time (a column's profile needs only that column).
+//! columns at a time (a column's profile needs only that column). A profile document is
+//! taken as it is.
 
 use riskops_core::registry::DataFormat;
 use riskops_core::{Error, ErrorKind};
@@ -28,6 +29,11 @@ pub async fn profile(path: &Path) -> Result<Profiled, Error> {
                 .replace(&path.display().to_string(), "the file");
             Error::invalid("file", format!("cannot read it as {kind}: {message}"))
         };
+        if riskops_data::profile::is_profile_document(&path) {
+            let profile = riskops_data::profile::read_profile_document(&path)
+                .map_err(|e| Error::invalid("file", format!("cannot read it as a profile: {e}")))?;
+            return Ok(described(DataFormat::Profile, &profile));
+        }
         if riskops_parquet::is_parquet(&path) {
             let (profile, skipped) = profile_parquet(&path, PARQUET_BUDGET).map_err(|e| unreadable("Parquet", e))?;
             let mut described = described(DataFormat::Parquet, &profile);

@@ -24,6 +24,12 @@ pub struct FileRecordTables;
 impl RecordTables for FileRecordTables {
     fn dataset(&self, file: &Path, columns: &[String]) -> Result<Table> {
         let unreadable = |e: riskops_data::DataError| Error::internal(format!("reading reference data: {e}"));
+        if riskops_data::profile::is_profile_document(file) {
+            return Err(Error::invalid(
+                "dataset",
+                "the reference dataset version is a profile, without rows to compare",
+            ));
+        }
         if riskops_parquet::is_parquet(file) {
             return Ok(read_parquet(file, Some(columns), &|_| {}).map_err(unreadable)?.table);
         }

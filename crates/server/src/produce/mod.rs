@@ -130,6 +130,9 @@ impl std::fmt::Display for Failure {
 
 /// CSV or Parquet, by the file's first bytes, typed as pandas would type it.
 pub(crate) fn read_table(file: &Path) -> Result<Table> {
+    if riskops_data::profile::is_profile_document(file) {
+        return Err(Error::invalid("data", "the dataset version is a profile (pushed as its sketches), without rows"));
+    }
     let table = if riskops_parquet::is_parquet(file) {
         riskops_parquet::read_parquet(file, None, &|_| {}).map(|r| r.table).map_err(|e| e.to_string())
     } else {

@@ -16,7 +16,9 @@ use utoipa::IntoParams;
 
 /// Pushes a CSV or Parquet file as the next version of a dataset (multipart/form-data:
 /// `metadata` JSON, then `file`). Bytes equal to an existing version return that version
-/// (200) and store nothing.
+/// (200) and store nothing. The file may also be a riskops profile document (the Python
+/// package's `Profile.to_bytes()`, e.g. merged from a Spark job's partitions): the version
+/// is then that profile, with no rows to read.
 #[utoipa::path(
     post, path = "/api/v1/datasets/{name}/versions", tag = "datasets", security(("bearer" = [])),
     params(("name" = String, Path, description = "dataset name")),
@@ -131,6 +133,7 @@ pub async fn dataset_file(
     let extension = match version.format {
         DataFormat::Csv => "csv",
         DataFormat::Parquet => "parquet",
+        DataFormat::Profile => "json",
     };
     file_response(file, &version.digest, &format!("{}-v{}.{extension}", version.name, version.version)).await
 }

@@ -375,3 +375,47 @@ async fn the_registry_works_with_artifacts_in_s3() {
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert_error(&body, "integrity_error");
 }
+
+/// A table too large to upload is pushed as its profile (the Python package's
+/// `Profile.to_bytes()`, merged from a Spark job's partitions): the version holds that
+/// profile, its rows and schema come from it, and what needs rows says it has none.
+#[tokio::test]
+async fn a_profile_document_is_pushed_as_a_dataset_version() {
+    for s in servers().await {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(&path, csv(400, 0.0)).unwrap();
+        let profile = riskops_data::profile::profile_csv(&path, None, &|_| {}).unwrap();
+        let bytes = serde_json::to_vec(&profile.to_json()).unwrap();
+        assert!(bytes.starts_with(riskops_data::profile::PROFILE_MAGIC));
+
+        let (status, v) = s.upload("/api/v1/datasets/big/versions", json!({}), bytes.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        assert_eq!(v["format"], "profile", "{v}");
+        assert_eq!(v["rows"], 400);
+        assert_eq!(v["digest"], sha256_hex(&bytes));
+        let names: Vec<&str> = v["schema"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["age", "income", "segment"]);
+        let (_, shown) = s.get("/api/v1/datasets/big/versions/1", Some(TOKEN)).await;
+        // The stored profile is the pushed one: its sketches bit for bit (the statistics for
+        // people may print a last digit differently after the database's JSON).
+        let sketches =
+            |doc: &Value| doc["columns"].as_array().unwrap().iter().map(|c| c["sketches"].clone()).collect::<Vec<_>>();
+        assert_eq!(sketches(&shown["profile"]), sketches(&profile.to_json()));
+
+        // Broken sketches or a profile without rows are refused, and nothing is stored.
+        let artifacts = s.artifact_count();
+        let mut broken = profile.to_json();
+        broken["columns"][0]["sketches"]["moments"] = json!("not base64!");
+        let (status, e) =
+            s.upload("/api/v1/datasets/big/versions", json!({}), serde_json::to_vec(&broken).unwrap()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        assert_eq!(e["error"]["field"], "file", "{e}");
+        assert!(e["error"]["message"].as_str().unwrap().contains("profile"), "{e}");
+        let empty = json!({"rows": 0, "columns": []});
+        let (status, _) =
+            s.upload("/api/v1/datasets/big/versions", json!({}), serde_json::to_vec(&empty).unwrap()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(s.artifact_count(), artifacts);
+    }
+}

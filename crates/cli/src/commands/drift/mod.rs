@@ -130,6 +130,13 @@ pub(crate) type Read = (Table, Vec<(String, String)>);
 
 /// CSV or Parquet, by the file's first bytes.
 fn read_any(path: &Path, csv: &CsvOptions, progress: &dyn Fn(u64)) -> Result<Read> {
+    if riskops_data::profile::is_profile_document(path) {
+        bail!(
+            "{} is a riskops profile (a dataset pushed as its sketches), not a table: compare profiles \
+             with the Python package's riskops.drift_from_profiles",
+            path.display()
+        );
+    }
     if riskops_parquet::is_parquet(path) {
         let read = riskops_parquet::read_parquet(path, csv.columns.as_deref(), progress)?;
         return Ok((read.table, read.skipped));
