@@ -12,7 +12,7 @@ talks to a riskops server.
 """
 
 from ._riskops import Profile, __version__, methods
-# from .client import ApiError, Client
+from .client import ApiError, Client
 from .drift import DriftReport, drift, drift_from_profiles, profile
 
 __all__ = [

@@ -454,7 +454,35 @@ pub fn itoa(mut i: i64, buf: &mut [u8; 24]) -> &str {
 
 /// Profiles a table already in memory (Parquet files).
 pub fn profile_table(table: &Table) -> TableProfile {
-    let columns = table.columns.iter().map(profile_column).collect();
+    // Columns are independent: one worker per core takes the next column until none is left.
+    let n = table.columns.len();
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(n.max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut slots: Vec<Option<ColumnProfile>> = vec![None; n];
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(column) = table.columns.get(i) else { break };
+                        done.push((i, profile_column(column)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for (i, profile) in workers.into_iter().flat_map(|w| w.join().unwrap_or_default()) {
+            slots[i] = Some(profile);
+        }
+    });
+    // A worker that died left its columns undone: they are profiled here instead.
+    let columns = slots
+        .into_iter()
+        .zip(&table.columns)
+        .map(|(slot, column)| slot.unwrap_or_else(|| profile_column(column)))
+        .collect();
     TableProfile { rows: table.rows as u64, columns }
 }
 

@@ -25,7 +25,7 @@ pub async fn log(client: &Client, format: Format, args: LogArgs) -> Result<ExitC
     let batches: Vec<Batch> = if riskops_parquet::is_parquet(&args.file) || name.ends_with(".parquet") {
         parquet_batches(&args.file, args.batch, args.version)?
     } else if name.ends_with(".csv") {
-        csv_batches(&args.file, args.batch)?
+        csv_batches(&args.file, args.batch, args.version)?
     } else {
         json_batches(&args.file, args.batch, args.version, name.ends_with(".json"))?
     };
@@ -263,15 +263,31 @@ fn json_records(file: &std::path::Path, array: bool) -> Result<Vec<Value>> {
 }
 
 /// CSV split into batches that each repeat the header.
-fn csv_batches(file: &std::path::Path, size: usize) -> Result<Vec<Batch>> {
+fn csv_batches(file: &std::path::Path, size: usize, version: Option<u32>) -> Result<Vec<Batch>> {
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let mut lines = text.lines();
     let header = lines.next().with_context(|| format!("{} is empty", file.display()))?;
     let rows: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
+    // `--version` fills records without one: a file without a `version` column gets one.
+    let has_version = header.split(',').any(|name| name.trim().trim_matches('"') == "version");
+    let added = match version {
+        Some(v) if !has_version => format!(",{v}"),
+        _ => String::new(),
+    };
+    let header = if added.is_empty() { header.to_string() } else { format!("{header},version") };
     Ok(rows
         .chunks(size)
         .map(|chunk| {
-            ("text/csv".to_string(), format!("{header}\n{}\n", chunk.join("\n")).into_bytes(), chunk.len() as u64)
+            let mut body =
+                String::with_capacity(header.len() + chunk.iter().map(|r| r.len() + added.len() + 1).sum::<usize>());
+            body.push_str(&header);
+            body.push('\n');
+            for row in chunk {
+                body.push_str(row);
+                body.push_str(&added);
+                body.push('\n');
+            }
+            ("text/csv".to_string(), body.into_bytes(), chunk.len() as u64)
         })
         .collect())
 }

@@ -80,6 +80,19 @@ fn prediction_logs_are_sent_from_files_and_windows_shown() {
     ));
     assert_eq!(again["duplicates"], 120, "re-sending a file is safe");
     assert_eq!(again["rejected"], 0, "{again}");
+    // A CSV without a version column takes `--version` (and without it, the version in
+    // production, which this model does not have: every record would be refused).
+    let unversioned = dir.path().join("unversioned.csv");
+    let mut text = String::from("id,timestamp,age,segment,prediction,score\n");
+    for i in 0..30 {
+        text.push_str(&format!("u{i},1795000000,{},{},{},0.4\n", 30 + i % 10, ["a", "b"][i % 2], i % 2));
+    }
+    std::fs::write(&unversioned, text).unwrap();
+    let args = ["log", unversioned.to_str().unwrap(), "--project", "default", "--model", "churn", "--format", "json"];
+    let refused = json_stdout(&server.riskops(&token, &[&args[..], &["--allow-rejected"]].concat()));
+    assert_eq!(refused["rejected"], 30, "{refused}");
+    let versioned = json_stdout(&server.riskops(&token, &[&args[..], &["--version", "1"]].concat()));
+    assert_eq!(versioned["accepted"], 30, "{versioned}");
 
     let shown = json_stdout(&admin(&[
         "monitor",

@@ -1,0 +1,1410 @@
+"""A client for a riskops server, in the Python standard library alone.
+
+>>> import riskops
+>>> rk = riskops.Client()                      # RISKOPS_URL, RISKOPS_TOKEN, RISKOPS_CA_CERT as the CLI
+>>> rk.push_dataset("customers", df, project="credit")
+>>> rk.register_model("scorer", "scorer.onnx", project="credit", training_data="customers@1")
+>>> rk.log_predictions(logs_df, "credit", "scorer", version=1)
+>>> rk.windows("credit", "scorer", start="2026-11-01", end="2026-11-08")   # a pandas DataFrame
+
+Every call answers with a frozen dataclass holding the main fields and ``raw``, the JSON the
+server sent (so a field a newer server adds is there too). Every failure is an
+:class:`ApiError` carrying the API's ``code``, ``message`` and ``field``; a server that cannot
+be reached is ``code == "unreachable"``.
+
+The wheel stays free of dependencies: HTTP is ``urllib``, TLS Python's ``ssl`` with the
+system's roots (plus ``ca_cert``, like the CLI's ``--ca-cert``). pandas is needed only for
+:meth:`Client.windows`, pyarrow or polars only to push a DataFrame as Parquet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import gzip
+import hashlib
+import http.client
+import importlib.util
+import json
+import math
+import os
+import random
+import socket
+import ssl
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+__all__ = [
+    "ApiError",
+    "Check",
+    "Client",
+    "DatasetVersion",
+    "Evidence",
+    "Explanation",
+    "Incident",
+    "IngestSummary",
+    "ModelVersion",
+    "MonitorConfig",
+    "Promotion",
+    "PromotionTimeout",
+    "Rejected",
+    "StressReport",
+    "ValidationReport",
+    "Window",
+    "record_ids",
+]
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+# Records per request, as `riskops log --batch`; the server takes at most 100,000.
+DEFAULT_BATCH = 10_000
+# Statuses worth asking again: the server is busy (429) or briefly unavailable (503).
+RETRY_STATUSES = (429, 503)
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------------------------
+
+
+class ApiError(Exception):
+    """An error answer of the API, or a server that could not be reached.
+
+    ``status`` is the HTTP status (``None`` when no answer came), ``code`` the API's stable
+    code (``unauthorized``, ``forbidden``, ``not_found``, ``invalid_field``, ``conflict``, …,
+    or ``unreachable``), ``message`` its text for people and ``field`` the input field at
+    fault for ``invalid_field``.
+    """
+
+    def __init__(self, status: Optional[int], code: str, message: str, field: Optional[str] = None):
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        where = f", field {field}" if field else ""
+        http = f"HTTP {status}" if status is not None else "no answer"
+        super().__init__(f"{message} [{code}, {http}{where}]")
+
+
+class PromotionTimeout(TimeoutError):
+    """``promote(wait=True)`` gave up; ``promotion`` is the request as last seen (still pending)."""
+
+    def __init__(self, promotion: "Promotion", timeout: float):
+        self.promotion = promotion
+        missing = ", ".join(promotion.missing) or "nothing listed"
+        super().__init__(
+            f"promotion {promotion.id} is still {promotion.status} after {timeout:g}s (missing: {missing})"
+        )
+
+
+# Codes for error answers that carry no riskops error body (a proxy's page, say).
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_field",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Typed answers
+# ---------------------------------------------------------------------------------------------
+
+# Mappings and the raw JSON are left out of hashing and of `==` for `raw` (two answers with
+# the same main fields are the same thing); everything else is compared.
+def _mapping():
+    return field(hash=False)
+
+
+def _raw():
+    return field(hash=False, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class DatasetVersion:
+    name: str
+    project: str
+    version: int
+    digest: str
+    size: int
+    format: str
+    rows: int
+    description: str
+    tags: Dict[str, str] = _mapping()
+    created_at: Optional[_dt.datetime]
+    created_by: str
+    # `(name, pandas dtype, drift type)` per column.
+    columns: Tuple[Tuple[str, str, str], ...]
+    raw: Dict[str, Any] = _raw()
+
+    @property
+    def ref(self) -> str:
+        """``NAME@V``, as other calls take it (``training_data=``, ``data=``)."""
+        return f"{self.name}@{self.version}"
+
+    @classmethod
+    def _from(cls, d):
+        columns = tuple((c.get("name", ""), c.get("dtype", ""), c.get("type", "")) for c in d.get("schema") or [])
+        return cls(
+            d["name"], d["project"], d["version"], d["digest"], d["size"], d["format"], d["rows"],
+            d.get("description", ""), dict(d.get("tags") or {}), _time(d.get("created_at")),
+            d.get("created_by", ""), columns, d,
+        )
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    project: str
+    version: int
+    digest: str
+    size: int
+    framework: str
+    training_data: Optional[str]
+    validation_data: Optional[str]
+    params: Dict[str, Any] = _mapping()
+    metrics: Dict[str, Any] = _mapping()
+    description: str
+    tags: Dict[str, str] = _mapping()
+    # The endpoint's URL for a model served over HTTP; None when the artifact is the model.
+    endpoint: Optional[str]
+    author: str
+    created_at: Optional[_dt.datetime]
+    raw: Dict[str, Any] = _raw()
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @classmethod
+    def _from(cls, d):
+        endpoint = (d.get("endpoint") or {}).get("url")
+        return cls(
+            d["name"], d["project"], d["version"], d["digest"], d["size"], d["framework"],
+            d.get("training_data"), d.get("validation_data"), dict(d.get("params") or {}),
+            dict(d.get("metrics") or {}), d.get("description", ""), dict(d.get("tags") or {}), endpoint,
+            d.get("author", ""), _time(d.get("created_at")), d,
+        )
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record the server did not accept: its position in the DataFrame, its id, why."""
+
+    index: int
+    id: Optional[str]
+    reasons: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    """What a ``log_predictions`` or ``log_labels`` call did, all batches added up.
+
+    ``duplicates`` counts records whose id the server had already accepted (sent before, or
+    a retried batch that had in fact arrived): each is stored once. ``raw`` is the summary
+    ``riskops log --format json`` prints.
+    """
+
+    records: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    rejected_by_reason: Dict[str, int] = _mapping()
+    rejected_records: Tuple[Rejected, ...]
+    batches: int
+    raw: Dict[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    id: int
+    model: str
+    version: int
+    kind: str
+    digest: str
+    size: int
+    passed: Optional[bool]
+    summary: str
+    produced_by: Optional[str]
+    created_by: str
+    created_at: Optional[_dt.datetime]
+    raw: Dict[str, Any] = _raw()
+
+    @classmethod
+    def _from(cls, d):
+        return cls(
+            d["id"], d["model"], d["version"], d["kind"], d["digest"], d["size"], d.get("passed"),
+            d.get("summary", ""), d.get("produced_by"), d.get("created_by", ""), _time(d.get("created_at")), d,
+        )
+
+
+@dataclass(frozen=True)
+class Check:
+    """One comparison with a policy threshold (``threshold`` None where any failure fails)."""
+
+    name: str
+    passed: bool
+    value: Optional[float]
+    threshold: Optional[float]
+
+
+def _checks(d) -> Tuple[Check, ...]:
+    return tuple(Check(c["name"], c["passed"], c.get("value"), c.get("threshold")) for c in d.get("checks") or [])
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What ``validate`` found, as filed: ``metrics`` maps a name to ``(value, ci_low, ci_high)``."""
+
+    evidence_id: Optional[int]
+    passed: bool
+    model: str
+    data: str
+    task: str
+    n: int
+    metrics: Dict[str, Tuple[Optional[float], Optional[float], Optional[float]]] = _mapping()
+    checks: Tuple[Check, ...]
+    raw: Dict[str, Any] = _raw()
+
+    @classmethod
+    def _from(cls, d):
+        metrics = {k: (m.get("value"), m.get("ci_low"), m.get("ci_high")) for k, m in (d.get("metrics") or {}).items()}
+        return cls(d.get("evidence_id"), d["passed"], d["model"], d["data"], d.get("task", ""), d.get("n", 0),
+                   metrics, _checks(d), d)
+
+
+@dataclass(frozen=True)
+class StressReport:
+    evidence_id: Optional[int]
+    passed: bool
+    model: str
+    data: str
+    seed: int
+    checks: Tuple[Check, ...]
+    raw: Dict[str, Any] = _raw()
+
+    @classmethod
+    def _from(cls, d):
+        return cls(d.get("evidence_id"), d["passed"], d["model"], d["data"], d.get("seed", 0), _checks(d), d)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What ``explain`` found: ``importance`` is ``(feature, mean |SHAP|)``, most important first."""
+
+    evidence_id: Optional[int]
+    passed: bool
+    model: str
+    data: str
+    method: str
+    output: str
+    base_value: float
+    features: Tuple[str, ...]
+    importance: Tuple[Tuple[str, float], ...]
+    raw: Dict[str, Any] = _raw()
+
+    @classmethod
+    def _from(cls, d):
+        importance = tuple((g["feature"], g["mean_abs_shap"]) for g in d.get("global") or [])
+        return cls(d.get("evidence_id"), d["passed"], d["model"], d["data"], d["method"], d["output"],
+                   d["base_value"], tuple(d.get("features") or ()), importance, d)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """A promotion request. ``status``: ``pending``, ``completed`` or ``rejected``."""
+
+    id: int
+    status: str
+    model: str
+    project: str
+    version: int
+    environment: str
+    tier: str
+    # What it still needs, e.g. `evidence:validation`, `approval:validator`; each with why.
+    missing: Tuple[str, ...]
+    missing_reasons: Tuple[Tuple[str, str], ...]
+    reason: str
+    requested_by: str
+    created_at: Optional[_dt.datetime]
+    closed_at: Optional[_dt.datetime]
+    closed_reason: Optional[str]
+    raw: Dict[str, Any] = _raw()
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "completed"
+
+    @property
+    def pending(self) -> bool:
+        return self.status == "pending"
+
+    @classmethod
+    def _from(cls, d):
+        reasons = tuple((r["requirement"], r["reason"]) for r in d.get("missing_reasons") or [])
+        return cls(
+            d["id"], d["status"], d["model"], d["project"], d["version"], d["environment"], d.get("tier", ""),
+            tuple(d.get("missing") or ()), reasons, d.get("reason", ""), d.get("requested_by", ""),
+            _time(d.get("created_at")), _time(d.get("closed_at")), d.get("closed_reason"), d,
+        )
+
+
+# Performance metrics worth a column of `windows()`, headline ones first.
+_PERFORMANCE = ("roc_auc", "f1", "accuracy", "precision", "recall", "log_loss", "r2", "rmse", "mae", "mape")
+
+
+@dataclass(frozen=True)
+class Window:
+    """One monitoring window of one model version.
+
+    ``drift_exact``: the drift was computed from the window's records exactly (a closed
+    window) rather than from sketches. ``performance`` is None until labels arrive.
+    """
+
+    start: _dt.datetime
+    end: _dt.datetime
+    version: str
+    records: int
+    labelled: int
+    drift_share: float
+    drifted: bool
+    drifted_features: Tuple[str, ...]
+    drift_status: str
+    drift_exact: bool
+    performance: Optional[Dict[str, Any]] = _mapping()
+    raw: Dict[str, Any] = _raw()
+
+    @classmethod
+    def _from(cls, d):
+        drift = d.get("drift") or {}
+        drifted = tuple(f["name"] for f in drift.get("features") or [] if f.get("drifted"))
+        return cls(
+            _time(d["start"]), _time(d["end"]), str(d.get("version", "")), d.get("records", 0), d.get("labelled", 0),
+            drift.get("share", 0.0), bool(drift.get("drifted")), drifted, drift.get("status", ""),
+            bool(drift.get("exact")), d.get("performance"), d,
+        )
+
+    def row(self) -> Dict[str, Any]:
+        """The window as one row of :meth:`Client.windows`."""
+        d = self.raw
+        perf = self.performance or {}
+        missing = [x for x in ((d.get("quality") or {}).get("missing_rate") or {}).values() if x is not None]
+        latency = d.get("latency") or {}
+        business = d.get("business") or {}
+        out = {
+            "start": self.start,
+            "end": self.end,
+            "version": self.version,
+            "records": self.records,
+            "labelled": self.labelled,
+            "drift_share": self.drift_share,
+            "drifted": self.drifted,
+            "n_drifted": (d.get("drift") or {}).get("n_drifted", 0),
+            "drifted_features": ", ".join(self.drifted_features),
+            "drift_exact": self.drift_exact,
+        }
+        for name in _PERFORMANCE:
+            out[name] = perf.get(name)
+        out["max_missing_rate"] = max(missing) if missing else None
+        out["p95_ms"] = latency.get("p95_ms")
+        out["value_per_1000"] = business.get("value_per_1000")
+        return out
+
+
+@dataclass(frozen=True)
+class Incident:
+    """An incident: a monitor that breached (``kind`` ``monitor``) or a failed integrity check
+    (``security``). ``state``: ``open``, ``acknowledged`` or ``resolved``."""
+
+    id: int
+    kind: str
+    project: str
+    model: str
+    version: int
+    monitor_id: str
+    severity: str
+    state: str
+    title: str
+    first_window: Optional[_dt.datetime]
+    last_window: Optional[_dt.datetime]
+    windows: int
+    opened_at: Optional[_dt.datetime]
+    resolved_at: Optional[_dt.datetime]
+    raw: Dict[str, Any] = _raw()
+
+    @classmethod
+    def _from(cls, d):
+        return cls(
+            d["id"], d.get("kind", "monitor"), d["project"], d["model"], d["version"], d.get("monitor_id", ""),
+            d["severity"], d["state"], d["title"], _time(d.get("first_window")), _time(d.get("last_window")),
+            d.get("windows", 0), _time(d.get("opened_at")), _time(d.get("resolved_at")), d,
+        )
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    window: str
+    task: str
+    positive: Optional[str]
+    exclude: Tuple[str, ...]
+    sensitive: Tuple[str, ...]
+    retention_days: int
+    min_records: int
+    explain_sample: int
+    raw: Dict[str, Any] = _raw()
+
+    @classmethod
+    def _from(cls, d):
+        return cls(d["window"], d["task"], d.get("positive"), tuple(d.get("exclude") or ()),
+                   tuple(d.get("sensitive") or ()), d["retention_days"], d["min_records"],
+                   d.get("explain_sample", 0), d)
+
+
+def _time(text) -> Optional[_dt.datetime]:
+    """An RFC 3339 time of the API as an aware datetime (UTC). Python < 3.11 reads neither
+    `Z` nor more than six fractional digits, so both are normalised first."""
+    if not text:
+        return None
+    t = text.replace("Z", "+00:00").replace("z", "+00:00")
+    if "." in t:
+        head, rest = t.split(".", 1)
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        t = f"{head}.{rest[:min(digits, 6)].ljust(6, '0')}{rest[digits:]}"
+    return _dt.datetime.fromisoformat(t)
+
+
+# ---------------------------------------------------------------------------------------------
+# The client
+# ---------------------------------------------------------------------------------------------
+
+
+class Client:
+    """A riskops server's API.
+
+    ``url`` defaults to ``RISKOPS_URL`` (else ``http://127.0.0.1:8080``), ``token`` to
+    ``RISKOPS_TOKEN``, ``ca_cert`` (a PEM file trusted besides the system's roots, for a
+    private CA) to ``RISKOPS_CA_CERT``: the CLI's variables. ``timeout`` is per request, in
+    seconds. ``retries`` is how many times an idempotent request (reads, prediction and label
+    batches) is sent again after a 429, a 503 or a broken connection, waiting
+    ``backoff``·2ⁿ seconds (or the server's ``Retry-After``) in between.
+    """
+
+    def __init__(
+        self,
+        url: Optional[str] = None,
+        token: Optional[str] = None,
+        *,
+        ca_cert: Optional[str] = None,
+        timeout: float = 60,
+        retries: int = 5,
+        backoff: float = 0.5,
+    ):
+        url = url or os.environ.get("RISKOPS_URL") or DEFAULT_URL
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"url must be an http:// or https:// URL, e.g. {DEFAULT_URL} (got {url!r})")
+        self.url = url.rstrip("/")
+        self._token = token if token is not None else (os.environ.get("RISKOPS_TOKEN") or None)
+        self.timeout = timeout
+        self.retries = max(0, int(retries))
+        self.backoff = backoff
+        self._ssl = _tls_context(ca_cert if ca_cert is not None else (os.environ.get("RISKOPS_CA_CERT") or None))
+
+    def __repr__(self):
+        # Never the token.
+        return f"riskops.Client({self.url!r})"
+
+    # -- registry ------------------------------------------------------------------------
+
+    def push_dataset(
+        self,
+        name: str,
+        data,
+        project: Optional[str] = None,
+        *,
+        description: str = "",
+        tags: Optional[Mapping[str, str]] = None,
+        format: Optional[str] = None,
+    ) -> DatasetVersion:
+        """Pushes the next version of dataset ``name``, as ``riskops dataset push``.
+
+        ``data`` is a file (CSV or Parquet) or a table: a pandas or polars DataFrame or a
+        pyarrow Table, written to a temporary file first: Parquet (``format="parquet"``, the
+        default when pyarrow or polars can write it, keeping the column types) or CSV
+        (``format="csv"``; the index is left out either way). Bytes equal to an existing
+        version's give that version back, storing nothing.
+        """
+        metadata = {"description": description, "tags": dict(tags or {})}
+        if project is not None:
+            metadata["project"] = project
+        path = f"/api/v1/datasets/{_segment(name)}/versions"
+        if isinstance(data, (str, os.PathLike)):
+            return DatasetVersion._from(self._upload(path, metadata, os.fspath(data)))
+        with tempfile.TemporaryDirectory(prefix="riskops-push-") as tmp:
+            file = _write_table(data, tmp, name, format)
+            return DatasetVersion._from(self._upload(path, metadata, file))
+
+    def push_profile(
+        self,
+        name: str,
+        profile,
+        project: Optional[str] = None,
+        *,
+        description: str = "",
+        tags: Optional[Mapping[str, str]] = None,
+    ) -> DatasetVersion:
+        """Pushes a :class:`riskops.Profile` (``riskops.profile(df)``, or merged from a Spark
+        job's partitions) as the next version of dataset ``name``: a version without rows,
+        whose sketches serve as a model's reference for drift (``format == "profile"``)."""
+        if not hasattr(profile, "to_bytes"):
+            raise TypeError(f"expected a riskops.Profile, not {type(profile).__name__}")
+        metadata: Dict[str, Any] = {"description": description, "tags": dict(tags or {})}
+        if project is not None:
+            metadata["project"] = project
+        with tempfile.TemporaryDirectory(prefix="riskops-push-") as tmp:
+            file = os.path.join(tmp, "profile.json")
+            with open(file, "wb") as f:
+                f.write(profile.to_bytes())
+            return DatasetVersion._from(self._upload(f"/api/v1/datasets/{_segment(name)}/versions", metadata, file))
+
+    def dataset(self, name_version: str) -> DatasetVersion:
+        """A dataset version, ``NAME@V`` (or ``NAME`` for the latest)."""
+        name, version = _split(name_version)
+        return DatasetVersion._from(self._call("GET", f"/api/v1/datasets/{_segment(name)}/versions/{version}"))
+
+    def pull_dataset(self, name_version, path) -> str:
+        """Downloads a dataset version's file to ``path`` (written whole or not at all), its
+        bytes checked against the digest the server states, as ``riskops dataset pull``;
+        returns the digest."""
+        name, version = _split(name_version)
+        return self._download(f"/api/v1/datasets/{_segment(name)}/versions/{version}/file", os.fspath(path))
+
+    def register_model(
+        self,
+        name: str,
+        path: Optional[str] = None,
+        *,
+        project: Optional[str] = None,
+        framework: Optional[str] = None,
+        training_data: Optional[str] = None,
+        validation_data: Optional[str] = None,
+        code_repo: Optional[str] = None,
+        code_commit: Optional[str] = None,
+        params=None,
+        metrics=None,
+        description: str = "",
+        tags: Optional[Mapping[str, str]] = None,
+        endpoint: Optional[str] = None,
+        protocol: str = "v2",
+        classes: Optional[Sequence[str]] = None,
+    ) -> ModelVersion:
+        """Registers the next version of model ``name``, as ``riskops model register``.
+
+        ``path`` is the artifact (ONNX models riskops runs itself; other files are recorded
+        only), or give ``endpoint`` (with ``protocol`` ``v2`` or ``mlflow`` and a classifier's
+        ``classes``) for a model served over HTTP. ``framework`` defaults to ``onnx`` for a
+        ``.onnx`` file, else ``other``. ``params`` and ``metrics`` are dicts or JSON files;
+        ``training_data`` / ``validation_data`` are dataset versions (``NAME@V`` or a
+        :class:`DatasetVersion`).
+        """
+        if (path is None) == (endpoint is None):
+            raise ValueError("give the artifact's path or endpoint=URL (one of them)")
+        if (code_repo is None) != (code_commit is None):
+            raise ValueError("code_repo and code_commit go together")
+        if framework is None:
+            framework = "onnx" if path is not None and os.fspath(path).lower().endswith(".onnx") else "other"
+        metadata: Dict[str, Any] = {"framework": framework, "description": description, "tags": dict(tags or {})}
+        for key, value in [
+            ("project", project),
+            ("training_data", _ref_or_none(training_data)),
+            ("validation_data", _ref_or_none(validation_data)),
+            ("code_repo", code_repo),
+            ("code_commit", code_commit),
+            ("params", _json_object(params, "params")),
+            ("metrics", _json_object(metrics, "metrics")),
+        ]:
+            if value is not None:
+                metadata[key] = value
+        if endpoint is not None:
+            body: Dict[str, Any] = {"endpoint": endpoint, "protocol": protocol, "metadata": metadata}
+            if classes is not None:
+                body["classes"] = [str(c) for c in classes]
+            return ModelVersion._from(self._call("POST", f"/api/v1/models/{_segment(name)}/endpoints", body))
+        return ModelVersion._from(self._upload(f"/api/v1/models/{_segment(name)}/versions", metadata, os.fspath(path)))
+
+    def model(self, name_version) -> ModelVersion:
+        """A model version, ``NAME@V`` (or ``NAME`` for the latest)."""
+        name, version = _split(name_version)
+        return ModelVersion._from(self._call("GET", f"/api/v1/models/{_segment(name)}/versions/{version}"))
+
+    # -- monitoring ----------------------------------------------------------------------
+
+    def configure_monitor(
+        self,
+        project: str,
+        model: str,
+        *,
+        window: Optional[str] = None,
+        task: Optional[str] = None,
+        positive: Optional[str] = None,
+        exclude: Optional[Sequence[str]] = None,
+        sensitive: Optional[Sequence[str]] = None,
+        retention_days: Optional[int] = None,
+        min_records: Optional[int] = None,
+        explain_sample: Optional[int] = None,
+    ) -> MonitorConfig:
+        """How the model is monitored, as ``riskops monitor configure``: ``window`` (``hour``,
+        ``day``, ``records:N``), ``task`` (``binary``, ``regression``), the reference columns
+        to ``exclude`` (the target), ``sensitive`` attributes…; what is left out takes its default."""
+        body = {
+            "window": window, "task": task, "positive": positive,
+            "exclude": list(exclude) if exclude is not None else None,
+            "sensitive": list(sensitive) if sensitive is not None else None,
+            "retention_days": retention_days, "min_records": min_records, "explain_sample": explain_sample,
+        }
+        path = f"/api/v1/projects/{_segment(project)}/models/{_segment(model)}/monitor"
+        return MonitorConfig._from(self._call("PUT", path, body))
+
+    def log_predictions(
+        self,
+        data,
+        project: str,
+        model: str,
+        *,
+        version=None,
+        batch: int = DEFAULT_BATCH,
+    ) -> IngestSummary:
+        """Sends prediction logs, as ``riskops log``: one record per row, in batches of
+        ``batch`` rows (gzipped NDJSON).
+
+        Columns are read as the CLI reads a log file's: ``id``, ``timestamp`` (unix seconds,
+        or datetimes: naive ones are UTC), ``version``, ``prediction``, ``score``, ``label``,
+        ``latency_ms``, ``attr.<name>`` (attributes), ``proba.<class>`` (probabilities); every
+        other column is a feature. ``version`` fills rows without one (else the server takes
+        the version in production).
+
+        Without an ``id`` column each row gets an id made of its values (and of how many
+        identical rows came before it), so sending the same DataFrame again is counted as
+        duplicates, not stored twice; :func:`record_ids` gives those ids (for labels).
+
+        Batches are sent again after a 429, a 503 or a broken connection (see ``retries``);
+        ids make that safe. Records the server refuses are counted, with their reasons, in
+        the answer: nothing is raised for them.
+        """
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
+        names, columns, rows = _columns(data)
+        default_version = None if version is None else _text(version)
+        path = f"/api/v1/projects/{_segment(project)}/models/{_segment(model)}/predictions"
+        seen: Dict[str, int] = {}  # generated ids, shared by the batches (made one after another)
+
+        def bodies():
+            for start in range(0, rows, batch):
+                chunk = _records(names, columns, range(start, min(start + batch, rows)), default_version, seen)
+                text = "\n".join(json.dumps(r, separators=(",", ":"), allow_nan=False) for r in chunk) + "\n"
+                yield text, [r.get("id") for r in chunk]
+
+        return self._send_batches(path, "application/x-ndjson", bodies(), rows)
+
+    def log_labels(self, data, project: str, model: str, *, batch: int = DEFAULT_BATCH) -> IngestSummary:
+        """Sends outcomes that arrived later, as ``riskops label``: the columns ``id`` and
+        ``label`` (others are ignored). Each label counts once: one sent again is a duplicate."""
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
+        names, columns, rows = _columns(data)
+        if "id" not in names or "label" not in names:
+            raise ValueError(f"labels need the columns 'id' and 'label' (columns: {', '.join(names)})")
+        ids, labels = columns[names.index("id")], columns[names.index("label")]
+        items = []
+        for i in range(rows):
+            record_id = _text(ids[i])
+            if record_id is None or record_id == "":
+                raise ValueError(f"row {i + 1} has no id")
+            items.append({"id": record_id, "label": _whole(_cell(labels[i]))})
+        path = f"/api/v1/projects/{_segment(project)}/models/{_segment(model)}/labels"
+        bodies = (
+            (json.dumps(chunk, separators=(",", ":"), allow_nan=False), [r["id"] for r in chunk])
+            for chunk in _chunks(items, batch)
+        )
+        return self._send_batches(path, "application/json", bodies, rows)
+
+    def window_reports(self, project: str, model: str, *, granularity=None, start=None, end=None) -> List[Window]:
+        """The model's windows, oldest first, as ``riskops monitor show``: ``start`` and ``end``
+        (datetimes, dates, unix seconds or RFC 3339 text; default the last 7 days) and
+        ``granularity`` (``hour``, or ``day`` to roll hourly windows up)."""
+        query = {}
+        for key, value in (("from", start), ("to", end), ("granularity", granularity)):
+            if value is not None:
+                query[key] = _instant(value) if key != "granularity" else str(value)
+        path = f"/api/v1/projects/{_segment(project)}/models/{_segment(model)}/monitoring"
+        if query:
+            path += "?" + urllib.parse.urlencode(query)
+        return [Window._from(w) for w in self._call("GET", path, retry=True)["windows"]]
+
+    def windows(self, project: str, model: str, *, granularity=None, start=None, end=None):
+        """:meth:`window_reports` as a pandas DataFrame, one row per window: ``start``,
+        ``end`` (UTC), ``version``, ``records``, ``labelled``, ``drift_share``, ``drifted``,
+        ``n_drifted``, ``drifted_features``, ``drift_exact``, the performance metrics
+        (``roc_auc``, ``f1``, … or ``r2``, ``rmse``, …; empty until labels arrive),
+        ``max_missing_rate``, ``p95_ms`` and ``value_per_1000``."""
+        try:
+            import pandas
+        except ImportError as e:  # pragma: no cover - depends on the environment
+            raise ImportError("windows() returns a pandas DataFrame: pip install pandas "
+                              "(window_reports() needs nothing)") from e
+        reports = self.window_reports(project, model, granularity=granularity, start=start, end=end)
+        rows = [w.row() for w in reports]
+        if not rows:
+            empty = Window(_EPOCH, _EPOCH, "", 0, 0, 0.0, False, (), "", False, None, {})
+            columns = list(empty.row())
+            return pandas.DataFrame({c: [] for c in columns})
+        frame = pandas.DataFrame(rows)
+        for c in ("start", "end"):
+            frame[c] = pandas.to_datetime(frame[c], utc=True)
+        return frame
+
+    def window(self, project: str, model: str, at, *, version=None, granularity=None,
+               lookback: float = 2 * 86_400) -> Optional[Window]:
+        """The window holding the instant ``at`` (a datetime, a date, unix seconds or RFC 3339
+        text), of ``version`` if given (versions side by side have windows of their own),
+        or None. The server lists windows by their start: those that started up to
+        ``lookback`` seconds before ``at`` are looked at (raise it for ``records:N``
+        windows that last longer)."""
+        when = _seconds(at)
+        wanted = None if version is None else _text(version)
+        for w in self.window_reports(project, model, granularity=granularity, start=when - int(lookback),
+                                     end=when + 1):
+            if w.start.timestamp() <= when < w.end.timestamp() and wanted in (None, w.version):
+                return w
+        return None
+
+    def incidents(self, project=None, model=None, kind=None, status=None) -> List[Incident]:
+        """Incidents the caller may read, newest first, as ``riskops incident list``:
+        ``kind`` ``monitor`` or ``security``, ``status`` (the incident's ``state``) ``open``,
+        ``acknowledged`` or ``resolved``."""
+        query = {k: v for k, v in (("project", project), ("model", model), ("kind", kind), ("state", status))
+                 if v is not None}
+        path = "/api/v1/incidents" + ("?" + urllib.parse.urlencode(query) if query else "")
+        return [Incident._from(i) for i in self._call("GET", path, retry=True)["incidents"]]
+
+    # -- evidence and governance ---------------------------------------------------------
+
+    def add_evidence(self, name_version, kind: str, path, *, passed: Optional[bool] = None,
+                     summary: str = "") -> Evidence:
+        """Files evidence for a model version, as ``riskops evidence add``: ``kind``
+        (``validation``, ``fairness``, ``stress_test``, ``explainability``, ``documentation``,
+        ``security``, ``performance``, ``data_quality``), the file, whether the check passed."""
+        name, version = _split(name_version)
+        metadata: Dict[str, Any] = {"kind": kind, "summary": summary}
+        if passed is not None:
+            metadata["passed"] = bool(passed)
+        up = f"/api/v1/models/{_segment(name)}/versions/{version}/evidence"
+        return Evidence._from(self._upload(up, metadata, os.fspath(path)))
+
+    def validate(self, name_version, data, label: str, *, protected: Sequence[str] = (), segments=None,
+                 threshold: Optional[float] = None, compare_with: Optional[str] = None,
+                 seed: int = 0) -> ValidationReport:
+        """The server runs the model over dataset version ``data`` and files validation
+        evidence, as ``riskops validate``: metrics with 95% intervals, calibration, weak
+        segments (``segments``: columns, default every feature), fairness over ``protected``
+        attributes, the policy's checks."""
+        name, version = _split(name_version)
+        body = {
+            "data": _ref(data), "label": label, "protected": list(protected),
+            "segments": None if segments in (None, "auto") else list(segments),
+            "threshold": threshold, "compare_with": compare_with, "seed": seed,
+        }
+        path = f"/api/v1/models/{_segment(name)}/versions/{version}/validations"
+        return ValidationReport._from(self._call("POST", path, body))
+
+    def stress(self, name_version, data, *, label: Optional[str] = None, unseen=None,
+               monotone: Sequence[str] = (), seed: int = 0) -> StressReport:
+        """The server perturbs dataset version ``data`` and files stress-test evidence, as
+        ``riskops stress``: edge cases, noise, shift (with ``label``), ``unseen`` data,
+        ``monotone`` constraints (``COL:+`` / ``COL:-``)."""
+        name, version = _split(name_version)
+        body = {"data": _ref(data), "label": label, "unseen": _ref_or_none(unseen),
+                "monotone": list(monotone), "seed": seed}
+        path = f"/api/v1/models/{_segment(name)}/versions/{version}/stress-tests"
+        return StressReport._from(self._call("POST", path, body))
+
+    def explain(self, name_version, data, *, rows: Optional[int] = None, label: Optional[str] = None,
+                background=None, repeats: int = 5, seed: int = 0, method: str = "auto",
+                covers: Optional[str] = None, background_rows: int = 100,
+                permutations: int = 10) -> Explanation:
+        """SHAP values of the model on rows of dataset version ``data``, filed as
+        explainability evidence, as ``riskops explain`` (``method``: ``auto``, ``tree``,
+        ``tree-path``, ``permutation``)."""
+        name, version = _split(name_version)
+        body = {
+            "data": _ref(data), "rows": rows, "label": label, "background": _ref_or_none(background),
+            "repeats": repeats, "seed": seed, "method": method, "covers": covers,
+            "background_rows": background_rows, "permutations": permutations,
+        }
+        path = f"/api/v1/models/{_segment(name)}/versions/{version}/explanations"
+        return Explanation._from(self._call("POST", path, body))
+
+    def promote(self, name_version, to: str, *, reason: str = "", wait: bool = True, timeout: float = 3600,
+                poll_interval: float = 2.0) -> Promotion:
+        """Asks for a model version to go to ``staging`` or ``production``, as ``riskops model
+        promote``. With ``wait`` (the default) polls the request until it is decided and
+        returns it completed or rejected (check ``.completed``); raises
+        :class:`PromotionTimeout` when it is still pending after ``timeout`` seconds."""
+        name, version = _split(name_version)
+        path = f"/api/v1/models/{_segment(name)}/versions/{version}/promotions"
+        request = Promotion._from(self._call("POST", path, {"to": to, "reason": reason}))
+        if not wait:
+            return request
+        deadline = time.monotonic() + timeout
+        while request.pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise PromotionTimeout(request, timeout)
+            time.sleep(min(poll_interval, left))
+            request = self.promotion(request.id)
+        return request
+
+    def promotion(self, id: int) -> Promotion:
+        return Promotion._from(self._call("GET", f"/api/v1/promotions/{int(id)}", retry=True))
+
+    def approve(self, id: int, comment: str = "") -> Promotion:
+        """Approves promotion request ``id`` (as ``riskops promotion approve``)."""
+        return Promotion._from(self._call("POST", f"/api/v1/promotions/{int(id)}/approve", {"comment": comment}))
+
+    def reject(self, id: int, comment: str) -> Promotion:
+        """Rejects promotion request ``id``; a rejection needs its reason."""
+        return Promotion._from(self._call("POST", f"/api/v1/promotions/{int(id)}/reject", {"comment": comment}))
+
+    # -- anything else -------------------------------------------------------------------
+
+    def whoami(self) -> Dict[str, Any]:
+        return self._call("GET", "/api/v1/whoami", retry=True)
+
+    def request(self, method: str, path: str, body=None):
+        """Any route of the API (``/api/v1/…``) with a JSON body; answers the JSON as sent.
+        Errors are :class:`ApiError` as everywhere else."""
+        if not path.startswith("/"):
+            raise ValueError("path starts with /, e.g. /api/v1/projects")
+        return self._call(method.upper(), path, body, retry=method.upper() == "GET")
+
+    # -- transport -----------------------------------------------------------------------
+
+    def _headers(self, content_type: Optional[str] = None) -> Dict[str, str]:
+        headers = {"Accept": "application/json", "User-Agent": "riskops-python"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        if content_type:
+            headers["Content-Type"] = content_type
+        return headers
+
+    def _call(self, method: str, path: str, body=None, *, retry: bool = False):
+        data = None if body is None else json.dumps(body, allow_nan=False).encode()
+        return self._send(method, path, lambda: data, self._headers("application/json" if data else None),
+                          retry=retry)
+
+    def _send(self, method, path, body_factory, headers, *, retry, read=None):
+        """Sends the request (asking for the body afresh each attempt: an upload's is a
+        stream) and reads the answer, JSON unless ``read`` reads it; retried as the client
+        says when ``retry``."""
+        url = self.url + path
+        attempt = 0
+        while True:
+            request = urllib.request.Request(url, data=body_factory(), headers=headers, method=method)
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout, context=self._ssl) as response:
+                    if read is not None:
+                        return read(response)
+                    return _json_answer(response.read(), response.status, self.url)
+            except urllib.error.HTTPError as e:
+                error = self._error(e)
+                wait = _retry_after(e.headers)
+            except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
+                error = self._unreachable(e)
+                wait = None
+            transient = error.status is None or error.status in RETRY_STATUSES
+            if not retry or not transient or attempt >= self.retries:
+                raise error
+            # Exponential backoff with jitter, so many clients do not come back at once.
+            time.sleep(wait if wait is not None else self.backoff * (2 ** attempt) * (0.5 + random.random()))
+            attempt += 1
+
+    def _error(self, e: urllib.error.HTTPError) -> ApiError:
+        try:
+            text = e.read()
+        except OSError:
+            text = b""
+        finally:
+            e.close()
+        code, message, field = _STATUS_CODES.get(e.code, "error"), "", None
+        try:
+            detail = json.loads(text)["error"]
+            code, message, field = detail.get("code", code), detail.get("message", ""), detail.get("field")
+        except (ValueError, KeyError, TypeError):
+            message = text[:200].decode("utf-8", "replace").strip() or (e.reason or "")
+        if e.code == 401 and not self._token:
+            message += " (no token given: pass token= or set RISKOPS_TOKEN)"
+        return ApiError(e.code, code, message, field)
+
+    def _unreachable(self, e: BaseException) -> ApiError:
+        reason = getattr(e, "reason", e)
+        if isinstance(reason, ssl.SSLError):
+            message = (f"the TLS connection to {self.url} failed: {reason} "
+                       "(for a private CA, give its certificate with ca_cert= or RISKOPS_CA_CERT)")
+        elif isinstance(reason, (socket.timeout, TimeoutError)):
+            message = f"the riskops server at {self.url} did not answer within {self.timeout:g}s"
+        else:
+            message = (f"cannot reach the riskops server at {self.url} ({reason}; is `riskops serve` "
+                       "running? pass url= or set RISKOPS_URL)")
+        return ApiError(None, "unreachable", message)
+
+    def _upload(self, path: str, metadata: Mapping[str, Any], file: str):
+        """``metadata`` (JSON) then ``file``, as multipart/form-data, the file streamed from disk."""
+        if not os.path.isfile(file):
+            raise FileNotFoundError(f"{file} is not a readable file")
+        boundary = "riskops-" + uuid.uuid4().hex
+        filename = os.path.basename(file).replace('"', "_").replace("\r", "_").replace("\n", "_") or "file"
+        head = (
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\n"
+            f"Content-Type: application/json\r\n\r\n{json.dumps(metadata)}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n"
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        tail = f"\r\n--{boundary}--\r\n".encode()
+        size = os.path.getsize(file)
+        headers = self._headers(f"multipart/form-data; boundary={boundary}")
+        headers["Content-Length"] = str(len(head) + size + len(tail))
+
+        def body() -> Iterator[bytes]:
+            yield head
+            with open(file, "rb") as f:
+                while True:
+                    chunk = f.read(1 << 16)
+                    if not chunk:
+                        break
+                    yield chunk
+            yield tail
+
+        # Not retried: a push or registration that did arrive would make a second version.
+        return self._send("POST", path, body, headers, retry=False)
+
+    def _download(self, path: str, dest: str) -> str:
+        folder = os.path.dirname(os.path.abspath(dest))
+        # Checked here: a local OSError met while the answer is read would pass for a network one.
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"cannot write {dest}: the folder {folder} does not exist")
+
+        def read(response) -> str:
+            expected = response.headers.get("x-riskops-digest")
+            if not expected:
+                raise ApiError(response.status, "bad_answer", f"the server sent no digest for {path}")
+            digest = hashlib.sha256()
+            fd, tmp = tempfile.mkstemp(prefix=".riskops-pull-", dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    while True:
+                        chunk = response.read(1 << 16)
+                        if not chunk:
+                            break
+                        digest.update(chunk)
+                        out.write(chunk)
+                actual = "sha256:" + digest.hexdigest()
+                if actual != expected:
+                    raise ApiError(response.status, "integrity_error",
+                                   f"the downloaded bytes hash to {actual}, not {expected}: nothing written")
+                os.replace(tmp, dest)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
+                raise
+            return actual
+
+        return self._send("GET", path, lambda: None, self._headers(), retry=True, read=read)
+
+    def _send_batches(self, path, content_type, bodies: Iterable[Tuple[str, List[Optional[str]]]],
+                      total: int) -> IngestSummary:
+        """Posts each batch (its text and its records' ids) in turn; one summary of all answers."""
+        headers = self._headers(content_type)
+        headers["Content-Encoding"] = "gzip"
+        tally = _Tally(total)
+        offset = 0
+        for text, ids in bodies:
+            compressed = gzip.compress(text.encode(), compresslevel=5)
+            answer = self._send("POST", path, lambda: compressed, headers, retry=True)
+            tally.add(answer, offset, ids)
+            offset += len(ids)
+        return tally.summary()
+
+
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+
+
+def _json_answer(raw: bytes, status: int, base: str):
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ApiError(status, "bad_answer", f"the server at {base} answered something other than JSON") from None
+
+
+def _retry_after(headers) -> Optional[float]:
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return min(float(value), 60.0) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _tls_context(ca_cert: Optional[str]) -> ssl.SSLContext:
+    """The system's roots, and the CA in ``ca_cert`` besides them (as the CLI adds it)."""
+    context = ssl.create_default_context()
+    if ca_cert is not None:
+        if not os.path.isfile(ca_cert):
+            raise FileNotFoundError(f"ca_cert {ca_cert} is not a readable file")
+        try:
+            context.load_verify_locations(cafile=ca_cert)
+        except ssl.SSLError as e:
+            raise ValueError(f"ca_cert {ca_cert} holds no PEM certificate ({e})") from None
+    return context
+
+
+class _Tally:
+    """The answers of every batch added up, as ``riskops log`` adds them."""
+
+    def __init__(self, records: int):
+        self.records = records
+        self.accepted = 0
+        self.duplicates = 0
+        self.reasons: Dict[str, int] = {}
+        self.rejected: List[Rejected] = []
+        self.batches = 0
+
+    def add(self, answer, offset: int, ids: List[Optional[str]]):
+        """One batch's answer; ``offset`` is the table row of its first record. A record the
+        server could not read comes back without its id: the id sent is filled in."""
+        self.batches += 1
+        self.accepted += answer.get("accepted", 0)
+        self.duplicates += answer.get("duplicates", 0)
+        for r in answer.get("rejected") or []:
+            reasons = tuple(r.get("reasons") or ())
+            for reason in dict.fromkeys(reasons):
+                self.reasons[reason] = self.reasons.get(reason, 0) + 1
+            index = r.get("index", 0)
+            sent = ids[index] if 0 <= index < len(ids) else None
+            self.rejected.append(Rejected(offset + index, r.get("id") or sent, reasons))
+
+    def summary(self) -> IngestSummary:
+        ranked = dict(sorted(self.reasons.items(), key=lambda kv: -kv[1]))
+        raw = {
+            "records": self.records,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": len(self.rejected),
+            "rejected_by_reason": [{"reason": k, "count": v} for k, v in ranked.items()],
+            "first_rejected": [dataclasses.asdict(r) for r in self.rejected[:5]],
+        }
+        return IngestSummary(self.records, self.accepted, self.duplicates, len(self.rejected), ranked,
+                             tuple(self.rejected), self.batches, raw)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables to records
+# ---------------------------------------------------------------------------------------------
+
+
+def _columns(data) -> Tuple[List[str], List[list], int]:
+    """Column names, each column as a list of Python values, and the row count, for a pandas
+    or polars DataFrame, a pyarrow Table or a list of dicts."""
+    module = type(data).__module__ or ""
+    if module.startswith("pandas") and type(data).__name__ == "DataFrame":
+        names = [str(c) for c in data.columns]
+        if len(set(names)) != len(names):
+            raise ValueError("the DataFrame has columns of the same name")
+        return names, [data[c].tolist() for c in data.columns], len(data)
+    if module.startswith("polars") and type(data).__name__ == "DataFrame":
+        return list(data.columns), [data[c].to_list() for c in data.columns], data.height
+    if hasattr(data, "column_names") and hasattr(data, "to_pydict"):  # pyarrow Table / RecordBatch
+        d = data.to_pydict()
+        return list(d), list(d.values()), data.num_rows
+    if isinstance(data, list) and all(isinstance(r, Mapping) for r in data):
+        names = list(dict.fromkeys(k for r in data for k in r))
+        return names, [[r.get(n) for r in data] for n in names], len(data)
+    raise TypeError(f"expected a pandas or polars DataFrame, a pyarrow Table or a list of dicts, "
+                    f"not {type(data).__name__}")
+
+
+def _role(name: str) -> Tuple[str, str]:
+    """The part of a record a column holds (riskops-monitor's RecordColumn)."""
+    if name in ("id", "version"):
+        return name, name
+    if name in ("timestamp", "prediction"):
+        return "required", name
+    if name in ("score", "label", "latency_ms"):
+        return "optional", name
+    if name.startswith("attr."):
+        return "attribute", name[len("attr."):]
+    if name.startswith("proba."):
+        return "probability", name[len("proba."):]
+    return "feature", name
+
+
+def _records(names, columns, rows: range, version: Optional[str], seen: Dict[str, int]) -> List[dict]:
+    """The records of ``rows`` as riskops-monitor's RecordBuilder makes them from a log
+    file's cells; ``seen`` counts generated ids across calls (see :func:`record_ids`)."""
+    roles = [_role(n) for n in names]
+    has_id = "id" in names
+    out = []
+    for i in rows:
+        record: Dict[str, Any] = {}
+        features: Dict[str, Any] = {}
+        attributes: Dict[str, Any] = {}
+        probabilities: Dict[str, Any] = {}
+        for (role, key), column in zip(roles, columns):
+            value = column[i]
+            if role == "id":
+                record["id"] = _text(value)
+            elif role == "version":
+                v = _text(value)
+                if v not in (None, ""):
+                    record["version"] = v
+            elif role == "required":
+                record[key] = _timestamp(value) if key == "timestamp" else _cell(value)
+            elif role == "optional":
+                v = _cell(value)
+                if v is not None:
+                    record[key] = v
+            elif role == "attribute":
+                v = _text(value)
+                if v is not None:
+                    attributes[key] = v
+            elif role == "probability":
+                v = _cell(value)
+                if v is not None:
+                    probabilities[key] = v
+            else:
+                features[key] = _cell(value)
+        record["features"] = features
+        record["attributes"] = attributes
+        if probabilities:
+            record["probabilities"] = probabilities
+        if not has_id:
+            # Made before the default version is filled in: the row's values alone.
+            record["id"] = _row_id(record, seen)
+        if version is not None:
+            record.setdefault("version", version)
+        out.append(record)
+    return out
+
+
+def record_ids(data) -> List[str]:
+    """The ids ``log_predictions`` gives the rows of a table without an ``id`` column: a hash
+    of the row's values, with how many identical rows came before it (so equal rows differ
+    and the same table always gets the same ids)."""
+    names, columns, rows = _columns(data)
+    return [r["id"] for r in _records(names, columns, range(rows), None, {})]
+
+
+def _row_id(record: Dict[str, Any], seen: Dict[str, int]) -> str:
+    digest = hashlib.sha256(json.dumps(record, sort_keys=True, separators=(",", ":")).encode())
+    key = digest.hexdigest()[:24]
+    n = seen.get(key, 0)
+    seen[key] = n + 1
+    return f"r-{key}-{n}"
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _missing(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    # pandas.NA and NaT without importing pandas.
+    return type(value).__name__ in ("NAType", "NaTType")
+
+
+def _cell(value):
+    """A cell as JSON: missing is null, infinities are text (JSON has none; the CLI's readers
+    keep them as "inf"), datetimes are RFC 3339, numpy scalars their Python value."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:  # the common cells, first
+        return value
+    if kind is float:
+        if math.isfinite(value):
+            return value
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict, str, bytes)):
+        try:
+            value = value.item()
+        except (TypeError, ValueError):
+            pass
+    if _missing(value):
+        return None
+    if isinstance(value, (bool, int, str, list, dict)):
+        return value  # a list or an object is the server's to refuse, with its reason
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, _dt.datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)).isoformat()
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    try:
+        return float(value)  # Decimal and other numbers
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _timestamp(value):
+    """Unix seconds: numbers as they are, datetimes (naive ones taken as UTC) converted."""
+    if isinstance(value, _dt.datetime) and not _missing(value):
+        aware = value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+        seconds = aware.timestamp()
+        return int(seconds) if seconds == int(seconds) else seconds
+    return _cell(value)
+
+
+def _whole(value):
+    """A float that is a whole number as an integer (a label column with gaps is floats)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 9.0e15:
+        return int(value)
+    return value
+
+
+def _text(value) -> Optional[str]:
+    """Ids, versions and attributes are names: text as the CSV reader reads it (booleans
+    `True`/`False`, whole floats without `.0`)."""
+    value = _cell(value)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 9.0e15 else repr(value)
+    return str(value)
+
+
+def _write_table(data, folder: str, name: str, format: Optional[str]) -> str:
+    """``data`` written as Parquet (default, when possible) or CSV into ``folder``."""
+    module = type(data).__module__ or ""
+    kind = type(data).__name__
+    if format not in (None, "parquet", "csv"):
+        raise ValueError(f"format must be 'parquet' or 'csv', not {format!r}")
+    base = os.path.join(folder, "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "data")
+    if module.startswith("pandas") and kind == "DataFrame":
+        # pandas writes Parquet through pyarrow; without it, CSV unless Parquet was asked for.
+        if format is None:
+            format = "parquet" if importlib.util.find_spec("pyarrow") is not None else "csv"
+        elif format == "parquet" and importlib.util.find_spec("pyarrow") is None:
+            raise ImportError("writing Parquet needs pyarrow: pip install pyarrow, or format='csv'")
+        if format == "parquet":
+            data.to_parquet(base + ".parquet", index=False)
+            return base + ".parquet"
+        data.to_csv(base + ".csv", index=False)
+        return base + ".csv"
+    if module.startswith("polars") and kind == "DataFrame":
+        if format == "csv":
+            data.write_csv(base + ".csv")
+            return base + ".csv"
+        data.write_parquet(base + ".parquet")
+        return base + ".parquet"
+    if hasattr(data, "column_names") and hasattr(data, "schema"):  # pyarrow
+        if format == "csv":
+            import pyarrow.csv as pacsv
+
+            pacsv.write_csv(data, base + ".csv")
+            return base + ".csv"
+        import pyarrow.parquet as pq
+
+        pq.write_table(data, base + ".parquet")
+        return base + ".parquet"
+    raise TypeError(f"push a file path, a pandas or polars DataFrame or a pyarrow Table, not {kind}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _segment(text: str) -> str:
+    """A name as one path segment (names are checked by the server; this only keeps a `/`
+    or `?` from changing the route)."""
+    return urllib.parse.quote(str(text), safe="")
+
+
+def _ref(value) -> str:
+    """``NAME@V`` from text or a version object (DatasetVersion, ModelVersion)."""
+    if hasattr(value, "name") and hasattr(value, "version") and not isinstance(value, str):
+        return f"{value.name}@{value.version}"
+    return str(value)
+
+
+def _ref_or_none(value) -> Optional[str]:
+    return None if value is None else _ref(value)
+
+
+def _split(name_version) -> Tuple[str, str]:
+    """``NAME@V`` → (NAME, V); ``NAME`` → (NAME, ``latest``)."""
+    text = _ref(name_version)
+    name, _, version = text.partition("@")
+    return name, _segment(version or "latest")
+
+
+def _json_object(value, what: str):
+    """A dict as it is, or a JSON file holding an object (as the CLI's --params)."""
+    if value is None or isinstance(value, Mapping):
+        return None if value is None else dict(value)
+    with open(os.fspath(value), encoding="utf-8") as f:
+        loaded = json.load(f)
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{what} {value} must hold a JSON object")
+    return loaded
+
+
+def _instant(value) -> str:
+    """A query's time: datetimes as RFC 3339 (naive ones UTC), dates as their day, numbers as
+    unix seconds, text as it is (the server says what it cannot read)."""
+    if isinstance(value, _dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+        return aware.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(int(value))
+    if hasattr(value, "to_pydatetime"):  # pandas.Timestamp
+        return _instant(value.to_pydatetime())
+    return str(value)
+
+
+def _seconds(value) -> int:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value)
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    if isinstance(value, _dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
+        return int(aware.timestamp())
+    if isinstance(value, _dt.date):
+        return int(_dt.datetime(value.year, value.month, value.day, tzinfo=_dt.timezone.utc).timestamp())
+    text = str(value)
+    parsed = _time(text if "T" in text else text + "T00:00:00Z")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=_dt.timezone.utc)
+    return int(parsed.timestamp())
