@@ -7,6 +7,8 @@ which records the pandas dtypes in the schema's ``pandas`` metadata, so the engi
 columns as ``pandas.read_parquet`` would give them back: the same dtypes the DataFrame has.
 """
 
+import importlib.util
+
 
 def as_stream(data, what):
     """Something exporting ``__arrow_c_stream__`` for ``data``; ``what`` names it in errors."""
@@ -24,6 +26,13 @@ def as_stream(data, what):
     raise TypeError(
         f"{what}: expected a pandas or polars DataFrame or a pyarrow Table, not {type(data).__name__}"
     )
+
+
+def arrow_convertible(data):
+    """Whether ``as_stream`` takes ``data`` (pandas needs pyarrow for it)."""
+    if _is_pandas(data):
+        return importlib.util.find_spec("pyarrow") is not None
+    return hasattr(data, "__arrow_c_stream__") or hasattr(data, "to_arrow")
 
 
 def _is_pandas(data):

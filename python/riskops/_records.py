@@ -103,9 +103,25 @@ def _records(names, columns, rows: range, version: Optional[str], seen: Dict[str
 def record_ids(data) -> List[str]:
     """The ids ``log_predictions`` gives the rows of a table without an ``id`` column: a hash
     of the row's values, with how many identical rows came before it (so equal rows differ
-    and the same table always gets the same ids)."""
+    and the same table always gets the same ids, whatever ``version`` it is sent with)."""
+    native = _native_batches(data, None, 100_000)
+    if native is not None:
+        return [i for _, ids in native[0] for i in ids]
     names, columns, rows = _columns(data)
     return [r["id"] for r in _records(names, columns, range(rows), None, {})]
+
+
+def _native_batches(data, version, batch):
+    """``(batches, warnings)`` from the native module for a pandas or polars DataFrame or a
+    pyarrow Table (see ``riskops._riskops.records_ndjson``); ``None`` for other inputs (a list
+    of dicts), which are made into records here."""
+    from ._arrow import arrow_convertible, as_stream
+
+    if not arrow_convertible(data):
+        return None
+    from . import _riskops
+
+    return _riskops.records_ndjson(as_stream(data, "data"), version=version, batch=batch)
 
 
 def _row_id(record: Dict[str, Any], seen: Dict[str, int]) -> str:

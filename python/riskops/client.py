@@ -35,9 +35,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+import warnings as warnings_module
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from ._records import (
+    _native_batches,
     _cell,
     _chunks,
     _columns,
@@ -313,9 +315,17 @@ class Client:
         """
         if batch < 1:
             raise ValueError("batch must be at least 1")
-        names, columns, rows = _columns(data)
         default_version = None if version is None else _text(version)
         path = f"/api/v1/projects/{_segment(project)}/models/{_segment(model)}/predictions"
+        native = _native_batches(data, default_version, batch)
+        if native is not None:
+            # A DataFrame or Table: records made in Rust, exactly as `riskops log` makes them
+            # from a Parquet file of the same columns, without a Python loop over the cells.
+            batches, warnings = native
+            for warning in warnings:
+                warnings_module.warn(warning, stacklevel=2)
+            return self._send_batches(path, "application/x-ndjson", batches, sum(len(ids) for _, ids in batches))
+        names, columns, rows = _columns(data)
         seen: Dict[str, int] = {}  # generated ids, shared by the batches (made one after another)
 
         def bodies():
@@ -648,7 +658,8 @@ class Client:
         tally = _Tally(total)
         offset = 0
         for text, ids in bodies:
-            compressed = gzip.compress(text.encode(), compresslevel=5)
+            raw = text if isinstance(text, bytes) else text.encode()
+            compressed = gzip.compress(raw, compresslevel=5)
             answer = self._send("POST", path, lambda: compressed, headers, retry=True)
             tally.add(answer, offset, ids)
             offset += len(ids)

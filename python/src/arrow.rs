@@ -18,6 +18,11 @@ const STREAM_CAPSULE: &CStr = c"arrow_array_stream";
 /// Reads an object that exports `__arrow_c_stream__` (a pyarrow Table or RecordBatchReader,
 /// a polars DataFrame…) whole. `what` names it in errors ("reference", "current"...).
 pub fn read_table(py: Python<'_>, data: &Bound<'_, PyAny>, what: &str) -> PyResult<ParquetTable> {
+    read_table_typed(py, data, what, Typing::Pandas)
+}
+
+/// [`read_table`] with the [`Typing`] chosen (`Stored` for records to send).
+pub fn read_table_typed(py: Python<'_>, data: &Bound<'_, PyAny>, what: &str, typing: Typing) -> PyResult<ParquetTable> {
     if !data.hasattr("__arrow_c_stream__")? {
         return Err(PyTypeError::new_err(format!(
             "{what}: expected a pandas or polars DataFrame or a pyarrow Table, not {}",
@@ -40,7 +45,7 @@ pub fn read_table(py: Python<'_>, data: &Bound<'_, PyAny>, what: &str) -> PyResu
     // The batches are decoded without Python: other threads may run meanwhile.
     py.detach(|| {
         let schema = reader.schema();
-        read_batches(&schema, reader, Typing::Pandas)
+        read_batches(&schema, reader, typing)
     })
     .map_err(|e| PyValueError::new_err(format!("{what}: {e}")))
 }

@@ -6,6 +6,7 @@
 mod arrow;
 mod drift;
 mod profile;
+mod records;
 
 use pyo3::prelude::*;
 
@@ -16,6 +17,7 @@ fn _riskops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(drift::drift_from_profiles, m)?)?;
     m.add_function(wrap_pyfunction!(drift::methods, m)?)?;
     m.add_function(wrap_pyfunction!(profile::profile, m)?)?;
+    m.add_function(wrap_pyfunction!(records::records_ndjson, m)?)?;
     m.add_class::<drift::NativeDriftReport>()?;
     m.add_class::<profile::Profile>()?;
     Ok(())

@@ -44,6 +44,7 @@ mod record;
 mod report;
 mod sample;
 mod schema;
+pub mod table_records;
 mod window;
 
 pub use columns::{RecordBuilder, RecordColumn};

@@ -7,7 +7,7 @@ use crate::output::{emit, show, table_or};
 use anyhow::{Context, Result, bail};
 use riskops_api::monitoring::{MonitorConfig, MonitoringView};
 use riskops_api::window::{ByName, WindowExplanation, WindowReport};
-use riskops_monitor::{RecordBuilder, RecordColumn};
+use riskops_monitor::table_records::{self, cell_value, text, true_false_text, whole_number};
 use serde_json::{Value, json};
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -292,115 +292,24 @@ fn csv_batches(file: &std::path::Path, size: usize, version: Option<u32>) -> Res
         .collect())
 }
 
-/// A Parquet file of records, checked whole before anything is sent, re-batched as NDJSON;
-/// `--version` fills records without one. Values keep the types the file gives them.
+/// A Parquet file of records, checked whole before anything is sent, re-batched as NDJSON
+/// (riskops-monitor's `table_records`, which the Python package shares); `--version` fills
+/// records without one. Values keep the types the file gives them.
 fn parquet_batches(file: &std::path::Path, size: usize, version: Option<u32>) -> Result<Vec<Batch>> {
-    use riskops_data::Values;
     // The message already names the file and the cause: not repeated as an error chain.
     let read = riskops_parquet::read_parquet_with(file, None, riskops_parquet::Typing::Stored, &|_| {})
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let table = &read.table;
     let shown = file.display();
-    for (name, reason) in &read.skipped {
-        match RecordColumn::of(name) {
-            RecordColumn::Feature(_) | RecordColumn::Attribute(_) | RecordColumn::Probability(_) => {
-                eprintln!("warning: {shown}: column {name:?} is not sent: {reason}");
-            }
-            _ => bail!("{shown}: column {name:?} cannot be read: {reason}"),
-        }
+    let warnings =
+        table_records::check(&read.table, &read.skipped, true).map_err(|e| anyhow::anyhow!("{shown}: {e}"))?;
+    for warning in warnings {
+        eprintln!("warning: {shown}: {warning}");
     }
-    for name in ["id", "timestamp", "prediction"] {
-        if table.column(name).is_none() {
-            bail!(
-                "{shown}: no column {name:?} (every record needs id, timestamp and prediction; columns: {})",
-                table.names().collect::<Vec<_>>().join(", ")
-            );
-        }
-    }
-    for column in &table.columns {
-        let wrong = match (RecordColumn::of(&column.name), &column.values) {
-            // A float id column is an integer column with gaps (or real floats): neither names records.
-            (RecordColumn::Id, Values::Float(_) | Values::Bool(_)) => Some("text or integers without gaps"),
-            (RecordColumn::Required("timestamp"), Values::Str(_) | Values::Bool(_)) => {
-                Some("unix seconds: integers, floats or a Parquet timestamp")
-            }
-            _ => None,
-        };
-        if let Some(expected) = wrong {
-            let found = match column.values {
-                Values::Int(_) => "integers",
-                Values::Float(_) => "floats (an integer column with gaps is read as floats)",
-                Values::Bool(_) => "booleans",
-                Values::Str(_) => "text",
-            };
-            bail!("{shown}: column {:?} holds {found}, but it must be {expected}", column.name);
-        }
-    }
-
-    let roles: Vec<RecordColumn> = table.columns.iter().map(|c| RecordColumn::of(&c.name)).collect();
-    let booleans: Vec<bool> = table.columns.iter().map(true_false_text).collect();
-    let cell = |column: usize, row: usize| cell_value(&table.columns[column], booleans[column], row);
-    let mut batches = Vec::new();
-    let mut body = String::new();
-    for row in 0..table.rows {
-        let mut record = RecordBuilder::new();
-        for (column, role) in roles.iter().enumerate() {
-            record.cell(role, cell(column, row));
-        }
-        if let Some(v) = version {
-            record.default_version(&v.to_string());
-        }
-        body.push_str(&record.finish().to_string());
-        body.push('\n');
-        if (row + 1) % size == 0 || row + 1 == table.rows {
-            let records = (row % size + 1) as u64;
-            batches.push(("application/x-ndjson".to_string(), std::mem::take(&mut body).into_bytes(), records));
-        }
-    }
-    Ok(batches)
-}
-
-/// A bool column with gaps arrives as "True"/"False" text; the CSV reader would make
-/// booleans of those cells, and so does this.
-fn true_false_text(column: &riskops_data::Column) -> bool {
-    matches!(&column.values, riskops_data::Values::Str(s) if s.dictionary.iter().all(|t| t == "True" || t == "False"))
-}
-
-/// One cell of a typed column as JSON (`booleans`: the column is `true_false_text`).
-fn cell_value(column: &riskops_data::Column, booleans: bool, row: usize) -> Value {
-    use riskops_data::Values;
-    match &column.values {
-        Values::Int(v) => json!(v[row]),
-        Values::Float(v) if v[row].is_nan() => Value::Null,
-        Values::Float(v) if v[row].is_finite() => json!(v[row]),
-        // JSON has no infinities; the CSV reader keeps "inf" as text too.
-        Values::Float(v) => json!(if v[row] > 0.0 { "inf" } else { "-inf" }),
-        Values::Bool(v) => json!(v[row]),
-        Values::Str(s) => match s.get(row) {
-            None => Value::Null,
-            Some(text) if booleans => json!(text == "True"),
-            Some(text) => json!(text),
-        },
-    }
-}
-
-/// Ids, versions and attributes are names: sent as text, as the CSV reader sends them.
-fn text(value: Value) -> Option<Value> {
-    match value {
-        Value::Null => None,
-        Value::Bool(b) => Some(json!(if b { "True" } else { "False" })),
-        Value::String(_) => Some(value),
-        Value::Number(n) => Some(json!(n.as_i64().map_or_else(|| n.to_string(), |i| i.to_string()))),
-        other => Some(other),
-    }
-}
-
-/// A column with gaps is float64: 1.0 is 1 (a version, a class label).
-fn whole_number(value: Value) -> Value {
-    match value.as_f64() {
-        Some(x) if x.fract() == 0.0 && !value.is_i64() && x.abs() < 9.0e15 => json!(x as i64),
-        _ => value,
-    }
+    let version = version.map(|v| v.to_string());
+    Ok(table_records::ndjson_batches(&read.table, version.as_deref(), size, false)
+        .into_iter()
+        .map(|b| ("application/x-ndjson".to_string(), b.body.into_bytes(), b.ids.len() as u64))
+        .collect())
 }
 
 pub async fn monitor(client: &Client, format: Format, command: MonitorCommand) -> Result<()> {
