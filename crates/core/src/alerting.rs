@@ -96,6 +96,9 @@ pub enum Family {
     DataDrift,
     PredictionDrift,
     Performance,
+    /// Performance estimated without labels (`estimated.*`, CBPE): judged on every record,
+    /// so it can fire weeks before labels exist.
+    EstimatedPerformance,
     Fairness,
     Quality,
     Volume,
@@ -107,11 +110,13 @@ impl Family {
     /// The family of a metric path (`None` for a path no report has).
     pub fn of(metric: &str) -> Option<Family> {
         Some(match metric.split('.').next()? {
-            "drift" => Family::DataDrift,
+            // Reconstruction error: drift in the relations between features.
+            "drift" | "multivariate" => Family::DataDrift,
             // Attribution drift: the model turning to other features changes how its
             // outputs arise before labels show it, as prediction drift does.
             "prediction_drift" | "explain" => Family::PredictionDrift,
             "performance" => Family::Performance,
+            "estimated" => Family::EstimatedPerformance,
             "fairness" => Family::Fairness,
             "quality" => Family::Quality,
             "volume" | "records" | "labelled" => Family::Volume,
@@ -126,7 +131,7 @@ impl Family {
         match self {
             Family::DataDrift => Some("monitor:data_drift"),
             Family::PredictionDrift => Some("monitor:prediction_drift"),
-            Family::Performance | Family::Business => Some("monitor:performance"),
+            Family::Performance | Family::EstimatedPerformance | Family::Business => Some("monitor:performance"),
             Family::Fairness => Some("monitor:fairness"),
             Family::Quality => Some("monitor:quality"),
             Family::Volume | Family::Latency => None,
@@ -136,7 +141,14 @@ impl Family {
     /// Drift and falling performance that persist are what retraining cures; fairness,
     /// quality, volume and latency need a look at the pipeline or the data first.
     pub fn advises_retraining(self) -> bool {
-        matches!(self, Family::DataDrift | Family::PredictionDrift | Family::Performance | Family::Business)
+        matches!(
+            self,
+            Family::DataDrift
+                | Family::PredictionDrift
+                | Family::Performance
+                | Family::EstimatedPerformance
+                | Family::Business
+        )
     }
 }
 
@@ -250,7 +262,7 @@ impl Monitor {
                 let comparison = match obj.get("comparison").and_then(Value::as_str) {
                     Some("above") => Comparison::Above,
                     Some("below") => Comparison::Below,
-                    // A verdict (`drift.feature.<name>`, `drift.drifted`) fires when true.
+                    // A verdict (`drift.feature.<name>`, `drift.drifted`, `estimated.f1.alert`) fires when true.
                     None if is_verdict(metric) => Comparison::Above,
                     _ => return Err(Error::invalid("above", "give a threshold: above X or below X")),
                 };
@@ -299,6 +311,7 @@ impl Monitor {
     /// - drift, prediction drift and latency percentiles: `records` ≥ `min_records` (a test
     ///   or a p99 over a handful of records is noise);
     /// - performance and business value: `labelled` ≥ `min_records` (one label is not an F1);
+    ///   estimated performance (`estimated.*`) and multivariate drift: `records`, as drift;
     /// - fairness: `labelled` for the metrics that need labels (equalized odds, per-group
     ///   accuracy, TPR, …), `records` for those that need only predictions (selection
     ///   rates, demographic parity, four-fifths);
@@ -310,7 +323,9 @@ impl Monitor {
         let report = &window.report;
         let enough = |n: u64| n >= min_records;
         match Family::of(&self.metric) {
-            Some(Family::DataDrift | Family::PredictionDrift | Family::Latency) => enough(report.records),
+            Some(Family::DataDrift | Family::PredictionDrift | Family::EstimatedPerformance | Family::Latency) => {
+                enough(report.records)
+            }
             Some(Family::Performance | Family::Business) => enough(report.labelled),
             Some(Family::Fairness) if needs_labels(&self.metric) => enough(report.labelled),
             Some(Family::Fairness) => enough(report.records),
@@ -345,6 +360,8 @@ fn is_verdict(metric: &str) -> bool {
         || metric == "drift.any"
         || metric == "prediction_drift.drifted"
         || (metric.starts_with("drift.feature.") && metric.matches('.').count() == 2)
+        // NannyML's own alert: the value outside the reference's thresholds.
+        || ((metric.starts_with("estimated.") || metric.starts_with("multivariate.")) && metric.ends_with(".alert"))
 }
 
 /// Checks that a metric path names something a window report has.
@@ -605,6 +622,8 @@ mod tests {
             fairness: vec![("age_band".into(), parity(0.9)), ("sex".into(), parity(0.75))],
             latency: None,
             explain: None,
+            estimated: None,
+            multivariate: None,
         };
         let business = Business { currency: "EUR".into(), value_per_1000: -5250.0, value: -630.0, decisions: 120 };
         MonitoredWindow { report, business: Some(business) }

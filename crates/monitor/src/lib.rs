@@ -38,6 +38,7 @@ pub mod analysis;
 mod codec;
 pub mod columns;
 pub mod drift;
+pub mod estimation;
 mod drift_report;
 mod features;
 mod record;

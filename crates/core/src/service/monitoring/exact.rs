@@ -17,7 +17,8 @@ use crate::registry::ModelVersion;
 use riskops_data::Table;
 use riskops_data::profile::{Dtype, TableProfile};
 use riskops_drift::{ColumnType, DriftOptions, Method, PreparedReference};
-use riskops_monitor::{FeatureDrift, WindowDrift, WindowState};
+use super::estimates::WindowOutputs;
+use riskops_monitor::{FeatureDrift, Task, WindowDrift, WindowState};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -38,6 +39,10 @@ pub trait RecordTables: Send + Sync {
         to: i64,
         columns: &[(String, Dtype)],
     ) -> Result<Table>;
+
+    /// The model outputs of the same records, in the same order as [`records`](Self::records):
+    /// each one's score of `task`'s positive class and whether it predicted that class.
+    fn outputs(&self, files: &[PathBuf], version: u32, from: i64, to: i64, task: &Task) -> Result<WindowOutputs>;
 }
 
 /// Prepared references by (dataset digest, compared columns), most recently used last.
@@ -206,7 +211,7 @@ impl Riskops {
 
     /// Segments holding records of the time range `[start, end)` (of any version); the
     /// model's list is read once per `listed` (a request's reports share it).
-    async fn segments_of(
+    pub(super) async fn segments_of(
         &self,
         model: &str,
         start: i64,
@@ -222,7 +227,7 @@ impl Riskops {
 
     /// Whether the segments can still hold a window's `records` (a cheap check on their
     /// counts: an expired segment is gone from the list).
-    async fn records_kept(
+    pub(super) async fn records_kept(
         &self,
         model: &str,
         (start, end): (i64, i64),

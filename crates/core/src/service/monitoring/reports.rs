@@ -1,6 +1,7 @@
 //! Windows out: window reports against the reference profile, with prediction drift and
 //! business values.
 
+use super::estimates;
 use super::exact::{self, ClosedDrift};
 use super::*;
 use super::{RequestContext, Riskops};
@@ -170,9 +171,16 @@ impl<'a> WindowReports<'a> {
                         report.drift.note = Some(format!("approximate, from sketches: {reason}"));
                     }
                 }
+                let e = self.riskops.window_estimates(model, &v, (start, end), state, &profile, config, listed).await;
+                report.estimated = Some(e.estimated);
+                report.multivariate = Some(e.multivariate);
             } else {
                 report.drift.note =
                     Some("the window is open: approximate, from sketches (each feature with its error bound)".into());
+                let open = "the window is open: computed from its records once it closes".to_string();
+                let estimated = if self.config.estimation.is_none() { estimates::NOT_CONFIGURED.into() } else { open.clone() };
+                report.estimated = Some(Err(estimated));
+                report.multivariate = Some(Err(open));
             }
         }
         let business = business(&report, self.values.as_ref());
