@@ -130,7 +130,8 @@ mod tests {
         assert_eq!(classes(&Values::Float(vec![1.0, 0.0, f64::NAN]), &task), vec![Some(true), Some(false), None]);
         assert_eq!(classes(&Values::Bool(vec![true, false]), &task), vec![Some(true), Some(false)]);
         let yes = Task::Binary { positive: "yes".into() };
-        let text = StrColumn { codes: vec![0, 1, riskops_data::MISSING_CODE], dictionary: vec!["yes".into(), "no".into()] };
+        let text =
+            StrColumn { codes: vec![0, 1, riskops_data::MISSING_CODE], dictionary: vec!["yes".into(), "no".into()] };
         assert_eq!(classes(&Values::Str(text), &yes), vec![Some(true), Some(false), None]);
     }
 
@@ -138,10 +139,8 @@ mod tests {
     fn a_reference_without_labels_or_scores_says_why() {
         let task = Task::Binary { positive: "1".into() };
         let columns = EstimationColumns { score: "score".into(), label: "label".into(), prediction: None };
-        let table = Table {
-            columns: vec![Column { name: "score".into(), values: Values::Float(vec![0.2, 0.8]) }],
-            rows: 2,
-        };
+        let table =
+            Table { columns: vec![Column { name: "score".into(), values: Values::Float(vec![0.2, 0.8]) }], rows: 2 };
         let err = PerformanceEstimator::fit(&table, &columns, &task, 1).unwrap_err();
         assert!(err.contains("no label column"), "{err}");
         let err = PerformanceEstimator::fit(&table, &columns, &Task::Regression, 1).unwrap_err();

@@ -422,7 +422,10 @@ fn render(models: &[ModelMetrics], http: &HttpMetrics, ingested: u64) -> String 
         "1 when the latest window's estimated metric is outside its thresholds from the reference, else 0.",
     );
     per_version(&mut e, models, "riskops_estimated_performance_alert", |m| {
-        estimated(m).map(|(metric, v)| (vec![("metric", metric.to_string())], flag(v.alert))).filter_map(sample).collect()
+        estimated(m)
+            .map(|(metric, v)| (vec![("metric", metric.to_string())], flag(v.alert)))
+            .filter_map(sample)
+            .collect()
     });
 
     e.family(
@@ -437,9 +440,12 @@ fn render(models: &[ModelMetrics], http: &HttpMetrics, ingested: u64) -> String 
         "gauge",
         "1 when the latest window's reconstruction error is outside its thresholds from the reference, else 0.",
     );
-    per_version(&mut e, models, "riskops_reconstruction_error_alert", |m| {
-        one(reconstruction(m).map(|r| flag(r.alert)))
-    });
+    per_version(
+        &mut e,
+        models,
+        "riskops_reconstruction_error_alert",
+        |m| one(reconstruction(m).map(|r| flag(r.alert))),
+    );
 
     e.family(
         "riskops_business",

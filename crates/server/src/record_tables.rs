@@ -10,11 +10,11 @@
 //! (with a missing value, "True"/"False" text, as pandas reads them).
 
 use riskops_core::service::{RecordTables, WindowOutputs};
-use riskops_monitor::estimation::{classes, scores};
-use riskops_monitor::{RecordColumn, Task};
 use riskops_core::{Error, Result};
 use riskops_data::profile::Dtype;
 use riskops_data::{Column, CsvOptions, MISSING_CODE, StrColumn, Table, Values, read_csv};
+use riskops_monitor::estimation::{classes, scores};
+use riskops_monitor::{RecordColumn, Task};
 use riskops_parquet::{Typing, parquet_shape, read_parquet, read_parquet_with};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -77,7 +77,8 @@ impl RecordTables for FileRecordTables {
             .collect();
         let mut out = WindowOutputs::default();
         for (table, keep) in read_all(files, &wanted, version, from, to)? {
-            let kept = |v: Vec<f64>| -> Vec<f64> { v.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(x, _)| x).collect() };
+            let kept =
+                |v: Vec<f64>| -> Vec<f64> { v.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(x, _)| x).collect() };
             let n = keep.iter().filter(|k| **k).count();
             let numbers = |name: &str| {
                 table.column(name).and_then(|c| scores(&c.values)).map(kept).unwrap_or_else(|| vec![f64::NAN; n])
@@ -87,9 +88,9 @@ impl RecordTables for FileRecordTables {
             let probability = numbers(&proba);
             out.scores.extend(score.into_iter().zip(probability).map(|(s, p)| if s.is_nan() { p } else { s }));
             match table.column("prediction") {
-                Some(c) => out.predictions.extend(
-                    classes(&c.values, task).into_iter().zip(&keep).filter(|(_, k)| **k).map(|(p, _)| p),
-                ),
+                Some(c) => out
+                    .predictions
+                    .extend(classes(&c.values, task).into_iter().zip(&keep).filter(|(_, k)| **k).map(|(p, _)| p)),
                 None => out.predictions.extend(std::iter::repeat_n(None, n)),
             }
         }

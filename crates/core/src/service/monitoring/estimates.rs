@@ -220,7 +220,13 @@ impl Riskops {
         // reason, not a failed read.
         let wanted: Vec<String> = features
             .iter()
-            .chain(config.estimation.iter().flat_map(|e| [Some(&e.score), Some(&e.label), e.prediction.as_ref()]).flatten())
+            .chain(
+                config
+                    .estimation
+                    .iter()
+                    .flat_map(|e| [Some(&e.score), Some(&e.label), e.prediction.as_ref()])
+                    .flatten(),
+            )
             .filter(|n| profile.columns.iter().any(|c| &c.name == *n))
             .cloned()
             .collect();
@@ -335,7 +341,10 @@ mod tests {
     fn stored_estimates_read_back_only_under_their_settings() {
         let reference = riskops_data::Table {
             columns: vec![
-                riskops_data::Column { name: "score".into(), values: riskops_data::Values::Float(vec![0.1, 0.9, 0.3, 0.7]) },
+                riskops_data::Column {
+                    name: "score".into(),
+                    values: riskops_data::Values::Float(vec![0.1, 0.9, 0.3, 0.7]),
+                },
                 riskops_data::Column { name: "label".into(), values: riskops_data::Values::Int(vec![0, 1, 1, 0]) },
             ],
             rows: 4,

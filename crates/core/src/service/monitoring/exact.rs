@@ -10,6 +10,7 @@
 //! is still current; when the segments no longer hold all of a window's records (expired
 //! under the retention) the last stored result is kept and says so.
 
+use super::estimates::WindowOutputs;
 use super::{MonitorConfig, Riskops};
 use crate::error::{Error, Result};
 use crate::monitoring::{ExactDriftRow, Segment, WindowSpec};
@@ -17,7 +18,6 @@ use crate::registry::ModelVersion;
 use riskops_data::Table;
 use riskops_data::profile::{Dtype, TableProfile};
 use riskops_drift::{ColumnType, DriftOptions, Method, PreparedReference};
-use super::estimates::WindowOutputs;
 use riskops_monitor::{FeatureDrift, Task, WindowDrift, WindowState};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
