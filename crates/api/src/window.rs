@@ -107,7 +107,7 @@ pub struct WindowReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum WindowEstimated {
-    Computed(EstimatedPerformance),
+    Computed(Box<EstimatedPerformance>),
     Skipped { skipped: String },
 }
 

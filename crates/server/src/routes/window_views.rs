@@ -34,7 +34,7 @@ pub(crate) fn window_report(w: &MonitoredWindow) -> WindowReport {
             Err(reason) => WindowExplanation::Skipped { skipped: reason.clone() },
         }),
         estimated: r.estimated.as_ref().map(|e| match e {
-            Ok(e) => WindowEstimated::Computed(estimated(e, r.performance.as_ref())),
+            Ok(e) => WindowEstimated::Computed(Box::new(estimated(e, r.performance.as_ref()))),
             Err(reason) => WindowEstimated::Skipped { skipped: reason.clone() },
         }),
         multivariate: r.multivariate.as_ref().map(|e| match e {
