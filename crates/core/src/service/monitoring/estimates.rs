@@ -61,9 +61,17 @@ impl Estimates {
     }
 }
 
-/// Why a window without estimation settings has no estimates.
-pub(in crate::service) const NOT_CONFIGURED: &str = "the reference's score and label columns are not configured \
-     (riskops monitor configure --score-column C --label-column C)";
+/// Why a window of a model without estimation settings has no estimates.
+pub(in crate::service) fn not_estimated(config: &MonitorConfig) -> String {
+    match config.task {
+        Task::Regression => "performance is estimated for binary classifiers only (CBPE); DLE for regression is \
+                             not implemented"
+            .into(),
+        Task::Binary { .. } => "the reference's score and label columns are not configured (riskops monitor \
+                                configure --score-column C --label-column C)"
+            .into(),
+    }
+}
 
 impl Riskops {
     /// The estimates of a closed window `[start, end)` of `version` whose state is `state`.
@@ -91,13 +99,13 @@ impl Riskops {
                 None
             }
         };
-        if let Some((records, estimates)) = stored {
-            if records == state.records {
-                return estimates;
-            }
+        if let Some(records) = stored.as_ref().map(|(r, _)| *r) {
             // Only the records kept can be estimated from; when they are gone, the last
             // result stands.
-            if let Ok(false) = self.records_kept(model, (start, end), state.records, listed).await {
+            let current = records == state.records;
+            if (current || matches!(self.records_kept(model, (start, end), state.records, listed).await, Ok(false)))
+                && let Some((_, estimates)) = stored
+            {
                 return estimates;
             }
         }
@@ -118,7 +126,11 @@ impl Riskops {
                 }
                 estimates
             }
-            Ok(Err(reason)) => Estimates::neither(&reason),
+            // The records are not all there any more: the last result stands.
+            Ok(Err(reason)) => match stored {
+                Some((_, estimates)) => estimates,
+                None => Estimates::neither(&reason),
+            },
             Err(e) => {
                 tracing::warn!(model, version = version.version, start, error = %e.message, "window estimates failed");
                 Estimates::neither("the estimates could not be computed now (see the server log)")
@@ -232,6 +244,7 @@ impl Riskops {
             .collect();
         let file = self.artifacts.open_verified(&dataset.digest).await?;
         let (estimation, task, window) = (config.estimation.clone(), config.task.clone(), config.window);
+        let unset = not_estimated(config);
         let path = file.path.clone();
         let fitted = tokio::task::spawn_blocking(move || -> Result<Fitted> {
             let reference = tables.dataset(&path, &wanted)?;
@@ -242,7 +255,7 @@ impl Riskops {
             };
             let estimator = match &estimation {
                 Some(columns) => PerformanceEstimator::fit(&reference, columns, &task, chunk_size),
-                None => Err(NOT_CONFIGURED.to_string()),
+                None => Err(unset),
             };
             let multivariate = match MultivariateModel::fit(&reference, &features, chunk_size) {
                 Ok(Some(m)) => Ok(m),

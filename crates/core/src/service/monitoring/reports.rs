@@ -178,8 +178,11 @@ impl<'a> WindowReports<'a> {
                 report.drift.note =
                     Some("the window is open: approximate, from sketches (each feature with its error bound)".into());
                 let open = "the window is open: computed from its records once it closes".to_string();
-                let estimated =
-                    if self.config.estimation.is_none() { estimates::NOT_CONFIGURED.into() } else { open.clone() };
+                let estimated = if self.config.estimation.is_none() {
+                    estimates::not_estimated(&self.config)
+                } else {
+                    open.clone()
+                };
                 report.estimated = Some(Err(estimated));
                 report.multivariate = Some(Err(open));
             }
