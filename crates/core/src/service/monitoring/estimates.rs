@@ -14,11 +14,12 @@
 //! records use chunks of N reference rows; windows of time, whose sizes vary, NannyML's
 //! default of ten chunks. A window's sampling errors are always its own size's.
 
-use super::exact::RecordTables;
+use super::exact::{RecordTables, RecordsRead};
 use super::{MonitorConfig, Riskops};
 use crate::error::{Error, Result};
-use crate::monitoring::{Segment, WindowEstimatesRow, WindowSpec};
+use crate::monitoring::{WindowEstimatesRow, WindowSpec};
 use crate::registry::ModelVersion;
+use riskops_data::Table;
 use riskops_data::profile::{Dtype, TableProfile};
 use riskops_monitor::analysis::{Estimated, Multivariate, MultivariateModel};
 use riskops_monitor::estimation::{PerformanceEstimator, WindowEstimate};
@@ -84,7 +85,7 @@ impl Riskops {
         state: &WindowState,
         profile: &TableProfile,
         config: &MonitorConfig,
-        listed: &mut Option<Vec<Segment>>,
+        listed: &mut RecordsRead,
     ) -> Estimates {
         let columns: Vec<(String, Dtype)> = state
             .features
@@ -148,7 +149,7 @@ impl Riskops {
         state: &WindowState,
         columns: &[(String, Dtype)],
         config: &MonitorConfig,
-        listed: &mut Option<Vec<Segment>>,
+        listed: &mut RecordsRead,
     ) -> Result<std::result::Result<Estimates, String>> {
         let Some(tables) = self.record_tables.clone() else {
             return Ok(Err("this server does not read raw records".into()));
@@ -170,7 +171,8 @@ impl Riskops {
         }
         let files: Vec<PathBuf> = opened.iter().map(|f| f.path.clone()).collect();
         let (number, expected, task, columns) = (version.version, state.records, config.task.clone(), columns.to_vec());
-        let answer = tokio::task::spawn_blocking(move || -> Result<std::result::Result<Estimates, String>> {
+        type Answer = std::result::Result<(Estimates, Option<Table>), String>;
+        let answer = tokio::task::spawn_blocking(move || -> Result<Answer> {
             let estimated = match &fitted.estimator {
                 Ok(estimator) => {
                     let outputs = tables.outputs(&files, number, start, end, &task)?;
@@ -181,22 +183,26 @@ impl Riskops {
                 }
                 Err(reason) => Err(reason.clone()),
             };
-            let multivariate = match &fitted.multivariate {
+            let (multivariate, current) = match &fitted.multivariate {
                 Ok(m) => {
                     let current = tables.records(&files, number, start, end, &columns)?;
                     if current.rows as u64 != expected {
                         return Ok(Err(mismatch(current.rows, expected)));
                     }
-                    m.chunk(&current).map_err(|e| e.to_string())
+                    (m.chunk(&current).map_err(|e| e.to_string()), Some(current))
                 }
-                Err(reason) => Err(reason.clone()),
+                Err(reason) => (Err(reason.clone()), None),
             };
-            Ok(Ok(Estimates { estimated, multivariate }))
+            Ok(Ok((Estimates { estimated, multivariate }, current)))
         })
         .await
         .map_err(|e| Error::internal(format!("window estimates stopped: {e}")))?;
         drop(opened);
-        answer
+        Ok(answer?.map(|(estimates, current)| {
+            // The window's exact drift, computed next, reads the same columns.
+            listed.window = current.map(|t| ((start, end), t));
+            estimates
+        }))
     }
 
     /// The version's fitted models for these settings, from the cache when it holds them.

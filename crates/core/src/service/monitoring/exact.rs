@@ -53,6 +53,16 @@ pub(in crate::service) type PreparedCache = Mutex<Vec<((String, Vec<String>), Ar
 const MAX_PREPARED: usize = 16;
 const MAX_PREPARED_BYTES: usize = 1 << 30;
 
+/// What a request has read of a model's raw records: the model's segment list (read once),
+/// and the feature columns of the last window whose estimates were computed, which its exact
+/// drift then takes instead of decoding the same segments again.
+#[derive(Default)]
+pub(in crate::service) struct RecordsRead {
+    segments: Option<Vec<Segment>>,
+    /// `((start, end), columns)`: the window's records as `RecordTables::records` gives them.
+    pub(super) window: Option<((i64, i64), Table)>,
+}
+
 /// Where a closed window's drift comes from.
 pub(in crate::service) enum ClosedDrift {
     /// Computed from the records (now or before, for the same records).
@@ -91,7 +101,7 @@ impl Riskops {
         profile: &TableProfile,
         config: &MonitorConfig,
         sketched: &WindowDrift,
-        listed: &mut Option<Vec<Segment>>,
+        listed: &mut RecordsRead,
     ) -> ClosedDrift {
         let stored = match self.store.exact_drift(model, version.version, start, end).await {
             Ok(s) => s,
@@ -165,7 +175,7 @@ impl Riskops {
         state: &WindowState,
         profile: &TableProfile,
         config: &MonitorConfig,
-        listed: &mut Option<Vec<Segment>>,
+        listed: &mut RecordsRead,
     ) -> Result<std::result::Result<riskops_drift::DriftReport, String>> {
         let Some(tables) = self.record_tables.clone() else {
             return Ok(Err("this server does not read raw records".into()));
@@ -186,14 +196,20 @@ impl Riskops {
             )));
         }
         let reference = self.prepared_reference(version, &columns, tables.as_ref()).await?;
+        let ready = listed.window.take().filter(|(bounds, _)| *bounds == (start, end)).map(|(_, t)| t);
         let mut opened = Vec::with_capacity(segments.len());
-        for s in &segments {
-            opened.push(self.artifacts.open_verified(&s.digest).await?);
+        if ready.is_none() {
+            for s in &segments {
+                opened.push(self.artifacts.open_verified(&s.digest).await?);
+            }
         }
         let files: Vec<PathBuf> = opened.iter().map(|f| f.path.clone()).collect();
         let (number, expected) = (version.version, state.records);
         let answer = tokio::task::spawn_blocking(move || {
-            let current = tables.records(&files, number, start, end, &columns)?;
+            let current = match ready {
+                Some(table) => table,
+                None => tables.records(&files, number, start, end, &columns)?,
+            };
             if current.rows as u64 != expected {
                 return Ok(Err(format!(
                     "the raw records kept ({} in the window's time range) are not the window's {expected}",
@@ -216,12 +232,12 @@ impl Riskops {
         model: &str,
         start: i64,
         end: i64,
-        listed: &mut Option<Vec<Segment>>,
+        listed: &mut RecordsRead,
     ) -> Result<Vec<Segment>> {
-        if listed.is_none() {
-            *listed = Some(self.store.segments(model).await?);
+        if listed.segments.is_none() {
+            listed.segments = Some(self.store.segments(model).await?);
         }
-        let all = listed.as_deref().unwrap_or_default();
+        let all = listed.segments.as_deref().unwrap_or_default();
         Ok(all.iter().filter(|s| s.first_ts < end && s.last_ts >= start).cloned().collect())
     }
 
@@ -232,7 +248,7 @@ impl Riskops {
         model: &str,
         (start, end): (i64, i64),
         records: u64,
-        listed: &mut Option<Vec<Segment>>,
+        listed: &mut RecordsRead,
     ) -> Result<bool> {
         if self.segment_writer.is_none() {
             return Ok(false);
