@@ -265,18 +265,31 @@ async fn closed_windows_estimate_performance_without_labels_and_catch_broken_rel
         assert!((error_now - want).abs() < 1e-12, "{error_now} vs {want}");
         assert_eq!(sample("riskops_reconstruction_error_alert", ""), 1.0);
 
-        // A reference that cannot serve: the window says why, the rest of it stands.
+        // A column the reference does not have is refused when configured, and changes nothing.
+        let config = json!({"score_column": "nope", "label_column": "label"});
+        let (status, e) = s.call("PUT", "/api/v1/projects/default/models/scorer/monitor", TOKEN, Some(config)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+        assert!(e.to_string().contains("nope"), "{e}");
+        let (_, c) = s.get("/api/v1/projects/default/models/scorer/monitor", Some(TOKEN)).await;
+        assert_eq!(c["score_column"], "score", "{c}");
+
+        // A reference that cannot serve (labels missing on some rows): the window says why,
+        // the rest of it stands.
+        let mut gaps = String::from_utf8(csv(&reference)).unwrap();
+        gaps = gaps.replacen(",1\n", ",\n", 3);
+        let (status, d) = s.upload("/api/v1/datasets/gaps/versions", json!({}), gaps.into_bytes()).await;
+        assert_eq!(status, StatusCode::CREATED, "{d}");
         let (status, m) =
-            s.upload("/api/v1/models/plain/versions", json!({"training_data": "apps@1"}), b"model".to_vec()).await;
+            s.upload("/api/v1/models/plain/versions", json!({"training_data": "gaps@1"}), b"model".to_vec()).await;
         assert_eq!(status, StatusCode::CREATED, "{m}");
-        let config = json!({"score_column": "nope", "label_column": "label", "exclude": ["score"]});
+        let config = json!({"score_column": "score", "label_column": "label"});
         let (status, c) = s.call("PUT", "/api/v1/projects/default/models/plain/monitor", TOKEN, Some(config)).await;
         assert_eq!(status, StatusCode::OK, "{c}");
         s.send_records("plain", &records(&calm, "p", 3, false)).await;
         clock.advance(time::Duration::hours(2));
         let plain = s.windows_of("plain").await;
         let skipped = plain[0]["estimated"]["skipped"].as_str().unwrap_or_default();
-        assert!(skipped.contains("no score column \"nope\""), "{}", plain[0]);
+        assert!(skipped.contains("has no label"), "{}", plain[0]);
         assert!(plain[0]["multivariate"]["reconstruction_error"]["value"].is_f64(), "{}", plain[0]);
         s.stop().await;
     }

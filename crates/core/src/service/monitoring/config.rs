@@ -7,7 +7,7 @@ use crate::audit::AuditRecord;
 use crate::auth::Operation;
 use crate::error::{Error, Result};
 use crate::monitoring::WindowSpec;
-use crate::registry::VersionRef;
+use crate::registry::{ModelVersion, VersionRef};
 use riskops_monitor::estimation::EstimationColumns;
 use riskops_monitor::{MAX_EXPLAIN_SAMPLE, Task};
 use serde_json::{Value, json};
@@ -189,6 +189,33 @@ impl MonitorConfig {
     }
 }
 
+impl Riskops {
+    /// The estimation's columns must be in the reference data of the version configured (its
+    /// latest): a name that is not is a mistake to say now, not a reason on every window.
+    async fn check_estimation_columns(&self, version: &ModelVersion, estimation: &EstimationColumns) -> Result<()> {
+        let Some(link) = version.validation_data.as_ref().or(version.training_data.as_ref()) else {
+            return Err(Error::invalid(
+                "score_column",
+                format!("{}@{} has no training or validation dataset to estimate from", version.name, version.version),
+            ));
+        };
+        let profile = self.reference_profile(link).await?;
+        let named = [("score_column", Some(&estimation.score)), ("label_column", Some(&estimation.label))];
+        let prediction = [("prediction_column", estimation.prediction.as_ref())];
+        for (field, column) in named.into_iter().chain(prediction) {
+            if let Some(column) = column
+                && !profile.columns.iter().any(|c| &c.name == column)
+            {
+                return Err(Error::invalid(
+                    field,
+                    format!("{link}, the reference of {}@{}, has no column {column:?}", version.name, version.version),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 fn config_kind(model: &str) -> String {
     format!("monitor:{model}")
 }
@@ -215,8 +242,11 @@ impl Riskops {
         config: &Value,
     ) -> Result<MonitorConfig> {
         let r = VersionRef { name: model.into(), version: None };
-        let (_, permit) = self.model_version_for(ctx, Operation::MonitorConfigure, &r).await?;
+        let (version, permit) = self.model_version_for(ctx, Operation::MonitorConfigure, &r).await?;
         let config = MonitorConfig::from_json(config)?;
+        if let Some(estimation) = &config.estimation {
+            self.check_estimation_columns(&version, estimation).await?;
+        }
         let audit = AuditRecord::new(&permit, Action::MonitorConfigure, format!("model:{model}"))
             .after(config.to_json())
             .request_id(ctx.request_id.clone());
