@@ -254,11 +254,7 @@ impl Riskops {
         let path = file.path.clone();
         let fitted = tokio::task::spawn_blocking(move || -> Result<Fitted> {
             let reference = tables.dataset(&path, &wanted)?;
-            let chunk_size = match window {
-                WindowSpec::Records(n) => n as usize,
-                // NannyML's default chunker: ten chunks.
-                WindowSpec::Hour | WindowSpec::Day => (reference.rows / 10).max(1),
-            };
+            let chunk_size = threshold_chunk(window, reference.rows);
             let estimator = match &estimation {
                 Some(columns) => PerformanceEstimator::fit(&reference, columns, &task, chunk_size),
                 None => Err(unset),
@@ -281,6 +277,15 @@ impl Riskops {
             }
         }
         Ok(fitted)
+    }
+}
+
+/// Reference rows per chunk the thresholds come from: a window's own size for windows of N
+/// records; for windows of time, whose sizes vary, NannyML's default of ten chunks.
+fn threshold_chunk(window: WindowSpec, reference_rows: usize) -> usize {
+    match window {
+        WindowSpec::Records(n) => (n as usize).max(1),
+        WindowSpec::Hour | WindowSpec::Day => (reference_rows / 10).max(1),
     }
 }
 
@@ -355,6 +360,13 @@ fn decode(text: &str, settings: &str) -> Option<Estimates> {
 mod tests {
     use super::*;
     use riskops_monitor::estimation::EstimationColumns;
+
+    #[test]
+    fn thresholds_come_from_chunks_of_a_window_or_a_tenth_of_the_reference() {
+        assert_eq!(threshold_chunk(WindowSpec::Records(500), 2_000), 500);
+        assert_eq!(threshold_chunk(WindowSpec::Hour, 2_000), 200);
+        assert_eq!(threshold_chunk(WindowSpec::Day, 7), 1);
+    }
 
     #[test]
     fn stored_estimates_read_back_only_under_their_settings() {
