@@ -294,3 +294,40 @@ async fn closed_windows_estimate_performance_without_labels_and_catch_broken_rel
         s.stop().await;
     }
 }
+
+#[tokio::test]
+async fn windows_of_n_records_are_estimated_once_full_with_thresholds_from_chunks_of_n() {
+    const N: usize = 250;
+    let reference = reference();
+    let scores: Vec<f64> = reference.iter().map(|r| r.score).collect();
+    let predictions: Vec<bool> = scores.iter().map(|&s| s > 0.5).collect();
+    let labels: Vec<bool> = reference.iter().map(|r| r.label).collect();
+    let cbpe = Cbpe::fit(&scores, &predictions, &labels, N).unwrap();
+    let rows: Vec<Row> = (40_000..40_400).map(|i| row(i, 0.5, None)).collect();
+    for s in servers().await {
+        let (status, d) = s.upload("/api/v1/datasets/apps/versions", json!({}), csv(&reference)).await;
+        assert_eq!(status, StatusCode::CREATED, "{d}");
+        let (status, m) =
+            s.upload("/api/v1/models/scorer/versions", json!({"training_data": "apps@1"}), b"model".to_vec()).await;
+        assert_eq!(status, StatusCode::CREATED, "{m}");
+        let config = json!({"window": format!("records:{N}"), "score_column": "score", "label_column": "label"});
+        let (status, c) = s.call("PUT", "/api/v1/projects/default/models/scorer/monitor", TOKEN, Some(config)).await;
+        assert_eq!(status, StatusCode::OK, "{c}");
+        s.send_records("scorer", &records(&rows, "r", 0, false)).await;
+        let windows = s.windows_of("scorer").await;
+        assert_eq!(windows.len(), 2, "{windows:?}");
+        // The first holds N: closed, estimated with thresholds from reference chunks of N.
+        let e = &windows[0]["estimated"];
+        assert_eq!(e["chunk_size"], N, "{e}");
+        let first: Vec<f64> = rows[..N].iter().map(|r| r.score).collect();
+        let p: Vec<bool> = first.iter().map(|&x| x > 0.5).collect();
+        let want = cbpe.estimate(&first, &p);
+        close(&e["roc_auc"]["value"], want[0].value, "roc_auc");
+        close(&e["roc_auc"]["lower_threshold"], want[0].thresholds.lower, "roc_auc lower threshold");
+        close(&e["f1"]["value"], want[1].value, "f1");
+        assert_eq!(e["f1"]["alert"], want[1].alert, "{e}");
+        // The second is still filling: open, and says so.
+        assert!(windows[1]["estimated"]["skipped"].as_str().unwrap().contains("open"), "{}", windows[1]);
+        s.stop().await;
+    }
+}
