@@ -492,7 +492,7 @@ impl Performance {
 
 #[cfg(test)]
 mod tests {
-    use super::WindowDrift;
+    use super::{WindowDrift, WindowEstimated, WindowMultivariate};
 
     /// An older server's drift (no `exact`, `computed_at`, `note`) still reads: as approximate.
     #[test]
@@ -504,5 +504,34 @@ mod tests {
         let sent = serde_json::to_value(&d).unwrap();
         assert_eq!(sent["exact"], false);
         assert!(sent.get("note").is_none(), "absent options are not sent: {sent}");
+    }
+
+    /// Estimates read as computed or as the reason there are none.
+    #[test]
+    fn estimates_read_as_computed_or_skipped() {
+        let skipped: WindowEstimated = serde_json::from_str(r#"{"skipped":"the window is open"}"#).unwrap();
+        assert_eq!(skipped, WindowEstimated::Skipped { skipped: "the window is open".into() });
+        let metric = r#"{"value":0.8,"sampling_error":0.01,"lower":0.77,"upper":0.83,"lower_threshold":null,
+            "upper_threshold":0.9,"alert":false,"realized":null}"#;
+        let names = ["roc_auc", "f1", "precision", "recall", "accuracy"].into_iter().chain([
+            "true_positive",
+            "true_negative",
+            "false_positive",
+            "false_negative",
+        ]);
+        let fields: Vec<String> = names.map(|n| format!("\"{n}\":{metric}")).collect();
+        let computed = format!(r#"{{"records":10,"calibrated":true,"chunk_size":5,{}}}"#, fields.join(","));
+        match serde_json::from_str::<WindowEstimated>(&computed).unwrap() {
+            WindowEstimated::Computed(e) => {
+                assert_eq!((e.records, e.roc_auc.value, e.roc_auc.lower_threshold), (10, Some(0.8), None));
+            }
+            other => panic!("{other:?}"),
+        }
+        let m: WindowMultivariate = serde_json::from_str(
+            r#"{"reconstruction_error":{"value":1.2,"sampling_error":0.1,"lower":0.9,"upper":1.5,
+                "lower_threshold":null,"upper_threshold":1.1,"alert":true}}"#,
+        )
+        .unwrap();
+        assert!(matches!(m, WindowMultivariate::Computed(ref d) if d.reconstruction_error.alert), "{m:?}");
     }
 }
