@@ -63,6 +63,15 @@ pub struct MonitorConfig {
     /// Records per window sampled to explain with the model (attribution drift); 0: none.
     #[serde(default)]
     pub explain_sample: u32,
+    /// Reference columns for performance estimated without labels (CBPE): the model's
+    /// score of the positive class, the label and the predicted class (`null`: a score
+    /// above 0.5 predicts the positive class). `null`: not estimated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_column: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_column: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prediction_column: Option<String>,
 }
 
 /// One ingested batch's accepted records, kept as Parquet (zstd).

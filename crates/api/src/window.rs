@@ -90,6 +90,91 @@ pub struct WindowReport {
     /// cannot be computed (a model served over HTTP, not a tree ensemble).
     #[serde(default)]
     pub explain: Option<WindowExplanation>,
+    /// Performance estimated without labels (NannyML's CBPE) from a closed window's records
+    /// against the reference's scores and labels, with realized values beside it once labels
+    /// arrive; `{"skipped": reason}` when there is none (an open window, no score and label
+    /// columns configured, a reference that cannot serve). `null` from older servers.
+    #[serde(default)]
+    pub estimated: Option<WindowEstimated>,
+    /// Multivariate drift of a closed window's records: the data-reconstruction error of a
+    /// PCA fitted on the reference (NannyML's `DataReconstructionDriftCalculator`);
+    /// `{"skipped": reason}` when there is none.
+    #[serde(default)]
+    pub multivariate: Option<WindowMultivariate>,
+}
+
+/// The window's estimated performance, or why there is none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum WindowEstimated {
+    Computed(Box<EstimatedPerformance>),
+    Skipped { skipped: String },
+}
+
+/// CBPE's estimates for one window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EstimatedPerformance {
+    /// Records estimated from (those with a score and a readable predicted class).
+    pub records: u64,
+    /// Whether the reference's scores were calibrated (isotonic regression, when NannyML's
+    /// check finds it helps).
+    pub calibrated: bool,
+    /// Reference rows per chunk the alert thresholds come from.
+    pub chunk_size: u64,
+    pub roc_auc: EstimatedMetric,
+    pub f1: EstimatedMetric,
+    pub precision: EstimatedMetric,
+    pub recall: EstimatedMetric,
+    pub accuracy: EstimatedMetric,
+    pub true_positive: EstimatedMetric,
+    pub true_negative: EstimatedMetric,
+    pub false_positive: EstimatedMetric,
+    pub false_negative: EstimatedMetric,
+}
+
+/// One estimated metric (`null`: undefined).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EstimatedMetric {
+    pub value: Option<f64>,
+    pub sampling_error: Option<f64>,
+    /// `value ± 3 · sampling_error`, within the metric's range.
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    /// Alert thresholds: the reference chunks' realized values, mean ± 3 std.
+    pub lower_threshold: Option<f64>,
+    pub upper_threshold: Option<f64>,
+    /// Whether the estimate is outside the thresholds.
+    pub alert: bool,
+    /// The same metric from the window's labelled records; `null` until labels arrive.
+    pub realized: Option<f64>,
+}
+
+/// The window's multivariate drift, or why there is none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum WindowMultivariate {
+    Computed(MultivariateDrift),
+    Skipped { skipped: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MultivariateDrift {
+    pub reconstruction_error: ReconstructionError,
+}
+
+/// The mean reconstruction error of the window's records (`null`: undefined).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReconstructionError {
+    pub value: Option<f64>,
+    pub sampling_error: Option<f64>,
+    /// `value ± 3 · sampling_error`.
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    /// `null`: no lower threshold (NannyML drops one ≤ 0).
+    pub lower_threshold: Option<f64>,
+    pub upper_threshold: Option<f64>,
+    /// Whether the error is outside the thresholds.
+    pub alert: bool,
 }
 
 /// The window's attributions, or why there are none.
@@ -407,7 +492,7 @@ impl Performance {
 
 #[cfg(test)]
 mod tests {
-    use super::WindowDrift;
+    use super::{WindowDrift, WindowEstimated, WindowMultivariate};
 
     /// An older server's drift (no `exact`, `computed_at`, `note`) still reads: as approximate.
     #[test]
@@ -419,5 +504,34 @@ mod tests {
         let sent = serde_json::to_value(&d).unwrap();
         assert_eq!(sent["exact"], false);
         assert!(sent.get("note").is_none(), "absent options are not sent: {sent}");
+    }
+
+    /// Estimates read as computed or as the reason there are none.
+    #[test]
+    fn estimates_read_as_computed_or_skipped() {
+        let skipped: WindowEstimated = serde_json::from_str(r#"{"skipped":"the window is open"}"#).unwrap();
+        assert_eq!(skipped, WindowEstimated::Skipped { skipped: "the window is open".into() });
+        let metric = r#"{"value":0.8,"sampling_error":0.01,"lower":0.77,"upper":0.83,"lower_threshold":null,
+            "upper_threshold":0.9,"alert":false,"realized":null}"#;
+        let names = ["roc_auc", "f1", "precision", "recall", "accuracy"].into_iter().chain([
+            "true_positive",
+            "true_negative",
+            "false_positive",
+            "false_negative",
+        ]);
+        let fields: Vec<String> = names.map(|n| format!("\"{n}\":{metric}")).collect();
+        let computed = format!(r#"{{"records":10,"calibrated":true,"chunk_size":5,{}}}"#, fields.join(","));
+        match serde_json::from_str::<WindowEstimated>(&computed).unwrap() {
+            WindowEstimated::Computed(e) => {
+                assert_eq!((e.records, e.roc_auc.value, e.roc_auc.lower_threshold), (10, Some(0.8), None));
+            }
+            other => panic!("{other:?}"),
+        }
+        let m: WindowMultivariate = serde_json::from_str(
+            r#"{"reconstruction_error":{"value":1.2,"sampling_error":0.1,"lower":0.9,"upper":1.5,
+                "lower_threshold":null,"upper_threshold":1.1,"alert":true}}"#,
+        )
+        .unwrap();
+        assert!(matches!(m, WindowMultivariate::Computed(ref d) if d.reconstruction_error.alert), "{m:?}");
     }
 }

@@ -96,6 +96,9 @@ pub enum Family {
     DataDrift,
     PredictionDrift,
     Performance,
+    /// Performance estimated without labels (`estimated.*`, CBPE): judged on every record,
+    /// so it can fire weeks before labels exist.
+    EstimatedPerformance,
     Fairness,
     Quality,
     Volume,
@@ -107,11 +110,13 @@ impl Family {
     /// The family of a metric path (`None` for a path no report has).
     pub fn of(metric: &str) -> Option<Family> {
         Some(match metric.split('.').next()? {
-            "drift" => Family::DataDrift,
+            // Reconstruction error: drift in the relations between features.
+            "drift" | "multivariate" => Family::DataDrift,
             // Attribution drift: the model turning to other features changes how its
             // outputs arise before labels show it, as prediction drift does.
             "prediction_drift" | "explain" => Family::PredictionDrift,
             "performance" => Family::Performance,
+            "estimated" => Family::EstimatedPerformance,
             "fairness" => Family::Fairness,
             "quality" => Family::Quality,
             "volume" | "records" | "labelled" => Family::Volume,
@@ -126,7 +131,7 @@ impl Family {
         match self {
             Family::DataDrift => Some("monitor:data_drift"),
             Family::PredictionDrift => Some("monitor:prediction_drift"),
-            Family::Performance | Family::Business => Some("monitor:performance"),
+            Family::Performance | Family::EstimatedPerformance | Family::Business => Some("monitor:performance"),
             Family::Fairness => Some("monitor:fairness"),
             Family::Quality => Some("monitor:quality"),
             Family::Volume | Family::Latency => None,
@@ -136,7 +141,14 @@ impl Family {
     /// Drift and falling performance that persist are what retraining cures; fairness,
     /// quality, volume and latency need a look at the pipeline or the data first.
     pub fn advises_retraining(self) -> bool {
-        matches!(self, Family::DataDrift | Family::PredictionDrift | Family::Performance | Family::Business)
+        matches!(
+            self,
+            Family::DataDrift
+                | Family::PredictionDrift
+                | Family::Performance
+                | Family::EstimatedPerformance
+                | Family::Business
+        )
     }
 }
 
@@ -250,7 +262,7 @@ impl Monitor {
                 let comparison = match obj.get("comparison").and_then(Value::as_str) {
                     Some("above") => Comparison::Above,
                     Some("below") => Comparison::Below,
-                    // A verdict (`drift.feature.<name>`, `drift.drifted`) fires when true.
+                    // A verdict (`drift.feature.<name>`, `drift.drifted`, `estimated.f1.alert`) fires when true.
                     None if is_verdict(metric) => Comparison::Above,
                     _ => return Err(Error::invalid("above", "give a threshold: above X or below X")),
                 };
@@ -299,6 +311,7 @@ impl Monitor {
     /// - drift, prediction drift and latency percentiles: `records` ≥ `min_records` (a test
     ///   or a p99 over a handful of records is noise);
     /// - performance and business value: `labelled` ≥ `min_records` (one label is not an F1);
+    ///   estimated performance (`estimated.*`) and multivariate drift: `records`, as drift;
     /// - fairness: `labelled` for the metrics that need labels (equalized odds, per-group
     ///   accuracy, TPR, …), `records` for those that need only predictions (selection
     ///   rates, demographic parity, four-fifths);
@@ -310,7 +323,9 @@ impl Monitor {
         let report = &window.report;
         let enough = |n: u64| n >= min_records;
         match Family::of(&self.metric) {
-            Some(Family::DataDrift | Family::PredictionDrift | Family::Latency) => enough(report.records),
+            Some(Family::DataDrift | Family::PredictionDrift | Family::EstimatedPerformance | Family::Latency) => {
+                enough(report.records)
+            }
             Some(Family::Performance | Family::Business) => enough(report.labelled),
             Some(Family::Fairness) if needs_labels(&self.metric) => enough(report.labelled),
             Some(Family::Fairness) => enough(report.records),
@@ -345,6 +360,8 @@ fn is_verdict(metric: &str) -> bool {
         || metric == "drift.any"
         || metric == "prediction_drift.drifted"
         || (metric.starts_with("drift.feature.") && metric.matches('.').count() == 2)
+        // NannyML's own alert: the value outside the reference's thresholds.
+        || ((metric.starts_with("estimated.") || metric.starts_with("multivariate.")) && metric.ends_with(".alert"))
 }
 
 /// Checks that a metric path names something a window report has.
@@ -511,244 +528,4 @@ fn finite(x: f64) -> Option<f64> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    use riskops_monitor::{
-        AttributeFairness, BinaryPerformance, ColumnType, FeatureDrift, Method, PerformanceReport, Quality,
-        WindowDrift, WindowReport,
-    };
-
-    fn feature(name: &str, drifted: bool, statistic: f64) -> FeatureDrift {
-        FeatureDrift {
-            name: name.into(),
-            column_type: ColumnType::Numerical,
-            method: Method::Ks,
-            statistic,
-            p_value: Some(if drifted { 0.001 } else { 0.5 }),
-            threshold: 0.05,
-            drifted,
-            n_reference: 1000,
-            n_current: 120,
-            exact: true,
-            approx_error: Some(0.0),
-            p_value_range: None,
-            near_threshold: false,
-        }
-    }
-
-    fn parity(ratio: f64) -> AttributeFairness {
-        AttributeFairness {
-            records: 120,
-            labelled: 120,
-            demographic_parity_difference: Some(1.0 - ratio),
-            demographic_parity_ratio: Some(ratio),
-            four_fifths: None,
-            equalized_odds_difference: None,
-            groups_exact: true,
-            by_group: Vec::new(),
-        }
-    }
-
-    /// 120 records, all labelled; age drifted; F1 0.71; parity 0.75 for sex, 0.9 for age
-    /// band; income missing most; a cost of 5,250 per 1,000 decisions.
-    fn report() -> MonitoredWindow {
-        let quality = Quality {
-            volume: 120,
-            rejected: 0,
-            rejected_rate: Some(0.0),
-            rejected_by_reason: Vec::new(),
-            records_with_violations: 0,
-            unknown_features: 0,
-            missing_rate: vec![("age".into(), Some(0.01)), ("income".into(), Some(0.08))],
-            out_of_range_rate: Vec::new(),
-            unseen_categories: Vec::new(),
-            unseen_counts: Vec::new(),
-            type_violations: Vec::new(),
-            type_violation_rate: Vec::new(),
-            unseen_examples: Vec::new(),
-        };
-        let performance = BinaryPerformance {
-            count: 120,
-            accuracy: Some(0.8),
-            precision: None,
-            recall: None,
-            f1: Some(0.71),
-            roc_auc: None,
-            roc_auc_max_error: None,
-            log_loss: None,
-            confusion_matrix: [[60, 10], [14, 36]],
-            scored: 0,
-        };
-        let report = WindowReport {
-            start: 0,
-            end: 3600,
-            version: "1".into(),
-            records: 120,
-            labelled: 120,
-            drift: WindowDrift {
-                share: 0.4,
-                drifted: false,
-                n_drifted: 2,
-                n_near_threshold: 0,
-                features: vec![feature("age", true, 0.3), feature("income", false, 0.01)],
-                skipped: Vec::new(),
-                insufficient: false,
-                min_records: 100,
-                exact: false,
-                computed_at: None,
-                note: None,
-            },
-            prediction_drift: None,
-            quality,
-            performance: Some(PerformanceReport::Binary(performance)),
-            fairness: vec![("age_band".into(), parity(0.9)), ("sex".into(), parity(0.75))],
-            latency: None,
-            explain: None,
-        };
-        let business = Business { currency: "EUR".into(), value_per_1000: -5250.0, value: -630.0, decisions: 120 };
-        MonitoredWindow { report, business: Some(business) }
-    }
-
-    fn monitor(v: Value) -> Monitor {
-        Monitor::from_json(&v).unwrap()
-    }
-
-    #[test]
-    fn above_and_below_split_the_values_at_the_threshold() {
-        let m = monitor(json!({"metric": "drift.share", "above": 0.4}));
-        assert!(m.observe(&report(), None).breached, "0.4 is 0.4 or more");
-        let m = monitor(json!({"metric": "drift.share", "below": 0.4}));
-        assert!(!m.observe(&report(), None).breached, "0.4 is not below 0.4");
-    }
-
-    #[test]
-    fn per_column_metrics_take_the_worst_and_say_where() {
-        let m = monitor(json!({"metric": "quality.missing_rate", "above": 0.05}));
-        let o = m.observe(&report(), None);
-        assert_eq!((o.value, o.at.as_deref(), o.breached), (Some(0.08), Some("income"), true));
-        let m = monitor(json!({"metric": "fairness.*.demographic_parity_ratio", "below": 0.8}));
-        let o = m.observe(&report(), None);
-        assert_eq!((o.value, o.at.as_deref(), o.breached), (Some(0.75), Some("sex"), true));
-        let m = monitor(json!({"metric": "fairness.age_band.demographic_parity_ratio", "below": 0.8}));
-        assert!(!m.observe(&report(), None).breached);
-    }
-
-    #[test]
-    fn monitors_fire_on_money_and_volume() {
-        let m = monitor(json!({"metric": "business.cost_per_1000", "above": 5000}));
-        assert_eq!(m.observe(&report(), None).value, Some(5250.0));
-        assert!(m.observe(&report(), None).breached);
-        assert!(monitor(json!({"metric": "volume", "below": 200})).observe(&report(), None).breached);
-    }
-
-    #[test]
-    fn feature_verdicts_fire_when_drifted() {
-        let m = monitor(json!({"metric": "drift.feature.age"}));
-        assert_eq!((m.comparison, m.threshold), (Comparison::Above, 1.0));
-        assert!(m.observe(&report(), None).breached);
-        assert!(!monitor(json!({"metric": "drift.feature.income"})).observe(&report(), None).breached);
-        let o = monitor(json!({"metric": "drift.feature.nope"})).observe(&report(), None);
-        assert_eq!((o.value, o.breached), (None, false));
-        assert!(monitor(json!({"metric": "drift.any"})).observe(&report(), None).breached);
-    }
-
-    #[test]
-    fn relative_monitors_compare_the_change_from_the_reference() {
-        let m = monitor(json!({"metric": "performance.f1", "below": -0.05, "relative": true}));
-        assert!(m.observe(&report(), Some(0.8)).breached, "0.71 is 0.09 under 0.8");
-        assert!(!m.observe(&report(), Some(0.74)).breached, "0.03 under");
-        assert!(!m.observe(&report(), None).breached, "no reference yet");
-        let mut unlabelled = report();
-        unlabelled.report.performance = None;
-        assert_eq!(m.observe(&unlabelled, Some(0.8)).value, None);
-    }
-
-    #[test]
-    fn small_windows_are_judged_only_where_the_sample_is_large_enough() {
-        // 120 records, 30 of them labelled.
-        let mut small = report();
-        small.report.labelled = 30;
-        let judges = |small: &MonitoredWindow, metric: &str, min: u64| {
-            monitor(json!({"metric": metric, "above": 0.1})).judges(small, min)
-        };
-        assert!(judges(&small, "drift.share", 100) && !judges(&small, "drift.share", 121), "drift needs the records");
-        assert!(!judges(&small, "prediction_drift.statistic", 200));
-        assert!(
-            judges(&small, "performance.f1", 30) && !judges(&small, "performance.f1", 31),
-            "performance needs labels"
-        );
-        assert!(!judges(&small, "business.cost_per_1000", 31));
-        assert!(judges(&small, "fairness.*.demographic_parity_difference", 100), "parity needs only predictions");
-        assert!(!judges(&small, "fairness.*.equalized_odds_difference", 100), "equalized odds needs labels");
-        assert!(!judges(&small, "fairness.sex.by_group.f.true_positive_rate", 100));
-        assert!(judges(&small, "fairness.sex.by_group.f.selection_rate", 100));
-        assert!(!judges(&small, "latency.p99_ms", 121));
-        assert!(judges(&small, "quality.missing_rate", 120) && !judges(&small, "quality.missing_rate", 121));
-        small.report.records = 0;
-        small.report.quality.rejected = 500;
-        assert!(judges(&small, "quality.rejected_rate", 500), "every record refused: still judged");
-        assert!(!judges(&small, "drift.share", 1));
-        assert!(judges(&small, "volume", 1_000_000), "volume is judged at any size");
-    }
-
-    #[test]
-    fn bad_monitors_are_refused_with_the_field() {
-        for (v, field) in [
-            (json!({"metric": "drift.sharee", "above": 1}), "metric"),
-            (json!({"metric": "performance.f2", "above": 1}), "metric"),
-            (json!({"metric": "fairness.sex.parity", "above": 1}), "metric"),
-            (json!({"metric": "drift.share"}), "above"),
-            (json!({"metric": "drift.share", "above": 1, "below": 2}), "above"),
-            (json!({"metric": "drift.share", "above": 1, "for": 0}), "for"),
-            (json!({"metric": "drift.share", "above": 1, "severity": "huge"}), "severity"),
-            (json!({"metric": "drift.share", "above": 1, "colour": "red"}), "colour"),
-            (json!({"metric": "performance.f1", "below": 0.01, "relative": true}), "below"),
-            (json!({"metric": "drift.share", "above": 0, "relative": true}), "above"),
-        ] {
-            let e = Monitor::from_json(&v).unwrap_err();
-            assert_eq!(e.field.as_deref(), Some(field), "{v}");
-        }
-    }
-
-    #[test]
-    fn every_tier_ships_sensible_defaults() {
-        for tier in Tier::ALL {
-            let d = tier_defaults(tier);
-            let metrics: Vec<&str> = d.iter().map(|m| m.metric.as_str()).collect();
-            for needed in
-                ["drift.share", "fairness.*.demographic_parity_ratio", "quality.missing_rate", "performance.f1"]
-            {
-                assert!(metrics.contains(&needed), "{tier:?} lacks {needed}");
-            }
-            assert!(d.iter().all(|m| m.id.starts_with("default:")));
-        }
-        let high = tier_defaults(Tier::High);
-        let share = high.iter().find(|m| m.metric == "drift.share").unwrap();
-        assert_eq!((share.comparison, share.threshold), (Comparison::Above, 0.3));
-    }
-
-    #[test]
-    fn a_set_adds_removes_and_switches_defaults_off() {
-        let mut set = MonitorSet::default();
-        let a = set.add(monitor(json!({"metric": "volume", "below": 10}))).unwrap();
-        let b = set.add(monitor(json!({"metric": "drift.share", "above": 0.5}))).unwrap();
-        assert_eq!((a.id.as_str(), b.id.as_str()), ("m1", "m2"));
-        let before = set.effective(Tier::High).len();
-        set.remove("default:drift_share", Tier::High).unwrap();
-        assert_eq!(set.effective(Tier::High).len(), before - 1);
-        set.remove("m1", Tier::High).unwrap();
-        assert!(set.remove("m1", Tier::High).is_err());
-        set.remove("m2", Tier::High).unwrap();
-        let c = set.add(monitor(json!({"metric": "volume", "below": 5}))).unwrap();
-        assert_eq!(c.id, "m3", "ids are never reused");
-        assert_eq!(MonitorSet::from_json(&set.to_json()).unwrap(), set);
-    }
-
-    #[test]
-    fn severity_never_falls_under_the_tier_floor() {
-        assert_eq!(Severity::Low.for_tier(Tier::Critical), Severity::High);
-        assert_eq!(Severity::Critical.for_tier(Tier::Low), Severity::Critical);
-        assert_eq!(Severity::Low.for_tier(Tier::Medium), Severity::Low);
-    }
-}
+mod tests;

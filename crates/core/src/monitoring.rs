@@ -148,6 +148,23 @@ pub struct ExactDriftRow {
     pub drift: String,
 }
 
+/// A closed window's performance estimates and reconstruction error, as stored (see
+/// `service::monitoring::estimates`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowEstimatesRow {
+    pub model: String,
+    pub version: u32,
+    /// Unix seconds, the window's (or range's) bounds.
+    pub start: i64,
+    pub end: i64,
+    /// Records they were computed from.
+    pub records: u64,
+    /// Unix seconds.
+    pub computed_at: i64,
+    /// Core's JSON of both results.
+    pub estimates: String,
+}
+
 /// A batch's accepted raw records as one compressed columnar file (Parquet, zstd) in the
 /// artifact store, kept until `expires_at` (the model's retention from when it arrived).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,7 +20,9 @@ use crate::incident::{
     AttemptOutcome, Delivery, DueWindow, EvaluationWrite, Incident, IncidentFilter, IncidentState, MonitorResult,
     NewWebhook, Webhook,
 };
-use crate::monitoring::{ExactDriftRow, IngestWrite, Segment, SeriesRow, StoredRecord, StoredWindow};
+use crate::monitoring::{
+    ExactDriftRow, IngestWrite, Segment, SeriesRow, StoredRecord, StoredWindow, WindowEstimatesRow,
+};
 use crate::project::{NewProject, Project};
 use crate::promotion::{
     Deployment, Evidence, NewDeployment, NewEvidence, NewPromotion, Promotion, PromotionFilter, VersionedDocument,
@@ -402,6 +404,19 @@ pub trait MonitoringStore: Send + Sync + 'static {
     /// Stores a window's exact drift, replacing an older one of the same bounds. Derived
     /// data (recomputed from the segments while they last), so not audited.
     async fn put_exact_drift(&self, row: &ExactDriftRow) -> Result<()>;
+
+    /// The stored estimates of a version's window (or rolled-up range) `[start, end)`.
+    async fn window_estimates(
+        &self,
+        model: &str,
+        version: u32,
+        start: i64,
+        end: i64,
+    ) -> Result<Option<WindowEstimatesRow>>;
+
+    /// Stores a window's estimates, replacing older ones of the same bounds. Derived data,
+    /// so not audited.
+    async fn put_window_estimates(&self, row: &WindowEstimatesRow) -> Result<()>;
 
     /// Which of these record ids the model has already accepted (in no particular order).
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>>;

@@ -39,6 +39,7 @@ mod codec;
 pub mod columns;
 pub mod drift;
 mod drift_report;
+pub mod estimation;
 mod features;
 mod record;
 mod report;

@@ -20,6 +20,7 @@ use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use riskops_core::service::ModelMetrics;
+use riskops_monitor::analysis::{EstimatedValue, ReconstructionValue};
 use riskops_monitor::{FeatureDrift, Observed, PerformanceReport, WindowReport};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -271,6 +272,22 @@ fn drift_samples(
         .collect()
 }
 
+/// The latest window's headline estimated metrics (the confusion counts are left out).
+fn estimated(m: &ModelMetrics) -> impl Iterator<Item = (&'static str, &EstimatedValue)> {
+    let e = report(m).and_then(|r| r.estimated.as_ref()).and_then(|e| e.as_ref().ok());
+    e.into_iter().flat_map(|e| e.estimated.values()).take(5)
+}
+
+fn reconstruction(m: &ModelMetrics) -> Option<&ReconstructionValue> {
+    let r = report(m)?.multivariate.as_ref()?.as_ref().ok()?;
+    Some(&r.reconstruction_error)
+}
+
+/// A sample with extra labels, when the value is defined.
+fn sample((labels, x): (Vec<(&'static str, String)>, f64)) -> Option<(Vec<(&'static str, String)>, String)> {
+    x.is_finite().then(|| (labels, float(x)))
+}
+
 /// A sample without labels beyond the version's, when the value is defined.
 fn one(x: Option<f64>) -> Vec<(Vec<(&'static str, String)>, String)> {
     x.filter(|x| x.is_finite()).map(|x| (Vec::new(), float(x))).into_iter().collect()
@@ -389,6 +406,46 @@ fn render(models: &[ModelMetrics], http: &HttpMetrics, ingested: u64) -> String 
             .map(|(metric, x)| (vec![("metric", metric.to_string())], float(x)))
             .collect()
     });
+
+    e.family(
+        "riskops_estimated_performance",
+        "gauge",
+        "Performance of the latest window estimated without labels (CBPE: roc_auc, f1, precision, recall, accuracy), once it has closed.",
+    );
+    per_version(&mut e, models, "riskops_estimated_performance", |m| {
+        estimated(m).map(|(metric, v)| (vec![("metric", metric.to_string())], v.value)).filter_map(sample).collect()
+    });
+
+    e.family(
+        "riskops_estimated_performance_alert",
+        "gauge",
+        "1 when the latest window's estimated metric is outside its thresholds from the reference, else 0.",
+    );
+    per_version(&mut e, models, "riskops_estimated_performance_alert", |m| {
+        estimated(m)
+            .map(|(metric, v)| (vec![("metric", metric.to_string())], flag(v.alert)))
+            .filter_map(sample)
+            .collect()
+    });
+
+    e.family(
+        "riskops_reconstruction_error",
+        "gauge",
+        "Data-reconstruction error of the latest window (multivariate drift), once it has closed.",
+    );
+    per_version(&mut e, models, "riskops_reconstruction_error", |m| one(reconstruction(m).map(|r| r.value)));
+
+    e.family(
+        "riskops_reconstruction_error_alert",
+        "gauge",
+        "1 when the latest window's reconstruction error is outside its thresholds from the reference, else 0.",
+    );
+    per_version(
+        &mut e,
+        models,
+        "riskops_reconstruction_error_alert",
+        |m| one(reconstruction(m).map(|r| flag(r.alert))),
+    );
 
     e.family(
         "riskops_business",

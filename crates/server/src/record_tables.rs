@@ -9,10 +9,12 @@
 //! whole numbers with none missing as int64; for a text one, text; for booleans, booleans
 //! (with a missing value, "True"/"False" text, as pandas reads them).
 
-use riskops_core::service::RecordTables;
+use riskops_core::service::{RecordTables, WindowOutputs};
 use riskops_core::{Error, Result};
 use riskops_data::profile::Dtype;
 use riskops_data::{Column, CsvOptions, MISSING_CODE, StrColumn, Table, Values, read_csv};
+use riskops_monitor::estimation::{classes, scores};
+use riskops_monitor::{RecordColumn, Task};
 use riskops_parquet::{Typing, parquet_shape, read_parquet, read_parquet_with};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -65,6 +67,40 @@ impl RecordTables for FileRecordTables {
         let columns =
             columns.iter().zip(builders).map(|((name, _), b)| Column { name: name.clone(), values: b.finish() });
         Ok(Table { columns: columns.collect(), rows })
+    }
+
+    fn outputs(&self, files: &[PathBuf], version: u32, from: i64, to: i64, task: &Task) -> Result<WindowOutputs> {
+        let positive = match task {
+            Task::Binary { positive } => positive.as_str(),
+            Task::Regression => "",
+        };
+        let proba = RecordColumn::Probability(positive.to_string()).name().into_owned();
+        // The dtypes are not used to read: each segment's columns come as stored.
+        let wanted: Vec<(String, Dtype)> = [("prediction", Dtype::Object), ("score", Dtype::Float64)]
+            .into_iter()
+            .map(|(n, d)| (n.to_string(), d))
+            .chain(std::iter::once((proba.clone(), Dtype::Float64)))
+            .collect();
+        let mut out = WindowOutputs::default();
+        for (table, keep) in read_all(files, &wanted, version, from, to)? {
+            let kept =
+                |v: Vec<f64>| -> Vec<f64> { v.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(x, _)| x).collect() };
+            let n = keep.iter().filter(|k| **k).count();
+            let numbers = |name: &str| {
+                table.column(name).and_then(|c| scores(&c.values)).map(kept).unwrap_or_else(|| vec![f64::NAN; n])
+            };
+            // As `Record::positive_score`: the score, else the positive class's probability.
+            let score = numbers("score");
+            let probability = numbers(&proba);
+            out.scores.extend(score.into_iter().zip(probability).map(|(s, p)| if s.is_nan() { p } else { s }));
+            match table.column("prediction") {
+                Some(c) => out
+                    .predictions
+                    .extend(classes(&c.values, task).into_iter().zip(&keep).filter(|(_, k)| **k).map(|(p, _)| p)),
+                None => out.predictions.extend(std::iter::repeat_n(None, n)),
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -35,6 +35,8 @@ mod console_seed;
 mod contract;
 #[path = "api/endpoints.rs"]
 mod endpoints;
+#[path = "api/estimates.rs"]
+mod estimates;
 #[path = "api/exact.rs"]
 mod exact;
 #[path = "api/governance.rs"]

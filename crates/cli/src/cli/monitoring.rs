@@ -101,6 +101,19 @@ pub enum MonitorCommand {
         /// for ONNX tree ensembles riskops runs [default: 0, none].
         #[arg(long, value_name = "N")]
         explain_sample: Option<u32>,
+        /// The reference data's column holding the model's score of the positive class:
+        /// with --label-column, each closed window gets its performance estimated without
+        /// labels (NannyML's CBPE: estimated.roc_auc, .f1, … with bands and alerts). These
+        /// columns are not model inputs and are left out of the schema.
+        #[arg(long, value_name = "C", requires = "label_column")]
+        score_column: Option<String>,
+        /// The reference data's label column (on every row), for --score-column.
+        #[arg(long, value_name = "C", requires = "score_column")]
+        label_column: Option<String>,
+        /// The reference data's predicted class [default: a score above 0.5 predicts the
+        /// positive class].
+        #[arg(long, value_name = "C", requires = "score_column")]
+        prediction_column: Option<String>,
     },
     /// Back-test a historical file of predictions offline, chunk by chunk as NannyML
     /// chunks it: univariate drift, performance estimated without labels (CBPE), realized

@@ -18,6 +18,7 @@ mod risk;
 mod serve;
 mod validate;
 mod whoami;
+mod window_estimates;
 
 use crate::cli::{Cli, Command};
 use crate::client::Client;

@@ -327,16 +327,20 @@ pub async fn monitor(client: &Client, format: Format, command: MonitorCommand) -
             retention_days,
             min_records,
             explain_sample,
+            score_column,
+            label_column,
+            prediction_column,
         } => {
             let body = json!({
                 "window": window, "task": task, "positive": positive, "exclude": exclude, "sensitive": sensitive,
                 "retention_days": retention_days, "min_records": min_records, "explain_sample": explain_sample,
+                "score_column": score_column, "label_column": label_column, "prediction_column": prediction_column,
             });
             let path = format!("/api/v1/projects/{project}/models/{model}/monitor");
             let config = client.put::<_, MonitorConfig>(&path, &body).await?;
             show(format, &config, |c| {
                 println!(
-                    "{model}: {} windows, {} task, raw records kept {} days, drift judged from {} records{}",
+                    "{model}: {} windows, {} task, raw records kept {} days, drift judged from {} records{}{}",
                     c.window,
                     c.task,
                     c.retention_days,
@@ -345,6 +349,12 @@ pub async fn monitor(client: &Client, format: Format, command: MonitorCommand) -
                         format!(", {} records a window explained", c.explain_sample)
                     } else {
                         String::new()
+                    },
+                    match (&c.score_column, &c.label_column) {
+                        (Some(score), Some(label)) => {
+                            format!(", performance estimated from the reference's {score} and {label}")
+                        }
+                        _ => String::new(),
                     }
                 )
             });
@@ -391,6 +401,9 @@ fn print_windows(report: &MonitoringView) {
                     Some(WindowExplanation::Computed(a)) => percent(a.shift),
                     _ => "-".into(),
                 },
+                // `!`: NannyML's alert (outside the reference's thresholds).
+                super::window_estimates::auc_cell(w),
+                super::window_estimates::reconstruction_cell(w),
             ]
         })
         .collect();
@@ -409,6 +422,8 @@ fn print_windows(report: &MonitoringView) {
             "P95 MS",
             "VALUE/1000",
             "ATTR SHIFT",
+            "EST AUC",
+            "RECON ERR",
         ],
         &rows,
     );
@@ -516,6 +531,9 @@ fn print_window_detail(w: &WindowReport) {
         ),
     }
     print_attribution(w.explain.as_ref());
+    for line in super::window_estimates::detail_lines(w) {
+        println!("{line}");
+    }
 }
 
 /// Shares of mean |SHAP| in the window against the validation data's, the features whose

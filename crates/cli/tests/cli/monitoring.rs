@@ -144,6 +144,63 @@ fn prediction_logs_are_sent_from_files_and_windows_shown() {
     assert!(help.contains("business.cost_per_1000 and business.cost are the same numbers negated"), "{help}");
 }
 
+#[test]
+fn closed_windows_show_performance_estimated_from_the_reference_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let server = Server::start(&data, Some("est-admin"));
+    let admin = |args: &[&str]| server.riskops("est-admin", args);
+    let score = |i: usize| ((i * 37) % 100) as f64 / 100.0;
+    let reference = dir.path().join("validation.csv");
+    let mut text = String::from("age,income,score,label\n");
+    for i in 0..400 {
+        let label = u8::from((i * 7919) % 100 < (score(i) * 100.0) as usize);
+        text.push_str(&format!("{},{},{},{label}\n", 20 + i % 40, 1000 + (i * 13) % 500, score(i)));
+    }
+    std::fs::write(&reference, text).unwrap();
+    assert!(admin(&["dataset", "push", "applicants", reference.to_str().unwrap()]).status.success());
+    let model = dir.path().join("m.bin");
+    std::fs::write(&model, b"m").unwrap();
+    let registered = admin(&[
+        "model",
+        "register",
+        "loans",
+        "--artifact",
+        model.to_str().unwrap(),
+        "--training-data",
+        "applicants@1",
+    ]);
+    assert!(registered.status.success());
+    let base = ["--project", "default", "--model", "loans"];
+    // A label column needs a score column.
+    let refused = admin(&[&["monitor", "configure"], &base[..], &["--label-column", "label"]].concat());
+    assert!(!refused.status.success());
+    let configured = admin(
+        &[&["monitor", "configure"], &base[..], &["--score-column", "score", "--label-column", "label"]].concat(),
+    );
+    let said = String::from_utf8_lossy(&configured.stdout);
+    assert!(said.contains("performance estimated from the reference's score and label"), "{said}");
+
+    let csv = dir.path().join("logs.csv");
+    let mut text = String::from("id,timestamp,version,age,income,prediction,score\n");
+    for i in 0..150 {
+        let s = score(i * 3 + 1);
+        text.push_str(&format!("r{i},1790000000,1,{},{},{},{s}\n", 20 + i % 40, 1000 + i, u8::from(s > 0.5)));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let sent = admin(&[&["log", csv.to_str().unwrap()], &base[..], &["--format", "json"]].concat());
+    assert_eq!(json_stdout(&sent)["accepted"], 150);
+    let shown = admin(&[&["monitor", "show"], &base[..], &["--from", "1789990000", "--to", "1790010000"]].concat());
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains("EST AUC") && text.contains("RECON ERR"), "{text}");
+    assert!(text.contains("estimated    CBPE from 150 records"), "{text}");
+    let auc = text.lines().find(|l| l.trim_start().starts_with("roc_auc ")).unwrap_or_else(|| panic!("{text}"));
+    assert!(auc.contains("thresholds"), "{auc}");
+    let multivariate = text.lines().find(|l| l.starts_with("  multivariate")).unwrap_or_else(|| panic!("{text}"));
+    assert!(multivariate.contains("reconstruction error"), "{multivariate}");
+}
+
 /// A model `churn` in project `default` trained on `customers@1` (age, segment, target),
 /// monitored hourly without `target`.
 fn monitored_model(server: &Server, token: &str, dir: &Path) {

@@ -42,7 +42,7 @@ pub use kpi::{KpiReport, VersionKpi};
 pub use metrics::{LOOK_BACK_DAYS, LatestWindow, ModelMetrics};
 pub use monitoring::{
     ArtifactFiles, AttributionJob, IngestOutcome, IngestPermit, MAX_BATCH, MonitorConfig, RecordTables, SegmentFile,
-    SegmentWriter, WindowAttribution, WindowDrift, WindowExplainer, WindowPoint,
+    SegmentWriter, WindowAttribution, WindowDrift, WindowExplainer, WindowOutputs, WindowPoint,
 };
 pub use produce::{
     Contribution, DataInput, EvidenceProducer, ExplainJob, ExplainMethod, ExplainOptions, ModelInput, PRODUCED_BY,
@@ -108,6 +108,8 @@ pub struct Riskops {
     record_tables: Option<Arc<dyn RecordTables>>,
     /// Reference data prepared for exact drift (bounded).
     prepared_references: Arc<monitoring::PreparedCache>,
+    /// Performance estimators and reconstruction models fitted on references.
+    fitted_models: Arc<monitoring::FittedCache>,
     ingest_turns: Arc<monitoring::IngestTurns>,
     /// One settlement of the risk register at a time in this process: a resolve request and
     /// the alerting loop could otherwise both apply the same pending `lower`.
@@ -135,6 +137,7 @@ impl Riskops {
             explanations: Arc::default(),
             record_tables: None,
             prepared_references: Arc::default(),
+            fitted_models: Arc::default(),
             ingest_turns: Arc::default(),
             settling: Arc::default(),
             webhook_allow_hosts: Arc::default(),

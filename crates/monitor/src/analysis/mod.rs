@@ -6,8 +6,11 @@
 //! and multivariate drift by data reconstruction — the statistics are
 //! `riskops_stats::monitoring`'s, matched to NannyML 0.13.1. No IO: tables in, report out.
 
+mod multivariate;
 mod report;
 mod table;
+
+pub use multivariate::MultivariateModel;
 
 pub use report::{
     Analysis, ChunkDrift, ChunkReport, Estimated, EstimatedValue, FeatureDrift, Multivariate, Realized,
@@ -17,8 +20,8 @@ pub use report::{
 use crate::MonitorError;
 use riskops_data::Table;
 use riskops_drift::{DriftOptions, detect_drift};
-use riskops_stats::monitoring::{Cbpe, Estimate, Feature, Reconstruction, realized, size_chunks};
-use table::{FeatureValues, binary, feature_values, numbers, slice};
+use riskops_stats::monitoring::{Cbpe, realized, size_chunks};
+use table::{binary, numbers, slice};
 
 /// What to analyze and how.
 #[derive(Debug, Clone)]
@@ -68,7 +71,7 @@ pub fn analyze(reference: &Table, analysis: &Table, options: &AnalysisOptions) -
         }
     }
     let cbpe = Estimation::fit(reference, options)?;
-    let reconstruction = Multivar::fit(reference, &features, options.chunk_size)?;
+    let reconstruction = MultivariateModel::fit(reference, &features, options.chunk_size)?;
     let mut drift_options = options.drift.clone();
     drift_options.columns = Some(features.clone());
     let reference_features = slice(reference, 0..reference.rows);
@@ -84,7 +87,7 @@ pub fn analyze(reference: &Table, analysis: &Table, options: &AnalysisOptions) -
             }
             _ => (None, None),
         };
-        let multivariate = reconstruction.as_ref().map(|m| m.chunk(&current, &features)).transpose()?;
+        let multivariate = reconstruction.as_ref().map(|m| m.chunk(&current)).transpose()?;
         chunks.push(ChunkReport {
             start: rows.start,
             end: rows.end - 1,
@@ -102,7 +105,7 @@ pub fn analyze(reference: &Table, analysis: &Table, options: &AnalysisOptions) -
             chunks: size_chunks(reference.rows, options.chunk_size).len(),
             features,
             calibrated: cbpe.as_ref().map(|c| c.model.calibration().needed),
-            components: reconstruction.as_ref().map(|m| m.model.components()),
+            components: reconstruction.as_ref().map(MultivariateModel::components),
         },
         chunks,
     })
@@ -205,26 +208,7 @@ impl Estimation {
 
     fn chunk(&self, out: &Outputs, rows: std::ops::Range<usize>) -> (Estimated, Option<Realized>) {
         let e = self.model.estimate(&out.scores[rows.clone()], &out.predictions[rows.clone()]);
-        let v = |x: &Estimate| EstimatedValue {
-            value: x.value,
-            sampling_error: x.sampling_error,
-            lower: x.lower,
-            upper: x.upper,
-            lower_threshold: x.thresholds.lower,
-            upper_threshold: x.thresholds.upper,
-            alert: x.alert,
-        };
-        let estimated = Estimated {
-            roc_auc: v(&e[0]),
-            f1: v(&e[1]),
-            precision: v(&e[2]),
-            recall: v(&e[3]),
-            accuracy: v(&e[4]),
-            true_positive: v(&e[5]),
-            true_negative: v(&e[6]),
-            false_positive: v(&e[7]),
-            false_negative: v(&e[8]),
-        };
+        let estimated = Estimated::from_estimates(&e);
         // Realized on the labelled rows, as NannyML drops rows without a label.
         let labelled: Vec<usize> = rows.filter(|&i| out.labels[i].is_some()).collect();
         let realized = (!labelled.is_empty()).then(|| {
@@ -247,88 +231,4 @@ impl Estimation {
         });
         (estimated, realized)
     }
-}
-
-/// Data reconstruction fitted on the reference's features.
-struct Multivar {
-    model: Reconstruction,
-    kinds: Vec<bool>,
-}
-
-impl Multivar {
-    fn fit(reference: &Table, features: &[String], chunk_size: usize) -> Result<Option<Multivar>, MonitorError> {
-        if features.is_empty() {
-            return Ok(None);
-        }
-        let values = columns(reference, features)?;
-        let kinds = values.iter().map(|v| matches!(v, FeatureValues::Categorical(_))).collect();
-        let model = with_features(&values, |f| Reconstruction::fit(f, chunk_size))
-            .map_err(|e| MonitorError::Analysis(format!("cannot fit the multivariate drift model: {e}")))?;
-        Ok(Some(Multivar { model, kinds }))
-    }
-
-    fn chunk(&self, chunk: &Table, features: &[String]) -> Result<Multivariate, MonitorError> {
-        let mut values = columns(chunk, features)?;
-        for ((v, &categorical), name) in values.iter_mut().zip(&self.kinds).zip(features) {
-            // A column with no value at all reads as numbers (pandas types an empty column
-            // float64): missing either way, imputed like any missing value.
-            match v {
-                FeatureValues::Continuous(x) if categorical && x.iter().all(|x| x.is_nan()) => {
-                    *v = FeatureValues::Categorical(vec![None; x.len()]);
-                }
-                FeatureValues::Categorical(x) if !categorical && x.iter().all(Option::is_none) => {
-                    *v = FeatureValues::Continuous(vec![f64::NAN; x.len()]);
-                }
-                _ => {}
-            }
-            if matches!(v, FeatureValues::Categorical(_)) != categorical {
-                return Err(MonitorError::Analysis(format!(
-                    "column {name:?} is {} in the reference but not in the analysis file",
-                    if categorical { "text" } else { "numeric" }
-                )));
-            }
-        }
-        let r = with_features(&values, |f| self.model.error(f)).map_err(|e| MonitorError::Analysis(e.to_string()))?;
-        Ok(Multivariate {
-            reconstruction_error: ReconstructionValue {
-                value: r.value,
-                sampling_error: r.sampling_error,
-                lower: r.lower,
-                upper: r.upper,
-                lower_threshold: r.thresholds.lower,
-                upper_threshold: r.thresholds.upper,
-                alert: r.alert,
-            },
-        })
-    }
-}
-
-fn columns(table: &Table, features: &[String]) -> Result<Vec<FeatureValues>, MonitorError> {
-    features
-        .iter()
-        .map(|name| {
-            let column = table.column(name).ok_or_else(|| MonitorError::Analysis(format!("no column {name:?}")))?;
-            Ok(feature_values(&column.values))
-        })
-        .collect()
-}
-
-/// Lends `values` as the borrowed `Feature`s the statistics take.
-fn with_features<T>(values: &[FeatureValues], f: impl FnOnce(&[Feature<'_>]) -> T) -> T {
-    let text: Vec<Vec<Option<&str>>> = values
-        .iter()
-        .map(|v| match v {
-            FeatureValues::Categorical(c) => c.iter().map(|x| x.as_deref()).collect(),
-            FeatureValues::Continuous(_) => Vec::new(),
-        })
-        .collect();
-    let features: Vec<Feature<'_>> = values
-        .iter()
-        .zip(&text)
-        .map(|(v, t)| match v {
-            FeatureValues::Continuous(x) => Feature::Continuous(x),
-            FeatureValues::Categorical(_) => Feature::Categorical(t),
-        })
-        .collect();
-    f(&features)
 }

@@ -2,7 +2,8 @@
 //! `{"chunks":[{"start","end","records","drift":{…},"estimated":{…},"realized":{…}|null,
 //! "multivariate":{…}}]}`. Undefined numbers (NannyML's NaN) are `null`.
 
-use serde::Serialize;
+use riskops_stats::monitoring::Estimate;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// The whole analysis.
 #[derive(Debug, Clone, Serialize)]
@@ -84,32 +85,33 @@ pub struct FeatureDrift {
 }
 
 /// One estimated metric.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EstimatedValue {
     /// The estimate.
-    #[serde(serialize_with = "finite")]
+    #[serde(serialize_with = "finite", deserialize_with = "nan_if_null")]
     pub value: f64,
     /// Its standard error.
-    #[serde(serialize_with = "finite")]
+    #[serde(serialize_with = "finite", deserialize_with = "nan_if_null")]
     pub sampling_error: f64,
     /// `value ± 3 · sampling_error`, within the metric's range.
-    #[serde(serialize_with = "finite")]
+    #[serde(serialize_with = "finite", deserialize_with = "nan_if_null")]
     pub lower: f64,
     /// See `lower`.
-    #[serde(serialize_with = "finite")]
+    #[serde(serialize_with = "finite", deserialize_with = "nan_if_null")]
     pub upper: f64,
     /// Alert thresholds from the reference chunks' realized values.
-    #[serde(serialize_with = "finite")]
+    #[serde(serialize_with = "finite", deserialize_with = "nan_if_null")]
     pub lower_threshold: f64,
     /// See `lower_threshold`.
-    #[serde(serialize_with = "finite")]
+    #[serde(serialize_with = "finite", deserialize_with = "nan_if_null")]
     pub upper_threshold: f64,
     /// Whether the estimate is outside the thresholds.
     pub alert: bool,
 }
 
-/// CBPE's estimates for a chunk.
-#[derive(Debug, Clone, Serialize)]
+/// CBPE's estimates for a chunk (stored by the server for closed windows, hence
+/// `Deserialize`; `null` reads back as NaN).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Estimated {
     pub roc_auc: EstimatedValue,
     pub f1: EstimatedValue,
@@ -148,27 +150,27 @@ pub struct Realized {
 }
 
 /// Multivariate drift of a chunk.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Multivariate {
     pub reconstruction_error: ReconstructionValue,
 }
 
 /// The reconstruction error of a chunk.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ReconstructionValue {
-    #[serde(serialize_with = "finite")]
+    #[serde(serialize_with = "finite", deserialize_with = "nan_if_null")]
     pub value: f64,
-    #[serde(serialize_with = "finite")]
+    #[serde(serialize_with = "finite", deserialize_with = "nan_if_null")]
     pub sampling_error: f64,
     /// `value ± 3 · sampling_error` (lower not below 0).
-    #[serde(serialize_with = "finite")]
+    #[serde(serialize_with = "finite", deserialize_with = "nan_if_null")]
     pub lower: f64,
-    #[serde(serialize_with = "finite")]
+    #[serde(serialize_with = "finite", deserialize_with = "nan_if_null")]
     pub upper: f64,
     /// `null`: no lower threshold (NannyML drops one ≤ 0).
-    #[serde(serialize_with = "finite")]
+    #[serde(serialize_with = "finite", deserialize_with = "nan_if_null")]
     pub lower_threshold: f64,
-    #[serde(serialize_with = "finite")]
+    #[serde(serialize_with = "finite", deserialize_with = "nan_if_null")]
     pub upper_threshold: f64,
     pub alert: bool,
 }
@@ -182,5 +184,77 @@ fn finite_opt<S: serde::Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::E
     match x {
         Some(v) if v.is_finite() => s.serialize_f64(*v),
         _ => s.serialize_none(),
+    }
+}
+
+/// `null` (how `finite` writes NaN) back as NaN.
+fn nan_if_null<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+impl EstimatedValue {
+    fn of(x: &Estimate) -> EstimatedValue {
+        EstimatedValue {
+            value: x.value,
+            sampling_error: x.sampling_error,
+            lower: x.lower,
+            upper: x.upper,
+            lower_threshold: x.thresholds.lower,
+            upper_threshold: x.thresholds.upper,
+            alert: x.alert,
+        }
+    }
+}
+
+impl Estimated {
+    /// The metrics monitors may watch as `estimated.<name>`, in NannyML's order.
+    pub const NAMES: [&'static str; 9] = [
+        "roc_auc",
+        "f1",
+        "precision",
+        "recall",
+        "accuracy",
+        "true_positive",
+        "true_negative",
+        "false_positive",
+        "false_negative",
+    ];
+
+    /// CBPE's answer for one chunk, in `Metric::ALL`'s order.
+    pub fn from_estimates(e: &[Estimate; 9]) -> Estimated {
+        let [roc_auc, f1, precision, recall, accuracy, true_positive, true_negative, false_positive, false_negative] =
+            e.each_ref().map(EstimatedValue::of);
+        Estimated {
+            roc_auc,
+            f1,
+            precision,
+            recall,
+            accuracy,
+            true_positive,
+            true_negative,
+            false_positive,
+            false_negative,
+        }
+    }
+
+    /// The metric of that name (one of [`Estimated::NAMES`]).
+    pub fn get(&self, name: &str) -> Option<&EstimatedValue> {
+        Some(match name {
+            "roc_auc" => &self.roc_auc,
+            "f1" => &self.f1,
+            "precision" => &self.precision,
+            "recall" => &self.recall,
+            "accuracy" => &self.accuracy,
+            "true_positive" => &self.true_positive,
+            "true_negative" => &self.true_negative,
+            "false_positive" => &self.false_positive,
+            "false_negative" => &self.false_negative,
+            _ => return None,
+        })
+    }
+
+    /// Every metric with its name, in [`Estimated::NAMES`]' order.
+    pub fn values(&self) -> impl Iterator<Item = (&'static str, &EstimatedValue)> {
+        Self::NAMES.into_iter().filter_map(|n| self.get(n).map(|v| (n, v)))
     }
 }

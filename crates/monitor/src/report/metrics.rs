@@ -6,6 +6,7 @@
 use super::explain::FeatureAttribution;
 use super::sections::{AttributeFairness, BinaryPerformance, GroupFairness, Latency, Quality, RegressionPerformance};
 use super::{PerformanceReport, WindowReport};
+use crate::analysis::Estimated;
 use crate::drift::FeatureDrift;
 
 /// What a metric path reads: one number, or one per feature (or attribute), of which a
@@ -74,6 +75,8 @@ pub fn is_metric(path: &[&str]) -> bool {
         ["latency", name] => known(LATENCY, name),
         ["explain", name] => known(EXPLAIN, name),
         ["explain", _, name] => known(EXPLAIN_FEATURE, name),
+        ["estimated", name] | ["estimated", name, "alert"] => known(&Estimated::NAMES, name),
+        ["multivariate", "reconstruction_error"] | ["multivariate", "reconstruction_error", "alert"] => true,
         _ => false,
     }
 }
@@ -93,6 +96,8 @@ pub fn metric_names() -> String {
         list("latency", LATENCY),
         list("explain", EXPLAIN),
         list("explain.<feature|*>", EXPLAIN_FEATURE),
+        format!("{}[.alert]", list("estimated", &Estimated::NAMES)),
+        "multivariate.reconstruction_error[.alert]".to_string(),
     ]
     .join(", ")
 }
@@ -165,6 +170,22 @@ impl WindowReport {
                     .filter_map(|f| attribution_field(f, name).and_then(finite).map(|x| (f.feature.clone(), x)))
                     .collect();
                 (!values.is_empty()).then_some(Observed::PerName(values))
+            }
+            ["estimated", name, rest @ ..] => {
+                let e = self.estimated.as_ref()?.as_ref().ok()?.estimated.get(name)?;
+                one(match rest {
+                    [] => Some(e.value),
+                    ["alert"] => Some(flag(e.alert)),
+                    _ => None,
+                })
+            }
+            ["multivariate", "reconstruction_error", rest @ ..] => {
+                let r = &self.multivariate.as_ref()?.as_ref().ok()?.reconstruction_error;
+                one(match rest {
+                    [] => Some(r.value),
+                    ["alert"] => Some(flag(r.alert)),
+                    _ => None,
+                })
             }
             ["explain", feature, name] => {
                 let e = self.explain.as_ref()?.as_ref().ok()?;

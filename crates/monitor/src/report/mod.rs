@@ -12,7 +12,9 @@ pub use sections::{
     RegressionPerformance,
 };
 
+use crate::analysis::Multivariate;
 use crate::drift::{FeatureDrift, column_drift};
+use crate::estimation::WindowEstimate;
 use crate::window::WindowState;
 use riskops_data::profile::{ColumnProfile, Dtype, TableProfile};
 
@@ -113,6 +115,14 @@ pub struct WindowReport {
     /// model served over HTTP, not a tree ensemble, no reference data). Filled in by the
     /// caller, which runs the model: [`compute`](Self::compute) leaves it `None`.
     pub explain: Option<Result<Explanation, String>>,
+    /// Performance estimated without labels (CBPE) from a closed window's records against
+    /// the version's reference scores and labels; `Err(reason)` when there is none (an open
+    /// window, a reference without scores or labels, a regression model). Filled in by the
+    /// caller, which reads the records: [`compute`](Self::compute) leaves it `None`.
+    pub estimated: Option<Result<WindowEstimate, String>>,
+    /// Multivariate drift (data reconstruction error) of a closed window's records, as
+    /// `estimated`.
+    pub multivariate: Option<Result<Multivariate, String>>,
 }
 
 impl WindowReport {
@@ -154,6 +164,8 @@ impl WindowReport {
             fairness: sections::fairness(state),
             latency: sections::latency(state),
             explain: None,
+            estimated: None,
+            multivariate: None,
         }
     }
 }

@@ -401,6 +401,9 @@ fn config_view(c: &MonitorConfig) -> MonitorConfigView {
         retention_days: c.retention_days,
         min_records: c.min_records,
         explain_sample: c.explain_sample,
+        score_column: c.estimation.as_ref().map(|e| e.score.clone()),
+        label_column: c.estimation.as_ref().map(|e| e.label.clone()),
+        prediction_column: c.estimation.as_ref().and_then(|e| e.prediction.clone()),
     }
 }
 

@@ -2,9 +2,10 @@
 //! core's business value; shared by the monitoring and status routes.
 
 use riskops_api::window::{
-    Attribution, BinaryPerformance, Business, ByName, DriftStatus, FeatureAttribution, FeatureDrift, FourFifths,
-    GroupFairness, LastWindow, Latency, Performance, PredictionDrift, Quality, RegressionPerformance, SkippedFeature,
-    WindowDrift, WindowExplanation, WindowFairness, WindowReport,
+    Attribution, BinaryPerformance, Business, ByName, DriftStatus, EstimatedMetric, EstimatedPerformance,
+    FeatureAttribution, FeatureDrift, FourFifths, GroupFairness, LastWindow, Latency, MultivariateDrift, Performance,
+    PredictionDrift, Quality, ReconstructionError, RegressionPerformance, SkippedFeature, WindowDrift, WindowEstimated,
+    WindowExplanation, WindowFairness, WindowMultivariate, WindowReport,
 };
 use riskops_core::monitoring::{self, MonitoredWindow};
 use riskops_monitor as m;
@@ -32,6 +33,78 @@ pub(crate) fn window_report(w: &MonitoredWindow) -> WindowReport {
             Ok(e) => WindowExplanation::Computed(attribution(e)),
             Err(reason) => WindowExplanation::Skipped { skipped: reason.clone() },
         }),
+        estimated: r.estimated.as_ref().map(|e| match e {
+            Ok(e) => WindowEstimated::Computed(Box::new(estimated(e, r.performance.as_ref()))),
+            Err(reason) => WindowEstimated::Skipped { skipped: reason.clone() },
+        }),
+        multivariate: r.multivariate.as_ref().map(|e| match e {
+            Ok(e) => WindowMultivariate::Computed(multivariate(e)),
+            Err(reason) => WindowMultivariate::Skipped { skipped: reason.clone() },
+        }),
+    }
+}
+
+/// CBPE's estimates, each with the realized value of the window's labelled records beside it.
+fn estimated(e: &m::estimation::WindowEstimate, performance: Option<&m::PerformanceReport>) -> EstimatedPerformance {
+    let labelled = match performance {
+        Some(m::PerformanceReport::Binary(b)) if b.count > 0 => Some(b),
+        _ => None,
+    };
+    let realized = |name: &str| -> Option<f64> {
+        let b = labelled?;
+        let [[tn, fp], [fn_, tp]] = b.confusion_matrix;
+        finite_opt(match name {
+            "roc_auc" => b.roc_auc,
+            "f1" => b.f1,
+            "precision" => b.precision,
+            "recall" => b.recall,
+            "accuracy" => b.accuracy,
+            "true_positive" => Some(tp as f64),
+            "true_negative" => Some(tn as f64),
+            "false_positive" => Some(fp as f64),
+            "false_negative" => Some(fn_ as f64),
+            _ => None,
+        })
+    };
+    let metric = |name: &str, v: &m::analysis::EstimatedValue| EstimatedMetric {
+        value: finite(v.value),
+        sampling_error: finite(v.sampling_error),
+        lower: finite(v.lower),
+        upper: finite(v.upper),
+        lower_threshold: finite(v.lower_threshold),
+        upper_threshold: finite(v.upper_threshold),
+        alert: v.alert,
+        realized: realized(name),
+    };
+    let x = &e.estimated;
+    EstimatedPerformance {
+        records: e.records,
+        calibrated: e.calibrated,
+        chunk_size: e.chunk_size as u64,
+        roc_auc: metric("roc_auc", &x.roc_auc),
+        f1: metric("f1", &x.f1),
+        precision: metric("precision", &x.precision),
+        recall: metric("recall", &x.recall),
+        accuracy: metric("accuracy", &x.accuracy),
+        true_positive: metric("true_positive", &x.true_positive),
+        true_negative: metric("true_negative", &x.true_negative),
+        false_positive: metric("false_positive", &x.false_positive),
+        false_negative: metric("false_negative", &x.false_negative),
+    }
+}
+
+fn multivariate(e: &m::analysis::Multivariate) -> MultivariateDrift {
+    let r = &e.reconstruction_error;
+    MultivariateDrift {
+        reconstruction_error: ReconstructionError {
+            value: finite(r.value),
+            sampling_error: finite(r.sampling_error),
+            lower: finite(r.lower),
+            upper: finite(r.upper),
+            lower_threshold: finite(r.lower_threshold),
+            upper_threshold: finite(r.upper_threshold),
+            alert: r.alert,
+        },
     }
 }
 

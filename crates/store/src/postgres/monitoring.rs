@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient};
 use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
-use riskops_core::monitoring::{ExactDriftRow, IngestWrite, Segment, SeriesRow, StoredRecord, StoredWindow};
+use riskops_core::monitoring::{
+    ExactDriftRow, IngestWrite, Segment, SeriesRow, StoredRecord, StoredWindow, WindowEstimatesRow,
+};
 use riskops_core::store::MonitoringStore;
 use riskops_core::{Error, Result};
 use std::collections::HashMap;
@@ -351,6 +353,49 @@ pub(super) async fn put_exact_drift(client: &impl GenericClient, row: &ExactDrif
     Ok(())
 }
 
+pub(super) async fn window_estimates(
+    client: &impl GenericClient,
+    model: &str,
+    version: u32,
+    start: i64,
+    end: i64,
+) -> Result<Option<WindowEstimatesRow>> {
+    let Ok(v) = i32::try_from(version) else { return Ok(None) };
+    let row = client
+        .query_opt(
+            "SELECT records, computed_at, estimates FROM monitoring_window_estimates \
+             WHERE model = $1 AND version = $2 AND start_ts = $3 AND end_ts = $4",
+            &[&model, &v, &start, &end],
+        )
+        .await
+        .map_err(db_err)?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some(WindowEstimatesRow {
+        model: model.to_string(),
+        version,
+        start,
+        end,
+        records: r.col::<i64>(0)?.max(0) as u64,
+        computed_at: r.col(1)?,
+        estimates: r.col(2)?,
+    }))
+}
+
+pub(super) async fn put_window_estimates(client: &impl GenericClient, row: &WindowEstimatesRow) -> Result<()> {
+    let version = i32::try_from(row.version).map_err(|_| Error::internal("version out of range"))?;
+    let records = i64::try_from(row.records).unwrap_or(i64::MAX);
+    client
+        .execute(
+            "INSERT INTO monitoring_window_estimates (model, version, start_ts, end_ts, records, computed_at, estimates) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (model, version, start_ts, end_ts) \
+             DO UPDATE SET records = excluded.records, computed_at = excluded.computed_at, estimates = excluded.estimates",
+            &[&row.model, &version, &row.start, &row.end, &records, &row.computed_at, &row.estimates],
+        )
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
 /// Which of `ids` were refused and counted before.
 pub(super) async fn known_refused(client: &impl GenericClient, model: &str, ids: &[String]) -> Result<Vec<String>> {
     if ids.is_empty() {
@@ -403,6 +448,20 @@ impl MonitoringStore for PostgresStore {
 
     async fn put_exact_drift(&self, row: &ExactDriftRow) -> Result<()> {
         put_exact_drift(&self.client().await?, row).await
+    }
+
+    async fn window_estimates(
+        &self,
+        model: &str,
+        version: u32,
+        start: i64,
+        end: i64,
+    ) -> Result<Option<WindowEstimatesRow>> {
+        window_estimates(&self.client().await?, model, version, start, end).await
+    }
+
+    async fn put_window_estimates(&self, row: &WindowEstimatesRow) -> Result<()> {
+        put_window_estimates(&self.client().await?, row).await
     }
 
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {

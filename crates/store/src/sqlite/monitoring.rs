@@ -4,7 +4,9 @@ use super::{SqliteStore, append_audit, db_err, time_text};
 use async_trait::async_trait;
 use riskops_core::artifact::Digest;
 use riskops_core::audit::AuditRecord;
-use riskops_core::monitoring::{ExactDriftRow, IngestWrite, Segment, SeriesRow, StoredRecord, StoredWindow};
+use riskops_core::monitoring::{
+    ExactDriftRow, IngestWrite, Segment, SeriesRow, StoredRecord, StoredWindow, WindowEstimatesRow,
+};
 use riskops_core::store::MonitoringStore;
 use riskops_core::{Error, Result};
 use rusqlite::{Connection, TransactionBehavior, params};
@@ -113,6 +115,53 @@ pub(super) fn put_exact_drift(conn: &Connection, row: &ExactDriftRow) -> Result<
             i64::try_from(row.records).unwrap_or(i64::MAX),
             row.computed_at,
             row.drift
+        ])
+    })
+    .map(|_| ())
+    .map_err(db_err)
+}
+
+pub(super) fn window_estimates(
+    conn: &Connection,
+    model: &str,
+    version: u32,
+    start: i64,
+    end: i64,
+) -> Result<Option<WindowEstimatesRow>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT records, computed_at, estimates FROM monitoring_window_estimates \
+             WHERE model = ?1 AND version = ?2 AND start_ts = ?3 AND end_ts = ?4",
+        )
+        .map_err(db_err)?;
+    let mut rows = stmt.query(params![model, version, start, end]).map_err(db_err)?;
+    let Some(r) = rows.next().map_err(db_err)? else { return Ok(None) };
+    Ok(Some(WindowEstimatesRow {
+        model: model.to_string(),
+        version,
+        start,
+        end,
+        records: r.get::<_, i64>(0).map_err(db_err)?.max(0) as u64,
+        computed_at: r.get(1).map_err(db_err)?,
+        estimates: r.get(2).map_err(db_err)?,
+    }))
+}
+
+pub(super) fn put_window_estimates(conn: &Connection, row: &WindowEstimatesRow) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO monitoring_window_estimates (model, version, start_ts, end_ts, records, computed_at, estimates) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (model, version, start_ts, end_ts) \
+         DO UPDATE SET records = excluded.records, computed_at = excluded.computed_at, estimates = excluded.estimates",
+    )
+    .and_then(|mut put| {
+        put.execute(params![
+            row.model,
+            row.version,
+            row.start,
+            row.end,
+            i64::try_from(row.records).unwrap_or(i64::MAX),
+            row.computed_at,
+            row.estimates
         ])
     })
     .map(|_| ())
@@ -398,6 +447,22 @@ impl MonitoringStore for SqliteStore {
     async fn put_exact_drift(&self, row: &ExactDriftRow) -> Result<()> {
         let row = row.clone();
         self.with_conn(move |conn| put_exact_drift(conn, &row)).await
+    }
+
+    async fn window_estimates(
+        &self,
+        model: &str,
+        version: u32,
+        start: i64,
+        end: i64,
+    ) -> Result<Option<WindowEstimatesRow>> {
+        let model = model.to_string();
+        self.with_conn(move |conn| window_estimates(conn, &model, version, start, end)).await
+    }
+
+    async fn put_window_estimates(&self, row: &WindowEstimatesRow) -> Result<()> {
+        let row = row.clone();
+        self.with_conn(move |conn| put_window_estimates(conn, &row)).await
     }
 
     async fn known_records(&self, model: &str, ids: &[String]) -> Result<Vec<String>> {

@@ -250,3 +250,35 @@ async fn exact_drift_is_kept_per_window_bounds_and_replaced_by_a_newer_one() {
         assert_eq!(store.exact_drift("fraud", 1, hour(0), hour(1)).await.unwrap(), None, "another version's");
     }
 }
+
+#[tokio::test]
+async fn window_estimates_are_kept_per_window_bounds_and_replaced_by_newer_ones() {
+    use riskops_core::monitoring::WindowEstimatesRow;
+    for b in backends().await {
+        let store = &b.store;
+        let row = |start: i64, end: i64, records: u64, estimates: &str| WindowEstimatesRow {
+            model: "fraud".into(),
+            version: 2,
+            start,
+            end,
+            records,
+            computed_at: 1_790_000_000 + records as i64,
+            estimates: estimates.into(),
+        };
+        assert_eq!(store.window_estimates("fraud", 2, hour(0), hour(1)).await.unwrap(), None);
+        store.put_window_estimates(&row(hour(0), hour(1), 10, "{\"hour\":1}")).await.unwrap();
+        store.put_window_estimates(&row(hour(0), hour(24), 30, "{\"day\":1}")).await.unwrap();
+        store.put_window_estimates(&row(hour(0), hour(1), 12, "{\"hour\":2}")).await.unwrap();
+        assert_eq!(
+            store.window_estimates("fraud", 2, hour(0), hour(1)).await.unwrap(),
+            Some(row(hour(0), hour(1), 12, "{\"hour\":2}"))
+        );
+        assert_eq!(
+            store.window_estimates("fraud", 2, hour(0), hour(24)).await.unwrap(),
+            Some(row(hour(0), hour(24), 30, "{\"day\":1}"))
+        );
+        assert_eq!(store.window_estimates("fraud", 1, hour(0), hour(1)).await.unwrap(), None, "another version's");
+        // Separate from exact drift.
+        assert_eq!(store.exact_drift("fraud", 2, hour(0), hour(1)).await.unwrap(), None);
+    }
+}

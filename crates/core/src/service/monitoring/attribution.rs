@@ -155,7 +155,7 @@ impl Riskops {
             model: version.clone(),
             reference: dataset,
             files: None,
-            exclude: config.exclude.clone(),
+            exclude: config.excluded(),
             features: state.features.iter().map(|f| f.name.clone()).collect(),
             rows: state.explain_sample.rows().map(<[Value]>::to_vec).collect(),
             outputs: state.explain_sample.outputs().collect(),

@@ -7,7 +7,8 @@ use crate::audit::AuditRecord;
 use crate::auth::Operation;
 use crate::error::{Error, Result};
 use crate::monitoring::WindowSpec;
-use crate::registry::VersionRef;
+use crate::registry::{ModelVersion, VersionRef};
+use riskops_monitor::estimation::EstimationColumns;
 use riskops_monitor::{MAX_EXPLAIN_SAMPLE, Task};
 use serde_json::{Value, json};
 
@@ -29,6 +30,10 @@ pub struct MonitorConfig {
     /// Records per window kept (a seeded sample) to explain with the model and compare with
     /// the reference's attributions (`explain.<feature>.share`); 0: none.
     pub explain_sample: u32,
+    /// Reference columns for performance estimated without labels (CBPE): the model's
+    /// score, the label and optionally the predicted class. `None`: not estimated. Not
+    /// model inputs, so they are left out of the schema like `exclude`.
+    pub estimation: Option<EstimationColumns>,
 }
 
 /// Raw records are kept six months by default: the EU AI Act (Art. 19) asks at least that
@@ -51,6 +56,7 @@ impl Default for MonitorConfig {
             retention_days: DEFAULT_RETENTION_DAYS,
             min_records: DEFAULT_MIN_RECORDS,
             explain_sample: 0,
+            estimation: None,
         }
     }
 }
@@ -61,7 +67,23 @@ impl MonitorConfig {
             Task::Binary { positive } => ("binary", Some(positive.clone())),
             Task::Regression => ("regression", None),
         };
-        json!({"window": self.window.name(), "task": task, "positive": positive, "exclude": self.exclude, "sensitive": self.sensitive, "retention_days": self.retention_days, "min_records": self.min_records, "explain_sample": self.explain_sample})
+        let mut v = json!({"window": self.window.name(), "task": task, "positive": positive, "exclude": self.exclude, "sensitive": self.sensitive, "retention_days": self.retention_days, "min_records": self.min_records, "explain_sample": self.explain_sample});
+        // Only when set: documents stored before estimation existed read and write alike.
+        if let (Some(e), Some(obj)) = (&self.estimation, v.as_object_mut()) {
+            obj.insert("score_column".into(), json!(e.score));
+            obj.insert("label_column".into(), json!(e.label));
+            obj.insert("prediction_column".into(), json!(e.prediction));
+        }
+        v
+    }
+
+    /// Reference columns that are not model inputs: `exclude` and the estimation's columns.
+    pub fn excluded(&self) -> Vec<String> {
+        let mut out = self.exclude.clone();
+        if let Some(e) = &self.estimation {
+            out.extend([Some(&e.score), Some(&e.label), e.prediction.as_ref()].into_iter().flatten().cloned());
+        }
+        out
     }
 
     pub fn from_json(v: &Value) -> Result<MonitorConfig> {
@@ -77,11 +99,15 @@ impl MonitorConfig {
                     | "retention_days"
                     | "min_records"
                     | "explain_sample"
+                    | "score_column"
+                    | "label_column"
+                    | "prediction_column"
             )
         }) {
             return Err(Error::invalid(
                 k,
-                "unknown field; use window, task, positive, exclude, sensitive, retention_days, min_records, explain_sample",
+                "unknown field; use window, task, positive, exclude, sensitive, retention_days, min_records, explain_sample, \
+                 score_column, label_column, prediction_column",
             ));
         }
         let text_list = |k: &str| -> Result<Vec<String>> {
@@ -127,7 +153,31 @@ impl MonitorConfig {
                 || Error::invalid("explain_sample", format!("must be a whole number from 0 to {MAX_EXPLAIN_SAMPLE}")),
             )?,
         };
+        let column = |k: &str| -> Result<Option<String>> {
+            match obj.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => Ok(Some(s.clone())),
+                Some(_) => Err(Error::invalid(k, "must be a column name")),
+            }
+        };
+        let estimation = match (column("score_column")?, column("label_column")?, column("prediction_column")?) {
+            (Some(score), Some(label), prediction) => {
+                if !matches!(task, Task::Binary { .. }) {
+                    return Err(Error::invalid(
+                        "score_column",
+                        "performance is estimated for binary classifiers only (CBPE); DLE for regression is not implemented",
+                    ));
+                }
+                Some(EstimationColumns { score, label, prediction })
+            }
+            (None, None, None) => None,
+            (None, ..) => return Err(Error::invalid("score_column", "estimation needs the reference's score column")),
+            (Some(_), None, _) => {
+                return Err(Error::invalid("label_column", "estimation needs the reference's label column"));
+            }
+        };
         Ok(MonitorConfig {
+            estimation,
             window,
             task,
             exclude: text_list("exclude")?,
@@ -136,6 +186,33 @@ impl MonitorConfig {
             min_records,
             explain_sample,
         })
+    }
+}
+
+impl Riskops {
+    /// The estimation's columns must be in the reference data of the version configured (its
+    /// latest): a name that is not is a mistake to say now, not a reason on every window.
+    async fn check_estimation_columns(&self, version: &ModelVersion, estimation: &EstimationColumns) -> Result<()> {
+        let Some(link) = version.validation_data.as_ref().or(version.training_data.as_ref()) else {
+            return Err(Error::invalid(
+                "score_column",
+                format!("{}@{} has no training or validation dataset to estimate from", version.name, version.version),
+            ));
+        };
+        let profile = self.reference_profile(link).await?;
+        let named = [("score_column", Some(&estimation.score)), ("label_column", Some(&estimation.label))];
+        let prediction = [("prediction_column", estimation.prediction.as_ref())];
+        for (field, column) in named.into_iter().chain(prediction) {
+            if let Some(column) = column
+                && !profile.columns.iter().any(|c| &c.name == column)
+            {
+                return Err(Error::invalid(
+                    field,
+                    format!("{link}, the reference of {}@{}, has no column {column:?}", version.name, version.version),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -165,8 +242,11 @@ impl Riskops {
         config: &Value,
     ) -> Result<MonitorConfig> {
         let r = VersionRef { name: model.into(), version: None };
-        let (_, permit) = self.model_version_for(ctx, Operation::MonitorConfigure, &r).await?;
+        let (version, permit) = self.model_version_for(ctx, Operation::MonitorConfigure, &r).await?;
         let config = MonitorConfig::from_json(config)?;
+        if let Some(estimation) = &config.estimation {
+            self.check_estimation_columns(&version, estimation).await?;
+        }
         let audit = AuditRecord::new(&permit, Action::MonitorConfigure, format!("model:{model}"))
             .after(config.to_json())
             .request_id(ctx.request_id.clone());

@@ -10,6 +10,7 @@
 //! is still current; when the segments no longer hold all of a window's records (expired
 //! under the retention) the last stored result is kept and says so.
 
+use super::estimates::WindowOutputs;
 use super::{MonitorConfig, Riskops};
 use crate::error::{Error, Result};
 use crate::monitoring::{ExactDriftRow, Segment, WindowSpec};
@@ -17,7 +18,7 @@ use crate::registry::ModelVersion;
 use riskops_data::Table;
 use riskops_data::profile::{Dtype, TableProfile};
 use riskops_drift::{ColumnType, DriftOptions, Method, PreparedReference};
-use riskops_monitor::{FeatureDrift, WindowDrift, WindowState};
+use riskops_monitor::{FeatureDrift, Task, WindowDrift, WindowState};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -38,6 +39,10 @@ pub trait RecordTables: Send + Sync {
         to: i64,
         columns: &[(String, Dtype)],
     ) -> Result<Table>;
+
+    /// The model outputs of the same records, in the same order as [`records`](Self::records):
+    /// each one's score of `task`'s positive class and whether it predicted that class.
+    fn outputs(&self, files: &[PathBuf], version: u32, from: i64, to: i64, task: &Task) -> Result<WindowOutputs>;
 }
 
 /// Prepared references by (dataset digest, compared columns), most recently used last.
@@ -47,6 +52,16 @@ pub(in crate::service) type PreparedCache = Mutex<Vec<((String, Vec<String>), Ar
 /// columns are 8 bytes a value.
 const MAX_PREPARED: usize = 16;
 const MAX_PREPARED_BYTES: usize = 1 << 30;
+
+/// What a request has read of a model's raw records: the model's segment list (read once),
+/// and the feature columns of the last window whose estimates were computed, which its exact
+/// drift then takes instead of decoding the same segments again.
+#[derive(Default)]
+pub(in crate::service) struct RecordsRead {
+    segments: Option<Vec<Segment>>,
+    /// `((start, end), columns)`: the window's records as `RecordTables::records` gives them.
+    pub(super) window: Option<((i64, i64), Table)>,
+}
 
 /// Where a closed window's drift comes from.
 pub(in crate::service) enum ClosedDrift {
@@ -86,7 +101,7 @@ impl Riskops {
         profile: &TableProfile,
         config: &MonitorConfig,
         sketched: &WindowDrift,
-        listed: &mut Option<Vec<Segment>>,
+        listed: &mut RecordsRead,
     ) -> ClosedDrift {
         let stored = match self.store.exact_drift(model, version.version, start, end).await {
             Ok(s) => s,
@@ -160,7 +175,7 @@ impl Riskops {
         state: &WindowState,
         profile: &TableProfile,
         config: &MonitorConfig,
-        listed: &mut Option<Vec<Segment>>,
+        listed: &mut RecordsRead,
     ) -> Result<std::result::Result<riskops_drift::DriftReport, String>> {
         let Some(tables) = self.record_tables.clone() else {
             return Ok(Err("this server does not read raw records".into()));
@@ -181,14 +196,20 @@ impl Riskops {
             )));
         }
         let reference = self.prepared_reference(version, &columns, tables.as_ref()).await?;
+        let ready = listed.window.take().filter(|(bounds, _)| *bounds == (start, end)).map(|(_, t)| t);
         let mut opened = Vec::with_capacity(segments.len());
-        for s in &segments {
-            opened.push(self.artifacts.open_verified(&s.digest).await?);
+        if ready.is_none() {
+            for s in &segments {
+                opened.push(self.artifacts.open_verified(&s.digest).await?);
+            }
         }
         let files: Vec<PathBuf> = opened.iter().map(|f| f.path.clone()).collect();
         let (number, expected) = (version.version, state.records);
         let answer = tokio::task::spawn_blocking(move || {
-            let current = tables.records(&files, number, start, end, &columns)?;
+            let current = match ready {
+                Some(table) => table,
+                None => tables.records(&files, number, start, end, &columns)?,
+            };
             if current.rows as u64 != expected {
                 return Ok(Err(format!(
                     "the raw records kept ({} in the window's time range) are not the window's {expected}",
@@ -206,28 +227,28 @@ impl Riskops {
 
     /// Segments holding records of the time range `[start, end)` (of any version); the
     /// model's list is read once per `listed` (a request's reports share it).
-    async fn segments_of(
+    pub(super) async fn segments_of(
         &self,
         model: &str,
         start: i64,
         end: i64,
-        listed: &mut Option<Vec<Segment>>,
+        listed: &mut RecordsRead,
     ) -> Result<Vec<Segment>> {
-        if listed.is_none() {
-            *listed = Some(self.store.segments(model).await?);
+        if listed.segments.is_none() {
+            listed.segments = Some(self.store.segments(model).await?);
         }
-        let all = listed.as_deref().unwrap_or_default();
+        let all = listed.segments.as_deref().unwrap_or_default();
         Ok(all.iter().filter(|s| s.first_ts < end && s.last_ts >= start).cloned().collect())
     }
 
     /// Whether the segments can still hold a window's `records` (a cheap check on their
     /// counts: an expired segment is gone from the list).
-    async fn records_kept(
+    pub(super) async fn records_kept(
         &self,
         model: &str,
         (start, end): (i64, i64),
         records: u64,
-        listed: &mut Option<Vec<Segment>>,
+        listed: &mut RecordsRead,
     ) -> Result<bool> {
         if self.segment_writer.is_none() {
             return Ok(false);

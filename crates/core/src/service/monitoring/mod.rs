@@ -16,6 +16,7 @@
 
 mod attribution;
 mod config;
+mod estimates;
 mod exact;
 mod ingest;
 mod reports;
@@ -26,6 +27,8 @@ mod window_drift;
 pub(super) use attribution::ExplanationCache;
 pub use attribution::{ArtifactFiles, AttributionJob, WindowAttribution, WindowExplainer};
 pub use config::MonitorConfig;
+pub(super) use estimates::FittedCache;
+pub use estimates::WindowOutputs;
 pub(super) use exact::PreparedCache;
 pub use exact::RecordTables;
 pub use ingest::{IngestOutcome, MAX_BATCH};
@@ -92,7 +95,7 @@ impl Riskops {
         })?;
         let profile = self.reference_profile(link).await?;
         let options = SchemaOptions {
-            exclude: config.exclude.clone(),
+            exclude: config.excluded(),
             task: config.task.clone(),
             sensitive: config.sensitive.clone(),
         };

@@ -1,6 +1,7 @@
 //! Windows out: window reports against the reference profile, with prediction drift and
 //! business values.
 
+use super::estimates;
 use super::exact::{self, ClosedDrift};
 use super::*;
 use super::{RequestContext, Riskops};
@@ -92,8 +93,9 @@ pub(in crate::service) struct WindowReports<'a> {
     /// How the reported windows are cut (the configured window, or a roll-up): decides
     /// when one is closed, so its drift is computed exactly from its records.
     granularity: WindowSpec,
-    /// The model's raw-record segments, listed once for the closed windows' exact drift.
-    segments: Option<Vec<crate::monitoring::Segment>>,
+    /// The model's raw-record segments, listed once for the closed windows' exact drift and
+    /// estimates, and the last window's records read.
+    segments: exact::RecordsRead,
 }
 
 impl<'a> WindowReports<'a> {
@@ -107,7 +109,7 @@ impl<'a> WindowReports<'a> {
             riskops,
             model: model.to_string(),
             granularity: config.window,
-            segments: None,
+            segments: exact::RecordsRead::default(),
             config,
             values,
             references: HashMap::new(),
@@ -163,6 +165,10 @@ impl<'a> WindowReports<'a> {
             let now = self.riskops.clock.now().unix_timestamp();
             if exact::is_closed(self.granularity, end, state.records, now) {
                 let (model, config, listed) = (&self.model, &self.config, &mut self.segments);
+                // Estimates first: the records they read are handed to exact drift.
+                let e = self.riskops.window_estimates(model, &v, (start, end), state, &profile, config, listed).await;
+                report.estimated = Some(e.estimated);
+                report.multivariate = Some(e.multivariate);
                 let drift = &report.drift;
                 match self.riskops.exact_drift(model, &v, start, end, state, &profile, config, drift, listed).await {
                     ClosedDrift::Exact(d) | ClosedDrift::Kept(d) => report.drift = d,
@@ -170,9 +176,19 @@ impl<'a> WindowReports<'a> {
                         report.drift.note = Some(format!("approximate, from sketches: {reason}"));
                     }
                 }
+                // Never carried to another window.
+                listed.window = None;
             } else {
                 report.drift.note =
                     Some("the window is open: approximate, from sketches (each feature with its error bound)".into());
+                let open = "the window is open: computed from its records once it closes".to_string();
+                let estimated = if self.config.estimation.is_none() {
+                    estimates::not_estimated(&self.config)
+                } else {
+                    open.clone()
+                };
+                report.estimated = Some(Err(estimated));
+                report.multivariate = Some(Err(open));
             }
         }
         let business = business(&report, self.values.as_ref());
