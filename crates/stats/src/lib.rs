@@ -23,6 +23,7 @@
 //! - [`sketch`]: mergeable, bounded-memory column summaries (moments, KLL quantiles,
 //!   distinct counts, category frequencies) with a binary encoding.
 //! - [`monitoring`]: NannyML's performance estimation (CBPE) and multivariate drift.
+//! - [`ecod`]: pyod's ECOD outlier scores (out-of-distribution records).
 //! - [`metrics`]: mergeable per-window summaries of labelled predictions and the
 //!   performance (scikit-learn) and fairness (fairlearn) metrics computed from them.
 //!
@@ -35,6 +36,7 @@ pub mod categorical;
 mod codec;
 pub mod distance;
 pub mod divergence;
+pub mod ecod;
 mod error;
 pub mod histogram;
 pub mod ks;

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod suite {
+    pub mod ecod;
     pub mod generator;
     pub mod json;
     pub mod metrics;

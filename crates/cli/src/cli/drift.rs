@@ -51,3 +51,27 @@ pub struct DriftArgs {
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
 }
+
+/// `riskops ood --reference REF FILE`.
+#[derive(Args, Debug)]
+#[command(after_help = "Each record of FILE gets an ECOD outlier score (Li et al. 2022; equal to pyod's \
+    ECOD().fit(reference).decision_function(FILE) to 1e-9): per feature, the tail probabilities of its value among \
+    the reference and FILE's records pooled, as −log, summed over the features. A record is out of distribution \
+    when its score is above the 99th percentile of the reference's own scores; the share of such records is the \
+    OOD rate. Features are the numeric columns both files share, less a prediction log's id, timestamp, version, \
+    prediction, score, label, latency_ms, attr.* and proba.*; rows with a missing value get no score.\n\n\
+    Examples:\n  riskops ood --reference train.csv predictions.csv --output scores.csv\n  \
+    riskops ood --reference customers@2 today.parquet --format json")]
+pub struct OodArgs {
+    /// The reference: a CSV or Parquet file, or a registered dataset version NAME@V (fetched).
+    #[arg(long)]
+    pub reference: String,
+    /// The records to score: CSV or Parquet.
+    pub file: PathBuf,
+    /// Use only these features, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// Write each record's score as CSV (row, ood_score, ood) to this file instead of stdout.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+}

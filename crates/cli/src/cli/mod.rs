@@ -58,6 +58,9 @@ pub enum Command {
     Project(ProjectCommand),
     /// Compare a current data file with a reference one, column by column, as Evidently does.
     Drift(DriftArgs),
+    /// Score each record of a file for how far out of the reference's distribution it lies
+    /// (ECOD, as pyod computes it), and count those past the reference's 99th percentile.
+    Ood(OodArgs),
     /// Version datasets: push files as immutable versions, show their schema and profile, pull them.
     #[command(subcommand)]
     Dataset(DatasetCommand),

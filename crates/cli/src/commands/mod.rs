@@ -11,6 +11,7 @@ mod identities;
 mod lineage;
 mod model;
 mod monitoring;
+mod ood;
 mod predict;
 mod project;
 mod report;
@@ -36,6 +37,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         {
             analyze::run(args, cli.client.format)
         }
+        // Out-of-distribution scores of local files need no server either.
+        Command::Ood(args) if !analyze::is_registered(&args.reference) => ood::run(None, cli.client.format, args).await,
         // Verifying a data directory or an export needs no server either.
         Command::Audit(cmd @ crate::cli::AuditCommand::Verify { data_dir: Some(_), .. })
         | Command::Audit(cmd @ crate::cli::AuditCommand::Verify { file: Some(_), .. }) => {
@@ -90,6 +93,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 Command::Explain(args) => validate::explain(&client, format, args).await,
                 Command::ExplainRecord(args) => validate::explain_record(&client, format, args).await,
                 Command::Audit(cmd) => return audit::run(Some(&client), format, cmd).await,
+                Command::Ood(args) => return ood::run(Some(&client), format, args).await,
             }?;
             Ok(ExitCode::SUCCESS)
         }

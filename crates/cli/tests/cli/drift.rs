@@ -114,3 +114,58 @@ fn drift_bad_input_names_the_file_or_column() {
     std::fs::write(&ragged, "x,group,same\n1,a\n").unwrap();
     expect_error(&[r, ragged.to_str().unwrap()], "ragged.csv: line 2");
 }
+
+/// `riskops ood` scores a file's records as pyod's ECOD does: the synthetic case of
+/// riskops-stats's committed pyod reference (tests/data/ecod_reference.json), written as CSV,
+/// gives pyod's `decision_function` scores, the 99th percentile of its `decision_scores_` as
+/// the threshold, and the records above it as out of distribution.
+#[test]
+fn ood_scores_records_as_pyod_does() {
+    let doc: Value = serde_json::from_str(include_str!("../../../stats/tests/data/ecod_reference.json")).unwrap();
+    let case = doc["cases"].as_array().unwrap().iter().find(|c| c["name"] == "synthetic").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, columns: &Value| {
+        let columns = columns.as_array().unwrap();
+        let rows = columns[0].as_array().unwrap().len();
+        let mut text = (0..columns.len()).map(|j| format!("f{j}")).collect::<Vec<_>>().join(",") + "\n";
+        for i in 0..rows {
+            let row: Vec<String> = columns.iter().map(|c| format!("{:?}", c[i].as_f64().unwrap())).collect();
+            text.push_str(&(row.join(",") + "\n"));
+        }
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let (reference, records) = (write("ref.csv", &case["reference"]), write("cur.csv", &case["batch"]));
+    let out = Command::new(BIN)
+        .args(["ood", "--reference", reference.to_str().unwrap(), records.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    let answer = json_stdout(&out);
+    let pyod: Vec<f64> = case["batch_scores"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    let ours: Vec<f64> = answer["scores"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    assert_eq!(ours.len(), pyod.len());
+    for (a, b) in ours.iter().zip(&pyod) {
+        assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{a} != pyod's {b}");
+    }
+    let mut reference_scores: Vec<f64> =
+        case["reference_scores"].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect();
+    reference_scores.sort_by(f64::total_cmp);
+    let position = 0.99 * (reference_scores.len() - 1) as f64;
+    let (low, frac) = (position.floor() as usize, position.fract());
+    let threshold = reference_scores[low] + frac * (reference_scores[low + 1] - reference_scores[low]);
+    assert!((answer["threshold"].as_f64().unwrap() - threshold).abs() < 1e-9, "{answer}");
+    let outside = pyod.iter().filter(|&&s| s > threshold).count();
+    assert_eq!(answer["ood"], outside);
+    assert!(outside >= 3, "the batch's planted outliers are found: {outside}");
+
+    // Bad input: no shared numeric feature.
+    let text_only = dir.path().join("text.csv");
+    std::fs::write(&text_only, "name\na\nb\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["ood", "--reference", reference.to_str().unwrap(), text_only.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no numeric feature"), "{out:?}");
+}
