@@ -13,16 +13,18 @@ talks to a riskops server.
 
 from ._riskops import Profile, __version__, methods
 from .client import ApiError, Client
-from .drift import DriftReport, drift, drift_from_profiles, profile
+from .drift import DriftReport, OodReport, drift, drift_from_profiles, ood, profile
 
 __all__ = [
     "ApiError",
     "Client",
     "DriftReport",
+    "OodReport",
     "Profile",
     "__version__",
     "drift",
     "drift_from_profiles",
     "methods",
+    "ood",
     "profile",
 ]

@@ -73,6 +73,36 @@ def drift_from_profiles(reference, current, *, drift_share=None):
     return DriftReport(_riskops.drift_from_profiles(reference, current, drift_share=drift_share))
 
 
+def ood(reference, data, *, columns=None):
+    """Each record of ``data`` scored for how far out of ``reference``'s distribution it lies:
+    ECOD, as pyod's ``ECOD().fit(reference).decision_function(data)`` (to 1e-9), on the
+    numeric features both tables share (or ``columns``). Returns a :class:`OodReport`."""
+    scores, threshold, features = _riskops.ood(
+        as_stream(reference, "reference"), as_stream(data, "data"), columns=_names(columns, "columns")
+    )
+    return OodReport(scores, threshold, features)
+
+
+class OodReport:
+    """The answer of :func:`ood`: ``scores`` (one per record, ``None`` where a feature is
+    missing), ``threshold`` (the 99th percentile of the reference's own scores), ``outside``
+    (each record above it), ``rate`` (their share among scored records) and ``features``."""
+
+    def __init__(self, scores, threshold, features):
+        self.scores = scores
+        self.threshold = threshold
+        self.features = features
+        self.outside = [s is not None and s > threshold for s in scores]
+        scored = sum(s is not None for s in scores)
+        self.rate = sum(self.outside) / scored if scored else 0.0
+
+    def __repr__(self):
+        return (
+            f"<riskops.OodReport: {sum(self.outside)} of {len(self.scores)} records above the reference's "
+            f"99th percentile ({self.threshold:.4g}), rate {self.rate:.2%}>"
+        )
+
+
 def _names(value, what):
     if value is None:
         return None

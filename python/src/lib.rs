@@ -5,6 +5,7 @@
 
 mod arrow;
 mod drift;
+mod ood;
 mod profile;
 mod records;
 
@@ -18,6 +19,7 @@ fn _riskops(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(drift::methods, m)?)?;
     m.add_function(wrap_pyfunction!(profile::profile, m)?)?;
     m.add_function(wrap_pyfunction!(records::records_ndjson, m)?)?;
+    m.add_function(wrap_pyfunction!(ood::ood, m)?)?;
     m.add_class::<drift::NativeDriftReport>()?;
     m.add_class::<profile::Profile>()?;
     Ok(())

@@ -106,3 +106,24 @@ def test_small_profiles_compare_exactly():
 def test_profile_of_a_pyarrow_table_equals_the_dataframes():
     df = frame(2_000, 9)
     assert riskops.profile(pa.Table.from_pandas(df, preserve_index=False)).to_dict() == riskops.profile(df).to_dict()
+
+
+def test_ood_scores_equal_pyods():
+    """riskops.ood against pyod's ECOD on riskops-stats's committed vectors."""
+    import json
+    from conftest import REPO
+
+    doc = json.loads((REPO / "crates" / "stats" / "tests" / "data" / "ecod_reference.json").read_text())
+    case = next(c for c in doc["cases"] if c["name"] == "synthetic")
+    names = [f"f{j}" for j in range(len(case["reference"]))]
+    reference = pd.DataFrame(dict(zip(names, case["reference"])))
+    batch = pd.DataFrame(dict(zip(names, case["batch"])))
+    report = riskops.ood(reference, batch)
+    assert report.features == names
+    for ours, theirs in zip(report.scores, case["batch_scores"]):
+        assert math.isclose(ours, theirs, rel_tol=1e-9)
+    expected = float(np.quantile(case["reference_scores"], 0.99))
+    assert math.isclose(report.threshold, expected, rel_tol=1e-12)
+    assert sum(report.outside) == sum(s > expected for s in case["batch_scores"]) >= 3
+    with pytest.raises(ValueError, match="no numeric feature"):
+        riskops.ood(reference, pd.DataFrame({"name": ["a", "b"]}))

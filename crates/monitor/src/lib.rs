@@ -41,6 +41,7 @@ pub mod drift;
 mod drift_report;
 pub mod estimation;
 mod features;
+pub mod ood;
 mod record;
 mod report;
 mod sample;
