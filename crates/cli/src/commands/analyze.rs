@@ -25,13 +25,22 @@ pub fn is_registered(reference: &str) -> bool {
 /// `--reference NAME@V`: the version's file fetched into a temporary directory, then
 /// analyzed as a local file.
 pub async fn run_registered(client: &Client, format: Format, args: AnalyzeArgs) -> Result<ExitCode> {
-    let (dataset, version) = split_version(&args.reference);
-    let dir = std::env::temp_dir().join(format!("riskops-analyze-{}", std::process::id()));
+    with_registered(client, &args.reference, |path| analyze_files(&args, path, format)).await
+}
+
+/// Runs `use_file` on a registered dataset version's file (`reference` is NAME@V), fetched
+/// into a temporary directory that is removed afterwards, whatever the outcome.
+pub async fn with_registered<T>(
+    client: &Client,
+    reference: &str,
+    use_file: impl FnOnce(&Path) -> Result<T>,
+) -> Result<T> {
+    let (dataset, version) = split_version(reference);
+    let dir = std::env::temp_dir().join(format!("riskops-reference-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join("reference");
     let fetched = client.download(&format!("/api/v1/datasets/{dataset}/versions/{version}/file"), &path).await;
-    let result = fetched.and_then(|_| analyze_files(&args, &path, format));
-    // The fetched copy is not kept, whatever the outcome.
+    let result = fetched.and_then(|_| use_file(&path));
     let _ = std::fs::remove_dir_all(&dir);
     result
 }

@@ -3,12 +3,11 @@
 //! 99th percentile of scores (riskops-monitor's `ood`) — for investigations, and to compare
 //! with pyod.
 
-use super::analyze::is_registered;
-use super::dataset::split_version;
+use super::analyze::{is_registered, with_registered};
 use super::drift::{read_both, write_atomically};
 use crate::cli::{Format, OodArgs};
 use crate::client::Client;
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow, bail};
 use riskops_data::CsvOptions;
 use riskops_monitor::ood::ood_scores;
 use serde_json::json;
@@ -26,15 +25,7 @@ pub async fn run(client: Option<&Client>, format: Format, args: OodArgs) -> Resu
         return score_files(&args, reference, format);
     }
     let client = client.ok_or_else(|| anyhow!("a registered reference needs a server"))?;
-    let (dataset, version) = split_version(&args.reference);
-    let dir = std::env::temp_dir().join(format!("riskops-ood-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join("reference");
-    let fetched = client.download(&format!("/api/v1/datasets/{dataset}/versions/{version}/file"), &path).await;
-    let result = fetched.and_then(|_| score_files(&args, &path, format));
-    // The fetched copy is not kept, whatever the outcome.
-    let _ = std::fs::remove_dir_all(&dir);
-    result
+    with_registered(client, &args.reference, |path| score_files(&args, path, format)).await
 }
 
 fn score_files(args: &OodArgs, reference_path: &Path, format: Format) -> Result<ExitCode> {
