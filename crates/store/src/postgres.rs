@@ -26,6 +26,7 @@ mod audit;
 mod compliance;
 mod governance;
 mod identities;
+mod ingest_rows;
 mod monitoring;
 mod registry;
 mod risk;
