@@ -52,6 +52,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (16, "model_endpoint", include_str!("../migrations/postgres/0016_model_endpoint.sql")),
     (17, "monitoring_series", include_str!("../migrations/postgres/0017_monitoring_series.sql")),
     (19, "exact_drift", include_str!("../migrations/postgres/0019_exact_drift.sql")),
+    (20, "window_state_lz4", include_str!("../migrations/postgres/0020_window_state_lz4.sql")),
 ];
 
 /// Advisory lock keys (arbitrary constants, unique to riskops).
