@@ -1,7 +1,12 @@
-//! Ingestion benchmark: a `riskops serve` on SQLite (release build, its own process), 20
-//! features per record, NDJSON batches of 10,000 (RISKOPS_BENCH_BATCH) over HTTP on loopback
-//! from 2 concurrent senders (RISKOPS_BENCH_SENDERS; 1 sends its batches one after another). Prints records per second, the server's CPU time per record and its peak memory
-//! (VmHWM) after each size, so memory staying flat as traffic grows is visible.
+//! Ingestion benchmark: a `riskops serve` (release build, its own process), 20 features per
+//! record, NDJSON batches of 10,000 (RISKOPS_BENCH_BATCH) over HTTP on loopback from 2
+//! concurrent senders (RISKOPS_BENCH_SENDERS; 1 sends its batches one after another). Prints
+//! records per second, the server's CPU time per record and its peak memory (VmHWM) after
+//! each size, so memory staying flat as traffic grows is visible.
+//!
+//! RISKOPS_BENCH_STORES chooses the stores, one server after another in one run: `sqlite`
+//! (the default), `postgres` (a fresh schema on the server named by RISKOPS_TEST_POSTGRES_URL,
+//! dropped afterwards), or `sqlite,postgres` to compare them on the same batches.
 //!
 //! `cargo bench -p riskops-cli --bench ingest` (RISKOPS_BENCH_RECORDS=100000,1000000 to choose).
 
@@ -59,17 +64,41 @@ async fn main() {
     // Concurrent senders: while one batch waits for its commit's fsync, others are parsed.
     let senders_count: usize = std::env::var("RISKOPS_BENCH_SENDERS").ok().and_then(|s| s.parse().ok()).unwrap_or(2);
     let batch: usize = std::env::var("RISKOPS_BENCH_BATCH").ok().and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_BATCH);
+    let stores = std::env::var("RISKOPS_BENCH_STORES").unwrap_or_else(|_| "sqlite".into());
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    println!("| store | records sent | seconds | records/s | server CPU µs/record | server peak memory |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    for store in stores.split(',').map(str::trim) {
+        let schema = match store {
+            "sqlite" => None,
+            "postgres" => Some(
+                riskops_store::testing::PostgresSchema::create()
+                    .await
+                    .unwrap()
+                    .expect("RISKOPS_BENCH_STORES=postgres needs RISKOPS_TEST_POSTGRES_URL"),
+            ),
+            other => panic!("RISKOPS_BENCH_STORES: {other} is not sqlite or postgres"),
+        };
+        run(store, schema.as_ref().map(|s| s.url()), &sizes, senders_count, batch).await;
+    }
+}
+
+/// One server on one store, fed every size in turn.
+async fn run(store: &str, database_url: Option<&str>, sizes: &[usize], senders_count: usize, batch: usize) {
     let dir = tempfile::tempdir().unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_riskops"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_riskops"));
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path().join("data"))
         .env("RISKOPS_BOOTSTRAP_TOKEN", TOKEN)
         .env_remove("RISKOPS_DATABASE_URL")
         .current_dir(dir.path())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    if let Some(url) = database_url {
+        command.env("RISKOPS_DATABASE_URL", url);
+    }
+    let mut server = command.spawn().unwrap();
     let mut url = String::new();
     for line in BufReader::new(server.stderr.take().unwrap()).lines() {
         let line = line.unwrap();
@@ -78,7 +107,6 @@ async fn main() {
             break;
         }
     }
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     // A reference dataset with the same 20 features, and a model trained on it.
     let mut csv = (0..FEATURES).map(|f| format!("f{f}")).collect::<Vec<_>>().join(",") + "\n";
@@ -113,12 +141,10 @@ async fn main() {
         upload("/api/v1/models/bench/versions".into(), model, b"model".to_vec()).await.unwrap().status().is_success()
     );
 
-    println!("| records sent | seconds | records/s | server CPU µs/record | server peak memory |");
-    println!("|---:|---:|---:|---:|---:|");
     // Records are made (untimed) a million at a time, so that 10M need not fit in memory.
     const ROUND: usize = 1_000_000;
     let mut next = 0usize;
-    for size in sizes {
+    for &size in sizes {
         let (mut secs, mut cpu) = (0.0, 0.0);
         let end = next + size;
         while next < end {
@@ -136,7 +162,7 @@ async fn main() {
             cpu += cpu_seconds(server.id()) - cpu_before;
         }
         println!(
-            "| {size} | {secs:.1} | {:.0} | {:.1} | {} MiB |",
+            "| {store} | {size} | {secs:.1} | {:.0} | {:.1} | {} MiB |",
             size as f64 / secs,
             cpu * 1e6 / size as f64,
             peak_kib(server.id()) / 1024

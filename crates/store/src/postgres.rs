@@ -26,6 +26,7 @@ mod audit;
 mod compliance;
 mod governance;
 mod identities;
+mod ingest_rows;
 mod monitoring;
 mod registry;
 mod risk;
@@ -52,6 +53,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (17, "monitoring_series", include_str!("../migrations/postgres/0017_monitoring_series.sql")),
     (19, "exact_drift", include_str!("../migrations/postgres/0019_exact_drift.sql")),
     (20, "window_estimates", include_str!("../migrations/postgres/0020_window_estimates.sql")),
+    (21, "window_state_lz4", include_str!("../migrations/postgres/0021_window_state_lz4.sql")),
 ];
 
 /// Advisory lock keys (arbitrary constants, unique to riskops).

@@ -4,7 +4,7 @@
 //! `rev` it read (or none, for a new window) and affects exactly one row, or the whole
 //! batch is refused as a conflict (the transaction is dropped, so nothing changes).
 
-use super::{PostgresStore, RowExt, append_audit, db_err};
+use super::{PostgresStore, RowExt, append_audit, db_err, ingest_rows};
 use async_trait::async_trait;
 use deadpool_postgres::{Client, GenericClient};
 use riskops_core::artifact::Digest;
@@ -125,47 +125,10 @@ pub(super) async fn commit_ingest(
             return Err(Error::conflict("a window changed while the batch was being applied"));
         }
     }
-    if !w.new_records.is_empty() {
-        let insert = tx
-            .prepare(
-                "INSERT INTO monitoring_records (model, record_id, version, window_start, prediction, score, attributes, labelled) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .await
-            .map_err(db_err)?;
-        for r in &w.new_records {
-            let version = stored_version(r.version)?;
-            // A record id accepted before is a unique violation: db_err makes it a conflict.
-            tx.execute(
-                &insert,
-                &[&w.model, &r.id, &version, &r.window_start, &r.prediction, &r.score, &r.attributes, &r.labelled],
-            )
-            .await
-            .map_err(db_err)?;
-        }
-    }
-    if !w.refused.is_empty() {
-        // A refused id counted before is a unique violation: the batch is retried without
-        // counting it again.
-        let refuse =
-            tx.prepare("INSERT INTO monitoring_refused (model, record_id) VALUES ($1, $2)").await.map_err(db_err)?;
-        for id in &w.refused {
-            tx.execute(&refuse, &[&w.model, id]).await.map_err(db_err)?;
-        }
-    }
-    if !w.labelled.is_empty() {
-        let label = tx
-            .prepare(
-                "UPDATE monitoring_records SET labelled = TRUE WHERE model = $1 AND record_id = $2 AND NOT labelled",
-            )
-            .await
-            .map_err(db_err)?;
-        for id in &w.labelled {
-            if tx.execute(&label, &[&w.model, id]).await.map_err(db_err)? != 1 {
-                return Err(Error::conflict(format!("record {id} was labelled meanwhile")));
-            }
-        }
-    }
+    // One statement each, whatever the batch's size (`ingest_rows`).
+    ingest_rows::insert_records(&tx, &w.model, &w.new_records).await?;
+    ingest_rows::insert_refused(&tx, &w.model, &w.refused).await?;
+    ingest_rows::mark_labelled(&tx, &w.model, &w.labelled).await?;
     if let Some(seg) = &w.segment {
         tx.execute(
             "INSERT INTO monitoring_segments (model, digest, records, size, first_ts, last_ts, created_at, expires_at) \

@@ -282,3 +282,79 @@ async fn window_estimates_are_kept_per_window_bounds_and_replaced_by_newer_ones(
         assert_eq!(store.exact_drift("fraud", 2, hour(0), hour(1)).await.unwrap(), None);
     }
 }
+
+/// Batch-sized writes (the sizes a sender uses): every column of thousands of records comes
+/// back as written, and one bad row anywhere (a stored id, an id twice in the batch, a
+/// refused id counted before, a label given before) refuses the whole batch: no record,
+/// refused id, label or window of it is kept.
+#[tokio::test]
+async fn a_large_batch_is_kept_whole_or_not_at_all() {
+    const N: usize = 5_000;
+    for b in backends().await {
+        let store = &b.store;
+        let kind = store.kind();
+        let permit = admin_permit(store).await;
+        let mut chain = Chain::new(store).await;
+        let commit = |w: IngestWrite| store.commit_ingest(w, audit(&permit, "predictions.ingest", "model:fraud"), T0);
+        let batch = |prefix: &str, version: u32| -> Vec<StoredRecord> {
+            (0..N)
+                .map(|i| StoredRecord {
+                    // Text that needs no escaping in one format may in another.
+                    attributes: format!("{{\"region\":\"e\\tu \\\"{i}\\\"\"}}"),
+                    labelled: i % 3 == 0,
+                    ..record(
+                        &format!("{prefix}{i}"),
+                        version,
+                        hour(i as i64 % 2),
+                        (i % 4 != 0).then_some(i as f64 / 7.0),
+                    )
+                })
+                .collect()
+        };
+        let with_refused = |records: Vec<StoredRecord>, refused: &[&str], windows: Vec<WindowWrite>| IngestWrite {
+            refused: ids(refused),
+            ..ingest(windows, records, &[])
+        };
+        let first = batch("a", 1);
+        commit(with_refused(first.clone(), &["bad1"], vec![window(1, hour(0), b"s1", N as u64, None)])).await.unwrap();
+        chain.one("predictions.ingest").await;
+        let all_ids: Vec<String> = first.iter().map(|r| r.id.clone()).collect();
+        assert_eq!(store.records("fraud", &all_ids).await.unwrap(), first, "{kind:?}: every column as written");
+        assert_eq!(store.known_refused("fraud", &ids(&["bad1", "bad2"])).await.unwrap(), ["bad1"], "{kind:?}");
+
+        // Each way a batch of new records can go wrong, at its first row or its last.
+        let mut resent = batch("b", 1);
+        resent.insert(0, first[N - 1].clone());
+        let mut twice = batch("c", 1);
+        twice.push(twice[0].clone());
+        let refused_again = with_refused(batch("d", 1), &["bad2", "bad1"], vec![window(1, hour(5), b"x", 1, None)]);
+        let labelled_again = IngestWrite { labelled: ids(&["a1", "a0"]), ..ingest(vec![], batch("e", 1), &[]) };
+        let failing = [
+            with_refused(resent, &["bad3"], vec![window(1, hour(5), b"x", 1, None)]),
+            with_refused(twice, &["bad3"], vec![window(1, hour(5), b"x", 1, None)]),
+            refused_again,
+            labelled_again,
+        ];
+        for (case, write) in failing.into_iter().enumerate() {
+            let err = commit(write).await.unwrap_err();
+            assert_eq!(err.kind, ErrorKind::Conflict, "{kind:?} case {case}: {err:?}");
+        }
+        chain.none().await;
+        for prefix in ["b", "c", "d", "e"] {
+            let asked: Vec<String> = (0..N).map(|i| format!("{prefix}{i}")).collect();
+            assert!(store.known_records("fraud", &asked).await.unwrap().is_empty(), "{kind:?}: {prefix} kept");
+        }
+        assert_eq!(store.known_refused("fraud", &ids(&["bad2", "bad3"])).await.unwrap(), Vec::<String>::new());
+        assert_eq!(all_windows(store).await.len(), 1, "{kind:?}: no window of a refused batch");
+        assert!(!store.records("fraud", &ids(&["a1"])).await.unwrap()[0].labelled, "{kind:?}");
+
+        // Thousands of labels at once, each once.
+        let unlabelled: Vec<String> = first.iter().filter(|r| !r.labelled).map(|r| r.id.clone()).collect();
+        let labelling = WindowWrite { labelled: unlabelled.len() as u64, ..window(1, hour(0), b"s2", 0, Some(1)) };
+        commit(IngestWrite { labelled: unlabelled, ..ingest(vec![labelling], vec![], &[]) }).await.unwrap();
+        chain.one("predictions.ingest").await;
+        let stored = store.records("fraud", &all_ids).await.unwrap();
+        assert!(stored.iter().all(|r| r.labelled), "{kind:?}");
+        chain.verify().await;
+    }
+}
