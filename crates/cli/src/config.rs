@@ -39,6 +39,10 @@ struct FileConfig {
     drain_seconds: Option<u64>,
     http_listen: Option<SocketAddr>,
     integrity_interval: Option<u64>,
+    access_failed_sign_ins: Option<u32>,
+    access_unauthenticated: Option<u32>,
+    access_forbidden: Option<u32>,
+    access_window: Option<u64>,
 }
 
 /// Settings for the server plus what only the CLI needs.
@@ -104,6 +108,14 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
             .map_err(anyhow::Error::msg)
             .context("--webhook-allow-host")?;
     }
+    let access = access_settings(
+        [
+            ("access_failed_sign_ins", args.access_failed_sign_ins.or(file.access_failed_sign_ins)),
+            ("access_unauthenticated", args.access_unauthenticated.or(file.access_unauthenticated)),
+            ("access_forbidden", args.access_forbidden.or(file.access_forbidden)),
+        ],
+        args.access_window.or(file.access_window),
+    )?;
     let bootstrap_token = bootstrap_env.filter(|t| !t.is_empty()).or(file.bootstrap_token).map(Secret::new);
     Ok(ServeConfig {
         settings: Settings {
@@ -134,6 +146,8 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
             )?,
             drain: std::time::Duration::from_secs(args.drain_seconds.or(file.drain_seconds).unwrap_or(0)),
             http_listen: args.http_listen.or(file.http_listen),
+            access,
+            access_flush_interval: riskops_server::DEFAULT_ACCESS_FLUSH_INTERVAL,
             integrity_interval: args
                 .integrity_interval
                 .or(file.integrity_interval)
@@ -354,4 +368,30 @@ mod tests {
         let shown = format!("{:?}", cfg.settings);
         assert!(!shown.contains("hunter2") && !shown.contains("tok-abcdef"), "{shown}");
     }
+}
+
+/// The access rules' thresholds: counts 1..=1,000,000, a window of 10 s to a day (the
+/// flags' ranges, checked again for values from the file).
+fn access_settings(
+    counts: [(&str, Option<u32>); 3],
+    window: Option<u64>,
+) -> Result<riskops_core::access::AccessSettings> {
+    use riskops_core::access::{AccessSettings, Burst};
+    let default = Burst::DEFAULT;
+    let window = match window {
+        None => default.window,
+        Some(w @ 10..=86_400) => time::Duration::seconds(i64::try_from(w).unwrap_or(86_400)),
+        Some(w) => bail!("access_window must be 10 to 86400 seconds, not {w}"),
+    };
+    let mut bursts = [default; 3];
+    for (burst, (name, count)) in bursts.iter_mut().zip(counts) {
+        let count = match count {
+            None => default.count,
+            Some(c @ 1..=1_000_000) => c,
+            Some(c) => bail!("{name} must be 1 to 1000000, not {c}"),
+        };
+        *burst = Burst { count, window };
+    }
+    let [failed_sign_ins, unauthenticated, forbidden] = bursts;
+    Ok(AccessSettings { failed_sign_ins, unauthenticated, forbidden })
 }
