@@ -248,6 +248,32 @@ fn endpoint_settings(
     Ok(riskops_server::endpoint::EndpointSettings { batch_rows, timeout, retries, ..default })
 }
 
+/// The access rules' thresholds: counts 1..=1,000,000, a window of 10 s to a day (the
+/// flags' ranges, checked again for values from the file).
+fn access_settings(
+    counts: [(&str, Option<u32>); 3],
+    window: Option<u64>,
+) -> Result<riskops_core::access::AccessSettings> {
+    use riskops_core::access::{AccessSettings, Burst};
+    let default = Burst::DEFAULT;
+    let window = match window {
+        None => default.window,
+        Some(w @ 10..=86_400) => time::Duration::seconds(i64::try_from(w).unwrap_or(86_400)),
+        Some(w) => bail!("access_window must be 10 to 86400 seconds, not {w}"),
+    };
+    let mut bursts = [default; 3];
+    for (burst, (name, count)) in bursts.iter_mut().zip(counts) {
+        let count = match count {
+            None => default.count,
+            Some(c @ 1..=1_000_000) => c,
+            Some(c) => bail!("{name} must be 1 to 1000000, not {c}"),
+        };
+        *burst = Burst { count, window };
+    }
+    let [failed_sign_ins, unauthenticated, forbidden] = bursts;
+    Ok(AccessSettings { failed_sign_ins, unauthenticated, forbidden })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,30 +394,4 @@ mod tests {
         let shown = format!("{:?}", cfg.settings);
         assert!(!shown.contains("hunter2") && !shown.contains("tok-abcdef"), "{shown}");
     }
-}
-
-/// The access rules' thresholds: counts 1..=1,000,000, a window of 10 s to a day (the
-/// flags' ranges, checked again for values from the file).
-fn access_settings(
-    counts: [(&str, Option<u32>); 3],
-    window: Option<u64>,
-) -> Result<riskops_core::access::AccessSettings> {
-    use riskops_core::access::{AccessSettings, Burst};
-    let default = Burst::DEFAULT;
-    let window = match window {
-        None => default.window,
-        Some(w @ 10..=86_400) => time::Duration::seconds(i64::try_from(w).unwrap_or(86_400)),
-        Some(w) => bail!("access_window must be 10 to 86400 seconds, not {w}"),
-    };
-    let mut bursts = [default; 3];
-    for (burst, (name, count)) in bursts.iter_mut().zip(counts) {
-        let count = match count {
-            None => default.count,
-            Some(c @ 1..=1_000_000) => c,
-            Some(c) => bail!("{name} must be 1 to 1000000, not {c}"),
-        };
-        *burst = Burst { count, window };
-    }
-    let [failed_sign_ins, unauthenticated, forbidden] = bursts;
-    Ok(AccessSettings { failed_sign_ins, unauthenticated, forbidden })
 }
