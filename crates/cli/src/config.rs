@@ -313,6 +313,29 @@ mod tests {
     }
 
     #[test]
+    fn access_thresholds_come_from_flags_or_the_file_and_are_checked() {
+        use riskops_core::access::{AccessSettings, Burst};
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("access.toml");
+        std::fs::write(&file, "access_forbidden = 5\naccess_window = 60\n").unwrap();
+        let args = ServeArgs { config: Some(file.clone()), access_failed_sign_ins: Some(7), ..Default::default() };
+        let access = resolve(args, None).unwrap().settings.access;
+        let minute = time::Duration::minutes(1);
+        assert_eq!(access.failed_sign_ins, Burst { count: 7, window: minute });
+        assert_eq!(access.forbidden, Burst { count: 5, window: minute });
+        assert_eq!(access.unauthenticated, Burst { count: 20, window: minute });
+        let none = dir.path().join("none.toml");
+        std::fs::write(&none, "").unwrap();
+        let defaults = resolve(ServeArgs { config: Some(none), ..Default::default() }, None).unwrap();
+        assert_eq!(defaults.settings.access, AccessSettings::default());
+        for bad in ["access_forbidden = 0\n", "access_window = 5\n"] {
+            std::fs::write(&file, bad).unwrap();
+            let err = resolve(ServeArgs { config: Some(file.clone()), ..Default::default() }, None).unwrap_err();
+            assert!(err.to_string().contains("access_"), "{bad}: {err:#}");
+        }
+    }
+
+    #[test]
     fn the_database_ca_makes_the_connection_verified_tls() {
         let url = |u: &str, ca: &str| with_database_ca(u, std::path::Path::new(ca));
         assert_eq!(
