@@ -42,6 +42,7 @@ struct FileConfig {
     access_failed_sign_ins: Option<u32>,
     access_unauthenticated: Option<u32>,
     access_forbidden: Option<u32>,
+    access_audit_export: Option<u32>,
     access_window: Option<u64>,
 }
 
@@ -114,6 +115,7 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
             ("access_unauthenticated", args.access_unauthenticated.or(file.access_unauthenticated)),
             ("access_forbidden", args.access_forbidden.or(file.access_forbidden)),
         ],
+        args.access_audit_export.or(file.access_audit_export),
         args.access_window.or(file.access_window),
     )?;
     let bootstrap_token = bootstrap_env.filter(|t| !t.is_empty()).or(file.bootstrap_token).map(Secret::new);
@@ -252,6 +254,7 @@ fn endpoint_settings(
 /// flags' ranges, checked again for values from the file).
 fn access_settings(
     counts: [(&str, Option<u32>); 3],
+    audit_export: Option<u32>,
     window: Option<u64>,
 ) -> Result<riskops_core::access::AccessSettings> {
     use riskops_core::access::{AccessSettings, Burst};
@@ -271,7 +274,13 @@ fn access_settings(
         *burst = Burst { count, window };
     }
     let [failed_sign_ins, unauthenticated, forbidden] = bursts;
-    Ok(AccessSettings { failed_sign_ins, unauthenticated, forbidden })
+    let audit_export = match audit_export {
+        None => Burst::AUDIT_EXPORT.count,
+        Some(c @ 1..=1_000_000_000) => c,
+        Some(c) => bail!("access_audit_export must be 1 to 1000000000, not {c}"),
+    };
+    let audit_export = Burst { count: audit_export, window };
+    Ok(AccessSettings { failed_sign_ins, unauthenticated, forbidden, audit_export })
 }
 
 #[cfg(test)]
@@ -324,11 +333,12 @@ mod tests {
         assert_eq!(access.failed_sign_ins, Burst { count: 7, window: minute });
         assert_eq!(access.forbidden, Burst { count: 5, window: minute });
         assert_eq!(access.unauthenticated, Burst { count: 20, window: minute });
+        assert_eq!(access.audit_export, Burst { count: 10_000, window: minute });
         let none = dir.path().join("none.toml");
         std::fs::write(&none, "").unwrap();
         let defaults = resolve(ServeArgs { config: Some(none), ..Default::default() }, None).unwrap();
         assert_eq!(defaults.settings.access, AccessSettings::default());
-        for bad in ["access_forbidden = 0\n", "access_window = 5\n"] {
+        for bad in ["access_forbidden = 0\n", "access_window = 5\n", "access_audit_export = 0\n"] {
             std::fs::write(&file, bad).unwrap();
             let err = resolve(ServeArgs { config: Some(file.clone()), ..Default::default() }, None).unwrap_err();
             assert!(err.to_string().contains("access_"), "{bad}: {err:#}");

@@ -31,6 +31,9 @@ pub struct Burst {
 impl Burst {
     /// The default of every burst rule: 20 within 5 minutes.
     pub const DEFAULT: Burst = Burst { count: 20, window: Duration::minutes(5) };
+    /// The default of the audit export rule: 10,000 events within 5 minutes (a page of the
+    /// events route holds at most 10,000).
+    pub const AUDIT_EXPORT: Burst = Burst { count: 10_000, window: Duration::minutes(5) };
 }
 
 /// The thresholds of the access rules (server settings).
@@ -42,11 +45,19 @@ pub struct AccessSettings {
     pub unauthenticated: Burst,
     /// 403 answers to one principal.
     pub forbidden: Burst,
+    /// Audit events read by one principal (the events route, `riskops audit export`): a
+    /// bulk export of the trail.
+    pub audit_export: Burst,
 }
 
 impl Default for AccessSettings {
     fn default() -> Self {
-        AccessSettings { failed_sign_ins: Burst::DEFAULT, unauthenticated: Burst::DEFAULT, forbidden: Burst::DEFAULT }
+        AccessSettings {
+            failed_sign_ins: Burst::DEFAULT,
+            unauthenticated: Burst::DEFAULT,
+            forbidden: Burst::DEFAULT,
+            audit_export: Burst::AUDIT_EXPORT,
+        }
     }
 }
 
@@ -57,6 +68,7 @@ pub enum Rule {
     Forbidden,
     Lockout,
     PrivilegeGrant,
+    AuditExport,
 }
 
 impl Rule {
@@ -67,6 +79,7 @@ impl Rule {
             Rule::Forbidden => "forbidden",
             Rule::Lockout => "lockout",
             Rule::PrivilegeGrant => "privilege_grant",
+            Rule::AuditExport => "audit_export",
         }
     }
 
@@ -78,6 +91,7 @@ impl Rule {
             Rule::Forbidden => "a burst of 403 answers to one principal",
             Rule::Lockout => "a client locked out by the sign-in throttle",
             Rule::PrivilegeGrant => "a role granted to an identity",
+            Rule::AuditExport => "a bulk read of the audit trail by one principal",
         }
     }
 }
@@ -138,6 +152,8 @@ const MAX_CLIENTS: usize = 16;
 struct State {
     buckets: HashMap<(String, String, i64), BTreeMap<u16, u64>>,
     bursts: HashMap<(Rule, String), BurstState>,
+    /// Audit events read per principal: (when, how many) within the export rule's window.
+    exports: HashMap<String, VecDeque<(OffsetDateTime, u64)>>,
     pending: Vec<Finding>,
 }
 
@@ -219,6 +235,43 @@ impl AccessMonitor {
             severity,
             title: format!("user:{name} was granted {role} by {by}"),
             evidence: json!({"identity": name, "role": role, "granted_by": by}),
+            at,
+        });
+    }
+
+    /// `name` read `events` audit events.
+    pub fn audit_read(&self, name: &str, events: u64, at: OffsetDateTime) {
+        if events == 0 {
+            return;
+        }
+        let burst = self.settings.audit_export;
+        let Ok(mut state) = self.state.lock() else { return };
+        if state.exports.len() >= MAX_KEYS && !state.exports.contains_key(name) {
+            state.exports.retain(|_, reads| reads.back().is_some_and(|(t, _)| at - *t < burst.window));
+            if state.exports.len() >= MAX_KEYS {
+                return;
+            }
+        }
+        let reads = state.exports.entry(name.to_string()).or_default();
+        while reads.front().is_some_and(|(t, _)| at - *t >= burst.window) {
+            reads.pop_front();
+        }
+        reads.push_back((at, events));
+        let total: u64 = reads.iter().map(|(_, n)| n).sum();
+        if total < u64::from(burst.count) {
+            return;
+        }
+        let first = reads.front().map_or(at, |(t, _)| *t);
+        state.exports.remove(name);
+        let subject = format!("user:{name}");
+        state.pending.push(Finding {
+            rule: Rule::AuditExport,
+            subject: subject.clone(),
+            detail: None,
+            severity: Severity::Medium,
+            title: format!("{subject} read {total} audit events within {} s", (at - first).whole_seconds()),
+            evidence: json!({"subject": subject, "events": total, "within_seconds": (at - first).whole_seconds(),
+                             "threshold": {"count": burst.count, "window_seconds": burst.window.whole_seconds()}}),
             at,
         });
     }
@@ -366,6 +419,23 @@ mod tests {
             m.failed_sign_in("bob", "10.0.0.9", t(1000 + i * 20));
         }
         assert!(m.take(t(2000), false).1.is_empty());
+    }
+
+    #[test]
+    fn reading_the_audit_trail_in_bulk_is_a_finding() {
+        let m = AccessMonitor::new(AccessSettings {
+            audit_export: Burst { count: 250, window: Duration::minutes(5) },
+            ..AccessSettings::default()
+        });
+        m.audit_read("ada", 100, t(0));
+        m.audit_read("ada", 100, t(400));
+        m.audit_read("ada", 149, t(401));
+        assert!(m.take(t(401), false).1.is_empty(), "the first read is outside the window");
+        m.audit_read("ada", 1, t(402));
+        let (_, findings) = m.take(t(402), false);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].monitor_id(), "security.access.audit_export:user:ada");
+        assert_eq!(findings[0].evidence["events"], 250);
     }
 
     #[test]

@@ -101,7 +101,11 @@ pub struct ServeArgs {
     /// naming it [default: 20].
     #[arg(long, env = "RISKOPS_ACCESS_FORBIDDEN", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub access_forbidden: Option<u32>,
-    /// The window of the three access bursts above, in seconds [default: 300]. Denied
+    /// Audit events one principal may read within --access-window (the events route, `riskops
+    /// audit export`) before a security incident names it as a bulk export [default: 10000].
+    #[arg(long, env = "RISKOPS_ACCESS_AUDIT_EXPORT", value_parser = clap::value_parser!(u32).range(1..=1_000_000_000))]
+    pub access_audit_export: Option<u32>,
+    /// The window of the access rules above, in seconds [default: 300]. Denied
     /// requests (401, 403, 429) are also written to the audit trail as one `access.denied`
     /// event per principal (or client address), route and minute, with their count; a
     /// lockout by the sign-in throttle and every role granted (a new admin included) open a
@@ -111,7 +115,7 @@ pub struct ServeArgs {
     /// A TOML file with the same settings (listen, data_dir, database_url, database_ca, artifact_store,
     /// body_limit, upload_limit, batch_limit, log_format, signing_key_file, tls_cert, tls_key, bootstrap_token, window_quiet,
     /// webhook_allow_hosts, endpoint_batch_rows, endpoint_timeout, endpoint_retries, drain_seconds, http_listen, integrity_interval,
-    /// access_failed_sign_ins, access_unauthenticated, access_forbidden, access_window)
+    /// access_failed_sign_ins, access_unauthenticated, access_forbidden, access_audit_export, access_window)
     /// [default: ./riskops.toml if it exists].
     #[arg(long, env = "RISKOPS_CONFIG")]
     pub config: Option<PathBuf>,

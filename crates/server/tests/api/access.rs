@@ -207,3 +207,26 @@ async fn role_grants_open_security_incidents_low_for_a_role_high_for_admin() {
         s.stop().await;
     }
 }
+
+#[tokio::test]
+async fn reading_the_audit_trail_in_bulk_opens_an_incident_naming_the_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path(), None, 64 * 1024, None);
+    settings.access_flush_interval = std::time::Duration::from_millis(50);
+    settings.access.audit_export = riskops_core::access::Burst { count: 5, window: time::Duration::minutes(5) };
+    let s = TestServer::start_settings(dir, None, settings, Arc::new(SystemClock)).await;
+    for name in ["p1", "p2", "p3"] {
+        s.post("/api/v1/projects", json!({"name": name})).await;
+    }
+    let (_, events) = s.get("/api/v1/audit/events?limit=4", Some(TOKEN)).await;
+    assert_eq!(events["events"].as_array().unwrap().len(), 4);
+    settle().await;
+    assert!(security_incidents(&s, "security.access.audit_export:", 0).await.is_empty(), "4 of 5");
+    let (_, events) = s.get("/api/v1/audit/events?limit=1", Some(TOKEN)).await;
+    assert_eq!(events["events"].as_array().unwrap().len(), 1);
+    let opened = security_incidents(&s, "security.access.audit_export:", 1).await;
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(opened[0]["monitor_id"], "security.access.audit_export:user:admin");
+    assert_eq!(opened[0]["evidence"]["events"], 5, "{}", opened[0]);
+    s.stop().await;
+}
