@@ -97,6 +97,16 @@ async fn twenty_failed_sign_ins_against_a_user_open_one_security_incident_naming
         }
         settle().await;
         assert_eq!(security_incidents(&s, "security.access.failed_sign_ins:", 1).await.len(), 1);
+        // Resolved (by a global admin), the next burst opens a new one.
+        let first = opened[0]["id"].as_i64().unwrap();
+        let (status, resolved) = s.call("POST", &format!("/api/v1/incidents/{first}/resolve"), TOKEN, None).await;
+        assert_eq!((status, resolved["state"].as_str()), (StatusCode::OK, Some("resolved")), "{resolved}");
+        for i in 0..20 {
+            failed_sign_in(&s, &clients[i % 3], "alice").await;
+        }
+        let again = security_incidents(&s, "security.access.failed_sign_ins:", 2).await;
+        assert_eq!(again.len(), 2, "{again:?}");
+        assert_eq!(again.iter().filter(|i| i["state"] == "open").count(), 1, "{again:?}");
         // Only global roles see them: a project's data scientist does not.
         s.post("/api/v1/projects", json!({"name": "credit"})).await;
         let ds = s.user("dana", &["data_scientist@credit"]).await;
@@ -204,6 +214,12 @@ async fn role_grants_open_security_incidents_low_for_a_role_high_for_admin() {
         assert_eq!(grants.len(), 3, "{grants:?}");
         assert!(high.contains(&"security.access.privilege_grant:user:bob:admin"), "{high:?}");
         assert!(high.contains(&"security.access.privilege_grant:user:root2:admin"), "{high:?}");
+        // The console shows them by rule and subject (they have no model or window).
+        let (cookie, _) = super::console::sign_in(&s, &[("token", TOKEN)]).await;
+        let (status, _, html) = super::console::page(&s, "/incidents", Some(&cookie)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("security.access.privilege_grant:user:bob:validator@credit · opened"), "{html}");
+        assert!(!html.contains(" v0 "), "{html}");
         s.stop().await;
     }
 }
