@@ -44,6 +44,7 @@ struct FileConfig {
     access_forbidden: Option<u32>,
     access_audit_export: Option<u32>,
     access_window: Option<u64>,
+    access_incident_project: Option<String>,
 }
 
 /// Settings for the server plus what only the CLI needs.
@@ -118,6 +119,11 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
         args.access_audit_export.or(file.access_audit_export),
         args.access_window.or(file.access_window),
     )?;
+    let access_project = args.access_incident_project.or(file.access_incident_project);
+    if let Some(p) = &access_project {
+        riskops_core::project::validate_name("access_incident_project", p)
+            .map_err(|e| anyhow::anyhow!("access_incident_project: {}", e.message))?;
+    }
     let bootstrap_token = bootstrap_env.filter(|t| !t.is_empty()).or(file.bootstrap_token).map(Secret::new);
     Ok(ServeConfig {
         settings: Settings {
@@ -150,6 +156,7 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
             http_listen: args.http_listen.or(file.http_listen),
             access,
             access_flush_interval: riskops_server::DEFAULT_ACCESS_FLUSH_INTERVAL,
+            access_project,
             integrity_interval: args
                 .integrity_interval
                 .or(file.integrity_interval)
@@ -250,7 +257,7 @@ fn endpoint_settings(
     Ok(riskops_server::endpoint::EndpointSettings { batch_rows, timeout, retries, ..default })
 }
 
-/// The access rules' thresholds: counts 1..=1,000,000, a window of 10 s to a day (the
+/// The access rules' thresholds: burst counts 1..=10,000, a window of 10 s to a day (the
 /// flags' ranges, checked again for values from the file).
 fn access_settings(
     counts: [(&str, Option<u32>); 3],
@@ -268,8 +275,9 @@ fn access_settings(
     for (burst, (name, count)) in bursts.iter_mut().zip(counts) {
         let count = match count {
             None => default.count,
-            Some(c @ 1..=1_000_000) => c,
-            Some(c) => bail!("{name} must be 1 to 1000000, not {c}"),
+            // Each counted event is kept until the burst ends: the cap bounds memory.
+            Some(c @ 1..=10_000) => c,
+            Some(c) => bail!("{name} must be 1 to 10000, not {c}"),
         };
         *burst = Burst { count, window };
     }
@@ -326,9 +334,12 @@ mod tests {
         use riskops_core::access::{AccessSettings, Burst};
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("access.toml");
-        std::fs::write(&file, "access_forbidden = 5\naccess_window = 60\n").unwrap();
+        std::fs::write(&file, "access_forbidden = 5\naccess_window = 60\naccess_incident_project = \"security\"\n")
+            .unwrap();
         let args = ServeArgs { config: Some(file.clone()), access_failed_sign_ins: Some(7), ..Default::default() };
-        let access = resolve(args, None).unwrap().settings.access;
+        let settings = resolve(args, None).unwrap().settings;
+        assert_eq!(settings.access_project.as_deref(), Some("security"));
+        let access = settings.access;
         let minute = time::Duration::minutes(1);
         assert_eq!(access.failed_sign_ins, Burst { count: 7, window: minute });
         assert_eq!(access.forbidden, Burst { count: 5, window: minute });
@@ -338,7 +349,13 @@ mod tests {
         std::fs::write(&none, "").unwrap();
         let defaults = resolve(ServeArgs { config: Some(none), ..Default::default() }, None).unwrap();
         assert_eq!(defaults.settings.access, AccessSettings::default());
-        for bad in ["access_forbidden = 0\n", "access_window = 5\n", "access_audit_export = 0\n"] {
+        for bad in [
+            "access_forbidden = 0\n",
+            "access_failed_sign_ins = 10001\n",
+            "access_window = 5\n",
+            "access_audit_export = 0\n",
+            "access_incident_project = \"-bad\"\n",
+        ] {
             std::fs::write(&file, bad).unwrap();
             let err = resolve(ServeArgs { config: Some(file.clone()), ..Default::default() }, None).unwrap_err();
             assert!(err.to_string().contains("access_"), "{bad}: {err:#}");

@@ -91,6 +91,9 @@ pub struct Settings {
     /// How often denied requests are written to the audit trail (per subject, route and
     /// ended minute) and access findings become incidents; also once at shutdown.
     pub access_flush_interval: Duration,
+    /// The project access incidents are filed under, so its webhooks hear them and its roles
+    /// see them; none by default (global roles only, no webhooks).
+    pub access_project: Option<String>,
     /// After the shutdown signal, how long to go on serving with `/readyz` at 503, so a load
     /// balancer stops sending before the listener closes; then in-flight requests finish.
     pub drain: Duration,
@@ -265,7 +268,8 @@ pub async fn start(
         )
         .with_window_explainer(Arc::new(produce::WindowAttributions::default()))
         .with_webhook_allow_hosts(settings.alerting.webhook_allow_hosts.clone())
-        .with_access_monitor(Arc::new(riskops_core::access::AccessMonitor::new(settings.access)));
+        .with_access_monitor(Arc::new(riskops_core::access::AccessMonitor::new(settings.access)))
+        .with_access_project(settings.access_project.clone());
     let orphans = riskops.remove_unreferenced_artifacts().await?;
     if removed_tmp + orphans > 0 {
         tracing::info!(

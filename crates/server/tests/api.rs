@@ -105,6 +105,7 @@ fn test_settings(
         // other tests' audit trails stay as they expect.
         access: Default::default(),
         access_flush_interval: std::time::Duration::from_secs(3600),
+        access_project: None,
     }
 }
 

@@ -30,6 +30,12 @@ impl Riskops {
         self
     }
 
+    /// Files access incidents under `project` (see [`Riskops::flush_access`]).
+    pub fn with_access_project(mut self, project: Option<String>) -> Self {
+        self.access_project = project.map(Arc::from);
+        self
+    }
+
     /// A request answered 401, 403 or 429: counted in memory (see [`AccessMonitor::denied`]).
     pub fn record_denied(&self, principal: Option<&str>, client: &str, route: &str, status: u16) {
         self.access.denied(principal, client, route, status, self.clock.now());
@@ -80,12 +86,12 @@ impl Riskops {
         if let Some(obj) = evidence.as_object_mut() {
             obj.insert("detected_at".into(), json!(super::rfc3339(f.at)));
         }
-        // Access incidents belong to no project or model: only global roles see them, and
-        // project webhooks do not hear them.
+        // Access incidents concern no model. Unless a project is named for them, they belong
+        // to none: only global roles see them and no project's webhooks hear them.
         let write = EvaluationWrite {
             model: String::new(),
             opened: vec![NewIncident {
-                project: String::new(),
+                project: self.access_project.as_deref().unwrap_or_default().to_string(),
                 model: String::new(),
                 version: 0,
                 monitor_id,

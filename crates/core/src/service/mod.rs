@@ -91,6 +91,9 @@ pub struct Riskops {
     signing_key: Option<Arc<SigningKey>>,
     throttle: Arc<Throttle>,
     access: Arc<crate::access::AccessMonitor>,
+    /// The project access incidents are filed under (its roles see them, its webhooks hear
+    /// them); none by default: only global roles see them.
+    access_project: Option<Arc<str>>,
     /// Decoded reference profiles of dataset versions (immutable, so never stale), so each
     /// ingestion batch does not decode its reference again.
     reference_profiles: Arc<monitoring::ProfileCache>,
@@ -132,6 +135,7 @@ impl Riskops {
             signing_key: None,
             throttle: Arc::default(),
             access: Arc::default(),
+            access_project: None,
             reference_profiles: Arc::default(),
             segment_writer: None,
             model_inspector: None,

@@ -93,6 +93,7 @@ fn settings(dir: &Path, alerting_every: Duration) -> riskops_server::Settings {
         integrity_interval: riskops_server::DEFAULT_INTEGRITY_INTERVAL,
         access: Default::default(),
         access_flush_interval: riskops_server::DEFAULT_ACCESS_FLUSH_INTERVAL,
+        access_project: None,
     }
 }
 

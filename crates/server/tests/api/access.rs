@@ -246,3 +246,36 @@ async fn reading_the_audit_trail_in_bulk_opens_an_incident_naming_the_reader() {
     assert_eq!(opened[0]["evidence"]["events"], 5, "{}", opened[0]);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn access_incidents_filed_under_a_project_reach_its_webhooks() {
+    let hook = super::alerting_flow::receiver(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = test_settings(dir.path(), None, 64 * 1024, None);
+    settings.access_flush_interval = std::time::Duration::from_millis(50);
+    settings.access_project = Some("security".into());
+    let s = TestServer::start_settings(dir, None, settings, Arc::new(SystemClock)).await;
+    s.post("/api/v1/projects", json!({"name": "security"})).await;
+    let secret = "a-secret-of-16+bytes";
+    let (status, body) = s
+        .call("POST", "/api/v1/projects/security/webhooks", TOKEN, Some(json!({"url": hook.url, "secret": secret})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    s.user("bob", &["viewer"]).await;
+    let (status, _) = s.post("/api/v1/users/bob/roles", json!({"role": "admin"})).await;
+    assert_eq!(status, StatusCode::OK);
+    let opened = security_incidents(&s, "security.access.privilege_grant:", 1).await;
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(opened[0]["project"], "security");
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        got = hook.got.lock().unwrap().iter().map(|(_, b)| String::from_utf8_lossy(b).to_string()).collect();
+        if !got.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].contains("incident.opened") && got[0].contains("user:bob was granted admin"), "{}", got[0]);
+    s.stop().await;
+}
