@@ -39,6 +39,12 @@ struct FileConfig {
     drain_seconds: Option<u64>,
     http_listen: Option<SocketAddr>,
     integrity_interval: Option<u64>,
+    access_failed_sign_ins: Option<u32>,
+    access_unauthenticated: Option<u32>,
+    access_forbidden: Option<u32>,
+    access_audit_export: Option<u32>,
+    access_window: Option<u64>,
+    access_incident_project: Option<String>,
 }
 
 /// Settings for the server plus what only the CLI needs.
@@ -104,6 +110,20 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
             .map_err(anyhow::Error::msg)
             .context("--webhook-allow-host")?;
     }
+    let access = access_settings(
+        [
+            ("access_failed_sign_ins", args.access_failed_sign_ins.or(file.access_failed_sign_ins)),
+            ("access_unauthenticated", args.access_unauthenticated.or(file.access_unauthenticated)),
+            ("access_forbidden", args.access_forbidden.or(file.access_forbidden)),
+        ],
+        args.access_audit_export.or(file.access_audit_export),
+        args.access_window.or(file.access_window),
+    )?;
+    let access_project = args.access_incident_project.or(file.access_incident_project);
+    if let Some(p) = &access_project {
+        riskops_core::project::validate_name("access_incident_project", p)
+            .map_err(|e| anyhow::anyhow!("access_incident_project: {}", e.message))?;
+    }
     let bootstrap_token = bootstrap_env.filter(|t| !t.is_empty()).or(file.bootstrap_token).map(Secret::new);
     Ok(ServeConfig {
         settings: Settings {
@@ -134,6 +154,9 @@ pub fn resolve(args: ServeArgs, bootstrap_env: Option<String>) -> Result<ServeCo
             )?,
             drain: std::time::Duration::from_secs(args.drain_seconds.or(file.drain_seconds).unwrap_or(0)),
             http_listen: args.http_listen.or(file.http_listen),
+            access,
+            access_flush_interval: riskops_server::DEFAULT_ACCESS_FLUSH_INTERVAL,
+            access_project,
             integrity_interval: args
                 .integrity_interval
                 .or(file.integrity_interval)
@@ -234,6 +257,40 @@ fn endpoint_settings(
     Ok(riskops_server::endpoint::EndpointSettings { batch_rows, timeout, retries, ..default })
 }
 
+/// The access rules' thresholds: burst counts 1..=10,000, a window of 10 s to a day (the
+/// flags' ranges, checked again for values from the file).
+fn access_settings(
+    counts: [(&str, Option<u32>); 3],
+    audit_export: Option<u32>,
+    window: Option<u64>,
+) -> Result<riskops_core::access::AccessSettings> {
+    use riskops_core::access::{AccessSettings, Burst};
+    let default = Burst::DEFAULT;
+    let window = match window {
+        None => default.window,
+        Some(w @ 10..=86_400) => time::Duration::seconds(i64::try_from(w).unwrap_or(86_400)),
+        Some(w) => bail!("access_window must be 10 to 86400 seconds, not {w}"),
+    };
+    let mut bursts = [default; 3];
+    for (burst, (name, count)) in bursts.iter_mut().zip(counts) {
+        let count = match count {
+            None => default.count,
+            // Each counted event is kept until the burst ends: the cap bounds memory.
+            Some(c @ 1..=10_000) => c,
+            Some(c) => bail!("{name} must be 1 to 10000, not {c}"),
+        };
+        *burst = Burst { count, window };
+    }
+    let [failed_sign_ins, unauthenticated, forbidden] = bursts;
+    let audit_export = match audit_export {
+        None => Burst::AUDIT_EXPORT.count,
+        Some(c @ 1..=1_000_000_000) => c,
+        Some(c) => bail!("access_audit_export must be 1 to 1000000000, not {c}"),
+    };
+    let audit_export = Burst { count: audit_export, window };
+    Ok(AccessSettings { failed_sign_ins, unauthenticated, forbidden, audit_export })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +327,39 @@ mod tests {
         let env_wins =
             resolve(ServeArgs { config: Some(file), ..Default::default() }, Some("env-token".into())).unwrap();
         assert_eq!(env_wins.settings.bootstrap_token.unwrap().expose(), "env-token");
+    }
+
+    #[test]
+    fn access_thresholds_come_from_flags_or_the_file_and_are_checked() {
+        use riskops_core::access::{AccessSettings, Burst};
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("access.toml");
+        std::fs::write(&file, "access_forbidden = 5\naccess_window = 60\naccess_incident_project = \"security\"\n")
+            .unwrap();
+        let args = ServeArgs { config: Some(file.clone()), access_failed_sign_ins: Some(7), ..Default::default() };
+        let settings = resolve(args, None).unwrap().settings;
+        assert_eq!(settings.access_project.as_deref(), Some("security"));
+        let access = settings.access;
+        let minute = time::Duration::minutes(1);
+        assert_eq!(access.failed_sign_ins, Burst { count: 7, window: minute });
+        assert_eq!(access.forbidden, Burst { count: 5, window: minute });
+        assert_eq!(access.unauthenticated, Burst { count: 20, window: minute });
+        assert_eq!(access.audit_export, Burst { count: 10_000, window: minute });
+        let none = dir.path().join("none.toml");
+        std::fs::write(&none, "").unwrap();
+        let defaults = resolve(ServeArgs { config: Some(none), ..Default::default() }, None).unwrap();
+        assert_eq!(defaults.settings.access, AccessSettings::default());
+        for bad in [
+            "access_forbidden = 0\n",
+            "access_failed_sign_ins = 10001\n",
+            "access_window = 5\n",
+            "access_audit_export = 0\n",
+            "access_incident_project = \"-bad\"\n",
+        ] {
+            std::fs::write(&file, bad).unwrap();
+            let err = resolve(ServeArgs { config: Some(file.clone()), ..Default::default() }, None).unwrap_err();
+            assert!(err.to_string().contains("access_"), "{bad}: {err:#}");
+        }
     }
 
     #[test]

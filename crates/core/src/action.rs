@@ -72,6 +72,7 @@ actions! {
     TokenCreate = "token.create" by [OwnTokens, IdentityAdmin];
     TokenRevoke = "token.revoke" by [OwnTokens, IdentityAdmin];
     AuthThrottled = "auth.throttled" by [];
+    AccessDenied = "access.denied" by [];
     PredictionsIngest = "predictions.ingest" by [Ingest];
     LabelsIngest = "labels.ingest" by [Ingest];
     PredictionsExpire = "predictions.expire" by [];

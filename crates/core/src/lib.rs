@@ -5,6 +5,7 @@
 //! [`store::Store`] trait is the only way out, and time comes in through [`clock::Clock`].
 //! The server and the CLI are thin edges around [`service::Riskops`].
 
+pub mod access;
 pub mod action;
 pub mod alerting;
 pub mod analysis_html;

@@ -33,6 +33,9 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| Error::unauthenticated("the Authorization header must be `Bearer <token>`"))?;
         let principal = state.riskops.authenticate(token, &client_addr(parts)).await?;
+        if let Some(slot) = parts.extensions.get::<crate::access::CallerSlot>() {
+            slot.set(principal.name());
+        }
         Ok(Caller(RequestContext { principal, request_id: request_id(parts) }))
     }
 }

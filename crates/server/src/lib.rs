@@ -6,6 +6,7 @@
 //! JSON error rewriting → route → [`extract::Caller`] (authentication) → handler → the
 //! `riskops-core` service (authorization, validation) → the store.
 
+mod access;
 mod alerting;
 mod checkpointer;
 mod console;
@@ -84,6 +85,15 @@ pub struct Settings {
     /// How often every current deployment is verified again (artifact digest, registry
     /// digest, production signature); also once at start.
     pub integrity_interval: Duration,
+    /// Thresholds of the access rules that open security incidents (bursts of failed
+    /// sign-ins, 401/429s and 403s).
+    pub access: riskops_core::access::AccessSettings,
+    /// How often denied requests are written to the audit trail (per subject, route and
+    /// ended minute) and access findings become incidents; also once at shutdown.
+    pub access_flush_interval: Duration,
+    /// The project access incidents are filed under, so its webhooks hear them and its roles
+    /// see them; none by default (global roles only, no webhooks).
+    pub access_project: Option<String>,
     /// After the shutdown signal, how long to go on serving with `/readyz` at 503, so a load
     /// balancer stops sending before the listener closes; then in-flight requests finish.
     pub drain: Duration,
@@ -92,6 +102,9 @@ pub struct Settings {
 /// The default [`Settings::integrity_interval`]: hourly, as each pass hashes every deployed
 /// artifact again.
 pub const DEFAULT_INTEGRITY_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// The default [`Settings::access_flush_interval`].
+pub const DEFAULT_ACCESS_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The default [`Settings::checkpoint_interval`].
 pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(30);
@@ -130,6 +143,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
     // every error carries it; json_errors sits outside the body limits and the panic
     // guard so that their answers become JSON too.
     let poked = state.audit_written.clone();
+    let riskops = state.riskops.clone();
     // The console's forms are small: a sign-in or a comment.
     let console = console::router().layer(DefaultBodyLimit::max(64 << 10)).layer(RequestBodyLimitLayer::new(64 << 10));
     api.merge(uploads)
@@ -139,6 +153,7 @@ pub fn router(state: AppState, body_limit: usize) -> Router {
         .layer(axum::middleware::from_fn_with_state(poked, checkpointer::poke_after_writes))
         .layer(CatchPanicLayer::new())
         .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn_with_state(riskops, access::count_denied))
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(
             TraceLayer::new_for_http()
@@ -252,7 +267,9 @@ pub async fn start(
             tmp_dir.join("produced"),
         )
         .with_window_explainer(Arc::new(produce::WindowAttributions::default()))
-        .with_webhook_allow_hosts(settings.alerting.webhook_allow_hosts.clone());
+        .with_webhook_allow_hosts(settings.alerting.webhook_allow_hosts.clone())
+        .with_access_monitor(Arc::new(riskops_core::access::AccessMonitor::new(settings.access)))
+        .with_access_project(settings.access_project.clone());
     let orphans = riskops.remove_unreferenced_artifacts().await?;
     if removed_tmp + orphans > 0 {
         tracing::info!(
@@ -300,6 +317,9 @@ pub async fn start(
         checkpointer::spawn(riskops.clone(), audit_written.clone(), settings.checkpoint_interval, stopped);
     let alerts = alerting::spawn(riskops.clone(), settings.alerting.clone(), stop_checkpoints.subscribe())?;
     let integrity = integrity::spawn(riskops.clone(), settings.integrity_interval, stop_checkpoints.subscribe());
+    // Stopped before the checkpointer, so the last counts are under the final signature.
+    let (stop_access, access_stopped) = tokio::sync::watch::channel(false);
+    let access = access::spawn(riskops.clone(), settings.access_flush_interval, access_stopped);
     let state = AppState {
         riskops,
         tmp_dir,
@@ -334,7 +354,12 @@ pub async fn start(
         {
             tracing::warn!(error = %e, "the plain-HTTP listener stopped with an error");
         }
-        // Requests are done: sign the final head before reporting the server stopped.
+        // Requests are done: write the last denied counts, then sign the final head before
+        // reporting the server stopped.
+        let _ = stop_access.send(true);
+        if let Err(e) = access.await {
+            tracing::warn!(error = %e, "the access monitoring task failed");
+        }
         let _ = stop_checkpoints.send(true);
         if let Err(e) = checkpoints.await {
             tracing::warn!(error = %e, "the checkpointer task failed");

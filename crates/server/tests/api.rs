@@ -13,6 +13,8 @@ use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
+#[path = "api/access.rs"]
+mod access;
 #[path = "api/alerting.rs"]
 mod alerting;
 #[path = "api/alerting_flow.rs"]
@@ -99,6 +101,11 @@ fn test_settings(
         drain: std::time::Duration::ZERO,
         http_listen: None,
         integrity_interval: riskops_server::DEFAULT_INTEGRITY_INTERVAL,
+        // Denied requests are written at shutdown only, unless a test asks (access.rs):
+        // other tests' audit trails stay as they expect.
+        access: Default::default(),
+        access_flush_interval: std::time::Duration::from_secs(3600),
+        access_project: None,
     }
 }
 

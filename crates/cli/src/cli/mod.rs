@@ -50,7 +50,8 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the riskops server (HTTP API) on an embedded SQLite store or on PostgreSQL.
-    Serve(ServeArgs),
+    // Boxed: its many settings would make every command as large.
+    Serve(Box<ServeArgs>),
     /// Show who the API token belongs to, and its roles.
     Whoami,
     /// Create, describe, list and show projects (the use cases models serve) and their risk tier.

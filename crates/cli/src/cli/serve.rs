@@ -89,9 +89,39 @@ pub struct ServeArgs {
     /// a failure opens a critical security incident [default: 3600; also once at start].
     #[arg(long, env = "RISKOPS_INTEGRITY_INTERVAL", value_parser = clap::value_parser!(u64).range(10..=604_800))]
     pub integrity_interval: Option<u64>,
+    /// Failed password sign-ins against one user name (from any client) within
+    /// --access-window that open a security incident naming the user [default: 20].
+    #[arg(long, env = "RISKOPS_ACCESS_FAILED_SIGN_INS", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub access_failed_sign_ins: Option<u32>,
+    /// Answers 401 or 429 to one unauthenticated client (by address) within --access-window
+    /// that open a security incident naming the client [default: 20].
+    #[arg(long, env = "RISKOPS_ACCESS_UNAUTHENTICATED", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub access_unauthenticated: Option<u32>,
+    /// Answers 403 to one principal within --access-window that open a security incident
+    /// naming it [default: 20].
+    #[arg(long, env = "RISKOPS_ACCESS_FORBIDDEN", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub access_forbidden: Option<u32>,
+    /// Audit events one principal may read within --access-window (the events route, `riskops
+    /// audit export`) before a security incident names it as a bulk export [default: 10000].
+    #[arg(long, env = "RISKOPS_ACCESS_AUDIT_EXPORT", value_parser = clap::value_parser!(u32).range(1..=1_000_000_000))]
+    pub access_audit_export: Option<u32>,
+    /// File access incidents under this project, so its webhooks hear them and its roles see
+    /// them (create it first, e.g. `security`) [default: none: only identities with a global
+    /// role see them, and no webhook hears them].
+    #[arg(long, env = "RISKOPS_ACCESS_INCIDENT_PROJECT", value_name = "PROJECT")]
+    pub access_incident_project: Option<String>,
+    /// The window of the access rules above, in seconds [default: 300]. Denied
+    /// requests (401, 403, 429) are also written to the audit trail as one `access.denied`
+    /// event per principal (or client address), route and minute, with their count; a
+    /// lockout by the sign-in throttle and every role granted (a new admin included) open a
+    /// security incident too (`riskops incident list --kind security`).
+    #[arg(long, env = "RISKOPS_ACCESS_WINDOW", value_parser = clap::value_parser!(u64).range(10..=86_400))]
+    pub access_window: Option<u64>,
     /// A TOML file with the same settings (listen, data_dir, database_url, database_ca, artifact_store,
     /// body_limit, upload_limit, batch_limit, log_format, signing_key_file, tls_cert, tls_key, bootstrap_token, window_quiet,
-    /// webhook_allow_hosts, endpoint_batch_rows, endpoint_timeout, endpoint_retries, drain_seconds, http_listen, integrity_interval)
+    /// webhook_allow_hosts, endpoint_batch_rows, endpoint_timeout, endpoint_retries, drain_seconds, http_listen, integrity_interval,
+    /// access_failed_sign_ins, access_unauthenticated, access_forbidden, access_audit_export, access_window,
+    /// access_incident_project)
     /// [default: ./riskops.toml if it exists].
     #[arg(long, env = "RISKOPS_CONFIG")]
     pub config: Option<PathBuf>,

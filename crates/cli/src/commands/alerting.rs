@@ -196,8 +196,9 @@ fn print_incidents(list: &IncidentList) {
                 i.id.to_string(),
                 i.state.clone(),
                 i.severity.clone(),
-                format!("{}@{}", i.model, i.version),
-                i.first_window.clone(),
+                // Access incidents (kind security) concern no model and no window.
+                if i.model.is_empty() { "-".to_string() } else { format!("{}@{}", i.model, i.version) },
+                if i.windows == 0 { i.opened_at.clone() } else { i.first_window.clone() },
                 i.title.clone(),
             ]
         })

@@ -28,7 +28,7 @@ use std::process::ExitCode;
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         // Local work: no server, no runtime needed.
         Command::Drift(args) => drift::run(args, cli.client.format),
         // A back-test of local files needs no server; a registered reference is fetched below.

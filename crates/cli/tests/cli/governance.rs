@@ -321,3 +321,28 @@ fn compliance_reports_print_json_markdown_and_html_and_attestations_flip_control
     let before = String::from_utf8(run(&["--format", "html", "project", "list"]).stderr).unwrap();
     assert!(before.contains("riskops project list prints --format text, json, not html"), "{before}");
 }
+
+#[test]
+fn a_role_grant_shows_in_the_security_incident_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), Some("access-admin"));
+    let run = |args: &[&str]| {
+        let out = server.riskops("access-admin", args);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(run(&["incident", "list", "--kind", "security"]).contains("no incidents"));
+    run(&["user", "grant", "admin", "validator@default"]);
+    // The server's access task opens it within its interval (10 s).
+    let mut listed = String::new();
+    for _ in 0..60 {
+        listed = run(&["incident", "list", "--kind", "security"]);
+        if !listed.contains("no incidents") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    assert!(listed.contains("user:admin was granted validator@default by admin"), "{listed}");
+    assert!(listed.contains("low") && listed.contains("open"), "{listed}");
+    assert!(run(&["incident", "list", "--kind", "monitor"]).contains("no incidents"));
+}

@@ -36,8 +36,16 @@ impl AuditFilter {
 
 impl Riskops {
     /// Events in sequence order that match `filter`, at most `filter.limit`.
+    /// What each principal reads is counted: a bulk export of the trail opens a security
+    /// incident (`AccessSettings::audit_export`).
     pub async fn audit_events(&self, ctx: &RequestContext, filter: &AuditFilter) -> Result<Vec<AuditEvent>> {
         auth::authorize(&ctx.principal, Operation::AuditRead, Scope::Global)?;
+        let out = self.matching_events(filter).await?;
+        self.access.audit_read(ctx.principal.name(), out.len() as u64, self.clock.now());
+        Ok(out)
+    }
+
+    async fn matching_events(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>> {
         let mut out = Vec::new();
         let mut after = filter.after_seq;
         loop {

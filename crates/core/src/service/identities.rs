@@ -64,10 +64,14 @@ impl Riskops {
         let now = self.clock.now();
         let client_key = format!("client:{client}");
         let pair_key = format!("login:{client}:{name}");
-        self.throttle.check(&client_key, now)?;
+        if let Err(locked) = self.throttle.check(&client_key, now) {
+            self.access.failed_sign_in(name, client, now);
+            return Err(locked);
+        }
         if let Err(wait) = self.throttle.check(&pair_key, now) {
             // Trying again before the wait is over is guessing too: it brings the lockout closer.
             self.count_failure(&client_key, "failed password sign-ins").await;
+            self.access.failed_sign_in(name, client, now);
             return Err(wait);
         }
         let wrong = || Error::unauthenticated("wrong name or password");
@@ -79,6 +83,7 @@ impl Riskops {
         let Some((identity, _)) = found.filter(|_| verified) else {
             self.count_failure(&client_key, "failed password sign-ins").await;
             self.throttle.backoff(&pair_key, now);
+            self.access.failed_sign_in(name, client, now);
             return Err(wrong());
         };
         self.throttle.success(&pair_key);
@@ -90,8 +95,14 @@ impl Riskops {
     async fn count_failure(&self, key: &str, what: &str) {
         let now = self.clock.now();
         if self.throttle.failure(key, now) {
+            let reason = format!(
+                "more than {} {what} within {} s",
+                crate::throttle::MAX_FAILURES,
+                crate::throttle::WINDOW.whole_seconds()
+            );
+            self.access.lockout(key, &reason, now);
             let record = AuditRecord::new(&Permit::system(), Action::AuthThrottled, key.to_string()).after(json!({
-                "reason": format!("more than {} {what} within {} s", crate::throttle::MAX_FAILURES, crate::throttle::WINDOW.whole_seconds()),
+                "reason": reason,
                 "key": key,
                 "locked_for_seconds": crate::throttle::LOCKOUT.whole_seconds(),
             }));
@@ -134,6 +145,11 @@ impl Riskops {
             password_hash,
         };
         let info = self.store.create_identity(new, audit, self.clock.now()).await?;
+        // A new identity's roles are grants too, but every user starts with one: only a new
+        // administrator is worth an incident (later grants always are, see `set_role`).
+        for role in roles.iter().filter(|r| *r == "admin") {
+            self.access.privilege_granted(&req.name, role, ctx.principal.name(), self.clock.now());
+        }
         let identity = self.store.identity(&req.name).await?.ok_or_else(|| Error::internal("new identity vanished"))?;
         Ok((identity, IssuedToken { info, token }))
     }
@@ -171,7 +187,12 @@ impl Riskops {
         let audit = AuditRecord::new(&permit, action, format!("identity:{name}"))
             .after(json!({"role": binding.to_string()}))
             .request_id(ctx.request_id.clone());
-        self.store.set_role(name, binding, grant, audit, self.clock.now()).await
+        let role = binding.to_string();
+        let record = self.store.set_role(name, binding, grant, audit, self.clock.now()).await?;
+        if grant {
+            self.access.privilege_granted(name, &role, ctx.principal.name(), self.clock.now());
+        }
+        Ok(record)
     }
 
     /// Makes a token for the caller, or (admins) for `for_identity`.

@@ -19,6 +19,7 @@ use crate::store::{Bootstrap, NewIdentity, Store, StoreKind};
 use crate::throttle::Throttle;
 use std::sync::Arc;
 
+mod access;
 mod alerting;
 mod audit;
 mod compliance;
@@ -33,6 +34,7 @@ mod registry;
 mod risk;
 mod status;
 
+pub use access::AccessFlush;
 pub use alerting::{EvaluationSummary, MAX_ATTEMPTS, MonitorsView, WebhookTransport, signature};
 pub use audit::AuditFilter;
 pub use governance::{PromotionView, Stages};
@@ -88,6 +90,10 @@ pub struct Riskops {
     /// and tools that never sign need no key; the server always sets one.
     signing_key: Option<Arc<SigningKey>>,
     throttle: Arc<Throttle>,
+    access: Arc<crate::access::AccessMonitor>,
+    /// The project access incidents are filed under (its roles see them, its webhooks hear
+    /// them); none by default: only global roles see them.
+    access_project: Option<Arc<str>>,
     /// Decoded reference profiles of dataset versions (immutable, so never stale), so each
     /// ingestion batch does not decode its reference again.
     reference_profiles: Arc<monitoring::ProfileCache>,
@@ -128,6 +134,8 @@ impl Riskops {
             clock,
             signing_key: None,
             throttle: Arc::default(),
+            access: Arc::default(),
+            access_project: None,
             reference_profiles: Arc::default(),
             segment_writer: None,
             model_inspector: None,

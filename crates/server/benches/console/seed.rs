@@ -91,6 +91,9 @@ fn settings(dir: &Path, alerting_every: Duration) -> riskops_server::Settings {
         drain: std::time::Duration::ZERO,
         http_listen: None,
         integrity_interval: riskops_server::DEFAULT_INTEGRITY_INTERVAL,
+        access: Default::default(),
+        access_flush_interval: riskops_server::DEFAULT_ACCESS_FLUSH_INTERVAL,
+        access_project: None,
     }
 }
 

@@ -62,19 +62,27 @@ async fn render_page(
 }
 
 fn incident_card(i: &Incident, session: &Session) -> String {
+    // Access incidents concern no project, model or window: their rule and subject instead.
+    let about = if i.model.is_empty() {
+        format!("{} · opened {}", esc(&i.monitor_id), esc(&i.opened_at))
+    } else {
+        format!(
+            "{project} / {model} v{version} · {windows} window(s) from {first} to {last} · opened {opened}",
+            project = esc(&i.project),
+            model = esc(&i.model),
+            version = i.version,
+            windows = i.windows,
+            first = esc(&i.first_window),
+            last = esc(&i.last_window),
+            opened = esc(&i.opened_at),
+        )
+    };
     let mut out = format!(
-        "<article class=\"card\" id=\"incident-{id}\">\n<h2>#{id} <span class=\"tag sev-{sev}\">{sev}</span> {title} <span class=\"tag\">{state}</span></h2>\n<p class=\"muted\">{project} / {model} v{version} · {windows} window(s) from {first} to {last} · opened {opened}</p>\n",
+        "<article class=\"card\" id=\"incident-{id}\">\n<h2>#{id} <span class=\"tag sev-{sev}\">{sev}</span> {title} <span class=\"tag\">{state}</span></h2>\n<p class=\"muted\">{about}</p>\n",
         id = i.id,
         sev = esc(&i.severity),
         title = esc(&i.title),
         state = esc(&i.state),
-        project = esc(&i.project),
-        model = esc(&i.model),
-        version = i.version,
-        windows = i.windows,
-        first = esc(&i.first_window),
-        last = esc(&i.last_window),
-        opened = esc(&i.opened_at),
     );
     let who = |by: &Option<String>, at: &Option<String>, what: &str| match (by, at) {
         (Some(by), Some(at)) => format!("<li>{what} by {} on {}</li>", esc(by), esc(at)),

@@ -76,6 +76,9 @@ impl FromRequestParts<AppState> for Session {
             // An expired or revoked token: sign in again.
             Err(_) => return Err(to_sign_in()),
         };
+        if let Some(slot) = parts.extensions.get::<crate::access::CallerSlot>() {
+            slot.set(principal.name());
+        }
         let request_id = crate::extract::request_id(parts);
         Ok(Session { ctx: RequestContext { principal, request_id }, token_id, csrf: csrf_of(&token) })
     }

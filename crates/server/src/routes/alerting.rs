@@ -378,6 +378,8 @@ fn incident(i: &riskops_core::incident::Incident) -> Result<Incident, Error> {
     // the server's own checks, not from a configured monitor.
     let (kind, monitor_view) = if i.monitor_id == riskops_core::service::INTEGRITY_MONITOR {
         ("security", integrity_monitor(i))
+    } else if i.monitor_id.starts_with(riskops_core::access::ACCESS_MONITOR_PREFIX) {
+        ("security", access_monitor(i))
     } else {
         ("monitor", monitor(&riskops_core::alerting::Monitor::from_json(&i.monitor)?, None))
     };
@@ -421,6 +423,24 @@ fn integrity_monitor(i: &riskops_core::incident::Incident) -> Monitor {
         description: "deployment integrity: the artifact's digest, the registry's digest and the production \
                       signature, verified at start and on a schedule"
             .to_string(),
+        origin: Some("server".to_string()),
+    }
+}
+
+/// An access rule (`security.access.<rule>:<subject>`), shown as the monitor of the
+/// incidents it opens, with the threshold it had then.
+fn access_monitor(i: &riskops_core::incident::Incident) -> Monitor {
+    let text = |key: &str| i.monitor.get(key).and_then(serde_json::Value::as_str).unwrap_or_default().to_string();
+    let threshold = i.evidence.pointer("/threshold/count").and_then(serde_json::Value::as_f64).unwrap_or(1.0);
+    Monitor {
+        id: i.monitor_id.clone(),
+        metric: text("metric"),
+        comparison: "above".to_string(),
+        threshold,
+        relative: false,
+        persistence: 1,
+        severity: i.severity.as_str().to_string(),
+        description: text("description"),
         origin: Some("server".to_string()),
     }
 }

@@ -14,12 +14,12 @@ const SECRET: &str = "a-secret-of-16+bytes";
 const T0: i64 = 1_790_078_400;
 
 /// A webhook receiver on loopback that answers 500 to the first `failures` requests.
-struct Receiver {
-    url: String,
-    got: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
+    pub(crate) got: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
 }
 
-async fn receiver(failures: usize) -> Receiver {
+pub(crate) async fn receiver(failures: usize) -> Receiver {
     let got: Arc<Mutex<Vec<(HeaderMap, Bytes)>>> = Arc::default();
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let (g, c) = (got.clone(), calls.clone());
