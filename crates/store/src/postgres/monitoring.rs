@@ -273,6 +273,60 @@ pub(super) async fn put_series(client: &mut Client, model: &str, points: &[Serie
     tx.commit().await.map_err(db_err)
 }
 
+/// A result computed once for a closed window and kept (exact drift, estimates): its table
+/// and the column holding the result document. Both tables have the same shape, keyed by the
+/// window's bounds, with the record count the result was computed on.
+#[derive(Clone, Copy)]
+struct WindowResult {
+    table: &'static str,
+    column: &'static str,
+}
+
+const EXACT_DRIFT: WindowResult = WindowResult { table: "monitoring_exact_drift", column: "drift" };
+const ESTIMATES: WindowResult = WindowResult { table: "monitoring_window_estimates", column: "estimates" };
+
+/// `(records, computed_at, document)` of the window, if kept.
+async fn window_result(
+    client: &impl GenericClient,
+    kind: WindowResult,
+    model: &str,
+    version: u32,
+    (start, end): (i64, i64),
+) -> Result<Option<(u64, i64, String)>> {
+    let Ok(v) = i32::try_from(version) else { return Ok(None) };
+    let sql = format!(
+        "SELECT records, computed_at, {} FROM {} WHERE model = $1 AND version = $2 AND start_ts = $3 AND end_ts = $4",
+        kind.column, kind.table
+    );
+    let row = client.query_opt(&sql, &[&model, &v, &start, &end]).await.map_err(db_err)?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some((r.col::<i64>(0)?.max(0) as u64, r.col(1)?, r.col(2)?)))
+}
+
+/// Keeps (or replaces) the window's result.
+#[allow(clippy::too_many_arguments)]
+async fn put_window_result(
+    client: &impl GenericClient,
+    kind: WindowResult,
+    model: &str,
+    version: u32,
+    (start, end): (i64, i64),
+    records: u64,
+    computed_at: i64,
+    document: &str,
+) -> Result<()> {
+    let version = i32::try_from(version).map_err(|_| Error::internal("version out of range"))?;
+    let records = i64::try_from(records).unwrap_or(i64::MAX);
+    let (table, column) = (kind.table, kind.column);
+    let sql = format!(
+        "INSERT INTO {table} (model, version, start_ts, end_ts, records, computed_at, {column}) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (model, version, start_ts, end_ts) \
+         DO UPDATE SET records = excluded.records, computed_at = excluded.computed_at, {column} = excluded.{column}"
+    );
+    client.execute(&sql, &[&model, &version, &start, &end, &records, &computed_at, &document]).await.map_err(db_err)?;
+    Ok(())
+}
+
 pub(super) async fn exact_drift(
     client: &impl GenericClient,
     model: &str,
@@ -280,40 +334,22 @@ pub(super) async fn exact_drift(
     start: i64,
     end: i64,
 ) -> Result<Option<ExactDriftRow>> {
-    let Ok(v) = i32::try_from(version) else { return Ok(None) };
-    let row = client
-        .query_opt(
-            "SELECT records, computed_at, drift FROM monitoring_exact_drift \
-             WHERE model = $1 AND version = $2 AND start_ts = $3 AND end_ts = $4",
-            &[&model, &v, &start, &end],
-        )
-        .await
-        .map_err(db_err)?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(ExactDriftRow {
+    let kept = window_result(client, EXACT_DRIFT, model, version, (start, end)).await?;
+    Ok(kept.map(|(records, computed_at, drift)| ExactDriftRow {
         model: model.to_string(),
         version,
         start,
         end,
-        records: r.col::<i64>(0)?.max(0) as u64,
-        computed_at: r.col(1)?,
-        drift: r.col(2)?,
+        records,
+        computed_at,
+        drift,
     }))
 }
 
 pub(super) async fn put_exact_drift(client: &impl GenericClient, row: &ExactDriftRow) -> Result<()> {
-    let version = i32::try_from(row.version).map_err(|_| Error::internal("version out of range"))?;
-    let records = i64::try_from(row.records).unwrap_or(i64::MAX);
-    client
-        .execute(
-            "INSERT INTO monitoring_exact_drift (model, version, start_ts, end_ts, records, computed_at, drift) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (model, version, start_ts, end_ts) \
-             DO UPDATE SET records = excluded.records, computed_at = excluded.computed_at, drift = excluded.drift",
-            &[&row.model, &version, &row.start, &row.end, &records, &row.computed_at, &row.drift],
-        )
+    let window = (row.start, row.end);
+    put_window_result(client, EXACT_DRIFT, &row.model, row.version, window, row.records, row.computed_at, &row.drift)
         .await
-        .map_err(db_err)?;
-    Ok(())
 }
 
 pub(super) async fn window_estimates(
@@ -323,40 +359,22 @@ pub(super) async fn window_estimates(
     start: i64,
     end: i64,
 ) -> Result<Option<WindowEstimatesRow>> {
-    let Ok(v) = i32::try_from(version) else { return Ok(None) };
-    let row = client
-        .query_opt(
-            "SELECT records, computed_at, estimates FROM monitoring_window_estimates \
-             WHERE model = $1 AND version = $2 AND start_ts = $3 AND end_ts = $4",
-            &[&model, &v, &start, &end],
-        )
-        .await
-        .map_err(db_err)?;
-    let Some(r) = row else { return Ok(None) };
-    Ok(Some(WindowEstimatesRow {
+    let kept = window_result(client, ESTIMATES, model, version, (start, end)).await?;
+    Ok(kept.map(|(records, computed_at, estimates)| WindowEstimatesRow {
         model: model.to_string(),
         version,
         start,
         end,
-        records: r.col::<i64>(0)?.max(0) as u64,
-        computed_at: r.col(1)?,
-        estimates: r.col(2)?,
+        records,
+        computed_at,
+        estimates,
     }))
 }
 
 pub(super) async fn put_window_estimates(client: &impl GenericClient, row: &WindowEstimatesRow) -> Result<()> {
-    let version = i32::try_from(row.version).map_err(|_| Error::internal("version out of range"))?;
-    let records = i64::try_from(row.records).unwrap_or(i64::MAX);
-    client
-        .execute(
-            "INSERT INTO monitoring_window_estimates (model, version, start_ts, end_ts, records, computed_at, estimates) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (model, version, start_ts, end_ts) \
-             DO UPDATE SET records = excluded.records, computed_at = excluded.computed_at, estimates = excluded.estimates",
-            &[&row.model, &version, &row.start, &row.end, &records, &row.computed_at, &row.estimates],
-        )
+    let window = (row.start, row.end);
+    put_window_result(client, ESTIMATES, &row.model, row.version, window, row.records, row.computed_at, &row.estimates)
         .await
-        .map_err(db_err)?;
-    Ok(())
 }
 
 /// Which of `ids` were refused and counted before.

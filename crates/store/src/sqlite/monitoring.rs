@@ -74,6 +74,61 @@ pub(super) fn put_series(conn: &mut Connection, model: &str, points: &[SeriesRow
     tx.commit().map_err(db_err)
 }
 
+/// A result computed once for a closed window and kept (exact drift, estimates): its table
+/// and the column holding the result document. Both tables have the same shape, keyed by the
+/// window's bounds, with the record count the result was computed on.
+#[derive(Clone, Copy)]
+struct WindowResult {
+    table: &'static str,
+    column: &'static str,
+}
+
+const EXACT_DRIFT: WindowResult = WindowResult { table: "monitoring_exact_drift", column: "drift" };
+const ESTIMATES: WindowResult = WindowResult { table: "monitoring_window_estimates", column: "estimates" };
+
+/// `(records, computed_at, document)` of the window, if kept.
+fn window_result(
+    conn: &Connection,
+    kind: WindowResult,
+    model: &str,
+    version: u32,
+    (start, end): (i64, i64),
+) -> Result<Option<(u64, i64, String)>> {
+    let sql = format!(
+        "SELECT records, computed_at, {} FROM {} WHERE model = ?1 AND version = ?2 AND start_ts = ?3 AND end_ts = ?4",
+        kind.column, kind.table
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(db_err)?;
+    let mut rows = stmt.query(params![model, version, start, end]).map_err(db_err)?;
+    let Some(r) = rows.next().map_err(db_err)? else { return Ok(None) };
+    Ok(Some((r.get::<_, i64>(0).map_err(db_err)?.max(0) as u64, r.get(1).map_err(db_err)?, r.get(2).map_err(db_err)?)))
+}
+
+/// Keeps (or replaces) the window's result.
+#[allow(clippy::too_many_arguments)]
+fn put_window_result(
+    conn: &Connection,
+    kind: WindowResult,
+    model: &str,
+    version: u32,
+    (start, end): (i64, i64),
+    records: u64,
+    computed_at: i64,
+    document: &str,
+) -> Result<()> {
+    let (table, column) = (kind.table, kind.column);
+    let sql = format!(
+        "INSERT INTO {table} (model, version, start_ts, end_ts, records, computed_at, {column}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (model, version, start_ts, end_ts) \
+         DO UPDATE SET records = excluded.records, computed_at = excluded.computed_at, {column} = excluded.{column}"
+    );
+    let records = i64::try_from(records).unwrap_or(i64::MAX);
+    conn.prepare_cached(&sql)
+        .and_then(|mut put| put.execute(params![model, version, start, end, records, computed_at, document]))
+        .map(|_| ())
+        .map_err(db_err)
+}
+
 pub(super) fn exact_drift(
     conn: &Connection,
     model: &str,
@@ -81,44 +136,21 @@ pub(super) fn exact_drift(
     start: i64,
     end: i64,
 ) -> Result<Option<ExactDriftRow>> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT records, computed_at, drift FROM monitoring_exact_drift \
-             WHERE model = ?1 AND version = ?2 AND start_ts = ?3 AND end_ts = ?4",
-        )
-        .map_err(db_err)?;
-    let mut rows = stmt.query(params![model, version, start, end]).map_err(db_err)?;
-    let Some(r) = rows.next().map_err(db_err)? else { return Ok(None) };
-    Ok(Some(ExactDriftRow {
+    let kept = window_result(conn, EXACT_DRIFT, model, version, (start, end))?;
+    Ok(kept.map(|(records, computed_at, drift)| ExactDriftRow {
         model: model.to_string(),
         version,
         start,
         end,
-        records: r.get::<_, i64>(0).map_err(db_err)?.max(0) as u64,
-        computed_at: r.get(1).map_err(db_err)?,
-        drift: r.get(2).map_err(db_err)?,
+        records,
+        computed_at,
+        drift,
     }))
 }
 
 pub(super) fn put_exact_drift(conn: &Connection, row: &ExactDriftRow) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO monitoring_exact_drift (model, version, start_ts, end_ts, records, computed_at, drift) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (model, version, start_ts, end_ts) \
-         DO UPDATE SET records = excluded.records, computed_at = excluded.computed_at, drift = excluded.drift",
-    )
-    .and_then(|mut put| {
-        put.execute(params![
-            row.model,
-            row.version,
-            row.start,
-            row.end,
-            i64::try_from(row.records).unwrap_or(i64::MAX),
-            row.computed_at,
-            row.drift
-        ])
-    })
-    .map(|_| ())
-    .map_err(db_err)
+    let window = (row.start, row.end);
+    put_window_result(conn, EXACT_DRIFT, &row.model, row.version, window, row.records, row.computed_at, &row.drift)
 }
 
 pub(super) fn window_estimates(
@@ -128,44 +160,21 @@ pub(super) fn window_estimates(
     start: i64,
     end: i64,
 ) -> Result<Option<WindowEstimatesRow>> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT records, computed_at, estimates FROM monitoring_window_estimates \
-             WHERE model = ?1 AND version = ?2 AND start_ts = ?3 AND end_ts = ?4",
-        )
-        .map_err(db_err)?;
-    let mut rows = stmt.query(params![model, version, start, end]).map_err(db_err)?;
-    let Some(r) = rows.next().map_err(db_err)? else { return Ok(None) };
-    Ok(Some(WindowEstimatesRow {
+    let kept = window_result(conn, ESTIMATES, model, version, (start, end))?;
+    Ok(kept.map(|(records, computed_at, estimates)| WindowEstimatesRow {
         model: model.to_string(),
         version,
         start,
         end,
-        records: r.get::<_, i64>(0).map_err(db_err)?.max(0) as u64,
-        computed_at: r.get(1).map_err(db_err)?,
-        estimates: r.get(2).map_err(db_err)?,
+        records,
+        computed_at,
+        estimates,
     }))
 }
 
 pub(super) fn put_window_estimates(conn: &Connection, row: &WindowEstimatesRow) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO monitoring_window_estimates (model, version, start_ts, end_ts, records, computed_at, estimates) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (model, version, start_ts, end_ts) \
-         DO UPDATE SET records = excluded.records, computed_at = excluded.computed_at, estimates = excluded.estimates",
-    )
-    .and_then(|mut put| {
-        put.execute(params![
-            row.model,
-            row.version,
-            row.start,
-            row.end,
-            i64::try_from(row.records).unwrap_or(i64::MAX),
-            row.computed_at,
-            row.estimates
-        ])
-    })
-    .map(|_| ())
-    .map_err(db_err)
+    let window = (row.start, row.end);
+    put_window_result(conn, ESTIMATES, &row.model, row.version, window, row.records, row.computed_at, &row.estimates)
 }
 
 pub(super) fn records(conn: &Connection, model: &str, ids: &[String]) -> Result<Vec<StoredRecord>> {
