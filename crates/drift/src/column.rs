@@ -91,12 +91,19 @@ fn numerical(
             return Err(DriftError::NoValues { column: name.clone(), side });
         }
     }
-    let n_values = prepare::distinct_union_sorted(r, c);
-    let method = chosen.unwrap_or_else(|| rules::default_method(ColumnType::Numerical, r.len(), n_values));
+    // The method only asks whether there are more than a few distinct values; the report's
+    // count comes from Wasserstein's own merge when it is the method (a million-row window's
+    // second pass saved), else from a full count.
+    let few = prepare::distinct_union_sorted_up_to(r, c, rules::FEW_VALUES + 1);
+    let method = chosen.unwrap_or_else(|| rules::default_method(ColumnType::Numerical, r.len(), few));
     let stats_err = |source| DriftError::Stats { column: name.clone(), source };
+    let mut counted = None;
     let (statistic, p_value) = match method {
         Method::Ks => test(stats::ks_2samp_sorted(r, c)),
-        Method::Wasserstein => distance(stats::wasserstein_normed_sorted(r, c)),
+        Method::Wasserstein => stats::wasserstein_normed_sorted_distinct(r, c).map(|(d, distinct)| {
+            counted = Some(distinct);
+            (d, None)
+        }),
         Method::Anderson => test(stats::anderson_ksamp_sorted(&[r, c])),
         Method::CramerVonMises => test(stats::cramervonmises_2samp_sorted(r, c)),
         Method::Energy => distance(stats::energy_distance_sorted(r, c)),
@@ -104,6 +111,7 @@ fn numerical(
         Method::Mmd => distance(stats::mmd_rbf_median_heuristic(&thin(r), &thin(c))),
         Method::Hellinger => {
             // Evidently's numerical Hellinger: Sturges bins over the distinct values of both samples.
+            let n_values = *counted.insert(prepare::distinct_union_sorted(r, c));
             let (lo, hi) = (r[0].min(c[0]), last(r).max(last(c)));
             let edges = stats::sturges_bin_edges(lo, hi, n_values, integer_data).map_err(stats_err)?;
             let rc = stats::histogram_counts_sorted(r, &edges).map_err(stats_err)?;
@@ -125,6 +133,7 @@ fn numerical(
         }
     }
     .map_err(stats_err)?;
+    let n_values = counted.unwrap_or_else(|| prepare::distinct_union_sorted(r, c));
     let plot = numeric_plot(r, c);
     Ok(finish(name, ColumnType::Numerical, method, statistic, p_value, options, (r.len(), c.len(), n_values), plot))
 }

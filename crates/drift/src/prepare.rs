@@ -30,8 +30,14 @@ pub fn distinct_sorted(sorted: &[f64]) -> usize {
 /// Distinct values over two sorted samples (`-0.0` and `0.0` are one value): a merge that
 /// allocates nothing, for columns whose method does not need the counts themselves.
 pub fn distinct_union_sorted(a: &[f64], b: &[f64]) -> usize {
+    distinct_union_sorted_up_to(a, b, usize::MAX)
+}
+
+/// [`distinct_union_sorted`], counting no further than `limit`: enough to choose a method,
+/// which only asks whether there are more than a few values.
+pub fn distinct_union_sorted_up_to(a: &[f64], b: &[f64], limit: usize) -> usize {
     let (mut i, mut j, mut n) = (0, 0, 0);
-    while i < a.len() || j < b.len() {
+    while (i < a.len() || j < b.len()) && n < limit {
         let next = match (a.get(i), b.get(j)) {
             (Some(&x), Some(&y)) => x.min(y),
             (Some(&x), None) => x,
@@ -314,6 +320,8 @@ mod tests {
         assert_eq!(distinct_union_sorted(&[1.0, 1.0, 2.0, 5.0], &[-0.0, 2.0, 2.0, 7.0]), 5);
         assert_eq!(distinct_union_sorted(&[], &[3.0, 3.0]), 1);
         assert_eq!(distinct_union_sorted(&[-0.0], &[0.0]), 1);
+        assert_eq!(distinct_union_sorted_up_to(&[1.0, 2.0, 3.0], &[4.0, 5.0], 3), 3);
+        assert_eq!(distinct_union_sorted_up_to(&[1.0, 1.0], &[1.0], 3), 1);
     }
 
     #[test]

@@ -41,6 +41,8 @@ mod endpoints;
 mod estimates;
 #[path = "api/exact.rs"]
 mod exact;
+#[path = "api/exact_views.rs"]
+mod exact_views;
 #[path = "api/governance.rs"]
 mod governance;
 #[path = "api/hardening.rs"]

@@ -54,6 +54,7 @@ pub use categorical::{
 pub use distance::{
     MMD_MAX_SAMPLE, energy_distance, energy_distance_sorted, mmd_rbf, mmd_rbf_median_gamma, mmd_rbf_median_heuristic,
     wasserstein_distance, wasserstein_distance_sorted, wasserstein_normed, wasserstein_normed_sorted,
+    wasserstein_normed_sorted_distinct,
 };
 pub use divergence::{fill_zero_proportions, hellinger, jensen_shannon_distance, kl_divergence, psi, total_variation};
 pub use error::StatsError;

@@ -1,6 +1,7 @@
 //! A window's drift against its version's reference, as `riskops drift --format html`
 //! shows two files (riskops-core's `drift_html`, shared with the CLI), with a way back to the
-//! model. Readable by whoever may read the model's monitoring (core's authorization).
+//! model. Readable by whoever may read the model's monitoring (core's authorization). The
+//! page says whether its statistics are exact (a closed window) or from sketches.
 
 use super::html::{self, esc};
 use super::session::Session;
@@ -58,12 +59,16 @@ pub(super) async fn page(
         Ok(d) => d,
         Err(e) => return html::api_error_page(&e.into()),
     };
+    // Which numbers these are: a closed window's are exact, an open one's from sketches.
     let back = format!(
-        "<p class=\"back\"><a href=\"/projects/{}/models/{}\">← {} / {}</a></p>",
+        "<p class=\"back\"><a href=\"/projects/{}/models/{}\">← {} / {}</a></p>\
+         <p class=\"source\" data-exact=\"{}\">{}</p>",
         esc(&super::portfolio::url_encode(&path.project)),
         esc(&super::portfolio::url_encode(&path.model)),
         esc(&path.project),
-        esc(&path.model)
+        esc(&path.model),
+        drift.exact,
+        esc(&drift.source)
     );
     let current = format!(
         "{}@{}, window {} to {}",

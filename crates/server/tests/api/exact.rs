@@ -8,18 +8,18 @@ use riskops_data::{CsvOptions, Table, read_csv};
 use riskops_drift::{DriftOptions, DriftReport, detect_drift};
 
 /// Hour of the test clock's start (2026-10-01T00:00:00Z).
-const T0: i64 = 1_790_812_800;
+pub(super) const T0: i64 = 1_790_812_800;
 
 /// A skewed amount (like PAY_AMT5) and a grade, from a fixed sequence, as decimal text so the
 /// CSV and the JSON records hold the same numbers.
-fn row(i: usize, scale: f64) -> (String, &'static str) {
+pub(super) fn row(i: usize, scale: f64) -> (String, &'static str) {
     let u = ((i as u64).wrapping_mul(2_654_435_761) % 1_000_003) as f64 / 1_000_003.0;
     let v = ((i as u64).wrapping_mul(40_503) % 9_973) as f64 / 9_973.0;
     let amount = (4.0 * u).exp() * 100.0 * scale + 50.0 * v;
     (format!("{amount:.2}"), ["a", "b", "c", "b"][i % 4])
 }
 
-fn reference_csv(rows: usize) -> Vec<u8> {
+pub(super) fn reference_csv(rows: usize) -> Vec<u8> {
     let mut out = String::from("pay,grade\n");
     for i in 0..rows {
         let (pay, grade) = row(i, 1.0);
@@ -44,7 +44,7 @@ fn window(ids: std::ops::Range<usize>, scale: f64, timestamp: impl Fn(usize) -> 
     (records, csv)
 }
 
-fn table(csv: &str) -> Table {
+pub(super) fn table(csv: &str) -> Table {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.csv");
     std::fs::write(&path, csv).unwrap();
@@ -52,14 +52,14 @@ fn table(csv: &str) -> Table {
 }
 
 /// What `riskops drift reference.csv window.csv` computes.
-fn expected(reference: &[u8], rows: &[&str]) -> DriftReport {
+pub(super) fn expected(reference: &[u8], rows: &[&str]) -> DriftReport {
     let current = format!("pay,grade\n{}", rows.concat());
     let reference = table(std::str::from_utf8(reference).unwrap());
     detect_drift(reference, table(&current), &DriftOptions::default(), &|_, _| {}).unwrap()
 }
 
 impl TestServer {
-    async fn log(&self, model: &str, records: &[Value]) {
+    pub(super) async fn log(&self, model: &str, records: &[Value]) {
         for chunk in records.chunks(400) {
             let body: String = chunk.iter().map(|r| format!("{r}\n")).collect();
             let path = format!("/api/v1/projects/default/models/{model}/predictions");
@@ -69,7 +69,7 @@ impl TestServer {
         }
     }
 
-    async fn windows(&self, model: &str, granularity: &str) -> Vec<Value> {
+    pub(super) async fn windows(&self, model: &str, granularity: &str) -> Vec<Value> {
         let path = format!(
             "/api/v1/projects/default/models/{model}/monitoring?from={}&to={}{granularity}",
             T0 - 86_400,

@@ -63,6 +63,27 @@ pub(in crate::service) struct RecordsRead {
     pub(super) window: Option<((i64, i64), Table)>,
 }
 
+/// The version's first window, whose predictions later windows' are compared with
+/// (prediction drift), and how those predictions are typed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(in crate::service) struct Baseline {
+    pub start: i64,
+    pub end: i64,
+    pub records: u64,
+    pub dtype: Dtype,
+}
+
+/// A closed window's prediction drift computed from the records of both windows.
+#[derive(Debug, Clone)]
+pub(in crate::service) enum ExactPrediction {
+    /// As `riskops drift` compares the two windows' `prediction` columns.
+    Compared(FeatureDrift),
+    /// The drift engine leaves the column out: why.
+    Skipped(String),
+    /// The records are not all there: the sketches' result stands (marked approximate).
+    Unavailable(String),
+}
+
 /// Where a closed window's drift comes from.
 pub(in crate::service) enum ClosedDrift {
     /// Computed from the records (now or before, for the same records).
@@ -101,8 +122,9 @@ impl Riskops {
         profile: &TableProfile,
         config: &MonitorConfig,
         sketched: &WindowDrift,
+        baseline: Option<Baseline>,
         listed: &mut RecordsRead,
-    ) -> ClosedDrift {
+    ) -> (ClosedDrift, Option<ExactPrediction>) {
         let stored = match self.store.exact_drift(model, version.version, start, end).await {
             Ok(s) => s,
             Err(e) => {
@@ -110,8 +132,10 @@ impl Riskops {
                 None
             }
         };
+        let stored_prediction = stored.as_ref().and_then(|row| baseline.and_then(|b| decode_prediction(row, b)));
         if let Some(row) = &stored
             && row.records == state.records
+            && (baseline.is_none() || stored_prediction.is_some())
             && let Some(mut drift) = decode(row, sketched)
         {
             // Still the window's records; say so when they are no longer kept.
@@ -122,11 +146,12 @@ impl Riskops {
                     riskops_monitor::rfc3339(row.computed_at)
                 ));
             }
-            return ClosedDrift::Exact(drift);
+            return (ClosedDrift::Exact(drift), stored_prediction);
         }
-        let fresh = self.compute_exact(model, version, (start, end), state, profile, config, listed).await;
+        let window = (start, end);
+        let fresh = self.compute_exact(model, version, window, state, profile, config, baseline, listed).await;
         let reason = match fresh {
-            Ok(Ok(report)) => {
+            Ok(Ok((report, prediction))) => {
                 let now = self.clock.now().unix_timestamp();
                 let row = ExactDriftRow {
                     model: model.to_string(),
@@ -135,13 +160,13 @@ impl Riskops {
                     end,
                     records: state.records,
                     computed_at: now,
-                    drift: encode(&report).to_string(),
+                    drift: encode(&report, baseline.zip(prediction.as_ref())).to_string(),
                 };
                 if let Err(e) = self.store.put_exact_drift(&row).await {
                     tracing::warn!(model, error = %e.message, "storing an exact drift failed");
                 }
                 if let Some(drift) = decode(&row, sketched) {
-                    return ClosedDrift::Exact(drift);
+                    return (ClosedDrift::Exact(drift), prediction);
                 }
                 "the exact result could not be read back".to_string()
             }
@@ -151,7 +176,7 @@ impl Riskops {
                 "the exact drift could not be computed now (see the server log)".to_string()
             }
         };
-        match stored.as_ref().and_then(|row| decode(row, sketched).map(|d| (row, d))) {
+        let closed = match stored.as_ref().and_then(|row| decode(row, sketched).map(|d| (row, d))) {
             Some((row, mut drift)) => {
                 drift.note = Some(format!(
                     "{reason}: this is the last exact result, computed at {} from {} of the window's {} records",
@@ -162,7 +187,8 @@ impl Riskops {
                 ClosedDrift::Kept(drift)
             }
             None => ClosedDrift::Unavailable(reason),
-        }
+        };
+        (closed, stored_prediction)
     }
 
     /// `Ok(Err(reason))` when the records are not all available.
@@ -175,8 +201,9 @@ impl Riskops {
         state: &WindowState,
         profile: &TableProfile,
         config: &MonitorConfig,
+        baseline: Option<Baseline>,
         listed: &mut RecordsRead,
-    ) -> Result<std::result::Result<riskops_drift::DriftReport, String>> {
+    ) -> Result<std::result::Result<(riskops_drift::DriftReport, Option<ExactPrediction>), String>> {
         let Some(tables) = self.record_tables.clone() else {
             return Ok(Err("this server does not read raw records".into()));
         };
@@ -198,12 +225,29 @@ impl Riskops {
         let reference = self.prepared_reference(version, &columns, tables.as_ref()).await?;
         let ready = listed.window.take().filter(|(bounds, _)| *bounds == (start, end)).map(|(_, t)| t);
         let mut opened = Vec::with_capacity(segments.len());
-        if ready.is_none() {
+        if ready.is_none() || baseline.is_some() {
             for s in &segments {
                 opened.push(self.artifacts.open_verified(&s.digest).await?);
             }
         }
+        // The baseline window's segments, when they still hold all its records.
+        let mut first = Vec::new();
+        let mut first_missing = None;
+        if let Some(b) = baseline {
+            let kept = self.segments_of(model, b.start, b.end, listed).await?;
+            if kept.iter().map(|s| s.records).sum::<u64>() < b.records {
+                first_missing = Some(format!(
+                    "the first window's raw records are no longer all kept (retention {} days)",
+                    config.retention_days
+                ));
+            } else {
+                for s in &kept {
+                    first.push(self.artifacts.open_verified(&s.digest).await?);
+                }
+            }
+        }
         let files: Vec<PathBuf> = opened.iter().map(|f| f.path.clone()).collect();
+        let first_files: Vec<PathBuf> = first.iter().map(|f| f.path.clone()).collect();
         let (number, expected) = (version.version, state.records);
         let answer = tokio::task::spawn_blocking(move || {
             let current = match ready {
@@ -217,11 +261,23 @@ impl Riskops {
                 )));
             }
             let names: Vec<String> = columns.into_iter().map(|(n, _)| n).collect();
-            drift_of(&reference, current, names).map(Ok)
+            let report = drift_of(&reference, current, names)?;
+            let prediction = match (baseline, first_missing) {
+                (None, _) => None,
+                (Some(_), Some(reason)) => Some(ExactPrediction::Unavailable(reason)),
+                (Some(b), None) => {
+                    let window = Window { files: &files, version: number, start, end, records: expected };
+                    let first =
+                        Window { files: &first_files, version: number, start: b.start, end: b.end, records: b.records };
+                    Some(prediction_of(tables.as_ref(), &first, &window, b.dtype)?)
+                }
+            };
+            Ok(Ok((report, prediction)))
         })
         .await
         .map_err(|e| Error::internal(format!("exact drift stopped: {e}")))?;
         drop(opened);
+        drop(first);
         answer
     }
 
@@ -302,6 +358,46 @@ impl Riskops {
     }
 }
 
+/// A window's records in segment files.
+struct Window<'a> {
+    files: &'a [PathBuf],
+    version: u32,
+    start: i64,
+    end: i64,
+    records: u64,
+}
+
+/// The window's `prediction` column against the baseline window's, as `riskops drift`
+/// compares two files of them (the baseline's as the reference).
+fn prediction_of(
+    tables: &dyn RecordTables,
+    first: &Window<'_>,
+    window: &Window<'_>,
+    dtype: Dtype,
+) -> Result<ExactPrediction> {
+    let column = [(PREDICTION.to_string(), dtype)];
+    let read = |w: &Window<'_>| tables.records(w.files, w.version, w.start, w.end, &column);
+    let (reference, current) = (read(first)?, read(window)?);
+    for (table, w) in [(&reference, first), (&current, window)] {
+        if table.rows as u64 != w.records {
+            return Ok(ExactPrediction::Unavailable(format!(
+                "the raw records kept ({} in a window's time range) are not its {}",
+                table.rows, w.records
+            )));
+        }
+    }
+    let reference = PreparedReference::new(reference, 0);
+    let report = drift_of(&reference, current, vec![PREDICTION.to_string()])?;
+    Ok(match (report.columns.first(), report.skipped.first()) {
+        (Some(c), _) => ExactPrediction::Compared(FeatureDrift::from_exact(c)),
+        (None, Some(s)) => ExactPrediction::Skipped(s.reason.clone()),
+        (None, None) => ExactPrediction::Skipped("not compared".into()),
+    })
+}
+
+/// The records' column of the model's predictions (riskops-monitor's `columns`).
+const PREDICTION: &str = "prediction";
+
 /// riskops-drift on the window's rows. A column without values on either side is left out
 /// with its reason, as the sketches' report leaves it out, instead of failing the window
 /// (the drift engine refuses such a column).
@@ -335,22 +431,78 @@ fn has_values(values: &riskops_data::Values) -> bool {
     }
 }
 
-/// The stored form: per feature what the report shows (the charts stay the sketches').
-fn encode(report: &riskops_drift::DriftReport) -> Value {
+/// The stored form: per feature what the report shows (the charts stay the sketches'), and
+/// the prediction drift against the baseline it was computed with.
+fn encode(report: &riskops_drift::DriftReport, prediction: Option<(Baseline, &ExactPrediction)>) -> Value {
+    let mut stored = json!({
+        "features": report.columns.iter().map(|c| encode_feature(&FeatureDrift::from_exact(c))).collect::<Vec<_>>(),
+        "skipped": report.skipped.iter().map(|s| json!([s.name, s.reason])).collect::<Vec<_>>(),
+    });
+    if let Some((b, p)) = prediction {
+        let (kind, value) = match p {
+            ExactPrediction::Compared(f) => ("compared", encode_feature(f)),
+            ExactPrediction::Skipped(reason) => ("skipped", json!(reason)),
+            ExactPrediction::Unavailable(reason) => ("unavailable", json!(reason)),
+        };
+        stored["prediction"] = json!({"baseline": [b.start, b.end, b.records, b.dtype.name()], kind: value});
+    }
+    stored
+}
+
+fn encode_feature(c: &FeatureDrift) -> Value {
     let number = |x: f64| if x.is_finite() { json!(x) } else { Value::Null };
     json!({
-        "features": report.columns.iter().map(|c| json!({
-            "name": c.name,
-            "type": c.column_type.name(),
-            "method": c.method.name(),
-            "statistic": number(c.statistic),
-            "p_value": c.p_value.map(number),
-            "threshold": c.threshold,
-            "drifted": c.drifted,
-            "n_reference": c.n_reference,
-            "n_current": c.n_current,
-        })).collect::<Vec<_>>(),
-        "skipped": report.skipped.iter().map(|s| json!([s.name, s.reason])).collect::<Vec<_>>(),
+        "name": c.name,
+        "type": c.column_type.name(),
+        "method": c.method.name(),
+        "statistic": number(c.statistic),
+        "p_value": c.p_value.map(number),
+        "threshold": c.threshold,
+        "drifted": c.drifted,
+        "n_reference": c.n_reference,
+        "n_current": c.n_current,
+    })
+}
+
+/// The stored prediction drift, when it was computed against `baseline`.
+fn decode_prediction(row: &ExactDriftRow, baseline: Baseline) -> Option<ExactPrediction> {
+    let v: Value = serde_json::from_str(&row.drift).ok()?;
+    let p = v.get("prediction")?;
+    let b = p.get("baseline")?;
+    let same = b.get(0)?.as_i64()? == baseline.start
+        && b.get(1)?.as_i64()? == baseline.end
+        && b.get(2)?.as_u64()? == baseline.records
+        && b.get(3)?.as_str()? == baseline.dtype.name();
+    if !same {
+        return None;
+    }
+    if let Some(f) = p.get("compared") {
+        return decode_feature(f).map(ExactPrediction::Compared);
+    }
+    let text = |key: &str| p.get(key).and_then(Value::as_str).map(str::to_string);
+    text("skipped").map(ExactPrediction::Skipped).or_else(|| text("unavailable").map(ExactPrediction::Unavailable))
+}
+
+fn decode_feature(f: &Value) -> Option<FeatureDrift> {
+    let column_type = match f.get("type")?.as_str()? {
+        "numerical" => ColumnType::Numerical,
+        "categorical" => ColumnType::Categorical,
+        _ => return None,
+    };
+    Some(FeatureDrift {
+        name: f.get("name")?.as_str()?.to_string(),
+        column_type,
+        method: Method::parse(f.get("method")?.as_str()?)?,
+        statistic: f.get("statistic")?.as_f64().unwrap_or(f64::NAN),
+        p_value: f.get("p_value").and_then(|p| if p.is_null() { None } else { Some(p.as_f64().unwrap_or(f64::NAN)) }),
+        threshold: f.get("threshold")?.as_f64()?,
+        drifted: f.get("drifted")?.as_bool()?,
+        n_reference: f.get("n_reference")?.as_u64()?,
+        n_current: f.get("n_current")?.as_u64()?,
+        exact: true,
+        approx_error: Some(0.0),
+        p_value_range: None,
+        near_threshold: false,
     })
 }
 
@@ -360,28 +512,7 @@ fn decode(row: &ExactDriftRow, sketched: &WindowDrift) -> Option<WindowDrift> {
     let v: Value = serde_json::from_str(&row.drift).ok()?;
     let mut features = Vec::new();
     for f in v.get("features")?.as_array()? {
-        let column_type = match f.get("type")?.as_str()? {
-            "numerical" => ColumnType::Numerical,
-            "categorical" => ColumnType::Categorical,
-            _ => return None,
-        };
-        features.push(FeatureDrift {
-            name: f.get("name")?.as_str()?.to_string(),
-            column_type,
-            method: Method::parse(f.get("method")?.as_str()?)?,
-            statistic: f.get("statistic")?.as_f64().unwrap_or(f64::NAN),
-            p_value: f
-                .get("p_value")
-                .and_then(|p| if p.is_null() { None } else { Some(p.as_f64().unwrap_or(f64::NAN)) }),
-            threshold: f.get("threshold")?.as_f64()?,
-            drifted: f.get("drifted")?.as_bool()?,
-            n_reference: f.get("n_reference")?.as_u64()?,
-            n_current: f.get("n_current")?.as_u64()?,
-            exact: true,
-            approx_error: Some(0.0),
-            p_value_range: None,
-            near_threshold: false,
-        });
+        features.push(decode_feature(f)?);
     }
     let mut skipped = Vec::new();
     for s in v.get("skipped")?.as_array()? {

@@ -2,7 +2,7 @@
 //! business values.
 
 use super::estimates;
-use super::exact::{self, ClosedDrift};
+use super::exact::{self, ClosedDrift, ExactPrediction};
 use super::*;
 use super::{RequestContext, Riskops};
 use crate::auth::Operation;
@@ -84,8 +84,8 @@ pub(in crate::service) struct WindowReports<'a> {
     config: MonitorConfig,
     values: Option<OutcomeValues>,
     references: HashMap<u32, Reference>,
-    /// Per version: its first window's start and predictions (the prediction-drift baseline).
-    baselines: HashMap<u32, Option<(i64, ColumnProfile)>>,
+    /// Per version: its first window and predictions (the prediction-drift baseline).
+    baselines: HashMap<u32, Option<(exact::Baseline, ColumnProfile)>>,
     /// The versions reported, read once (their windows' explanations need them).
     versions: HashMap<u32, crate::registry::ModelVersion>,
     /// False: reports leave prediction drift out (its baseline is another window to read).
@@ -143,7 +143,9 @@ impl<'a> WindowReports<'a> {
         let profile = reference.profile.clone();
         let min_records = self.config.min_records;
         let baseline = if self.prediction_drift { self.baseline(version).await? } else { None };
-        let is_baseline = baseline.is_some_and(|(first, _)| *first == start);
+        let is_baseline = baseline.is_some_and(|(first, _)| first.start == start);
+        // Closed windows compare their predictions with the first window's records.
+        let exact_baseline = baseline.filter(|_| !is_baseline).map(|(first, _)| *first);
         let version_text = version.to_string();
         let ctx = ReportContext {
             start,
@@ -169,12 +171,22 @@ impl<'a> WindowReports<'a> {
                 let e = self.riskops.window_estimates(model, &v, (start, end), state, &profile, config, listed).await;
                 report.estimated = Some(e.estimated);
                 report.multivariate = Some(e.multivariate);
-                let drift = &report.drift;
-                match self.riskops.exact_drift(model, &v, start, end, state, &profile, config, drift, listed).await {
+                let (drift, first) = (&report.drift, exact_baseline);
+                let (closed, prediction) = self
+                    .riskops
+                    .exact_drift(model, &v, start, end, state, &profile, config, drift, first, listed)
+                    .await;
+                match closed {
                     ClosedDrift::Exact(d) | ClosedDrift::Kept(d) => report.drift = d,
                     ClosedDrift::Unavailable(reason) => {
                         report.drift.note = Some(format!("approximate, from sketches: {reason}"));
                     }
+                }
+                match prediction {
+                    Some(ExactPrediction::Compared(d)) => report.prediction_drift = Some(Ok(d)),
+                    Some(ExactPrediction::Skipped(reason)) => report.prediction_drift = Some(Err(reason)),
+                    // The sketches' result stands; it says it is approximate, with its bound.
+                    Some(ExactPrediction::Unavailable(_)) | None => {}
                 }
                 // Never carried to another window.
                 listed.window = None;
@@ -210,7 +222,7 @@ impl<'a> WindowReports<'a> {
     }
 
     /// The version's first window's predictions, read once.
-    async fn baseline(&mut self, version: u32) -> Result<Option<&(i64, ColumnProfile)>> {
+    async fn baseline(&mut self, version: u32) -> Result<Option<&(exact::Baseline, ColumnProfile)>> {
         if !self.baselines.contains_key(&version) {
             let store = &self.riskops.store;
             let mut found = None;
@@ -220,6 +232,7 @@ impl<'a> WindowReports<'a> {
                 let state =
                     WindowState::decode(&w.state).map_err(|e| Error::internal(format!("stored window: {e}")))?;
                 let dtype = prediction_dtype(&state, &self.config.task);
+                let first = exact::Baseline { start: first, end: w.end, records: state.records, dtype };
                 found = Some((first, state.prediction_profile(dtype)));
             }
             self.baselines.insert(version, found);
