@@ -26,7 +26,7 @@ use riskops_monitor::estimation::{PerformanceEstimator, WindowEstimate};
 use riskops_monitor::{Task, WindowState};
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// A window's records' model outputs, in the order [`RecordTables::records`] gives them.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -39,7 +39,7 @@ pub struct WindowOutputs {
 
 /// Fitted models by their settings (reference digest, features, columns, chunks), most
 /// recently used last.
-pub(in crate::service) type FittedCache = Mutex<Vec<(String, Arc<Fitted>)>>;
+pub(in crate::service) type FittedCache = super::recent::Recent<String, Fitted>;
 
 /// Fitted model pairs kept at most (a fit reads the reference once; the models are small).
 const MAX_FITTED: usize = 16;
@@ -214,24 +214,10 @@ impl Riskops {
         tables: Arc<dyn RecordTables>,
     ) -> Result<Arc<Fitted>> {
         let key = settings(version, columns, config);
-        if let Ok(mut cache) = self.fitted_models.lock()
-            && let Some(i) = cache.iter().position(|(k, _)| *k == key)
-        {
-            let hit = cache.remove(i);
-            let fitted = hit.1.clone();
-            cache.push(hit);
+        if let Some(fitted) = self.fitted_models.get(&key) {
             return Ok(fitted);
         }
-        let link = version
-            .validation_data
-            .as_ref()
-            .or(version.training_data.as_ref())
-            .ok_or_else(|| Error::invalid("version", "no training or validation dataset"))?;
-        let dataset = self
-            .store
-            .dataset_version(&link.name, link.version)
-            .await?
-            .ok_or_else(|| Error::internal(format!("dataset {link} vanished")))?;
+        let dataset = self.reference_dataset(version).await?;
         let profile = TableProfile::from_json(&dataset.profile).map_err(Error::internal)?;
         let features: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
         // Only the columns the dataset has: a missing score column is the estimator's
@@ -270,12 +256,7 @@ impl Riskops {
         .map_err(|e| Error::internal(format!("fitting the reference models stopped: {e}")))??;
         drop(file);
         let fitted = Arc::new(fitted);
-        if let Ok(mut cache) = self.fitted_models.lock() {
-            cache.push((key, fitted.clone()));
-            while cache.len() > MAX_FITTED {
-                cache.remove(0);
-            }
-        }
+        self.fitted_models.put(key, fitted.clone(), |kept| kept.len() > MAX_FITTED);
         Ok(fitted)
     }
 }

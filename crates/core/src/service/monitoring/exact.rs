@@ -21,7 +21,7 @@ use riskops_drift::{ColumnType, DriftOptions, Method, PreparedReference};
 use riskops_monitor::{FeatureDrift, Task, WindowDrift, WindowState};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Reads what exact drift needs from files: the server's reads Parquet and CSV.
 pub trait RecordTables: Send + Sync {
@@ -46,7 +46,7 @@ pub trait RecordTables: Send + Sync {
 }
 
 /// Prepared references by (dataset digest, compared columns), most recently used last.
-pub(in crate::service) type PreparedCache = Mutex<Vec<((String, Vec<String>), Arc<PreparedReference>)>>;
+pub(in crate::service) type PreparedCache = super::recent::Recent<(String, Vec<String>), PreparedReference>;
 
 /// Prepared references kept at most, and their bytes at most: a large validation set's
 /// columns are 8 bytes a value.
@@ -319,24 +319,10 @@ impl Riskops {
         columns: &[(String, Dtype)],
         tables: &dyn RecordTables,
     ) -> Result<Arc<PreparedReference>> {
-        let link = version
-            .validation_data
-            .as_ref()
-            .or(version.training_data.as_ref())
-            .ok_or_else(|| Error::invalid("version", "no training or validation dataset"))?;
-        let dataset = self
-            .store
-            .dataset_version(&link.name, link.version)
-            .await?
-            .ok_or_else(|| Error::internal(format!("dataset {link} vanished")))?;
+        let dataset = self.reference_dataset(version).await?;
         let names: Vec<String> = columns.iter().map(|(n, _)| n.clone()).collect();
         let key = (dataset.digest.as_str().to_string(), names.clone());
-        if let Ok(mut cache) = self.prepared_references.lock()
-            && let Some(i) = cache.iter().position(|(k, _)| *k == key)
-        {
-            let hit = cache.remove(i);
-            let prepared = hit.1.clone();
-            cache.push(hit);
+        if let Some(prepared) = self.prepared_references.get(&key) {
             return Ok(prepared);
         }
         let file = self.artifacts.open_verified(&dataset.digest).await?;
@@ -346,14 +332,9 @@ impl Riskops {
             .map_err(|e| Error::internal(format!("preparing a reference stopped: {e}")))?;
         drop(file);
         let prepared = Arc::new(prepared);
-        if let Ok(mut cache) = self.prepared_references.lock() {
-            cache.push((key, prepared.clone()));
-            while cache.len() > MAX_PREPARED
-                || (cache.len() > 1 && cache.iter().map(|(_, p)| p.size()).sum::<usize>() > MAX_PREPARED_BYTES)
-            {
-                cache.remove(0);
-            }
-        }
+        self.prepared_references.put(key, prepared.clone(), |kept| {
+            kept.len() > MAX_PREPARED || kept.iter().map(|(_, p)| p.size()).sum::<usize>() > MAX_PREPARED_BYTES
+        });
         Ok(prepared)
     }
 }

@@ -19,6 +19,7 @@ mod config;
 mod estimates;
 mod exact;
 mod ingest;
+mod recent;
 mod reports;
 mod segments;
 mod series;
@@ -42,7 +43,7 @@ use crate::auth::{self, Operation, Permit, Scope};
 use crate::error::{Error, Result};
 use crate::governance::Environment;
 use crate::project::validate_name;
-use crate::registry::{ModelVersion, VersionRef};
+use crate::registry::{DatasetVersion, ModelVersion, VersionRef};
 use riskops_data::profile::TableProfile;
 use riskops_monitor::{Conformer, InputSchema, SchemaOptions};
 use std::collections::HashMap;
@@ -104,6 +105,20 @@ impl Riskops {
             profile,
             conformer: Conformer::default(),
         })
+    }
+
+    /// The dataset version a model version's production data is compared with: its
+    /// validation data, else its training data.
+    async fn reference_dataset(&self, version: &ModelVersion) -> Result<DatasetVersion> {
+        let link = version
+            .validation_data
+            .as_ref()
+            .or(version.training_data.as_ref())
+            .ok_or_else(|| Error::invalid("version", "no training or validation dataset"))?;
+        self.store
+            .dataset_version(&link.name, link.version)
+            .await?
+            .ok_or_else(|| Error::internal(format!("dataset {link} vanished")))
     }
 
     /// The decoded profile of a dataset version, from the cache when it has been read before.
