@@ -301,6 +301,9 @@ class Promotion:
         )
 
 
+# Metrics CBPE estimates without labels, as columns `estimated_<name>` of `windows()`.
+_ESTIMATED = ("roc_auc", "f1", "precision", "recall", "accuracy")
+
 # Performance metrics worth a column of `windows()`, headline ones first.
 _PERFORMANCE = ("roc_auc", "f1", "accuracy", "precision", "recall", "log_loss", "r2", "rmse", "mae", "mape")
 
@@ -357,6 +360,16 @@ class Window:
         }
         for name in _PERFORMANCE:
             out[name] = perf.get(name)
+        # Performance estimated without labels (CBPE) and multivariate drift, on closed windows
+        # of models configured for them; None where the window has none (the answer says why).
+        estimated = d.get("estimated") or {}
+        for name in _ESTIMATED:
+            out[f"estimated_{name}"] = (estimated.get(name) or {}).get("value")
+        computed = "records" in estimated
+        out["estimated_alert"] = any((estimated.get(n) or {}).get("alert") for n in _ESTIMATED) if computed else None
+        reconstruction = (d.get("multivariate") or {}).get("reconstruction_error") or {}
+        out["reconstruction_error"] = reconstruction.get("value")
+        out["reconstruction_alert"] = reconstruction.get("alert")
         out["max_missing_rate"] = max(missing) if missing else None
         out["p95_ms"] = latency.get("p95_ms")
         out["value_per_1000"] = business.get("value_per_1000")

@@ -376,7 +376,10 @@ class Client:
         ``end`` (UTC), ``version``, ``records``, ``labelled``, ``drift_share``, ``drifted``,
         ``n_drifted``, ``drifted_features``, ``drift_exact``, the performance metrics
         (``roc_auc``, ``f1``, … or ``r2``, ``rmse``, …; empty until labels arrive),
-        ``max_missing_rate``, ``p95_ms`` and ``value_per_1000``."""
+        ``estimated_roc_auc``, ``estimated_f1``, … and ``estimated_alert`` (CBPE, without
+        labels), ``reconstruction_error`` and ``reconstruction_alert`` (multivariate drift) on
+        closed windows of models configured for them, ``max_missing_rate``, ``p95_ms`` and
+        ``value_per_1000``."""
         try:
             import pandas
         except ImportError as e:  # pragma: no cover - depends on the environment

@@ -53,3 +53,24 @@ def test_generated_ids_are_stable_and_distinguish_equal_rows():
     assert len(set(ids)) == len(df)
     assert ids == record_ids(df.copy())
     assert [r["id"] for r in native_records(df, version="1")] == ids  # the version does not change them
+
+
+def test_a_window_row_carries_estimates_and_reconstruction_error():
+    """The columns `windows()` gives for the window answer's estimates (the API's
+    WindowEstimated / WindowMultivariate shapes), and None where a window has none."""
+    from riskops.answers import Window
+
+    metric = lambda value, alert=False: {"value": value, "sampling_error": 0.01, "alert": alert, "realized": None}  # noqa: E731
+    computed = {
+        "start": "2026-12-01T00:00:00Z", "end": "2026-12-01T01:00:00Z", "version": "1", "records": 500,
+        "labelled": 0, "drift": {"share": 0.0, "drifted": False, "features": [], "exact": True},
+        "estimated": {"records": 500, "calibrated": False, "chunk_size": 500, "roc_auc": metric(0.61, True),
+                      "f1": metric(0.4), "precision": metric(0.5), "recall": metric(0.3), "accuracy": metric(0.7)},
+        "multivariate": {"reconstruction_error": {"value": 1.9, "alert": True}},
+    }
+    row = Window._from(computed).row()
+    assert (row["estimated_roc_auc"], row["estimated_f1"], row["estimated_alert"]) == (0.61, 0.4, True)
+    assert (row["reconstruction_error"], row["reconstruction_alert"]) == (1.9, True)
+    skipped = dict(computed, estimated={"skipped": "the window is open"}, multivariate={"skipped": "open"})
+    row = Window._from(skipped).row()
+    assert row["estimated_roc_auc"] is None and row["estimated_alert"] is None and row["reconstruction_error"] is None
