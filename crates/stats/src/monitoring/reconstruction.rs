@@ -7,6 +7,7 @@
 //! rows and their reconstruction from those components; it alerts outside the reference
 //! chunks' mean ± 3 std (bounds inclusive, as NannyML), the lower one dropped when ≤ 0.
 
+use super::cbpe::Estimate;
 use super::eigen::symmetric_eigen;
 use super::threshold::{Thresholds, size_chunks};
 use crate::StatsError;
@@ -37,22 +38,12 @@ enum Encoding {
     Categorical { fill: String, share: HashMap<String, f64> },
 }
 
-/// The result for one chunk.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ReconstructionError {
-    /// Mean reconstruction error of the chunk's rows.
-    pub value: f64,
-    /// Its standard error (`std(ddof=1) / √n`).
-    pub sampling_error: f64,
-    /// `value − 3·sampling_error`, not below 0.
-    pub lower: f64,
-    /// `value + 3·sampling_error`.
-    pub upper: f64,
-    /// From the reference chunks (`lower` NaN when it would be ≤ 0: no lower bound).
-    pub thresholds: Thresholds,
-    /// Whether `value` is outside the thresholds (or NaN).
-    pub alert: bool,
-}
+/// The result for one chunk: the same shape as a CBPE estimate ([`Estimate`]). Here `value`
+/// is the mean reconstruction error of the chunk's rows, `sampling_error` its standard error
+/// (`std(ddof=1) / √n`), `lower` is not below 0, and the thresholds come from the reference
+/// chunks (their `lower` NaN when it would be ≤ 0: no lower bound); `alert` is also set for
+/// a NaN value.
+pub type ReconstructionError = Estimate;
 
 /// A fitted data-reconstruction model.
 #[derive(Debug, Clone)]
